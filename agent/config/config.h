@@ -1,0 +1,107 @@
+#pragma once
+// agent.yaml (SPEC section 2) as values. Pure: loading reads only the given text.
+
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "agent/sys/clock.h"
+
+namespace agentd::config {
+
+struct HttpProbe {
+    std::string url;
+    int status = 0;  ///< 0: any 2xx
+};
+
+struct Health {
+    sys::Duration timeout = std::chrono::seconds(180);
+    sys::Duration stable = std::chrono::seconds(10);
+    std::vector<HttpProbe> http;
+};
+
+struct GitCredentials {
+    std::string username;                   ///< for HTTPS (default "x-access-token")
+    std::filesystem::path password_file;    ///< HTTPS token/password
+    std::filesystem::path ssh_key_file;     ///< SSH private key
+    std::filesystem::path known_hosts_file; ///< SSH; empty: ~/.ssh/known_hosts
+};
+
+struct GitSource {
+    std::string url;     ///< https://, ssh://, user@host:path, file://, or a local path
+    std::string path;    ///< sub-directory with the compose files; "" = repository root
+    std::string branch = "main";
+    GitCredentials credentials;
+};
+
+enum class OnFailure { Rollback, Stop };
+
+struct Stack {
+    std::string name;
+    std::optional<GitSource> git;           ///< exactly one of git and dir is set
+    std::optional<std::filesystem::path> dir;
+    std::vector<std::string> compose_files; ///< empty: compose's defaults
+    std::optional<std::filesystem::path> env_file;
+    sys::Duration poll_interval = std::chrono::seconds(60);
+    sys::Duration image_wait = std::chrono::minutes(30);
+    Health health;
+    OnFailure on_failure = OnFailure::Rollback;
+};
+
+struct Registry {
+    std::string host;                      ///< "ghcr.io", "127.0.0.1:5000"
+    std::string username;
+    std::filesystem::path password_file;   ///< relative names resolve in $CREDENTIALS_DIRECTORY
+    std::filesystem::path ca_file;
+    bool insecure_http = false;            ///< plain HTTP; allowed only for loopback hosts
+};
+
+struct Api {
+    std::filesystem::path socket = "/run/agentd/api.sock";
+};
+
+struct Config {
+    std::filesystem::path source;          ///< the file it was read from
+    std::filesystem::path state_dir = "/var/lib/agentd";
+    Api api;
+    std::vector<Registry> registries;
+    std::vector<Stack> stacks;             ///< defaults already applied
+
+    const Stack* find_stack(const std::string& name) const;
+    const Registry* find_registry(const std::string& host) const;
+};
+
+/// One problem in a configuration file: "agent.yaml:14:7: stacks[0].health.timeout: expected a
+/// duration like \"30s\", got \"fast\"".
+struct Issue {
+    std::string file;
+    int line = 0;    ///< 1-based; 0 when unknown
+    int column = 0;  ///< 1-based
+    std::string key; ///< "stacks[0].health.timeout"
+    std::string message;
+    std::string to_string() const;
+};
+
+/// Thrown by load_config with every problem found, not just the first.
+class ConfigError : public std::runtime_error {
+public:
+    explicit ConfigError(std::vector<Issue> issues);
+    const std::vector<Issue>& issues() const { return m_issues; }
+
+private:
+    std::vector<Issue> m_issues;
+};
+
+/// Parses and validates `text` (named `file` in messages). Throws ConfigError.
+Config parse_config(const std::string& text, const std::string& file);
+/// Reads `path` and parses it. Throws ConfigError (an unreadable file is an issue too).
+Config load_config(const std::filesystem::path& path);
+
+/// "500ms", "30s", "5m", "1h", "1h30m"; nullopt on anything else.
+std::optional<sys::Duration> parse_duration(const std::string& text);
+/// Stack names: [a-z0-9][a-z0-9_-]{0,62}.
+bool valid_stack_name(const std::string& name);
+
+}  // namespace agentd::config

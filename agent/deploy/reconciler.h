@@ -1,0 +1,82 @@
+#pragma once
+// The reconcile pipeline of SPEC section 1 for one stack:
+// observe -> plan -> verify -> pull -> apply -> gate -> promote or roll back -> record.
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "agent/config/config.h"
+#include "agent/model/deployment.h"
+#include "agent/runtime/compose.h"
+#include "agent/runtime/engine.h"
+#include "agent/sources/git.h"
+#include "agent/sources/registry.h"
+#include "agent/state/store.h"
+#include "agent/sys/clock.h"
+#include "agent/sys/http.h"
+
+namespace agentd::deploy {
+
+/// Every side effect the pipeline has, each behind its interface (fakes in tests/).
+struct Services {
+    sources::GitSource& git;
+    sources::Registry& registry;
+    runtime::Engine& engine;
+    runtime::Compose& compose;
+    state::Store& store;
+    sys::Clock& clock;
+    sys::HttpClient& http;  ///< health.http probes
+    /// Credentials for pulling from a registry host, if configured.
+    std::function<std::optional<runtime::RegistryCredentials>(const std::string& host)>
+        credentials;
+};
+
+enum class Outcome {
+    Noop,        ///< nothing changed (or the desired release is known bad)
+    Paused,      ///< the stack is paused or pinned: nothing done
+    PollError,   ///< observe failed (git or registry); nothing touched
+    Waiting,     ///< an image of the release does not exist yet
+    Rejected,    ///< verify failed; nothing touched
+    Succeeded,   ///< promoted
+    RolledBack,  ///< gate failed, previous release restored
+    Failed,      ///< gate failed and on_failure: stop, or the rollback failed too
+    Interrupted, ///< stop requested; the deployment stays in_progress for recovery
+};
+
+std::string to_string(Outcome o);
+
+struct CycleResult {
+    Outcome outcome = Outcome::Noop;
+    std::optional<std::int64_t> deployment;  ///< the deployment the cycle created, if any
+    std::string message;                      ///< one line for logs and agentctl
+};
+
+class Reconciler {
+public:
+    /// `stop` is checked between steps and while gating; when set the cycle ends early and
+    /// leaves any deployment `in_progress`, to be finished by recover() at the next start.
+    Reconciler(Services services, std::filesystem::path state_dir, const std::atomic<bool>& stop);
+
+    /// One cycle for one stack (a poll, a webhook, `agentctl sync`).
+    CycleResult reconcile(const config::Stack& stack, model::Trigger trigger);
+    /// Restores deployment `to` (default: the succeeded one before the current), gated.
+    /// The caller pins the stack on success.
+    CycleResult rollback(const config::Stack& stack, std::optional<std::int64_t> to);
+    /// At start: gates again every deployment a crash left `in_progress`, then promotes it or
+    /// rolls back.
+    void recover(const config::Stack& stack);
+
+    /// Where the stack's compose project lives: the git working tree's path, or `dir`.
+    std::filesystem::path project_dir(const config::Stack& stack) const;
+
+private:
+    Services m_s;
+    std::filesystem::path m_state_dir;
+    const std::atomic<bool>& m_stop;
+};
+
+}  // namespace agentd::deploy

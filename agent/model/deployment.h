@@ -1,0 +1,71 @@
+#pragma once
+// The domain's values: releases, deployments and their events, per-stack state.
+// Plain data shared by state/, deploy/, daemon/ and ctl/; JSON mapping in model/json.h.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/sys/clock.h"
+
+namespace agentd::model {
+
+enum class Status { Waiting, InProgress, Succeeded, Superseded, RolledBack, Failed, Rejected };
+enum class Trigger { Poll, Webhook, Manual, Rollback, Retry };
+
+/// "waiting", "in_progress", ... as in SPEC section 5.
+std::string to_string(Status s);
+std::string to_string(Trigger t);
+std::optional<Status> parse_status(const std::string& s);
+std::optional<Trigger> parse_trigger(const std::string& s);
+/// Succeeded, superseded, rolled_back, failed, rejected: the deployment is over.
+bool is_final(Status s);
+
+/// What runs: a git revision of the compose files plus an exact digest per service image.
+struct Release {
+    std::string revision;                       ///< git commit id; empty for `dir:` stacks
+    std::string tag;                            ///< git tag when following tags, else empty
+    std::map<std::string, std::string> images;  ///< service -> "ref@sha256:..."
+
+    /// A stable identity of the release (revision + images), used to remember bad releases.
+    std::string key() const;
+    bool operator==(const Release&) const = default;
+};
+
+struct Event {
+    sys::TimePoint at;
+    std::string phase;  ///< observe, plan, verify, pull, apply, gate, promote, rollback, record
+    std::string message;
+};
+
+struct Deployment {
+    std::int64_t id = 0;
+    std::string stack;
+    Status status = Status::InProgress;
+    Release release;
+    Trigger trigger = Trigger::Poll;
+    sys::TimePoint started_at;
+    std::optional<sys::TimePoint> finished_at;
+    std::string reason;                  ///< why it ended this way (failure reasons per service)
+    std::string phase;                   ///< last phase entered (for recovery after a crash)
+    std::optional<std::int64_t> previous;  ///< the deployment it replaced, or restored
+    std::vector<Event> events;           ///< filled only when asked for (show)
+};
+
+struct LastPoll {
+    std::optional<sys::TimePoint> at;
+    std::string result;  ///< "ok", "error", "" (never polled)
+    std::string error;
+};
+
+struct StackState {
+    std::string stack;
+    bool paused = false;
+    std::optional<std::int64_t> pinned;  ///< deployment id the stack is held at
+    LastPoll last_poll;
+    std::string candidate;  ///< what the next cycle would deploy or waits for; empty if none
+};
+
+}  // namespace agentd::model

@@ -1,0 +1,57 @@
+#pragma once
+// A small HTTP client over libcurl: TCP (TLS verified by default) or a unix socket.
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "agent/sys/clock.h"
+#include "agent/sys/result.h"
+
+namespace agentd::sys {
+
+struct HttpRequest {
+    std::string method = "GET";
+    std::string url;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+    std::string unix_socket;  ///< non-empty: connect to this AF_UNIX socket instead of TCP
+    std::string ca_file;      ///< extra CA bundle for TLS verification
+    Duration timeout = std::chrono::seconds(30);
+    /// When set, the body is streamed here chunk by chunk instead of collected; return false
+    /// to abort the transfer.
+    std::function<bool(std::string_view)> on_body;
+};
+
+struct HttpResponse {
+    long status = 0;
+    std::vector<std::pair<std::string, std::string>> headers;  ///< names lower-cased
+    std::string body;
+    /// First header with this (lower-case) name.
+    std::optional<std::string> header(std::string_view name) const;
+};
+
+class HttpClient {
+public:
+    virtual ~HttpClient() = default;
+    /// Performs the request. An error means no HTTP answer (connection, TLS, timeout);
+    /// any HTTP status, 4xx and 5xx included, is a response.
+    virtual Result<HttpResponse> send(const HttpRequest& request) = 0;
+};
+
+class CurlHttpClient final : public HttpClient {
+public:
+    CurlHttpClient();
+    ~CurlHttpClient() override;
+    CurlHttpClient(const CurlHttpClient&) = delete;
+    CurlHttpClient& operator=(const CurlHttpClient&) = delete;
+    Result<HttpResponse> send(const HttpRequest& request) override;
+
+private:
+    void* m_curl;  // CURL*, reused so connections are kept alive
+};
+
+}  // namespace agentd::sys
