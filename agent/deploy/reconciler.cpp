@@ -1,9 +1,9 @@
 #include "agent/deploy/reconciler.h"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "agent/deploy/services_cache.h"
 #include "agent/sources/image_ref.h"
 #include "agent/sys/files.h"
 
@@ -30,6 +30,23 @@ std::vector<std::string> service_names(const std::vector<runtime::ComposeService
         names.push_back(s.name);
     }
     return names;
+}
+
+/// The names and contents of the regular files directly in `dir` (compose files, .env).
+std::string directory_fingerprint(const std::filesystem::path& dir) {
+    std::map<std::string, std::string> files;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        if (entry.is_regular_file(ec) && entry.file_size(ec) < (1u << 20)) {
+            auto text = sys::read_file(entry.path());
+            files[entry.path().filename().string()] = text ? *text : "";
+        }
+    }
+    std::string out;
+    for (const auto& [name, text] : files) {
+        out += name + "\n" + sys::sha256_hex(text) + "\n";
+    }
+    return out;
 }
 
 }  // namespace
@@ -483,25 +500,14 @@ sys::Result<std::vector<runtime::ComposeService>> Reconciler::services_at(
     }
     for (const auto& file : project->files) {
         key_text += file + "\n";
-        if (!stack.git) {
-            key_text += sys::read_file(dir / file).ok() ? *sys::read_file(dir / file) : "";
-        }
+    }
+    if (!stack.git) {
+        key_text += directory_fingerprint(dir);  // files on the host have no revision
     }
     const auto key = sys::sha256_hex(key_text);
-    const auto cache_file = stack_dir(stack) / ".agentd" / "services.json";
-    if (auto cached = sys::read_file(cache_file); cached) {
-        const auto j = nlohmann::json::parse(*cached, nullptr, false);
-        if (!j.is_discarded() && j.value("key", "") == key && j.contains("services")) {
-            std::vector<runtime::ComposeService> out;
-            for (const auto& s : j["services"]) {
-                out.push_back({s.value("name", ""), s.value("image", ""), s.value("build", false),
-                               s.value("restart", "")});
-            }
-            if (j.contains("error")) {
-                return sys::Error::invalid(j["error"].get<std::string>());
-            }
-            return out;
-        }
+    ServicesCache cache(stack_dir(stack) / ".agentd" / "services.json");
+    if (auto known = cache.find(key)) {
+        return *known;
     }
     if (stack.git) {
         if (auto checked = m_s.git.checkout(*stack.git, revision, preview); !checked) {
@@ -510,19 +516,7 @@ sys::Result<std::vector<runtime::ComposeService>> Reconciler::services_at(
         }
     }
     auto services = m_s.compose.services(*project);
-    nlohmann::json j{{"key", key}, {"services", nlohmann::json::array()}};
-    if (services) {
-        for (const auto& s : *services) {
-            j["services"].push_back(
-                {{"name", s.name}, {"image", s.image}, {"build", s.build}, {"restart", s.restart}});
-        }
-    } else if (services.error().kind == sys::Error::Kind::InvalidInput) {
-        j["error"] = services.error().message;  // remember the verdict on these files too
-    } else {
-        return services;
-    }
-    std::filesystem::create_directories(cache_file.parent_path());
-    (void)sys::write_file_atomic(cache_file, j.dump());
+    cache.remember(key, services);
     return services;
 }
 
