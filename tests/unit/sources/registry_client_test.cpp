@@ -1,1 +1,730 @@
-// placeholder: replaced by its owner
+#include "agent/sources/registry_client.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <catch2/catch.hpp>
+
+#include "agent/sys/files.h"
+
+using namespace agentd;
+using sources::ImageRef;
+using sources::RegistryClient;
+using sys::Error;
+using sys::HttpRequest;
+using sys::HttpResponse;
+
+namespace {
+
+const std::string k_digest =
+    "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/// Records every request and answers with a scripted handler.
+class FakeHttp final : public sys::HttpClient {
+  public:
+    std::function<sys::Result<HttpResponse>(const HttpRequest&)> handler;
+    std::vector<HttpRequest> requests;
+
+    sys::Result<HttpResponse> send(const HttpRequest& request) override {
+        requests.push_back(request);
+        return handler(request);
+    }
+};
+
+class FakeClock final : public sys::Clock {
+  public:
+    sys::TimePoint now() override { return m_now; }
+    void sleep_for(sys::Duration d) override { m_now += d; }
+
+  private:
+    sys::TimePoint m_now = std::chrono::system_clock::from_time_t(1'800'000'000);
+};
+
+/// A temporary directory removed afterwards.
+struct TempDir {
+    std::filesystem::path path;
+    TempDir() {
+        path = std::filesystem::temp_directory_path() /
+               ("agentd-registry-test-" + std::to_string(::getpid()) + "-" +
+                std::to_string(counter()++));
+        std::filesystem::create_directories(path);
+    }
+    ~TempDir() { std::filesystem::remove_all(path); }
+    static int& counter() {
+        static int n = 0;
+        return n;
+    }
+};
+
+std::string header(const HttpRequest& request, const std::string& name) {
+    for (const auto& [key, value] : request.headers) {
+        std::string lowered = key;
+        for (char& c : lowered) {
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        }
+        if (lowered == name) {
+            return value;
+        }
+    }
+    return "";
+}
+
+HttpResponse respond(long status, std::vector<std::pair<std::string, std::string>> headers = {},
+                     std::string body = "") {
+    HttpResponse r;
+    r.status = status;
+    r.headers = std::move(headers);
+    r.body = std::move(body);
+    return r;
+}
+
+ImageRef image(const std::string& text) {
+    return *ImageRef::parse(text);
+}
+
+config::Registry entry_with_password(const TempDir& dir, const std::string& host,
+                                     const std::string& password) {
+    std::ofstream(dir.path / "password") << password << "\n";
+    config::Registry entry;
+    entry.host = host;
+    entry.username = "deploy-bot";
+    entry.password_file = dir.path / "password";
+    return entry;
+}
+
+// "deploy-bot:s3cret" in base64.
+const std::string k_basic = "Basic ZGVwbG95LWJvdDpzM2NyZXQ=";
+
+const std::string k_bearer_challenge =
+    R"(Bearer realm="https://auth.example.com/token",service="registry.example.com",)"
+    R"(scope="repository:acme/web:pull")";
+
+}  // namespace
+
+TEST_CASE("registry: HEAD with the full Accept list returns Docker-Content-Digest",
+          "[sources][registry]") {
+    FakeHttp http;
+    http.handler = [](const HttpRequest&) {
+        return respond(200, {{"docker-content-digest", k_digest}});
+    };
+    RegistryClient client(http, {});
+    const auto digest = client.resolve_digest(image("ghcr.io/acme/web:2.4.0"));
+    REQUIRE(digest.ok());
+    CHECK(*digest == k_digest);
+    REQUIRE(http.requests.size() == 1);
+    const auto& request = http.requests[0];
+    CHECK(request.method == "HEAD");
+    CHECK(request.url == "https://ghcr.io/v2/acme/web/manifests/2.4.0");
+    const std::string accept = header(request, "accept");
+    CHECK_THAT(accept, Catch::Contains("application/vnd.oci.image.index.v1+json"));
+    CHECK_THAT(accept,
+               Catch::Contains("application/vnd.docker.distribution.manifest.list.v2+json"));
+    CHECK_THAT(accept, Catch::Contains("application/vnd.oci.image.manifest.v1+json"));
+    CHECK_THAT(accept, Catch::Contains("application/vnd.docker.distribution.manifest.v2+json"));
+    CHECK(header(request, "authorization").empty());
+}
+
+TEST_CASE("registry: Docker Hub names use registry-1.docker.io and the docker.io entry",
+          "[sources][registry]") {
+    FakeHttp http;
+    http.handler = [](const HttpRequest&) {
+        return respond(200, {{"Docker-Content-Digest", k_digest}});
+    };
+    config::Registry hub;
+    hub.host = "docker.io";
+    hub.ca_file = "/etc/ssl/hub-ca.pem";
+    RegistryClient client(http, {hub});
+    REQUIRE(client.resolve_digest(image("nginx")).ok());
+    CHECK(http.requests[0].url == "https://registry-1.docker.io/v2/library/nginx/manifests/latest");
+    CHECK(http.requests[0].ca_file == "/etc/ssl/hub-ca.pem");
+}
+
+TEST_CASE("registry: plain HTTP only for insecure_http entries and loopback hosts without one",
+          "[sources][registry]") {
+    FakeHttp http;
+    http.handler = [](const HttpRequest&) {
+        return respond(200, {{"docker-content-digest", k_digest}});
+    };
+    config::Registry tls_loopback;
+    tls_loopback.host = "127.0.0.1:5443";
+    tls_loopback.ca_file = "/tmp/ca.pem";
+    config::Registry insecure;
+    insecure.host = "localhost:5001";
+    insecure.insecure_http = true;
+    RegistryClient client(http, {tls_loopback, insecure});
+    REQUIRE(client.resolve_digest(image("127.0.0.1:5000/web:1")).ok());
+    REQUIRE(client.resolve_digest(image("127.0.0.1:5443/web:1")).ok());
+    REQUIRE(client.resolve_digest(image("localhost:5001/web:1")).ok());
+    REQUIRE(client.resolve_digest(image("[::1]:5002/web:1")).ok());
+    REQUIRE(client.resolve_digest(image("registry.local:5000/web:1")).ok());
+    CHECK(http.requests[0].url == "http://127.0.0.1:5000/v2/web/manifests/1");
+    CHECK(http.requests[1].url == "https://127.0.0.1:5443/v2/web/manifests/1");
+    CHECK(http.requests[1].ca_file == "/tmp/ca.pem");
+    CHECK(http.requests[2].url == "http://localhost:5001/v2/web/manifests/1");
+    CHECK(http.requests[3].url == "http://[::1]:5002/v2/web/manifests/1");
+    CHECK(http.requests[4].url == "https://registry.local:5000/v2/web/manifests/1");
+}
+
+TEST_CASE("registry: 401 with a Basic challenge retries with the configured credentials",
+          "[sources][registry]") {
+    TempDir dir;
+    FakeHttp http;
+    http.handler = [](const HttpRequest& request) {
+        if (header(request, "authorization") != k_basic) {
+            return respond(401, {{"www-authenticate", R"(Basic realm="Registry Realm")"}});
+        }
+        return respond(200, {{"docker-content-digest", k_digest}});
+    };
+    RegistryClient client(http, {entry_with_password(dir, "registry.example.com", "s3cret")});
+    const auto digest = client.resolve_digest(image("registry.example.com/acme/web:1"));
+    REQUIRE(digest.ok());
+    CHECK(*digest == k_digest);
+    REQUIRE(http.requests.size() == 2);
+    CHECK(header(http.requests[0], "authorization").empty());
+    CHECK(header(http.requests[1], "authorization") == k_basic);
+
+    // The registry is known to want Basic now: credentials go with the first request.
+    REQUIRE(client.resolve_digest(image("registry.example.com/acme/web:2")).ok());
+    CHECK(http.requests.size() == 3);
+}
+
+TEST_CASE("registry: refused Basic credentials are Unauthorized without the password",
+          "[sources][registry]") {
+    TempDir dir;
+    FakeHttp http;
+    http.handler = [](const HttpRequest&) {
+        return respond(401, {{"www-authenticate", R"(Basic realm="Registry Realm")"}});
+    };
+    RegistryClient client(http, {entry_with_password(dir, "registry.example.com", "s3cret")});
+    const auto digest = client.resolve_digest(image("registry.example.com/acme/web:1"));
+    REQUIRE_FALSE(digest.ok());
+    CHECK(digest.error().kind == Error::Kind::Unauthorized);
+    CHECK_THAT(digest.error().message, Catch::Contains("registry.example.com"));
+    CHECK_THAT(digest.error().message, !Catch::Contains("s3cret"));
+    CHECK(http.requests.size() == 2);
+}
+
+TEST_CASE("registry: a Basic challenge without configured credentials is Unauthorized",
+          "[sources][registry]") {
+    FakeHttp http;
+    http.handler = [](const HttpRequest&) {
+        return respond(401, {{"www-authenticate", R"(Basic realm="Registry Realm")"}});
+    };
+    RegistryClient client(http, {});
+    const auto digest = client.resolve_digest(image("registry.example.com/acme/web:1"));
+    REQUIRE_FALSE(digest.ok());
+    CHECK(digest.error().kind == Error::Kind::Unauthorized);
+    CHECK_THAT(digest.error().message, Catch::Contains("none are configured"));
+    CHECK(http.requests.size() == 1);
+}
+
+TEST_CASE("registry: a relative password_file resolves in $CREDENTIALS_DIRECTORY",
+          "[sources][registry]") {
+    TempDir dir;
+    std::ofstream(dir.path / "ghcr.token") << "s3cret\n";
+    ::setenv("CREDENTIALS_DIRECTORY", dir.path.c_str(), 1);
+    FakeHttp http;
+    http.handler = [](const HttpRequest& request) {
+        if (header(request, "authorization") != k_basic) {
+            return respond(401, {{"www-authenticate", R"(Basic realm="r")"}});
+        }
+        return respond(200, {{"docker-content-digest", k_digest}});
+    };
+    config::Registry entry;
+    entry.host = "ghcr.io";
+    entry.username = "deploy-bot";
+    entry.password_file = "ghcr.token";
+    RegistryClient client(http, {entry});
+    const auto digest = client.resolve_digest(image("ghcr.io/acme/web:1"));
+    ::unsetenv("CREDENTIALS_DIRECTORY");
+    REQUIRE(digest.ok());
+    CHECK(header(http.requests.back(), "authorization") == k_basic);
+
+    const auto without_dir = client.resolve_digest(image("ghcr.io/acme/web:1"));
+    REQUIRE_FALSE(without_dir.ok());
+    CHECK_THAT(without_dir.error().message, Catch::Contains("CREDENTIALS_DIRECTORY"));
+}
+
+TEST_CASE("registry: 401 with Bearer challenge fetches a scoped token and caches it",
+          "[sources][registry]") {
+    TempDir dir;
+    FakeHttp http;
+    int token_requests = 0;
+    http.handler = [&](const HttpRequest& request) {
+        if (request.url.rfind("https://auth.example.com/token", 0) == 0) {
+            ++token_requests;
+            return respond(200, {}, R"({"token":"tok-1","expires_in":300})");
+        }
+        if (header(request, "authorization") != "Bearer tok-1") {
+            return respond(401, {{"www-authenticate", k_bearer_challenge}});
+        }
+        return respond(200, {{"docker-content-digest", k_digest}});
+    };
+    RegistryClient client(http, {entry_with_password(dir, "registry.example.com", "s3cret")});
+    const auto digest = client.resolve_digest(image("registry.example.com/acme/web:1"));
+    REQUIRE(digest.ok());
+    CHECK(*digest == k_digest);
+    REQUIRE(http.requests.size() == 3);
+    CHECK(http.requests[1].url ==
+          "https://auth.example.com/token?service=registry.example.com&"
+          "scope=repository%3Aacme%2Fweb%3Apull");
+    CHECK(header(http.requests[1], "authorization") == k_basic);
+    CHECK(header(http.requests[2], "authorization") == "Bearer tok-1");
+
+    // The second resolve reuses the cached token: one request, no token fetch.
+    REQUIRE(client.resolve_digest(image("registry.example.com/acme/web:2")).ok());
+    CHECK(http.requests.size() == 4);
+    CHECK(token_requests == 1);
+    CHECK(header(http.requests[3], "authorization") == "Bearer tok-1");
+}
+
+TEST_CASE("registry: anonymous Bearer tokens are fetched without Authorization",
+          "[sources][registry]") {
+    FakeHttp http;
+    http.handler = [&](const HttpRequest& request) {
+        if (request.url.rfind("https://auth.example.com/token", 0) == 0) {
+            return respond(200, {}, R"({"access_token":"anon"})");
+        }
+        if (header(request, "authorization") != "Bearer anon") {
+            return respond(401, {{"www-authenticate", k_bearer_challenge}});
+        }
+        return respond(200, {{"docker-content-digest", k_digest}});
+    };
+    RegistryClient client(http, {});
+    REQUIRE(client.resolve_digest(image("registry.example.com/acme/web:1")).ok());
+    REQUIRE(http.requests.size() == 3);
+    CHECK(header(http.requests[1], "authorization").empty());
+}
+
+TEST_CASE("registry: tokens are cached per repository scope", "[sources][registry]") {
+    FakeHttp http;
+    int token_requests = 0;
+    http.handler = [&](const HttpRequest& request) {
+        if (request.url.rfind("https://auth.example.com/token", 0) == 0) {
+            ++token_requests;
+            return respond(200, {}, R"({"token":"t"})");
+        }
+        if (header(request, "authorization").empty()) {
+            return respond(401, {{"www-authenticate", k_bearer_challenge}});
+        }
+        return respond(200, {{"docker-content-digest", k_digest}});
+    };
+    RegistryClient client(http, {});
+    REQUIRE(client.resolve_digest(image("registry.example.com/acme/web:1")).ok());
+    REQUIRE(client.resolve_digest(image("registry.example.com/acme/api:1")).ok());
+    CHECK(token_requests == 2);
+    CHECK_THAT(http.requests[4].url, Catch::Contains("scope=repository%3Aacme%2Fapi%3Apull"));
+}
+
+TEST_CASE("registry: an expired token is fetched again", "[sources][registry]") {
+    FakeHttp http;
+    FakeClock clock;
+    int token_requests = 0;
+    http.handler = [&](const HttpRequest& request) {
+        if (request.url.rfind("https://auth.example.com/token", 0) == 0) {
+            ++token_requests;
+            return respond(200, {},
+                           fmt::format(R"({{"token":"tok-{}","expires_in":300}})", token_requests));
+        }
+        if (header(request, "authorization").empty()) {
+            return respond(401, {{"www-authenticate", k_bearer_challenge}});
+        }
+        return respond(200, {{"docker-content-digest", k_digest}});
+    };
+    RegistryClient client(http, {}, clock);
+    const auto web = image("registry.example.com/acme/web:1");
+    REQUIRE(client.resolve_digest(web).ok());
+    clock.sleep_for(std::chrono::seconds(299));
+    REQUIRE(client.resolve_digest(web).ok());
+    CHECK(token_requests == 1);
+    clock.sleep_for(std::chrono::seconds(2));
+    REQUIRE(client.resolve_digest(web).ok());
+    CHECK(token_requests == 2);
+    CHECK(header(http.requests.back(), "authorization") == "Bearer tok-2");
+    // The expired token was not sent: the request went out anonymously and was challenged.
+    CHECK(header(http.requests[http.requests.size() - 3], "authorization").empty());
+}
+
+TEST_CASE("registry: issued_at in the past and the 60s default bound the token lifetime",
+          "[sources][registry]") {
+    FakeHttp http;
+    FakeClock clock;
+    int token_requests = 0;
+    std::string token_body;
+    http.handler = [&](const HttpRequest& request) {
+        if (request.url.rfind("https://auth.example.com/token", 0) == 0) {
+            ++token_requests;
+            return respond(200, {}, token_body);
+        }
+        if (header(request, "authorization").empty()) {
+            return respond(401, {{"www-authenticate", k_bearer_challenge}});
+        }
+        return respond(200, {{"docker-content-digest", k_digest}});
+    };
+    RegistryClient client(http, {}, clock);
+    const auto web = image("registry.example.com/acme/web:1");
+
+    // Issued 250s ago with 300s to live: 50s left.
+    token_body = fmt::format(R"({{"token":"a","expires_in":300,"issued_at":"{}"}})",
+                             sys::format_rfc3339(clock.now() - std::chrono::seconds(250)));
+    REQUIRE(client.resolve_digest(web).ok());
+    clock.sleep_for(std::chrono::seconds(49));
+    REQUIRE(client.resolve_digest(web).ok());
+    CHECK(token_requests == 1);
+    clock.sleep_for(std::chrono::seconds(2));
+    token_body = R"({"token":"b"})";
+    REQUIRE(client.resolve_digest(web).ok());
+    CHECK(token_requests == 2);
+
+    // No expires_in: 60 seconds.
+    clock.sleep_for(std::chrono::seconds(59));
+    REQUIRE(client.resolve_digest(web).ok());
+    CHECK(token_requests == 2);
+    clock.sleep_for(std::chrono::seconds(2));
+    REQUIRE(client.resolve_digest(web).ok());
+    CHECK(token_requests == 3);
+}
+
+TEST_CASE("registry: a cached token the registry refuses is replaced once", "[sources][registry]") {
+    FakeHttp http;
+    int token_requests = 0;
+    int uses_of_first = 0;
+    http.handler = [&](const HttpRequest& request) {
+        if (request.url.rfind("https://auth.example.com/token", 0) == 0) {
+            ++token_requests;
+            return respond(200, {},
+                           fmt::format(R"({{"token":"tok-{}","expires_in":300}})", token_requests));
+        }
+        // Only the second token is accepted (the first was revoked after one use).
+        const auto auth = header(request, "authorization");
+        if (auth == "Bearer tok-2" || (auth == "Bearer tok-1" && uses_of_first++ == 0)) {
+            return respond(200, {{"docker-content-digest", k_digest}});
+        }
+        return respond(401, {{"www-authenticate", k_bearer_challenge}});
+    };
+    RegistryClient client(http, {});
+    const auto web = image("registry.example.com/acme/web:1");
+    REQUIRE(client.resolve_digest(web).ok());
+    REQUIRE(client.resolve_digest(web).ok());
+    CHECK(token_requests == 2);
+}
+
+TEST_CASE("registry: malformed token JSON fails naming the realm, never the secret",
+          "[sources][registry]") {
+    TempDir dir;
+    FakeHttp http;
+    http.handler = [&](const HttpRequest& request) {
+        if (request.url.rfind("https://auth.example.com/token", 0) == 0) {
+            return respond(200, {}, R"({"token": "s3cret-tok)");
+        }
+        return respond(401, {{"www-authenticate", k_bearer_challenge}});
+    };
+    RegistryClient client(http, {entry_with_password(dir, "registry.example.com", "s3cret")});
+    const auto digest = client.resolve_digest(image("registry.example.com/acme/web:1"));
+    REQUIRE_FALSE(digest.ok());
+    CHECK(digest.error().kind == Error::Kind::Failed);
+    CHECK_THAT(digest.error().message, Catch::Contains("https://auth.example.com/token"));
+    CHECK_THAT(digest.error().message, Catch::Contains("malformed"));
+    CHECK_THAT(digest.error().message, !Catch::Contains("s3cret"));
+}
+
+TEST_CASE("registry: token answers without a token or refusing credentials are errors",
+          "[sources][registry]") {
+    FakeHttp http;
+    long token_status = 200;
+    std::string token_body;
+    http.handler = [&](const HttpRequest& request) {
+        if (request.url.rfind("https://auth.example.com/token", 0) == 0) {
+            return respond(token_status, {}, token_body);
+        }
+        return respond(401, {{"www-authenticate", k_bearer_challenge}});
+    };
+    RegistryClient client(http, {});
+    const auto web = image("registry.example.com/acme/web:1");
+
+    token_body = R"({"expires_in":300})";
+    auto result = client.resolve_digest(web);
+    REQUIRE_FALSE(result.ok());
+    CHECK_THAT(result.error().message, Catch::Contains("without a token"));
+
+    token_body = "{\"token\":\"a\\r\\nX-Injected: 1\"}";
+    result = client.resolve_digest(web);
+    REQUIRE_FALSE(result.ok());
+    CHECK_THAT(result.error().message, Catch::Contains("not printable"));
+
+    token_status = 401;
+    result = client.resolve_digest(web);
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.error().kind == Error::Kind::Unauthorized);
+
+    // A registry whose token still does not work is Unauthorized too.
+    token_status = 200;
+    token_body = R"({"token":"ok"})";
+    result = client.resolve_digest(web);
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.error().kind == Error::Kind::Unauthorized);
+}
+
+TEST_CASE("registry: credentials are never sent to a plain-HTTP realm on another host",
+          "[sources][registry]") {
+    TempDir dir;
+    FakeHttp http;
+    http.handler = [&](const HttpRequest&) {
+        return respond(401, {{"www-authenticate",
+                              R"(Bearer realm="http://evil.example.com/token",service="x")"}});
+    };
+    RegistryClient client(http, {entry_with_password(dir, "registry.example.com", "s3cret")});
+    const auto digest = client.resolve_digest(image("registry.example.com/acme/web:1"));
+    REQUIRE_FALSE(digest.ok());
+    CHECK_THAT(digest.error().message, Catch::Contains("not an https URL"));
+    CHECK(http.requests.size() == 1);
+}
+
+TEST_CASE("registry: 404 is NotFound naming the tag and repository", "[sources][registry]") {
+    FakeHttp http;
+    http.handler = [](const HttpRequest&) { return respond(404); };
+    RegistryClient client(http, {});
+    const auto digest = client.resolve_digest(image("ghcr.io/acme/web:9.9"));
+    REQUIRE_FALSE(digest.ok());
+    CHECK(digest.error().is_not_found());
+    CHECK(digest.error().message == "tag 9.9 not found in ghcr.io/acme/web");
+}
+
+TEST_CASE("registry: 5xx, 403 and connection errors are Failed or Unauthorized with the host",
+          "[sources][registry]") {
+    FakeHttp http;
+    long status = 500;
+    http.handler = [&](const HttpRequest&) -> sys::Result<HttpResponse> {
+        if (status == 0) {
+            return Error::failed("connection refused");
+        }
+        return respond(status);
+    };
+    RegistryClient client(http, {});
+    const auto web = image("ghcr.io/acme/web:1");
+
+    auto result = client.resolve_digest(web);
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.error().kind == Error::Kind::Failed);
+    CHECK_THAT(result.error().message, Catch::Contains("ghcr.io"));
+    CHECK_THAT(result.error().message, Catch::Contains("500"));
+
+    status = 0;
+    result = client.resolve_digest(web);
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.error().kind == Error::Kind::Failed);
+    CHECK_THAT(result.error().message, Catch::Contains("ghcr.io"));
+    CHECK_THAT(result.error().message, Catch::Contains("connection refused"));
+
+    status = 403;
+    result = client.resolve_digest(web);
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.error().kind == Error::Kind::Unauthorized);
+
+    status = 401;  // no challenge at all
+    result = client.resolve_digest(web);
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.error().kind == Error::Kind::Unauthorized);
+}
+
+TEST_CASE("registry: without Docker-Content-Digest the manifest is fetched and hashed",
+          "[sources][registry]") {
+    const std::string manifest = R"({"schemaVersion":2,"mediaType":"x"})";
+    const std::string expected = "sha256:" + sys::sha256_hex(manifest);
+    FakeHttp http;
+    long head_status = 200;
+    http.handler = [&](const HttpRequest& request) {
+        if (request.method == "HEAD") {
+            return respond(head_status);
+        }
+        return respond(200, {}, manifest);
+    };
+    RegistryClient client(http, {});
+    auto digest = client.resolve_digest(image("ghcr.io/acme/web:1"));
+    REQUIRE(digest.ok());
+    CHECK(*digest == expected);
+    REQUIRE(http.requests.size() == 2);
+    CHECK(http.requests[1].method == "GET");
+    CHECK_THAT(header(http.requests[1], "accept"),
+               Catch::Contains("application/vnd.oci.image.index.v1+json"));
+
+    head_status = 405;  // HEAD not allowed
+    digest = client.resolve_digest(image("ghcr.io/acme/web:1"));
+    REQUIRE(digest.ok());
+    CHECK(*digest == expected);
+}
+
+TEST_CASE("registry: a manifest that does not hash to the claimed digest is an error",
+          "[sources][registry]") {
+    FakeHttp http;
+    http.handler = [&](const HttpRequest& request) {
+        if (request.method == "HEAD") {
+            return respond(405);
+        }
+        return respond(200, {{"docker-content-digest", k_digest}}, "{}");
+    };
+    RegistryClient client(http, {});
+    const auto digest = client.resolve_digest(image("ghcr.io/acme/web:1"));
+    REQUIRE_FALSE(digest.ok());
+    CHECK(digest.error().kind == Error::Kind::Failed);
+    CHECK_THAT(digest.error().message, Catch::Contains("hashes to"));
+}
+
+TEST_CASE("registry: an invalid Docker-Content-Digest is refused", "[sources][registry]") {
+    FakeHttp http;
+    http.handler = [](const HttpRequest&) {
+        return respond(200, {{"docker-content-digest", "sha256:abc\r\nX: y"}});
+    };
+    RegistryClient client(http, {});
+    const auto digest = client.resolve_digest(image("ghcr.io/acme/web:1"));
+    REQUIRE_FALSE(digest.ok());
+    CHECK_THAT(digest.error().message, Catch::Contains("invalid Docker-Content-Digest"));
+}
+
+TEST_CASE("registry: a reference with a digest is checked by digest", "[sources][registry]") {
+    const std::string other =
+        "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+    FakeHttp http;
+    std::string answer = k_digest;
+    http.handler = [&](const HttpRequest&) {
+        return respond(200, {{"docker-content-digest", answer}});
+    };
+    RegistryClient client(http, {});
+    const auto pinned = image("ghcr.io/acme/web:1@" + k_digest);
+    REQUIRE(client.resolve_digest(pinned).ok());
+    CHECK(http.requests[0].url == "https://ghcr.io/v2/acme/web/manifests/" + k_digest);
+    answer = other;
+    const auto result = client.resolve_digest(pinned);
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.error().kind == Error::Kind::Failed);
+}
+
+TEST_CASE("registry: list_tags follows Link pagination", "[sources][registry]") {
+    FakeHttp http;
+    http.handler = [&](const HttpRequest& request) {
+        if (request.url == "http://127.0.0.1:5000/v2/acme/web/tags/list") {
+            return respond(200, {{"link", R"(</v2/acme/web/tags/list?last=b&n=2>; rel="next")"}},
+                           R"({"name":"acme/web","tags":["a","b"]})");
+        }
+        if (request.url == "http://127.0.0.1:5000/v2/acme/web/tags/list?last=b&n=2") {
+            return respond(
+                200,
+                {{"Link", R"(<http://127.0.0.1:5000/v2/acme/web/tags/list?last=d&n=2>; rel=next)"}},
+                R"({"name":"acme/web","tags":["c","d"]})");
+        }
+        if (request.url == "http://127.0.0.1:5000/v2/acme/web/tags/list?last=d&n=2") {
+            return respond(200, {}, R"({"name":"acme/web","tags":["e","bad tag"]})");
+        }
+        return respond(500);
+    };
+    RegistryClient client(http, {});
+    const auto tags = client.list_tags(image("127.0.0.1:5000/acme/web"));
+    REQUIRE(tags.ok());
+    CHECK(*tags == std::vector<std::string>{"a", "b", "c", "d", "e"});
+    CHECK(http.requests.size() == 3);
+}
+
+TEST_CASE("registry: list_tags errors: other hosts, loops, malformed JSON, 404",
+          "[sources][registry]") {
+    FakeHttp http;
+    HttpResponse answer;
+    http.handler = [&](const HttpRequest&) { return answer; };
+    RegistryClient client(http, {});
+    const auto web = image("ghcr.io/acme/web");
+
+    answer = respond(200, {{"link", R"(<https://evil.example.com/v2/x>; rel="next")"}},
+                     R"({"tags":[]})");
+    auto tags = client.list_tags(web);
+    REQUIRE_FALSE(tags.ok());
+    CHECK_THAT(tags.error().message, Catch::Contains("another host"));
+
+    answer = respond(200, {{"link", R"(</v2/acme/web/tags/list>; rel="next")"}}, R"({"tags":[]})");
+    tags = client.list_tags(web);
+    REQUIRE_FALSE(tags.ok());
+    CHECK_THAT(tags.error().message, Catch::Contains("loops"));
+
+    for (const std::string body : {"{\"tags\":[", "[]", "{\"tags\":\"a\"}", "{\"tags\":[1]}"}) {
+        INFO(body);
+        answer = respond(200, {}, body);
+        tags = client.list_tags(web);
+        REQUIRE_FALSE(tags.ok());
+        CHECK(tags.error().kind == Error::Kind::Failed);
+        CHECK_THAT(tags.error().message, Catch::Contains("malformed tag list"));
+    }
+
+    answer = respond(200, {}, R"({"name":"acme/web","tags":null})");
+    tags = client.list_tags(web);
+    REQUIRE(tags.ok());
+    CHECK(tags->empty());
+
+    answer = respond(404);
+    tags = client.list_tags(web);
+    REQUIRE_FALSE(tags.ok());
+    CHECK(tags.error().is_not_found());
+}
+
+TEST_CASE("registry: list_tags answers a Bearer challenge", "[sources][registry]") {
+    FakeHttp http;
+    http.handler = [&](const HttpRequest& request) {
+        if (request.url.rfind("https://auth.example.com/token", 0) == 0) {
+            return respond(200, {}, R"({"token":"t"})");
+        }
+        if (header(request, "authorization") != "Bearer t") {
+            return respond(401, {{"www-authenticate", k_bearer_challenge}});
+        }
+        return respond(200, {}, R"({"tags":["1.0"]})");
+    };
+    RegistryClient client(http, {});
+    const auto tags = client.list_tags(image("registry.example.com/acme/web"));
+    REQUIRE(tags.ok());
+    CHECK(*tags == std::vector<std::string>{"1.0"});
+}
+
+TEST_CASE("registry: WWW-Authenticate parsing handles quotes, commas and several challenges",
+          "[sources][registry]") {
+    using sources::parse_www_authenticate;
+    auto c = parse_www_authenticate(
+        R"(Bearer realm="https://auth.example.com/token",service="registry.example.com",)"
+        R"(scope="repository:acme/web:pull,push")");
+    REQUIRE(c.size() == 1);
+    CHECK(c[0].scheme == "bearer");
+    CHECK(c[0].params["realm"] == "https://auth.example.com/token");
+    CHECK(c[0].params["service"] == "registry.example.com");
+    CHECK(c[0].params["scope"] == "repository:acme/web:pull,push");
+
+    c = parse_www_authenticate(R"(Basic realm="a \"quoted\" realm, with comma", charset=UTF-8)");
+    REQUIRE(c.size() == 1);
+    CHECK(c[0].scheme == "basic");
+    CHECK(c[0].params["realm"] == R"(a "quoted" realm, with comma)");
+    CHECK(c[0].params["charset"] == "UTF-8");
+
+    c = parse_www_authenticate(R"(Basic realm="x", Bearer Realm="y" , service=z)");
+    REQUIRE(c.size() == 2);
+    CHECK(c[0].params["realm"] == "x");
+    CHECK(c[1].scheme == "bearer");
+    CHECK(c[1].params["realm"] == "y");
+    CHECK(c[1].params["service"] == "z");
+
+    CHECK(parse_www_authenticate("").empty());
+    CHECK(parse_www_authenticate(R"(realm="x")").empty());
+    c = parse_www_authenticate(R"(Bearer realm="unterminated)");
+    REQUIRE(c.size() == 1);
+    CHECK(c[0].params.count("realm") == 0);
+}
+
+TEST_CASE("registry: Link parsing finds the next page", "[sources][registry]") {
+    using sources::parse_next_link;
+    CHECK(parse_next_link(R"(</v2/a/tags/list?last=x&n=2>; rel="next")") ==
+          "/v2/a/tags/list?last=x&n=2");
+    CHECK(parse_next_link(R"(</p1>; rel="prev", </p3>; rel="next")") == "/p3");
+    CHECK(parse_next_link(R"(</p3>; rel="next last")") == "/p3");
+    CHECK(parse_next_link(R"(</p1>; rel=prev)") == std::nullopt);
+    CHECK(parse_next_link("garbage") == std::nullopt);
+}
