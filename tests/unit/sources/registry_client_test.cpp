@@ -1,18 +1,31 @@
 #include "agent/sources/registry_client.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 #include <catch2/catch.hpp>
 
 #include "agent/sys/files.h"
+#include "agent/sys/http.h"
+#include "agent/sys/process.h"
 
 using namespace agentd;
 using sources::ImageRef;
@@ -727,4 +740,226 @@ TEST_CASE("registry: Link parsing finds the next page", "[sources][registry]") {
     CHECK(parse_next_link(R"(</p3>; rel="next last")") == "/p3");
     CHECK(parse_next_link(R"(</p1>; rel=prev)") == std::nullopt);
     CHECK(parse_next_link("garbage") == std::nullopt);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Integration: a real distribution registry (docker-registry 2.8) and the docker CLI.
+
+namespace {
+
+std::string test_registry() {
+    const char* value = std::getenv("AGENTD_TEST_REGISTRY");
+    INFO("AGENTD_TEST_REGISTRY (host:port of a plain-HTTP test registry) must be set");
+    REQUIRE(value != nullptr);
+    REQUIRE(*value != '\0');
+    return value;
+}
+
+sys::ProcessResult run(sys::ProcessRunner& runner, std::vector<std::string> argv,
+                       std::map<std::string, std::string> env = {},
+                       std::optional<std::string> stdin_data = std::nullopt) {
+    sys::ProcessSpec spec;
+    spec.argv = std::move(argv);
+    spec.env = std::move(env);
+    spec.stdin_data = std::move(stdin_data);
+    spec.timeout = std::chrono::minutes(2);
+    auto result = runner.run(spec);
+    INFO(spec.argv[0]);
+    REQUIRE(result.ok());
+    INFO(result->out + result->err);
+    REQUIRE(result->success());
+    return *result;
+}
+
+/// Imports a busybox image as `name` (host/repo:tag), pushes it and returns the digest that
+/// `docker push` reported, checked against `docker inspect`'s RepoDigests. The local image is
+/// removed afterwards.
+class PushedImage {
+  public:
+    PushedImage(sys::ProcessRunner& runner, const std::string& name,
+                std::map<std::string, std::string> env = {})
+        : m_runner(runner), m_name(name) {
+        TempDir dir;
+        const auto bin = dir.path / "rootfs" / "bin";
+        std::filesystem::create_directories(bin);
+        std::filesystem::copy_file("/bin/busybox", bin / "busybox");
+        std::filesystem::create_symlink("busybox", bin / "sh");
+        const auto tar = (dir.path / "rootfs.tar").string();
+        run(runner, {"tar", "-C", (dir.path / "rootfs").string(), "-cf", tar, "."});
+        run(runner, {"docker", "import", "-c", R"(CMD ["/bin/sh"])", tar, name});
+        m_imported = true;
+        const auto push = run(runner, {"docker", "push", name}, env);
+        const auto at = push.out.find("digest: sha256:");
+        REQUIRE(at != std::string::npos);
+        digest = push.out.substr(at + 8, 71);
+        const auto inspect =
+            run(runner, {"docker", "inspect", "--format", "{{index .RepoDigests 0}}", name});
+        const auto repo_digest = inspect.out.substr(0, inspect.out.find_last_not_of("\n") + 1);
+        REQUIRE(repo_digest.substr(repo_digest.find('@') + 1) == digest);
+    }
+    ~PushedImage() {
+        if (m_imported) {
+            sys::ProcessSpec spec;
+            spec.argv = {"docker", "rmi", m_name};
+            (void)m_runner.run(spec);
+        }
+    }
+    PushedImage(const PushedImage&) = delete;
+    PushedImage& operator=(const PushedImage&) = delete;
+
+    std::string digest;
+
+  private:
+    sys::ProcessRunner& m_runner;
+    std::string m_name;
+    bool m_imported = false;
+};
+
+std::string unique_tag() {
+    return fmt::format("it-{}-{}", ::getpid(),
+                       std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+int free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    socklen_t len = sizeof addr;
+    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+}
+
+/// A docker-registry with htpasswd (Basic) auth on a free loopback port, stopped at the end.
+class HtpasswdRegistry {
+  public:
+    HtpasswdRegistry(sys::ProcessRunner& runner, const TempDir& dir, const std::string& user,
+                     const std::string& password) {
+        const auto entry = run(runner, {"htpasswd", "-Bbn", user, password});
+        std::ofstream(dir.path / "htpasswd") << entry.out;
+        host = fmt::format("127.0.0.1:{}", free_port());
+        const auto config = dir.path / "registry.yml";
+        std::ofstream(config) << fmt::format(
+            "version: 0.1\n"
+            "log: {{level: warn}}\n"
+            "storage: {{filesystem: {{rootdirectory: {}}}}}\n"
+            "http: {{addr: \"{}\"}}\n"
+            "auth: {{htpasswd: {{realm: agentd-test, path: {}}}}}\n",
+            (dir.path / "data").string(), host, (dir.path / "htpasswd").string());
+        const std::string log = (dir.path / "registry.log").string();
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT, 0600);
+        posix_spawn_file_actions_adddup2(&actions, 1, 2);
+        std::string program = "docker-registry", serve = "serve", path = config.string();
+        char* argv[] = {program.data(), serve.data(), path.data(), nullptr};
+        const int rc = posix_spawnp(&m_pid, "docker-registry", &actions, nullptr, argv, environ);
+        posix_spawn_file_actions_destroy(&actions);
+        REQUIRE(rc == 0);
+
+        // Ready when /v2/ answers with its challenge.
+        sys::CurlHttpClient http;
+        sys::HttpRequest ping;
+        ping.url = fmt::format("http://{}/v2/", host);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        bool ready = false;
+        while (!ready && std::chrono::steady_clock::now() < deadline) {
+            const auto answer = http.send(ping);
+            ready = answer.ok() && answer->status == 401;
+            if (!ready) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            }
+        }
+        const auto log_text = sys::read_file(log);
+        INFO((log_text.ok() ? *log_text : std::string()));
+        REQUIRE(ready);
+    }
+    ~HtpasswdRegistry() {
+        if (m_pid > 0) {
+            ::kill(m_pid, SIGTERM);
+            int status = 0;
+            ::waitpid(m_pid, &status, 0);
+        }
+    }
+    HtpasswdRegistry(const HtpasswdRegistry&) = delete;
+    HtpasswdRegistry& operator=(const HtpasswdRegistry&) = delete;
+
+    std::string host;
+
+  private:
+    pid_t m_pid = -1;
+};
+
+}  // namespace
+
+TEST_CASE("registry: resolves a pushed tag to the digest docker push reported",
+          "[integration][registry]") {
+    const std::string host = test_registry();
+    sys::PosixProcessRunner runner;
+    const std::string tag = unique_tag();
+    const std::string name = fmt::format("{}/agentd-it/registry-client:{}", host, tag);
+    PushedImage pushed(runner, name);
+
+    sys::CurlHttpClient http;
+    RegistryClient client(http, {});
+    const auto digest = client.resolve_digest(image(name));
+    REQUIRE(digest.ok());
+    CHECK(*digest == pushed.digest);
+
+    const auto tags = client.list_tags(image(name));
+    REQUIRE(tags.ok());
+    CHECK(std::find(tags->begin(), tags->end(), tag) != tags->end());
+
+    const auto missing = client.resolve_digest(image(name + "-missing"));
+    REQUIRE_FALSE(missing.ok());
+    CHECK(missing.error().is_not_found());
+
+    const auto no_repo = client.list_tags(image(fmt::format("{}/agentd-it/absent-{}", host, tag)));
+    REQUIRE_FALSE(no_repo.ok());
+    CHECK(no_repo.error().is_not_found());
+}
+
+TEST_CASE("registry: htpasswd Basic auth against a real registry", "[integration][registry]") {
+    test_registry();  // the same services must be up: docker and docker-registry
+    sys::PosixProcessRunner runner;
+    TempDir dir;
+    HtpasswdRegistry registry(runner, dir, "deploy-bot", "s3cret");
+
+    // Push with a private docker client config so the machine's ~/.docker stays untouched.
+    const std::map<std::string, std::string> env = {
+        {"DOCKER_CONFIG", (dir.path / "docker-config").string()}};
+    run(runner, {"docker", "login", "--username", "deploy-bot", "--password-stdin", registry.host},
+        env, "s3cret\n");
+    const std::string tag = unique_tag();
+    const std::string name = fmt::format("{}/agentd-it/private:{}", registry.host, tag);
+    PushedImage pushed(runner, name, env);
+
+    sys::CurlHttpClient http;
+    {
+        RegistryClient anonymous(http, {});
+        const auto digest = anonymous.resolve_digest(image(name));
+        REQUIRE_FALSE(digest.ok());
+        CHECK(digest.error().kind == Error::Kind::Unauthorized);
+    }
+    {
+        config::Registry wrong = entry_with_password(dir, registry.host, "wrong");
+        wrong.insecure_http = true;
+        RegistryClient client(http, {wrong});
+        const auto digest = client.resolve_digest(image(name));
+        REQUIRE_FALSE(digest.ok());
+        CHECK(digest.error().kind == Error::Kind::Unauthorized);
+        CHECK_THAT(digest.error().message, !Catch::Contains("wrong"));
+    }
+    config::Registry entry = entry_with_password(dir, registry.host, "s3cret");
+    entry.insecure_http = true;
+    RegistryClient client(http, {entry});
+    const auto digest = client.resolve_digest(image(name));
+    REQUIRE(digest.ok());
+    CHECK(*digest == pushed.digest);
+    const auto tags = client.list_tags(image(name));
+    REQUIRE(tags.ok());
+    CHECK(*tags == std::vector<std::string>{tag});
 }
