@@ -1,5 +1,8 @@
 #include "agent/sources/registry_client.h"
 
+#include <arpa/inet.h>
+
+#include <algorithm>
 #include <cstdlib>
 
 #include <fmt/format.h>
@@ -26,6 +29,7 @@ constexpr std::string_view k_manifest_accept =
 constexpr std::size_t k_max_manifest_size = 4 * 1024 * 1024;
 // Docker's minimum token lifetime when the token service does not say.
 constexpr auto k_default_token_lifetime = std::chrono::seconds(60);
+constexpr auto k_max_token_lifetime = std::chrono::seconds(24 * 3600);
 // A bound on tags/list pages so a misbehaving registry cannot keep us looping.
 constexpr int k_max_tag_pages = 1000;
 
@@ -64,9 +68,12 @@ std::string host_only(std::string_view authority) {
     return std::string(authority.substr(0, authority.find(':')));
 }
 
+// localhost, ::1 or an IPv4 address in 127.0.0.0/8 (not a name like "127.example.com").
 bool is_loopback(std::string_view authority) {
     const std::string host = host_only(authority);
-    return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+    in_addr v4{};
+    return host == "localhost" || host == "::1" ||
+           (::inet_pton(AF_INET, host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127);
 }
 
 // Scheme and authority of an absolute http(s) URL, or nullopt.
@@ -263,8 +270,10 @@ sys::Result<RegistryClient::Token> RegistryClient::fetch_token(
         if (!it->is_number()) {
             return malformed("with a non-numeric expires_in");
         }
-        if (it->get<double>() > 0) {
-            lifetime = std::chrono::milliseconds(static_cast<long long>(it->get<double>() * 1000));
+        // Capped at a day: a wild value must neither overflow nor pin a token forever.
+        const double seconds = std::min(it->get<double>(), double(k_max_token_lifetime.count()));
+        if (seconds > 0) {
+            lifetime = std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
         }
     }
     // Count from the earlier of issued_at and now: a token service with a clock ahead of ours

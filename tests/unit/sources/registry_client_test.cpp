@@ -177,12 +177,16 @@ TEST_CASE("registry: plain HTTP only for insecure_http entries and loopback host
     REQUIRE(client.resolve_digest(image("localhost:5001/web:1")).ok());
     REQUIRE(client.resolve_digest(image("[::1]:5002/web:1")).ok());
     REQUIRE(client.resolve_digest(image("registry.local:5000/web:1")).ok());
+    REQUIRE(client.resolve_digest(image("127.example.com/web:1")).ok());
+    REQUIRE(client.resolve_digest(image("127.0.0.2/web:1")).ok());
     CHECK(http.requests[0].url == "http://127.0.0.1:5000/v2/web/manifests/1");
     CHECK(http.requests[1].url == "https://127.0.0.1:5443/v2/web/manifests/1");
     CHECK(http.requests[1].ca_file == "/tmp/ca.pem");
     CHECK(http.requests[2].url == "http://localhost:5001/v2/web/manifests/1");
     CHECK(http.requests[3].url == "http://[::1]:5002/v2/web/manifests/1");
     CHECK(http.requests[4].url == "https://registry.local:5000/v2/web/manifests/1");
+    CHECK(http.requests[5].url == "https://127.example.com/v2/web/manifests/1");
+    CHECK(http.requests[6].url == "http://127.0.0.2/v2/web/manifests/1");
 }
 
 TEST_CASE("registry: 401 with a Basic challenge retries with the configured credentials",
@@ -403,6 +407,18 @@ TEST_CASE("registry: issued_at in the past and the 60s default bound the token l
     clock.sleep_for(std::chrono::seconds(2));
     REQUIRE(client.resolve_digest(web).ok());
     CHECK(token_requests == 3);
+
+    // An absurd expires_in is capped at a day.
+    clock.sleep_for(std::chrono::seconds(61));
+    token_body = R"({"token":"c","expires_in":1e300})";
+    REQUIRE(client.resolve_digest(web).ok());
+    CHECK(token_requests == 4);
+    clock.sleep_for(std::chrono::hours(23));
+    REQUIRE(client.resolve_digest(web).ok());
+    CHECK(token_requests == 4);
+    clock.sleep_for(std::chrono::hours(2));
+    REQUIRE(client.resolve_digest(web).ok());
+    CHECK(token_requests == 5);
 }
 
 TEST_CASE("registry: a cached token the registry refuses is replaced once", "[sources][registry]") {
