@@ -6,6 +6,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -13,7 +14,9 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <microhttpd.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -807,23 +810,22 @@ int free_port() {
     return ntohs(addr.sin_port);
 }
 
-/// A docker-registry with htpasswd (Basic) auth on a free loopback port, stopped at the end.
-class HtpasswdRegistry {
+/// A docker-registry on a free loopback port with the given `auth:` section (YAML flow style,
+/// empty for none), storing under dir/data so that several can share one store. Stopped at the
+/// end of the scope.
+class LocalRegistry {
   public:
-    HtpasswdRegistry(sys::ProcessRunner& runner, const TempDir& dir, const std::string& user,
-                     const std::string& password) {
-        const auto entry = run(runner, {"htpasswd", "-Bbn", user, password});
-        std::ofstream(dir.path / "htpasswd") << entry.out;
+    LocalRegistry(const TempDir& dir, const std::string& name, const std::string& auth) {
         host = fmt::format("127.0.0.1:{}", free_port());
-        const auto config = dir.path / "registry.yml";
+        const auto config = dir.path / (name + ".yml");
         std::ofstream(config) << fmt::format(
             "version: 0.1\n"
             "log: {{level: warn}}\n"
             "storage: {{filesystem: {{rootdirectory: {}}}}}\n"
             "http: {{addr: \"{}\"}}\n"
-            "auth: {{htpasswd: {{realm: agentd-test, path: {}}}}}\n",
-            (dir.path / "data").string(), host, (dir.path / "htpasswd").string());
-        const std::string log = (dir.path / "registry.log").string();
+            "{}",
+            (dir.path / "data").string(), host, auth.empty() ? "" : "auth: " + auth + "\n");
+        const std::string log = (dir.path / (name + ".log")).string();
         posix_spawn_file_actions_t actions;
         posix_spawn_file_actions_init(&actions);
         posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT, 0600);
@@ -834,7 +836,7 @@ class HtpasswdRegistry {
         posix_spawn_file_actions_destroy(&actions);
         REQUIRE(rc == 0);
 
-        // Ready when /v2/ answers with its challenge.
+        // Ready when /v2/ answers at all (200 open, 401 with a challenge).
         sys::CurlHttpClient http;
         sys::HttpRequest ping;
         ping.url = fmt::format("http://{}/v2/", host);
@@ -842,7 +844,7 @@ class HtpasswdRegistry {
         bool ready = false;
         while (!ready && std::chrono::steady_clock::now() < deadline) {
             const auto answer = http.send(ping);
-            ready = answer.ok() && answer->status == 401;
+            ready = answer.ok() && (answer->status == 200 || answer->status == 401);
             if (!ready) {
                 std::this_thread::sleep_for(std::chrono::milliseconds(50));
             }
@@ -851,20 +853,122 @@ class HtpasswdRegistry {
         INFO((log_text.ok() ? *log_text : std::string()));
         REQUIRE(ready);
     }
-    ~HtpasswdRegistry() {
+    ~LocalRegistry() {
         if (m_pid > 0) {
             ::kill(m_pid, SIGTERM);
             int status = 0;
             ::waitpid(m_pid, &status, 0);
         }
     }
-    HtpasswdRegistry(const HtpasswdRegistry&) = delete;
-    HtpasswdRegistry& operator=(const HtpasswdRegistry&) = delete;
+    LocalRegistry(const LocalRegistry&) = delete;
+    LocalRegistry& operator=(const LocalRegistry&) = delete;
 
     std::string host;
 
   private:
     pid_t m_pid = -1;
+};
+
+std::string base64_of(std::string_view data, bool url) {
+    std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(data.data()),
+                                  static_cast<int>(data.size()));
+    out.resize(static_cast<std::size_t>(n));
+    if (url) {
+        std::replace(out.begin(), out.end(), '+', '-');
+        std::replace(out.begin(), out.end(), '/', '_');
+        out.erase(out.find_last_not_of('=') + 1);
+    }
+    return out;
+}
+
+/// A token service for docker-registry's `auth: token`: answers GET /token with a JWT signed by
+/// a self-signed key (RS256, certificate in x5c) granting pull on `repository`, when the request
+/// carries the expected Basic credentials. Records the query of every request.
+class TokenService {
+  public:
+    TokenService(sys::ProcessRunner& runner, const TempDir& dir, const std::string& repository,
+                 const std::string& authorization)
+        : m_authorization(authorization) {
+        const auto key = (dir.path / "token.key").string();
+        certificate = (dir.path / "token.crt").string();
+        run(runner, {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                     "-out", certificate, "-subj", "/CN=agentd-test-token", "-days", "1"});
+        const auto der = run(runner, {"openssl", "x509", "-in", certificate, "-outform", "DER"});
+        const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+        const std::string header =
+            fmt::format(R"({{"typ":"JWT","alg":"RS256","x5c":["{}"]}})", base64_of(der.out, false));
+        const std::string claims =
+            fmt::format(R"({{"iss":"agentd-test-issuer","sub":"deploy-bot","aud":"agentd-test",)"
+                        R"("exp":{},"nbf":{},"iat":{},"jti":"jti-{}",)"
+                        R"("access":[{{"type":"repository","name":"{}","actions":["pull"]}}]}})",
+                        now + 3600, now - 60, now, now, repository);
+        const std::string signing_input = base64_of(header, true) + "." + base64_of(claims, true);
+        const auto signature =
+            run(runner, {"openssl", "dgst", "-sha256", "-sign", key}, {}, signing_input);
+        m_body = fmt::format(R"({{"token":"{}","expires_in":3600}})",
+                             signing_input + "." + base64_of(signature.out, true));
+
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        m_daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, nullptr, nullptr,
+                                    &TokenService::handle, this, MHD_OPTION_SOCK_ADDR, &addr,
+                                    MHD_OPTION_END);
+        REQUIRE(m_daemon != nullptr);
+        realm = fmt::format("http://127.0.0.1:{}/token",
+                            MHD_get_daemon_info(m_daemon, MHD_DAEMON_INFO_BIND_PORT)->port);
+    }
+    ~TokenService() {
+        if (m_daemon != nullptr) {
+            MHD_stop_daemon(m_daemon);
+        }
+    }
+    TokenService(const TokenService&) = delete;
+    TokenService& operator=(const TokenService&) = delete;
+
+    std::vector<std::string> queries() {
+        std::lock_guard lock(m_mutex);
+        return m_queries;
+    }
+
+    std::string realm;
+    std::string certificate;
+
+  private:
+    static MHD_Result handle(void* self_ptr, MHD_Connection* connection, const char*, const char*,
+                             const char*, const char*, size_t*, void**) {
+        auto* self = static_cast<TokenService*>(self_ptr);
+        const auto arg = [&](const char* name) {
+            const char* v = MHD_lookup_connection_value(connection, MHD_GET_ARGUMENT_KIND, name);
+            return std::string(v == nullptr ? "" : v);
+        };
+        const char* auth =
+            MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Authorization");
+        const bool allowed = auth != nullptr && self->m_authorization == auth;
+        {
+            std::lock_guard lock(self->m_mutex);
+            self->m_queries.push_back(
+                fmt::format("service={} scope={}", arg("service"), arg("scope")));
+        }
+        const std::string body = allowed ? self->m_body : R"({"details":"denied"})";
+        MHD_Response* response = MHD_create_response_from_buffer(
+            body.size(), const_cast<char*>(body.data()), MHD_RESPMEM_MUST_COPY);
+        MHD_add_response_header(response, "Content-Type", "application/json");
+        const MHD_Result result =
+            MHD_queue_response(connection, allowed ? MHD_HTTP_OK : MHD_HTTP_UNAUTHORIZED, response);
+        MHD_destroy_response(response);
+        return result;
+    }
+
+    std::string m_authorization;
+    std::string m_body;
+    MHD_Daemon* m_daemon = nullptr;
+    std::mutex m_mutex;
+    std::vector<std::string> m_queries;
 };
 
 }  // namespace
@@ -900,7 +1004,11 @@ TEST_CASE("registry: htpasswd Basic auth against a real registry", "[integration
     test_registry();  // the same services must be up: docker and docker-registry
     sys::PosixProcessRunner runner;
     TempDir dir;
-    HtpasswdRegistry registry(runner, dir, "deploy-bot", "s3cret");
+    const auto htpasswd = run(runner, {"htpasswd", "-Bbn", "deploy-bot", "s3cret"});
+    std::ofstream(dir.path / "htpasswd") << htpasswd.out;
+    LocalRegistry registry(dir, "registry",
+                           fmt::format("{{htpasswd: {{realm: agentd-test, path: {}}}}}",
+                                       (dir.path / "htpasswd").string()));
 
     // Push with a private docker client config so the machine's ~/.docker stays untouched.
     const std::map<std::string, std::string> env = {
@@ -936,4 +1044,46 @@ TEST_CASE("registry: htpasswd Basic auth against a real registry", "[integration
     const auto tags = client.list_tags(image(name));
     REQUIRE(tags.ok());
     CHECK(*tags == std::vector<std::string>{tag});
+}
+
+TEST_CASE("registry: Bearer token auth against a real registry and token service",
+          "[integration][registry]") {
+    test_registry();  // the same services must be up: docker and docker-registry
+    sys::PosixProcessRunner runner;
+    TempDir dir;
+    const std::string repository = "agentd-it/bearer";
+    TokenService tokens(runner, dir, repository, k_basic);
+    // Two registries on one store: images are pushed to the open one and read through the one
+    // that demands tokens.
+    LocalRegistry open(dir, "open", "");
+    LocalRegistry guarded(
+        dir, "guarded",
+        fmt::format("{{token: {{realm: \"{}\", service: agentd-test, issuer: agentd-test-issuer, "
+                    "rootcertbundle: {}}}}}",
+                    tokens.realm, tokens.certificate));
+    const std::string tag = unique_tag();
+    PushedImage pushed(runner, fmt::format("{}/{}:{}", open.host, repository, tag));
+    const auto name = fmt::format("{}/{}:{}", guarded.host, repository, tag);
+
+    sys::CurlHttpClient http;
+    {
+        RegistryClient anonymous(http, {});
+        const auto digest = anonymous.resolve_digest(image(name));
+        REQUIRE_FALSE(digest.ok());
+        CHECK(digest.error().kind == Error::Kind::Unauthorized);
+    }
+    config::Registry entry = entry_with_password(dir, guarded.host, "s3cret");
+    entry.insecure_http = true;
+    RegistryClient client(http, {entry});
+    const auto digest = client.resolve_digest(image(name));
+    REQUIRE(digest.ok());
+    CHECK(*digest == pushed.digest);
+    const auto tags = client.list_tags(image(name));
+    REQUIRE(tags.ok());
+    CHECK(*tags == std::vector<std::string>{tag});
+
+    // One token request with the repository's pull scope, then the cached token.
+    const auto queries = tokens.queries();
+    REQUIRE(queries.size() == 2);  // the anonymous attempt and the authenticated one
+    CHECK(queries[1] == "service=agentd-test scope=repository:agentd-it/bearer:pull");
 }
