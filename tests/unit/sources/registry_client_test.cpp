@@ -1000,6 +1000,46 @@ TEST_CASE("registry: resolves a pushed tag to the digest docker push reported",
     CHECK(no_repo.error().is_not_found());
 }
 
+TEST_CASE("registry: a multi-platform index resolves to the index digest",
+          "[integration][registry]") {
+    const std::string host = test_registry();
+    sys::PosixProcessRunner runner;
+    const std::string tag = unique_tag();
+    const std::string repository = "agentd-it/index";
+    PushedImage pushed(runner, fmt::format("{}/{}:{}", host, repository, tag));
+
+    // Put an OCI index pointing at the pushed manifest under another tag, as buildx does for
+    // multi-platform images.
+    sys::CurlHttpClient http;
+    sys::HttpRequest get;
+    get.url = fmt::format("http://{}/v2/{}/manifests/{}", host, repository, pushed.digest);
+    get.headers = {{"Accept", "application/vnd.docker.distribution.manifest.v2+json"}};
+    const auto manifest = http.send(get);
+    REQUIRE(manifest.ok());
+    REQUIRE(manifest->status == 200);
+    const std::string index = fmt::format(
+        R"({{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json",)"
+        R"("manifests":[{{"mediaType":"application/vnd.docker.distribution.manifest.v2+json",)"
+        R"("digest":"{}","size":{},"platform":{{"architecture":"amd64","os":"linux"}}}}]}})",
+        pushed.digest, manifest->body.size());
+    sys::HttpRequest put;
+    put.method = "PUT";
+    put.url = fmt::format("http://{}/v2/{}/manifests/{}-index", host, repository, tag);
+    put.headers = {{"Content-Type", "application/vnd.oci.image.index.v1+json"}};
+    put.body = index;
+    const auto stored = http.send(put);
+    REQUIRE(stored.ok());
+    INFO(stored->body);
+    REQUIRE(stored->status == 201);
+
+    RegistryClient client(http, {});
+    const auto digest =
+        client.resolve_digest(image(fmt::format("{}/{}:{}-index", host, repository, tag)));
+    REQUIRE(digest.ok());
+    CHECK(*digest == "sha256:" + sys::sha256_hex(index));
+    CHECK(*digest != pushed.digest);
+}
+
 TEST_CASE("registry: htpasswd Basic auth against a real registry", "[integration][registry]") {
     test_registry();  // the same services must be up: docker and docker-registry
     sys::PosixProcessRunner runner;
