@@ -1,11 +1,15 @@
 #include "agent/sources/registry_client.h"
 
+#include <arpa/inet.h>
+
+#include <algorithm>
 #include <cstdlib>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "agent/sources/registry_headers.h"
 #include "agent/sys/files.h"
 #include "agent/sys/log.h"
 
@@ -25,23 +29,14 @@ constexpr std::string_view k_manifest_accept =
 constexpr std::size_t k_max_manifest_size = 4 * 1024 * 1024;
 // Docker's minimum token lifetime when the token service does not say.
 constexpr auto k_default_token_lifetime = std::chrono::seconds(60);
+constexpr auto k_max_token_lifetime = std::chrono::seconds(24 * 3600);
 // A bound on tags/list pages so a misbehaving registry cannot keep us looping.
 constexpr int k_max_tag_pages = 1000;
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-        if (c >= 'A' && c <= 'Z') {
-            c = static_cast<char>(c - 'A' + 'a');
-        }
-    }
-    return out;
-}
 
 // HttpResponse::header with a case-insensitive match, so any HttpClient works.
 std::optional<std::string> find_header(const sys::HttpResponse& response, std::string_view name) {
     for (const auto& [key, value] : response.headers) {
-        if (lower(key) == name) {
+        if (ascii_lower(key) == name) {
             return value;
         }
     }
@@ -51,7 +46,7 @@ std::optional<std::string> find_header(const sys::HttpResponse& response, std::s
 std::vector<std::string> all_headers(const sys::HttpResponse& response, std::string_view name) {
     std::vector<std::string> out;
     for (const auto& [key, value] : response.headers) {
-        if (lower(key) == name) {
+        if (ascii_lower(key) == name) {
             out.push_back(value);
         }
     }
@@ -59,53 +54,9 @@ std::vector<std::string> all_headers(const sys::HttpResponse& response, std::str
 }
 
 void set_authorization(sys::HttpRequest& request, std::string value) {
-    std::erase_if(request.headers, [](const auto& h) { return lower(h.first) == "authorization"; });
+    std::erase_if(request.headers,
+                  [](const auto& h) { return ascii_lower(h.first) == "authorization"; });
     request.headers.emplace_back("Authorization", std::move(value));
-}
-
-std::string base64(std::string_view in) {
-    constexpr char k_alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    std::size_t i = 0;
-    for (; i + 2 < in.size(); i += 3) {
-        const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                           (static_cast<unsigned char>(in[i + 1]) << 8) |
-                           static_cast<unsigned char>(in[i + 2]);
-        out += k_alphabet[(v >> 18) & 63];
-        out += k_alphabet[(v >> 12) & 63];
-        out += k_alphabet[(v >> 6) & 63];
-        out += k_alphabet[v & 63];
-    }
-    if (i + 1 == in.size()) {
-        const unsigned v = static_cast<unsigned char>(in[i]) << 16;
-        out += k_alphabet[(v >> 18) & 63];
-        out += k_alphabet[(v >> 12) & 63];
-        out += "==";
-    } else if (i + 2 == in.size()) {
-        const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                           (static_cast<unsigned char>(in[i + 1]) << 8);
-        out += k_alphabet[(v >> 18) & 63];
-        out += k_alphabet[(v >> 12) & 63];
-        out += k_alphabet[(v >> 6) & 63];
-        out += '=';
-    }
-    return out;
-}
-
-std::string url_encode(std::string_view s) {
-    std::string out;
-    for (char c : s) {
-        const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                                (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-                                c == '~';
-        if (unreserved) {
-            out += c;
-        } else {
-            out += fmt::format("%{:02X}", static_cast<unsigned char>(c));
-        }
-    }
-    return out;
 }
 
 // The host of "host", "host:port", "[v6]:port" or a URL's authority, without the port.
@@ -117,9 +68,12 @@ std::string host_only(std::string_view authority) {
     return std::string(authority.substr(0, authority.find(':')));
 }
 
+// localhost, ::1 or an IPv4 address in 127.0.0.0/8 (not a name like "127.example.com").
 bool is_loopback(std::string_view authority) {
     const std::string host = host_only(authority);
-    return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+    in_addr v4{};
+    return host == "localhost" || host == "::1" ||
+           (::inet_pton(AF_INET, host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127);
 }
 
 // Scheme and authority of an absolute http(s) URL, or nullopt.
@@ -128,7 +82,7 @@ std::optional<std::pair<std::string, std::string>> split_url(std::string_view ur
     if (sep == std::string_view::npos) {
         return std::nullopt;
     }
-    const std::string scheme = lower(url.substr(0, sep));
+    const std::string scheme = ascii_lower(url.substr(0, sep));
     if (scheme != "http" && scheme != "https") {
         return std::nullopt;
     }
@@ -176,99 +130,6 @@ sys::Error status_error(const ImageRef& ref, const sys::HttpResponse& response,
 }
 
 }  // namespace
-
-std::vector<AuthChallenge> parse_www_authenticate(std::string_view value) {
-    std::vector<AuthChallenge> out;
-    std::size_t i = 0;
-    const auto skip = [&](std::string_view chars) {
-        while (i < value.size() && chars.find(value[i]) != std::string_view::npos) {
-            ++i;
-        }
-    };
-    const auto token = [&] {
-        const std::size_t start = i;
-        while (i < value.size() && value[i] != ' ' && value[i] != '\t' && value[i] != ',' &&
-               value[i] != '=') {
-            ++i;
-        }
-        return value.substr(start, i - start);
-    };
-    while (i < value.size()) {
-        skip(" \t,");
-        const std::string_view word = token();
-        if (word.empty()) {
-            break;
-        }
-        skip(" \t");
-        if (i < value.size() && value[i] == '=' && !out.empty()) {
-            // A parameter of the current challenge.
-            ++i;
-            skip(" \t");
-            std::string param;
-            if (i < value.size() && value[i] == '"') {
-                ++i;
-                while (i < value.size() && value[i] != '"') {
-                    if (value[i] == '\\' && i + 1 < value.size()) {
-                        ++i;
-                    }
-                    param += value[i++];
-                }
-                if (i >= value.size()) {
-                    break;  // unterminated quote: drop the parameter
-                }
-                ++i;
-            } else {
-                param = std::string(token());
-            }
-            out.back().params[lower(word)] = std::move(param);
-        } else if (i < value.size() && value[i] == '=') {
-            break;  // a parameter before any scheme: not a challenge
-        } else {
-            out.push_back({lower(word), {}});
-        }
-    }
-    return out;
-}
-
-std::optional<std::string> parse_next_link(std::string_view value) {
-    std::size_t i = 0;
-    while (i < value.size()) {
-        const auto open = value.find('<', i);
-        const auto close = value.find('>', open == std::string_view::npos ? i : open);
-        if (open == std::string_view::npos || close == std::string_view::npos) {
-            return std::nullopt;
-        }
-        const std::string_view url = value.substr(open + 1, close - open - 1);
-        // Parameters run to the next '<' (commas between links are plain separators).
-        const auto next = value.find('<', close);
-        const std::string params(value.substr(
-            close + 1, next == std::string_view::npos ? std::string_view::npos : next - close - 1));
-        // rel may be quoted and may list several relations: rel="next last".
-        const std::string lowered = lower(params);
-        const auto rel = lowered.find("rel=");
-        if (rel != std::string::npos) {
-            std::string rels = lowered.substr(rel + 4);
-            rels = rels.substr(0, rels.find_first_of(";,"));
-            std::erase(rels, '"');
-            std::size_t pos = 0;
-            while (pos < rels.size()) {
-                const auto end = rels.find(' ', pos);
-                if (rels.substr(pos, end == std::string::npos ? end : end - pos) == "next") {
-                    return std::string(url);
-                }
-                if (end == std::string::npos) {
-                    break;
-                }
-                pos = end + 1;
-            }
-        }
-        if (next == std::string_view::npos) {
-            break;
-        }
-        i = next;
-    }
-    return std::nullopt;
-}
 
 RegistryClient::RegistryClient(sys::HttpClient& http, std::vector<config::Registry> registries)
     : m_http(http),
@@ -365,7 +226,7 @@ sys::Result<RegistryClient::Token> RegistryClient::fetch_token(
         request.ca_file = entry->ca_file.string();
     }
     if (creds) {
-        set_authorization(request, "Basic " + base64(creds->username + ":" + creds->password));
+        set_authorization(request, basic_authorization(creds->username, creds->password));
     }
     auto response = m_http.send(request);
     if (!response) {
@@ -409,8 +270,10 @@ sys::Result<RegistryClient::Token> RegistryClient::fetch_token(
         if (!it->is_number()) {
             return malformed("with a non-numeric expires_in");
         }
-        if (it->get<double>() > 0) {
-            lifetime = std::chrono::milliseconds(static_cast<long long>(it->get<double>() * 1000));
+        // Capped at a day: a wild value must neither overflow nor pin a token forever.
+        const double seconds = std::min(it->get<double>(), double(k_max_token_lifetime.count()));
+        if (seconds > 0) {
+            lifetime = std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
         }
     }
     // Count from the earlier of issued_at and now: a token service with a clock ahead of ours
@@ -461,8 +324,7 @@ sys::Result<sys::HttpResponse> RegistryClient::send_authorized(const ImageRef& r
             return creds.error();
         }
         if (*creds) {
-            set_authorization(request,
-                              "Basic " + base64((*creds)->username + ":" + (*creds)->password));
+            set_authorization(request, basic_authorization((*creds)->username, (*creds)->password));
             sent_basic = true;
         }
     }
@@ -504,8 +366,7 @@ sys::Result<sys::HttpResponse> RegistryClient::send_authorized(const ImageRef& r
                             ref.registry, ref.repository));
         }
         m_basic_registries.insert(ref.registry);
-        set_authorization(request,
-                          "Basic " + base64((*creds)->username + ":" + (*creds)->password));
+        set_authorization(request, basic_authorization((*creds)->username, (*creds)->password));
     } else {
         return response;  // no challenge we can answer: the caller reports the 401
     }

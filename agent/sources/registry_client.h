@@ -13,23 +13,11 @@
 
 #include "agent/config/config.h"
 #include "agent/sources/registry.h"
+#include "agent/sources/registry_headers.h"
 #include "agent/sys/clock.h"
 #include "agent/sys/http.h"
 
 namespace agentd::sources {
-
-/// One challenge of a WWW-Authenticate header: `Bearer realm="...",service="..."`.
-struct AuthChallenge {
-    std::string scheme;                         ///< lower-cased: "basic", "bearer"
-    std::map<std::string, std::string> params;  ///< names lower-cased, values unquoted
-};
-
-/// Parses a WWW-Authenticate value (RFC 7235): several challenges, token or quoted-string
-/// parameters (commas and escaped quotes inside quotes). Malformed trailing parts are ignored.
-std::vector<AuthChallenge> parse_www_authenticate(std::string_view value);
-
-/// The URL of the `rel="next"` entry of a Link header, or nullopt.
-std::optional<std::string> parse_next_link(std::string_view value);
 
 class RegistryClient final : public Registry {
   public:

@@ -1,18 +1,34 @@
 #include "agent/sources/registry_client.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 #include <catch2/catch.hpp>
 
 #include "agent/sys/files.h"
+#include "agent/sys/http.h"
+#include "agent/sys/process.h"
 
 using namespace agentd;
 using sources::ImageRef;
@@ -164,12 +180,16 @@ TEST_CASE("registry: plain HTTP only for insecure_http entries and loopback host
     REQUIRE(client.resolve_digest(image("localhost:5001/web:1")).ok());
     REQUIRE(client.resolve_digest(image("[::1]:5002/web:1")).ok());
     REQUIRE(client.resolve_digest(image("registry.local:5000/web:1")).ok());
+    REQUIRE(client.resolve_digest(image("127.example.com/web:1")).ok());
+    REQUIRE(client.resolve_digest(image("127.0.0.2/web:1")).ok());
     CHECK(http.requests[0].url == "http://127.0.0.1:5000/v2/web/manifests/1");
     CHECK(http.requests[1].url == "https://127.0.0.1:5443/v2/web/manifests/1");
     CHECK(http.requests[1].ca_file == "/tmp/ca.pem");
     CHECK(http.requests[2].url == "http://localhost:5001/v2/web/manifests/1");
     CHECK(http.requests[3].url == "http://[::1]:5002/v2/web/manifests/1");
     CHECK(http.requests[4].url == "https://registry.local:5000/v2/web/manifests/1");
+    CHECK(http.requests[5].url == "https://127.example.com/v2/web/manifests/1");
+    CHECK(http.requests[6].url == "http://127.0.0.2/v2/web/manifests/1");
 }
 
 TEST_CASE("registry: 401 with a Basic challenge retries with the configured credentials",
@@ -390,6 +410,18 @@ TEST_CASE("registry: issued_at in the past and the 60s default bound the token l
     clock.sleep_for(std::chrono::seconds(2));
     REQUIRE(client.resolve_digest(web).ok());
     CHECK(token_requests == 3);
+
+    // An absurd expires_in is capped at a day.
+    clock.sleep_for(std::chrono::seconds(61));
+    token_body = R"({"token":"c","expires_in":1e300})";
+    REQUIRE(client.resolve_digest(web).ok());
+    CHECK(token_requests == 4);
+    clock.sleep_for(std::chrono::hours(23));
+    REQUIRE(client.resolve_digest(web).ok());
+    CHECK(token_requests == 4);
+    clock.sleep_for(std::chrono::hours(2));
+    REQUIRE(client.resolve_digest(web).ok());
+    CHECK(token_requests == 5);
 }
 
 TEST_CASE("registry: a cached token the registry refuses is replaced once", "[sources][registry]") {
@@ -687,44 +719,411 @@ TEST_CASE("registry: list_tags answers a Bearer challenge", "[sources][registry]
     CHECK(*tags == std::vector<std::string>{"1.0"});
 }
 
-TEST_CASE("registry: WWW-Authenticate parsing handles quotes, commas and several challenges",
-          "[sources][registry]") {
-    using sources::parse_www_authenticate;
-    auto c = parse_www_authenticate(
-        R"(Bearer realm="https://auth.example.com/token",service="registry.example.com",)"
-        R"(scope="repository:acme/web:pull,push")");
-    REQUIRE(c.size() == 1);
-    CHECK(c[0].scheme == "bearer");
-    CHECK(c[0].params["realm"] == "https://auth.example.com/token");
-    CHECK(c[0].params["service"] == "registry.example.com");
-    CHECK(c[0].params["scope"] == "repository:acme/web:pull,push");
+// ---------------------------------------------------------------------------------------------
+// Integration: a real distribution registry (docker-registry 2.8) and the docker CLI.
 
-    c = parse_www_authenticate(R"(Basic realm="a \"quoted\" realm, with comma", charset=UTF-8)");
-    REQUIRE(c.size() == 1);
-    CHECK(c[0].scheme == "basic");
-    CHECK(c[0].params["realm"] == R"(a "quoted" realm, with comma)");
-    CHECK(c[0].params["charset"] == "UTF-8");
+namespace {
 
-    c = parse_www_authenticate(R"(Basic realm="x", Bearer Realm="y" , service=z)");
-    REQUIRE(c.size() == 2);
-    CHECK(c[0].params["realm"] == "x");
-    CHECK(c[1].scheme == "bearer");
-    CHECK(c[1].params["realm"] == "y");
-    CHECK(c[1].params["service"] == "z");
-
-    CHECK(parse_www_authenticate("").empty());
-    CHECK(parse_www_authenticate(R"(realm="x")").empty());
-    c = parse_www_authenticate(R"(Bearer realm="unterminated)");
-    REQUIRE(c.size() == 1);
-    CHECK(c[0].params.count("realm") == 0);
+std::string test_registry() {
+    const char* value = std::getenv("AGENTD_TEST_REGISTRY");
+    INFO("AGENTD_TEST_REGISTRY (host:port of a plain-HTTP test registry) must be set");
+    REQUIRE(value != nullptr);
+    REQUIRE(*value != '\0');
+    return value;
 }
 
-TEST_CASE("registry: Link parsing finds the next page", "[sources][registry]") {
-    using sources::parse_next_link;
-    CHECK(parse_next_link(R"(</v2/a/tags/list?last=x&n=2>; rel="next")") ==
-          "/v2/a/tags/list?last=x&n=2");
-    CHECK(parse_next_link(R"(</p1>; rel="prev", </p3>; rel="next")") == "/p3");
-    CHECK(parse_next_link(R"(</p3>; rel="next last")") == "/p3");
-    CHECK(parse_next_link(R"(</p1>; rel=prev)") == std::nullopt);
-    CHECK(parse_next_link("garbage") == std::nullopt);
+sys::ProcessResult run(sys::ProcessRunner& runner, std::vector<std::string> argv,
+                       std::map<std::string, std::string> env = {},
+                       std::optional<std::string> stdin_data = std::nullopt) {
+    sys::ProcessSpec spec;
+    spec.argv = std::move(argv);
+    spec.env = std::move(env);
+    spec.stdin_data = std::move(stdin_data);
+    spec.timeout = std::chrono::minutes(2);
+    auto result = runner.run(spec);
+    INFO(spec.argv[0]);
+    REQUIRE(result.ok());
+    INFO(result->out + result->err);
+    REQUIRE(result->success());
+    return *result;
+}
+
+/// Imports a busybox image as `name` (host/repo:tag), pushes it and returns the digest that
+/// `docker push` reported, checked against `docker inspect`'s RepoDigests. The local image is
+/// removed afterwards.
+class PushedImage {
+  public:
+    PushedImage(sys::ProcessRunner& runner, const std::string& name,
+                std::map<std::string, std::string> env = {})
+        : m_runner(runner), m_name(name) {
+        TempDir dir;
+        const auto bin = dir.path / "rootfs" / "bin";
+        std::filesystem::create_directories(bin);
+        std::filesystem::copy_file("/bin/busybox", bin / "busybox");
+        std::filesystem::create_symlink("busybox", bin / "sh");
+        const auto tar = (dir.path / "rootfs.tar").string();
+        run(runner, {"tar", "-C", (dir.path / "rootfs").string(), "-cf", tar, "."});
+        run(runner, {"docker", "import", "-c", R"(CMD ["/bin/sh"])", tar, name});
+        m_imported = true;
+        const auto push = run(runner, {"docker", "push", name}, env);
+        const auto at = push.out.find("digest: sha256:");
+        REQUIRE(at != std::string::npos);
+        digest = push.out.substr(at + 8, 71);
+        const auto inspect =
+            run(runner, {"docker", "inspect", "--format", "{{index .RepoDigests 0}}", name});
+        const auto repo_digest = inspect.out.substr(0, inspect.out.find_last_not_of("\n") + 1);
+        REQUIRE(repo_digest.substr(repo_digest.find('@') + 1) == digest);
+    }
+    ~PushedImage() {
+        if (m_imported) {
+            sys::ProcessSpec spec;
+            spec.argv = {"docker", "rmi", m_name};
+            (void)m_runner.run(spec);
+        }
+    }
+    PushedImage(const PushedImage&) = delete;
+    PushedImage& operator=(const PushedImage&) = delete;
+
+    std::string digest;
+
+  private:
+    sys::ProcessRunner& m_runner;
+    std::string m_name;
+    bool m_imported = false;
+};
+
+std::string unique_tag() {
+    return fmt::format("it-{}-{}", ::getpid(),
+                       std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+int free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    socklen_t len = sizeof addr;
+    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+}
+
+/// A docker-registry on a free loopback port with the given `auth:` section (YAML flow style,
+/// empty for none), storing under dir/data so that several can share one store. Stopped at the
+/// end of the scope.
+class LocalRegistry {
+  public:
+    LocalRegistry(const TempDir& dir, const std::string& name, const std::string& auth) {
+        host = fmt::format("127.0.0.1:{}", free_port());
+        const auto config = dir.path / (name + ".yml");
+        std::ofstream(config) << fmt::format(
+            "version: 0.1\n"
+            "log: {{level: warn}}\n"
+            "storage: {{filesystem: {{rootdirectory: {}}}}}\n"
+            "http: {{addr: \"{}\"}}\n"
+            "{}",
+            (dir.path / "data").string(), host, auth.empty() ? "" : "auth: " + auth + "\n");
+        const std::string log = (dir.path / (name + ".log")).string();
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT, 0600);
+        posix_spawn_file_actions_adddup2(&actions, 1, 2);
+        std::string program = "docker-registry", serve = "serve", path = config.string();
+        char* argv[] = {program.data(), serve.data(), path.data(), nullptr};
+        const int rc = posix_spawnp(&m_pid, "docker-registry", &actions, nullptr, argv, environ);
+        posix_spawn_file_actions_destroy(&actions);
+        REQUIRE(rc == 0);
+
+        // Ready when /v2/ answers at all (200 open, 401 with a challenge).
+        sys::CurlHttpClient http;
+        sys::HttpRequest ping;
+        ping.url = fmt::format("http://{}/v2/", host);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        bool ready = false;
+        while (!ready && std::chrono::steady_clock::now() < deadline) {
+            const auto answer = http.send(ping);
+            ready = answer.ok() && (answer->status == 200 || answer->status == 401);
+            if (!ready) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            }
+        }
+        const auto log_text = sys::read_file(log);
+        INFO((log_text.ok() ? *log_text : std::string()));
+        REQUIRE(ready);
+    }
+    ~LocalRegistry() {
+        if (m_pid > 0) {
+            ::kill(m_pid, SIGTERM);
+            int status = 0;
+            ::waitpid(m_pid, &status, 0);
+        }
+    }
+    LocalRegistry(const LocalRegistry&) = delete;
+    LocalRegistry& operator=(const LocalRegistry&) = delete;
+
+    std::string host;
+
+  private:
+    pid_t m_pid = -1;
+};
+
+std::string base64_of(std::string_view data, bool url) {
+    std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(data.data()),
+                                  static_cast<int>(data.size()));
+    out.resize(static_cast<std::size_t>(n));
+    if (url) {
+        std::replace(out.begin(), out.end(), '+', '-');
+        std::replace(out.begin(), out.end(), '/', '_');
+        out.erase(out.find_last_not_of('=') + 1);
+    }
+    return out;
+}
+
+/// A token service for docker-registry's `auth: token`: answers GET /token with a JWT signed by
+/// a self-signed key (RS256, certificate in x5c) granting pull on `repository`, when the request
+/// carries the expected Basic credentials. Records the query of every request.
+class TokenService {
+  public:
+    TokenService(sys::ProcessRunner& runner, const TempDir& dir, const std::string& repository,
+                 const std::string& authorization)
+        : m_authorization(authorization) {
+        const auto key = (dir.path / "token.key").string();
+        certificate = (dir.path / "token.crt").string();
+        run(runner, {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                     "-out", certificate, "-subj", "/CN=agentd-test-token", "-days", "1"});
+        const auto der = run(runner, {"openssl", "x509", "-in", certificate, "-outform", "DER"});
+        const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+        const std::string header =
+            fmt::format(R"({{"typ":"JWT","alg":"RS256","x5c":["{}"]}})", base64_of(der.out, false));
+        const std::string claims =
+            fmt::format(R"({{"iss":"agentd-test-issuer","sub":"deploy-bot","aud":"agentd-test",)"
+                        R"("exp":{},"nbf":{},"iat":{},"jti":"jti-{}",)"
+                        R"("access":[{{"type":"repository","name":"{}","actions":["pull"]}}]}})",
+                        now + 3600, now - 60, now, now, repository);
+        const std::string signing_input = base64_of(header, true) + "." + base64_of(claims, true);
+        const auto signature =
+            run(runner, {"openssl", "dgst", "-sha256", "-sign", key}, {}, signing_input);
+        m_body = fmt::format(R"({{"token":"{}","expires_in":3600}})",
+                             signing_input + "." + base64_of(signature.out, true));
+
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        m_daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, nullptr, nullptr,
+                                    &TokenService::handle, this, MHD_OPTION_SOCK_ADDR, &addr,
+                                    MHD_OPTION_END);
+        REQUIRE(m_daemon != nullptr);
+        realm = fmt::format("http://127.0.0.1:{}/token",
+                            MHD_get_daemon_info(m_daemon, MHD_DAEMON_INFO_BIND_PORT)->port);
+    }
+    ~TokenService() {
+        if (m_daemon != nullptr) {
+            MHD_stop_daemon(m_daemon);
+        }
+    }
+    TokenService(const TokenService&) = delete;
+    TokenService& operator=(const TokenService&) = delete;
+
+    std::vector<std::string> queries() {
+        std::lock_guard lock(m_mutex);
+        return m_queries;
+    }
+
+    std::string realm;
+    std::string certificate;
+
+  private:
+    static MHD_Result handle(void* self_ptr, MHD_Connection* connection, const char*, const char*,
+                             const char*, const char*, size_t*, void**) {
+        auto* self = static_cast<TokenService*>(self_ptr);
+        const auto arg = [&](const char* name) {
+            const char* v = MHD_lookup_connection_value(connection, MHD_GET_ARGUMENT_KIND, name);
+            return std::string(v == nullptr ? "" : v);
+        };
+        const char* auth =
+            MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Authorization");
+        const bool allowed = auth != nullptr && self->m_authorization == auth;
+        {
+            std::lock_guard lock(self->m_mutex);
+            self->m_queries.push_back(
+                fmt::format("service={} scope={}", arg("service"), arg("scope")));
+        }
+        const std::string body = allowed ? self->m_body : R"({"details":"denied"})";
+        MHD_Response* response = MHD_create_response_from_buffer(
+            body.size(), const_cast<char*>(body.data()), MHD_RESPMEM_MUST_COPY);
+        MHD_add_response_header(response, "Content-Type", "application/json");
+        const MHD_Result result =
+            MHD_queue_response(connection, allowed ? MHD_HTTP_OK : MHD_HTTP_UNAUTHORIZED, response);
+        MHD_destroy_response(response);
+        return result;
+    }
+
+    std::string m_authorization;
+    std::string m_body;
+    MHD_Daemon* m_daemon = nullptr;
+    std::mutex m_mutex;
+    std::vector<std::string> m_queries;
+};
+
+}  // namespace
+
+TEST_CASE("registry: resolves a pushed tag to the digest docker push reported",
+          "[integration][registry]") {
+    const std::string host = test_registry();
+    sys::PosixProcessRunner runner;
+    const std::string tag = unique_tag();
+    const std::string name = fmt::format("{}/agentd-it/registry-client:{}", host, tag);
+    PushedImage pushed(runner, name);
+
+    sys::CurlHttpClient http;
+    RegistryClient client(http, {});
+    const auto digest = client.resolve_digest(image(name));
+    REQUIRE(digest.ok());
+    CHECK(*digest == pushed.digest);
+
+    const auto tags = client.list_tags(image(name));
+    REQUIRE(tags.ok());
+    CHECK(std::find(tags->begin(), tags->end(), tag) != tags->end());
+
+    const auto missing = client.resolve_digest(image(name + "-missing"));
+    REQUIRE_FALSE(missing.ok());
+    CHECK(missing.error().is_not_found());
+
+    const auto no_repo = client.list_tags(image(fmt::format("{}/agentd-it/absent-{}", host, tag)));
+    REQUIRE_FALSE(no_repo.ok());
+    CHECK(no_repo.error().is_not_found());
+}
+
+TEST_CASE("registry: a multi-platform index resolves to the index digest",
+          "[integration][registry]") {
+    const std::string host = test_registry();
+    sys::PosixProcessRunner runner;
+    const std::string tag = unique_tag();
+    const std::string repository = "agentd-it/index";
+    PushedImage pushed(runner, fmt::format("{}/{}:{}", host, repository, tag));
+
+    // Put an OCI index pointing at the pushed manifest under another tag, as buildx does for
+    // multi-platform images.
+    sys::CurlHttpClient http;
+    sys::HttpRequest get;
+    get.url = fmt::format("http://{}/v2/{}/manifests/{}", host, repository, pushed.digest);
+    get.headers = {{"Accept", "application/vnd.docker.distribution.manifest.v2+json"}};
+    const auto manifest = http.send(get);
+    REQUIRE(manifest.ok());
+    REQUIRE(manifest->status == 200);
+    const std::string index = fmt::format(
+        R"({{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json",)"
+        R"("manifests":[{{"mediaType":"application/vnd.docker.distribution.manifest.v2+json",)"
+        R"("digest":"{}","size":{},"platform":{{"architecture":"amd64","os":"linux"}}}}]}})",
+        pushed.digest, manifest->body.size());
+    sys::HttpRequest put;
+    put.method = "PUT";
+    put.url = fmt::format("http://{}/v2/{}/manifests/{}-index", host, repository, tag);
+    put.headers = {{"Content-Type", "application/vnd.oci.image.index.v1+json"}};
+    put.body = index;
+    const auto stored = http.send(put);
+    REQUIRE(stored.ok());
+    INFO(stored->body);
+    REQUIRE(stored->status == 201);
+
+    RegistryClient client(http, {});
+    const auto digest =
+        client.resolve_digest(image(fmt::format("{}/{}:{}-index", host, repository, tag)));
+    REQUIRE(digest.ok());
+    CHECK(*digest == "sha256:" + sys::sha256_hex(index));
+    CHECK(*digest != pushed.digest);
+}
+
+TEST_CASE("registry: htpasswd Basic auth against a real registry", "[integration][registry]") {
+    test_registry();  // the same services must be up: docker and docker-registry
+    sys::PosixProcessRunner runner;
+    TempDir dir;
+    const auto htpasswd = run(runner, {"htpasswd", "-Bbn", "deploy-bot", "s3cret"});
+    std::ofstream(dir.path / "htpasswd") << htpasswd.out;
+    LocalRegistry registry(dir, "registry",
+                           fmt::format("{{htpasswd: {{realm: agentd-test, path: {}}}}}",
+                                       (dir.path / "htpasswd").string()));
+
+    // Push with a private docker client config so the machine's ~/.docker stays untouched.
+    const std::map<std::string, std::string> env = {
+        {"DOCKER_CONFIG", (dir.path / "docker-config").string()}};
+    run(runner, {"docker", "login", "--username", "deploy-bot", "--password-stdin", registry.host},
+        env, "s3cret\n");
+    const std::string tag = unique_tag();
+    const std::string name = fmt::format("{}/agentd-it/private:{}", registry.host, tag);
+    PushedImage pushed(runner, name, env);
+
+    sys::CurlHttpClient http;
+    {
+        RegistryClient anonymous(http, {});
+        const auto digest = anonymous.resolve_digest(image(name));
+        REQUIRE_FALSE(digest.ok());
+        CHECK(digest.error().kind == Error::Kind::Unauthorized);
+    }
+    {
+        config::Registry wrong = entry_with_password(dir, registry.host, "wrong");
+        wrong.insecure_http = true;
+        RegistryClient client(http, {wrong});
+        const auto digest = client.resolve_digest(image(name));
+        REQUIRE_FALSE(digest.ok());
+        CHECK(digest.error().kind == Error::Kind::Unauthorized);
+        CHECK_THAT(digest.error().message, !Catch::Contains("wrong"));
+    }
+    config::Registry entry = entry_with_password(dir, registry.host, "s3cret");
+    entry.insecure_http = true;
+    RegistryClient client(http, {entry});
+    const auto digest = client.resolve_digest(image(name));
+    REQUIRE(digest.ok());
+    CHECK(*digest == pushed.digest);
+    const auto tags = client.list_tags(image(name));
+    REQUIRE(tags.ok());
+    CHECK(*tags == std::vector<std::string>{tag});
+}
+
+TEST_CASE("registry: Bearer token auth against a real registry and token service",
+          "[integration][registry]") {
+    test_registry();  // the same services must be up: docker and docker-registry
+    sys::PosixProcessRunner runner;
+    TempDir dir;
+    const std::string repository = "agentd-it/bearer";
+    TokenService tokens(runner, dir, repository, k_basic);
+    // Two registries on one store: images are pushed to the open one and read through the one
+    // that demands tokens.
+    LocalRegistry open(dir, "open", "");
+    LocalRegistry guarded(
+        dir, "guarded",
+        fmt::format("{{token: {{realm: \"{}\", service: agentd-test, issuer: agentd-test-issuer, "
+                    "rootcertbundle: {}}}}}",
+                    tokens.realm, tokens.certificate));
+    const std::string tag = unique_tag();
+    PushedImage pushed(runner, fmt::format("{}/{}:{}", open.host, repository, tag));
+    const auto name = fmt::format("{}/{}:{}", guarded.host, repository, tag);
+
+    sys::CurlHttpClient http;
+    {
+        RegistryClient anonymous(http, {});
+        const auto digest = anonymous.resolve_digest(image(name));
+        REQUIRE_FALSE(digest.ok());
+        CHECK(digest.error().kind == Error::Kind::Unauthorized);
+    }
+    config::Registry entry = entry_with_password(dir, guarded.host, "s3cret");
+    entry.insecure_http = true;
+    RegistryClient client(http, {entry});
+    const auto digest = client.resolve_digest(image(name));
+    REQUIRE(digest.ok());
+    CHECK(*digest == pushed.digest);
+    const auto tags = client.list_tags(image(name));
+    REQUIRE(tags.ok());
+    CHECK(*tags == std::vector<std::string>{tag});
+
+    // One token request with the repository's pull scope, then the cached token.
+    const auto queries = tokens.queries();
+    REQUIRE(queries.size() == 2);  // the anonymous attempt and the authenticated one
+    CHECK(queries[1] == "service=agentd-test scope=repository:agentd-it/bearer:pull");
 }
