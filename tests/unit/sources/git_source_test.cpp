@@ -12,8 +12,12 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <sstream>
 #include <thread>
+#include <vector>
+
+#include <fmt/format.h>
 
 #include "agent/sources/git_remote.h"
 #include "agent/sys/files.h"
@@ -151,6 +155,78 @@ std::string mirror_ref(const fs::path& mirror, const std::string& ref) {
     git_repository_free(repo);
     return out;
 }
+
+/// A smart-HTTP "server" on 127.0.0.1 that refuses every request with 401 Basic, recording
+/// each request's Authorization header.
+class RefusingHttpServer {
+  public:
+    RefusingHttpServer() {
+        m_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        REQUIRE(m_fd >= 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::bind(m_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+        REQUIRE(::listen(m_fd, 8) == 0);
+        socklen_t len = sizeof addr;
+        REQUIRE(::getsockname(m_fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+        m_port = ntohs(addr.sin_port);
+        m_thread = std::thread([this] { serve(); });
+    }
+    ~RefusingHttpServer() {
+        m_stop = true;
+        m_thread.join();
+        ::close(m_fd);
+    }
+    int port() const { return m_port; }
+    std::vector<std::string> authorizations() {
+        std::lock_guard guard(m_mutex);
+        return m_authorizations;
+    }
+
+  private:
+    void serve() {
+        while (!m_stop) {
+            pollfd pfd{m_fd, POLLIN, 0};
+            if (::poll(&pfd, 1, 50) <= 0) {
+                continue;
+            }
+            const int client = ::accept(m_fd, nullptr, nullptr);
+            if (client < 0) {
+                continue;
+            }
+            std::string request;
+            char buffer[4096];
+            while (request.find("\r\n\r\n") == std::string::npos) {
+                const auto n = ::read(client, buffer, sizeof buffer);
+                if (n <= 0) {
+                    break;
+                }
+                request.append(buffer, static_cast<std::size_t>(n));
+            }
+            std::string authorization;
+            if (const auto pos = request.find("Authorization: "); pos != std::string::npos) {
+                authorization = request.substr(pos + 15, request.find("\r\n", pos) - pos - 15);
+            }
+            {
+                std::lock_guard guard(m_mutex);
+                m_authorizations.push_back(authorization);
+            }
+            const std::string response =
+                "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"git\"\r\n"
+                "Content-Length: 0\r\nConnection: close\r\n\r\n";
+            (void)!::write(client, response.data(), response.size());
+            ::close(client);
+        }
+    }
+
+    int m_fd = -1;
+    int m_port = 0;
+    std::atomic<bool> m_stop{false};
+    std::mutex m_mutex;
+    std::vector<std::string> m_authorizations;
+    std::thread m_thread;
+};
 
 }  // namespace
 
@@ -388,4 +464,48 @@ TEST_CASE("git: two stacks share one mirror and keep separate workdirs", "[sourc
     CHECK(read(tmp.path / "shop" / "shop" / "compose.yaml") == "shop v1");
     CHECK(read(tmp.path / "staging" / "shop" / "compose.yaml") == "shop s1");
     CHECK_FALSE(fs::exists(tmp.path / "staging" / "blog"));
+}
+
+TEST_CASE("git: refused https credentials are Unauthorized after one attempt, without the token",
+          "[sources][git]") {
+    TempDir tmp;
+    RefusingHttpServer server;
+    write(tmp.path / "token", "tok123\n");
+    LibGit2Source git(tmp.path / "state");
+    auto source = source_for(fmt::format("http://127.0.0.1:{}/acme/deploy.git", server.port()));
+    source.credentials.password_file = tmp.path / "token";
+
+    auto fetched = git.fetch(source);
+    REQUIRE_FALSE(fetched.ok());
+    CHECK(fetched.error().kind == Error::Kind::Unauthorized);
+    CHECK(fetched.error().message.find("tok123") == std::string::npos);
+    const auto seen = server.authorizations();
+    // One request without credentials, one with them, then libgit2 must stop asking.
+    REQUIRE(seen.size() == 2);
+    CHECK(seen[0].empty());
+    // base64("x-access-token:tok123"): the default user name and the trimmed token.
+    CHECK(seen[1] == "Basic eC1hY2Nlc3MtdG9rZW46dG9rMTIz");
+}
+
+TEST_CASE("git: a remote asking for credentials when none are configured is Unauthorized",
+          "[sources][git]") {
+    TempDir tmp;
+    RefusingHttpServer server;
+    LibGit2Source git(tmp.path / "state");
+    auto fetched =
+        git.fetch(source_for(fmt::format("http://127.0.0.1:{}/acme/deploy.git", server.port())));
+    REQUIRE_FALSE(fetched.ok());
+    CHECK(fetched.error().kind == Error::Kind::Unauthorized);
+    CHECK(server.authorizations().size() == 1);
+}
+
+TEST_CASE("git: credentials are never sent over plain http to a remote host", "[sources][git]") {
+    TempDir tmp;
+    write(tmp.path / "token", "tok123");
+    LibGit2Source git(tmp.path / "state");
+    auto source = source_for("http://git.example.com/acme/deploy.git");
+    source.credentials.password_file = tmp.path / "token";
+    auto fetched = git.fetch(source);
+    REQUIRE_FALSE(fetched.ok());
+    CHECK(fetched.error().kind == Error::Kind::InvalidInput);
 }
