@@ -71,6 +71,7 @@ sys::Result<RepoPtr> open_mirror(const fs::path& dir, const std::string& shown_u
             fmt::format("create git mirror {}: {}", dir.string(), libgit2_error()));
     }
     RepoPtr repo(raw);
+    spdlog::info("git: created mirror {} for {}", dir.string(), shown_url);
     // Only so that a person looking at state_dir can tell which remote a mirror holds.
     git_config* config = nullptr;
     if (git_repository_config(&config, repo.get()) == 0) {
@@ -84,7 +85,8 @@ sys::Result<RepoPtr> open_mirror(const fs::path& dir, const std::string& shown_u
 sys::Result<RepoPtr> open_workdir(const fs::path& workdir, const fs::path& mirror) {
     const auto git_dir = workdir / ".git";
     git_repository* raw = nullptr;
-    if (!fs::exists(git_dir / "HEAD")) {
+    std::error_code ec;
+    if (!fs::exists(git_dir / "HEAD", ec)) {
         git_repository_init_options options = GIT_REPOSITORY_INIT_OPTIONS_INIT;
         options.flags = GIT_REPOSITORY_INIT_MKPATH | GIT_REPOSITORY_INIT_NO_REINIT;
         if (git_repository_init_ext(&raw, workdir.c_str(), &options) != 0) {
@@ -97,7 +99,11 @@ sys::Result<RepoPtr> open_workdir(const fs::path& workdir, const fs::path& mirro
     // those no branch reaches any more after a force push, which a fetch could not ask for.
     // Lines are only added, so revisions from an earlier URL of the stack stay readable.
     const auto alternates = git_dir / "objects" / "info" / "alternates";
-    if (auto r = append_line_once(alternates, fs::absolute(mirror / "objects").string()); !r) {
+    const auto objects = fs::absolute(mirror / "objects", ec);
+    if (ec) {
+        return sys::Error::failed(fmt::format("{}: {}", mirror.string(), ec.message()));
+    }
+    if (auto r = append_line_once(alternates, objects.string()); !r) {
         return r.error();
     }
     // Keeps `git status` in the working tree quiet about agentd's own files.
@@ -126,6 +132,45 @@ sys::Result<std::string> tree_path(const std::string& path) {
         out += out.empty() ? s : "/" + s;
     }
     return out;
+}
+
+/// NotFound unless the mirror holds commit `oid` with a directory at `path` ("" = root).
+sys::Result<void> check_revision(const fs::path& mirror, const git_oid& oid,
+                                 const std::string& path, const std::string& shown_url) {
+    const std::string revision = git_oid_tostr_s(&oid);
+    git_repository* raw_repo = nullptr;
+    if (git_repository_open_ext(&raw_repo, mirror.c_str(),
+                                GIT_REPOSITORY_OPEN_NO_SEARCH | GIT_REPOSITORY_OPEN_BARE,
+                                nullptr) != 0) {
+        return sys::Error::not_found(
+            fmt::format("revision {} not found: {} was never fetched", revision, shown_url));
+    }
+    RepoPtr repo(raw_repo);
+    git_commit* raw_commit = nullptr;
+    if (const int rc = git_commit_lookup(&raw_commit, repo.get(), &oid); rc != 0) {
+        if (rc == GIT_ENOTFOUND) {
+            return sys::Error::not_found(
+                fmt::format("revision {} not found in the mirror of {}", revision, shown_url));
+        }
+        return sys::Error::failed(fmt::format("revision {}: {}", revision, libgit2_error()));
+    }
+    CommitPtr commit(raw_commit);
+    if (path.empty()) {
+        return {};
+    }
+    git_tree* raw_tree = nullptr;
+    if (git_commit_tree(&raw_tree, commit.get()) != 0) {
+        return sys::Error::failed(fmt::format("revision {}: {}", revision, libgit2_error()));
+    }
+    TreePtr tree(raw_tree);
+    git_tree_entry* raw_entry = nullptr;
+    const int rc = git_tree_entry_bypath(&raw_entry, tree.get(), path.c_str());
+    TreeEntryPtr entry(raw_entry);
+    if (rc != 0 || git_tree_entry_type(entry.get()) != GIT_OBJECT_TREE) {
+        return sys::Error::not_found(
+            fmt::format("path {} not found at revision {}", path, revision));
+    }
+    return {};
 }
 
 }  // namespace
@@ -161,6 +206,17 @@ sys::Result<std::string> LibGit2Source::fetch(const config::GitSource& source) {
     if (!valid_branch(source.branch)) {
         return sys::Error::invalid(
             fmt::format("git branch {:?}: not a valid branch name", source.branch));
+    }
+    if (remote_url->transport == GitTransport::Local) {
+        // libgit2 calls a missing local path an "unsupported URL protocol"; say what it is.
+        const std::string_view prefix = "file://";
+        const auto local =
+            source.url.rfind(prefix, 0) == 0 ? source.url.substr(prefix.size()) : source.url;
+        std::error_code ec;
+        if (!fs::exists(local, ec)) {
+            return sys::Error::failed(
+                fmt::format("fetch {}: no repository at {}", shown_url, local));
+        }
     }
     auto auth = RemoteAuth::load(*remote_url, source.credentials);
     if (!auth) {
@@ -247,39 +303,27 @@ sys::Result<void> LibGit2Source::checkout(const config::GitSource& source,
     }
     const std::string shown_url = redact_url(source.url);
     const auto mirror = mirror_path(source.url);
-    if (!fs::exists(mirror / "objects")) {
-        return sys::Error::not_found(
-            fmt::format("revision {} not found: {} was never fetched", revision, shown_url));
+    git_oid oid;
+    git_oid_fromstr(&oid, revision.c_str());
+    // Everything that can be NotFound is checked in the mirror, before the workdir changes.
+    if (auto found = check_revision(mirror, oid, *path, shown_url); !found) {
+        return found.error();
     }
     auto repo = open_workdir(workdir, mirror);
     if (!repo) {
         return repo.error();
     }
-    git_oid oid;
-    git_oid_fromstr(&oid, revision.c_str());
     git_commit* raw_commit = nullptr;
-    if (const int rc = git_commit_lookup(&raw_commit, repo->get(), &oid); rc != 0) {
-        if (rc == GIT_ENOTFOUND) {
-            return sys::Error::not_found(
-                fmt::format("revision {} not found in the mirror of {}", revision, shown_url));
-        }
-        return sys::Error::failed(fmt::format("revision {}: {}", revision, libgit2_error()));
+    git_tree* raw_tree = nullptr;
+    if (git_commit_lookup(&raw_commit, repo->get(), &oid) != 0) {
+        return sys::Error::failed(
+            fmt::format("checkout {} into {}: {}", revision, workdir.string(), libgit2_error()));
     }
     CommitPtr commit(raw_commit);
-    git_tree* raw_tree = nullptr;
     if (git_commit_tree(&raw_tree, commit.get()) != 0) {
         return sys::Error::failed(fmt::format("revision {}: {}", revision, libgit2_error()));
     }
     TreePtr tree(raw_tree);
-    if (!path->empty()) {
-        git_tree_entry* raw_entry = nullptr;
-        const int rc = git_tree_entry_bypath(&raw_entry, tree.get(), path->c_str());
-        TreeEntryPtr entry(raw_entry);
-        if (rc != 0 || git_tree_entry_type(entry.get()) != GIT_OBJECT_TREE) {
-            return sys::Error::not_found(
-                fmt::format("path {} not found at revision {}", source.path, revision));
-        }
-    }
 
     // FORCE without REMOVE_UNTRACKED: tracked files become exactly the revision's (local edits
     // are overwritten, files deleted since HEAD's tree disappear), while untracked and ignored
