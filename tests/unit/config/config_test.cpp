@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/unit/config/source_root.h"
+
 #include <filesystem>
 #include <fstream>
 
@@ -177,4 +179,15 @@ TEST_CASE("config: stack names", "[config]") {
         INFO(name);
         CHECK_FALSE(valid_stack_name(name));
     }
+}
+
+TEST_CASE("config: the example config/agent.yaml is valid", "[config]") {
+    const std::filesystem::path example =
+        std::filesystem::path(AGENTD_SOURCE_ROOT) / "config/agent.yaml";
+    const Config c = load_config(example);
+    REQUIRE(c.stacks.size() == 1);
+    CHECK(c.stacks[0].name == "shop");
+    CHECK(c.stacks[0].health.timeout == std::chrono::minutes(5));
+    CHECK(c.stacks[0].health.stable == std::chrono::seconds(10));
+    REQUIRE(c.find_registry("ghcr.io"));
 }
