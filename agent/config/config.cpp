@@ -98,12 +98,17 @@ const Registry* Config::find_registry(const std::string& host) const {
 
 Config parse_config(const std::string& text, const std::string& file) {
     Reader reader(file);
-    YAML::Node document;
+    std::vector<YAML::Node> documents;
     try {
-        document = YAML::Load(text);
+        documents = YAML::LoadAll(text);
     } catch (const YAML::Exception& e) {
         reader.report(e.mark, "", e.msg);
         throw ConfigError(reader.take_issues());
+    }
+    const YAML::Node document = documents.empty() ? YAML::Node() : documents[0];
+    if (documents.size() > 1) {
+        // A second document would be ignored silently; say so instead.
+        reader.report(documents[1].Mark(), "", "expected one YAML document, found a second one");
     }
     Config config = read_document(reader, document, file);
     std::vector<Issue> issues = reader.take_issues();

@@ -224,6 +224,10 @@ GitSource read_git(Reader& reader, const Entry& entry) {
 }
 
 Stack read_stack(Reader& reader, const Entry& entry, const StackFields& defaults) {
+    if (entry.value.IsNull()) {
+        reader.report(entry, "expected a map, got nothing");  // an empty "-" item
+        return {};
+    }
     const MapReader map(reader, entry, k_stack_keys, k_stack_refused);
     Stack stack;
     if (!map.is_map()) {
@@ -267,6 +271,10 @@ Stack read_stack(Reader& reader, const Entry& entry, const StackFields& defaults
 }
 
 Registry read_registry(Reader& reader, const Entry& entry) {
+    if (entry.value.IsNull()) {
+        reader.report(entry, "expected a map, got nothing");  // an empty "-" item
+        return {};
+    }
     const MapReader map(reader, entry, k_registry_keys);
     Registry registry;
     if (!map.is_map()) {

@@ -48,7 +48,10 @@ std::optional<std::string> suggest(std::string_view key,
                                    std::span<const std::string_view> candidates) {
     const std::string wanted = lower(key);
     std::optional<std::string> best;
-    std::size_t best_distance = k_max_distance + 1;
+    // Short keys allow fewer edits: "a" is not a typo of "api".
+    const std::size_t max_distance =
+        std::min(k_max_distance, std::max<std::size_t>(1, wanted.size() / 2));
+    std::size_t best_distance = max_distance + 1;
     for (const auto candidate : candidates) {
         const std::size_t distance = edit_distance(wanted, lower(candidate));
         if (distance < best_distance) {

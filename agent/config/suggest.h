@@ -13,8 +13,9 @@ namespace agentd::config {
 std::size_t edit_distance(std::string_view a, std::string_view b);
 
 /// The candidate `key` was most likely meant to be: the closest one within edit distance 2
-/// (ignoring case), else one that `key` (at least 3 characters) starts or is the start of.
-/// nullopt when nothing is close; ties go to the earlier candidate.
+/// (1 for keys shorter than 4 characters; ignoring case), else one that `key` (at least 3
+/// characters) starts or is the start of. nullopt when nothing is close; ties go to the earlier
+/// candidate.
 std::optional<std::string> suggest(std::string_view key,
                                    std::span<const std::string_view> candidates);
 

@@ -371,3 +371,22 @@ stacks:
     CHECK(c.find_registry("GHCR.IO")->host == "ghcr.io");
     CHECK(c.find_registry("docker.io") == nullptr);
 }
+
+TEST_CASE("config: odd documents are issues, never crashes", "[config]") {
+    CHECK(error_of("- a\n- b\n") == "agent.yaml:1:1: expected a map, got a list");
+    CHECK(error_of("just text\n") == "agent.yaml:1:1: expected a map, got \"just text\"");
+    CHECK(error_of("state_dir: /a\n---\nstate_dir: /b\n") ==
+          "agent.yaml:3:1: expected one YAML document, found a second one");
+    CHECK(error_of("stacks: [~]\n") == "agent.yaml:1:10: stacks[0]: expected a map, got nothing");
+    CHECK(error_of("registries: [ghcr.io]\n") ==
+          "agent.yaml:1:14: registries[0]: expected a map, got \"ghcr.io\"");
+    CHECK(error_of("? [a]\n: b\n") == "agent.yaml:1:3: expected a key name, got a list");
+    CHECK(error_of(stack_with("    compose_files: compose.yaml\n")) ==
+          "agent.yaml:4:20: stacks[0].compose_files: expected a list, got \"compose.yaml\"");
+}
+
+TEST_CASE("config: a one-letter key is not taken for a typo", "[config]") {
+    CHECK(error_of("a: 1\n") ==
+          "agent.yaml:1:1: a: unknown key (valid here: state_dir, api, defaults, registries, "
+          "stacks)");
+}
