@@ -21,7 +21,7 @@ namespace {
 
 constexpr std::string_view k_top_keys[] = {"state_dir", "api", "defaults", "registries", "stacks"};
 constexpr std::string_view k_api_keys[] = {"socket"};
-constexpr std::string_view k_not_yet = "not supported by this version of agentd";
+constexpr std::string_view k_not_yet = k_not_supported_yet;
 constexpr RefusedKey k_top_refused[] = {{"notifications", k_not_yet}};
 constexpr RefusedKey k_api_refused[] = {{"listen", k_not_yet}, {"webhook_secret_file", k_not_yet}};
 

@@ -8,7 +8,7 @@ namespace agentd::config {
 
 namespace {
 
-// The keys valid at each place. Keys of the stack that defaults may set come first.
+// The keys valid at each place; "did you mean" picks from the same lists.
 constexpr std::string_view k_defaults_keys[] = {"compose_files", "env_file", "poll_interval",
                                                 "image_wait",    "health",   "on_failure"};
 constexpr std::string_view k_stack_keys[] = {"name",          "git",      "dir",
@@ -22,7 +22,7 @@ constexpr std::string_view k_credentials_keys[] = {"username", "password_file", 
 constexpr std::string_view k_registry_keys[] = {"host", "username", "password_file", "ca_file",
                                                 "insecure_http"};
 
-constexpr std::string_view k_not_yet = "not supported by this version of agentd";
+constexpr std::string_view k_not_yet = k_not_supported_yet;
 constexpr RefusedKey k_stack_refused[] = {
     {"images", k_not_yet}, {"verify", k_not_yet}, {"min_age", k_not_yet},  {"window", k_not_yet},
     {"drift", k_not_yet},  {"hooks", k_not_yet},  {"approval", k_not_yet},

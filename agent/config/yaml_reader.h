@@ -30,6 +30,9 @@ struct RefusedKey {
     std::string_view message;
 };
 
+/// The message for keys SPEC.md describes that this version does not implement yet.
+inline constexpr std::string_view k_not_supported_yet = "not supported by this version of agentd";
+
 /// Collects issues and reads typed scalars. Every read returns nullopt after reporting why.
 class Reader {
   public:
