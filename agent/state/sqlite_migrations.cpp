@@ -90,6 +90,15 @@ int recorded_version(sqlite3* db, const std::filesystem::path& path) {
     return static_cast<int>(stmt.int64(0));
 }
 
+void refuse_newer(int version, const std::string& where) {
+    if (version > latest_schema_version()) {
+        throw StoreError(fmt::format(
+            "{} has schema version {}, newer than this agentd knows ({}): it was written by a "
+            "newer agentd; upgrade agentd or use another state_dir",
+            where, version, latest_schema_version()));
+    }
+}
+
 }  // namespace
 
 std::span<const Migration> schema_migrations() {
@@ -106,17 +115,18 @@ void migrate(sqlite3* db, const std::filesystem::path& path) {
          "CREATE TABLE IF NOT EXISTS schema_migrations ("
          " version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
          where + ": create schema_migrations");
+    // The usual case, an up-to-date database, takes no write lock.
+    const int found = recorded_version(db, path);
+    refuse_newer(found, where);
+    if (found == latest_schema_version()) {
+        return;
+    }
     for (const Migration& m : k_migrations) {
         exec(db, "BEGIN IMMEDIATE", where + ": begin migration");
         try {
             // Read inside the write transaction: another process may have migrated meanwhile.
             const int version = recorded_version(db, path);
-            if (version > latest_schema_version()) {
-                throw StoreError(fmt::format(
-                    "{} has schema version {}, newer than this agentd knows ({}): it was written "
-                    "by a newer agentd; upgrade agentd or use another state_dir",
-                    where, version, latest_schema_version()));
-            }
+            refuse_newer(version, where);
             if (version >= m.version) {
                 exec(db, "ROLLBACK", where + ": end migration");
                 continue;

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "agent/state/sqlite_migrations.h"
@@ -339,6 +340,31 @@ TEST_CASE("sqlite store: a second connection sees committed writes", "[state]") 
     CHECK(reader.deployment(id, true)->events.size() == 1);
     writer.mark_bad("web", "k", "r");
     CHECK(reader.is_bad("web", "k"));
+}
+
+TEST_CASE("sqlite store: connections in two threads write concurrently without losing any",
+          "[state]") {
+    test::TempDir tmp;
+    const auto db = tmp.path() / "state.db";
+    { SqliteStore init(db); }  // migrate once, as the daemon does before starting threads
+    constexpr int k_each = 200;
+    auto writer = [&](const std::string& stack) {
+        SqliteStore store(db);  // one connection per thread
+        for (int i = 0; i < k_each; ++i) {
+            const auto id = store.create_deployment(make_deployment(stack, Status::InProgress, i));
+            store.add_event(id, {at_ms(i), "plan", stack});
+            store.mark_bad(stack, std::to_string(i), "r");
+        }
+    };
+    std::thread a(writer, "web");
+    std::thread b(writer, "api");
+    a.join();
+    b.join();
+    SqliteStore store(db);
+    CHECK(store.history("web", 0).size() == k_each);
+    CHECK(store.history("api", 0).size() == k_each);
+    CHECK(store.history("", 0).size() == 2 * k_each);
+    CHECK(store.is_bad("api", std::to_string(k_each - 1)));
 }
 
 TEST_CASE("sqlite store: history of 2,000 deployments uses the indexes", "[state]") {
