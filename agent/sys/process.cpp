@@ -171,6 +171,14 @@ Result<ProcessResult> PosixProcessRunner::run(const ProcessSpec& spec) {
     if (spec.argv.empty()) {
         return Error::invalid("run: empty argument vector");
     }
+    for (const auto& [key, value] : spec.env) {
+        if (key.empty() || key.find('=') != std::string::npos ||
+            key.find('\0') != std::string::npos || value.find('\0') != std::string::npos) {
+            // Only the name: values may be secrets.
+            return Error::invalid(
+                fmt::format("{}: invalid environment variable name \"{}\"", spec.argv[0], key));
+        }
+    }
     const auto program = find_program(spec.argv[0]);
     if (!program) {
         return Error::not_found(fmt::format("{}: program not found", spec.argv[0]));

@@ -88,6 +88,14 @@ TEST_CASE("process: extra env is merged over the inherited environment", "[sys][
     CHECK(r.out.find("AGENTD_TEST_ADDED=a=b c\n") != std::string::npos);
 }
 
+TEST_CASE("process: a malformed env name is invalid input", "[sys][process]") {
+    PosixProcessRunner runner;
+    auto r = runner.run({.argv = {"true"}, .env = {{"A=B", "secret-value"}}});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind == Error::Kind::InvalidInput);
+    CHECK(r.error().message.find("secret-value") == std::string::npos);
+}
+
 TEST_CASE("process: cwd sets the working directory", "[sys][process]") {
     const auto dir = std::filesystem::canonical(std::filesystem::temp_directory_path());
     const auto r = run_ok({.argv = {"pwd"}, .cwd = dir});
