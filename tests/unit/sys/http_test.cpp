@@ -4,6 +4,7 @@
 
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -89,6 +90,12 @@ class CannedServer {
     }
 
     void serve() {
+        // OpenSSL writes with write(2): a client that hangs up mid-handshake must not kill the
+        // test binary with SIGPIPE (blocked, it stays pending on this thread and write fails).
+        sigset_t pipe_set;
+        sigemptyset(&pipe_set);
+        sigaddset(&pipe_set, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &pipe_set, nullptr);
         if (!wait_readable(m_listen)) {
             return;
         }
