@@ -169,3 +169,11 @@ TEST_CASE("process: timeout kills the program's descendants too", "[sys][process
     CHECK_FALSE(std::filesystem::exists(marker));
     std::filesystem::remove(marker);
 }
+
+TEST_CASE("process: timeout applies to a program that closed its output early", "[sys][process]") {
+    const auto start = std::chrono::steady_clock::now();
+    const auto r = run_ok({.argv = {"sh", "-c", "exec >&- 2>&-; sleep 20"},
+                           .timeout = std::chrono::milliseconds(300)});
+    CHECK(r.timed_out);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+}
