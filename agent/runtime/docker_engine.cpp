@@ -1,7 +1,9 @@
 #include "agent/runtime/docker_engine.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
