@@ -1,1 +1,149 @@
-// placeholder: replaced by its owner
+// agent.yaml: the top level, loading, and the error type. The sections below the top level are
+// in schema.cpp, the YAML walking with issue collection in yaml_reader.cpp.
+
+#include "agent/config/config.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include <fmt/format.h>
+
+#include "agent/config/checks.h"
+#include "agent/config/schema.h"
+#include "agent/config/yaml_reader.h"
+
+namespace agentd::config {
+
+namespace {
+
+constexpr std::string_view k_top_keys[] = {"state_dir", "api", "defaults", "registries", "stacks"};
+constexpr std::string_view k_api_keys[] = {"socket"};
+constexpr std::string_view k_not_yet = k_not_supported_yet;
+constexpr RefusedKey k_top_refused[] = {{"notifications", k_not_yet}};
+constexpr RefusedKey k_api_refused[] = {{"listen", k_not_yet}, {"webhook_secret_file", k_not_yet}};
+
+std::string join_issues(const std::vector<Issue>& issues) {
+    std::string text;
+    for (const Issue& issue : issues) {
+        if (!text.empty()) {
+            text += '\n';
+        }
+        text += issue.to_string();
+    }
+    return text;
+}
+
+Api read_api(Reader& reader, const Entry& entry) {
+    const MapReader map(reader, entry, k_api_keys, k_api_refused);
+    Api api;
+    if (const auto e = map.get("socket")) {
+        api.socket = reader.absolute_path(*e).value_or(api.socket);
+    }
+    return api;
+}
+
+Config read_document(Reader& reader, const YAML::Node& document, const std::string& file) {
+    Config config;
+    config.source = file;
+    const MapReader top(reader, Entry{"", document, document}, k_top_keys, k_top_refused);
+    if (const auto e = top.get("state_dir")) {
+        config.state_dir = reader.absolute_path(*e).value_or(config.state_dir);
+    }
+    if (const auto e = top.get("api")) {
+        config.api = read_api(reader, *e);
+    }
+    StackFields defaults;
+    if (const auto e = top.get("defaults")) {
+        defaults = read_defaults(reader, *e);
+    }
+    if (const auto e = top.get("registries")) {
+        config.registries = read_registries(reader, *e);
+    }
+    if (const auto e = top.get("stacks")) {
+        config.stacks = read_stacks(reader, *e, defaults);
+    }
+    return config;
+}
+
+}  // namespace
+
+std::string Issue::to_string() const {
+    std::string text = file;
+    if (line > 0) {
+        text += fmt::format(":{}:{}", line, column);
+    }
+    if (!key.empty()) {
+        text += ": " + key;
+    }
+    return text + ": " + message;
+}
+
+ConfigError::ConfigError(std::vector<Issue> issues)
+    : std::runtime_error(join_issues(issues)), m_issues(std::move(issues)) {}
+
+const Stack* Config::find_stack(const std::string& name) const {
+    const auto it =
+        std::find_if(stacks.begin(), stacks.end(), [&](const Stack& s) { return s.name == name; });
+    return it == stacks.end() ? nullptr : &*it;
+}
+
+const Registry* Config::find_registry(const std::string& host) const {
+    const auto it = std::find_if(registries.begin(), registries.end(),
+                                 [&](const Registry& r) { return same_host(r.host, host); });
+    return it == registries.end() ? nullptr : &*it;
+}
+
+Config parse_config(const std::string& text, const std::string& file) {
+    Reader reader(file);
+    std::vector<YAML::Node> documents;
+    try {
+        documents = YAML::LoadAll(text);
+    } catch (const YAML::Exception& e) {
+        reader.report(e.mark, "", e.msg);
+        throw ConfigError(reader.take_issues());
+    }
+    const YAML::Node document = documents.empty() ? YAML::Node() : documents[0];
+    if (documents.size() > 1) {
+        // A second document would be ignored silently; say so instead.
+        reader.report(documents[1].Mark(), "", "expected one YAML document, found a second one");
+    }
+    Config config = read_document(reader, document, file);
+    std::vector<Issue> issues = reader.take_issues();
+    if (!issues.empty()) {
+        // In file order, as an editor shows them; checks made after reading a section (such as
+        // duplicates) would otherwise come late.
+        std::stable_sort(issues.begin(), issues.end(), [](const Issue& a, const Issue& b) {
+            return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+        });
+        throw ConfigError(std::move(issues));
+    }
+    return config;
+}
+
+Config load_config(const std::filesystem::path& path) {
+    auto unreadable = [&](int error) {
+        return ConfigError(
+            {Issue{path.string(), 0, 0, "", fmt::format("cannot read: {}", std::strerror(error))}});
+    };
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        throw unreadable(EISDIR);  // opening a directory for reading succeeds; reading does not
+    }
+    errno = 0;
+    std::ifstream in(path, std::ios::binary);
+    if (!in.is_open()) {
+        throw unreadable(errno != 0 ? errno : EIO);
+    }
+    std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    if (in.bad()) {
+        throw unreadable(errno != 0 ? errno : EIO);
+    }
+    Config config = parse_config(text, path.string());
+    config.source = path;
+    return config;
+}
+
+}  // namespace agentd::config

@@ -23,15 +23,15 @@ struct Health {
 };
 
 struct GitCredentials {
-    std::string username;                   ///< for HTTPS (default "x-access-token")
-    std::filesystem::path password_file;    ///< HTTPS token/password
-    std::filesystem::path ssh_key_file;     ///< SSH private key
-    std::filesystem::path known_hosts_file; ///< SSH; empty: ~/.ssh/known_hosts
+    std::string username;                    ///< for HTTPS (default "x-access-token")
+    std::filesystem::path password_file;     ///< HTTPS token/password
+    std::filesystem::path ssh_key_file;      ///< SSH private key
+    std::filesystem::path known_hosts_file;  ///< SSH; empty: ~/.ssh/known_hosts
 };
 
 struct GitSource {
-    std::string url;     ///< https://, ssh://, user@host:path, file://, or a local path
-    std::string path;    ///< sub-directory with the compose files; "" = repository root
+    std::string url;   ///< https://, ssh://, user@host:path, file://, or a local path
+    std::string path;  ///< sub-directory with the compose files; "" = repository root
     std::string branch = "main";
     GitCredentials credentials;
 };
@@ -40,9 +40,9 @@ enum class OnFailure { Rollback, Stop };
 
 struct Stack {
     std::string name;
-    std::optional<GitSource> git;           ///< exactly one of git and dir is set
+    std::optional<GitSource> git;  ///< exactly one of git and dir is set
     std::optional<std::filesystem::path> dir;
-    std::vector<std::string> compose_files; ///< empty: compose's defaults
+    std::vector<std::string> compose_files;  ///< empty: compose's defaults
     std::optional<std::filesystem::path> env_file;
     sys::Duration poll_interval = std::chrono::seconds(60);
     sys::Duration image_wait = std::chrono::minutes(30);
@@ -51,11 +51,11 @@ struct Stack {
 };
 
 struct Registry {
-    std::string host;                      ///< "ghcr.io", "127.0.0.1:5000"
+    std::string host;  ///< "ghcr.io", "127.0.0.1:5000"
     std::string username;
-    std::filesystem::path password_file;   ///< relative names resolve in $CREDENTIALS_DIRECTORY
+    std::filesystem::path password_file;  ///< relative names resolve in $CREDENTIALS_DIRECTORY
     std::filesystem::path ca_file;
-    bool insecure_http = false;            ///< plain HTTP; allowed only for loopback hosts
+    bool insecure_http = false;  ///< plain HTTP; allowed only for loopback hosts
 };
 
 struct Api {
@@ -63,11 +63,11 @@ struct Api {
 };
 
 struct Config {
-    std::filesystem::path source;          ///< the file it was read from
+    std::filesystem::path source;  ///< the file it was read from
     std::filesystem::path state_dir = "/var/lib/agentd";
     Api api;
     std::vector<Registry> registries;
-    std::vector<Stack> stacks;             ///< defaults already applied
+    std::vector<Stack> stacks;  ///< defaults already applied
 
     const Stack* find_stack(const std::string& name) const;
     const Registry* find_registry(const std::string& host) const;
@@ -77,20 +77,20 @@ struct Config {
 /// duration like \"30s\", got \"fast\"".
 struct Issue {
     std::string file;
-    int line = 0;    ///< 1-based; 0 when unknown
-    int column = 0;  ///< 1-based
-    std::string key; ///< "stacks[0].health.timeout"
+    int line = 0;     ///< 1-based; 0 when unknown
+    int column = 0;   ///< 1-based
+    std::string key;  ///< "stacks[0].health.timeout"
     std::string message;
     std::string to_string() const;
 };
 
 /// Thrown by load_config with every problem found, not just the first.
 class ConfigError : public std::runtime_error {
-public:
+  public:
     explicit ConfigError(std::vector<Issue> issues);
     const std::vector<Issue>& issues() const { return m_issues; }
 
-private:
+  private:
     std::vector<Issue> m_issues;
 };
 

@@ -1,1 +1,190 @@
-// placeholder: replaced by its owner
+#include "agent/deploy/health_gate.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace agentd::deploy {
+namespace {
+
+std::string trim_log(std::string text) {
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\r')) {
+        text.pop_back();
+    }
+    const auto nl = text.rfind('\n');
+    if (nl != std::string::npos) {
+        text = text.substr(nl + 1);
+    }
+    if (text.size() > 200) {
+        text = text.substr(0, 200) + "...";
+    }
+    return text;
+}
+
+void note(std::map<std::string, std::string>& into, const std::string& service,
+          const std::string& reason) {
+    auto& slot = into[service];
+    slot = slot.empty() ? reason : slot + ", " + reason;
+}
+
+/// A one-off service (restart "no") that ran to completion with exit code 0 is done, not down.
+bool finished_cleanly(const runtime::ContainerState& c) {
+    const bool no_restart = c.restart_policy.empty() || c.restart_policy == "no";
+    return c.state == "exited" && c.exit_code == 0 && no_restart;
+}
+
+}  // namespace
+
+SampleVerdict judge_containers(const GateTarget& target,
+                               const std::vector<runtime::ContainerState>& containers,
+                               const std::map<std::string, int>& baseline_restarts) {
+    SampleVerdict v;
+    std::map<std::string, int> seen;
+    for (const auto& c : containers) {
+        if (c.one_off) {
+            continue;  // `compose run` containers (hooks) are not part of the release
+        }
+        const bool expected =
+            std::find(target.services.begin(), target.services.end(), c.service) !=
+            target.services.end();
+        if (!expected) {
+            continue;  // an orphan compose is about to remove
+        }
+        const auto pin = target.pins.find(c.service);
+        if (pin != target.pins.end() && c.image != pin->second) {
+            note(v.pending, c.service, fmt::format("container {} still runs {}", c.name, c.image));
+            continue;
+        }
+        ++seen[c.service];
+        const auto base = baseline_restarts.find(c.id);
+        const int restarts_before = base == baseline_restarts.end() ? 0 : base->second;
+        if (c.oom_killed) {
+            note(v.fatal, c.service, "OOM-killed");
+        } else if (c.restart_count > restarts_before || c.state == "restarting") {
+            note(v.fatal, c.service,
+                 fmt::format("restarted (exit code {}, {} restarts)", c.exit_code,
+                             c.restart_count));
+        } else if (c.state == "exited" || c.state == "dead") {
+            if (!finished_cleanly(c)) {
+                note(v.fatal, c.service, fmt::format("exited with code {}", c.exit_code));
+            }
+        } else if (c.state != "running") {
+            note(v.pending, c.service, c.state);
+        } else if (c.health == "unhealthy") {
+            const auto log = trim_log(c.health_log);
+            note(v.fatal, c.service, log.empty() ? "unhealthy" : "unhealthy: " + log);
+        } else if (c.health == "starting") {
+            note(v.pending, c.service, "health: starting");
+        }
+    }
+    for (const auto& service : target.services) {
+        if (seen[service] == 0 && !v.pending.count(service) && !v.fatal.count(service)) {
+            note(v.pending, service, "no container");
+        }
+    }
+    return v;
+}
+
+std::string GateResult::summary() const {
+    std::string out;
+    for (const auto& [subject, reason] : reasons) {
+        if (!out.empty()) {
+            out += "; ";
+        }
+        out += subject + ": " + reason;
+    }
+    return out;
+}
+
+HealthGate::HealthGate(runtime::Engine& engine, sys::HttpClient& http, sys::Clock& clock,
+                       const std::atomic<bool>& stop)
+    : m_engine(engine), m_http(http), m_clock(clock), m_stop(stop) {}
+
+GateResult HealthGate::run(const GateTarget& target, const config::Health& health) {
+    GateResult result;
+    std::map<std::string, int> baseline;
+    const auto deadline = m_clock.now() + health.timeout;
+    std::optional<sys::TimePoint> good_since;
+    int good_samples = 0;
+    while (true) {
+        if (m_stop.load()) {
+            result.verdict = GateResult::Verdict::Interrupted;
+            return result;
+        }
+        const auto verdict = sample(target, health, baseline);
+        ++result.samples;
+        const auto now = m_clock.now();
+        if (!verdict.fatal.empty()) {
+            result.verdict = GateResult::Verdict::Failed;
+            result.reasons = verdict.fatal;
+            return result;
+        }
+        if (verdict.good()) {
+            if (!good_since) {
+                good_since = now;
+            }
+            ++good_samples;
+            if (now - *good_since >= health.stable && good_samples >= k_min_samples) {
+                result.verdict = GateResult::Verdict::Passed;
+                return result;
+            }
+        } else {
+            good_since.reset();
+            good_samples = 0;
+        }
+        if (now >= deadline) {
+            result.verdict = GateResult::Verdict::Failed;
+            result.reasons = verdict.pending;
+            if (result.reasons.empty()) {
+                result.reasons["gate"] = fmt::format("not stable for {} within {}",
+                                                     sys::format_duration(health.stable),
+                                                     sys::format_duration(health.timeout));
+            } else {
+                for (auto& [subject, reason] : result.reasons) {
+                    reason = fmt::format("not ready within {} ({})",
+                                         sys::format_duration(health.timeout), reason);
+                }
+            }
+            return result;
+        }
+        m_clock.sleep_for(k_interval);
+    }
+}
+
+SampleVerdict HealthGate::sample(const GateTarget& target, const config::Health& health,
+                                 std::map<std::string, int>& baseline) {
+    SampleVerdict verdict;
+    auto containers = m_engine.project_containers(target.project);
+    if (!containers) {
+        verdict.pending["docker"] = containers.error().message;
+        return verdict;
+    }
+    for (const auto& c : *containers) {
+        baseline.try_emplace(c.id, c.restart_count);
+    }
+    verdict = judge_containers(target, *containers, baseline);
+    if (verdict.fatal.empty() && verdict.pending.empty()) {
+        probe_http(health, verdict);
+    }
+    return verdict;
+}
+
+void HealthGate::probe_http(const config::Health& health, SampleVerdict& verdict) {
+    for (const auto& probe : health.http) {
+        sys::HttpRequest request;
+        request.url = probe.url;
+        request.timeout = std::chrono::seconds(5);
+        const auto response = m_http.send(request);
+        if (!response) {
+            verdict.pending[probe.url] = response.error().message;
+            continue;
+        }
+        const bool ok = probe.status == 0 ? (response->status >= 200 && response->status < 300)
+                                          : response->status == probe.status;
+        if (!ok) {
+            verdict.pending[probe.url] = fmt::format("answered {}", response->status);
+        }
+    }
+}
+
+}  // namespace agentd::deploy

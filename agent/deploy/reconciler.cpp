@@ -1,1 +1,580 @@
-// placeholder: replaced by its owner
+#include "agent/deploy/reconciler.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "agent/deploy/services_cache.h"
+#include "agent/sources/image_ref.h"
+#include "agent/sys/files.h"
+
+namespace agentd::deploy {
+namespace {
+
+std::string short_rev(const std::string& revision) {
+    return revision.empty() ? "(dir)" : revision.substr(0, 12);
+}
+
+std::string describe(const model::Release& release) {
+    std::string out = release.tag.empty() ? short_rev(release.revision) : release.tag;
+    for (const auto& [service, image] : release.images) {
+        const auto at = image.find("@sha256:");
+        out += fmt::format(" {}={}", service,
+                           at == std::string::npos ? image : image.substr(at + 1, 19));
+    }
+    return out;
+}
+
+std::vector<std::string> service_names(const std::vector<runtime::ComposeService>& services) {
+    std::vector<std::string> names;
+    for (const auto& s : services) {
+        names.push_back(s.name);
+    }
+    return names;
+}
+
+/// The names and contents of the regular files directly in `dir` (compose files, .env).
+std::string directory_fingerprint(const std::filesystem::path& dir) {
+    std::map<std::string, std::string> files;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        if (entry.is_regular_file(ec) && entry.file_size(ec) < (1u << 20)) {
+            auto text = sys::read_file(entry.path());
+            files[entry.path().filename().string()] = text ? *text : "";
+        }
+    }
+    std::string out;
+    for (const auto& [name, text] : files) {
+        out += name + "\n" + sys::sha256_hex(text) + "\n";
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string to_string(Outcome o) {
+    switch (o) {
+        case Outcome::Noop: return "noop";
+        case Outcome::Paused: return "paused";
+        case Outcome::PollError: return "poll_error";
+        case Outcome::Waiting: return "waiting";
+        case Outcome::Rejected: return "rejected";
+        case Outcome::Succeeded: return "succeeded";
+        case Outcome::RolledBack: return "rolled_back";
+        case Outcome::Failed: return "failed";
+        case Outcome::Interrupted: return "interrupted";
+    }
+    return "unknown";
+}
+
+Reconciler::Reconciler(Services services, std::filesystem::path state_dir,
+                       const std::atomic<bool>& stop)
+    : m_s(std::move(services)), m_state_dir(std::move(state_dir)), m_stop(stop) {}
+
+// One cycle, as SPEC section 1 tells it.
+CycleResult Reconciler::reconcile(const config::Stack& stack, model::Trigger trigger) {
+    const auto state = m_s.store.stack_state(stack.name);
+    if (state.paused || state.pinned) {
+        return {Outcome::Paused, {}, state.pinned ? "pinned" : "paused"};
+    }
+    // 1. observe: the branch head, its services, a digest for every image.
+    const Observation observation = observe(stack);
+    if (!observation.error.empty()) {
+        record_poll(stack, observation.error, state.candidate);
+        spdlog::warn("stack {}: poll failed: {}", stack.name, observation.error);
+        return {Outcome::PollError, {}, observation.error};
+    }
+    // 2. plan: what should run, and whether that is already the case.
+    const Plan next = plan(stack, observation);
+    switch (next.kind) {
+        case Plan::Kind::Noop:
+            record_poll(stack, "", next.why);
+            return {Outcome::Noop, {}, next.why.empty() ? "up to date" : next.why};
+        case Plan::Kind::Wait:
+            record_poll(stack, "", next.why);
+            return wait(stack, next, trigger);
+        case Plan::Kind::Reject:
+            // 3. verify failed: compose refused the files; running containers stay untouched.
+            record_poll(stack, "", "");
+            return reject(stack, next.release, next.why, trigger);
+        case Plan::Kind::Deploy:
+            record_poll(stack, "", "");
+            break;
+    }
+    // 4-8. pull, apply, gate, promote or roll back; every transition recorded first.
+    model::Deployment d;
+    if (const auto latest = m_s.store.latest(stack.name);
+        latest && latest->status == model::Status::Waiting &&
+        latest->release.revision == next.release.revision) {
+        d = *latest;  // the release that waited for its images now has them all
+    }
+    d.stack = stack.name;
+    d.release = next.release;
+    d.trigger = trigger;
+    return deploy(stack, std::move(d));
+}
+
+CycleResult Reconciler::rollback(const config::Stack& stack, std::optional<std::int64_t> to) {
+    const auto current = m_s.store.current(stack.name);
+    std::optional<model::Deployment> target;
+    if (to) {
+        target = m_s.store.deployment(*to, false);
+        if (!target || target->stack != stack.name) {
+            return {Outcome::Failed, {}, fmt::format("no deployment {} of stack {}", *to,
+                                                     stack.name)};
+        }
+        if (target->status != model::Status::Succeeded &&
+            target->status != model::Status::Superseded) {
+            return {Outcome::Failed, {},
+                    fmt::format("deployment {} is {}: only releases that passed the gate can be "
+                                "restored",
+                                *to, model::to_string(target->status))};
+        }
+    } else {
+        for (const auto& d : m_s.store.history(stack.name, 1000)) {
+            if (d.status == model::Status::Superseded &&
+                (!current || d.release.key() != current->release.key())) {
+                target = d;
+                break;
+            }
+        }
+        if (!target) {
+            return {Outcome::Failed, {}, "no earlier succeeded release to roll back to"};
+        }
+    }
+    model::Deployment d;
+    d.stack = stack.name;
+    d.release = target->release;
+    d.trigger = model::Trigger::Rollback;
+    d.reason = fmt::format("restore of deployment {}", target->id);
+    return deploy(stack, std::move(d));
+}
+
+void Reconciler::recover(const config::Stack& stack) {
+    for (auto d : m_s.store.unfinished(stack.name)) {
+        spdlog::info("stack {}: deployment {} was interrupted in {}; finishing it", stack.name,
+                     d.id, d.phase);
+        if (d.phase == "rollback") {
+            roll_back(stack, d, d.reason.empty() ? "interrupted during rollback" : d.reason);
+            continue;
+        }
+        event(d, "recover", fmt::format("agentd restarted during {}; applying and gating again",
+                                        d.phase));
+        const auto target = apply(stack, d.release);
+        if (!target) {
+            roll_back(stack, d, "apply: " + target.error().message);
+            continue;
+        }
+        const auto result = gate(stack, *target);
+        if (result.passed()) {
+            promote(stack, d);
+        } else if (result.verdict == GateResult::Verdict::Failed) {
+            roll_back(stack, d, "gate: " + result.summary());
+        }
+    }
+}
+
+std::filesystem::path Reconciler::project_dir(const config::Stack& stack) const {
+    if (stack.dir) {
+        return *stack.dir;
+    }
+    return stack_dir(stack) / stack.git->path;
+}
+
+// --- the steps --------------------------------------------------------------------------
+
+Observation Reconciler::observe(const config::Stack& stack) {
+    Observation o;
+    if (stack.git) {
+        auto head = m_s.git.fetch(*stack.git);
+        if (!head) {
+            o.error = "git: " + head.error().message;
+            return o;
+        }
+        o.revision = *head;
+    }
+    auto services = services_at(stack, o.revision, o.tag);
+    if (!services) {
+        if (services.error().kind == sys::Error::Kind::InvalidInput) {
+            o.compose_error = services.error().message;
+        } else {
+            o.error = services.error().message;
+        }
+        return o;
+    }
+    o.services = std::move(*services);
+    for (const auto& service : o.services) {
+        if (service.image.empty() || service.build) {
+            continue;  // built on this host from the checkout: not tracked
+        }
+        auto ref = sources::ImageRef::parse(service.image);
+        if (!ref) {
+            o.compose_error = fmt::format("service {}: {}", service.name, ref.error().message);
+            return o;
+        }
+        if (!ref->digest.empty()) {
+            o.pins[service.name] = ref->pinned(ref->digest);
+            continue;
+        }
+        auto digest = m_s.registry.resolve_digest(*ref);
+        if (digest) {
+            o.pins[service.name] = ref->pinned(*digest);
+        } else if (digest.error().is_not_found()) {
+            o.missing.push_back(fmt::format("{}: {}", service.name, digest.error().message));
+        } else {
+            o.error = fmt::format("registry: {}: {}", service.image, digest.error().message);
+            return o;
+        }
+    }
+    return o;
+}
+
+Plan Reconciler::plan(const config::Stack& stack, const Observation& o) {
+    Plan p;
+    p.release.revision = o.revision;
+    p.release.tag = o.tag;
+    p.release.images = o.pins;
+    if (!o.compose_error.empty()) {
+        p.kind = m_s.store.is_bad(stack.name, p.release.key()) ? Plan::Kind::Noop
+                                                                : Plan::Kind::Reject;
+        p.why = p.kind == Plan::Kind::Noop
+                    ? fmt::format("revision {} was rejected: {}", short_rev(o.revision),
+                                  o.compose_error)
+                    : "compose: " + o.compose_error;
+        return p;
+    }
+    if (const auto current = m_s.store.current(stack.name);
+        current && current->release == p.release) {
+        return p;  // Noop: this is what runs
+    }
+    if (m_s.store.is_bad(stack.name, p.release.key())) {
+        p.why = fmt::format("release {} is marked bad; waiting for a new one (or agentctl retry)",
+                            describe(p.release));
+        return p;
+    }
+    if (!o.missing.empty()) {
+        p.kind = Plan::Kind::Wait;
+        p.why = "waiting for images: " + fmt::format("{}", fmt::join(o.missing, "; "));
+        return p;
+    }
+    p.kind = Plan::Kind::Deploy;
+    return p;
+}
+
+CycleResult Reconciler::reject(const config::Stack& stack, const model::Release& release,
+                               const std::string& why, model::Trigger trigger) {
+    model::Deployment d;
+    d.stack = stack.name;
+    d.release = release;
+    d.trigger = trigger;
+    d.status = model::Status::Rejected;
+    d.started_at = m_s.clock.now();
+    d.phase = "verify";
+    d.previous = [&]() -> std::optional<std::int64_t> {
+        const auto current = m_s.store.current(stack.name);
+        return current ? std::optional(current->id) : std::nullopt;
+    }();
+    d.id = m_s.store.create_deployment(d);
+    event(d, "verify", why);
+    m_s.store.mark_bad(stack.name, release.key(), why);
+    spdlog::warn("stack {}: rejected {}: {}", stack.name, short_rev(release.revision), why);
+    return finish(d, model::Status::Rejected, why);
+}
+
+CycleResult Reconciler::wait(const config::Stack& stack, const Plan& p, model::Trigger trigger) {
+    auto latest = m_s.store.latest(stack.name);
+    if (latest && latest->status == model::Status::Waiting &&
+        latest->release.revision == p.release.revision) {
+        if (m_s.clock.now() - latest->started_at < stack.image_wait) {
+            return {Outcome::Waiting, latest->id, p.why};
+        }
+        const auto why = fmt::format("images still missing after {}: {}",
+                                     sys::format_duration(stack.image_wait), p.why);
+        m_s.store.mark_bad(stack.name, p.release.key(), why);
+        auto result = finish(*latest, model::Status::Rejected, why);
+        result.outcome = Outcome::Rejected;
+        return result;
+    }
+    model::Deployment d;
+    d.stack = stack.name;
+    d.release = p.release;
+    d.trigger = trigger;
+    d.status = model::Status::Waiting;
+    d.started_at = m_s.clock.now();
+    d.phase = "plan";
+    d.id = m_s.store.create_deployment(d);
+    event(d, "plan", p.why);
+    spdlog::info("stack {}: {}", stack.name, p.why);
+    return {Outcome::Waiting, d.id, p.why};
+}
+
+CycleResult Reconciler::deploy(const config::Stack& stack, model::Deployment d) {
+    const auto current = m_s.store.current(stack.name);
+    d.previous = current ? std::optional(current->id) : std::nullopt;
+    d.status = model::Status::InProgress;
+    d.started_at = m_s.clock.now();
+    if (d.id == 0) {
+        d.phase = "plan";
+        d.id = m_s.store.create_deployment(d);
+    } else {
+        m_s.store.update_deployment(d);
+    }
+    spdlog::info("stack {}: deployment {}: deploying {}", stack.name, d.id, describe(d.release));
+    event(d, "plan", "deploying " + describe(d.release) +
+                         (current ? fmt::format(" (replacing deployment {})", current->id) : ""));
+    // 4. pull every image by digest; nothing runs differently yet.
+    if (!pull(stack, d)) {
+        return {Outcome::Failed, d.id, d.reason};
+    }
+    if (m_stop.load()) {
+        return {Outcome::Interrupted, d.id, "stopped before apply; finished at the next start"};
+    }
+    // 6. apply: check out the revision and `compose up` with the digests pinned.
+    enter(d, "apply", "compose up");
+    const auto target = apply(stack, d.release);
+    if (!target) {
+        return roll_back(stack, d, "apply: " + target.error().message);
+    }
+    // 7. gate
+    enter(d, "gate", fmt::format("waiting up to {} for {} stable",
+                                 sys::format_duration(stack.health.timeout),
+                                 sys::format_duration(stack.health.stable)));
+    const auto result = gate(stack, *target);
+    if (result.verdict == GateResult::Verdict::Interrupted) {
+        return {Outcome::Interrupted, d.id, "interrupted during the gate"};
+    }
+    // 8. promote, or roll back to the last good release.
+    if (result.passed()) {
+        return promote(stack, d);
+    }
+    return roll_back(stack, d, "gate: " + result.summary());
+}
+
+bool Reconciler::pull(const config::Stack& stack, model::Deployment& d) {
+    enter(d, "pull", fmt::format("{} image(s)", d.release.images.size()));
+    for (const auto& [service, image] : d.release.images) {
+        const auto present = m_s.engine.has_image(image);
+        if (present && *present) {
+            continue;
+        }
+        const auto ref = sources::ImageRef::parse(image);
+        const auto credentials =
+            ref && m_s.credentials ? m_s.credentials(ref->registry) : std::nullopt;
+        if (auto pulled = m_s.engine.pull(image, credentials); !pulled) {
+            const auto why = fmt::format("pull {} ({}): {}", image, service,
+                                         pulled.error().message);
+            spdlog::warn("stack {}: deployment {}: {}", stack.name, d.id, why);
+            finish(d, model::Status::Failed, why);
+            return false;
+        }
+        event(d, "pull", fmt::format("pulled {}", image));
+    }
+    return true;
+}
+
+sys::Result<GateTarget> Reconciler::apply(const config::Stack& stack,
+                                          const model::Release& release) {
+    if (stack.git) {
+        if (auto checked = m_s.git.checkout(*stack.git, release.revision, stack_dir(stack));
+            !checked) {
+            return sys::Error::failed("git checkout: " + checked.error().message);
+        }
+    }
+    auto project = this->project(stack, project_dir(stack), release.revision, release.tag);
+    if (!project) {
+        return project.error();
+    }
+    if (auto up = m_s.compose.up(*project, release.images); !up) {
+        return sys::Error::failed("compose up: " + up.error().message);
+    }
+    GateTarget target;
+    target.project = stack.name;
+    target.pins = release.images;
+    auto services = services_at(stack, release.revision, release.tag);
+    if (services) {
+        target.services = service_names(*services);
+    } else {
+        for (const auto& [service, image] : release.images) {
+            target.services.push_back(service);
+        }
+    }
+    return target;
+}
+
+GateResult Reconciler::gate(const config::Stack& stack, const GateTarget& target) {
+    HealthGate gate(m_s.engine, m_s.http, m_s.clock, m_stop);
+    return gate.run(target, stack.health);
+}
+
+CycleResult Reconciler::promote(const config::Stack& stack, model::Deployment& d) {
+    if (d.previous) {
+        if (auto previous = m_s.store.deployment(*d.previous, false);
+            previous && previous->status == model::Status::Succeeded) {
+            previous->status = model::Status::Superseded;
+            m_s.store.update_deployment(*previous);
+            model::Event e{m_s.clock.now(), "promote",
+                           fmt::format("superseded by deployment {}", d.id)};
+            m_s.store.add_event(previous->id, e);
+        }
+    }
+    spdlog::info("stack {}: deployment {} succeeded", stack.name, d.id);
+    d.phase = "promote";
+    auto result = finish(d, model::Status::Succeeded, "");
+    return result;
+}
+
+CycleResult Reconciler::roll_back(const config::Stack& stack, model::Deployment& d,
+                                  const std::string& why) {
+    spdlog::warn("stack {}: deployment {} failed: {}", stack.name, d.id, why);
+    m_s.store.mark_bad(stack.name, d.release.key(), why);
+    d.reason = why;
+    if (stack.on_failure == config::OnFailure::Stop) {
+        event(d, "gate", why);
+        return finish(d, model::Status::Failed, why + " (on_failure: stop, left running)");
+    }
+    const auto previous = d.previous ? m_s.store.deployment(*d.previous, false) : std::nullopt;
+    if (!previous) {
+        event(d, "gate", why);
+        return finish(d, model::Status::Failed, why + " (no earlier release to roll back to)");
+    }
+    enter(d, "rollback", fmt::format("{}; restoring deployment {} ({})", why, previous->id,
+                                     describe(previous->release)));
+    for (const auto& [service, image] : previous->release.images) {
+        const auto present = m_s.engine.has_image(image);
+        if (!present || !*present) {
+            const auto ref = sources::ImageRef::parse(image);
+            const auto credentials =
+                ref && m_s.credentials ? m_s.credentials(ref->registry) : std::nullopt;
+            (void)m_s.engine.pull(image, credentials);
+        }
+    }
+    const auto target = apply(stack, previous->release);
+    if (!target) {
+        return finish(d, model::Status::Failed,
+                      fmt::format("{}; rollback to deployment {} failed: {}", why, previous->id,
+                                  target.error().message));
+    }
+    const auto result = gate(stack, *target);
+    if (result.verdict == GateResult::Verdict::Interrupted) {
+        return {Outcome::Interrupted, d.id, "interrupted during rollback"};
+    }
+    if (!result.passed()) {
+        return finish(d, model::Status::Failed,
+                      fmt::format("{}; rollback to deployment {} did not pass the gate: {}", why,
+                                  previous->id, result.summary()));
+    }
+    event(d, "rollback", fmt::format("deployment {} restored and healthy", previous->id));
+    spdlog::info("stack {}: deployment {} rolled back to {}", stack.name, d.id, previous->id);
+    return finish(d, model::Status::RolledBack, why);
+}
+
+CycleResult Reconciler::finish(model::Deployment& d, model::Status status,
+                               const std::string& reason) {
+    d.status = status;
+    d.reason = reason;
+    d.finished_at = m_s.clock.now();
+    m_s.store.update_deployment(d);
+    event(d, "record", model::to_string(status) + (reason.empty() ? "" : ": " + reason));
+    switch (status) {
+        case model::Status::Succeeded: return {Outcome::Succeeded, d.id, "deployed"};
+        case model::Status::RolledBack: return {Outcome::RolledBack, d.id, reason};
+        case model::Status::Rejected: return {Outcome::Rejected, d.id, reason};
+        default: return {Outcome::Failed, d.id, reason};
+    }
+}
+
+// --- helpers ------------------------------------------------------------------------------
+
+/// The services of the stack at `revision`, from compose's own `config` output. Cached on disk
+/// per (revision, environment) so that a poll that finds nothing new starts no process.
+sys::Result<std::vector<runtime::ComposeService>> Reconciler::services_at(
+    const config::Stack& stack, const std::string& revision, const std::string& tag) {
+    const auto preview = m_state_dir / "preview" / stack.name;
+    const auto dir = stack.git ? preview / stack.git->path : *stack.dir;
+    auto project = this->project(stack, dir, revision, tag);
+    if (!project) {
+        return project.error();
+    }
+    std::string key_text = revision + "\n" + tag + "\n";
+    for (const auto& [name, value] : project->env) {
+        key_text += name + "=" + value + "\n";
+    }
+    for (const auto& file : project->files) {
+        key_text += file + "\n";
+    }
+    if (!stack.git) {
+        key_text += directory_fingerprint(dir);  // files on the host have no revision
+    }
+    const auto key = sys::sha256_hex(key_text);
+    ServicesCache cache(stack_dir(stack) / ".agentd" / "services.json");
+    if (auto known = cache.find(key)) {
+        return *known;
+    }
+    if (stack.git) {
+        if (auto checked = m_s.git.checkout(*stack.git, revision, preview); !checked) {
+            return checked.error().is_not_found() ? sys::Error::invalid(checked.error().message)
+                                                  : checked.error();
+        }
+    }
+    auto services = m_s.compose.services(*project);
+    cache.remember(key, services);
+    return services;
+}
+
+sys::Result<runtime::ComposeProject> Reconciler::project(const config::Stack& stack,
+                                                         const std::filesystem::path& dir,
+                                                         const std::string& revision,
+                                                         const std::string& tag) {
+    runtime::ComposeProject p;
+    p.name = stack.name;
+    p.dir = dir;
+    p.files = stack.compose_files;
+    p.override_file = stack_dir(stack) / ".agentd" / "override.yaml";
+    if (stack.env_file) {
+        auto text = sys::read_file(*stack.env_file);
+        if (!text) {
+            return sys::Error::failed("env_file " + stack.env_file->string() + ": " +
+                                      text.error().message);
+        }
+        auto values = sys::parse_env_file(*text);
+        if (!values) {
+            return sys::Error::failed("env_file " + stack.env_file->string() + ": " +
+                                      values.error().message);
+        }
+        for (auto& [name, value] : *values) {
+            p.env[name] = value;
+        }
+    }
+    p.env["AGENTD_COMMIT"] = revision;
+    p.env["AGENTD_TAG"] = tag;
+    p.env["AGENTD_VERSION"] = !tag.empty() && tag[0] == 'v' ? tag.substr(1) : tag;
+    return p;
+}
+
+void Reconciler::record_poll(const config::Stack& stack, const std::string& error,
+                             const std::string& candidate) {
+    auto state = m_s.store.stack_state(stack.name);
+    state.stack = stack.name;
+    state.last_poll.at = m_s.clock.now();
+    state.last_poll.result = error.empty() ? "ok" : "error";
+    state.last_poll.error = error;
+    state.candidate = candidate;
+    m_s.store.save_stack_state(state);
+}
+
+void Reconciler::event(model::Deployment& d, const std::string& phase,
+                       const std::string& message) {
+    m_s.store.add_event(d.id, {m_s.clock.now(), phase, message});
+}
+
+void Reconciler::enter(model::Deployment& d, const std::string& phase,
+                       const std::string& message) {
+    d.phase = phase;
+    m_s.store.update_deployment(d);
+    event(d, phase, message);
+}
+
+std::filesystem::path Reconciler::stack_dir(const config::Stack& stack) const {
+    return m_state_dir / "stacks" / stack.name;
+}
+
+}  // namespace agentd::deploy

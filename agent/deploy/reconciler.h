@@ -10,6 +10,8 @@
 #include <string>
 
 #include "agent/config/config.h"
+#include "agent/deploy/health_gate.h"
+#include "agent/deploy/reconciler_steps.h"
 #include "agent/model/deployment.h"
 #include "agent/runtime/compose.h"
 #include "agent/runtime/engine.h"
@@ -74,6 +76,35 @@ public:
     std::filesystem::path project_dir(const config::Stack& stack) const;
 
 private:
+    // The steps, in pipeline order.
+    Observation observe(const config::Stack& stack);
+    Plan plan(const config::Stack& stack, const Observation& observation);
+    CycleResult reject(const config::Stack& stack, const model::Release& release,
+                       const std::string& why, model::Trigger trigger);
+    CycleResult wait(const config::Stack& stack, const Plan& plan, model::Trigger trigger);
+    CycleResult deploy(const config::Stack& stack, model::Deployment d);
+    bool pull(const config::Stack& stack, model::Deployment& d);
+    sys::Result<GateTarget> apply(const config::Stack& stack, const model::Release& release);
+    GateResult gate(const config::Stack& stack, const GateTarget& target);
+    CycleResult promote(const config::Stack& stack, model::Deployment& d);
+    CycleResult roll_back(const config::Stack& stack, model::Deployment& d,
+                          const std::string& why);
+    CycleResult finish(model::Deployment& d, model::Status status, const std::string& reason);
+
+    // Helpers.
+    sys::Result<std::vector<runtime::ComposeService>> services_at(const config::Stack& stack,
+                                                                  const std::string& revision,
+                                                                  const std::string& tag);
+    sys::Result<runtime::ComposeProject> project(const config::Stack& stack,
+                                                 const std::filesystem::path& dir,
+                                                 const std::string& revision,
+                                                 const std::string& tag);
+    void record_poll(const config::Stack& stack, const std::string& error,
+                     const std::string& candidate);
+    void event(model::Deployment& d, const std::string& phase, const std::string& message);
+    void enter(model::Deployment& d, const std::string& phase, const std::string& message);
+    std::filesystem::path stack_dir(const config::Stack& stack) const;
+
     Services m_s;
     std::filesystem::path m_state_dir;
     const std::atomic<bool>& m_stop;

@@ -1,1 +1,290 @@
-// placeholder: replaced by its owner
+#include "agent/runtime/compose_runner.h"
+
+#include <algorithm>
+#include <cctype>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <yaml-cpp/yaml.h>
+
+#include "agent/sys/files.h"
+
+namespace agentd::runtime {
+
+namespace {
+
+constexpr auto k_config_timeout = std::chrono::minutes(2);
+// up may create many containers and run long healthcheck-free starts; run_once runs hooks
+// such as database migrations.
+constexpr auto k_up_timeout = std::chrono::minutes(30);
+constexpr auto k_run_timeout = std::chrono::minutes(60);
+constexpr std::size_t k_error_lines = 10;
+constexpr std::size_t k_error_chars = 2000;
+
+/// The last lines of compose's stderr, trimmed: where it says what went wrong.
+std::string tail_of(const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+        while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) {
+            line.pop_back();
+        }
+        if (!line.empty()) {
+            lines.push_back(line);
+        }
+    }
+    const auto first = lines.size() > k_error_lines ? lines.size() - k_error_lines : 0;
+    std::string out;
+    for (auto i = first; i < lines.size(); ++i) {
+        out += (out.empty() ? "" : "\n") + lines[i];
+    }
+    if (out.size() > k_error_chars) {
+        out = "..." + out.substr(out.size() - k_error_chars);
+    }
+    return out;
+}
+
+std::string describe_exit(const sys::ProcessResult& r) {
+    if (r.timed_out) {
+        return "timed out";
+    }
+    const auto err = tail_of(r.err);
+    const auto detail = err.empty() ? tail_of(r.out) : err;
+    return fmt::format("exit {}{}{}", r.exit_code, detail.empty() ? "" : ": ", detail);
+}
+
+/// Compose project names: what compose itself accepts, and never an option.
+bool valid_project_name(const std::string& name) {
+    return !name.empty() && name.size() <= 63 &&
+           std::isalnum(static_cast<unsigned char>(name[0])) &&
+           std::all_of(name.begin(), name.end(), [](unsigned char c) {
+               return (std::islower(c) || std::isdigit(c) || c == '-' || c == '_');
+           });
+}
+
+bool valid_service_name(const std::string& name) {
+    return !name.empty() && name[0] != '-' && name.size() <= 255 &&
+           std::all_of(name.begin(), name.end(), [](unsigned char c) {
+               return std::isalnum(c) || c == '-' || c == '_' || c == '.';
+           });
+}
+
+}  // namespace
+
+sys::Result<std::vector<std::filesystem::path>> compose_files(const ComposeProject& project) {
+    std::vector<std::filesystem::path> out;
+    if (!project.files.empty()) {
+        for (const auto& file : project.files) {
+            const auto path = project.dir / file;
+            if (!std::filesystem::is_regular_file(path)) {
+                return sys::Error::invalid(
+                    fmt::format("compose file {} does not exist", path.string()));
+            }
+            out.push_back(path);
+        }
+        return out;
+    }
+    for (const char* name :
+         {"compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"}) {
+        if (std::filesystem::is_regular_file(project.dir / name)) {
+            out.push_back(project.dir / name);
+            break;
+        }
+    }
+    if (out.empty()) {
+        return sys::Error::invalid(fmt::format(
+            "no compose file in {} (looked for compose.yaml, compose.yml, docker-compose.yml, "
+            "docker-compose.yaml)",
+            project.dir.string()));
+    }
+    for (const char* name : {"compose.override.yaml", "compose.override.yml",
+                             "docker-compose.override.yml", "docker-compose.override.yaml"}) {
+        if (std::filesystem::is_regular_file(project.dir / name)) {
+            out.push_back(project.dir / name);
+            break;
+        }
+    }
+    return out;
+}
+
+std::string override_yaml(const std::map<std::string, std::string>& pins) {
+    // No `version:` key: compose 1.27+ merges an unversioned file with versioned ones (checked
+    // with 1.29 against "2.4", "3.8" and unversioned main files), and v2 ignores the key.
+    YAML::Emitter out;
+    out << YAML::Comment("Written by agentd: pins every service image to its digest.");
+    out << YAML::BeginMap << YAML::Key << "services" << YAML::Value << YAML::BeginMap;
+    for (const auto& [service, image] : pins) {
+        out << YAML::Key << service << YAML::Value << YAML::BeginMap << YAML::Key << "image"
+            << YAML::Value << image << YAML::EndMap;
+    }
+    out << YAML::EndMap << YAML::EndMap;
+    return std::string(out.c_str()) + "\n";
+}
+
+sys::Result<std::vector<ComposeService>> parse_compose_config(const std::string& yaml) {
+    std::vector<ComposeService> out;
+    try {
+        const auto root = YAML::Load(yaml);
+        const auto services = root["services"];
+        if (!services || services.IsNull()) {
+            return out;
+        }
+        if (!services.IsMap()) {
+            return sys::Error::invalid("compose config: `services` is not a mapping");
+        }
+        for (const auto& entry : services) {
+            ComposeService s;
+            s.name = entry.first.as<std::string>();
+            const auto& body = entry.second;
+            if (body.IsMap()) {
+                if (body["image"] && body["image"].IsScalar()) {
+                    s.image = body["image"].as<std::string>();
+                }
+                s.build = static_cast<bool>(body["build"]);
+                if (body["restart"] && body["restart"].IsScalar()) {
+                    s.restart = body["restart"].as<std::string>();
+                }
+            }
+            if (s.restart == "no") {
+                s.restart.clear();
+            }
+            out.push_back(std::move(s));
+        }
+    } catch (const YAML::Exception& e) {
+        return sys::Error::invalid(fmt::format("compose config: {}", e.what()));
+    }
+    std::sort(out.begin(), out.end(),
+              [](const ComposeService& a, const ComposeService& b) { return a.name < b.name; });
+    return out;
+}
+
+ComposeRunner::ComposeRunner(sys::ProcessRunner& runner) : m_runner(runner) {}
+
+sys::Result<std::vector<std::string>> ComposeRunner::command() {
+    if (m_command) {
+        return *m_command;
+    }
+    auto v2 = m_runner.run(
+        {.argv = {"docker", "compose", "version"}, .timeout = std::chrono::seconds(30)});
+    if (v2 && v2->success()) {
+        m_command = std::vector<std::string>{"docker", "compose"};
+    } else if (sys::find_program("docker-compose")) {
+        m_command = std::vector<std::string>{"docker-compose"};
+    } else {
+        return sys::Error::not_found(
+            "compose: neither `docker compose` (v2) nor `docker-compose` (v1) is installed");
+    }
+    spdlog::debug("compose: using `{}`", fmt::join(*m_command, " "));
+    return *m_command;
+}
+
+sys::Result<sys::ProcessResult> ComposeRunner::compose(
+    const ComposeProject& project, const std::vector<std::string>& args,
+    const std::map<std::string, std::string>* pins, sys::Duration timeout) {
+    if (!valid_project_name(project.name)) {
+        return sys::Error::invalid(
+            fmt::format("compose: invalid project name \"{}\"", project.name));
+    }
+    auto prefix = command();
+    if (!prefix) {
+        return prefix.error();
+    }
+    auto files = compose_files(project);
+    if (!files) {
+        return files.error();
+    }
+    std::vector<std::string> argv = *prefix;
+    argv.insert(argv.end(), {"-p", project.name, "--project-directory", project.dir.string()});
+    for (const auto& file : *files) {
+        argv.insert(argv.end(), {"-f", file.string()});
+    }
+    if (pins != nullptr && !pins->empty()) {
+        if (project.override_file.empty()) {
+            return sys::Error::invalid(
+                fmt::format("compose {}: no override file set", project.name));
+        }
+        for (const auto& [service, image] : *pins) {
+            if (!valid_service_name(service)) {
+                return sys::Error::invalid(
+                    fmt::format("compose {}: invalid service name \"{}\"", project.name, service));
+            }
+        }
+        const auto path = project.dir / project.override_file;
+        std::error_code ec;
+        std::filesystem::create_directories(path.parent_path(), ec);
+        if (ec) {
+            return sys::Error::failed(fmt::format("compose {}: {}: {}", project.name,
+                                                  path.parent_path().string(), ec.message()));
+        }
+        if (auto written = sys::write_file_atomic(path, override_yaml(*pins)); !written) {
+            return sys::Error::failed(
+                fmt::format("compose {}: {}", project.name, written.error().message));
+        }
+        argv.insert(argv.end(), {"-f", path.string()});
+    }
+    argv.insert(argv.end(), args.begin(), args.end());
+    return m_runner.run({.argv = argv, .cwd = project.dir, .env = project.env, .timeout = timeout});
+}
+
+sys::Result<std::vector<ComposeService>> ComposeRunner::services(const ComposeProject& project) {
+    auto check = compose(project, {"config", "-q"}, nullptr, k_config_timeout);
+    if (!check) {
+        return check.error();
+    }
+    if (!check->success()) {
+        if (check->timed_out) {
+            return sys::Error::failed(fmt::format("compose config {}: timed out", project.name));
+        }
+        return sys::Error::invalid(
+            fmt::format("compose config {}: {}", project.name, tail_of(check->err)));
+    }
+    auto config = compose(project, {"config"}, nullptr, k_config_timeout);
+    if (!config) {
+        return config.error();
+    }
+    if (!config->success()) {
+        return sys::Error::failed(
+            fmt::format("compose config {}: {}", project.name, describe_exit(*config)));
+    }
+    auto parsed = parse_compose_config(config->out);
+    if (!parsed) {
+        return sys::Error::failed(
+            fmt::format("compose config {}: {}", project.name, parsed.error().message));
+    }
+    return parsed;
+}
+
+sys::Result<void> ComposeRunner::up(const ComposeProject& project,
+                                    const std::map<std::string, std::string>& pins) {
+    auto r = compose(project, {"up", "-d", "--remove-orphans"}, &pins, k_up_timeout);
+    if (!r) {
+        return r.error();
+    }
+    if (!r->success()) {
+        return sys::Error::failed(
+            fmt::format("compose up {}: {}", project.name, describe_exit(*r)));
+    }
+    return {};
+}
+
+sys::Result<void> ComposeRunner::run_once(const ComposeProject& project,
+                                          const std::map<std::string, std::string>& pins,
+                                          const std::string& service) {
+    if (!valid_service_name(service)) {
+        return sys::Error::invalid(
+            fmt::format("compose run {}: invalid service name \"{}\"", project.name, service));
+    }
+    // -T: no pseudo-terminal, agentd has none to give.
+    auto r = compose(project, {"run", "--rm", "-T", service}, &pins, k_run_timeout);
+    if (!r) {
+        return r.error();
+    }
+    if (!r->success()) {
+        return sys::Error::failed(
+            fmt::format("compose run {} {}: {}", project.name, service, describe_exit(*r)));
+    }
+    return {};
+}
+
+}  // namespace agentd::runtime

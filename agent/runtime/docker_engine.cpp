@@ -1,1 +1,375 @@
-// placeholder: replaced by its owner
+#include "agent/runtime/docker_engine.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <tuple>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace agentd::runtime {
+
+namespace {
+
+using nlohmann::json;
+
+// The newest API version this code relies on; newer engines are asked for this one.
+constexpr int k_max_api_major = 1;
+constexpr int k_max_api_minor = 41;
+constexpr auto k_pull_timeout = std::chrono::minutes(30);
+
+bool parse_version(const std::string& text, int& major, int& minor) {
+    char rest = 0;
+    return std::sscanf(text.c_str(), "%d.%d%c", &major, &minor, &rest) == 2;
+}
+
+/// Image references end up in URL paths: allow only what a reference can contain.
+bool valid_reference(const std::string& reference) {
+    return !reference.empty() && reference.size() <= 512 &&
+           std::all_of(reference.begin(), reference.end(), [](unsigned char c) {
+               return std::isalnum(c) || c == '.' || c == '_' || c == '-' || c == '/' || c == ':' ||
+                      c == '@';
+           });
+}
+
+/// The engine's explanation of a failed call: {"message": ...}, or the raw body.
+std::string engine_message(const sys::HttpResponse& response) {
+    auto doc = json::parse(response.body, nullptr, false);
+    if (doc.is_object() && doc.contains("message") && doc["message"].is_string()) {
+        return doc["message"].get<std::string>();
+    }
+    std::string body = response.body.substr(0, 300);
+    while (!body.empty() && std::isspace(static_cast<unsigned char>(body.back()))) {
+        body.pop_back();
+    }
+    return body.empty() ? fmt::format("HTTP {}", response.status) : body;
+}
+
+std::string string_at(const json& j, const json::json_pointer& p) {
+    return j.contains(p) && j[p].is_string() ? j[p].get<std::string>() : std::string();
+}
+
+int int_at(const json& j, const json::json_pointer& p) {
+    return j.contains(p) && j[p].is_number_integer() ? j[p].get<int>() : 0;
+}
+
+/// The output of the newest failed health check (Docker keeps the last five).
+std::string last_failed_health_output(const json& inspect) {
+    const json::json_pointer log_ptr("/State/Health/Log");
+    if (!inspect.contains(log_ptr) || !inspect[log_ptr].is_array()) {
+        return {};
+    }
+    const auto& log = inspect[log_ptr];
+    for (auto it = log.rbegin(); it != log.rend(); ++it) {
+        if (it->is_object() && it->value("ExitCode", 0) != 0) {
+            std::string out = it->value("Output", "");
+            while (!out.empty() && std::isspace(static_cast<unsigned char>(out.back()))) {
+                out.pop_back();
+            }
+            return out;
+        }
+    }
+    return {};
+}
+
+ContainerState container_from_inspect(const json& inspect) {
+    ContainerState c;
+    c.id = inspect.value("Id", "");
+    c.name = inspect.value("Name", "");
+    if (!c.name.empty() && c.name.front() == '/') {
+        c.name.erase(0, 1);
+    }
+    c.service = string_at(inspect, json::json_pointer("/Config/Labels/com.docker.compose.service"));
+    c.one_off = string_at(inspect,
+                          json::json_pointer("/Config/Labels/com.docker.compose.oneoff")) == "True";
+    c.image = string_at(inspect, json::json_pointer("/Config/Image"));
+    c.image_id = inspect.value("Image", "");
+    c.state = string_at(inspect, json::json_pointer("/State/Status"));
+    // Engine 20.10 leaves State.Health out for containers without a healthcheck.
+    c.health = string_at(inspect, json::json_pointer("/State/Health/Status"));
+    c.health_log = last_failed_health_output(inspect);
+    c.exit_code = int_at(inspect, json::json_pointer("/State/ExitCode"));
+    c.restart_count =
+        inspect.contains("RestartCount") && inspect["RestartCount"].is_number_integer()
+            ? inspect["RestartCount"].get<int>()
+            : 0;
+    const json::json_pointer oom("/State/OOMKilled");
+    c.oom_killed = inspect.contains(oom) && inspect[oom].is_boolean() && inspect[oom].get<bool>();
+    c.restart_policy = string_at(inspect, json::json_pointer("/HostConfig/RestartPolicy/Name"));
+    if (c.restart_policy.empty()) {
+        c.restart_policy = "no";
+    }
+    // A never started container reports "0001-01-01T00:00:00Z": leave started_at at its default.
+    const auto started = string_at(inspect, json::json_pointer("/State/StartedAt"));
+    sys::TimePoint t;
+    if (started.rfind("0001-", 0) != 0 && sys::parse_rfc3339(started, t)) {
+        c.started_at = t;
+    }
+    return c;
+}
+
+/// The engine relays registry authentication failures as 401/403 or, more often, as a 500 or a
+/// stream error whose text is the registry's: recognise both so callers can tell "credentials
+/// wrong or missing" from other failures.
+bool is_auth_failure(long status, const std::string& message) {
+    return status == 401 || status == 403 || message.find("unauthorized") != std::string::npos ||
+           message.find("no basic auth credentials") != std::string::npos ||
+           message.find("authentication required") != std::string::npos ||
+           message.find("denied: requested access") != std::string::npos;
+}
+
+}  // namespace
+
+std::string url_encode(std::string_view text) {
+    std::string out;
+    for (unsigned char c : text) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            out += static_cast<char>(c);
+        } else {
+            out += fmt::format("%{:02X}", c);
+        }
+    }
+    return out;
+}
+
+std::string base64url_encode(std::string_view data) {
+    static constexpr char k_alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    std::string out;
+    std::size_t i = 0;
+    for (; i + 2 < data.size(); i += 3) {
+        const unsigned v = (static_cast<unsigned char>(data[i]) << 16) |
+                           (static_cast<unsigned char>(data[i + 1]) << 8) |
+                           static_cast<unsigned char>(data[i + 2]);
+        out += k_alphabet[(v >> 18) & 63];
+        out += k_alphabet[(v >> 12) & 63];
+        out += k_alphabet[(v >> 6) & 63];
+        out += k_alphabet[v & 63];
+    }
+    if (i + 1 == data.size()) {
+        const unsigned v = static_cast<unsigned char>(data[i]) << 16;
+        out += k_alphabet[(v >> 18) & 63];
+        out += k_alphabet[(v >> 12) & 63];
+        out += "==";
+    } else if (i + 2 == data.size()) {
+        const unsigned v = (static_cast<unsigned char>(data[i]) << 16) |
+                           (static_cast<unsigned char>(data[i + 1]) << 8);
+        out += k_alphabet[(v >> 18) & 63];
+        out += k_alphabet[(v >> 12) & 63];
+        out += k_alphabet[(v >> 6) & 63];
+        out += '=';
+    }
+    return out;
+}
+
+std::pair<std::string, std::string> split_pull_reference(const std::string& reference) {
+    std::string name = reference;
+    std::string digest;
+    if (const auto at = name.find('@'); at != std::string::npos) {
+        digest = name.substr(at + 1);
+        name.erase(at);
+    }
+    std::string tag;
+    // A ':' after the last '/' separates the tag (before it, it is a registry port).
+    const auto slash = name.rfind('/');
+    const auto colon = name.rfind(':');
+    if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) {
+        tag = name.substr(colon + 1);
+        name.erase(colon);
+    }
+    if (!digest.empty()) {
+        return {name, digest};
+    }
+    return {name, tag.empty() ? "latest" : tag};
+}
+
+DockerEngine::DockerEngine(sys::HttpClient& http, std::string socket_path)
+    : m_http(http), m_socket_path(std::move(socket_path)) {}
+
+sys::Result<std::string> DockerEngine::api_version() {
+    if (!m_api_version.empty()) {
+        return m_api_version;
+    }
+    auto ping = m_http.send({.url = "http://localhost/_ping", .unix_socket = m_socket_path});
+    if (!ping) {
+        return sys::Error::failed(
+            fmt::format("docker engine at {}: {}", m_socket_path, ping.error().message));
+    }
+    if (ping->status != 200) {
+        return sys::Error::failed(
+            fmt::format("docker engine at {}: ping: {}", m_socket_path, engine_message(*ping)));
+    }
+    const auto header = ping->header("api-version");
+    int major = 0;
+    int minor = 0;
+    if (!header || !parse_version(*header, major, minor)) {
+        return sys::Error::failed(
+            fmt::format("docker engine at {}: ping answered no usable Api-Version", m_socket_path));
+    }
+    if (major > k_max_api_major || (major == k_max_api_major && minor > k_max_api_minor)) {
+        major = k_max_api_major;
+        minor = k_max_api_minor;
+    }
+    m_api_version = fmt::format("{}.{}", major, minor);
+    return m_api_version;
+}
+
+sys::Result<sys::HttpResponse> DockerEngine::call(const std::string& method,
+                                                  const std::string& path, sys::HttpRequest extra) {
+    auto version = api_version();
+    if (!version) {
+        return version.error();
+    }
+    extra.method = method;
+    extra.url = fmt::format("http://localhost/v{}{}", *version, path);
+    extra.unix_socket = m_socket_path;
+    return m_http.send(extra);
+}
+
+sys::Result<void> DockerEngine::pull(const std::string& reference,
+                                     const std::optional<RegistryCredentials>& credentials) {
+    if (!valid_reference(reference)) {
+        return sys::Error::invalid(fmt::format("pull: invalid image reference \"{}\"", reference));
+    }
+    const auto [name, tag] = split_pull_reference(reference);
+    sys::HttpRequest request;
+    request.timeout = k_pull_timeout;
+    if (credentials) {
+        const json auth = {{"username", credentials->username},
+                           {"password", credentials->password},
+                           {"serveraddress", credentials->server}};
+        request.headers.emplace_back("X-Registry-Auth", base64url_encode(auth.dump()));
+    }
+    // The progress stream is one JSON object per line; failures arrive as {"error": ...,
+    // "errorDetail": {...}} inside the 200.
+    std::string pending;
+    std::string stream_error;
+    std::string raw;  // the body of a non-200 answer
+    auto take_line = [&](std::string_view line) {
+        const auto doc = json::parse(line, nullptr, false);
+        if (!doc.is_object() || !stream_error.empty()) {
+            return;
+        }
+        const json::json_pointer detail("/errorDetail/message");
+        if (doc.contains(detail) && doc[detail].is_string()) {
+            stream_error = doc[detail].get<std::string>();
+        } else if (doc.contains("error")) {
+            stream_error =
+                doc["error"].is_string() ? doc["error"].get<std::string>() : doc["error"].dump();
+        }
+    };
+    request.on_body = [&](std::string_view chunk) {
+        if (raw.size() < 4096) {
+            raw.append(chunk.substr(0, 4096 - raw.size()));
+        }
+        pending.append(chunk);
+        std::size_t newline;
+        while ((newline = pending.find('\n')) != std::string::npos) {
+            take_line(std::string_view(pending).substr(0, newline));
+            pending.erase(0, newline + 1);
+        }
+        return true;
+    };
+    const std::string path =
+        fmt::format("/images/create?fromImage={}&tag={}", url_encode(name), url_encode(tag));
+    auto response = call("POST", path, std::move(request));
+    if (!response) {
+        return sys::Error::failed(fmt::format("pull {}: {}", reference, response.error().message));
+    }
+    if (response->status != 200) {
+        sys::HttpResponse answer = *response;
+        answer.body = raw;
+        const auto message = fmt::format("pull {}: {}", reference, engine_message(answer));
+        if (response->status == 404) {
+            return sys::Error::not_found(message);
+        }
+        if (is_auth_failure(response->status, message)) {
+            return sys::Error::unauthorized(message);
+        }
+        return sys::Error::failed(message);
+    }
+    if (!pending.empty()) {
+        take_line(pending);
+    }
+    if (!stream_error.empty()) {
+        const auto message = fmt::format("pull {}: {}", reference, stream_error);
+        if (is_auth_failure(0, stream_error)) {
+            return sys::Error::unauthorized(message);
+        }
+        return sys::Error::failed(message);
+    }
+    return {};
+}
+
+sys::Result<bool> DockerEngine::has_image(const std::string& reference) {
+    if (!valid_reference(reference)) {
+        return sys::Error::invalid(fmt::format("image: invalid reference \"{}\"", reference));
+    }
+    auto response = call("GET", fmt::format("/images/{}/json", reference));
+    if (!response) {
+        return sys::Error::failed(
+            fmt::format("inspect image {}: {}", reference, response.error().message));
+    }
+    if (response->status == 404) {
+        return false;
+    }
+    if (response->status != 200) {
+        return sys::Error::failed(
+            fmt::format("inspect image {}: {}", reference, engine_message(*response)));
+    }
+    return true;
+}
+
+sys::Result<std::vector<ContainerState>> DockerEngine::project_containers(
+    const std::string& project) {
+    if (project.empty()) {
+        return sys::Error::invalid("list containers: empty project name");
+    }
+    const json filters = {{"label", {"com.docker.compose.project=" + project}}};
+    auto list = call("GET", "/containers/json?all=1&filters=" + url_encode(filters.dump()));
+    if (!list) {
+        return sys::Error::failed(
+            fmt::format("list containers of {}: {}", project, list.error().message));
+    }
+    if (list->status != 200) {
+        return sys::Error::failed(
+            fmt::format("list containers of {}: {}", project, engine_message(*list)));
+    }
+    const auto entries = json::parse(list->body, nullptr, false);
+    if (!entries.is_array()) {
+        return sys::Error::failed(
+            fmt::format("list containers of {}: the engine answered malformed JSON", project));
+    }
+    std::vector<ContainerState> out;
+    for (const auto& entry : entries) {
+        const std::string id = entry.is_object() ? entry.value("Id", "") : "";
+        if (id.empty() || !std::all_of(id.begin(), id.end(), ::isxdigit)) {
+            continue;
+        }
+        auto inspect = call("GET", fmt::format("/containers/{}/json", id));
+        if (!inspect) {
+            return sys::Error::failed(
+                fmt::format("inspect container {}: {}", id.substr(0, 12), inspect.error().message));
+        }
+        if (inspect->status == 404) {
+            continue;  // removed since the listing
+        }
+        if (inspect->status != 200) {
+            return sys::Error::failed(fmt::format("inspect container {}: {}", id.substr(0, 12),
+                                                  engine_message(*inspect)));
+        }
+        const auto doc = json::parse(inspect->body, nullptr, false);
+        if (!doc.is_object()) {
+            return sys::Error::failed(fmt::format(
+                "inspect container {}: the engine answered malformed JSON", id.substr(0, 12)));
+        }
+        out.push_back(container_from_inspect(doc));
+    }
+    std::sort(out.begin(), out.end(), [](const ContainerState& a, const ContainerState& b) {
+        return std::tie(a.service, a.name) < std::tie(b.service, b.name);
+    });
+    return out;
+}
+
+}  // namespace agentd::runtime

@@ -1,1 +1,346 @@
-// placeholder: replaced by its owner
+#include "agent/sources/git_source.h"
+
+#include <git2.h>
+
+#include <cstring>
+#include <mutex>
+#include <string_view>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "agent/sources/git_remote.h"
+#include "agent/sys/files.h"
+
+namespace agentd::sources {
+namespace {
+
+namespace fs = std::filesystem;
+
+template <class T, void (*Free)(T*)>
+struct Free_ {
+    void operator()(T* p) const { Free(p); }
+};
+using RepoPtr = std::unique_ptr<git_repository, Free_<git_repository, git_repository_free>>;
+using RemotePtr = std::unique_ptr<git_remote, Free_<git_remote, git_remote_free>>;
+using CommitPtr = std::unique_ptr<git_commit, Free_<git_commit, git_commit_free>>;
+using TreePtr = std::unique_ptr<git_tree, Free_<git_tree, git_tree_free>>;
+using TreeEntryPtr = std::unique_ptr<git_tree_entry, Free_<git_tree_entry, git_tree_entry_free>>;
+using ConfigPtr = std::unique_ptr<git_config, Free_<git_config, git_config_free>>;
+
+void init_libgit2() {
+    // libgit2 objects are not shared between threads here (one repository handle per call),
+    // which is all libgit2 asks for thread safety once it is initialised.
+    static std::once_flag once;
+    std::call_once(once, [] { git_libgit2_init(); });
+}
+
+/// Adds `line` to the file (created if absent) unless it is there already.
+sys::Result<void> append_line_once(const fs::path& file, const std::string& line) {
+    std::string text;
+    if (auto current = sys::read_file(file)) {
+        text = std::move(*current);
+    } else if (!current.error().is_not_found()) {
+        return current.error();
+    }
+    if (("\n" + text).find("\n" + line + "\n") != std::string::npos) {
+        return {};
+    }
+    if (!text.empty() && text.back() != '\n') {
+        text += '\n';
+    }
+    std::error_code ec;
+    fs::create_directories(file.parent_path(), ec);
+    return sys::write_file_atomic(file, text + line + "\n",
+                                  fs::perms::owner_read | fs::perms::owner_write |
+                                      fs::perms::group_read | fs::perms::others_read);
+}
+
+/// Opens the bare mirror, creating it on first use.
+sys::Result<RepoPtr> open_mirror(const fs::path& dir, const std::string& shown_url) {
+    git_repository* raw = nullptr;
+    if (git_repository_open_ext(&raw, dir.c_str(),
+                                GIT_REPOSITORY_OPEN_NO_SEARCH | GIT_REPOSITORY_OPEN_BARE,
+                                nullptr) == 0) {
+        return RepoPtr(raw);
+    }
+    git_repository_init_options options = GIT_REPOSITORY_INIT_OPTIONS_INIT;
+    options.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH;
+    if (git_repository_init_ext(&raw, dir.c_str(), &options) != 0) {
+        return sys::Error::failed(
+            fmt::format("create git mirror {}: {}", dir.string(), libgit2_error()));
+    }
+    RepoPtr repo(raw);
+    spdlog::info("git: created mirror {} for {}", dir.string(), shown_url);
+    // Only so that a person looking at state_dir can tell which remote a mirror holds.
+    git_config* config = nullptr;
+    if (git_repository_config(&config, repo.get()) == 0) {
+        ConfigPtr owned(config);
+        git_config_set_string(config, "agentd.url", shown_url.c_str());
+    }
+    return repo;
+}
+
+/// The stack's working tree as a non-bare repository that borrows the mirror's objects.
+sys::Result<RepoPtr> open_workdir(const fs::path& workdir, const fs::path& mirror) {
+    const auto git_dir = workdir / ".git";
+    git_repository* raw = nullptr;
+    std::error_code ec;
+    if (!fs::exists(git_dir / "HEAD", ec)) {
+        git_repository_init_options options = GIT_REPOSITORY_INIT_OPTIONS_INIT;
+        options.flags = GIT_REPOSITORY_INIT_MKPATH | GIT_REPOSITORY_INIT_NO_REINIT;
+        if (git_repository_init_ext(&raw, workdir.c_str(), &options) != 0) {
+            return sys::Error::failed(
+                fmt::format("init {}: {}", workdir.string(), libgit2_error()));
+        }
+        git_repository_free(raw);
+    }
+    // Alternates instead of a fetch: the mirror holds every commit ever fetched, including
+    // those no branch reaches any more after a force push, which a fetch could not ask for.
+    // Lines are only added, so revisions from an earlier URL of the stack stay readable.
+    const auto alternates = git_dir / "objects" / "info" / "alternates";
+    const auto objects = fs::absolute(mirror / "objects", ec);
+    if (ec) {
+        return sys::Error::failed(fmt::format("{}: {}", mirror.string(), ec.message()));
+    }
+    if (auto r = append_line_once(alternates, objects.string()); !r) {
+        return r.error();
+    }
+    // Keeps `git status` in the working tree quiet about agentd's own files.
+    if (auto r = append_line_once(git_dir / "info" / "exclude", "/.agentd/"); !r) {
+        return r.error();
+    }
+    if (git_repository_open_ext(&raw, workdir.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr) !=
+        0) {
+        return sys::Error::failed(fmt::format("open {}: {}", workdir.string(), libgit2_error()));
+    }
+    return RepoPtr(raw);
+}
+
+/// source.path as a tree path: "" for the root; InvalidInput for absolute paths and "..".
+sys::Result<std::string> tree_path(const std::string& path) {
+    std::string out;
+    for (const auto& part : fs::path(path)) {
+        const auto s = part.string();
+        if (s.empty() || s == ".") {
+            continue;
+        }
+        if (s == ".." || s == "/") {
+            return sys::Error::invalid(
+                fmt::format("git path {}: must stay inside the repository", path));
+        }
+        out += out.empty() ? s : "/" + s;
+    }
+    return out;
+}
+
+/// NotFound unless the mirror holds commit `oid` with a directory at `path` ("" = root).
+sys::Result<void> check_revision(const fs::path& mirror, const git_oid& oid,
+                                 const std::string& path, const std::string& shown_url) {
+    const std::string revision = git_oid_tostr_s(&oid);
+    git_repository* raw_repo = nullptr;
+    if (git_repository_open_ext(&raw_repo, mirror.c_str(),
+                                GIT_REPOSITORY_OPEN_NO_SEARCH | GIT_REPOSITORY_OPEN_BARE,
+                                nullptr) != 0) {
+        return sys::Error::not_found(
+            fmt::format("revision {} not found: {} was never fetched", revision, shown_url));
+    }
+    RepoPtr repo(raw_repo);
+    git_commit* raw_commit = nullptr;
+    if (const int rc = git_commit_lookup(&raw_commit, repo.get(), &oid); rc != 0) {
+        if (rc == GIT_ENOTFOUND) {
+            return sys::Error::not_found(
+                fmt::format("revision {} not found in the mirror of {}", revision, shown_url));
+        }
+        return sys::Error::failed(fmt::format("revision {}: {}", revision, libgit2_error()));
+    }
+    CommitPtr commit(raw_commit);
+    if (path.empty()) {
+        return {};
+    }
+    git_tree* raw_tree = nullptr;
+    if (git_commit_tree(&raw_tree, commit.get()) != 0) {
+        return sys::Error::failed(fmt::format("revision {}: {}", revision, libgit2_error()));
+    }
+    TreePtr tree(raw_tree);
+    git_tree_entry* raw_entry = nullptr;
+    const int rc = git_tree_entry_bypath(&raw_entry, tree.get(), path.c_str());
+    TreeEntryPtr entry(raw_entry);
+    if (rc != 0 || git_tree_entry_type(entry.get()) != GIT_OBJECT_TREE) {
+        return sys::Error::not_found(
+            fmt::format("path {} not found at revision {}", path, revision));
+    }
+    return {};
+}
+
+}  // namespace
+
+bool valid_revision(const std::string& revision) {
+    return revision.size() == 40 &&
+           revision.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+LibGit2Source::LibGit2Source(std::filesystem::path state_dir) : m_state_dir(std::move(state_dir)) {
+    init_libgit2();
+}
+
+std::filesystem::path LibGit2Source::mirror_path(const std::string& url) const {
+    return m_state_dir / "git" / sys::sha256_hex(url).substr(0, 16);
+}
+
+std::mutex& LibGit2Source::mirror_lock(const std::filesystem::path& mirror) {
+    std::lock_guard guard(m_locks_mutex);
+    auto& lock = m_mirror_locks[mirror.string()];
+    if (!lock) {
+        lock = std::make_unique<std::mutex>();
+    }
+    return *lock;
+}
+
+sys::Result<std::string> LibGit2Source::fetch(const config::GitSource& source) {
+    auto remote_url = parse_remote_url(source.url);
+    if (!remote_url) {
+        return remote_url.error();
+    }
+    const std::string shown_url = redact_url(source.url);
+    if (!valid_branch(source.branch)) {
+        return sys::Error::invalid(
+            fmt::format("git branch {:?}: not a valid branch name", source.branch));
+    }
+    if (remote_url->transport == GitTransport::Local) {
+        // libgit2 calls a missing local path an "unsupported URL protocol"; say what it is.
+        const std::string_view prefix = "file://";
+        const auto local =
+            source.url.rfind(prefix, 0) == 0 ? source.url.substr(prefix.size()) : source.url;
+        std::error_code ec;
+        if (!fs::exists(local, ec)) {
+            return sys::Error::failed(
+                fmt::format("fetch {}: no repository at {}", shown_url, local));
+        }
+    }
+    auto auth = RemoteAuth::load(*remote_url, source.credentials);
+    if (!auth) {
+        return auth.error();
+    }
+    const std::string ref = "refs/heads/" + source.branch;
+    const auto mirror = mirror_path(source.url);
+    std::lock_guard guard(mirror_lock(mirror));
+
+    auto repo = open_mirror(mirror, shown_url);
+    if (!repo) {
+        return repo.error();
+    }
+    git_remote* raw_remote = nullptr;
+    // Anonymous: nothing about the remote is written to the mirror's config, so two fetches
+    // with different credentials never race on it, and no URL lands in FETCH_HEAD or reflogs.
+    if (git_remote_create_anonymous(&raw_remote, repo->get(), source.url.c_str()) != 0) {
+        return sys::Error::invalid(
+            fmt::format("git url {}: {}", shown_url, auth->redact(libgit2_error())));
+    }
+    RemotePtr remote(raw_remote);
+
+    git_remote_callbacks callbacks = GIT_REMOTE_CALLBACKS_INIT;
+    auth->install(callbacks);
+    git_proxy_options proxy = GIT_PROXY_OPTIONS_INIT;
+    proxy.type = GIT_PROXY_AUTO;  // http.proxy / https_proxy as git itself would use them
+    if (const int rc =
+            git_remote_connect(remote.get(), GIT_DIRECTION_FETCH, &callbacks, &proxy, nullptr);
+        rc != 0) {
+        return auth->error(rc, "fetch " + shown_url);
+    }
+
+    // A refspec naming a missing branch is silently skipped by libgit2; ask the remote first.
+    const git_remote_head** heads = nullptr;
+    std::size_t count = 0;
+    if (git_remote_ls(&heads, &count, remote.get()) != 0) {
+        return auth->error(-1, "fetch " + shown_url);
+    }
+    bool found = false;
+    for (std::size_t i = 0; i < count && !found; ++i) {
+        found = ref == heads[i]->name;
+    }
+    if (!found) {
+        return sys::Error::not_found(
+            fmt::format("branch {} not found in {}", source.branch, shown_url));
+    }
+
+    const std::string branch_spec = fmt::format("+{0}:{0}", ref);
+    const char* specs[] = {branch_spec.c_str(), "+refs/tags/*:refs/tags/*"};
+    const git_strarray refspecs = {const_cast<char**>(specs), 2};
+    git_fetch_options options = GIT_FETCH_OPTIONS_INIT;
+    options.callbacks = callbacks;
+    options.proxy_opts = proxy;
+    options.prune = GIT_FETCH_NO_PRUNE;
+    options.update_fetchhead = 0;
+    options.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;  // the tag refspec fetches them all
+    if (const int rc = git_remote_download(remote.get(), &refspecs, &options); rc != 0) {
+        return auth->error(rc, "fetch " + shown_url);
+    }
+    if (const int rc = git_remote_update_tips(remote.get(), &callbacks, 0,
+                                              GIT_REMOTE_DOWNLOAD_TAGS_NONE, "agentd: fetch");
+        rc != 0) {
+        return auth->error(rc, "update mirror of " + shown_url);
+    }
+    git_remote_disconnect(remote.get());
+
+    git_oid oid;
+    if (git_reference_name_to_id(&oid, repo->get(), ref.c_str()) != 0) {
+        return sys::Error::failed(
+            fmt::format("fetch {}: {} missing after fetch: {}", shown_url, ref, libgit2_error()));
+    }
+    return std::string(git_oid_tostr_s(&oid));
+}
+
+sys::Result<void> LibGit2Source::checkout(const config::GitSource& source,
+                                          const std::string& revision,
+                                          const std::filesystem::path& workdir) {
+    if (!valid_revision(revision)) {
+        return sys::Error::invalid(fmt::format("revision {:?}: expected 40 hex digits", revision));
+    }
+    const auto path = tree_path(source.path);
+    if (!path) {
+        return path.error();
+    }
+    const std::string shown_url = redact_url(source.url);
+    const auto mirror = mirror_path(source.url);
+    git_oid oid;
+    git_oid_fromstr(&oid, revision.c_str());
+    // Everything that can be NotFound is checked in the mirror, before the workdir changes.
+    if (auto found = check_revision(mirror, oid, *path, shown_url); !found) {
+        return found.error();
+    }
+    auto repo = open_workdir(workdir, mirror);
+    if (!repo) {
+        return repo.error();
+    }
+    git_commit* raw_commit = nullptr;
+    git_tree* raw_tree = nullptr;
+    if (git_commit_lookup(&raw_commit, repo->get(), &oid) != 0) {
+        return sys::Error::failed(
+            fmt::format("checkout {} into {}: {}", revision, workdir.string(), libgit2_error()));
+    }
+    CommitPtr commit(raw_commit);
+    if (git_commit_tree(&raw_tree, commit.get()) != 0) {
+        return sys::Error::failed(fmt::format("revision {}: {}", revision, libgit2_error()));
+    }
+    TreePtr tree(raw_tree);
+
+    // FORCE without REMOVE_UNTRACKED: tracked files become exactly the revision's (local edits
+    // are overwritten, files deleted since HEAD's tree disappear), while untracked and ignored
+    // files stay.
+    git_checkout_options options = GIT_CHECKOUT_OPTIONS_INIT;
+    options.checkout_strategy = GIT_CHECKOUT_FORCE;
+    if (git_checkout_tree(repo->get(), reinterpret_cast<const git_object*>(tree.get()), &options) !=
+        0) {
+        return sys::Error::failed(
+            fmt::format("checkout {} into {}: {}", revision, workdir.string(), libgit2_error()));
+    }
+    // HEAD's tree is the baseline of the next checkout, so it must follow every checkout.
+    if (git_repository_set_head_detached(repo->get(), &oid) != 0) {
+        return sys::Error::failed(
+            fmt::format("checkout {}: set HEAD: {}", revision, libgit2_error()));
+    }
+    return {};
+}
+
+}  // namespace agentd::sources

@@ -1,1 +1,533 @@
-// placeholder: replaced by its owner
+#include "agent/sources/registry_client.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "agent/sources/registry_headers.h"
+#include "agent/sys/files.h"
+#include "agent/sys/log.h"
+
+namespace agentd::sources {
+
+namespace {
+
+// Every manifest type a tag may point to, so the registry answers with the digest Docker
+// would pull (an index for multi-platform images). Without these, registry 2.8 answers an
+// index with 404 and rewrites a v2 manifest to schema 1, whose digest nobody pulls.
+constexpr std::string_view k_manifest_accept =
+    "application/vnd.oci.image.index.v1+json, "
+    "application/vnd.docker.distribution.manifest.list.v2+json, "
+    "application/vnd.oci.image.manifest.v1+json, "
+    "application/vnd.docker.distribution.manifest.v2+json";
+// The distribution registry refuses manifests above 4 MiB; anything larger is not one.
+constexpr std::size_t k_max_manifest_size = 4 * 1024 * 1024;
+// Docker's minimum token lifetime when the token service does not say.
+constexpr auto k_default_token_lifetime = std::chrono::seconds(60);
+constexpr auto k_max_token_lifetime = std::chrono::seconds(24 * 3600);
+// A bound on tags/list pages so a misbehaving registry cannot keep us looping.
+constexpr int k_max_tag_pages = 1000;
+
+// HttpResponse::header with a case-insensitive match, so any HttpClient works.
+std::optional<std::string> find_header(const sys::HttpResponse& response, std::string_view name) {
+    for (const auto& [key, value] : response.headers) {
+        if (ascii_lower(key) == name) {
+            return value;
+        }
+    }
+    return std::nullopt;
+}
+
+std::vector<std::string> all_headers(const sys::HttpResponse& response, std::string_view name) {
+    std::vector<std::string> out;
+    for (const auto& [key, value] : response.headers) {
+        if (ascii_lower(key) == name) {
+            out.push_back(value);
+        }
+    }
+    return out;
+}
+
+void set_authorization(sys::HttpRequest& request, std::string value) {
+    std::erase_if(request.headers,
+                  [](const auto& h) { return ascii_lower(h.first) == "authorization"; });
+    request.headers.emplace_back("Authorization", std::move(value));
+}
+
+// The host of "host", "host:port", "[v6]:port" or a URL's authority, without the port.
+std::string host_only(std::string_view authority) {
+    if (!authority.empty() && authority.front() == '[') {
+        const auto close = authority.find(']');
+        return std::string(authority.substr(1, close == std::string_view::npos ? 0 : close - 1));
+    }
+    return std::string(authority.substr(0, authority.find(':')));
+}
+
+// localhost, ::1 or an IPv4 address in 127.0.0.0/8 (not a name like "127.example.com").
+bool is_loopback(std::string_view authority) {
+    const std::string host = host_only(authority);
+    in_addr v4{};
+    return host == "localhost" || host == "::1" ||
+           (::inet_pton(AF_INET, host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127);
+}
+
+// Scheme and authority of an absolute http(s) URL, or nullopt.
+std::optional<std::pair<std::string, std::string>> split_url(std::string_view url) {
+    const auto sep = url.find("://");
+    if (sep == std::string_view::npos) {
+        return std::nullopt;
+    }
+    const std::string scheme = ascii_lower(url.substr(0, sep));
+    if (scheme != "http" && scheme != "https") {
+        return std::nullopt;
+    }
+    const std::string_view rest = url.substr(sep + 3);
+    const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+    if (authority.empty() || authority.find('@') != std::string_view::npos) {
+        return std::nullopt;
+    }
+    return std::make_pair(scheme, std::string(authority));
+}
+
+// Tokens and URLs from the network go into header lines: refuse anything that could break one.
+bool printable(std::string_view s) {
+    for (char c : s) {
+        if (c <= 0x20 || c >= 0x7f) {
+            return false;
+        }
+    }
+    return !s.empty();
+}
+
+bool valid_registry_host(std::string_view host) {
+    if (host.empty()) {
+        return false;
+    }
+    for (char c : host) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '.' || c == '-' || c == ':' || c == '[' ||
+                        c == ']';
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+sys::Error status_error(const ImageRef& ref, const sys::HttpResponse& response,
+                        std::string_view what) {
+    if (response.status == 401 || response.status == 403) {
+        return sys::Error::unauthorized(fmt::format("registry {} refused access to {} (HTTP {})",
+                                                    ref.registry, ref.repository, response.status));
+    }
+    return sys::Error::failed(fmt::format("registry {} answered HTTP {} to {} of {}", ref.registry,
+                                          response.status, what, ref.repository));
+}
+
+}  // namespace
+
+RegistryClient::RegistryClient(sys::HttpClient& http, std::vector<config::Registry> registries)
+    : m_http(http),
+      m_registries(std::move(registries)),
+      m_own_clock(std::make_unique<sys::SystemClock>()),
+      m_clock(*m_own_clock) {}
+
+RegistryClient::RegistryClient(sys::HttpClient& http, std::vector<config::Registry> registries,
+                               sys::Clock& clock)
+    : m_http(http), m_registries(std::move(registries)), m_clock(clock) {}
+
+const config::Registry* RegistryClient::find_entry(const ImageRef& ref) const {
+    for (const auto& entry : m_registries) {
+        if (entry.host == ref.registry || entry.host == ref.auth_host()) {
+            return &entry;
+        }
+    }
+    return nullptr;
+}
+
+std::string RegistryClient::base_url(const ImageRef& ref) const {
+    // Plain HTTP only when configured (config validation allows it for loopback hosts only),
+    // or for a loopback registry that has no entry at all: that is how the test registry and
+    // a local `docker-registry` are reached, and Docker itself talks plain HTTP to 127.0.0.0/8.
+    // A loopback host with an entry but without insecure_http uses TLS (e.g. with a ca_file).
+    const config::Registry* entry = find_entry(ref);
+    const bool plain = entry != nullptr ? entry->insecure_http : is_loopback(ref.registry);
+    return fmt::format("{}://{}", plain ? "http" : "https", ref.registry);
+}
+
+sys::Result<std::optional<RegistryClient::Credentials>> RegistryClient::credentials(
+    const ImageRef& ref) const {
+    const config::Registry* entry = find_entry(ref);
+    if (entry == nullptr) {
+        // TODO(issue 3): look up ref.auth_host() in ~/.docker/config.json (auths, credHelpers)
+        // before falling back to anonymous access.
+        return std::optional<Credentials>{};
+    }
+    if (entry->username.empty()) {
+        return std::optional<Credentials>{};
+    }
+    Credentials creds{entry->username, {}};
+    if (!entry->password_file.empty()) {
+        std::filesystem::path path = entry->password_file;
+        if (path.is_relative()) {
+            const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+            if (dir == nullptr || *dir == '\0') {
+                return sys::Error::failed(fmt::format(
+                    "registry {}: password_file {} is relative but $CREDENTIALS_DIRECTORY is "
+                    "not set",
+                    ref.registry, path.string()));
+            }
+            path = std::filesystem::path(dir) / path;
+        }
+        auto password = sys::read_file(path);
+        if (!password) {
+            return sys::Error::failed(fmt::format("registry {}: cannot read password_file: {}",
+                                                  ref.registry, password.error().message));
+        }
+        creds.password = std::move(*password);
+        while (!creds.password.empty() &&
+               (creds.password.back() == '\n' || creds.password.back() == '\r')) {
+            creds.password.pop_back();
+        }
+    }
+    return std::optional<Credentials>{std::move(creds)};
+}
+
+sys::Result<RegistryClient::Token> RegistryClient::fetch_token(
+    const ImageRef& ref, const AuthChallenge& challenge, const std::optional<Credentials>& creds) {
+    const auto realm_it = challenge.params.find("realm");
+    if (realm_it == challenge.params.end() || !printable(realm_it->second)) {
+        return sys::Error::failed(
+            fmt::format("registry {}: Bearer challenge without a usable realm", ref.registry));
+    }
+    const std::string& realm = realm_it->second;
+    // Credentials go to the realm: never over plain HTTP except to a loopback token service.
+    const auto parts = split_url(realm);
+    if (!parts || (parts->first == "http" && !is_loopback(parts->second))) {
+        return sys::Error::failed(
+            fmt::format("registry {}: token realm {} is not an https URL", ref.registry, realm));
+    }
+    const auto service = challenge.params.find("service");
+    std::string url = realm + (realm.find('?') == std::string::npos ? "?" : "&");
+    if (service != challenge.params.end()) {
+        url += fmt::format("service={}&", url_encode(service->second));
+    }
+    url += "scope=" + url_encode(fmt::format("repository:{}:pull", ref.repository));
+
+    sys::HttpRequest request;
+    request.url = url;
+    if (const config::Registry* entry = find_entry(ref); entry != nullptr) {
+        // A private registry's token service is normally served under the same CA.
+        request.ca_file = entry->ca_file.string();
+    }
+    if (creds) {
+        set_authorization(request, basic_authorization(creds->username, creds->password));
+    }
+    auto response = m_http.send(request);
+    if (!response) {
+        return sys::Error::failed(fmt::format("registry {}: token service {}: {}", ref.registry,
+                                              realm, response.error().message));
+    }
+    if (response->status == 401 || response->status == 403) {
+        return sys::Error::unauthorized(
+            fmt::format("registry {}: token service {} refused the credentials (HTTP {})",
+                        ref.registry, realm, response->status));
+    }
+    if (response->status != 200) {
+        return sys::Error::failed(fmt::format("registry {}: token service {} answered HTTP {}",
+                                              ref.registry, realm, response->status));
+    }
+    const auto json = nlohmann::json::parse(response->body, nullptr, false);
+    const auto malformed = [&](std::string_view why) {
+        return sys::Error::failed(
+            fmt::format("registry {}: token service {} answered {}", ref.registry, realm, why));
+    };
+    if (!json.is_object()) {
+        return malformed("with malformed JSON");
+    }
+    Token token;
+    for (const char* key : {"token", "access_token"}) {
+        if (const auto it = json.find(key); it != json.end() && it->is_string()) {
+            token.value = it->get<std::string>();
+            if (!token.value.empty()) {
+                break;
+            }
+        }
+    }
+    if (token.value.empty()) {
+        return malformed("without a token");
+    }
+    if (!printable(token.value)) {
+        return malformed("with a token that is not printable ASCII");
+    }
+    std::chrono::milliseconds lifetime = k_default_token_lifetime;
+    if (const auto it = json.find("expires_in"); it != json.end()) {
+        if (!it->is_number()) {
+            return malformed("with a non-numeric expires_in");
+        }
+        // Capped at a day: a wild value must neither overflow nor pin a token forever.
+        const double seconds = std::min(it->get<double>(), double(k_max_token_lifetime.count()));
+        if (seconds > 0) {
+            lifetime = std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+        }
+    }
+    // Count from the earlier of issued_at and now: a token service with a clock ahead of ours
+    // must not make us keep a token past its real expiry.
+    sys::TimePoint start = m_clock.now();
+    if (const auto it = json.find("issued_at"); it != json.end() && it->is_string()) {
+        sys::TimePoint issued;
+        if (sys::parse_rfc3339(it->get<std::string>(), issued) && issued < start) {
+            start = issued;
+        }
+    }
+    token.expires = start + lifetime;
+    spdlog::debug("registry {}: got a token for {} valid for {}", ref.registry, ref.repository,
+                  sys::format_duration(lifetime));
+    return token;
+}
+
+sys::Result<sys::HttpResponse> RegistryClient::send_authorized(const ImageRef& ref,
+                                                               sys::HttpRequest request) {
+    const auto key =
+        std::make_pair(ref.registry, fmt::format("repository:{}:pull", ref.repository));
+    if (const config::Registry* entry = find_entry(ref); entry != nullptr) {
+        request.ca_file = entry->ca_file.string();
+    }
+    const auto send = [&]() -> sys::Result<sys::HttpResponse> {
+        auto response = m_http.send(request);
+        if (!response) {
+            return sys::Error::failed(
+                fmt::format("registry {}: {}", ref.registry, response.error().message));
+        }
+        return response;
+    };
+
+    // Known schemes are answered up front, so a cached token costs one request, not two.
+    bool sent_basic = false;
+    bool sent_token = false;
+    if (const auto it = m_tokens.find(key); it != m_tokens.end()) {
+        if (m_clock.now() < it->second.expires) {
+            set_authorization(request, "Bearer " + it->second.value);
+            sent_token = true;
+        } else {
+            m_tokens.erase(it);
+        }
+    }
+    if (!sent_token && m_basic_registries.count(ref.registry) != 0) {
+        auto creds = credentials(ref);
+        if (!creds) {
+            return creds.error();
+        }
+        if (*creds) {
+            set_authorization(request, basic_authorization((*creds)->username, (*creds)->password));
+            sent_basic = true;
+        }
+    }
+
+    auto response = send();
+    if (!response || response->status != 401 || sent_basic) {
+        return response;
+    }
+    if (sent_token) {
+        m_tokens.erase(key);  // revoked or expired early: answer the challenge afresh
+    }
+
+    std::optional<AuthChallenge> bearer;
+    std::optional<AuthChallenge> basic;
+    for (const auto& header : all_headers(*response, "www-authenticate")) {
+        for (auto& challenge : parse_www_authenticate(header)) {
+            if (challenge.scheme == "bearer" && !bearer) {
+                bearer = std::move(challenge);
+            } else if (challenge.scheme == "basic" && !basic) {
+                basic = std::move(challenge);
+            }
+        }
+    }
+    auto creds = credentials(ref);
+    if (!creds) {
+        return creds.error();
+    }
+    if (bearer) {
+        auto token = fetch_token(ref, *bearer, *creds);
+        if (!token) {
+            return token.error();
+        }
+        set_authorization(request, "Bearer " + token->value);
+        m_tokens[key] = std::move(*token);
+    } else if (basic) {
+        if (!*creds) {
+            return sys::Error::unauthorized(
+                fmt::format("registry {} requires credentials for {} and none are configured",
+                            ref.registry, ref.repository));
+        }
+        m_basic_registries.insert(ref.registry);
+        set_authorization(request, basic_authorization((*creds)->username, (*creds)->password));
+    } else {
+        return response;  // no challenge we can answer: the caller reports the 401
+    }
+    return send();
+}
+
+sys::Result<sys::HttpResponse> RegistryClient::fetch_manifest(const ImageRef& ref,
+                                                              const std::string& method) {
+    sys::HttpRequest request;
+    request.method = method;
+    request.url = fmt::format("{}/v2/{}/manifests/{}", base_url(ref), ref.repository,
+                              ref.digest.empty() ? ref.tag : ref.digest);
+    request.headers.emplace_back("Accept", std::string(k_manifest_accept));
+    return send_authorized(ref, std::move(request));
+}
+
+namespace {
+
+sys::Result<void> check_ref(const ImageRef& ref) {
+    if (!valid_registry_host(ref.registry) || !valid_repository(ref.repository) ||
+        (!ref.tag.empty() && !valid_tag(ref.tag)) ||
+        (!ref.digest.empty() && !valid_digest(ref.digest))) {
+        return sys::Error::invalid(
+            fmt::format("invalid image reference {}/{}:{}", ref.registry, ref.repository, ref.tag));
+    }
+    return {};
+}
+
+}  // namespace
+
+sys::Result<std::string> RegistryClient::resolve_digest(const ImageRef& ref) {
+    if (auto ok = check_ref(ref); !ok) {
+        return ok.error();
+    }
+    if (ref.tag.empty() && ref.digest.empty()) {
+        return sys::Error::invalid(
+            fmt::format("image {} has neither a tag nor a digest", ref.familiar_name()));
+    }
+    const std::string what = ref.digest.empty() ? fmt::format("tag {}", ref.tag)
+                                                : fmt::format("manifest {}", ref.digest);
+    const auto not_found = [&] {
+        return sys::Error::not_found(fmt::format("{} not found in {}", what, ref.familiar_name()));
+    };
+    const auto checked = [&](std::string digest) -> sys::Result<std::string> {
+        if (!ref.digest.empty() && digest != ref.digest) {
+            return sys::Error::failed(
+                fmt::format("registry {} answered digest {} for {}", ref.registry, digest, what));
+        }
+        return digest;
+    };
+
+    auto head = fetch_manifest(ref, "HEAD");
+    if (!head) {
+        return head.error();
+    }
+    if (head->status == 404) {
+        return not_found();
+    }
+    const bool head_unusable = head->status == 405 || head->status == 501;
+    if (head->status != 200 && !head_unusable) {
+        return status_error(ref, *head, "HEAD " + what);
+    }
+    if (head->status == 200) {
+        if (auto digest = find_header(*head, "docker-content-digest")) {
+            if (!valid_digest(*digest)) {
+                return sys::Error::failed(
+                    fmt::format("registry {} answered an invalid Docker-Content-Digest for {}",
+                                ref.registry, what));
+            }
+            return checked(std::move(*digest));
+        }
+    }
+
+    // No digest header (or no HEAD): hash the manifest ourselves.
+    auto get = fetch_manifest(ref, "GET");
+    if (!get) {
+        return get.error();
+    }
+    if (get->status == 404) {
+        return not_found();
+    }
+    if (get->status != 200) {
+        return status_error(ref, *get, "GET " + what);
+    }
+    if (get->body.size() > k_max_manifest_size) {
+        return sys::Error::failed(
+            fmt::format("registry {}: manifest for {} is larger than 4 MiB", ref.registry, what));
+    }
+    std::string digest = "sha256:" + sys::sha256_hex(get->body);
+    if (auto claimed = find_header(*get, "docker-content-digest"); claimed && *claimed != digest) {
+        return sys::Error::failed(
+            fmt::format("registry {}: manifest for {} hashes to {} but the registry says {}",
+                        ref.registry, what, digest, *claimed));
+    }
+    return checked(std::move(digest));
+}
+
+sys::Result<std::vector<std::string>> RegistryClient::list_tags(const ImageRef& ref) {
+    if (auto ok = check_ref(ref); !ok) {
+        return ok.error();
+    }
+    const std::string base = base_url(ref);
+    std::string url = fmt::format("{}/v2/{}/tags/list", base, ref.repository);
+    std::set<std::string> visited;
+    std::vector<std::string> tags;
+    for (int page = 0; page < k_max_tag_pages; ++page) {
+        if (!visited.insert(url).second) {
+            return sys::Error::failed(fmt::format("registry {}: tag list pagination of {} loops",
+                                                  ref.registry, ref.repository));
+        }
+        sys::HttpRequest request;
+        request.url = url;
+        auto response = send_authorized(ref, std::move(request));
+        if (!response) {
+            return response.error();
+        }
+        if (response->status == 404) {
+            return sys::Error::not_found(
+                fmt::format("repository {} not found", ref.familiar_name()));
+        }
+        if (response->status != 200) {
+            return status_error(ref, *response, "the tag list");
+        }
+        const auto json = nlohmann::json::parse(response->body, nullptr, false);
+        const auto list = json.is_object() ? json.find("tags") : json.end();
+        if (!json.is_object() || (list != json.end() && !list->is_array() && !list->is_null())) {
+            return sys::Error::failed(fmt::format("registry {}: malformed tag list for {}",
+                                                  ref.registry, ref.repository));
+        }
+        if (list != json.end() && list->is_array()) {
+            for (const auto& tag : *list) {
+                if (!tag.is_string()) {
+                    return sys::Error::failed(fmt::format("registry {}: malformed tag list for {}",
+                                                          ref.registry, ref.repository));
+                }
+                const auto& text = tag.get_ref<const std::string&>();
+                if (valid_tag(text)) {
+                    tags.push_back(text);
+                } else {
+                    spdlog::warn("registry {}: skipping invalid tag in {}", ref.registry,
+                                 ref.repository);
+                }
+            }
+        }
+        const auto link = find_header(*response, "link");
+        const auto next = link ? parse_next_link(*link) : std::nullopt;
+        if (!next) {
+            return tags;
+        }
+        // Follow only links on the same registry: our credentials must not go elsewhere.
+        if (!next->empty() && next->front() == '/' && printable(*next)) {
+            url = base + *next;
+        } else if (next->rfind(base + "/", 0) == 0 && printable(*next)) {
+            url = *next;
+        } else {
+            return sys::Error::failed(fmt::format(
+                "registry {}: tag list of {} links to another host", ref.registry, ref.repository));
+        }
+    }
+    return sys::Error::failed(fmt::format("registry {}: tag list of {} has more than {} pages",
+                                          ref.registry, ref.repository, k_max_tag_pages));
+}
+
+}  // namespace agentd::sources

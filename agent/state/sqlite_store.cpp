@@ -1,1 +1,338 @@
-// placeholder: replaced by its owner
+#include "agent/state/sqlite_store.h"
+
+#include <chrono>
+#include <system_error>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "agent/state/private_dir.h"
+#include "agent/state/sqlite_migrations.h"
+#include "agent/state/sqlite_queries.h"
+#include "agent/state/sqlite_statement.h"
+
+namespace agentd::state {
+namespace {
+
+constexpr int k_busy_timeout_ms = 5000;
+
+std::int64_t to_ms(sys::TimePoint t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+sys::TimePoint from_ms(std::int64_t ms) {
+    return sys::TimePoint(std::chrono::milliseconds(ms));
+}
+
+std::optional<std::int64_t> to_ms(const std::optional<sys::TimePoint>& t) {
+    if (!t) {
+        return std::nullopt;
+    }
+    return to_ms(*t);
+}
+
+std::optional<sys::TimePoint> from_ms(const std::optional<std::int64_t>& ms) {
+    if (!ms) {
+        return std::nullopt;
+    }
+    return from_ms(*ms);
+}
+
+std::string images_to_json(const std::map<std::string, std::string>& images) {
+    return nlohmann::json(images).dump();
+}
+
+std::map<std::string, std::string> images_from_json(const std::string& text, std::int64_t id) {
+    try {
+        return nlohmann::json::parse(text).get<std::map<std::string, std::string>>();
+    } catch (const nlohmann::json::exception& e) {
+        throw StoreError(fmt::format("deployment {}: malformed images: {}", id, e.what()));
+    }
+}
+
+/// Reads a row of the deployment columns (sqlite_queries.h, in that order).
+model::Deployment read_deployment(const Statement& row) {
+    model::Deployment d;
+    d.id = row.int64(0);
+    d.stack = row.text(1);
+    const std::string status = row.text(2);
+    const auto parsed_status = model::parse_status(status);
+    if (!parsed_status) {
+        throw StoreError(fmt::format("deployment {}: unknown status \"{}\"", d.id, status));
+    }
+    d.status = *parsed_status;
+    d.release.revision = row.text(3);
+    d.release.tag = row.text(4);
+    d.release.images = images_from_json(row.text(5), d.id);
+    const std::string trigger = row.text(6);
+    const auto parsed_trigger = model::parse_trigger(trigger);
+    if (!parsed_trigger) {
+        throw StoreError(fmt::format("deployment {}: unknown trigger \"{}\"", d.id, trigger));
+    }
+    d.trigger = *parsed_trigger;
+    d.started_at = from_ms(row.int64(7));
+    d.finished_at = from_ms(row.optional_int64(8));
+    d.reason = row.text(9);
+    d.phase = row.text(10);
+    d.previous = row.optional_int64(11);
+    return d;
+}
+
+std::vector<model::Deployment> read_deployments(Statement& stmt) {
+    std::vector<model::Deployment> out;
+    while (stmt.step()) {
+        out.push_back(read_deployment(stmt));
+    }
+    return out;
+}
+
+std::optional<model::Deployment> read_first_deployment(Statement& stmt) {
+    if (!stmt.step()) {
+        return std::nullopt;
+    }
+    return read_deployment(stmt);
+}
+
+/// Opens the connection and sets the pragmas every connection needs.
+sqlite3* open_connection(const std::filesystem::path& path) {
+    if (auto dir = create_private_dirs(path.parent_path()); !dir) {
+        throw StoreError(
+            fmt::format("cannot open state store {}: {}", path.string(), dir.error().message));
+    }
+    std::error_code ec;
+    const bool existed = std::filesystem::exists(path, ec);
+    sqlite3* db = nullptr;
+    // NOMUTEX: a SqliteStore is used by one thread only, so SQLite need not lock for us.
+    const int rc = sqlite3_open_v2(
+        path.c_str(), &db,
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+        nullptr);
+    if (rc != SQLITE_OK) {
+        const std::string message = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+        sqlite3_close_v2(db);
+        throw StoreError(fmt::format("cannot open state store {}: {}", path.string(), message));
+    }
+    sqlite3_busy_timeout(db, k_busy_timeout_ms);
+    const char* pragmas =
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
+    char* message = nullptr;
+    if (sqlite3_exec(db, pragmas, nullptr, nullptr, &message) != SQLITE_OK) {
+        const std::string text = message != nullptr ? message : sqlite3_errmsg(db);
+        sqlite3_free(message);
+        sqlite3_close_v2(db);
+        throw StoreError(fmt::format("cannot open state store {}: {}", path.string(), text));
+    }
+    if (!existed) {
+        // The history is the host's business only; the -wal and -shm files copy this mode.
+        std::filesystem::permissions(
+            path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
+    }
+    return db;
+}
+
+}  // namespace
+
+SqliteStore::SqliteStore(std::filesystem::path db_path) : m_path(std::move(db_path)) {
+    m_db = open_connection(m_path);
+    try {
+        migrate(m_db, m_path);
+        m_statements = std::make_unique<StatementCache>(m_db);
+    } catch (...) {
+        sqlite3_close_v2(m_db);
+        throw;
+    }
+}
+
+SqliteStore::~SqliteStore() {
+    m_statements.reset();
+    sqlite3_close_v2(m_db);
+}
+
+std::int64_t SqliteStore::create_deployment(const model::Deployment& d) {
+    Transaction tx(*m_statements, Transaction::Mode::Write);
+    m_statements->get(sql::k_insert_deployment)
+        .bind(1, d.stack)
+        .bind(2, model::to_string(d.status))
+        .bind(3, d.release.revision)
+        .bind(4, d.release.tag)
+        .bind(5, images_to_json(d.release.images))
+        .bind(6, model::to_string(d.trigger))
+        .bind(7, to_ms(d.started_at))
+        .bind_optional(8, to_ms(d.finished_at))
+        .bind(9, d.reason)
+        .bind(10, d.phase)
+        .bind_optional(11, d.previous)
+        .run();
+    const std::int64_t id = sqlite3_last_insert_rowid(m_db);
+    tx.commit();
+    return id;
+}
+
+void SqliteStore::update_deployment(const model::Deployment& d) {
+    Transaction tx(*m_statements, Transaction::Mode::Write);
+    m_statements->get(sql::k_update_deployment)
+        .bind(1, model::to_string(d.status))
+        .bind(2, d.phase)
+        .bind(3, d.release.revision)
+        .bind(4, d.release.tag)
+        .bind(5, images_to_json(d.release.images))
+        .bind(6, d.reason)
+        .bind_optional(7, to_ms(d.finished_at))
+        .bind_optional(8, d.previous)
+        .bind(9, d.id)
+        .run();
+    if (sqlite3_changes(m_db) == 0) {
+        throw StoreError(fmt::format("update deployment {}: no such deployment", d.id));
+    }
+    tx.commit();
+}
+
+void SqliteStore::add_event(std::int64_t deployment, const model::Event& e) {
+    Transaction tx(*m_statements, Transaction::Mode::Write);
+    m_statements->get(sql::k_insert_event)
+        .bind(1, deployment)
+        .bind(2, to_ms(e.at))
+        .bind(3, e.phase)
+        .bind(4, e.message)
+        .run();
+    tx.commit();
+}
+
+std::optional<model::Deployment> SqliteStore::deployment(std::int64_t id, bool with_events) {
+    Transaction tx(*m_statements, Transaction::Mode::Read);
+    std::optional<model::Deployment> d;
+    {
+        auto stmt = m_statements->get(sql::k_deployment_by_id);
+        stmt.bind(1, id);
+        d = read_first_deployment(stmt);
+    }
+    if (d && with_events) {
+        auto stmt = m_statements->get(sql::k_events_of_deployment);
+        stmt.bind(1, id);
+        while (stmt.step()) {
+            d->events.push_back({from_ms(stmt.int64(0)), stmt.text(1), stmt.text(2)});
+        }
+    }
+    tx.commit();
+    return d;
+}
+
+std::vector<model::Deployment> SqliteStore::history(const std::string& stack, int limit) {
+    const std::int64_t sql_limit = limit > 0 ? limit : -1;  // SQLite: a negative LIMIT is none
+    Transaction tx(*m_statements, Transaction::Mode::Read);
+    std::vector<model::Deployment> out;
+    if (stack.empty()) {
+        auto stmt = m_statements->get(sql::k_history_all);
+        stmt.bind(1, sql_limit);
+        out = read_deployments(stmt);
+    } else {
+        auto stmt = m_statements->get(sql::k_history_of_stack);
+        stmt.bind(1, stack).bind(2, sql_limit);
+        out = read_deployments(stmt);
+    }
+    tx.commit();
+    return out;
+}
+
+std::optional<model::Deployment> SqliteStore::current(const std::string& stack) {
+    Transaction tx(*m_statements, Transaction::Mode::Read);
+    std::optional<model::Deployment> d;
+    {
+        auto stmt = m_statements->get(sql::k_newest_with_status);
+        stmt.bind(1, stack).bind(2, model::to_string(model::Status::Succeeded));
+        d = read_first_deployment(stmt);
+    }
+    tx.commit();
+    return d;
+}
+
+std::vector<model::Deployment> SqliteStore::unfinished(const std::string& stack) {
+    Transaction tx(*m_statements, Transaction::Mode::Read);
+    std::vector<model::Deployment> out;
+    {
+        auto stmt = m_statements->get(sql::k_oldest_first_with_status);
+        stmt.bind(1, stack).bind(2, model::to_string(model::Status::InProgress));
+        out = read_deployments(stmt);
+    }
+    tx.commit();
+    return out;
+}
+
+std::optional<model::Deployment> SqliteStore::latest(const std::string& stack) {
+    Transaction tx(*m_statements, Transaction::Mode::Read);
+    std::optional<model::Deployment> d;
+    {
+        auto stmt = m_statements->get(sql::k_latest_of_stack);
+        stmt.bind(1, stack);
+        d = read_first_deployment(stmt);
+    }
+    tx.commit();
+    return d;
+}
+
+model::StackState SqliteStore::stack_state(const std::string& stack) {
+    Transaction tx(*m_statements, Transaction::Mode::Read);
+    model::StackState s;
+    s.stack = stack;
+    {
+        auto stmt = m_statements->get(sql::k_stack_state);
+        stmt.bind(1, stack);
+        if (stmt.step()) {
+            s.paused = stmt.int64(0) != 0;
+            s.pinned = stmt.optional_int64(1);
+            s.last_poll.at = from_ms(stmt.optional_int64(2));
+            s.last_poll.result = stmt.text(3);
+            s.last_poll.error = stmt.text(4);
+            s.candidate = stmt.text(5);
+        }
+    }
+    tx.commit();
+    return s;
+}
+
+void SqliteStore::save_stack_state(const model::StackState& s) {
+    Transaction tx(*m_statements, Transaction::Mode::Write);
+    m_statements->get(sql::k_save_stack_state)
+        .bind(1, s.stack)
+        .bind(2, std::int64_t{s.paused ? 1 : 0})
+        .bind_optional(3, s.pinned)
+        .bind_optional(4, to_ms(s.last_poll.at))
+        .bind(5, s.last_poll.result)
+        .bind(6, s.last_poll.error)
+        .bind(7, s.candidate)
+        .run();
+    tx.commit();
+}
+
+void SqliteStore::mark_bad(const std::string& stack, const std::string& release_key,
+                           const std::string& reason) {
+    Transaction tx(*m_statements, Transaction::Mode::Write);
+    m_statements->get(sql::k_mark_bad)
+        .bind(1, stack)
+        .bind(2, release_key)
+        .bind(3, reason)
+        .bind(4, to_ms(std::chrono::system_clock::now()))
+        .run();
+    tx.commit();
+}
+
+bool SqliteStore::is_bad(const std::string& stack, const std::string& release_key) {
+    Transaction tx(*m_statements, Transaction::Mode::Read);
+    bool bad = false;
+    {
+        auto stmt = m_statements->get(sql::k_is_bad);
+        stmt.bind(1, stack).bind(2, release_key);
+        bad = stmt.step();
+    }
+    tx.commit();
+    return bad;
+}
+
+void SqliteStore::clear_bad(const std::string& stack) {
+    Transaction tx(*m_statements, Transaction::Mode::Write);
+    m_statements->get(sql::k_clear_bad).bind(1, stack).run();
+    tx.commit();
+}
+
+}  // namespace agentd::state

@@ -1,1 +1,193 @@
-// placeholder: replaced by its owner
+// agent.yaml parsing: values, defaults, and every error with its file:line:column and key.
+
+#include "agent/config/config.h"
+
+#include <catch2/catch.hpp>
+
+#include "tests/unit/config/source_root.h"
+
+#include <filesystem>
+#include <fstream>
+
+using namespace agentd;
+using namespace agentd::config;
+using namespace std::chrono_literals;
+
+TEST_CASE("config: a full file reads to the values written", "[config]") {
+    const Config c = parse_config(R"(state_dir: /srv/agentd
+api:
+  socket: /run/x/api.sock
+defaults:
+  poll_interval: 2m
+  image_wait: 1h
+  health: {timeout: 5m, stable: 20s}
+  on_failure: stop
+  compose_files: [base.yaml]
+registries:
+  - host: ghcr.io
+    username: deploy-bot
+    password_file: ghcr.token
+    ca_file: /etc/ssl/ca.pem
+  - host: 127.0.0.1:5000
+    insecure_http: true
+stacks:
+  - name: shop
+    git:
+      url: https://github.com/acme/deploy.git
+      path: shop
+      branch: release/v2
+      credentials:
+        password_file: /etc/agentd/git.token
+        ssh_key_file: id_ed25519
+        known_hosts_file: /etc/agentd/known_hosts
+    compose_files: [compose.yaml, compose.prod.yaml]
+    env_file: /etc/agentd/shop.env
+    poll_interval: 30s
+    image_wait: 10m
+    health:
+      timeout: 1h30m
+      stable: 500ms
+      http:
+        - url: http://127.0.0.1:8080/healthz
+          status: 200
+        - {url: "https://shop.example/"}
+    on_failure: rollback
+  - name: blog_2
+    dir: /srv/blog
+)",
+                                  "agent.yaml");
+    CHECK(c.source == "agent.yaml");
+    CHECK(c.state_dir == "/srv/agentd");
+    CHECK(c.api.socket == "/run/x/api.sock");
+
+    REQUIRE(c.registries.size() == 2);
+    CHECK(c.registries[0].host == "ghcr.io");
+    CHECK(c.registries[0].username == "deploy-bot");
+    CHECK(c.registries[0].password_file == "ghcr.token");
+    CHECK(c.registries[0].ca_file == "/etc/ssl/ca.pem");
+    CHECK_FALSE(c.registries[0].insecure_http);
+    CHECK(c.registries[1].host == "127.0.0.1:5000");
+    CHECK(c.registries[1].insecure_http);
+
+    REQUIRE(c.stacks.size() == 2);
+    const Stack& shop = c.stacks[0];
+    CHECK(shop.name == "shop");
+    REQUIRE(shop.git);
+    CHECK_FALSE(shop.dir);
+    CHECK(shop.git->url == "https://github.com/acme/deploy.git");
+    CHECK(shop.git->path == "shop");
+    CHECK(shop.git->branch == "release/v2");
+    CHECK(shop.git->credentials.username == "x-access-token");
+    CHECK(shop.git->credentials.password_file == "/etc/agentd/git.token");
+    CHECK(shop.git->credentials.ssh_key_file == "id_ed25519");
+    CHECK(shop.git->credentials.known_hosts_file == "/etc/agentd/known_hosts");
+    CHECK(shop.compose_files == std::vector<std::string>{"compose.yaml", "compose.prod.yaml"});
+    CHECK(shop.env_file == std::filesystem::path("/etc/agentd/shop.env"));
+    CHECK(shop.poll_interval == 30s);
+    CHECK(shop.image_wait == 10min);
+    CHECK(shop.health.timeout == 90min);
+    CHECK(shop.health.stable == 500ms);
+    REQUIRE(shop.health.http.size() == 2);
+    CHECK(shop.health.http[0].url == "http://127.0.0.1:8080/healthz");
+    CHECK(shop.health.http[0].status == 200);
+    CHECK(shop.health.http[1].url == "https://shop.example/");
+    CHECK(shop.health.http[1].status == 0);
+    CHECK(shop.on_failure == OnFailure::Rollback);
+
+    // Everything the second stack does not set comes from defaults.
+    const Stack& blog = c.stacks[1];
+    CHECK(blog.name == "blog_2");
+    CHECK_FALSE(blog.git);
+    CHECK(blog.dir == std::filesystem::path("/srv/blog"));
+    CHECK(blog.compose_files == std::vector<std::string>{"base.yaml"});
+    CHECK_FALSE(blog.env_file);
+    CHECK(blog.poll_interval == 2min);
+    CHECK(blog.image_wait == 1h);
+    CHECK(blog.health.timeout == 5min);
+    CHECK(blog.health.stable == 20s);
+    CHECK(blog.health.http.empty());
+    CHECK(blog.on_failure == OnFailure::Stop);
+}
+
+TEST_CASE("config: built-in defaults apply when nothing is set", "[config]") {
+    const Config c = parse_config("stacks:\n  - name: a\n    git: {url: /srv/repo.git}\n", "f");
+    CHECK(c.state_dir == "/var/lib/agentd");
+    CHECK(c.api.socket == "/run/agentd/api.sock");
+    CHECK(c.registries.empty());
+    REQUIRE(c.stacks.size() == 1);
+    const Stack& s = c.stacks[0];
+    REQUIRE(s.git);
+    CHECK(s.git->url == "/srv/repo.git");
+    CHECK(s.git->path.empty());
+    CHECK(s.git->branch == "main");
+    CHECK(s.git->credentials.username.empty());
+    CHECK(s.compose_files.empty());
+    CHECK_FALSE(s.env_file);
+    CHECK(s.poll_interval == 60s);
+    CHECK(s.image_wait == 30min);
+    CHECK(s.health.timeout == 180s);
+    CHECK(s.health.stable == 10s);
+    CHECK(s.health.http.empty());
+    CHECK(s.on_failure == OnFailure::Rollback);
+}
+
+TEST_CASE("config: an empty file is a configuration without stacks", "[config]") {
+    CHECK(parse_config("", "f").stacks.empty());
+    CHECK(parse_config("# nothing yet\n", "f").stacks.empty());
+    CHECK(parse_config("stacks:\nregistries:\n", "f").stacks.empty());
+}
+
+TEST_CASE("config: defaults merge into stacks, health per field", "[config]") {
+    const Config c = parse_config(R"(defaults:
+  poll_interval: 5m
+  health:
+    timeout: 10m
+    http: [{url: "http://127.0.0.1/health"}]
+stacks:
+  - name: a
+    dir: /srv/a
+    health: {stable: 1m}
+  - name: b
+    dir: /srv/b
+    poll_interval: 15s
+    health:
+      http: [{url: "http://127.0.0.1:81/", status: 204}]
+)",
+                                  "f");
+    REQUIRE(c.stacks.size() == 2);
+    CHECK(c.stacks[0].poll_interval == 5min);
+    CHECK(c.stacks[0].health.timeout == 10min);  // from defaults
+    CHECK(c.stacks[0].health.stable == 1min);    // its own
+    REQUIRE(c.stacks[0].health.http.size() == 1);
+    CHECK(c.stacks[0].health.http[0].url == "http://127.0.0.1/health");
+    CHECK(c.stacks[1].poll_interval == 15s);
+    CHECK(c.stacks[1].health.timeout == 10min);
+    CHECK(c.stacks[1].health.stable == 10s);       // built in
+    REQUIRE(c.stacks[1].health.http.size() == 1);  // its own list replaces the default one
+    CHECK(c.stacks[1].health.http[0].url == "http://127.0.0.1:81/");
+    CHECK(c.stacks[1].health.http[0].status == 204);
+}
+
+TEST_CASE("config: stack names", "[config]") {
+    for (const auto& name :
+         std::vector<std::string>{"a", "shop", "shop-2", "my_stack", "0ad", std::string(63, 'x')}) {
+        INFO(name);
+        CHECK(valid_stack_name(name));
+    }
+    for (const auto& name : std::vector<std::string>{"", "Shop", "-a", "_a", "a.b", "a b", "ä",
+                                                     std::string(64, 'x')}) {
+        INFO(name);
+        CHECK_FALSE(valid_stack_name(name));
+    }
+}
+
+TEST_CASE("config: the example config/agent.yaml is valid", "[config]") {
+    const std::filesystem::path example =
+        std::filesystem::path(AGENTD_SOURCE_ROOT) / "config/agent.yaml";
+    const Config c = load_config(example);
+    REQUIRE(c.stacks.size() == 1);
+    CHECK(c.stacks[0].name == "shop");
+    CHECK(c.stacks[0].health.timeout == std::chrono::minutes(5));
+    CHECK(c.stacks[0].health.stable == std::chrono::seconds(10));
+    REQUIRE(c.find_registry("ghcr.io"));
+}

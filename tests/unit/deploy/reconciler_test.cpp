@@ -1,1 +1,313 @@
-// placeholder: replaced by its owner
+#include "agent/deploy/reconciler.h"
+
+#include <catch2/catch.hpp>
+
+#include "tests/fakes/fakes.h"
+
+using namespace agentd;
+using namespace std::chrono_literals;
+using fakes::Behaviour;
+using model::Status;
+
+namespace {
+
+const std::string k_web = "127.0.0.1:5000/acme/web";
+
+std::string digest(char c) { return "sha256:" + std::string(64, c); }
+
+struct Fixture {
+    std::filesystem::path dir;
+    fakes::FakeClock clock;
+    fakes::FakeGit git;
+    fakes::FakeRegistry registry;
+    fakes::FakeEngine engine;
+    fakes::FakeCompose compose{engine};
+    fakes::MemoryStore store;
+    fakes::FakeHttp http;
+    std::atomic<bool> stop{false};
+    deploy::Reconciler reconciler;
+    config::Stack stack;
+
+    Fixture()
+        : dir(std::filesystem::temp_directory_path() /
+              ("agentd-reconciler-" + std::to_string(::getpid()) + "-" +
+               std::to_string(counter()++))),
+          reconciler(deploy::Services{git, registry, engine, compose, store, clock, http, {}}, dir,
+                     stop) {
+        std::filesystem::create_directories(dir);
+        stack.name = "shop";
+        stack.git = config::GitSource{"file:///srv/deploy.git", "shop", "main", {}};
+        stack.health.timeout = 30s;
+        stack.health.stable = 5s;
+        compose.declared = {{"web", k_web + ":latest", false, "always"},
+                            {"worker", k_web + ":latest", false, "always"}};
+        registry.digests["acme/web:latest"] = digest('1');
+    }
+    ~Fixture() { std::filesystem::remove_all(dir); }
+
+    deploy::CycleResult poll() { return reconciler.reconcile(stack, model::Trigger::Poll); }
+    model::Deployment get(std::int64_t id) { return *store.deployment(id, true); }
+    void release(char revision, char image) {
+        git.head = std::string(40, revision);
+        registry.digests["acme/web:latest"] = digest(image);
+    }
+    static int& counter() {
+        static int n = 0;
+        return n;
+    }
+};
+
+bool has_event(const model::Deployment& d, const std::string& phase, const std::string& text) {
+    for (const auto& e : d.events) {
+        if (e.phase == phase && e.message.find(text) != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("reconciler: first poll deploys the branch head pinned by digest", "[deploy]") {
+    Fixture f;
+    const auto r = f.poll();
+    REQUIRE(r.outcome == deploy::Outcome::Succeeded);
+    const auto d = f.get(*r.deployment);
+    CHECK(d.status == Status::Succeeded);
+    CHECK(d.release.revision == std::string(40, 'a'));
+    CHECK(d.release.images.at("web") == k_web + "@" + digest('1'));
+    CHECK(d.finished_at.has_value());
+    REQUIRE(f.compose.ups.size() == 1);
+    CHECK(f.compose.ups[0].at("worker") == k_web + "@" + digest('1'));
+    CHECK(f.engine.pulls == std::vector<std::string>{k_web + "@" + digest('1')});
+    CHECK(f.compose.last_env.at("AGENTD_COMMIT") == std::string(40, 'a'));
+    CHECK(has_event(d, "gate", "waiting up to 30s"));
+    CHECK(f.store.stack_state("shop").last_poll.result == "ok");
+}
+
+TEST_CASE("reconciler: a poll that finds nothing new starts nothing", "[deploy]") {
+    Fixture f;
+    REQUIRE(f.poll().outcome == deploy::Outcome::Succeeded);
+    const int configs = f.compose.configs;
+    const int engine_calls = f.engine.calls;
+    const auto deployments = f.store.all().size();
+    const auto r = f.poll();
+    CHECK(r.outcome == deploy::Outcome::Noop);
+    CHECK(f.compose.configs == configs);       // compose config cached per revision
+    CHECK(f.compose.ups.size() == 1);
+    CHECK(f.engine.calls == engine_calls);     // no Engine API call at all
+    CHECK(f.store.all().size() == deployments);
+    CHECK(f.git.fetches == 2);
+}
+
+TEST_CASE("reconciler: a new commit is promoted and the old one superseded", "[deploy]") {
+    Fixture f;
+    const auto first = f.poll();
+    f.release('b', '2');
+    const auto second = f.poll();
+    REQUIRE(second.outcome == deploy::Outcome::Succeeded);
+    CHECK(f.get(*first.deployment).status == Status::Superseded);
+    CHECK(f.get(*second.deployment).previous == first.deployment);
+    CHECK(f.engine.running.at("web") == k_web + "@" + digest('2'));
+    CHECK(f.compose.configs == 2);
+}
+
+TEST_CASE("reconciler: a re-pushed tag (new digest, same commit) is deployed", "[deploy]") {
+    Fixture f;
+    f.poll();
+    f.registry.digests["acme/web:latest"] = digest('7');
+    const auto r = f.poll();
+    REQUIRE(r.outcome == deploy::Outcome::Succeeded);
+    CHECK(f.get(*r.deployment).release.images.at("web") == k_web + "@" + digest('7'));
+}
+
+TEST_CASE("reconciler: an unhealthy release is rolled back and not retried", "[deploy]") {
+    Fixture f;
+    const auto good = f.poll();
+    f.release('b', '2');
+    f.engine.behaviour[k_web + "@" + digest('2')] = Behaviour::Unhealthy;
+    const auto bad = f.poll();
+    REQUIRE(bad.outcome == deploy::Outcome::RolledBack);
+    const auto d = f.get(*bad.deployment);
+    CHECK(d.status == Status::RolledBack);
+    CHECK(d.reason.find("web: unhealthy: wget: server returned error 500") != std::string::npos);
+    CHECK(has_event(d, "rollback", "restoring deployment 1"));
+    // the previous digests run again, and the previous release is still current
+    CHECK(f.engine.running.at("web") == k_web + "@" + digest('1'));
+    CHECK(f.compose.ups.back().at("web") == k_web + "@" + digest('1'));
+    CHECK(f.get(*good.deployment).status == Status::Succeeded);
+    CHECK(f.git.checkouts.back().first == std::string(40, 'a'));
+    // later polls leave the bad release alone
+    const auto ups = f.compose.ups.size();
+    const auto again = f.poll();
+    CHECK(again.outcome == deploy::Outcome::Noop);
+    CHECK(again.message.find("marked bad") != std::string::npos);
+    CHECK(f.compose.ups.size() == ups);
+    CHECK(f.store.stack_state("shop").candidate.find("marked bad") != std::string::npos);
+    // a newer release is tried
+    f.release('c', '3');
+    CHECK(f.poll().outcome == deploy::Outcome::Succeeded);
+}
+
+TEST_CASE("reconciler: a crash-looping release fails the gate", "[deploy]") {
+    Fixture f;
+    f.poll();
+    f.release('b', '2');
+    f.engine.behaviour[k_web + "@" + digest('2')] = Behaviour::CrashLoop;
+    const auto r = f.poll();
+    REQUIRE(r.outcome == deploy::Outcome::RolledBack);
+    CHECK(f.get(*r.deployment).reason.find("restarted") != std::string::npos);
+}
+
+TEST_CASE("reconciler: a failing first release has nothing to roll back to", "[deploy]") {
+    Fixture f;
+    f.engine.behaviour[k_web + "@" + digest('1')] = Behaviour::Unhealthy;
+    const auto r = f.poll();
+    REQUIRE(r.outcome == deploy::Outcome::Failed);
+    CHECK(f.get(*r.deployment).reason.find("no earlier release") != std::string::npos);
+    CHECK(f.poll().outcome == deploy::Outcome::Noop);
+}
+
+TEST_CASE("reconciler: on_failure stop leaves the release and marks it failed", "[deploy]") {
+    Fixture f;
+    f.stack.on_failure = config::OnFailure::Stop;
+    f.poll();
+    f.release('b', '2');
+    f.engine.behaviour[k_web + "@" + digest('2')] = Behaviour::Unhealthy;
+    const auto r = f.poll();
+    CHECK(r.outcome == deploy::Outcome::Failed);
+    CHECK(f.engine.running.at("web") == k_web + "@" + digest('2'));
+}
+
+TEST_CASE("reconciler: invalid compose files are rejected, nothing touched", "[deploy]") {
+    Fixture f;
+    f.poll();
+    f.git.head = std::string(40, 'b');
+    f.compose.invalid = "services.web.ports contains an invalid type";
+    const auto r = f.poll();
+    REQUIRE(r.outcome == deploy::Outcome::Rejected);
+    const auto d = f.get(*r.deployment);
+    CHECK(d.status == Status::Rejected);
+    CHECK(d.reason.find("invalid type") != std::string::npos);
+    CHECK(f.compose.ups.size() == 1);
+    CHECK(f.engine.running.at("web") == k_web + "@" + digest('1'));
+    // remembered: the next poll neither re-runs compose nor records another rejection
+    const int configs = f.compose.configs;
+    CHECK(f.poll().outcome == deploy::Outcome::Noop);
+    CHECK(f.compose.configs == configs);
+    CHECK(f.store.all().size() == 2);
+}
+
+TEST_CASE("reconciler: git or registry unreachable is a poll error", "[deploy]") {
+    Fixture f;
+    f.poll();
+    f.git.fail = "failed to resolve address";
+    auto r = f.poll();
+    CHECK(r.outcome == deploy::Outcome::PollError);
+    auto state = f.store.stack_state("shop");
+    CHECK(state.last_poll.result == "error");
+    CHECK(state.last_poll.error == "git: failed to resolve address");
+
+    f.git.fail.clear();
+    f.git.head = std::string(40, 'b');
+    f.registry.fail = "connection refused";
+    r = f.poll();
+    CHECK(r.outcome == deploy::Outcome::PollError);
+    CHECK(f.store.stack_state("shop").last_poll.error.find("registry: ") == 0);
+    CHECK(f.compose.ups.size() == 1);
+    CHECK(f.store.all().size() == 1);
+}
+
+TEST_CASE("reconciler: a release waits for its image, then deploys it", "[deploy]") {
+    Fixture f;
+    f.poll();
+    f.git.head = std::string(40, 'b');
+    f.compose.declared = {{"web", k_web + ":2.0", false, "always"}};
+    const auto w = f.poll();
+    REQUIRE(w.outcome == deploy::Outcome::Waiting);
+    CHECK(f.get(*w.deployment).status == Status::Waiting);
+    CHECK(f.store.stack_state("shop").candidate.find("waiting for images: web:") == 0);
+    CHECK(f.poll().deployment == w.deployment);  // still the same waiting deployment
+    f.registry.digests["acme/web:2.0"] = digest('2');
+    const auto r = f.poll();
+    REQUIRE(r.outcome == deploy::Outcome::Succeeded);
+    CHECK(r.deployment == w.deployment);
+}
+
+TEST_CASE("reconciler: a release waiting past image_wait is rejected", "[deploy]") {
+    Fixture f;
+    f.stack.image_wait = 10min;
+    f.compose.declared = {{"web", k_web + ":2.0", false, "always"}};
+    const auto w = f.poll();
+    REQUIRE(w.outcome == deploy::Outcome::Waiting);
+    f.clock.advance(11min);
+    const auto r = f.poll();
+    CHECK(r.outcome == deploy::Outcome::Rejected);
+    CHECK(f.get(*w.deployment).status == Status::Rejected);
+}
+
+TEST_CASE("reconciler: a failed pull fails the deployment before anything runs", "[deploy]") {
+    Fixture f;
+    f.engine.pull_fails = true;
+    const auto r = f.poll();
+    CHECK(r.outcome == deploy::Outcome::Failed);
+    CHECK(f.compose.ups.empty());
+    CHECK(f.get(*r.deployment).reason.find("pull ") == 0);
+}
+
+TEST_CASE("reconciler: paused and pinned stacks are left alone", "[deploy]") {
+    Fixture f;
+    auto state = f.store.stack_state("shop");
+    state.paused = true;
+    f.store.save_stack_state(state);
+    CHECK(f.poll().outcome == deploy::Outcome::Paused);
+    CHECK(f.git.fetches == 0);
+}
+
+TEST_CASE("reconciler: rollback --to restores an earlier release through the gate", "[deploy]") {
+    Fixture f;
+    const auto one = f.poll();
+    f.release('b', '2');
+    const auto two = f.poll();
+    const auto r = f.reconciler.rollback(f.stack, one.deployment);
+    REQUIRE(r.outcome == deploy::Outcome::Succeeded);
+    const auto d = f.get(*r.deployment);
+    CHECK(d.trigger == model::Trigger::Rollback);
+    CHECK(d.release == f.get(*one.deployment).release);
+    CHECK(f.get(*two.deployment).status == Status::Superseded);
+    CHECK(f.engine.running.at("web") == k_web + "@" + digest('1'));
+    // default target: the release before the current one
+    const auto back = f.reconciler.rollback(f.stack, std::nullopt);
+    REQUIRE(back.outcome == deploy::Outcome::Succeeded);
+    CHECK(f.engine.running.at("web") == k_web + "@" + digest('2'));
+    // only releases that passed the gate
+    CHECK(f.reconciler.rollback(f.stack, 99).outcome == deploy::Outcome::Failed);
+}
+
+TEST_CASE("reconciler: an interrupted gate is finished at the next start", "[deploy]") {
+    Fixture f;
+    f.poll();
+    f.release('b', '2');
+    f.stop = true;
+    const auto r = f.poll();
+    REQUIRE(r.outcome == deploy::Outcome::Interrupted);
+    CHECK(f.get(*r.deployment).status == Status::InProgress);
+    f.stop = false;
+    f.reconciler.recover(f.stack);
+    CHECK(f.get(*r.deployment).status == Status::Succeeded);
+    CHECK(f.store.unfinished("shop").empty());
+}
+
+TEST_CASE("reconciler: an interrupted unhealthy release is rolled back at start", "[deploy]") {
+    Fixture f;
+    f.poll();
+    f.release('b', '2');
+    f.engine.behaviour[k_web + "@" + digest('2')] = Behaviour::Unhealthy;
+    f.stop = true;
+    const auto r = f.poll();
+    REQUIRE(r.outcome == deploy::Outcome::Interrupted);
+    f.stop = false;
+    f.reconciler.recover(f.stack);
+    CHECK(f.get(*r.deployment).status == Status::RolledBack);
+    CHECK(f.engine.running.at("web") == k_web + "@" + digest('1'));
+}

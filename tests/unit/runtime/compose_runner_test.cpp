@@ -1,1 +1,362 @@
-// placeholder: replaced by its owner
+#include "agent/runtime/compose_runner.h"
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "agent/runtime/docker_engine.h"
+#include "agent/sys/http.h"
+#include "tests/unit/runtime/test_support.h"
+
+using namespace agentd;
+using namespace agentd::runtime;
+using namespace agentd::runtime::testing;
+
+namespace {
+
+void write(const std::filesystem::path& path, const std::string& text) {
+    std::filesystem::create_directories(path.parent_path());
+    std::ofstream(path) << text;
+}
+
+/// Records every spec; answers `docker compose version` as configured and everything else
+/// with `next`.
+class FakeRunner final : public sys::ProcessRunner {
+  public:
+    bool has_v2 = false;
+    sys::ProcessResult next{.exit_code = 0};
+    std::vector<sys::ProcessSpec> specs;
+
+    sys::Result<sys::ProcessResult> run(const sys::ProcessSpec& spec) override {
+        specs.push_back(spec);
+        if (spec.argv == std::vector<std::string>{"docker", "compose", "version"}) {
+            return sys::ProcessResult{.exit_code = has_v2 ? 0 : 1};
+        }
+        return next;
+    }
+};
+
+std::string joined(const std::vector<std::string>& argv) {
+    std::string out;
+    for (const auto& a : argv) {
+        out += (out.empty() ? "" : " ") + a;
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("compose: override pins each service image", "[runtime][compose]") {
+    const auto text = override_yaml({{"web", "r.example/web@sha256:aa"}, {"db", "pg@sha256:bb"}});
+    const auto doc = YAML::Load(text);
+    CHECK_FALSE(doc["version"]);
+    REQUIRE(doc["services"].size() == 2);
+    CHECK(doc["services"]["web"]["image"].as<std::string>() == "r.example/web@sha256:aa");
+    CHECK(doc["services"]["db"]["image"].as<std::string>() == "pg@sha256:bb");
+}
+
+TEST_CASE("compose: config output parses into services", "[runtime][compose]") {
+    auto r = parse_compose_config(R"(services:
+  builder:
+    build:
+      context: /tmp/x
+  web:
+    image: busybox:1
+    restart: unless-stopped
+  job:
+    image: busybox:1
+    restart: "no"
+version: '3.9'
+)");
+    REQUIRE(r.ok());
+    REQUIRE(r->size() == 3);
+    CHECK((*r)[0].name == "builder");
+    CHECK((*r)[0].build);
+    CHECK((*r)[0].image.empty());
+    CHECK((*r)[1].name == "job");
+    CHECK((*r)[1].restart.empty());
+    CHECK((*r)[2].name == "web");
+    CHECK((*r)[2].image == "busybox:1");
+    CHECK((*r)[2].restart == "unless-stopped");
+    CHECK_FALSE((*r)[2].build);
+    CHECK_FALSE(parse_compose_config("services: [a, b]").ok());
+    CHECK_FALSE(parse_compose_config("services: {a: [").ok());
+}
+
+TEST_CASE("compose: default file is found like compose finds it", "[runtime][compose]") {
+    TempDir dir;
+    ComposeProject project{.name = "p", .dir = dir.path()};
+    CHECK(compose_files(project).error().kind == sys::Error::Kind::InvalidInput);
+    write(dir.path() / "docker-compose.yaml", "services: {}\n");
+    write(dir.path() / "docker-compose.yml", "services: {}\n");
+    REQUIRE(compose_files(project).ok());
+    CHECK(compose_files(project)->at(0) == dir.path() / "docker-compose.yml");
+    write(dir.path() / "compose.yaml", "services: {}\n");
+    write(dir.path() / "docker-compose.override.yml", "services: {}\n");
+    auto files = compose_files(project);
+    REQUIRE(files->size() == 2);
+    CHECK(files->at(0) == dir.path() / "compose.yaml");
+    CHECK(files->at(1) == dir.path() / "docker-compose.override.yml");
+
+    project.files = {"compose.yaml", "missing.yaml"};
+    CHECK(compose_files(project).error().kind == sys::Error::Kind::InvalidInput);
+}
+
+TEST_CASE("compose: v1 command line has project, directory, files, override and env",
+          "[runtime][compose]") {
+    TempDir dir;
+    write(dir.path() / "a.yaml", "services: {}\n");
+    write(dir.path() / "b.yaml", "services: {}\n");
+    FakeRunner runner;
+    ComposeRunner compose(runner);
+    ComposeProject project{.name = "shop",
+                           .dir = dir.path(),
+                           .files = {"a.yaml", "b.yaml"},
+                           .env = {{"TAG", "2"}},
+                           .override_file = dir.path() / "state" / "pins.yaml"};
+    REQUIRE(compose.up(project, {{"web", "w@sha256:1"}}).ok());
+    REQUIRE(runner.specs.size() == 2);
+    const auto& spec = runner.specs[1];
+    const auto d = dir.path().string();
+    CHECK(joined(spec.argv) == "docker-compose -p shop --project-directory " + d + " -f " + d +
+                                   "/a.yaml -f " + d + "/b.yaml -f " + d +
+                                   "/state/pins.yaml up -d --remove-orphans");
+    CHECK(spec.cwd == dir.path());
+    CHECK(spec.env == std::map<std::string, std::string>{{"TAG", "2"}});
+    const auto pins = YAML::LoadFile((dir.path() / "state" / "pins.yaml").string());
+    CHECK(pins["services"]["web"]["image"].as<std::string>() == "w@sha256:1");
+
+    // Detection happens once.
+    REQUIRE(compose.run_once(project, {{"web", "w@sha256:1"}}, "migrate").ok());
+    REQUIRE(runner.specs.size() == 3);
+    CHECK(joined(runner.specs[2].argv).ends_with("/state/pins.yaml run --rm -T migrate"));
+}
+
+TEST_CASE("compose: v2 is used when `docker compose version` works", "[runtime][compose]") {
+    TempDir dir;
+    write(dir.path() / "compose.yaml", "services: {}\n");
+    FakeRunner runner;
+    runner.has_v2 = true;
+    ComposeRunner compose(runner);
+    REQUIRE(compose.up({.name = "shop", .dir = dir.path()}, {}).ok());
+    const auto& argv = runner.specs.back().argv;
+    CHECK(joined(argv) == "docker compose -p shop --project-directory " + dir.path().string() +
+                              " -f " + (dir.path() / "compose.yaml").string() +
+                              " up -d --remove-orphans");
+}
+
+TEST_CASE("compose: a failed up returns compose's last stderr lines", "[runtime][compose]") {
+    TempDir dir;
+    write(dir.path() / "compose.yaml", "services: {}\n");
+    FakeRunner runner;
+    runner.next = {.exit_code = 1, .err = "Creating web ...\n\nERROR: pull access denied\n"};
+    ComposeRunner compose(runner);
+    auto r = compose.up({.name = "shop", .dir = dir.path()}, {});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind == sys::Error::Kind::Failed);
+    CHECK(r.error().message ==
+          "compose up shop: exit 1: Creating web ...\nERROR: pull access denied");
+}
+
+TEST_CASE("compose: names that could become options are rejected", "[runtime][compose]") {
+    TempDir dir;
+    write(dir.path() / "compose.yaml", "services: {}\n");
+    FakeRunner runner;
+    ComposeRunner compose(runner);
+    CHECK(compose.up({.name = "-x", .dir = dir.path()}, {}).error().kind ==
+          sys::Error::Kind::InvalidInput);
+    CHECK(compose.run_once({.name = "shop", .dir = dir.path()}, {}, "--rm").error().kind ==
+          sys::Error::Kind::InvalidInput);
+    CHECK(runner.specs.empty());
+}
+
+// ---- with the real docker-compose and Docker engine ----
+
+namespace {
+
+/// A compose project in a temporary directory, taken down (with volumes) at scope exit.
+struct LiveProject {
+    TempDir dir;
+    ComposeProject project;
+    sys::PosixProcessRunner runner;
+    ComposeRunner compose{runner};
+
+    LiveProject() {
+        project.name = unique_name("agentdrtc");
+        project.dir = dir.path();
+        project.override_file = dir.path() / ".agentd" / "override.yaml";
+    }
+    ~LiveProject() {
+        auto files = compose_files(project);
+        if (!files) {
+            return;
+        }
+        std::vector<std::string> argv = *compose.command();
+        argv.insert(argv.end(), {"-p", project.name, "--project-directory", dir.path().string()});
+        for (const auto& f : *files) {
+            argv.insert(argv.end(), {"-f", f.string()});
+        }
+        argv.insert(argv.end(), {"down", "-v", "--remove-orphans", "-t", "1"});
+        (void)runner.run({.argv = argv, .cwd = dir.path()});
+    }
+};
+
+}  // namespace
+
+TEST_CASE("compose: services interpolate from env over the project's .env",
+          "[runtime][compose][integration][docker]") {
+    LiveProject live;
+    write(live.dir.path() / "compose.yaml", R"(services:
+  web:
+    image: agentd-runtime-test/busybox:${TAG:-latest}
+    restart: unless-stopped
+  builder:
+    build: .
+)");
+    auto r = live.compose.services(live.project);
+    REQUIRE(r.ok());
+    REQUIRE(r->size() == 2);
+    CHECK((*r)[0].name == "builder");
+    CHECK((*r)[0].build);
+    CHECK((*r)[1].image == "agentd-runtime-test/busybox:latest");
+    CHECK((*r)[1].restart == "unless-stopped");
+
+    write(live.dir.path() / ".env", "TAG=from-dotenv\n");
+    CHECK(live.compose.services(live.project)->at(1).image ==
+          "agentd-runtime-test/busybox:from-dotenv");
+
+    live.project.env = {{"TAG", "from-env"}};
+    CHECK(live.compose.services(live.project)->at(1).image ==
+          "agentd-runtime-test/busybox:from-env");
+}
+
+TEST_CASE("compose: several files and extends are merged",
+          "[runtime][compose][integration][docker]") {
+    LiveProject live;
+    write(live.dir.path() / "common.yaml", R"(services:
+  base:
+    image: agentd-runtime-test/busybox:base
+    restart: always
+)");
+    write(live.dir.path() / "compose.yaml", R"(services:
+  web:
+    extends: {file: common.yaml, service: base}
+  worker:
+    image: agentd-runtime-test/busybox:worker
+)");
+    write(live.dir.path() / "compose.prod.yaml", R"(services:
+  worker:
+    image: agentd-runtime-test/busybox:prod
+    restart: on-failure
+)");
+    live.project.files = {"compose.yaml", "compose.prod.yaml"};
+    auto r = live.compose.services(live.project);
+    INFO((r.ok() ? std::string() : r.error().message));
+    REQUIRE(r.ok());
+    REQUIRE(r->size() == 2);
+    CHECK((*r)[0].name == "web");
+    CHECK((*r)[0].image == "agentd-runtime-test/busybox:base");
+    CHECK((*r)[0].restart == "always");
+    CHECK((*r)[1].name == "worker");
+    CHECK((*r)[1].image == "agentd-runtime-test/busybox:prod");
+    CHECK((*r)[1].restart == "on-failure");
+}
+
+TEST_CASE("compose: an invalid project is InvalidInput with compose's message",
+          "[runtime][compose][integration][docker]") {
+    LiveProject live;
+    write(live.dir.path() / "compose.yaml", "services:\n  web:\n    image: x\n    bogus_key: 1\n");
+    auto r = live.compose.services(live.project);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind == sys::Error::Kind::InvalidInput);
+    CHECK(r.error().message.find("bogus_key") != std::string::npos);
+}
+
+TEST_CASE("compose: up runs the pinned image and run_once reports the exit",
+          "[runtime][compose][integration][docker]") {
+    const auto image = ensure_test_image();
+    LiveProject live;
+    // The compose file names an image that does not exist: only the pin makes `up` work.
+    write(live.dir.path() / "compose.yaml", R"(services:
+  web:
+    image: agentd-runtime-test/absent:never
+    command: ["sleep", "300"]
+    restart: unless-stopped
+  job:
+    image: agentd-runtime-test/absent:never
+    command: ["sh", "-c", "exit ${JOB_EXIT:-0}"]
+    restart: "no"
+    profiles: [hooks]
+)");
+    const std::map<std::string, std::string> pins = {{"web", image}, {"job", image}};
+    auto up = live.compose.up(live.project, pins);
+    INFO((up.ok() ? std::string() : up.error().message));
+    REQUIRE(up.ok());
+    CHECK(std::filesystem::exists(live.project.override_file));
+
+    sys::CurlHttpClient http;
+    DockerEngine engine(http);
+    std::vector<ContainerState> containers;
+    REQUIRE(eventually([&] {
+        containers = engine.project_containers(live.project.name).value();
+        return containers.size() == 1 && containers[0].state == "running";
+    }));
+    CHECK(containers[0].service == "web");
+    CHECK(containers[0].image == image);
+    CHECK(containers[0].restart_policy == "unless-stopped");
+
+    REQUIRE(live.compose.run_once(live.project, pins, "job").ok());
+    live.project.env = {{"JOB_EXIT", "4"}};
+    auto failed = live.compose.run_once(live.project, pins, "job");
+    REQUIRE_FALSE(failed.ok());
+    CHECK(failed.error().kind == sys::Error::Kind::Failed);
+    CHECK(failed.error().message.find("exit 4") != std::string::npos);
+    // --rm: no one-off container is left behind.
+    containers = engine.project_containers(live.project.name).value();
+    CHECK(containers.size() == 1);
+}
+
+TEST_CASE("compose: up runs a service pinned to a registry digest",
+          "[runtime][compose][integration][docker][registry]") {
+    const auto registry = test_registry();
+    const auto image = ensure_test_image();
+    const auto repo = registry + "/" + unique_name("agentd-runtime-compose");
+    const auto tagged = repo + ":1";
+    // Declared before the project, so it runs after `down` removed the containers.
+    Cleanup images([&] {
+        const auto refs = run({"docker", "image", "ls", "--digests", "--format",
+                               "{{.Repository}}@{{.Digest}}", repo});
+        std::istringstream lines(refs.out);
+        for (std::string ref; std::getline(lines, ref);) {
+            run({"docker", "rmi", ref});
+        }
+    });
+    LiveProject live;
+    run_ok({"docker", "tag", image, tagged});
+    run_ok({"docker", "push", tagged});
+    const auto pinned =
+        run_ok({"docker", "image", "inspect", "--format", "{{index .RepoDigests 0}}", tagged});
+    REQUIRE(pinned.rfind(repo + "@sha256:", 0) == 0);
+    run_ok({"docker", "rmi", tagged});
+
+    sys::CurlHttpClient http;
+    DockerEngine engine(http);
+    REQUIRE(engine.pull(pinned, std::nullopt).ok());
+
+    // The file tracks a tag; the pin replaces it with the digest that was resolved and pulled.
+    write(live.dir.path() / "compose.yaml",
+          "services:\n  web:\n    image: " + tagged + "\n    command: [\"sleep\", \"300\"]\n");
+    auto up = live.compose.up(live.project, {{"web", pinned}});
+    INFO((up.ok() ? std::string() : up.error().message));
+    REQUIRE(up.ok());
+    std::vector<ContainerState> containers;
+    REQUIRE(eventually([&] {
+        containers = engine.project_containers(live.project.name).value();
+        return containers.size() == 1 && containers[0].state == "running";
+    }));
+    CHECK(containers[0].image == pinned);
+    CHECK(containers[0].one_off == false);
+}

@@ -1,1 +1,359 @@
-// placeholder: replaced by its owner
+#include "agent/runtime/docker_engine.h"
+
+#include <catch2/catch.hpp>
+
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/sys/http.h"
+#include "tests/unit/runtime/test_support.h"
+
+using namespace agentd;
+using namespace agentd::runtime;
+
+namespace {
+
+/// Answers by URL substring (first match wins) and records every request; bodies are given to
+/// on_body in small chunks, as a stream would be.
+class FakeHttp final : public sys::HttpClient {
+  public:
+    struct Route {
+        std::string url_part;
+        sys::HttpResponse response;
+    };
+    std::vector<Route> routes;
+    std::vector<sys::HttpRequest> requests;
+
+    void add(std::string url_part, long status, std::string body,
+             std::vector<std::pair<std::string, std::string>> headers = {}) {
+        routes.push_back({std::move(url_part), {status, std::move(headers), std::move(body)}});
+    }
+
+    sys::Result<sys::HttpResponse> send(const sys::HttpRequest& request) override {
+        requests.push_back(request);
+        for (const auto& route : routes) {
+            if (request.url.find(route.url_part) == std::string::npos) {
+                continue;
+            }
+            auto response = route.response;
+            if (request.on_body) {
+                for (std::size_t i = 0; i < response.body.size(); i += 7) {
+                    request.on_body(std::string_view(response.body).substr(i, 7));
+                }
+                response.body.clear();
+            }
+            return response;
+        }
+        return sys::Error::failed("fake: no route for " + request.url);
+    }
+};
+
+FakeHttp engine_with_version(const std::string& version) {
+    FakeHttp http;
+    http.add("/_ping", 200, "OK", {{"api-version", version}});
+    return http;
+}
+
+}  // namespace
+
+TEST_CASE("engine: API version is the lower of 1.41 and the engine's", "[runtime][engine]") {
+    {
+        auto http = engine_with_version("1.43");
+        DockerEngine engine(http);
+        CHECK(engine.api_version().value() == "1.41");
+    }
+    {
+        auto http = engine_with_version("1.40");
+        DockerEngine engine(http);
+        CHECK(engine.api_version().value() == "1.40");
+    }
+}
+
+TEST_CASE("engine: version is negotiated once and used in every URL", "[runtime][engine]") {
+    auto http = engine_with_version("1.40");
+    http.add("/images/", 404, R"({"message":"no such image"})");
+    DockerEngine engine(http, "/run/custom.sock");
+    CHECK(engine.has_image("a/b:1").value() == false);
+    CHECK(engine.has_image("a/b:2").value() == false);
+    REQUIRE(http.requests.size() == 3);
+    CHECK(http.requests[1].url == "http://localhost/v1.40/images/a/b:1/json");
+    CHECK(http.requests[2].unix_socket == "/run/custom.sock");
+}
+
+TEST_CASE("engine: an unreachable engine is an error naming the socket", "[runtime][engine]") {
+    FakeHttp http;  // no routes: every request fails
+    DockerEngine engine(http, "/run/nowhere.sock");
+    auto r = engine.has_image("x:1");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.find("/run/nowhere.sock") != std::string::npos);
+}
+
+TEST_CASE("engine: pull sends name and digest, and credentials as X-Registry-Auth",
+          "[runtime][engine]") {
+    auto http = engine_with_version("1.41");
+    http.add("/images/create", 200, "{\"status\":\"Pulling\"}\n{\"status\":\"Done\"}\n");
+    DockerEngine engine(http);
+    const std::string digest = "sha256:" + std::string(64, 'a');
+    auto r = engine.pull("ghcr.io:443/acme/web:2.3@" + digest,
+                         RegistryCredentials{"bot", "s3cret", "ghcr.io"});
+    REQUIRE(r.ok());
+    const auto& req = http.requests.back();
+    CHECK(req.method == "POST");
+    CHECK(req.url ==
+          "http://localhost/v1.41/images/create?fromImage=ghcr.io%3A443%2Facme%2Fweb"
+          "&tag=sha256%3A" +
+              std::string(64, 'a'));
+    REQUIRE(req.headers.size() == 1);
+    CHECK(req.headers[0].first == "X-Registry-Auth");
+    const auto expected = base64url_encode(nlohmann::json{
+        {"username", "bot"},
+        {"password", "s3cret"},
+        {"serveraddress", "ghcr.io"}}.dump());
+    CHECK(req.headers[0].second == expected);
+}
+
+TEST_CASE("engine: errors inside a 200 pull stream fail the pull", "[runtime][engine]") {
+    auto http = engine_with_version("1.41");
+    http.add("/images/create", 200,
+             "{\"status\":\"Pulling fs layer\"}\n"
+             "{\"errorDetail\":{\"message\":\"unexpected EOF\"},\"error\":\"unexpected EOF\"}\n");
+    DockerEngine engine(http);
+    auto r = engine.pull("r.example/app@sha256:" + std::string(64, 'b'), std::nullopt);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind == sys::Error::Kind::Failed);
+    CHECK(r.error().message.find("unexpected EOF") != std::string::npos);
+    CHECK(r.error().message.find("r.example/app") != std::string::npos);
+    CHECK(http.requests.back().headers.empty());
+}
+
+TEST_CASE("engine: a pull answered 404 is NotFound with the engine's message",
+          "[runtime][engine]") {
+    auto http = engine_with_version("1.41");
+    http.add("/images/create", 404, R"({"message":"manifest unknown"})");
+    DockerEngine engine(http);
+    auto r = engine.pull("r.example/app:1", std::nullopt);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().is_not_found());
+    CHECK(r.error().message.find("manifest unknown") != std::string::npos);
+    CHECK(http.requests.back().url.find("fromImage=r.example%2Fapp&tag=1") != std::string::npos);
+}
+
+TEST_CASE("engine: refused registry credentials are Unauthorized", "[runtime][engine]") {
+    auto http = engine_with_version("1.41");
+    http.add("/images/create?fromImage=a", 500,
+             R"({"message":"Get \"http://r/v2/a/manifests/x\": no basic auth credentials"})");
+    http.add("/images/create?fromImage=b", 200,
+             "{\"errorDetail\":{\"message\":\"unauthorized: authentication required\"}}\n");
+    DockerEngine engine(http);
+    auto missing = engine.pull("a:1", std::nullopt);
+    REQUIRE_FALSE(missing.ok());
+    CHECK(missing.error().kind == sys::Error::Kind::Unauthorized);
+    auto wrong = engine.pull("b:1", RegistryCredentials{"bot", "wrong-secret", "r"});
+    REQUIRE_FALSE(wrong.ok());
+    CHECK(wrong.error().kind == sys::Error::Kind::Unauthorized);
+    CHECK(wrong.error().message.find("wrong-secret") == std::string::npos);
+}
+
+TEST_CASE("engine: references that do not fit in a URL path are rejected", "[runtime][engine]") {
+    auto http = engine_with_version("1.41");
+    DockerEngine engine(http);
+    CHECK(engine.has_image("a/../b?x=1").error().kind == sys::Error::Kind::InvalidInput);
+    CHECK(engine.pull("", std::nullopt).error().kind == sys::Error::Kind::InvalidInput);
+}
+
+TEST_CASE("engine: pull references split into fromImage and tag", "[runtime][engine]") {
+    using P = std::pair<std::string, std::string>;
+    CHECK(split_pull_reference("busybox") == P{"busybox", "latest"});
+    CHECK(split_pull_reference("localhost:5000/a/b") == P{"localhost:5000/a/b", "latest"});
+    CHECK(split_pull_reference("localhost:5000/a/b:v1") == P{"localhost:5000/a/b", "v1"});
+    CHECK(split_pull_reference("a/b:v1@sha256:abc") == P{"a/b", "sha256:abc"});
+    CHECK(split_pull_reference("h:1/a@sha256:abc") == P{"h:1/a", "sha256:abc"});
+}
+
+TEST_CASE("engine: base64url encodes with the URL alphabet and padding", "[runtime][engine]") {
+    CHECK(base64url_encode("") == "");
+    CHECK(base64url_encode("f") == "Zg==");
+    CHECK(base64url_encode("fo") == "Zm8=");
+    CHECK(base64url_encode("foo") == "Zm9v");
+    CHECK(base64url_encode("\xfb\xff") == "-_8=");
+    CHECK(url_encode("a b/c:d=e\"") == "a%20b%2Fc%3Ad%3De%22");
+}
+
+TEST_CASE("engine: project containers are listed by label and inspected", "[runtime][engine]") {
+    auto http = engine_with_version("1.41");
+    http.add("/containers/json", 200, R"([{"Id":"bbbb"},{"Id":"aaaa"},{"Id":"cccc"}])");
+    http.add("/containers/aaaa/json", 200, R"({
+      "Id":"aaaa","Name":"/shop_web_1","Image":"sha256:1111","RestartCount":2,
+      "Config":{"Image":"web@sha256:22","Labels":{"com.docker.compose.service":"web"}},
+      "State":{"Status":"running","ExitCode":0,"OOMKilled":false,
+               "StartedAt":"2026-11-22T07:50:12.123456789Z",
+               "Health":{"Status":"unhealthy","Log":[
+                  {"ExitCode":1,"Output":"wget: server returned error 500\n"},
+                  {"ExitCode":0,"Output":"ok"}]}},
+      "HostConfig":{"RestartPolicy":{"Name":"unless-stopped"}}})");
+    http.add("/containers/bbbb/json", 200, R"({
+      "Id":"bbbb","Name":"/shop_migrate_run_1","Image":"sha256:3333",
+      "Config":{"Image":"m:1","Labels":{"com.docker.compose.service":"migrate",
+                                        "com.docker.compose.oneoff":"True"}},
+      "State":{"Status":"exited","ExitCode":3,"OOMKilled":true,
+               "StartedAt":"0001-01-01T00:00:00Z"},
+      "HostConfig":{"RestartPolicy":{"Name":""}}})");
+    http.add("/containers/cccc/json", 404, R"({"message":"No such container: cccc"})");
+    DockerEngine engine(http);
+    auto r = engine.project_containers("shop");
+    REQUIRE(r.ok());
+    const auto list_url = http.requests[1].url;
+    CHECK(list_url.find("/containers/json?all=1&filters=") != std::string::npos);
+    CHECK(list_url.find(url_encode(R"({"label":["com.docker.compose.project=shop"]})")) !=
+          std::string::npos);
+    REQUIRE(r->size() == 2);  // cccc vanished in between
+    const auto& migrate = (*r)[0];
+    CHECK(migrate.service == "migrate");
+    CHECK(migrate.one_off);
+    CHECK(migrate.state == "exited");
+    CHECK(migrate.exit_code == 3);
+    CHECK(migrate.oom_killed);
+    CHECK(migrate.health.empty());
+    CHECK(migrate.restart_policy == "no");
+    CHECK(migrate.started_at == sys::TimePoint{});
+    const auto& web = (*r)[1];
+    CHECK(web.id == "aaaa");
+    CHECK(web.name == "shop_web_1");
+    CHECK(web.service == "web");
+    CHECK(web.image == "web@sha256:22");
+    CHECK(web.image_id == "sha256:1111");
+    CHECK(web.state == "running");
+    CHECK(web.health == "unhealthy");
+    CHECK(web.health_log == "wget: server returned error 500");
+    CHECK(web.restart_count == 2);
+    CHECK_FALSE(web.one_off);
+    CHECK(web.restart_policy == "unless-stopped");
+    CHECK(sys::format_rfc3339(web.started_at) == "2026-11-22T07:50:12Z");
+}
+
+TEST_CASE("engine: a failed listing is an error with the engine's message", "[runtime][engine]") {
+    auto http = engine_with_version("1.41");
+    http.add("/containers/json", 500, R"({"message":"daemon is shutting down"})");
+    DockerEngine engine(http);
+    auto r = engine.project_containers("shop");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.find("shop") != std::string::npos);
+    CHECK(r.error().message.find("daemon is shutting down") != std::string::npos);
+}
+
+// ---- against the real engine ----
+
+using namespace agentd::runtime::testing;
+
+TEST_CASE("engine: has_image sees a local image and not a missing one",
+          "[runtime][engine][integration][docker]") {
+    const auto image = ensure_test_image();
+    sys::CurlHttpClient http;
+    DockerEngine engine(http);
+    CHECK(engine.api_version().ok());
+    CHECK(engine.has_image(image).value() == true);
+    CHECK(engine.has_image("agentd-runtime-test/absent:nope").value() == false);
+}
+
+TEST_CASE("engine: project containers reflect the real containers' state",
+          "[runtime][engine][integration][docker]") {
+    const auto image = ensure_test_image();
+    const auto project = unique_name("agentdrt");
+    const auto web = project + "-web";
+    const auto job = project + "-job";
+    const auto other = project + "-other";
+    Cleanup cleanup([&] { run({"docker", "rm", "-f", web, job, other}); });
+
+    run_ok({"docker",
+            "run",
+            "-d",
+            "--name",
+            web,
+            "--label",
+            "com.docker.compose.project=" + project,
+            "--label",
+            "com.docker.compose.service=web",
+            "--restart",
+            "unless-stopped",
+            "--health-cmd",
+            "echo sick; exit 1",
+            "--health-interval",
+            "1s",
+            "--health-retries",
+            "1",
+            image,
+            "sleep",
+            "300"});
+    run({"docker", "run", "--name", job, "--label", "com.docker.compose.project=" + project,
+         "--label", "com.docker.compose.service=migrate", "--label",
+         "com.docker.compose.oneoff=True", image, "sh", "-c", "exit 3"});
+    run_ok({"docker", "create", "--name", other, "--label",
+            "com.docker.compose.project=" + project + "x", image});
+
+    sys::CurlHttpClient http;
+    DockerEngine engine(http);
+    std::vector<ContainerState> containers;
+    REQUIRE(eventually([&] {
+        auto r = engine.project_containers(project);
+        REQUIRE(r.ok());
+        containers = *r;
+        return containers.size() == 2 && containers[1].health == "unhealthy";
+    }));
+    const auto& migrate = containers[0];
+    CHECK(migrate.name == job);
+    CHECK(migrate.service == "migrate");
+    CHECK(migrate.one_off);
+    CHECK(migrate.state == "exited");
+    CHECK(migrate.exit_code == 3);
+    CHECK(migrate.health.empty());
+    CHECK(migrate.restart_policy == "no");
+    const auto& w = containers[1];
+    CHECK(w.name == web);
+    CHECK(w.service == "web");
+    CHECK(w.state == "running");
+    CHECK(w.health_log == "sick");
+    CHECK(w.restart_policy == "unless-stopped");
+    CHECK(w.image == image);
+    CHECK(w.image_id.rfind("sha256:", 0) == 0);
+    CHECK(w.id.size() == 64);
+    CHECK(std::chrono::system_clock::now() - w.started_at < std::chrono::minutes(5));
+}
+
+TEST_CASE("engine: pull by digest from a registry, and a missing digest fails clearly",
+          "[runtime][engine][integration][docker][registry]") {
+    const auto registry = test_registry();
+    const auto image = ensure_test_image();
+    const auto repo = registry + "/" + unique_name("agentd-runtime-pull");
+    const auto tagged = repo + ":1";
+    Cleanup cleanup([&] {
+        const auto refs = run({"docker", "image", "ls", "--digests", "--format",
+                               "{{.Repository}}@{{.Digest}}", repo});
+        run({"docker", "rmi", tagged});
+        std::istringstream lines(refs.out);
+        for (std::string ref; std::getline(lines, ref);) {
+            run({"docker", "rmi", ref});
+        }
+    });
+    run_ok({"docker", "tag", image, tagged});
+    run_ok({"docker", "push", tagged});
+    const auto pinned =
+        run_ok({"docker", "image", "inspect", "--format", "{{index .RepoDigests 0}}", tagged});
+    REQUIRE(pinned.rfind(repo + "@sha256:", 0) == 0);
+    run_ok({"docker", "rmi", tagged});
+
+    sys::CurlHttpClient http;
+    DockerEngine engine(http);
+    CHECK(engine.has_image(pinned).value() == false);
+    auto pulled = engine.pull(pinned, std::nullopt);
+    INFO((pulled.ok() ? std::string() : pulled.error().message));
+    REQUIRE(pulled.ok());
+    CHECK(engine.has_image(pinned).value() == true);
+
+    const auto missing = repo + "@sha256:" + std::string(64, '0');
+    auto r = engine.pull(missing, std::nullopt);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().is_not_found());
+    CHECK(r.error().message.find(missing) != std::string::npos);
+    CHECK(r.error().message.find("not found") != std::string::npos);
+}

@@ -1,1 +1,405 @@
-// placeholder: replaced by its owner
+#include "agent/state/sqlite_store.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/state/sqlite_migrations.h"
+#include "agent/state/sqlite_queries.h"
+#include "tests/unit/state/temp_dir.h"
+
+namespace agentd::state {
+namespace {
+
+using model::Deployment;
+using model::Status;
+using model::Trigger;
+
+// Millisecond precision is what the store keeps.
+sys::TimePoint at_ms(std::int64_t ms) {
+    return sys::TimePoint(std::chrono::milliseconds(ms));
+}
+
+Deployment make_deployment(const std::string& stack, Status status, std::int64_t started_ms) {
+    Deployment d;
+    d.stack = stack;
+    d.status = status;
+    d.release.revision = "0123456789abcdef0123456789abcdef01234567";
+    d.release.images = {{"web", "registry.local/web:1@sha256:aaaa"}};
+    d.trigger = Trigger::Poll;
+    d.started_at = at_ms(started_ms);
+    d.phase = "apply";
+    return d;
+}
+
+/// A raw second connection, for what the Store interface does not show.
+class RawDb {
+  public:
+    explicit RawDb(const std::filesystem::path& path) {
+        REQUIRE(sqlite3_open(path.c_str(), &m_db) == SQLITE_OK);
+    }
+    ~RawDb() { sqlite3_close(m_db); }
+    void exec(const std::string& sql) {
+        INFO(sql);
+        REQUIRE(sqlite3_exec(m_db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+    }
+    /// Every row's columns joined by '|', rows by '\n'.
+    std::string query(const std::string& sql, std::int64_t bind1 = 0, bool bind = false,
+                      const std::string& text1 = {}) {
+        sqlite3_stmt* stmt = nullptr;
+        INFO(sql);
+        REQUIRE(sqlite3_prepare_v2(m_db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK);
+        if (bind) {
+            // Binds every parameter: text1 for the first, bind1 for the rest (the plans tested
+            // here have a stack then a limit, or just a limit).
+            const int n = sqlite3_bind_parameter_count(stmt);
+            for (int i = 1; i <= n; ++i) {
+                if (i == 1 && n > 1) {
+                    sqlite3_bind_text(stmt, i, text1.c_str(), -1, SQLITE_TRANSIENT);
+                } else {
+                    sqlite3_bind_int64(stmt, i, bind1);
+                }
+            }
+        }
+        std::string out;
+        while (sqlite3_step(stmt) == SQLITE_ROW) {
+            for (int c = 0; c < sqlite3_column_count(stmt); ++c) {
+                const auto* t = sqlite3_column_text(stmt, c);
+                out += (c ? "|" : "") + std::string(t ? reinterpret_cast<const char*>(t) : "");
+            }
+            out += "\n";
+        }
+        sqlite3_finalize(stmt);
+        return out;
+    }
+
+  private:
+    sqlite3* m_db = nullptr;
+};
+
+std::vector<std::int64_t> ids(const std::vector<Deployment>& ds) {
+    std::vector<std::int64_t> out;
+    for (const auto& d : ds) {
+        out.push_back(d.id);
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("sqlite store: opening creates the database with WAL and records the migrations",
+          "[state]") {
+    test::TempDir tmp;
+    const auto db = tmp.path() / "sub" / "state.db";
+    { SqliteStore store(db); }
+    struct stat st {};
+    REQUIRE(::stat(db.parent_path().c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0700);
+    REQUIRE(::stat(db.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+
+    RawDb raw(db);
+    CHECK(raw.query("PRAGMA journal_mode") == "wal\n");
+    CHECK(raw.query("SELECT version FROM schema_migrations ORDER BY version") ==
+          std::to_string(latest_schema_version()) + "\n");
+}
+
+TEST_CASE("sqlite store: reopening keeps the data and applies no migration twice", "[state]") {
+    test::TempDir tmp;
+    const auto db = tmp.path() / "state.db";
+    std::int64_t id = 0;
+    {
+        SqliteStore store(db);
+        id = store.create_deployment(make_deployment("web", Status::Succeeded, 1000));
+    }
+    RawDb raw(db);
+    const std::string applied = raw.query("SELECT version, applied_at FROM schema_migrations");
+    {
+        SqliteStore store(db);
+        auto d = store.deployment(id, false);
+        REQUIRE(d);
+        CHECK(d->stack == "web");
+    }
+    CHECK(raw.query("SELECT version, applied_at FROM schema_migrations") == applied);
+}
+
+TEST_CASE("sqlite store: a database from a newer agentd is refused", "[state]") {
+    test::TempDir tmp;
+    const auto db = tmp.path() / "state.db";
+    { SqliteStore store(db); }
+    {
+        RawDb raw(db);
+        raw.exec("INSERT INTO schema_migrations (version, applied_at) VALUES (" +
+                 std::to_string(latest_schema_version() + 1) + ", 0)");
+    }
+    REQUIRE_THROWS_AS(SqliteStore(db), StoreError);
+    REQUIRE_THROWS_WITH(SqliteStore(db),
+                        Catch::Contains(db.string()) && Catch::Contains("newer than this agentd"));
+}
+
+TEST_CASE("sqlite store: an unopenable path throws naming it", "[state]") {
+    test::TempDir tmp;
+    const auto db = tmp.path() / "is-a-dir";
+    std::filesystem::create_directories(db);
+    REQUIRE_THROWS_WITH(SqliteStore(db), Catch::Contains(db.string()));
+}
+
+TEST_CASE("sqlite store: create, update and get round-trip every field", "[state]") {
+    test::TempDir tmp;
+    SqliteStore store(tmp.path() / "state.db");
+
+    Deployment d = make_deployment("web", Status::InProgress, 1'763'800'000'123);
+    d.release.tag = "v1.2.3";
+    d.release.images = {{"web", "r.local/web:1@sha256:aa"}, {"db", "r.local/db:2@sha256:bb"}};
+    d.trigger = Trigger::Webhook;
+    d.reason = "because";
+    d.previous = 41;
+    const std::int64_t id = store.create_deployment(d);
+    CHECK(id > 0);
+
+    auto got = store.deployment(id, false);
+    REQUIRE(got);
+    CHECK(got->id == id);
+    CHECK(got->stack == "web");
+    CHECK(got->status == Status::InProgress);
+    CHECK(got->release == d.release);
+    CHECK(got->trigger == Trigger::Webhook);
+    CHECK(got->started_at == d.started_at);
+    CHECK_FALSE(got->finished_at);
+    CHECK(got->reason == "because");
+    CHECK(got->phase == "apply");
+    CHECK(got->previous == std::optional<std::int64_t>(41));
+    CHECK(got->events.empty());
+
+    got->status = Status::RolledBack;
+    got->phase = "rollback";
+    got->release.revision = "fedcba";
+    got->release.tag = "";
+    got->release.images = {{"api", "r.local/api:3@sha256:cc"}};
+    got->reason = "web: unhealthy";
+    got->finished_at = at_ms(1'763'800'060'456);
+    got->previous = std::nullopt;
+    store.update_deployment(*got);
+
+    auto updated = store.deployment(id, false);
+    REQUIRE(updated);
+    CHECK(updated->status == Status::RolledBack);
+    CHECK(updated->phase == "rollback");
+    CHECK(updated->release == got->release);
+    CHECK(updated->reason == "web: unhealthy");
+    CHECK(updated->finished_at == std::optional<sys::TimePoint>(at_ms(1'763'800'060'456)));
+    CHECK_FALSE(updated->previous);
+    CHECK(updated->started_at == d.started_at);  // not written by update
+    CHECK(updated->trigger == Trigger::Webhook);
+
+    CHECK_FALSE(store.deployment(id + 100, false));
+    Deployment missing = *got;
+    missing.id = id + 100;
+    CHECK_THROWS_AS(store.update_deployment(missing), StoreError);
+}
+
+TEST_CASE("sqlite store: events come back in the order they were added", "[state]") {
+    test::TempDir tmp;
+    SqliteStore store(tmp.path() / "state.db");
+    const auto id = store.create_deployment(make_deployment("web", Status::InProgress, 1000));
+    const auto other = store.create_deployment(make_deployment("web", Status::InProgress, 2000));
+    // Same timestamp for two events: order is insertion order, not time.
+    store.add_event(id, {at_ms(5000), "plan", "2 services change"});
+    store.add_event(other, {at_ms(5000), "plan", "other deployment"});
+    store.add_event(id, {at_ms(5000), "pull", "pulled web"});
+    store.add_event(id, {at_ms(4000), "apply", "up -d"});
+
+    auto d = store.deployment(id, true);
+    REQUIRE(d);
+    REQUIRE(d->events.size() == 3);
+    CHECK(d->events[0].phase == "plan");
+    CHECK(d->events[0].message == "2 services change");
+    CHECK(d->events[0].at == at_ms(5000));
+    CHECK(d->events[1].phase == "pull");
+    CHECK(d->events[2].phase == "apply");
+    CHECK(d->events[2].at == at_ms(4000));
+    CHECK(store.deployment(id, false)->events.empty());
+
+    CHECK_THROWS_AS(store.add_event(9999, {at_ms(1), "plan", "x"}), StoreError);  // foreign key
+}
+
+TEST_CASE("sqlite store: history is newest first, limited, per stack or all", "[state]") {
+    test::TempDir tmp;
+    SqliteStore store(tmp.path() / "state.db");
+    std::vector<std::int64_t> web, api;
+    for (int i = 0; i < 4; ++i) {
+        web.push_back(store.create_deployment(make_deployment("web", Status::Succeeded, i)));
+        api.push_back(store.create_deployment(make_deployment("api", Status::Failed, i)));
+    }
+    CHECK(ids(store.history("web", 10)) ==
+          std::vector<std::int64_t>{web[3], web[2], web[1], web[0]});
+    CHECK(ids(store.history("web", 2)) == std::vector<std::int64_t>{web[3], web[2]});
+    CHECK(ids(store.history("api", 0)).size() == 4);  // no limit
+    CHECK(ids(store.history("", 3)) == std::vector<std::int64_t>{api[3], web[3], api[2]});
+    CHECK(store.history("", -1).size() == 8);
+    CHECK(store.history("nope", 10).empty());
+}
+
+TEST_CASE("sqlite store: current, latest and unfinished", "[state]") {
+    test::TempDir tmp;
+    SqliteStore store(tmp.path() / "state.db");
+    CHECK_FALSE(store.current("web"));
+    CHECK_FALSE(store.latest("web"));
+    CHECK(store.unfinished("web").empty());
+
+    store.create_deployment(make_deployment("web", Status::Succeeded, 1));
+    const auto ok2 = store.create_deployment(make_deployment("web", Status::Succeeded, 2));
+    const auto crashed1 = store.create_deployment(make_deployment("web", Status::InProgress, 3));
+    store.create_deployment(make_deployment("web", Status::Failed, 4));
+    const auto crashed2 = store.create_deployment(make_deployment("web", Status::InProgress, 5));
+    const auto other = store.create_deployment(make_deployment("api", Status::Succeeded, 6));
+    store.create_deployment(make_deployment("api", Status::InProgress, 7));
+
+    REQUIRE(store.current("web"));
+    CHECK(store.current("web")->id == ok2);
+    CHECK(store.current("api")->id == other);
+    REQUIRE(store.latest("web"));
+    CHECK(store.latest("web")->id == crashed2);
+    CHECK(ids(store.unfinished("web")) == std::vector<std::int64_t>{crashed1, crashed2});
+
+    auto d = *store.deployment(crashed2, false);
+    d.status = Status::Succeeded;
+    store.update_deployment(d);
+    CHECK(store.current("web")->id == crashed2);
+    CHECK(ids(store.unfinished("web")) == std::vector<std::int64_t>{crashed1});
+}
+
+TEST_CASE("sqlite store: stack state defaults and round-trips", "[state]") {
+    test::TempDir tmp;
+    SqliteStore store(tmp.path() / "state.db");
+    auto s = store.stack_state("web");
+    CHECK(s.stack == "web");
+    CHECK_FALSE(s.paused);
+    CHECK_FALSE(s.pinned);
+    CHECK_FALSE(s.last_poll.at);
+    CHECK(s.last_poll.result.empty());
+    CHECK(s.candidate.empty());
+
+    s.paused = true;
+    s.pinned = 7;
+    s.last_poll = {at_ms(1'763'800'000'999), "error", "registry: 503"};
+    s.candidate = "v1.3.0";
+    store.save_stack_state(s);
+    auto loaded = store.stack_state("web");
+    CHECK(loaded.paused);
+    CHECK(loaded.pinned == std::optional<std::int64_t>(7));
+    CHECK(loaded.last_poll.at == std::optional<sys::TimePoint>(at_ms(1'763'800'000'999)));
+    CHECK(loaded.last_poll.result == "error");
+    CHECK(loaded.last_poll.error == "registry: 503");
+    CHECK(loaded.candidate == "v1.3.0");
+
+    loaded.paused = false;
+    loaded.pinned = std::nullopt;
+    loaded.candidate = "";
+    store.save_stack_state(loaded);  // update, not a second row
+    auto again = store.stack_state("web");
+    CHECK_FALSE(again.paused);
+    CHECK_FALSE(again.pinned);
+    CHECK(again.candidate.empty());
+    CHECK(again.last_poll.result == "error");
+    CHECK_FALSE(store.stack_state("api").paused);
+}
+
+TEST_CASE("sqlite store: bad releases are marked per stack and cleared", "[state]") {
+    test::TempDir tmp;
+    SqliteStore store(tmp.path() / "state.db");
+    CHECK_FALSE(store.is_bad("web", "k1"));
+    store.mark_bad("web", "k1", "gate failed");
+    store.mark_bad("web", "k1", "gate failed again");  // idempotent
+    store.mark_bad("web", "k2", "rejected");
+    store.mark_bad("api", "k1", "gate failed");
+    CHECK(store.is_bad("web", "k1"));
+    CHECK(store.is_bad("web", "k2"));
+    CHECK_FALSE(store.is_bad("web", "k3"));
+    store.clear_bad("web");
+    CHECK_FALSE(store.is_bad("web", "k1"));
+    CHECK_FALSE(store.is_bad("web", "k2"));
+    CHECK(store.is_bad("api", "k1"));
+}
+
+TEST_CASE("sqlite store: a second connection sees committed writes", "[state]") {
+    test::TempDir tmp;
+    const auto db = tmp.path() / "state.db";
+    SqliteStore writer(db);
+    SqliteStore reader(db);
+    CHECK_FALSE(reader.latest("web"));
+    const auto id = writer.create_deployment(make_deployment("web", Status::InProgress, 1));
+    writer.add_event(id, {at_ms(2), "plan", "x"});
+    REQUIRE(reader.latest("web"));
+    CHECK(reader.latest("web")->id == id);
+    CHECK(reader.deployment(id, true)->events.size() == 1);
+    writer.mark_bad("web", "k", "r");
+    CHECK(reader.is_bad("web", "k"));
+}
+
+TEST_CASE("sqlite store: connections in two threads write concurrently without losing any",
+          "[state]") {
+    test::TempDir tmp;
+    const auto db = tmp.path() / "state.db";
+    { SqliteStore init(db); }  // migrate once, as the daemon does before starting threads
+    constexpr int k_each = 200;
+    auto writer = [&](const std::string& stack) {
+        SqliteStore store(db);  // one connection per thread
+        for (int i = 0; i < k_each; ++i) {
+            const auto id = store.create_deployment(make_deployment(stack, Status::InProgress, i));
+            store.add_event(id, {at_ms(i), "plan", stack});
+            store.mark_bad(stack, std::to_string(i), "r");
+        }
+    };
+    std::thread a(writer, "web");
+    std::thread b(writer, "api");
+    a.join();
+    b.join();
+    SqliteStore store(db);
+    CHECK(store.history("web", 0).size() == k_each);
+    CHECK(store.history("api", 0).size() == k_each);
+    CHECK(store.history("", 0).size() == 2 * k_each);
+    CHECK(store.is_bad("api", std::to_string(k_each - 1)));
+}
+
+TEST_CASE("sqlite store: history of 2,000 deployments uses the indexes", "[state]") {
+    test::TempDir tmp;
+    const auto db = tmp.path() / "state.db";
+    SqliteStore store(db);
+    for (int i = 0; i < 2000; ++i) {
+        store.create_deployment(make_deployment(i % 2 ? "web" : "api", Status::Succeeded, i));
+    }
+    const auto last = store.history("web", 5);
+    REQUIRE(last.size() == 5);
+    CHECK(last[0].id == 2000);
+    CHECK(last[4].id == 1992);
+    CHECK(store.history("", 50).size() == 50);
+    CHECK(store.history("", 1)[0].id == 2000);
+
+    RawDb raw(db);
+    raw.exec("ANALYZE");
+    const std::string per_stack =
+        raw.query(std::string("EXPLAIN QUERY PLAN ") + sql::k_history_of_stack, 5, true, "web");
+    INFO(per_stack);
+    CHECK(per_stack.find("USING INDEX") != std::string::npos);
+    CHECK(per_stack.find("TEMP B-TREE") == std::string::npos);
+    const std::string all =
+        raw.query(std::string("EXPLAIN QUERY PLAN ") + sql::k_history_all, 5, true);
+    INFO(all);
+    // Walks the rowid backwards: no sort of the whole table.
+    CHECK(all.find("TEMP B-TREE") == std::string::npos);
+    for (const char* query : {sql::k_newest_with_status, sql::k_oldest_first_with_status}) {
+        const std::string plan =
+            raw.query(std::string("EXPLAIN QUERY PLAN ") + query, 0, true, "web");
+        INFO(plan);
+        CHECK(plan.find("USING INDEX") != std::string::npos);
+        CHECK(plan.find("TEMP B-TREE") == std::string::npos);
+    }
+}
+
+}  // namespace agentd::state

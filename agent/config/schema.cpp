@@ -1,0 +1,378 @@
+#include "agent/config/schema.h"
+
+#include <fmt/format.h>
+
+#include "agent/config/checks.h"
+
+namespace agentd::config {
+
+namespace {
+
+// The keys valid at each place; "did you mean" picks from the same lists.
+constexpr std::string_view k_defaults_keys[] = {"compose_files", "env_file", "poll_interval",
+                                                "image_wait",    "health",   "on_failure"};
+constexpr std::string_view k_stack_keys[] = {"name",          "git",      "dir",
+                                             "compose_files", "env_file", "poll_interval",
+                                             "image_wait",    "health",   "on_failure"};
+constexpr std::string_view k_health_keys[] = {"timeout", "stable", "http"};
+constexpr std::string_view k_probe_keys[] = {"url", "status"};
+constexpr std::string_view k_git_keys[] = {"url", "path", "branch", "credentials"};
+constexpr std::string_view k_credentials_keys[] = {"username", "password_file", "ssh_key_file",
+                                                   "known_hosts_file"};
+constexpr std::string_view k_registry_keys[] = {"host", "username", "password_file", "ca_file",
+                                                "insecure_http"};
+
+constexpr std::string_view k_not_yet = k_not_supported_yet;
+constexpr RefusedKey k_stack_refused[] = {
+    {"images", k_not_yet}, {"verify", k_not_yet}, {"min_age", k_not_yet},  {"window", k_not_yet},
+    {"drift", k_not_yet},  {"hooks", k_not_yet},  {"approval", k_not_yet},
+};
+constexpr std::string_view k_per_stack = "is set per stack and cannot be a default";
+constexpr RefusedKey k_defaults_refused[] = {
+    {"name", k_per_stack}, {"git", k_per_stack},    {"dir", k_per_stack},  {"images", k_not_yet},
+    {"verify", k_not_yet}, {"min_age", k_not_yet},  {"window", k_not_yet}, {"drift", k_not_yet},
+    {"hooks", k_not_yet},  {"approval", k_not_yet},
+};
+constexpr RefusedKey k_git_refused[] = {{"tags", k_not_yet}, {"verify", k_not_yet}};
+
+constexpr const char* k_default_git_username = "x-access-token";
+
+std::optional<HttpProbe> read_probe(Reader& reader, const Entry& entry) {
+    const MapReader map(reader, entry, k_probe_keys);
+    if (!map.is_map()) {
+        return std::nullopt;
+    }
+    HttpProbe probe;
+    if (const auto url = map.get("url")) {
+        if (const auto text = reader.non_empty(*url)) {
+            if (text->starts_with("http://") || text->starts_with("https://")) {
+                probe.url = *text;
+            } else {
+                reader.report(
+                    *url, fmt::format("expected an http:// or https:// URL, got \"{}\"", *text));
+            }
+        }
+    } else {
+        reader.report(entry, "missing required key \"url\"");
+    }
+    if (const auto status = map.get("status")) {
+        probe.status = reader.integer(*status, 100, 599, "an HTTP status 100-599").value_or(0);
+    }
+    return probe;
+}
+
+void read_health(Reader& reader, const Entry& entry, StackFields& fields) {
+    const MapReader map(reader, entry, k_health_keys);
+    if (const auto timeout = map.get("timeout")) {
+        fields.health_timeout = reader.duration(*timeout);
+        fields.timeout_entry = timeout;
+    }
+    if (const auto stable = map.get("stable")) {
+        // Zero is a choice: pass as soon as everything runs, with no window of stability.
+        fields.health_stable = reader.duration(*stable, /*allow_zero=*/true);
+        fields.stable_entry = stable;
+    }
+    if (const auto http = map.get("http")) {
+        std::vector<HttpProbe> probes;
+        for (const Entry& item : reader.list(*http)) {
+            if (auto probe = read_probe(reader, item)) {
+                probes.push_back(std::move(*probe));
+            }
+        }
+        fields.health_http = std::move(probes);
+    }
+}
+
+std::vector<std::string> read_compose_files(Reader& reader, const Entry& entry) {
+    std::vector<std::string> files;
+    for (const Entry& item : reader.list(entry)) {
+        const auto text = reader.non_empty(item, "a file name");
+        if (text && !is_relative_inside(*text)) {
+            reader.report(item, fmt::format("expected a path relative to the stack's directory "
+                                            "without \"..\", got \"{}\"",
+                                            *text));
+        } else if (text) {
+            files.push_back(*text);
+        }
+    }
+    return files;
+}
+
+// The keys a stack shares with defaults, from either mapping.
+StackFields read_stack_fields(Reader& reader, const MapReader& map) {
+    StackFields fields;
+    if (const auto e = map.get("compose_files")) {
+        fields.compose_files = read_compose_files(reader, *e);
+    }
+    if (const auto e = map.get("env_file")) {
+        if (const auto path = reader.absolute_path(*e)) {
+            fields.env_file = *path;
+        }
+    }
+    if (const auto e = map.get("poll_interval")) {
+        fields.poll_interval = reader.duration(*e);
+    }
+    if (const auto e = map.get("image_wait")) {
+        fields.image_wait = reader.duration(*e);
+    }
+    if (const auto e = map.get("health")) {
+        read_health(reader, *e, fields);
+    }
+    if (const auto e = map.get("on_failure")) {
+        const auto text = reader.string(*e, "rollback or stop");
+        if (text == "rollback") {
+            fields.on_failure = OnFailure::Rollback;
+        } else if (text == "stop") {
+            fields.on_failure = OnFailure::Stop;
+        } else if (text) {
+            reader.report(*e, fmt::format("expected rollback or stop, got \"{}\"", *text));
+        }
+    }
+    return fields;
+}
+
+void apply(const StackFields& fields, Stack& stack) {
+    if (fields.compose_files) {
+        stack.compose_files = *fields.compose_files;
+    }
+    if (fields.env_file) {
+        stack.env_file = *fields.env_file;
+    }
+    stack.poll_interval = fields.poll_interval.value_or(stack.poll_interval);
+    stack.image_wait = fields.image_wait.value_or(stack.image_wait);
+    stack.health.timeout = fields.health_timeout.value_or(stack.health.timeout);
+    stack.health.stable = fields.health_stable.value_or(stack.health.stable);
+    if (fields.health_http) {
+        stack.health.http = *fields.health_http;
+    }
+    stack.on_failure = fields.on_failure.value_or(stack.on_failure);
+}
+
+// health.stable must fit inside health.timeout, or the gate could never pass. Reported where the
+// mapping being checked wrote one of them (stable first), so each mistake is reported once.
+void check_stable_within_timeout(Reader& reader, const Health& health, const StackFields& own) {
+    if (health.stable < health.timeout) {
+        return;
+    }
+    const auto stable = sys::format_duration(health.stable);
+    const auto timeout = sys::format_duration(health.timeout);
+    if (own.stable_entry && own.health_stable) {
+        reader.report(
+            *own.stable_entry,
+            fmt::format("must be shorter than health.timeout ({}), got {}", timeout, stable));
+    } else if (own.timeout_entry && own.health_timeout) {
+        reader.report(
+            *own.timeout_entry,
+            fmt::format("must be longer than health.stable ({}), got {}", stable, timeout));
+    }
+}
+
+GitCredentials read_credentials(Reader& reader, const Entry& entry) {
+    const MapReader map(reader, entry, k_credentials_keys);
+    GitCredentials credentials;
+    if (const auto e = map.get("username")) {
+        credentials.username = reader.non_empty(*e).value_or("");
+    }
+    // Secrets may be relative names: they resolve in $CREDENTIALS_DIRECTORY at run time.
+    if (const auto e = map.get("password_file")) {
+        credentials.password_file = reader.non_empty(*e, "a path").value_or("");
+    }
+    if (const auto e = map.get("ssh_key_file")) {
+        credentials.ssh_key_file = reader.non_empty(*e, "a path").value_or("");
+    }
+    if (const auto e = map.get("known_hosts_file")) {
+        credentials.known_hosts_file = reader.absolute_path(*e).value_or("");
+    }
+    if (credentials.username.empty() && !credentials.password_file.empty()) {
+        credentials.username = k_default_git_username;  // what GitHub and GitLab accept for tokens
+    }
+    return credentials;
+}
+
+GitSource read_git(Reader& reader, const Entry& entry) {
+    const MapReader map(reader, entry, k_git_keys, k_git_refused);
+    GitSource git;
+    if (const auto e = map.get("url")) {
+        git.url = reader.non_empty(*e, "a URL").value_or("");
+    } else if (map.is_map()) {
+        reader.report(entry, "missing required key \"url\"");
+    }
+    if (const auto e = map.get("path")) {
+        const auto text = reader.string(*e, "a path");
+        if (text && !is_relative_inside(*text)) {
+            reader.report(*e, fmt::format("expected a path relative to the repository root "
+                                          "without \"..\", got \"{}\"",
+                                          *text));
+        } else if (text) {
+            git.path = *text;
+        }
+    }
+    if (const auto e = map.get("branch")) {
+        if (const auto text = reader.string(*e, "a branch name")) {
+            if (const auto problem = branch_name_problem(*text)) {
+                reader.report(
+                    *e, fmt::format("\"{}\" is not a valid branch name: {}", *text, *problem));
+            } else {
+                git.branch = *text;
+            }
+        }
+    }
+    if (const auto e = map.get("credentials")) {
+        git.credentials = read_credentials(reader, *e);
+    }
+    return git;
+}
+
+Stack read_stack(Reader& reader, const Entry& entry, const StackFields& defaults) {
+    if (entry.value.IsNull()) {
+        reader.report(entry, "expected a map, got nothing");  // an empty "-" item
+        return {};
+    }
+    const MapReader map(reader, entry, k_stack_keys, k_stack_refused);
+    Stack stack;
+    if (!map.is_map()) {
+        return stack;
+    }
+    if (const auto e = map.get("name")) {
+        if (const auto name = reader.string(*e, "a stack name")) {
+            if (valid_stack_name(*name)) {
+                stack.name = *name;
+            } else {
+                reader.report(*e, fmt::format("\"{}\" is not a valid stack name: use 1-63 "
+                                              "lower-case letters, digits, \"_\" and \"-\", "
+                                              "starting with a letter or digit",
+                                              *name));
+            }
+        }
+    } else {
+        reader.report(entry, "missing required key \"name\"");
+    }
+    const auto git = map.get("git");
+    const auto dir = map.get("dir");
+    if (git && dir) {
+        reader.report(*dir, "set either git or dir, not both");
+    } else if (!git && !dir) {
+        reader.report(entry,
+                      "needs a source: git (a repository) or dir (a directory on this host)");
+    }
+    if (git) {
+        stack.git = read_git(reader, *git);
+    }
+    if (dir) {
+        if (const auto path = reader.absolute_path(*dir)) {
+            stack.dir = *path;
+        }
+    }
+    const StackFields own = read_stack_fields(reader, map);
+    apply(defaults, stack);
+    apply(own, stack);
+    check_stable_within_timeout(reader, stack.health, own);
+    return stack;
+}
+
+Registry read_registry(Reader& reader, const Entry& entry) {
+    if (entry.value.IsNull()) {
+        reader.report(entry, "expected a map, got nothing");  // an empty "-" item
+        return {};
+    }
+    const MapReader map(reader, entry, k_registry_keys);
+    Registry registry;
+    if (!map.is_map()) {
+        return registry;
+    }
+    if (const auto e = map.get("host")) {
+        if (const auto host = reader.string(*e, "a host name")) {
+            if (const auto problem = registry_host_problem(*host)) {
+                reader.report(*e,
+                              fmt::format("\"{}\" is not a registry host: {}", *host, *problem));
+            } else {
+                registry.host = *host;
+            }
+        }
+    } else {
+        reader.report(entry, "missing required key \"host\"");
+    }
+    if (const auto e = map.get("username")) {
+        registry.username = reader.non_empty(*e).value_or("");
+    }
+    if (const auto e = map.get("password_file")) {
+        // A relative name resolves in $CREDENTIALS_DIRECTORY (systemd LoadCredential=).
+        registry.password_file = reader.non_empty(*e, "a path").value_or("");
+    }
+    if (const auto e = map.get("ca_file")) {
+        registry.ca_file = reader.absolute_path(*e).value_or("");
+    }
+    if (const auto e = map.get("insecure_http")) {
+        registry.insecure_http = reader.boolean(*e).value_or(false);
+        if (registry.insecure_http && !registry.host.empty() && !is_loopback_host(registry.host)) {
+            reader.report(
+                *e, fmt::format("plain HTTP is allowed only for loopback hosts (localhost, "
+                                "127.0.0.0/8, [::1]): to \"{}\" it would send credentials and "
+                                "images readable and changeable on the network; use HTTPS "
+                                "(with ca_file for a private CA)",
+                                registry.host));
+        }
+    }
+    const bool has_user = map.has("username");
+    const bool has_password = map.has("password_file");
+    if (has_user != has_password) {
+        reader.report(entry,
+                      has_user ? "username needs password_file" : "password_file needs username");
+    }
+    return registry;
+}
+
+}  // namespace
+
+StackFields read_defaults(Reader& reader, const Entry& entry) {
+    const MapReader map(reader, entry, k_defaults_keys, k_defaults_refused);
+    StackFields fields = read_stack_fields(reader, map);
+    Stack builtin;
+    apply(fields, builtin);
+    check_stable_within_timeout(reader, builtin.health, fields);
+    return fields;
+}
+
+std::vector<Stack> read_stacks(Reader& reader, const Entry& entry, const StackFields& defaults) {
+    std::vector<Stack> stacks;
+    std::vector<int> lines;  // where each stack's name was written, for duplicates
+    for (const Entry& item : reader.list(entry)) {
+        Stack stack = read_stack(reader, item, defaults);
+        const YAML::Node name = item.value.IsMap() ? item.value["name"] : YAML::Node();
+        const int line = name.IsDefined() ? name.Mark().line + 1 : 0;
+        for (std::size_t i = 0; i < stacks.size() && !stack.name.empty(); ++i) {
+            if (stacks[i].name == stack.name) {
+                reader.report(name.Mark(), item.path + ".name",
+                              fmt::format("duplicate stack name \"{}\" (first at line {})",
+                                          stack.name, lines[i]));
+                break;
+            }
+        }
+        stacks.push_back(std::move(stack));
+        lines.push_back(line);
+    }
+    return stacks;
+}
+
+std::vector<Registry> read_registries(Reader& reader, const Entry& entry) {
+    std::vector<Registry> registries;
+    std::vector<int> lines;
+    for (const Entry& item : reader.list(entry)) {
+        Registry registry = read_registry(reader, item);
+        const YAML::Node host = item.value.IsMap() ? item.value["host"] : YAML::Node();
+        const int line = host.IsDefined() ? host.Mark().line + 1 : 0;
+        for (std::size_t i = 0; i < registries.size() && !registry.host.empty(); ++i) {
+            if (same_host(registries[i].host, registry.host)) {
+                reader.report(host.Mark(), item.path + ".host",
+                              fmt::format("duplicate registry host \"{}\" (first at line {})",
+                                          registry.host, lines[i]));
+                break;
+            }
+        }
+        registries.push_back(std::move(registry));
+        lines.push_back(line);
+    }
+    return registries;
+}
+
+}  // namespace agentd::config

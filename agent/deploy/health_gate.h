@@ -1,0 +1,73 @@
+#pragma once
+// The health gate of SPEC section 4: a release passes when, within `timeout`, every container is
+// running (and healthy where it has a healthcheck) and every HTTP probe answers, without
+// interruption for `stable` time and at least k_min_samples consecutive samples.
+
+#include <atomic>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "agent/config/config.h"
+#include "agent/runtime/engine.h"
+#include "agent/sys/clock.h"
+#include "agent/sys/http.h"
+
+namespace agentd::deploy {
+
+/// What one look at the project says.
+struct SampleVerdict {
+    /// Problems that cannot heal within the gate (a restart, an exit, unhealthy, OOM):
+    /// service -> reason. Any entry fails the gate at once.
+    std::map<std::string, std::string> fatal;
+    /// Problems that may still resolve (starting, no container yet, probe refused).
+    std::map<std::string, std::string> pending;
+    bool good() const { return fatal.empty() && pending.empty(); }
+};
+
+/// What the gate is checking: the services of the release and the image each must run.
+struct GateTarget {
+    std::string project;
+    std::vector<std::string> services;
+    std::map<std::string, std::string> pins;  ///< service -> ref@digest it must run
+};
+
+/// Judges one sample of containers. `baseline_restarts` holds each container's restart count
+/// when the gate started (id -> count); a container not in it counts from zero.
+SampleVerdict judge_containers(const GateTarget& target,
+                               const std::vector<runtime::ContainerState>& containers,
+                               const std::map<std::string, int>& baseline_restarts);
+
+struct GateResult {
+    enum class Verdict { Passed, Failed, Interrupted };
+    Verdict verdict = Verdict::Failed;
+    std::map<std::string, std::string> reasons;  ///< service (or probe URL) -> why
+    int samples = 0;
+    /// "web: unhealthy: ...; worker: restarted" (empty when passed).
+    std::string summary() const;
+    bool passed() const { return verdict == Verdict::Passed; }
+};
+
+class HealthGate {
+public:
+    HealthGate(runtime::Engine& engine, sys::HttpClient& http, sys::Clock& clock,
+               const std::atomic<bool>& stop);
+
+    /// Samples about once a second until the release is stable, fails, or times out.
+    GateResult run(const GateTarget& target, const config::Health& health);
+
+    static constexpr int k_min_samples = 3;
+    static constexpr sys::Duration k_interval = std::chrono::seconds(1);
+
+private:
+    SampleVerdict sample(const GateTarget& target, const config::Health& health,
+                         std::map<std::string, int>& baseline);
+    void probe_http(const config::Health& health, SampleVerdict& verdict);
+
+    runtime::Engine& m_engine;
+    sys::HttpClient& m_http;
+    sys::Clock& m_clock;
+    const std::atomic<bool>& m_stop;
+};
+
+}  // namespace agentd::deploy

@@ -1,0 +1,49 @@
+#pragma once
+// runtime::Engine over the Docker Engine API (HTTP on its unix socket).
+
+#include <string>
+
+#include "agent/runtime/engine.h"
+#include "agent/sys/http.h"
+
+namespace agentd::runtime {
+
+/// Talks to dockerd through `http` on `socket_path`. The API version is negotiated on first
+/// use (GET /_ping's Api-Version, capped at the 1.41 this code is written against), because
+/// the engines agentd meets range from Debian's 20.10 to current releases.
+class DockerEngine final : public Engine {
+  public:
+    explicit DockerEngine(sys::HttpClient& http, std::string socket_path = "/var/run/docker.sock");
+
+    /// NotFound when the registry has no such manifest; Unauthorized when the registry refused
+    /// the credentials (or wanted some); Failed for every other error, including the ones the
+    /// engine reports inside a 200 progress stream. Credentials go in X-Registry-Auth only.
+    sys::Result<void> pull(const std::string& reference,
+                           const std::optional<RegistryCredentials>& credentials) override;
+    sys::Result<bool> has_image(const std::string& reference) override;
+    /// Sorted by service, then container name. Containers removed while being listed are left
+    /// out.
+    sys::Result<std::vector<ContainerState>> project_containers(
+        const std::string& project) override;
+
+    /// The negotiated API version ("1.41"), negotiating if needed.
+    sys::Result<std::string> api_version();
+
+  private:
+    sys::Result<sys::HttpResponse> call(const std::string& method, const std::string& path,
+                                        sys::HttpRequest extra = {});
+
+    sys::HttpClient& m_http;
+    std::string m_socket_path;
+    std::string m_api_version;  // empty until negotiated
+};
+
+/// Percent-encodes everything but RFC 3986 unreserved characters (for query values).
+std::string url_encode(std::string_view text);
+/// Base64url with padding, as the engine decodes X-Registry-Auth.
+std::string base64url_encode(std::string_view data);
+/// Splits "name[:tag][@sha256:...]" into the fromImage and tag of POST /images/create: the
+/// digest when there is one (the tag is then dropped), else the tag, else "latest".
+std::pair<std::string, std::string> split_pull_reference(const std::string& reference);
+
+}  // namespace agentd::runtime

@@ -1,0 +1,59 @@
+#pragma once
+// GitSource on libgit2: one bare mirror per remote URL, one plain working tree per stack.
+//
+// Layout under state_dir:
+//   git/<first 16 hex of sha256(url)>/   bare mirror; refs/heads/<branch> and refs/tags/* are
+//                                        force-updated from the remote on every fetch
+// and, chosen by the caller, a stack's workdir:
+//   <workdir>/.git/                      non-bare repository without refs of its own; its
+//                                        objects/info/alternates names the mirror's object
+//                                        store (as `git clone --shared` does), so a checkout
+//                                        copies nothing and every revision ever fetched stays
+//                                        available for rollback (libgit2 never prunes).
+//   <workdir>/...                        the tracked files of the checked-out revision; HEAD is
+//                                        detached there. Untracked and ignored files (.env, data
+//                                        directories, .agentd/) are never touched.
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "agent/sources/git.h"
+
+namespace agentd::sources {
+
+class LibGit2Source final : public GitSource {
+  public:
+    /// Mirrors live under state_dir/git/. Initialises libgit2 (once per process).
+    explicit LibGit2Source(std::filesystem::path state_dir);
+
+    /// InvalidInput for an empty or malformed URL or branch name; NotFound when the remote has
+    /// no such branch; Unauthorized when credentials are missing or refused; Failed otherwise
+    /// (unreachable, unknown SSH host key, unreadable credential files), with libgit2's message.
+    sys::Result<std::string> fetch(const config::GitSource& source) override;
+    /// InvalidInput unless `revision` is 40 lower-case hex digits; NotFound when the mirror does
+    /// not hold the revision or source.path is not a directory in it. Nothing in `workdir`
+    /// changes on any error found before the checkout itself starts.
+    /// Callers must not check out into one workdir from two threads at once.
+    sys::Result<void> checkout(const config::GitSource& source, const std::string& revision,
+                               const std::filesystem::path& workdir) override;
+
+    /// The bare mirror used for `url`.
+    std::filesystem::path mirror_path(const std::string& url) const;
+
+  private:
+    /// One lock per mirror: two stacks sharing a remote must not fetch into it at once (ref
+    /// locks would make one fail), but different remotes fetch in parallel.
+    std::mutex& mirror_lock(const std::filesystem::path& mirror);
+
+    std::filesystem::path m_state_dir;
+    std::mutex m_locks_mutex;
+    std::map<std::string, std::unique_ptr<std::mutex>> m_mirror_locks;
+};
+
+/// True for exactly 40 lower-case hex digits (a SHA-1 commit id as fetch() returns it).
+bool valid_revision(const std::string& revision);
+
+}  // namespace agentd::sources

@@ -1,0 +1,63 @@
+#pragma once
+// The OCI distribution API client: resolves tags to manifest digests and lists tags, with the
+// registry's Basic or Bearer (token) authentication.
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "agent/config/config.h"
+#include "agent/sources/registry.h"
+#include "agent/sources/registry_headers.h"
+#include "agent/sys/clock.h"
+#include "agent/sys/http.h"
+
+namespace agentd::sources {
+
+class RegistryClient final : public Registry {
+  public:
+    /// `registries` are the credentials and TLS settings per host (config `registries:`).
+    RegistryClient(sys::HttpClient& http, std::vector<config::Registry> registries);
+    /// As above with an injected clock for token expiry.
+    RegistryClient(sys::HttpClient& http, std::vector<config::Registry> registries,
+                   sys::Clock& clock);
+
+    sys::Result<std::string> resolve_digest(const ImageRef& ref) override;
+    sys::Result<std::vector<std::string>> list_tags(const ImageRef& ref) override;
+
+  private:
+    struct Credentials {
+        std::string username;
+        std::string password;
+    };
+    struct Token {
+        std::string value;
+        sys::TimePoint expires;
+    };
+
+    const config::Registry* find_entry(const ImageRef& ref) const;
+    std::string base_url(const ImageRef& ref) const;
+    sys::Result<std::optional<Credentials>> credentials(const ImageRef& ref) const;
+    /// Sends `request` for `ref`'s repository, answering one 401 challenge (Basic or Bearer)
+    /// and retrying once. The response may still be 401/403: callers map statuses.
+    sys::Result<sys::HttpResponse> send_authorized(const ImageRef& ref, sys::HttpRequest request);
+    sys::Result<Token> fetch_token(const ImageRef& ref, const AuthChallenge& challenge,
+                                   const std::optional<Credentials>& creds);
+    sys::Result<sys::HttpResponse> fetch_manifest(const ImageRef& ref, const std::string& method);
+
+    sys::HttpClient& m_http;
+    std::vector<config::Registry> m_registries;
+    std::unique_ptr<sys::Clock> m_own_clock;
+    sys::Clock& m_clock;
+    /// Bearer tokens by (registry, scope).
+    std::map<std::pair<std::string, std::string>, Token> m_tokens;
+    /// Registries that answered with a Basic challenge: credentials are sent up front.
+    std::set<std::string> m_basic_registries;
+};
+
+}  // namespace agentd::sources

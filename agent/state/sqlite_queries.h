@@ -1,0 +1,58 @@
+#pragma once
+// The SQL SqliteStore runs, in one place so tests can check the query plans of the exact text.
+
+namespace agentd::state::sql {
+
+#define AGENTD_DEPLOYMENT_COLUMNS                                                          \
+    "id, stack, status, revision, tag, images, trigger, started_at, finished_at, reason, " \
+    "phase, previous"
+
+inline constexpr const char* k_insert_deployment =
+    "INSERT INTO deployments (stack, status, revision, tag, images, trigger, started_at, "
+    "finished_at, reason, phase, previous) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+inline constexpr const char* k_update_deployment =
+    "UPDATE deployments SET status = ?, phase = ?, revision = ?, tag = ?, images = ?, "
+    "reason = ?, finished_at = ?, previous = ? WHERE id = ?";
+inline constexpr const char* k_insert_event =
+    "INSERT INTO events (deployment_id, at, phase, message) VALUES (?, ?, ?, ?)";
+
+inline constexpr const char* k_deployment_by_id =
+    "SELECT " AGENTD_DEPLOYMENT_COLUMNS " FROM deployments WHERE id = ?";
+inline constexpr const char* k_events_of_deployment =
+    "SELECT at, phase, message FROM events WHERE deployment_id = ? ORDER BY id";
+/// Newest first; LIMIT -1 is no limit.
+inline constexpr const char* k_history_of_stack = "SELECT " AGENTD_DEPLOYMENT_COLUMNS
+                                                  " FROM deployments WHERE stack = ? "
+                                                  "ORDER BY id DESC LIMIT ?";
+inline constexpr const char* k_history_all =
+    "SELECT " AGENTD_DEPLOYMENT_COLUMNS " FROM deployments ORDER BY id DESC LIMIT ?";
+inline constexpr const char* k_newest_with_status = "SELECT " AGENTD_DEPLOYMENT_COLUMNS
+                                                    " FROM deployments WHERE stack = ? AND "
+                                                    "status = ? ORDER BY id DESC LIMIT 1";
+inline constexpr const char* k_oldest_first_with_status = "SELECT " AGENTD_DEPLOYMENT_COLUMNS
+                                                          " FROM deployments WHERE stack = ? AND "
+                                                          "status = ? ORDER BY id ASC";
+inline constexpr const char* k_latest_of_stack = "SELECT " AGENTD_DEPLOYMENT_COLUMNS
+                                                 " FROM deployments WHERE stack = ? "
+                                                 "ORDER BY id DESC LIMIT 1";
+
+#undef AGENTD_DEPLOYMENT_COLUMNS
+
+inline constexpr const char* k_stack_state =
+    "SELECT paused, pinned, last_poll_at, last_poll_result, last_poll_error, candidate "
+    "FROM stacks WHERE name = ?";
+inline constexpr const char* k_save_stack_state =
+    "INSERT INTO stacks (name, paused, pinned, last_poll_at, last_poll_result, last_poll_error, "
+    "candidate) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+    "paused = excluded.paused, pinned = excluded.pinned, last_poll_at = excluded.last_poll_at, "
+    "last_poll_result = excluded.last_poll_result, last_poll_error = excluded.last_poll_error, "
+    "candidate = excluded.candidate";
+
+inline constexpr const char* k_mark_bad =
+    "INSERT INTO bad_releases (stack, release_key, reason, at) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (stack, release_key) DO UPDATE SET reason = excluded.reason, at = excluded.at";
+inline constexpr const char* k_is_bad =
+    "SELECT 1 FROM bad_releases WHERE stack = ? AND release_key = ?";
+inline constexpr const char* k_clear_bad = "DELETE FROM bad_releases WHERE stack = ?";
+
+}  // namespace agentd::state::sql

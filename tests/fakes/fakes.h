@@ -1,0 +1,294 @@
+#pragma once
+// Recording fakes of every side-effect interface deploy/ uses (unit tests only).
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "agent/runtime/compose.h"
+#include "agent/runtime/engine.h"
+#include "agent/sources/git.h"
+#include "agent/sources/registry.h"
+#include "agent/state/store.h"
+#include "agent/sys/clock.h"
+#include "agent/sys/http.h"
+
+namespace agentd::fakes {
+
+class FakeClock final : public sys::Clock {
+public:
+    sys::TimePoint now() override { return m_now; }
+    void sleep_for(sys::Duration d) override {
+        m_now += d;
+        ++sleeps;
+    }
+    void advance(sys::Duration d) { m_now += d; }
+    int sleeps = 0;
+
+private:
+    sys::TimePoint m_now = std::chrono::system_clock::from_time_t(1'790'000'000);
+};
+
+/// A remote whose branch head the test sets; records fetches and checkouts.
+class FakeGit final : public sources::GitSource {
+public:
+    sys::Result<std::string> fetch(const config::GitSource&) override {
+        ++fetches;
+        if (!fail.empty()) {
+            return sys::Error::failed(fail);
+        }
+        return head;
+    }
+    sys::Result<void> checkout(const config::GitSource&, const std::string& revision,
+                               const std::filesystem::path& workdir) override {
+        checkouts.push_back({revision, workdir});
+        return {};
+    }
+    std::string head = std::string(40, 'a');
+    std::string fail;
+    int fetches = 0;
+    std::vector<std::pair<std::string, std::filesystem::path>> checkouts;
+};
+
+/// Tags -> digests the test sets; unknown tags are NotFound.
+class FakeRegistry final : public sources::Registry {
+public:
+    sys::Result<std::string> resolve_digest(const sources::ImageRef& ref) override {
+        ++resolves;
+        if (!fail.empty()) {
+            return sys::Error::failed(fail);
+        }
+        const auto it = digests.find(ref.repository + ":" + ref.tag);
+        if (it == digests.end()) {
+            return sys::Error::not_found("tag " + ref.tag + " not found");
+        }
+        return it->second;
+    }
+    sys::Result<std::vector<std::string>> list_tags(const sources::ImageRef&) override {
+        return std::vector<std::string>{};
+    }
+    std::map<std::string, std::string> digests;  ///< "repo:tag" -> digest
+    std::string fail;
+    int resolves = 0;
+};
+
+/// How containers running an image behave in the fake engine.
+enum class Behaviour { Healthy, Unhealthy, CrashLoop, NoHealthcheck, StartingForever };
+
+/// Containers follow what FakeCompose last applied; each image behaves as the test says.
+class FakeEngine final : public runtime::Engine {
+public:
+    sys::Result<void> pull(const std::string& reference,
+                           const std::optional<runtime::RegistryCredentials>&) override {
+        pulls.push_back(reference);
+        if (pull_fails) {
+            return sys::Error::failed("pull failed");
+        }
+        local.insert(reference);
+        return {};
+    }
+    sys::Result<bool> has_image(const std::string& reference) override {
+        ++calls;
+        return local.count(reference) > 0;
+    }
+    sys::Result<std::vector<runtime::ContainerState>> project_containers(
+        const std::string& project) override {
+        ++calls;
+        ++samples;
+        std::vector<runtime::ContainerState> out;
+        for (const auto& [service, image] : running) {
+            runtime::ContainerState c;
+            c.id = service + "@" + image;
+            c.name = project + "_" + service + "_1";
+            c.service = service;
+            c.image = image;
+            c.state = "running";
+            c.restart_policy = "always";
+            const auto b = behaviour.count(image) ? behaviour[image] : Behaviour::Healthy;
+            const int age = samples - started_at[service];
+            switch (b) {
+                case Behaviour::Healthy: c.health = age < 2 ? "starting" : "healthy"; break;
+                case Behaviour::NoHealthcheck: break;
+                case Behaviour::StartingForever: c.health = "starting"; break;
+                case Behaviour::Unhealthy:
+                    c.health = age < 2 ? "starting" : "unhealthy";
+                    c.health_log = "wget: server returned error 500";
+                    break;
+                case Behaviour::CrashLoop:
+                    c.restart_count = age / 2;  // running whenever sampled, restarting between
+                    c.exit_code = 1;
+                    break;
+            }
+            out.push_back(c);
+        }
+        return out;
+    }
+    void run(const std::map<std::string, std::string>& pins) {
+        for (const auto& [service, image] : pins) {
+            if (running[service] != image) {
+                started_at[service] = samples;
+            }
+            running[service] = image;
+        }
+    }
+
+    std::map<std::string, Behaviour> behaviour;  ///< image ref@digest -> behaviour
+    std::map<std::string, std::string> running;  ///< service -> image
+    std::map<std::string, int> started_at;
+    std::set<std::string> local;
+    std::vector<std::string> pulls;
+    bool pull_fails = false;
+    int samples = 0;
+    int calls = 0;
+};
+
+/// Services the test declares; `up` moves the fake engine's containers to the pins.
+class FakeCompose final : public runtime::Compose {
+public:
+    explicit FakeCompose(FakeEngine& engine) : m_engine(engine) {}
+    sys::Result<std::vector<runtime::ComposeService>> services(
+        const runtime::ComposeProject& project) override {
+        ++configs;
+        last_env = project.env;
+        if (!invalid.empty()) {
+            return sys::Error::invalid(invalid);
+        }
+        return declared;
+    }
+    sys::Result<void> up(const runtime::ComposeProject& project,
+                         const std::map<std::string, std::string>& pins) override {
+        ups.push_back(pins);
+        last_env = project.env;
+        if (up_fails) {
+            return sys::Error::failed("up failed");
+        }
+        m_engine.run(pins);
+        return {};
+    }
+    sys::Result<void> run_once(const runtime::ComposeProject&,
+                               const std::map<std::string, std::string>&,
+                               const std::string& service) override {
+        runs.push_back(service);
+        return {};
+    }
+    std::vector<runtime::ComposeService> declared;
+    std::string invalid;
+    bool up_fails = false;
+    int configs = 0;
+    std::vector<std::map<std::string, std::string>> ups;
+    std::vector<std::string> runs;
+    std::map<std::string, std::string> last_env;
+
+private:
+    FakeEngine& m_engine;
+};
+
+/// Answers every probe with `status` (or a connection error when `refuse`).
+class FakeHttp final : public sys::HttpClient {
+public:
+    sys::Result<sys::HttpResponse> send(const sys::HttpRequest& request) override {
+        requests.push_back(request.url);
+        if (refuse) {
+            return sys::Error::failed("connection refused");
+        }
+        sys::HttpResponse r;
+        r.status = status;
+        return r;
+    }
+    long status = 200;
+    bool refuse = false;
+    std::vector<std::string> requests;
+};
+
+/// The Store contract in memory.
+class MemoryStore final : public state::Store {
+public:
+    std::int64_t create_deployment(const model::Deployment& d) override {
+        auto copy = d;
+        copy.id = static_cast<std::int64_t>(m_deployments.size()) + 1;
+        copy.events.clear();
+        m_deployments.push_back(copy);
+        return copy.id;
+    }
+    void update_deployment(const model::Deployment& d) override {
+        auto& slot = m_deployments.at(static_cast<std::size_t>(d.id - 1));
+        auto events = std::move(slot.events);
+        slot = d;
+        slot.events = std::move(events);
+    }
+    void add_event(std::int64_t id, const model::Event& e) override {
+        m_deployments.at(static_cast<std::size_t>(id - 1)).events.push_back(e);
+    }
+    std::optional<model::Deployment> deployment(std::int64_t id, bool with_events) override {
+        if (id < 1 || id > static_cast<std::int64_t>(m_deployments.size())) {
+            return std::nullopt;
+        }
+        auto d = m_deployments[static_cast<std::size_t>(id - 1)];
+        if (!with_events) {
+            d.events.clear();
+        }
+        return d;
+    }
+    std::vector<model::Deployment> history(const std::string& stack, int limit) override {
+        std::vector<model::Deployment> out;
+        for (auto it = m_deployments.rbegin(); it != m_deployments.rend(); ++it) {
+            if ((stack.empty() || it->stack == stack) && static_cast<int>(out.size()) < limit) {
+                out.push_back(*it);
+            }
+        }
+        return out;
+    }
+    std::optional<model::Deployment> current(const std::string& stack) override {
+        return newest(stack, [](const auto& d) { return d.status == model::Status::Succeeded; });
+    }
+    std::vector<model::Deployment> unfinished(const std::string& stack) override {
+        std::vector<model::Deployment> out;
+        for (const auto& d : m_deployments) {
+            if (d.stack == stack && d.status == model::Status::InProgress) {
+                out.push_back(d);
+            }
+        }
+        return out;
+    }
+    std::optional<model::Deployment> latest(const std::string& stack) override {
+        return newest(stack, [](const auto&) { return true; });
+    }
+    model::StackState stack_state(const std::string& stack) override {
+        auto it = m_states.find(stack);
+        if (it == m_states.end()) {
+            model::StackState s;
+            s.stack = stack;
+            return s;
+        }
+        return it->second;
+    }
+    void save_stack_state(const model::StackState& s) override { m_states[s.stack] = s; }
+    void mark_bad(const std::string& stack, const std::string& key, const std::string&) override {
+        m_bad.insert(stack + "/" + key);
+    }
+    bool is_bad(const std::string& stack, const std::string& key) override {
+        return m_bad.count(stack + "/" + key) > 0;
+    }
+    void clear_bad(const std::string& stack) override {
+        std::erase_if(m_bad, [&](const auto& k) { return k.rfind(stack + "/", 0) == 0; });
+    }
+    const std::vector<model::Deployment>& all() const { return m_deployments; }
+
+private:
+    template <class Pred>
+    std::optional<model::Deployment> newest(const std::string& stack, Pred pred) {
+        for (auto it = m_deployments.rbegin(); it != m_deployments.rend(); ++it) {
+            if (it->stack == stack && pred(*it)) {
+                return *it;
+            }
+        }
+        return std::nullopt;
+    }
+    std::vector<model::Deployment> m_deployments;
+    std::map<std::string, model::StackState> m_states;
+    std::set<std::string> m_bad;
+};
+
+}  // namespace agentd::fakes

@@ -1,0 +1,392 @@
+// agent.yaml errors: each names file:line:column, the key path and what was expected.
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "agent/config/config.h"
+
+using namespace agentd::config;
+
+namespace {
+
+std::vector<std::string> errors_of(const std::string& yaml) {
+    try {
+        parse_config(yaml, "agent.yaml");
+    } catch (const ConfigError& e) {
+        std::vector<std::string> lines;
+        for (const Issue& issue : e.issues()) {
+            lines.push_back(issue.to_string());
+        }
+        return lines;
+    }
+    FAIL("expected a ConfigError for:\n" << yaml);
+    return {};
+}
+
+std::string error_of(const std::string& yaml) {
+    const auto errors = errors_of(yaml);
+    INFO(yaml);
+    REQUIRE(errors.size() == 1);
+    return errors[0];
+}
+
+// A valid stack; what `extra` adds starts on line 4, indented as a stack key (column 5).
+std::string stack_with(const std::string& extra) {
+    return "stacks:\n"
+           "  - name: shop\n"
+           "    dir: /srv/shop\n" +
+           extra;
+}
+
+// A valid git stack; `git_extra` starts on line 5 as a key of git (column 7).
+std::string git_with(const std::string& git_extra) {
+    return "stacks:\n"
+           "  - name: shop\n"
+           "    git:\n"
+           "      url: https://example.com/deploy.git\n" +
+           git_extra;
+}
+
+// A registry; `extra` starts on line 3 as a key of the registry (column 5).
+std::string registry_with(const std::string& host, const std::string& extra) {
+    return "registries:\n"
+           "  - host: " +
+           host + "\n" + extra;
+}
+
+}  // namespace
+
+TEST_CASE("config: an unknown key suggests the closest valid one", "[config]") {
+    CHECK(error_of(R"(state_dir: /var/lib/agentd
+defaults:
+  poll_interval: 1m
+stacks:
+  - name: shop
+    dir: /srv/shop
+    helth:
+      timeout: 5m
+)") == "agent.yaml:7:5: stacks[0].helth: unknown key, did you mean \"health\"?");
+    CHECK(error_of("stack:\n") == "agent.yaml:1:1: stack: unknown key, did you mean \"stacks\"?");
+    CHECK(error_of(stack_with("    poll: 1m\n")) ==
+          "agent.yaml:4:5: stacks[0].poll: unknown key, did you mean \"poll_interval\"?");
+    CHECK(error_of(stack_with("    Health: {}\n")) ==
+          "agent.yaml:4:5: stacks[0].Health: unknown key, did you mean \"health\"?");
+    CHECK(error_of(stack_with("    health: {timeuot: 5m}\n")) ==
+          "agent.yaml:4:14: stacks[0].health.timeuot: unknown key, did you mean \"timeout\"?");
+    CHECK(error_of(git_with("      brnch: main\n")) ==
+          "agent.yaml:5:7: stacks[0].git.brnch: unknown key, did you mean \"branch\"?");
+}
+
+TEST_CASE("config: an unknown key without a close one lists the valid keys", "[config]") {
+    CHECK(error_of("api:\n  color: blue\n") ==
+          "agent.yaml:2:3: api.color: unknown key (valid here: socket)");
+}
+
+TEST_CASE("config: SPEC keys this version does not support are refused by name", "[config]") {
+    CHECK(error_of("notifications: []\n") ==
+          "agent.yaml:1:1: notifications: not supported by this version of agentd");
+    CHECK(error_of(stack_with("    approval: manual\n")) ==
+          "agent.yaml:4:5: stacks[0].approval: not supported by this version of agentd");
+    CHECK(error_of(git_with("      tags: {semver: '>=1.0'}\n")) ==
+          "agent.yaml:5:7: stacks[0].git.tags: not supported by this version of agentd");
+}
+
+TEST_CASE("config: defaults refuse per-stack keys", "[config]") {
+    CHECK(error_of("defaults:\n  dir: /srv\n") ==
+          "agent.yaml:2:3: defaults.dir: is set per stack and cannot be a default");
+}
+
+TEST_CASE("config: a duplicate key is an error", "[config]") {
+    CHECK(error_of(stack_with("    dir: /srv/other\n")) ==
+          "agent.yaml:4:5: stacks[0].dir: duplicate key (first set at line 3)");
+}
+
+TEST_CASE("config: durations that do not parse name the expected form", "[config]") {
+    CHECK(error_of(stack_with("    health:\n      timeout: fast\n")) ==
+          "agent.yaml:5:16: stacks[0].health.timeout: expected a duration like \"30s\", got "
+          "\"fast\"");
+    CHECK(error_of(stack_with("    poll_interval: 30\n")) ==
+          "agent.yaml:4:20: stacks[0].poll_interval: expected a duration like \"30s\", got "
+          "\"30\"");
+    CHECK(error_of("defaults:\n  image_wait: {m: 5}\n") ==
+          "agent.yaml:2:15: defaults.image_wait: expected a duration like \"30s\", got a map");
+}
+
+TEST_CASE("config: zero is refused where it makes no sense", "[config]") {
+    CHECK(error_of(stack_with("    poll_interval: 0s\n")) ==
+          "agent.yaml:4:20: stacks[0].poll_interval: must be longer than zero, got \"0s\"");
+    CHECK(error_of(stack_with("    health: {timeout: 0ms}\n")) ==
+          "agent.yaml:4:23: stacks[0].health.timeout: must be longer than zero, got \"0ms\"");
+    // A stable window of zero is a choice: pass as soon as everything runs.
+    CHECK(parse_config(stack_with("    health: {stable: 0s}\n"), "f").stacks[0].health.stable ==
+          std::chrono::seconds(0));
+}
+
+TEST_CASE("config: health.stable must be shorter than health.timeout", "[config]") {
+    CHECK(error_of(stack_with("    health: {timeout: 10s, stable: 10s}\n")) ==
+          "agent.yaml:4:36: stacks[0].health.stable: must be shorter than health.timeout (10s), "
+          "got 10s");
+    // Against a timeout from defaults, reported where the stack wrote its part.
+    CHECK(error_of("defaults:\n  health: {timeout: 1m}\n" +
+                   stack_with("    health: {stable: 2m}\n")) ==
+          "agent.yaml:6:22: stacks[0].health.stable: must be shorter than health.timeout (1m), "
+          "got 2m");
+    // A default timeout below the built-in stable window is reported once, in defaults.
+    CHECK(error_of("defaults:\n  health: {timeout: 5s}\n" + stack_with("")) ==
+          "agent.yaml:2:21: defaults.health.timeout: must be longer than health.stable (10s), "
+          "got 5s");
+}
+
+TEST_CASE("config: stack names are checked and unique", "[config]") {
+    CHECK(error_of("stacks:\n  - name: Shop\n    dir: /srv/shop\n") ==
+          "agent.yaml:2:11: stacks[0].name: \"Shop\" is not a valid stack name: use 1-63 "
+          "lower-case letters, digits, \"_\" and \"-\", starting with a letter or digit");
+    CHECK(error_of(stack_with("  - name: shop\n    dir: /srv/b\n")) ==
+          "agent.yaml:4:11: stacks[1].name: duplicate stack name \"shop\" (first at line 2)");
+    CHECK(error_of("stacks:\n  - dir: /srv/shop\n") ==
+          "agent.yaml:2:5: stacks[0]: missing required key \"name\"");
+}
+
+TEST_CASE("config: a stack has exactly one of git and dir", "[config]") {
+    CHECK(error_of(git_with("    dir: /srv/shop\n")) ==
+          "agent.yaml:5:10: stacks[0].dir: set either git or dir, not both");
+    CHECK(error_of("stacks:\n  - name: shop\n") ==
+          "agent.yaml:2:5: stacks[0]: needs a source: git (a repository) or dir (a directory on "
+          "this host)");
+}
+
+TEST_CASE("config: git source values are checked", "[config]") {
+    CHECK(error_of("stacks:\n  - name: a\n    git: {branch: main}\n") ==
+          "agent.yaml:3:10: stacks[0].git: missing required key \"url\"");
+    CHECK(error_of("stacks:\n  - name: a\n    git: {url: ''}\n") ==
+          "agent.yaml:3:16: stacks[0].git.url: must not be empty");
+    CHECK(error_of(git_with("      path: /etc\n")) ==
+          "agent.yaml:5:13: stacks[0].git.path: expected a path relative to the repository root "
+          "without \"..\", got \"/etc\"");
+    CHECK(error_of(git_with("      path: shop/../../etc\n")) ==
+          "agent.yaml:5:13: stacks[0].git.path: expected a path relative to the repository root "
+          "without \"..\", got \"shop/../../etc\"");
+    CHECK(error_of(git_with("      branch: a..b\n")) ==
+          "agent.yaml:5:15: stacks[0].git.branch: \"a..b\" is not a valid branch name: it "
+          "contains \"..\"");
+    CHECK(error_of(git_with("      branch: '-rf'\n")) ==
+          "agent.yaml:5:15: stacks[0].git.branch: \"-rf\" is not a valid branch name: it starts "
+          "with \"-\"");
+    CHECK(error_of(git_with("      branch: main branch\n")) ==
+          "agent.yaml:5:15: stacks[0].git.branch: \"main branch\" is not a valid branch name: it "
+          "contains a space");
+    CHECK(error_of(git_with("      branch: main.lock\n")) ==
+          "agent.yaml:5:15: stacks[0].git.branch: \"main.lock\" is not a valid branch name: a "
+          "component ends with \".lock\"");
+    CHECK(error_of(git_with("      branch: release/\n")) ==
+          "agent.yaml:5:15: stacks[0].git.branch: \"release/\" is not a valid branch name: it "
+          "starts or ends with \"/\"");
+    CHECK(error_of(git_with("      branch: \"a\\tb\"\n")) ==
+          "agent.yaml:5:15: stacks[0].git.branch: \"a\tb\" is not a valid branch name: it "
+          "contains a control character");
+    CHECK(error_of(git_with("      credentials: {known_hosts_file: known_hosts}\n")) ==
+          "agent.yaml:5:39: stacks[0].git.credentials.known_hosts_file: expected an absolute "
+          "path, got \"known_hosts\"");
+}
+
+TEST_CASE("config: host paths must be absolute, compose files relative", "[config]") {
+    CHECK(error_of("state_dir: var/lib/agentd\n") ==
+          "agent.yaml:1:12: state_dir: expected an absolute path, got \"var/lib/agentd\"");
+    CHECK(error_of("stacks:\n  - name: a\n    dir: srv/a\n") ==
+          "agent.yaml:3:10: stacks[0].dir: expected an absolute path, got \"srv/a\"");
+    CHECK(error_of(stack_with("    env_file: shop.env\n")) ==
+          "agent.yaml:4:15: stacks[0].env_file: expected an absolute path, got \"shop.env\"");
+    CHECK(error_of(stack_with("    compose_files: [compose.yaml, ../x.yaml]\n")) ==
+          "agent.yaml:4:35: stacks[0].compose_files[1]: expected a path relative to the stack's "
+          "directory without \"..\", got \"../x.yaml\"");
+    CHECK(error_of(stack_with("    compose_files: [/etc/compose.yaml]\n")) ==
+          "agent.yaml:4:21: stacks[0].compose_files[0]: expected a path relative to the stack's "
+          "directory without \"..\", got \"/etc/compose.yaml\"");
+}
+
+TEST_CASE("config: health probes are checked", "[config]") {
+    CHECK(error_of(stack_with("    health:\n      http:\n        - url: ftp://x/\n")) ==
+          "agent.yaml:6:16: stacks[0].health.http[0].url: expected an http:// or https:// URL, "
+          "got \"ftp://x/\"");
+    CHECK(error_of(stack_with("    health: {http: [{url: 'http://x/', status: 42}]}\n")) ==
+          "agent.yaml:4:48: stacks[0].health.http[0].status: expected an HTTP status 100-599, "
+          "got \"42\"");
+    CHECK(error_of(stack_with("    health: {http: [{status: 200}]}\n")) ==
+          "agent.yaml:4:21: stacks[0].health.http[0]: missing required key \"url\"");
+}
+
+TEST_CASE("config: on_failure lists the allowed values", "[config]") {
+    CHECK(error_of(stack_with("    on_failure: retry\n")) ==
+          "agent.yaml:4:17: stacks[0].on_failure: expected rollback or stop, got \"retry\"");
+}
+
+TEST_CASE("config: a value of the wrong type names the expected type", "[config]") {
+    CHECK(error_of("stacks:\n  - name: {first: a}\n    dir: /srv\n") ==
+          "agent.yaml:2:11: stacks[0].name: expected a stack name, got a map");
+    CHECK(error_of("state_dir: [a]\n") ==
+          "agent.yaml:1:12: state_dir: expected an absolute path, got a list");
+    CHECK(error_of("stacks: {name: a}\n") == "agent.yaml:1:9: stacks: expected a list, got a map");
+    CHECK(error_of("api: /run/api.sock\n") ==
+          "agent.yaml:1:6: api: expected a map, got \"/run/api.sock\"");
+    CHECK(error_of(stack_with("    env_file:\n")) ==
+          "agent.yaml:4:5: stacks[0].env_file: expected an absolute path, got nothing");
+    CHECK(error_of(registry_with("localhost", "    insecure_http: maybe\n")) ==
+          "agent.yaml:3:20: registries[0].insecure_http: expected true or false, got \"maybe\"");
+}
+
+TEST_CASE("config: registries are checked", "[config]") {
+    CHECK(error_of(registry_with("''", "")) ==
+          "agent.yaml:2:11: registries[0].host: \"\" is not a registry host: it is empty");
+    CHECK(error_of(registry_with("https://ghcr.io", "")) ==
+          "agent.yaml:2:11: registries[0].host: \"https://ghcr.io\" is not a registry host: it "
+          "has a scheme; write only the host, like \"ghcr.io\" or \"127.0.0.1:5000\"");
+    CHECK(error_of(registry_with("ghcr.io", "  - host: GHCR.io\n")) ==
+          "agent.yaml:3:11: registries[1].host: duplicate registry host \"GHCR.io\" (first at "
+          "line 2)");
+    CHECK(error_of("registries:\n  - username: bot\n    password_file: t\n") ==
+          "agent.yaml:2:5: registries[0]: missing required key \"host\"");
+    CHECK(error_of(registry_with("ghcr.io", "    username: bot\n")) ==
+          "agent.yaml:2:5: registries[0]: username needs password_file");
+}
+
+TEST_CASE("config: insecure_http is allowed only for loopback hosts", "[config]") {
+    for (const char* host : {"localhost", "localhost:5000", "127.0.0.1", "127.0.0.1:5000",
+                             "127.12.0.3:80", "'[::1]:5000'", "'[::1]'"}) {
+        INFO(host);
+        const Config c = parse_config(registry_with(host, "    insecure_http: true\n"), "f");
+        CHECK(c.registries[0].insecure_http);
+    }
+    CHECK(error_of(registry_with("registry.lan:5000", "    insecure_http: true\n")) ==
+          "agent.yaml:3:20: registries[0].insecure_http: plain HTTP is allowed only for loopback "
+          "hosts (localhost, 127.0.0.0/8, [::1]): to \"registry.lan:5000\" it would send "
+          "credentials and images readable and changeable on the network; use HTTPS (with "
+          "ca_file for a private CA)");
+    for (const char* host : {"128.0.0.1", "127.0.0.1.nip.io", "localhost.example.com",
+                             "'[::2]:5000'", "127.0.0.256", "127.0.0.1:99999", "10.0.0.1"}) {
+        INFO(host);
+        CHECK(errors_of(registry_with(host, "    insecure_http: true\n")).size() == 1);
+    }
+}
+
+TEST_CASE("config: relative password_file names are allowed", "[config]") {
+    const Config c = parse_config(
+        registry_with("ghcr.io", "    username: bot\n    password_file: ghcr.token\n"), "f");
+    CHECK(c.registries[0].password_file == "ghcr.token");
+}
+
+TEST_CASE("config: a YAML syntax error is one issue with its place", "[config]") {
+    CHECK(error_of("stacks:\n  - name: a\n    dir: [/srv\n") ==
+          "agent.yaml:4:1: end of sequence flow not found");
+    CHECK(error_of("state_dir: a: b\n") == "agent.yaml:1:13: illegal map value");
+}
+
+TEST_CASE("config: every error is reported, in file order", "[config]") {
+    const auto errors = errors_of(R"(state_dir: relative
+stacks:
+  - name: Bad
+    dir: /srv/a
+    poll_interval: soon
+  - name: b
+    helth: {}
+)");
+    REQUIRE(errors.size() == 5);
+    CHECK(errors[0] == "agent.yaml:1:12: state_dir: expected an absolute path, got \"relative\"");
+    CHECK(errors[1].starts_with("agent.yaml:3:11: stacks[0].name: \"Bad\" is not a valid"));
+    CHECK(errors[2] ==
+          "agent.yaml:5:20: stacks[0].poll_interval: expected a duration like \"30s\", got "
+          "\"soon\"");
+    CHECK(errors[3] ==
+          "agent.yaml:6:5: stacks[1]: needs a source: git (a repository) or dir (a "
+          "directory on this host)");
+    CHECK(errors[4] == "agent.yaml:7:5: stacks[1].helth: unknown key, did you mean \"health\"?");
+}
+
+TEST_CASE("config: ConfigError says every issue, one per line", "[config]") {
+    try {
+        parse_config("state_dir: x\napi: {socket: y}\n", "a.yaml");
+        FAIL("no error");
+    } catch (const ConfigError& e) {
+        CHECK(std::string(e.what()) ==
+              "a.yaml:1:12: state_dir: expected an absolute path, got \"x\"\n"
+              "a.yaml:2:15: api.socket: expected an absolute path, got \"y\"");
+        REQUIRE(e.issues().size() == 2);
+        CHECK(e.issues()[1].line == 2);
+        CHECK(e.issues()[1].column == 15);
+        CHECK(e.issues()[1].key == "api.socket");
+        CHECK(e.issues()[1].message == "expected an absolute path, got \"y\"");
+    }
+}
+
+TEST_CASE("config: load_config reads a file and reports an unreadable one", "[config]") {
+    const auto dir = std::filesystem::temp_directory_path() / "agentd-config-test";
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    const auto path = dir / "agent.yaml";
+    std::ofstream(path) << "stacks:\n  - name: a\n    dir: /srv/a\n";
+
+    const Config c = load_config(path);
+    CHECK(c.source == path);
+    REQUIRE(c.find_stack("a"));
+    CHECK(c.find_stack("a")->dir == std::filesystem::path("/srv/a"));
+
+    try {
+        load_config(dir / "missing.yaml");
+        FAIL("no error");
+    } catch (const ConfigError& e) {
+        REQUIRE(e.issues().size() == 1);
+        CHECK(e.issues()[0].line == 0);
+        CHECK(e.issues()[0].to_string() ==
+              (dir / "missing.yaml").string() + ": cannot read: No such file or directory");
+    }
+    try {
+        load_config(dir);
+        FAIL("no error");
+    } catch (const ConfigError& e) {
+        CHECK(std::string(e.what()) == dir.string() + ": cannot read: Is a directory");
+    }
+    std::ofstream(path) << "stacks:\n  - name: a\n";
+    try {
+        load_config(path);
+        FAIL("no error");
+    } catch (const ConfigError& e) {
+        CHECK(std::string(e.what()).starts_with(path.string() + ":2:5: stacks[0]: needs a source"));
+    }
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("config: find_stack and find_registry", "[config]") {
+    const Config c = parse_config(R"(registries:
+  - host: ghcr.io
+stacks:
+  - {name: a, dir: /srv/a}
+  - {name: b, dir: /srv/b}
+)",
+                                  "f");
+    REQUIRE(c.find_stack("b"));
+    CHECK(c.find_stack("b")->dir == std::filesystem::path("/srv/b"));
+    CHECK(c.find_stack("c") == nullptr);
+    REQUIRE(c.find_registry("GHCR.IO"));  // host names compare case-insensitively
+    CHECK(c.find_registry("GHCR.IO")->host == "ghcr.io");
+    CHECK(c.find_registry("docker.io") == nullptr);
+}
+
+TEST_CASE("config: odd documents are issues, never crashes", "[config]") {
+    CHECK(error_of("- a\n- b\n") == "agent.yaml:1:1: expected a map, got a list");
+    CHECK(error_of("just text\n") == "agent.yaml:1:1: expected a map, got \"just text\"");
+    CHECK(error_of("state_dir: /a\n---\nstate_dir: /b\n") ==
+          "agent.yaml:3:1: expected one YAML document, found a second one");
+    CHECK(error_of("stacks: [~]\n") == "agent.yaml:1:10: stacks[0]: expected a map, got nothing");
+    CHECK(error_of("registries: [ghcr.io]\n") ==
+          "agent.yaml:1:14: registries[0]: expected a map, got \"ghcr.io\"");
+    CHECK(error_of("? [a]\n: b\n") == "agent.yaml:1:3: expected a key name, got a list");
+    CHECK(error_of(stack_with("    compose_files: compose.yaml\n")) ==
+          "agent.yaml:4:20: stacks[0].compose_files: expected a list, got \"compose.yaml\"");
+}
+
+TEST_CASE("config: a one-letter key is not taken for a typo", "[config]") {
+    CHECK(error_of("a: 1\n") ==
+          "agent.yaml:1:1: a: unknown key (valid here: state_dir, api, defaults, registries, "
+          "stacks)");
+}
