@@ -16,8 +16,11 @@ set -Eeuo pipefail
 
 E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 readonly E2E_ROOT
-AGENTD=${AGENTD:-$E2E_ROOT/${AGENTD_BUILD_DIR:-build}/agentd}
-AGENTCTL=${AGENTCTL:-$E2E_ROOT/${AGENTD_BUILD_DIR:-build}/agentctl}
+# AGENTD_BUILD_DIR: absolute, or relative to the repository root (default build).
+e2e_build_dir=${AGENTD_BUILD_DIR:-build}
+[[ "$e2e_build_dir" == /* ]] || e2e_build_dir=$E2E_ROOT/$e2e_build_dir
+AGENTD=${AGENTD:-$e2e_build_dir/agentd}
+AGENTCTL=${AGENTCTL:-$e2e_build_dir/agentctl}
 readonly AGENTD AGENTCTL
 readonly E2E_CTL_TIMEOUT=${E2E_CTL_TIMEOUT:-150}
 
