@@ -25,9 +25,9 @@ _agentctl_stacks() {
     _agentctl_query status | grep -o '"name" *: *"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/'
 }
 
-# The "id" fields of `history --json` (of one stack when given), newest first.
+# The "id" fields of `history --json` (of one stack when given), the newest 50.
 _agentctl_deployments() {
-    _agentctl_query history "$@" | grep -o '"id" *: *"\{0,1\}[A-Za-z0-9_.-]*' |
+    _agentctl_query history "$@" --limit 50 | grep -o '"id" *: *"\{0,1\}[A-Za-z0-9_.-]*' |
         sed 's/.*[:"] *\([A-Za-z0-9_.-]*\)$/\1/'
 }
 
