@@ -1,1 +1,322 @@
-// placeholder: replaced by its owner
+#include "agent/ctl/commands.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <iostream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "agent/config/config.h"
+#include "agent/ctl/api_client.h"
+#include "agent/ctl/render.h"
+
+namespace agentd::ctl {
+namespace {
+
+using nlohmann::json;
+
+// A gated deployment takes health.timeout (default 180s) plus pulls: wait generously.
+constexpr auto k_wait_timeout = std::chrono::hours(2);
+constexpr auto k_short_timeout = std::chrono::seconds(30);
+constexpr const char* k_default_config = "/etc/agentd/agent.yaml";
+
+/// The parsed command line.
+struct Args {
+    std::string socket;
+    bool json = false;
+    std::string stack;
+    int limit = 20;
+    std::int64_t deployment = 0;
+    std::optional<std::int64_t> to;
+    bool wait = false;
+    std::string config_file = k_default_config;
+};
+
+/// One invocation: the API client and the output conventions shared by every command.
+class Session {
+  public:
+    Session(CtlContext& context, const Args& args)
+        : m_c(context), m_args(args), m_api(context.http, args.socket) {}
+
+    /// The answer, or nullopt after printing why (then `exit_code` says how to exit).
+    std::optional<json> request(const std::string& method, const std::string& path,
+                                const json& body = json::object(),
+                                sys::Duration timeout = k_short_timeout) {
+        auto answer = method == "GET" ? m_api.get(path) : m_api.post(path, body, timeout);
+        if (!answer) {
+            if (answer.error().kind == sys::Error::Kind::InvalidInput) {
+                fail(k_exit_failed, answer.error().message);
+            } else {
+                fail(k_exit_unreachable,
+                     fmt::format("cannot reach agentd at {}: {} (is agentd running?)",
+                                 m_api.socket(), answer.error().message));
+            }
+            return std::nullopt;
+        }
+        if (!answer->ok()) {
+            fail(exit_code_for_status(answer->status), answer->error());
+            return std::nullopt;
+        }
+        return answer->body;
+    }
+
+    void fail(int code, const std::string& message) {
+        exit_code = code;
+        m_c.err << "agentctl: " << message << "\n";
+    }
+
+    /// --json prints the document; otherwise `human` renders it.
+    template <class Render>
+    void print(const json& doc, Render human) {
+        if (m_args.json) {
+            m_c.out << doc.dump(2) << "\n";
+        } else {
+            m_c.out << human(doc);
+        }
+    }
+
+    sys::TimePoint now() { return m_c.clock.now(); }
+
+    int exit_code = k_exit_ok;
+
+  private:
+    CtlContext& m_c;
+    const Args& m_args;
+    ApiClient m_api;
+};
+
+std::string stack_path(const std::string& stack, const std::string& action) {
+    return fmt::format("/v1/stacks/{}/{}", url_encode(stack), action);
+}
+
+int cmd_status(Session& s, const Args& a) {
+    const std::string query = a.stack.empty() ? "" : "?stack=" + url_encode(a.stack);
+    if (auto doc = s.request("GET", "/v1/status" + query)) {
+        s.print(*doc, [&](const json& d) { return render_status(d, s.now()); });
+    }
+    return s.exit_code;
+}
+
+int cmd_history(Session& s, const Args& a) {
+    std::string query = fmt::format("?limit={}", a.limit);
+    if (!a.stack.empty()) {
+        query += "&stack=" + url_encode(a.stack);
+    }
+    if (auto doc = s.request("GET", "/v1/history" + query)) {
+        s.print(*doc, [&](const json& d) { return render_history(d, s.now()); });
+    }
+    return s.exit_code;
+}
+
+int cmd_show(Session& s, const Args& a) {
+    if (auto doc = s.request("GET", fmt::format("/v1/deployments/{}", a.deployment))) {
+        s.print(*doc, [&](const json& d) { return render_deployment(d, s.now()); });
+    }
+    return s.exit_code;
+}
+
+/// The stacks named on the command line, or every stack agentd knows.
+std::optional<std::vector<std::string>> target_stacks(Session& s, const Args& a) {
+    if (!a.stack.empty()) {
+        return std::vector<std::string>{a.stack};
+    }
+    auto doc = s.request("GET", "/v1/status");
+    if (!doc) {
+        return std::nullopt;
+    }
+    std::vector<std::string> names;
+    for (const auto& stack : doc->value("stacks", json::array())) {
+        names.push_back(stack.value("name", ""));
+    }
+    return names;
+}
+
+int cmd_sync(Session& s, const Args& a) {
+    auto stacks = target_stacks(s, a);
+    if (!stacks) {
+        return s.exit_code;
+    }
+    json results = json::array();
+    int code = k_exit_ok;
+    for (const auto& stack : *stacks) {
+        auto doc =
+            s.request("POST", stack_path(stack, "sync"), json{{"wait", a.wait}},
+                      a.wait ? sys::Duration(k_wait_timeout) : sys::Duration(k_short_timeout));
+        if (!doc) {
+            return s.exit_code;
+        }
+        (*doc)["stack"] = stack;
+        results.push_back(*doc);
+        if (a.wait) {
+            code = std::max(code, exit_code_for_outcome(doc->value("outcome", "")));
+        }
+    }
+    // One stack: the daemon's document as is; all stacks: {"results": [...]}.
+    const json doc = a.stack.empty() ? json{{"results", results}} : results.at(0);
+    s.print(doc, [&](const json&) {
+        std::string out;
+        for (const auto& r : results) {
+            const std::string stack = r.value("stack", "");
+            out += a.wait ? render_cycle(stack, r) : stack + ": sync queued\n";
+        }
+        return out;
+    });
+    return code;
+}
+
+int cmd_rollback(Session& s, const Args& a) {
+    const json body{{"to", a.to ? json(*a.to) : json(nullptr)}};
+    auto doc = s.request("POST", stack_path(a.stack, "rollback"), body, k_wait_timeout);
+    if (!doc) {
+        return s.exit_code;
+    }
+    s.print(*doc, [&](const json& d) { return render_cycle(a.stack, d); });
+    return exit_code_for_outcome(doc->value("outcome", ""));
+}
+
+int cmd_pause(Session& s, const Args& a, bool pause) {
+    if (auto doc = s.request("POST", stack_path(a.stack, pause ? "pause" : "resume"))) {
+        s.print(*doc, [&](const json&) {
+            return fmt::format("{}: {}\n", a.stack,
+                               pause ? "paused" : "resumed (automatic deployments on)");
+        });
+    }
+    return s.exit_code;
+}
+
+int cmd_reload(Session& s) {
+    if (auto doc = s.request("POST", "/v1/reload")) {
+        s.print(*doc, [](const json& d) {
+            return fmt::format("configuration reloaded: {} stacks\n", d.value("stacks", 0));
+        });
+    }
+    return s.exit_code;
+}
+
+/// Offline: the daemon is not asked.
+int cmd_config_check(CtlContext& c, const Args& a) {
+    try {
+        const auto config = config::load_config(a.config_file);
+        c.out << fmt::format("config OK: {} stacks\n", config.stacks.size());
+        return k_exit_ok;
+    } catch (const config::ConfigError& e) {
+        for (const auto& issue : e.issues()) {
+            c.err << issue.to_string() << "\n";
+        }
+        return k_exit_usage;
+    }
+}
+
+}  // namespace
+
+int exit_code_for_outcome(const std::string& outcome) {
+    if (outcome == "rolled_back" || outcome == "failed" || outcome == "rejected" ||
+        outcome == "poll_error" || outcome == "interrupted") {
+        return k_exit_failed;
+    }
+    return k_exit_ok;
+}
+
+int exit_code_for_status(long status) {
+    if (status == 400 || status == 404 || status == 405) {
+        return k_exit_usage;
+    }
+    return k_exit_failed;
+}
+
+int run_agentctl(const std::vector<std::string>& args, CtlContext& context) {
+    Args a;
+    CLI::App app{"agentctl: watch and steer agentd, the GitOps agent for compose hosts"};
+    app.set_version_flag("--version", "agentctl 0.1.0");
+    app.require_subcommand(1);
+    app.add_option(
+        "--socket", a.socket,
+        "agentd's API socket (default $AGENTD_SOCKET, then " + std::string(k_default_socket) + ")");
+    app.add_flag("--json", a.json, "print the daemon's JSON document");
+
+    auto* status = app.add_subcommand("status", "state, current release and last poll per stack");
+    status->add_option("STACK", a.stack, "only this stack");
+    auto* history = app.add_subcommand("history", "deployments, newest first");
+    history->add_option("STACK", a.stack, "only this stack");
+    history->add_option("--limit", a.limit, "how many (default 20)")->check(CLI::Range(1, 1000));
+    auto* show = app.add_subcommand("show", "one deployment with its events");
+    show->add_option("DEPLOYMENT", a.deployment, "deployment id")
+        ->required()
+        ->check(CLI::PositiveNumber);
+    auto* sync = app.add_subcommand("sync", "poll now (every stack without STACK)");
+    sync->add_option("STACK", a.stack, "only this stack");
+    sync->add_flag("--wait", a.wait, "wait for the cycle and print its outcome");
+    auto* rollback =
+        app.add_subcommand("rollback", "restore the previous (or given) release; pins the stack");
+    rollback->add_option("STACK", a.stack, "the stack")->required();
+    rollback->add_option("--to", a.to, "deployment to restore")->check(CLI::PositiveNumber);
+    auto* pause = app.add_subcommand("pause", "stop automatic deployments of a stack");
+    pause->add_option("STACK", a.stack, "the stack")->required();
+    auto* resume = app.add_subcommand("resume", "restart automatic deployments (and unpin)");
+    resume->add_option("STACK", a.stack, "the stack")->required();
+    auto* reload = app.add_subcommand("reload", "make agentd re-read its configuration file");
+    auto* config = app.add_subcommand("config", "configuration files");
+    config->require_subcommand(1);
+    auto* check = config->add_subcommand("check", "validate a configuration file (offline)");
+    check->add_option("FILE", a.config_file, "default /etc/agentd/agent.yaml");
+
+    std::vector<std::string> argv_storage{"agentctl"};
+    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& s : argv_storage) {
+        argv.push_back(s.data());
+    }
+    try {
+        app.parse(static_cast<int>(argv.size()), argv.data());
+    } catch (const CLI::ParseError& e) {
+        const int code = app.exit(e, context.out, context.err);
+        return code == 0 ? k_exit_ok : k_exit_usage;
+    }
+
+    if (a.socket.empty()) {
+        a.socket = context.env_socket.value_or(k_default_socket);
+    }
+    if (*check) {
+        return cmd_config_check(context, a);
+    }
+    Session session(context, a);
+    if (*status) {
+        return cmd_status(session, a);
+    }
+    if (*history) {
+        return cmd_history(session, a);
+    }
+    if (*show) {
+        return cmd_show(session, a);
+    }
+    if (*sync) {
+        return cmd_sync(session, a);
+    }
+    if (*rollback) {
+        return cmd_rollback(session, a);
+    }
+    if (*pause || *resume) {
+        return cmd_pause(session, a, pause->parsed());
+    }
+    if (*reload) {
+        return cmd_reload(session);
+    }
+    context.err << app.help();
+    return k_exit_usage;
+}
+
+int run_agentctl(int argc, char** argv) {
+    std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
+    sys::CurlHttpClient http;
+    sys::SystemClock clock;
+    std::optional<std::string> env_socket;
+    if (const char* s = std::getenv("AGENTD_SOCKET"); s != nullptr && *s != '\0') {
+        env_socket = s;
+    }
+    CtlContext context{std::cout, std::cerr, http, clock, env_socket};
+    return run_agentctl(args, context);
+}
+
+}  // namespace agentd::ctl

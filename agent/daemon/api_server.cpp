@@ -1,1 +1,187 @@
-// placeholder: replaced by its owner
+#include "agent/daemon/api_server.h"
+
+#include <microhttpd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <system_error>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "agent/daemon/api_routes.h"
+
+namespace agentd::daemon {
+namespace {
+
+// API requests are small JSON objects; anything bigger is refused before it is parsed.
+constexpr std::size_t k_max_body = 64 * 1024;
+
+struct RequestContext {
+    std::string body;
+    bool too_large = false;
+};
+
+MHD_Result collect_query(void* cls, MHD_ValueKind, const char* key, const char* value) {
+    auto& query = *static_cast<std::map<std::string, std::string>*>(cls);
+    if (key != nullptr) {
+        query[key] = value != nullptr ? value : "";
+    }
+    return MHD_YES;
+}
+
+MHD_Result send_json(MHD_Connection* connection, int status, const nlohmann::json& body) {
+    // Replace invalid UTF-8 (from a file or a remote) instead of throwing.
+    std::string text = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    MHD_Response* response =
+        MHD_create_response_from_buffer(text.size(), text.data(), MHD_RESPMEM_MUST_COPY);
+    if (response == nullptr) {
+        return MHD_NO;
+    }
+    MHD_add_response_header(response, "Content-Type", "application/json");
+    const MHD_Result queued =
+        MHD_queue_response(connection, static_cast<unsigned>(status), response);
+    MHD_destroy_response(response);
+    return queued;
+}
+
+MHD_Result on_request(void* cls, MHD_Connection* connection, const char* url, const char* method,
+                      const char* /*version*/, const char* upload_data,
+                      std::size_t* upload_data_size, void** con_cls) {
+    if (*con_cls == nullptr) {
+        *con_cls = new RequestContext();
+        return MHD_YES;
+    }
+    auto& context = *static_cast<RequestContext*>(*con_cls);
+    if (*upload_data_size != 0) {
+        if (context.body.size() + *upload_data_size > k_max_body) {
+            context.too_large = true;
+        } else {
+            context.body.append(upload_data, *upload_data_size);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (context.too_large) {
+        return send_json(connection, 413, {{"error", "request body too large"}});
+    }
+    ApiRequest request;
+    request.method = method;
+    request.path = url;
+    request.body = std::move(context.body);
+    MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, collect_query, &request.query);
+    auto& backend = *static_cast<ApiBackend*>(cls);
+    const ApiReply reply = handle_request(backend, request);
+    spdlog::debug("api: {} {} -> {}", request.method, request.path, reply.status);
+    return send_json(connection, reply.status, reply.body);
+}
+
+void on_completed(void*, MHD_Connection*, void** con_cls, MHD_RequestTerminationCode) {
+    delete static_cast<RequestContext*>(*con_cls);
+    *con_cls = nullptr;
+}
+
+void on_mhd_log(void*, const char* format, va_list args) {
+    char buffer[512];
+    std::vsnprintf(buffer, sizeof buffer, format, args);
+    std::string line = buffer;
+    while (!line.empty() && line.back() == '\n') {
+        line.pop_back();
+    }
+    spdlog::warn("api: {}", line);
+}
+
+std::string errno_text() {
+    return std::strerror(errno);
+}
+
+}  // namespace
+
+ApiServer::ApiServer(ApiBackend& backend) : m_backend(backend) {}
+
+ApiServer::~ApiServer() {
+    stop();
+}
+
+sys::Result<int> ApiServer::listen_on_path(const std::filesystem::path& socket_path) {
+    const std::string path = socket_path.string();
+    sockaddr_un address{};
+    if (path.empty() || path.size() >= sizeof address.sun_path) {
+        return sys::Error::invalid(fmt::format("api socket {}: path empty or too long", path));
+    }
+    std::error_code ec;
+    if (socket_path.has_parent_path()) {
+        std::filesystem::create_directories(socket_path.parent_path(), ec);
+    }
+    struct stat st {};
+    // Only a socket is replaced: a stale one from a killed agentd. Any other file is an error.
+    if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
+        ::unlink(path.c_str());
+    }
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return sys::Error::failed(fmt::format("api socket: {}", errno_text()));
+    }
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        ::chmod(path.c_str(), 0660) != 0 || ::listen(fd, 64) != 0) {
+        const std::string reason = errno_text();
+        ::close(fd);
+        return sys::Error::failed(fmt::format("api socket {}: {}", path, reason));
+    }
+    m_created = socket_path;
+    return fd;
+}
+
+sys::Result<void> ApiServer::start(const std::filesystem::path& socket_path) {
+    if (m_daemon != nullptr) {
+        return sys::Error::failed("api server already started");
+    }
+    int fd = -1;
+    if (std::getenv("LISTEN_FDS") != nullptr && sd_listen_fds(1) >= 1 &&
+        sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, nullptr, 0) > 0) {
+        fd = SD_LISTEN_FDS_START;
+        m_where = "systemd socket";
+    } else {
+        auto listening = listen_on_path(socket_path);
+        if (!listening) {
+            return listening.error();
+        }
+        fd = *listening;
+        m_where = socket_path.string();
+    }
+    m_daemon = MHD_start_daemon(
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
+        nullptr, nullptr, on_request, &m_backend, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, nullptr,
+        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, nullptr,
+        MHD_OPTION_END);
+    if (m_daemon == nullptr) {
+        ::close(fd);
+        stop();
+        return sys::Error::failed(fmt::format("api on {}: libmicrohttpd did not start", m_where));
+    }
+    return {};
+}
+
+void ApiServer::stop() {
+    if (m_daemon != nullptr) {
+        MHD_stop_daemon(m_daemon);
+        m_daemon = nullptr;
+    }
+    if (!m_created.empty()) {
+        std::error_code ec;
+        std::filesystem::remove(m_created, ec);
+        m_created.clear();
+    }
+}
+
+}  // namespace agentd::daemon

@@ -1,1 +1,313 @@
-// placeholder: replaced by its owner
+#include "agent/daemon/daemon.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <ctime>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "agent/daemon/api_server.h"
+#include "agent/daemon/daemon_backend.h"
+
+namespace agentd::daemon {
+namespace {
+
+constexpr std::size_t k_min_workers = 2;
+constexpr std::size_t k_max_workers = 4;
+
+sigset_t handled_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    return set;
+}
+
+/// The next SIGTERM/SIGINT/SIGHUP, or 0 after `timeout`.
+int wait_signal(sys::Duration timeout) {
+    const sigset_t set = handled_signals();
+    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout);
+    timespec ts{};
+    ts.tv_sec = secs.count();
+    ts.tv_nsec = static_cast<long>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(timeout - secs).count());
+    siginfo_t info{};
+    const int sig = sigtimedwait(&set, &info, &ts);
+    return sig > 0 ? sig : 0;
+}
+
+void log_result(const std::string& stack, const deploy::CycleResult& r) {
+    const std::string outcome = deploy::to_string(r.outcome);
+    const std::string id = r.deployment ? fmt::format(" (deployment {})", *r.deployment) : "";
+    switch (r.outcome) {
+        case deploy::Outcome::Noop:
+        case deploy::Outcome::Paused:
+            spdlog::debug("stack {}: {}{}: {}", stack, outcome, id, r.message);
+            break;
+        case deploy::Outcome::Succeeded:
+        case deploy::Outcome::Waiting:
+        case deploy::Outcome::Interrupted:
+            spdlog::info("stack {}: {}{}: {}", stack, outcome, id, r.message);
+            break;
+        default:
+            spdlog::error("stack {}: {}{}: {}", stack, outcome, id, r.message);
+    }
+}
+
+std::vector<std::pair<std::string, sys::Duration>> intervals(const config::Config& config) {
+    std::vector<std::pair<std::string, sys::Duration>> out;
+    for (const auto& s : config.stacks) {
+        out.emplace_back(s.name, s.poll_interval);
+    }
+    return out;
+}
+
+}  // namespace
+
+void block_signals() {
+    const sigset_t set = handled_signals();
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+bool outcome_is_failure(deploy::Outcome outcome) {
+    return outcome == deploy::Outcome::Failed || outcome == deploy::Outcome::PollError;
+}
+
+Daemon::Daemon(config::Config config, std::filesystem::path config_path, Wiring& wiring,
+               Notifier& notifier, sys::Clock& clock)
+    : m_config(std::move(config)),
+      m_config_path(std::move(config_path)),
+      m_wiring(wiring),
+      m_notifier(notifier),
+      m_clock(clock),
+      m_queue(clock, make_random_source()) {}
+
+Daemon::~Daemon() {
+    request_stop();
+    for (auto& t : m_workers) {
+        if (t.joinable()) {
+            t.join();
+        }
+    }
+}
+
+void Daemon::request_stop() {
+    m_stop = true;
+    m_queue.stop();
+}
+
+int Daemon::run_once() {
+    const auto config = m_config.get();
+    bool done = false;
+    std::mutex done_mutex;
+    // SIGTERM during --once: stop between steps like the daemon does.
+    std::thread signals([&] {
+        for (;;) {
+            {
+                std::lock_guard lock(done_mutex);
+                if (done) {
+                    return;
+                }
+            }
+            const int sig = wait_signal(std::chrono::milliseconds(200));
+            if (sig == SIGTERM || sig == SIGINT) {
+                spdlog::info("signal {}: stopping after the current step", sig);
+                m_stop = true;
+            }
+        }
+    });
+    int exit_code = 0;
+    try {
+        auto runner = m_wiring.make_runner(*config, m_stop);
+        for (const auto& stack : config->stacks) {
+            if (m_stop) {
+                exit_code = 1;
+                break;
+            }
+            Job recover{Job::Kind::Recover, stack.name, model::Trigger::Poll, std::nullopt, {}};
+            run_job(*runner, *config, recover);
+            Job cycle{Job::Kind::Cycle, stack.name, model::Trigger::Poll, std::nullopt, {}};
+            const auto result = run_job(*runner, *config, cycle);
+            if (outcome_is_failure(result.outcome) ||
+                result.outcome == deploy::Outcome::Interrupted) {
+                exit_code = 1;
+            }
+        }
+    } catch (const std::exception& e) {
+        spdlog::error("{}", e.what());
+        exit_code = 1;
+    }
+    {
+        std::lock_guard lock(done_mutex);
+        done = true;
+    }
+    signals.join();
+    return exit_code;
+}
+
+deploy::CycleResult Daemon::run_job(CycleRunner& runner, const config::Config& config,
+                                    const Job& job) {
+    const config::Stack* stack = config.find_stack(job.stack);
+    if (stack == nullptr) {
+        // Removed by a reload while queued.
+        return {deploy::Outcome::Noop, std::nullopt,
+                fmt::format("stack {} is no longer configured", job.stack)};
+    }
+    deploy::CycleResult result;
+    try {
+        switch (job.kind) {
+            case Job::Kind::Recover:
+                runner.recover(*stack);
+                return {deploy::Outcome::Noop, std::nullopt, "recovered"};
+            case Job::Kind::Rollback:
+                m_notifier.notify(fmt::format("STATUS=stack {}: rolling back", stack->name));
+                result = runner.rollback(*stack, job.rollback_to);
+                if (result.outcome == deploy::Outcome::Succeeded) {
+                    // SPEC: a rollback pins the stack; automatic deployments stop until resume.
+                    auto state = runner.store().stack_state(stack->name);
+                    state.stack = stack->name;
+                    state.paused = true;
+                    state.pinned = result.deployment ? result.deployment : job.rollback_to;
+                    runner.store().save_stack_state(state);
+                    result.message += result.message.empty() ? "" : "; ";
+                    result.message += "stack pinned and paused until `agentctl resume`";
+                }
+                break;
+            case Job::Kind::Cycle:
+                m_notifier.notify(fmt::format("STATUS=stack {}: polling", stack->name));
+                result = runner.reconcile(*stack, job.trigger);
+                break;
+        }
+    } catch (const std::exception& e) {
+        // StoreError and friends: this cycle fails, the daemon keeps serving the others.
+        result = {deploy::Outcome::Failed, std::nullopt, e.what()};
+    }
+    log_result(stack->name, result);
+    m_notifier.notify(fmt::format("STATUS=watching {} stacks; last: {} {}", config.stacks.size(),
+                                  stack->name, deploy::to_string(result.outcome)));
+    return result;
+}
+
+void Daemon::worker_loop(int index) {
+    std::unique_ptr<CycleRunner> runner;
+    std::uint64_t generation = 0;
+    while (auto job = m_queue.next()) {
+        const auto config = m_config.get();
+        deploy::CycleResult result;
+        try {
+            if (!runner || generation != m_config.generation()) {
+                generation = m_config.generation();
+                runner = m_wiring.make_runner(*config, m_stop);
+            }
+            result = run_job(*runner, *config, *job);
+        } catch (const std::exception& e) {
+            spdlog::error("stack {}: worker {}: {}", job->stack, index, e.what());
+            runner.reset();
+            result = {deploy::Outcome::Failed, std::nullopt, e.what()};
+        }
+        if (job->reply) {
+            job->reply->set_value(result);
+        }
+        m_queue.finish(*job);
+    }
+}
+
+void Daemon::schedule_stacks(const config::Config& config) {
+    m_queue.set_stacks(intervals(config));
+}
+
+ApiResult<int> Daemon::reload() {
+    std::lock_guard lock(m_reload_mutex);
+    m_notifier.notify("RELOADING=1");
+    config::Config next;
+    try {
+        next = config::load_config(m_config_path);
+    } catch (const config::ConfigError& e) {
+        std::string all;
+        for (const auto& issue : e.issues()) {
+            spdlog::error("reload: {}", issue.to_string());
+            all += (all.empty() ? "" : "\n") + issue.to_string();
+        }
+        spdlog::error("reload: {} keeps its previous configuration", m_config_path.string());
+        m_notifier.notify("READY=1");
+        return ApiError::bad_request(fmt::format("invalid configuration, not reloaded:\n{}", all));
+    }
+    const auto current = m_config.get();
+    // The state directory and the socket are in use; changing them needs a restart.
+    if (next.state_dir != current->state_dir || next.api.socket != current->api.socket) {
+        spdlog::warn("reload: state_dir and api.socket changes take effect at the next start");
+        next.state_dir = current->state_dir;
+        next.api = current->api;
+    }
+    const int count = static_cast<int>(next.stacks.size());
+    schedule_stacks(next);
+    m_config.set(std::move(next));
+    spdlog::info("reload: {} loaded, {} stacks", m_config_path.string(), count);
+    m_notifier.notify(fmt::format("READY=1\nSTATUS=watching {} stacks", count));
+    return count;
+}
+
+int Daemon::wait_for_signals() {
+    const auto watchdog = m_notifier.watchdog_interval();
+    const auto tick =
+        watchdog > sys::Duration::zero() ? watchdog / 2 : sys::Duration(std::chrono::hours(1));
+    for (;;) {
+        const int sig = wait_signal(tick);
+        if (watchdog > sys::Duration::zero()) {
+            m_notifier.notify("WATCHDOG=1");
+        }
+        if (sig == SIGHUP) {
+            spdlog::info("SIGHUP: reloading {}", m_config_path.string());
+            (void)reload();
+        } else if (sig == SIGTERM || sig == SIGINT) {
+            spdlog::info("signal {}: stopping after the current steps", sig);
+            return sig;
+        }
+    }
+}
+
+int Daemon::serve() {
+    const auto config = m_config.get();
+    std::unique_ptr<state::Store> store;
+    try {
+        store = m_wiring.open_store(*config);
+    } catch (const std::exception& e) {
+        spdlog::error("state store in {}: {}", config->state_dir.string(), e.what());
+        return 1;
+    }
+    DaemonBackend backend(m_config, std::move(store), m_queue, [this] { return reload(); });
+    ApiServer api(backend);
+    if (auto started = api.start(config->api.socket); !started) {
+        spdlog::error("{}", started.error().message);
+        return 1;
+    }
+    spdlog::info("api: listening on {}", api.where());
+    // Recovery first: a stack's queued job runs before its first poll.
+    for (const auto& stack : config->stacks) {
+        m_queue.push(Job{Job::Kind::Recover, stack.name, model::Trigger::Poll, std::nullopt, {}});
+    }
+    schedule_stacks(*config);
+    const std::size_t workers = std::clamp(config->stacks.size(), k_min_workers, k_max_workers);
+    for (std::size_t i = 0; i < workers; ++i) {
+        m_workers.emplace_back([this, i] { worker_loop(static_cast<int>(i)); });
+    }
+    m_notifier.notify(fmt::format("READY=1\nSTATUS=watching {} stacks", config->stacks.size()));
+    spdlog::info("agentd: ready, {} stacks, {} workers", config->stacks.size(), workers);
+
+    wait_for_signals();
+    m_notifier.notify("STOPPING=1\nSTATUS=stopping: finishing the current steps");
+    request_stop();
+    for (auto& t : m_workers) {
+        t.join();
+    }
+    m_workers.clear();
+    api.stop();
+    spdlog::info("agentd: stopped");
+    return 0;
+}
+
+}  // namespace agentd::daemon

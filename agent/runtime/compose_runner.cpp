@@ -1,6 +1,7 @@
 #include "agent/runtime/compose_runner.h"
 
 #include <algorithm>
+#include <cctype>
 #include <sstream>
 
 #include <fmt/format.h>

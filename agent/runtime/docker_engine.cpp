@@ -1,7 +1,9 @@
 #include "agent/runtime/docker_engine.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -105,6 +107,16 @@ ContainerState container_from_inspect(const json& inspect) {
         c.started_at = t;
     }
     return c;
+}
+
+/// The engine relays registry authentication failures as 401/403 or, more often, as a 500 or a
+/// stream error whose text is the registry's: recognise both so callers can tell "credentials
+/// wrong or missing" from other failures.
+bool is_auth_failure(long status, const std::string& message) {
+    return status == 401 || status == 403 || message.find("unauthorized") != std::string::npos ||
+           message.find("no basic auth credentials") != std::string::npos ||
+           message.find("authentication required") != std::string::npos ||
+           message.find("denied: requested access") != std::string::npos;
 }
 
 }  // namespace
@@ -272,13 +284,20 @@ sys::Result<void> DockerEngine::pull(const std::string& reference,
         if (response->status == 404) {
             return sys::Error::not_found(message);
         }
+        if (is_auth_failure(response->status, message)) {
+            return sys::Error::unauthorized(message);
+        }
         return sys::Error::failed(message);
     }
     if (!pending.empty()) {
         take_line(pending);
     }
     if (!stream_error.empty()) {
-        return sys::Error::failed(fmt::format("pull {}: {}", reference, stream_error));
+        const auto message = fmt::format("pull {}: {}", reference, stream_error);
+        if (is_auth_failure(0, stream_error)) {
+            return sys::Error::unauthorized(message);
+        }
+        return sys::Error::failed(message);
     }
     return {};
 }

@@ -15,8 +15,9 @@ class DockerEngine final : public Engine {
   public:
     explicit DockerEngine(sys::HttpClient& http, std::string socket_path = "/var/run/docker.sock");
 
-    /// NotFound when the registry has no such manifest; Failed for every other error, including
-    /// the ones the engine reports inside a 200 progress stream.
+    /// NotFound when the registry has no such manifest; Unauthorized when the registry refused
+    /// the credentials (or wanted some); Failed for every other error, including the ones the
+    /// engine reports inside a 200 progress stream. Credentials go in X-Registry-Auth only.
     sys::Result<void> pull(const std::string& reference,
                            const std::optional<RegistryCredentials>& credentials) override;
     sys::Result<bool> has_image(const std::string& reference) override;

@@ -171,6 +171,14 @@ Result<ProcessResult> PosixProcessRunner::run(const ProcessSpec& spec) {
     if (spec.argv.empty()) {
         return Error::invalid("run: empty argument vector");
     }
+    for (const auto& [key, value] : spec.env) {
+        if (key.empty() || key.find('=') != std::string::npos ||
+            key.find('\0') != std::string::npos || value.find('\0') != std::string::npos) {
+            // Only the name: values may be secrets.
+            return Error::invalid(
+                fmt::format("{}: invalid environment variable name \"{}\"", spec.argv[0], key));
+        }
+    }
     const auto program = find_program(spec.argv[0]);
     if (!program) {
         return Error::not_found(fmt::format("{}: program not found", spec.argv[0]));
@@ -248,22 +256,23 @@ Result<ProcessResult> PosixProcessRunner::run(const ProcessSpec& spec) {
     const auto deadline = std::chrono::steady_clock::now() + spec.timeout;
     int status = 0;
     bool reaped = false;
-    while (out_read.get() >= 0 || err_read.get() >= 0 || in_write.get() >= 0) {
+    // Until the child is reaped or the deadline passes: move data through the pipes, and
+    // check for the child's exit whenever nothing is moving (it may have closed its pipes
+    // early, or left descendants holding them open).
+    while (!reaped) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
             result.timed_out = true;
             break;
         }
+        const bool pipes_open = out_read.get() >= 0 || err_read.get() >= 0 || in_write.get() >= 0;
         pollfd fds[3] = {
             {out_read.get(), POLLIN, 0}, {err_read.get(), POLLIN, 0}, {in_write.get(), POLLOUT, 0}};
-        // Wake up at least every 100ms to notice a child that exited while something it
-        // started keeps the pipes open.
-        const int wait_ms = static_cast<int>(std::min<long long>(left.count(), 100));
-        const int ready = ::poll(fds, 3, wait_ms);
-        if (ready < 0 && errno != EINTR) {
-            break;
-        }
+        // With pipes open, wake up every 100ms to notice an exit; without, check every 10ms.
+        const int wait_ms =
+            static_cast<int>(std::min<long long>(left.count(), pipes_open ? 100 : 10));
+        const int ready = pipes_open ? ::poll(fds, 3, wait_ms) : 0;
         if (ready > 0) {
             if (fds[0].revents != 0 && !drain(out_read.get(), result.out)) {
                 out_read.reset();
@@ -285,13 +294,16 @@ Result<ProcessResult> PosixProcessRunner::run(const ProcessSpec& spec) {
             }
             continue;
         }
-        if (!reaped && ::waitpid(pid, &status, WNOHANG) == pid) {
+        if (::waitpid(pid, &status, WNOHANG) == pid) {
             // The child is gone: what it wrote is in the pipes already; take it and stop
             // waiting for descendants that inherited them.
             reaped = true;
             drain_available(out_read, result.out);
             drain_available(err_read, result.err);
             break;
+        }
+        if (!pipes_open) {
+            ::poll(nullptr, 0, wait_ms);
         }
     }
     if (result.timed_out) {

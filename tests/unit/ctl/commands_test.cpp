@@ -1,1 +1,147 @@
-// placeholder: replaced by its owner
+#include "agent/ctl/commands.h"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/daemon/api_server.h"
+#include "tests/unit/daemon/fake_backend.h"
+#include "tests/unit/daemon/fake_clock.h"
+
+using namespace agentd;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Sandbox {
+    fs::path dir;
+    daemon::testing::FakeBackend backend;
+    daemon::ApiServer server{backend};
+    sys::CurlHttpClient http;
+    daemon::testing::FakeClock clock;
+    std::ostringstream out;
+    std::ostringstream err;
+
+    Sandbox() {
+        static int n = 0;
+        dir = fs::temp_directory_path() /
+              ("agentctl-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
+        fs::create_directories(dir);
+        backend.deployments.push_back(daemon::testing::sample_deployment(7, "shop"));
+    }
+    ~Sandbox() {
+        server.stop();
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+    }
+    fs::path socket() const { return dir / "api.sock"; }
+    void serve() { REQUIRE(server.start(socket()).ok()); }
+    int run(std::vector<std::string> args) {
+        out.str("");
+        err.str("");
+        ctl::CtlContext context{out, err, http, clock, socket().string()};
+        return ctl::run_agentctl(args, context);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("agentctl: exit codes follow outcomes and API statuses", "[ctl]") {
+    REQUIRE(ctl::exit_code_for_outcome("succeeded") == 0);
+    REQUIRE(ctl::exit_code_for_outcome("noop") == 0);
+    for (const char* failed : {"rolled_back", "failed", "rejected", "poll_error"}) {
+        REQUIRE(ctl::exit_code_for_outcome(failed) == 1);
+    }
+    REQUIRE(ctl::exit_code_for_status(404) == 2);
+    REQUIRE(ctl::exit_code_for_status(400) == 2);
+    REQUIRE(ctl::exit_code_for_status(409) == 1);
+    REQUIRE(ctl::exit_code_for_status(500) == 1);
+}
+
+TEST_CASE("agentctl: an absent agentd exits 3 and says where it looked", "[ctl]") {
+    Sandbox s;
+    REQUIRE(s.run({"status"}) == 3);
+    REQUIRE(s.err.str().rfind("agentctl: cannot reach agentd at " + s.socket().string() + ": ",
+                              0) == 0);
+    REQUIRE(s.err.str().find("(is agentd running?)") != std::string::npos);
+    // --socket wins over $AGENTD_SOCKET.
+    REQUIRE(s.run({"--socket", "/nonexistent/x.sock", "sync", "shop"}) == 3);
+    REQUIRE(s.err.str().find("/nonexistent/x.sock") != std::string::npos);
+}
+
+TEST_CASE("agentctl: usage errors exit 2, help exits 0", "[ctl]") {
+    Sandbox s;
+    REQUIRE(s.run({}) == 2);
+    REQUIRE(s.run({"frobnicate"}) == 2);
+    REQUIRE(s.run({"show", "abc"}) == 2);
+    REQUIRE(s.run({"rollback"}) == 2);
+    REQUIRE(s.run({"history", "--limit", "0"}) == 2);
+    REQUIRE(s.run({"--help"}) == 0);
+    REQUIRE(s.out.str().find("rollback") != std::string::npos);
+}
+
+TEST_CASE("agentctl: config check is offline and exits 2 on errors", "[ctl]") {
+    Sandbox s;
+    const auto good = s.dir / "good.yaml";
+    std::ofstream(good) << "state_dir: " << s.dir.string()
+                        << "\nstacks:\n  - name: shop\n    dir: " << s.dir.string() << "\n";
+    REQUIRE(s.run({"config", "check", good.string()}) == 0);
+    REQUIRE(s.out.str() == "config OK: 1 stacks\n");
+    const auto bad = s.dir / "bad.yaml";
+    std::ofstream(bad) << "state_dir: " << s.dir.string() << "\nbad_key: 1\n";
+    REQUIRE(s.run({"config", "check", bad.string()}) == 2);
+    REQUIRE(s.err.str().find("bad.yaml:") != std::string::npos);
+    REQUIRE(s.run({"config", "check", (s.dir / "missing.yaml").string()}) == 2);
+}
+
+TEST_CASE("agentctl: status, history and show against the API", "[ctl]") {
+    Sandbox s;
+    s.serve();
+    REQUIRE(s.run({"status"}) == 0);
+    REQUIRE(s.out.str().find("STACK  STATE") == 0);
+    REQUIRE(s.out.str().find("shop   running  0123456789ab") != std::string::npos);
+
+    REQUIRE(s.run({"--json", "status", "shop"}) == 0);
+    const auto doc = nlohmann::json::parse(s.out.str());
+    REQUIRE(doc["stacks"].size() == 1);
+    REQUIRE(doc["stacks"][0]["current"]["id"] == 7);
+
+    REQUIRE(s.run({"history", "shop", "--limit", "5"}) == 0);
+    REQUIRE(s.backend.last_limit == 5);
+    REQUIRE(s.out.str().find("succeeded") != std::string::npos);
+
+    REQUIRE(s.run({"show", "7"}) == 0);
+    REQUIRE(s.out.str().find("deployment 7 of stack shop") == 0);
+    REQUIRE(s.run({"show", "8"}) == 2);
+    REQUIRE(s.err.str() == "agentctl: unknown deployment 8\n");
+}
+
+TEST_CASE("agentctl: unknown stack exits 2 with the daemon's message", "[ctl]") {
+    Sandbox s;
+    s.serve();
+    REQUIRE(s.run({"pause", "nope"}) == 2);
+    REQUIRE(s.err.str() == "agentctl: unknown stack \"nope\"\n");
+}
+
+TEST_CASE("agentctl: sync and rollback exit by outcome", "[ctl]") {
+    Sandbox s;
+    s.serve();
+    REQUIRE(s.run({"sync", "shop", "--wait"}) == 0);
+    REQUIRE(s.out.str() == "shop: succeeded, deployment 7: deployed\n");
+    REQUIRE(s.run({"sync"}) == 0);  // every stack, queued
+    REQUIRE(s.out.str() == "shop: sync queued\nblog: sync queued\n");
+    s.backend.cycle = {deploy::Outcome::RolledBack, 8, "web: unhealthy"};
+    REQUIRE(s.run({"rollback", "shop", "--to", "3"}) == 1);
+    REQUIRE(s.backend.last_to == 3);
+    REQUIRE(s.run({"--json", "sync", "--wait"}) == 1);
+    const auto doc = nlohmann::json::parse(s.out.str());
+    REQUIRE(doc["results"].size() == 2);
+    REQUIRE(doc["results"][0]["outcome"] == "rolled_back");
+    REQUIRE(s.run({"resume", "shop"}) == 0);
+    REQUIRE(s.backend.calls.back() == "resume shop");
+    REQUIRE(s.run({"reload"}) == 0);
+    REQUIRE(s.out.str() == "configuration reloaded: 2 stacks\n");
+}

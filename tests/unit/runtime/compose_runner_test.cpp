@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <sstream>
 
 #include <yaml-cpp/yaml.h>
 
@@ -316,4 +317,46 @@ TEST_CASE("compose: up runs the pinned image and run_once reports the exit",
     // --rm: no one-off container is left behind.
     containers = engine.project_containers(live.project.name).value();
     CHECK(containers.size() == 1);
+}
+
+TEST_CASE("compose: up runs a service pinned to a registry digest",
+          "[runtime][compose][integration][docker][registry]") {
+    const auto registry = test_registry();
+    const auto image = ensure_test_image();
+    const auto repo = registry + "/" + unique_name("agentd-runtime-compose");
+    const auto tagged = repo + ":1";
+    // Declared before the project, so it runs after `down` removed the containers.
+    Cleanup images([&] {
+        const auto refs = run({"docker", "image", "ls", "--digests", "--format",
+                               "{{.Repository}}@{{.Digest}}", repo});
+        std::istringstream lines(refs.out);
+        for (std::string ref; std::getline(lines, ref);) {
+            run({"docker", "rmi", ref});
+        }
+    });
+    LiveProject live;
+    run_ok({"docker", "tag", image, tagged});
+    run_ok({"docker", "push", tagged});
+    const auto pinned =
+        run_ok({"docker", "image", "inspect", "--format", "{{index .RepoDigests 0}}", tagged});
+    REQUIRE(pinned.rfind(repo + "@sha256:", 0) == 0);
+    run_ok({"docker", "rmi", tagged});
+
+    sys::CurlHttpClient http;
+    DockerEngine engine(http);
+    REQUIRE(engine.pull(pinned, std::nullopt).ok());
+
+    // The file tracks a tag; the pin replaces it with the digest that was resolved and pulled.
+    write(live.dir.path() / "compose.yaml",
+          "services:\n  web:\n    image: " + tagged + "\n    command: [\"sleep\", \"300\"]\n");
+    auto up = live.compose.up(live.project, {{"web", pinned}});
+    INFO((up.ok() ? std::string() : up.error().message));
+    REQUIRE(up.ok());
+    std::vector<ContainerState> containers;
+    REQUIRE(eventually([&] {
+        containers = engine.project_containers(live.project.name).value();
+        return containers.size() == 1 && containers[0].state == "running";
+    }));
+    CHECK(containers[0].image == pinned);
+    CHECK(containers[0].one_off == false);
 }

@@ -139,6 +139,22 @@ TEST_CASE("engine: a pull answered 404 is NotFound with the engine's message",
     CHECK(http.requests.back().url.find("fromImage=r.example%2Fapp&tag=1") != std::string::npos);
 }
 
+TEST_CASE("engine: refused registry credentials are Unauthorized", "[runtime][engine]") {
+    auto http = engine_with_version("1.41");
+    http.add("/images/create?fromImage=a", 500,
+             R"({"message":"Get \"http://r/v2/a/manifests/x\": no basic auth credentials"})");
+    http.add("/images/create?fromImage=b", 200,
+             "{\"errorDetail\":{\"message\":\"unauthorized: authentication required\"}}\n");
+    DockerEngine engine(http);
+    auto missing = engine.pull("a:1", std::nullopt);
+    REQUIRE_FALSE(missing.ok());
+    CHECK(missing.error().kind == sys::Error::Kind::Unauthorized);
+    auto wrong = engine.pull("b:1", RegistryCredentials{"bot", "wrong-secret", "r"});
+    REQUIRE_FALSE(wrong.ok());
+    CHECK(wrong.error().kind == sys::Error::Kind::Unauthorized);
+    CHECK(wrong.error().message.find("wrong-secret") == std::string::npos);
+}
+
 TEST_CASE("engine: references that do not fit in a URL path are rejected", "[runtime][engine]") {
     auto http = engine_with_version("1.41");
     DockerEngine engine(http);

@@ -1,1 +1,60 @@
-// placeholder: replaced by its owner
+#include "agent/sys/files.h"
+
+#include <catch2/catch.hpp>
+#include <unistd.h>
+
+#include "agent/sys/clock.h"
+
+using namespace agentd;
+using namespace std::chrono_literals;
+
+TEST_CASE("files: atomic write then read back; missing file is NotFound", "[sys]") {
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("agentd-files-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const auto file = dir / "a.txt";
+    CHECK(sys::read_file(file).error().is_not_found());
+    REQUIRE(sys::write_file_atomic(file, "one").ok());
+    REQUIRE(sys::write_file_atomic(file, "two\n").ok());
+    CHECK(*sys::read_file(file) == "two\n");
+    CHECK((std::filesystem::status(file).permissions() & std::filesystem::perms::others_read) ==
+          std::filesystem::perms::none);
+    CHECK_FALSE(std::filesystem::exists(dir / "a.txt.tmp"));
+    CHECK_FALSE(sys::write_file_atomic(dir / "missing" / "b", "x").ok());
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("files: sha256 of known strings", "[sys]") {
+    CHECK(sys::sha256_hex("") ==
+          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    CHECK(sys::sha256_hex("abc") ==
+          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST_CASE("files: env files parse like compose reads them", "[sys]") {
+    const auto parsed = sys::parse_env_file(
+        "# comment\n\nTOKEN=abc\nexport NAME = x\nQUOTED=\"a b\"\nSINGLE='c'\nEMPTY=\r\n");
+    REQUIRE(parsed.ok());
+    const std::vector<std::pair<std::string, std::string>> expected{
+        {"TOKEN", "abc"}, {"NAME", " x"}, {"QUOTED", "a b"}, {"SINGLE", "c"}, {"EMPTY", ""}};
+    CHECK(*parsed == expected);
+    const auto bad = sys::parse_env_file("OK=1\nno equals sign\n");
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().message == "line 2: expected KEY=VALUE");
+    CHECK_FALSE(sys::parse_env_file("BAD NAME=1\n").ok());
+}
+
+TEST_CASE("clock: RFC 3339 round trip and durations", "[sys]") {
+    sys::TimePoint t;
+    REQUIRE(sys::parse_rfc3339("2026-11-22T07:32:23Z", t));
+    CHECK(sys::format_rfc3339(t) == "2026-11-22T07:32:23Z");
+    sys::TimePoint frac;
+    REQUIRE(sys::parse_rfc3339("2026-11-22T07:32:23.250Z", frac));
+    CHECK(frac - t == 250ms);
+    CHECK_FALSE(sys::parse_rfc3339("2026-11-22 07:32:23", t));
+    CHECK_FALSE(sys::parse_rfc3339("2026-11-22T07:32:23+01:00", t));
+    CHECK(sys::format_duration(90min) == "1h30m");
+    CHECK(sys::format_duration(45s) == "45s");
+    CHECK(sys::format_duration(1500ms) == "1500ms");
+    CHECK(sys::format_duration(0ms) == "0ms");
+}

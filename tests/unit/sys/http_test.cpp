@@ -1,11 +1,15 @@
 #include "agent/sys/http.h"
 
+#include "agent/sys/process.h"
+
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -24,8 +28,15 @@ namespace {
 /// open until the client closes it, so a client waiting for more than was sent would hang.
 class CannedServer {
   public:
-    explicit CannedServer(std::string response, std::string unix_path = "")
+    /// With `tls` (certificate chain file, key file), the connection is TLS.
+    explicit CannedServer(std::string response, std::string unix_path = "",
+                          std::optional<std::pair<std::string, std::string>> tls = std::nullopt)
         : m_response(std::move(response)), m_unix_path(std::move(unix_path)) {
+        if (tls) {
+            m_tls = SSL_CTX_new(TLS_server_method());
+            REQUIRE(SSL_CTX_use_certificate_chain_file(m_tls, tls->first.c_str()) == 1);
+            REQUIRE(SSL_CTX_use_PrivateKey_file(m_tls, tls->second.c_str(), SSL_FILETYPE_PEM) == 1);
+        }
         if (m_unix_path.empty()) {
             m_listen = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
             sockaddr_in addr{};
@@ -52,13 +63,17 @@ class CannedServer {
         m_stop = true;
         m_thread.join();
         ::close(m_listen);
+        if (m_tls != nullptr) {
+            SSL_CTX_free(m_tls);
+        }
         if (!m_unix_path.empty()) {
             std::filesystem::remove(m_unix_path);
         }
     }
 
-    std::string url(const std::string& path) const {
-        return "http://127.0.0.1:" + std::to_string(m_port) + path;
+    std::string url(const std::string& path, const std::string& host = "127.0.0.1") const {
+        return (m_tls != nullptr ? "https://" : "http://") + host + ":" + std::to_string(m_port) +
+               path;
     }
     /// The request as received (valid after the client's send() returned).
     std::string request() const { return m_request; }
@@ -75,6 +90,12 @@ class CannedServer {
     }
 
     void serve() {
+        // OpenSSL writes with write(2): a client that hangs up mid-handshake must not kill the
+        // test binary with SIGPIPE (blocked, it stays pending on this thread and write fails).
+        sigset_t pipe_set;
+        sigemptyset(&pipe_set);
+        sigaddset(&pipe_set, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &pipe_set, nullptr);
         if (!wait_readable(m_listen)) {
             return;
         }
@@ -82,10 +103,24 @@ class CannedServer {
         if (conn < 0) {
             return;
         }
+        SSL* ssl = nullptr;
+        if (m_tls != nullptr) {
+            ssl = SSL_new(m_tls);
+            SSL_set_fd(ssl, conn);
+            if (SSL_accept(ssl) != 1) {  // the client refused our certificate
+                SSL_free(ssl);
+                ::close(conn);
+                return;
+            }
+        }
+        auto read_some = [&](char* buf, std::size_t size) -> ssize_t {
+            return ssl != nullptr ? SSL_read(ssl, buf, static_cast<int>(size))
+                                  : ::read(conn, buf, size);
+        };
         char buf[4096];
         // Read the head, then as much body as Content-Length announces.
         while (wait_readable(conn)) {
-            const ssize_t n = ::read(conn, buf, sizeof buf);
+            const ssize_t n = read_some(buf, sizeof buf);
             if (n <= 0) {
                 break;
             }
@@ -104,10 +139,17 @@ class CannedServer {
             }
         }
         if (!m_response.empty()) {
-            (void)!::write(conn, m_response.data(), m_response.size());
+            if (ssl != nullptr) {
+                SSL_write(ssl, m_response.data(), static_cast<int>(m_response.size()));
+            } else {
+                (void)!::write(conn, m_response.data(), m_response.size());
+            }
         }
         // Hold the connection until the client closes it (or the test ends).
-        while (wait_readable(conn) && ::read(conn, buf, sizeof buf) > 0) {
+        while (wait_readable(conn) && read_some(buf, sizeof buf) > 0) {
+        }
+        if (ssl != nullptr) {
+            SSL_free(ssl);
         }
         ::close(conn);
     }
@@ -116,6 +158,7 @@ class CannedServer {
     std::string m_unix_path;
     int m_listen = -1;
     int m_port = 0;
+    SSL_CTX* m_tls = nullptr;
     std::string m_request;
     std::atomic<bool> m_stop{false};
     std::thread m_thread;
@@ -265,6 +308,83 @@ TEST_CASE("http: one client serves several requests in a row", "[sys][http]") {
         auto r = client.send({.url = server.url("/n")});
         REQUIRE(r.ok());
         CHECK(r->status == 201);
+    }
+}
+
+namespace {
+
+/// A CA and a server certificate for IP 127.0.0.1 signed by it, made with the openssl tool.
+struct TestPki {
+    std::filesystem::path dir;
+    std::string ca_cert, server_chain, server_key;
+
+    TestPki() {
+        dir = std::filesystem::temp_directory_path() /
+              ("agentd-http-pki-" + std::to_string(::getpid()));
+        std::filesystem::create_directories(dir);
+        ca_cert = (dir / "ca.pem").string();
+        server_chain = (dir / "server.pem").string();
+        server_key = (dir / "server.key").string();
+        const auto ca_key = (dir / "ca.key").string();
+        const auto csr = (dir / "server.csr").string();
+        const auto ext = (dir / "ext.cnf").string();
+        {
+            std::FILE* f = std::fopen(ext.c_str(), "w");
+            std::fputs("subjectAltName=IP:127.0.0.1\n", f);
+            std::fclose(f);
+        }
+        run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+             "-nodes", "-keyout", ca_key, "-out", ca_cert, "-days", "2", "-subj",
+             "/CN=agentd test CA"});
+        run({"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", server_key, "-out", csr, "-subj", "/CN=127.0.0.1"});
+        run({"openssl", "x509", "-req", "-in", csr, "-CA", ca_cert, "-CAkey", ca_key,
+             "-CAcreateserial", "-out", server_chain, "-days", "2", "-extfile", ext});
+    }
+    ~TestPki() {
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+    }
+
+    static void run(std::vector<std::string> argv) {
+        PosixProcessRunner runner;
+        auto r = runner.run({.argv = std::move(argv)});
+        REQUIRE(r.ok());
+        INFO(r->err);
+        REQUIRE(r->success());
+    }
+};
+
+}  // namespace
+
+TEST_CASE("http: TLS is verified against the given CA file", "[sys][http]") {
+    TestPki pki;
+    {
+        CannedServer server(k_ok_response, "", std::pair{pki.server_chain, pki.server_key});
+        CurlHttpClient client;
+        auto r = client.send({.url = server.url("/v2/"), .ca_file = pki.ca_cert});
+        INFO((r.ok() ? std::string() : r.error().message));
+        REQUIRE(r.ok());
+        CHECK(r->status == 201);
+        CHECK(r->body == "{\"ok\":true}");
+    }
+    {
+        // Without the CA, the self-made certificate is refused.
+        CannedServer server(k_ok_response, "", std::pair{pki.server_chain, pki.server_key});
+        CurlHttpClient client;
+        auto r = client.send({.url = server.url("/v2/")});
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.error().kind == Error::Kind::Failed);
+        CHECK(r.error().message.find("certificate") != std::string::npos);
+    }
+    {
+        // The certificate names 127.0.0.1, not localhost: the host name is checked too.
+        CannedServer server(k_ok_response, "", std::pair{pki.server_chain, pki.server_key});
+        CurlHttpClient client;
+        auto r = client.send({.url = server.url("/v2/", "localhost"), .ca_file = pki.ca_cert});
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.error().message.find("host name") != std::string::npos);
+        CHECK(r.error().message.find("certificate") != std::string::npos);
     }
 }
 

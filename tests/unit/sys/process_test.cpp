@@ -5,6 +5,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
+
+#include <unistd.h>
 
 using namespace agentd::sys;
 
@@ -85,6 +88,14 @@ TEST_CASE("process: extra env is merged over the inherited environment", "[sys][
     CHECK(r.out.find("AGENTD_TEST_ADDED=a=b c\n") != std::string::npos);
 }
 
+TEST_CASE("process: a malformed env name is invalid input", "[sys][process]") {
+    PosixProcessRunner runner;
+    auto r = runner.run({.argv = {"true"}, .env = {{"A=B", "secret-value"}}});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind == Error::Kind::InvalidInput);
+    CHECK(r.error().message.find("secret-value") == std::string::npos);
+}
+
 TEST_CASE("process: cwd sets the working directory", "[sys][process]") {
     const auto dir = std::filesystem::canonical(std::filesystem::temp_directory_path());
     const auto r = run_ok({.argv = {"pwd"}, .cwd = dir});
@@ -131,4 +142,38 @@ TEST_CASE("process: find_program searches PATH", "[sys][process]") {
     CHECK_FALSE(find_program("agentd-no-such-program-xyz"));
     CHECK(find_program("/bin/sh").has_value());
     CHECK_FALSE(find_program("/nonexistent/prog").has_value());
+}
+
+// The two cases below need a program that starts another one; sh is the simplest such
+// program (the runner itself never uses a shell).
+TEST_CASE("process: a background descendant holding the pipes does not block the result",
+          "[sys][process]") {
+    const auto start = std::chrono::steady_clock::now();
+    const auto r = run_ok(
+        {.argv = {"sh", "-c", "sleep 20 & echo started"}, .timeout = std::chrono::seconds(15)});
+    CHECK_FALSE(r.timed_out);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "started\n");
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+}
+
+TEST_CASE("process: timeout kills the program's descendants too", "[sys][process]") {
+    const auto marker = std::filesystem::temp_directory_path() /
+                        ("agentd-process-test-" + std::to_string(::getpid()));
+    std::filesystem::remove(marker);
+    // The descendant would create the marker after 2s, unless it is killed with its parent.
+    const auto r = run_ok({.argv = {"sh", "-c", "(sleep 2; touch " + marker.string() + ") & wait"},
+                           .timeout = std::chrono::milliseconds(300)});
+    CHECK(r.timed_out);
+    std::this_thread::sleep_for(std::chrono::seconds(3));  // waits for an absence: no state to poll
+    CHECK_FALSE(std::filesystem::exists(marker));
+    std::filesystem::remove(marker);
+}
+
+TEST_CASE("process: timeout applies to a program that closed its output early", "[sys][process]") {
+    const auto start = std::chrono::steady_clock::now();
+    const auto r = run_ok({.argv = {"sh", "-c", "exec >&- 2>&-; sleep 20"},
+                           .timeout = std::chrono::milliseconds(300)});
+    CHECK(r.timed_out);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
 }

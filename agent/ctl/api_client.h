@@ -1,0 +1,44 @@
+#pragma once
+// agentctl's side of the HTTP API on agentd's unix socket.
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/sys/http.h"
+
+namespace agentd::ctl {
+
+struct ApiAnswer {
+    long status = 0;
+    nlohmann::json body;  ///< the JSON document; errors are {"error": "..."}
+    bool ok() const { return status >= 200 && status < 300; }
+    /// The "error" field, or a generic text with the status.
+    std::string error() const;
+};
+
+class ApiClient {
+  public:
+    /// `socket`: path of agentd's API socket.
+    ApiClient(sys::HttpClient& http, std::string socket);
+
+    /// An error means agentd did not answer (Failed: connection refused, no such socket,
+    /// timeout) or answered something that is not JSON (InvalidInput).
+    sys::Result<ApiAnswer> get(const std::string& path);
+    /// POSTs `body`; `timeout` bounds waiting for the answer (a gated deployment is slow).
+    sys::Result<ApiAnswer> post(const std::string& path, const nlohmann::json& body,
+                                sys::Duration timeout);
+
+    const std::string& socket() const { return m_socket; }
+
+  private:
+    sys::Result<ApiAnswer> send(sys::HttpRequest request);
+
+    sys::HttpClient& m_http;
+    std::string m_socket;
+};
+
+/// Percent-encodes a query value.
+std::string url_encode(const std::string& value);
+
+}  // namespace agentd::ctl

@@ -1,0 +1,160 @@
+#include "agent/ctl/render.h"
+
+#include <fmt/format.h>
+
+#include "agent/ctl/table.h"
+
+namespace agentd::ctl {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t k_reason_width = 60;
+
+std::string text(const json& j, const char* key, const std::string& fallback = "") {
+    if (j.is_object() && j.contains(key) && j[key].is_string()) {
+        return j[key].get<std::string>();
+    }
+    return fallback;
+}
+
+std::string took(const json& d) {
+    sys::TimePoint start;
+    sys::TimePoint end;
+    if (!sys::parse_rfc3339(text(d, "started_at"), start) ||
+        !sys::parse_rfc3339(text(d, "finished_at"), end)) {
+        return "-";
+    }
+    return human_duration(std::chrono::duration_cast<sys::Duration>(end - start));
+}
+
+std::string last_poll(const json& poll, sys::TimePoint now) {
+    const std::string result = text(poll, "result");
+    if (result.empty()) {
+        return "never";
+    }
+    std::string out = fmt::format("{} {}", result, relative_time(now, text(poll, "at")));
+    const std::string error = text(poll, "error");
+    if (!error.empty()) {
+        out += ": " + one_line(error, k_reason_width);
+    }
+    return out;
+}
+
+std::string notes(const json& stack) {
+    std::vector<std::string> parts;
+    if (stack.value("paused", false)) {
+        parts.emplace_back("PAUSED");
+    }
+    if (stack.contains("pinned") && stack["pinned"].is_number_integer()) {
+        parts.push_back(fmt::format("PINNED at {}", stack["pinned"].get<std::int64_t>()));
+    }
+    const std::string candidate = text(stack, "candidate");
+    if (!candidate.empty()) {
+        parts.push_back("next: " + one_line(candidate, k_reason_width));
+    }
+    std::string out;
+    for (const auto& p : parts) {
+        out += (out.empty() ? "" : ", ") + p;
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string release_label(const json& d) {
+    if (!d.is_object()) {
+        return "-";
+    }
+    const std::string revision = short_revision(text(d, "revision"));
+    const std::string tag = text(d, "tag");
+    if (!tag.empty()) {
+        return revision.empty() ? tag : fmt::format("{} ({})", tag, revision);
+    }
+    if (!revision.empty()) {
+        return revision;
+    }
+    // A `dir:` stack has no revision: its release is its images.
+    if (d.contains("images") && d["images"].is_object() && !d["images"].empty()) {
+        return short_image(d["images"].begin()->get<std::string>()) +
+               (d["images"].size() > 1 ? fmt::format(" +{}", d["images"].size() - 1) : "");
+    }
+    return "-";
+}
+
+std::string render_status(const json& doc, sys::TimePoint now) {
+    Table table({"STACK", "STATE", "RELEASE", "DEPLOYED", "LAST POLL", "NOTES"});
+    for (const auto& s : doc.value("stacks", json::array())) {
+        const json current = s.value("current", json(nullptr));
+        table.add_row({text(s, "name"), text(s, "state"), release_label(current),
+                       current.is_object() ? relative_time(now, text(current, "finished_at")) : "-",
+                       last_poll(s.value("last_poll", json::object()), now), notes(s)});
+    }
+    return table.render();
+}
+
+std::string render_history(const json& doc, sys::TimePoint now) {
+    Table table({"ID", "STACK", "STATUS", "RELEASE", "TRIGGER", "STARTED", "TOOK", "REASON"});
+    for (const auto& d : doc.value("deployments", json::array())) {
+        table.add_row({std::to_string(d.value("id", 0)), text(d, "stack"), text(d, "status"),
+                       release_label(d), text(d, "trigger"),
+                       relative_time(now, text(d, "started_at")), took(d),
+                       one_line(text(d, "reason"), k_reason_width)});
+    }
+    return table.render();
+}
+
+std::string render_deployment(const json& d, sys::TimePoint now) {
+    std::string out =
+        fmt::format("deployment {} of stack {}\n", d.value("id", 0), text(d, "stack"));
+    Table fields({"", ""});
+    fields.add_row({"status:", text(d, "status")});
+    fields.add_row({"revision:", text(d, "revision", "-")});
+    fields.add_row({"tag:", text(d, "tag", "-")});
+    fields.add_row({"trigger:", text(d, "trigger")});
+    fields.add_row({"started:", fmt::format("{} ({})", text(d, "started_at"),
+                                            relative_time(now, text(d, "started_at")))});
+    const std::string finished = text(d, "finished_at");
+    fields.add_row(
+        {"finished:", finished.empty() ? "-" : fmt::format("{} (took {})", finished, took(d))});
+    if (d.contains("previous") && d["previous"].is_number_integer()) {
+        fields.add_row({"previous:", std::to_string(d["previous"].get<std::int64_t>())});
+    }
+    fields.add_row({"reason:", text(d, "reason", "-").empty() ? "-" : text(d, "reason")});
+    // Drop the empty header line of the two-column layout.
+    const std::string rendered = fields.render();
+    out += rendered.substr(rendered.find('\n') + 1);
+
+    out += "images:\n";
+    Table images({"", ""});
+    const json all_images = d.value("images", json::object());
+    for (const auto& [service, ref] : all_images.items()) {
+        images.add_row(
+            {"  " + service, ref.is_string() ? short_image(ref.get<std::string>()) : ""});
+    }
+    const std::string image_rows = images.render();
+    out += image_rows.substr(image_rows.find('\n') + 1);
+
+    out += "events:\n";
+    Table events({"", "", ""});
+    for (const auto& e : d.value("events", json::array())) {
+        events.add_row({"  " + text(e, "at"), text(e, "phase"), one_line(text(e, "message"), 200)});
+    }
+    const std::string event_rows = events.render();
+    out += event_rows.substr(event_rows.find('\n') + 1);
+    return out;
+}
+
+std::string render_cycle(const std::string& stack, const json& result) {
+    std::string out = fmt::format("{}: {}", stack, text(result, "outcome", "unknown"));
+    if (result.contains("deployment") && result["deployment"].is_number_integer()) {
+        out += fmt::format(", deployment {}", result["deployment"].get<std::int64_t>());
+    }
+    const std::string message = text(result, "message");
+    if (!message.empty()) {
+        out += ": " + message;
+    }
+    return out + "\n";
+}
+
+}  // namespace agentd::ctl

@@ -1,0 +1,24 @@
+#pragma once
+// Human renderings of the API's JSON documents (SPEC section 6). Pure: `now` is given, so
+// relative times are tested.
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/sys/clock.h"
+
+namespace agentd::ctl {
+
+/// STACK STATE RELEASE DEPLOYED LAST POLL NOTES, one row per stack of {"stacks":[...]}.
+std::string render_status(const nlohmann::json& doc, sys::TimePoint now);
+/// ID STACK STATUS RELEASE TRIGGER STARTED TOOK REASON of {"deployments":[...]}.
+std::string render_history(const nlohmann::json& doc, sys::TimePoint now);
+/// One deployment: its fields, images per service, reason and events timeline.
+std::string render_deployment(const nlohmann::json& deployment, sys::TimePoint now);
+/// "shop: succeeded, deployment 7: message" for {"outcome","deployment","message"}.
+std::string render_cycle(const std::string& stack, const nlohmann::json& result);
+/// "v2.3.1 (0123456789ab)", "0123456789ab", or "-" for a deployment's release.
+std::string release_label(const nlohmann::json& deployment);
+
+}  // namespace agentd::ctl

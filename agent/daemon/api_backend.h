@@ -1,0 +1,75 @@
+#pragma once
+// What the HTTP API (SPEC section 7) asks of the daemon. The server only parses requests and
+// writes answers; tests give it a fake backend.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "agent/deploy/reconciler.h"
+#include "agent/model/deployment.h"
+
+namespace agentd::daemon {
+
+/// A refused request: `status` is the HTTP status (400, 404, 409, 500), `message` is what the
+/// user reads after "agentctl: ".
+struct ApiError {
+    int status = 500;
+    std::string message;
+
+    static ApiError bad_request(std::string m) { return {400, std::move(m)}; }
+    static ApiError not_found(std::string m) { return {404, std::move(m)}; }
+    static ApiError conflict(std::string m) { return {409, std::move(m)}; }
+    static ApiError internal(std::string m) { return {500, std::move(m)}; }
+    /// "unknown stack \"x\"" (404).
+    static ApiError unknown_stack(const std::string& name);
+};
+
+/// The value, or why there is none.
+template <class T>
+using ApiResult = std::variant<T, ApiError>;
+
+/// One stack as `status` shows it.
+struct StackStatus {
+    std::string name;
+    /// "running" (current succeeded), "deploying" (a deployment in progress), "paused",
+    /// "failed" (latest failed or rolled back and nothing succeeded), "new" (nothing yet).
+    std::string state;
+    model::StackState stack_state;
+    std::optional<model::Deployment> current;
+};
+
+/// The state name of a stack from what the store knows (see StackStatus::state).
+std::string stack_state_name(const model::StackState& state,
+                             const std::optional<model::Deployment>& current,
+                             const std::optional<model::Deployment>& latest);
+
+class ApiBackend {
+  public:
+    virtual ~ApiBackend() = default;
+    /// Every configured stack, or only `stack`; unknown stack: 404.
+    virtual ApiResult<std::vector<StackStatus>> status(const std::optional<std::string>& stack) = 0;
+    /// Newest first; all stacks when `stack` is empty.
+    virtual ApiResult<std::vector<model::Deployment>> history(
+        const std::optional<std::string>& stack, int limit) = 0;
+    /// One deployment with its events; 404 when absent.
+    virtual ApiResult<model::Deployment> show(std::int64_t id) = 0;
+    /// Queues a cycle. With `wait`, blocks until it ends and returns its result; without,
+    /// returns nullopt as soon as it is queued.
+    virtual ApiResult<std::optional<deploy::CycleResult>> sync(const std::string& stack,
+                                                               bool wait) = 0;
+    /// Restores `to` (default: the previous succeeded release), waits, pins and pauses the
+    /// stack on success.
+    virtual ApiResult<deploy::CycleResult> rollback(const std::string& stack,
+                                                    std::optional<std::int64_t> to) = 0;
+    /// Sets or clears `paused`; resume also clears `pinned`. Returns the new state.
+    virtual ApiResult<model::StackState> set_paused(const std::string& stack, bool paused) = 0;
+    /// Reloads the configuration file; returns the number of stacks. A bad file is a 400 with
+    /// every issue, and the old configuration stays.
+    virtual ApiResult<int> reload() = 0;
+};
+
+}  // namespace agentd::daemon

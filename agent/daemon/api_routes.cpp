@@ -1,0 +1,255 @@
+#include "agent/daemon/api_routes.h"
+
+#include <charconv>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "agent/config/config.h"
+#include "agent/model/json.h"
+
+namespace agentd::daemon {
+namespace {
+
+constexpr int k_default_history_limit = 20;
+constexpr int k_max_history_limit = 1000;
+
+using nlohmann::json;
+
+ApiReply error_reply(const ApiError& e) {
+    return {e.status, json{{"error", e.message}}};
+}
+
+std::optional<std::int64_t> parse_id(std::string_view text) {
+    std::int64_t value = 0;
+    const auto* end = text.data() + text.size();
+    auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    if (text.empty() || ec != std::errc() || ptr != end || value <= 0) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+std::vector<std::string_view> split_path(std::string_view path) {
+    std::vector<std::string_view> parts;
+    while (!path.empty()) {
+        if (path.front() == '/') {
+            path.remove_prefix(1);
+            continue;
+        }
+        const auto slash = path.find('/');
+        parts.push_back(path.substr(0, slash));
+        path = slash == std::string_view::npos ? std::string_view{} : path.substr(slash);
+    }
+    return parts;
+}
+
+std::optional<std::string> query_value(const ApiRequest& r, const std::string& key) {
+    auto it = r.query.find(key);
+    if (it == r.query.end() || it->second.empty()) {
+        return std::nullopt;
+    }
+    return it->second;
+}
+
+/// The request body as a JSON object; an empty body is an empty object.
+std::variant<json, ApiError> body_object(const ApiRequest& r) {
+    if (r.body.find_first_not_of(" \t\r\n") == std::string::npos) {
+        return json::object();
+    }
+    json j = json::parse(r.body, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+        return ApiError::bad_request("request body: expected a JSON object");
+    }
+    return j;
+}
+
+ApiReply method_not_allowed(const std::string& allowed) {
+    return {405, json{{"error", fmt::format("method not allowed (use {})", allowed)}}};
+}
+
+ApiReply get_status(ApiBackend& backend, const ApiRequest& r) {
+    auto result = backend.status(query_value(r, "stack"));
+    if (auto* e = std::get_if<ApiError>(&result)) {
+        return error_reply(*e);
+    }
+    json stacks = json::array();
+    for (const auto& s : std::get<0>(result)) {
+        stacks.push_back(to_json(s));
+    }
+    return {200, json{{"stacks", stacks}}};
+}
+
+ApiReply get_history(ApiBackend& backend, const ApiRequest& r) {
+    int limit = k_default_history_limit;
+    if (auto text = query_value(r, "limit")) {
+        auto value = parse_id(*text);
+        if (!value || *value > k_max_history_limit) {
+            return error_reply(ApiError::bad_request(fmt::format(
+                "limit: expected a number from 1 to {}, got \"{}\"", k_max_history_limit, *text)));
+        }
+        limit = static_cast<int>(*value);
+    }
+    auto result = backend.history(query_value(r, "stack"), limit);
+    if (auto* e = std::get_if<ApiError>(&result)) {
+        return error_reply(*e);
+    }
+    json deployments = json::array();
+    for (const auto& d : std::get<0>(result)) {
+        deployments.push_back(model::to_json(d));
+    }
+    return {200, json{{"deployments", deployments}}};
+}
+
+ApiReply get_deployment(ApiBackend& backend, std::string_view id_text) {
+    auto id = parse_id(id_text);
+    if (!id) {
+        return error_reply(ApiError::bad_request(
+            fmt::format("deployment: expected a positive number, got \"{}\"", id_text)));
+    }
+    auto result = backend.show(*id);
+    if (auto* e = std::get_if<ApiError>(&result)) {
+        return error_reply(*e);
+    }
+    return {200, model::to_json(std::get<0>(result), true)};
+}
+
+ApiReply post_stack(ApiBackend& backend, const std::string& stack, std::string_view action,
+                    const ApiRequest& r) {
+    if (!config::valid_stack_name(stack)) {
+        return error_reply(ApiError::unknown_stack(stack));
+    }
+    auto body = body_object(r);
+    if (auto* e = std::get_if<ApiError>(&body)) {
+        return error_reply(*e);
+    }
+    const json& args = std::get<json>(body);
+    if (action == "sync") {
+        const json wait = args.value("wait", json(false));
+        if (!wait.is_boolean()) {
+            return error_reply(ApiError::bad_request("wait: expected true or false"));
+        }
+        auto result = backend.sync(stack, wait.get<bool>());
+        if (auto* e = std::get_if<ApiError>(&result)) {
+            return error_reply(*e);
+        }
+        const auto& cycle = std::get<0>(result);
+        return cycle ? ApiReply{200, to_json(*cycle)} : ApiReply{202, json{{"queued", true}}};
+    }
+    if (action == "rollback") {
+        std::optional<std::int64_t> to;
+        const json to_value = args.value("to", json(nullptr));
+        if (to_value.is_number_integer() && to_value.get<std::int64_t>() > 0) {
+            to = to_value.get<std::int64_t>();
+        } else if (!to_value.is_null()) {
+            return error_reply(ApiError::bad_request("to: expected a deployment id or null"));
+        }
+        auto result = backend.rollback(stack, to);
+        if (auto* e = std::get_if<ApiError>(&result)) {
+            return error_reply(*e);
+        }
+        return {200, to_json(std::get<0>(result))};
+    }
+    auto result = backend.set_paused(stack, action == "pause");
+    if (auto* e = std::get_if<ApiError>(&result)) {
+        return error_reply(*e);
+    }
+    const auto& state = std::get<0>(result);
+    return {200, json{{"stack", stack},
+                      {"paused", state.paused},
+                      {"pinned", state.pinned ? json(*state.pinned) : json(nullptr)}}};
+}
+
+ApiReply post_reload(ApiBackend& backend) {
+    auto result = backend.reload();
+    if (auto* e = std::get_if<ApiError>(&result)) {
+        return error_reply(*e);
+    }
+    return {200, json{{"reloaded", true}, {"stacks", std::get<0>(result)}}};
+}
+
+}  // namespace
+
+ApiError ApiError::unknown_stack(const std::string& name) {
+    return not_found(fmt::format("unknown stack \"{}\"", name));
+}
+
+std::string stack_state_name(const model::StackState& state,
+                             const std::optional<model::Deployment>& current,
+                             const std::optional<model::Deployment>& latest) {
+    if (latest && latest->status == model::Status::InProgress) {
+        return "deploying";
+    }
+    if (state.paused) {
+        return "paused";
+    }
+    if (current) {
+        return "running";
+    }
+    if (latest &&
+        (latest->status == model::Status::Failed || latest->status == model::Status::RolledBack ||
+         latest->status == model::Status::Rejected)) {
+        return "failed";
+    }
+    return "new";
+}
+
+json to_json(const StackStatus& s) {
+    const auto& st = s.stack_state;
+    auto or_null = [](const std::string& v) { return v.empty() ? json(nullptr) : json(v); };
+    return json{
+        {"name", s.name},
+        {"state", s.state},
+        {"paused", st.paused},
+        {"pinned", st.pinned ? json(*st.pinned) : json(nullptr)},
+        {"current", s.current ? model::to_json(*s.current) : json(nullptr)},
+        {"last_poll",
+         {{"at", st.last_poll.at ? json(sys::format_rfc3339(*st.last_poll.at)) : json(nullptr)},
+          {"result", or_null(st.last_poll.result)},
+          {"error", or_null(st.last_poll.error)}}},
+        {"candidate", or_null(st.candidate)},
+    };
+}
+
+json to_json(const deploy::CycleResult& r) {
+    return json{{"outcome", deploy::to_string(r.outcome)},
+                {"deployment", r.deployment ? json(*r.deployment) : json(nullptr)},
+                {"message", r.message}};
+}
+
+ApiReply handle_request(ApiBackend& backend, const ApiRequest& request) {
+    const auto parts = split_path(request.path);
+    const bool get = request.method == "GET" || request.method == "HEAD";
+    const bool post = request.method == "POST";
+    if (parts.size() < 2 || parts[0] != "v1") {
+        return {404, json{{"error", fmt::format("no such endpoint: {}", request.path)}}};
+    }
+    try {
+        if (parts.size() == 2 && parts[1] == "status") {
+            return get ? get_status(backend, request) : method_not_allowed("GET");
+        }
+        if (parts.size() == 2 && parts[1] == "history") {
+            return get ? get_history(backend, request) : method_not_allowed("GET");
+        }
+        if (parts.size() == 3 && parts[1] == "deployments") {
+            return get ? get_deployment(backend, parts[2]) : method_not_allowed("GET");
+        }
+        if (parts.size() == 2 && parts[1] == "reload") {
+            return post ? post_reload(backend) : method_not_allowed("POST");
+        }
+        if (parts.size() == 4 && parts[1] == "stacks" &&
+            (parts[3] == "sync" || parts[3] == "rollback" || parts[3] == "pause" ||
+             parts[3] == "resume")) {
+            return post ? post_stack(backend, std::string(parts[2]), parts[3], request)
+                        : method_not_allowed("POST");
+        }
+    } catch (const std::exception& e) {
+        // The store throws when it cannot read; the API answers instead of dying.
+        return error_reply(ApiError::internal(e.what()));
+    }
+    return {404, json{{"error", fmt::format("no such endpoint: {}", request.path)}}};
+}
+
+}  // namespace agentd::daemon

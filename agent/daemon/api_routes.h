@@ -1,0 +1,36 @@
+#pragma once
+// The routes of the HTTP API (SPEC section 7) as a pure function from request to answer, so
+// that they are tested without a socket; ApiServer only moves bytes.
+
+#include <map>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/daemon/api_backend.h"
+
+namespace agentd::daemon {
+
+struct ApiRequest {
+    std::string method;  ///< "GET", "POST", ...
+    std::string path;    ///< "/v1/status", without the query
+    std::map<std::string, std::string> query;
+    std::string body;
+};
+
+struct ApiReply {
+    int status = 200;
+    nlohmann::json body;  ///< errors: {"error": "message"}
+};
+
+/// Routes `request` to `backend`. Malformed input is a 400, an unknown path a 404, a known
+/// path with the wrong method a 405; the backend's errors keep their status.
+ApiReply handle_request(ApiBackend& backend, const ApiRequest& request);
+
+/// {"name","state","paused","pinned","current","last_poll":{"at","result","error"},
+///  "candidate"} of SPEC section 6.
+nlohmann::json to_json(const StackStatus& s);
+/// {"outcome","deployment","message"}.
+nlohmann::json to_json(const deploy::CycleResult& r);
+
+}  // namespace agentd::daemon

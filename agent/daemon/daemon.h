@@ -1,0 +1,66 @@
+#pragma once
+// The agentd driver: worker threads running cycles from the WorkQueue, the API server,
+// signals (SIGTERM/SIGINT stop, SIGHUP reloads) and the service manager's notifications.
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/daemon/api_backend.h"
+#include "agent/daemon/notifier.h"
+#include "agent/daemon/runner.h"
+#include "agent/daemon/shared_config.h"
+#include "agent/daemon/work_queue.h"
+
+namespace agentd::daemon {
+
+/// Blocks SIGTERM, SIGINT and SIGHUP in the calling thread and in every thread it creates
+/// afterwards, so that only the main thread receives them (sigtimedwait).
+void block_signals();
+
+/// Whether a cycle with this outcome makes `agentd --once` exit 1.
+bool outcome_is_failure(deploy::Outcome outcome);
+
+class Daemon {
+  public:
+    /// `config_path` is re-read on reload.
+    Daemon(config::Config config, std::filesystem::path config_path, Wiring& wiring,
+           Notifier& notifier, sys::Clock& clock);
+    ~Daemon();
+    Daemon(const Daemon&) = delete;
+    Daemon& operator=(const Daemon&) = delete;
+
+    /// `--once`: recovers and runs one cycle per stack, in order. 0 when no cycle ended
+    /// Failed or PollError, else 1. Signals must be blocked (block_signals) by the caller.
+    int run_once();
+    /// Serves until SIGTERM or SIGINT, then lets every worker finish its step. Returns the
+    /// exit code (1 when the store or the API cannot be opened). Signals must be blocked.
+    int serve();
+    /// Re-reads the configuration file. Thread-safe. A bad file is logged with every issue,
+    /// returned as a 400 with them, and the old configuration stays. Returns the stack count.
+    ApiResult<int> reload();
+    /// Asks everything to stop (as SIGTERM does).
+    void request_stop();
+
+  private:
+    void worker_loop(int index);
+    deploy::CycleResult run_job(CycleRunner& runner, const config::Config& config, const Job& job);
+    void schedule_stacks(const config::Config& config);
+    int wait_for_signals();
+
+    SharedConfig m_config;
+    std::filesystem::path m_config_path;
+    Wiring& m_wiring;
+    Notifier& m_notifier;
+    sys::Clock& m_clock;
+    std::atomic<bool> m_stop{false};
+    WorkQueue m_queue;
+    std::mutex m_reload_mutex;
+    std::vector<std::thread> m_workers;
+};
+
+}  // namespace agentd::daemon

@@ -1,0 +1,138 @@
+#include "agent/daemon/daemon_backend.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace agentd::daemon {
+
+DaemonBackend::DaemonBackend(SharedConfig& config, std::unique_ptr<state::Store> store,
+                             WorkQueue& queue, ReloadFunction reload)
+    : m_config(config), m_store(std::move(store)), m_queue(queue), m_reload(std::move(reload)) {}
+
+bool DaemonBackend::known(const std::string& stack) const {
+    return m_config.get()->find_stack(stack) != nullptr;
+}
+
+ApiResult<std::vector<StackStatus>> DaemonBackend::status(const std::optional<std::string>& stack) {
+    if (stack && !known(*stack)) {
+        return ApiError::unknown_stack(*stack);
+    }
+    const auto config = m_config.get();
+    std::vector<StackStatus> out;
+    std::lock_guard lock(m_store_mutex);
+    for (const auto& s : config->stacks) {
+        if (stack && s.name != *stack) {
+            continue;
+        }
+        StackStatus status;
+        status.name = s.name;
+        status.stack_state = m_store->stack_state(s.name);
+        status.current = m_store->current(s.name);
+        status.state =
+            stack_state_name(status.stack_state, status.current, m_store->latest(s.name));
+        out.push_back(std::move(status));
+    }
+    return out;
+}
+
+ApiResult<std::vector<model::Deployment>> DaemonBackend::history(
+    const std::optional<std::string>& stack, int limit) {
+    if (stack && !known(*stack)) {
+        return ApiError::unknown_stack(*stack);
+    }
+    std::lock_guard lock(m_store_mutex);
+    return m_store->history(stack.value_or(""), limit);
+}
+
+ApiResult<model::Deployment> DaemonBackend::show(std::int64_t id) {
+    std::lock_guard lock(m_store_mutex);
+    auto d = m_store->deployment(id, true);
+    if (!d) {
+        return ApiError::not_found(fmt::format("unknown deployment {}", id));
+    }
+    return *d;
+}
+
+ApiResult<deploy::CycleResult> DaemonBackend::run_and_wait(Job job) {
+    auto reply = std::make_shared<std::promise<deploy::CycleResult>>();
+    auto result = reply->get_future();
+    job.reply = reply;
+    if (!m_queue.push(std::move(job))) {
+        return ApiError::conflict("agentd is stopping");
+    }
+    try {
+        return result.get();
+    } catch (const std::future_error&) {
+        return ApiError::conflict("agentd is stopping");
+    }
+}
+
+ApiResult<std::optional<deploy::CycleResult>> DaemonBackend::sync(const std::string& stack,
+                                                                  bool wait) {
+    if (!known(stack)) {
+        return ApiError::unknown_stack(stack);
+    }
+    spdlog::info("stack {}: sync requested{}", stack, wait ? " (waiting)" : "");
+    Job job{Job::Kind::Cycle, stack, model::Trigger::Manual, std::nullopt, nullptr};
+    if (!wait) {
+        if (!m_queue.push(std::move(job))) {
+            return ApiError::conflict("agentd is stopping");
+        }
+        return std::optional<deploy::CycleResult>{};
+    }
+    auto result = run_and_wait(std::move(job));
+    if (auto* e = std::get_if<ApiError>(&result)) {
+        return *e;
+    }
+    return std::optional<deploy::CycleResult>{std::get<0>(result)};
+}
+
+ApiResult<deploy::CycleResult> DaemonBackend::rollback(const std::string& stack,
+                                                       std::optional<std::int64_t> to) {
+    if (!known(stack)) {
+        return ApiError::unknown_stack(stack);
+    }
+    if (to) {
+        std::lock_guard lock(m_store_mutex);
+        auto target = m_store->deployment(*to, false);
+        if (!target || target->stack != stack) {
+            return ApiError::not_found(fmt::format("stack {} has no deployment {}", stack, *to));
+        }
+        if (target->status != model::Status::Succeeded &&
+            target->status != model::Status::Superseded) {
+            return ApiError::conflict(
+                fmt::format("deployment {} is {}: only a release that "
+                            "succeeded can be restored",
+                            *to, model::to_string(target->status)));
+        }
+    }
+    spdlog::info("stack {}: rollback requested{}", stack,
+                 to ? fmt::format(" to deployment {}", *to) : std::string());
+    return run_and_wait(Job{Job::Kind::Rollback, stack, model::Trigger::Rollback, to, nullptr});
+}
+
+ApiResult<model::StackState> DaemonBackend::set_paused(const std::string& stack, bool paused) {
+    if (!known(stack)) {
+        return ApiError::unknown_stack(stack);
+    }
+    std::lock_guard lock(m_store_mutex);
+    auto state = m_store->stack_state(stack);
+    state.stack = stack;
+    state.paused = paused;
+    if (!paused) {
+        state.pinned.reset();
+    }
+    m_store->save_stack_state(state);
+    spdlog::info("stack {}: {}", stack, paused ? "paused" : "resumed");
+    if (!paused) {
+        // Resuming polls at once instead of after the rest of the interval.
+        m_queue.push(Job{Job::Kind::Cycle, stack, model::Trigger::Manual, std::nullopt, nullptr});
+    }
+    return state;
+}
+
+ApiResult<int> DaemonBackend::reload() {
+    return m_reload();
+}
+
+}  // namespace agentd::daemon

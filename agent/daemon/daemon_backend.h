@@ -1,0 +1,46 @@
+#pragma once
+// The API backend of the running daemon: reads the store (one connection, serialised, since
+// libmicrohttpd runs a thread per connection) and hands work to the WorkQueue.
+
+#include <functional>
+#include <memory>
+#include <mutex>
+
+#include "agent/daemon/api_backend.h"
+#include "agent/daemon/shared_config.h"
+#include "agent/daemon/work_queue.h"
+#include "agent/state/store.h"
+
+namespace agentd::daemon {
+
+class DaemonBackend final : public ApiBackend {
+  public:
+    using ReloadFunction = std::function<ApiResult<int>()>;
+
+    DaemonBackend(SharedConfig& config, std::unique_ptr<state::Store> store, WorkQueue& queue,
+                  ReloadFunction reload);
+
+    ApiResult<std::vector<StackStatus>> status(const std::optional<std::string>& stack) override;
+    ApiResult<std::vector<model::Deployment>> history(const std::optional<std::string>& stack,
+                                                      int limit) override;
+    ApiResult<model::Deployment> show(std::int64_t id) override;
+    ApiResult<std::optional<deploy::CycleResult>> sync(const std::string& stack,
+                                                       bool wait) override;
+    ApiResult<deploy::CycleResult> rollback(const std::string& stack,
+                                            std::optional<std::int64_t> to) override;
+    ApiResult<model::StackState> set_paused(const std::string& stack, bool paused) override;
+    ApiResult<int> reload() override;
+
+  private:
+    bool known(const std::string& stack) const;
+    /// Queues `job` and waits for its result.
+    ApiResult<deploy::CycleResult> run_and_wait(Job job);
+
+    SharedConfig& m_config;
+    std::mutex m_store_mutex;
+    std::unique_ptr<state::Store> m_store;
+    WorkQueue& m_queue;
+    ReloadFunction m_reload;
+};
+
+}  // namespace agentd::daemon

@@ -1,0 +1,40 @@
+#pragma once
+// What a worker thread needs to run cycles: the reconciler over per-thread side effects
+// (SQLite connections and curl handles are not shared between threads). The real ones are
+// built in daemon/wiring.cpp; tests give fakes.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "agent/config/config.h"
+#include "agent/deploy/reconciler.h"
+#include "agent/state/store.h"
+
+namespace agentd::daemon {
+
+/// One worker's context.
+class CycleRunner {
+  public:
+    virtual ~CycleRunner() = default;
+    virtual deploy::CycleResult reconcile(const config::Stack& stack, model::Trigger trigger) = 0;
+    virtual deploy::CycleResult rollback(const config::Stack& stack,
+                                         std::optional<std::int64_t> to) = 0;
+    virtual void recover(const config::Stack& stack) = 0;
+    /// This worker's own connection to the state store.
+    virtual state::Store& store() = 0;
+};
+
+/// Builds the per-thread contexts. Construction errors throw (std::exception).
+class Wiring {
+  public:
+    virtual ~Wiring() = default;
+    /// A connection to `config.state_dir`'s state store (for the API's reads and writes).
+    virtual std::unique_ptr<state::Store> open_store(const config::Config& config) = 0;
+    /// A worker context for `config`; `stop` is handed to its reconciler.
+    virtual std::unique_ptr<CycleRunner> make_runner(const config::Config& config,
+                                                     const std::atomic<bool>& stop) = 0;
+};
+
+}  // namespace agentd::daemon

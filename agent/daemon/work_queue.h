@@ -1,0 +1,68 @@
+#pragma once
+// The one queue through which all work reaches the worker threads: due polls (from the
+// Scheduler), triggers from the API (sync, rollback) and recovery at start. At most one job
+// per stack runs at a time; triggered jobs go before due polls.
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "agent/daemon/scheduler.h"
+#include "agent/deploy/reconciler.h"
+#include "agent/model/deployment.h"
+
+namespace agentd::daemon {
+
+struct Job {
+    enum class Kind { Cycle, Rollback, Recover };
+    Kind kind = Kind::Cycle;
+    std::string stack;
+    model::Trigger trigger = model::Trigger::Poll;
+    std::optional<std::int64_t> rollback_to;
+    /// Set when the requester waits for the result (`sync --wait`, rollback).
+    std::shared_ptr<std::promise<deploy::CycleResult>> reply;
+};
+
+class WorkQueue {
+  public:
+    WorkQueue(sys::Clock& clock, Scheduler::RandomSource random);
+
+    /// The stacks to poll and their intervals (see Scheduler::set_stacks).
+    void set_stacks(const std::vector<std::pair<std::string, sys::Duration>>& stacks);
+    /// Queues a triggered job. False when the queue is stopping (the job is dropped). A
+    /// `Cycle` job without a reply for a stack that already has one pending is merged into it.
+    bool push(Job job);
+    /// Blocks until a job may run, and marks its stack busy; nullopt once stop() was called.
+    std::optional<Job> next();
+    /// next() without blocking: nullopt when no job may run now.
+    std::optional<Job> try_next();
+    /// Ends a job taken with next(): frees its stack and, after a cycle, schedules its next
+    /// poll.
+    void finish(const Job& job);
+    /// Wakes every waiting worker; pending jobs with a reply get an `Interrupted` result.
+    void stop();
+
+    /// Number of jobs queued and not yet taken (for tests and STATUS=).
+    std::size_t pending() const;
+
+  private:
+    std::optional<Job> take_locked();
+
+    sys::Clock& m_clock;
+    mutable std::mutex m_mutex;
+    std::condition_variable m_wake;
+    Scheduler m_scheduler;
+    std::deque<Job> m_pending;
+    std::set<std::string> m_busy;
+    bool m_stopping = false;
+};
+
+}  // namespace agentd::daemon

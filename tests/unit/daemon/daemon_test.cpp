@@ -1,0 +1,247 @@
+#include "agent/daemon/daemon.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/sys/http.h"
+#include "tests/unit/daemon/fake_clock.h"
+#include "tests/unit/daemon/fake_store.h"
+
+using namespace agentd;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+using daemon::testing::FakeStore;
+
+namespace {
+
+struct Recorder {
+    std::mutex mutex;
+    std::vector<std::string> calls;
+    std::map<std::string, deploy::Outcome> outcomes;
+    void add(std::string c) {
+        std::lock_guard lock(mutex);
+        calls.push_back(std::move(c));
+    }
+    std::vector<std::string> snapshot() {
+        std::lock_guard lock(mutex);
+        return calls;
+    }
+};
+
+class FakeRunner final : public daemon::CycleRunner {
+  public:
+    FakeRunner(Recorder& r, FakeStore& s) : m_r(r), m_store(s) {}
+    deploy::CycleResult reconcile(const config::Stack& stack, model::Trigger t) override {
+        m_r.add("reconcile " + stack.name + " " + model::to_string(t));
+        std::lock_guard lock(m_r.mutex);
+        auto it = m_r.outcomes.find(stack.name);
+        return {it == m_r.outcomes.end() ? deploy::Outcome::Noop : it->second, std::nullopt, "ok"};
+    }
+    deploy::CycleResult rollback(const config::Stack& stack,
+                                 std::optional<std::int64_t> to) override {
+        m_r.add("rollback " + stack.name + " " + (to ? std::to_string(*to) : "-"));
+        model::Deployment d;
+        d.stack = stack.name;
+        d.status = model::Status::Succeeded;
+        d.trigger = model::Trigger::Rollback;
+        const auto id = m_store.create_deployment(d);
+        return {deploy::Outcome::Succeeded, id, "restored"};
+    }
+    void recover(const config::Stack& stack) override { m_r.add("recover " + stack.name); }
+    state::Store& store() override { return m_store; }
+
+  private:
+    Recorder& m_r;
+    daemon::testing::SharedStoreHandle m_store;
+};
+
+class FakeWiring final : public daemon::Wiring {
+  public:
+    Recorder recorder;
+    FakeStore store;
+    std::unique_ptr<state::Store> open_store(const config::Config&) override {
+        return std::make_unique<daemon::testing::SharedStoreHandle>(store);
+    }
+    std::unique_ptr<daemon::CycleRunner> make_runner(const config::Config&,
+                                                     const std::atomic<bool>&) override {
+        return std::make_unique<FakeRunner>(recorder, store);
+    }
+};
+
+class RecordingNotifier final : public daemon::Notifier {
+  public:
+    void notify(const std::string& s) override {
+        std::lock_guard lock(m_mutex);
+        m_sent.push_back(s);
+    }
+    sys::Duration watchdog_interval() override { return sys::Duration::zero(); }
+    bool sent_starting_with(const std::string& prefix) {
+        std::lock_guard lock(m_mutex);
+        return std::any_of(m_sent.begin(), m_sent.end(),
+                           [&](const std::string& s) { return s.rfind(prefix, 0) == 0; });
+    }
+
+  private:
+    std::mutex m_mutex;
+    std::vector<std::string> m_sent;
+};
+
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        static int n = 0;
+        path = fs::temp_directory_path() /
+               ("agentd-daemon-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
+        fs::create_directories(path);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+};
+
+config::Config two_stacks(const fs::path& dir) {
+    config::Config c;
+    c.state_dir = dir;
+    c.api.socket = dir / "api.sock";
+    for (const char* name : {"shop", "blog"}) {
+        config::Stack s;
+        s.name = name;
+        s.dir = dir;
+        c.stacks.push_back(s);
+    }
+    return c;
+}
+
+std::string config_yaml(const fs::path& dir, const std::vector<std::string>& stacks) {
+    std::string text = "state_dir: " + dir.string() + "\nstacks:\n";
+    for (const auto& s : stacks) {
+        text += "  - name: " + s + "\n    dir: " + dir.string() + "\n";
+    }
+    return text;
+}
+
+sys::Result<sys::HttpResponse> call(const fs::path& socket, const std::string& method,
+                                    const std::string& path, const std::string& body = "") {
+    sys::CurlHttpClient http;
+    sys::HttpRequest r;
+    r.method = method;
+    r.url = "http://localhost" + path;
+    r.unix_socket = socket.string();
+    r.body = body;
+    return http.send(r);
+}
+
+}  // namespace
+
+TEST_CASE("daemon: --once recovers and runs every stack in order", "[daemon]") {
+    TempDir dir;
+    FakeWiring wiring;
+    RecordingNotifier notifier;
+    daemon::testing::FakeClock clock;
+    daemon::Daemon d(two_stacks(dir.path), dir.path / "agent.yaml", wiring, notifier, clock);
+    REQUIRE(d.run_once() == 0);
+    REQUIRE(wiring.recorder.snapshot() ==
+            std::vector<std::string>{"recover shop", "reconcile shop poll", "recover blog",
+                                     "reconcile blog poll"});
+}
+
+TEST_CASE("daemon: --once exits 1 when a cycle failed or could not poll", "[daemon]") {
+    TempDir dir;
+    for (auto outcome : {deploy::Outcome::Failed, deploy::Outcome::PollError}) {
+        FakeWiring wiring;
+        wiring.recorder.outcomes["blog"] = outcome;
+        RecordingNotifier notifier;
+        daemon::testing::FakeClock clock;
+        daemon::Daemon d(two_stacks(dir.path), dir.path / "agent.yaml", wiring, notifier, clock);
+        REQUIRE(d.run_once() == 1);
+    }
+    REQUIRE(daemon::outcome_is_failure(deploy::Outcome::Failed));
+    REQUIRE_FALSE(daemon::outcome_is_failure(deploy::Outcome::RolledBack));
+}
+
+TEST_CASE("daemon: reload keeps the old configuration when the new file is bad", "[daemon]") {
+    TempDir dir;
+    FakeWiring wiring;
+    RecordingNotifier notifier;
+    daemon::testing::FakeClock clock;
+    const auto file = dir.path / "agent.yaml";
+    daemon::Daemon d(two_stacks(dir.path), file, wiring, notifier, clock);
+    std::ofstream(file) << config_yaml(dir.path, {"shop", "blog", "wiki"});
+    auto ok = d.reload();
+    REQUIRE(std::get<int>(ok) == 3);
+    REQUIRE(notifier.sent_starting_with("RELOADING=1"));
+    std::ofstream(file) << config_yaml(dir.path, {"shop"}) << "bad_key: 1\n";
+    auto bad = d.reload();
+    REQUIRE(std::holds_alternative<daemon::ApiError>(bad));
+    REQUIRE(std::get<daemon::ApiError>(bad).status == 400);
+    REQUIRE(std::get<daemon::ApiError>(bad).message.find("agent.yaml") != std::string::npos);
+    // --once runs the three stacks of the last good file.
+    REQUIRE(d.run_once() == 0);
+    REQUIRE(wiring.recorder.snapshot().size() == 6);
+}
+
+TEST_CASE("daemon: serves the API, pins on rollback and stops on SIGTERM", "[daemon]") {
+    TempDir dir;
+    FakeWiring wiring;
+    RecordingNotifier notifier;
+    sys::SystemClock clock;
+    auto config = two_stacks(dir.path);
+    const auto socket = config.api.socket;
+    daemon::Daemon d(config, dir.path / "agent.yaml", wiring, notifier, clock);
+    int exit_code = -1;
+    std::thread server([&] {
+        daemon::block_signals();
+        exit_code = d.serve();
+    });
+    // Wait until the API answers (the daemon is READY).
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!notifier.sent_starting_with("READY=1") && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(10ms);
+    }
+    REQUIRE(notifier.sent_starting_with("READY=1"));
+
+    auto status = call(socket, "GET", "/v1/status");
+    REQUIRE(status.ok());
+    REQUIRE(nlohmann::json::parse(status->body)["stacks"].size() == 2);
+
+    auto sync = call(socket, "POST", "/v1/stacks/shop/sync", R"({"wait":true})");
+    REQUIRE(sync.ok());
+    REQUIRE(nlohmann::json::parse(sync->body)["outcome"] == "noop");
+
+    auto rollback = call(socket, "POST", "/v1/stacks/shop/rollback", "{}");
+    REQUIRE(rollback.ok());
+    const auto answer = nlohmann::json::parse(rollback->body);
+    REQUIRE(answer["outcome"] == "succeeded");
+    const auto state = wiring.store.stack_state("shop");
+    REQUIRE(state.paused);
+    REQUIRE(state.pinned == answer["deployment"].get<std::int64_t>());
+
+    auto shown = call(socket, "GET", "/v1/status?stack=shop");
+    REQUIRE(nlohmann::json::parse(shown->body)["stacks"][0]["state"] == "paused");
+    auto resumed = call(socket, "POST", "/v1/stacks/shop/resume");
+    REQUIRE(nlohmann::json::parse(resumed->body)["pinned"].is_null());
+
+    const auto calls = wiring.recorder.snapshot();
+    // Recovery ran before the first cycle of each stack.
+    const auto first_recover = std::find(calls.begin(), calls.end(), "recover shop");
+    const auto first_cycle = std::find_if(calls.begin(), calls.end(), [](const std::string& c) {
+        return c.rfind("reconcile shop", 0) == 0;
+    });
+    REQUIRE(first_recover < first_cycle);
+
+    pthread_kill(server.native_handle(), SIGTERM);
+    server.join();
+    REQUIRE(exit_code == 0);
+    REQUIRE(notifier.sent_starting_with("STOPPING=1"));
+    REQUIRE_FALSE(fs::exists(socket));
+}

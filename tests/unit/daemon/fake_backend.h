@@ -1,0 +1,114 @@
+#pragma once
+// An ApiBackend that answers from fields the test sets and records what it was asked.
+
+#include <string>
+#include <vector>
+
+#include "agent/daemon/api_backend.h"
+
+namespace agentd::daemon::testing {
+
+class FakeBackend final : public ApiBackend {
+  public:
+    std::vector<std::string> stacks{"shop", "blog"};
+    std::vector<model::Deployment> deployments;
+    deploy::CycleResult cycle{deploy::Outcome::Succeeded, 7, "deployed"};
+    std::vector<std::string> calls;
+    int last_limit = 0;
+    std::optional<std::int64_t> last_to;
+    bool reload_fails = false;
+
+    bool known(const std::string& s) const {
+        return std::find(stacks.begin(), stacks.end(), s) != stacks.end();
+    }
+
+    ApiResult<std::vector<StackStatus>> status(const std::optional<std::string>& stack) override {
+        calls.push_back("status " + stack.value_or("*"));
+        if (stack && !known(*stack)) {
+            return ApiError::unknown_stack(*stack);
+        }
+        std::vector<StackStatus> out;
+        for (const auto& s : stacks) {
+            if (!stack || s == *stack) {
+                StackStatus st;
+                st.name = s;
+                st.state = "running";
+                st.stack_state.stack = s;
+                st.stack_state.last_poll.result = "ok";
+                if (!deployments.empty()) {
+                    st.current = deployments.front();
+                }
+                out.push_back(st);
+            }
+        }
+        return out;
+    }
+    ApiResult<std::vector<model::Deployment>> history(const std::optional<std::string>& stack,
+                                                      int limit) override {
+        calls.push_back("history " + stack.value_or("*"));
+        last_limit = limit;
+        return deployments;
+    }
+    ApiResult<model::Deployment> show(std::int64_t id) override {
+        calls.push_back("show " + std::to_string(id));
+        for (const auto& d : deployments) {
+            if (d.id == id) {
+                return d;
+            }
+        }
+        return ApiError::not_found("unknown deployment " + std::to_string(id));
+    }
+    ApiResult<std::optional<deploy::CycleResult>> sync(const std::string& stack,
+                                                       bool wait) override {
+        calls.push_back(std::string("sync ") + stack + (wait ? " wait" : ""));
+        if (!known(stack)) {
+            return ApiError::unknown_stack(stack);
+        }
+        return wait ? std::optional<deploy::CycleResult>(cycle) : std::nullopt;
+    }
+    ApiResult<deploy::CycleResult> rollback(const std::string& stack,
+                                            std::optional<std::int64_t> to) override {
+        calls.push_back("rollback " + stack);
+        last_to = to;
+        if (!known(stack)) {
+            return ApiError::unknown_stack(stack);
+        }
+        return cycle;
+    }
+    ApiResult<model::StackState> set_paused(const std::string& stack, bool paused) override {
+        calls.push_back((paused ? "pause " : "resume ") + stack);
+        if (!known(stack)) {
+            return ApiError::unknown_stack(stack);
+        }
+        model::StackState s;
+        s.stack = stack;
+        s.paused = paused;
+        return s;
+    }
+    ApiResult<int> reload() override {
+        calls.push_back("reload");
+        if (reload_fails) {
+            return ApiError::bad_request("invalid configuration, not reloaded:\nagent.yaml:1:1: x");
+        }
+        return static_cast<int>(stacks.size());
+    }
+};
+
+inline model::Deployment sample_deployment(std::int64_t id, const std::string& stack) {
+    model::Deployment d;
+    d.id = id;
+    d.stack = stack;
+    d.status = model::Status::Succeeded;
+    d.release.revision = "0123456789abcdef0123456789abcdef01234567";
+    d.release.images["web"] =
+        "ghcr.io/acme/web:2.3.1@sha256:"
+        "aaaabbbbccccddddeeeeffff0000111122223333444455556666777788889999";
+    d.trigger = model::Trigger::Poll;
+    d.started_at = std::chrono::system_clock::from_time_t(1'700'000'000);
+    d.finished_at = d.started_at + std::chrono::seconds(42);
+    d.reason = "healthy";
+    d.events.push_back({d.started_at, "apply", "compose up"});
+    return d;
+}
+
+}  // namespace agentd::daemon::testing
