@@ -1,6 +1,6 @@
 # bash completion for agentctl(1).
-# Stack names and deployment ids come from the running agentd (`agentctl status --json`,
-# `agentctl history --json`), asked through the same agentctl binary and socket as the command
+# Stack names and deployment ids come from the running agentd (`agentctl --json status`,
+# `agentctl --json history`), asked through the same agentctl binary and socket as the command
 # line being completed; when agentd does not answer, they are simply not offered.
 
 _agentctl_commands="status history show sync rollback pause resume reload config"
@@ -20,7 +20,7 @@ _agentctl_query() {
     "${runner[@]}" "${COMP_WORDS[0]}" "${socket[@]}" --json "$@" 2>/dev/null
 }
 
-# The "name" fields of `status --json`; no jq needed.
+# The "name" fields of `--json status`; no jq needed.
 _agentctl_stacks() {
     _agentctl_query status | grep -o '"name" *: *"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/'
 }
@@ -75,7 +75,7 @@ _agentctl() {
 
     if [[ -z $command ]]; then
         if [[ $cur == -* ]]; then
-            COMPREPLY=($(compgen -W "--socket --json --help" -- "$cur"))
+            COMPREPLY=($(compgen -W "--socket --json --help --version" -- "$cur"))
         else
             COMPREPLY=($(compgen -W "$_agentctl_commands" -- "$cur"))
         fi
@@ -92,7 +92,8 @@ _agentctl() {
         esac
     done
 
-    local options="--json --help"
+    # --socket and --json belong before the command; after it only the command's own options.
+    local options="--help"
     case $command in
         history) options+=" --limit" ;;
         sync) options+=" --wait" ;;

@@ -17,7 +17,7 @@ complete_words() {
     COMP_POINT=${#COMP_LINE}
     COMPREPLY=()
     _agentctl
-    printf '%s\n' "${COMPREPLY[@]}" | sort | xargs
+    printf '%s\n' "${COMPREPLY[@]}" | sort | paste -sd ' '
 }
 expect() {
     local want=$1 got
@@ -44,10 +44,10 @@ expect "config history pause reload resume rollback show status sync" "$nothing"
 expect "show status sync" "$nothing" s
 expect "reload resume" "$nothing" re
 expect "rollback" "$nothing" ro
-expect "--help --json --socket" "$nothing" --
+expect "--help --json --socket --version" "$nothing" --
 expect "status" "$nothing" --json --socket /tmp/x.sock stat
-expect "--help --json --wait" "$nothing" sync --
-expect "--help --json --to" "$nothing" rollback shop -
+expect "--help --wait" "$nothing" sync --
+expect "--help --to" "$nothing" rollback shop -
 expect "--limit" "$nothing" history --l
 expect "check" "$nothing" config ""
 expect "" "$nothing" status ""
@@ -89,5 +89,31 @@ if grep -qx -- '--socket /srv/a.sock --json status' "$ship_tmp/calls" 2>/dev/nul
     pass "stack names are asked with the command line's --socket and --json"
 else
     fail "stack names were asked as '$(cat "$ship_tmp/calls" 2>/dev/null)'"
+fi
+
+# Against the real agentctl (when built): its commands and options are the ones completed, and
+# with agentd unreachable it offers nothing, quickly.
+agentctl=$ship_build/agentctl
+if [[ -x $agentctl ]]; then
+    commands=$("$agentctl" --help | sed -n '/^Subcommands:/,$p' | awk 'NR > 1 && NF { print $1 }' |
+        sort | paste -sd ' ')
+    expect "$commands" "$agentctl" ""
+    for command in $commands; do
+        [[ $command == config ]] && continue
+        options=$("$agentctl" "$command" --help | grep -o -- '--[a-z][a-z-]*' | sort -u |
+            paste -sd ' ')
+        expect "$options" "$agentctl" "$command" --
+    done
+    globals=$("$agentctl" --help | sed '/^Subcommands:/,$d' | grep -o -- '--[a-z][a-z-]*' |
+        sort -u | paste -sd ' ')
+    expect "$globals" "$agentctl" --
+    export AGENTD_SOCKET=$ship_tmp/none.sock
+    start=$SECONDS
+    expect "" "$agentctl" --socket "$ship_tmp/none.sock" pause ""
+    expect "" "$agentctl" show ""
+    ((SECONDS - start < 5)) && pass "an unreachable agentd does not slow completion" ||
+        fail "completion took $((SECONDS - start))s with agentd unreachable"
+else
+    echo "note: no $agentctl: completion not compared with agentctl --help"
 fi
 finish
