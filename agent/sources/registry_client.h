@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <string_view>
@@ -14,13 +15,14 @@
 #include "agent/config/config.h"
 #include "agent/sources/registry.h"
 #include "agent/sources/registry_headers.h"
+#include "agent/sources/registry_retry.h"
 #include "agent/sys/clock.h"
 #include "agent/sys/http.h"
 
 namespace agentd::sources {
 
 class RegistryClient final : public Registry {
-  public:
+public:
     /// `registries` are the credentials and TLS settings per host (config `registries:`).
     RegistryClient(sys::HttpClient& http, std::vector<config::Registry> registries);
     /// As above with an injected clock for token expiry.
@@ -30,7 +32,11 @@ class RegistryClient final : public Registry {
     sys::Result<std::string> resolve_digest(const ImageRef& ref) override;
     sys::Result<std::vector<std::string>> list_tags(const ImageRef& ref) override;
 
-  private:
+    /// Replaces the default (3 retries, 500ms base, 10s cap) for 429 and transient 5xx answers;
+    /// the waits go through the injected clock's sleep_for.
+    void set_retry_policy(RetryPolicy policy) { m_retry = policy; }
+
+private:
     struct Credentials {
         std::string username;
         std::string password;
@@ -48,12 +54,18 @@ class RegistryClient final : public Registry {
     sys::Result<sys::HttpResponse> send_authorized(const ImageRef& ref, sys::HttpRequest request);
     sys::Result<Token> fetch_token(const ImageRef& ref, const AuthChallenge& challenge,
                                    const std::optional<Credentials>& creds);
+    /// One request with retries of 429 and transient 5xx answers (Retry-After honoured for 429
+    /// and 503). Returns the last response, which may still be one of those.
+    sys::Result<sys::HttpResponse> send_retrying(const sys::HttpRequest& request,
+                                                 const std::string& registry);
     sys::Result<sys::HttpResponse> fetch_manifest(const ImageRef& ref, const std::string& method);
 
     sys::HttpClient& m_http;
     std::vector<config::Registry> m_registries;
     std::unique_ptr<sys::Clock> m_own_clock;
     sys::Clock& m_clock;
+    RetryPolicy m_retry;
+    std::mt19937 m_random{std::random_device{}()};
     /// Bearer tokens by (registry, scope).
     std::map<std::pair<std::string, std::string>, Token> m_tokens;
     /// Registries that answered with a Basic challenge: credentials are sent up front.
