@@ -164,9 +164,10 @@ sys::Result<std::optional<RegistryClient::Credentials>> RegistryClient::credenti
     const ImageRef& ref) const {
     const config::Registry* entry = find_entry(ref);
     if (entry == nullptr) {
-        // TODO(issue 3): look up ref.auth_host() in ~/.docker/config.json (auths, credHelpers)
-        // before falling back to anonymous access.
-        return std::optional<Credentials>{};
+        if (m_docker == nullptr) {
+            return std::optional<Credentials>{};
+        }
+        return m_docker->lookup(ref.auth_host());
     }
     if (entry->username.empty()) {
         return std::optional<Credentials>{};

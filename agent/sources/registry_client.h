@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "agent/config/config.h"
+#include "agent/sources/docker_config.h"
 #include "agent/sources/registry.h"
 #include "agent/sources/registry_headers.h"
 #include "agent/sources/registry_retry.h"
@@ -35,12 +36,13 @@ public:
     /// Replaces the default (3 retries, 500ms base, 10s cap) for 429 and transient 5xx answers;
     /// the waits go through the injected clock's sleep_for.
     void set_retry_policy(RetryPolicy policy) { m_retry = policy; }
+    /// Credentials for registries without an entry in `registries` come from the Docker
+    /// client config through `fallback` (nullptr: anonymous, the default). It must outlive
+    /// this client. A Docker config that cannot be read fails requests that need credentials.
+    void set_docker_credentials(const DockerCredentials* fallback) { m_docker = fallback; }
 
 private:
-    struct Credentials {
-        std::string username;
-        std::string password;
-    };
+    using Credentials = RegistryCredentials;
     struct Token {
         std::string value;
         sys::TimePoint expires;
@@ -65,6 +67,7 @@ private:
     std::unique_ptr<sys::Clock> m_own_clock;
     sys::Clock& m_clock;
     RetryPolicy m_retry;
+    const DockerCredentials* m_docker = nullptr;
     std::mt19937 m_random{std::random_device{}()};
     /// Bearer tokens by (registry, scope).
     std::map<std::pair<std::string, std::string>, Token> m_tokens;
