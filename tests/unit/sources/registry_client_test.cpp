@@ -1173,6 +1173,15 @@ TEST_CASE("registry: htpasswd Basic auth against a real registry", "[integration
         CHECK(digest.error().kind == Error::Kind::Unauthorized);
         CHECK_THAT(digest.error().message, !Catch::Contains("wrong"));
     }
+    {
+        // No entry for the host: what `docker login` stored above is used.
+        sources::DockerCredentials docker(runner, dir.path / "docker-config" / "config.json");
+        RegistryClient client(http, {});
+        client.set_docker_credentials(&docker);
+        const auto digest = client.resolve_digest(image(name));
+        REQUIRE(digest.ok());
+        CHECK(*digest == pushed.digest);
+    }
     config::Registry entry = entry_with_password(dir, registry.host, "s3cret");
     entry.insecure_http = true;
     RegistryClient client(http, {entry});
