@@ -51,6 +51,22 @@ std::string directory_fingerprint(const std::filesystem::path& dir) {
 
 }  // namespace
 
+std::string runnable(const std::string& image) {
+    const auto ref = sources::ImageRef::parse(image);
+    if (!ref || ref->digest.empty()) {
+        return image;
+    }
+    return ref->pinned(ref->digest);
+}
+
+std::map<std::string, std::string> runnable(const std::map<std::string, std::string>& images) {
+    std::map<std::string, std::string> out;
+    for (const auto& [service, image] : images) {
+        out[service] = runnable(image);
+    }
+    return out;
+}
+
 std::string to_string(Outcome o) {
     switch (o) {
         case Outcome::Noop: return "noop";
@@ -212,12 +228,12 @@ Observation Reconciler::observe(const config::Stack& stack) {
             return o;
         }
         if (!ref->digest.empty()) {
-            o.pins[service.name] = ref->pinned(ref->digest);
+            o.pins[service.name] = service.image;  // written with its digest already
             continue;
         }
         auto digest = m_s.registry.resolve_digest(*ref);
         if (digest) {
-            o.pins[service.name] = ref->pinned(*digest);
+            o.pins[service.name] = ref->familiar_name() + ":" + ref->tag + "@" + *digest;
         } else if (digest.error().is_not_found()) {
             o.missing.push_back(fmt::format("{}: {}", service.name, digest.error().message));
         } else {
@@ -352,21 +368,17 @@ CycleResult Reconciler::deploy(const config::Stack& stack, model::Deployment d) 
 bool Reconciler::pull(const config::Stack& stack, model::Deployment& d) {
     enter(d, "pull", fmt::format("{} image(s)", d.release.images.size()));
     for (const auto& [service, image] : d.release.images) {
-        const auto present = m_s.engine.has_image(image);
-        if (present && *present) {
-            continue;
-        }
-        const auto ref = sources::ImageRef::parse(image);
-        const auto credentials =
-            ref && m_s.credentials ? m_s.credentials(ref->registry) : std::nullopt;
-        if (auto pulled = m_s.engine.pull(image, credentials); !pulled) {
+        auto pulled = ensure_image(image);
+        if (!pulled) {
             const auto why = fmt::format("pull {} ({}): {}", image, service,
                                          pulled.error().message);
             spdlog::warn("stack {}: deployment {}: {}", stack.name, d.id, why);
             finish(d, model::Status::Failed, why);
             return false;
         }
-        event(d, "pull", fmt::format("pulled {}", image));
+        if (*pulled) {
+            event(d, "pull", fmt::format("pulled {}", image));
+        }
     }
     return true;
 }
@@ -383,12 +395,13 @@ sys::Result<GateTarget> Reconciler::apply(const config::Stack& stack,
     if (!project) {
         return project.error();
     }
-    if (auto up = m_s.compose.up(*project, release.images); !up) {
+    const auto pins = runnable(release.images);
+    if (auto up = m_s.compose.up(*project, pins); !up) {
         return sys::Error::failed("compose up: " + up.error().message);
     }
     GateTarget target;
     target.project = stack.name;
-    target.pins = release.images;
+    target.pins = pins;
     auto services = services_at(stack, release.revision, release.tag);
     if (services) {
         target.services = service_names(*services);
@@ -439,13 +452,7 @@ CycleResult Reconciler::roll_back(const config::Stack& stack, model::Deployment&
     enter(d, "rollback", fmt::format("{}; restoring deployment {} ({})", why, previous->id,
                                      describe(previous->release)));
     for (const auto& [service, image] : previous->release.images) {
-        const auto present = m_s.engine.has_image(image);
-        if (!present || !*present) {
-            const auto ref = sources::ImageRef::parse(image);
-            const auto credentials =
-                ref && m_s.credentials ? m_s.credentials(ref->registry) : std::nullopt;
-            (void)m_s.engine.pull(image, credentials);
-        }
+        (void)ensure_image(image);  // kept locally since it ran; compose up reports the rest
     }
     const auto target = apply(stack, previous->release);
     if (!target) {
@@ -548,6 +555,19 @@ sys::Result<runtime::ComposeProject> Reconciler::project(const config::Stack& st
     p.env["AGENTD_TAG"] = tag;
     p.env["AGENTD_VERSION"] = !tag.empty() && tag[0] == 'v' ? tag.substr(1) : tag;
     return p;
+}
+
+sys::Result<bool> Reconciler::ensure_image(const std::string& image) {
+    const auto reference = runnable(image);
+    if (const auto present = m_s.engine.has_image(reference); present && *present) {
+        return false;
+    }
+    const auto ref = sources::ImageRef::parse(reference);
+    const auto credentials = ref && m_s.credentials ? m_s.credentials(ref->registry) : std::nullopt;
+    if (auto pulled = m_s.engine.pull(reference, credentials); !pulled) {
+        return pulled.error();
+    }
+    return true;
 }
 
 void Reconciler::record_poll(const config::Stack& stack, const std::string& error,

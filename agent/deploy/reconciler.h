@@ -51,6 +51,11 @@ enum class Outcome {
 
 std::string to_string(Outcome o);
 
+/// What Docker and compose are given for a recorded image "name:tag@sha256:...": the name
+/// pinned to the digest alone ("name@sha256:..."); the tag is kept in the record for people.
+std::string runnable(const std::string& image);
+std::map<std::string, std::string> runnable(const std::map<std::string, std::string>& images);
+
 struct CycleResult {
     Outcome outcome = Outcome::Noop;
     std::optional<std::int64_t> deployment;  ///< the deployment the cycle created, if any
@@ -84,6 +89,8 @@ private:
     CycleResult wait(const config::Stack& stack, const Plan& plan, model::Trigger trigger);
     CycleResult deploy(const config::Stack& stack, model::Deployment d);
     bool pull(const config::Stack& stack, model::Deployment& d);
+    /// Pulls `image` unless present; true when it was pulled.
+    sys::Result<bool> ensure_image(const std::string& image);
     sys::Result<GateTarget> apply(const config::Stack& stack, const model::Release& release);
     GateResult gate(const config::Stack& stack, const GateTarget& target);
     CycleResult promote(const config::Stack& stack, model::Deployment& d);

@@ -75,7 +75,7 @@ TEST_CASE("reconciler: first poll deploys the branch head pinned by digest", "[d
     const auto d = f.get(*r.deployment);
     CHECK(d.status == Status::Succeeded);
     CHECK(d.release.revision == std::string(40, 'a'));
-    CHECK(d.release.images.at("web") == k_web + "@" + digest('1'));
+    CHECK(d.release.images.at("web") == k_web + ":latest@" + digest('1'));
     CHECK(d.finished_at.has_value());
     REQUIRE(f.compose.ups.size() == 1);
     CHECK(f.compose.ups[0].at("worker") == k_web + "@" + digest('1'));
@@ -118,7 +118,7 @@ TEST_CASE("reconciler: a re-pushed tag (new digest, same commit) is deployed", "
     f.registry.digests["acme/web:latest"] = digest('7');
     const auto r = f.poll();
     REQUIRE(r.outcome == deploy::Outcome::Succeeded);
-    CHECK(f.get(*r.deployment).release.images.at("web") == k_web + "@" + digest('7'));
+    CHECK(f.get(*r.deployment).release.images.at("web") == k_web + ":latest@" + digest('7'));
 }
 
 TEST_CASE("reconciler: an unhealthy release is rolled back and not retried", "[deploy]") {
