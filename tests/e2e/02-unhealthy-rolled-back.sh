@@ -36,7 +36,7 @@ assert_runs_digest web "$(image_ref web)" "$web1"
 assert_eq "running healthy" "$(service_state web)" "web after the rollback"
 status=$(stack_status)
 assert_json "$status" .current.revision "$rev1" "current revision after the rollback"
-assert_json "$status" .current.images.web "$(image_ref web:1)@$web1" "current image after the rollback"
+assert_image "$(json_get "$status" .current)" web web "$web1"
 assert_json "$status" .state running "stack state after the rollback"
 
 shown=$(show_json "$bad_id")

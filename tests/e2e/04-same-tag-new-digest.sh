@@ -11,7 +11,7 @@ write_config
 start_agentd
 sync_expect 0
 first=$(latest_deployment)
-assert_json "$first" .images.web "$(image_ref web:stable)@$web1" "first deployment's image"
+assert_image "$first" web web "$web1"
 assert_runs web "web build 1"
 
 say "web:stable re-pushed with new content"
@@ -22,7 +22,7 @@ second=$(latest_deployment)
 assert_ne "$(json_get "$first" .id)" "$(json_get "$second" .id)" "a new deployment"
 assert_json "$second" .status succeeded "the re-pushed tag's deployment"
 assert_json "$second" .revision "$rev" "same git revision"
-assert_json "$second" .images.web "$(image_ref web:stable)@$web2" "the new digest is recorded"
+assert_image "$second" web web "$web2"
 assert_eq superseded "$(deployment_status "$(json_get "$first" .id)")" "the first deployment"
 assert_runs web "web build 2"
 assert_runs_digest web "$(image_ref web)" "$web2"

@@ -24,7 +24,7 @@ assert_runs web "web v1"
 assert_runs_digest web "$(image_ref web)" "$web1"
 status=$(stack_status)
 assert_json "$status" .current.revision "$rev1" "current revision after the rollback"
-assert_json "$status" .current.images.web "$(image_ref web:1)@$web1" "current image after the rollback"
+assert_image "$(json_get "$status" .current)" web web "$web1"
 assert_json_true "$status" '.paused == true or .pinned != null' "the stack is held after the rollback"
 assert_ne "$id2" "$(json_get "$status" .current.id)" "current is no longer release 2"
 

@@ -163,6 +163,17 @@ assert_json_true() {
 
 json_get() { jq -r "$2" <<<"$1"; }
 
+# assert_image DEPLOYMENT_JSON SERVICE NAME DIGEST: the deployment records SERVICE's image as
+# NAME's repository at DIGEST ("repo@sha256:..." or "repo:tag@sha256:...").
+assert_image() {
+    local json=$1 service=$2 name=$3 digest=$4
+    local repo=$AGENTD_TEST_REGISTRY/$STACK/${name%%:*}
+    jq -e --arg s "$service" --arg r "$repo" --arg d "$digest" \
+        '.images[$s] | type == "string" and (. == ($r + "@" + $d) or
+            (startswith($r + ":") and endswith("@" + $d)))' <<<"$json" >/dev/null 2>&1 ||
+        fail "image of $service: expected ${repo}[:tag]@$digest, got $(jq -c --arg s "$service" '.images[$s]' <<<"$json" 2>&1)"
+}
+
 # wait_for "DESCRIPTION" TIMEOUT_SECONDS COMMAND...: polls every 0.25s until COMMAND succeeds.
 wait_for() {
     local what=$1 seconds=$2
