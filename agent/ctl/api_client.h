@@ -18,7 +18,7 @@ struct ApiAnswer {
 };
 
 class ApiClient {
-  public:
+public:
     /// `socket`: path of agentd's API socket.
     ApiClient(sys::HttpClient& http, std::string socket);
 
@@ -31,7 +31,7 @@ class ApiClient {
 
     const std::string& socket() const { return m_socket; }
 
-  private:
+private:
     sys::Result<ApiAnswer> send(sys::HttpRequest request);
 
     sys::HttpClient& m_http;

@@ -36,7 +36,7 @@ struct Args {
 
 /// One invocation: the API client and the output conventions shared by every command.
 class Session {
-  public:
+public:
     Session(CtlContext& context, const Args& args)
         : m_c(context), m_args(args), m_api(context.http, args.socket) {}
 
@@ -81,7 +81,7 @@ class Session {
 
     int exit_code = k_exit_ok;
 
-  private:
+private:
     CtlContext& m_c;
     const Args& m_args;
     ApiClient m_api;

@@ -10,13 +10,13 @@ namespace agentd::ctl {
 
 /// Columns left-aligned, separated by two spaces; the last column is not padded.
 class Table {
-  public:
+public:
     explicit Table(std::vector<std::string> headers);
     /// Missing cells are empty, extra cells are dropped.
     void add_row(std::vector<std::string> cells);
     std::string render() const;
 
-  private:
+private:
     std::vector<std::vector<std::string>> m_rows;  // m_rows[0] is the header
 };
 

@@ -48,7 +48,7 @@ std::string stack_state_name(const model::StackState& state,
                              const std::optional<model::Deployment>& latest);
 
 class ApiBackend {
-  public:
+public:
     virtual ~ApiBackend() = default;
     /// Every configured stack, or only `stack`; unknown stack: 404.
     virtual ApiResult<std::vector<StackStatus>> status(const std::optional<std::string>& stack) = 0;

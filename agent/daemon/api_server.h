@@ -13,7 +13,7 @@ struct MHD_Daemon;
 namespace agentd::daemon {
 
 class ApiServer {
-  public:
+public:
     explicit ApiServer(ApiBackend& backend);
     ~ApiServer();
     ApiServer(const ApiServer&) = delete;
@@ -28,7 +28,7 @@ class ApiServer {
     /// Where it listens, for logs: the path, or "systemd socket".
     const std::string& where() const { return m_where; }
 
-  private:
+private:
     sys::Result<int> listen_on_path(const std::filesystem::path& socket_path);
 
     ApiBackend& m_backend;

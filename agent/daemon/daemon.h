@@ -26,7 +26,7 @@ void block_signals();
 bool outcome_is_failure(deploy::Outcome outcome);
 
 class Daemon {
-  public:
+public:
     /// `config_path` is re-read on reload.
     Daemon(config::Config config, std::filesystem::path config_path, Wiring& wiring,
            Notifier& notifier, sys::Clock& clock);
@@ -46,7 +46,7 @@ class Daemon {
     /// Asks everything to stop (as SIGTERM does).
     void request_stop();
 
-  private:
+private:
     void worker_loop(int index);
     deploy::CycleResult run_job(CycleRunner& runner, const config::Config& config, const Job& job);
     void schedule_stacks(const config::Config& config);

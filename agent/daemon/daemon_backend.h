@@ -14,7 +14,7 @@
 namespace agentd::daemon {
 
 class DaemonBackend final : public ApiBackend {
-  public:
+public:
     using ReloadFunction = std::function<ApiResult<int>()>;
 
     DaemonBackend(SharedConfig& config, std::unique_ptr<state::Store> store, WorkQueue& queue,
@@ -31,7 +31,7 @@ class DaemonBackend final : public ApiBackend {
     ApiResult<model::StackState> set_paused(const std::string& stack, bool paused) override;
     ApiResult<int> reload() override;
 
-  private:
+private:
     bool known(const std::string& stack) const;
     /// Queues `job` and waits for its result.
     ApiResult<deploy::CycleResult> run_and_wait(Job job);

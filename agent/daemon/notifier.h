@@ -9,7 +9,7 @@
 namespace agentd::daemon {
 
 class Notifier {
-  public:
+public:
     virtual ~Notifier() = default;
     /// Sends one or more "KEY=VALUE" lines, e.g. "READY=1\nSTATUS=polling 3 stacks".
     virtual void notify(const std::string& state) = 0;
@@ -18,7 +18,7 @@ class Notifier {
 };
 
 class SystemdNotifier final : public Notifier {
-  public:
+public:
     void notify(const std::string& state) override;
     sys::Duration watchdog_interval() override;
 };

@@ -16,7 +16,7 @@ namespace agentd::daemon {
 
 /// One worker's context.
 class CycleRunner {
-  public:
+public:
     virtual ~CycleRunner() = default;
     virtual deploy::CycleResult reconcile(const config::Stack& stack, model::Trigger trigger) = 0;
     virtual deploy::CycleResult rollback(const config::Stack& stack,
@@ -28,7 +28,7 @@ class CycleRunner {
 
 /// Builds the per-thread contexts. Construction errors throw (std::exception).
 class Wiring {
-  public:
+public:
     virtual ~Wiring() = default;
     /// A connection to `config.state_dir`'s state store (for the API's reads and writes).
     virtual std::unique_ptr<state::Store> open_store(const config::Config& config) = 0;

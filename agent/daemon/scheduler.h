@@ -15,7 +15,7 @@
 namespace agentd::daemon {
 
 class Scheduler {
-  public:
+public:
     /// Returns a number in [0, 1); the jitter is that fraction of 10% of the interval.
     using RandomSource = std::function<double()>;
 
@@ -33,7 +33,7 @@ class Scheduler {
     /// The due time of one stack; nullopt for an unknown stack.
     std::optional<sys::TimePoint> due_at(const std::string& stack) const;
 
-  private:
+private:
     struct Entry {
         sys::Duration interval;
         sys::TimePoint due;

@@ -11,7 +11,7 @@
 namespace agentd::daemon {
 
 class SharedConfig {
-  public:
+public:
     explicit SharedConfig(config::Config config)
         : m_config(std::make_shared<const config::Config>(std::move(config))) {}
 
@@ -31,7 +31,7 @@ class SharedConfig {
         ++m_generation;
     }
 
-  private:
+private:
     mutable std::mutex m_mutex;
     std::shared_ptr<const config::Config> m_config;
     std::uint64_t m_generation = 0;

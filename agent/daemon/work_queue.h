@@ -32,7 +32,7 @@ struct Job {
 };
 
 class WorkQueue {
-  public:
+public:
     WorkQueue(sys::Clock& clock, Scheduler::RandomSource random);
 
     /// The stacks to poll and their intervals (see Scheduler::set_stacks).
@@ -53,7 +53,7 @@ class WorkQueue {
     /// Number of jobs queued and not yet taken (for tests and STATUS=).
     std::size_t pending() const;
 
-  private:
+private:
     std::optional<Job> take_locked();
 
     sys::Clock& m_clock;

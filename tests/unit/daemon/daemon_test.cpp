@@ -38,7 +38,7 @@ struct Recorder {
 };
 
 class FakeRunner final : public daemon::CycleRunner {
-  public:
+public:
     FakeRunner(Recorder& r, FakeStore& s) : m_r(r), m_store(s) {}
     deploy::CycleResult reconcile(const config::Stack& stack, model::Trigger t) override {
         m_r.add("reconcile " + stack.name + " " + model::to_string(t));
@@ -59,13 +59,13 @@ class FakeRunner final : public daemon::CycleRunner {
     void recover(const config::Stack& stack) override { m_r.add("recover " + stack.name); }
     state::Store& store() override { return m_store; }
 
-  private:
+private:
     Recorder& m_r;
     daemon::testing::SharedStoreHandle m_store;
 };
 
 class FakeWiring final : public daemon::Wiring {
-  public:
+public:
     Recorder recorder;
     FakeStore store;
     std::unique_ptr<state::Store> open_store(const config::Config&) override {
@@ -78,7 +78,7 @@ class FakeWiring final : public daemon::Wiring {
 };
 
 class RecordingNotifier final : public daemon::Notifier {
-  public:
+public:
     void notify(const std::string& s) override {
         std::lock_guard lock(m_mutex);
         m_sent.push_back(s);
@@ -90,7 +90,7 @@ class RecordingNotifier final : public daemon::Notifier {
                            [&](const std::string& s) { return s.rfind(prefix, 0) == 0; });
     }
 
-  private:
+private:
     std::mutex m_mutex;
     std::vector<std::string> m_sent;
 };

@@ -9,7 +9,7 @@
 namespace agentd::daemon::testing {
 
 class FakeBackend final : public ApiBackend {
-  public:
+public:
     std::vector<std::string> stacks{"shop", "blog"};
     std::vector<model::Deployment> deployments;
     deploy::CycleResult cycle{deploy::Outcome::Succeeded, 7, "deployed"};

@@ -6,7 +6,7 @@
 namespace agentd::daemon::testing {
 
 class FakeClock final : public sys::Clock {
-  public:
+public:
     sys::TimePoint t = sys::TimePoint(std::chrono::hours(24 * 365 * 50));
     sys::TimePoint now() override { return t; }
     void sleep_for(sys::Duration d) override { t += d; }

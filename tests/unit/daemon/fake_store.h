@@ -10,7 +10,7 @@
 namespace agentd::daemon::testing {
 
 class FakeStore final : public state::Store {
-  public:
+public:
     std::int64_t create_deployment(const model::Deployment& d) override {
         std::lock_guard lock(m_mutex);
         auto copy = d;
@@ -74,7 +74,7 @@ class FakeStore final : public state::Store {
     bool is_bad(const std::string&, const std::string&) override { return false; }
     void clear_bad(const std::string&) override {}
 
-  private:
+private:
     std::mutex m_mutex;
     std::vector<model::Deployment> m_deployments;
     std::map<std::string, model::StackState> m_states;
@@ -82,7 +82,7 @@ class FakeStore final : public state::Store {
 
 /// A store handle sharing one FakeStore, since the daemon opens one per thread.
 class SharedStoreHandle final : public state::Store {
-  public:
+public:
     explicit SharedStoreHandle(FakeStore& s) : m_s(s) {}
     std::int64_t create_deployment(const model::Deployment& d) override {
         return m_s.create_deployment(d);
@@ -110,7 +110,7 @@ class SharedStoreHandle final : public state::Store {
     bool is_bad(const std::string& a, const std::string& b) override { return m_s.is_bad(a, b); }
     void clear_bad(const std::string& s) override { m_s.clear_bad(s); }
 
-  private:
+private:
     FakeStore& m_s;
 };
 

@@ -1,0 +1,87 @@
+#include "agent/daemon/agentd_command.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <iostream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "agent/config/config.h"
+#include "agent/daemon/daemon.h"
+#include "agent/daemon/notifier.h"
+#include "agent/daemon/wiring.h"
+#include "agent/state/state_lock.h"
+#include "agent/sys/log.h"
+
+namespace agentd::daemon {
+namespace {
+
+constexpr int k_exit_usage = 2;
+
+struct Options {
+    std::string config_path = "/etc/agentd/agent.yaml";
+    bool once = false;
+    bool check_config = false;
+    std::string log_level = "info";
+};
+
+}  // namespace
+
+int run_agentd(int argc, char** argv) {
+    Options o;
+    CLI::App app{"agentd: keeps docker compose stacks at their newest verified release"};
+    app.set_version_flag("--version", "agentd 0.1.0");
+    app.add_option("--config", o.config_path,
+                   "configuration file (default /etc/agentd/agent.yaml)");
+    app.add_flag("--once", o.once, "run one cycle per stack, then exit");
+    app.add_flag("--check-config", o.check_config, "validate the configuration and exit");
+    app.add_option("--log-level", o.log_level, "debug, info, warn or error")
+        ->check(CLI::IsMember({"debug", "info", "warn", "warning", "error"}));
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int code = app.exit(e);
+        return code == 0 ? 0 : k_exit_usage;
+    }
+
+    // Under systemd stderr goes to the journal: log there with priorities instead.
+    const bool journal = std::getenv("JOURNAL_STREAM") != nullptr;
+    sys::init_logging(journal ? sys::LogTarget::Journal : sys::LogTarget::Stderr, o.log_level);
+
+    config::Config config;
+    try {
+        config = config::load_config(o.config_path);
+    } catch (const config::ConfigError& e) {
+        for (const auto& issue : e.issues()) {
+            std::cerr << issue.to_string() << "\n";
+        }
+        return k_exit_usage;
+    }
+    if (o.check_config) {
+        std::cout << fmt::format("config OK: {} stacks\n", config.stacks.size());
+        return 0;
+    }
+
+    // Before any thread exists, so that every thread inherits the blocked mask.
+    block_signals();
+    // Creates state_dir (0700) too; held until exit.
+    auto lock = state::StateLock::acquire(config.state_dir);
+    if (!lock) {
+        std::cerr << "agentd: " << lock.error().message << "\n";
+        return 1;
+    }
+    auto wiring = make_real_wiring();
+    SystemdNotifier notifier;
+    sys::SystemClock clock;
+    Daemon daemon(std::move(config), o.config_path, *wiring, notifier, clock);
+    try {
+        return o.once ? daemon.run_once() : daemon.serve();
+    } catch (const std::exception& e) {
+        spdlog::critical("agentd: {}", e.what());
+        return 1;
+    }
+}
+
+}  // namespace agentd::daemon

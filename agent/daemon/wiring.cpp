@@ -1,0 +1,119 @@
+#include "agent/daemon/wiring.h"
+
+#include <cstdlib>
+
+#include <spdlog/spdlog.h>
+
+#include "agent/deploy/reconciler.h"
+#include "agent/runtime/compose_runner.h"
+#include "agent/runtime/docker_engine.h"
+#include "agent/sources/git_source.h"
+#include "agent/sources/registry_client.h"
+#include "agent/state/sqlite_store.h"
+#include "agent/sys/files.h"
+#include "agent/sys/http.h"
+#include "agent/sys/process.h"
+
+namespace agentd::daemon {
+namespace {
+
+std::filesystem::path db_path(const config::Config& config) {
+    return config.state_dir / "state.db";
+}
+
+/// The pull credentials configured for `host` (password_file read now, so a rotated token is
+/// picked up); nullopt when none are configured or the file cannot be read.
+std::optional<runtime::RegistryCredentials> pull_credentials(const config::Config& config,
+                                                             const std::string& host) {
+    const config::Registry* entry = config.find_registry(host);
+    if (entry == nullptr || entry->username.empty()) {
+        return std::nullopt;
+    }
+    runtime::RegistryCredentials creds{entry->username, {}, host};
+    if (!entry->password_file.empty()) {
+        std::filesystem::path path = entry->password_file;
+        if (path.is_relative()) {
+            const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+            if (dir == nullptr || *dir == '\0') {
+                spdlog::error(
+                    "registry {}: password_file is relative but $CREDENTIALS_DIRECTORY "
+                    "is not set",
+                    host);
+                return std::nullopt;
+            }
+            path = std::filesystem::path(dir) / path;
+        }
+        auto password = sys::read_file(path);
+        if (!password) {
+            // The message names the file, never its content.
+            spdlog::error("registry {}: {}", host, password.error().message);
+            return std::nullopt;
+        }
+        creds.password = std::move(*password);
+        while (!creds.password.empty() &&
+               (creds.password.back() == '\n' || creds.password.back() == '\r')) {
+            creds.password.pop_back();
+        }
+    }
+    return creds;
+}
+
+/// One worker thread's side effects: its own curl handles, SQLite connection and clients.
+class StackWorker final : public CycleRunner {
+public:
+    StackWorker(const config::Config& config, const std::atomic<bool>& stop)
+        : m_config(config),
+          m_store(db_path(config)),
+          m_git(config.state_dir),
+          m_registry(m_registry_http, config.registries),
+          m_engine(m_docker_http),
+          m_compose(m_processes),
+          m_reconciler(
+              deploy::Services{
+                  m_git, m_registry, m_engine, m_compose, m_store, m_clock, m_probe_http,
+                  [this](const std::string& host) { return pull_credentials(m_config, host); }},
+              config.state_dir, stop) {}
+
+    deploy::CycleResult reconcile(const config::Stack& stack, model::Trigger trigger) override {
+        return m_reconciler.reconcile(stack, trigger);
+    }
+    deploy::CycleResult rollback(const config::Stack& stack,
+                                 std::optional<std::int64_t> to) override {
+        return m_reconciler.rollback(stack, to);
+    }
+    void recover(const config::Stack& stack) override { m_reconciler.recover(stack); }
+    state::Store& store() override { return m_store; }
+
+private:
+    config::Config m_config;  // a copy: a reload builds a new worker
+    sys::CurlHttpClient m_registry_http;
+    sys::CurlHttpClient m_docker_http;
+    sys::CurlHttpClient m_probe_http;
+    sys::PosixProcessRunner m_processes;
+    sys::SystemClock m_clock;
+    state::SqliteStore m_store;
+    sources::LibGit2Source m_git;
+    sources::RegistryClient m_registry;
+    runtime::DockerEngine m_engine;
+    runtime::ComposeRunner m_compose;
+    deploy::Reconciler m_reconciler;
+};
+
+class RealWiring final : public Wiring {
+public:
+    std::unique_ptr<state::Store> open_store(const config::Config& config) override {
+        return std::make_unique<state::SqliteStore>(db_path(config));
+    }
+    std::unique_ptr<CycleRunner> make_runner(const config::Config& config,
+                                             const std::atomic<bool>& stop) override {
+        return std::make_unique<StackWorker>(config, stop);
+    }
+};
+
+}  // namespace
+
+std::unique_ptr<Wiring> make_real_wiring() {
+    return std::make_unique<RealWiring>();
+}
+
+}  // namespace agentd::daemon
