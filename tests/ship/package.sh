@@ -87,8 +87,13 @@ for binary in /usr/sbin/agentd /usr/bin/agentctl; do
         done
         if [[ -z $package ]]; then
             missing+=" (no package owns $lib)"
-        elif ! grep -qxF "$package" <<<"$depends_names"; then
-            missing+=" $package($soname)"
+        else
+            # A dependency may name a virtual package the library's package provides
+            # (libspdlog1.10 provides libspdlog1.10-fmt9, which its shlibs file names).
+            names=$(printf '%s\n' "$package"
+                dpkg-query -W -f='${Provides}' "$package" | tr ',' '\n' | awk '{ print $1 }')
+            grep -qxFf <(grep . <<<"$names") <<<"$depends_names" ||
+                missing+=" $package($soname)"
         fi
     done
 done
