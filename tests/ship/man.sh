@@ -55,6 +55,35 @@ for page in agentd.8 agentctl.1 agent.yaml.5; do
     fi
 done
 
+# Every option the built programs accept is documented (when the build has them).
+documents_options() {
+    local page=$1 missing="" option
+    shift
+    for option in $("$@" 2>/dev/null | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+        grep -qF -- "*$option*" "$ship_root/man/$page.scd" || missing+=" $option"
+    done
+    if [[ -z $missing ]]; then
+        pass "$page documents every option of '${*##*/}'"
+    else
+        fail "$page does not document:$missing (from ${*##*/})"
+    fi
+}
+if [[ -x $ship_build/agentd && -x $ship_build/agentctl ]]; then
+    documents_options agentd.8 "$ship_build/agentd" --help
+    documents_options agentctl.1 "$ship_build/agentctl" --help
+    for command in $("$ship_build/agentctl" --help | sed -n '/^Subcommands:/,$p' |
+        awk 'NR > 1 && NF { print $1 }'); do
+        documents_options agentctl.1 "$ship_build/agentctl" "$command" --help
+        if grep -Eq "^\*(.*\*)?$command[* ]" "$ship_root/man/agentctl.1.scd"; then
+            pass "agentctl.1 documents the command $command"
+        else
+            fail "agentctl.1 does not document the command $command"
+        fi
+    done
+else
+    echo "note: no agentd/agentctl in $ship_build: options not compared with --help"
+fi
+
 # The meson build makes the same pages (man/meson.build, used by the top-level meson.build).
 if grep -q "subdir('man')" "$ship_root/meson.build"; then
     if [[ -f $ship_build/build.ninja ]] && ninja -C "$ship_build" >/dev/null 2>&1 &&

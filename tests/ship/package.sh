@@ -69,27 +69,38 @@ fi
 check "the installed completion registers for agentctl" bash -c \
     'source /usr/share/bash-completion/completions/agentctl && complete -p agentctl'
 
-# Every shared library the binaries load comes from a package named in Depends.
-depends=$(dpkg-query -W -f='${Depends}' agentd)
+# Every shared library the binaries link directly (NEEDED; the libraries those need are their
+# packages' business) comes from a package named in Depends.
+depends_names=$(dpkg-query -W -f='${Depends}' agentd | tr ',|' '\n\n' | awk '{ print $1 }')
 missing=""
-for lib in $(ldd /usr/sbin/agentd /usr/bin/agentctl | awk '$3 ~ /^\// { print $3 }' | sort -u); do
-    # With merged /usr, dpkg may know the file under /lib or /usr/lib, by link or by target.
-    package=""
-    for path in "$lib" "$(realpath "$lib")"; do
-        for candidate in "$path" "${path#/usr}" "/usr${path}"; do
-            [[ -z $package ]] && package=$(dpkg -S "$candidate" 2>/dev/null | head -1 | cut -d: -f1)
+for binary in /usr/sbin/agentd /usr/bin/agentctl; do
+    for soname in $(readelf -d "$binary" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
+        lib=$(ldd "$binary" | awk -v so="$soname" '$1 == so && $3 ~ /^\// { print $3 }')
+        [[ -z $lib ]] && continue  # the dynamic loader itself
+        # With merged /usr, dpkg may know the file under /lib or /usr/lib, by link or target.
+        package=""
+        for path in "$lib" "$(realpath "$lib")"; do
+            for candidate in "$path" "${path#/usr}" "/usr${path}"; do
+                [[ -z $package ]] &&
+                    package=$(dpkg -S "$candidate" 2>/dev/null | head -1 | cut -d: -f1)
+            done
         done
+        if [[ -z $package ]]; then
+            missing+=" (no package owns $lib)"
+        else
+            # A dependency may name a virtual package the library's package provides
+            # (libspdlog1.10 provides libspdlog1.10-fmt9, which its shlibs file names).
+            names=$(printf '%s\n' "$package"
+                dpkg-query -W -f='${Provides}' "$package" | tr ',' '\n' | awk '{ print $1 }')
+            grep -qxFf <(grep . <<<"$names") <<<"$depends_names" ||
+                missing+=" $package($soname)"
+        fi
     done
-    if [[ -z $package ]]; then
-        missing+=" (no package owns $lib)"
-    elif ! grep -Eq "(^|, )${package%%:*}( |,|$)" <<<"$depends"; then
-        missing+=" $package"
-    fi
 done
 if [[ -z $missing ]]; then
-    pass "Depends names the package of every library agentd and agentctl load"
+    pass "Depends names the package of every library agentd and agentctl link"
 else
-    fail "Depends ($depends) lacks:$missing"
+    fail "Depends ($(dpkg-query -W -f='${Depends}' agentd)) lacks:$missing"
 fi
 
 # The admin's configuration survives a reinstall and a remove; purge takes it.
