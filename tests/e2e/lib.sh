@@ -1,0 +1,424 @@
+#!/bin/bash
+# The end-to-end harness: real agentd and agentctl binaries against real git repositories, a real
+# registry and a real Docker daemon. Sourced by every tests/e2e/NN-name.sh scenario:
+#
+#   source "$(dirname "$0")/lib.sh"
+#   e2e_begin "what this scenario proves"
+#   ... steps and assertions ...
+#   e2e_pass
+#
+# Needs scripts/services' environment (AGENTD_TEST_REGISTRY) and built binaries (AGENTD_BUILD_DIR,
+# default build/). Each scenario gets its own temporary directory ($T), stack and compose
+# project name ($STACK), git repository, images ($AGENTD_TEST_REGISTRY/$STACK/...) and agentd;
+# an EXIT trap stops agentd and removes the project's containers. E2E_KEEP=1 keeps $T.
+# A failed assertion prints "FAIL: ..." plus agentd's log and exits 1; the runner shows it.
+set -Eeuo pipefail
+
+E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+readonly E2E_ROOT
+# AGENTD_BUILD_DIR: absolute, or relative to the repository root (default build).
+e2e_build_dir=${AGENTD_BUILD_DIR:-build}
+[[ "$e2e_build_dir" == /* ]] || e2e_build_dir=$E2E_ROOT/$e2e_build_dir
+AGENTD=${AGENTD:-$e2e_build_dir/agentd}
+AGENTCTL=${AGENTCTL:-$e2e_build_dir/agentctl}
+readonly AGENTD AGENTCTL
+readonly E2E_CTL_TIMEOUT=${E2E_CTL_TIMEOUT:-150}
+
+# shellcheck source=SCRIPTDIR/../images/build
+source "$E2E_ROOT/tests/images/build"
+
+T=""
+STACK=""
+SOCKET=""
+CONFIG=""
+AGENTD_PID=""
+AGENTD_LOG=""
+WORK=""       # the git working clone
+BARE=""       # the bare repository agentd fetches from
+STACK_PATH=stack  # sub-directory of the repository holding the compose files
+CTL_RC=0
+CTL_OUT=""
+CTL_ERR=""
+E2E_NAME=$(basename "$0" .sh)
+E2E_STARTED=$SECONDS
+
+# ---------------------------------------------------------------------------------------------
+# Reporting
+
+say() { echo "[$E2E_NAME +$((SECONDS - E2E_STARTED))s] $*"; }
+
+# Prints the failure, agentd's log and the project's containers, then exits 1.
+fail() {
+    trap - ERR
+    local message="FAIL: $E2E_NAME: $*"
+    echo "$message" >&2
+    [[ -n "${E2E_RESULT:-}" ]] && echo "$message" >"$E2E_RESULT"
+    if [[ -n "$AGENTD_LOG" && -f "$AGENTD_LOG" ]]; then
+        echo "--- agentd log (last 80 lines of $AGENTD_LOG)" >&2
+        tail -n 80 "$AGENTD_LOG" >&2 || true
+    fi
+    if [[ -n "$STACK" ]]; then
+        echo "--- containers of project $STACK" >&2
+        docker ps -a --filter "label=com.docker.compose.project=$STACK" \
+            --format '{{.Names}}  {{.Image}}  {{.Status}}' >&2 || true
+    fi
+    exit 1
+}
+
+on_error() {
+    local rc=$1 line=$2 command=$3
+    fail "unexpected exit status $rc at line $line: $command"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Life cycle
+
+e2e_begin() {
+    say "$*"
+    [[ -n "${AGENTD_TEST_REGISTRY:-}" ]] ||
+        fail "AGENTD_TEST_REGISTRY is not set: run scripts/services and source its environment"
+    [[ -x "$AGENTD" ]] || fail "no agentd binary at $AGENTD (build first)"
+    [[ -x "$AGENTCTL" ]] || fail "no agentctl binary at $AGENTCTL (build first)"
+    T=$(mktemp -d /tmp/agentd-e2e.XXXXXX)
+    # Stack names are also compose project names: [a-z0-9][a-z0-9_-]{0,62}.
+    local number=${E2E_NAME%%-*}
+    STACK=$(printf 'e2e%s-%04x%04x' "${number//[^0-9]/}" "$RANDOM" "$RANDOM")
+    SOCKET=$T/api.sock
+    CONFIG=$T/agent.yaml
+    AGENTD_LOG=$T/agentd.log
+    trap 'on_error $? $LINENO "$BASH_COMMAND"' ERR
+    trap e2e_cleanup EXIT
+    # A signal (the runner's time limit, Ctrl-C) still cleans up, through the EXIT trap.
+    trap 'exit 143' TERM
+    trap 'exit 130' INT
+    # For the runner, to clean up after a scenario it had to kill.
+    [[ -z "${E2E_RESULT:-}" ]] || echo "$T $STACK" >"$E2E_RESULT.info"
+    docker image inspect "$base_image" >/dev/null 2>&1 || build_base
+    say "stack $STACK, directory $T"
+}
+
+e2e_cleanup() {
+    local rc=$?
+    trap - ERR
+    set +e
+    stop_agentd >/dev/null 2>&1
+    if [[ -n "$STACK" ]]; then
+        local ids=()
+        mapfile -t ids < <(docker ps -aq --filter "label=com.docker.compose.project=$STACK")
+        ((${#ids[@]} == 0)) || docker rm -f "${ids[@]}" >/dev/null 2>&1
+        mapfile -t ids < <(docker network ls -q --filter "label=com.docker.compose.project=$STACK")
+        ((${#ids[@]} == 0)) || docker network rm "${ids[@]}" >/dev/null 2>&1
+        mapfile -t ids < <(docker volume ls -q --filter "label=com.docker.compose.project=$STACK")
+        ((${#ids[@]} == 0)) || docker volume rm "${ids[@]}" >/dev/null 2>&1
+        mapfile -t ids < <(docker images -q "$AGENTD_TEST_REGISTRY/$STACK/*" | sort -u)
+        ((${#ids[@]} == 0)) || docker rmi -f "${ids[@]}" >/dev/null 2>&1
+    fi
+    if [[ -n "$T" && "${E2E_KEEP:-0}" != 1 ]]; then
+        rm -rf "$T"
+    fi
+    exit "$rc"
+}
+
+e2e_pass() {
+    say "PASS"
+    exit 0
+}
+
+# ---------------------------------------------------------------------------------------------
+# Assertions
+
+assert_eq() {
+    local expected=$1 actual=$2 what=$3
+    [[ "$expected" == "$actual" ]] || fail "$what: expected '$expected', got '$actual'"
+}
+
+assert_ne() {
+    local unexpected=$1 actual=$2 what=$3
+    [[ "$unexpected" != "$actual" ]] || fail "$what: expected something other than '$actual'"
+}
+
+assert_contains() {
+    local haystack=$1 needle=$2 what=$3
+    [[ "$haystack" == *"$needle"* ]] || fail "$what: expected to contain '$needle', got '$haystack'"
+}
+
+assert_match() {
+    local text=$1 regex=$2 what=$3
+    [[ "$text" =~ $regex ]] || fail "$what: expected to match /$regex/, got '$text'"
+}
+
+# assert_json JSON FILTER EXPECTED WHAT: `jq -r FILTER` of JSON equals EXPECTED.
+assert_json() {
+    local json=$1 filter=$2 expected=$3 what=$4 actual
+    actual=$(jq -r "$filter" <<<"$json" 2>&1) || fail "$what: jq '$filter' failed: $actual; JSON: $json"
+    [[ "$expected" == "$actual" ]] ||
+        fail "$what: $filter expected '$expected', got '$actual'; JSON: $json"
+}
+
+# assert_json_true JSON FILTER WHAT: `jq -e FILTER` holds.
+assert_json_true() {
+    local json=$1 filter=$2 what=$3
+    jq -e "$filter" <<<"$json" >/dev/null 2>&1 || fail "$what: $filter does not hold for $json"
+}
+
+json_get() { jq -r "$2" <<<"$1"; }
+
+# wait_for "DESCRIPTION" TIMEOUT_SECONDS COMMAND...: polls every 0.25s until COMMAND succeeds.
+wait_for() {
+    local what=$1 seconds=$2
+    shift 2
+    local end=$((SECONDS + seconds))
+    until "$@" >/dev/null 2>&1; do
+        if ((SECONDS >= end)); then
+            fail "timed out after ${seconds}s waiting for: $what"
+        fi
+        sleep 0.25
+    done
+}
+
+# ---------------------------------------------------------------------------------------------
+# Git: a bare repository (what agentd fetches, file://) and a working clone (what a maintainer
+# pushes from).
+
+make_git_repo() {
+    BARE=$T/git/deploy.git
+    WORK=$T/git/work
+    git init -q --bare -b main "$BARE"
+    git init -q -b main "$WORK"
+    git -C "$WORK" config user.name "e2e maintainer"
+    git -C "$WORK" config user.email "e2e@example.invalid"
+    git -C "$WORK" config commit.gpgsign false
+    git -C "$WORK" remote add origin "$BARE"
+    mkdir -p "$WORK/$STACK_PATH"
+    echo "# deploy repository of $E2E_NAME" >"$WORK/README.md"
+    git -C "$WORK" add README.md
+    git -C "$WORK" commit -q -m "initial"
+    git -C "$WORK" push -q origin main
+}
+
+# commit_file PATH CONTENT MESSAGE: writes PATH (relative to the clone), commits, pushes, and
+# prints the new revision.
+commit_file() {
+    local path=$1 content=$2 message=$3
+    mkdir -p "$(dirname "$WORK/$path")"
+    printf '%s\n' "$content" >"$WORK/$path"
+    git -C "$WORK" add "$path"
+    git -C "$WORK" commit -q -m "$message"
+    git -C "$WORK" push -q origin main
+    git -C "$WORK" rev-parse HEAD
+}
+
+# commit_compose CONTENT MESSAGE: the stack's compose.yaml; prints the revision.
+commit_compose() {
+    commit_file "$STACK_PATH/compose.yaml" "$1" "$2"
+}
+
+# compose_stack WEB_IMAGE [WORKER_IMAGE]: a compose file with a web service behind a Docker
+# healthcheck (GET /health) and, optionally, a worker.
+compose_stack() {
+    local web=$1 worker=${2:-}
+    cat <<YAML
+services:
+  web:
+    image: $web
+    restart: always
+    healthcheck:
+      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1/health"]
+      interval: 1s
+      timeout: 2s
+      retries: 2
+YAML
+    if [[ -n "$worker" ]]; then
+        cat <<YAML
+  worker:
+    image: $worker
+    restart: always
+YAML
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# Images
+
+# push_image VARIANT NAME:TAG [TEXT]: builds web|unhealthy|crash|worker with /www/version = TEXT
+# (default NAME:TAG), pushes it as $AGENTD_TEST_REGISTRY/$STACK/NAME:TAG, prints the digest.
+push_image() {
+    local variant=$1 name=$2 text=${3:-$2}
+    build_variant "$variant" "$STACK/$name" "$text"
+}
+
+# image_ref NAME:TAG: the reference a compose file uses for push_image's image.
+image_ref() { echo "$AGENTD_TEST_REGISTRY/$STACK/$1"; }
+
+# ---------------------------------------------------------------------------------------------
+# Configuration and daemon
+
+# write_config [EXTRA_STACK_YAML]: agent.yaml with state and socket in $T and one stack that
+# follows main of the bare repository; cycles are driven by `agentctl sync --wait`.
+# EXTRA_STACK_YAML lines (indented by 4 spaces) are added to the stack.
+write_config() {
+    local extra=${1:-}
+    cat >"$CONFIG" <<YAML
+state_dir: $T/state
+api:
+  socket: $SOCKET
+stacks:
+  - name: $STACK
+    git:
+      url: file://$BARE
+      path: $STACK_PATH
+      branch: main
+    poll_interval: ${E2E_POLL_INTERVAL:-1h}
+    health:
+      timeout: ${E2E_HEALTH_TIMEOUT:-20s}
+      stable: ${E2E_HEALTH_STABLE:-3s}
+YAML
+    [[ -z "$extra" ]] || printf '%s\n' "$extra" >>"$CONFIG"
+}
+
+agentd_answers() { "$AGENTCTL" --socket "$SOCKET" status >/dev/null 2>&1; }
+
+start_agentd() {
+    say "starting agentd"
+    "$AGENTD" --config "$CONFIG" </dev/null >>"$AGENTD_LOG" 2>&1 &
+    AGENTD_PID=$!
+    echo "$AGENTD_PID" >"$T/agentd.pid"
+    local end=$((SECONDS + 30))
+    until agentd_answers; do
+        kill -0 "$AGENTD_PID" 2>/dev/null || {
+            AGENTD_PID=""
+            fail "agentd exited during start"
+        }
+        ((SECONDS < end)) || fail "agentd did not answer on $SOCKET within 30s"
+        sleep 0.2
+    done
+}
+
+# stop_agentd: SIGTERM and wait (it finishes its current step), SIGKILL after 60s.
+stop_agentd() {
+    [[ -n "$AGENTD_PID" ]] || return 0
+    kill -TERM "$AGENTD_PID" 2>/dev/null || true
+    local end=$((SECONDS + 60))
+    while kill -0 "$AGENTD_PID" 2>/dev/null && ((SECONDS < end)); do sleep 0.2; done
+    kill -KILL "$AGENTD_PID" 2>/dev/null || true
+    wait "$AGENTD_PID" 2>/dev/null || true
+    AGENTD_PID=""
+}
+
+# kill_agentd: SIGKILL, as a crash or power loss would.
+kill_agentd() {
+    [[ -n "$AGENTD_PID" ]] || return 0
+    say "SIGKILL agentd (pid $AGENTD_PID)"
+    kill -KILL "$AGENTD_PID" 2>/dev/null || true
+    wait "$AGENTD_PID" 2>/dev/null || true
+    AGENTD_PID=""
+}
+
+# ---------------------------------------------------------------------------------------------
+# agentctl
+
+# ctl_run ARGS...: runs agentctl against this scenario's daemon; sets CTL_RC, CTL_OUT, CTL_ERR;
+# never fails by itself.
+ctl_run() {
+    local err_file=$T/ctl.err
+    CTL_RC=0
+    CTL_OUT=$(timeout "$E2E_CTL_TIMEOUT" "$AGENTCTL" --socket "$SOCKET" "$@" 2>"$err_file") ||
+        CTL_RC=$?
+    CTL_ERR=$(cat "$err_file")
+    ((CTL_RC != 124)) || fail "agentctl $* did not return within ${E2E_CTL_TIMEOUT}s"
+    return 0
+}
+
+# ctl ARGS...: agentctl that must succeed; prints its output.
+ctl() {
+    ctl_run "$@"
+    ((CTL_RC == 0)) || fail "agentctl $* exited $CTL_RC: $CTL_OUT $CTL_ERR"
+    printf '%s\n' "$CTL_OUT"
+}
+
+# ctl_expect RC ARGS...: agentctl that must exit RC.
+ctl_expect() {
+    local expected=$1
+    shift
+    ctl_run "$@"
+    ((CTL_RC == expected)) || fail "agentctl $* exited $CTL_RC, expected $expected: $CTL_OUT $CTL_ERR"
+}
+
+# sync_expect RC: `agentctl sync STACK --wait` must exit RC (0 done, 1 failed/rolled back).
+sync_expect() {
+    say "agentctl sync $STACK --wait (expect exit $1)"
+    ctl_expect "$1" sync "$STACK" --wait
+}
+
+status_json() { ctl --json status "$STACK"; }
+# The stack's entry of `status --json`.
+stack_status() { status_json | jq -c --arg s "$STACK" '.stacks[] | select(.name == $s)'; }
+history_json() { ctl --json history "$STACK"; }
+history_count() { history_json | jq '.deployments | length'; }
+latest_deployment() { history_json | jq -c '.deployments[0]'; }
+show_json() { ctl --json show "$1"; }
+deployment_status() { show_json "$1" | jq -r '.status'; }
+
+# ---------------------------------------------------------------------------------------------
+# Containers of the compose project
+
+# container_ids [SERVICE]: the project's (non one-off) containers, sorted.
+container_ids() {
+    local filters=(--filter "label=com.docker.compose.project=$STACK")
+    [[ -z "${1:-}" ]] || filters+=(--filter "label=com.docker.compose.service=$1")
+    docker ps -aq --no-trunc "${filters[@]}" | sort
+}
+
+# service_version SERVICE: /www/version inside the service's running container.
+service_version() {
+    local id
+    id=$(docker ps -q --filter "label=com.docker.compose.project=$STACK" \
+        --filter "label=com.docker.compose.service=$1" | head -n 1)
+    [[ -n "$id" ]] || return 1
+    docker exec "$id" cat /www/version
+}
+
+# service_state SERVICE: "running healthy", "running none", "restarting none", ...
+service_state() {
+    local id
+    id=$(container_ids "$1" | head -n 1)
+    [[ -n "$id" ]] || { echo "absent"; return 0; }
+    docker inspect -f '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$id"
+}
+
+# service_image_id SERVICE: the image id the service's container runs.
+service_image_id() {
+    local id
+    id=$(container_ids "$1" | head -n 1)
+    [[ -n "$id" ]] || return 1
+    docker inspect -f '{{.Image}}' "$id"
+}
+
+# image_id_of REF@DIGEST: the local image id of a pulled digest.
+image_id_of() { docker image inspect -f '{{.Id}}' "$1"; }
+
+# assert_runs SERVICE VERSION: the service's container is running and serves VERSION.
+assert_runs() {
+    local service=$1 expected=$2 actual state
+    state=$(service_state "$service")
+    [[ "$state" == running* ]] || fail "service $service: expected a running container, got '$state'"
+    actual=$(service_version "$service" 2>&1) || fail "service $service: cannot read its version: $actual"
+    assert_eq "$expected" "$actual" "version served by $service"
+}
+
+# assert_runs_digest SERVICE REPO DIGEST: the service's container runs REPO@DIGEST.
+assert_runs_digest() {
+    local service=$1 repo=$2 digest=$3 want have
+    want=$(image_id_of "$repo@$digest" 2>&1) || fail "$repo@$digest is not pulled: $want"
+    have=$(service_image_id "$service") || fail "service $service has no container"
+    assert_eq "$want" "$have" "image of service $service ($repo@$digest)"
+}
+
+# A loopback port nothing listens on.
+closed_port() {
+    local port
+    while :; do
+        port=$((20000 + RANDOM % 20000))
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+    done
+}

@@ -1,0 +1,119 @@
+#!/bin/bash
+# completion/agentctl.bash: commands and options complete without agentd; stack names and
+# deployment ids come from `agentctl status --json` / `history --json`, asked through the
+# agentctl being completed (here a script answering like agentctl, since no agentd runs), with
+# the --socket of the command line; nothing is offered when agentd does not answer.
+source "$(dirname "$0")/lib.sh"
+
+# shellcheck source=../../completion/agentctl.bash
+source "$ship_root/completion/agentctl.bash"
+
+# complete_words WORD...: COMPREPLY for the command line WORD... (the last word is the one
+# being completed), sorted and joined by spaces.
+complete_words() {
+    COMP_WORDS=("$@")
+    COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+    COMP_LINE="$*"
+    COMP_POINT=${#COMP_LINE}
+    COMPREPLY=()
+    _agentctl
+    printf '%s\n' "${COMPREPLY[@]}" | sort | paste -sd ' '
+}
+expect() {
+    local want=$1 got
+    shift
+    got=$(complete_words "$@")
+    if [[ $got == "$want" ]]; then
+        pass "complete '$*' -> '$want'"
+    else
+        fail "complete '$*': want '$want', got '$got'"
+    fi
+}
+
+if complete -p agentctl 2>/dev/null | grep -q -- '-F _agentctl'; then
+    pass "sourcing registers _agentctl for agentctl"
+else
+    fail "sourcing does not register a completion for agentctl"
+fi
+
+# Without agentd: the real agentctl name is not even on PATH here, or exits 3.
+nothing=$ship_tmp/unreachable-agentctl
+printf '#!/bin/sh\necho "agentd is not reachable" >&2\nexit 3\n' >"$nothing"
+chmod +x "$nothing"
+expect "config history pause reload resume rollback show status sync" "$nothing" ""
+expect "show status sync" "$nothing" s
+expect "reload resume" "$nothing" re
+expect "rollback" "$nothing" ro
+expect "--help --json --socket --version" "$nothing" --
+expect "status" "$nothing" --json --socket /tmp/x.sock stat
+expect "--help --wait" "$nothing" sync --
+expect "--help --to" "$nothing" rollback shop -
+expect "--limit" "$nothing" history --l
+expect "check" "$nothing" config ""
+expect "" "$nothing" status ""
+expect "" "$nothing" reload ""
+expect "" "$nothing" history --limit ""
+touch "$ship_tmp/my-agent.yaml"
+expect "$ship_tmp/my-agent.yaml" "$nothing" config check "$ship_tmp/my-"
+
+# With an agentctl that answers like agentd's API: it records its arguments.
+fake=$ship_tmp/agentctl
+cat >"$fake" <<EOS
+#!/bin/bash
+echo "\$*" >>"$ship_tmp/calls"
+case "\$*" in
+    *"status"*)
+        echo '{"stacks":[{"name":"shop","state":"idle","paused":false,"pinned":false,
+"current":{"id":"41","stack":"shop","images":{"web":"ghcr.io/a/web@sha256:00"}},
+"last_poll":{"at":"2026-11-22T08:00:00Z","result":"ok","error":null},"candidate":null},
+{"name": "shop-admin","state":"idle"},{"name":"tools_2","state":"paused"}]}' ;;
+    *"history shop --limit 50")
+        echo '{"deployments":[{"id":"41","stack":"shop"},{"id":"40","stack":"shop"}]}' ;;
+    *"history --limit 50")
+        echo '{"deployments":[{"id":"41","stack":"shop"},{"id":"39","stack":"tools_2"},
+{"id": 38,"stack":"shop-admin"}]}' ;;
+esac
+EOS
+chmod +x "$fake"
+expect "shop shop-admin tools_2" "$fake" status ""
+expect "shop shop-admin" "$fake" pause sh
+expect "tools_2" "$fake" --json rollback t
+expect "" "$fake" rollback shop ""
+expect "38 39 41" "$fake" show ""
+expect "40 41" "$fake" rollback shop --to ""
+expect "40 41" "$fake" rollback shop --to 4
+expect "41" "$fake" rollback shop --to 41
+rm -f "$ship_tmp/calls"
+complete_words "$fake" --socket /srv/a.sock resume "" >/dev/null
+if grep -qx -- '--socket /srv/a.sock --json status' "$ship_tmp/calls" 2>/dev/null; then
+    pass "stack names are asked with the command line's --socket and --json"
+else
+    fail "stack names were asked as '$(cat "$ship_tmp/calls" 2>/dev/null)'"
+fi
+
+# Against the real agentctl (when built): its commands and options are the ones completed, and
+# with agentd unreachable it offers nothing, quickly.
+agentctl=$ship_build/agentctl
+if [[ -x $agentctl ]]; then
+    commands=$("$agentctl" --help | sed -n '/^Subcommands:/,$p' | awk 'NR > 1 && NF { print $1 }' |
+        sort | paste -sd ' ')
+    expect "$commands" "$agentctl" ""
+    for command in $commands; do
+        [[ $command == config ]] && continue
+        options=$("$agentctl" "$command" --help | grep -o -- '--[a-z][a-z-]*' | sort -u |
+            paste -sd ' ')
+        expect "$options" "$agentctl" "$command" --
+    done
+    globals=$("$agentctl" --help | sed '/^Subcommands:/,$d' | grep -o -- '--[a-z][a-z-]*' |
+        sort -u | paste -sd ' ')
+    expect "$globals" "$agentctl" --
+    export AGENTD_SOCKET=$ship_tmp/none.sock
+    start=$SECONDS
+    expect "" "$agentctl" --socket "$ship_tmp/none.sock" pause ""
+    expect "" "$agentctl" show ""
+    ((SECONDS - start < 5)) && pass "an unreachable agentd does not slow completion" ||
+        fail "completion took $((SECONDS - start))s with agentd unreachable"
+else
+    echo "note: no $agentctl: completion not compared with agentctl --help"
+fi
+finish
