@@ -151,6 +151,10 @@ sys::Result<Constraint::Group> parse_group(std::string_view text) {
             continue;
         }
         const std::size_t start = pos;
+        if (!separated && !is_op_char(text[pos])) {
+            return sys::Error::invalid("unexpected " + quote(text.substr(pos, 1)) +
+                                       " at position " + std::to_string(pos));
+        }
         if (!separated) {
             return sys::Error::invalid("missing space or comma before " +
                                        quote(text.substr(start)));

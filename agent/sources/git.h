@@ -3,11 +3,19 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "agent/config/config.h"
 #include "agent/sys/result.h"
 
 namespace agentd::sources {
+
+/// A tag of the remote as mirrored.
+struct GitTag {
+    std::string name;    ///< without "refs/tags/": "v1.2.0"
+    std::string commit;  ///< the commit it points to (40 hex), annotated tags peeled
+    bool annotated = false;
+};
 
 class GitSource {
 public:
@@ -21,6 +29,10 @@ public:
     /// InvalidInput unless `revision` is 40 hex digits.
     virtual sys::Result<void> checkout(const config::GitSource& source, const std::string& revision,
                                        const std::filesystem::path& workdir) = 0;
+    /// Fetches the remote's tags (and only them: source.branch is not used) into the mirror
+    /// and returns those that point to a commit, sorted by name. A tag moved on the remote is
+    /// seen moved; a tag deleted there is gone. Unauthorized / Failed / InvalidInput as fetch.
+    virtual sys::Result<std::vector<GitTag>> tags(const config::GitSource& source) = 0;
 };
 
 }  // namespace agentd::sources

@@ -2,6 +2,7 @@
 
 #include <git2.h>
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <string_view>
@@ -173,6 +174,169 @@ sys::Result<void> check_revision(const fs::path& mirror, const git_oid& oid,
     return {};
 }
 
+using ReferencePtr = std::unique_ptr<git_reference, Free_<git_reference, git_reference_free>>;
+using ObjectPtr = std::unique_ptr<git_object, Free_<git_object, git_object_free>>;
+
+// Every tag of the remote, force-updated: a tag moved on the remote moves in the mirror.
+constexpr const char* k_tag_refspec = "+refs/tags/*:refs/tags/*";
+
+/// The URL's transport after the checks every fetch makes first.
+sys::Result<RemoteUrl> check_source(const config::GitSource& source) {
+    auto remote_url = parse_remote_url(source.url);
+    if (!remote_url) {
+        return remote_url.error();
+    }
+    if (remote_url->transport == GitTransport::Local) {
+        // libgit2 calls a missing local path an "unsupported URL protocol"; say what it is.
+        const std::string_view prefix = "file://";
+        const auto local =
+            source.url.rfind(prefix, 0) == 0 ? source.url.substr(prefix.size()) : source.url;
+        std::error_code ec;
+        if (!fs::exists(local, ec)) {
+            return sys::Error::failed(
+                fmt::format("fetch {}: no repository at {}", redact_url(source.url), local));
+        }
+    }
+    return remote_url;
+}
+
+/// A connected remote. The auth object is the callbacks' payload, so it lives on the heap and
+/// never moves while the connection does.
+struct Connection {
+    std::unique_ptr<RemoteAuth> auth;
+    RemotePtr remote;
+    git_remote_callbacks callbacks = GIT_REMOTE_CALLBACKS_INIT;
+    git_proxy_options proxy = GIT_PROXY_OPTIONS_INIT;
+};
+
+sys::Result<Connection> connect(git_repository* repo, const config::GitSource& source,
+                                const RemoteUrl& remote_url, const std::string& shown_url) {
+    auto auth = RemoteAuth::load(remote_url, source.credentials);
+    if (!auth) {
+        return auth.error();
+    }
+    Connection connection;
+    connection.auth = std::make_unique<RemoteAuth>(std::move(*auth));
+    git_remote* raw_remote = nullptr;
+    // Anonymous: nothing about the remote is written to the mirror's config, so two fetches
+    // with different credentials never race on it, and no URL lands in FETCH_HEAD or reflogs.
+    if (git_remote_create_anonymous(&raw_remote, repo, source.url.c_str()) != 0) {
+        return sys::Error::invalid(
+            fmt::format("git url {}: {}", shown_url, connection.auth->redact(libgit2_error())));
+    }
+    connection.remote.reset(raw_remote);
+    connection.auth->install(connection.callbacks);
+    connection.proxy.type = GIT_PROXY_AUTO;  // http.proxy / https_proxy as git itself uses them
+    if (const int rc = git_remote_connect(connection.remote.get(), GIT_DIRECTION_FETCH,
+                                          &connection.callbacks, &connection.proxy, nullptr);
+        rc != 0) {
+        return connection.auth->error(rc, "fetch " + shown_url);
+    }
+    return connection;
+}
+
+/// Downloads `specs` and updates the mirror's refs; with `prune`, refs under the specs'
+/// destinations that the remote no longer has are deleted.
+sys::Result<void> download(Connection& connection, const std::vector<std::string>& specs,
+                           bool prune, const std::string& shown_url) {
+    std::vector<const char*> raw_specs;
+    for (const auto& spec : specs) {
+        raw_specs.push_back(spec.c_str());
+    }
+    const git_strarray refspecs = {const_cast<char**>(raw_specs.data()), raw_specs.size()};
+    git_fetch_options options = GIT_FETCH_OPTIONS_INIT;
+    options.callbacks = connection.callbacks;
+    options.proxy_opts = connection.proxy;
+    options.prune = prune ? GIT_FETCH_PRUNE : GIT_FETCH_NO_PRUNE;
+    options.update_fetchhead = 0;
+    options.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;  // the tag refspec fetches them all
+    git_remote* remote = connection.remote.get();
+    if (const int rc = git_remote_download(remote, &refspecs, &options); rc != 0) {
+        return connection.auth->error(rc, "fetch " + shown_url);
+    }
+    if (const int rc = git_remote_update_tips(remote, &connection.callbacks, 0,
+                                              GIT_REMOTE_DOWNLOAD_TAGS_NONE, "agentd: fetch");
+        rc != 0) {
+        return connection.auth->error(rc, "update mirror of " + shown_url);
+    }
+    // update_tips never deletes; pruning compares the mirror's refs with the remote's
+    // advertisement under the refspecs given to download.
+    if (prune) {
+        if (const int rc = git_remote_prune(remote, &connection.callbacks); rc != 0) {
+            return connection.auth->error(rc, "prune mirror of " + shown_url);
+        }
+    }
+    git_remote_disconnect(remote);
+    return {};
+}
+
+/// The mirror's refs/tags/*, peeled to commits, sorted by name. Tags of trees or blobs and
+/// names git would not accept are skipped (with a warning): they can never be deployed.
+sys::Result<std::vector<GitTag>> mirrored_tags(const fs::path& mirror,
+                                               const std::string& shown_url) {
+    git_repository* raw_repo = nullptr;
+    if (git_repository_open_ext(&raw_repo, mirror.c_str(),
+                                GIT_REPOSITORY_OPEN_NO_SEARCH | GIT_REPOSITORY_OPEN_BARE,
+                                nullptr) != 0) {
+        return sys::Error::failed(fmt::format("open mirror of {}: {}", shown_url, libgit2_error()));
+    }
+    RepoPtr repo(raw_repo);
+    git_strarray names{};
+    if (git_reference_list(&names, repo.get()) != 0) {
+        return sys::Error::failed(fmt::format("list tags of {}: {}", shown_url, libgit2_error()));
+    }
+    std::vector<std::string> refs(names.strings, names.strings + names.count);
+    git_strarray_dispose(&names);
+
+    constexpr std::string_view prefix = "refs/tags/";
+    std::vector<GitTag> tags;
+    for (const auto& name : refs) {
+        if (name.rfind(prefix, 0) != 0) {
+            continue;
+        }
+        GitTag tag;
+        tag.name = name.substr(prefix.size());
+        int valid = 0;
+        if (git_reference_name_is_valid(&valid, name.c_str()) != 0 || valid == 0) {
+            spdlog::warn("git {}: skipping tag with an invalid name", shown_url);
+            continue;
+        }
+        git_reference* raw_ref = nullptr;
+        if (git_reference_lookup(&raw_ref, repo.get(), name.c_str()) != 0) {
+            continue;  // deleted since listed
+        }
+        ReferencePtr ref(raw_ref);
+        git_object* raw_target = nullptr;
+        if (git_reference_type(ref.get()) != GIT_REFERENCE_DIRECT ||
+            git_object_lookup(&raw_target, repo.get(), git_reference_target(ref.get()),
+                              GIT_OBJECT_ANY) != 0) {
+            spdlog::warn("git {}: skipping tag {}: {}", shown_url, tag.name, libgit2_error());
+            continue;
+        }
+        ObjectPtr target(raw_target);
+        tag.annotated = git_object_type(target.get()) == GIT_OBJECT_TAG;
+        // GIT_OBJECT_ANY peels through tags (also tags of tags) to the first other object.
+        ObjectPtr peeled;
+        if (tag.annotated) {
+            git_object* raw_peeled = nullptr;
+            if (git_object_peel(&raw_peeled, target.get(), GIT_OBJECT_ANY) == 0) {
+                peeled.reset(raw_peeled);
+            }
+        }
+        const git_object* object = tag.annotated ? peeled.get() : target.get();
+        if (object == nullptr || git_object_type(object) != GIT_OBJECT_COMMIT) {
+            spdlog::debug("git {}: skipping tag {}: it does not point to a commit", shown_url,
+                          tag.name);
+            continue;
+        }
+        tag.commit = git_oid_tostr_s(git_object_id(object));
+        tags.push_back(std::move(tag));
+    }
+    std::sort(tags.begin(), tags.end(),
+              [](const GitTag& a, const GitTag& b) { return a.name < b.name; });
+    return tags;
+}
+
 }  // namespace
 
 bool valid_revision(const std::string& revision) {
@@ -198,7 +362,7 @@ std::mutex& LibGit2Source::mirror_lock(const std::filesystem::path& mirror) {
 }
 
 sys::Result<std::string> LibGit2Source::fetch(const config::GitSource& source) {
-    auto remote_url = parse_remote_url(source.url);
+    auto remote_url = check_source(source);
     if (!remote_url) {
         return remote_url.error();
     }
@@ -206,21 +370,6 @@ sys::Result<std::string> LibGit2Source::fetch(const config::GitSource& source) {
     if (!valid_branch(source.branch)) {
         return sys::Error::invalid(
             fmt::format("git branch {:?}: not a valid branch name", source.branch));
-    }
-    if (remote_url->transport == GitTransport::Local) {
-        // libgit2 calls a missing local path an "unsupported URL protocol"; say what it is.
-        const std::string_view prefix = "file://";
-        const auto local =
-            source.url.rfind(prefix, 0) == 0 ? source.url.substr(prefix.size()) : source.url;
-        std::error_code ec;
-        if (!fs::exists(local, ec)) {
-            return sys::Error::failed(
-                fmt::format("fetch {}: no repository at {}", shown_url, local));
-        }
-    }
-    auto auth = RemoteAuth::load(*remote_url, source.credentials);
-    if (!auth) {
-        return auth.error();
     }
     const std::string ref = "refs/heads/" + source.branch;
     const auto mirror = mirror_path(source.url);
@@ -230,30 +379,15 @@ sys::Result<std::string> LibGit2Source::fetch(const config::GitSource& source) {
     if (!repo) {
         return repo.error();
     }
-    git_remote* raw_remote = nullptr;
-    // Anonymous: nothing about the remote is written to the mirror's config, so two fetches
-    // with different credentials never race on it, and no URL lands in FETCH_HEAD or reflogs.
-    if (git_remote_create_anonymous(&raw_remote, repo->get(), source.url.c_str()) != 0) {
-        return sys::Error::invalid(
-            fmt::format("git url {}: {}", shown_url, auth->redact(libgit2_error())));
+    auto connection = connect(repo->get(), source, *remote_url, shown_url);
+    if (!connection) {
+        return connection.error();
     }
-    RemotePtr remote(raw_remote);
-
-    git_remote_callbacks callbacks = GIT_REMOTE_CALLBACKS_INIT;
-    auth->install(callbacks);
-    git_proxy_options proxy = GIT_PROXY_OPTIONS_INIT;
-    proxy.type = GIT_PROXY_AUTO;  // http.proxy / https_proxy as git itself would use them
-    if (const int rc =
-            git_remote_connect(remote.get(), GIT_DIRECTION_FETCH, &callbacks, &proxy, nullptr);
-        rc != 0) {
-        return auth->error(rc, "fetch " + shown_url);
-    }
-
     // A refspec naming a missing branch is silently skipped by libgit2; ask the remote first.
     const git_remote_head** heads = nullptr;
     std::size_t count = 0;
-    if (git_remote_ls(&heads, &count, remote.get()) != 0) {
-        return auth->error(-1, "fetch " + shown_url);
+    if (git_remote_ls(&heads, &count, connection->remote.get()) != 0) {
+        return connection->auth->error(-1, "fetch " + shown_url);
     }
     bool found = false;
     for (std::size_t i = 0; i < count && !found; ++i) {
@@ -265,30 +399,44 @@ sys::Result<std::string> LibGit2Source::fetch(const config::GitSource& source) {
     }
 
     const std::string branch_spec = fmt::format("+{0}:{0}", ref);
-    const char* specs[] = {branch_spec.c_str(), "+refs/tags/*:refs/tags/*"};
-    const git_strarray refspecs = {const_cast<char**>(specs), 2};
-    git_fetch_options options = GIT_FETCH_OPTIONS_INIT;
-    options.callbacks = callbacks;
-    options.proxy_opts = proxy;
-    options.prune = GIT_FETCH_NO_PRUNE;
-    options.update_fetchhead = 0;
-    options.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;  // the tag refspec fetches them all
-    if (const int rc = git_remote_download(remote.get(), &refspecs, &options); rc != 0) {
-        return auth->error(rc, "fetch " + shown_url);
+    if (auto r = download(*connection, {branch_spec, k_tag_refspec}, false, shown_url); !r) {
+        return r.error();
     }
-    if (const int rc = git_remote_update_tips(remote.get(), &callbacks, 0,
-                                              GIT_REMOTE_DOWNLOAD_TAGS_NONE, "agentd: fetch");
-        rc != 0) {
-        return auth->error(rc, "update mirror of " + shown_url);
-    }
-    git_remote_disconnect(remote.get());
-
     git_oid oid;
     if (git_reference_name_to_id(&oid, repo->get(), ref.c_str()) != 0) {
         return sys::Error::failed(
             fmt::format("fetch {}: {} missing after fetch: {}", shown_url, ref, libgit2_error()));
     }
     return std::string(git_oid_tostr_s(&oid));
+}
+
+sys::Result<void> LibGit2Source::fetch_tags(const config::GitSource& source) {
+    auto remote_url = check_source(source);
+    if (!remote_url) {
+        return remote_url.error();
+    }
+    const std::string shown_url = redact_url(source.url);
+    const auto mirror = mirror_path(source.url);
+    std::lock_guard guard(mirror_lock(mirror));
+
+    auto repo = open_mirror(mirror, shown_url);
+    if (!repo) {
+        return repo.error();
+    }
+    auto connection = connect(repo->get(), source, *remote_url, shown_url);
+    if (!connection) {
+        return connection.error();
+    }
+    return download(*connection, {k_tag_refspec}, true, shown_url);
+}
+
+sys::Result<std::vector<GitTag>> LibGit2Source::tags(const config::GitSource& source) {
+    if (auto fetched = fetch_tags(source); !fetched) {
+        return fetched.error();
+    }
+    const auto mirror = mirror_path(source.url);
+    std::lock_guard guard(mirror_lock(mirror));
+    return mirrored_tags(mirror, redact_url(source.url));
 }
 
 sys::Result<void> LibGit2Source::checkout(const config::GitSource& source,

@@ -3,7 +3,8 @@
 //
 // Layout under state_dir:
 //   git/<first 16 hex of sha256(url)>/   bare mirror; refs/heads/<branch> and refs/tags/* are
-//                                        force-updated from the remote on every fetch
+//                                        force-updated from the remote on every fetch; only
+//                                        fetch_tags()/tags() delete tags the remote deleted
 // and, chosen by the caller, a stack's workdir:
 //   <workdir>/.git/                      non-bare repository without refs of its own; its
 //                                        objects/info/alternates names the mirror's object
@@ -25,7 +26,7 @@
 namespace agentd::sources {
 
 class LibGit2Source final : public GitSource {
-  public:
+public:
     /// Mirrors live under state_dir/git/. Initialises libgit2 (once per process).
     explicit LibGit2Source(std::filesystem::path state_dir);
 
@@ -40,10 +41,18 @@ class LibGit2Source final : public GitSource {
     sys::Result<void> checkout(const config::GitSource& source, const std::string& revision,
                                const std::filesystem::path& workdir) override;
 
+    /// Fetches only refs/tags/* (no branch needed, so it serves stacks that follow releases)
+    /// and prunes mirrored tags the remote no longer has. Errors as fetch(), minus NotFound.
+    /// Afterwards every tagged commit can be checked out.
+    sys::Result<void> fetch_tags(const config::GitSource& source);
+    /// fetch_tags(), then the mirror's tags that point to commits (annotated ones peeled),
+    /// sorted by name. Tags of trees or blobs, and invalid names, are skipped.
+    sys::Result<std::vector<GitTag>> tags(const config::GitSource& source) override;
+
     /// The bare mirror used for `url`.
     std::filesystem::path mirror_path(const std::string& url) const;
 
-  private:
+private:
     /// One lock per mirror: two stacks sharing a remote must not fetch into it at once (ref
     /// locks would make one fail), but different remotes fetch in parallel.
     std::mutex& mirror_lock(const std::filesystem::path& mirror);

@@ -164,9 +164,10 @@ sys::Result<std::optional<RegistryClient::Credentials>> RegistryClient::credenti
     const ImageRef& ref) const {
     const config::Registry* entry = find_entry(ref);
     if (entry == nullptr) {
-        // TODO(issue 3): look up ref.auth_host() in ~/.docker/config.json (auths, credHelpers)
-        // before falling back to anonymous access.
-        return std::optional<Credentials>{};
+        if (m_docker == nullptr) {
+            return std::optional<Credentials>{};
+        }
+        return m_docker->lookup(ref.auth_host());
     }
     if (entry->username.empty()) {
         return std::optional<Credentials>{};
@@ -228,7 +229,7 @@ sys::Result<RegistryClient::Token> RegistryClient::fetch_token(
     if (creds) {
         set_authorization(request, basic_authorization(creds->username, creds->password));
     }
-    auto response = m_http.send(request);
+    auto response = send_retrying(request, ref.registry);
     if (!response) {
         return sys::Error::failed(fmt::format("registry {}: token service {}: {}", ref.registry,
                                               realm, response.error().message));
@@ -299,7 +300,7 @@ sys::Result<sys::HttpResponse> RegistryClient::send_authorized(const ImageRef& r
         request.ca_file = entry->ca_file.string();
     }
     const auto send = [&]() -> sys::Result<sys::HttpResponse> {
-        auto response = m_http.send(request);
+        auto response = send_retrying(request, ref.registry);
         if (!response) {
             return sys::Error::failed(
                 fmt::format("registry {}: {}", ref.registry, response.error().message));
@@ -371,6 +372,30 @@ sys::Result<sys::HttpResponse> RegistryClient::send_authorized(const ImageRef& r
         return response;  // no challenge we can answer: the caller reports the 401
     }
     return send();
+}
+
+sys::Result<sys::HttpResponse> RegistryClient::send_retrying(const sys::HttpRequest& request,
+                                                             const std::string& registry) {
+    for (int attempt = 0;; ++attempt) {
+        auto response = m_http.send(request);
+        if (!response || !retryable_status(response->status) || attempt >= m_retry.retries) {
+            return response;
+        }
+        sys::Duration delay = backoff_delay(m_retry, attempt, m_random);
+        if (response->status == 429 || response->status == 503) {
+            if (const auto after = retry_after(*response, m_clock.now())) {
+                if (*after > m_retry.max_retry_after) {
+                    spdlog::warn("registry {}: HTTP {} asks to retry after {}; not waiting",
+                                 registry, response->status, sys::format_duration(*after));
+                    return response;
+                }
+                delay = *after;
+            }
+        }
+        spdlog::warn("registry {}: HTTP {}, retry {} of {} in {}", registry, response->status,
+                     attempt + 1, m_retry.retries, sys::format_duration(delay));
+        m_clock.sleep_for(delay);
+    }
 }
 
 sys::Result<sys::HttpResponse> RegistryClient::fetch_manifest(const ImageRef& ref,

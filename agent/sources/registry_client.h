@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <string_view>
@@ -12,15 +13,17 @@
 #include <vector>
 
 #include "agent/config/config.h"
+#include "agent/sources/docker_config.h"
 #include "agent/sources/registry.h"
 #include "agent/sources/registry_headers.h"
+#include "agent/sources/registry_retry.h"
 #include "agent/sys/clock.h"
 #include "agent/sys/http.h"
 
 namespace agentd::sources {
 
 class RegistryClient final : public Registry {
-  public:
+public:
     /// `registries` are the credentials and TLS settings per host (config `registries:`).
     RegistryClient(sys::HttpClient& http, std::vector<config::Registry> registries);
     /// As above with an injected clock for token expiry.
@@ -30,11 +33,16 @@ class RegistryClient final : public Registry {
     sys::Result<std::string> resolve_digest(const ImageRef& ref) override;
     sys::Result<std::vector<std::string>> list_tags(const ImageRef& ref) override;
 
-  private:
-    struct Credentials {
-        std::string username;
-        std::string password;
-    };
+    /// Replaces the default (3 retries, 500ms base, 10s cap) for 429 and transient 5xx answers;
+    /// the waits go through the injected clock's sleep_for.
+    void set_retry_policy(RetryPolicy policy) { m_retry = policy; }
+    /// Credentials for registries without an entry in `registries` come from the Docker
+    /// client config through `fallback` (nullptr: anonymous, the default). It must outlive
+    /// this client. A Docker config that cannot be read fails requests that need credentials.
+    void set_docker_credentials(const DockerCredentials* fallback) { m_docker = fallback; }
+
+private:
+    using Credentials = RegistryCredentials;
     struct Token {
         std::string value;
         sys::TimePoint expires;
@@ -48,12 +56,19 @@ class RegistryClient final : public Registry {
     sys::Result<sys::HttpResponse> send_authorized(const ImageRef& ref, sys::HttpRequest request);
     sys::Result<Token> fetch_token(const ImageRef& ref, const AuthChallenge& challenge,
                                    const std::optional<Credentials>& creds);
+    /// One request with retries of 429 and transient 5xx answers (Retry-After honoured for 429
+    /// and 503). Returns the last response, which may still be one of those.
+    sys::Result<sys::HttpResponse> send_retrying(const sys::HttpRequest& request,
+                                                 const std::string& registry);
     sys::Result<sys::HttpResponse> fetch_manifest(const ImageRef& ref, const std::string& method);
 
     sys::HttpClient& m_http;
     std::vector<config::Registry> m_registries;
     std::unique_ptr<sys::Clock> m_own_clock;
     sys::Clock& m_clock;
+    RetryPolicy m_retry;
+    const DockerCredentials* m_docker = nullptr;
+    std::mt19937 m_random{std::random_device{}()};
     /// Bearer tokens by (registry, scope).
     std::map<std::pair<std::string, std::string>, Token> m_tokens;
     /// Registries that answered with a Basic challenge: credentials are sent up front.

@@ -46,6 +46,10 @@ public:
         checkouts.push_back({revision, workdir});
         return {};
     }
+    sys::Result<std::vector<sources::GitTag>> tags(const config::GitSource&) override {
+        return tag_list;
+    }
+    std::vector<sources::GitTag> tag_list;
     std::string head = std::string(40, 'a');
     std::string fail;
     int fetches = 0;

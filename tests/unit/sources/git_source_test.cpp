@@ -24,6 +24,7 @@
 
 namespace fs = std::filesystem;
 using agentd::config::GitSource;
+using agentd::sources::GitTag;
 using agentd::sources::LibGit2Source;
 using agentd::sys::Error;
 
@@ -52,7 +53,7 @@ void check(int rc) {
 
 /// A bare repository standing in for the remote, with commits made through libgit2.
 class TestRemote {
-  public:
+public:
     explicit TestRemote(const fs::path& dir) : m_dir(dir) {
         git_libgit2_init();
         check(git_repository_init(&m_repo, dir.c_str(), 1));
@@ -117,7 +118,34 @@ class TestRemote {
         git_object_free(target);
     }
 
-  private:
+    /// An annotated tag object named `name` for `target` (any object id), force-updated.
+    void annotated_tag(const std::string& name, const std::string& target_id) {
+        git_oid id;
+        check(git_oid_fromstr(&id, target_id.c_str()));
+        git_object* target = nullptr;
+        check(git_object_lookup(&target, m_repo, &id, GIT_OBJECT_ANY));
+        git_signature* sig = nullptr;
+        check(git_signature_new(&sig, "Test", "test@example.com", 1700000000, 0));
+        git_oid tag_id;
+        check(git_tag_create(&tag_id, m_repo, name.c_str(), target, sig, "release", 1));
+        git_signature_free(sig);
+        git_object_free(target);
+    }
+
+    void delete_tag(const std::string& name) { check(git_tag_delete(m_repo, name.c_str())); }
+
+    /// The tree id of `commit`.
+    std::string tree_of(const std::string& commit) {
+        git_oid id;
+        check(git_oid_fromstr(&id, commit.c_str()));
+        git_commit* c = nullptr;
+        check(git_commit_lookup(&c, m_repo, &id));
+        std::string out = git_oid_tostr_s(git_commit_tree_id(c));
+        git_commit_free(c);
+        return out;
+    }
+
+private:
     fs::path m_dir;
     git_repository* m_repo = nullptr;
     int m_serial = 0;
@@ -159,7 +187,7 @@ std::string mirror_ref(const fs::path& mirror, const std::string& ref) {
 /// A smart-HTTP "server" on 127.0.0.1 that refuses every request with 401 Basic, recording
 /// each request's Authorization header.
 class RefusingHttpServer {
-  public:
+public:
     RefusingHttpServer() {
         m_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         REQUIRE(m_fd >= 0);
@@ -184,7 +212,7 @@ class RefusingHttpServer {
         return m_authorizations;
     }
 
-  private:
+private:
     void serve() {
         while (!m_stop) {
             pollfd pfd{m_fd, POLLIN, 0};
@@ -511,4 +539,87 @@ TEST_CASE("git: credentials are never sent over plain http to a remote host", "[
     auto fetched = git.fetch(source);
     REQUIRE_FALSE(fetched.ok());
     CHECK(fetched.error().kind == Error::Kind::InvalidInput);
+}
+
+namespace {
+
+/// "name commit annotated" lines, so a failing CHECK shows the whole list.
+std::vector<std::string> describe(const std::vector<GitTag>& tags) {
+    std::vector<std::string> out;
+    for (const auto& tag : tags) {
+        out.push_back(fmt::format("{} {} {}", tag.name, tag.commit, tag.annotated ? "a" : "l"));
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("git: tags lists lightweight and annotated tags peeled to their commits",
+          "[sources][git]") {
+    TempDir tmp;
+    TestRemote remote(tmp.path / "remote.git");
+    const auto v1 = remote.commit("main", {{"compose.yaml", "v1"}});
+    const auto v2 = remote.commit("main", {{"compose.yaml", "v2"}});
+    remote.lightweight_tag("v1.0.0", v1);  // on an older commit
+    remote.annotated_tag("v2.0.0", v2);
+    remote.annotated_tag("tree-tag", remote.tree_of(v2));  // not a commit: skipped
+    LibGit2Source git(tmp.path / "state");
+    // A branch that does not exist: tags need none.
+    const auto source = source_for(remote.dir().string(), "no-such-branch");
+
+    const auto tags = git.tags(source);
+    REQUIRE(tags.ok());
+    CHECK(describe(*tags) ==
+          std::vector<std::string>{"v1.0.0 " + v1 + " l", "v2.0.0 " + v2 + " a"});
+    // The tagged commits are in the mirror: both can be checked out without a branch fetch.
+    REQUIRE(git.checkout(source, v1, tmp.path / "work").ok());
+    CHECK(read(tmp.path / "work" / "compose.yaml") == "v1");
+    REQUIRE(git.checkout(source, v2, tmp.path / "work").ok());
+    CHECK(read(tmp.path / "work" / "compose.yaml") == "v2");
+}
+
+TEST_CASE("git: a tag moved on the remote is seen moved and a deleted tag disappears",
+          "[sources][git]") {
+    TempDir tmp;
+    TestRemote remote(tmp.path / "remote.git");
+    const auto v1 = remote.commit("main", {{"compose.yaml", "v1"}});
+    remote.lightweight_tag("stable", v1);
+    remote.annotated_tag("v1.0.0", v1);
+    remote.lightweight_tag("rc", v1);
+    LibGit2Source git(tmp.path / "state");
+    const auto source = source_for(remote.dir().string());
+    auto tags = git.tags(source);
+    REQUIRE(tags.ok());
+    REQUIRE(tags->size() == 3);
+
+    const auto v2 = remote.commit("main", {{"compose.yaml", "v2"}});
+    remote.lightweight_tag("stable", v2);  // force-moved
+    remote.annotated_tag("v1.0.0", v2);    // an annotated tag re-created elsewhere
+    remote.delete_tag("rc");
+    // fetch() mirrors tags without pruning; tags() must still see the deletion.
+    REQUIRE(git.fetch(source).ok());
+    tags = git.tags(source);
+    REQUIRE(tags.ok());
+    CHECK(describe(*tags) ==
+          std::vector<std::string>{"stable " + v2 + " l", "v1.0.0 " + v2 + " a"});
+    CHECK(mirror_ref(git.mirror_path(source.url), "refs/tags/rc").empty());
+    // Branches are never pruned by a tag fetch.
+    CHECK(mirror_ref(git.mirror_path(source.url), "refs/heads/main") == v2);
+}
+
+TEST_CASE("git: tags of a repository without tags is empty, errors as fetch", "[sources][git]") {
+    TempDir tmp;
+    TestRemote remote(tmp.path / "remote.git");
+    remote.commit("main", {{"compose.yaml", "v1"}});
+    LibGit2Source git(tmp.path / "state");
+    auto tags = git.tags(source_for(remote.dir().string()));
+    REQUIRE(tags.ok());
+    CHECK(tags->empty());
+
+    tags = git.tags(source_for((tmp.path / "missing.git").string()));
+    REQUIRE_FALSE(tags.ok());
+    CHECK(tags.error().kind == Error::Kind::Failed);
+    tags = git.tags(source_for("ftp://example.com/x.git"));
+    REQUIRE_FALSE(tags.ok());
+    CHECK(tags.error().kind == Error::Kind::InvalidInput);
 }

@@ -44,7 +44,7 @@ const std::string k_digest =
 
 /// Records every request and answers with a scripted handler.
 class FakeHttp final : public sys::HttpClient {
-  public:
+public:
     std::function<sys::Result<HttpResponse>(const HttpRequest&)> handler;
     std::vector<HttpRequest> requests;
 
@@ -55,11 +55,15 @@ class FakeHttp final : public sys::HttpClient {
 };
 
 class FakeClock final : public sys::Clock {
-  public:
+public:
     sys::TimePoint now() override { return m_now; }
-    void sleep_for(sys::Duration d) override { m_now += d; }
+    void sleep_for(sys::Duration d) override {
+        m_now += d;
+        sleeps.push_back(d);
+    }
+    std::vector<sys::Duration> sleeps;
 
-  private:
+private:
     sys::TimePoint m_now = std::chrono::system_clock::from_time_t(1'800'000'000);
 };
 
@@ -539,7 +543,8 @@ TEST_CASE("registry: 5xx, 403 and connection errors are Failed or Unauthorized w
         }
         return respond(status);
     };
-    RegistryClient client(http, {});
+    FakeClock clock;  // 500 is retried: the waits must not really sleep
+    RegistryClient client(http, {}, clock);
     const auto web = image("ghcr.io/acme/web:1");
 
     auto result = client.resolve_digest(web);
@@ -564,6 +569,99 @@ TEST_CASE("registry: 5xx, 403 and connection errors are Failed or Unauthorized w
     result = client.resolve_digest(web);
     REQUIRE_FALSE(result.ok());
     CHECK(result.error().kind == Error::Kind::Unauthorized);
+}
+
+TEST_CASE("registry: 429 with Retry-After waits that long once, then succeeds",
+          "[sources][registry]") {
+    FakeHttp http;
+    http.handler = [&](const HttpRequest&) {
+        if (http.requests.size() == 1) {
+            return respond(429, {{"retry-after", "2"}});
+        }
+        return respond(200, {{"docker-content-digest", k_digest}});
+    };
+    FakeClock clock;
+    RegistryClient client(http, {}, clock);
+    const auto digest = client.resolve_digest(image("ghcr.io/acme/web:1"));
+    REQUIRE(digest.ok());
+    CHECK(*digest == k_digest);
+    CHECK(http.requests.size() == 2);
+    CHECK(clock.sleeps == std::vector<sys::Duration>{std::chrono::seconds(2)});
+}
+
+TEST_CASE("registry: 500, 500, 200 succeeds after growing backoff delays", "[sources][registry]") {
+    FakeHttp http;
+    http.handler = [&](const HttpRequest&) {
+        if (http.requests.size() <= 2) {
+            return respond(500);
+        }
+        return respond(200, {{"docker-content-digest", k_digest}});
+    };
+    FakeClock clock;
+    RegistryClient client(http, {}, clock);
+    REQUIRE(client.resolve_digest(image("ghcr.io/acme/web:1")).ok());
+    CHECK(http.requests.size() == 3);
+    REQUIRE(clock.sleeps.size() == 2);
+    // Equal jitter: the first wait is in [250ms, 500ms], the second in [500ms, 1s].
+    CHECK(clock.sleeps[0] >= std::chrono::milliseconds(250));
+    CHECK(clock.sleeps[0] <= std::chrono::milliseconds(500));
+    CHECK(clock.sleeps[1] >= std::chrono::milliseconds(500));
+    CHECK(clock.sleeps[1] <= std::chrono::milliseconds(1000));
+    CHECK(clock.sleeps[0] <= clock.sleeps[1]);
+}
+
+TEST_CASE("registry: four 500s in a row are Failed naming the status", "[sources][registry]") {
+    FakeHttp http;
+    http.handler = [](const HttpRequest&) { return respond(500); };
+    FakeClock clock;
+    RegistryClient client(http, {}, clock);
+    const auto digest = client.resolve_digest(image("ghcr.io/acme/web:1"));
+    REQUIRE_FALSE(digest.ok());
+    CHECK(digest.error().kind == Error::Kind::Failed);
+    CHECK_THAT(digest.error().message, Catch::Contains("HTTP 500"));
+    CHECK(http.requests.size() == 4);  // the first attempt and 3 retries
+    CHECK(clock.sleeps.size() == 3);
+}
+
+TEST_CASE("registry: retries cover token services and tag lists; long Retry-After is not waited",
+          "[sources][registry]") {
+    FakeHttp http;
+    int token_calls = 0;
+    int list_calls = 0;
+    http.handler = [&](const HttpRequest& request) {
+        if (request.url.rfind("https://auth.example.com/", 0) == 0) {
+            return ++token_calls == 1 ? respond(503, {{"Retry-After", "1"}})
+                                      : respond(200, {}, R"({"token":"tok"})");
+        }
+        if (header(request, "authorization") != "Bearer tok") {
+            return respond(401, {{"www-authenticate", k_bearer_challenge}});
+        }
+        return ++list_calls == 1 ? respond(502) : respond(200, {}, R"({"tags":["1"]})");
+    };
+    FakeClock clock;
+    RegistryClient client(http, {}, clock);
+    const auto tags = client.list_tags(image("registry.example.com/acme/web"));
+    REQUIRE(tags.ok());
+    CHECK(*tags == std::vector<std::string>{"1"});
+    CHECK(token_calls == 2);
+    CHECK(list_calls == 2);
+    REQUIRE(clock.sleeps.size() == 2);
+    CHECK(clock.sleeps[0] == std::chrono::seconds(1));
+
+    // An hour's Retry-After fails at once: the next poll asks again.
+    http.handler = [](const HttpRequest&) { return respond(429, {{"Retry-After", "3600"}}); };
+    clock.sleeps.clear();
+    const auto digest = client.resolve_digest(image("ghcr.io/acme/web:1"));
+    REQUIRE_FALSE(digest.ok());
+    CHECK_THAT(digest.error().message, Catch::Contains("429"));
+    CHECK(clock.sleeps.empty());
+
+    // Retrying can be switched off.
+    client.set_retry_policy(sources::RetryPolicy{0});
+    http.requests.clear();
+    http.handler = [](const HttpRequest&) { return respond(503); };
+    REQUIRE_FALSE(client.resolve_digest(image("ghcr.io/acme/web:1")).ok());
+    CHECK(http.requests.size() == 1);
 }
 
 TEST_CASE("registry: without Docker-Content-Digest the manifest is fetched and hashed",
@@ -752,7 +850,7 @@ sys::ProcessResult run(sys::ProcessRunner& runner, std::vector<std::string> argv
 /// `docker push` reported, checked against `docker inspect`'s RepoDigests. The local image is
 /// removed afterwards.
 class PushedImage {
-  public:
+public:
     PushedImage(sys::ProcessRunner& runner, const std::string& name,
                 std::map<std::string, std::string> env = {})
         : m_runner(runner), m_name(name) {
@@ -786,7 +884,7 @@ class PushedImage {
 
     std::string digest;
 
-  private:
+private:
     sys::ProcessRunner& m_runner;
     std::string m_name;
     bool m_imported = false;
@@ -814,7 +912,7 @@ int free_port() {
 /// empty for none), storing under dir/data so that several can share one store. Stopped at the
 /// end of the scope.
 class LocalRegistry {
-  public:
+public:
     LocalRegistry(const TempDir& dir, const std::string& name, const std::string& auth) {
         host = fmt::format("127.0.0.1:{}", free_port());
         const auto config = dir.path / (name + ".yml");
@@ -865,7 +963,7 @@ class LocalRegistry {
 
     std::string host;
 
-  private:
+private:
     pid_t m_pid = -1;
 };
 
@@ -887,7 +985,7 @@ std::string base64_of(std::string_view data, bool url) {
 /// a self-signed key (RS256, certificate in x5c) granting pull on `repository`, when the request
 /// carries the expected Basic credentials. Records the query of every request.
 class TokenService {
-  public:
+public:
     TokenService(sys::ProcessRunner& runner, const TempDir& dir, const std::string& repository,
                  const std::string& authorization)
         : m_authorization(authorization) {
@@ -938,7 +1036,7 @@ class TokenService {
     std::string realm;
     std::string certificate;
 
-  private:
+private:
     static MHD_Result handle(void* self_ptr, MHD_Connection* connection, const char*, const char*,
                              const char*, const char*, size_t*, void**) {
         auto* self = static_cast<TokenService*>(self_ptr);
@@ -1074,6 +1172,15 @@ TEST_CASE("registry: htpasswd Basic auth against a real registry", "[integration
         REQUIRE_FALSE(digest.ok());
         CHECK(digest.error().kind == Error::Kind::Unauthorized);
         CHECK_THAT(digest.error().message, !Catch::Contains("wrong"));
+    }
+    {
+        // No entry for the host: what `docker login` stored above is used.
+        sources::DockerCredentials docker(runner, dir.path / "docker-config" / "config.json");
+        RegistryClient client(http, {});
+        client.set_docker_credentials(&docker);
+        const auto digest = client.resolve_digest(image(name));
+        REQUIRE(digest.ok());
+        CHECK(*digest == pushed.digest);
     }
     config::Registry entry = entry_with_password(dir, registry.host, "s3cret");
     entry.insecure_http = true;
