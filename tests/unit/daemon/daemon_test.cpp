@@ -123,7 +123,8 @@ config::Config two_stacks(const fs::path& dir) {
 }
 
 std::string config_yaml(const fs::path& dir, const std::vector<std::string>& stacks) {
-    std::string text = "state_dir: " + dir.string() + "\nstacks:\n";
+    std::string text = "state_dir: " + dir.string() +
+                       "\napi:\n  socket: " + (dir / "api.sock").string() + "\nstacks:\n";
     for (const auto& s : stacks) {
         text += "  - name: " + s + "\n    dir: " + dir.string() + "\n";
     }
