@@ -19,7 +19,8 @@ if dpkg-query -W agentd >/dev/null 2>&1 || [[ -e /var/lib/agentd ]]; then
     finish
 fi
 
-build_dir=${AGENTD_DEB_BUILD_DIR:-$ship_root/build-deb}
+# The test build (prefix /usr, scripts/build) is reused: a second build would double the time.
+build_dir=${AGENTD_DEB_BUILD_DIR:-${AGENTD_BUILD_DIR:-$ship_root/build-deb}}
 if ! deb=$("$ship_root/packaging/build-deb" --build-dir "$build_dir" --output "$ship_tmp" \
     2>"$ship_tmp/build.err" | tail -1) || [[ ! -f $deb ]]; then
     fail "packaging/build-deb failed: $(tail -5 "$ship_tmp/build.err")"
