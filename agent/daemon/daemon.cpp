@@ -168,11 +168,9 @@ deploy::CycleResult Daemon::run_job(CycleRunner& runner, const config::Config& c
                 result = runner.rollback(*stack, job.rollback_to);
                 if (result.outcome == deploy::Outcome::Succeeded) {
                     // SPEC: a rollback pins the stack; automatic deployments stop until resume.
-                    auto state = runner.store().stack_state(stack->name);
-                    state.stack = stack->name;
-                    state.paused = true;
-                    state.pinned = result.deployment ? result.deployment : job.rollback_to;
-                    runner.store().save_stack_state(state);
+                    runner.store().set_control(
+                        stack->name, true,
+                        result.deployment ? result.deployment : job.rollback_to);
                     result.message += result.message.empty() ? "" : "; ";
                     result.message += "stack pinned and paused until `agentctl resume`";
                 }

@@ -116,13 +116,9 @@ ApiResult<model::StackState> DaemonBackend::set_paused(const std::string& stack,
         return ApiError::unknown_stack(stack);
     }
     std::lock_guard lock(m_store_mutex);
+    const auto before = m_store->stack_state(stack);
+    m_store->set_control(stack, paused, paused ? before.pinned : std::nullopt);
     auto state = m_store->stack_state(stack);
-    state.stack = stack;
-    state.paused = paused;
-    if (!paused) {
-        state.pinned.reset();
-    }
-    m_store->save_stack_state(state);
     spdlog::info("stack {}: {}", stack, paused ? "paused" : "resumed");
     if (!paused) {
         // Resuming polls at once instead of after the rest of the interval.

@@ -431,8 +431,7 @@ CycleResult Reconciler::promote(const config::Stack& stack, model::Deployment& d
     }
     spdlog::info("stack {}: deployment {} succeeded", stack.name, d.id);
     d.phase = "promote";
-    auto result = finish(d, model::Status::Succeeded, "");
-    return result;
+    return finish(d, model::Status::Succeeded, d.reason);  // a restore keeps "restore of N"
 }
 
 CycleResult Reconciler::roll_back(const config::Stack& stack, model::Deployment& d,
@@ -572,13 +571,11 @@ sys::Result<bool> Reconciler::ensure_image(const std::string& image) {
 
 void Reconciler::record_poll(const config::Stack& stack, const std::string& error,
                              const std::string& candidate) {
-    auto state = m_s.store.stack_state(stack.name);
-    state.stack = stack.name;
-    state.last_poll.at = m_s.clock.now();
-    state.last_poll.result = error.empty() ? "ok" : "error";
-    state.last_poll.error = error;
-    state.candidate = candidate;
-    m_s.store.save_stack_state(state);
+    model::LastPoll poll;
+    poll.at = m_s.clock.now();
+    poll.result = error.empty() ? "ok" : "error";
+    poll.error = error;
+    m_s.store.record_poll(stack.name, poll, candidate);
 }
 
 void Reconciler::event(model::Deployment& d, const std::string& phase,

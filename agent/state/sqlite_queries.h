@@ -47,6 +47,16 @@ inline constexpr const char* k_save_stack_state =
     "paused = excluded.paused, pinned = excluded.pinned, last_poll_at = excluded.last_poll_at, "
     "last_poll_result = excluded.last_poll_result, last_poll_error = excluded.last_poll_error, "
     "candidate = excluded.candidate";
+// The two writers of a stack's row touch only their own columns: the pipeline records polls
+// while an admin may pause the stack at the same moment.
+inline constexpr const char* k_record_poll =
+    "INSERT INTO stacks (name, paused, last_poll_at, last_poll_result, last_poll_error, "
+    "candidate) VALUES (?, 0, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+    "last_poll_at = excluded.last_poll_at, last_poll_result = excluded.last_poll_result, "
+    "last_poll_error = excluded.last_poll_error, candidate = excluded.candidate";
+inline constexpr const char* k_set_control =
+    "INSERT INTO stacks (name, paused, pinned) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+    "paused = excluded.paused, pinned = excluded.pinned";
 
 inline constexpr const char* k_mark_bad =
     "INSERT INTO bad_releases (stack, release_key, reason, at) VALUES (?, ?, ?, ?) "

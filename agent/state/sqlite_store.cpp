@@ -305,6 +305,30 @@ void SqliteStore::save_stack_state(const model::StackState& s) {
     tx.commit();
 }
 
+void SqliteStore::record_poll(const std::string& stack, const model::LastPoll& poll,
+                              const std::string& candidate) {
+    Transaction tx(*m_statements, Transaction::Mode::Write);
+    m_statements->get(sql::k_record_poll)
+        .bind(1, stack)
+        .bind_optional(2, to_ms(poll.at))
+        .bind(3, poll.result)
+        .bind(4, poll.error)
+        .bind(5, candidate)
+        .run();
+    tx.commit();
+}
+
+void SqliteStore::set_control(const std::string& stack, bool paused,
+                              std::optional<std::int64_t> pinned) {
+    Transaction tx(*m_statements, Transaction::Mode::Write);
+    m_statements->get(sql::k_set_control)
+        .bind(1, stack)
+        .bind(2, std::int64_t{paused ? 1 : 0})
+        .bind_optional(3, pinned)
+        .run();
+    tx.commit();
+}
+
 void SqliteStore::mark_bad(const std::string& stack, const std::string& release_key,
                            const std::string& reason) {
     Transaction tx(*m_statements, Transaction::Mode::Write);

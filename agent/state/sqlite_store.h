@@ -44,6 +44,10 @@ class SqliteStore final : public Store {
 
     model::StackState stack_state(const std::string& stack) override;
     void save_stack_state(const model::StackState& s) override;
+    void record_poll(const std::string& stack, const model::LastPoll& poll,
+                     const std::string& candidate) override;
+    void set_control(const std::string& stack, bool paused,
+                     std::optional<std::int64_t> pinned) override;
 
     /// Marking a release bad again replaces its reason and time.
     void mark_bad(const std::string& stack, const std::string& release_key,

@@ -37,6 +37,12 @@ public:
     /// Per-stack state; a default StackState for a stack never seen.
     virtual model::StackState stack_state(const std::string& stack) = 0;
     virtual void save_stack_state(const model::StackState& s) = 0;
+    /// Writes only the poll columns (last poll, candidate) of the stack's state.
+    virtual void record_poll(const std::string& stack, const model::LastPoll& poll,
+                             const std::string& candidate) = 0;
+    /// Writes only the admin's controls (paused, pinned) of the stack's state.
+    virtual void set_control(const std::string& stack, bool paused,
+                             std::optional<std::int64_t> pinned) = 0;
 
     /// Bad releases (failed the gate or were rejected) are not retried automatically.
     virtual void mark_bad(const std::string& stack, const std::string& release_key,

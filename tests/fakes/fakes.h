@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -206,10 +207,11 @@ public:
     std::vector<std::string> requests;
 };
 
-/// The Store contract in memory.
+/// The Store contract in memory; safe to share between threads.
 class MemoryStore final : public state::Store {
 public:
     std::int64_t create_deployment(const model::Deployment& d) override {
+        std::lock_guard lock(m_mutex);
         auto copy = d;
         copy.id = static_cast<std::int64_t>(m_deployments.size()) + 1;
         copy.events.clear();
@@ -217,15 +219,18 @@ public:
         return copy.id;
     }
     void update_deployment(const model::Deployment& d) override {
+        std::lock_guard lock(m_mutex);
         auto& slot = m_deployments.at(static_cast<std::size_t>(d.id - 1));
         auto events = std::move(slot.events);
         slot = d;
         slot.events = std::move(events);
     }
     void add_event(std::int64_t id, const model::Event& e) override {
+        std::lock_guard lock(m_mutex);
         m_deployments.at(static_cast<std::size_t>(id - 1)).events.push_back(e);
     }
     std::optional<model::Deployment> deployment(std::int64_t id, bool with_events) override {
+        std::lock_guard lock(m_mutex);
         if (id < 1 || id > static_cast<std::int64_t>(m_deployments.size())) {
             return std::nullopt;
         }
@@ -236,6 +241,7 @@ public:
         return d;
     }
     std::vector<model::Deployment> history(const std::string& stack, int limit) override {
+        std::lock_guard lock(m_mutex);
         std::vector<model::Deployment> out;
         for (auto it = m_deployments.rbegin(); it != m_deployments.rend(); ++it) {
             if ((stack.empty() || it->stack == stack) && static_cast<int>(out.size()) < limit) {
@@ -245,9 +251,11 @@ public:
         return out;
     }
     std::optional<model::Deployment> current(const std::string& stack) override {
+        std::lock_guard lock(m_mutex);
         return newest(stack, [](const auto& d) { return d.status == model::Status::Succeeded; });
     }
     std::vector<model::Deployment> unfinished(const std::string& stack) override {
+        std::lock_guard lock(m_mutex);
         std::vector<model::Deployment> out;
         for (const auto& d : m_deployments) {
             if (d.stack == stack && d.status == model::Status::InProgress) {
@@ -257,9 +265,11 @@ public:
         return out;
     }
     std::optional<model::Deployment> latest(const std::string& stack) override {
+        std::lock_guard lock(m_mutex);
         return newest(stack, [](const auto&) { return true; });
     }
     model::StackState stack_state(const std::string& stack) override {
+        std::lock_guard lock(m_mutex);
         auto it = m_states.find(stack);
         if (it == m_states.end()) {
             model::StackState s;
@@ -268,17 +278,42 @@ public:
         }
         return it->second;
     }
-    void save_stack_state(const model::StackState& s) override { m_states[s.stack] = s; }
+    void save_stack_state(const model::StackState& s) override {
+        std::lock_guard lock(m_mutex);
+        m_states[s.stack] = s;
+    }
+    void record_poll(const std::string& stack, const model::LastPoll& poll,
+                     const std::string& candidate) override {
+        std::lock_guard lock(m_mutex);
+        auto s = stack_state(stack);
+        s.last_poll = poll;
+        s.candidate = candidate;
+        m_states[stack] = s;
+    }
+    void set_control(const std::string& stack, bool paused,
+                     std::optional<std::int64_t> pinned) override {
+        std::lock_guard lock(m_mutex);
+        auto s = stack_state(stack);
+        s.paused = paused;
+        s.pinned = pinned;
+        m_states[stack] = s;
+    }
     void mark_bad(const std::string& stack, const std::string& key, const std::string&) override {
+        std::lock_guard lock(m_mutex);
         m_bad.insert(stack + "/" + key);
     }
     bool is_bad(const std::string& stack, const std::string& key) override {
+        std::lock_guard lock(m_mutex);
         return m_bad.count(stack + "/" + key) > 0;
     }
     void clear_bad(const std::string& stack) override {
+        std::lock_guard lock(m_mutex);
         std::erase_if(m_bad, [&](const auto& k) { return k.rfind(stack + "/", 0) == 0; });
     }
-    const std::vector<model::Deployment>& all() const { return m_deployments; }
+    std::vector<model::Deployment> all() {
+        std::lock_guard lock(m_mutex);
+        return m_deployments;
+    }
 
 private:
     template <class Pred>
@@ -290,9 +325,52 @@ private:
         }
         return std::nullopt;
     }
+    std::recursive_mutex m_mutex;
     std::vector<model::Deployment> m_deployments;
     std::map<std::string, model::StackState> m_states;
     std::set<std::string> m_bad;
+};
+
+/// A second handle on one store (the daemon opens a store per thread).
+class StoreHandle final : public state::Store {
+public:
+    explicit StoreHandle(state::Store& s) : m_s(s) {}
+    std::int64_t create_deployment(const model::Deployment& d) override {
+        return m_s.create_deployment(d);
+    }
+    void update_deployment(const model::Deployment& d) override { m_s.update_deployment(d); }
+    void add_event(std::int64_t id, const model::Event& e) override { m_s.add_event(id, e); }
+    std::optional<model::Deployment> deployment(std::int64_t id, bool e) override {
+        return m_s.deployment(id, e);
+    }
+    std::vector<model::Deployment> history(const std::string& s, int l) override {
+        return m_s.history(s, l);
+    }
+    std::optional<model::Deployment> current(const std::string& s) override {
+        return m_s.current(s);
+    }
+    std::vector<model::Deployment> unfinished(const std::string& s) override {
+        return m_s.unfinished(s);
+    }
+    std::optional<model::Deployment> latest(const std::string& s) override { return m_s.latest(s); }
+    model::StackState stack_state(const std::string& s) override { return m_s.stack_state(s); }
+    void save_stack_state(const model::StackState& s) override { m_s.save_stack_state(s); }
+    void record_poll(const std::string& s, const model::LastPoll& p,
+                     const std::string& c) override {
+        m_s.record_poll(s, p, c);
+    }
+    void set_control(const std::string& s, bool paused,
+                     std::optional<std::int64_t> pinned) override {
+        m_s.set_control(s, paused, pinned);
+    }
+    void mark_bad(const std::string& a, const std::string& b, const std::string& c) override {
+        m_s.mark_bad(a, b, c);
+    }
+    bool is_bad(const std::string& a, const std::string& b) override { return m_s.is_bad(a, b); }
+    void clear_bad(const std::string& s) override { m_s.clear_bad(s); }
+
+private:
+    state::Store& m_s;
 };
 
 }  // namespace agentd::fakes

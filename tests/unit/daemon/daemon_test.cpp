@@ -14,12 +14,12 @@
 
 #include "agent/sys/http.h"
 #include "tests/unit/daemon/fake_clock.h"
-#include "tests/unit/daemon/fake_store.h"
+#include "tests/fakes/fakes.h"
 
 using namespace agentd;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-using daemon::testing::FakeStore;
+using FakeStore = fakes::MemoryStore;
 
 namespace {
 
@@ -61,7 +61,7 @@ public:
 
 private:
     Recorder& m_r;
-    daemon::testing::SharedStoreHandle m_store;
+    fakes::StoreHandle m_store;
 };
 
 class FakeWiring final : public daemon::Wiring {
@@ -69,7 +69,7 @@ public:
     Recorder recorder;
     FakeStore store;
     std::unique_ptr<state::Store> open_store(const config::Config&) override {
-        return std::make_unique<daemon::testing::SharedStoreHandle>(store);
+        return std::make_unique<fakes::StoreHandle>(store);
     }
     std::unique_ptr<daemon::CycleRunner> make_runner(const config::Config&,
                                                      const std::atomic<bool>&) override {

@@ -273,6 +273,7 @@ TEST_CASE("reconciler: rollback --to restores an earlier release through the gat
     REQUIRE(r.outcome == deploy::Outcome::Succeeded);
     const auto d = f.get(*r.deployment);
     CHECK(d.trigger == model::Trigger::Rollback);
+    CHECK(d.reason == "restore of deployment 1");
     CHECK(d.release == f.get(*one.deployment).release);
     CHECK(f.get(*two.deployment).status == Status::Superseded);
     CHECK(f.engine.running.at("web") == k_web + "@" + digest('1'));

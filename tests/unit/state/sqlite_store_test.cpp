@@ -402,4 +402,25 @@ TEST_CASE("sqlite store: history of 2,000 deployments uses the indexes", "[state
     }
 }
 
+TEST_CASE("sqlite store: a recorded poll and an admin's pause do not overwrite each other",
+          "[state]") {
+    test::TempDir dir;
+    SqliteStore store(dir.path() / "state.db");
+    store.set_control("web", true, 4);
+    store.record_poll("web", {at_ms(1'763'800'000'000), "ok", ""}, "waiting for images");
+    auto s = store.stack_state("web");
+    CHECK(s.paused);
+    CHECK(s.pinned == std::optional<std::int64_t>(4));
+    CHECK(s.candidate == "waiting for images");
+
+    store.record_poll("api", {at_ms(1'763'800'000'000), "error", "git: unreachable"}, "");
+    store.set_control("api", true, std::nullopt);
+    s = store.stack_state("api");
+    CHECK(s.paused);
+    CHECK(s.last_poll.result == "error");
+    CHECK(s.last_poll.error == "git: unreachable");
+    store.set_control("api", false, std::nullopt);
+    CHECK_FALSE(store.stack_state("api").paused);
+}
+
 }  // namespace agentd::state
