@@ -1,5 +1,7 @@
 #include "agent/runtime/docker_engine.h"
 
+#include "agent/sys/base64.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -133,36 +135,6 @@ std::string url_encode(std::string_view text) {
     return out;
 }
 
-std::string base64url_encode(std::string_view data) {
-    static constexpr char k_alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    std::string out;
-    std::size_t i = 0;
-    for (; i + 2 < data.size(); i += 3) {
-        const unsigned v = (static_cast<unsigned char>(data[i]) << 16) |
-                           (static_cast<unsigned char>(data[i + 1]) << 8) |
-                           static_cast<unsigned char>(data[i + 2]);
-        out += k_alphabet[(v >> 18) & 63];
-        out += k_alphabet[(v >> 12) & 63];
-        out += k_alphabet[(v >> 6) & 63];
-        out += k_alphabet[v & 63];
-    }
-    if (i + 1 == data.size()) {
-        const unsigned v = static_cast<unsigned char>(data[i]) << 16;
-        out += k_alphabet[(v >> 18) & 63];
-        out += k_alphabet[(v >> 12) & 63];
-        out += "==";
-    } else if (i + 2 == data.size()) {
-        const unsigned v = (static_cast<unsigned char>(data[i]) << 16) |
-                           (static_cast<unsigned char>(data[i + 1]) << 8);
-        out += k_alphabet[(v >> 18) & 63];
-        out += k_alphabet[(v >> 12) & 63];
-        out += k_alphabet[(v >> 6) & 63];
-        out += '=';
-    }
-    return out;
-}
-
 std::pair<std::string, std::string> split_pull_reference(const std::string& reference) {
     std::string name = reference;
     std::string digest;
@@ -239,7 +211,7 @@ sys::Result<void> DockerEngine::pull(const std::string& reference,
         const json auth = {{"username", credentials->username},
                            {"password", credentials->password},
                            {"serveraddress", credentials->server}};
-        request.headers.emplace_back("X-Registry-Auth", base64url_encode(auth.dump()));
+        request.headers.emplace_back("X-Registry-Auth", sys::base64url_encode(auth.dump()));
     }
     // The progress stream is one JSON object per line; failures arrive as {"error": ...,
     // "errorDetail": {...}} inside the 200.

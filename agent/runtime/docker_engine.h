@@ -40,8 +40,6 @@ class DockerEngine final : public Engine {
 
 /// Percent-encodes everything but RFC 3986 unreserved characters (for query values).
 std::string url_encode(std::string_view text);
-/// Base64url with padding, as the engine decodes X-Registry-Auth.
-std::string base64url_encode(std::string_view data);
 /// Splits "name[:tag][@sha256:...]" into the fromImage and tag of POST /images/create: the
 /// digest when there is one (the tag is then dropped), else the tag, else "latest".
 std::pair<std::string, std::string> split_pull_reference(const std::string& reference);

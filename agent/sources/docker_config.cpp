@@ -1,5 +1,7 @@
 #include "agent/sources/docker_config.h"
 
+#include "agent/sys/base64.h"
+
 #include <cstdlib>
 #include <string_view>
 
@@ -80,50 +82,6 @@ std::string docker_config_host(const std::string& key) {
         return "docker.io";
     }
     return lowered;
-}
-
-std::optional<std::string> base64_decode(const std::string& text) {
-    if (text.size() % 4 != 0) {
-        return std::nullopt;
-    }
-    const auto value = [](char c) -> int {
-        if (c >= 'A' && c <= 'Z')
-            return c - 'A';
-        if (c >= 'a' && c <= 'z')
-            return c - 'a' + 26;
-        if (c >= '0' && c <= '9')
-            return c - '0' + 52;
-        if (c == '+')
-            return 62;
-        if (c == '/')
-            return 63;
-        return -1;
-    };
-    std::string out;
-    for (std::size_t i = 0; i < text.size(); i += 4) {
-        const bool last = i + 4 == text.size();
-        const int pad = (text[i + 3] == '=' ? 1 : 0) + (text[i + 2] == '=' ? 1 : 0);
-        if ((pad > 0 && !last) || (pad == 1 && text[i + 2] == '=')) {
-            return std::nullopt;
-        }
-        int v[4] = {0, 0, 0, 0};
-        for (int j = 0; j < 4 - pad; ++j) {
-            v[j] = value(text[i + j]);
-            if (v[j] < 0) {
-                return std::nullopt;
-            }
-        }
-        const unsigned n = (unsigned(v[0]) << 18) | (unsigned(v[1]) << 12) | (unsigned(v[2]) << 6) |
-                           unsigned(v[3]);
-        out += static_cast<char>((n >> 16) & 0xff);
-        if (pad < 2) {
-            out += static_cast<char>((n >> 8) & 0xff);
-        }
-        if (pad < 1) {
-            out += static_cast<char>(n & 0xff);
-        }
-    }
-    return out;
 }
 
 DockerCredentials::DockerCredentials(sys::ProcessRunner& runner, std::filesystem::path config_path,
@@ -212,7 +170,7 @@ sys::Result<std::optional<RegistryCredentials>> DockerCredentials::lookup(
             if (const auto token = field("identitytoken"); token && !token->empty()) {
                 creds = {std::string(k_identity_username), *token, true};
             } else if (const auto auth = field("auth"); auth && !auth->empty()) {
-                const auto decoded = base64_decode(*auth);
+                const auto decoded = sys::base64_decode(*auth);
                 const auto colon = decoded ? decoded->find(':') : std::string::npos;
                 if (colon == std::string::npos) {
                     return malformed(fmt::format(

@@ -67,7 +67,5 @@ private:
 /// -> "docker.io".
 std::string docker_config_host(const std::string& key);
 
-/// Strict base64 (with padding) decoding; nullopt on anything else.
-std::optional<std::string> base64_decode(const std::string& text);
 
 }  // namespace agentd::sources

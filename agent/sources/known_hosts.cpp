@@ -1,5 +1,7 @@
 #include "agent/sources/known_hosts.h"
 
+#include "agent/sys/base64.h"
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -10,6 +12,14 @@
 
 namespace agentd::sources {
 namespace {
+
+bool decode(std::string_view text, std::string& out) {
+    auto decoded = sys::base64_decode(text);
+    if (decoded) {
+        out = std::move(*decoded);
+    }
+    return decoded.has_value();
+}
 
 std::vector<std::string_view> split(std::string_view text, char sep) {
     std::vector<std::string_view> parts;
@@ -72,7 +82,7 @@ bool hashed_match(std::string_view pattern, const std::string& name) {
     const auto parts = split(pattern.substr(3), '|');
     std::string salt;
     std::string expected;
-    if (parts.size() != 2 || !base64_decode(parts[0], salt) || !base64_decode(parts[1], expected)) {
+    if (parts.size() != 2 || !decode(parts[0], salt) || !decode(parts[1], expected)) {
         return false;
     }
     unsigned char digest[EVP_MAX_MD_SIZE];
@@ -106,27 +116,6 @@ HostMatch match_hosts(std::string_view patterns, const std::string& name) {
 
 }  // namespace
 
-bool base64_decode(std::string_view text, std::string& out) {
-    if (text.empty() || text.size() % 4 != 0) {
-        return false;
-    }
-    std::string buffer(text.size() / 4 * 3, '\0');
-    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(buffer.data()),
-                                  reinterpret_cast<const unsigned char*>(text.data()),
-                                  static_cast<int>(text.size()));
-    if (n < 0) {
-        return false;
-    }
-    // EVP_DecodeBlock counts padding as zero bytes.
-    std::size_t size = static_cast<std::size_t>(n);
-    for (std::size_t i = text.size(); i > 0 && text[i - 1] == '=' && size > 0; --i) {
-        --size;
-    }
-    buffer.resize(size);
-    out = std::move(buffer);
-    return true;
-}
-
 HostKeyStatus check_known_host(std::string_view known_hosts, const std::string& host, int port,
                                std::string_view key_blob) {
     const std::string name = port == 22 ? host : fmt::format("[{}]:{}", host, port);
@@ -152,7 +141,7 @@ HostKeyStatus check_known_host(std::string_view known_hosts, const std::string& 
             continue;
         }
         std::string key;
-        if (!base64_decode(f[2], key)) {
+        if (!decode(f[2], key)) {
             continue;
         }
         if (revoked) {

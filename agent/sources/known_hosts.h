@@ -21,7 +21,5 @@ enum class HostKeyStatus {
 HostKeyStatus check_known_host(std::string_view known_hosts, const std::string& host, int port,
                                std::string_view key_blob);
 
-/// Standard (padded) base64 into `out`; false on anything else.
-bool base64_decode(std::string_view text, std::string& out);
 
 }  // namespace agentd::sources

@@ -1,40 +1,12 @@
 #include "agent/sources/registry_headers.h"
 
+#include "agent/sys/base64.h"
+
 #include <fmt/format.h>
 
 namespace agentd::sources {
 
 namespace {
-
-std::string base64(std::string_view in) {
-    constexpr char k_alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    std::size_t i = 0;
-    for (; i + 2 < in.size(); i += 3) {
-        const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                           (static_cast<unsigned char>(in[i + 1]) << 8) |
-                           static_cast<unsigned char>(in[i + 2]);
-        out += k_alphabet[(v >> 18) & 63];
-        out += k_alphabet[(v >> 12) & 63];
-        out += k_alphabet[(v >> 6) & 63];
-        out += k_alphabet[v & 63];
-    }
-    if (i + 1 == in.size()) {
-        const unsigned v = static_cast<unsigned char>(in[i]) << 16;
-        out += k_alphabet[(v >> 18) & 63];
-        out += k_alphabet[(v >> 12) & 63];
-        out += "==";
-    } else if (i + 2 == in.size()) {
-        const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                           (static_cast<unsigned char>(in[i + 1]) << 8);
-        out += k_alphabet[(v >> 18) & 63];
-        out += k_alphabet[(v >> 12) & 63];
-        out += k_alphabet[(v >> 6) & 63];
-        out += '=';
-    }
-    return out;
-}
 
 }  // namespace
 
@@ -52,7 +24,7 @@ std::string basic_authorization(std::string_view username, std::string_view pass
     std::string joined;
     joined.reserve(username.size() + 1 + password.size());
     joined.append(username).append(":").append(password);
-    return "Basic " + base64(joined);
+    return "Basic " + sys::base64_encode(joined);
 }
 
 std::string url_encode(std::string_view text) {
