@@ -263,7 +263,7 @@ Plan Reconciler::plan(const config::Stack& stack, const Observation& o) {
         return p;  // Noop: this is what runs
     }
     if (m_s.store.is_bad(stack.name, p.release.key())) {
-        p.why = fmt::format("release {} is marked bad; waiting for a new one (or agentctl retry)",
+        p.why = fmt::format("release {} is marked bad; waiting for a new one",
                             describe(p.release));
         return p;
     }
