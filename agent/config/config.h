@@ -2,6 +2,7 @@
 // agent.yaml (SPEC section 2) as values. Pure: loading reads only the given text.
 
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -29,10 +30,19 @@ struct GitCredentials {
     std::filesystem::path known_hosts_file;  ///< SSH; empty: ~/.ssh/known_hosts
 };
 
+/// A tag policy as written (SPEC section 3): a semver range, or a regex with an order. Checked
+/// when the file is read (policy::TagPolicy compiles it), so users see errors at load time.
+struct TagPolicySpec {
+    std::string semver;                  ///< a range, e.g. "^2.3"; or
+    std::string regex;                   ///< a PCRE2 pattern with an optional named group
+    std::string order = "alphabetical";  ///< for regex: alphabetical | numerical
+};
+
 struct GitSource {
     std::string url;   ///< https://, ssh://, user@host:path, file://, or a local path
     std::string path;  ///< sub-directory with the compose files; "" = repository root
     std::string branch = "main";
+    std::optional<TagPolicySpec> tags;  ///< set: follow the newest allowed tag, not the branch
     GitCredentials credentials;
 };
 
@@ -48,6 +58,8 @@ struct Stack {
     sys::Duration image_wait = std::chrono::minutes(30);
     Health health;
     OnFailure on_failure = OnFailure::Rollback;
+    std::map<std::string, TagPolicySpec> images;  ///< service -> tag policy
+    bool no_downgrade = true;  ///< never select a lower version than the one running
 };
 
 struct Registry {

@@ -1,22 +1,28 @@
 #include "agent/config/schema.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include <fmt/format.h>
 
 #include "agent/config/checks.h"
+#include "agent/policy/tag_policy.h"
 
 namespace agentd::config {
 
 namespace {
 
 // The keys valid at each place; "did you mean" picks from the same lists.
-constexpr std::string_view k_defaults_keys[] = {"compose_files", "env_file", "poll_interval",
-                                                "image_wait",    "health",   "on_failure"};
-constexpr std::string_view k_stack_keys[] = {"name",          "git",      "dir",
-                                             "compose_files", "env_file", "poll_interval",
-                                             "image_wait",    "health",   "on_failure"};
+constexpr std::string_view k_defaults_keys[] = {"compose_files", "env_file",   "poll_interval",
+                                                "image_wait",    "health",     "on_failure",
+                                                "no_downgrade"};
+constexpr std::string_view k_stack_keys[] = {
+    "name",       "git",    "dir",        "compose_files", "env_file",    "poll_interval",
+    "image_wait", "health", "on_failure", "images",        "no_downgrade"};
+constexpr std::string_view k_policy_keys[] = {"semver", "regex", "order"};
 constexpr std::string_view k_health_keys[] = {"timeout", "stable", "http"};
 constexpr std::string_view k_probe_keys[] = {"url", "status"};
-constexpr std::string_view k_git_keys[] = {"url", "path", "branch", "credentials"};
+constexpr std::string_view k_git_keys[] = {"url", "path", "branch", "tags", "credentials"};
 constexpr std::string_view k_credentials_keys[] = {"username", "password_file", "ssh_key_file",
                                                    "known_hosts_file"};
 constexpr std::string_view k_registry_keys[] = {"host", "username", "password_file", "ca_file",
@@ -24,16 +30,16 @@ constexpr std::string_view k_registry_keys[] = {"host", "username", "password_fi
 
 constexpr std::string_view k_not_yet = k_not_supported_yet;
 constexpr RefusedKey k_stack_refused[] = {
-    {"images", k_not_yet}, {"verify", k_not_yet}, {"min_age", k_not_yet},  {"window", k_not_yet},
-    {"drift", k_not_yet},  {"hooks", k_not_yet},  {"approval", k_not_yet},
+    {"verify", k_not_yet}, {"min_age", k_not_yet}, {"window", k_not_yet},
+    {"drift", k_not_yet},  {"hooks", k_not_yet},   {"approval", k_not_yet},
 };
 constexpr std::string_view k_per_stack = "is set per stack and cannot be a default";
 constexpr RefusedKey k_defaults_refused[] = {
-    {"name", k_per_stack}, {"git", k_per_stack},    {"dir", k_per_stack},  {"images", k_not_yet},
+    {"name", k_per_stack}, {"git", k_per_stack},    {"dir", k_per_stack},  {"images", k_per_stack},
     {"verify", k_not_yet}, {"min_age", k_not_yet},  {"window", k_not_yet}, {"drift", k_not_yet},
     {"hooks", k_not_yet},  {"approval", k_not_yet},
 };
-constexpr RefusedKey k_git_refused[] = {{"tags", k_not_yet}, {"verify", k_not_yet}};
+constexpr RefusedKey k_git_refused[] = {{"verify", k_not_yet}};
 
 constexpr const char* k_default_git_username = "x-access-token";
 
@@ -128,6 +134,9 @@ StackFields read_stack_fields(Reader& reader, const MapReader& map) {
             reader.report(*e, fmt::format("expected rollback or stop, got \"{}\"", *text));
         }
     }
+    if (const auto e = map.get("no_downgrade")) {
+        fields.no_downgrade = reader.boolean(*e);
+    }
     return fields;
 }
 
@@ -146,6 +155,71 @@ void apply(const StackFields& fields, Stack& stack) {
         stack.health.http = *fields.health_http;
     }
     stack.on_failure = fields.on_failure.value_or(stack.on_failure);
+    stack.no_downgrade = fields.no_downgrade.value_or(stack.no_downgrade);
+}
+
+bool valid_service_name(const std::string& name) {
+    return !name.empty() && name.size() <= 63 &&
+           std::all_of(name.begin(), name.end(), [](char c) {
+               return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
+                      c == '-';
+           });
+}
+
+// `{semver: RANGE}` or `{regex: RE, order: alphabetical|numerical}`, compiled here so that a bad
+// range or pattern is a configuration error with its place, not a poll error later.
+std::optional<TagPolicySpec> read_policy(Reader& reader, const Entry& entry) {
+    const MapReader map(reader, entry, k_policy_keys);
+    if (!map.is_map()) {
+        return std::nullopt;
+    }
+    const auto semver = map.get("semver");
+    const auto regex = map.get("regex");
+    const auto order = map.get("order");
+    if (semver.has_value() == regex.has_value()) {
+        reader.report(entry, "needs exactly one of semver (a range like \"^1.2\") or regex");
+        return std::nullopt;
+    }
+    TagPolicySpec spec;
+    if (semver) {
+        const auto text = reader.non_empty(*semver, "a semver range");
+        if (!text) {
+            return std::nullopt;
+        }
+        if (order) {
+            reader.report(*order, "order applies to regex policies only");
+        }
+        if (auto policy = policy::TagPolicy::semver(*text); !policy) {
+            reader.report(*semver, policy.error().message);
+            return std::nullopt;
+        }
+        spec.semver = *text;
+        return spec;
+    }
+    const auto text = reader.non_empty(*regex, "a regular expression");
+    if (!text) {
+        return std::nullopt;
+    }
+    auto parsed_order = policy::RegexOrder::Alphabetical;
+    if (order) {
+        const auto order_text = reader.string(*order, "alphabetical or numerical");
+        if (!order_text) {
+            return std::nullopt;
+        }
+        auto o = policy::parse_regex_order(*order_text);
+        if (!o) {
+            reader.report(*order, o.error().message);
+            return std::nullopt;
+        }
+        parsed_order = *o;
+        spec.order = *order_text;
+    }
+    if (auto policy = policy::TagPolicy::regex(*text, parsed_order); !policy) {
+        reader.report(*regex, policy.error().message);
+        return std::nullopt;
+    }
+    spec.regex = *text;
+    return spec;
 }
 
 // health.stable must fit inside health.timeout, or the gate could never pass. Reported where the
@@ -217,6 +291,14 @@ GitSource read_git(Reader& reader, const Entry& entry) {
             }
         }
     }
+    if (const auto e = map.get("tags")) {
+        if (map.has("branch")) {
+            reader.report(*e, "set either branch (follow its head) or tags (follow the newest "
+                              "allowed tag), not both");
+        } else {
+            git.tags = read_policy(reader, *e);
+        }
+    }
     if (const auto e = map.get("credentials")) {
         git.credentials = read_credentials(reader, *e);
     }
@@ -261,6 +343,24 @@ Stack read_stack(Reader& reader, const Entry& entry, const StackFields& defaults
     if (dir) {
         if (const auto path = reader.absolute_path(*dir)) {
             stack.dir = *path;
+        }
+    }
+    if (const auto e = map.get("images")) {
+        // Keys are the compose file's service names, so any valid name is accepted here.
+        if (e->value.IsMap()) {
+            for (const auto& item : e->value) {
+                const auto service = item.first.Scalar();
+                const Entry policy_entry{e->path + "." + service, item.first, item.second};
+                if (!valid_service_name(service)) {
+                    reader.report(policy_entry, fmt::format("\"{}\" is not a compose service "
+                                                            "name (letters, digits, ._-)",
+                                                            service));
+                } else if (auto spec = read_policy(reader, policy_entry)) {
+                    stack.images[service] = std::move(*spec);
+                }
+            }
+        } else if (!e->value.IsNull()) {
+            reader.report(*e, "expected a map of service names to tag policies");
         }
     }
     const StackFields own = read_stack_fields(reader, map);

@@ -89,8 +89,8 @@ TEST_CASE("config: SPEC keys this version does not support are refused by name",
           "agent.yaml:1:1: notifications: not supported by this version of agentd");
     CHECK(error_of(stack_with("    approval: manual\n")) ==
           "agent.yaml:4:5: stacks[0].approval: not supported by this version of agentd");
-    CHECK(error_of(git_with("      tags: {semver: '>=1.0'}\n")) ==
-          "agent.yaml:5:7: stacks[0].git.tags: not supported by this version of agentd");
+    CHECK(error_of(git_with("      verify: {mode: tag}\n")) ==
+          "agent.yaml:5:7: stacks[0].git.verify: not supported by this version of agentd");
 }
 
 TEST_CASE("config: defaults refuse per-stack keys", "[config]") {
@@ -389,4 +389,30 @@ TEST_CASE("config: a one-letter key is not taken for a typo", "[config]") {
     CHECK(error_of("a: 1\n") ==
           "agent.yaml:1:1: a: unknown key (valid here: state_dir, api, defaults, registries, "
           "stacks)");
+}
+
+TEST_CASE("config: tag policies are checked when the file is read", "[config]") {
+    CHECK(error_of(git_with("      branch: main\n      tags: {semver: '^1'}\n")) ==
+          "agent.yaml:6:13: stacks[0].git.tags: set either branch (follow its head) or tags "
+          "(follow the newest allowed tag), not both");
+    CHECK(error_of(git_with("      tags: {semver: '^1', regex: 'x'}\n")) ==
+          "agent.yaml:5:13: stacks[0].git.tags: needs exactly one of semver (a range like "
+          "\"^1.2\") or regex");
+    CHECK(error_of(git_with("      tags: {semver: '<<1'}\n")).find(
+              "agent.yaml:5:22: stacks[0].git.tags.semver: semver range \"<<1\"") == 0);
+    CHECK(error_of(stack_with("    images:\n      web: {regex: '^(v'}\n")).find(
+              "agent.yaml:5:20: stacks[0].images.web.regex: regex \"^(v\"") == 0);
+    CHECK(error_of(stack_with("    images:\n      web: {semver: '^1', order: numerical}\n")) ==
+          "agent.yaml:5:34: stacks[0].images.web.order: order applies to regex policies only");
+    CHECK(error_of(stack_with("    images:\n      web: {regex: 'x', order: newest}\n"))
+              .find("agent.yaml:5:32: stacks[0].images.web.order: ") == 0);
+    CHECK(error_of(stack_with("    images: [web]\n")) ==
+          "agent.yaml:4:13: stacks[0].images: expected a map of service names to tag policies");
+    CHECK(error_of(stack_with("    images:\n      'we b': {semver: '^1'}\n")) ==
+          "agent.yaml:5:15: stacks[0].images.we b: \"we b\" is not a compose service name "
+          "(letters, digits, ._-)");
+    CHECK(error_of(stack_with("    no_downgrade: maybe\n")).find(
+              "agent.yaml:4:19: stacks[0].no_downgrade: ") == 0);
+    CHECK(error_of("defaults:\n  images: {}\n") ==
+          "agent.yaml:2:3: defaults.images: is set per stack and cannot be a default");
 }

@@ -191,3 +191,30 @@ TEST_CASE("config: the example config/agent.yaml is valid", "[config]") {
     CHECK(c.stacks[0].health.stable == std::chrono::seconds(10));
     REQUIRE(c.find_registry("ghcr.io"));
 }
+
+TEST_CASE("config: tag policies for git tags and images are read", "[config]") {
+    const auto config = config::parse_config(R"(defaults:
+  no_downgrade: false
+stacks:
+  - name: shop
+    git:
+      url: https://example.com/deploy.git
+      tags: {semver: "^2"}
+    images:
+      web: {semver: "~2.4"}
+      worker: {regex: '^main-(?P<ts>\d+)$', order: numerical}
+  - name: blog
+    dir: /srv/blog
+    no_downgrade: true
+)",
+                                             "agent.yaml");
+    const auto& shop = config.stacks.at(0);
+    REQUIRE(shop.git->tags.has_value());
+    CHECK(shop.git->tags->semver == "^2");
+    CHECK(shop.images.at("web").semver == "~2.4");
+    CHECK(shop.images.at("worker").regex == "^main-(?P<ts>\\d+)$");
+    CHECK(shop.images.at("worker").order == "numerical");
+    CHECK_FALSE(shop.no_downgrade);
+    CHECK(config.stacks.at(1).no_downgrade);
+    CHECK(config.stacks.at(1).images.empty());
+}
