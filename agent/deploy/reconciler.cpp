@@ -198,52 +198,6 @@ std::filesystem::path Reconciler::project_dir(const config::Stack& stack) const 
 
 // --- the steps --------------------------------------------------------------------------
 
-Observation Reconciler::observe(const config::Stack& stack) {
-    Observation o;
-    if (stack.git) {
-        auto head = m_s.git.fetch(*stack.git);
-        if (!head) {
-            o.error = "git: " + head.error().message;
-            return o;
-        }
-        o.revision = *head;
-    }
-    auto services = services_at(stack, o.revision, o.tag);
-    if (!services) {
-        if (services.error().kind == sys::Error::Kind::InvalidInput) {
-            o.compose_error = services.error().message;
-        } else {
-            o.error = services.error().message;
-        }
-        return o;
-    }
-    o.services = std::move(*services);
-    for (const auto& service : o.services) {
-        if (service.image.empty() || service.build) {
-            continue;  // built on this host from the checkout: not tracked
-        }
-        auto ref = sources::ImageRef::parse(service.image);
-        if (!ref) {
-            o.compose_error = fmt::format("service {}: {}", service.name, ref.error().message);
-            return o;
-        }
-        if (!ref->digest.empty()) {
-            o.pins[service.name] = service.image;  // written with its digest already
-            continue;
-        }
-        auto digest = m_s.registry.resolve_digest(*ref);
-        if (digest) {
-            o.pins[service.name] = ref->familiar_name() + ":" + ref->tag + "@" + *digest;
-        } else if (digest.error().is_not_found()) {
-            o.missing.push_back(fmt::format("{}: {}", service.name, digest.error().message));
-        } else {
-            o.error = fmt::format("registry: {}: {}", service.image, digest.error().message);
-            return o;
-        }
-    }
-    return o;
-}
-
 Plan Reconciler::plan(const config::Stack& stack, const Observation& o) {
     Plan p;
     p.release.revision = o.revision;

@@ -83,6 +83,10 @@ public:
 private:
     // The steps, in pipeline order.
     Observation observe(const config::Stack& stack);
+    bool observe_revision(const config::Stack& stack,
+                          const std::optional<model::Deployment>& current, Observation& o);
+    bool observe_image(const config::Stack& stack, const runtime::ComposeService& service,
+                       const std::optional<model::Deployment>& current, Observation& o);
     Plan plan(const config::Stack& stack, const Observation& observation);
     CycleResult reject(const config::Stack& stack, const model::Release& release,
                        const std::string& why, model::Trigger trigger);

@@ -219,6 +219,12 @@ commit_file() {
     git -C "$WORK" rev-parse HEAD
 }
 
+# push_git_tag TAG: tags the clone's HEAD (annotated) and pushes the tag.
+push_git_tag() {
+    git -C "$WORK" tag -a -m "release $1" "$1"
+    git -C "$WORK" push -q origin "$1"
+}
+
 # commit_compose CONTENT MESSAGE: the stack's compose.yaml; prints the revision.
 commit_compose() {
     commit_file "$STACK_PATH/compose.yaml" "$1" "$2"
@@ -265,7 +271,8 @@ image_ref() { echo "$AGENTD_TEST_REGISTRY/$STACK/$1"; }
 # Configuration and daemon
 
 # write_config [EXTRA_STACK_YAML]: agent.yaml with state and socket in $T and one stack that
-# follows main of the bare repository; cycles are driven by `agentctl sync --wait`.
+# follows main of the bare repository (or what E2E_GIT_FOLLOW says, e.g. 'tags: {semver: "^1"}');
+# cycles are driven by `agentctl sync --wait`.
 # EXTRA_STACK_YAML lines (indented by 4 spaces) are added to the stack.
 write_config() {
     local extra=${1:-}
@@ -278,7 +285,7 @@ stacks:
     git:
       url: file://$BARE
       path: $STACK_PATH
-      branch: main
+      ${E2E_GIT_FOLLOW:-branch: main}
     poll_interval: ${E2E_POLL_INTERVAL:-1h}
     health:
       timeout: ${E2E_HEALTH_TIMEOUT:-20s}

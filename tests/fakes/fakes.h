@@ -71,12 +71,20 @@ public:
         }
         return it->second;
     }
-    sys::Result<std::vector<std::string>> list_tags(const sources::ImageRef&) override {
-        return std::vector<std::string>{};
+    sys::Result<std::vector<std::string>> list_tags(const sources::ImageRef& ref) override {
+        ++listings;
+        std::vector<std::string> out;
+        for (const auto& [key, digest] : digests) {
+            if (key.rfind(ref.repository + ":", 0) == 0) {
+                out.push_back(key.substr(ref.repository.size() + 1));
+            }
+        }
+        return out;
     }
     std::map<std::string, std::string> digests;  ///< "repo:tag" -> digest
     std::string fail;
     int resolves = 0;
+    int listings = 0;
 };
 
 /// How containers running an image behave in the fake engine.

@@ -312,3 +312,89 @@ TEST_CASE("reconciler: an interrupted unhealthy release is rolled back at start"
     CHECK(f.get(*r.deployment).status == Status::RolledBack);
     CHECK(f.engine.running.at("web") == k_web + "@" + digest('1'));
 }
+
+namespace {
+
+sources::GitTag git_tag(const std::string& name, char commit) {
+    return {name, std::string(40, commit), false};
+}
+
+}  // namespace
+
+TEST_CASE("reconciler: a semver tag policy deploys the newest allowed git tag", "[deploy]") {
+    Fixture f;
+    f.stack.git->tags = config::TagPolicySpec{"^1", "", "alphabetical"};
+    f.git.tag_list = {git_tag("v1.0.0", '1'), git_tag("v2.0.0-rc.1", '9')};
+    auto r = f.poll();
+    REQUIRE(r.outcome == deploy::Outcome::Succeeded);
+    auto d = f.get(*r.deployment);
+    CHECK(d.release.tag == "v1.0.0");
+    CHECK(d.release.revision == std::string(40, '1'));
+    CHECK(f.compose.last_env.at("AGENTD_TAG") == "v1.0.0");
+    CHECK(f.compose.last_env.at("AGENTD_VERSION") == "1.0.0");
+    CHECK(f.git.fetches == 0);  // tags, not the branch
+
+    f.git.tag_list.push_back(git_tag("v1.1.0", '2'));
+    f.git.tag_list.push_back(git_tag("v1.2.0", '3'));
+    r = f.poll();
+    REQUIRE(r.outcome == deploy::Outcome::Succeeded);
+    CHECK(f.get(*r.deployment).release.tag == "v1.2.0");
+    CHECK(f.poll().outcome == deploy::Outcome::Noop);
+}
+
+TEST_CASE("reconciler: no_downgrade keeps the running tag when a lower one is all that is left",
+          "[deploy]") {
+    Fixture f;
+    f.stack.git->tags = config::TagPolicySpec{">=1.0.0", "", "alphabetical"};
+    f.git.tag_list = {git_tag("v1.0.0", '1'), git_tag("v1.3.0", '3')};
+    REQUIRE(f.poll().outcome == deploy::Outcome::Succeeded);
+    f.git.tag_list = {git_tag("v1.0.0", '1')};  // v1.3.0 deleted on the remote
+    CHECK(f.poll().outcome == deploy::Outcome::Noop);
+    f.stack.no_downgrade = false;
+    const auto r = f.poll();
+    REQUIRE(r.outcome == deploy::Outcome::Succeeded);
+    CHECK(f.get(*r.deployment).release.tag == "v1.0.0");
+}
+
+TEST_CASE("reconciler: no tag matching the policy is a poll error", "[deploy]") {
+    Fixture f;
+    f.stack.git->tags = config::TagPolicySpec{"^3", "", "alphabetical"};
+    f.git.tag_list = {git_tag("v1.0.0", '1')};
+    const auto r = f.poll();
+    CHECK(r.outcome == deploy::Outcome::PollError);
+    CHECK(r.message.find("no tag matches") != std::string::npos);
+    CHECK(f.compose.ups.empty());
+}
+
+TEST_CASE("reconciler: an image policy picks the registry tag to run", "[deploy]") {
+    Fixture f;
+    f.compose.declared = {{"web", k_web + ":latest", false, "always"}};
+    f.stack.images["web"] = config::TagPolicySpec{"~2.4", "", "alphabetical"};
+    f.registry.digests = {{"acme/web:2.3.9", digest('3')},
+                          {"acme/web:2.4.1", digest('4')},
+                          {"acme/web:2.5.0", digest('5')},
+                          {"acme/web:2.4.2.sig", digest('6')}};
+    auto r = f.poll();
+    REQUIRE(r.outcome == deploy::Outcome::Succeeded);
+    CHECK(f.get(*r.deployment).release.images.at("web") == k_web + ":2.4.1@" + digest('4'));
+    CHECK(f.engine.running.at("web") == k_web + "@" + digest('4'));
+    // a no-op poll costs one tag listing and one digest lookup per image
+    const int listings = f.registry.listings;
+    const int resolves = f.registry.resolves;
+    CHECK(f.poll().outcome == deploy::Outcome::Noop);
+    CHECK(f.registry.listings == listings + 1);
+    CHECK(f.registry.resolves == resolves + 1);
+    f.registry.digests["acme/web:2.4.7"] = digest('7');
+    r = f.poll();
+    REQUIRE(r.outcome == deploy::Outcome::Succeeded);
+    CHECK(f.get(*r.deployment).release.images.at("web") == k_web + ":2.4.7@" + digest('7'));
+}
+
+TEST_CASE("reconciler: a policy for a service compose does not have is a poll error",
+          "[deploy]") {
+    Fixture f;
+    f.stack.images["webb"] = config::TagPolicySpec{"^1", "", "alphabetical"};
+    const auto r = f.poll();
+    CHECK(r.outcome == deploy::Outcome::PollError);
+    CHECK(r.message == "images.webb: the compose files have no service \"webb\"");
+}
