@@ -7,6 +7,7 @@
 #include "agent/deploy/reconciler.h"
 #include "agent/runtime/compose_runner.h"
 #include "agent/runtime/docker_engine.h"
+#include "agent/sources/docker_config.h"
 #include "agent/sources/git_source.h"
 #include "agent/sources/registry_client.h"
 #include "agent/state/sqlite_store.h"
@@ -21,43 +22,6 @@ std::filesystem::path db_path(const config::Config& config) {
     return config.state_dir / "state.db";
 }
 
-/// The pull credentials configured for `host` (password_file read now, so a rotated token is
-/// picked up); nullopt when none are configured or the file cannot be read.
-std::optional<runtime::RegistryCredentials> pull_credentials(const config::Config& config,
-                                                             const std::string& host) {
-    const config::Registry* entry = config.find_registry(host);
-    if (entry == nullptr || entry->username.empty()) {
-        return std::nullopt;
-    }
-    runtime::RegistryCredentials creds{entry->username, {}, host};
-    if (!entry->password_file.empty()) {
-        std::filesystem::path path = entry->password_file;
-        if (path.is_relative()) {
-            const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
-            if (dir == nullptr || *dir == '\0') {
-                spdlog::error(
-                    "registry {}: password_file is relative but $CREDENTIALS_DIRECTORY "
-                    "is not set",
-                    host);
-                return std::nullopt;
-            }
-            path = std::filesystem::path(dir) / path;
-        }
-        auto password = sys::read_file(path);
-        if (!password) {
-            // The message names the file, never its content.
-            spdlog::error("registry {}: {}", host, password.error().message);
-            return std::nullopt;
-        }
-        creds.password = std::move(*password);
-        while (!creds.password.empty() &&
-               (creds.password.back() == '\n' || creds.password.back() == '\r')) {
-            creds.password.pop_back();
-        }
-    }
-    return creds;
-}
-
 /// One worker thread's side effects: its own curl handles, SQLite connection and clients.
 class StackWorker final : public CycleRunner {
 public:
@@ -68,11 +32,14 @@ public:
           m_registry(m_registry_http, config.registries),
           m_engine(m_docker_http),
           m_compose(m_processes),
+          m_docker_credentials(m_processes),
           m_reconciler(
               deploy::Services{
                   m_git, m_registry, m_engine, m_compose, m_store, m_clock, m_probe_http,
-                  [this](const std::string& host) { return pull_credentials(m_config, host); }},
-              config.state_dir, stop) {}
+                  [this](const std::string& host) { return pull_credentials(host); }},
+              config.state_dir, stop) {
+        m_registry.set_docker_credentials(&m_docker_credentials);
+    }
 
     deploy::CycleResult reconcile(const config::Stack& stack, model::Trigger trigger) override {
         return m_reconciler.reconcile(stack, trigger);
@@ -85,6 +52,21 @@ public:
     state::Store& store() override { return m_store; }
 
 private:
+    /// What the registry client authenticated with, handed on to the Engine's pull.
+    std::optional<runtime::RegistryCredentials> pull_credentials(const std::string& host) {
+        sources::ImageRef ref;
+        ref.registry = host;
+        auto creds = m_registry.credentials(ref);
+        if (!creds) {
+            spdlog::error("{}", creds.error().message);  // names the file, never its content
+            return std::nullopt;
+        }
+        if (!*creds) {
+            return std::nullopt;
+        }
+        return runtime::RegistryCredentials{(*creds)->username, (*creds)->password, host};
+    }
+
     config::Config m_config;  // a copy: a reload builds a new worker
     sys::CurlHttpClient m_registry_http;
     sys::CurlHttpClient m_docker_http;
@@ -96,6 +78,7 @@ private:
     sources::RegistryClient m_registry;
     runtime::DockerEngine m_engine;
     runtime::ComposeRunner m_compose;
+    sources::DockerCredentials m_docker_credentials;
     deploy::Reconciler m_reconciler;
 };
 

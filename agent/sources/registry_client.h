@@ -41,6 +41,11 @@ public:
     /// this client. A Docker config that cannot be read fails requests that need credentials.
     void set_docker_credentials(const DockerCredentials* fallback) { m_docker = fallback; }
 
+    /// The credentials this client uses for `ref`'s registry (its `registries:` entry, the
+    /// password file read now so a rotated token is picked up; else the Docker client config),
+    /// to be handed on to the Docker Engine for the pull. nullopt: anonymous.
+    sys::Result<std::optional<RegistryCredentials>> credentials(const ImageRef& ref) const;
+
 private:
     using Credentials = RegistryCredentials;
     struct Token {
@@ -50,7 +55,6 @@ private:
 
     const config::Registry* find_entry(const ImageRef& ref) const;
     std::string base_url(const ImageRef& ref) const;
-    sys::Result<std::optional<Credentials>> credentials(const ImageRef& ref) const;
     /// Sends `request` for `ref`'s repository, answering one 401 challenge (Basic or Bearer)
     /// and retrying once. The response may still be 401/403: callers map statuses.
     sys::Result<sys::HttpResponse> send_authorized(const ImageRef& ref, sys::HttpRequest request);
