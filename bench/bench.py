@@ -40,6 +40,20 @@ def process_cpu_seconds(pid):
     return ticks / CLK_TCK
 
 
+def threads_cpu_seconds(pid):
+    """CPU time of every live thread of PID from /proc/PID/task/*/schedstat (nanoseconds, where
+    /proc/PID/stat counts 10 ms ticks: too coarse for one no-op cycle). Misses threads that
+    ended meanwhile and children: process_cpu_seconds over a batch cross-checks both."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except FileNotFoundError:
+            pass  # the thread ended between listdir and open
+    return total / 1e9
+
+
 def log_lines(path):
     with open(path, "rb") as f:
         return sum(1 for _ in f)
@@ -73,13 +87,15 @@ def cmd_noop(pid, socket, stack, n, access_log):
     samples = []
     for _ in range(int(n)):
         lines0 = settle_log(access_log)
-        cpu0 = process_cpu_seconds(pid)
+        ticks0 = process_cpu_seconds(pid)
+        cpu0 = threads_cpu_seconds(pid)
         t0 = time.perf_counter()
         run_checked([AGENTCTL, "--socket", socket, "sync", stack, "--wait"])
         wall = time.perf_counter() - t0
-        cpu = process_cpu_seconds(pid) - cpu0
+        cpu = threads_cpu_seconds(pid) - cpu0
+        ticks = process_cpu_seconds(pid) - ticks0
         requests = settle_log(access_log) - lines0
-        samples.append({"cpu_s": cpu, "wall_s": wall, "requests": requests})
+        samples.append({"cpu_s": cpu, "ticks_cpu_s": ticks, "wall_s": wall, "requests": requests})
     return samples
 
 
@@ -114,7 +130,7 @@ def cmd_rss(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             key, _, rest = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
+            if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
                 values[key.lower() + "_kb"] = int(rest.split()[0])
     return [values]
 
@@ -156,7 +172,8 @@ def column(results, name, key):
 
 
 def fmt_ms(seconds):
-    return f"{seconds * 1000:.1f} ms"
+    ms = seconds * 1000
+    return f"{ms:.2f} ms" if ms < 10 else f"{ms:.1f} ms" if ms < 100 else f"{ms:.0f} ms"
 
 
 def fmt_stat(stat, unit_fn):
@@ -166,7 +183,7 @@ def fmt_stat(stat, unit_fn):
 
 def ratio(a, b):
     if b == 0:
-        return "inf (agentd used no measurable CPU: below one clock tick per cycle)"
+        return "inf (agentd used no measurable CPU)"
     return f"{a / b:.0f}x"
 
 
@@ -198,6 +215,8 @@ def cmd_report(results_file, out, command):
         f"- Date: {meta['date']}",
         f"- Machine: {machine_line()}",
         f"- Software: {meta['versions']}",
+        f"- Load average when the run started: {meta['loadavg']} (dockerd and the machine are "
+        "shared: other work adds noise, most to wall times)",
         f"- Repetitions per measurement: {meta['repetitions']}; figures are medians with min and "
         "max; ratios divide medians.",
         "",
@@ -207,9 +226,11 @@ def cmd_report(results_file, out, command):
         "HTTP on 127.0.0.1, started by bench/run for itself so its access log counts only "
         "these requests). After the first deployment, nothing changes; each sample is one cycle:",
         "",
-        "- agentd: `agentctl sync STACK --wait` against a running agentd. CPU is agentd's "
-        "utime+stime plus that of the children it reaped (/proc/PID/stat fields 14-17), so "
-        "any helper process it ran is counted.",
+        "- agentd: `agentctl sync STACK --wait` against a running agentd. CPU is the run time "
+        "of all agentd threads (/proc/PID/task/*/schedstat, nanoseconds), API request handling "
+        "included, agentctl's own CPU excluded. Cross-check: utime+stime plus reaped children "
+        "(/proc/PID/stat fields 14-17, 10 ms ticks) summed over all timed cycles; it also "
+        "counts any helper process agentd ran.",
         "- cron alternative: `docker-compose -p P -f compose.yaml pull -q && docker-compose ... "
         "up -d` on the same stack and images (another project name, so both run side by side); "
         "CPU is the docker-compose processes' (getrusage of reaped children).",
@@ -243,12 +264,11 @@ def cmd_report(results_file, out, command):
             f"{fmt_stat(c_cpu, fmt_ms)}; agentd requests min {a_req['min']:g} max "
             f"{a_req['max']:g}; cron requests min {c_req['min']:g} max {c_req['max']:g}; "
             f"agentd over {cycles} traced cycles: {spawns['execs']} execve, "
-            f"{spawns['forks']} forks.")
+            f"{spawns['forks']} forks; tick cross-check: "
+            f"{fmt_ms(sum(column(results, f'noop_{size}', 'ticks_cpu_s')) / a_cpu['n'])} per "
+            "cycle on average.")
     lines += ["", "Spread:", ""] + notes
     lines += [
-        "",
-        f"CPU is read in clock ticks ({1000 / CLK_TCK:.0f} ms each): a per-cycle figure below "
-        "one tick is a median of 0 or 1 tick, and the ratio is then a lower bound at best.",
         "",
         "## 2. Idle memory and agentctl latency",
         "",
@@ -256,6 +276,7 @@ def cmd_report(results_file, out, command):
     rss = results["rss"]["samples"][0]
     status = summary(column(results, "status", "wall_s"))
     history = summary(column(results, "history", "wall_s"))
+    baseline = summary(column(results, "baseline", "wall_s"))
     lines += [
         f"agentd with one stack (1 image), after its first deployment and {meta['rss_cycles']} "
         f"no-op cycles, with {meta['deployments']:,} deployments recorded in state.db (inserted "
@@ -265,9 +286,13 @@ def cmd_report(results_file, out, command):
         "| measure | value |",
         "|---|---:|",
         f"| VmRSS | {rss['vmrss_kb'] / 1024:.1f} MiB ({rss['vmrss_kb']} kB) |",
+        f"| of which RssAnon (heap, stacks) | {rss['rssanon_kb'] / 1024:.1f} MiB |",
+        f"| of which RssFile (mapped binary and libraries) | {rss['rssfile_kb'] / 1024:.1f} MiB |",
         f"| VmHWM (peak RSS) | {rss['vmhwm_kb'] / 1024:.1f} MiB |",
         f"| `agentctl status` | {fmt_stat(status, fmt_ms)} |",
         f"| `agentctl history STACK` (20 newest) | {fmt_stat(history, fmt_ms)} |",
+        f"| baseline: `agentctl --version` (process start, no request) | "
+        f"{fmt_stat(baseline, fmt_ms)} |",
         "",
         "agentctl latency is the wall time of the whole agentctl process (start, connect, "
         "request, render), as a user sees it.",
