@@ -8,17 +8,19 @@
 #   docs/configuration.md and man/agent.yaml.5.scd (the convention is in schema_tool.py).
 source "$(dirname "$0")/lib.sh"
 
-if ! python3 -c 'import jsonschema, yaml' 2>/dev/null; then
+# Debian's python3, where python3-jsonschema and python3-yaml (scripts/setup) are installed.
+py=/usr/bin/python3
+if ! "$py" -c 'import jsonschema, yaml' 2>/dev/null; then
     echo "installing python3-jsonschema and python3-yaml"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-jsonschema python3-yaml \
         </dev/null >/dev/null 2>&1 || true
 fi
-if ! python3 -c 'import jsonschema, yaml' 2>/dev/null; then
+if ! "$py" -c 'import jsonschema, yaml' 2>/dev/null; then
     fail "python3 cannot import jsonschema and yaml (apt-get install python3-jsonschema python3-yaml)"
     finish
 fi
 
-tool=(python3 "$ship_root/tests/ship/schema_tool.py")
+tool=("$py" "$ship_root/tests/ship/schema_tool.py")
 schema=$ship_root/config/agent.schema.json
 agentd=$ship_build/agentd
 [[ -x $agentd ]] || agentd=""
