@@ -98,11 +98,11 @@ struct Issue {
 
 /// Thrown by load_config with every problem found, not just the first.
 class ConfigError : public std::runtime_error {
-  public:
+public:
     explicit ConfigError(std::vector<Issue> issues);
     const std::vector<Issue>& issues() const { return m_issues; }
 
-  private:
+private:
     std::vector<Issue> m_issues;
 };
 

@@ -13,8 +13,8 @@ namespace agentd::config {
 namespace {
 
 // The keys valid at each place; "did you mean" picks from the same lists.
-constexpr std::string_view k_defaults_keys[] = {"compose_files", "env_file",   "poll_interval",
-                                                "image_wait",    "health",     "on_failure",
+constexpr std::string_view k_defaults_keys[] = {"compose_files", "env_file", "poll_interval",
+                                                "image_wait",    "health",   "on_failure",
                                                 "no_downgrade"};
 constexpr std::string_view k_stack_keys[] = {
     "name",       "git",    "dir",        "compose_files", "env_file",    "poll_interval",
@@ -159,11 +159,9 @@ void apply(const StackFields& fields, Stack& stack) {
 }
 
 bool valid_service_name(const std::string& name) {
-    return !name.empty() && name.size() <= 63 &&
-           std::all_of(name.begin(), name.end(), [](char c) {
-               return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
-                      c == '-';
-           });
+    return !name.empty() && name.size() <= 63 && std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+    });
 }
 
 // `{semver: RANGE}` or `{regex: RE, order: alphabetical|numerical}`, compiled here so that a bad
@@ -293,8 +291,9 @@ GitSource read_git(Reader& reader, const Entry& entry) {
     }
     if (const auto e = map.get("tags")) {
         if (map.has("branch")) {
-            reader.report(*e, "set either branch (follow its head) or tags (follow the newest "
-                              "allowed tag), not both");
+            reader.report(*e,
+                          "set either branch (follow its head) or tags (follow the newest "
+                          "allowed tag), not both");
         } else {
             git.tags = read_policy(reader, *e);
         }

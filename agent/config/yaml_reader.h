@@ -35,7 +35,7 @@ inline constexpr std::string_view k_not_supported_yet = "not supported by this v
 
 /// Collects issues and reads typed scalars. Every read returns nullopt after reporting why.
 class Reader {
-  public:
+public:
     explicit Reader(std::string file) : m_file(std::move(file)) {}
 
     void report(const YAML::Mark& at, std::string path, std::string message);
@@ -59,7 +59,7 @@ class Reader {
     /// The items of a list; an empty value is an empty list; anything else is reported.
     std::vector<Entry> list(const Entry& entry);
 
-  private:
+private:
     std::string m_file;
     std::vector<Issue> m_issues;
 };
@@ -68,7 +68,7 @@ class Reader {
 /// (with a "did you mean"), refused keys and duplicates are reported on construction.
 /// An empty value reads as an empty mapping; any other non-mapping is reported.
 class MapReader {
-  public:
+public:
     MapReader(Reader& reader, const Entry& entry, std::span<const std::string_view> keys,
               std::span<const RefusedKey> refused = {});
 
@@ -79,7 +79,7 @@ class MapReader {
     bool is_map() const { return m_is_map; }
     const Entry& entry() const { return m_entry; }
 
-  private:
+private:
     Entry m_entry;
     bool m_is_map = false;
     std::vector<Entry> m_entries;

@@ -169,8 +169,7 @@ deploy::CycleResult Daemon::run_job(CycleRunner& runner, const config::Config& c
                 if (result.outcome == deploy::Outcome::Succeeded) {
                     // SPEC: a rollback pins the stack; automatic deployments stop until resume.
                     runner.store().set_control(
-                        stack->name, true,
-                        result.deployment ? result.deployment : job.rollback_to);
+                        stack->name, true, result.deployment ? result.deployment : job.rollback_to);
                     result.message += result.message.empty() ? "" : "; ";
                     result.message += "stack pinned and paused until `agentctl resume`";
                 }

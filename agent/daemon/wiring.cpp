@@ -34,9 +34,9 @@ public:
           m_compose(m_processes),
           m_docker_credentials(m_processes),
           m_reconciler(
-              deploy::Services{
-                  m_git, m_registry, m_engine, m_compose, m_store, m_clock, m_probe_http,
-                  [this](const std::string& host) { return pull_credentials(host); }},
+              deploy::Services{m_git, m_registry, m_engine, m_compose, m_store, m_clock,
+                               m_probe_http,
+                               [this](const std::string& host) { return pull_credentials(host); }},
               config.state_dir, stop) {
         m_registry.set_docker_credentials(&m_docker_credentials);
     }

@@ -44,9 +44,8 @@ SampleVerdict judge_containers(const GateTarget& target,
         if (c.one_off) {
             continue;  // `compose run` containers (hooks) are not part of the release
         }
-        const bool expected =
-            std::find(target.services.begin(), target.services.end(), c.service) !=
-            target.services.end();
+        const bool expected = std::find(target.services.begin(), target.services.end(),
+                                        c.service) != target.services.end();
         if (!expected) {
             continue;  // an orphan compose is about to remove
         }
@@ -61,9 +60,9 @@ SampleVerdict judge_containers(const GateTarget& target,
         if (c.oom_killed) {
             note(v.fatal, c.service, "OOM-killed");
         } else if (c.restart_count > restarts_before || c.state == "restarting") {
-            note(v.fatal, c.service,
-                 fmt::format("restarted (exit code {}, {} restarts)", c.exit_code,
-                             c.restart_count));
+            note(
+                v.fatal, c.service,
+                fmt::format("restarted (exit code {}, {} restarts)", c.exit_code, c.restart_count));
         } else if (c.state == "exited" || c.state == "dead") {
             if (!finished_cleanly(c)) {
                 note(v.fatal, c.service, fmt::format("exited with code {}", c.exit_code));
@@ -136,9 +135,9 @@ GateResult HealthGate::run(const GateTarget& target, const config::Health& healt
             result.verdict = GateResult::Verdict::Failed;
             result.reasons = verdict.pending;
             if (result.reasons.empty()) {
-                result.reasons["gate"] = fmt::format("not stable for {} within {}",
-                                                     sys::format_duration(health.stable),
-                                                     sys::format_duration(health.timeout));
+                result.reasons["gate"] =
+                    fmt::format("not stable for {} within {}", sys::format_duration(health.stable),
+                                sys::format_duration(health.timeout));
             } else {
                 for (auto& [subject, reason] : result.reasons) {
                     reason = fmt::format("not ready within {} ({})",

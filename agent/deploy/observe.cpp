@@ -73,8 +73,7 @@ Observation Reconciler::observe(const config::Stack& stack) {
 
 /// The branch head, or the newest git tag the stack's tag policy allows.
 bool Reconciler::observe_revision(const config::Stack& stack,
-                                  const std::optional<model::Deployment>& current,
-                                  Observation& o) {
+                                  const std::optional<model::Deployment>& current, Observation& o) {
     if (!stack.git->tags) {
         auto head = m_s.git.fetch(*stack.git);
         if (!head) {
@@ -103,13 +102,12 @@ bool Reconciler::observe_revision(const config::Stack& stack,
                              : std::nullopt;
     const auto selection = policy->select(names, running, stack.no_downgrade);
     if (!selection.selected) {
-        o.error = fmt::format("git: no tag matches {} ({} tags)", policy->describe(),
-                              names.size());
+        o.error = fmt::format("git: no tag matches {} ({} tags)", policy->describe(), names.size());
         return false;
     }
     o.tag = *selection.selected;
-    const auto tag = std::find_if(tags->begin(), tags->end(),
-                                  [&](const auto& t) { return t.name == o.tag; });
+    const auto tag =
+        std::find_if(tags->begin(), tags->end(), [&](const auto& t) { return t.name == o.tag; });
     if (tag != tags->end()) {
         o.revision = tag->commit;
     } else {
@@ -121,8 +119,7 @@ bool Reconciler::observe_revision(const config::Stack& stack,
 /// One service's image: its tag (as written, or chosen by the stack's policy for it) resolved
 /// to a digest. A tag that does not exist yet is `missing` (the release waits for CI).
 bool Reconciler::observe_image(const config::Stack& stack, const runtime::ComposeService& service,
-                               const std::optional<model::Deployment>& current,
-                               Observation& o) {
+                               const std::optional<model::Deployment>& current, Observation& o) {
     auto ref = sources::ImageRef::parse(service.image);
     if (!ref) {
         o.compose_error = fmt::format("service {}: {}", service.name, ref.error().message);
@@ -146,8 +143,8 @@ bool Reconciler::observe_image(const config::Stack& stack, const runtime::Compos
         }
         const auto selection = policy->select(*tags, running, stack.no_downgrade);
         if (!selection.selected) {
-            o.error = fmt::format("registry: {}: no tag matches {} ({} tags)",
-                                  ref->familiar_name(), policy->describe(), tags->size());
+            o.error = fmt::format("registry: {}: no tag matches {} ({} tags)", ref->familiar_name(),
+                                  policy->describe(), tags->size());
             return false;
         }
         ref->tag = *selection.selected;

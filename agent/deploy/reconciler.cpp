@@ -69,15 +69,24 @@ std::map<std::string, std::string> runnable(const std::map<std::string, std::str
 
 std::string to_string(Outcome o) {
     switch (o) {
-        case Outcome::Noop: return "noop";
-        case Outcome::Paused: return "paused";
-        case Outcome::PollError: return "poll_error";
-        case Outcome::Waiting: return "waiting";
-        case Outcome::Rejected: return "rejected";
-        case Outcome::Succeeded: return "succeeded";
-        case Outcome::RolledBack: return "rolled_back";
-        case Outcome::Failed: return "failed";
-        case Outcome::Interrupted: return "interrupted";
+        case Outcome::Noop:
+            return "noop";
+        case Outcome::Paused:
+            return "paused";
+        case Outcome::PollError:
+            return "poll_error";
+        case Outcome::Waiting:
+            return "waiting";
+        case Outcome::Rejected:
+            return "rejected";
+        case Outcome::Succeeded:
+            return "succeeded";
+        case Outcome::RolledBack:
+            return "rolled_back";
+        case Outcome::Failed:
+            return "failed";
+        case Outcome::Interrupted:
+            return "interrupted";
     }
     return "unknown";
 }
@@ -135,12 +144,13 @@ CycleResult Reconciler::rollback(const config::Stack& stack, std::optional<std::
     if (to) {
         target = m_s.store.deployment(*to, false);
         if (!target || target->stack != stack.name) {
-            return {Outcome::Failed, {}, fmt::format("no deployment {} of stack {}", *to,
-                                                     stack.name)};
+            return {
+                Outcome::Failed, {}, fmt::format("no deployment {} of stack {}", *to, stack.name)};
         }
         if (target->status != model::Status::Succeeded &&
             target->status != model::Status::Superseded) {
-            return {Outcome::Failed, {},
+            return {Outcome::Failed,
+                    {},
                     fmt::format("deployment {} is {}: only releases that passed the gate can be "
                                 "restored",
                                 *to, model::to_string(target->status))};
@@ -173,8 +183,8 @@ void Reconciler::recover(const config::Stack& stack) {
             roll_back(stack, d, d.reason.empty() ? "interrupted during rollback" : d.reason);
             continue;
         }
-        event(d, "recover", fmt::format("agentd restarted during {}; applying and gating again",
-                                        d.phase));
+        event(d, "recover",
+              fmt::format("agentd restarted during {}; applying and gating again", d.phase));
         const auto target = apply(stack, d.release);
         if (!target) {
             roll_back(stack, d, "apply: " + target.error().message);
@@ -204,12 +214,11 @@ Plan Reconciler::plan(const config::Stack& stack, const Observation& o) {
     p.release.tag = o.tag;
     p.release.images = o.pins;
     if (!o.compose_error.empty()) {
-        p.kind = m_s.store.is_bad(stack.name, p.release.key()) ? Plan::Kind::Noop
-                                                                : Plan::Kind::Reject;
-        p.why = p.kind == Plan::Kind::Noop
-                    ? fmt::format("revision {} was rejected: {}", short_rev(o.revision),
-                                  o.compose_error)
-                    : "compose: " + o.compose_error;
+        p.kind =
+            m_s.store.is_bad(stack.name, p.release.key()) ? Plan::Kind::Noop : Plan::Kind::Reject;
+        p.why = p.kind == Plan::Kind::Noop ? fmt::format("revision {} was rejected: {}",
+                                                         short_rev(o.revision), o.compose_error)
+                                           : "compose: " + o.compose_error;
         return p;
     }
     if (const auto current = m_s.store.current(stack.name);
@@ -217,8 +226,7 @@ Plan Reconciler::plan(const config::Stack& stack, const Observation& o) {
         return p;  // Noop: this is what runs
     }
     if (m_s.store.is_bad(stack.name, p.release.key())) {
-        p.why = fmt::format("release {} is marked bad; waiting for a new one",
-                            describe(p.release));
+        p.why = fmt::format("release {} is marked bad; waiting for a new one", describe(p.release));
         return p;
     }
     if (!o.missing.empty()) {
@@ -289,8 +297,9 @@ CycleResult Reconciler::deploy(const config::Stack& stack, model::Deployment d) 
         m_s.store.update_deployment(d);
     }
     spdlog::info("stack {}: deployment {}: deploying {}", stack.name, d.id, describe(d.release));
-    event(d, "plan", "deploying " + describe(d.release) +
-                         (current ? fmt::format(" (replacing deployment {})", current->id) : ""));
+    event(d, "plan",
+          "deploying " + describe(d.release) +
+              (current ? fmt::format(" (replacing deployment {})", current->id) : ""));
     // 4. pull every image by digest; nothing runs differently yet.
     if (!pull(stack, d)) {
         return {Outcome::Failed, d.id, d.reason};
@@ -305,9 +314,9 @@ CycleResult Reconciler::deploy(const config::Stack& stack, model::Deployment d) 
         return roll_back(stack, d, "apply: " + target.error().message);
     }
     // 7. gate
-    enter(d, "gate", fmt::format("waiting up to {} for {} stable",
-                                 sys::format_duration(stack.health.timeout),
-                                 sys::format_duration(stack.health.stable)));
+    enter(d, "gate",
+          fmt::format("waiting up to {} for {} stable", sys::format_duration(stack.health.timeout),
+                      sys::format_duration(stack.health.stable)));
     const auto result = gate(stack, *target);
     if (result.verdict == GateResult::Verdict::Interrupted) {
         return {Outcome::Interrupted, d.id, "interrupted during the gate"};
@@ -324,8 +333,8 @@ bool Reconciler::pull(const config::Stack& stack, model::Deployment& d) {
     for (const auto& [service, image] : d.release.images) {
         auto pulled = ensure_image(image);
         if (!pulled) {
-            const auto why = fmt::format("pull {} ({}): {}", image, service,
-                                         pulled.error().message);
+            const auto why =
+                fmt::format("pull {} ({}): {}", image, service, pulled.error().message);
             spdlog::warn("stack {}: deployment {}: {}", stack.name, d.id, why);
             finish(d, model::Status::Failed, why);
             return false;
@@ -402,8 +411,9 @@ CycleResult Reconciler::roll_back(const config::Stack& stack, model::Deployment&
         event(d, "gate", why);
         return finish(d, model::Status::Failed, why + " (no earlier release to roll back to)");
     }
-    enter(d, "rollback", fmt::format("{}; restoring deployment {} ({})", why, previous->id,
-                                     describe(previous->release)));
+    enter(d, "rollback",
+          fmt::format("{}; restoring deployment {} ({})", why, previous->id,
+                      describe(previous->release)));
     for (const auto& [service, image] : previous->release.images) {
         (void)ensure_image(image);  // kept locally since it ran; compose up reports the rest
     }
@@ -435,10 +445,14 @@ CycleResult Reconciler::finish(model::Deployment& d, model::Status status,
     m_s.store.update_deployment(d);
     event(d, "record", model::to_string(status) + (reason.empty() ? "" : ": " + reason));
     switch (status) {
-        case model::Status::Succeeded: return {Outcome::Succeeded, d.id, "deployed"};
-        case model::Status::RolledBack: return {Outcome::RolledBack, d.id, reason};
-        case model::Status::Rejected: return {Outcome::Rejected, d.id, reason};
-        default: return {Outcome::Failed, d.id, reason};
+        case model::Status::Succeeded:
+            return {Outcome::Succeeded, d.id, "deployed"};
+        case model::Status::RolledBack:
+            return {Outcome::RolledBack, d.id, reason};
+        case model::Status::Rejected:
+            return {Outcome::Rejected, d.id, reason};
+        default:
+            return {Outcome::Failed, d.id, reason};
     }
 }
 
@@ -532,13 +546,11 @@ void Reconciler::record_poll(const config::Stack& stack, const std::string& erro
     m_s.store.record_poll(stack.name, poll, candidate);
 }
 
-void Reconciler::event(model::Deployment& d, const std::string& phase,
-                       const std::string& message) {
+void Reconciler::event(model::Deployment& d, const std::string& phase, const std::string& message) {
     m_s.store.add_event(d.id, {m_s.clock.now(), phase, message});
 }
 
-void Reconciler::enter(model::Deployment& d, const std::string& phase,
-                       const std::string& message) {
+void Reconciler::enter(model::Deployment& d, const std::string& phase, const std::string& message) {
     d.phase = phase;
     m_s.store.update_deployment(d);
     event(d, phase, message);

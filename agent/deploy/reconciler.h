@@ -33,20 +33,19 @@ struct Services {
     sys::Clock& clock;
     sys::HttpClient& http;  ///< health.http probes
     /// Credentials for pulling from a registry host, if configured.
-    std::function<std::optional<runtime::RegistryCredentials>(const std::string& host)>
-        credentials;
+    std::function<std::optional<runtime::RegistryCredentials>(const std::string& host)> credentials;
 };
 
 enum class Outcome {
-    Noop,        ///< nothing changed (or the desired release is known bad)
-    Paused,      ///< the stack is paused or pinned: nothing done
-    PollError,   ///< observe failed (git or registry); nothing touched
-    Waiting,     ///< an image of the release does not exist yet
-    Rejected,    ///< verify failed; nothing touched
-    Succeeded,   ///< promoted
-    RolledBack,  ///< gate failed, previous release restored
-    Failed,      ///< gate failed and on_failure: stop, or the rollback failed too
-    Interrupted, ///< stop requested; the deployment stays in_progress for recovery
+    Noop,         ///< nothing changed (or the desired release is known bad)
+    Paused,       ///< the stack is paused or pinned: nothing done
+    PollError,    ///< observe failed (git or registry); nothing touched
+    Waiting,      ///< an image of the release does not exist yet
+    Rejected,     ///< verify failed; nothing touched
+    Succeeded,    ///< promoted
+    RolledBack,   ///< gate failed, previous release restored
+    Failed,       ///< gate failed and on_failure: stop, or the rollback failed too
+    Interrupted,  ///< stop requested; the deployment stays in_progress for recovery
 };
 
 std::string to_string(Outcome o);
@@ -59,7 +58,7 @@ std::map<std::string, std::string> runnable(const std::map<std::string, std::str
 struct CycleResult {
     Outcome outcome = Outcome::Noop;
     std::optional<std::int64_t> deployment;  ///< the deployment the cycle created, if any
-    std::string message;                      ///< one line for logs and agentctl
+    std::string message;                     ///< one line for logs and agentctl
 };
 
 class Reconciler {
@@ -98,8 +97,7 @@ private:
     sys::Result<GateTarget> apply(const config::Stack& stack, const model::Release& release);
     GateResult gate(const config::Stack& stack, const GateTarget& target);
     CycleResult promote(const config::Stack& stack, model::Deployment& d);
-    CycleResult roll_back(const config::Stack& stack, model::Deployment& d,
-                          const std::string& why);
+    CycleResult roll_back(const config::Stack& stack, model::Deployment& d, const std::string& why);
     CycleResult finish(model::Deployment& d, model::Status status, const std::string& reason);
 
     // Helpers.

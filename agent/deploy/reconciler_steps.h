@@ -15,10 +15,10 @@ struct Observation {
     std::string revision;
     std::string tag;
     std::vector<runtime::ComposeService> services;
-    std::string compose_error;               ///< compose refused the files (-> rejected)
-    std::map<std::string, std::string> pins; ///< service -> ref@digest
-    std::vector<std::string> missing;        ///< "web: 127.0.0.1:5000/web:2.0 not found"
-    std::string error;                       ///< poll error: nothing can be decided
+    std::string compose_error;                ///< compose refused the files (-> rejected)
+    std::map<std::string, std::string> pins;  ///< service -> ref@digest
+    std::vector<std::string> missing;         ///< "web: 127.0.0.1:5000/web:2.0 not found"
+    std::string error;                        ///< poll error: nothing can be decided
 };
 
 /// What plan decided.

@@ -49,10 +49,18 @@ std::optional<E> value_of(const std::array<std::pair<E, const char*>, N>& table,
 
 }  // namespace
 
-std::string to_string(Status s) { return name_of(k_statuses, s); }
-std::string to_string(Trigger t) { return name_of(k_triggers, t); }
-std::optional<Status> parse_status(const std::string& s) { return value_of(k_statuses, s); }
-std::optional<Trigger> parse_trigger(const std::string& s) { return value_of(k_triggers, s); }
+std::string to_string(Status s) {
+    return name_of(k_statuses, s);
+}
+std::string to_string(Trigger t) {
+    return name_of(k_triggers, t);
+}
+std::optional<Status> parse_status(const std::string& s) {
+    return value_of(k_statuses, s);
+}
+std::optional<Trigger> parse_trigger(const std::string& s) {
+    return value_of(k_triggers, s);
+}
 
 bool is_final(Status s) {
     return s != Status::Waiting && s != Status::InProgress;

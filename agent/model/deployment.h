@@ -48,10 +48,10 @@ struct Deployment {
     Trigger trigger = Trigger::Poll;
     sys::TimePoint started_at;
     std::optional<sys::TimePoint> finished_at;
-    std::string reason;                  ///< why it ended this way (failure reasons per service)
-    std::string phase;                   ///< last phase entered (for recovery after a crash)
+    std::string reason;                    ///< why it ended this way (failure reasons per service)
+    std::string phase;                     ///< last phase entered (for recovery after a crash)
     std::optional<std::int64_t> previous;  ///< the deployment it replaced, or restored
-    std::vector<Event> events;           ///< filled only when asked for (show)
+    std::vector<Event> events;             ///< filled only when asked for (show)
 };
 
 struct LastPoll {

@@ -22,8 +22,8 @@ nlohmann::json to_json(const Deployment& d, bool with_events) {
         {"id", d.id},
         {"stack", d.stack},
         {"status", to_string(d.status)},
-        {"revision", d.release.revision.empty() ? nlohmann::json(nullptr)
-                                                : nlohmann::json(d.release.revision)},
+        {"revision",
+         d.release.revision.empty() ? nlohmann::json(nullptr) : nlohmann::json(d.release.revision)},
         {"tag", d.release.tag.empty() ? nlohmann::json(nullptr) : nlohmann::json(d.release.tag)},
         {"images", d.release.images},
         {"trigger", to_string(d.trigger)},

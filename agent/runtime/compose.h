@@ -12,19 +12,19 @@
 namespace agentd::runtime {
 
 struct ComposeProject {
-    std::string name;                              ///< project name (= stack name)
-    std::filesystem::path dir;                     ///< project directory
-    std::vector<std::string> files;                ///< relative to dir; empty: compose's default
-    std::map<std::string, std::string> env;        ///< env_file values + AGENTD_* variables
-    std::filesystem::path override_file;           ///< where the digest pins are written
+    std::string name;                        ///< project name (= stack name)
+    std::filesystem::path dir;               ///< project directory
+    std::vector<std::string> files;          ///< relative to dir; empty: compose's default
+    std::map<std::string, std::string> env;  ///< env_file values + AGENTD_* variables
+    std::filesystem::path override_file;     ///< where the digest pins are written
 };
 
 /// A service as compose's own normalised `config` output describes it.
 struct ComposeService {
     std::string name;
-    std::string image;          ///< after interpolation; empty when only `build:` is given
-    bool build = false;         ///< has a build section
-    std::string restart;        ///< restart policy, "" when unset ("no")
+    std::string image;    ///< after interpolation; empty when only `build:` is given
+    bool build = false;   ///< has a build section
+    std::string restart;  ///< restart policy, "" when unset ("no")
 };
 
 class Compose {

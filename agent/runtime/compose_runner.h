@@ -16,7 +16,7 @@ namespace agentd::runtime {
 /// use: `docker compose version` succeeding means v2, else `docker-compose` (v1).
 /// Not thread-safe (detection is cached); one runner per worker.
 class ComposeRunner final : public Compose {
-  public:
+public:
     explicit ComposeRunner(sys::ProcessRunner& runner);
 
     sys::Result<std::vector<ComposeService>> services(const ComposeProject& project) override;
@@ -32,7 +32,7 @@ class ComposeRunner final : public Compose {
     /// neither works.
     sys::Result<std::vector<std::string>> command();
 
-  private:
+private:
     /// `compose -p ... -f ... ARGS` in the project directory, with pins written to the
     /// override file first when given.
     sys::Result<sys::ProcessResult> compose(const ComposeProject& project,

@@ -12,7 +12,7 @@ namespace agentd::runtime {
 /// use (GET /_ping's Api-Version, capped at the 1.41 this code is written against), because
 /// the engines agentd meets range from Debian's 20.10 to current releases.
 class DockerEngine final : public Engine {
-  public:
+public:
     explicit DockerEngine(sys::HttpClient& http, std::string socket_path = "/var/run/docker.sock");
 
     /// NotFound when the registry has no such manifest; Unauthorized when the registry refused
@@ -29,7 +29,7 @@ class DockerEngine final : public Engine {
     /// The negotiated API version ("1.41"), negotiating if needed.
     sys::Result<std::string> api_version();
 
-  private:
+private:
     sys::Result<sys::HttpResponse> call(const std::string& method, const std::string& path,
                                         sys::HttpRequest extra = {});
 

@@ -14,16 +14,16 @@ namespace agentd::runtime {
 struct ContainerState {
     std::string id;
     std::string name;
-    std::string service;      ///< com.docker.compose.service label
-    std::string image;        ///< as configured (Config.Image)
-    std::string image_id;     ///< sha256:... of the local image
-    std::string state;        ///< created, running, restarting, exited, paused, dead
-    std::string health;       ///< "" without healthcheck, else starting, healthy, unhealthy
-    std::string health_log;   ///< output of the last failed health check, if any
+    std::string service;     ///< com.docker.compose.service label
+    std::string image;       ///< as configured (Config.Image)
+    std::string image_id;    ///< sha256:... of the local image
+    std::string state;       ///< created, running, restarting, exited, paused, dead
+    std::string health;      ///< "" without healthcheck, else starting, healthy, unhealthy
+    std::string health_log;  ///< output of the last failed health check, if any
     int exit_code = 0;
     int restart_count = 0;
     bool oom_killed = false;
-    bool one_off = false;     ///< com.docker.compose.oneoff=True (compose run)
+    bool one_off = false;        ///< com.docker.compose.oneoff=True (compose run)
     std::string restart_policy;  ///< "no", "always", "unless-stopped", "on-failure"
     sys::TimePoint started_at;
 };

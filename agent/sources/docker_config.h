@@ -67,5 +67,4 @@ private:
 /// -> "docker.io".
 std::string docker_config_host(const std::string& key);
 
-
 }  // namespace agentd::sources

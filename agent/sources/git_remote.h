@@ -39,7 +39,7 @@ std::string libgit2_error();
 /// Credentials and host-key checking for one fetch. Install into git_remote_callbacks; the
 /// object must outlive the connection and not move (it is the callbacks' payload).
 class RemoteAuth {
-  public:
+public:
     /// Reads the password file for http(s) URLs. Failed when a configured file cannot be read;
     /// InvalidInput when credentials would go over plain http to a host other than loopback.
     static sys::Result<RemoteAuth> load(const RemoteUrl& url, const config::GitCredentials& creds);
@@ -51,7 +51,7 @@ class RemoteAuth {
     /// when credentials were missing or refused, Failed otherwise (host key problems included).
     sys::Error error(int rc, const std::string& what) const;
 
-  private:
+private:
     static int credentials_cb(git_credential** out, const char* url, const char* username_from_url,
                               unsigned int allowed_types, void* payload);
     static int certificate_cb(git_cert* cert, int valid, const char* host, void* payload);

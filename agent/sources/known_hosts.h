@@ -21,5 +21,4 @@ enum class HostKeyStatus {
 HostKeyStatus check_known_host(std::string_view known_hosts, const std::string& host, int port,
                                std::string_view key_blob);
 
-
 }  // namespace agentd::sources

@@ -6,9 +6,7 @@
 
 namespace agentd::sources {
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 std::string ascii_lower(std::string_view text) {
     std::string out(text);

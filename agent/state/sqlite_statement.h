@@ -18,7 +18,7 @@ namespace agentd::state {
 /// One cached prepared statement in use. Resets it (and clears its bindings) when it goes out
 /// of scope, so the cache can hand it out again; never outlives the StatementCache.
 class Statement {
-  public:
+public:
     Statement(sqlite3* db, sqlite3_stmt* stmt) : m_db(db), m_stmt(stmt) {}
     ~Statement();
     Statement(const Statement&) = delete;
@@ -40,14 +40,14 @@ class Statement {
     /// NULL reads as "".
     std::string text(int column) const;
 
-  private:
+private:
     sqlite3* m_db;
     sqlite3_stmt* m_stmt;
 };
 
 /// A connection's prepared statements: each SQL text is prepared once and reused.
 class StatementCache {
-  public:
+public:
     explicit StatementCache(sqlite3* db) : m_db(db) {}
     ~StatementCache();
     StatementCache(const StatementCache&) = delete;
@@ -57,7 +57,7 @@ class StatementCache {
     /// in use at a time.
     Statement get(const std::string& sql);
 
-  private:
+private:
     sqlite3* m_db;
     std::unordered_map<std::string, sqlite3_stmt*> m_statements;
 };
@@ -66,7 +66,7 @@ class StatementCache {
 /// BEGIN (IMMEDIATE) so that busy_timeout applies there instead of failing at the first write
 /// with SQLITE_BUSY; readers get one consistent snapshot across their statements.
 class Transaction {
-  public:
+public:
     enum class Mode { Read, Write };
     Transaction(StatementCache& cache, Mode mode);
     ~Transaction();
@@ -75,7 +75,7 @@ class Transaction {
 
     void commit();
 
-  private:
+private:
     StatementCache& m_cache;
     bool m_open = true;
 };

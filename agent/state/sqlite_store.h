@@ -18,7 +18,7 @@ class StatementCache;
 /// "Threads"). WAL mode lets readers on other connections work while one thread writes, and
 /// each method is one committed transaction, so other connections see its result as a whole.
 class SqliteStore final : public Store {
-  public:
+public:
     /// Opens or creates the database at `db_path` (its parent directory is created 0700 when
     /// missing) and applies the schema migrations it has not recorded yet. Throws StoreError
     /// naming the path when it cannot be opened or migrated, or when a newer agentd wrote it.
@@ -55,7 +55,7 @@ class SqliteStore final : public Store {
     bool is_bad(const std::string& stack, const std::string& release_key) override;
     void clear_bad(const std::string& stack) override;
 
-  private:
+private:
     std::filesystem::path m_path;
     sqlite3* m_db = nullptr;
     std::unique_ptr<StatementCache> m_statements;  // finalized before m_db closes

@@ -10,7 +10,7 @@ namespace agentd::state {
 /// Held for the daemon's lifetime; the kernel releases it when the process dies, so a crash
 /// or SIGKILL never leaves a stale lock behind. Move-only; released on destruction.
 class StateLock {
-  public:
+public:
     /// Takes an exclusive lock on `state_dir`/agentd.lock (created 0600, `state_dir` created
     /// 0700 when missing) and writes our pid into it. Failed with "another agentd is running
     /// with state_dir X (pid N)" when another open lock file holds it, also in this process.
@@ -24,7 +24,7 @@ class StateLock {
 
     const std::filesystem::path& path() const { return m_path; }
 
-  private:
+private:
     StateLock(int fd, std::filesystem::path path) : m_fd(fd), m_path(std::move(path)) {}
     void release();
 

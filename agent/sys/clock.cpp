@@ -7,9 +7,13 @@
 
 namespace agentd::sys {
 
-TimePoint SystemClock::now() { return std::chrono::system_clock::now(); }
+TimePoint SystemClock::now() {
+    return std::chrono::system_clock::now();
+}
 
-void SystemClock::sleep_for(Duration d) { std::this_thread::sleep_for(d); }
+void SystemClock::sleep_for(Duration d) {
+    std::this_thread::sleep_for(d);
+}
 
 std::string format_rfc3339(TimePoint t) {
     const std::time_t secs = std::chrono::system_clock::to_time_t(t);

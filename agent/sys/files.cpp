@@ -3,11 +3,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <cctype>
 
 #include <fmt/format.h>
 #include <openssl/evp.h>
@@ -30,8 +30,8 @@ Result<std::string> read_file(const std::filesystem::path& path) {
 Result<void> write_file_atomic(const std::filesystem::path& path, const std::string& content,
                                std::filesystem::perms mode) {
     const auto tmp = path.string() + ".tmp";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                          static_cast<mode_t>(mode));
+    const int fd =
+        ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, static_cast<mode_t>(mode));
     if (fd < 0) {
         return Error::failed(fmt::format("{}: {}", tmp, std::strerror(errno)));
     }

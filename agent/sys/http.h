@@ -35,7 +35,7 @@ struct HttpResponse {
 };
 
 class HttpClient {
-  public:
+public:
     virtual ~HttpClient() = default;
     /// Performs the request. An error means no HTTP answer (connection, TLS, timeout);
     /// any HTTP status, 4xx and 5xx included, is a response.
@@ -47,14 +47,14 @@ class HttpClient {
 /// 5, http and https only; curl drops Authorization when the host changes). A collected body
 /// larger than 64 MiB is an error: stream big bodies with on_body.
 class CurlHttpClient final : public HttpClient {
-  public:
+public:
     CurlHttpClient();
     ~CurlHttpClient() override;
     CurlHttpClient(const CurlHttpClient&) = delete;
     CurlHttpClient& operator=(const CurlHttpClient&) = delete;
     Result<HttpResponse> send(const HttpRequest& request) override;
 
-  private:
+private:
     void* m_curl;  // CURL*, reused so connections are kept alive
 };
 

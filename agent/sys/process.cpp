@@ -27,7 +27,7 @@ constexpr int k_read_chunk = 64 * 1024;
 
 /// Closes a file descriptor once, when it goes out of scope or on reset().
 class Fd {
-  public:
+public:
     Fd() = default;
     explicit Fd(int fd) : m_fd(fd) {}
     ~Fd() { reset(); }
@@ -45,7 +45,7 @@ class Fd {
         }
     }
 
-  private:
+private:
     int m_fd = -1;
 };
 

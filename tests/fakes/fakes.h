@@ -122,9 +122,14 @@ public:
             const auto b = behaviour.count(image) ? behaviour[image] : Behaviour::Healthy;
             const int age = samples - started_at[service];
             switch (b) {
-                case Behaviour::Healthy: c.health = age < 2 ? "starting" : "healthy"; break;
-                case Behaviour::NoHealthcheck: break;
-                case Behaviour::StartingForever: c.health = "starting"; break;
+                case Behaviour::Healthy:
+                    c.health = age < 2 ? "starting" : "healthy";
+                    break;
+                case Behaviour::NoHealthcheck:
+                    break;
+                case Behaviour::StartingForever:
+                    c.health = "starting";
+                    break;
                 case Behaviour::Unhealthy:
                     c.health = age < 2 ? "starting" : "unhealthy";
                     c.health_log = "wget: server returned error 500";

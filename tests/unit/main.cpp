@@ -1,6 +1,6 @@
 #define CATCH_CONFIG_RUNNER
-#include <catch2/catch.hpp>
 #include <spdlog/spdlog.h>
+#include <catch2/catch.hpp>
 
 int main(int argc, char* argv[]) {
     // Logs are for people running agentd; tests assert on values. AGENTD_TEST_LOG=1 shows them.

@@ -398,10 +398,10 @@ TEST_CASE("config: tag policies are checked when the file is read", "[config]") 
     CHECK(error_of(git_with("      tags: {semver: '^1', regex: 'x'}\n")) ==
           "agent.yaml:5:13: stacks[0].git.tags: needs exactly one of semver (a range like "
           "\"^1.2\") or regex");
-    CHECK(error_of(git_with("      tags: {semver: '<<1'}\n")).find(
-              "agent.yaml:5:22: stacks[0].git.tags.semver: semver range \"<<1\"") == 0);
-    CHECK(error_of(stack_with("    images:\n      web: {regex: '^(v'}\n")).find(
-              "agent.yaml:5:20: stacks[0].images.web.regex: regex \"^(v\"") == 0);
+    CHECK(error_of(git_with("      tags: {semver: '<<1'}\n"))
+              .find("agent.yaml:5:22: stacks[0].git.tags.semver: semver range \"<<1\"") == 0);
+    CHECK(error_of(stack_with("    images:\n      web: {regex: '^(v'}\n"))
+              .find("agent.yaml:5:20: stacks[0].images.web.regex: regex \"^(v\"") == 0);
     CHECK(error_of(stack_with("    images:\n      web: {semver: '^1', order: numerical}\n")) ==
           "agent.yaml:5:34: stacks[0].images.web.order: order applies to regex policies only");
     CHECK(error_of(stack_with("    images:\n      web: {regex: 'x', order: newest}\n"))
@@ -411,8 +411,8 @@ TEST_CASE("config: tag policies are checked when the file is read", "[config]") 
     CHECK(error_of(stack_with("    images:\n      'we b': {semver: '^1'}\n")) ==
           "agent.yaml:5:15: stacks[0].images.we b: \"we b\" is not a compose service name "
           "(letters, digits, ._-)");
-    CHECK(error_of(stack_with("    no_downgrade: maybe\n")).find(
-              "agent.yaml:4:19: stacks[0].no_downgrade: ") == 0);
+    CHECK(error_of(stack_with("    no_downgrade: maybe\n"))
+              .find("agent.yaml:4:19: stacks[0].no_downgrade: ") == 0);
     CHECK(error_of("defaults:\n  images: {}\n") ==
           "agent.yaml:2:3: defaults.images: is set per stack and cannot be a default");
 }

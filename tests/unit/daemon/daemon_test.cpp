@@ -13,8 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/sys/http.h"
-#include "tests/unit/daemon/fake_clock.h"
 #include "tests/fakes/fakes.h"
+#include "tests/unit/daemon/fake_clock.h"
 
 using namespace agentd;
 using namespace std::chrono_literals;

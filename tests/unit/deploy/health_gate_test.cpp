@@ -192,6 +192,5 @@ TEST_CASE("health gate: a stop request interrupts it", "[deploy][gate]") {
     GateFixture f;
     f.engine.run({{"web", "reg/web@sha256:1"}});
     f.stop = true;
-    CHECK(f.gate.run(target_web(), f.health).verdict ==
-          deploy::GateResult::Verdict::Interrupted);
+    CHECK(f.gate.run(target_web(), f.health).verdict == deploy::GateResult::Verdict::Interrupted);
 }

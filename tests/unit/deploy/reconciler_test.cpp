@@ -13,7 +13,9 @@ namespace {
 
 const std::string k_web = "127.0.0.1:5000/acme/web";
 
-std::string digest(char c) { return "sha256:" + std::string(64, c); }
+std::string digest(char c) {
+    return "sha256:" + std::string(64, c);
+}
 
 struct Fixture {
     std::filesystem::path dir;
@@ -93,9 +95,9 @@ TEST_CASE("reconciler: a poll that finds nothing new starts nothing", "[deploy]"
     const auto deployments = f.store.all().size();
     const auto r = f.poll();
     CHECK(r.outcome == deploy::Outcome::Noop);
-    CHECK(f.compose.configs == configs);       // compose config cached per revision
+    CHECK(f.compose.configs == configs);  // compose config cached per revision
     CHECK(f.compose.ups.size() == 1);
-    CHECK(f.engine.calls == engine_calls);     // no Engine API call at all
+    CHECK(f.engine.calls == engine_calls);  // no Engine API call at all
     CHECK(f.store.all().size() == deployments);
     CHECK(f.git.fetches == 2);
 }
@@ -390,8 +392,7 @@ TEST_CASE("reconciler: an image policy picks the registry tag to run", "[deploy]
     CHECK(f.get(*r.deployment).release.images.at("web") == k_web + ":2.4.7@" + digest('7'));
 }
 
-TEST_CASE("reconciler: a policy for a service compose does not have is a poll error",
-          "[deploy]") {
+TEST_CASE("reconciler: a policy for a service compose does not have is a poll error", "[deploy]") {
     Fixture f;
     f.stack.images["webb"] = config::TagPolicySpec{"^1", "", "alphabetical"};
     const auto r = f.poll();

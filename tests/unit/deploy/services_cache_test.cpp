@@ -1,15 +1,15 @@
 #include "agent/deploy/services_cache.h"
 
-#include <catch2/catch.hpp>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 using namespace agentd;
 
 namespace {
 
 struct TempFile {
-    std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                                ("agentd-cache-" + std::to_string(::getpid()));
+    std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / ("agentd-cache-" + std::to_string(::getpid()));
     std::filesystem::path file = dir / "sub" / "services.json";
     ~TempFile() { std::filesystem::remove_all(dir); }
 };

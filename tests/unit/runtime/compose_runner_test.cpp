@@ -25,7 +25,7 @@ void write(const std::filesystem::path& path, const std::string& text) {
 /// Records every spec; answers `docker compose version` as configured and everything else
 /// with `next`.
 class FakeRunner final : public sys::ProcessRunner {
-  public:
+public:
     bool has_v2 = false;
     sys::ProcessResult next{.exit_code = 0};
     std::vector<sys::ProcessSpec> specs;

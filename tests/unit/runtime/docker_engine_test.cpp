@@ -18,7 +18,7 @@ namespace {
 /// Answers by URL substring (first match wins) and records every request; bodies are given to
 /// on_body in small chunks, as a stream would be.
 class FakeHttp final : public sys::HttpClient {
-  public:
+public:
     struct Route {
         std::string url_part;
         sys::HttpResponse response;

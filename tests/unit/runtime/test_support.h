@@ -43,7 +43,7 @@ inline std::string run_ok(std::vector<std::string> argv, std::optional<std::stri
 
 /// A directory under the system temp dir, removed with everything in it at scope exit.
 class TempDir {
-  public:
+public:
     TempDir() {
         std::string tmpl =
             (std::filesystem::temp_directory_path() / "agentd-runtime-test-XXXXXX").string();
@@ -56,7 +56,7 @@ class TempDir {
     }
     const std::filesystem::path& path() const { return m_path; }
 
-  private:
+private:
     std::filesystem::path m_path;
 };
 
@@ -108,13 +108,13 @@ inline bool eventually(const std::function<bool()>& condition,
 
 /// Runs `cleanup` at scope exit (containers, compose projects, images).
 class Cleanup {
-  public:
+public:
     explicit Cleanup(std::function<void()> f) : m_f(std::move(f)) {}
     ~Cleanup() { m_f(); }
     Cleanup(const Cleanup&) = delete;
     Cleanup& operator=(const Cleanup&) = delete;
 
-  private:
+private:
     std::function<void()> m_f;
 };
 

@@ -39,7 +39,7 @@ Deployment make_deployment(const std::string& stack, Status status, std::int64_t
 
 /// A raw second connection, for what the Store interface does not show.
 class RawDb {
-  public:
+public:
     explicit RawDb(const std::filesystem::path& path) {
         REQUIRE(sqlite3_open(path.c_str(), &m_db) == SQLITE_OK);
     }
@@ -78,7 +78,7 @@ class RawDb {
         return out;
     }
 
-  private:
+private:
     sqlite3* m_db = nullptr;
 };
 

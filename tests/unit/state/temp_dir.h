@@ -10,7 +10,7 @@
 namespace agentd::state::test {
 
 class TempDir {
-  public:
+public:
     TempDir() {
         static std::atomic<int> counter{0};
         m_path =
@@ -28,7 +28,7 @@ class TempDir {
 
     const std::filesystem::path& path() const { return m_path; }
 
-  private:
+private:
     std::filesystem::path m_path;
 };
 

@@ -6,8 +6,13 @@ using namespace agentd;
 
 TEST_CASE("base64: RFC 4648 test vectors both ways", "[sys]") {
     const std::pair<const char*, const char*> vectors[] = {
-        {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foob", "Zm9vYg=="},
-        {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}, {"user:pa ss", "dXNlcjpwYSBzcw=="},
+        {"f", "Zg=="},
+        {"fo", "Zm8="},
+        {"foo", "Zm9v"},
+        {"foob", "Zm9vYg=="},
+        {"fooba", "Zm9vYmE="},
+        {"foobar", "Zm9vYmFy"},
+        {"user:pa ss", "dXNlcjpwYSBzcw=="},
     };
     for (const auto& [plain, encoded] : vectors) {
         CHECK(sys::base64_encode(plain) == encoded);

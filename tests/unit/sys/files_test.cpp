@@ -1,7 +1,7 @@
 #include "agent/sys/files.h"
 
-#include <catch2/catch.hpp>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include "agent/sys/clock.h"
 
@@ -9,8 +9,8 @@ using namespace agentd;
 using namespace std::chrono_literals;
 
 TEST_CASE("files: atomic write then read back; missing file is NotFound", "[sys]") {
-    const auto dir = std::filesystem::temp_directory_path() /
-                     ("agentd-files-" + std::to_string(::getpid()));
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("agentd-files-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     const auto file = dir / "a.txt";
     CHECK(sys::read_file(file).error().is_not_found());

@@ -27,7 +27,7 @@ namespace {
 /// answers `response` verbatim (unless empty: then it never answers) and keeps the connection
 /// open until the client closes it, so a client waiting for more than was sent would hang.
 class CannedServer {
-  public:
+public:
     /// With `tls` (certificate chain file, key file), the connection is TLS.
     explicit CannedServer(std::string response, std::string unix_path = "",
                           std::optional<std::pair<std::string, std::string>> tls = std::nullopt)
@@ -78,7 +78,7 @@ class CannedServer {
     /// The request as received (valid after the client's send() returned).
     std::string request() const { return m_request; }
 
-  private:
+private:
     bool wait_readable(int fd) {
         while (!m_stop) {
             pollfd p{fd, POLLIN, 0};
