@@ -4,15 +4,18 @@ the case table, and list the configuration keys of the schema, the man page and 
 
 Key convention (what `keys` prints, one "SECTION KEY" per line):
   sections: top (the top level), stack (an item of stacks), registry (an item of registries),
-  defaults (the keys `defaults` accepts);
+  defaults (the keys `defaults` accepts), policy (the keys of a tag policy, $defs/tagPolicy:
+  the union of its oneOf branches);
   keys: dotted paths inside their section, "[]" for list items: git.credentials.username,
   health.http[].url. A map key whose value is a map of keys (git, health, api) is "interior":
-  documentation may list it but need not; every other key must be documented.
+  documentation may list it but need not; every other key must be documented. A key whose value
+  is a tag policy (git.tags) or a map of them (images) is a key of its section; the policy's own
+  keys are the policy section.
   docs/configuration.md: the first column of the key tables under "## Top level", "## Stacks"
-  and "## Registries" (`key`), and the backticked keys of the sentence "`defaults` takes the
+  "## Registries" and "## Tag policies" (`key`), and the backticked keys of the sentence "`defaults` takes the
   stack keys ...: `a`, `b` and `c`." under "## Defaults".
-  man/agent.yaml.5.scd: the term lines starting with *key* under "# TOP LEVEL", "# STACKS" and
-  "# REGISTRIES", and the *keys* of the sentence "*defaults* takes the stack keys ...:" under
+  man/agent.yaml.5.scd: the term lines starting with *key* under "# TOP LEVEL", "# STACKS",
+  "# REGISTRIES" and "# TAG POLICIES", and the *keys* of the sentence "*defaults* takes the stack keys ...:" under
   "# DEFAULTS".
 """
 import json
@@ -111,12 +114,16 @@ def resolve(schema, node):
     return node
 
 
+def is_policy(node):
+    return node.get("$ref") == "#/$defs/tagPolicy"
+
+
 def walk(schema, node, prefix, keys, interior, stop=()):
     node = resolve(schema, node)
     for name, child in node.get("properties", {}).items():
         path = prefix + name
         target = resolve(schema, child)
-        if name in stop:
+        if name in stop or is_policy(child):
             keys.add(path)
         elif "properties" in target:
             interior.add(path)
@@ -139,15 +146,19 @@ def schema_keys(schema):
         sections[section] = (keys, interior)
     defaults = set(resolve(schema, schema["$defs"]["defaults"])["properties"])
     sections["defaults"] = (defaults, set())
+    policy = set()
+    for branch in schema["$defs"]["tagPolicy"]["oneOf"]:
+        policy |= set(branch["properties"])
+    sections["policy"] = (policy, set())
     return sections
 
 
 def doc_keys(path, kind):
     """{section: keys} from docs/configuration.md (kind md) or agent.yaml.5.scd (kind scd)."""
     headings = {"md": {"## Top level": "top", "## Stacks": "stack", "## Registries": "registry",
-                       "## Defaults": "defaults"},
+                       "## Tag policies": "policy", "## Defaults": "defaults"},
                 "scd": {"# TOP LEVEL": "top", "# STACKS": "stack", "# REGISTRIES": "registry",
-                        "# DEFAULTS": "defaults"}}[kind]
+                        "# TAG POLICIES": "policy", "# DEFAULTS": "defaults"}}[kind]
     term = r"^\| `([^`]+)` \|" if kind == "md" else r"^\*([^*]+)\*"
     mark = "`" if kind == "md" else r"\*"
     sections = {s: set() for s in headings.values()}
@@ -157,7 +168,7 @@ def doc_keys(path, kind):
         if line.startswith("#"):
             section = headings.get(line.strip())
             continue
-        if section in ("top", "stack", "registry"):
+        if section in ("top", "stack", "registry", "policy"):
             m = re.match(term, line)
             if m:
                 sections[section].add(m.group(1))
@@ -192,12 +203,14 @@ def cmd_compare(schema_path, path, kind):
 CODE_LISTS = {"top": ("top", ""), "api": ("top", "api."), "stack": ("stack", ""),
               "defaults": ("defaults", ""), "git": ("stack", "git."),
               "credentials": ("stack", "git.credentials."), "health": ("stack", "health."),
-              "probe": ("stack", "health.http[]."), "registry": ("registry", "")}
+              "probe": ("stack", "health.http[]."), "registry": ("registry", ""),
+              "policy": ("policy", "")}
 
 
 def code_keys(sources):
     """{section: key paths} accepted by the C++ reader."""
-    sections = {"top": set(), "stack": set(), "registry": set(), "defaults": set()}
+    sections = {"top": set(), "stack": set(), "registry": set(), "defaults": set(),
+                "policy": set()}
     found = set()
     for source in sources:
         text = open(source).read()
