@@ -54,28 +54,13 @@ std::string quote(std::string_view s) {
 // A version as written in a range: partial ("1.2"), with wildcards ("1.x", "*"), with an
 // optional `v`, pre-release and build metadata.
 sys::Result<Comparator> parse_partial(Op op, std::string_view token) {
-    std::string_view rest = token;
-    if (!rest.empty() && rest[0] == 'v') {
-        rest.remove_prefix(1);
+    auto parts = split_version(token);
+    if (!parts) {
+        return sys::Error::invalid(quote(token) + ": " + parts.error().message);
     }
-    std::vector<std::string> build;
-    if (const auto plus = rest.find('+'); plus != std::string_view::npos) {
-        auto ids = parse_identifiers(rest.substr(plus + 1), false);
-        if (!ids) {
-            return sys::Error::invalid(quote(token) + ": " + ids.error().message);
-        }
-        build = std::move(*ids);
-        rest = rest.substr(0, plus);
-    }
-    std::vector<std::string> pre;
-    if (const auto dash = rest.find('-'); dash != std::string_view::npos) {
-        auto ids = parse_identifiers(rest.substr(dash + 1), true);
-        if (!ids) {
-            return sys::Error::invalid(quote(token) + ": " + ids.error().message);
-        }
-        pre = std::move(*ids);
-        rest = rest.substr(0, dash);
-    }
+    std::string_view rest = parts->core;
+    std::vector<std::string> build = std::move(parts->build);
+    std::vector<std::string> pre = std::move(parts->prerelease);
     std::uint64_t numbers[3] = {0, 0, 0};
     std::optional<int> first_wildcard;
     int count = 0;

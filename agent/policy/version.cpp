@@ -111,32 +111,43 @@ Version::Version(std::uint64_t major, std::uint64_t minor, std::uint64_t patch,
       m_prerelease(std::move(prerelease)),
       m_build(std::move(build)) {}
 
-sys::Result<Version> Version::parse(std::string_view text) {
-    const std::string quoted = "\"" + std::string(text) + "\"";
+sys::Result<VersionParts> split_version(std::string_view text) {
+    VersionParts parts;
     std::string_view rest = text;
     if (!rest.empty() && rest[0] == 'v') {
         rest.remove_prefix(1);
     }
-    std::vector<std::string> build;
     if (const auto plus = rest.find('+'); plus != std::string_view::npos) {
         auto ids = parse_identifiers(rest.substr(plus + 1), false);
         if (!ids) {
-            return sys::Error::invalid("version " + quoted + ": " + ids.error().message);
+            return ids.error();
         }
-        build = std::move(*ids);
+        parts.build = std::move(*ids);
         rest = rest.substr(0, plus);
     }
-    std::vector<std::string> pre;
-    // The core has only digits and dots, so the first '-' starts the pre-release (which may
-    // itself contain '-').
+    // The core has only digits, dots (and wildcards), so the first '-' starts the pre-release
+    // (which may itself contain '-').
     if (const auto dash = rest.find('-'); dash != std::string_view::npos) {
         auto ids = parse_identifiers(rest.substr(dash + 1), true);
         if (!ids) {
-            return sys::Error::invalid("version " + quoted + ": " + ids.error().message);
+            return ids.error();
         }
-        pre = std::move(*ids);
+        parts.prerelease = std::move(*ids);
         rest = rest.substr(0, dash);
     }
+    parts.core = rest;
+    return parts;
+}
+
+sys::Result<Version> Version::parse(std::string_view text) {
+    const std::string quoted = "\"" + std::string(text) + "\"";
+    auto parts = split_version(text);
+    if (!parts) {
+        return sys::Error::invalid("version " + quoted + ": " + parts.error().message);
+    }
+    std::string_view rest = parts->core;
+    std::vector<std::string> build = std::move(parts->build);
+    std::vector<std::string> pre = std::move(parts->prerelease);
     std::uint64_t numbers[3] = {0, 0, 0};
     for (int i = 0; i < 3; ++i) {
         const std::size_t dot = rest.find('.');

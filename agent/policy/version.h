@@ -67,4 +67,14 @@ std::optional<std::uint64_t> parse_number(std::string_view digits);
 /// offending identifier.
 sys::Result<std::vector<std::string>> parse_identifiers(std::string_view text, bool is_prerelease);
 
+/// A version as written, split: the numeric core ("1.2.3", or a partial "1.x" in a range), the
+/// pre-release and the build identifiers; an optional leading `v` is dropped. Error: malformed
+/// identifiers (the core is left to the caller, whose rules differ).
+struct VersionParts {
+    std::string_view core;
+    std::vector<std::string> prerelease;
+    std::vector<std::string> build;
+};
+sys::Result<VersionParts> split_version(std::string_view text);
+
 }  // namespace agentd::policy
