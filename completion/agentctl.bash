@@ -3,7 +3,7 @@
 # `agentctl --json history`), asked through the same agentctl binary and socket as the command
 # line being completed; when agentd does not answer, they are simply not offered.
 
-_agentctl_commands="status history show sync rollback pause resume reload config"
+_agentctl_commands="status history show sync rollback pause resume reload config policy"
 
 # Runs the agentctl being completed with the --socket of the command line, if any.
 _agentctl_query() {
@@ -86,7 +86,7 @@ _agentctl() {
     local args=0
     for ((i = command_at + 1; i < COMP_CWORD; i++)); do
         case ${COMP_WORDS[i]} in
-            --to | --limit | --socket) ((i++)) ;;
+            --to | --limit | --socket | --semver | --regex | --order) ((i++)) ;;
             -*) ;;
             *) ((args++)) ;;
         esac
@@ -98,13 +98,21 @@ _agentctl() {
         history) options+=" --limit" ;;
         sync) options+=" --wait" ;;
         rollback) options+=" --to" ;;
+        policy) ((args > 0)) && options+=" --semver --regex --order" ;;  # after "test"
     esac
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$options" -- "$cur"))
         return
     fi
 
+    if [[ $command == policy && ${COMP_WORDS[COMP_CWORD - 1]} == --order ]]; then
+        COMPREPLY=($(compgen -W "alphabetical numerical" -- "$cur"))
+        return
+    fi
     case $command in
+        policy)
+            ((args == 0)) && COMPREPLY=($(compgen -W "test" -- "$cur"))
+            ;;
         status | history | sync | rollback | pause | resume)
             ((args == 0)) && COMPREPLY=($(compgen -W "$(_agentctl_stacks)" -- "$cur"))
             ;;

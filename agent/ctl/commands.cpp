@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 
@@ -11,6 +12,8 @@
 #include "agent/config/config.h"
 #include "agent/ctl/api_client.h"
 #include "agent/ctl/render.h"
+#include "agent/ctl/table.h"
+#include "agent/policy/tag_policy.h"
 
 namespace agentd::ctl {
 namespace {
@@ -32,6 +35,10 @@ struct Args {
     std::optional<std::int64_t> to;
     bool wait = false;
     std::string config_file = k_default_config;
+    std::string semver;
+    std::string regex;
+    std::string order;
+    std::vector<std::string> tags;
 };
 
 /// One invocation: the API client and the output conventions shared by every command.
@@ -209,6 +216,51 @@ int cmd_config_check(CtlContext& c, const Args& a) {
     }
 }
 
+/// Offline: which of the given tags a policy accepts, and which one it would run.
+int cmd_policy_test(CtlContext& c, const Args& a) {
+    if (a.semver.empty() == a.regex.empty()) {
+        c.err << "agentctl policy test: give exactly one of --semver RANGE and --regex RE\n";
+        return k_exit_usage;
+    }
+    if (!a.semver.empty() && !a.order.empty()) {
+        c.err << "agentctl policy test: --order applies to --regex only\n";
+        return k_exit_usage;
+    }
+    auto policy = [&]() -> sys::Result<policy::TagPolicy> {
+        if (!a.semver.empty()) {
+            return policy::TagPolicy::semver(a.semver);
+        }
+        auto order = policy::parse_regex_order(a.order.empty() ? "alphabetical" : a.order);
+        if (!order) {
+            return order.error();
+        }
+        return policy::TagPolicy::regex(a.regex, *order);
+    }();
+    if (!policy) {
+        c.err << "agentctl policy test: " << policy.error().message << "\n";
+        return k_exit_usage;
+    }
+    const auto selection = policy->select(a.tags, std::nullopt, /*no_downgrade=*/false);
+    if (a.json) {
+        const json doc{{"tags", a.tags},
+                       {"matches", selection.matches},
+                       {"selected", selection.selected ? json(*selection.selected) : json()}};
+        c.out << doc.dump(2) << "\n";
+    } else {
+        Table table({"TAG", "MATCH"});
+        for (const auto& tag : a.tags) {
+            const bool match = std::find(selection.matches.begin(), selection.matches.end(),
+                                         tag) != selection.matches.end();
+            table.add_row({tag, tag == selection.selected ? "selected" : match ? "yes" : "no"});
+        }
+        c.out << table.render();
+        c.out << (selection.selected ? "selected: " + *selection.selected
+                                     : "no tag matches " + policy->describe())
+              << "\n";
+    }
+    return selection.selected ? k_exit_ok : k_exit_failed;
+}
+
 }  // namespace
 
 int exit_code_for_outcome(const std::string& outcome) {
@@ -261,6 +313,14 @@ int run_agentctl(const std::vector<std::string>& args, CtlContext& context) {
     config->require_subcommand(1);
     auto* check = config->add_subcommand("check", "validate a configuration file (offline)");
     check->add_option("FILE", a.config_file, "default /etc/agentd/agent.yaml");
+    auto* policy = app.add_subcommand("policy", "tag policies");
+    policy->require_subcommand(1);
+    auto* policy_test =
+        policy->add_subcommand("test", "which tags a policy matches and which wins (offline)");
+    policy_test->add_option("--semver", a.semver, "a semver range, e.g. \"^1.2\"");
+    policy_test->add_option("--regex", a.regex, "a regular expression with an optional named group");
+    policy_test->add_option("--order", a.order, "for --regex: alphabetical (default) or numerical");
+    policy_test->add_option("TAG", a.tags, "tags to try")->required();
 
     std::vector<std::string> argv_storage{"agentctl"};
     argv_storage.insert(argv_storage.end(), args.begin(), args.end());
@@ -280,6 +340,9 @@ int run_agentctl(const std::vector<std::string>& args, CtlContext& context) {
     }
     if (*check) {
         return cmd_config_check(context, a);
+    }
+    if (*policy_test) {
+        return cmd_policy_test(context, a);
     }
     Session session(context, a);
     if (*status) {

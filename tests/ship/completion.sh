@@ -40,7 +40,7 @@ fi
 nothing=$ship_tmp/unreachable-agentctl
 printf '#!/bin/sh\necho "agentd is not reachable" >&2\nexit 3\n' >"$nothing"
 chmod +x "$nothing"
-expect "config history pause reload resume rollback show status sync" "$nothing" ""
+expect "config history pause policy reload resume rollback show status sync" "$nothing" ""
 expect "show status sync" "$nothing" s
 expect "reload resume" "$nothing" re
 expect "rollback" "$nothing" ro

@@ -145,3 +145,38 @@ TEST_CASE("agentctl: sync and rollback exit by outcome", "[ctl]") {
     REQUIRE(s.run({"reload"}) == 0);
     REQUIRE(s.out.str() == "configuration reloaded: 2 stacks\n");
 }
+
+TEST_CASE("agentctl: policy test shows matches and the winner offline", "[ctl]") {
+    Sandbox s;  // no server: the daemon is not asked
+    REQUIRE(s.run({"policy", "test", "--semver", "^1", "v1.0.0", "v1.2.0", "v2.0.0-rc.1",
+                   "1.1.9", "1.2.3.4"}) == 0);
+    CHECK(s.out.str() ==
+          "TAG          MATCH\n"
+          "v1.0.0       yes\n"
+          "v1.2.0       selected\n"
+          "v2.0.0-rc.1  no\n"
+          "1.1.9        yes\n"
+          "1.2.3.4      no\n"
+          "selected: v1.2.0\n");
+
+    REQUIRE(s.run({"--json", "policy", "test", "--regex", "^main-(?P<ts>\\d+)$", "--order",
+                   "numerical", "main-9", "main-10", "dev-11", "main-3.sig"}) == 0);
+    const auto doc = nlohmann::json::parse(s.out.str());
+    CHECK(doc["tags"] == nlohmann::json({"main-9", "main-10", "dev-11", "main-3.sig"}));
+    CHECK(doc["matches"] == nlohmann::json({"main-10", "main-9"}));
+    CHECK(doc["selected"] == "main-10");
+}
+
+TEST_CASE("agentctl: policy test exits 1 without a match and 2 on bad input", "[ctl]") {
+    Sandbox s;
+    REQUIRE(s.run({"--json", "policy", "test", "--semver", "^3", "1.0.0", "v2.9.9"}) == 1);
+    CHECK(nlohmann::json::parse(s.out.str())["selected"].is_null());
+    REQUIRE(s.run({"policy", "test", "--semver", "<<1", "1.0.0"}) == 2);
+    CHECK(s.err.str() ==
+          "agentctl policy test: semver range \"<<1\": unknown operator \"<<\"\n");
+    REQUIRE(s.run({"policy", "test", "--semver", "^1", "--regex", "x", "1.0.0"}) == 2);
+    REQUIRE(s.run({"policy", "test", "1.0.0"}) == 2);
+    REQUIRE(s.run({"policy", "test", "--semver", "^1", "--order", "numerical", "1.0.0"}) == 2);
+    REQUIRE(s.run({"policy", "test", "--regex", "(", "a"}) == 2);
+    REQUIRE(s.run({"policy", "test", "--semver", "^1"}) == 2);  // no TAG
+}
