@@ -1,6 +1,9 @@
 #include "agent/daemon/wiring.h"
 
 #include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -10,6 +13,7 @@
 #include "agent/sources/docker_config.h"
 #include "agent/sources/git_source.h"
 #include "agent/sources/registry_client.h"
+#include "agent/sources/token_cache.h"
 #include "agent/state/sqlite_store.h"
 #include "agent/sys/files.h"
 #include "agent/sys/http.h"
@@ -25,7 +29,8 @@ std::filesystem::path db_path(const config::Config& config) {
 /// One worker thread's side effects: its own curl handles, SQLite connection and clients.
 class StackWorker final : public CycleRunner {
 public:
-    StackWorker(const config::Config& config, const std::atomic<bool>& stop)
+    StackWorker(const config::Config& config, const std::atomic<bool>& stop,
+                std::shared_ptr<sources::TokenCache> tokens)
         : m_config(config),
           m_store(db_path(config)),
           m_git(config.state_dir),
@@ -39,6 +44,7 @@ public:
                                [this](const std::string& host) { return pull_credentials(host); }},
               config.state_dir, stop) {
         m_registry.set_docker_credentials(&m_docker_credentials);
+        m_registry.set_token_cache(std::move(tokens));
     }
 
     deploy::CycleResult reconcile(const config::Stack& stack, model::Trigger trigger) override {
@@ -89,8 +95,25 @@ public:
     }
     std::unique_ptr<CycleRunner> make_runner(const config::Config& config,
                                              const std::atomic<bool>& stop) override {
-        return std::make_unique<StackWorker>(config, stop);
+        return std::make_unique<StackWorker>(config, stop, token_cache(config));
     }
+
+private:
+    /// One token cache for all workers, so a stack's next cycle reuses the token of the last
+    /// one whichever worker runs it. A reload that changes `registries:` starts a new cache:
+    /// tokens got with the old credentials are not used with the new ones.
+    std::shared_ptr<sources::TokenCache> token_cache(const config::Config& config) {
+        std::lock_guard lock(m_mutex);  // workers build their runners concurrently
+        if (!m_tokens || m_token_registries != config.registries) {
+            m_tokens = std::make_shared<sources::TokenCache>();
+            m_token_registries = config.registries;
+        }
+        return m_tokens;
+    }
+
+    std::mutex m_mutex;
+    std::shared_ptr<sources::TokenCache> m_tokens;
+    std::vector<config::Registry> m_token_registries;
 };
 
 }  // namespace

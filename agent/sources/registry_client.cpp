@@ -163,14 +163,13 @@ std::string RegistryClient::base_url(const ImageRef& ref) const {
 sys::Result<std::optional<RegistryClient::Credentials>> RegistryClient::credentials(
     const ImageRef& ref) const {
     const config::Registry* entry = find_entry(ref);
-    if (entry == nullptr) {
+    if (entry == nullptr || entry->username.empty()) {
+        // No credentials of our own (an entry may set only ca_file or insecure_http): what
+        // `docker login` stored, as Docker keeps TLS settings and credentials apart too.
         if (m_docker == nullptr) {
             return std::optional<Credentials>{};
         }
         return m_docker->lookup(ref.auth_host());
-    }
-    if (entry->username.empty()) {
-        return std::optional<Credentials>{};
     }
     Credentials creds{entry->username, {}};
     if (!entry->password_file.empty()) {
@@ -294,8 +293,7 @@ sys::Result<RegistryClient::Token> RegistryClient::fetch_token(
 
 sys::Result<sys::HttpResponse> RegistryClient::send_authorized(const ImageRef& ref,
                                                                sys::HttpRequest request) {
-    const auto key =
-        std::make_pair(ref.registry, fmt::format("repository:{}:pull", ref.repository));
+    const std::string scope = fmt::format("repository:{}:pull", ref.repository);
     if (const config::Registry* entry = find_entry(ref); entry != nullptr) {
         request.ca_file = entry->ca_file.string();
     }
@@ -310,16 +308,11 @@ sys::Result<sys::HttpResponse> RegistryClient::send_authorized(const ImageRef& r
 
     // Known schemes are answered up front, so a cached token costs one request, not two.
     bool sent_basic = false;
-    bool sent_token = false;
-    if (const auto it = m_tokens.find(key); it != m_tokens.end()) {
-        if (m_clock.now() < it->second.expires) {
-            set_authorization(request, "Bearer " + it->second.value);
-            sent_token = true;
-        } else {
-            m_tokens.erase(it);
-        }
+    const std::optional<std::string> cached = m_tokens->find(ref.registry, scope, m_clock.now());
+    if (cached) {
+        set_authorization(request, "Bearer " + *cached);
     }
-    if (!sent_token && m_basic_registries.count(ref.registry) != 0) {
+    if (!cached && m_basic_registries.count(ref.registry) != 0) {
         auto creds = credentials(ref);
         if (!creds) {
             return creds.error();
@@ -334,8 +327,8 @@ sys::Result<sys::HttpResponse> RegistryClient::send_authorized(const ImageRef& r
     if (!response || response->status != 401 || sent_basic) {
         return response;
     }
-    if (sent_token) {
-        m_tokens.erase(key);  // revoked or expired early: answer the challenge afresh
+    if (cached) {
+        m_tokens->drop(ref.registry, scope, *cached);  // revoked or expired early: start afresh
     }
 
     std::optional<AuthChallenge> bearer;
@@ -359,7 +352,7 @@ sys::Result<sys::HttpResponse> RegistryClient::send_authorized(const ImageRef& r
             return token.error();
         }
         set_authorization(request, "Bearer " + token->value);
-        m_tokens[key] = std::move(*token);
+        m_tokens->store(ref.registry, scope, std::move(*token));
     } else if (basic) {
         if (!*creds) {
             return sys::Error::unauthorized(

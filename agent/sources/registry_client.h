@@ -2,7 +2,6 @@
 // The OCI distribution API client: resolves tags to manifest digests and lists tags, with the
 // registry's Basic or Bearer (token) authentication.
 
-#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -17,6 +16,7 @@
 #include "agent/sources/registry.h"
 #include "agent/sources/registry_headers.h"
 #include "agent/sources/registry_retry.h"
+#include "agent/sources/token_cache.h"
 #include "agent/sys/clock.h"
 #include "agent/sys/http.h"
 
@@ -40,18 +40,19 @@ public:
     /// client config through `fallback` (nullptr: anonymous, the default). It must outlive
     /// this client. A Docker config that cannot be read fails requests that need credentials.
     void set_docker_credentials(const DockerCredentials* fallback) { m_docker = fallback; }
+    /// Shares Bearer tokens with other clients (the daemon's workers); by default each client
+    /// has its own cache.
+    void set_token_cache(std::shared_ptr<TokenCache> tokens) { m_tokens = std::move(tokens); }
 
     /// The credentials this client uses for `ref`'s registry (its `registries:` entry, the
-    /// password file read now so a rotated token is picked up; else the Docker client config),
-    /// to be handed on to the Docker Engine for the pull. nullopt: anonymous.
+    /// password file read now so a rotated token is picked up; else, also for an entry without
+    /// a username, the Docker client config), to be handed on to the Docker Engine for the
+    /// pull. nullopt: anonymous.
     sys::Result<std::optional<RegistryCredentials>> credentials(const ImageRef& ref) const;
 
 private:
     using Credentials = RegistryCredentials;
-    struct Token {
-        std::string value;
-        sys::TimePoint expires;
-    };
+    using Token = TokenCache::Token;
 
     const config::Registry* find_entry(const ImageRef& ref) const;
     std::string base_url(const ImageRef& ref) const;
@@ -74,7 +75,7 @@ private:
     const DockerCredentials* m_docker = nullptr;
     std::mt19937 m_random{std::random_device{}()};
     /// Bearer tokens by (registry, scope).
-    std::map<std::pair<std::string, std::string>, Token> m_tokens;
+    std::shared_ptr<TokenCache> m_tokens = std::make_shared<TokenCache>();
     /// Registries that answered with a Basic challenge: credentials are sent up front.
     std::set<std::string> m_basic_registries;
 };

@@ -260,3 +260,28 @@ TEST_CASE("registry: hosts without a config entry use the Docker config's creden
     REQUIRE(client.resolve_digest(*sources::ImageRef::parse("quay.io/acme/web:1")).ok());
     CHECK(http.authorizations.back() == sources::basic_authorization("agent-user", "agent-pass"));
 }
+
+TEST_CASE("registry: an entry without a username takes the Docker config's credentials",
+          "[sources][registry]") {
+    // An entry that only says how to reach the registry (ca_file, insecure_http) does not
+    // make it anonymous: `docker login` credentials still apply, as they do for Docker.
+    TempDir tmp;
+    // "docker-user:docker-pass"
+    write(tmp.path / "config.json",
+          R"({"auths": {"registry.lan:5000": {"auth": "ZG9ja2VyLXVzZXI6ZG9ja2VyLXBhc3M="}}})");
+    write(tmp.path / "ca.pem", "not used by the fake\n");
+    sys::PosixProcessRunner runner;
+    DockerCredentials docker(runner, tmp.path / "config.json");
+    ChallengingHttp http;
+    config::Registry lan;
+    lan.host = "registry.lan:5000";
+    lan.ca_file = tmp.path / "ca.pem";
+    sources::RegistryClient client(http, {lan});
+    client.set_docker_credentials(&docker);
+
+    const auto ref = *sources::ImageRef::parse("registry.lan:5000/acme/web:1");
+    const auto creds = client.credentials(ref);
+    REQUIRE(describe(creds) == "docker-user docker-pass");
+    REQUIRE(client.resolve_digest(ref).ok());
+    CHECK(http.authorizations.back() == sources::basic_authorization("docker-user", "docker-pass"));
+}

@@ -347,6 +347,42 @@ TEST_CASE("registry: tokens are cached per repository scope", "[sources][registr
     CHECK_THAT(http.requests[4].url, Catch::Contains("scope=repository%3Aacme%2Fapi%3Apull"));
 }
 
+TEST_CASE("registry: clients sharing a token cache ask the token service once",
+          "[sources][registry]") {
+    // The daemon's workers each have a client; any of them may run a stack's next poll.
+    TempDir dir;
+    FakeHttp http;
+    int token_requests = 0;
+    http.handler = [&](const HttpRequest& request) {
+        if (request.url.rfind("https://auth.example.com/token", 0) == 0) {
+            ++token_requests;
+            return respond(200, {}, R"({"token":"shared","expires_in":300})");
+        }
+        if (header(request, "authorization") != "Bearer shared") {
+            return respond(401, {{"www-authenticate", k_bearer_challenge}});
+        }
+        return respond(200, {{"docker-content-digest", k_digest}});
+    };
+    const auto entry = entry_with_password(dir, "registry.example.com", "s3cret");
+    const auto tokens = std::make_shared<sources::TokenCache>();
+    RegistryClient first(http, {entry});
+    RegistryClient second(http, {entry});
+    first.set_token_cache(tokens);
+    second.set_token_cache(tokens);
+    const auto web = image("registry.example.com/acme/web:1");
+    REQUIRE(first.resolve_digest(web).ok());
+    REQUIRE(http.requests.size() == 3);
+    REQUIRE(second.resolve_digest(web).ok());
+    CHECK(token_requests == 1);
+    REQUIRE(http.requests.size() == 4);
+    CHECK(header(http.requests[3], "authorization") == "Bearer shared");
+
+    // A client with its own cache (the default) asks again.
+    RegistryClient alone(http, {entry});
+    REQUIRE(alone.resolve_digest(web).ok());
+    CHECK(token_requests == 2);
+}
+
 TEST_CASE("registry: an expired token is fetched again", "[sources][registry]") {
     FakeHttp http;
     FakeClock clock;
