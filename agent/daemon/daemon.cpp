@@ -53,6 +53,9 @@ void log_result(const std::string& stack, const deploy::CycleResult& r) {
         case deploy::Outcome::Interrupted:
             spdlog::info("stack {}: {}{}: {}", stack, outcome, id, r.message);
             break;
+        case deploy::Outcome::PollError:  // often transient (a registry restarting): retried
+            spdlog::warn("stack {}: {}{}: {}", stack, outcome, id, r.message);
+            break;
         default:
             spdlog::error("stack {}: {}{}: {}", stack, outcome, id, r.message);
     }

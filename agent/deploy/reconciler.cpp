@@ -105,7 +105,6 @@ CycleResult Reconciler::reconcile(const config::Stack& stack, model::Trigger tri
     const Observation observation = observe(stack);
     if (!observation.error.empty()) {
         record_poll(stack, observation.error, state.candidate);
-        spdlog::warn("stack {}: poll failed: {}", stack.name, observation.error);
         return {Outcome::PollError, {}, observation.error};
     }
     // 2. plan: what should run, and whether that is already the case.
