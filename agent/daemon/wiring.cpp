@@ -82,6 +82,30 @@ private:
     deploy::Reconciler m_reconciler;
 };
 
+/// The registry client of one API request, with the side effects it owns: its own curl handle,
+/// and the Docker client config (and its helpers) as the fallback for credentials, as a
+/// worker's client has.
+class RequestRegistry final : public sources::Registry {
+public:
+    explicit RequestRegistry(const config::Config& config)
+        : m_docker_credentials(m_processes), m_registry(m_http, config.registries) {
+        m_registry.set_docker_credentials(&m_docker_credentials);
+    }
+
+    sys::Result<std::string> resolve_digest(const sources::ImageRef& ref) override {
+        return m_registry.resolve_digest(ref);
+    }
+    sys::Result<std::vector<std::string>> list_tags(const sources::ImageRef& ref) override {
+        return m_registry.list_tags(ref);
+    }
+
+private:
+    sys::CurlHttpClient m_http;
+    sys::PosixProcessRunner m_processes;
+    sources::DockerCredentials m_docker_credentials;
+    sources::RegistryClient m_registry;
+};
+
 class RealWiring final : public Wiring {
 public:
     std::unique_ptr<state::Store> open_store(const config::Config& config) override {
@@ -90,6 +114,9 @@ public:
     std::unique_ptr<CycleRunner> make_runner(const config::Config& config,
                                              const std::atomic<bool>& stop) override {
         return std::make_unique<StackWorker>(config, stop);
+    }
+    std::unique_ptr<sources::Registry> make_registry(const config::Config& config) override {
+        return std::make_unique<RequestRegistry>(config);
     }
 };
 
