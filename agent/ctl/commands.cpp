@@ -23,6 +23,8 @@ using nlohmann::json;
 // A gated deployment takes health.timeout (default 180s) plus pulls: wait generously.
 constexpr auto k_wait_timeout = std::chrono::hours(2);
 constexpr auto k_short_timeout = std::chrono::seconds(30);
+// The registry client retries 429 and 5xx answers (Retry-After up to a minute) per request.
+constexpr auto k_registry_timeout = std::chrono::minutes(5);
 constexpr const char* k_default_config = "/etc/agentd/agent.yaml";
 
 /// The parsed command line.
@@ -52,7 +54,7 @@ public:
     std::optional<json> request(const std::string& method, const std::string& path,
                                 const json& body = json::object(),
                                 sys::Duration timeout = k_short_timeout) {
-        auto answer = method == "GET" ? m_api.get(path) : m_api.post(path, body, timeout);
+        auto answer = method == "GET" ? m_api.get(path, timeout) : m_api.post(path, body, timeout);
         if (!answer) {
             if (answer.error().kind == sys::Error::Kind::InvalidInput) {
                 fail(k_exit_failed, answer.error().message);
@@ -289,7 +291,7 @@ int cmd_tags(CtlContext& c, const Args& a) {
         }
     }
     Session s(c, a);
-    auto doc = s.request("GET", "/v1/tags" + query);
+    auto doc = s.request("GET", "/v1/tags" + query, json::object(), k_registry_timeout);
     if (!doc) {
         return s.exit_code;
     }
