@@ -3,7 +3,7 @@
 # `agentctl --json history`), asked through the same agentctl binary and socket as the command
 # line being completed; when agentd does not answer, they are simply not offered.
 
-_agentctl_commands="status history show sync rollback pause resume reload config policy"
+_agentctl_commands="status history show sync rollback pause resume reload config policy tags"
 
 # Runs the agentctl being completed with the --socket of the command line, if any.
 _agentctl_query() {
@@ -99,13 +99,14 @@ _agentctl() {
         sync) options+=" --wait" ;;
         rollback) options+=" --to" ;;
         policy) ((args > 0)) && options+=" --semver --regex --order" ;;  # after "test"
+        tags) options+=" --semver --regex --order" ;;
     esac
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$options" -- "$cur"))
         return
     fi
 
-    if [[ $command == policy && ${COMP_WORDS[COMP_CWORD - 1]} == --order ]]; then
+    if [[ ($command == policy || $command == tags) && $prev == --order ]]; then
         COMPREPLY=($(compgen -W "alphabetical numerical" -- "$cur"))
         return
     fi

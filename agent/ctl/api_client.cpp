@@ -14,10 +14,11 @@ std::string ApiAnswer::error() const {
 ApiClient::ApiClient(sys::HttpClient& http, std::string socket)
     : m_http(http), m_socket(std::move(socket)) {}
 
-sys::Result<ApiAnswer> ApiClient::get(const std::string& path) {
+sys::Result<ApiAnswer> ApiClient::get(const std::string& path, sys::Duration timeout) {
     sys::HttpRequest request;
     request.method = "GET";
     request.url = "http://localhost" + path;
+    request.timeout = timeout;
     return send(std::move(request));
 }
 

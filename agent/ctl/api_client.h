@@ -24,7 +24,9 @@ public:
 
     /// An error means agentd did not answer (Failed: connection refused, no such socket,
     /// timeout) or answered something that is not JSON (InvalidInput).
-    sys::Result<ApiAnswer> get(const std::string& path);
+    /// `timeout` bounds waiting for the answer (listing a slow registry's tags takes a while).
+    sys::Result<ApiAnswer> get(const std::string& path,
+                               sys::Duration timeout = std::chrono::seconds(30));
     /// POSTs `body`; `timeout` bounds waiting for the answer (a gated deployment is slow).
     sys::Result<ApiAnswer> post(const std::string& path, const nlohmann::json& body,
                                 sys::Duration timeout);

@@ -12,7 +12,7 @@
 #include "agent/config/config.h"
 #include "agent/ctl/api_client.h"
 #include "agent/ctl/render.h"
-#include "agent/ctl/table.h"
+#include "agent/model/json.h"
 #include "agent/policy/tag_policy.h"
 
 namespace agentd::ctl {
@@ -23,6 +23,8 @@ using nlohmann::json;
 // A gated deployment takes health.timeout (default 180s) plus pulls: wait generously.
 constexpr auto k_wait_timeout = std::chrono::hours(2);
 constexpr auto k_short_timeout = std::chrono::seconds(30);
+// The registry client retries 429 and 5xx answers (Retry-After up to a minute) per request.
+constexpr auto k_registry_timeout = std::chrono::minutes(5);
 constexpr const char* k_default_config = "/etc/agentd/agent.yaml";
 
 /// The parsed command line.
@@ -39,6 +41,7 @@ struct Args {
     std::string regex;
     std::string order;
     std::vector<std::string> tags;
+    std::string image;
 };
 
 /// One invocation: the API client and the output conventions shared by every command.
@@ -51,7 +54,7 @@ public:
     std::optional<json> request(const std::string& method, const std::string& path,
                                 const json& body = json::object(),
                                 sys::Duration timeout = k_short_timeout) {
-        auto answer = method == "GET" ? m_api.get(path) : m_api.post(path, body, timeout);
+        auto answer = method == "GET" ? m_api.get(path, timeout) : m_api.post(path, body, timeout);
         if (!answer) {
             if (answer.error().kind == sys::Error::Kind::InvalidInput) {
                 fail(k_exit_failed, answer.error().message);
@@ -216,49 +219,86 @@ int cmd_config_check(CtlContext& c, const Args& a) {
     }
 }
 
-/// Offline: which of the given tags a policy accepts, and which one it would run.
-int cmd_policy_test(CtlContext& c, const Args& a) {
-    if (a.semver.empty() == a.regex.empty()) {
-        c.err << "agentctl policy test: give exactly one of --semver RANGE and --regex RE\n";
-        return k_exit_usage;
+/// The tag policy of --semver RANGE or --regex RE [--order O]; nullopt when neither is given.
+/// Errors name the option.
+sys::Result<std::optional<policy::TagPolicy>> policy_from_args(const Args& a) {
+    using Policy = std::optional<policy::TagPolicy>;
+    if (!a.semver.empty() && !a.regex.empty()) {
+        return sys::Error::invalid("give one of --semver RANGE and --regex RE, not both");
     }
-    if (!a.semver.empty() && !a.order.empty()) {
-        c.err << "agentctl policy test: --order applies to --regex only\n";
-        return k_exit_usage;
+    if (!a.order.empty() && a.regex.empty()) {
+        return sys::Error::invalid("--order applies to --regex only");
     }
-    auto policy = [&]() -> sys::Result<policy::TagPolicy> {
-        if (!a.semver.empty()) {
-            return policy::TagPolicy::semver(a.semver);
+    if (!a.semver.empty()) {
+        auto p = policy::TagPolicy::semver(a.semver);
+        if (!p) {
+            return sys::Error::invalid("--semver: " + p.error().message);
         }
+        return Policy(std::move(*p));
+    }
+    if (!a.regex.empty()) {
         auto order = policy::parse_regex_order(a.order.empty() ? "alphabetical" : a.order);
         if (!order) {
-            return order.error();
+            return sys::Error::invalid("--order: " + order.error().message);
         }
-        return policy::TagPolicy::regex(a.regex, *order);
-    }();
+        auto p = policy::TagPolicy::regex(a.regex, *order);
+        if (!p) {
+            return sys::Error::invalid("--regex: " + p.error().message);
+        }
+        return Policy(std::move(*p));
+    }
+    return Policy();
+}
+
+/// Exit code of a listing: with a policy, 1 when no tag matches (as `policy test`).
+int listing_exit_code(const json& doc) {
+    return doc.contains("matches") && !doc.value("selected", json()).is_string() ? k_exit_failed
+                                                                                 : k_exit_ok;
+}
+
+/// Offline: which of the given tags a policy accepts, and which one it would run.
+int cmd_policy_test(CtlContext& c, const Args& a) {
+    auto policy = policy_from_args(a);
     if (!policy) {
         c.err << "agentctl policy test: " << policy.error().message << "\n";
         return k_exit_usage;
     }
-    const auto selection = policy->select(a.tags, std::nullopt, /*no_downgrade=*/false);
-    if (a.json) {
-        const json doc{{"tags", a.tags},
-                       {"matches", selection.matches},
-                       {"selected", selection.selected ? json(*selection.selected) : json()}};
-        c.out << doc.dump(2) << "\n";
-    } else {
-        Table table({"TAG", "MATCH"});
-        for (const auto& tag : a.tags) {
-            const bool match = std::find(selection.matches.begin(), selection.matches.end(),
-                                         tag) != selection.matches.end();
-            table.add_row({tag, tag == selection.selected ? "selected" : match ? "yes" : "no"});
-        }
-        c.out << table.render();
-        c.out << (selection.selected ? "selected: " + *selection.selected
-                                     : "no tag matches " + policy->describe())
-              << "\n";
+    if (!*policy) {
+        c.err << "agentctl policy test: give exactly one of --semver RANGE and --regex RE\n";
+        return k_exit_usage;
     }
-    return selection.selected ? k_exit_ok : k_exit_failed;
+    const auto selection = (*policy)->select(a.tags, std::nullopt, /*no_downgrade=*/false);
+    const json doc =
+        model::to_json(model::TagListing{a.tags, selection.matches, selection.selected});
+    c.out << (a.json ? doc.dump(2) + "\n" : render_tags(doc, (*policy)->describe()));
+    return listing_exit_code(doc);
+}
+
+/// Online: the registry's tags of IMAGE as agentd sees them (its credentials), and what a
+/// policy selects among them. The policy is checked here first, so a typo needs no daemon.
+int cmd_tags(CtlContext& c, const Args& a) {
+    auto policy = policy_from_args(a);
+    if (!policy) {
+        c.err << "agentctl tags: " << policy.error().message << "\n";
+        return k_exit_usage;
+    }
+    std::string query = "?image=" + url_encode(a.image);
+    const std::pair<const char*, const std::string&> options[] = {
+        {"semver", a.semver}, {"regex", a.regex}, {"order", a.order}};
+    for (const auto& [key, value] : options) {
+        if (!value.empty()) {
+            query += fmt::format("&{}={}", key, url_encode(value));
+        }
+    }
+    Session s(c, a);
+    auto doc = s.request("GET", "/v1/tags" + query, json::object(), k_registry_timeout);
+    if (!doc) {
+        return s.exit_code;
+    }
+    s.print(*doc, [&](const json& d) {
+        return render_tags(d, *policy ? (*policy)->describe() : std::string());
+    });
+    return listing_exit_code(*doc);
 }
 
 }  // namespace
@@ -318,9 +358,16 @@ int run_agentctl(const std::vector<std::string>& args, CtlContext& context) {
     auto* policy_test =
         policy->add_subcommand("test", "which tags a policy matches and which wins (offline)");
     policy_test->add_option("--semver", a.semver, "a semver range, e.g. \"^1.2\"");
-    policy_test->add_option("--regex", a.regex, "a regular expression with an optional named group");
+    policy_test->add_option("--regex", a.regex,
+                            "a regular expression with an optional named group");
     policy_test->add_option("--order", a.order, "for --regex: alphabetical (default) or numerical");
     policy_test->add_option("TAG", a.tags, "tags to try")->required();
+    auto* tags = app.add_subcommand(
+        "tags", "an image's tags in its registry and the one a policy selects (asks agentd)");
+    tags->add_option("IMAGE", a.image, "image name, e.g. ghcr.io/acme/web")->required();
+    tags->add_option("--semver", a.semver, "a semver range, e.g. \"^1.2\"");
+    tags->add_option("--regex", a.regex, "a regular expression with an optional named group");
+    tags->add_option("--order", a.order, "for --regex: alphabetical (default) or numerical");
 
     std::vector<std::string> argv_storage{"agentctl"};
     argv_storage.insert(argv_storage.end(), args.begin(), args.end());
@@ -343,6 +390,9 @@ int run_agentctl(const std::vector<std::string>& args, CtlContext& context) {
     }
     if (*policy_test) {
         return cmd_policy_test(context, a);
+    }
+    if (*tags) {
+        return cmd_tags(context, a);
     }
     Session session(context, a);
     if (*status) {

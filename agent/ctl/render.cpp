@@ -1,5 +1,7 @@
 #include "agent/ctl/render.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "agent/ctl/table.h"
@@ -10,6 +12,7 @@ namespace {
 using nlohmann::json;
 
 constexpr std::size_t k_reason_width = 60;
+constexpr std::size_t k_candidate_width = 160;
 
 std::string text(const json& j, const char* key, const std::string& fallback = "") {
     if (j.is_object() && j.contains(key) && j[key].is_string()) {
@@ -41,7 +44,20 @@ std::string last_poll(const json& poll, sys::TimePoint now) {
     return out;
 }
 
-std::string notes(const json& stack) {
+/// " (since 2m ago, rejected in 28m if still missing)" for a stack whose candidate waits for
+/// its images; empty otherwise.
+std::string waiting(const json& stack, sys::TimePoint now) {
+    const json w = stack.value("waiting", json(nullptr));
+    sys::TimePoint until;
+    if (!w.is_object() || !sys::parse_rfc3339(text(w, "until"), until)) {
+        return "";
+    }
+    const std::string when = until > now ? relative_time(now, until) : "at the next poll";
+    return fmt::format(" (since {}, rejected {} if still missing)",
+                       relative_time(now, text(w, "since")), when);
+}
+
+std::string notes(const json& stack, sys::TimePoint now) {
     std::vector<std::string> parts;
     if (stack.value("paused", false)) {
         parts.emplace_back("PAUSED");
@@ -51,7 +67,8 @@ std::string notes(const json& stack) {
     }
     const std::string candidate = text(stack, "candidate");
     if (!candidate.empty()) {
-        parts.push_back("next: " + one_line(candidate, k_reason_width));
+        // The last column: room for which release waits for which image.
+        parts.push_back("next: " + one_line(candidate, k_candidate_width) + waiting(stack, now));
     }
     std::string out;
     for (const auto& p : parts) {
@@ -88,7 +105,7 @@ std::string render_status(const json& doc, sys::TimePoint now) {
         const json current = s.value("current", json(nullptr));
         table.add_row({text(s, "name"), text(s, "state"), release_label(current),
                        current.is_object() ? relative_time(now, text(current, "finished_at")) : "-",
-                       last_poll(s.value("last_poll", json::object()), now), notes(s)});
+                       last_poll(s.value("last_poll", json::object()), now), notes(s, now)});
     }
     return table.render();
 }
@@ -155,6 +172,29 @@ std::string render_cycle(const std::string& stack, const json& result) {
         out += ": " + message;
     }
     return out + "\n";
+}
+
+std::string render_tags(const json& doc, const std::string& policy) {
+    const json tags = doc.value("tags", json::array());
+    if (!doc.contains("matches")) {
+        std::string out;
+        for (const auto& tag : tags) {
+            out += (tag.is_string() ? tag.get<std::string>() : std::string()) + "\n";
+        }
+        return out;
+    }
+    const json matches = doc.value("matches", json::array());
+    const std::string selected = text(doc, "selected");
+    Table table({"TAG", "MATCH"});
+    for (const auto& tag : tags) {
+        const std::string name = tag.is_string() ? tag.get<std::string>() : std::string();
+        const bool match = std::find(matches.begin(), matches.end(), tag) != matches.end();
+        table.add_row({name, !selected.empty() && name == selected ? "selected"
+                             : match                               ? "yes"
+                                                                   : "no"});
+    }
+    return table.render() +
+           (selected.empty() ? "no tag matches " + policy : "selected: " + selected) + "\n";
 }
 
 }  // namespace agentd::ctl

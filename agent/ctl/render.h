@@ -18,6 +18,10 @@ std::string render_history(const nlohmann::json& doc, sys::TimePoint now);
 std::string render_deployment(const nlohmann::json& deployment, sys::TimePoint now);
 /// "shop: succeeded, deployment 7: message" for {"outcome","deployment","message"}.
 std::string render_cycle(const std::string& stack, const nlohmann::json& result);
+/// A tag listing {"tags","matches","selected"} (`tags`, `policy test`): a TAG MATCH table with
+/// yes / no / selected per tag, then "selected: TAG" or "no tag matches <policy>". Without
+/// "matches" (no policy): one tag per line.
+std::string render_tags(const nlohmann::json& doc, const std::string& policy);
 /// "v2.3.1 (0123456789ab)", "0123456789ab", or "-" for a deployment's release.
 std::string release_label(const nlohmann::json& deployment);
 

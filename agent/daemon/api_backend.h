@@ -11,10 +11,11 @@
 
 #include "agent/deploy/reconciler.h"
 #include "agent/model/deployment.h"
+#include "agent/sources/image_ref.h"
 
 namespace agentd::daemon {
 
-/// A refused request: `status` is the HTTP status (400, 404, 409, 500), `message` is what the
+/// A refused request: `status` is the HTTP status (400, 404, 409, 500, 502), `message` is what the
 /// user reads after "agentctl: ".
 struct ApiError {
     int status = 500;
@@ -24,6 +25,8 @@ struct ApiError {
     static ApiError not_found(std::string m) { return {404, std::move(m)}; }
     static ApiError conflict(std::string m) { return {409, std::move(m)}; }
     static ApiError internal(std::string m) { return {500, std::move(m)}; }
+    /// A server agentd depends on (a registry) refused or failed: 502.
+    static ApiError bad_gateway(std::string m) { return {502, std::move(m)}; }
     /// "unknown stack \"x\"" (404).
     static ApiError unknown_stack(const std::string& name);
 };
@@ -31,6 +34,13 @@ struct ApiError {
 /// The value, or why there is none.
 template <class T>
 using ApiResult = std::variant<T, ApiError>;
+
+/// A release waiting for its images (a `waiting` deployment).
+struct WaitingRelease {
+    std::int64_t deployment = 0;
+    sys::TimePoint since;  ///< when the wait began
+    sys::TimePoint until;  ///< since + the stack's image_wait: rejected after it if still missing
+};
 
 /// One stack as `status` shows it.
 struct StackStatus {
@@ -40,6 +50,7 @@ struct StackStatus {
     std::string state;
     model::StackState stack_state;
     std::optional<model::Deployment> current;
+    std::optional<WaitingRelease> waiting;
 };
 
 /// The state name of a stack from what the store knows (see StackStatus::state).
@@ -70,6 +81,10 @@ public:
     /// Reloads the configuration file; returns the number of stacks. A bad file is a 400 with
     /// every issue, and the old configuration stays.
     virtual ApiResult<int> reload() = 0;
+    /// Every tag of `image`'s repository as its registry lists them (unordered), asked with the
+    /// daemon's registry credentials. Unknown repository: 404; invalid reference: 400; refused
+    /// credentials or an unreachable registry: 502, with a message naming the registry.
+    virtual ApiResult<std::vector<std::string>> tags(const sources::ImageRef& image) = 0;
 };
 
 }  // namespace agentd::daemon

@@ -9,6 +9,8 @@
 
 #include "agent/config/config.h"
 #include "agent/model/json.h"
+#include "agent/policy/tag_order.h"
+#include "agent/policy/tag_policy.h"
 
 namespace agentd::daemon {
 namespace {
@@ -162,6 +164,69 @@ ApiReply post_stack(ApiBackend& backend, const std::string& stack, std::string_v
                       {"pinned", state.pinned ? json(*state.pinned) : json(nullptr)}}};
 }
 
+/// The tag policy of a tags request: `semver`, or `regex` with an optional `order`; nullopt
+/// when neither is given. Errors name the query parameter.
+std::variant<std::optional<policy::TagPolicy>, ApiError> tags_policy(const ApiRequest& r) {
+    const auto semver = query_value(r, "semver");
+    const auto regex = query_value(r, "regex");
+    const auto order = query_value(r, "order");
+    if (semver && regex) {
+        return ApiError::bad_request("semver, regex: give one tag policy, not both");
+    }
+    if (order && !regex) {
+        return ApiError::bad_request("order: applies to a regex policy only");
+    }
+    if (semver) {
+        auto p = policy::TagPolicy::semver(*semver);
+        if (!p) {
+            return ApiError::bad_request("semver: " + p.error().message);
+        }
+        return std::optional<policy::TagPolicy>(std::move(*p));
+    }
+    if (regex) {
+        auto parsed_order = policy::parse_regex_order(order.value_or("alphabetical"));
+        if (!parsed_order) {
+            return ApiError::bad_request(parsed_order.error().message);
+        }
+        auto p = policy::TagPolicy::regex(*regex, *parsed_order);
+        if (!p) {
+            return ApiError::bad_request("regex: " + p.error().message);
+        }
+        return std::optional<policy::TagPolicy>(std::move(*p));
+    }
+    return std::optional<policy::TagPolicy>();
+}
+
+/// GET /v1/tags?image=REF[&semver=R | &regex=RE[&order=O]]: the repository's tags in listing
+/// order and, with a policy, its matches and the tag it selects (as for a fresh deployment:
+/// nothing runs yet, so no_downgrade does not apply).
+ApiReply get_tags(ApiBackend& backend, const ApiRequest& r) {
+    const auto image_text = query_value(r, "image");
+    if (!image_text) {
+        return error_reply(ApiError::bad_request("image: required, e.g. image=ghcr.io/acme/web"));
+    }
+    auto image = sources::ImageRef::parse(*image_text);
+    if (!image) {
+        return error_reply(ApiError::bad_request("image: " + image.error().message));
+    }
+    auto tag_policy = tags_policy(r);
+    if (auto* e = std::get_if<ApiError>(&tag_policy)) {
+        return error_reply(*e);
+    }
+    auto listed = backend.tags(*image);
+    if (auto* e = std::get_if<ApiError>(&listed)) {
+        return error_reply(*e);
+    }
+    model::TagListing listing;
+    listing.tags = policy::listing_order(std::move(std::get<0>(listed)));
+    if (const auto& p = std::get<0>(tag_policy)) {
+        auto selection = p->select(listing.tags, std::nullopt, /*no_downgrade=*/false);
+        listing.matches = std::move(selection.matches);
+        listing.selected = std::move(selection.selected);
+    }
+    return {200, model::to_json(listing)};
+}
+
 ApiReply post_reload(ApiBackend& backend) {
     auto result = backend.reload();
     if (auto* e = std::get_if<ApiError>(&result)) {
@@ -210,6 +275,10 @@ json to_json(const StackStatus& s) {
           {"result", or_null(st.last_poll.result)},
           {"error", or_null(st.last_poll.error)}}},
         {"candidate", or_null(st.candidate)},
+        {"waiting", s.waiting ? json{{"deployment", s.waiting->deployment},
+                                     {"since", sys::format_rfc3339(s.waiting->since)},
+                                     {"until", sys::format_rfc3339(s.waiting->until)}}
+                              : json(nullptr)},
     };
 }
 
@@ -235,6 +304,9 @@ ApiReply handle_request(ApiBackend& backend, const ApiRequest& request) {
         }
         if (parts.size() == 3 && parts[1] == "deployments") {
             return get ? get_deployment(backend, parts[2]) : method_not_allowed("GET");
+        }
+        if (parts.size() == 2 && parts[1] == "tags") {
+            return get ? get_tags(backend, request) : method_not_allowed("GET");
         }
         if (parts.size() == 2 && parts[1] == "reload") {
             return post ? post_reload(backend) : method_not_allowed("POST");

@@ -28,7 +28,7 @@ struct ApiReply {
 ApiReply handle_request(ApiBackend& backend, const ApiRequest& request);
 
 /// {"name","state","paused","pinned","current","last_poll":{"at","result","error"},
-///  "candidate"} of SPEC section 6.
+///  "candidate"} of SPEC section 6, plus "waiting": {"deployment","since","until"} or null.
 nlohmann::json to_json(const StackStatus& s);
 /// {"outcome","deployment","message"}.
 nlohmann::json to_json(const deploy::CycleResult& r);

@@ -279,7 +279,9 @@ int Daemon::serve() {
         spdlog::error("state store in {}: {}", config->state_dir.string(), e.what());
         return 1;
     }
-    DaemonBackend backend(m_config, std::move(store), m_queue, [this] { return reload(); });
+    DaemonBackend backend(
+        m_config, std::move(store), m_queue, [this] { return reload(); },
+        [this](const config::Config& c) { return m_wiring.make_registry(c); });
     ApiServer api(backend);
     if (auto started = api.start(config->api.socket); !started) {
         spdlog::error("{}", started.error().message);

@@ -6,8 +6,12 @@
 namespace agentd::daemon {
 
 DaemonBackend::DaemonBackend(SharedConfig& config, std::unique_ptr<state::Store> store,
-                             WorkQueue& queue, ReloadFunction reload)
-    : m_config(config), m_store(std::move(store)), m_queue(queue), m_reload(std::move(reload)) {}
+                             WorkQueue& queue, ReloadFunction reload, RegistryFactory make_registry)
+    : m_config(config),
+      m_store(std::move(store)),
+      m_queue(queue),
+      m_reload(std::move(reload)),
+      m_make_registry(std::move(make_registry)) {}
 
 bool DaemonBackend::known(const std::string& stack) const {
     return m_config.get()->find_stack(stack) != nullptr;
@@ -28,8 +32,12 @@ ApiResult<std::vector<StackStatus>> DaemonBackend::status(const std::optional<st
         status.name = s.name;
         status.stack_state = m_store->stack_state(s.name);
         status.current = m_store->current(s.name);
-        status.state =
-            stack_state_name(status.stack_state, status.current, m_store->latest(s.name));
+        const auto latest = m_store->latest(s.name);
+        status.state = stack_state_name(status.stack_state, status.current, latest);
+        if (latest && latest->status == model::Status::Waiting) {
+            status.waiting =
+                WaitingRelease{latest->id, latest->started_at, latest->started_at + s.image_wait};
+        }
         out.push_back(std::move(status));
     }
     return out;
@@ -129,6 +137,32 @@ ApiResult<model::StackState> DaemonBackend::set_paused(const std::string& stack,
 
 ApiResult<int> DaemonBackend::reload() {
     return m_reload();
+}
+
+ApiResult<std::vector<std::string>> DaemonBackend::tags(const sources::ImageRef& image) {
+    const auto config = m_config.get();
+    auto registry = m_make_registry(*config);
+    auto tags = registry->list_tags(image);
+    if (tags) {
+        spdlog::debug("tags {}: {} listed", image.familiar_name(), tags->size());
+        return std::move(*tags);
+    }
+    const auto& error = tags.error();
+    spdlog::info("tags {}: {}", image.familiar_name(), error.message);
+    switch (error.kind) {
+        case sys::Error::Kind::NotFound:
+            return ApiError::not_found(error.message);
+        case sys::Error::Kind::InvalidInput:
+            return ApiError::bad_request("image: " + error.message);
+        case sys::Error::Kind::Unauthorized:
+            return ApiError::bad_gateway(fmt::format(
+                "{} (agentd takes registry credentials from `registries:` in its configuration, "
+                "else from the Docker client config that `docker login` writes)",
+                error.message));
+        case sys::Error::Kind::Failed:
+            break;
+    }
+    return ApiError::bad_gateway(error.message);
 }
 
 }  // namespace agentd::daemon

@@ -9,6 +9,7 @@
 #include "agent/daemon/api_backend.h"
 #include "agent/daemon/shared_config.h"
 #include "agent/daemon/work_queue.h"
+#include "agent/sources/registry.h"
 #include "agent/state/store.h"
 
 namespace agentd::daemon {
@@ -16,9 +17,14 @@ namespace agentd::daemon {
 class DaemonBackend final : public ApiBackend {
 public:
     using ReloadFunction = std::function<ApiResult<int>()>;
+    /// A registry client for one request, with the credentials of the configuration in force
+    /// (its `registries:`, then the Docker client config). One per request because clients
+    /// are not shared between threads and a reload may change the credentials.
+    using RegistryFactory =
+        std::function<std::unique_ptr<sources::Registry>(const config::Config& config)>;
 
     DaemonBackend(SharedConfig& config, std::unique_ptr<state::Store> store, WorkQueue& queue,
-                  ReloadFunction reload);
+                  ReloadFunction reload, RegistryFactory make_registry);
 
     ApiResult<std::vector<StackStatus>> status(const std::optional<std::string>& stack) override;
     ApiResult<std::vector<model::Deployment>> history(const std::optional<std::string>& stack,
@@ -30,6 +36,7 @@ public:
                                             std::optional<std::int64_t> to) override;
     ApiResult<model::StackState> set_paused(const std::string& stack, bool paused) override;
     ApiResult<int> reload() override;
+    ApiResult<std::vector<std::string>> tags(const sources::ImageRef& image) override;
 
 private:
     bool known(const std::string& stack) const;
@@ -41,6 +48,7 @@ private:
     std::unique_ptr<state::Store> m_store;
     WorkQueue& m_queue;
     ReloadFunction m_reload;
+    RegistryFactory m_make_registry;
 };
 
 }  // namespace agentd::daemon

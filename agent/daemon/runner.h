@@ -10,6 +10,7 @@
 
 #include "agent/config/config.h"
 #include "agent/deploy/reconciler.h"
+#include "agent/sources/registry.h"
 #include "agent/state/store.h"
 
 namespace agentd::daemon {
@@ -35,6 +36,9 @@ public:
     /// A worker context for `config`; `stop` is handed to its reconciler.
     virtual std::unique_ptr<CycleRunner> make_runner(const config::Config& config,
                                                      const std::atomic<bool>& stop) = 0;
+    /// A registry client with `config`'s credentials (its `registries:`, then the Docker client
+    /// config), for one API request such as `agentctl tags`.
+    virtual std::unique_ptr<sources::Registry> make_registry(const config::Config& config) = 0;
 };
 
 }  // namespace agentd::daemon

@@ -88,6 +88,31 @@ private:
     deploy::Reconciler m_reconciler;
 };
 
+/// The registry client of one API request, with the side effects it owns: its own curl handle,
+/// and the Docker client config (and its helpers) as the fallback for credentials, as a
+/// worker's client has.
+class RequestRegistry final : public sources::Registry {
+public:
+    RequestRegistry(const config::Config& config, std::shared_ptr<sources::TokenCache> tokens)
+        : m_docker_credentials(m_processes), m_registry(m_http, config.registries) {
+        m_registry.set_docker_credentials(&m_docker_credentials);
+        m_registry.set_token_cache(std::move(tokens));
+    }
+
+    sys::Result<std::string> resolve_digest(const sources::ImageRef& ref) override {
+        return m_registry.resolve_digest(ref);
+    }
+    sys::Result<std::vector<std::string>> list_tags(const sources::ImageRef& ref) override {
+        return m_registry.list_tags(ref);
+    }
+
+private:
+    sys::CurlHttpClient m_http;
+    sys::PosixProcessRunner m_processes;
+    sources::DockerCredentials m_docker_credentials;
+    sources::RegistryClient m_registry;
+};
+
 class RealWiring final : public Wiring {
 public:
     std::unique_ptr<state::Store> open_store(const config::Config& config) override {
@@ -97,10 +122,13 @@ public:
                                              const std::atomic<bool>& stop) override {
         return std::make_unique<StackWorker>(config, stop, token_cache(config));
     }
+    std::unique_ptr<sources::Registry> make_registry(const config::Config& config) override {
+        return std::make_unique<RequestRegistry>(config, token_cache(config));
+    }
 
 private:
-    /// One token cache for all workers, so a stack's next cycle reuses the token of the last
-    /// one whichever worker runs it. A reload that changes `registries:` starts a new cache:
+    /// One token cache for all workers (and API requests), so a stack's next cycle reuses the
+    /// token of the last one whichever worker runs it. A reload that changes `registries:` starts a new cache:
     /// tokens got with the old credentials are not used with the new ones.
     std::shared_ptr<sources::TokenCache> token_cache(const config::Config& config) {
         std::lock_guard lock(m_mutex);  // workers build their runners concurrently

@@ -24,6 +24,14 @@ std::string describe(const model::Release& release) {
     return out;
 }
 
+/// The release as a person names it: its git tag, else its short revision.
+std::string release_name(const model::Release& release) {
+    if (!release.tag.empty()) {
+        return release.tag;
+    }
+    return release.revision.empty() ? "the release" : short_rev(release.revision);
+}
+
 std::vector<std::string> service_names(const std::vector<runtime::ComposeService>& services) {
     std::vector<std::string> names;
     for (const auto& s : services) {
@@ -230,7 +238,9 @@ Plan Reconciler::plan(const config::Stack& stack, const Observation& o) {
     }
     if (!o.missing.empty()) {
         p.kind = Plan::Kind::Wait;
-        p.why = "waiting for images: " + fmt::format("{}", fmt::join(o.missing, "; "));
+        p.missing = fmt::format("{}", fmt::join(o.missing, "; "));
+        // Recorded as the stack's candidate: says which release waits for which image tags.
+        p.why = fmt::format("{} waits for images: {}", release_name(p.release), p.missing);
         return p;
     }
     p.kind = Plan::Kind::Deploy;
@@ -265,7 +275,7 @@ CycleResult Reconciler::wait(const config::Stack& stack, const Plan& p, model::T
             return {Outcome::Waiting, latest->id, p.why};
         }
         const auto why = fmt::format("images still missing after {}: {}",
-                                     sys::format_duration(stack.image_wait), p.why);
+                                     sys::format_duration(stack.image_wait), p.missing);
         m_s.store.mark_bad(stack.name, p.release.key(), why);
         auto result = finish(*latest, model::Status::Rejected, why);
         result.outcome = Outcome::Rejected;

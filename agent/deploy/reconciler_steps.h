@@ -26,7 +26,8 @@ struct Plan {
     enum class Kind { Noop, Wait, Reject, Deploy };
     Kind kind = Kind::Noop;
     model::Release release;
-    std::string why;  ///< for Noop/Wait/Reject
+    std::string why;      ///< for Noop/Wait/Reject
+    std::string missing;  ///< for Wait: the images not found yet, "web: tag 2.0 not found in ..."
 };
 
 }  // namespace agentd::deploy

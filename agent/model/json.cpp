@@ -75,4 +75,14 @@ Deployment deployment_from_json(const nlohmann::json& j) {
     return d;
 }
 
+nlohmann::json to_json(const TagListing& listing) {
+    nlohmann::json j{{"tags", listing.tags}};
+    if (listing.matches) {
+        j["matches"] = *listing.matches;
+        j["selected"] =
+            listing.selected ? nlohmann::json(*listing.selected) : nlohmann::json(nullptr);
+    }
+    return j;
+}
+
 }  // namespace agentd::model

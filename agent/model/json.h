@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/model/deployment.h"
+#include "agent/model/tag_listing.h"
 
 namespace agentd::model {
 
@@ -12,5 +13,8 @@ namespace agentd::model {
 nlohmann::json to_json(const Deployment& d, bool with_events = false);
 /// Inverse of to_json; throws nlohmann::json::exception on a malformed document.
 Deployment deployment_from_json(const nlohmann::json& j);
+/// {"tags":[...],"matches":[...most preferred first...],"selected":"TAG" or null}; without a
+/// policy (`matches` nullopt) only {"tags":[...]}, since nothing was matched or selected.
+nlohmann::json to_json(const TagListing& listing);
 
 }  // namespace agentd::model

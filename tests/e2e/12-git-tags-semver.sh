@@ -45,7 +45,16 @@ sync_expect 0
 d=$(latest_deployment)
 assert_json "$d" .status waiting "the release whose image is missing"
 assert_json "$d" .tag v1.2.0 "the waiting tag"
-assert_contains "$(stack_status | jq -r .candidate)" "waiting for images" "status candidate"
+# status names the waiting release and the image tag it waits for, since and until when.
+st=$(stack_status)
+assert_json "$st" .candidate "v1.2.0 waits for images: web: tag 1.2.0 not found in $(image_ref web)" \
+    "status candidate"
+assert_json "$st" .waiting.deployment "$(json_get "$d" .id)" "the waiting deployment"
+assert_json "$st" '(.waiting.until | fromdate) - (.waiting.since | fromdate)' 1800 \
+    "the wait until rejection (image_wait, default 30m)"
+assert_match "$(ctl status "$STACK")" \
+    "next: v1\.2\.0 waits for images: web: tag 1\.2\.0 not found in [^ ]+/web \(since [^,]+, rejected in [0-9hms]+ if still missing\)" \
+    "agentctl status of the waiting release"
 assert_runs web "web 1.1.0"
 
 say "CI pushes web:1.2.0"
@@ -53,6 +62,7 @@ web120=$(push_image web web:1.2.0 "web 1.2.0")
 sync_expect 0
 d=$(latest_deployment)
 assert_json "$d" .status succeeded "the release once its image exists"
+assert_json "$(stack_status)" .waiting null "status once nothing waits"
 assert_json "$d" .tag v1.2.0 "the deployed tag"
 assert_image "$d" web web "$web120"
 assert_runs web "web 1.2.0"

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -73,6 +74,9 @@ public:
     }
     sys::Result<std::vector<std::string>> list_tags(const sources::ImageRef& ref) override {
         ++listings;
+        if (list_error) {
+            return *list_error;
+        }
         std::vector<std::string> out;
         for (const auto& [key, digest] : digests) {
             if (key.rfind(ref.repository + ":", 0) == 0) {
@@ -83,6 +87,7 @@ public:
     }
     std::map<std::string, std::string> digests;  ///< "repo:tag" -> digest
     std::string fail;
+    std::optional<sys::Error> list_error;  ///< what list_tags answers instead of the tags
     int resolves = 0;
     int listings = 0;
 };

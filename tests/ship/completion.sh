@@ -40,8 +40,12 @@ fi
 nothing=$ship_tmp/unreachable-agentctl
 printf '#!/bin/sh\necho "agentd is not reachable" >&2\nexit 3\n' >"$nothing"
 chmod +x "$nothing"
-expect "config history pause policy reload resume rollback show status sync" "$nothing" ""
+expect "config history pause policy reload resume rollback show status sync tags" "$nothing" ""
 expect "show status sync" "$nothing" s
+expect "tags" "$nothing" t
+expect "--help --order --regex --semver" "$nothing" tags ghcr.io/acme/web --
+expect "alphabetical numerical" "$nothing" tags web --regex x --order ""
+expect "" "$nothing" tags ""
 expect "reload resume" "$nothing" re
 expect "rollback" "$nothing" ro
 expect "--help --json --socket --version" "$nothing" --

@@ -148,8 +148,8 @@ TEST_CASE("agentctl: sync and rollback exit by outcome", "[ctl]") {
 
 TEST_CASE("agentctl: policy test shows matches and the winner offline", "[ctl]") {
     Sandbox s;  // no server: the daemon is not asked
-    REQUIRE(s.run({"policy", "test", "--semver", "^1", "v1.0.0", "v1.2.0", "v2.0.0-rc.1",
-                   "1.1.9", "1.2.3.4"}) == 0);
+    REQUIRE(s.run({"policy", "test", "--semver", "^1", "v1.0.0", "v1.2.0", "v2.0.0-rc.1", "1.1.9",
+                   "1.2.3.4"}) == 0);
     CHECK(s.out.str() ==
           "TAG          MATCH\n"
           "v1.0.0       yes\n"
@@ -173,10 +173,70 @@ TEST_CASE("agentctl: policy test exits 1 without a match and 2 on bad input", "[
     CHECK(nlohmann::json::parse(s.out.str())["selected"].is_null());
     REQUIRE(s.run({"policy", "test", "--semver", "<<1", "1.0.0"}) == 2);
     CHECK(s.err.str() ==
-          "agentctl policy test: semver range \"<<1\": unknown operator \"<<\"\n");
+          "agentctl policy test: --semver: semver range \"<<1\": unknown operator \"<<\"\n");
     REQUIRE(s.run({"policy", "test", "--semver", "^1", "--regex", "x", "1.0.0"}) == 2);
     REQUIRE(s.run({"policy", "test", "1.0.0"}) == 2);
     REQUIRE(s.run({"policy", "test", "--semver", "^1", "--order", "numerical", "1.0.0"}) == 2);
     REQUIRE(s.run({"policy", "test", "--regex", "(", "a"}) == 2);
     REQUIRE(s.run({"policy", "test", "--semver", "^1"}) == 2);  // no TAG
+}
+
+TEST_CASE("agentctl: tags lists a repository's tags, one per line", "[ctl]") {
+    Sandbox s;
+    s.serve();
+    REQUIRE(s.run({"tags", "ghcr.io/acme/web"}) == 0);
+    CHECK(s.out.str() == "v1.2.0\n1.9.3\n1.10.0\nv2.0.0-rc.1\nlatest\nsha256-abc.sig\n");
+    CHECK(s.backend.calls.back() == "tags ghcr.io/acme/web");
+    REQUIRE(s.run({"--json", "tags", "ghcr.io/acme/web"}) == 0);
+    CHECK(nlohmann::json::parse(s.out.str()) ==
+          nlohmann::json::parse(R"({"tags":["v1.2.0","1.9.3","1.10.0","v2.0.0-rc.1","latest",
+                                            "sha256-abc.sig"]})"));
+}
+
+TEST_CASE("agentctl: tags with a policy marks matches as policy test does", "[ctl]") {
+    Sandbox s;
+    s.serve();
+    REQUIRE(s.run({"tags", "ghcr.io/acme/web", "--semver", "^1"}) == 0);
+    CHECK(s.out.str() ==
+          "TAG             MATCH\n"
+          "v1.2.0          yes\n"
+          "1.9.3           yes\n"
+          "1.10.0          selected\n"
+          "v2.0.0-rc.1     no\n"
+          "latest          no\n"
+          "sha256-abc.sig  no\n"
+          "selected: 1.10.0\n");
+    REQUIRE(s.run({"--json", "tags", "ghcr.io/acme/web", "--regex", "^v(?P<v>.*)$"}) == 0);
+    const auto doc = nlohmann::json::parse(s.out.str());
+    CHECK(doc["matches"] == nlohmann::json({"v2.0.0-rc.1", "v1.2.0"}));
+    CHECK(doc["selected"] == "v2.0.0-rc.1");
+    // No match: exit 1, as policy test.
+    REQUIRE(s.run({"tags", "ghcr.io/acme/web", "--semver", "^7"}) == 1);
+    CHECK(s.out.str().find("no tag matches semver \"^7\"\n") != std::string::npos);
+}
+
+TEST_CASE("agentctl: tags errors name the option or the daemon's reason", "[ctl]") {
+    Sandbox s;
+    s.serve();
+    REQUIRE(s.run({"tags", "web", "--semver", "<<1"}) == 2);
+    CHECK(s.err.str() ==
+          "agentctl tags: --semver: semver range \"<<1\": unknown operator \"<<\"\n");
+    REQUIRE(s.run({"tags", "web", "--semver", "^1", "--regex", "x"}) == 2);
+    REQUIRE(s.run({"tags", "web", "--order", "numerical"}) == 2);
+    CHECK(s.err.str() == "agentctl tags: --order applies to --regex only\n");
+    REQUIRE(s.run({"tags"}) == 2);  // no IMAGE
+    CHECK(s.backend.calls.empty());
+
+    REQUIRE(s.run({"tags", "Not An Image"}) == 2);
+    CHECK(s.err.str().rfind("agentctl: image: ", 0) == 0);
+    s.backend.tags_error = daemon::ApiError::not_found("repository ghcr.io/acme/nope not found");
+    REQUIRE(s.run({"tags", "ghcr.io/acme/nope"}) == 2);
+    CHECK(s.err.str() == "agentctl: repository ghcr.io/acme/nope not found\n");
+    s.backend.tags_error = daemon::ApiError::bad_gateway("registry ghcr.io refused access");
+    REQUIRE(s.run({"tags", "ghcr.io/acme/web"}) == 1);
+    CHECK(s.err.str() == "agentctl: registry ghcr.io refused access\n");
+    // Query values are encoded: the regex reaches the daemon intact.
+    s.backend.tags_error.reset();
+    REQUIRE(s.run({"--json", "tags", "web", "--regex", "^1\\.(?P<m>[0-9]+)&x=1 $"}) == 1);
+    CHECK(nlohmann::json::parse(s.out.str())["selected"].is_null());
 }

@@ -40,6 +40,52 @@ TEST_CASE("render: status shows release, times, last poll and notes", "[ctl]") {
         "PAUSED, PINNED at 4\n");
 }
 
+TEST_CASE("render: status says which release waits for which image, since and until when",
+          "[ctl]") {
+    daemon::StackStatus shop;
+    shop.name = "shop";
+    shop.state = "running";
+    shop.current = k_sample;
+    shop.stack_state.last_poll = {k_sample.started_at + 100s, "ok", ""};
+    shop.stack_state.candidate =
+        "v1.2.0 waits for images: web: tag 1.2.0 not found in 127.0.0.1:5000/shop/web";
+    shop.waiting =
+        daemon::WaitingRelease{8, k_sample.started_at + 40s, k_sample.started_at + 1840s};
+    const json entry = daemon::to_json(shop);
+    CHECK(entry["waiting"] == json::parse(R"({"deployment": 8, "since": "2023-11-14T22:14:00Z",
+                                              "until": "2023-11-14T22:44:00Z"})"));
+    const json doc{{"stacks", {entry}}};
+    const std::string notes =
+        "next: v1.2.0 waits for images: web: tag 1.2.0 not found in 127.0.0.1:5000/shop/web "
+        "(since 2m ago, rejected in 28m if still missing)\n";
+    const std::string out = ctl::render_status(doc, k_sample.started_at + 160s);
+    CHECK(out.size() > notes.size());
+    CHECK(out.substr(out.size() - notes.size()) == notes);
+    const std::string late = ctl::render_status(doc, k_sample.started_at + 2000s);
+    CHECK(late.find("rejected at the next poll if still missing") != std::string::npos);
+    // Without a waiting deployment the candidate is shown alone.
+    shop.waiting.reset();
+    CHECK(daemon::to_json(shop)["waiting"].is_null());
+}
+
+TEST_CASE("render: tags one per line without a policy, a match table with one", "[ctl]") {
+    CHECK(ctl::render_tags(json::parse(R"({"tags": ["1.0.0", "latest"]})"), "") ==
+          "1.0.0\nlatest\n");
+    const json doc = model::to_json(model::TagListing{
+        {"1.0.0", "1.1.0", "latest"}, std::vector<std::string>{"1.1.0", "1.0.0"}, "1.1.0"});
+    CHECK(ctl::render_tags(doc, "semver \"^1\"") ==
+          "TAG     MATCH\n"
+          "1.0.0   yes\n"
+          "1.1.0   selected\n"
+          "latest  no\n"
+          "selected: 1.1.0\n");
+    const json none =
+        model::to_json(model::TagListing{{"latest"}, std::vector<std::string>{}, std::nullopt});
+    CHECK(none == json::parse(R"({"tags": ["latest"], "matches": [], "selected": null})"));
+    CHECK(ctl::render_tags(none, "semver \"^1\"") ==
+          "TAG     MATCH\nlatest  no\nno tag matches semver \"^1\"\n");
+}
+
 TEST_CASE("render: history rows with duration and reason", "[ctl]") {
     const json doc{{"deployments", {model::to_json(k_sample)}}};
     const std::string out = ctl::render_history(doc, k_sample.started_at + 3600s);

@@ -127,3 +127,77 @@ TEST_CASE("api routes: stack state names", "[daemon]") {
     st.paused = true;
     REQUIRE(daemon::stack_state_name(st, ok, ok) == "paused");
 }
+
+TEST_CASE("api routes: tags are listed in version order without a policy", "[daemon]") {
+    FakeBackend b;
+    b.registry_tags.push_back("1.9.3");  // a registry may list a tag twice
+    auto r = handle_request(b, ApiRequest{"GET", "/v1/tags", {{"image", "ghcr.io/acme/web"}}, ""});
+    REQUIRE(r.status == 200);
+    CHECK(r.body == nlohmann::json::parse(
+                        R"({"tags":["v1.2.0","1.9.3","1.10.0","v2.0.0-rc.1","latest",
+                                    "sha256-abc.sig"]})"));
+    REQUIRE(b.last_image);
+    CHECK(b.last_image->registry == "ghcr.io");
+    CHECK(b.last_image->repository == "acme/web");
+}
+
+TEST_CASE("api routes: tags with a policy give its matches and selection", "[daemon]") {
+    FakeBackend b;
+    auto semver = handle_request(
+        b,
+        ApiRequest{"GET", "/v1/tags", {{"image", "ghcr.io/acme/web:2.0"}, {"semver", "^1"}}, ""});
+    REQUIRE(semver.status == 200);
+    CHECK(semver.body["tags"].size() == 6);
+    CHECK(semver.body["matches"] == nlohmann::json({"1.10.0", "1.9.3", "v1.2.0"}));
+    CHECK(semver.body["selected"] == "1.10.0");
+
+    b.registry_tags = {"main-9", "main-10", "dev-11", "main-3.sig"};
+    auto regex = handle_request(
+        b, ApiRequest{"GET",
+                      "/v1/tags",
+                      {{"image", "web"}, {"regex", "^main-(?P<n>\\d+)$"}, {"order", "numerical"}},
+                      ""});
+    REQUIRE(regex.status == 200);
+    CHECK(regex.body["tags"] == nlohmann::json({"dev-11", "main-3.sig", "main-9", "main-10"}));
+    CHECK(regex.body["matches"] == nlohmann::json({"main-10", "main-9"}));
+    CHECK(regex.body["selected"] == "main-10");
+    CHECK(b.last_image->registry == "registry-1.docker.io");
+
+    auto none =
+        handle_request(b, ApiRequest{"GET", "/v1/tags", {{"image", "web"}, {"semver", ">=5"}}, ""});
+    REQUIRE(none.status == 200);
+    CHECK(none.body["matches"] == nlohmann::json::array());
+    CHECK(none.body["selected"].is_null());
+}
+
+TEST_CASE("api routes: tags refuse bad parameters naming them, before the registry", "[daemon]") {
+    FakeBackend b;
+    const auto error = [&](std::map<std::string, std::string> query) {
+        auto r = handle_request(b, ApiRequest{"GET", "/v1/tags", std::move(query), ""});
+        CHECK(r.status == 400);
+        return r.body["error"].get<std::string>();
+    };
+    CHECK(error({}).rfind("image: required", 0) == 0);
+    CHECK(error({{"image", "Not An Image"}}).rfind("image: ", 0) == 0);
+    CHECK(error({{"image", "web"}, {"semver", "<<1"}}) ==
+          "semver: semver range \"<<1\": unknown operator \"<<\"");
+    CHECK(error({{"image", "web"}, {"regex", "("}}).rfind("regex: ", 0) == 0);
+    CHECK(error({{"image", "web"}, {"regex", "x"}, {"order", "up"}}).rfind("order ", 0) == 0);
+    CHECK(error({{"image", "web"}, {"semver", "^1"}, {"order", "numerical"}}).rfind("order: ", 0) ==
+          0);
+    CHECK(error({{"image", "web"}, {"semver", "^1"}, {"regex", "x"}}).find("not both") !=
+          std::string::npos);
+    CHECK(b.calls.empty());
+    CHECK(handle_request(b, req("POST", "/v1/tags")).status == 405);
+}
+
+TEST_CASE("api routes: registry errors keep their status and message", "[daemon]") {
+    FakeBackend b;
+    b.tags_error = daemon::ApiError::not_found("repository ghcr.io/acme/nope not found");
+    auto r = handle_request(b, ApiRequest{"GET", "/v1/tags", {{"image", "ghcr.io/acme/nope"}}, ""});
+    CHECK(r.status == 404);
+    CHECK(r.body["error"] == "repository ghcr.io/acme/nope not found");
+    b.tags_error = daemon::ApiError::bad_gateway("registry ghcr.io: connection refused");
+    CHECK(handle_request(b, ApiRequest{"GET", "/v1/tags", {{"image", "ghcr.io/acme/web"}}, ""})
+              .status == 502);
+}

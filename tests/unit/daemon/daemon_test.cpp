@@ -64,16 +64,42 @@ private:
     fakes::StoreHandle m_store;
 };
 
+/// Hands out the wiring's one FakeRegistry as a per-request client.
+class RegistryHandle final : public sources::Registry {
+public:
+    explicit RegistryHandle(fakes::FakeRegistry& r) : m_r(r) {}
+    sys::Result<std::string> resolve_digest(const sources::ImageRef& ref) override {
+        return m_r.resolve_digest(ref);
+    }
+    sys::Result<std::vector<std::string>> list_tags(const sources::ImageRef& ref) override {
+        return m_r.list_tags(ref);
+    }
+
+private:
+    fakes::FakeRegistry& m_r;
+};
+
 class FakeWiring final : public daemon::Wiring {
 public:
     Recorder recorder;
     FakeStore store;
+    fakes::FakeRegistry registry;
+    /// The `registries:` hosts of the configuration each registry client was made for.
+    std::vector<std::vector<std::string>> registry_configs;
     std::unique_ptr<state::Store> open_store(const config::Config&) override {
         return std::make_unique<fakes::StoreHandle>(store);
     }
     std::unique_ptr<daemon::CycleRunner> make_runner(const config::Config&,
                                                      const std::atomic<bool>&) override {
         return std::make_unique<FakeRunner>(recorder, store);
+    }
+    std::unique_ptr<sources::Registry> make_registry(const config::Config& config) override {
+        std::vector<std::string> hosts;
+        for (const auto& r : config.registries) {
+            hosts.push_back(r.host);
+        }
+        registry_configs.push_back(hosts);
+        return std::make_unique<RegistryHandle>(registry);
     }
 };
 
@@ -245,4 +271,65 @@ TEST_CASE("daemon: serves the API, pins on rollback and stops on SIGTERM", "[dae
     REQUIRE(exit_code == 0);
     REQUIRE(notifier.sent_starting_with("STOPPING=1"));
     REQUIRE_FALSE(fs::exists(socket));
+}
+
+TEST_CASE("daemon: tags lists through a registry client of the configuration in force",
+          "[daemon]") {
+    TempDir dir;
+    FakeWiring wiring;
+    wiring.registry.digests = {{"acme/web:1.10.0", "sha256:a"},
+                               {"acme/web:1.9.0", "sha256:b"},
+                               {"acme/web:latest", "sha256:a"},
+                               {"acme/api:3.0.0", "sha256:c"}};
+    RecordingNotifier notifier;
+    sys::SystemClock clock;
+    auto config = two_stacks(dir.path);
+    config::Registry private_registry;
+    private_registry.host = "registry.example.com";
+    config.registries.push_back(private_registry);
+    const auto socket = config.api.socket;
+    daemon::Daemon d(config, dir.path / "agent.yaml", wiring, notifier, clock);
+    std::thread server([&] {
+        daemon::block_signals();
+        d.serve();
+    });
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!notifier.sent_starting_with("READY=1") && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(10ms);
+    }
+    REQUIRE(notifier.sent_starting_with("READY=1"));
+
+    auto listed = call(socket, "GET", "/v1/tags?image=registry.example.com/acme/web&semver=%5E1");
+    REQUIRE(listed.ok());
+    CHECK(listed->status == 200);
+    const auto doc = nlohmann::json::parse(listed->body);
+    CHECK(doc["tags"] == nlohmann::json({"1.9.0", "1.10.0", "latest"}));
+    CHECK(doc["matches"] == nlohmann::json({"1.10.0", "1.9.0"}));
+    CHECK(doc["selected"] == "1.10.0");
+    REQUIRE(wiring.registry_configs.size() == 1);
+    CHECK(wiring.registry_configs[0] == std::vector<std::string>{"registry.example.com"});
+
+    wiring.registry.list_error = sys::Error::unauthorized(
+        "registry registry.example.com refused access to acme/web (HTTP 401)");
+    auto refused = call(socket, "GET", "/v1/tags?image=registry.example.com/acme/web");
+    REQUIRE(refused.ok());
+    CHECK(refused->status == 502);
+    const std::string message = nlohmann::json::parse(refused->body)["error"];
+    CHECK(message.find("registry registry.example.com refused access") == 0);
+    CHECK(message.find("`registries:`") != std::string::npos);
+    CHECK(message.find("Docker client config") != std::string::npos);
+
+    wiring.registry.list_error = sys::Error::not_found("repository x/nope not found");
+    auto missing = call(socket, "GET", "/v1/tags?image=x/nope");
+    REQUIRE(missing.ok());
+    CHECK(missing->status == 404);
+    CHECK(nlohmann::json::parse(missing->body)["error"] == "repository x/nope not found");
+
+    wiring.registry.list_error = sys::Error::failed("registry x: connection refused");
+    auto down = call(socket, "GET", "/v1/tags?image=x/nope");
+    REQUIRE(down.ok());
+    CHECK(down->status == 502);
+
+    pthread_kill(server.native_handle(), SIGTERM);
+    server.join();
 }

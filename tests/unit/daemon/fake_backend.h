@@ -17,6 +17,10 @@ public:
     int last_limit = 0;
     std::optional<std::int64_t> last_to;
     bool reload_fails = false;
+    std::vector<std::string> registry_tags{"v1.2.0",      "latest",         "1.10.0",
+                                           "v2.0.0-rc.1", "sha256-abc.sig", "1.9.3"};
+    std::optional<ApiError> tags_error;
+    std::optional<sources::ImageRef> last_image;
 
     bool known(const std::string& s) const {
         return std::find(stacks.begin(), stacks.end(), s) != stacks.end();
@@ -91,6 +95,14 @@ public:
             return ApiError::bad_request("invalid configuration, not reloaded:\nagent.yaml:1:1: x");
         }
         return static_cast<int>(stacks.size());
+    }
+    ApiResult<std::vector<std::string>> tags(const sources::ImageRef& image) override {
+        calls.push_back("tags " + image.familiar_name());
+        last_image = image;
+        if (tags_error) {
+            return *tags_error;
+        }
+        return registry_tags;
     }
 };
 

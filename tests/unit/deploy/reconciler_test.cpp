@@ -228,7 +228,8 @@ TEST_CASE("reconciler: a release waits for its image, then deploys it", "[deploy
     const auto w = f.poll();
     REQUIRE(w.outcome == deploy::Outcome::Waiting);
     CHECK(f.get(*w.deployment).status == Status::Waiting);
-    CHECK(f.store.stack_state("shop").candidate.find("waiting for images: web:") == 0);
+    CHECK(f.store.stack_state("shop").candidate ==
+          "bbbbbbbbbbbb waits for images: web: tag 2.0 not found");
     CHECK(f.poll().deployment == w.deployment);  // still the same waiting deployment
     f.registry.digests["acme/web:2.0"] = digest('2');
     const auto r = f.poll();
@@ -246,6 +247,7 @@ TEST_CASE("reconciler: a release waiting past image_wait is rejected", "[deploy]
     const auto r = f.poll();
     CHECK(r.outcome == deploy::Outcome::Rejected);
     CHECK(f.get(*w.deployment).status == Status::Rejected);
+    CHECK(f.get(*w.deployment).reason == "images still missing after 10m: web: tag 2.0 not found");
 }
 
 TEST_CASE("reconciler: a failed pull fails the deployment before anything runs", "[deploy]") {
