@@ -68,6 +68,7 @@ struct Registry {
     std::filesystem::path password_file;  ///< relative names resolve in $CREDENTIALS_DIRECTORY
     std::filesystem::path ca_file;
     bool insecure_http = false;  ///< plain HTTP; allowed only for loopback hosts
+    bool operator==(const Registry&) const = default;
 };
 
 struct Api {

@@ -1,12 +1,15 @@
 #include "agent/daemon/wiring.h"
 
 #include <cstdlib>
+#include <memory>
+#include <mutex>
 
 #include <spdlog/spdlog.h>
 
 #include "agent/deploy/reconciler.h"
 #include "agent/runtime/compose_runner.h"
 #include "agent/runtime/docker_engine.h"
+#include "agent/sources/auth_cache.h"
 #include "agent/sources/docker_config.h"
 #include "agent/sources/git_source.h"
 #include "agent/sources/registry_client.h"
@@ -25,8 +28,10 @@ std::filesystem::path db_path(const config::Config& config) {
 /// One worker thread's side effects: its own curl handles, SQLite connection and clients.
 class StackWorker final : public CycleRunner {
 public:
-    StackWorker(const config::Config& config, const std::atomic<bool>& stop)
+    StackWorker(const config::Config& config, const std::atomic<bool>& stop,
+                std::shared_ptr<sources::AuthCache> auth)
         : m_config(config),
+          m_auth(std::move(auth)),
           m_store(db_path(config)),
           m_git(config.state_dir),
           m_registry(m_registry_http, config.registries),
@@ -39,6 +44,7 @@ public:
                                [this](const std::string& host) { return pull_credentials(host); }},
               config.state_dir, stop) {
         m_registry.set_docker_credentials(&m_docker_credentials);
+        m_registry.set_auth_cache(m_auth.get());
     }
 
     deploy::CycleResult reconcile(const config::Stack& stack, model::Trigger trigger) override {
@@ -68,6 +74,7 @@ private:
     }
 
     config::Config m_config;  // a copy: a reload builds a new worker
+    std::shared_ptr<sources::AuthCache> m_auth;
     sys::CurlHttpClient m_registry_http;
     sys::CurlHttpClient m_docker_http;
     sys::CurlHttpClient m_probe_http;
@@ -89,8 +96,24 @@ public:
     }
     std::unique_ptr<CycleRunner> make_runner(const config::Config& config,
                                              const std::atomic<bool>& stop) override {
-        return std::make_unique<StackWorker>(config, stop);
+        return std::make_unique<StackWorker>(config, stop, auth_cache(config));
     }
+
+private:
+    /// The workers' shared registry tokens. A reload that changes `registries:` starts afresh,
+    /// so no token fetched with old credentials outlives them.
+    std::shared_ptr<sources::AuthCache> auth_cache(const config::Config& config) {
+        std::lock_guard lock(m_mutex);  // workers build their runners concurrently
+        if (!m_auth || config.registries != m_auth_registries) {
+            m_auth = std::make_shared<sources::AuthCache>();
+            m_auth_registries = config.registries;
+        }
+        return m_auth;
+    }
+
+    std::mutex m_mutex;
+    std::shared_ptr<sources::AuthCache> m_auth;
+    std::vector<config::Registry> m_auth_registries;
 };
 
 }  // namespace

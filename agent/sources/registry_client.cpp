@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <set>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -119,14 +120,29 @@ bool valid_registry_host(std::string_view host) {
     return true;
 }
 
+/// "a" or "an" before a JSON type name ("an object", "a string").
+std::string_view article(std::string_view word) {
+    return !word.empty() && std::string_view("aeiou").find(word.front()) != std::string_view::npos
+               ? "an"
+               : "a";
+}
+
 sys::Error status_error(const ImageRef& ref, const sys::HttpResponse& response,
                         std::string_view what) {
     if (response.status == 401 || response.status == 403) {
         return sys::Error::unauthorized(fmt::format("registry {} refused access to {} (HTTP {})",
                                                     ref.registry, ref.repository, response.status));
     }
-    return sys::Error::failed(fmt::format("registry {} answered HTTP {} to {} of {}", ref.registry,
-                                          response.status, what, ref.repository));
+    // A 429 or 503 still here asked for a longer wait than we allow: say how long.
+    std::string retry;
+    if (const auto after = find_header(response, "retry-after");
+        after && after->size() <= 64 &&
+        std::all_of(after->begin(), after->end(), [](char c) { return c >= 0x20 && c < 0x7f; })) {
+        retry = fmt::format(" (Retry-After: {})", *after);
+    }
+    return sys::Error::failed(fmt::format("registry {} answered HTTP {} to {} of {}{}",
+                                          ref.registry, response.status, what, ref.repository,
+                                          retry));
 }
 
 }  // namespace
@@ -294,8 +310,7 @@ sys::Result<RegistryClient::Token> RegistryClient::fetch_token(
 
 sys::Result<sys::HttpResponse> RegistryClient::send_authorized(const ImageRef& ref,
                                                                sys::HttpRequest request) {
-    const auto key =
-        std::make_pair(ref.registry, fmt::format("repository:{}:pull", ref.repository));
+    const std::string scope = fmt::format("repository:{}:pull", ref.repository);
     if (const config::Registry* entry = find_entry(ref); entry != nullptr) {
         request.ca_file = entry->ca_file.string();
     }
@@ -311,15 +326,11 @@ sys::Result<sys::HttpResponse> RegistryClient::send_authorized(const ImageRef& r
     // Known schemes are answered up front, so a cached token costs one request, not two.
     bool sent_basic = false;
     bool sent_token = false;
-    if (const auto it = m_tokens.find(key); it != m_tokens.end()) {
-        if (m_clock.now() < it->second.expires) {
-            set_authorization(request, "Bearer " + it->second.value);
-            sent_token = true;
-        } else {
-            m_tokens.erase(it);
-        }
+    if (const auto token = m_auth->token(ref.registry, scope, m_clock.now())) {
+        set_authorization(request, "Bearer " + *token);
+        sent_token = true;
     }
-    if (!sent_token && m_basic_registries.count(ref.registry) != 0) {
+    if (!sent_token && m_auth->wants_basic(ref.registry)) {
         auto creds = credentials(ref);
         if (!creds) {
             return creds.error();
@@ -335,7 +346,7 @@ sys::Result<sys::HttpResponse> RegistryClient::send_authorized(const ImageRef& r
         return response;
     }
     if (sent_token) {
-        m_tokens.erase(key);  // revoked or expired early: answer the challenge afresh
+        m_auth->drop_token(ref.registry, scope);  // revoked or expired early: ask afresh
     }
 
     std::optional<AuthChallenge> bearer;
@@ -359,14 +370,14 @@ sys::Result<sys::HttpResponse> RegistryClient::send_authorized(const ImageRef& r
             return token.error();
         }
         set_authorization(request, "Bearer " + token->value);
-        m_tokens[key] = std::move(*token);
+        m_auth->store_token(ref.registry, scope, std::move(*token));
     } else if (basic) {
         if (!*creds) {
             return sys::Error::unauthorized(
                 fmt::format("registry {} requires credentials for {} and none are configured",
                             ref.registry, ref.repository));
         }
-        m_basic_registries.insert(ref.registry);
+        m_auth->set_wants_basic(ref.registry);
         set_authorization(request, basic_authorization((*creds)->username, (*creds)->password));
     } else {
         return response;  // no challenge we can answer: the caller reports the 401
@@ -409,6 +420,38 @@ sys::Result<sys::HttpResponse> RegistryClient::fetch_manifest(const ImageRef& re
 }
 
 namespace {
+
+/// The tags of one tags/list page: `{"name": ..., "tags": [strings] or null}`. The error says
+/// what is wrong with the body, without quoting it (it came from the network).
+sys::Result<std::vector<std::string>> parse_tag_page(const std::string& body) {
+    nlohmann::json json;
+    try {
+        json = nlohmann::json::parse(body);
+    } catch (const nlohmann::json::parse_error& e) {
+        return sys::Error::failed(fmt::format("not JSON (syntax error at byte {})", e.byte));
+    }
+    if (!json.is_object()) {
+        return sys::Error::failed(fmt::format("expected a JSON object, got {} {}",
+                                              article(json.type_name()), json.type_name()));
+    }
+    std::vector<std::string> tags;
+    const auto list = json.find("tags");
+    if (list == json.end() || list->is_null()) {
+        return tags;  // a repository without tags
+    }
+    if (!list->is_array()) {
+        return sys::Error::failed(fmt::format("\"tags\" is {} {}, not a list",
+                                              article(list->type_name()), list->type_name()));
+    }
+    for (const auto& tag : *list) {
+        if (!tag.is_string()) {
+            return sys::Error::failed(fmt::format("\"tags\" holds {} {}, not only strings",
+                                                  article(tag.type_name()), tag.type_name()));
+        }
+        tags.push_back(tag.get<std::string>());
+    }
+    return tags;
+}
 
 sys::Result<void> check_ref(const ImageRef& ref) {
     if (!valid_registry_host(ref.registry) || !valid_repository(ref.repository) ||
@@ -515,25 +558,18 @@ sys::Result<std::vector<std::string>> RegistryClient::list_tags(const ImageRef& 
         if (response->status != 200) {
             return status_error(ref, *response, "the tag list");
         }
-        const auto json = nlohmann::json::parse(response->body, nullptr, false);
-        const auto list = json.is_object() ? json.find("tags") : json.end();
-        if (!json.is_object() || (list != json.end() && !list->is_array() && !list->is_null())) {
-            return sys::Error::failed(fmt::format("registry {}: malformed tag list for {}",
-                                                  ref.registry, ref.repository));
+        auto page_tags = parse_tag_page(response->body);
+        if (!page_tags) {
+            return sys::Error::failed(fmt::format("registry {}: malformed tag list for {}: {}",
+                                                  ref.registry, ref.repository,
+                                                  page_tags.error().message));
         }
-        if (list != json.end() && list->is_array()) {
-            for (const auto& tag : *list) {
-                if (!tag.is_string()) {
-                    return sys::Error::failed(fmt::format("registry {}: malformed tag list for {}",
-                                                          ref.registry, ref.repository));
-                }
-                const auto& text = tag.get_ref<const std::string&>();
-                if (valid_tag(text)) {
-                    tags.push_back(text);
-                } else {
-                    spdlog::warn("registry {}: skipping invalid tag in {}", ref.registry,
-                                 ref.repository);
-                }
+        for (auto& text : *page_tags) {
+            if (valid_tag(text)) {
+                tags.push_back(std::move(text));
+            } else {
+                spdlog::warn("registry {}: skipping invalid tag in {}", ref.registry,
+                             ref.repository);
             }
         }
         const auto link = find_header(*response, "link");

@@ -2,17 +2,16 @@
 // The OCI distribution API client: resolves tags to manifest digests and lists tags, with the
 // registry's Basic or Bearer (token) authentication.
 
-#include <map>
 #include <memory>
 #include <optional>
 #include <random>
-#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "agent/config/config.h"
+#include "agent/sources/auth_cache.h"
 #include "agent/sources/docker_config.h"
 #include "agent/sources/registry.h"
 #include "agent/sources/registry_headers.h"
@@ -40,6 +39,9 @@ public:
     /// client config through `fallback` (nullptr: anonymous, the default). It must outlive
     /// this client. A Docker config that cannot be read fails requests that need credentials.
     void set_docker_credentials(const DockerCredentials* fallback) { m_docker = fallback; }
+    /// Keeps tokens and Basic registries in `shared` (one per daemon, shared by every worker's
+    /// client) instead of this client's own cache. It must outlive this client.
+    void set_auth_cache(AuthCache* shared) { m_auth = shared != nullptr ? shared : &m_own_auth; }
 
     /// The credentials this client uses for `ref`'s registry (its `registries:` entry, the
     /// password file read now so a rotated token is picked up; else the Docker client config),
@@ -48,10 +50,7 @@ public:
 
 private:
     using Credentials = RegistryCredentials;
-    struct Token {
-        std::string value;
-        sys::TimePoint expires;
-    };
+    using Token = AuthCache::Token;
 
     const config::Registry* find_entry(const ImageRef& ref) const;
     std::string base_url(const ImageRef& ref) const;
@@ -73,10 +72,8 @@ private:
     RetryPolicy m_retry;
     const DockerCredentials* m_docker = nullptr;
     std::mt19937 m_random{std::random_device{}()};
-    /// Bearer tokens by (registry, scope).
-    std::map<std::pair<std::string, std::string>, Token> m_tokens;
-    /// Registries that answered with a Basic challenge: credentials are sent up front.
-    std::set<std::string> m_basic_registries;
+    AuthCache m_own_auth;
+    AuthCache* m_auth = &m_own_auth;
 };
 
 }  // namespace agentd::sources

@@ -309,6 +309,55 @@ TEST_CASE("registry: 401 with Bearer challenge fetches a scoped token and caches
     CHECK(header(http.requests[3], "authorization") == "Bearer tok-1");
 }
 
+TEST_CASE("registry: clients sharing an auth cache reuse each other's tokens and Basic",
+          "[sources][registry]") {
+    // The daemon's worker threads each own a client; a poll on any of them reuses the token
+    // (or the knowledge that a registry wants Basic) another one got.
+    TempDir dir;
+    FakeHttp http;
+    int token_requests = 0;
+    http.handler = [&](const HttpRequest& request) {
+        if (request.url.rfind("https://auth.example.com/token", 0) == 0) {
+            ++token_requests;
+            return respond(200, {}, R"({"token":"tok-1","expires_in":300})");
+        }
+        if (request.url.rfind("https://basic.example.com/", 0) == 0) {
+            if (header(request, "authorization") != k_basic) {
+                return respond(401, {{"www-authenticate", R"(Basic realm="registry")"}});
+            }
+        } else if (header(request, "authorization") != "Bearer tok-1") {
+            return respond(401, {{"www-authenticate", k_bearer_challenge}});
+        }
+        return respond(200, {{"docker-content-digest", k_digest}});
+    };
+    const std::vector<config::Registry> entries{
+        entry_with_password(dir, "registry.example.com", "s3cret"),
+        entry_with_password(dir, "basic.example.com", "s3cret")};
+    sources::AuthCache shared;
+    RegistryClient first(http, entries);
+    RegistryClient second(http, entries);
+    first.set_auth_cache(&shared);
+    second.set_auth_cache(&shared);
+
+    REQUIRE(first.resolve_digest(image("registry.example.com/acme/web:1")).ok());
+    REQUIRE(first.resolve_digest(image("basic.example.com/acme/web:1")).ok());
+    CHECK(http.requests.size() == 5);  // 401, token, HEAD; 401, HEAD with Basic
+    CHECK(token_requests == 1);
+
+    http.requests.clear();
+    REQUIRE(second.resolve_digest(image("registry.example.com/acme/web:1")).ok());
+    REQUIRE(second.resolve_digest(image("basic.example.com/acme/web:1")).ok());
+    REQUIRE(http.requests.size() == 2);
+    CHECK(token_requests == 1);
+    CHECK(header(http.requests[0], "authorization") == "Bearer tok-1");
+    CHECK(header(http.requests[1], "authorization") == k_basic);
+
+    // A client with its own cache (the default) knows nothing of them.
+    RegistryClient alone(http, entries);
+    REQUIRE(alone.resolve_digest(image("registry.example.com/acme/web:1")).ok());
+    CHECK(token_requests == 2);
+}
+
 TEST_CASE("registry: anonymous Bearer tokens are fetched without Authorization",
           "[sources][registry]") {
     FakeHttp http;
@@ -653,7 +702,8 @@ TEST_CASE("registry: retries cover token services and tag lists; long Retry-Afte
     clock.sleeps.clear();
     const auto digest = client.resolve_digest(image("ghcr.io/acme/web:1"));
     REQUIRE_FALSE(digest.ok());
-    CHECK_THAT(digest.error().message, Catch::Contains("429"));
+    CHECK(digest.error().message ==
+          "registry ghcr.io answered HTTP 429 to HEAD tag 1 of acme/web (Retry-After: 3600)");
     CHECK(clock.sleeps.empty());
 
     // Retrying can be switched off.
@@ -780,13 +830,19 @@ TEST_CASE("registry: list_tags errors: other hosts, loops, malformed JSON, 404",
     REQUIRE_FALSE(tags.ok());
     CHECK_THAT(tags.error().message, Catch::Contains("loops"));
 
-    for (const std::string body : {"{\"tags\":[", "[]", "{\"tags\":\"a\"}", "{\"tags\":[1]}"}) {
+    const std::vector<std::pair<std::string, std::string>> malformed{
+        {"{\"tags\":[", "not JSON (syntax error at byte 10)"},
+        {"[]", "expected a JSON object, got an array"},
+        {"{\"tags\":\"a\"}", "\"tags\" is a string, not a list"},
+        {"{\"tags\":{\"1.0\":true}}", "\"tags\" is an object, not a list"},
+        {"{\"tags\":[\"1.0\",1]}", "\"tags\" holds a number, not only strings"}};
+    for (const auto& [body, why] : malformed) {
         INFO(body);
         answer = respond(200, {}, body);
         tags = client.list_tags(web);
         REQUIRE_FALSE(tags.ok());
         CHECK(tags.error().kind == Error::Kind::Failed);
-        CHECK_THAT(tags.error().message, Catch::Contains("malformed tag list"));
+        CHECK(tags.error().message == "registry ghcr.io: malformed tag list for acme/web: " + why);
     }
 
     answer = respond(200, {}, R"({"name":"acme/web","tags":null})");
