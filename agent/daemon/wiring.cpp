@@ -128,8 +128,8 @@ public:
 
 private:
     /// One token cache for all workers (and API requests), so a stack's next cycle reuses the
-    /// token of the last one whichever worker runs it. A reload that changes `registries:` starts a new cache:
-    /// tokens got with the old credentials are not used with the new ones.
+    /// token of the last one whichever worker runs it. A reload that changes `registries:` starts a
+    /// new cache: tokens got with the old credentials are not used with the new ones.
     std::shared_ptr<sources::TokenCache> token_cache(const config::Config& config) {
         std::lock_guard lock(m_mutex);  // workers build their runners concurrently
         if (!m_tokens || m_token_registries != config.registries) {

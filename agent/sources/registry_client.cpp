@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <set>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -119,14 +120,29 @@ bool valid_registry_host(std::string_view host) {
     return true;
 }
 
+/// "a" or "an" before a JSON type name ("an object", "a string").
+std::string_view article(std::string_view word) {
+    return !word.empty() && std::string_view("aeiou").find(word.front()) != std::string_view::npos
+               ? "an"
+               : "a";
+}
+
 sys::Error status_error(const ImageRef& ref, const sys::HttpResponse& response,
                         std::string_view what) {
     if (response.status == 401 || response.status == 403) {
         return sys::Error::unauthorized(fmt::format("registry {} refused access to {} (HTTP {})",
                                                     ref.registry, ref.repository, response.status));
     }
-    return sys::Error::failed(fmt::format("registry {} answered HTTP {} to {} of {}", ref.registry,
-                                          response.status, what, ref.repository));
+    // A 429 or 503 still here asked for a longer wait than we allow: say how long.
+    std::string retry;
+    if (const auto after = find_header(response, "retry-after");
+        after && after->size() <= 64 &&
+        std::all_of(after->begin(), after->end(), [](char c) { return c >= 0x20 && c < 0x7f; })) {
+        retry = fmt::format(" (Retry-After: {})", *after);
+    }
+    return sys::Error::failed(fmt::format("registry {} answered HTTP {} to {} of {}{}",
+                                          ref.registry, response.status, what, ref.repository,
+                                          retry));
 }
 
 }  // namespace
@@ -403,6 +419,38 @@ sys::Result<sys::HttpResponse> RegistryClient::fetch_manifest(const ImageRef& re
 
 namespace {
 
+/// The tags of one tags/list page: `{"name": ..., "tags": [strings] or null}`. The error says
+/// what is wrong with the body, without quoting it (it came from the network).
+sys::Result<std::vector<std::string>> parse_tag_page(const std::string& body) {
+    nlohmann::json json;
+    try {
+        json = nlohmann::json::parse(body);
+    } catch (const nlohmann::json::parse_error& e) {
+        return sys::Error::failed(fmt::format("not JSON (syntax error at byte {})", e.byte));
+    }
+    if (!json.is_object()) {
+        return sys::Error::failed(fmt::format("expected a JSON object, got {} {}",
+                                              article(json.type_name()), json.type_name()));
+    }
+    std::vector<std::string> tags;
+    const auto list = json.find("tags");
+    if (list == json.end() || list->is_null()) {
+        return tags;  // a repository without tags
+    }
+    if (!list->is_array()) {
+        return sys::Error::failed(fmt::format("\"tags\" is {} {}, not a list",
+                                              article(list->type_name()), list->type_name()));
+    }
+    for (const auto& tag : *list) {
+        if (!tag.is_string()) {
+            return sys::Error::failed(fmt::format("\"tags\" holds {} {}, not only strings",
+                                                  article(tag.type_name()), tag.type_name()));
+        }
+        tags.push_back(tag.get<std::string>());
+    }
+    return tags;
+}
+
 sys::Result<void> check_ref(const ImageRef& ref) {
     if (!valid_registry_host(ref.registry) || !valid_repository(ref.repository) ||
         (!ref.tag.empty() && !valid_tag(ref.tag)) ||
@@ -508,25 +556,18 @@ sys::Result<std::vector<std::string>> RegistryClient::list_tags(const ImageRef& 
         if (response->status != 200) {
             return status_error(ref, *response, "the tag list");
         }
-        const auto json = nlohmann::json::parse(response->body, nullptr, false);
-        const auto list = json.is_object() ? json.find("tags") : json.end();
-        if (!json.is_object() || (list != json.end() && !list->is_array() && !list->is_null())) {
-            return sys::Error::failed(fmt::format("registry {}: malformed tag list for {}",
-                                                  ref.registry, ref.repository));
+        auto page_tags = parse_tag_page(response->body);
+        if (!page_tags) {
+            return sys::Error::failed(fmt::format("registry {}: malformed tag list for {}: {}",
+                                                  ref.registry, ref.repository,
+                                                  page_tags.error().message));
         }
-        if (list != json.end() && list->is_array()) {
-            for (const auto& tag : *list) {
-                if (!tag.is_string()) {
-                    return sys::Error::failed(fmt::format("registry {}: malformed tag list for {}",
-                                                          ref.registry, ref.repository));
-                }
-                const auto& text = tag.get_ref<const std::string&>();
-                if (valid_tag(text)) {
-                    tags.push_back(text);
-                } else {
-                    spdlog::warn("registry {}: skipping invalid tag in {}", ref.registry,
-                                 ref.repository);
-                }
+        for (auto& text : *page_tags) {
+            if (valid_tag(text)) {
+                tags.push_back(std::move(text));
+            } else {
+                spdlog::warn("registry {}: skipping invalid tag in {}", ref.registry,
+                             ref.repository);
             }
         }
         const auto link = find_header(*response, "link");

@@ -1,0 +1,119 @@
+#!/bin/bash
+# Helpers for scenarios that put tests/e2e/registry_proxy.py (a controllable, misbehaving proxy)
+# between agentd/Docker and the test registry. Source after lib.sh and call after e2e_begin:
+#
+#   source "$(dirname "$0")/proxy.sh"
+#   proxy_start                          # sets PROXY=127.0.0.1:PORT
+#   commit_compose "$(compose_stack "$(proxy_image_ref web:1)")" ...
+#   proxy_answer 2 '^HEAD /v2/.*/manifests/' 429 '"retry_after": "1"'
+#   proxy_count manifest_head "$STACK/web" 429
+#
+# The proxy stops, and images pulled through it are removed, when the scenario exits.
+
+PROXY=""
+PROXY_PID=""
+PROXY_LOG=""
+
+# proxy_start: starts the proxy in front of $AGENTD_TEST_REGISTRY on a free loopback port.
+proxy_start() {
+    local port_file=$T/proxy.port
+    PROXY_LOG=$T/proxy.log
+    /usr/bin/python3 "$E2E_ROOT/tests/e2e/registry_proxy.py" --upstream "$AGENTD_TEST_REGISTRY" \
+        --port-file "$port_file" </dev/null >>"$PROXY_LOG" 2>&1 &
+    PROXY_PID=$!
+    trap proxy_on_exit EXIT
+    local end=$((SECONDS + 20))
+    until [[ -s "$port_file" ]] && curl -fsS --max-time 2 -o /dev/null \
+        "http://127.0.0.1:$(cat "$port_file")/_proxy/requests" 2>/dev/null; do
+        kill -0 "$PROXY_PID" 2>/dev/null || fail "the registry proxy exited: $(tail -n 5 "$PROXY_LOG")"
+        ((SECONDS < end)) || fail "the registry proxy did not answer within 20s"
+        sleep 0.1
+    done
+    PROXY=127.0.0.1:$(cat "$port_file")
+    say "registry proxy on $PROXY in front of $AGENTD_TEST_REGISTRY"
+}
+
+proxy_stop() {
+    [[ -n "$PROXY_PID" ]] || return 0
+    kill -TERM "$PROXY_PID" 2>/dev/null || true
+    wait "$PROXY_PID" 2>/dev/null || true
+    PROXY_PID=""
+}
+
+# The EXIT trap: containers first (images in use cannot be removed), then the images pulled
+# through the proxy and the proxy itself, then lib.sh's cleanup with the scenario's exit status.
+proxy_on_exit() {
+    local rc=$? ids=()
+    set +e
+    stop_agentd >/dev/null 2>&1
+    if [[ -n "$STACK" ]]; then
+        mapfile -t ids < <(docker ps -aq --filter "label=com.docker.compose.project=$STACK")
+        ((${#ids[@]} == 0)) || docker rm -f "${ids[@]}" >/dev/null 2>&1
+        if [[ -n "$PROXY" ]]; then
+            mapfile -t ids < <(docker images -q "$PROXY/$STACK/*" | sort -u)
+            ((${#ids[@]} == 0)) || docker rmi -f "${ids[@]}" >/dev/null 2>&1
+        fi
+    fi
+    proxy_stop
+    (exit "$rc")
+    e2e_cleanup
+}
+
+# proxy_image_ref NAME:TAG: push_image's image, as reached through the proxy.
+proxy_image_ref() { echo "$PROXY/$STACK/$1"; }
+
+# proxy_control METHOD WHAT [JSON]: one control request (see registry_proxy.py); prints the reply.
+proxy_control() {
+    local method=$1 what=$2 body=${3:-}
+    curl -fsS --max-time 10 -X "$method" ${body:+--data "$body"} "http://$PROXY/_proxy/$what" ||
+        fail "registry proxy: $method $what failed"
+}
+
+# proxy_reset: forgets the requests recorded so far.
+proxy_reset() { proxy_control POST reset >/dev/null; }
+
+# proxy_requests: the recorded requests, a JSON array of {method, path, kind, repo, status,
+# injected}.
+proxy_requests() { proxy_control GET requests; }
+
+# proxy_summary [REQUESTS_JSON]: the recorded requests as "METHOD /path STATUS; ...", for messages.
+proxy_summary() {
+    local requests=${1:-$(proxy_requests)}
+    jq -r '[.[] | "\(.method) \(.path) \(.status)"] | join("; ")' <<<"$requests"
+}
+
+# proxy_count KIND [REPO] [STATUS]: how many recorded requests are of KIND (tags, manifest_head,
+# manifest_get, blob, token, base, ...), for repository REPO and answered with STATUS.
+proxy_count() {
+    local kind=$1 repo=${2:-} status=${3:-}
+    proxy_requests | jq --arg k "$kind" --arg r "$repo" --arg s "$status" \
+        '[.[] | select(.kind == $k and ($r == "" or .repo == $r) and
+                       ($s == "" or .status == ($s | tonumber)))] | length'
+}
+
+# proxy_answer COUNT MATCH STATUS [EXTRA_JSON_FIELDS]: the next COUNT requests whose
+# "METHOD /path?query" matches the regular expression MATCH get STATUS (COUNT -1: until
+# proxy_clear_rules). EXTRA_JSON_FIELDS, e.g. '"retry_after": "1"', '"retry_after_in": 1' (an
+# HTTP-date), '"body": "{"', '"headers": {"X": "y"}'.
+proxy_answer() {
+    local count=$1 match=$2 status=$3 extra=${4:-}
+    local rule
+    rule=$(jq -cn --argjson c "$count" --arg m "$match" --argjson s "$status" \
+        "{count: \$c, match: \$m, status: \$s${extra:+, $extra}}") ||
+        fail "proxy_answer: bad rule fields: $extra"
+    proxy_control POST rules "$rule" >/dev/null
+}
+
+proxy_clear_rules() { proxy_control DELETE rules >/dev/null; }
+
+# proxy_bearer on|off [TOKEN_ANSWER]: act as a Bearer token realm (tokens valid for an hour);
+# TOKEN_ANSWER ok (default), malformed (not JSON) or wrong_shape.
+proxy_bearer() {
+    local on=false
+    [[ "$1" == on ]] && on=true
+    proxy_control POST auth \
+        "{\"bearer\": $on, \"expires_in\": 3600, \"token_answer\": \"${2:-ok}\"}" >/dev/null
+}
+
+# proxy_revoke_tokens: every token issued so far is refused from now on.
+proxy_revoke_tokens() { proxy_control POST revoke >/dev/null; }
