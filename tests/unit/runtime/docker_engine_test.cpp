@@ -353,3 +353,76 @@ TEST_CASE("engine: pull by digest from a registry, and a missing digest fails cl
     CHECK(r.error().message.find(missing) != std::string::npos);
     CHECK(r.error().message.find("not found") != std::string::npos);
 }
+
+TEST_CASE("engine: pulling a multi-platform index digest runs the host's platform",
+          "[runtime][engine][integration][docker][registry]") {
+    const auto registry = test_registry();
+    const auto base = ensure_test_image();
+    const auto repo = registry + "/" + unique_name("agentd-runtime-index");
+    const auto host_arch = run_ok({"docker", "version", "--format", "{{.Server.Arch}}"});
+    const std::string other_arch = host_arch == "arm64" ? "amd64" : "arm64";
+    // Two images with the same layer and different configs, so different manifests and IDs:
+    // one stands for the host's platform, the other for a foreign one.
+    const auto host_tag = repo + ":host";
+    const auto other_tag = repo + ":other";
+    Cleanup cleanup([&] {
+        const auto refs = run({"docker", "image", "ls", "--digests", "--format",
+                               "{{.Repository}}@{{.Digest}}", repo});
+        run({"docker", "rmi", host_tag, other_tag});
+        std::istringstream lines(refs.out);
+        for (std::string ref; std::getline(lines, ref);) {
+            run({"docker", "rmi", ref});
+        }
+    });
+    run_ok({"docker", "tag", base, host_tag});
+    const auto container = run_ok({"docker", "create", base});
+    const auto saved = run({"docker", "export", container});
+    run({"docker", "rm", container});
+    REQUIRE(saved.success());
+    run_ok({"docker", "import", "-c", R"(CMD ["/bin/true"])", "-", other_tag}, saved.out);
+    const auto host_id = run_ok({"docker", "image", "inspect", "--format", "{{.Id}}", host_tag});
+    const auto other_id = run_ok({"docker", "image", "inspect", "--format", "{{.Id}}", other_tag});
+    REQUIRE(host_id != other_id);
+    run_ok({"docker", "push", host_tag});
+    run_ok({"docker", "push", other_tag});
+
+    // The index, as buildx pushes it: one manifest per platform, the foreign one first.
+    sys::CurlHttpClient http;
+    auto manifest_of = [&](const std::string& tag) {
+        sys::HttpRequest get;
+        get.url =
+            "http://" + registry + "/v2/" + repo.substr(registry.size() + 1) + "/manifests/" + tag;
+        get.headers = {{"Accept", "application/vnd.docker.distribution.manifest.v2+json"}};
+        auto r = http.send(get);
+        REQUIRE(r.ok());
+        REQUIRE(r->status == 200);
+        return nlohmann::json{{"mediaType", "application/vnd.docker.distribution.manifest.v2+json"},
+                              {"digest", r->header("docker-content-digest").value()},
+                              {"size", r->body.size()}};
+    };
+    auto foreign = manifest_of("other");
+    foreign["platform"] = {{"architecture", other_arch}, {"os", "linux"}};
+    auto native = manifest_of("host");
+    native["platform"] = {{"architecture", host_arch}, {"os", "linux"}};
+    const std::string index = nlohmann::json{
+        {"schemaVersion", 2},
+        {"mediaType", "application/vnd.oci.image.index.v1+json"},
+        {"manifests",
+         {foreign, native}}}.dump();
+    sys::HttpRequest put;
+    put.method = "PUT";
+    put.url = "http://" + registry + "/v2/" + repo.substr(registry.size() + 1) + "/manifests/multi";
+    put.headers = {{"Content-Type", "application/vnd.oci.image.index.v1+json"}};
+    put.body = index;
+    const auto stored = http.send(put);
+    REQUIRE(stored.ok());
+    REQUIRE(stored->status == 201);
+    const std::string index_ref = repo + "@" + stored->header("docker-content-digest").value();
+
+    run_ok({"docker", "rmi", host_tag, other_tag});
+    DockerEngine engine(http);
+    auto pulled = engine.pull(index_ref, std::nullopt);
+    INFO((pulled.ok() ? std::string() : pulled.error().message));
+    REQUIRE(pulled.ok());
+    CHECK(run_ok({"docker", "image", "inspect", "--format", "{{.Id}}", index_ref}) == host_id);
+}
