@@ -4,7 +4,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/daemon/api_routes.h"
+#include "agent/sys/service_manager.h"
 
 namespace agentd::daemon {
 namespace {
@@ -147,9 +147,8 @@ sys::Result<void> ApiServer::start(const std::filesystem::path& socket_path) {
         return sys::Error::failed("api server already started");
     }
     int fd = -1;
-    if (std::getenv("LISTEN_FDS") != nullptr && sd_listen_fds(1) >= 1 &&
-        sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, nullptr, 0) > 0) {
-        fd = SD_LISTEN_FDS_START;
+    if (const auto passed = sys::take_listening_unix_socket()) {
+        fd = *passed;
         m_where = "systemd socket";
     } else {
         auto listening = listen_on_path(socket_path);
