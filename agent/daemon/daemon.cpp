@@ -11,6 +11,7 @@
 
 #include "agent/daemon/api_server.h"
 #include "agent/daemon/daemon_backend.h"
+#include "agent/sys/memory.h"
 
 namespace agentd::daemon {
 namespace {
@@ -212,6 +213,9 @@ void Daemon::worker_loop(int index) {
             job->reply->set_value(result);
         }
         m_queue.finish(*job);
+        // The cycle's transient memory (JSON, compose output, libgit2's pack buffers) is free
+        // now; give its pages back while the worker waits for the next job.
+        sys::release_free_memory();
     }
 }
 
