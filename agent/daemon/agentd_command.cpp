@@ -14,6 +14,7 @@
 #include "agent/daemon/wiring.h"
 #include "agent/state/state_lock.h"
 #include "agent/sys/log.h"
+#include "agent/sys/memory.h"
 
 namespace agentd::daemon {
 namespace {
@@ -66,6 +67,8 @@ int run_agentd(int argc, char** argv) {
 
     // Before any thread exists, so that every thread inherits the blocked mask.
     block_signals();
+    // Workers, the API's threads and libcurl's resolver threads would each get an arena.
+    sys::limit_malloc_arenas(1);
     // Creates state_dir (0700) too; held until exit.
     auto lock = state::StateLock::acquire(config.state_dir);
     if (!lock) {

@@ -11,11 +11,14 @@
 
 #include "agent/daemon/api_server.h"
 #include "agent/daemon/daemon_backend.h"
+#include "agent/sys/memory.h"
 
 namespace agentd::daemon {
 namespace {
 
-constexpr std::size_t k_min_workers = 2;
+// One worker per stack, up to this many. Cycles of one stack never run in parallel, so a
+// worker more than there are stacks would only hold its own HTTP clients, SQLite connection
+// and malloc arena (about 1 MB) while idle.
 constexpr std::size_t k_max_workers = 4;
 
 sigset_t handled_signals() {
@@ -213,7 +216,19 @@ void Daemon::worker_loop(int index) {
             job->reply->set_value(result);
         }
         m_queue.finish(*job);
+        // The cycle's transient memory (JSON, compose output, libgit2's pack buffers) is free
+        // now; give its pages back while the worker waits for the next job.
+        sys::release_free_memory();
     }
+}
+
+std::size_t Daemon::start_workers(std::size_t stacks) {
+    const std::size_t wanted = std::clamp<std::size_t>(stacks, 1, k_max_workers);
+    while (!m_stop && m_workers.size() < wanted) {
+        const int index = static_cast<int>(m_workers.size());
+        m_workers.emplace_back([this, index] { worker_loop(index); });
+    }
+    return m_workers.size();
 }
 
 void Daemon::schedule_stacks(const config::Config& config) {
@@ -246,6 +261,9 @@ ApiResult<int> Daemon::reload() {
     const int count = static_cast<int>(next.stacks.size());
     schedule_stacks(next);
     m_config.set(std::move(next));
+    if (m_serving) {
+        start_workers(static_cast<std::size_t>(count));
+    }
     spdlog::info("reload: {} loaded, {} stacks", m_config_path.string(), count);
     m_notifier.notify(fmt::format("READY=1\nSTATUS=watching {} stacks", count));
     return count;
@@ -293,9 +311,11 @@ int Daemon::serve() {
         m_queue.push(Job{Job::Kind::Recover, stack.name, model::Trigger::Poll, std::nullopt, {}});
     }
     schedule_stacks(*config);
-    const std::size_t workers = std::clamp(config->stacks.size(), k_min_workers, k_max_workers);
-    for (std::size_t i = 0; i < workers; ++i) {
-        m_workers.emplace_back([this, i] { worker_loop(static_cast<int>(i)); });
+    std::size_t workers = 0;
+    {
+        std::lock_guard lock(m_reload_mutex);
+        m_serving = true;
+        workers = start_workers(config->stacks.size());
     }
     m_notifier.notify(fmt::format("READY=1\nSTATUS=watching {} stacks", config->stacks.size()));
     spdlog::info("agentd: ready, {} stacks, {} workers", config->stacks.size(), workers);
@@ -303,10 +323,16 @@ int Daemon::serve() {
     wait_for_signals();
     m_notifier.notify("STOPPING=1\nSTATUS=stopping: finishing the current steps");
     request_stop();
-    for (auto& t : m_workers) {
+    std::vector<std::thread> workers_to_join;
+    {
+        // A reload through the API may still be starting workers: take the list under its lock.
+        std::lock_guard lock(m_reload_mutex);
+        m_serving = false;
+        workers_to_join.swap(m_workers);
+    }
+    for (auto& t : workers_to_join) {
         t.join();
     }
-    m_workers.clear();
     api.stop();
     spdlog::info("agentd: stopped");
     return 0;

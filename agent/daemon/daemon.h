@@ -49,6 +49,9 @@ public:
 private:
     void worker_loop(int index);
     deploy::CycleResult run_job(CycleRunner& runner, const config::Config& config, const Job& job);
+    /// Grows the pool to one worker per stack (at least one, at most a few); never shrinks it.
+    /// Called from serve() and, under m_reload_mutex, from reload(). Returns the pool's size.
+    std::size_t start_workers(std::size_t stacks);
     void schedule_stacks(const config::Config& config);
     int wait_for_signals();
 
@@ -60,6 +63,8 @@ private:
     std::atomic<bool> m_stop{false};
     WorkQueue m_queue;
     std::mutex m_reload_mutex;
+    // Both guarded by m_reload_mutex: a reload through the API may add workers while serving.
+    bool m_serving = false;
     std::vector<std::thread> m_workers;
 };
 

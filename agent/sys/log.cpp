@@ -2,12 +2,15 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <memory>
+#include <mutex>
+#include <string_view>
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/ansicolor_sink.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/sinks/systemd_sink.h>
 
 namespace agentd::sys {
 
@@ -17,6 +20,48 @@ namespace {
 std::unique_ptr<spdlog::formatter> utc_formatter(const std::string& pattern) {
     return std::make_unique<spdlog::pattern_formatter>(pattern, spdlog::pattern_time_type::utc);
 }
+
+/// syslog(3) priorities, as journald reads them.
+int syslog_priority(spdlog::level::level_enum level) {
+    switch (level) {
+        case spdlog::level::critical:
+            return 2;
+        case spdlog::level::err:
+            return 3;
+        case spdlog::level::warn:
+            return 4;
+        case spdlog::level::info:
+            return 6;
+        default:
+            return 7;
+    }
+}
+
+/// Standard error connected to the journal ($JOURNAL_STREAM): every line starts with "<N>",
+/// its syslog priority, which journald strips and records (SyslogLevelPrefix=, on by default).
+/// journald adds the time and the identifier (the unit's, "agentd") itself. A message of
+/// several lines becomes several entries, each with the message's priority.
+class JournalStreamSink final : public spdlog::sinks::base_sink<std::mutex> {
+protected:
+    void sink_it_(const spdlog::details::log_msg& msg) override {
+        const std::string prefix = "<" + std::to_string(syslog_priority(msg.level)) + ">";
+        std::string out;
+        std::string_view text(msg.payload.data(), msg.payload.size());
+        for (;;) {
+            const auto newline = text.find('\n');
+            out += prefix;
+            out += text.substr(0, newline);
+            out += '\n';
+            if (newline == std::string_view::npos) {
+                break;
+            }
+            text.remove_prefix(newline + 1);
+        }
+        std::fwrite(out.data(), 1, out.size(), stderr);
+        std::fflush(stderr);
+    }
+    void flush_() override { std::fflush(stderr); }
+};
 
 }  // namespace
 
@@ -39,9 +84,7 @@ std::optional<spdlog::level::level_enum> parse_log_level(const std::string& leve
 void init_logging(LogTarget target, const std::string& level) {
     spdlog::sink_ptr sink;
     if (target == LogTarget::Journal) {
-        // journald records time, priority and identifier itself: the message alone suffices.
-        sink = std::make_shared<spdlog::sinks::systemd_sink_mt>("agentd");
-        sink->set_pattern("%v");
+        sink = std::make_shared<JournalStreamSink>();
     } else if (::isatty(STDERR_FILENO) != 0) {
         sink = std::make_shared<spdlog::sinks::ansicolor_stderr_sink_mt>();
         sink->set_formatter(utc_formatter("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v"));

@@ -15,7 +15,8 @@ std::optional<spdlog::level::level_enum> parse_log_level(const std::string& leve
 
 /// Sets up the default logger; `level` is "debug", "info", "warn" or "error" (anything else
 /// logs at info, with a warning saying so). Stderr: timestamped lines, coloured only on a tty.
-/// Journal: one journald entry per line with its priority (SYSLOG_IDENTIFIER "agentd").
+/// Journal (stderr is the journal's stream, $JOURNAL_STREAM): each line prefixed with its
+/// syslog priority ("<4>..."), which journald records; time and identifier are journald's.
 void init_logging(LogTarget target, const std::string& level);
 
 }  // namespace agentd::sys

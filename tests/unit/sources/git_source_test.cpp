@@ -1,6 +1,7 @@
 #include "agent/sources/git_source.h"
 
 #include <git2.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -622,4 +623,50 @@ TEST_CASE("git: tags of a repository without tags is empty, errors as fetch", "[
     tags = git.tags(source_for("ftp://example.com/x.git"));
     REQUIRE_FALSE(tags.ok());
     CHECK(tags.error().kind == Error::Kind::InvalidInput);
+}
+
+TEST_CASE("git: url.<base>.insteadOf in the mirror's config rewrites the URL, longest match wins",
+          "[sources][git]") {
+    TempDir tmp;
+    TestRemote remote(tmp.path / "remote.git");
+    const auto head = remote.commit("main", {{"compose.yaml", "v1"}});
+    LibGit2Source git(tmp.path / "state");
+    // Nothing answers at agentd.invalid: only the rewrite makes this fetch work.
+    const auto source = source_for("https://agentd.invalid/deploy.git");
+    git_repository* raw = nullptr;
+    check(git_repository_init(&raw, git.mirror_path(source.url).c_str(), 1));
+    git_config* config = nullptr;
+    check(git_repository_config(&config, raw));
+    check(git_config_set_string(config, "url.https://wrong.invalid/.insteadOf",
+                                "https://agentd.invalid/"));
+    check(git_config_set_string(config,
+                                ("url.file://" + remote.dir().string() + ".insteadOf").c_str(),
+                                "https://agentd.invalid/deploy.git"));
+    git_config_free(config);
+    git_repository_free(raw);
+
+    auto fetched = git.fetch(source);
+    REQUIRE(fetched.ok());
+    CHECK(*fetched == head);
+}
+
+TEST_CASE("git: repeated fetches do not grow the heap", "[sources][git]") {
+    // libgit2 1.5 leaked ~20 KB per configuration entry on every remote it created (its
+    // insteadOf lookup), hundreds of KB per poll; LibGit2Source must not trigger that path.
+    TempDir tmp;
+    TestRemote remote(tmp.path / "remote.git");
+    remote.commit("main", {{"compose.yaml", "v1"}});
+    LibGit2Source git(tmp.path / "state");
+    const auto source = source_for(remote.dir().string());
+    REQUIRE(git.fetch(source).ok());  // creates the mirror and warms up libgit2's caches
+    const auto in_use = [] {
+        const struct mallinfo2 info = ::mallinfo2();
+        return info.uordblks + info.hblkhd;
+    };
+    const std::size_t before = in_use();
+    for (int i = 0; i < 30; ++i) {
+        REQUIRE(git.fetch(source).ok());
+    }
+    // The leak made this about 30 x 2 x (entries in the mirror's config) x 20 KB, over 2 MB.
+    CHECK(in_use() < before + 512 * 1024);
 }

@@ -9,8 +9,6 @@
 #include <fstream>
 #include <sstream>
 
-#include <spdlog/sinks/systemd_sink.h>
-
 using namespace agentd::sys;
 
 namespace {
@@ -76,11 +74,19 @@ TEST_CASE("log: an unknown level logs at info and says so", "[sys][log]") {
     CHECK(out.find("\"loud\"") != std::string::npos);
 }
 
-TEST_CASE("log: the journal target uses the systemd sink", "[sys][log]") {
+TEST_CASE("log: the journal target prefixes every line with its syslog priority", "[sys][log]") {
     DefaultLoggerGuard guard;
-    init_logging(LogTarget::Journal, "debug");
-    const auto& sinks = spdlog::default_logger()->sinks();
-    REQUIRE(sinks.size() == 1);
-    CHECK(std::dynamic_pointer_cast<spdlog::sinks::systemd_sink_mt>(sinks[0]) != nullptr);
+    const auto out = capture_stderr([] {
+        init_logging(LogTarget::Journal, "debug");
+        spdlog::debug("stack shop: polling");
+        spdlog::info("stack shop: deployed");
+        spdlog::warn("stack shop: slow");
+        spdlog::error("reload: two problems:\nfirst\nsecond");
+        spdlog::default_logger()->flush();
+    });
     CHECK(spdlog::default_logger()->level() == spdlog::level::debug);
+    // No timestamp or level word: journald records both from the stream and the prefix.
+    CHECK(out ==
+          "<7>stack shop: polling\n<6>stack shop: deployed\n<4>stack shop: slow\n"
+          "<3>reload: two problems:\n<3>first\n<3>second\n");
 }
