@@ -148,11 +148,6 @@ void handle_connection(int fd, ApiBackend& backend) {
         drain(fd, k_max_drained);
         return;
     }
-    // curl, for one, asks before sending a larger body and waits a second for this answer.
-    if (head->expect_continue && body.size() < head->content_length &&
-        !write_all(fd, "HTTP/1.1 100 Continue\r\n\r\n")) {
-        return;
-    }
     if (!read_body(fd, body, head->content_length)) {
         return;
     }

@@ -85,8 +85,6 @@ sys::Result<void> apply_header(std::string_view line, HttpRequestHead& out) {
             return bad("malformed Content-Length");
         }
         out.content_length = length;
-    } else if (name == "expect") {
-        out.expect_continue = lower(value) == "100-continue";
     } else if (name == "transfer-encoding" || name == "content-encoding") {
         return bad(fmt::format("{} is not supported: send the body with Content-Length", name));
     }

@@ -18,7 +18,6 @@ struct HttpRequestHead {
     std::string path;                          ///< percent-decoded, without the query
     std::map<std::string, std::string> query;  ///< percent-decoded; a later key wins
     std::size_t content_length = 0;            ///< 0 without a Content-Length header
-    bool expect_continue = false;  ///< "Expect: 100-continue": the client waits before the body
 };
 
 /// Parses the request line and headers (`head` is everything before the blank line).

@@ -234,39 +234,3 @@ TEST_CASE("api server: a request waiting for its cycle does not hold up others",
     CHECK(answer.status == 200);
     CHECK(nlohmann::json::parse(answer.body)["outcome"] == "noop");
 }
-
-TEST_CASE("api server: a client expecting 100-continue gets it, then its answer", "[daemon]") {
-    TempDir dir;
-    daemon::testing::FakeBackend backend;
-    daemon::ApiServer server(backend);
-    const auto socket = dir.path / "api.sock";
-    REQUIRE(server.start(socket).ok());
-    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::strncpy(address.sun_path, socket.c_str(), sizeof address.sun_path - 1);
-    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-    const std::string body = R"({"wait": false})";
-    const std::string head =
-        "POST /v1/stacks/shop/sync HTTP/1.1\r\nExpect: 100-continue\r\n"
-        "Content-Length: " +
-        std::to_string(body.size()) + "\r\n\r\n";
-    REQUIRE(::send(fd, head.data(), head.size(), MSG_NOSIGNAL) ==
-            static_cast<ssize_t>(head.size()));
-    // The body goes only after the interim answer, as a client that waits for it does.
-    const std::string interim = "HTTP/1.1 100 Continue\r\n\r\n";
-    std::string got(interim.size(), '\0');
-    REQUIRE(::recv(fd, got.data(), got.size(), MSG_WAITALL) ==
-            static_cast<ssize_t>(interim.size()));
-    CHECK(got == interim);
-    REQUIRE(::send(fd, body.data(), body.size(), MSG_NOSIGNAL) ==
-            static_cast<ssize_t>(body.size()));
-    std::string answer;
-    char buffer[4096];
-    for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) {
-        answer.append(buffer, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    CHECK(answer.rfind("HTTP/1.1 202 ", 0) == 0);
-    CHECK(backend.calls == std::vector<std::string>{"sync shop"});
-}
