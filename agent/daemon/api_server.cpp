@@ -1,21 +1,22 @@
 #include "agent/daemon/api_server.h"
 
-#include <poll.h>
-#include <sys/eventfd.h>
+#include <microhttpd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
+#include <map>
 #include <system_error>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "agent/daemon/api_routes.h"
-#include "agent/daemon/http_message.h"
 #include "agent/sys/service_manager.h"
 
 namespace agentd::daemon {
@@ -23,142 +24,83 @@ namespace {
 
 // API requests are small JSON objects; anything bigger is refused before it is parsed.
 constexpr std::size_t k_max_body = 64 * 1024;
-constexpr std::size_t k_max_head = 16 * 1024;
-// A refused body is read (and dropped) up to this much, so that the client, still sending,
-// gets to read the 413 instead of a broken pipe.
-constexpr std::size_t k_max_drained = 1024 * 1024;
-// Connections at once; agentctl opens one per command. More get a 503 at once.
-constexpr std::size_t k_max_connections = 64;
-// A client has this long for each read or write: one that stalls does not keep a thread.
-constexpr int k_io_timeout_seconds = 30;
+
+struct RequestContext {
+    std::string body;
+    bool too_large = false;
+};
+
+MHD_Result collect_query(void* cls, MHD_ValueKind, const char* key, const char* value) {
+    auto& query = *static_cast<std::map<std::string, std::string>*>(cls);
+    if (key != nullptr) {
+        query[key] = value != nullptr ? value : "";
+    }
+    return MHD_YES;
+}
+
+MHD_Result send_json(MHD_Connection* connection, int status, const nlohmann::json& body) {
+    // Replace invalid UTF-8 (from a file or a remote) instead of throwing.
+    std::string text = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    MHD_Response* response =
+        MHD_create_response_from_buffer(text.size(), text.data(), MHD_RESPMEM_MUST_COPY);
+    if (response == nullptr) {
+        return MHD_NO;
+    }
+    MHD_add_response_header(response, "Content-Type", "application/json");
+    const MHD_Result queued =
+        MHD_queue_response(connection, static_cast<unsigned>(status), response);
+    MHD_destroy_response(response);
+    return queued;
+}
+
+MHD_Result on_request(void* cls, MHD_Connection* connection, const char* url, const char* method,
+                      const char* /*version*/, const char* upload_data,
+                      std::size_t* upload_data_size, void** con_cls) {
+    if (*con_cls == nullptr) {
+        *con_cls = new RequestContext();
+        return MHD_YES;
+    }
+    auto& context = *static_cast<RequestContext*>(*con_cls);
+    if (*upload_data_size != 0) {
+        if (context.body.size() + *upload_data_size > k_max_body) {
+            context.too_large = true;
+        } else {
+            context.body.append(upload_data, *upload_data_size);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (context.too_large) {
+        return send_json(connection, 413, {{"error", "request body too large"}});
+    }
+    ApiRequest request;
+    request.method = method;
+    request.path = url;
+    request.body = std::move(context.body);
+    MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, collect_query, &request.query);
+    auto& backend = *static_cast<ApiBackend*>(cls);
+    const ApiReply reply = handle_request(backend, request);
+    spdlog::debug("api: {} {} -> {}", request.method, request.path, reply.status);
+    return send_json(connection, reply.status, reply.body);
+}
+
+void on_completed(void*, MHD_Connection*, void** con_cls, MHD_RequestTerminationCode) {
+    delete static_cast<RequestContext*>(*con_cls);
+    *con_cls = nullptr;
+}
+
+void on_mhd_log(void*, const char* format, va_list args) {
+    char buffer[512];
+    std::vsnprintf(buffer, sizeof buffer, format, args);
+    std::string line = buffer;
+    while (!line.empty() && line.back() == '\n') {
+        line.pop_back();
+    }
+    spdlog::warn("api: {}", line);
+}
 
 std::string errno_text() {
     return std::strerror(errno);
-}
-
-/// Writes all of `data`; false when the peer went away or stalled.
-bool write_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-        const auto n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return false;
-        }
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-}
-
-bool send_json(int fd, int status, const nlohmann::json& body) {
-    // Replace invalid UTF-8 (from a file or a remote) instead of throwing.
-    const std::string text = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    return write_all(fd, format_response(status, text + "\n"));
-}
-
-enum class HeadRead { Complete, Closed, TooLarge };
-
-/// Reads into `buffer` until it holds the end of the head ("\r\n\r\n"), whose offset goes to
-/// `head_length`. Closed when the peer closed or stalled first. Bytes after the head (the
-/// body's start) stay in `buffer`.
-HeadRead read_head(int fd, std::string& buffer, std::size_t& head_length) {
-    char chunk[4096];
-    for (;;) {
-        if (const auto end = buffer.find("\r\n\r\n"); end != std::string::npos) {
-            head_length = end;
-            return HeadRead::Complete;
-        }
-        if (buffer.size() > k_max_head) {
-            return HeadRead::TooLarge;
-        }
-        const auto n = ::recv(fd, chunk, sizeof chunk, 0);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return HeadRead::Closed;
-        }
-        buffer.append(chunk, static_cast<std::size_t>(n));
-    }
-}
-
-/// Reads until `body` holds `length` bytes; false when the peer closed or stalled first.
-bool read_body(int fd, std::string& body, std::size_t length) {
-    char chunk[4096];
-    while (body.size() < length) {
-        const auto n = ::recv(fd, chunk, std::min(sizeof chunk, length - body.size()), 0);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return false;
-        }
-        body.append(chunk, static_cast<std::size_t>(n));
-    }
-    return true;
-}
-
-void drain(int fd, std::size_t limit) {
-    char chunk[4096];
-    std::size_t read = 0;
-    while (read < limit) {
-        const auto n = ::recv(fd, chunk, sizeof chunk, 0);
-        if (n <= 0) {
-            return;
-        }
-        read += static_cast<std::size_t>(n);
-    }
-}
-
-void set_timeouts(int fd) {
-    timeval timeout{};
-    timeout.tv_sec = k_io_timeout_seconds;
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-}
-
-/// Reads one request from `fd`, answers it through `backend`, and returns.
-void handle_connection(int fd, ApiBackend& backend) {
-    set_timeouts(fd);
-    std::string buffer;
-    std::size_t head_length = 0;
-    switch (read_head(fd, buffer, head_length)) {
-        case HeadRead::Complete:
-            break;
-        case HeadRead::Closed:
-            return;  // closed or stalled before a whole head arrived: nobody to answer
-        case HeadRead::TooLarge:
-            send_json(fd, 431, {{"error", "request head too large"}});
-            return;
-    }
-    auto head = parse_request_head(std::string_view(buffer).substr(0, head_length));
-    if (!head) {
-        send_json(fd, 400, {{"error", head.error().message}});
-        return;
-    }
-    std::string body = buffer.substr(head_length + 4);
-    if (body.size() > head->content_length) {
-        send_json(fd, 400, {{"error", "more data than Content-Length announced"}});
-        return;
-    }
-    if (head->content_length > k_max_body) {
-        send_json(fd, 413, {{"error", "request body too large"}});
-        ::shutdown(fd, SHUT_WR);
-        drain(fd, k_max_drained);
-        return;
-    }
-    if (!read_body(fd, body, head->content_length)) {
-        return;
-    }
-    ApiRequest request;
-    request.method = std::move(head->method);
-    request.path = std::move(head->path);
-    request.query = std::move(head->query);
-    request.body = std::move(body);
-    const ApiReply reply = handle_request(backend, request);
-    spdlog::debug("api: {} {} -> {}", request.method, request.path, reply.status);
-    send_json(fd, reply.status, reply.body);
 }
 
 }  // namespace
@@ -201,7 +143,7 @@ sys::Result<int> ApiServer::listen_on_path(const std::filesystem::path& socket_p
 }
 
 sys::Result<void> ApiServer::start(const std::filesystem::path& socket_path) {
-    if (m_listen_fd >= 0) {
+    if (m_daemon != nullptr) {
         return sys::Error::failed("api server already started");
     }
     int fd = -1;
@@ -216,111 +158,23 @@ sys::Result<void> ApiServer::start(const std::filesystem::path& socket_path) {
         fd = *listening;
         m_where = socket_path.string();
     }
-    m_wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (m_wake_fd < 0) {
-        const std::string reason = errno_text();
+    m_daemon = MHD_start_daemon(
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
+        nullptr, nullptr, on_request, &m_backend, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, nullptr,
+        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, nullptr,
+        MHD_OPTION_END);
+    if (m_daemon == nullptr) {
         ::close(fd);
         stop();
-        return sys::Error::failed(fmt::format("api on {}: eventfd: {}", m_where, reason));
+        return sys::Error::failed(fmt::format("api on {}: libmicrohttpd did not start", m_where));
     }
-    m_listen_fd = fd;
-    m_stopping = false;
-    m_accept_thread = std::thread([this] { accept_loop(); });
     return {};
 }
 
-void ApiServer::reap_finished_locked(std::list<Connection>& finished) {
-    for (auto it = m_connections.begin(); it != m_connections.end();) {
-        auto next = std::next(it);
-        if (it->done) {
-            finished.splice(finished.end(), m_connections, it);
-        }
-        it = next;
-    }
-}
-
-void ApiServer::accept_loop() {
-    for (;;) {
-        pollfd fds[2] = {{m_listen_fd, POLLIN, 0}, {m_wake_fd, POLLIN, 0}};
-        if (::poll(fds, 2, -1) < 0 && errno != EINTR) {
-            spdlog::error("api: poll: {}", errno_text());
-            return;
-        }
-        if (m_stopping) {
-            return;
-        }
-        std::list<Connection> finished;
-        {
-            std::lock_guard lock(m_mutex);
-            reap_finished_locked(finished);
-        }
-        for (auto& c : finished) {
-            c.thread.join();  // already returned: joining only frees its stack
-        }
-        if ((fds[0].revents & POLLIN) == 0) {
-            continue;
-        }
-        const int fd = ::accept4(m_listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED) {
-                spdlog::warn("api: accept: {}", errno_text());
-            }
-            continue;
-        }
-        std::lock_guard lock(m_mutex);
-        if (m_connections.size() >= k_max_connections) {
-            set_timeouts(fd);
-            send_json(fd, 503, {{"error", "too many API connections at once"}});
-            ::close(fd);
-            continue;
-        }
-        auto& connection = m_connections.emplace_back();
-        connection.fd = fd;
-        connection.thread = std::thread([this, &connection] { serve(connection); });
-    }
-}
-
-void ApiServer::serve(Connection& connection) {
-    try {
-        handle_connection(connection.fd, m_backend);
-    } catch (const std::exception& e) {
-        spdlog::error("api: {}", e.what());
-    }
-    std::lock_guard lock(m_mutex);
-    ::close(connection.fd);
-    connection.fd = -1;
-    connection.done = true;
-}
-
 void ApiServer::stop() {
-    if (m_accept_thread.joinable()) {
-        m_stopping = true;
-        const std::uint64_t one = 1;
-        (void)!::write(m_wake_fd, &one, sizeof one);
-        m_accept_thread.join();
-    }
-    std::list<Connection> connections;
-    {
-        std::lock_guard lock(m_mutex);
-        // A client still sending (or idle) is cut off; one waiting for its answer gets it,
-        // since the daemon has answered every pending request before it stops the API.
-        for (auto& c : m_connections) {
-            if (c.fd >= 0) {
-                ::shutdown(c.fd, SHUT_RD);
-            }
-        }
-        connections.swap(m_connections);
-    }
-    for (auto& c : connections) {
-        c.thread.join();
-    }
-    if (m_listen_fd >= 0) {
-        ::close(m_listen_fd);
-        m_listen_fd = -1;
-    }
-    if (m_wake_fd >= 0) {
-        ::close(m_wake_fd);
-        m_wake_fd = -1;
+    if (m_daemon != nullptr) {
+        MHD_stop_daemon(m_daemon);
+        m_daemon = nullptr;
     }
     if (!m_created.empty()) {
         std::error_code ec;

@@ -9,9 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <future>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "agent/sys/http.h"
 #include "tests/unit/daemon/fake_backend.h"
@@ -53,68 +51,6 @@ sys::HttpResponse call(const fs::path& socket, const std::string& method, const 
     REQUIRE(response.ok());
     return *response;
 }
-
-/// Sends `request` as raw bytes and returns everything the server wrote before closing.
-std::string raw_exchange(const fs::path& socket, const std::string& request) {
-    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    REQUIRE(fd >= 0);
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::strncpy(address.sun_path, socket.c_str(), sizeof address.sun_path - 1);
-    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-    std::size_t sent = 0;
-    while (sent < request.size()) {
-        const auto n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-        if (n <= 0) {
-            break;  // the server may answer and close before reading everything
-        }
-        sent += static_cast<std::size_t>(n);
-    }
-    std::string answer;
-    char buffer[4096];
-    for (;;) {
-        const auto n = ::recv(fd, buffer, sizeof buffer, 0);
-        if (n <= 0) {
-            break;
-        }
-        answer.append(buffer, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    return answer;
-}
-
-/// A backend whose `sync --wait` blocks until the test releases it; everything else answers.
-class BlockingBackend final : public daemon::ApiBackend {
-public:
-    std::promise<void> sync_entered;
-    std::promise<void> release;
-
-    daemon::ApiResult<std::vector<daemon::StackStatus>> status(
-        const std::optional<std::string>&) override {
-        return std::vector<daemon::StackStatus>{};
-    }
-    daemon::ApiResult<std::vector<model::Deployment>> history(const std::optional<std::string>&,
-                                                              int) override {
-        return std::vector<model::Deployment>{};
-    }
-    daemon::ApiResult<model::Deployment> show(std::int64_t) override {
-        return daemon::ApiError::not_found("none");
-    }
-    daemon::ApiResult<std::optional<deploy::CycleResult>> sync(const std::string&, bool) override {
-        sync_entered.set_value();
-        release.get_future().wait();
-        return std::optional<deploy::CycleResult>(
-            deploy::CycleResult{deploy::Outcome::Noop, std::nullopt, "nothing new"});
-    }
-    daemon::ApiResult<deploy::CycleResult> rollback(const std::string&,
-                                                    std::optional<std::int64_t>) override {
-        return daemon::ApiError::not_found("none");
-    }
-    daemon::ApiResult<model::StackState> set_paused(const std::string&, bool) override {
-        return daemon::ApiError::not_found("none");
-    }
-    daemon::ApiResult<int> reload() override { return 0; }
-};
 
 }  // namespace
 
@@ -190,47 +126,4 @@ TEST_CASE("api server: oversized bodies are refused", "[daemon]") {
     auto r = call(socket, "POST", "/v1/stacks/shop/sync", std::string(100 * 1024, ' '));
     REQUIRE(r.status == 413);
     REQUIRE(backend.calls.empty());
-}
-
-TEST_CASE("api server: malformed requests get a JSON 400, an endless head a 431", "[daemon]") {
-    TempDir dir;
-    daemon::testing::FakeBackend backend;
-    daemon::ApiServer server(backend);
-    const auto socket = dir.path / "api.sock";
-    REQUIRE(server.start(socket).ok());
-
-    const auto bad = raw_exchange(socket, "GET /v1/status HTTP/9\r\n\r\n");
-    CHECK(bad.rfind("HTTP/1.1 400 ", 0) == 0);
-    CHECK(bad.find("Content-Type: application/json") != std::string::npos);
-    CHECK(bad.find("HTTP/1.0 and HTTP/1.1") != std::string::npos);
-
-    const auto chunked = raw_exchange(
-        socket, "POST /v1/reload HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
-    CHECK(chunked.rfind("HTTP/1.1 400 ", 0) == 0);
-
-    const auto endless =
-        raw_exchange(socket, "GET /v1/status HTTP/1.1\r\nX-Pad: " + std::string(20000, 'a'));
-    CHECK(endless.rfind("HTTP/1.1 431 ", 0) == 0);
-    CHECK(backend.calls.empty());
-
-    // Still serving after all that.
-    CHECK(call(socket, "GET", "/v1/status").status == 200);
-}
-
-TEST_CASE("api server: a request waiting for its cycle does not hold up others", "[daemon]") {
-    TempDir dir;
-    BlockingBackend backend;
-    daemon::ApiServer server(backend);
-    const auto socket = dir.path / "api.sock";
-    REQUIRE(server.start(socket).ok());
-
-    auto waiting = std::async(std::launch::async, [&] {
-        return call(socket, "POST", "/v1/stacks/shop/sync", R"({"wait": true})");
-    });
-    backend.sync_entered.get_future().wait();
-    CHECK(call(socket, "GET", "/v1/status").status == 200);
-    backend.release.set_value();
-    const auto answer = waiting.get();
-    CHECK(answer.status == 200);
-    CHECK(nlohmann::json::parse(answer.body)["outcome"] == "noop");
 }
