@@ -218,9 +218,16 @@ sys::Result<Connection> connect(git_repository* repo, const config::GitSource& s
     Connection connection;
     connection.auth = std::make_unique<RemoteAuth>(std::move(*auth));
     git_remote* raw_remote = nullptr;
-    // Anonymous: nothing about the remote is written to the mirror's config, so two fetches
-    // with different credentials never race on it, and no URL lands in FETCH_HEAD or reflogs.
-    if (git_remote_create_anonymous(&raw_remote, repo, source.url.c_str()) != 0) {
+    // Anonymous (no name): nothing about the remote is written to the mirror's config, so two
+    // fetches with different credentials never race on it, and no URL lands in FETCH_HEAD or
+    // reflogs. Without git's url.<base>.insteadOf rewriting: the URL is fetched as configured,
+    // and libgit2 1.5 leaks about 20 KB of PCRE2 match data per config entry that the rewriting
+    // examines without a match (fixed upstream in libgit2 1.6), which on a daemon fetching every
+    // minute grew the heap without bound (docs/benchmarks.md, scale).
+    git_remote_create_options options = GIT_REMOTE_CREATE_OPTIONS_INIT;
+    options.repository = repo;
+    options.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF;
+    if (git_remote_create_with_opts(&raw_remote, source.url.c_str(), &options) != 0) {
         return sys::Error::invalid(
             fmt::format("git url {}: {}", shown_url, connection.auth->redact(libgit2_error())));
     }

@@ -1,6 +1,7 @@
 #include "agent/sources/git_source.h"
 
 #include <git2.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -463,6 +464,27 @@ TEST_CASE("git: file:// URLs and plain paths both work, each with its own mirror
     REQUIRE(git.checkout(by_path, v1, tmp.path / "b").ok());
     CHECK(read(tmp.path / "a" / "compose.yaml") == "v1");
     CHECK(read(tmp.path / "b" / "compose.yaml") == "v1");
+}
+
+TEST_CASE("git: repeated fetches do not grow the heap", "[sources][git]") {
+    // libgit2 1.5 leaks PCRE2 match data when it looks for url.*.insteadOf rules; a daemon
+    // fetching every stack every minute must not (docs/benchmarks.md, scale).
+    TempDir tmp;
+    TestRemote remote(tmp.path / "remote.git");
+    remote.commit("main", {{"compose.yaml", "v1"}});
+    LibGit2Source git(tmp.path / "state");
+    const auto source = source_for("file://" + remote.dir().string());
+    REQUIRE(git.fetch(source).ok());
+    REQUIRE(git.fetch(source).ok());
+    const auto before = mallinfo2().uordblks;
+    constexpr int k_fetches = 100;
+    for (int i = 0; i < k_fetches; ++i) {
+        REQUIRE(git.fetch(source).ok());
+    }
+    const auto grown = static_cast<long>(mallinfo2().uordblks) - static_cast<long>(before);
+    INFO("heap grew " << grown << " bytes over " << k_fetches << " fetches");
+    // With the leak: about 20 KB per config entry and fetch, over 5 MB here.
+    CHECK(grown < 1024 * 1024);
 }
 
 TEST_CASE("git: two stacks share one mirror and keep separate workdirs", "[sources][git]") {
