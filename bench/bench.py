@@ -5,16 +5,21 @@ Every measuring subcommand prints one JSON document on stdout: {"samples": [...]
 sample is a dict of numbers (plus sometimes more keys), so that bench/run can collect them into
 one results file and the report can compute medians and spreads. Subcommands:
 
-  noop     PID SOCKET STACK N ACCESS_LOG  N no-op cycles through `agentctl sync STACK --wait`:
-                                          agentd's CPU (threads, and self + reaped children),
-                                          wall time, registry requests per cycle
-  cron     PROJECT COMPOSE N ACCESS_LOG   N runs of `docker-compose pull -q && up -d`: CPU of the
+  noop     PID SOCKET STACK N ACCESS_LOG REGISTRY_PID
+                                          N no-op cycles through `agentctl sync STACK --wait`:
+                                          agentd's CPU (threads, and self + reaped children) and
+                                          run-queue wait, wall time, registry requests and the
+                                          registry's CPU per cycle
+  cron     PROJECT COMPOSE N ACCESS_LOG REGISTRY_PID
+                                          N runs of `docker-compose pull -q && up -d`: CPU of the
                                           docker-compose processes, wall time, registry requests
+                                          and the registry's CPU
   latency  N CMD...                       N runs of CMD: wall time of each (CMD must exit 0)
+  api      N SOCKET URL                   N GET URL on agentd's API socket: wall time of each
   rss      PID                            VmRSS, VmHWM, RssAnon, RssFile of PID in kB
   spawns   STRACE_LOG                     execve, fork and docker.sock connect counts in an
                                           `strace -f` log
-  scale    PID SOCKET DB STACKS_FILE N ACCESS_LOG
+  scale    PID SOCKET DB STACKS_FILE N ACCESS_LOG REGISTRY_PID
                                           N full poll cycles of every stack in STACKS_FILE
                                           (one name a line), each triggered through the API;
                                           a cycle ends when every stack's last poll in state.db
@@ -44,6 +49,7 @@ Helpers that print other JSON:
                                           deployments, and services caches (see cmd_seed)
   check-seeded DB STATE_DIR SPEC_JSON     after cycles: every seeded stack still runs its
                                           seeded deployment and its services cache was used
+  smaps    PID [TOP]                      resident memory by mapping: {"samples", "top"}
 """
 
 import hashlib
@@ -82,18 +88,26 @@ def process_cpu_seconds(pid):
     return ticks / CLK_TCK
 
 
-def threads_cpu_seconds(pid):
-    """CPU time of every live thread of PID from /proc/PID/task/*/schedstat (nanoseconds, where
-    /proc/PID/stat counts 10 ms ticks: too coarse for one no-op cycle). Misses threads that
-    ended meanwhile and children: process_cpu_seconds over a batch cross-checks both."""
-    total = 0
+def threads_sched(pid):
+    """(CPU time, run-queue wait) in seconds of every live thread of PID, from
+    /proc/PID/task/*/schedstat (nanoseconds, where /proc/PID/stat counts 10 ms ticks: too coarse
+    for one no-op cycle). The wait is time spent runnable but without a CPU: on this shared
+    2-core machine, what other work adds to wall times. Misses threads that ended meanwhile and
+    children: process_cpu_seconds over a batch cross-checks both."""
+    cpu = wait = 0
     for task in os.listdir(f"/proc/{pid}/task"):
         try:
             with open(f"/proc/{pid}/task/{task}/schedstat") as f:
-                total += int(f.read().split()[0])
+                fields = f.read().split()
+            cpu += int(fields[0])
+            wait += int(fields[1])
         except FileNotFoundError:
             pass  # the thread ended between listdir and open
-    return total / 1e9
+    return cpu / 1e9, wait / 1e9
+
+
+def threads_cpu_seconds(pid):
+    return threads_sched(pid)[0]
 
 
 def log_lines(path):
@@ -193,36 +207,43 @@ class Docker:
 # 1. No-op poll and the cron alternative
 
 
-def cmd_noop(pid, sock, stack, n, access_log):
+def cmd_noop(pid, sock, stack, n, access_log, registry_pid):
     samples = []
     for _ in range(int(n)):
         lines0 = settle_log(access_log)
         ticks0 = process_cpu_seconds(pid)
-        cpu0 = threads_cpu_seconds(pid)
+        cpu0, wait0 = threads_sched(pid)
+        reg0 = threads_cpu_seconds(registry_pid)
         t0 = time.perf_counter()
         run_checked([AGENTCTL, "--socket", sock, "sync", stack, "--wait"])
         wall = time.perf_counter() - t0
-        cpu = threads_cpu_seconds(pid) - cpu0
+        cpu1, wait1 = threads_sched(pid)
+        registry = threads_cpu_seconds(registry_pid) - reg0
         ticks = process_cpu_seconds(pid) - ticks0
         requests = settle_log(access_log) - lines0
-        samples.append({"cpu_s": cpu, "ticks_cpu_s": ticks, "wall_s": wall, "requests": requests})
+        samples.append({"cpu_s": cpu1 - cpu0, "ticks_cpu_s": ticks, "wall_s": wall,
+                        "requests": requests, "runqueue_s": wait1 - wait0,
+                        "registry_cpu_s": registry})
     return samples
 
 
-def cmd_cron(project, compose, n, access_log):
+def cmd_cron(project, compose, n, access_log, registry_pid):
     base = ["docker-compose", "-p", project, "-f", compose]
     samples = []
     for _ in range(int(n)):
         lines0 = settle_log(access_log)
         cpu0 = children_cpu_seconds()
+        reg0 = threads_cpu_seconds(registry_pid)
         t0 = time.perf_counter()
         # What a cron job would run: `pull -q && up -d`.
         run_checked(base + ["pull", "-q"])
         run_checked(base + ["up", "-d"])
         wall = time.perf_counter() - t0
         cpu = children_cpu_seconds() - cpu0
+        registry = threads_cpu_seconds(registry_pid) - reg0
         requests = settle_log(access_log) - lines0
-        samples.append({"cpu_s": cpu, "wall_s": wall, "requests": requests})
+        samples.append({"cpu_s": cpu, "wall_s": wall, "requests": requests,
+                        "registry_cpu_s": registry})
     return samples
 
 
@@ -233,6 +254,36 @@ def cmd_latency(n, *argv):
         run_checked(list(argv))
         samples.append({"wall_s": time.perf_counter() - t0})
     return samples
+
+
+def cmd_api(n, sock, url):
+    """N requests GET URL on agentd's API socket from this process: the request's own latency,
+    without starting agentctl."""
+    samples = []
+    for _ in range(int(n)):
+        t0 = time.perf_counter()
+        status, body = unix_request(sock, "GET", url)
+        if status != 200:
+            sys.exit(f"bench: GET {url}: {status} {body[:200]!r}")
+        samples.append({"wall_s": time.perf_counter() - t0})
+    return samples
+
+
+def cmd_smaps(pid, top="8"):
+    """Resident memory of PID by mapping (/proc/PID/smaps): each file, [heap], [stack], and
+    anonymous mappings (thread stacks, malloc arenas) together."""
+    by_name = {}
+    name = None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                parts = line.split()
+                name = os.path.basename(parts[5]) if len(parts) > 5 else "[anonymous]"
+            elif line.startswith("Rss:"):
+                by_name[name] = by_name.get(name, 0) + int(line.split()[1])
+    ranked = sorted(by_name.items(), key=lambda item: -item[1])
+    print(json.dumps({"samples": [{"rss_kb": sum(by_name.values())}],
+                      "top": ranked[:int(top)]}))
 
 
 def cmd_rss(pid):
@@ -496,7 +547,7 @@ def cmd_startup(pid, db_path, stacks_file, since):
     return [{"wall_s": (last - int(since)) / 1000, "cpu_s": process_cpu_seconds(pid)}]
 
 
-def cmd_scale(pid, sock, db_path, stacks_file, n, access_log):
+def cmd_scale(pid, sock, db_path, stacks_file, n, access_log, registry_pid):
     stacks = read_lines(stacks_file)
     db = open_ro(db_path)
     samples = []
@@ -505,7 +556,8 @@ def cmd_scale(pid, sock, db_path, stacks_file, n, access_log):
         time.sleep(0.002)  # last_poll_at has millisecond resolution: start on a fresh one
         since = now_ms()
         ticks0 = process_cpu_seconds(pid)
-        cpu0 = threads_cpu_seconds(pid)
+        cpu0, wait0 = threads_sched(pid)
+        reg0, reg_wait0 = threads_sched(registry_pid)
         t0 = time.perf_counter()
         for stack in stacks:
             status, body = unix_request(sock, "POST", f"/v1/stacks/{stack}/sync", b"{}")
@@ -514,15 +566,18 @@ def cmd_scale(pid, sock, db_path, stacks_file, n, access_log):
         triggered = time.perf_counter() - t0
         wait_polled(db, stacks, since)
         wall = time.perf_counter() - t0
-        cpu = threads_cpu_seconds(pid) - cpu0
+        cpu1, wait1 = threads_sched(pid)
+        reg1, reg_wait1 = threads_sched(registry_pid)
         ticks = process_cpu_seconds(pid) - ticks0
         requests = settle_log(access_log) - lines0
         errors = db.execute("SELECT COUNT(*) FROM stacks WHERE last_poll_result != 'ok'"
                             ).fetchone()[0]
         if errors:
             sys.exit(f"bench: {errors} stacks' last poll failed")
-        samples.append({"wall_s": wall, "cpu_s": cpu, "ticks_cpu_s": ticks,
-                        "requests": requests, "trigger_s": triggered})
+        samples.append({"wall_s": wall, "cpu_s": cpu1 - cpu0, "ticks_cpu_s": ticks,
+                        "requests": requests, "trigger_s": triggered,
+                        "runqueue_s": wait1 - wait0, "registry_cpu_s": reg1 - reg0,
+                        "registry_runqueue_s": reg_wait1 - reg_wait0})
     return samples
 
 
@@ -667,12 +722,12 @@ def main():
         sys.exit(__doc__)
     name, args = sys.argv[1], sys.argv[2:]
     helpers = {"fanout": cmd_fanout, "mkrepos": cmd_mkrepos, "seed": cmd_seed,
-               "check-seeded": cmd_check_seeded}
+               "check-seeded": cmd_check_seeded, "smaps": cmd_smaps}
     if name in helpers:
         helpers[name](*args)
         return
     commands = {"noop": cmd_noop, "cron": cmd_cron, "latency": cmd_latency, "rss": cmd_rss,
-                "spawns": cmd_spawns, "scale": cmd_scale, "startup": cmd_startup,
+                "spawns": cmd_spawns, "api": cmd_api, "scale": cmd_scale, "startup": cmd_startup,
                 "deploy": cmd_deploy, "rollback": cmd_rollback, "baseline": cmd_baseline}
     if name not in commands:
         sys.exit(__doc__)

@@ -76,6 +76,12 @@ def machine_line():
     return f"{os.cpu_count()} CPUs ({model}), {mem_kb / 1024 / 1024:.1f} GiB memory"
 
 
+def smaps_line(result):
+    total = result["samples"][0]["rss_kb"]
+    parts = [f"{name} {fmt_mib(kb)}" for name, kb in result["top"]]
+    return f"{fmt_mib(total)} in all; largest: " + ", ".join(parts) + "."
+
+
 def procs_per_cycle(results, name):
     sample = results[name]["samples"][0]
     return (sample["execs"] + sample["forks"]) / results[name]["cycles"]
@@ -147,7 +153,8 @@ class Report:
             "- Processes spawned and Docker connections: `strace -f -e trace=process,connect` "
             "attached to agentd during separate no-op cycles (not those timed), counting "
             "execve, non-thread clones and connect() to docker.sock.",
-            "- Neither figure includes dockerd's or the registry's own CPU.",
+            "- Neither CPU figure includes dockerd's or the registry's; the registry's CPU is "
+            "given separately below (docker-registry runs on the same 2 cores).",
             "- Every service has `network_mode: none`: docker-compose 1.29 creates containers "
             "much faster without a network endpoint each (creation times below), and no "
             "no-op poll needs a network.", "",
@@ -172,6 +179,9 @@ class Report:
                 f"{fmt_ms(c_wall['median'])} | {a_req['median']:g} | {c_req['median']:g} | "
                 f"{procs_per_cycle(self.r, f'spawns_{size}'):g} | {sample['docker_connects']} |")
             ticks = sum(column(self.r, f"noop_{size}", "ticks_cpu_s")) / a_cpu["n"]
+            a_reg = stat(self.r, f"noop_{size}", "registry_cpu_s")["median"]
+            c_reg = stat(self.r, f"cron_{size}", "registry_cpu_s")["median"]
+            a_wait = stat(self.r, f"noop_{size}", "runqueue_s")["median"]
             create = self.r[f"create_{size}"]["samples"][0]["wall_s"]
             notes.append(
                 f"- {size} images: agentd CPU {fmt_stat(a_cpu, fmt_ms)}; cron CPU "
@@ -180,8 +190,11 @@ class Report:
                 f"{a_req['max']:g}; cron requests min {c_req['min']:g} max {c_req['max']:g}; "
                 f"agentd over {spawns['cycles']} traced cycles: {sample['execs']} execve, "
                 f"{sample['forks']} forks, {sample['docker_connects']} Docker connects; tick "
-                f"cross-check {fmt_ms(ticks)} per cycle; docker-compose created the cron "
-                f"project's {size} containers in {fmt_s(create)}.")
+                f"cross-check {fmt_ms(ticks)} per cycle; agentd runnable but waiting for a CPU "
+                f"{fmt_ms(a_wait)} per cycle; the registry's CPU per cycle: "
+                f"{fmt_ms(a_reg)} for agentd's requests, {fmt_ms(c_reg)} for the cron "
+                f"alternative's; docker-compose created the cron project's {size} containers "
+                f"in {fmt_s(create)}.")
         self.add("", "Spread:", "", *notes, "")
         worst_req = max(max(column(self.r, f"noop_{s}", "requests")) / s for s in sizes)
         self.target("no-op poll: at most 1 registry request per tracked image",
@@ -208,13 +221,16 @@ class Report:
         idle = self.r["rss"]["samples"][0]
         spawns = self.r["scale_spawns"]["samples"][0]
         ticks = sum(column(self.r, "scale", "ticks_cpu_s")) / cpu["n"]
+        reg = stat(self.r, "scale", "registry_cpu_s")
+        wait = stat(self.r, "scale", "runqueue_s")
+        reg_wait = stat(self.r, "scale", "registry_runqueue_s")
         self.add(
             f"## 2. Scale: {stacks} stacks of {images} images in one agentd", "",
             f"{stacks} stacks, each its own git repository (file://, one commit) and "
             f"{images} image repositories of its own in the registry ({stacks * images} in "
-            "all, one image copied by cross-repository blob mounts). Creating "
-            f"{stacks * images} containers takes far too long here, and a no-op poll does not "
-            "look at containers (section 1), so no container runs: state.db is seeded with a "
+            "all, one image copied by cross-repository blob mounts). Creating a container per "
+            "service takes far too long on this machine, and a no-op poll does not look at "
+            "containers (section 1), so no container runs: state.db is seeded with a "
             "succeeded deployment per stack of exactly the release the registry serves, and "
             "each stack's services cache with its services (bench/run checks afterwards that "
             "every stack still runs its seeded deployment, polled without error, and that "
@@ -238,6 +254,11 @@ class Report:
             f"| per stack: CPU / wall share | {fmt_ms(cpu['median'] / stacks)} / "
             f"{fmt_ms(wall['median'] / stacks)} |",
             f"| tick cross-check (utime+stime+children) per cycle | {fmt_ms(ticks)} |",
+            f"| agentd threads runnable but waiting for a CPU, summed | "
+            f"{fmt_stat(wait, fmt_ms)} |",
+            f"| registry (docker-registry on the same 2 cores) CPU per cycle | "
+            f"{fmt_stat(reg, fmt_ms)} |",
+            f"| registry threads waiting for a CPU, summed | {fmt_stat(reg_wait, fmt_ms)} |",
             f"| registry requests per cycle | {req['median']:g} (min {req['min']:g}, max "
             f"{req['max']:g}) for {stacks * images} images |",
             f"| processes spawned, Docker connects (one traced cycle) | "
@@ -247,7 +268,9 @@ class Report:
             f"| VmHWM (peak RSS) | {fmt_mib(rss['vmhwm_kb'])} |",
             f"| threads | {rss['threads']} |",
             f"| idle, one stack (section 5) | VmRSS {fmt_mib(idle['vmrss_kb'])}, VmHWM "
-            f"{fmt_mib(idle['vmhwm_kb'])} |", "")
+            f"{fmt_mib(idle['vmhwm_kb'])} |", "",
+            "Resident memory by mapping after the cycles (/proc/PID/smaps): " +
+            smaps_line(self.r["scale_smaps"]), "")
         self.target(f"{stacks} stacks x {images} images: poll cycle within 2 s wall",
                     f"{fmt_ms(wall['median'])} (max {fmt_ms(wall['max'])})",
                     wall["median"] <= 2.0)
@@ -296,9 +319,12 @@ class Report:
             b_healthy = stat(self.r, f"baseline_{kind}", "healthy_s")["median"]
             phases.append(f"| {label} | " + " | ".join(cells) +
                           f" | {fmt_ms(b_up)} | {fmt_ms(b_healthy)} |")
+        config = stat(self.r, "compose_config", "wall_s")
         self.add("", "Phases (medians):", "",
                  "| push | observe | pull | apply | gate | rest | baseline: up -d | baseline: "
-                 "first good sample |", "|---|---:|---:|---:|---:|---:|---:|---:|", *phases, "")
+                 "first good sample |", "|---|---:|---:|---:|---:|---:|---:|---:|", *phases, "",
+                 "For reference, one `docker-compose config` of this stack (what observe runs "
+                 f"once for a new revision): {fmt_stat(config, fmt_ms)}.", "")
 
     def rollback(self):
         stable = self.meta["stable"]
@@ -348,10 +374,16 @@ class Report:
             f"| threads | {rss['threads']} |",
             f"| `agentctl status` | {fmt_stat(status, fmt_ms)} |",
             f"| `agentctl history STACK` (20 newest) | {fmt_stat(history, fmt_ms)} |",
+            f"| the request alone: `GET /v1/status` from bench.py | "
+            f"{fmt_stat(stat(self.r, 'status_api', 'wall_s'), fmt_ms)} |",
+            f"| the request alone: `GET /v1/history?stack=STACK` | "
+            f"{fmt_stat(stat(self.r, 'history_api', 'wall_s'), fmt_ms)} |",
             f"| baseline: `agentctl --version` (process start, no request) | "
             f"{fmt_stat(baseline, fmt_ms)} |", "",
             "agentctl latency is the wall time of the whole agentctl process (start, connect, "
-            "request, render), as a user sees it.", "")
+            "request, render), as a user sees it; the request alone is timed from a process "
+            "that is already running.", "",
+            "Resident memory by mapping (/proc/PID/smaps): " + smaps_line(self.r["smaps"]), "")
         self.target(f"`agentctl status` within 20 ms at {m['deployments']:,} deployments",
                     fmt_ms(status["median"]), status["median"] <= 0.020)
 
@@ -375,7 +407,9 @@ class Report:
         self.add("## Findings", "", self.findings.strip(), "")
         self.add(
             "## Not measured", "",
-            "- dockerd's and the registry's CPU on either side (both are shared daemons here).",
+            "- dockerd's CPU on either side (a shared daemon here).",
+            "- A remote registry: here every request is answered over loopback in about a "
+            "millisecond; over a network each costs a round trip.",
             "- Webhook-triggered reaction (the webhook receiver does not exist yet).",
             "- Git repositories with long histories.", "")
         return "\n".join(self.lines)
