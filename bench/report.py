@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Writes docs/benchmarks.md from the results bench/run collected (standard library only).
 
-Usage: report.py RESULTS_JSON OUT_MD COMMAND FINDINGS_MD
+Usage: report.py RESULTS_JSON OUT_MD FINDINGS_MD
 
 RESULTS_JSON maps a measurement name to {"samples": [{...numbers...}], ...} (see bench.py) and
-"meta" to the run's description. FINDINGS_MD (hand-written, bench/findings.md) is included
-verbatim as the "Findings" section, so that explanations survive regeneration.
+"meta" to the run's description (with the command that reproduces it). FINDINGS_MD
+(hand-written, bench/findings.md) is included verbatim as the "Findings" section, so that
+explanations survive regeneration. A full run keeps its results in docs/benchmarks.json, so
+after editing the findings:
+
+    python3 bench/report.py docs/benchmarks.json docs/benchmarks.md bench/findings.md
 """
 
 import json
@@ -88,10 +92,10 @@ def procs_per_cycle(results, name):
 
 
 class Report:
-    def __init__(self, results, command, findings):
+    def __init__(self, results, findings):
         self.r = results
         self.meta = results["meta"]
-        self.command = command
+        self.command = self.meta["command"]
         self.findings = findings
         self.lines = []
         self.targets = []
@@ -416,16 +420,16 @@ class Report:
 
 
 def main():
-    if len(sys.argv) != 5:
+    if len(sys.argv) != 4:
         sys.exit(__doc__)
-    results_file, out, command, findings_file = sys.argv[1:]
+    results_file, out, findings_file = sys.argv[1:]
     with open(results_file) as f:
         results = json.load(f)
     findings = "(none written yet)"
     if os.path.exists(findings_file):
         with open(findings_file) as f:
             findings = f.read()
-    text = Report(results, command, findings).render()
+    text = Report(dict(results), findings).render()
     with open(out, "w") as f:
         f.write(text)
 
