@@ -1,32 +1,80 @@
 #!/usr/bin/env python3
-"""Measurements and report of bench/run (standard library only).
+"""Measurements of bench/run (standard library only); bench/report.py writes the report.
 
 Every measuring subcommand prints one JSON document on stdout: {"samples": [...]} where each
-sample is a dict of numbers, so that bench/run can collect them into one results file and the
-report can compute medians and spreads. Subcommands:
+sample is a dict of numbers (plus sometimes more keys), so that bench/run can collect them into
+one results file and the report can compute medians and spreads. Subcommands:
 
-  noop     PID SOCKET STACK N ACCESS_LOG  N no-op cycles through `agentctl sync STACK --wait`:
-                                          agentd's CPU (self + reaped children), wall time,
-                                          registry requests per cycle
-  cron     PROJECT COMPOSE N ACCESS_LOG   N runs of `docker-compose pull -q && up -d`: CPU of the
+  noop     PID SOCKET STACK N ACCESS_LOG REGISTRY_PID
+                                          N no-op cycles through `agentctl sync STACK --wait`:
+                                          agentd's CPU (threads, and self + reaped children) and
+                                          run-queue wait, wall time, registry requests and the
+                                          registry's CPU per cycle
+  cron     PROJECT COMPOSE N ACCESS_LOG REGISTRY_PID
+                                          N runs of `docker-compose pull -q && up -d`: CPU of the
                                           docker-compose processes, wall time, registry requests
+                                          and the registry's CPU
   latency  N CMD...                       N runs of CMD: wall time of each (CMD must exit 0)
-  rss      PID                            VmRSS and VmHWM of PID in kB
-  spawns   STRACE_LOG                     execve and fork counts in an `strace -f` log
-  report   RESULTS_JSON OUT_MD COMMAND    the Markdown report
+  api      N SOCKET URL                   N GET URL on agentd's API socket: wall time of each
+  rss      PID                            VmRSS, VmHWM, RssAnon, RssFile of PID in kB
+  spawns   STRACE_LOG                     execve, fork and docker.sock connect counts in an
+                                          `strace -f` log
+  scale    PID SOCKET DB STACKS_FILE N ACCESS_LOG REGISTRY_PID
+                                          N full poll cycles of every stack in STACKS_FILE
+                                          (one name a line), each triggered through the API;
+                                          a cycle ends when every stack's last poll in state.db
+                                          is newer than the trigger
+  startup  PID DB STACKS_FILE SINCE_MS    waits for the first poll of every stack after agentd
+                                          started at SINCE_MS (the start-up cycle): wall time
+                                          and agentd's CPU since it started
+  deploy   SOCKET DB STACK                one `agentctl sync STACK --wait` that must end in a
+                                          promoted release: wall time and its phases
+  rollback SOCKET DB STACK REGISTRY_PID REGISTRY
+                                          one `agentctl sync STACK --wait` of a release that
+                                          fails the gate; the registry is stopped as soon as the
+                                          release is pulled: failure decision -> previous
+                                          release healthy again
+  baseline PROJECT STABLE_S N FROM TO     N times: `docker-compose up -d` of compose file FROM
+                                          (untimed), then of TO, timed until every container
+                                          runs (and is healthy) for STABLE_S without a break
+Helpers that print other JSON:
+  fanout   REGISTRY SOURCE TAG TARGETS_FILE
+                                          copies the image SOURCE:TAG in the registry to every
+                                          repository named in TARGETS_FILE (blob mounts and a
+                                          manifest PUT): {"digest": ...}
+  mkrepos  DIR SPEC_JSON                  one bare git repository per stack, each with one
+                                          commit of stack/compose.yaml: {stack: revision}
+  seed     DB MIGRATIONS_CPP STATE_DIR SPEC_JSON
+                                          a state.db in agentd's schema with finished
+                                          deployments, and services caches (see cmd_seed)
+  check-seeded DB STATE_DIR SPEC_JSON     after cycles: every seeded stack still runs its
+                                          seeded deployment and its services cache was used
+  smaps    PID [TOP]                      resident memory by mapping: {"samples", "top"}
 """
 
+import hashlib
+import http.client
 import json
 import os
 import re
 import resource
+import signal
+import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
 import time
+from urllib.parse import quote
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 AGENTCTL = os.environ.get("AGENTCTL", "agentctl")
+DOCKER_SOCKET = "/var/run/docker.sock"
+DOCKER_API = "/v1.41"  # dockerd 20.10; newer engines accept it too
+
+
+# ---------------------------------------------------------------------------------------------
+# Processes and files
 
 
 def process_cpu_seconds(pid):
@@ -40,18 +88,26 @@ def process_cpu_seconds(pid):
     return ticks / CLK_TCK
 
 
-def threads_cpu_seconds(pid):
-    """CPU time of every live thread of PID from /proc/PID/task/*/schedstat (nanoseconds, where
-    /proc/PID/stat counts 10 ms ticks: too coarse for one no-op cycle). Misses threads that
-    ended meanwhile and children: process_cpu_seconds over a batch cross-checks both."""
-    total = 0
+def threads_sched(pid):
+    """(CPU time, run-queue wait) in seconds of every live thread of PID, from
+    /proc/PID/task/*/schedstat (nanoseconds, where /proc/PID/stat counts 10 ms ticks: too coarse
+    for one no-op cycle). The wait is time spent runnable but without a CPU: on this shared
+    2-core machine, what other work adds to wall times. Misses threads that ended meanwhile and
+    children: process_cpu_seconds over a batch cross-checks both."""
+    cpu = wait = 0
     for task in os.listdir(f"/proc/{pid}/task"):
         try:
             with open(f"/proc/{pid}/task/{task}/schedstat") as f:
-                total += int(f.read().split()[0])
+                fields = f.read().split()
+            cpu += int(fields[0])
+            wait += int(fields[1])
         except FileNotFoundError:
             pass  # the thread ended between listdir and open
-    return total / 1e9
+    return cpu / 1e9, wait / 1e9
+
+
+def threads_cpu_seconds(pid):
+    return threads_sched(pid)[0]
 
 
 def log_lines(path):
@@ -64,8 +120,9 @@ def children_cpu_seconds():
     return usage.ru_utime + usage.ru_stime
 
 
-def run_checked(argv):
-    result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def run_checked(argv, **kwargs):
+    result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            **kwargs)
     if result.returncode != 0:
         sys.exit(f"bench: {' '.join(argv)} exited {result.returncode}: "
                  f"{result.stdout.strip()} {result.stderr.strip()}")
@@ -83,36 +140,110 @@ def settle_log(path, seconds=0.3):
         last = now
 
 
-def cmd_noop(pid, socket, stack, n, access_log):
+def now_ms():
+    return int(time.time() * 1000)
+
+
+def read_lines(path):
+    with open(path) as f:
+        return [line.strip() for line in f if line.strip()]
+
+
+# ---------------------------------------------------------------------------------------------
+# HTTP over unix sockets (agentd's API and the Docker Engine API)
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path, timeout=300):
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self.unix_path)
+        self.sock = sock
+
+
+def unix_request(path, method, url, body=None):
+    conn = UnixHTTPConnection(path)
+    try:
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        conn.request(method, url, body=body, headers=headers)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+class Docker:
+    """The few Engine API calls the baseline needs, over one kept-alive connection."""
+
+    def __init__(self):
+        self.conn = UnixHTTPConnection(DOCKER_SOCKET, timeout=60)
+
+    def get(self, url):
+        self.conn.request("GET", DOCKER_API + url)
+        response = self.conn.getresponse()
+        body = response.read()
+        if response.status != 200:
+            sys.exit(f"bench: docker GET {url}: {response.status} {body[:200]!r}")
+        return json.loads(body)
+
+    def project_states(self, project):
+        """[(service, state, health or None, restart count)] of the project's containers."""
+        filters = json.dumps({"label": [f"com.docker.compose.project={project}"]})
+        out = []
+        for entry in self.get("/containers/json?all=1&filters=" + quote(filters, safe="")):
+            doc = self.get(f"/containers/{entry['Id']}/json")
+            state = doc["State"]
+            health = state.get("Health", {}).get("Status") if state.get("Health") else None
+            service = doc["Config"]["Labels"].get("com.docker.compose.service", "")
+            out.append((service, state["Status"], health, doc.get("RestartCount", 0)))
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. No-op poll and the cron alternative
+
+
+def cmd_noop(pid, sock, stack, n, access_log, registry_pid):
     samples = []
     for _ in range(int(n)):
         lines0 = settle_log(access_log)
         ticks0 = process_cpu_seconds(pid)
-        cpu0 = threads_cpu_seconds(pid)
+        cpu0, wait0 = threads_sched(pid)
+        reg0 = threads_cpu_seconds(registry_pid)
         t0 = time.perf_counter()
-        run_checked([AGENTCTL, "--socket", socket, "sync", stack, "--wait"])
+        run_checked([AGENTCTL, "--socket", sock, "sync", stack, "--wait"])
         wall = time.perf_counter() - t0
-        cpu = threads_cpu_seconds(pid) - cpu0
+        cpu1, wait1 = threads_sched(pid)
+        registry = threads_cpu_seconds(registry_pid) - reg0
         ticks = process_cpu_seconds(pid) - ticks0
         requests = settle_log(access_log) - lines0
-        samples.append({"cpu_s": cpu, "ticks_cpu_s": ticks, "wall_s": wall, "requests": requests})
+        samples.append({"cpu_s": cpu1 - cpu0, "ticks_cpu_s": ticks, "wall_s": wall,
+                        "requests": requests, "runqueue_s": wait1 - wait0,
+                        "registry_cpu_s": registry})
     return samples
 
 
-def cmd_cron(project, compose, n, access_log):
+def cmd_cron(project, compose, n, access_log, registry_pid):
     base = ["docker-compose", "-p", project, "-f", compose]
     samples = []
     for _ in range(int(n)):
         lines0 = settle_log(access_log)
         cpu0 = children_cpu_seconds()
+        reg0 = threads_cpu_seconds(registry_pid)
         t0 = time.perf_counter()
         # What a cron job would run: `pull -q && up -d`.
         run_checked(base + ["pull", "-q"])
         run_checked(base + ["up", "-d"])
         wall = time.perf_counter() - t0
         cpu = children_cpu_seconds() - cpu0
+        registry = threads_cpu_seconds(registry_pid) - reg0
         requests = settle_log(access_log) - lines0
-        samples.append({"cpu_s": cpu, "wall_s": wall, "requests": requests})
+        samples.append({"cpu_s": cpu, "wall_s": wall, "requests": requests,
+                        "registry_cpu_s": registry})
     return samples
 
 
@@ -125,20 +256,51 @@ def cmd_latency(n, *argv):
     return samples
 
 
+def cmd_api(n, sock, url):
+    """N requests GET URL on agentd's API socket from this process: the request's own latency,
+    without starting agentctl."""
+    samples = []
+    for _ in range(int(n)):
+        t0 = time.perf_counter()
+        status, body = unix_request(sock, "GET", url)
+        if status != 200:
+            sys.exit(f"bench: GET {url}: {status} {body[:200]!r}")
+        samples.append({"wall_s": time.perf_counter() - t0})
+    return samples
+
+
+def cmd_smaps(pid, top="8"):
+    """Resident memory of PID by mapping (/proc/PID/smaps): each file, [heap], [stack], and
+    anonymous mappings (thread stacks, malloc arenas) together."""
+    by_name = {}
+    name = None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                parts = line.split()
+                name = os.path.basename(parts[5]) if len(parts) > 5 else "[anonymous]"
+            elif line.startswith("Rss:"):
+                by_name[name] = by_name.get(name, 0) + int(line.split()[1])
+    ranked = sorted(by_name.items(), key=lambda item: -item[1])
+    print(json.dumps({"samples": [{"rss_kb": sum(by_name.values())}],
+                      "top": ranked[:int(top)]}))
+
+
 def cmd_rss(pid):
     values = {}
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             key, _, rest = line.partition(":")
-            if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
-                values[key.lower() + "_kb"] = int(rest.split()[0])
+            if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile", "Threads"):
+                values[key.lower() + ("_kb" if key != "Threads" else "")] = int(rest.split()[0])
     return [values]
 
 
 def cmd_spawns(strace_log):
-    """Counts, in an `strace -f -e trace=process` log, the programs executed (execve) and the
-    processes created (fork/vfork, clone/clone3 without CLONE_THREAD: threads are not processes)."""
-    execs = forks = 0
+    """Counts, in an `strace -f -e trace=process,connect` log, the programs executed (execve),
+    the processes created (fork/vfork, clone/clone3 without CLONE_THREAD: threads are not
+    processes) and the connections to the Docker Engine's socket."""
+    execs = forks = docker = 0
     with open(strace_log, errors="replace") as f:
         for line in f:
             if "resumed>" in line and "<unfinished" not in line:
@@ -147,205 +309,426 @@ def cmd_spawns(strace_log):
                 execs += 1
             elif re.search(r"\b(v?fork|clone3?)\(", line) and "CLONE_THREAD" not in line:
                 forks += 1
-    return [{"execs": execs, "forks": forks}]
+            elif re.search(r"\bconnect\(", line) and "docker.sock" in line:
+                docker += 1
+    return [{"execs": execs, "forks": forks, "docker_connects": docker}]
 
 
 # ---------------------------------------------------------------------------------------------
-# Report
+# Set-up helpers: registry fan-out, git repositories, a seeded state
 
 
-def summary(values):
-    """median, min, max and the spread as (max - min) / median."""
-    values = sorted(values)
-    median = statistics.median(values)
-    return {
-        "median": median,
-        "min": values[0],
-        "max": values[-1],
-        "n": len(values),
-        "spread": (values[-1] - values[0]) / median if median else 0.0,
-    }
+def cmd_fanout(registry, source, tag, targets_file):
+    """Copies SOURCE:TAG to every target repository without pushing any byte twice: the
+    registry mounts the blobs it already holds (cross-repository mount), and the manifest is
+    PUT under the target's name. Same digest everywhere: each repository is still resolved by
+    its own request, which is what a no-op poll costs."""
+    host, port = registry.split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=60)
+    accept = ("application/vnd.docker.distribution.manifest.v2+json, "
+              "application/vnd.oci.image.manifest.v1+json")
+
+    def call(method, url, body=None, headers=None):
+        conn.request(method, url, body=body, headers=headers or {})
+        response = conn.getresponse()
+        data = response.read()
+        return response, data
+
+    response, manifest = call("GET", f"/v2/{source}/manifests/{tag}", headers={"Accept": accept})
+    if response.status != 200:
+        sys.exit(f"bench: fanout: GET {source}:{tag}: {response.status} {manifest[:200]!r}")
+    content_type = response.getheader("Content-Type")
+    digest = response.getheader("Docker-Content-Digest")
+    doc = json.loads(manifest)
+    blobs = [doc["config"]["digest"]] + [layer["digest"] for layer in doc["layers"]]
+    targets = read_lines(targets_file)
+    for target in targets:
+        for blob in blobs:
+            response, data = call("POST", f"/v2/{target}/blobs/uploads/?mount={blob}&from={source}",
+                                  headers={"Content-Length": "0"})
+            if response.status != 201:
+                sys.exit(f"bench: fanout: mount {blob} into {target}: {response.status} "
+                         f"{data[:200]!r}")
+        response, data = call("PUT", f"/v2/{target}/manifests/{tag}", body=manifest,
+                              headers={"Content-Type": content_type})
+        if response.status != 201:
+            sys.exit(f"bench: fanout: PUT {target}:{tag}: {response.status} {data[:200]!r}")
+    print(json.dumps({"digest": digest, "repositories": len(targets)}))
 
 
-def column(results, name, key):
-    return [s[key] for s in results[name]["samples"]]
+def git_env():
+    env = dict(os.environ)
+    env.update({"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.invalid",
+                "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.invalid"})
+    return env
 
 
-def fmt_ms(seconds):
-    ms = seconds * 1000
-    return f"{ms:.2f} ms" if ms < 10 else f"{ms:.1f} ms" if ms < 100 else f"{ms:.0f} ms"
+def cmd_mkrepos(directory, spec_file):
+    """SPEC_JSON: {stack: compose text}. Writes DIR/STACK.git (bare, branch main, one commit of
+    stack/compose.yaml) with `git fast-import`: two processes a repository instead of a clone,
+    a commit and a push."""
+    with open(spec_file) as f:
+        spec = json.load(f)
+    revisions = {}
+    for stack, compose in spec.items():
+        repo = os.path.join(directory, f"{stack}.git")
+        run_checked(["git", "init", "-q", "--bare", "-b", "main", repo])
+        data = compose.encode()
+        message = f"stack {stack}".encode()
+        stream = (b"blob\nmark :1\ndata %d\n%s\n" % (len(data), data) +
+                  b"commit refs/heads/main\nmark :2\n"
+                  b"committer bench <bench@example.invalid> 1790000000 +0000\n"
+                  b"data %d\n%s\n" % (len(message), message) +
+                  b"M 100644 :1 stack/compose.yaml\n\n")
+        marks = os.path.join(directory, f"{stack}.marks")
+        result = subprocess.run(["git", "-C", repo, "fast-import", "--quiet",
+                                 f"--export-marks={marks}"], input=stream,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=git_env())
+        if result.returncode != 0:
+            sys.exit(f"bench: git fast-import into {repo}: {result.stderr.decode().strip()}")
+        with open(marks) as f:
+            for line in f:
+                mark, sha = line.split()
+                if mark == ":2":
+                    revisions[stack] = sha
+        os.unlink(marks)
+    print(json.dumps(revisions))
 
 
-def fmt_stat(stat, unit_fn):
-    return (f"{unit_fn(stat['median'])} (min {unit_fn(stat['min'])}, max {unit_fn(stat['max'])}, "
-            f"n={stat['n']})")
+def services_cache_key(revision, tag, env):
+    """The key under which agentd caches a revision's services (Reconciler::services_at in
+    agent/deploy/reconciler.cpp, for a git stack with compose's default file names)."""
+    text = f"{revision}\n{tag}\n"
+    for name in sorted(env):
+        text += f"{name}={env[name]}\n"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
-def ratio(a, b):
-    if b == 0:
-        return "inf (agentd used no measurable CPU)"
-    return f"{a / b:.0f}x"
+def agentd_env(revision, tag=""):
+    version = tag[1:] if tag.startswith("v") else tag
+    return {"AGENTD_COMMIT": revision, "AGENTD_TAG": tag, "AGENTD_VERSION": version}
 
 
-def machine_line():
-    model = "unknown"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    with open("/proc/meminfo") as f:
-        mem_kb = int(f.readline().split()[1])
-    return f"{os.cpu_count()} CPUs ({model}), {mem_kb / 1024 / 1024:.1f} GiB memory"
+def migrations_sql(migrations_cpp):
+    """Every R"sql( ... )sql" block of agent/state/sqlite_migrations.cpp, in order."""
+    with open(migrations_cpp) as f:
+        blocks = re.findall(r'R"sql\((.*?)\)sql"', f.read(), re.S)
+    if not blocks:
+        sys.exit(f"bench: no schema in {migrations_cpp}")
+    return blocks
 
 
-def cmd_report(results_file, out, command):
-    with open(results_file) as f:
-        results = json.load(f)
-    meta = results.pop("meta")
-    lines = [
-        "# Benchmarks",
-        "",
-        "Generated by `bench/run` (do not edit by hand). Reproduce with:",
-        "",
-        "```",
-        command,
-        "```",
-        "",
-        f"- Date: {meta['date']}",
-        f"- Machine: {machine_line()}",
-        f"- Software: {meta['versions']}",
-        f"- Load average when the run started: {meta['loadavg']} (dockerd and the machine are "
-        "shared: other work adds noise, most to wall times)",
-        f"- Repetitions per measurement: {meta['repetitions']}; figures are medians with min and "
-        "max; ratios divide medians.",
-        "",
-        "## 1. No-op poll: agentd against the cron alternative",
-        "",
-        "A stack of N services, each its own image in a local registry (docker-registry, plain "
-        "HTTP on 127.0.0.1, started by bench/run for itself so its access log counts only "
-        "these requests). After the first deployment, nothing changes; each sample is one cycle:",
-        "",
-        "- agentd: `agentctl sync STACK --wait` against a running agentd. CPU is the run time "
-        "of all agentd threads (/proc/PID/task/*/schedstat, nanoseconds), API request handling "
-        "included, agentctl's own CPU excluded. Cross-check: utime+stime plus reaped children "
-        "(/proc/PID/stat fields 14-17, 10 ms ticks) summed over all timed cycles; it also "
-        "counts any helper process agentd ran.",
-        "- cron alternative: `docker-compose -p P -f compose.yaml pull -q && docker-compose ... "
-        "up -d` on the same stack and images (another project name, so both run side by side); "
-        "CPU is the docker-compose processes' (getrusage of reaped children).",
-        "- Registry requests: lines the registry added to its access log during the cycle.",
-        "- Processes spawned by agentd: `strace -f -e trace=process` attached to agentd during "
-        "separate no-op cycles (not those timed), counting execve and non-thread clones.",
-        "- Neither figure includes dockerd's or the registry's own CPU.",
-        "",
-        "| images | agentd CPU / cycle | cron CPU / cycle | CPU ratio | agentd wall | cron wall "
-        "| agentd requests / cycle | cron requests / cycle | agentd processes / cycle |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    notes = []
-    for size in meta["sizes"]:
-        a_cpu = summary(column(results, f"noop_{size}", "cpu_s"))
-        c_cpu = summary(column(results, f"cron_{size}", "cpu_s"))
-        a_wall = summary(column(results, f"noop_{size}", "wall_s"))
-        c_wall = summary(column(results, f"cron_{size}", "wall_s"))
-        a_req = summary(column(results, f"noop_{size}", "requests"))
-        c_req = summary(column(results, f"cron_{size}", "requests"))
-        spawns = results[f"spawns_{size}"]["samples"][0]
-        cycles = results[f"spawns_{size}"]["cycles"]
-        procs = (spawns["execs"] + spawns["forks"]) / cycles
-        lines.append(
-            f"| {size} | {fmt_ms(a_cpu['median'])} | {fmt_ms(c_cpu['median'])} | "
-            f"{ratio(c_cpu['median'], a_cpu['median'])} | {fmt_ms(a_wall['median'])} | "
-            f"{fmt_ms(c_wall['median'])} | {a_req['median']:g} | {c_req['median']:g} | "
-            f"{procs:g} |")
-        notes.append(
-            f"- {size} images: agentd CPU {fmt_stat(a_cpu, fmt_ms)}; cron CPU "
-            f"{fmt_stat(c_cpu, fmt_ms)}; agentd requests min {a_req['min']:g} max "
-            f"{a_req['max']:g}; cron requests min {c_req['min']:g} max {c_req['max']:g}; "
-            f"agentd over {cycles} traced cycles: {spawns['execs']} execve, "
-            f"{spawns['forks']} forks; tick cross-check: "
-            f"{fmt_ms(sum(column(results, f'noop_{size}', 'ticks_cpu_s')) / a_cpu['n'])} per "
-            "cycle on average.")
-    lines += ["", "Spread:", ""] + notes
-    lines += [
-        "",
-        "## 2. Idle memory and agentctl latency",
-        "",
-    ]
-    rss = results["rss"]["samples"][0]
-    status = summary(column(results, "status", "wall_s"))
-    history = summary(column(results, "history", "wall_s"))
-    baseline = summary(column(results, "baseline", "wall_s"))
-    lines += [
-        f"agentd with one stack (1 image), after its first deployment and {meta['rss_cycles']} "
-        f"no-op cycles, with {meta['deployments']:,} deployments recorded in state.db (inserted "
-        "with the sqlite3 CLI before agentd started, in the schema of "
-        "agent/state/sqlite_migrations.cpp, no events):",
-        "",
-        "| measure | value |",
-        "|---|---:|",
-        f"| VmRSS | {rss['vmrss_kb'] / 1024:.1f} MiB ({rss['vmrss_kb']} kB) |",
-        f"| of which RssAnon (heap, stacks) | {rss['rssanon_kb'] / 1024:.1f} MiB |",
-        f"| of which RssFile (mapped binary and libraries) | {rss['rssfile_kb'] / 1024:.1f} MiB |",
-        f"| VmHWM (peak RSS) | {rss['vmhwm_kb'] / 1024:.1f} MiB |",
-        f"| `agentctl status` | {fmt_stat(status, fmt_ms)} |",
-        f"| `agentctl history STACK` (20 newest) | {fmt_stat(history, fmt_ms)} |",
-        f"| baseline: `agentctl --version` (process start, no request) | "
-        f"{fmt_stat(baseline, fmt_ms)} |",
-        "",
-        "agentctl latency is the wall time of the whole agentctl process (start, connect, "
-        "request, render), as a user sees it.",
-        "",
-        "## Targets",
-        "",
-        "| target | measured |",
-        "|---|---|",
-    ]
-    big = max(meta["sizes"])
-    a_req = summary(column(results, f"noop_{big}", "requests"))["median"]
-    a_cpu = summary(column(results, f"noop_{big}", "cpu_s"))["median"]
-    c_cpu = summary(column(results, f"cron_{big}", "cpu_s"))["median"]
-    sp = results[f"spawns_{big}"]
-    procs = (sp["samples"][0]["execs"] + sp["samples"][0]["forks"]) / sp["cycles"]
-    lines += [
-        f"| no-op poll <= 1 registry request per image | {a_req / big:.2f} per image "
-        f"({big} images) |",
-        f"| no process spawned in a no-op poll | {procs:g} per cycle |",
-        f"| >= 200x less CPU than the cron alternative | {ratio(c_cpu, a_cpu)} ({big} images) |",
-        f"| idle RSS <= 8 MB | {rss['vmrss_kb'] / 1024:.1f} MiB |",
-        f"| status <= 20 ms at 100k deployments | {fmt_ms(status['median'])} at "
-        f"{meta['deployments']:,} |",
-        "",
-        "## Not measured yet",
-        "",
-    ]
-    if 100 not in meta["sizes"]:
-        lines.append(
-            "- The stack of 100 images: on this machine docker-compose 1.29 took over 5 minutes "
-            "to create its 100 containers (32 after 3 minutes), for agentd's first deployment "
-            "and again for the cron project, which does not fit the run's time budget. "
-            "`BENCH_SIZES=\"1 10 100\" bench/run` measures it on a faster host.")
-    lines += [
-        "- Time from a push to a promoted deployment, and the health gate's overhead.",
-        "- dockerd's and the registry's CPU on either side (both are shared daemons here).",
-        "- Many stacks at once (scheduler fairness), webhooks, and git repositories with long "
-        "histories.",
-        "",
-    ]
-    with open(out, "w") as f:
-        f.write("\n".join(lines))
+def cmd_seed(db_path, migrations_cpp, state_dir, spec_file):
+    """A fresh state.db in the schema agentd itself creates, as if agentd had run before:
+
+    SPEC_JSON: {"history": {"stack": S, "count": N, "image": REF}: N finished deployments of S
+                            (every tenth rolled back, the rest superseded), one a minute,
+                "current": [{"stack": S, "revision": R, "images": {service: REF@DIGEST}}]:
+                            for each, a succeeded deployment: the release S runs,
+                "cache": true: each current stack's services cache holds its revision's
+                            services, as agentd writes it after its first `compose config`}
+    """
+    with open(spec_file) as f:
+        spec = json.load(f)
+    db = sqlite3.connect(db_path)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+               "applied_at INTEGER NOT NULL)")
+    now = now_ms()
+    for version, sql in enumerate(migrations_sql(migrations_cpp), start=1):
+        db.executescript(sql)
+        db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, now))
+    columns = ("stack, status, revision, images, trigger, started_at, finished_at, reason, "
+               "phase, previous")
+    insert = f"INSERT INTO deployments ({columns}) VALUES (?, ?, ?, ?, 'poll', ?, ?, ?, ?, ?)"
+    history = spec.get("history")
+    if history:
+        count = history["count"]
+
+        def rows():
+            for i in range(1, count + 1):
+                bad = i % 10 == 0
+                at = now - (count - i + 1) * 60000
+                yield (history["stack"], "rolled_back" if bad else "superseded", f"{i:040x}",
+                       json.dumps({"svc0": f"{history['image']}@sha256:{i:064x}"}), at,
+                       at + 30000, "health gate: svc0 unhealthy" if bad else "", "promote",
+                       i - 1 if i > 1 else None)
+
+        db.executemany(insert, rows())
+    for current in spec.get("current", []):
+        db.execute(insert, (current["stack"], "succeeded", current["revision"],
+                            json.dumps(current["images"], sort_keys=True), now - 60000,
+                            now - 30000, "", "promote", None))
+    db.commit()
+    db.close()
+    if spec.get("cache"):
+        for current in spec["current"]:
+            write_services_cache(state_dir, current)
+
+
+def cache_path(state_dir, stack):
+    return os.path.join(state_dir, "stacks", stack, ".agentd", "services.json")
+
+
+def write_services_cache(state_dir, current):
+    services = []
+    for name, image in sorted(current["images"].items()):
+        tagged = image.split("@", 1)[0]  # the compose file names the image by tag
+        services.append({"name": name, "image": tagged, "build": False,
+                         "restart": current.get("restart", "")})
+    entry = {"key": services_cache_key(current["revision"], "", agentd_env(current["revision"])),
+             "services": services}
+    path = cache_path(state_dir, current["stack"])
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump([entry], f)
+
+
+def cmd_check_seeded(db_path, state_dir, spec_file):
+    """Fails unless every seeded stack still runs its seeded deployment (so agentd saw its
+    release as the one the registry serves: nothing was deployed) and its services cache is
+    the one written by `seed` (so agentd did not need `compose config`)."""
+    with open(spec_file) as f:
+        spec = json.load(f)
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    problems = []
+    for current in spec["current"]:
+        stack = current["stack"]
+        rows = db.execute("SELECT status, revision FROM deployments WHERE stack = ?",
+                          (stack,)).fetchall()
+        if rows != [("succeeded", current["revision"])]:
+            problems.append(f"{stack}: deployments {rows}")
+        poll = db.execute("SELECT last_poll_result, last_poll_error FROM stacks WHERE name = ?",
+                          (stack,)).fetchone()
+        if poll != ("ok", ""):
+            problems.append(f"{stack}: last poll {poll}")
+        with open(cache_path(state_dir, stack)) as f:
+            if len(json.load(f)) != 1:
+                problems.append(f"{stack}: agentd added to the services cache (the seeded key "
+                                "did not match: see services_cache_key)")
+    if problems:
+        sys.exit("bench: the seeded state was not taken as is:\n  " + "\n  ".join(problems[:10]))
+    print(json.dumps({"stacks": len(spec["current"])}))
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Scale
+
+
+def polled_since(db, stacks, since):
+    placeholders = ",".join("?" * len(stacks))
+    row = db.execute(f"SELECT COUNT(*) FROM stacks WHERE last_poll_at >= ? AND name IN "
+                     f"({placeholders})", (since, *stacks)).fetchone()
+    return row[0]
+
+
+def wait_polled(db, stacks, since, deadline_s=600):
+    """Waits until every stack's last poll is at or after `since` (ms). state.db is read
+    directly, so that watching costs agentd nothing."""
+    end = time.monotonic() + deadline_s
+    while polled_since(db, stacks, since) < len(stacks):
+        if time.monotonic() > end:
+            sys.exit(f"bench: {len(stacks) - polled_since(db, stacks, since)} stacks were not "
+                     f"polled within {deadline_s}s")
+        time.sleep(0.01)
+
+
+def open_ro(db_path):
+    return sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, isolation_level=None)
+
+
+def cmd_startup(pid, db_path, stacks_file, since):
+    stacks = read_lines(stacks_file)
+    while not os.path.exists(db_path):
+        time.sleep(0.01)
+    db = open_ro(db_path)
+    wait_polled(db, stacks, int(since))
+    last = db.execute("SELECT MAX(last_poll_at) FROM stacks").fetchone()[0]
+    return [{"wall_s": (last - int(since)) / 1000, "cpu_s": process_cpu_seconds(pid)}]
+
+
+def cmd_scale(pid, sock, db_path, stacks_file, n, access_log, registry_pid):
+    stacks = read_lines(stacks_file)
+    db = open_ro(db_path)
+    samples = []
+    for _ in range(int(n)):
+        lines0 = settle_log(access_log)
+        time.sleep(0.002)  # last_poll_at has millisecond resolution: start on a fresh one
+        since = now_ms()
+        ticks0 = process_cpu_seconds(pid)
+        cpu0, wait0 = threads_sched(pid)
+        reg0, reg_wait0 = threads_sched(registry_pid)
+        t0 = time.perf_counter()
+        for stack in stacks:
+            status, body = unix_request(sock, "POST", f"/v1/stacks/{stack}/sync", b"{}")
+            if status != 202:
+                sys.exit(f"bench: sync {stack}: {status} {body[:200]!r}")
+        triggered = time.perf_counter() - t0
+        wait_polled(db, stacks, since)
+        wall = time.perf_counter() - t0
+        cpu1, wait1 = threads_sched(pid)
+        reg1, reg_wait1 = threads_sched(registry_pid)
+        ticks = process_cpu_seconds(pid) - ticks0
+        requests = settle_log(access_log) - lines0
+        errors = db.execute("SELECT COUNT(*) FROM stacks WHERE last_poll_result != 'ok'"
+                            ).fetchone()[0]
+        if errors:
+            sys.exit(f"bench: {errors} stacks' last poll failed")
+        samples.append({"wall_s": wall, "cpu_s": cpu1 - cpu0, "ticks_cpu_s": ticks,
+                        "requests": requests, "trigger_s": triggered,
+                        "runqueue_s": wait1 - wait0, "registry_cpu_s": reg1 - reg0,
+                        "registry_runqueue_s": reg_wait1 - reg_wait0})
+    return samples
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Reaction and 4. rollback
+
+
+def deployment_row(db, deployment):
+    row = db.execute("SELECT status, started_at, finished_at FROM deployments WHERE id = ?",
+                     (deployment,)).fetchone()
+    events = db.execute("SELECT at, phase, message FROM events WHERE deployment_id = ? "
+                        "ORDER BY id", (deployment,)).fetchall()
+    return row, events
+
+
+def first_event(events, phase):
+    for at, p, _ in events:
+        if p == phase:
+            return at
+    sys.exit(f"bench: no {phase} event in {events}")
+
+
+def cmd_deploy(sock, db_path, stack):
+    """From `agentctl sync --wait` to the release promoted, and its phases from the events'
+    millisecond times in state.db: observe (sync to the deployment's start: fetch, compose
+    config of a new revision, registry), pull, apply (checkout, compose up), gate, and the rest
+    (promote, reply)."""
+    start = now_ms()
+    t0 = time.perf_counter()
+    result = subprocess.run([AGENTCTL, "--socket", sock, "--json", "sync", stack, "--wait"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wall = time.perf_counter() - t0
+    end = start + wall * 1000
+    reply = json.loads(result.stdout) if result.stdout.strip().startswith("{") else {}
+    if reply.get("outcome") != "succeeded":
+        sys.exit(f"bench: sync {stack}: expected a succeeded deployment, got {result.stdout} "
+                 f"{result.stderr}")
+    db = open_ro(db_path)
+    (status, started, finished), events = deployment_row(db, reply["deployment"])
+    pull, apply, gate = (first_event(events, p) for p in ("pull", "apply", "gate"))
+    return [{"wall_s": wall, "observe_s": (started - start) / 1000, "pull_s": (apply - pull) / 1000,
+             "apply_s": (gate - apply) / 1000, "gate_s": (finished - gate) / 1000,
+             "rest_s": (end - finished) / 1000 + (pull - started) / 1000}]
+
+
+def port_open(address):
+    host, port = address.split(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def cmd_rollback(sock, db_path, stack, registry_pid, registry):
+    """A release that fails the gate; the registry is stopped once the release is pulled (its
+    apply started), so the rollback that follows can only use what the host already has."""
+    db = open_ro(db_path)
+    before = db.execute("SELECT COALESCE(MAX(id), 0) FROM deployments").fetchone()[0]
+    sync = subprocess.Popen([AGENTCTL, "--socket", sock, "--json", "sync", stack, "--wait"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while True:
+        row = db.execute("SELECT id FROM deployments WHERE stack = ? AND id > ? AND phase IN "
+                         "('apply', 'gate', 'rollback')", (stack, before)).fetchone()
+        if row:
+            break
+        if sync.poll() is not None or time.monotonic() > deadline:
+            sys.exit(f"bench: rollback: the bad release never reached apply: "
+                     f"{sync.communicate()}")
+        time.sleep(0.01)
+    os.kill(int(registry_pid), signal.SIGTERM)
+    while port_open(registry):
+        time.sleep(0.01)
+    stopped = now_ms()
+    out, err = sync.communicate(timeout=600)
+    reply = json.loads(out) if out.strip().startswith("{") else {}
+    if reply.get("outcome") != "rolled_back":
+        sys.exit(f"bench: rollback: expected rolled_back, got {out} {err}")
+    (status, started, finished), events = deployment_row(db, row[0])
+    gate = first_event(events, "gate")
+    decided = first_event(events, "rollback")
+    restored = [at for at, phase, message in events
+                if phase == "rollback" and "restored and healthy" in message]
+    if not restored:
+        sys.exit(f"bench: rollback: no 'restored and healthy' event in {events}")
+    if stopped >= decided:
+        sys.exit("bench: rollback: the gate failed before the registry was stopped; the "
+                 "measurement proves nothing (slow machine?)")
+    return [{"rollback_s": (restored[0] - decided) / 1000, "bad_gate_s": (decided - gate) / 1000,
+             "registry_down_before_decision_s": (decided - stopped) / 1000}]
+
+
+def good_sample(states):
+    """The gate's criteria (SPEC section 4) on one look: every container running, healthy
+    where it has a healthcheck. Restarts are checked against the first look."""
+    if not states:
+        return False
+    return all(state == "running" and health in (None, "healthy")
+               for _, state, health, _ in states)
+
+
+def cmd_baseline(project, stable, n, compose_from, compose_to):
+    """The time the same containers need on their own: `docker-compose up -d` to TO, then the
+    gate's criteria (running, healthy, no restart, for `stable` seconds and at least 3 samples)
+    checked every 0.1 s, 10 times as often as agentd's gate, so that the baseline is as short
+    as it can be measured."""
+    stable = float(stable)
+    docker = Docker()
+    samples = []
+    base = ["docker-compose", "-p", project]
+    for _ in range(int(n)):
+        run_checked(base + ["-f", compose_from, "up", "-d", "--remove-orphans"])
+        t0 = time.perf_counter()
+        run_checked(base + ["-f", compose_to, "up", "-d", "--remove-orphans"])
+        up = time.perf_counter() - t0
+        good_since = None
+        good = 0
+        restarts = None
+        while True:
+            states = docker.project_states(project)
+            now = time.perf_counter()
+            counts = sorted(r for *_, r in states)
+            if restarts is None:
+                restarts = counts
+            if good_sample(states) and counts == restarts:
+                good_since = good_since or now
+                good += 1
+                if now - good_since >= stable and good >= 3:
+                    break
+            else:
+                good_since, good = None, 0
+            if now - t0 > 300:
+                sys.exit(f"bench: baseline {project}: not stable within 300s: {states}")
+            time.sleep(0.1)
+        samples.append({"wall_s": now - t0, "up_s": up, "healthy_s": good_since - t0})
+    return samples
 
 
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     name, args = sys.argv[1], sys.argv[2:]
-    if name == "report":
-        cmd_report(*args)
+    helpers = {"fanout": cmd_fanout, "mkrepos": cmd_mkrepos, "seed": cmd_seed,
+               "check-seeded": cmd_check_seeded, "smaps": cmd_smaps}
+    if name in helpers:
+        helpers[name](*args)
         return
     commands = {"noop": cmd_noop, "cron": cmd_cron, "latency": cmd_latency, "rss": cmd_rss,
-                "spawns": cmd_spawns}
+                "spawns": cmd_spawns, "api": cmd_api, "scale": cmd_scale, "startup": cmd_startup,
+                "deploy": cmd_deploy, "rollback": cmd_rollback, "baseline": cmd_baseline}
     if name not in commands:
         sys.exit(__doc__)
     samples = commands[name](*args)

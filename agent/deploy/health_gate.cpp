@@ -146,8 +146,22 @@ GateResult HealthGate::run(const GateTarget& target, const config::Health& healt
             }
             return result;
         }
-        m_clock.sleep_for(k_interval);
+        m_clock.sleep_for(std::min(
+            next_wait(good_since, now, health.stable),
+            std::max(std::chrono::duration_cast<sys::Duration>(deadline - now), sys::Duration(1))));
     }
+}
+
+sys::Duration HealthGate::next_wait(std::optional<sys::TimePoint> good_since, sys::TimePoint now,
+                                    sys::Duration stable) {
+    if (!good_since) {
+        return k_pending_interval;
+    }
+    const auto left = std::chrono::duration_cast<sys::Duration>(*good_since + stable - now);
+    if (left <= sys::Duration::zero()) {
+        return k_pending_interval;  // the window is over; only samples are missing
+    }
+    return std::min(k_interval, left);
 }
 
 SampleVerdict HealthGate::sample(const GateTarget& target, const config::Health& health,

@@ -30,7 +30,7 @@ struct ComposeService {
 class Compose {
 public:
     virtual ~Compose() = default;
-    /// Validates the project (`config -q`) and returns its services from `config`.
+    /// Validates the project and returns its services, from one `config` run.
     /// InvalidInput (with compose's message) when the files are invalid.
     virtual sys::Result<std::vector<ComposeService>> services(const ComposeProject& project) = 0;
     /// Writes the override pinning each service to its image (service -> ref@digest) and runs

@@ -228,24 +228,19 @@ sys::Result<sys::ProcessResult> ComposeRunner::compose(
 }
 
 sys::Result<std::vector<ComposeService>> ComposeRunner::services(const ComposeProject& project) {
-    auto check = compose(project, {"config", "-q"}, nullptr, k_config_timeout);
-    if (!check) {
-        return check.error();
-    }
-    if (!check->success()) {
-        if (check->timed_out) {
-            return sys::Error::failed(fmt::format("compose config {}: timed out", project.name));
-        }
-        return sys::Error::invalid(
-            fmt::format("compose config {}: {}", project.name, tail_of(check->err)));
-    }
+    // One run both validates (a refusal is InvalidInput with compose's own message) and prints
+    // the merged project: compose v1 spends most of a run starting Python, and this run is on
+    // the path from a git push to the deployment (docs/benchmarks.md, reaction).
     auto config = compose(project, {"config"}, nullptr, k_config_timeout);
     if (!config) {
         return config.error();
     }
     if (!config->success()) {
-        return sys::Error::failed(
-            fmt::format("compose config {}: {}", project.name, describe_exit(*config)));
+        if (config->timed_out) {
+            return sys::Error::failed(fmt::format("compose config {}: timed out", project.name));
+        }
+        return sys::Error::invalid(
+            fmt::format("compose config {}: {}", project.name, tail_of(config->err)));
     }
     auto parsed = parse_compose_config(config->out);
     if (!parsed) {

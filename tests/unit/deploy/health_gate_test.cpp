@@ -125,8 +125,33 @@ TEST_CASE("health gate: passes after the stable window", "[deploy][gate]") {
     const auto start = f.clock.now();
     const auto result = f.gate.run(target_web(), f.health);
     CHECK(result.passed());
-    // the first sample sees "starting", good from t=1s; stable 5s -> passes at t=6s.
-    CHECK(f.clock.now() - start == 6s);
+    // the first sample sees "starting", the next (a pending interval later) healthy; stable
+    // 5s from then.
+    CHECK(f.clock.now() - start == deploy::HealthGate::k_pending_interval + 5s);
+}
+
+TEST_CASE("health gate: notices readiness quickly and ends with the stable window",
+          "[deploy][gate]") {
+    GateFixture f;
+    f.health.stable = 2500ms;
+    f.engine.run({{"web", "reg/web@sha256:1"}});
+    const auto start = f.clock.now();
+    const auto result = f.gate.run(target_web(), f.health);
+    CHECK(result.passed());
+    // starting at 0, healthy at 250ms; samples at 1.25s and 2.25s, then at 2.75s when the
+    // window ends, not a whole second later.
+    CHECK(f.clock.now() - start == 2750ms);
+    CHECK(result.samples == 5);
+}
+
+TEST_CASE("health gate: samples are at most a second apart", "[deploy][gate]") {
+    using deploy::HealthGate;
+    const auto t = std::chrono::system_clock::from_time_t(1'790'000'000);
+    CHECK(HealthGate::next_wait(std::nullopt, t, 10s) == HealthGate::k_pending_interval);
+    CHECK(HealthGate::next_wait(t, t, 10s) == 1s);
+    CHECK(HealthGate::next_wait(t, t + 9700ms, 10s) == 300ms);
+    CHECK(HealthGate::next_wait(t, t + 10s, 10s) == HealthGate::k_pending_interval);
+    CHECK(HealthGate::next_wait(t, t, 0s) == HealthGate::k_pending_interval);
 }
 
 TEST_CASE("health gate: needs at least three good samples", "[deploy][gate]") {

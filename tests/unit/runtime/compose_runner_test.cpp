@@ -135,6 +135,30 @@ TEST_CASE("compose: v1 command line has project, directory, files, override and 
     CHECK(joined(runner.specs[2].argv).ends_with("/state/pins.yaml run --rm -T migrate"));
 }
 
+TEST_CASE("compose: services come from one `config` run", "[runtime][compose]") {
+    TempDir dir;
+    write(dir.path() / "compose.yaml", "services: {}\n");
+    FakeRunner runner;
+    runner.next = {.exit_code = 0, .out = "services:\n  web:\n    image: w:1\n"};
+    ComposeRunner compose(runner);
+    const ComposeProject project{.name = "shop", .dir = dir.path()};
+    auto services = compose.services(project);
+    REQUIRE(services.ok());
+    REQUIRE(services->size() == 1);
+    CHECK((*services)[0].image == "w:1");
+    // `docker compose version` (detection), then `config` once.
+    REQUIRE(runner.specs.size() == 2);
+    CHECK(joined(runner.specs[1].argv).ends_with(" config"));
+
+    runner.next = {.exit_code = 1, .err = "ERROR: The Compose file is invalid: bogus_key\n"};
+    auto refused = compose.services(project);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().kind == sys::Error::Kind::InvalidInput);
+    CHECK(refused.error().message ==
+          "compose config shop: ERROR: The Compose file is invalid: bogus_key");
+    CHECK(runner.specs.size() == 3);
+}
+
 TEST_CASE("compose: v2 is used when `docker compose version` works", "[runtime][compose]") {
     TempDir dir;
     write(dir.path() / "compose.yaml", "services: {}\n");
