@@ -26,6 +26,36 @@ std::filesystem::path db_path(const config::Config& config) {
     return config.state_dir / "state.db";
 }
 
+/// A registry client with the side effects it owns: its own curl handle, the Docker client
+/// config (and its helpers) as the fallback for credentials, and the daemon's shared token
+/// cache. A worker has one; so has each API request that lists tags.
+class OwnedRegistry final : public sources::Registry {
+public:
+    OwnedRegistry(const config::Config& config, std::shared_ptr<sources::TokenCache> tokens)
+        : m_docker_credentials(m_processes), m_registry(m_http, config.registries) {
+        m_registry.set_docker_credentials(&m_docker_credentials);
+        m_registry.set_token_cache(std::move(tokens));
+    }
+
+    sys::Result<std::string> resolve_digest(const sources::ImageRef& ref) override {
+        return m_registry.resolve_digest(ref);
+    }
+    sys::Result<std::vector<std::string>> list_tags(const sources::ImageRef& ref) override {
+        return m_registry.list_tags(ref);
+    }
+    /// What the client authenticates with at `ref`'s registry (see RegistryClient).
+    sys::Result<std::optional<sources::RegistryCredentials>> credentials(
+        const sources::ImageRef& ref) const {
+        return m_registry.credentials(ref);
+    }
+
+private:
+    sys::CurlHttpClient m_http;
+    sys::PosixProcessRunner m_processes;
+    sources::DockerCredentials m_docker_credentials;
+    sources::RegistryClient m_registry;
+};
+
 /// One worker thread's side effects: its own curl handles, SQLite connection and clients.
 class StackWorker final : public CycleRunner {
 public:
@@ -34,18 +64,14 @@ public:
         : m_config(config),
           m_store(db_path(config)),
           m_git(config.state_dir),
-          m_registry(m_registry_http, config.registries),
+          m_registry(config, std::move(tokens)),
           m_engine(m_docker_http),
           m_compose(m_processes),
-          m_docker_credentials(m_processes),
           m_reconciler(
               deploy::Services{m_git, m_registry, m_engine, m_compose, m_store, m_clock,
                                m_probe_http,
                                [this](const std::string& host) { return pull_credentials(host); }},
-              config.state_dir, stop) {
-        m_registry.set_docker_credentials(&m_docker_credentials);
-        m_registry.set_token_cache(std::move(tokens));
-    }
+              config.state_dir, stop) {}
 
     deploy::CycleResult reconcile(const config::Stack& stack, model::Trigger trigger) override {
         return m_reconciler.reconcile(stack, trigger);
@@ -74,43 +100,16 @@ private:
     }
 
     config::Config m_config;  // a copy: a reload builds a new worker
-    sys::CurlHttpClient m_registry_http;
     sys::CurlHttpClient m_docker_http;
     sys::CurlHttpClient m_probe_http;
     sys::PosixProcessRunner m_processes;
     sys::SystemClock m_clock;
     state::SqliteStore m_store;
     sources::LibGit2Source m_git;
-    sources::RegistryClient m_registry;
+    OwnedRegistry m_registry;
     runtime::DockerEngine m_engine;
     runtime::ComposeRunner m_compose;
-    sources::DockerCredentials m_docker_credentials;
     deploy::Reconciler m_reconciler;
-};
-
-/// The registry client of one API request, with the side effects it owns: its own curl handle,
-/// and the Docker client config (and its helpers) as the fallback for credentials, as a
-/// worker's client has.
-class RequestRegistry final : public sources::Registry {
-public:
-    RequestRegistry(const config::Config& config, std::shared_ptr<sources::TokenCache> tokens)
-        : m_docker_credentials(m_processes), m_registry(m_http, config.registries) {
-        m_registry.set_docker_credentials(&m_docker_credentials);
-        m_registry.set_token_cache(std::move(tokens));
-    }
-
-    sys::Result<std::string> resolve_digest(const sources::ImageRef& ref) override {
-        return m_registry.resolve_digest(ref);
-    }
-    sys::Result<std::vector<std::string>> list_tags(const sources::ImageRef& ref) override {
-        return m_registry.list_tags(ref);
-    }
-
-private:
-    sys::CurlHttpClient m_http;
-    sys::PosixProcessRunner m_processes;
-    sources::DockerCredentials m_docker_credentials;
-    sources::RegistryClient m_registry;
 };
 
 class RealWiring final : public Wiring {
@@ -123,7 +122,7 @@ public:
         return std::make_unique<StackWorker>(config, stop, token_cache(config));
     }
     std::unique_ptr<sources::Registry> make_registry(const config::Config& config) override {
-        return std::make_unique<RequestRegistry>(config, token_cache(config));
+        return std::make_unique<OwnedRegistry>(config, token_cache(config));
     }
 
 private:
