@@ -1,9 +1,13 @@
 #include "agent/sys/files.h"
 
 #include <fcntl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cctype>
+#include <chrono>
+#include <cstdint>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -27,14 +31,21 @@ Result<std::string> read_file(const std::filesystem::path& path) {
     return ss.str();
 }
 
-Result<void> write_file_atomic(const std::filesystem::path& path, const std::string& content,
-                               std::filesystem::perms mode) {
-    const auto tmp = path.string() + ".tmp";
-    const int fd =
-        ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, static_cast<mode_t>(mode));
-    if (fd < 0) {
-        return Error::failed(fmt::format("{}: {}", tmp, std::strerror(errno)));
+namespace {
+
+/// A name no other writer (a second agentd, a concurrent worker) and no attacker can have
+/// predicted: ".<name>.<16 random hex digits>.tmp" next to the target.
+std::filesystem::path temporary_name(const std::filesystem::path& path) {
+    std::uint64_t random = 0;
+    if (::getrandom(&random, sizeof random, 0) != static_cast<ssize_t>(sizeof random)) {
+        // getrandom cannot fail for 8 bytes once the pool is initialised; mix in what varies.
+        random = static_cast<std::uint64_t>(::getpid()) << 32 ^
+                 static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
     }
+    return path.parent_path() / fmt::format(".{}.{:016x}.tmp", path.filename().string(), random);
+}
+
+Result<void> write_all(int fd, const std::string& content, const std::string& name) {
     std::size_t done = 0;
     while (done < content.size()) {
         const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
@@ -42,17 +53,66 @@ Result<void> write_file_atomic(const std::filesystem::path& path, const std::str
             if (errno == EINTR) {
                 continue;
             }
-            const int err = errno;
-            ::close(fd);
-            return Error::failed(fmt::format("{}: {}", tmp, std::strerror(err)));
+            return Error::failed(fmt::format("{}: {}", name, std::strerror(errno)));
         }
         done += static_cast<std::size_t>(n);
     }
-    if (::fsync(fd) != 0 || ::close(fd) != 0) {
-        return Error::failed(fmt::format("{}: {}", tmp, std::strerror(errno)));
+    return {};
+}
+
+}  // namespace
+
+Result<void> write_file_atomic(const std::filesystem::path& path, const std::string& content,
+                               std::filesystem::perms mode) {
+    // O_EXCL|O_NOFOLLOW: the temporary file is always a new one made here, never a file or a
+    // symlink planted at a name someone guessed; its name is random, so guessing is useless too.
+    std::filesystem::path tmp;
+    int fd = -1;
+    for (int attempt = 0; attempt < 16 && fd < 0; ++attempt) {
+        tmp = temporary_name(path);
+        fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                    static_cast<mode_t>(mode));
+        if (fd < 0 && errno != EEXIST) {
+            break;
+        }
     }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        return Error::failed(fmt::format("{}: {}", path.string(), std::strerror(errno)));
+    if (fd < 0) {
+        return Error::failed(fmt::format("{}: {}", tmp.string(), std::strerror(errno)));
+    }
+    // The mode asked for, whatever the umask took away.
+    Result<void> written;
+    if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) {
+        written = Error::failed(fmt::format("{}: chmod: {}", tmp.string(), std::strerror(errno)));
+    } else {
+        written = write_all(fd, content, tmp.string());
+    }
+    // fsync before rename: after a crash the new name holds the whole new content or the old
+    // file, never an empty one.
+    if (written && ::fsync(fd) != 0) {
+        written = Error::failed(fmt::format("{}: fsync: {}", tmp.string(), std::strerror(errno)));
+    }
+    if (::close(fd) != 0 && written) {
+        written = Error::failed(fmt::format("{}: {}", tmp.string(), std::strerror(errno)));
+    }
+    // rename(2) replaces a symlink at `path` itself; it never writes through it.
+    if (written && ::rename(tmp.c_str(), path.c_str()) != 0) {
+        written = Error::failed(fmt::format("{}: {}", path.string(), std::strerror(errno)));
+    }
+    if (!written) {
+        ::unlink(tmp.c_str());
+        return written;
+    }
+    // The rename is durable once the directory is: fsync it.
+    const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+    const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd < 0) {
+        return Error::failed(fmt::format("{}: {}", dir.string(), std::strerror(errno)));
+    }
+    const bool synced = ::fsync(dir_fd) == 0;
+    const int sync_error = errno;
+    ::close(dir_fd);
+    if (!synced) {
+        return Error::failed(fmt::format("{}: fsync: {}", dir.string(), std::strerror(sync_error)));
     }
     return {};
 }

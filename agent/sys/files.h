@@ -13,7 +13,10 @@ namespace agentd::sys {
 
 /// Whole file as a string; NotFound when absent.
 Result<std::string> read_file(const std::filesystem::path& path);
-/// Writes via a temporary file and rename(2), so readers see the old or the new content.
+/// Writes via a new temporary file with a random name (O_EXCL|O_NOFOLLOW: never a planted file
+/// or symlink), fsync and rename(2), then fsyncs the directory: readers see the old or the new
+/// content, also after a crash. A symlink at `path` is replaced, not followed. The file gets
+/// exactly `mode`.
 Result<void> write_file_atomic(const std::filesystem::path& path, const std::string& content,
                                std::filesystem::perms mode = std::filesystem::perms::owner_read |
                                                              std::filesystem::perms::owner_write);

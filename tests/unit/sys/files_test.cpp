@@ -1,7 +1,12 @@
 #include "agent/sys/files.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 #include <catch2/catch.hpp>
+
+#include <atomic>
+#include <thread>
+#include <vector>
 
 #include "agent/sys/clock.h"
 
@@ -22,6 +27,97 @@ TEST_CASE("files: atomic write then read back; missing file is NotFound", "[sys]
     CHECK_FALSE(std::filesystem::exists(dir / "a.txt.tmp"));
     CHECK_FALSE(sys::write_file_atomic(dir / "missing" / "b", "x").ok());
     std::filesystem::remove_all(dir);
+}
+
+namespace {
+
+/// A fresh directory for one test, removed afterwards.
+struct Sandbox {
+    std::filesystem::path dir;
+    explicit Sandbox(const std::string& name)
+        : dir(std::filesystem::temp_directory_path() /
+              ("agentd-files-" + name + "-" + std::to_string(::getpid()))) {
+        std::filesystem::remove_all(dir);
+        std::filesystem::create_directories(dir);
+    }
+    ~Sandbox() {
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+    }
+    /// Names in the directory other than `except`.
+    std::vector<std::string> others(const std::string& except) const {
+        std::vector<std::string> out;
+        for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+            if (entry.path().filename() != except) {
+                out.push_back(entry.path().filename().string());
+            }
+        }
+        return out;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("files: atomic write never follows a symlink planted at a predictable name",
+          "[sys]") {
+    Sandbox box("symlink");
+    const auto victim = box.dir / "victim";
+    REQUIRE(sys::write_file_atomic(victim, "precious").ok());
+    const auto file = box.dir / "override.yaml";
+    // The names a writer with a fixed temporary name would use.
+    for (const auto* name : {"override.yaml.tmp", ".override.yaml.tmp", "override.yaml~"}) {
+        std::filesystem::create_symlink(victim, box.dir / name);
+    }
+    REQUIRE(sys::write_file_atomic(file, "mine").ok());
+    CHECK(*sys::read_file(victim) == "precious");
+    CHECK(*sys::read_file(file) == "mine");
+
+    // A symlink at the target itself is replaced by the new file, not written through.
+    const auto link = box.dir / "services.json";
+    std::filesystem::create_symlink(victim, link);
+    REQUIRE(sys::write_file_atomic(link, "new").ok());
+    CHECK_FALSE(std::filesystem::is_symlink(link));
+    CHECK(*sys::read_file(link) == "new");
+    CHECK(*sys::read_file(victim) == "precious");
+}
+
+TEST_CASE("files: atomic write gives the exact mode and leaves no temporary file", "[sys]") {
+    Sandbox box("mode");
+    const auto file = box.dir / "secret";
+    const mode_t old_umask = ::umask(0);  // a permissive umask must not widen the mode
+    const auto written = sys::write_file_atomic(file, "x", std::filesystem::perms::owner_read);
+    ::umask(old_umask);
+    REQUIRE(written.ok());
+    CHECK(std::filesystem::status(file).permissions() == std::filesystem::perms::owner_read);
+    CHECK(box.others("secret").empty());
+    // A failed write (the directory is gone) leaves nothing either.
+    CHECK_FALSE(sys::write_file_atomic(box.dir / "missing" / "b", "x").ok());
+    CHECK(box.others("secret").empty());
+}
+
+TEST_CASE("files: concurrent atomic writes to one file each land whole", "[sys]") {
+    Sandbox box("concurrent");
+    const auto file = box.dir / "state.json";
+    std::vector<std::thread> writers;
+    std::atomic<int> failures{0};
+    for (int w = 0; w < 4; ++w) {
+        writers.emplace_back([&, w] {
+            const std::string content(64 * 1024, static_cast<char>('a' + w));
+            for (int i = 0; i < 50; ++i) {
+                if (!sys::write_file_atomic(file, content).ok()) {
+                    ++failures;
+                }
+            }
+        });
+    }
+    for (auto& t : writers) {
+        t.join();
+    }
+    CHECK(failures == 0);
+    const auto content = *sys::read_file(file);
+    REQUIRE(content.size() == 64 * 1024);
+    CHECK(content.find_first_not_of(content[0]) == std::string::npos);
+    CHECK(box.others("state.json").empty());
 }
 
 TEST_CASE("files: sha256 of known strings", "[sys]") {
