@@ -6,7 +6,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -105,7 +107,7 @@ std::string errno_text() {
 
 }  // namespace
 
-ApiServer::ApiServer(ApiBackend& backend) : m_backend(backend) {}
+ApiServer::ApiServer(ApiBackend& backend, ApiLimits limits) : m_backend(backend), m_limits(limits) {}
 
 ApiServer::~ApiServer() {
     stop();
@@ -117,23 +119,55 @@ sys::Result<int> ApiServer::listen_on_path(const std::filesystem::path& socket_p
     if (path.empty() || path.size() >= sizeof address.sun_path) {
         return sys::Error::invalid(fmt::format("api socket {}: path empty or too long", path));
     }
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
     std::error_code ec;
     if (socket_path.has_parent_path()) {
         std::filesystem::create_directories(socket_path.parent_path(), ec);
     }
     struct stat st {};
-    // Only a socket is replaced: a stale one from a killed agentd. Any other file is an error.
-    if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
+    if (::lstat(path.c_str(), &st) == 0) {
+        // Only a socket nobody listens on is replaced: a stale one from a killed agentd. One that
+        // answers belongs to a running agentd (or something else): never take it over.
+        if (!S_ISSOCK(st.st_mode)) {
+            return sys::Error::failed(
+                fmt::format("api socket {}: exists and is not a socket; not replacing it", path));
+        }
+        const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (probe < 0) {
+            return sys::Error::failed(fmt::format("api socket: {}", errno_text()));
+        }
+        const int connected =
+            ::connect(probe, reinterpret_cast<sockaddr*>(&address), sizeof address);
+        const int error = errno;
+        ::close(probe);
+        if (connected == 0) {
+            return sys::Error::failed(fmt::format(
+                "api socket {}: another process is listening on it (is another agentd running?)",
+                path));
+        }
+        if (error != ECONNREFUSED) {
+            return sys::Error::failed(fmt::format("api socket {}: cannot tell whether it is in "
+                                                  "use: {}; not replacing it",
+                                                  path, std::strerror(error)));
+        }
         ::unlink(path.c_str());
     }
     const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         return sys::Error::failed(fmt::format("api socket: {}", errno_text()));
     }
-    address.sun_family = AF_UNIX;
-    std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-        ::chmod(path.c_str(), 0660) != 0 || ::listen(fd, 64) != 0) {
+    // bind() creates the file with the socket's own mode less the umask: set 0660 on the socket
+    // first, so the file is never more open than that (a chmod after bind would leave a moment
+    // at 0777 less the umask). Unlike changing the process-wide umask, this touches nothing but
+    // this socket. A umask that took the group's bits away is undone after bind: that only
+    // widens a file that was narrower all along.
+    struct stat created {};
+    if (::fchmod(fd, 0660) != 0 ||
+        ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        ::lstat(path.c_str(), &created) != 0 ||
+        ((created.st_mode & 07777) != 0660 && ::chmod(path.c_str(), 0660) != 0) ||
+        ::listen(fd, 64) != 0) {
         const std::string reason = errno_text();
         ::close(fd);
         return sys::Error::failed(fmt::format("api socket {}: {}", path, reason));
@@ -158,10 +192,20 @@ sys::Result<void> ApiServer::start(const std::filesystem::path& socket_path) {
         fd = *listening;
         m_where = socket_path.string();
     }
+    // At the connection limit libmicrohttpd stops accepting (the listening socket is left out of
+    // its poll), so a new client waits in the backlog until a connection ends or times out; the
+    // timeout closes a connection that sends nothing (an idle keep-alive, a request that stops
+    // half way). A handler that runs long (`sync --wait`) is not idle. The per-IP limit of
+    // libmicrohttpd does not apply: a unix socket's peers have no address.
     m_daemon = MHD_start_daemon(
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
         nullptr, nullptr, on_request, &m_backend, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, nullptr,
         MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, nullptr,
+        MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned int>(m_limits.connections),
+        MHD_OPTION_CONNECTION_TIMEOUT,
+        static_cast<unsigned int>(
+            std::max<long long>(1, std::chrono::duration_cast<std::chrono::seconds>(
+                                       m_limits.idle_timeout).count())),
         MHD_OPTION_END);
     if (m_daemon == nullptr) {
         ::close(fd);

@@ -1,14 +1,21 @@
 #include "agent/daemon/api_server.h"
 
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <thread>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "agent/sys/http.h"
@@ -126,4 +133,136 @@ TEST_CASE("api server: oversized bodies are refused", "[daemon]") {
     auto r = call(socket, "POST", "/v1/stacks/shop/sync", std::string(100 * 1024, ' '));
     REQUIRE(r.status == 413);
     REQUIRE(backend.calls.empty());
+}
+
+namespace {
+
+/// A raw client connection to the API socket, closed at the end.
+struct RawClient {
+    int fd = -1;
+    explicit RawClient(const fs::path& socket) {
+        fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        std::strncpy(address.sun_path, socket.c_str(), sizeof address.sun_path - 1);
+        REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    }
+    ~RawClient() { ::close(fd); }
+    void send_text(const std::string& text) {
+        REQUIRE(::send(fd, text.data(), text.size(), MSG_NOSIGNAL) ==
+                static_cast<ssize_t>(text.size()));
+    }
+    /// Whether the server closed the connection (end of file, or reset) by now.
+    bool closed_by_server() {
+        char byte = 0;
+        const ssize_t n = ::recv(fd, &byte, 1, MSG_DONTWAIT | MSG_PEEK);
+        return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+    }
+    /// Waits (polling, up to `limit`) until the server closes the connection.
+    bool wait_closed(std::chrono::seconds limit) {
+        const auto deadline = std::chrono::steady_clock::now() + limit;
+        while (!closed_by_server()) {
+            if (std::chrono::steady_clock::now() > deadline) {
+                return false;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        return true;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("api server: the socket is created with its final mode, never changed after",
+          "[daemon]") {
+    TempDir dir;
+    daemon::testing::FakeBackend backend;
+    const int watch = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    REQUIRE(watch >= 0);
+    REQUIRE(::inotify_add_watch(watch, dir.path.c_str(), IN_CREATE | IN_ATTRIB) >= 0);
+    // With no umask, a socket bound with the default mode would be 0777 until a chmod.
+    const mode_t old_umask = ::umask(0);
+    daemon::ApiServer server(backend);
+    const auto started = server.start(dir.path / "api.sock");
+    ::umask(old_umask);
+    REQUIRE(started.ok());
+    struct stat st {};
+    REQUIRE(::stat((dir.path / "api.sock").c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0660);
+    alignas(inotify_event) char buffer[4096];
+    bool created = false;
+    bool changed = false;
+    ssize_t n = 0;
+    while ((n = ::read(watch, buffer, sizeof buffer)) > 0) {
+        for (char* p = buffer; p < buffer + n;) {
+            const auto* event = reinterpret_cast<inotify_event*>(p);
+            if (event->len > 0 && std::string(event->name) == "api.sock") {
+                created |= (event->mask & IN_CREATE) != 0;
+                changed |= (event->mask & IN_ATTRIB) != 0;
+            }
+            p += sizeof(inotify_event) + event->len;
+        }
+    }
+    ::close(watch);
+    CHECK(created);
+    CHECK_FALSE(changed);  // no chmod after bind: the mode was final from the start
+}
+
+TEST_CASE("api server: a socket someone listens on is never taken over", "[daemon]") {
+    TempDir dir;
+    daemon::testing::FakeBackend backend;
+    const auto socket = dir.path / "api.sock";
+    daemon::ApiServer first(backend);
+    REQUIRE(first.start(socket).ok());
+    daemon::ApiServer second(backend);
+    const auto refused = second.start(socket);
+    REQUIRE_FALSE(refused.ok());
+    CHECK_THAT(refused.error().message, Catch::Contains("another process is listening") &&
+                                            Catch::Contains(socket.string()));
+    // The first one still has its socket and answers.
+    CHECK(call(socket, "POST", "/v1/reload").status == 200);
+}
+
+TEST_CASE("api server: idle connections beyond the limit wait, and idle ones are closed",
+          "[daemon]") {
+    TempDir dir;
+    daemon::testing::FakeBackend backend;
+    const auto socket = dir.path / "api.sock";
+    daemon::ApiServer server(backend, {.connections = 2, .idle_timeout = std::chrono::seconds(1)});
+    REQUIRE(server.start(socket).ok());
+    // Fill every connection slot with clients that never send anything.
+    std::vector<std::unique_ptr<RawClient>> idle;
+    for (int i = 0; i < 4; ++i) {
+        idle.push_back(std::make_unique<RawClient>(socket));
+    }
+    // A real request still gets its answer, once idle connections time out...
+    CHECK(call(socket, "POST", "/v1/reload").status == 200);
+    // ...and not before: at the limit, at least one idle connection had to be closed first.
+    CHECK(std::any_of(idle.begin(), idle.end(), [](auto& c) { return c->closed_by_server(); }));
+    // Every idle one is closed in the end (those beyond the limit once they get a slot).
+    for (auto& client : idle) {
+        CHECK(client->wait_closed(std::chrono::seconds(20)));
+    }
+}
+
+TEST_CASE("api server: a request cut off half way is dropped, the API keeps answering",
+          "[daemon]") {
+    TempDir dir;
+    daemon::testing::FakeBackend backend;
+    const auto socket = dir.path / "api.sock";
+    daemon::ApiServer server(backend, {.connections = 4, .idle_timeout = std::chrono::seconds(1)});
+    REQUIRE(server.start(socket).ok());
+    RawClient slow(socket);
+    slow.send_text("POST /v1/stacks/shop/sync HTTP/1.1\r\nHost: localhost\r\nContent-Len");
+    CHECK(call(socket, "GET", "/v1/status").status == 200);
+    CHECK(slow.wait_closed(std::chrono::seconds(20)));
+    // A body that stops short of its Content-Length is dropped the same way, unprocessed.
+    RawClient short_body(socket);
+    short_body.send_text(
+        "POST /v1/stacks/shop/sync HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{");
+    CHECK(short_body.wait_closed(std::chrono::seconds(20)));
+    CHECK(call(socket, "GET", "/v1/status").status == 200);
+    for (const auto& c : backend.calls) {
+        CHECK(c.rfind("sync", 0) != 0);
+    }
 }
