@@ -14,6 +14,7 @@
 #include "agent/ctl/render.h"
 #include "agent/model/json.h"
 #include "agent/policy/tag_policy.h"
+#include "agent/sys/version.h"
 
 namespace agentd::ctl {
 namespace {
@@ -321,7 +322,7 @@ int exit_code_for_status(long status) {
 int run_agentctl(const std::vector<std::string>& args, CtlContext& context) {
     Args a;
     CLI::App app{"agentctl: watch and steer agentd, the GitOps agent for compose hosts"};
-    app.set_version_flag("--version", "agentctl 0.1.0");
+    app.set_version_flag("--version", std::string("agentctl ") + sys::k_version);
     app.require_subcommand(1);
     app.add_option(
         "--socket", a.socket,

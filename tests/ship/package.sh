@@ -59,6 +59,16 @@ done
 [[ -x /usr/sbin/agentd && -x /usr/bin/agentctl ]] && pass "agentd and agentctl are executable" ||
     fail "agentd or agentctl is not executable"
 check "postinst created the group agentd" getent group agentd
+# One version everywhere: meson.build's project version names the package and both programs.
+deb_version=$(dpkg-deb -f "$deb" Version)
+for program in /usr/sbin/agentd /usr/bin/agentctl; do
+    said=$("$program" --version 2>&1)
+    if [[ $said == "$(basename "$program") $deb_version" ]]; then
+        pass "$program --version says the package's version $deb_version"
+    else
+        fail "$program --version says \"$said\", the package is $deb_version"
+    fi
+done
 check "the installed agentd accepts the installed example" \
     /usr/sbin/agentd --check-config --config /etc/agentd/agent.yaml
 check "man finds agentd(8) where it is installed" man -w 8 agentd
