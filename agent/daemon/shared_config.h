@@ -10,19 +10,25 @@
 
 namespace agentd::daemon {
 
+/// One configuration and the generation it was set as, read together.
+struct ConfigSnapshot {
+    std::shared_ptr<const config::Config> config;
+    /// Increases with every SharedConfig::set(): workers rebuild their context when it changed.
+    std::uint64_t generation = 0;
+};
+
 class SharedConfig {
 public:
     explicit SharedConfig(config::Config config)
         : m_config(std::make_shared<const config::Config>(std::move(config))) {}
 
-    std::shared_ptr<const config::Config> get() const {
+    std::shared_ptr<const config::Config> get() const { return snapshot().config; }
+    /// The configuration and its generation under one lock: a reload between two separate reads
+    /// would pair the old configuration with the new generation, and a worker comparing
+    /// generations would then keep the old configuration until the next reload.
+    ConfigSnapshot snapshot() const {
         std::lock_guard lock(m_mutex);
-        return m_config;
-    }
-    /// Increases with every set(): workers rebuild their context when it changed.
-    std::uint64_t generation() const {
-        std::lock_guard lock(m_mutex);
-        return m_generation;
+        return {m_config, m_generation};
     }
     void set(config::Config config) {
         auto next = std::make_shared<const config::Config>(std::move(config));
