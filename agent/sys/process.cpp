@@ -3,7 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +14,7 @@
 #include <ctime>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 extern char** environ;
 
@@ -139,6 +140,125 @@ void drain_available(Fd& fd, std::string& out) {
     fd.reset();
 }
 
+/// What the child does between fork and exec, all prepared before fork: after fork only
+/// async-signal-safe calls are allowed (other threads may hold malloc's locks).
+struct ChildSetup {
+    const char* program = nullptr;
+    char** argv = nullptr;
+    char** envp = nullptr;
+    const char* cwd = nullptr;  ///< nullptr: the caller's
+    int stdin_fd = -1;          ///< -1: /dev/null
+    int stdout_fd = -1;
+    int stderr_fd = -1;
+};
+
+struct Started {
+    pid_t pid = -1;
+    int errno_value = 0;
+    explicit operator bool() const { return pid > 0; }
+    int error() const { return errno_value; }
+};
+
+/// Makes `fd` the child's descriptor `target` (without close-on-exec). In the child only.
+bool install_fd(int fd, int target) {
+    if (fd == target) {
+        const int flags = ::fcntl(fd, F_GETFD);
+        return flags >= 0 && ::fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) == 0;
+    }
+    return ::dup2(fd, target) == target;
+}
+
+/// In the child, after fork: never returns. Reports errno through `report` when exec fails.
+[[noreturn]] void become_child(const ChildSetup& setup, pid_t parent, int report) {
+    const auto fail = [report]() {
+        const int error = errno;
+        (void)!::write(report, &error, sizeof error);
+        ::_exit(127);
+    };
+    // Its own process group, so that a timeout kills what it started too, and the next agentd
+    // can find what it left (sys/process_groups.h).
+    if (::setpgid(0, 0) != 0) {
+        fail();
+    }
+    // Dies with agentd: SIGKILL, because the child cannot ignore it and a compose interrupted
+    // with SIGTERM may start undoing the half-applied change (v2 stops containers it started)
+    // while the next agentd is already applying it again; recovery re-applies from the start.
+    // The signal comes when the *thread* that forked dies; PosixProcessRunner::run waits for
+    // the child in that thread, so the thread outlives it unless agentd dies.
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
+        fail();
+    }
+    // agentd died between fork and prctl: the signal will never come.
+    if (::getppid() != parent) {
+        ::_exit(127);
+    }
+    // An empty signal mask and default dispositions, whatever the daemon blocked or ignored.
+    for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGQUIT}) {
+        ::signal(sig, SIG_DFL);
+    }
+    sigset_t empty_set;
+    sigemptyset(&empty_set);
+    ::sigprocmask(SIG_SETMASK, &empty_set, nullptr);
+    if (setup.stdin_fd >= 0) {
+        if (!install_fd(setup.stdin_fd, STDIN_FILENO)) {
+            fail();
+        }
+    } else {
+        const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (null_fd < 0 || !install_fd(null_fd, STDIN_FILENO)) {
+            fail();
+        }
+    }
+    if (!install_fd(setup.stdout_fd, STDOUT_FILENO) ||
+        !install_fd(setup.stderr_fd, STDERR_FILENO)) {
+        fail();
+    }
+    if (setup.cwd != nullptr && ::chdir(setup.cwd) != 0) {
+        fail();
+    }
+    ::execve(setup.program, setup.argv, setup.envp);
+    fail();
+}
+
+/// fork + exec with the setup above. posix_spawn cannot set PR_SET_PDEATHSIG in the child, so
+/// this is the small fork path it would otherwise be: every descriptor agentd opens is
+/// close-on-exec, argv only, and exec failures come back through a close-on-exec pipe (EOF
+/// means exec succeeded).
+Started start_child(const ChildSetup& setup) {
+    int report[2];
+    if (::pipe2(report, O_CLOEXEC) != 0) {
+        return {-1, errno};
+    }
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+        const int error = errno;
+        ::close(report[0]);
+        ::close(report[1]);
+        return {-1, error};
+    }
+    if (pid == 0) {
+        ::close(report[0]);
+        become_child(setup, parent, report[1]);
+    }
+    ::close(report[1]);
+    // Set the group from this side too, so that it exists before run() can kill it.
+    ::setpgid(pid, pid);
+    int child_error = 0;
+    ssize_t n = 0;
+    do {
+        n = ::read(report[0], &child_error, sizeof child_error);
+    } while (n < 0 && errno == EINTR);
+    ::close(report[0]);
+    if (n == static_cast<ssize_t>(sizeof child_error)) {
+        int status = 0;
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        return {-1, child_error};
+    }
+    return {pid, 0};
+}
+
 }  // namespace
 
 std::optional<std::filesystem::path> find_program(const std::string& program) {
@@ -194,51 +314,34 @@ Result<ProcessResult> PosixProcessRunner::run(const ProcessSpec& spec) {
         return Error::failed(fmt::format("{}: pipe: {}", spec.argv[0], std::strerror(errno)));
     }
 
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    if (spec.stdin_data) {
-        posix_spawn_file_actions_adddup2(&actions, in_read.get(), STDIN_FILENO);
-    } else {
-        posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    }
-    posix_spawn_file_actions_adddup2(&actions, out_write.get(), STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, err_write.get(), STDERR_FILENO);
-    if (!spec.cwd.empty()) {
-        posix_spawn_file_actions_addchdir_np(&actions, spec.cwd.c_str());
-    }
-
-    // The child gets its own process group (so a timeout kills what it started too), an empty
-    // signal mask and default dispositions, whatever the daemon blocked or ignored.
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t empty_set;
-    sigemptyset(&empty_set);
-    sigset_t default_set;
-    sigemptyset(&default_set);
-    for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGQUIT}) {
-        sigaddset(&default_set, sig);
-    }
-    posix_spawnattr_setsigmask(&attr, &empty_set);
-    posix_spawnattr_setsigdefault(&attr, &default_set);
-    posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setflags(
-        &attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-
     std::vector<std::string> argv_strings = spec.argv;
     std::vector<std::string> env_strings = merged_environment(spec.env);
     auto argv = c_strings(argv_strings);
     auto envp = c_strings(env_strings);
+    ChildSetup setup;
+    setup.program = program->c_str();
+    setup.argv = argv.data();
+    setup.envp = envp.data();
+    setup.cwd = spec.cwd.empty() ? nullptr : spec.cwd.c_str();
+    setup.stdin_fd = spec.stdin_data ? in_read.get() : -1;
+    setup.stdout_fd = out_write.get();
+    setup.stderr_fd = err_write.get();
 
-    pid_t pid = -1;
-    const int spawn_error =
-        posix_spawn(&pid, program->c_str(), &actions, &attr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-    if (spawn_error != 0) {
-        if (spawn_error == ENOENT) {
+    auto started = start_child(setup);
+    if (!started) {
+        const int error = started.error();
+        if (error == ENOENT) {
             return Error::not_found(fmt::format("{}: program not found", spec.argv[0]));
         }
-        return Error::failed(fmt::format("{}: {}", spec.argv[0], std::strerror(spawn_error)));
+        return Error::failed(fmt::format("{}: {}", spec.argv[0], std::strerror(error)));
+    }
+    const pid_t pid = started.pid;
+    if (m_groups) {
+        if (auto recorded = m_groups->add(pid); !recorded) {
+            // The child runs anyway: it still dies with agentd, only what it starts may not.
+            spdlog::warn("{}: process group not recorded: {}", spec.argv[0],
+                         recorded.error().message);
+        }
     }
     in_read.reset();
     out_write.reset();
@@ -313,6 +416,9 @@ Result<ProcessResult> PosixProcessRunner::run(const ProcessSpec& spec) {
     if (!reaped) {
         while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
         }
+    }
+    if (m_groups) {
+        m_groups->remove(pid);
     }
     if (!result.timed_out && WIFEXITED(status)) {
         result.exit_code = WEXITSTATUS(status);

@@ -3,11 +3,13 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "agent/sys/clock.h"
+#include "agent/sys/process_groups.h"
 #include "agent/sys/result.h"
 
 namespace agentd::sys {
@@ -36,9 +38,17 @@ public:
     virtual Result<ProcessResult> run(const ProcessSpec& spec) = 0;
 };
 
+/// fork + exec, argv only. Each child runs in its own process group (killed as a whole on
+/// timeout) and dies with agentd (PR_SET_PDEATHSIG SIGKILL); with `groups`, the group is recorded
+/// while the child runs, so the next agentd can kill what it started (ProcessGroups).
 class PosixProcessRunner final : public ProcessRunner {
 public:
+    explicit PosixProcessRunner(std::shared_ptr<ProcessGroups> groups = nullptr)
+        : m_groups(std::move(groups)) {}
     Result<ProcessResult> run(const ProcessSpec& spec) override;
+
+private:
+    std::shared_ptr<ProcessGroups> m_groups;
 };
 
 /// Finds `program` in PATH; nullopt when absent.

@@ -5,8 +5,12 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 using namespace agentd::sys;
@@ -176,4 +180,113 @@ TEST_CASE("process: timeout applies to a program that closed its output early", 
                            .timeout = std::chrono::milliseconds(300)});
     CHECK(r.timed_out);
     CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+}
+
+namespace {
+
+/// Polls `done` every 10 ms until it holds or `limit` passes.
+template <class F>
+bool wait_until(F done, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() > deadline) {
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return true;
+}
+
+/// The pid of the one process group recorded in `dir`, once there is one.
+pid_t recorded_leader(const std::filesystem::path& dir) {
+    pid_t leader = 0;
+    wait_until([&] {
+        std::error_code ec;
+        for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+            if (auto record = parse_record_name(entry.path().filename().string())) {
+                leader = record->pgid;
+            }
+        }
+        return leader != 0;
+    });
+    return leader;
+}
+
+}  // namespace
+
+TEST_CASE("process: a child dies when the process that ran it dies", "[sys][process]") {
+    // This test process -> `agent` (plays agentd, SIGKILLed) -> `sleep 600` (its child). The
+    // middle process is a subreaper, so the orphaned child is reparented to it and its death can
+    // be observed with waitpid (PID 1 of a container may never reap it).
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("agentd-pdeathsig-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    const pid_t reaper = ::fork();
+    REQUIRE(reaper >= 0);
+    if (reaper == 0) {
+        ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+        const pid_t agent = ::fork();
+        if (agent == 0) {
+            PosixProcessRunner runner(std::make_shared<ProcessGroups>(dir));
+            (void)runner.run({.argv = {"sleep", "600"}});
+            ::_exit(0);
+        }
+        const pid_t child = recorded_leader(dir);
+        ::kill(agent, SIGKILL);
+        ::waitpid(agent, nullptr, 0);
+        if (child == 0) {
+            ::_exit(2);  // never started
+        }
+        // The orphaned child is ours now: it must die of SIGKILL without anyone killing it.
+        int status = 0;
+        const bool reaped = wait_until([&] { return ::waitpid(child, &status, WNOHANG) == child; });
+        if (!reaped) {
+            ::kill(child, SIGKILL);
+            ::_exit(3);
+        }
+        ::_exit(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL ? 0 : 4);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(reaper, &status, 0) == reaper);
+    std::filesystem::remove_all(dir);
+    REQUIRE(WIFEXITED(status));
+    // 2: the child never started; 3: it outlived its parent; 4: it died of something else.
+    CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("process: the child leads its own process group, recorded while it runs",
+          "[sys][process]") {
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("agentd-groups-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    auto groups = std::make_shared<ProcessGroups>(dir);
+    PosixProcessRunner runner(groups);
+    // The child reports its own pid and group from /proc/self/stat.
+    auto result = runner.run({.argv = {"cat", "/proc/self/stat"}});
+    REQUIRE(result.ok());
+    const auto stat = parse_proc_stat(result->out);
+    REQUIRE(stat);
+    CHECK(stat->pgid == stat->pid);
+    CHECK(stat->pgid != ::getpgrp());
+    CHECK(stat->session == ::getsid(0));
+    // Reaped: its record is gone.
+    CHECK(std::filesystem::is_empty(dir));
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("process: a program that exec cannot start is an error, not a child",
+          "[sys][process]") {
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("agentd-noexec-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const auto script = dir / "bad-interpreter";
+    {
+        std::ofstream(script) << "#!/nonexistent/interpreter\n";
+    }
+    std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+    PosixProcessRunner runner;
+    auto result = runner.run({.argv = {script.string()}});
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.error().is_not_found());
+    std::filesystem::remove_all(dir);
 }
