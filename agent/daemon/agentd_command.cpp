@@ -15,6 +15,8 @@
 #include "agent/state/state_lock.h"
 #include "agent/sys/log.h"
 #include "agent/sys/memory.h"
+#include "agent/sys/process_groups.h"
+#include "agent/sys/version.h"
 
 namespace agentd::daemon {
 namespace {
@@ -33,7 +35,7 @@ struct Options {
 int run_agentd(int argc, char** argv) {
     Options o;
     CLI::App app{"agentd: keeps docker compose stacks at their newest verified release"};
-    app.set_version_flag("--version", "agentd 0.1.0");
+    app.set_version_flag("--version", std::string("agentd ") + sys::k_version);
     app.add_option("--config", o.config_path,
                    "configuration file (default /etc/agentd/agent.yaml)");
     app.add_flag("--once", o.once, "run one cycle per stack, then exit");
@@ -75,7 +77,14 @@ int run_agentd(int argc, char** argv) {
         std::cerr << "agentd: " << lock.error().message << "\n";
         return 1;
     }
-    auto wiring = make_real_wiring();
+    // What a killed agentd left running (compose in the middle of `up`, what it started) is
+    // killed before anything else runs; then recovery finishes the deployment it was part of.
+    auto groups = std::make_shared<sys::ProcessGroups>(config.state_dir / "children");
+    for (const auto& left : groups->kill_leftovers()) {
+        spdlog::warn("killed process group {} left running by a previous agentd ({} processes)",
+                     left.group.pgid, left.members.size());
+    }
+    auto wiring = make_real_wiring(groups);
     SystemdNotifier notifier;
     sys::SystemClock clock;
     Daemon daemon(std::move(config), o.config_path, *wiring, notifier, clock);

@@ -90,6 +90,7 @@ Daemon::Daemon(config::Config config, std::filesystem::path config_path, Wiring&
       m_wiring(wiring),
       m_notifier(notifier),
       m_clock(clock),
+      m_liveness(clock),
       m_queue(clock, make_random_source()) {}
 
 Daemon::~Daemon() {
@@ -128,7 +129,7 @@ int Daemon::run_once() {
     });
     int exit_code = 0;
     try {
-        auto runner = m_wiring.make_runner(*config, m_stop);
+        auto runner = m_wiring.make_runner(*config, m_stop, Pulse());
         for (const auto& stack : config->stacks) {
             if (m_stop) {
                 exit_code = 1;
@@ -199,16 +200,20 @@ void Daemon::worker_loop(int index) {
     std::unique_ptr<CycleRunner> runner;
     std::uint64_t generation = 0;
     while (auto job = m_queue.next()) {
-        const auto config = m_config.get();
+        // One read: the runner is always built from the configuration this job runs with.
+        const auto [config, config_generation] = m_config.snapshot();
         deploy::CycleResult result;
         try {
-            if (!runner || generation != m_config.generation()) {
-                generation = m_config.generation();
-                runner = m_wiring.make_runner(*config, m_stop);
+            if (!runner || generation != config_generation) {
+                generation = config_generation;
+                runner = m_wiring.make_runner(*config, m_stop, Pulse(m_liveness, index));
             }
+            m_liveness.begin_job(index, job->stack);
             result = run_job(*runner, *config, *job);
+            m_liveness.end_job(index);
         } catch (const std::exception& e) {
             spdlog::error("stack {}: worker {}: {}", job->stack, index, e.what());
+            m_liveness.end_job(index);
             runner.reset();
             result = {deploy::Outcome::Failed, std::nullopt, e.what()};
         }
@@ -269,14 +274,32 @@ ApiResult<int> Daemon::reload() {
     return count;
 }
 
+void Daemon::ping_watchdog(WatchdogMonitor& monitor) {
+    const auto check = monitor.check(m_liveness.busy(), m_clock.now());
+    if (check.decision.ping) {
+        m_notifier.notify("WATCHDOG=1");
+        return;
+    }
+    if (check.report) {
+        const auto& stuck = *check.decision.stuck;
+        spdlog::error(
+            "stack {}: worker {} stuck in \"{}\" since {} (past its timeout and a margin of {}); "
+            "watchdog pings stop, so the service manager restarts agentd",
+            stuck.stack, stuck.worker, stuck.step, sys::format_rfc3339(stuck.since),
+            sys::format_duration(k_liveness_margin));
+        m_notifier.notify(fmt::format("STATUS=stack {}: stuck in {}", stuck.stack, stuck.step));
+    }
+}
+
 int Daemon::wait_for_signals() {
     const auto watchdog = m_notifier.watchdog_interval();
     const auto tick =
         watchdog > sys::Duration::zero() ? watchdog / 2 : sys::Duration(std::chrono::hours(1));
+    WatchdogMonitor monitor;
     for (;;) {
         const int sig = wait_signal(tick);
         if (watchdog > sys::Duration::zero()) {
-            m_notifier.notify("WATCHDOG=1");
+            ping_watchdog(monitor);
         }
         if (sig == SIGHUP) {
             spdlog::info("SIGHUP: reloading {}", m_config_path.string());

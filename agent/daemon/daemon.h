@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "agent/daemon/api_backend.h"
+#include "agent/daemon/liveness.h"
 #include "agent/daemon/notifier.h"
 #include "agent/daemon/runner.h"
 #include "agent/daemon/shared_config.h"
@@ -54,12 +55,15 @@ private:
     std::size_t start_workers(std::size_t stacks);
     void schedule_stacks(const config::Config& config);
     int wait_for_signals();
+    /// WATCHDOG=1 unless a busy worker is stuck (then the stuck step is logged once).
+    void ping_watchdog(WatchdogMonitor& monitor);
 
     SharedConfig m_config;
     std::filesystem::path m_config_path;
     Wiring& m_wiring;
     Notifier& m_notifier;
     sys::Clock& m_clock;
+    Liveness m_liveness;  // what the workers are doing, for the watchdog
     std::atomic<bool> m_stop{false};
     WorkQueue m_queue;
     std::mutex m_reload_mutex;

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "agent/config/config.h"
+#include "agent/daemon/liveness.h"
 #include "agent/deploy/reconciler.h"
 #include "agent/sources/registry.h"
 #include "agent/state/store.h"
@@ -33,9 +34,11 @@ public:
     virtual ~Wiring() = default;
     /// A connection to `config.state_dir`'s state store (for the API's reads and writes).
     virtual std::unique_ptr<state::Store> open_store(const config::Config& config) = 0;
-    /// A worker context for `config`; `stop` is handed to its reconciler.
+    /// A worker context for `config`; `stop` is handed to its reconciler. Every call it makes
+    /// into the outside world is reported to `pulse` (for the watchdog, daemon/liveness.h).
     virtual std::unique_ptr<CycleRunner> make_runner(const config::Config& config,
-                                                     const std::atomic<bool>& stop) = 0;
+                                                     const std::atomic<bool>& stop,
+                                                     Pulse pulse) = 0;
     /// A registry client with `config`'s credentials (its `registries:`, then the Docker client
     /// config), for one API request such as `agentctl tags`.
     virtual std::unique_ptr<sources::Registry> make_registry(const config::Config& config) = 0;

@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "agent/daemon/progress_reporting.h"
 #include "agent/deploy/reconciler.h"
 #include "agent/runtime/compose_runner.h"
 #include "agent/runtime/docker_engine.h"
@@ -31,8 +32,13 @@ std::filesystem::path db_path(const config::Config& config) {
 /// cache. A worker has one; so has each API request that lists tags.
 class OwnedRegistry final : public sources::Registry {
 public:
-    OwnedRegistry(const config::Config& config, std::shared_ptr<sources::TokenCache> tokens)
-        : m_docker_credentials(m_processes), m_registry(m_http, config.registries) {
+    OwnedRegistry(const config::Config& config, std::shared_ptr<sources::TokenCache> tokens,
+                  std::shared_ptr<sys::ProcessGroups> groups, Pulse pulse)
+        : m_real_processes(std::move(groups)),
+          m_processes(m_real_processes, pulse),
+          m_http(m_real_http, pulse),
+          m_docker_credentials(m_processes),
+          m_registry(m_http, config.registries) {
         m_registry.set_docker_credentials(&m_docker_credentials);
         m_registry.set_token_cache(std::move(tokens));
     }
@@ -50,8 +56,10 @@ public:
     }
 
 private:
-    sys::CurlHttpClient m_http;
-    sys::PosixProcessRunner m_processes;
+    sys::CurlHttpClient m_real_http;
+    sys::PosixProcessRunner m_real_processes;
+    ReportingProcessRunner m_processes;
+    ReportingHttpClient m_http;
     sources::DockerCredentials m_docker_credentials;
     sources::RegistryClient m_registry;
 };
@@ -60,11 +68,18 @@ private:
 class StackWorker final : public CycleRunner {
 public:
     StackWorker(const config::Config& config, const std::atomic<bool>& stop,
-                std::shared_ptr<sources::TokenCache> tokens)
+                std::shared_ptr<sources::TokenCache> tokens,
+                std::shared_ptr<sys::ProcessGroups> groups, Pulse pulse)
         : m_config(config),
+          m_docker_http(m_real_docker_http, pulse),
+          m_probe_http(m_real_probe_http, pulse),
+          m_real_processes(groups),
+          m_processes(m_real_processes, pulse),
+          m_clock(m_real_clock, pulse),
           m_store(db_path(config)),
-          m_git(config.state_dir),
-          m_registry(config, std::move(tokens)),
+          m_real_git(config.state_dir),
+          m_git(m_real_git, pulse),
+          m_registry(config, std::move(tokens), groups, pulse),
           m_engine(m_docker_http),
           m_compose(m_processes),
           m_reconciler(
@@ -100,12 +115,19 @@ private:
     }
 
     config::Config m_config;  // a copy: a reload builds a new worker
-    sys::CurlHttpClient m_docker_http;
-    sys::CurlHttpClient m_probe_http;
-    sys::PosixProcessRunner m_processes;
-    sys::SystemClock m_clock;
+    // Each side effect as the reconciler sees it: the real one behind a decorator that reports
+    // the call to the worker's Pulse (daemon/progress_reporting.h) for the watchdog.
+    sys::CurlHttpClient m_real_docker_http;
+    sys::CurlHttpClient m_real_probe_http;
+    ReportingHttpClient m_docker_http;
+    ReportingHttpClient m_probe_http;
+    sys::PosixProcessRunner m_real_processes;
+    ReportingProcessRunner m_processes;
+    sys::SystemClock m_real_clock;
+    ReportingClock m_clock;
     state::SqliteStore m_store;
-    sources::LibGit2Source m_git;
+    sources::LibGit2Source m_real_git;
+    ReportingGitSource m_git;
     OwnedRegistry m_registry;
     runtime::DockerEngine m_engine;
     runtime::ComposeRunner m_compose;
@@ -114,15 +136,18 @@ private:
 
 class RealWiring final : public Wiring {
 public:
+    explicit RealWiring(std::shared_ptr<sys::ProcessGroups> groups) : m_groups(std::move(groups)) {}
+
     std::unique_ptr<state::Store> open_store(const config::Config& config) override {
         return std::make_unique<state::SqliteStore>(db_path(config));
     }
     std::unique_ptr<CycleRunner> make_runner(const config::Config& config,
-                                             const std::atomic<bool>& stop) override {
-        return std::make_unique<StackWorker>(config, stop, token_cache(config));
+                                             const std::atomic<bool>& stop,
+                                             Pulse pulse) override {
+        return std::make_unique<StackWorker>(config, stop, token_cache(config), m_groups, pulse);
     }
     std::unique_ptr<sources::Registry> make_registry(const config::Config& config) override {
-        return std::make_unique<OwnedRegistry>(config, token_cache(config));
+        return std::make_unique<OwnedRegistry>(config, token_cache(config), m_groups, Pulse());
     }
 
 private:
@@ -138,6 +163,7 @@ private:
         return m_tokens;
     }
 
+    std::shared_ptr<sys::ProcessGroups> m_groups;
     std::mutex m_mutex;
     std::shared_ptr<sources::TokenCache> m_tokens;
     std::vector<config::Registry> m_token_registries;
@@ -145,8 +171,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Wiring> make_real_wiring() {
-    return std::make_unique<RealWiring>();
+std::unique_ptr<Wiring> make_real_wiring(std::shared_ptr<sys::ProcessGroups> groups) {
+    return std::make_unique<RealWiring>(std::move(groups));
 }
 
 }  // namespace agentd::daemon

@@ -5,10 +5,12 @@
 #include <memory>
 
 #include "agent/daemon/runner.h"
+#include "agent/sys/process_groups.h"
 
 namespace agentd::daemon {
 
-/// Builds per-thread StackWorkers and store connections for the running daemon.
-std::unique_ptr<Wiring> make_real_wiring();
+/// Builds per-thread StackWorkers and store connections for the running daemon. Every child
+/// process they start is recorded in `groups`.
+std::unique_ptr<Wiring> make_real_wiring(std::shared_ptr<sys::ProcessGroups> groups);
 
 }  // namespace agentd::daemon

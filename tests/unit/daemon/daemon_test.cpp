@@ -39,9 +39,21 @@ struct Recorder {
 
 class FakeRunner final : public daemon::CycleRunner {
 public:
-    FakeRunner(Recorder& r, FakeStore& s) : m_r(r), m_store(s) {}
+    FakeRunner(Recorder& r, FakeStore& s, daemon::Pulse pulse = {},
+               std::optional<sys::Duration> hang = std::nullopt,
+               const std::atomic<bool>* release = nullptr)
+        : m_r(r), m_store(s), m_pulse(pulse), m_hang(hang), m_release(release) {}
+    FakeRunner(Recorder& r, FakeStore& s, daemon::Pulse pulse, std::optional<sys::Duration> hang,
+               const std::atomic<bool>& release)
+        : FakeRunner(r, s, pulse, hang, &release) {}
     deploy::CycleResult reconcile(const config::Stack& stack, model::Trigger t) override {
         m_r.add("reconcile " + stack.name + " " + model::to_string(t));
+        if (stack.name == "stuck" && m_hang) {
+            daemon::Pulse::Step step(m_pulse, "docker-compose up -d", *m_hang);
+            while (!*m_release) {
+                std::this_thread::sleep_for(5ms);
+            }
+        }
         std::lock_guard lock(m_r.mutex);
         auto it = m_r.outcomes.find(stack.name);
         return {it == m_r.outcomes.end() ? deploy::Outcome::Noop : it->second, std::nullopt, "ok"};
@@ -62,6 +74,9 @@ public:
 private:
     Recorder& m_r;
     fakes::StoreHandle m_store;
+    daemon::Pulse m_pulse;
+    std::optional<sys::Duration> m_hang;
+    const std::atomic<bool>* m_release;
 };
 
 /// Hands out the wiring's one FakeRegistry as a per-request client.
@@ -89,9 +104,14 @@ public:
     std::unique_ptr<state::Store> open_store(const config::Config&) override {
         return std::make_unique<fakes::StoreHandle>(store);
     }
+    /// While set, a cycle of stack "stuck" reports a compose call with this timeout and blocks
+    /// until `release` is set (a worker hung in compose).
+    std::optional<sys::Duration> hang;
+    std::atomic<bool> release{false};
     std::unique_ptr<daemon::CycleRunner> make_runner(const config::Config&,
-                                                     const std::atomic<bool>&) override {
-        return std::make_unique<FakeRunner>(recorder, store);
+                                                     const std::atomic<bool>&,
+                                                     daemon::Pulse pulse) override {
+        return std::make_unique<FakeRunner>(recorder, store, pulse, hang, release);
     }
     std::unique_ptr<sources::Registry> make_registry(const config::Config& config) override {
         std::vector<std::string> hosts;
@@ -105,11 +125,18 @@ public:
 
 class RecordingNotifier final : public daemon::Notifier {
 public:
+    sys::Duration watchdog = sys::Duration::zero();
     void notify(const std::string& s) override {
         std::lock_guard lock(m_mutex);
         m_sent.push_back(s);
     }
-    sys::Duration watchdog_interval() override { return sys::Duration::zero(); }
+    sys::Duration watchdog_interval() override { return watchdog; }
+    std::size_t count(const std::string& prefix) {
+        std::lock_guard lock(m_mutex);
+        return static_cast<std::size_t>(
+            std::count_if(m_sent.begin(), m_sent.end(),
+                          [&](const std::string& s) { return s.rfind(prefix, 0) == 0; }));
+    }
     bool sent_starting_with(const std::string& prefix) {
         std::lock_guard lock(m_mutex);
         return std::any_of(m_sent.begin(), m_sent.end(),
@@ -330,6 +357,79 @@ TEST_CASE("daemon: tags lists through a registry client of the configuration in 
     REQUIRE(down.ok());
     CHECK(down->status == 502);
 
+    pthread_kill(server.native_handle(), SIGTERM);
+    server.join();
+}
+
+namespace {
+
+/// A clock the test moves by hand, readable from the daemon's threads.
+class SharedFakeClock final : public sys::Clock {
+public:
+    sys::TimePoint now() override { return sys::TimePoint(sys::Duration(m_ms.load())); }
+    void sleep_for(sys::Duration d) override { m_ms += d.count(); }
+    void advance(sys::Duration d) { m_ms += d.count(); }
+
+private:
+    std::atomic<sys::Duration::rep> m_ms{1'700'000'000'000};
+};
+
+template <class F>
+bool eventually(F done) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() > deadline) {
+            return false;
+        }
+        std::this_thread::sleep_for(5ms);
+    }
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("daemon: the watchdog is pinged only while no worker is stuck past its step's timeout",
+          "[daemon]") {
+    TempDir dir;
+    FakeWiring wiring;
+    wiring.hang = 10s;  // the compose call's own timeout
+    RecordingNotifier notifier;
+    notifier.watchdog = 40ms;
+    SharedFakeClock clock;
+    config::Config config;
+    config.state_dir = dir.path;
+    config.api.socket = dir.path / "api.sock";
+    config::Stack stack;
+    stack.name = "stuck";
+    stack.dir = dir.path;
+    config.stacks.push_back(stack);
+    daemon::Daemon d(config, dir.path / "agent.yaml", wiring, notifier, clock);
+    std::thread server([&] {
+        daemon::block_signals();
+        (void)d.serve();
+    });
+    // The worker is in its compose call, within the call's timeout: pings go on.
+    REQUIRE(eventually([&] {
+        const auto calls = wiring.recorder.snapshot();
+        return std::find(calls.begin(), calls.end(), "reconcile stuck poll") != calls.end();
+    }));
+    const auto before = notifier.count("WATCHDOG=1");
+    REQUIRE(eventually([&] { return notifier.count("WATCHDOG=1") > before + 2; }));
+    // Within timeout + margin still fine; past it the worker is stuck: reported once, and the
+    // pings stop.
+    clock.advance(10s + daemon::k_liveness_margin - 1s);
+    const auto within = notifier.count("WATCHDOG=1");
+    REQUIRE(eventually([&] { return notifier.count("WATCHDOG=1") > within + 2; }));
+    clock.advance(2s);
+    REQUIRE(eventually([&] { return notifier.sent_starting_with("STATUS=stack stuck: stuck in"); }));
+    const auto stopped = notifier.count("WATCHDOG=1");
+    // Several ticks (20 ms each) pass without a ping; the stuck step is reported only once.
+    std::this_thread::sleep_for(200ms);
+    CHECK(notifier.count("WATCHDOG=1") == stopped);
+    CHECK(notifier.count("STATUS=stack stuck: stuck in docker-compose up -d") == 1);
+    // The step returns: pings resume.
+    wiring.release = true;
+    CHECK(eventually([&] { return notifier.count("WATCHDOG=1") > stopped; }));
     pthread_kill(server.native_handle(), SIGTERM);
     server.join();
 }

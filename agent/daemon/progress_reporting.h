@@ -1,0 +1,93 @@
+#pragma once
+// Decorators that report each call a worker makes into the outside world to its Pulse (see
+// daemon/liveness.h) with that call's own timeout: a process (compose, a credential helper), an
+// HTTP request (registry, Docker Engine, health probes), a git operation, a wait of the health
+// gate. wiring.cpp puts them between a worker's reconciler and the real implementations, so
+// deploy/ knows nothing of the watchdog.
+
+#include <string>
+
+#include "agent/daemon/liveness.h"
+#include "agent/sources/git.h"
+#include "agent/sys/clock.h"
+#include "agent/sys/http.h"
+#include "agent/sys/process.h"
+
+namespace agentd::daemon {
+
+/// libgit2 1.5 has no timeout of its own (GIT_OPT_SET_SERVER_TIMEOUT came in 1.7): a fetch or
+/// checkout that takes longer than this is taken as hung.
+inline constexpr sys::Duration k_git_step_allowance = std::chrono::minutes(30);
+
+/// "docker-compose -p shop up -d": the program and its arguments, shortened (never the
+/// environment or stdin, where secrets go).
+std::string describe_process(const sys::ProcessSpec& spec);
+/// "GET http://127.0.0.1:5000/v2/app/manifests/1.0": without the query string (it may hold a
+/// token) or a userinfo part.
+std::string describe_request(const sys::HttpRequest& request);
+
+class ReportingProcessRunner final : public sys::ProcessRunner {
+public:
+    ReportingProcessRunner(sys::ProcessRunner& inner, Pulse pulse)
+        : m_inner(inner), m_pulse(pulse) {}
+    sys::Result<sys::ProcessResult> run(const sys::ProcessSpec& spec) override {
+        Pulse::Step step(m_pulse, describe_process(spec), spec.timeout);
+        return m_inner.run(spec);
+    }
+
+private:
+    sys::ProcessRunner& m_inner;
+    Pulse m_pulse;
+};
+
+class ReportingHttpClient final : public sys::HttpClient {
+public:
+    ReportingHttpClient(sys::HttpClient& inner, Pulse pulse) : m_inner(inner), m_pulse(pulse) {}
+    sys::Result<sys::HttpResponse> send(const sys::HttpRequest& request) override {
+        Pulse::Step step(m_pulse, describe_request(request), request.timeout);
+        return m_inner.send(request);
+    }
+
+private:
+    sys::HttpClient& m_inner;
+    Pulse m_pulse;
+};
+
+class ReportingClock final : public sys::Clock {
+public:
+    ReportingClock(sys::Clock& inner, Pulse pulse) : m_inner(inner), m_pulse(pulse) {}
+    sys::TimePoint now() override { return m_inner.now(); }
+    void sleep_for(sys::Duration d) override {
+        Pulse::Step step(m_pulse, "waiting", d);
+        m_inner.sleep_for(d);
+    }
+
+private:
+    sys::Clock& m_inner;
+    Pulse m_pulse;
+};
+
+class ReportingGitSource final : public sources::GitSource {
+public:
+    ReportingGitSource(sources::GitSource& inner, Pulse pulse) : m_inner(inner), m_pulse(pulse) {}
+    sys::Result<std::string> fetch(const config::GitSource& source) override {
+        // Not the URL: it may carry credentials.
+        Pulse::Step step(m_pulse, "git fetch", k_git_step_allowance);
+        return m_inner.fetch(source);
+    }
+    sys::Result<void> checkout(const config::GitSource& source, const std::string& revision,
+                               const std::filesystem::path& workdir) override {
+        Pulse::Step step(m_pulse, "git checkout " + revision, k_git_step_allowance);
+        return m_inner.checkout(source, revision, workdir);
+    }
+    sys::Result<std::vector<sources::GitTag>> tags(const config::GitSource& source) override {
+        Pulse::Step step(m_pulse, "git fetch tags", k_git_step_allowance);
+        return m_inner.tags(source);
+    }
+
+private:
+    sources::GitSource& m_inner;
+    Pulse m_pulse;
+};
+
+}  // namespace agentd::daemon
