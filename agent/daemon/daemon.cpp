@@ -186,9 +186,12 @@ deploy::CycleResult Daemon::run_job(CycleRunner& runner, const config::Config& c
                 result = runner.reconcile(*stack, job.trigger);
                 break;
         }
+        m_unrecorded.clear(stack->name);
     } catch (const std::exception& e) {
-        // StoreError and friends: this cycle fails, the daemon keeps serving the others.
+        // StoreError and friends: this cycle fails, the daemon keeps serving the others. The
+        // store may not have recorded it (a full disk): status shows it from memory.
         result = {deploy::Outcome::Failed, std::nullopt, e.what()};
+        m_unrecorded.note(stack->name, m_clock.now(), e.what());
     }
     log_result(stack->name, result);
     m_notifier.notify(fmt::format("STATUS=watching {} stacks; last: {} {}", config.stacks.size(),
@@ -322,7 +325,7 @@ int Daemon::serve() {
     }
     DaemonBackend backend(
         m_config, std::move(store), m_queue, [this] { return reload(); },
-        [this](const config::Config& c) { return m_wiring.make_registry(c); });
+        [this](const config::Config& c) { return m_wiring.make_registry(c); }, &m_unrecorded);
     ApiServer api(backend);
     if (auto started = api.start(config->api.socket); !started) {
         spdlog::error("{}", started.error().message);

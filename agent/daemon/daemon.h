@@ -15,6 +15,7 @@
 #include "agent/daemon/notifier.h"
 #include "agent/daemon/runner.h"
 #include "agent/daemon/shared_config.h"
+#include "agent/daemon/unrecorded_errors.h"
 #include "agent/daemon/work_queue.h"
 
 namespace agentd::daemon {
@@ -64,6 +65,7 @@ private:
     Notifier& m_notifier;
     sys::Clock& m_clock;
     Liveness m_liveness;  // what the workers are doing, for the watchdog
+    UnrecordedErrors m_unrecorded;  // cycle errors the store could not record
     std::atomic<bool> m_stop{false};
     WorkQueue m_queue;
     std::mutex m_reload_mutex;

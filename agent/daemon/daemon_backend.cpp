@@ -6,12 +6,14 @@
 namespace agentd::daemon {
 
 DaemonBackend::DaemonBackend(SharedConfig& config, std::unique_ptr<state::Store> store,
-                             WorkQueue& queue, ReloadFunction reload, RegistryFactory make_registry)
+                             WorkQueue& queue, ReloadFunction reload, RegistryFactory make_registry,
+                             const UnrecordedErrors* unrecorded)
     : m_config(config),
       m_store(std::move(store)),
       m_queue(queue),
       m_reload(std::move(reload)),
-      m_make_registry(std::move(make_registry)) {}
+      m_make_registry(std::move(make_registry)),
+      m_unrecorded(unrecorded) {}
 
 bool DaemonBackend::known(const std::string& stack) const {
     return m_config.get()->find_stack(stack) != nullptr;
@@ -31,6 +33,10 @@ ApiResult<std::vector<StackStatus>> DaemonBackend::status(const std::optional<st
         StackStatus status;
         status.name = s.name;
         status.stack_state = m_store->stack_state(s.name);
+        if (m_unrecorded != nullptr) {
+            status.stack_state.last_poll =
+                m_unrecorded->last_poll(s.name, status.stack_state.last_poll);
+        }
         status.current = m_store->current(s.name);
         const auto latest = m_store->latest(s.name);
         status.state = stack_state_name(status.stack_state, status.current, latest);

@@ -8,6 +8,7 @@
 
 #include "agent/daemon/api_backend.h"
 #include "agent/daemon/shared_config.h"
+#include "agent/daemon/unrecorded_errors.h"
 #include "agent/daemon/work_queue.h"
 #include "agent/sources/registry.h"
 #include "agent/state/store.h"
@@ -23,8 +24,10 @@ public:
     using RegistryFactory =
         std::function<std::unique_ptr<sources::Registry>(const config::Config& config)>;
 
+    /// `unrecorded`: cycle errors the store could not record, shown by status (may be null).
     DaemonBackend(SharedConfig& config, std::unique_ptr<state::Store> store, WorkQueue& queue,
-                  ReloadFunction reload, RegistryFactory make_registry);
+                  ReloadFunction reload, RegistryFactory make_registry,
+                  const UnrecordedErrors* unrecorded = nullptr);
 
     ApiResult<std::vector<StackStatus>> status(const std::optional<std::string>& stack) override;
     ApiResult<std::vector<model::Deployment>> history(const std::optional<std::string>& stack,
@@ -49,6 +52,7 @@ private:
     WorkQueue& m_queue;
     ReloadFunction m_reload;
     RegistryFactory m_make_registry;
+    const UnrecordedErrors* m_unrecorded;
 };
 
 }  // namespace agentd::daemon

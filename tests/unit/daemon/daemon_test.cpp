@@ -27,6 +27,8 @@ struct Recorder {
     std::mutex mutex;
     std::vector<std::string> calls;
     std::map<std::string, deploy::Outcome> outcomes;
+    /// Stacks whose cycle throws this (as the store does on a full disk).
+    std::map<std::string, std::string> throws;
     void add(std::string c) {
         std::lock_guard lock(mutex);
         calls.push_back(std::move(c));
@@ -55,6 +57,9 @@ public:
             }
         }
         std::lock_guard lock(m_r.mutex);
+        if (auto thrown = m_r.throws.find(stack.name); thrown != m_r.throws.end()) {
+            throw std::runtime_error(thrown->second);
+        }
         auto it = m_r.outcomes.find(stack.name);
         return {it == m_r.outcomes.end() ? deploy::Outcome::Noop : it->second, std::nullopt, "ok"};
     }
@@ -430,6 +435,47 @@ TEST_CASE("daemon: the watchdog is pinged only while no worker is stuck past its
     // The step returns: pings resume.
     wiring.release = true;
     CHECK(eventually([&] { return notifier.count("WATCHDOG=1") > stopped; }));
+    pthread_kill(server.native_handle(), SIGTERM);
+    server.join();
+}
+
+TEST_CASE("daemon: status shows a cycle error the store could not record, until a cycle ends",
+          "[daemon]") {
+    TempDir dir;
+    FakeWiring wiring;
+    RecordingNotifier notifier;
+    sys::SystemClock clock;
+    auto config = two_stacks(dir.path);
+    const auto socket = config.api.socket;
+    {
+        std::lock_guard lock(wiring.recorder.mutex);
+        wiring.recorder.throws["shop"] = "state store: COMMIT: database or disk is full";
+    }
+    daemon::Daemon d(config, dir.path / "agent.yaml", wiring, notifier, clock);
+    std::thread server([&] {
+        daemon::block_signals();
+        (void)d.serve();
+    });
+    REQUIRE(eventually([&] { return notifier.sent_starting_with("READY=1"); }));
+    const auto last_poll = [&](const std::string& stack) {
+        auto status = call(socket, "GET", "/v1/status?stack=" + stack);
+        REQUIRE(status.ok());
+        return nlohmann::json::parse(status->body)["stacks"][0]["last_poll"];
+    };
+    auto sync = call(socket, "POST", "/v1/stacks/shop/sync", R"({"wait":true})");
+    REQUIRE(sync.ok());
+    auto shown = last_poll("shop");
+    CHECK(shown["result"] == "error");
+    CHECK(shown["error"] == "state store: COMMIT: database or disk is full");
+    CHECK(last_poll("blog")["result"].is_null());  // the store's (never polled)
+    // Space is back: the next cycle ends normally and the store's last poll is shown again.
+    {
+        std::lock_guard lock(wiring.recorder.mutex);
+        wiring.recorder.throws.clear();
+    }
+    sync = call(socket, "POST", "/v1/stacks/shop/sync", R"({"wait":true})");
+    REQUIRE(sync.ok());
+    CHECK(last_poll("shop")["error"].is_null());
     pthread_kill(server.native_handle(), SIGTERM);
     server.join();
 }
