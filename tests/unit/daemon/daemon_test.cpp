@@ -379,6 +379,25 @@ private:
     std::atomic<sys::Duration::rep> m_ms{1'700'000'000'000};
 };
 
+/// Runs serve() in a thread; SIGTERM and join when the test ends, also when it fails.
+class ServingDaemon {
+public:
+    explicit ServingDaemon(daemon::Daemon& d)
+        : m_thread([&d] {
+              daemon::block_signals();
+              (void)d.serve();
+          }) {}
+    ~ServingDaemon() {
+        pthread_kill(m_thread.native_handle(), SIGTERM);
+        m_thread.join();
+    }
+    ServingDaemon(const ServingDaemon&) = delete;
+    ServingDaemon& operator=(const ServingDaemon&) = delete;
+
+private:
+    std::thread m_thread;
+};
+
 template <class F>
 bool eventually(F done) {
     const auto deadline = std::chrono::steady_clock::now() + 10s;
@@ -409,10 +428,13 @@ TEST_CASE("daemon: the watchdog is pinged only while no worker is stuck past its
     stack.dir = dir.path;
     config.stacks.push_back(stack);
     daemon::Daemon d(config, dir.path / "agent.yaml", wiring, notifier, clock);
-    std::thread server([&] {
-        daemon::block_signals();
-        (void)d.serve();
-    });
+    ServingDaemon server(d);
+    // Whatever happens below, the blocked worker is let go before the daemon stops (destroyed
+    // before `server`).
+    struct Release {
+        std::atomic<bool>& release;
+        ~Release() { release = true; }
+    } release_at_end{wiring.release};
     // The worker is in its compose call, within the call's timeout: pings go on.
     REQUIRE(eventually([&] {
         const auto calls = wiring.recorder.snapshot();
@@ -435,8 +457,6 @@ TEST_CASE("daemon: the watchdog is pinged only while no worker is stuck past its
     // The step returns: pings resume.
     wiring.release = true;
     CHECK(eventually([&] { return notifier.count("WATCHDOG=1") > stopped; }));
-    pthread_kill(server.native_handle(), SIGTERM);
-    server.join();
 }
 
 TEST_CASE("daemon: status shows a cycle error the store could not record, until a cycle ends",
@@ -452,10 +472,7 @@ TEST_CASE("daemon: status shows a cycle error the store could not record, until 
         wiring.recorder.throws["shop"] = "state store: COMMIT: database or disk is full";
     }
     daemon::Daemon d(config, dir.path / "agent.yaml", wiring, notifier, clock);
-    std::thread server([&] {
-        daemon::block_signals();
-        (void)d.serve();
-    });
+    ServingDaemon server(d);
     REQUIRE(eventually([&] { return notifier.sent_starting_with("READY=1"); }));
     const auto last_poll = [&](const std::string& stack) {
         auto status = call(socket, "GET", "/v1/status?stack=" + stack);
@@ -476,6 +493,4 @@ TEST_CASE("daemon: status shows a cycle error the store could not record, until 
     sync = call(socket, "POST", "/v1/stacks/shop/sync", R"({"wait":true})");
     REQUIRE(sync.ok());
     CHECK(last_poll("shop")["error"].is_null());
-    pthread_kill(server.native_handle(), SIGTERM);
-    server.join();
 }
