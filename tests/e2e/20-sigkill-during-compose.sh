@@ -25,11 +25,21 @@ id1=$(json_get "$(latest_deployment)" .id)
 web2=$(push_image web web:2 "web v2")
 rev2=$(commit_compose "$(slow_stop_stack "$(image_ref web:2)")" "release 2")
 say "agentctl sync (no wait); kill agentd while compose up stops release 1's container"
+old_container=$(container_ids web)
+since=$(date +%s)
 ctl sync "$STACK" >/dev/null
 compose_running() { [[ -n "$(compose_up_pids)" ]]; }
 wait_for "compose up of release 2 to run" 60 compose_running
+# Kill agentd once compose has asked dockerd to stop release 1's container (SIGTERM, event
+# "kill"): compose then waits silently for the grace period. (Killed earlier, a compose that
+# outlived agentd would die anyway of SIGPIPE at its next line of progress on the dead pipe.)
+stop_sent() {
+    docker events --since "$since" --until "$(date +%s)" --filter "container=$old_container" \
+        --filter event=kill --format '{{.Action}}' | grep -q kill
+}
+wait_for "compose up to stop release 1's container" 60 stop_sent
 pids=$(compose_up_pids)
-say "compose up runs as pid(s) $(echo $pids)"
+say "compose up runs as pid(s) $(echo $pids), waiting for the old container to stop"
 kill_agentd
 
 compose_gone() { [[ -z "$(compose_up_pids)" ]]; }
