@@ -48,15 +48,15 @@ stop_sent() {
 }
 wait_for "compose up to stop release 1's slow container" 60 stop_sent
 pids=$(compose_up_pids)
-say "compose up runs as pid(s) $(echo $pids), waiting for the old container to stop"
+say "compose up runs as pid(s) ${pids//$'\n'/ }, waiting for the old container to stop"
 kill_agentd
 
 compose_gone() { [[ -z "$(compose_up_pids)" ]]; }
 # The grace period is 30 s: a compose that outlived agentd would still be there long after this.
 wait_for "the compose process to die with agentd" 15 compose_gone
 say "compose died with agentd"
-[[ -n "$(ls -A "$T/state/children" 2>/dev/null)" ]] &&
-    say "records of the killed agentd's process groups: $(ls "$T/state/children" | xargs)"
+records=$(find "$T/state/children" -mindepth 1 -printf '%f ' 2>/dev/null || true)
+[[ -z $records ]] || say "records of the killed agentd's process groups: $records"
 
 say "restart agentd; it finishes the interrupted deployment"
 start_agentd
