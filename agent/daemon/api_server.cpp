@@ -107,7 +107,8 @@ std::string errno_text() {
 
 }  // namespace
 
-ApiServer::ApiServer(ApiBackend& backend, ApiLimits limits) : m_backend(backend), m_limits(limits) {}
+ApiServer::ApiServer(ApiBackend& backend, ApiLimits limits)
+    : m_backend(backend), m_limits(limits) {}
 
 ApiServer::~ApiServer() {
     stop();
@@ -147,9 +148,10 @@ sys::Result<int> ApiServer::listen_on_path(const std::filesystem::path& socket_p
                 path));
         }
         if (error != ECONNREFUSED) {
-            return sys::Error::failed(fmt::format("api socket {}: cannot tell whether it is in "
-                                                  "use: {}; not replacing it",
-                                                  path, std::strerror(error)));
+            return sys::Error::failed(
+                fmt::format("api socket {}: cannot tell whether it is in "
+                            "use: {}; not replacing it",
+                            path, std::strerror(error)));
         }
         ::unlink(path.c_str());
     }
@@ -203,9 +205,8 @@ sys::Result<void> ApiServer::start(const std::filesystem::path& socket_path) {
         MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, nullptr,
         MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned int>(m_limits.connections),
         MHD_OPTION_CONNECTION_TIMEOUT,
-        static_cast<unsigned int>(
-            std::max<long long>(1, std::chrono::duration_cast<std::chrono::seconds>(
-                                       m_limits.idle_timeout).count())),
+        static_cast<unsigned int>(std::max<long long>(
+            1, std::chrono::duration_cast<std::chrono::seconds>(m_limits.idle_timeout).count())),
         MHD_OPTION_END);
     if (m_daemon == nullptr) {
         ::close(fd);

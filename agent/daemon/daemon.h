@@ -64,7 +64,7 @@ private:
     Wiring& m_wiring;
     Notifier& m_notifier;
     sys::Clock& m_clock;
-    Liveness m_liveness;  // what the workers are doing, for the watchdog
+    Liveness m_liveness;            // what the workers are doing, for the watchdog
     UnrecordedErrors m_unrecorded;  // cycle errors the store could not record
     std::atomic<bool> m_stop{false};
     WorkQueue m_queue;

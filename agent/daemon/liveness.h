@@ -25,15 +25,15 @@ inline constexpr sys::Duration k_liveness_margin = std::chrono::minutes(1);
 struct BusyWorker {
     int worker = 0;
     std::string stack;
-    std::string step;            ///< "compose up", "GET https://...", "between steps"
-    sys::TimePoint since;        ///< when the step started
-    sys::TimePoint deadline;     ///< since + the step's timeout + k_liveness_margin
+    std::string step;         ///< "compose up", "GET https://...", "between steps"
+    sys::TimePoint since;     ///< when the step started
+    sys::TimePoint deadline;  ///< since + the step's timeout + k_liveness_margin
     bool operator==(const BusyWorker&) const = default;
 };
 
 struct WatchdogDecision {
-    bool ping = true;                ///< send WATCHDOG=1
-    std::optional<BusyWorker> stuck; ///< the worker most past its deadline, when ping is false
+    bool ping = true;                 ///< send WATCHDOG=1
+    std::optional<BusyWorker> stuck;  ///< the worker most past its deadline, when ping is false
 };
 
 /// Ping unless a busy worker is past its deadline (`now` > deadline); idle workers are not in
@@ -79,8 +79,8 @@ private:
     };
     struct Job {
         std::string stack;
-        std::vector<Step> steps;      ///< running now, innermost last
-        sys::TimePoint last_progress; ///< job start or the end of the last step
+        std::vector<Step> steps;       ///< running now, innermost last
+        sys::TimePoint last_progress;  ///< job start or the end of the last step
     };
 
     sys::Clock& m_clock;

@@ -142,8 +142,7 @@ public:
         return std::make_unique<state::SqliteStore>(db_path(config));
     }
     std::unique_ptr<CycleRunner> make_runner(const config::Config& config,
-                                             const std::atomic<bool>& stop,
-                                             Pulse pulse) override {
+                                             const std::atomic<bool>& stop, Pulse pulse) override {
         return std::make_unique<StackWorker>(config, stop, token_cache(config), m_groups, pulse);
     }
     std::unique_ptr<sources::Registry> make_registry(const config::Config& config) override {

@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
-#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -39,8 +39,9 @@ std::filesystem::path temporary_name(const std::filesystem::path& path) {
     std::uint64_t random = 0;
     if (::getrandom(&random, sizeof random, 0) != static_cast<ssize_t>(sizeof random)) {
         // getrandom cannot fail for 8 bytes once the pool is initialised; mix in what varies.
-        random = static_cast<std::uint64_t>(::getpid()) << 32 ^
-                 static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+        random =
+            static_cast<std::uint64_t>(::getpid()) << 32 ^
+            static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
     }
     return path.parent_path() / fmt::format(".{}.{:016x}.tmp", path.filename().string(), random);
 }

@@ -6,17 +6,17 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
-#include <nlohmann/json.hpp>
 
 #include "agent/sys/http.h"
 #include "tests/unit/daemon/fake_backend.h"
@@ -217,8 +217,8 @@ TEST_CASE("api server: a socket someone listens on is never taken over", "[daemo
     daemon::ApiServer second(backend);
     const auto refused = second.start(socket);
     REQUIRE_FALSE(refused.ok());
-    CHECK_THAT(refused.error().message, Catch::Contains("another process is listening") &&
-                                            Catch::Contains(socket.string()));
+    CHECK_THAT(refused.error().message,
+               Catch::Contains("another process is listening") && Catch::Contains(socket.string()));
     // The first one still has its socket and answers.
     CHECK(call(socket, "POST", "/v1/reload").status == 200);
 }

@@ -448,7 +448,8 @@ TEST_CASE("daemon: the watchdog is pinged only while no worker is stuck past its
     const auto within = notifier.count("WATCHDOG=1");
     REQUIRE(eventually([&] { return notifier.count("WATCHDOG=1") > within + 2; }));
     clock.advance(2s);
-    REQUIRE(eventually([&] { return notifier.sent_starting_with("STATUS=stack stuck: stuck in"); }));
+    REQUIRE(
+        eventually([&] { return notifier.sent_starting_with("STATUS=stack stuck: stuck in"); }));
     const auto stopped = notifier.count("WATCHDOG=1");
     // Several ticks (20 ms each) pass without a ping; the stuck step is reported only once.
     std::this_thread::sleep_for(200ms);

@@ -1,7 +1,7 @@
 #include "agent/daemon/shared_config.h"
 
-#include <catch2/catch.hpp>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <string>
 #include <thread>
 
@@ -18,8 +18,7 @@ config::Config config_number(std::uint64_t n) {
 
 }  // namespace
 
-TEST_CASE("shared config: a snapshot pairs the configuration with its own generation",
-          "[daemon]") {
+TEST_CASE("shared config: a snapshot pairs the configuration with its own generation", "[daemon]") {
     daemon::SharedConfig shared(config_number(0));
     auto first = shared.snapshot();
     CHECK(first.generation == 0);

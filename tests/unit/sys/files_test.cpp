@@ -58,8 +58,7 @@ struct Sandbox {
 
 }  // namespace
 
-TEST_CASE("files: atomic write never follows a symlink planted at a predictable name",
-          "[sys]") {
+TEST_CASE("files: atomic write never follows a symlink planted at a predictable name", "[sys]") {
     Sandbox box("symlink");
     const auto victim = box.dir / "victim";
     REQUIRE(sys::write_file_atomic(victim, "precious").ok());

@@ -166,8 +166,8 @@ TEST_CASE("process groups: add records the running child, remove forgets it", "[
     const auto stat = stat_of(leader);
     ProcessGroups groups(records.dir);
     REQUIRE(groups.add(leader.pid).ok());
-    CHECK(std::filesystem::exists(records.dir / record_name({leader.pid, stat.start_time,
-                                                              stat.session})));
+    CHECK(std::filesystem::exists(records.dir /
+                                  record_name({leader.pid, stat.start_time, stat.session})));
     groups.remove(leader.pid);
     CHECK(std::filesystem::is_empty(records.dir));
 }

@@ -218,8 +218,8 @@ TEST_CASE("process: a child dies when the process that ran it dies", "[sys][proc
     // This test process -> `agent` (plays agentd, SIGKILLed) -> `sleep 600` (its child). The
     // middle process is a subreaper, so the orphaned child is reparented to it and its death can
     // be observed with waitpid (PID 1 of a container may never reap it).
-    const auto dir = std::filesystem::temp_directory_path() /
-                     ("agentd-pdeathsig-" + std::to_string(::getpid()));
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("agentd-pdeathsig-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
     const pid_t reaper = ::fork();
     REQUIRE(reaper >= 0);
@@ -256,8 +256,8 @@ TEST_CASE("process: a child dies when the process that ran it dies", "[sys][proc
 
 TEST_CASE("process: the child leads its own process group, recorded while it runs",
           "[sys][process]") {
-    const auto dir = std::filesystem::temp_directory_path() /
-                     ("agentd-groups-" + std::to_string(::getpid()));
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("agentd-groups-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
     auto groups = std::make_shared<ProcessGroups>(dir);
     PosixProcessRunner runner(groups);
@@ -274,15 +274,12 @@ TEST_CASE("process: the child leads its own process group, recorded while it run
     std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("process: a program that exec cannot start is an error, not a child",
-          "[sys][process]") {
-    const auto dir = std::filesystem::temp_directory_path() /
-                     ("agentd-noexec-" + std::to_string(::getpid()));
+TEST_CASE("process: a program that exec cannot start is an error, not a child", "[sys][process]") {
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("agentd-noexec-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     const auto script = dir / "bad-interpreter";
-    {
-        std::ofstream(script) << "#!/nonexistent/interpreter\n";
-    }
+    { std::ofstream(script) << "#!/nonexistent/interpreter\n"; }
     std::filesystem::permissions(script, std::filesystem::perms::owner_all);
     PosixProcessRunner runner;
     auto result = runner.run({.argv = {script.string()}});
