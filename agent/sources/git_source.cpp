@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/sources/git_remote.h"
+#include "agent/sources/mirror_lock.h"
 #include "agent/sys/files.h"
 
 namespace agentd::sources {
@@ -399,15 +400,6 @@ std::filesystem::path LibGit2Source::mirror_path(const std::string& url) const {
     return m_state_dir / "git" / sys::sha256_hex(url).substr(0, 16);
 }
 
-std::mutex& LibGit2Source::mirror_lock(const std::filesystem::path& mirror) {
-    std::lock_guard guard(m_locks_mutex);
-    auto& lock = m_mirror_locks[mirror.string()];
-    if (!lock) {
-        lock = std::make_unique<std::mutex>();
-    }
-    return *lock;
-}
-
 sys::Result<std::string> LibGit2Source::fetch(const config::GitSource& source) {
     auto remote_url = check_source(source);
     if (!remote_url) {
@@ -420,7 +412,10 @@ sys::Result<std::string> LibGit2Source::fetch(const config::GitSource& source) {
     }
     const std::string ref = "refs/heads/" + source.branch;
     const auto mirror = mirror_path(source.url);
-    std::lock_guard guard(mirror_lock(mirror));
+    auto lock = MirrorLock::acquire(mirror, MirrorLock::Mode::Exclusive);
+    if (!lock) {
+        return lock.error();
+    }
 
     auto repo = open_mirror(mirror, shown_url);
     if (!repo) {
@@ -458,14 +453,20 @@ sys::Result<std::string> LibGit2Source::fetch(const config::GitSource& source) {
 }
 
 sys::Result<void> LibGit2Source::fetch_tags(const config::GitSource& source) {
+    auto lock = MirrorLock::acquire(mirror_path(source.url), MirrorLock::Mode::Exclusive);
+    if (!lock) {
+        return lock.error();
+    }
+    return fetch_tags_locked(source);
+}
+
+sys::Result<void> LibGit2Source::fetch_tags_locked(const config::GitSource& source) {
     auto remote_url = check_source(source);
     if (!remote_url) {
         return remote_url.error();
     }
     const std::string shown_url = redact_url(source.url);
     const auto mirror = mirror_path(source.url);
-    std::lock_guard guard(mirror_lock(mirror));
-
     auto repo = open_mirror(mirror, shown_url);
     if (!repo) {
         return repo.error();
@@ -478,11 +479,15 @@ sys::Result<void> LibGit2Source::fetch_tags(const config::GitSource& source) {
 }
 
 sys::Result<std::vector<GitTag>> LibGit2Source::tags(const config::GitSource& source) {
-    if (auto fetched = fetch_tags(source); !fetched) {
+    // One hold for fetch and listing: the tags listed are the ones this fetch brought.
+    const auto mirror = mirror_path(source.url);
+    auto lock = MirrorLock::acquire(mirror, MirrorLock::Mode::Exclusive);
+    if (!lock) {
+        return lock.error();
+    }
+    if (auto fetched = fetch_tags_locked(source); !fetched) {
         return fetched.error();
     }
-    const auto mirror = mirror_path(source.url);
-    std::lock_guard guard(mirror_lock(mirror));
     return mirrored_tags(mirror, redact_url(source.url));
 }
 
@@ -500,6 +505,11 @@ sys::Result<void> LibGit2Source::checkout(const config::GitSource& source,
     const auto mirror = mirror_path(source.url);
     git_oid oid;
     git_oid_fromstr(&oid, revision.c_str());
+    // Shared: the checkout reads the mirror's objects, which no fetch changes meanwhile.
+    auto lock = MirrorLock::acquire(mirror, MirrorLock::Mode::Shared);
+    if (!lock) {
+        return lock.error();
+    }
     // Everything that can be NotFound is checked in the mirror, before the workdir changes.
     if (auto found = check_revision(mirror, oid, *path, shown_url); !found) {
         return found.error();
