@@ -7,6 +7,7 @@
 #include "agent/sources/known_hosts.h"
 #include "agent/sys/files.h"
 
+#include "agent/sys/net.h"
 namespace agentd::sources {
 namespace {
 
@@ -56,10 +57,6 @@ bool parse_authority(std::string_view authority, RemoteUrl& out) {
         }
     }
     return !out.host.empty();
-}
-
-bool loopback_host(const std::string& host) {
-    return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
 std::string replace_all(std::string text, const std::string& secret) {
@@ -160,7 +157,7 @@ sys::Result<RemoteAuth> RemoteAuth::load(const RemoteUrl& url,
     auth.m_url = url;
     const bool http = url.transport == GitTransport::Https || url.transport == GitTransport::Http;
     if (http && !creds.password_file.empty()) {
-        if (url.transport == GitTransport::Http && !loopback_host(url.host)) {
+        if (url.transport == GitTransport::Http && !sys::is_loopback_host(url.host)) {
             return sys::Error::invalid(fmt::format(
                 "git credentials for {}: refusing to send a password over plain http", url.host));
         }

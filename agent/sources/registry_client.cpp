@@ -1,7 +1,5 @@
 #include "agent/sources/registry_client.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <set>
@@ -14,6 +12,9 @@
 #include "agent/sys/files.h"
 #include "agent/sys/log.h"
 
+#include "agent/sys/net.h"
+#include "agent/sys/quote.h"
+#include "agent/sys/url.h"
 namespace agentd::sources {
 
 namespace {
@@ -58,23 +59,6 @@ void set_authorization(sys::HttpRequest& request, std::string value) {
     std::erase_if(request.headers,
                   [](const auto& h) { return ascii_lower(h.first) == "authorization"; });
     request.headers.emplace_back("Authorization", std::move(value));
-}
-
-// The host of "host", "host:port", "[v6]:port" or a URL's authority, without the port.
-std::string host_only(std::string_view authority) {
-    if (!authority.empty() && authority.front() == '[') {
-        const auto close = authority.find(']');
-        return std::string(authority.substr(1, close == std::string_view::npos ? 0 : close - 1));
-    }
-    return std::string(authority.substr(0, authority.find(':')));
-}
-
-// localhost, ::1 or an IPv4 address in 127.0.0.0/8 (not a name like "127.example.com").
-bool is_loopback(std::string_view authority) {
-    const std::string host = host_only(authority);
-    in_addr v4{};
-    return host == "localhost" || host == "::1" ||
-           (::inet_pton(AF_INET, host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127);
 }
 
 // Scheme and authority of an absolute http(s) URL, or nullopt.
@@ -172,7 +156,8 @@ std::string RegistryClient::base_url(const ImageRef& ref) const {
     // a local `docker-registry` are reached, and Docker itself talks plain HTTP to 127.0.0.0/8.
     // A loopback host with an entry but without insecure_http uses TLS (e.g. with a ca_file).
     const config::Registry* entry = find_entry(ref);
-    const bool plain = entry != nullptr ? entry->insecure_http : is_loopback(ref.registry);
+    const bool plain =
+        entry != nullptr ? entry->insecure_http : sys::is_loopback_authority(ref.registry);
     return fmt::format("{}://{}", plain ? "http" : "https", ref.registry);
 }
 
@@ -213,6 +198,7 @@ sys::Result<std::optional<RegistryClient::Credentials>> RegistryClient::credenti
     }
     return std::optional<Credentials>{std::move(creds)};
 }
+    const std::string shown_realm = sys::quoted(realm);
 
 sys::Result<RegistryClient::Token> RegistryClient::fetch_token(
     const ImageRef& ref, const AuthChallenge& challenge, const std::optional<Credentials>& creds) {
@@ -224,16 +210,16 @@ sys::Result<RegistryClient::Token> RegistryClient::fetch_token(
     const std::string& realm = realm_it->second;
     // Credentials go to the realm: never over plain HTTP except to a loopback token service.
     const auto parts = split_url(realm);
-    if (!parts || (parts->first == "http" && !is_loopback(parts->second))) {
-        return sys::Error::failed(
-            fmt::format("registry {}: token realm {} is not an https URL", ref.registry, realm));
+    if (!parts || (parts->first == "http" && !sys::is_loopback_authority(parts->second))) {
+        return sys::Error::failed(fmt::format("registry {}: token realm {} is not an https URL",
+                                              ref.registry, shown_realm));
     }
     const auto service = challenge.params.find("service");
     std::string url = realm + (realm.find('?') == std::string::npos ? "?" : "&");
     if (service != challenge.params.end()) {
-        url += fmt::format("service={}&", url_encode(service->second));
+        url += fmt::format("service={}&", sys::url_encode(service->second));
     }
-    url += "scope=" + url_encode(fmt::format("repository:{}:pull", ref.repository));
+    url += "scope=" + sys::url_encode(fmt::format("repository:{}:pull", ref.repository));
 
     sys::HttpRequest request;
     request.url = url;
