@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "agent/sources/credential_file.h"
 #include "agent/sources/known_hosts.h"
 #include "agent/sys/files.h"
 
@@ -161,23 +162,25 @@ sys::Result<RemoteAuth> RemoteAuth::load(const RemoteUrl& url,
             return sys::Error::invalid(fmt::format(
                 "git credentials for {}: refusing to send a password over plain http", url.host));
         }
-        auto text = sys::read_file(creds.password_file);
+        auto text = read_credential_file(creds.password_file, "git.credentials.password_file");
         if (!text) {
-            return sys::Error::failed(
-                fmt::format("git password file {}: cannot read it", creds.password_file.string()));
+            return sys::Error::failed(text.error().message);
         }
         auto& password = *text;
-        while (!password.empty() && (password.back() == '\n' || password.back() == '\r' ||
-                                     password.back() == ' ' || password.back() == '\t')) {
-            password.pop_back();
-        }
         auth.m_password = std::move(password);
         auth.m_has_password = true;
         auth.m_username =
             creds.username.empty() ? std::string(k_default_https_user) : creds.username;
     }
     if (url.transport == GitTransport::Ssh) {
-        auth.m_ssh_key = creds.ssh_key_file;
+        if (!creds.ssh_key_file.empty()) {
+            // libgit2 reads the key itself, and says little when it cannot: check it here.
+            auto key = check_credential_file(creds.ssh_key_file, "git.credentials.ssh_key_file");
+            if (!key) {
+                return sys::Error::failed(key.error().message);
+            }
+            auth.m_ssh_key = std::move(*key);
+        }
         auth.m_known_hosts = creds.known_hosts_file;
     }
     return auth;

@@ -40,8 +40,11 @@ std::string libgit2_error();
 /// object must outlive the connection and not move (it is the callbacks' payload).
 class RemoteAuth {
 public:
-    /// Reads the password file for http(s) URLs. Failed when a configured file cannot be read;
-    /// InvalidInput when credentials would go over plain http to a host other than loopback.
+    /// Reads the password file for http(s) URLs and checks that the SSH key file of ssh URLs
+    /// can be read (relative names in $CREDENTIALS_DIRECTORY, see credential_file.h). Failed,
+    /// naming the key and the path, when a configured file cannot be read; InvalidInput when
+    /// credentials would go over plain http to a host that is not loopback
+    /// (sys::is_loopback_host), checked before any file is read.
     static sys::Result<RemoteAuth> load(const RemoteUrl& url, const config::GitCredentials& creds);
 
     void install(git_remote_callbacks& callbacks);

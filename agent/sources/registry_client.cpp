@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "agent/sources/credential_file.h"
 #include "agent/sources/registry_headers.h"
 #include "agent/sys/files.h"
 #include "agent/sys/log.h"
@@ -174,27 +175,12 @@ sys::Result<std::optional<RegistryClient::Credentials>> RegistryClient::credenti
     }
     Credentials creds{entry->username, {}};
     if (!entry->password_file.empty()) {
-        std::filesystem::path path = entry->password_file;
-        if (path.is_relative()) {
-            const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
-            if (dir == nullptr || *dir == '\0') {
-                return sys::Error::failed(fmt::format(
-                    "registry {}: password_file {} is relative but $CREDENTIALS_DIRECTORY is "
-                    "not set",
-                    ref.registry, path.string()));
-            }
-            path = std::filesystem::path(dir) / path;
-        }
-        auto password = sys::read_file(path);
+        auto password = read_credential_file(entry->password_file, "password_file");
         if (!password) {
-            return sys::Error::failed(fmt::format("registry {}: cannot read password_file: {}",
-                                                  ref.registry, password.error().message));
+            return sys::Error::failed(
+                fmt::format("registry {}: {}", ref.registry, password.error().message));
         }
         creds.password = std::move(*password);
-        while (!creds.password.empty() &&
-               (creds.password.back() == '\n' || creds.password.back() == '\r')) {
-            creds.password.pop_back();
-        }
     }
     return std::optional<Credentials>{std::move(creds)};
 }
