@@ -7,14 +7,20 @@
 #include "agent/sources/credential_file.h"
 #include "agent/sources/known_hosts.h"
 #include "agent/sys/files.h"
-
 #include "agent/sys/net.h"
+
 namespace agentd::sources {
 namespace {
 
 constexpr std::string_view k_default_https_user = "x-access-token";
 constexpr std::string_view k_default_ssh_user = "git";
 constexpr int k_default_ssh_port = 22;
+
+/// libgit2 must be initialised before any call, even a pure one like a ref name check.
+void ensure_libgit2() {
+    static const int initialised = git_libgit2_init();
+    (void)initialised;
+}
 
 /// Splits "[user[:password]@]host[:port]" (host may be "[v6]"). False when malformed.
 bool parse_authority(std::string_view authority, RemoteUrl& out) {
@@ -142,9 +148,25 @@ std::string redact_url(const std::string& url) {
 }
 
 bool valid_branch(const std::string& branch) {
+    ensure_libgit2();
     int valid = 0;
     return !branch.empty() && branch[0] != '-' &&
            git_reference_name_is_valid(&valid, ("refs/heads/" + branch).c_str()) == 0 && valid;
+}
+
+bool valid_tag_name(std::string_view name) {
+    if (name.empty() || name.size() > k_max_tag_name || name.front() == '-') {
+        return false;
+    }
+    for (const char c : name) {
+        if (c <= 0x20 || c >= 0x7f) {
+            return false;
+        }
+    }
+    ensure_libgit2();
+    int valid = 0;
+    const std::string ref = "refs/tags/" + std::string(name);
+    return git_reference_name_is_valid(&valid, ref.c_str()) == 0 && valid != 0;
 }
 
 std::string libgit2_error() {

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include <git2/remote.h>
 
@@ -32,6 +33,16 @@ std::string redact_url(const std::string& url);
 
 /// A branch name git accepts as refs/heads/<name>.
 bool valid_branch(const std::string& branch);
+
+/// The longest tag name agentd takes from a remote.
+inline constexpr std::size_t k_max_tag_name = 255;
+
+/// A tag name (without "refs/tags/") agentd takes from a remote: one git accepts as
+/// refs/tags/<name> (so no "..", "@{", "//", control characters, spaces or ~^:?*[\), at most
+/// 255 bytes of printable ASCII, not starting with '-'. '/' may separate components
+/// ("shop/v1.2.0"): a tag name is never used as a path or an argument, only matched by a tag
+/// policy, recorded, and given to compose as AGENTD_TAG.
+bool valid_tag_name(std::string_view name);
 
 /// git_error_last()'s message, or a generic one.
 std::string libgit2_error();
