@@ -134,8 +134,8 @@ bool valid_domain(std::string_view domain) {
 }
 
 sys::Error invalid(std::string_view text, std::string_view why) {
-    return sys::Error::invalid(
-        fmt::format("invalid image reference {}: {}", sys::quoted(text, k_max_shown_reference), why));
+    return sys::Error::invalid(fmt::format("invalid image reference {}: {}",
+                                           sys::quoted(text, k_max_shown_reference), why));
 }
 
 }  // namespace

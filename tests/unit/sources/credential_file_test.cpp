@@ -48,6 +48,6 @@ TEST_CASE("credential files: trailing whitespace is trimmed, errors name key and
     const auto missing = read_credential_file("absent", "git.credentials.password_file");
     REQUIRE_FALSE(missing.ok());
     CHECK(missing.error().is_not_found());
-    CHECK(missing.error().message == "git.credentials.password_file " +
-                                         (dir.path / "absent").string() + ": no such file");
+    CHECK(missing.error().message ==
+          "git.credentials.password_file " + (dir.path / "absent").string() + ": no such file");
 }

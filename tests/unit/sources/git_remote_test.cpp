@@ -84,26 +84,26 @@ agentd::sys::Error::Kind load_kind(const std::string& url) {
 TEST_CASE("git credentials: plain http only to loopback addresses, never to look-alike names",
           "[sources][git]") {
     using Kind = agentd::sys::Error::Kind;
-    for (const char* url : {"http://127.0.0.1/x.git", "http://127.0.0.1:8080/x.git",
-                            "http://127.9.9.9/x.git", "http://localhost:3000/x.git",
-                            "http://[::1]:5000/x.git", "http://[::1]/x.git"}) {
+    for (const char* url :
+         {"http://127.0.0.1/x.git", "http://127.0.0.1:8080/x.git", "http://127.9.9.9/x.git",
+          "http://localhost:3000/x.git", "http://[::1]:5000/x.git", "http://[::1]/x.git"}) {
         INFO(url);
         CHECK(load_kind(url) == Kind::Failed);  // allowed: the (missing) file was read
     }
     for (const char* url :
-         {"http://127.evil.example/x.git", "http://127.0.0.1.nip.io/x.git",
-          "http://127.1/x.git", "http://0x7f.1/x.git", "http://0177.0.0.1/x.git",
-          "http://2130706433/x.git", "http://[::ffff:127.0.0.1]/x.git",
-          "http://localhost.evil/x.git", "http://evil.localhost/x.git",
-          "http://user@127.evil.example:80/x.git", "http://git.example.com/x.git"}) {
+         {"http://127.evil.example/x.git", "http://127.0.0.1.nip.io/x.git", "http://127.1/x.git",
+          "http://0x7f.1/x.git", "http://0177.0.0.1/x.git", "http://2130706433/x.git",
+          "http://[::ffff:127.0.0.1]/x.git", "http://localhost.evil/x.git",
+          "http://evil.localhost/x.git", "http://user@127.evil.example:80/x.git",
+          "http://git.example.com/x.git"}) {
         INFO(url);
         CHECK(load_kind(url) == Kind::InvalidInput);
     }
 }
 
 TEST_CASE("git credentials: relative files resolve in $CREDENTIALS_DIRECTORY", "[sources][git]") {
-    const auto dir = std::filesystem::temp_directory_path() /
-                     ("agentd-git-creds-" + std::to_string(::getpid()));
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("agentd-git-creds-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     std::ofstream(dir / "git.token") << "tok-4711\n";
     std::ofstream(dir / "deploy_key") << "-----BEGIN OPENSSH PRIVATE KEY-----\n";

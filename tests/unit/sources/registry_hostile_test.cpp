@@ -160,9 +160,9 @@ TEST_CASE("registry: the token request's scope is ours, whatever the challenge a
             return respond(200, {}, R"({"token":"t"})");
         }
         if (request.headers.empty() || request.headers.back().second != "Bearer t") {
-            return respond(401, {{"www-authenticate",
-                                  R"(Bearer realm="https://auth.example.com/token",)"
-                                  R"(service="a&b=c d",scope="repository:*:push,pull")"}});
+            return respond(
+                401, {{"www-authenticate", R"(Bearer realm="https://auth.example.com/token",)"
+                                           R"(service="a&b=c d",scope="repository:*:push,pull")"}});
         }
         return respond(200, {{"docker-content-digest",
                               "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
