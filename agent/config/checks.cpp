@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 
 #include "agent/config/config.h"
 
@@ -12,38 +11,6 @@ namespace {
 
 bool is_control(unsigned char c) {
     return c < 0x20 || c == 0x7f;
-}
-
-// An optional ":port" after a host; true when `rest` is empty or ":<1-65535>".
-bool is_port_suffix(std::string_view rest) {
-    if (rest.empty()) {
-        return true;
-    }
-    if (rest[0] != ':' || rest.size() < 2 || rest.size() > 6) {
-        return false;
-    }
-    unsigned port = 0;
-    const auto [end, ec] = std::from_chars(rest.data() + 1, rest.data() + rest.size(), port);
-    return ec == std::errc() && end == rest.data() + rest.size() && port >= 1 && port <= 65535;
-}
-
-// "127.a.b.c" with every part a decimal 0-255.
-bool is_loopback_ipv4(std::string_view ip) {
-    int parts = 0;
-    std::size_t pos = 0;
-    while (pos <= ip.size()) {
-        const std::size_t dot = std::min(ip.find('.', pos), ip.size());
-        const auto part = ip.substr(pos, dot - pos);
-        unsigned value = 0;
-        const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), value);
-        if (part.empty() || part.size() > 3 || ec != std::errc() ||
-            end != part.data() + part.size() || value > 255 || (parts == 0 && value != 127)) {
-            return false;
-        }
-        ++parts;
-        pos = dot + 1;
-    }
-    return parts == 4;
 }
 
 }  // namespace
@@ -120,22 +87,6 @@ bool is_relative_inside(std::string_view path) {
         pos = slash + 1;
     }
     return true;
-}
-
-bool is_loopback_host(std::string_view host) {
-    if (host.starts_with("[::1]")) {
-        return is_port_suffix(host.substr(5));
-    }
-    const std::size_t colon = host.find(':');
-    const auto name = host.substr(0, colon);
-    const auto port = colon == std::string_view::npos ? std::string_view() : host.substr(colon);
-    if (!is_port_suffix(port)) {
-        return false;
-    }
-    std::string lowered(name);
-    std::transform(lowered.begin(), lowered.end(), lowered.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return lowered == "localhost" || is_loopback_ipv4(lowered);
 }
 
 std::optional<std::string> registry_host_problem(std::string_view host) {

@@ -16,10 +16,6 @@ std::optional<std::string> branch_name_problem(std::string_view name);
 /// A relative path that stays inside its base: not absolute and without ".." components.
 bool is_relative_inside(std::string_view path);
 
-/// "localhost", "127.x.y.z" or "[::1]", each with an optional ":port": hosts whose traffic
-/// never leaves the machine, so plain HTTP exposes nothing.
-bool is_loopback_host(std::string_view host);
-
 /// A registry host as Docker writes it: "ghcr.io", "registry.lan:5000", "[::1]:5000";
 /// nullopt when fine, else the problem ("has a scheme", "has a path", ...).
 std::optional<std::string> registry_host_problem(std::string_view host);

@@ -7,6 +7,7 @@
 
 #include "agent/config/checks.h"
 #include "agent/policy/tag_policy.h"
+#include "agent/sys/net.h"
 
 namespace agentd::config {
 
@@ -403,7 +404,8 @@ Registry read_registry(Reader& reader, const Entry& entry) {
     }
     if (const auto e = map.get("insecure_http")) {
         registry.insecure_http = reader.boolean(*e).value_or(false);
-        if (registry.insecure_http && !registry.host.empty() && !is_loopback_host(registry.host)) {
+        if (registry.insecure_http && !registry.host.empty() &&
+            !sys::is_loopback_authority(registry.host)) {
             reader.report(
                 *e, fmt::format("plain HTTP is allowed only for loopback hosts (localhost, "
                                 "127.0.0.0/8, [::1]): to \"{}\" it would send credentials and "

@@ -49,16 +49,4 @@ sys::Result<ApiAnswer> ApiClient::send(sys::HttpRequest request) {
     return answer;
 }
 
-std::string url_encode(const std::string& value) {
-    std::string out;
-    for (unsigned char c : value) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += fmt::format("%{:02X}", c);
-        }
-    }
-    return out;
-}
-
 }  // namespace agentd::ctl

@@ -40,7 +40,4 @@ private:
     std::string m_socket;
 };
 
-/// Percent-encodes a query value.
-std::string url_encode(const std::string& value);
-
 }  // namespace agentd::ctl

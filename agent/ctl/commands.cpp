@@ -14,6 +14,7 @@
 #include "agent/ctl/render.h"
 #include "agent/model/json.h"
 #include "agent/policy/tag_policy.h"
+#include "agent/sys/url.h"
 #include "agent/sys/version.h"
 
 namespace agentd::ctl {
@@ -99,11 +100,11 @@ private:
 };
 
 std::string stack_path(const std::string& stack, const std::string& action) {
-    return fmt::format("/v1/stacks/{}/{}", url_encode(stack), action);
+    return fmt::format("/v1/stacks/{}/{}", sys::url_encode(stack), action);
 }
 
 int cmd_status(Session& s, const Args& a) {
-    const std::string query = a.stack.empty() ? "" : "?stack=" + url_encode(a.stack);
+    const std::string query = a.stack.empty() ? "" : "?stack=" + sys::url_encode(a.stack);
     if (auto doc = s.request("GET", "/v1/status" + query)) {
         s.print(*doc, [&](const json& d) { return render_status(d, s.now()); });
     }
@@ -113,7 +114,7 @@ int cmd_status(Session& s, const Args& a) {
 int cmd_history(Session& s, const Args& a) {
     std::string query = fmt::format("?limit={}", a.limit);
     if (!a.stack.empty()) {
-        query += "&stack=" + url_encode(a.stack);
+        query += "&stack=" + sys::url_encode(a.stack);
     }
     if (auto doc = s.request("GET", "/v1/history" + query)) {
         s.print(*doc, [&](const json& d) { return render_history(d, s.now()); });
@@ -283,12 +284,12 @@ int cmd_tags(CtlContext& c, const Args& a) {
         c.err << "agentctl tags: " << policy.error().message << "\n";
         return k_exit_usage;
     }
-    std::string query = "?image=" + url_encode(a.image);
+    std::string query = "?image=" + sys::url_encode(a.image);
     const std::pair<const char*, const std::string&> options[] = {
         {"semver", a.semver}, {"regex", a.regex}, {"order", a.order}};
     for (const auto& [key, value] : options) {
         if (!value.empty()) {
-            query += fmt::format("&{}={}", key, url_encode(value));
+            query += fmt::format("&{}={}", key, sys::url_encode(value));
         }
     }
     Session s(c, a);

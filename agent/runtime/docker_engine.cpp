@@ -1,6 +1,7 @@
 #include "agent/runtime/docker_engine.h"
 
 #include "agent/sys/base64.h"
+#include "agent/sys/url.h"
 
 #include <algorithm>
 #include <cctype>
@@ -123,18 +124,6 @@ bool is_auth_failure(long status, const std::string& message) {
 
 }  // namespace
 
-std::string url_encode(std::string_view text) {
-    std::string out;
-    for (unsigned char c : text) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += fmt::format("%{:02X}", c);
-        }
-    }
-    return out;
-}
-
 std::pair<std::string, std::string> split_pull_reference(const std::string& reference) {
     std::string name = reference;
     std::string digest;
@@ -243,8 +232,8 @@ sys::Result<void> DockerEngine::pull(const std::string& reference,
         }
         return true;
     };
-    const std::string path =
-        fmt::format("/images/create?fromImage={}&tag={}", url_encode(name), url_encode(tag));
+    const std::string path = fmt::format("/images/create?fromImage={}&tag={}",
+                                         sys::url_encode(name), sys::url_encode(tag));
     auto response = call("POST", path, std::move(request));
     if (!response) {
         return sys::Error::failed(fmt::format("pull {}: {}", reference, response.error().message));
@@ -299,7 +288,7 @@ sys::Result<std::vector<ContainerState>> DockerEngine::project_containers(
         return sys::Error::invalid("list containers: empty project name");
     }
     const json filters = {{"label", {"com.docker.compose.project=" + project}}};
-    auto list = call("GET", "/containers/json?all=1&filters=" + url_encode(filters.dump()));
+    auto list = call("GET", "/containers/json?all=1&filters=" + sys::url_encode(filters.dump()));
     if (!list) {
         return sys::Error::failed(
             fmt::format("list containers of {}: {}", project, list.error().message));

@@ -38,8 +38,6 @@ private:
     std::string m_api_version;  // empty until negotiated
 };
 
-/// Percent-encodes everything but RFC 3986 unreserved characters (for query values).
-std::string url_encode(std::string_view text);
 /// Splits "name[:tag][@sha256:...]" into the fromImage and tag of POST /images/create: the
 /// digest when there is one (the tag is then dropped), else the tag, else "latest".
 std::pair<std::string, std::string> split_pull_reference(const std::string& reference);

@@ -57,15 +57,65 @@ std::size_t line_of(const std::string& text, std::size_t offset) {
     return line;
 }
 
-std::string trimmed_first_line(std::string_view text) {
-    text = text.substr(0, text.find('\n'));
-    while (!text.empty() && (text.back() == '\r' || text.back() == ' ')) {
-        text.remove_suffix(1);
+constexpr std::size_t k_complaint_max = 160;
+constexpr std::size_t k_token_min = 20;
+
+bool token_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/' || c == '=' || c == '_' || c == '-';
+}
+
+/// `line` with every word that looks like a secret replaced by "***": a run of at least 20
+/// base64/token characters mixing letters and digits (access tokens, API keys, JWT parts).
+/// Human words and paths rarely look like that; a secret that does not is not caught, which
+/// is why only stderr, and only one line of it, is ever shown.
+std::string mask_tokens(std::string_view line) {
+    std::string out;
+    std::size_t i = 0;
+    while (i < line.size()) {
+        if (!token_char(line[i])) {
+            out += line[i++];
+            continue;
+        }
+        const std::size_t start = i;
+        bool letter = false;
+        bool digit = false;
+        while (i < line.size() && token_char(line[i])) {
+            letter =
+                letter || (line[i] >= 'a' && line[i] <= 'z') || (line[i] >= 'A' && line[i] <= 'Z');
+            digit = digit || (line[i] >= '0' && line[i] <= '9');
+            ++i;
+        }
+        const auto word = line.substr(start, i - start);
+        out += word.size() >= k_token_min && letter && digit ? std::string_view("***") : word;
     }
-    return std::string(text.substr(0, 200));
+    return out;
 }
 
 }  // namespace
+
+std::string helper_complaint(std::string_view err) {
+    // The last non-empty line: helpers end with the error after any warnings.
+    const auto end = err.find_last_not_of(" \t\r\n");
+    err = end == std::string_view::npos ? std::string_view() : err.substr(0, end + 1);
+    const auto start = err.find_last_of('\n');
+    const auto line = start == std::string_view::npos ? err : err.substr(start + 1);
+    std::string printable;
+    for (const char c : line) {
+        const auto byte = static_cast<unsigned char>(c);
+        printable += byte >= 0x20 && byte < 0x7f ? c : '?';
+    }
+    while (!printable.empty() && printable.front() == ' ') {
+        printable.erase(0, 1);
+    }
+    auto masked = mask_tokens(printable);
+    if (masked.size() > k_complaint_max) {
+        masked = masked.substr(0, k_complaint_max) + "...";
+    }
+    return masked;
+}
+
+namespace {}  // namespace
 
 std::string docker_config_host(const std::string& key) {
     std::string_view host = key;
@@ -221,14 +271,18 @@ sys::Result<std::optional<RegistryCredentials>> DockerCredentials::run_helper(
     }
     if (!result->success()) {
         // docker-credential-helpers' ErrCredentialsNotFound: anonymous, not a failure.
-        if (result->out.find("credentials not found") != std::string::npos) {
+        if (result->out.find("credentials not found") != std::string::npos ||
+            result->err.find("credentials not found") != std::string::npos) {
             spdlog::debug("credential helper {} has no credentials for {}", program, registry_host);
             return Found{};
         }
-        // On failure helpers print an error, not the credentials.
-        const std::string why =
-            result->timed_out ? std::string("timed out")
-                              : trimmed_first_line(result->err.empty() ? result->out : result->err);
+        // Only stderr, reduced by helper_complaint: stdout is where a helper writes
+        // credentials, and one that fails halfway may have written some.
+        std::string why = result->timed_out ? std::string("timed out")
+                                            : fmt::format("exit {}", result->exit_code);
+        if (const auto complaint = helper_complaint(result->err); !complaint.empty()) {
+            why = result->timed_out ? why + ": " + complaint : complaint;
+        }
         return sys::Error::failed(
             fmt::format("credential helper {} for {} failed: {}", program, registry_host, why));
     }

@@ -24,6 +24,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "agent/sys/process.h"
 #include "agent/sys/result.h"
@@ -61,6 +62,13 @@ private:
     std::filesystem::path m_config_path;
     std::filesystem::path m_helper_dir;
 };
+
+/// What a failed credential helper said, fit for an error message: the last non-empty line of
+/// its stderr (stdout is never shown: it is where helpers write credentials), non-printable
+/// bytes as '?', words that look like tokens (20+ letters, digits and +/=_- mixing letters
+/// and digits) as "***", capped at 160 characters. Even stderr may echo a secret; this keeps
+/// what is shown to the one line a person needs. Empty when stderr says nothing.
+std::string helper_complaint(std::string_view err);
 
 /// The key forms of config.json reduced to a host: "https://host/v2/" -> "host", and every
 /// Docker Hub spelling ("https://index.docker.io/v1/", "index.docker.io", "registry-1.docker.io")

@@ -4,8 +4,10 @@
 
 #include <fmt/format.h>
 
+#include "agent/sources/credential_file.h"
 #include "agent/sources/known_hosts.h"
 #include "agent/sys/files.h"
+#include "agent/sys/net.h"
 
 namespace agentd::sources {
 namespace {
@@ -13,6 +15,12 @@ namespace {
 constexpr std::string_view k_default_https_user = "x-access-token";
 constexpr std::string_view k_default_ssh_user = "git";
 constexpr int k_default_ssh_port = 22;
+
+/// libgit2 must be initialised before any call, even a pure one like a ref name check.
+void ensure_libgit2() {
+    static const int initialised = git_libgit2_init();
+    (void)initialised;
+}
 
 /// Splits "[user[:password]@]host[:port]" (host may be "[v6]"). False when malformed.
 bool parse_authority(std::string_view authority, RemoteUrl& out) {
@@ -56,10 +64,6 @@ bool parse_authority(std::string_view authority, RemoteUrl& out) {
         }
     }
     return !out.host.empty();
-}
-
-bool loopback_host(const std::string& host) {
-    return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
 std::string replace_all(std::string text, const std::string& secret) {
@@ -144,9 +148,25 @@ std::string redact_url(const std::string& url) {
 }
 
 bool valid_branch(const std::string& branch) {
+    ensure_libgit2();
     int valid = 0;
     return !branch.empty() && branch[0] != '-' &&
            git_reference_name_is_valid(&valid, ("refs/heads/" + branch).c_str()) == 0 && valid;
+}
+
+bool valid_tag_name(std::string_view name) {
+    if (name.empty() || name.size() > k_max_tag_name || name.front() == '-') {
+        return false;
+    }
+    for (const char c : name) {
+        if (c <= 0x20 || c >= 0x7f) {
+            return false;
+        }
+    }
+    ensure_libgit2();
+    int valid = 0;
+    const std::string ref = "refs/tags/" + std::string(name);
+    return git_reference_name_is_valid(&valid, ref.c_str()) == 0 && valid != 0;
 }
 
 std::string libgit2_error() {
@@ -160,27 +180,29 @@ sys::Result<RemoteAuth> RemoteAuth::load(const RemoteUrl& url,
     auth.m_url = url;
     const bool http = url.transport == GitTransport::Https || url.transport == GitTransport::Http;
     if (http && !creds.password_file.empty()) {
-        if (url.transport == GitTransport::Http && !loopback_host(url.host)) {
+        if (url.transport == GitTransport::Http && !sys::is_loopback_host(url.host)) {
             return sys::Error::invalid(fmt::format(
                 "git credentials for {}: refusing to send a password over plain http", url.host));
         }
-        auto text = sys::read_file(creds.password_file);
+        auto text = read_credential_file(creds.password_file, "git.credentials.password_file");
         if (!text) {
-            return sys::Error::failed(
-                fmt::format("git password file {}: cannot read it", creds.password_file.string()));
+            return sys::Error::failed(text.error().message);
         }
         auto& password = *text;
-        while (!password.empty() && (password.back() == '\n' || password.back() == '\r' ||
-                                     password.back() == ' ' || password.back() == '\t')) {
-            password.pop_back();
-        }
         auth.m_password = std::move(password);
         auth.m_has_password = true;
         auth.m_username =
             creds.username.empty() ? std::string(k_default_https_user) : creds.username;
     }
     if (url.transport == GitTransport::Ssh) {
-        auth.m_ssh_key = creds.ssh_key_file;
+        if (!creds.ssh_key_file.empty()) {
+            // libgit2 reads the key itself, and says little when it cannot: check it here.
+            auto key = check_credential_file(creds.ssh_key_file, "git.credentials.ssh_key_file");
+            if (!key) {
+                return sys::Error::failed(key.error().message);
+            }
+            auth.m_ssh_key = std::move(*key);
+        }
         auth.m_known_hosts = creds.known_hosts_file;
     }
     return auth;

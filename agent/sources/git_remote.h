@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include <git2/remote.h>
 
@@ -33,6 +34,16 @@ std::string redact_url(const std::string& url);
 /// A branch name git accepts as refs/heads/<name>.
 bool valid_branch(const std::string& branch);
 
+/// The longest tag name agentd takes from a remote.
+inline constexpr std::size_t k_max_tag_name = 255;
+
+/// A tag name (without "refs/tags/") agentd takes from a remote: one git accepts as
+/// refs/tags/<name> (so no "..", "@{", "//", control characters, spaces or ~^:?*[\), at most
+/// 255 bytes of printable ASCII, not starting with '-'. '/' may separate components
+/// ("shop/v1.2.0"): a tag name is never used as a path or an argument, only matched by a tag
+/// policy, recorded, and given to compose as AGENTD_TAG.
+bool valid_tag_name(std::string_view name);
+
 /// git_error_last()'s message, or a generic one.
 std::string libgit2_error();
 
@@ -40,8 +51,11 @@ std::string libgit2_error();
 /// object must outlive the connection and not move (it is the callbacks' payload).
 class RemoteAuth {
 public:
-    /// Reads the password file for http(s) URLs. Failed when a configured file cannot be read;
-    /// InvalidInput when credentials would go over plain http to a host other than loopback.
+    /// Reads the password file for http(s) URLs and checks that the SSH key file of ssh URLs
+    /// can be read (relative names in $CREDENTIALS_DIRECTORY, see credential_file.h). Failed,
+    /// naming the key and the path, when a configured file cannot be read; InvalidInput when
+    /// credentials would go over plain http to a host that is not loopback
+    /// (sys::is_loopback_host), checked before any file is read.
     static sys::Result<RemoteAuth> load(const RemoteUrl& url, const config::GitCredentials& creds);
 
     void install(git_remote_callbacks& callbacks);

@@ -5,13 +5,16 @@
 #include <algorithm>
 #include <cstring>
 #include <mutex>
+#include <set>
 #include <string_view>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "agent/sources/git_remote.h"
+#include "agent/sources/mirror_lock.h"
 #include "agent/sys/files.h"
+#include "agent/sys/quote.h"
 
 namespace agentd::sources {
 namespace {
@@ -282,10 +285,82 @@ sys::Result<Connection> connect(git_repository* repo, const config::GitSource& s
     return connection;
 }
 
-/// Downloads `specs` and updates the mirror's refs; with `prune`, refs under the specs'
-/// destinations that the remote no longer has are deleted.
+/// The remote's advertised refs (valid until the connection closes).
+sys::Result<std::vector<const git_remote_head*>> remote_heads(Connection& connection,
+                                                              const std::string& shown_url) {
+    const git_remote_head** heads = nullptr;
+    std::size_t count = 0;
+    if (git_remote_ls(&heads, &count, connection.remote.get()) != 0) {
+        return connection.auth->error(-1, "fetch " + shown_url);
+    }
+    return std::vector<const git_remote_head*>(heads, heads + count);
+}
+
+/// The refspecs that fetch the remote's tags, and in `taken` the names they fetch. A remote
+/// may advertise names agentd refuses (valid_tag_name: "..", control characters, 10 KB, a
+/// leading '-'): the glob would store them, or make libgit2 fail the whole fetch on a name it
+/// cannot store, so then each good tag gets a refspec of its own and the others are skipped,
+/// with one warning naming a few of them.
+std::vector<std::string> tag_refspecs(const std::vector<const git_remote_head*>& heads,
+                                      const std::string& shown_url, std::set<std::string>& taken) {
+    constexpr std::string_view prefix = "refs/tags/";
+    constexpr std::string_view peeled = "^{}";
+    std::vector<std::string> skipped;
+    for (const auto* head : heads) {
+        const std::string_view name = head->name;
+        if (name.substr(0, prefix.size()) != prefix ||
+            (name.size() >= peeled.size() && name.substr(name.size() - peeled.size()) == peeled)) {
+            continue;
+        }
+        const auto tag = name.substr(prefix.size());
+        if (valid_tag_name(tag)) {
+            taken.emplace(tag);
+        } else {
+            skipped.emplace_back(tag);
+        }
+    }
+    if (skipped.empty()) {
+        return {k_tag_refspec};
+    }
+    std::string shown;
+    for (std::size_t i = 0; i < skipped.size() && i < 3; ++i) {
+        shown += (i == 0 ? "" : ", ") + sys::quoted(skipped[i]);
+    }
+    spdlog::warn(
+        "git {}: skipping {} tag(s) whose names agentd does not take ({}{}): at most {} "
+        "bytes of printable ASCII that git accepts, not starting with '-'",
+        shown_url, skipped.size(), shown, skipped.size() > 3 ? ", ..." : "", k_max_tag_name);
+    std::vector<std::string> specs;
+    for (const auto& tag : taken) {
+        specs.push_back(fmt::format("+refs/tags/{0}:refs/tags/{0}", tag));
+    }
+    return specs;
+}
+
+/// Deletes the mirror's tags that are not in `keep` (deleted on the remote).
+sys::Result<void> prune_tags(git_repository* repo, const std::set<std::string>& keep,
+                             const std::string& shown_url) {
+    git_strarray names{};
+    if (git_reference_list(&names, repo) != 0) {
+        return sys::Error::failed(
+            fmt::format("prune mirror of {}: {}", shown_url, libgit2_error()));
+    }
+    std::vector<std::string> refs(names.strings, names.strings + names.count);
+    git_strarray_dispose(&names);
+    constexpr std::string_view prefix = "refs/tags/";
+    for (const auto& ref : refs) {
+        if (ref.rfind(prefix, 0) == 0 && keep.count(ref.substr(prefix.size())) == 0 &&
+            git_reference_remove(repo, ref.c_str()) != 0) {
+            return sys::Error::failed(
+                fmt::format("prune mirror of {}: {}", shown_url, libgit2_error()));
+        }
+    }
+    return {};
+}
+
+/// Downloads `specs` and updates the mirror's refs (never deleting any).
 sys::Result<void> download(Connection& connection, const std::vector<std::string>& specs,
-                           bool prune, const std::string& shown_url) {
+                           const std::string& shown_url) {
     std::vector<const char*> raw_specs;
     for (const auto& spec : specs) {
         raw_specs.push_back(spec.c_str());
@@ -294,7 +369,7 @@ sys::Result<void> download(Connection& connection, const std::vector<std::string
     git_fetch_options options = GIT_FETCH_OPTIONS_INIT;
     options.callbacks = connection.callbacks;
     options.proxy_opts = connection.proxy;
-    options.prune = prune ? GIT_FETCH_PRUNE : GIT_FETCH_NO_PRUNE;
+    options.prune = GIT_FETCH_NO_PRUNE;
     options.update_fetchhead = 0;
     options.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;  // the tag refspec fetches them all
     git_remote* remote = connection.remote.get();
@@ -305,13 +380,6 @@ sys::Result<void> download(Connection& connection, const std::vector<std::string
                                               GIT_REMOTE_DOWNLOAD_TAGS_NONE, "agentd: fetch");
         rc != 0) {
         return connection.auth->error(rc, "update mirror of " + shown_url);
-    }
-    // update_tips never deletes; pruning compares the mirror's refs with the remote's
-    // advertisement under the refspecs given to download.
-    if (prune) {
-        if (const int rc = git_remote_prune(remote, &connection.callbacks); rc != 0) {
-            return connection.auth->error(rc, "prune mirror of " + shown_url);
-        }
     }
     git_remote_disconnect(remote);
     return {};
@@ -343,9 +411,9 @@ sys::Result<std::vector<GitTag>> mirrored_tags(const fs::path& mirror,
         }
         GitTag tag;
         tag.name = name.substr(prefix.size());
-        int valid = 0;
-        if (git_reference_name_is_valid(&valid, name.c_str()) != 0 || valid == 0) {
-            spdlog::warn("git {}: skipping tag with an invalid name", shown_url);
+        if (!valid_tag_name(tag.name)) {
+            spdlog::warn("git {}: skipping tag {}: not a name agentd takes", shown_url,
+                         sys::quoted(tag.name));
             continue;
         }
         git_reference* raw_ref = nullptr;
@@ -399,15 +467,6 @@ std::filesystem::path LibGit2Source::mirror_path(const std::string& url) const {
     return m_state_dir / "git" / sys::sha256_hex(url).substr(0, 16);
 }
 
-std::mutex& LibGit2Source::mirror_lock(const std::filesystem::path& mirror) {
-    std::lock_guard guard(m_locks_mutex);
-    auto& lock = m_mirror_locks[mirror.string()];
-    if (!lock) {
-        lock = std::make_unique<std::mutex>();
-    }
-    return *lock;
-}
-
 sys::Result<std::string> LibGit2Source::fetch(const config::GitSource& source) {
     auto remote_url = check_source(source);
     if (!remote_url) {
@@ -420,7 +479,10 @@ sys::Result<std::string> LibGit2Source::fetch(const config::GitSource& source) {
     }
     const std::string ref = "refs/heads/" + source.branch;
     const auto mirror = mirror_path(source.url);
-    std::lock_guard guard(mirror_lock(mirror));
+    auto lock = MirrorLock::acquire(mirror, MirrorLock::Mode::Exclusive);
+    if (!lock) {
+        return lock.error();
+    }
 
     auto repo = open_mirror(mirror, shown_url);
     if (!repo) {
@@ -431,22 +493,21 @@ sys::Result<std::string> LibGit2Source::fetch(const config::GitSource& source) {
         return connection.error();
     }
     // A refspec naming a missing branch is silently skipped by libgit2; ask the remote first.
-    const git_remote_head** heads = nullptr;
-    std::size_t count = 0;
-    if (git_remote_ls(&heads, &count, connection->remote.get()) != 0) {
-        return connection->auth->error(-1, "fetch " + shown_url);
+    auto heads = remote_heads(*connection, shown_url);
+    if (!heads) {
+        return heads.error();
     }
-    bool found = false;
-    for (std::size_t i = 0; i < count && !found; ++i) {
-        found = ref == heads[i]->name;
-    }
+    const bool found = std::any_of(heads->begin(), heads->end(),
+                                   [&](const git_remote_head* head) { return ref == head->name; });
     if (!found) {
         return sys::Error::not_found(
             fmt::format("branch {} not found in {}", source.branch, shown_url));
     }
 
-    const std::string branch_spec = fmt::format("+{0}:{0}", ref);
-    if (auto r = download(*connection, {branch_spec, k_tag_refspec}, false, shown_url); !r) {
+    std::set<std::string> tags;
+    auto specs = tag_refspecs(*heads, shown_url, tags);
+    specs.push_back(fmt::format("+{0}:{0}", ref));
+    if (auto r = download(*connection, specs, shown_url); !r) {
         return r.error();
     }
     git_oid oid;
@@ -458,14 +519,20 @@ sys::Result<std::string> LibGit2Source::fetch(const config::GitSource& source) {
 }
 
 sys::Result<void> LibGit2Source::fetch_tags(const config::GitSource& source) {
+    auto lock = MirrorLock::acquire(mirror_path(source.url), MirrorLock::Mode::Exclusive);
+    if (!lock) {
+        return lock.error();
+    }
+    return fetch_tags_locked(source);
+}
+
+sys::Result<void> LibGit2Source::fetch_tags_locked(const config::GitSource& source) {
     auto remote_url = check_source(source);
     if (!remote_url) {
         return remote_url.error();
     }
     const std::string shown_url = redact_url(source.url);
     const auto mirror = mirror_path(source.url);
-    std::lock_guard guard(mirror_lock(mirror));
-
     auto repo = open_mirror(mirror, shown_url);
     if (!repo) {
         return repo.error();
@@ -474,15 +541,29 @@ sys::Result<void> LibGit2Source::fetch_tags(const config::GitSource& source) {
     if (!connection) {
         return connection.error();
     }
-    return download(*connection, {k_tag_refspec}, true, shown_url);
+    auto heads = remote_heads(*connection, shown_url);
+    if (!heads) {
+        return heads.error();
+    }
+    std::set<std::string> tags;
+    const auto specs = tag_refspecs(*heads, shown_url, tags);
+    if (auto r = download(*connection, specs, shown_url); !r) {
+        return r.error();
+    }
+    // update_tips never deletes: tags gone from the remote (or refused now) go here.
+    return prune_tags(repo->get(), tags, shown_url);
 }
 
 sys::Result<std::vector<GitTag>> LibGit2Source::tags(const config::GitSource& source) {
-    if (auto fetched = fetch_tags(source); !fetched) {
+    // One hold for fetch and listing: the tags listed are the ones this fetch brought.
+    const auto mirror = mirror_path(source.url);
+    auto lock = MirrorLock::acquire(mirror, MirrorLock::Mode::Exclusive);
+    if (!lock) {
+        return lock.error();
+    }
+    if (auto fetched = fetch_tags_locked(source); !fetched) {
         return fetched.error();
     }
-    const auto mirror = mirror_path(source.url);
-    std::lock_guard guard(mirror_lock(mirror));
     return mirrored_tags(mirror, redact_url(source.url));
 }
 
@@ -500,6 +581,11 @@ sys::Result<void> LibGit2Source::checkout(const config::GitSource& source,
     const auto mirror = mirror_path(source.url);
     git_oid oid;
     git_oid_fromstr(&oid, revision.c_str());
+    // Shared: the checkout reads the mirror's objects, which no fetch changes meanwhile.
+    auto lock = MirrorLock::acquire(mirror, MirrorLock::Mode::Shared);
+    if (!lock) {
+        return lock.error();
+    }
     // Everything that can be NotFound is checked in the mirror, before the workdir changes.
     if (auto found = check_revision(mirror, oid, *path, shown_url); !found) {
         return found.error();

@@ -5,6 +5,9 @@
 //   git/<first 16 hex of sha256(url)>/   bare mirror; refs/heads/<branch> and refs/tags/* are
 //                                        force-updated from the remote on every fetch; only
 //                                        fetch_tags()/tags() delete tags the remote deleted
+//   git/<first 16 hex of sha256(url)>.lock  its MirrorLock (mirror_lock.h): fetches exclude
+//                                        each other and checkouts across threads, instances
+//                                        and processes
 // and, chosen by the caller, a stack's workdir:
 //   <workdir>/.git/                      non-bare repository without refs of its own; its
 //                                        objects/info/alternates names the mirror's object
@@ -16,9 +19,6 @@
 //                                        directories, .agentd/) are never touched.
 
 #include <filesystem>
-#include <map>
-#include <memory>
-#include <mutex>
 #include <string>
 
 #include "agent/sources/git.h"
@@ -53,13 +53,10 @@ public:
     std::filesystem::path mirror_path(const std::string& url) const;
 
 private:
-    /// One lock per mirror: two stacks sharing a remote must not fetch into it at once (ref
-    /// locks would make one fail), but different remotes fetch in parallel.
-    std::mutex& mirror_lock(const std::filesystem::path& mirror);
+    /// fetch_tags() with the mirror's lock already held.
+    sys::Result<void> fetch_tags_locked(const config::GitSource& source);
 
     std::filesystem::path m_state_dir;
-    std::mutex m_locks_mutex;
-    std::map<std::string, std::unique_ptr<std::mutex>> m_mirror_locks;
 };
 
 /// True for exactly 40 lower-case hex digits (a SHA-1 commit id as fetch() returns it).

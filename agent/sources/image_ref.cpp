@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "agent/sys/quote.h"
+
 namespace agentd::sources {
 
 namespace {
@@ -10,6 +12,8 @@ constexpr std::string_view k_docker_hub_domain = "docker.io";
 // Docker's NameTotalLengthMax: the whole name (domain and path) must fit.
 constexpr std::size_t k_max_name_length = 255;
 constexpr std::size_t k_max_tag_length = 128;
+// A valid reference is at most 255 + 1 + 128 + 1 + 71 bytes: show one whole, cap anything else.
+constexpr std::size_t k_max_shown_reference = 512;
 
 bool is_lower_alnum(char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
@@ -130,7 +134,8 @@ bool valid_domain(std::string_view domain) {
 }
 
 sys::Error invalid(std::string_view text, std::string_view why) {
-    return sys::Error::invalid(fmt::format("invalid image reference \"{}\": {}", text, why));
+    return sys::Error::invalid(fmt::format("invalid image reference {}: {}",
+                                           sys::quoted(text, k_max_shown_reference), why));
 }
 
 }  // namespace
@@ -228,7 +233,7 @@ sys::Result<ImageRef> ImageRef::parse(std::string_view text) {
         }
     }
     if (!valid_domain(domain)) {
-        return invalid(text, fmt::format("invalid registry host \"{}\"", domain));
+        return invalid(text, fmt::format("invalid registry host {}", sys::quoted(domain)));
     }
     if (has_upper(remainder)) {
         return invalid(text, "repository name must be lower-case");

@@ -1,7 +1,5 @@
 #include "agent/sources/registry_client.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <set>
@@ -10,9 +8,13 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "agent/sources/credential_file.h"
 #include "agent/sources/registry_headers.h"
 #include "agent/sys/files.h"
 #include "agent/sys/log.h"
+#include "agent/sys/net.h"
+#include "agent/sys/quote.h"
+#include "agent/sys/url.h"
 
 namespace agentd::sources {
 
@@ -31,6 +33,9 @@ constexpr std::size_t k_max_manifest_size = 4 * 1024 * 1024;
 // Docker's minimum token lifetime when the token service does not say.
 constexpr auto k_default_token_lifetime = std::chrono::seconds(60);
 constexpr auto k_max_token_lifetime = std::chrono::seconds(24 * 3600);
+// Bounds on what a WWW-Authenticate challenge may ask us to send: far above any real one.
+constexpr std::size_t k_max_realm_size = 2048;
+constexpr std::size_t k_max_service_size = 512;
 // A bound on tags/list pages so a misbehaving registry cannot keep us looping.
 constexpr int k_max_tag_pages = 1000;
 
@@ -58,23 +63,6 @@ void set_authorization(sys::HttpRequest& request, std::string value) {
     std::erase_if(request.headers,
                   [](const auto& h) { return ascii_lower(h.first) == "authorization"; });
     request.headers.emplace_back("Authorization", std::move(value));
-}
-
-// The host of "host", "host:port", "[v6]:port" or a URL's authority, without the port.
-std::string host_only(std::string_view authority) {
-    if (!authority.empty() && authority.front() == '[') {
-        const auto close = authority.find(']');
-        return std::string(authority.substr(1, close == std::string_view::npos ? 0 : close - 1));
-    }
-    return std::string(authority.substr(0, authority.find(':')));
-}
-
-// localhost, ::1 or an IPv4 address in 127.0.0.0/8 (not a name like "127.example.com").
-bool is_loopback(std::string_view authority) {
-    const std::string host = host_only(authority);
-    in_addr v4{};
-    return host == "localhost" || host == "::1" ||
-           (::inet_pton(AF_INET, host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127);
 }
 
 // Scheme and authority of an absolute http(s) URL, or nullopt.
@@ -172,7 +160,8 @@ std::string RegistryClient::base_url(const ImageRef& ref) const {
     // a local `docker-registry` are reached, and Docker itself talks plain HTTP to 127.0.0.0/8.
     // A loopback host with an entry but without insecure_http uses TLS (e.g. with a ca_file).
     const config::Registry* entry = find_entry(ref);
-    const bool plain = entry != nullptr ? entry->insecure_http : is_loopback(ref.registry);
+    const bool plain =
+        entry != nullptr ? entry->insecure_http : sys::is_loopback_authority(ref.registry);
     return fmt::format("{}://{}", plain ? "http" : "https", ref.registry);
 }
 
@@ -189,27 +178,12 @@ sys::Result<std::optional<RegistryClient::Credentials>> RegistryClient::credenti
     }
     Credentials creds{entry->username, {}};
     if (!entry->password_file.empty()) {
-        std::filesystem::path path = entry->password_file;
-        if (path.is_relative()) {
-            const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
-            if (dir == nullptr || *dir == '\0') {
-                return sys::Error::failed(fmt::format(
-                    "registry {}: password_file {} is relative but $CREDENTIALS_DIRECTORY is "
-                    "not set",
-                    ref.registry, path.string()));
-            }
-            path = std::filesystem::path(dir) / path;
-        }
-        auto password = sys::read_file(path);
+        auto password = read_credential_file(entry->password_file, "password_file");
         if (!password) {
-            return sys::Error::failed(fmt::format("registry {}: cannot read password_file: {}",
-                                                  ref.registry, password.error().message));
+            return sys::Error::failed(
+                fmt::format("registry {}: {}", ref.registry, password.error().message));
         }
         creds.password = std::move(*password);
-        while (!creds.password.empty() &&
-               (creds.password.back() == '\n' || creds.password.back() == '\r')) {
-            creds.password.pop_back();
-        }
     }
     return std::optional<Credentials>{std::move(creds)};
 }
@@ -217,23 +191,32 @@ sys::Result<std::optional<RegistryClient::Credentials>> RegistryClient::credenti
 sys::Result<RegistryClient::Token> RegistryClient::fetch_token(
     const ImageRef& ref, const AuthChallenge& challenge, const std::optional<Credentials>& creds) {
     const auto realm_it = challenge.params.find("realm");
-    if (realm_it == challenge.params.end() || !printable(realm_it->second)) {
-        return sys::Error::failed(
-            fmt::format("registry {}: Bearer challenge without a usable realm", ref.registry));
+    if (realm_it == challenge.params.end() || !printable(realm_it->second) ||
+        realm_it->second.size() > k_max_realm_size) {
+        return sys::Error::failed(fmt::format(
+            "registry {}: Bearer challenge without a usable realm{}", ref.registry,
+            realm_it == challenge.params.end() ? "" : ": " + sys::quoted(realm_it->second)));
     }
     const std::string& realm = realm_it->second;
+    const std::string shown_realm = sys::quoted(realm);
     // Credentials go to the realm: never over plain HTTP except to a loopback token service.
     const auto parts = split_url(realm);
-    if (!parts || (parts->first == "http" && !is_loopback(parts->second))) {
-        return sys::Error::failed(
-            fmt::format("registry {}: token realm {} is not an https URL", ref.registry, realm));
+    if (!parts || (parts->first == "http" && !sys::is_loopback_authority(parts->second))) {
+        return sys::Error::failed(fmt::format("registry {}: token realm {} is not an https URL",
+                                              ref.registry, shown_realm));
     }
+    // The challenge's own scope is not used: the scope asked for is always pull of ref's
+    // repository, so a registry cannot make us ask for more (or for another repository).
     const auto service = challenge.params.find("service");
+    if (service != challenge.params.end() && service->second.size() > k_max_service_size) {
+        return sys::Error::failed(fmt::format("registry {}: Bearer challenge with a service of {}",
+                                              ref.registry, sys::quoted(service->second)));
+    }
     std::string url = realm + (realm.find('?') == std::string::npos ? "?" : "&");
     if (service != challenge.params.end()) {
-        url += fmt::format("service={}&", url_encode(service->second));
+        url += fmt::format("service={}&", sys::url_encode(service->second));
     }
-    url += "scope=" + url_encode(fmt::format("repository:{}:pull", ref.repository));
+    url += "scope=" + sys::url_encode(fmt::format("repository:{}:pull", ref.repository));
 
     sys::HttpRequest request;
     request.url = url;
@@ -247,21 +230,21 @@ sys::Result<RegistryClient::Token> RegistryClient::fetch_token(
     auto response = send_retrying(request, ref.registry);
     if (!response) {
         return sys::Error::failed(fmt::format("registry {}: token service {}: {}", ref.registry,
-                                              realm, response.error().message));
+                                              shown_realm, response.error().message));
     }
     if (response->status == 401 || response->status == 403) {
         return sys::Error::unauthorized(
             fmt::format("registry {}: token service {} refused the credentials (HTTP {})",
-                        ref.registry, realm, response->status));
+                        ref.registry, shown_realm, response->status));
     }
     if (response->status != 200) {
         return sys::Error::failed(fmt::format("registry {}: token service {} answered HTTP {}",
-                                              ref.registry, realm, response->status));
+                                              ref.registry, shown_realm, response->status));
     }
     const auto json = nlohmann::json::parse(response->body, nullptr, false);
     const auto malformed = [&](std::string_view why) {
-        return sys::Error::failed(
-            fmt::format("registry {}: token service {} answered {}", ref.registry, realm, why));
+        return sys::Error::failed(fmt::format("registry {}: token service {} answered {}",
+                                              ref.registry, shown_realm, why));
     };
     if (!json.is_object()) {
         return malformed("with malformed JSON");
@@ -455,8 +438,9 @@ sys::Result<void> check_ref(const ImageRef& ref) {
     if (!valid_registry_host(ref.registry) || !valid_repository(ref.repository) ||
         (!ref.tag.empty() && !valid_tag(ref.tag)) ||
         (!ref.digest.empty() && !valid_digest(ref.digest))) {
-        return sys::Error::invalid(
-            fmt::format("invalid image reference {}/{}:{}", ref.registry, ref.repository, ref.tag));
+        return sys::Error::invalid(fmt::format(
+            "invalid image reference {}",
+            sys::quoted(fmt::format("{}/{}:{}", ref.registry, ref.repository, ref.tag))));
     }
     return {};
 }
@@ -525,7 +509,7 @@ sys::Result<std::string> RegistryClient::resolve_digest(const ImageRef& ref) {
     if (auto claimed = find_header(*get, "docker-content-digest"); claimed && *claimed != digest) {
         return sys::Error::failed(
             fmt::format("registry {}: manifest for {} hashes to {} but the registry says {}",
-                        ref.registry, what, digest, *claimed));
+                        ref.registry, what, digest, sys::quoted(*claimed)));
     }
     return checked(std::move(digest));
 }
@@ -562,13 +546,25 @@ sys::Result<std::vector<std::string>> RegistryClient::list_tags(const ImageRef& 
                                                   ref.registry, ref.repository,
                                                   page_tags.error().message));
         }
+        std::vector<std::string> skipped;
         for (auto& text : *page_tags) {
             if (valid_tag(text)) {
                 tags.push_back(std::move(text));
             } else {
-                spdlog::warn("registry {}: skipping invalid tag in {}", ref.registry,
-                             ref.repository);
+                skipped.push_back(std::move(text));
             }
+        }
+        if (!skipped.empty()) {
+            // One line per page, naming a few: a hostile list must not flood the log.
+            std::string shown;
+            for (std::size_t i = 0; i < skipped.size() && i < 3; ++i) {
+                shown += (i == 0 ? "" : ", ") + sys::quoted(skipped[i]);
+            }
+            spdlog::warn(
+                "registry {}: skipping {} invalid tag(s) of {} ({}{}): a tag is "
+                "[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}}",
+                ref.registry, skipped.size(), ref.repository, shown,
+                skipped.size() > 3 ? ", ..." : "");
         }
         const auto link = find_header(*response, "link");
         const auto next = link ? parse_next_link(*link) : std::nullopt;

@@ -2,11 +2,7 @@
 
 #include "agent/sys/base64.h"
 
-#include <fmt/format.h>
-
 namespace agentd::sources {
-
-namespace {}  // namespace
 
 std::string ascii_lower(std::string_view text) {
     std::string out(text);
@@ -23,21 +19,6 @@ std::string basic_authorization(std::string_view username, std::string_view pass
     joined.reserve(username.size() + 1 + password.size());
     joined.append(username).append(":").append(password);
     return "Basic " + sys::base64_encode(joined);
-}
-
-std::string url_encode(std::string_view text) {
-    std::string out;
-    for (char c : text) {
-        const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                                (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-                                c == '~';
-        if (unreserved) {
-            out += c;
-        } else {
-            out += fmt::format("%{:02X}", static_cast<unsigned char>(c));
-        }
-    }
-    return out;
 }
 
 std::vector<AuthChallenge> parse_www_authenticate(std::string_view value) {

@@ -1,6 +1,6 @@
 #pragma once
 // The HTTP header grammar the registry protocol needs: WWW-Authenticate challenges (RFC 7235),
-// Link pagination (RFC 8288), Basic credentials and query encoding.
+// Link pagination (RFC 8288), and Basic credentials.
 
 #include <map>
 #include <optional>
@@ -26,9 +26,6 @@ std::optional<std::string> parse_next_link(std::string_view value);
 
 /// "Basic " + base64(username ":" password), the Authorization value for Basic auth.
 std::string basic_authorization(std::string_view username, std::string_view password);
-
-/// Percent-encodes everything but RFC 3986 unreserved characters, for query values.
-std::string url_encode(std::string_view text);
 
 /// ASCII lower case.
 std::string ascii_lower(std::string_view text);

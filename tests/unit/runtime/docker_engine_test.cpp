@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/sys/http.h"
+#include "agent/sys/url.h"
 #include "tests/unit/runtime/test_support.h"
 
 using namespace agentd;
@@ -172,10 +173,6 @@ TEST_CASE("engine: pull references split into fromImage and tag", "[runtime][eng
     CHECK(split_pull_reference("h:1/a@sha256:abc") == P{"h:1/a", "sha256:abc"});
 }
 
-TEST_CASE("engine: query values are percent-encoded", "[runtime][engine]") {
-    CHECK(url_encode("a b/c:d=e\"") == "a%20b%2Fc%3Ad%3De%22");
-}
-
 TEST_CASE("engine: project containers are listed by label and inspected", "[runtime][engine]") {
     auto http = engine_with_version("1.41");
     http.add("/containers/json", 200, R"([{"Id":"bbbb"},{"Id":"aaaa"},{"Id":"cccc"}])");
@@ -201,7 +198,7 @@ TEST_CASE("engine: project containers are listed by label and inspected", "[runt
     REQUIRE(r.ok());
     const auto list_url = http.requests[1].url;
     CHECK(list_url.find("/containers/json?all=1&filters=") != std::string::npos);
-    CHECK(list_url.find(url_encode(R"({"label":["com.docker.compose.project=shop"]})")) !=
+    CHECK(list_url.find(sys::url_encode(R"({"label":["com.docker.compose.project=shop"]})")) !=
           std::string::npos);
     REQUIRE(r->size() == 2);  // cccc vanished in between
     const auto& migrate = (*r)[0];

@@ -285,3 +285,62 @@ TEST_CASE("registry: an entry without a username takes the Docker config's crede
     REQUIRE(client.resolve_digest(ref).ok());
     CHECK(http.authorizations.back() == sources::basic_authorization("docker-user", "docker-pass"));
 }
+
+TEST_CASE("docker config: a failing helper's stdout never reaches the error",
+          "[sources][registry]") {
+    // A helper that wrote its answer (the secret) and then failed, one that says nothing on
+    // stderr, and one whose stderr echoes a token among its complaints.
+    TempDir tmp;
+    const fs::path program = tmp.path / "docker-credential-leaky";
+    write(program, R"(#!/bin/sh
+read -r url
+case "$url" in
+  half.example.com)
+    printf '{"ServerURL":"x","Username":"u","Secret":"stdout-s3cret-4711"}'
+    echo "warning: slow keychain" >&2
+    echo "error: keychain closed while answering" >&2
+    exit 3 ;;
+  silent.example.com) printf '{"Username":"u","Secret":"stdout-s3cret-4711"}'; exit 1 ;;
+  echo.example.com)
+    echo "refresh failed for token ghp_0123456789abcdefghijklmnopqrstuvwxyzAB: expired" >&2
+    exit 1 ;;
+esac
+)");
+    fs::permissions(program, fs::perms::owner_all);
+    write(tmp.path / "config.json", R"({"credsStore": "leaky"})");
+    sys::PosixProcessRunner runner;
+    DockerCredentials docker(runner, tmp.path / "config.json", tmp.path);
+
+    const auto half = docker.lookup("half.example.com");
+    REQUIRE_FALSE(half.ok());
+    CHECK(half.error().message ==
+          "credential helper docker-credential-leaky for half.example.com failed: error: "
+          "keychain closed while answering");
+    const auto silent = docker.lookup("silent.example.com");
+    REQUIRE_FALSE(silent.ok());
+    CHECK(silent.error().message ==
+          "credential helper docker-credential-leaky for silent.example.com failed: exit 1");
+    const auto echo = docker.lookup("echo.example.com");
+    REQUIRE_FALSE(echo.ok());
+    CHECK(echo.error().message ==
+          "credential helper docker-credential-leaky for echo.example.com failed: refresh failed "
+          "for token ***: expired");
+}
+
+TEST_CASE("docker config: a helper's complaint is one printable, capped line without tokens",
+          "[sources][registry]") {
+    using sources::helper_complaint;
+    CHECK(helper_complaint("") == "");
+    CHECK(helper_complaint(" \n\n") == "");
+    CHECK(helper_complaint("first\nsecond line\n\n") == "second line");
+    CHECK(helper_complaint("bad\x1b[2Jterminal\r\n") == "bad?[2Jterminal");
+    CHECK(helper_complaint(std::string(1000, 'x')) == std::string(160, 'x') + "...");
+    // Token-like words go; words, paths and short numbers stay.
+    CHECK(helper_complaint("token eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0 "
+                           "rejected") == "token ***.*** rejected");
+    CHECK(helper_complaint("AKIAIOSFODNN7EXAMPLE/wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY") ==
+          "***");
+    CHECK(helper_complaint("exec: docker-credential-desktop-helper: not found in /usr/local/bin") ==
+          "exec: docker-credential-desktop-helper: not found in /usr/local/bin");
+    CHECK(helper_complaint("error 404 from 127.0.0.1:5000") == "error 404 from 127.0.0.1:5000");
+}

@@ -1,6 +1,11 @@
 #include "agent/sources/git_remote.h"
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 
 using agentd::sources::GitTransport;
 using agentd::sources::parse_remote_url;
@@ -58,4 +63,84 @@ TEST_CASE("git branch: names git accepts", "[sources][git]") {
     CHECK_FALSE(valid_branch("-rf"));
     CHECK_FALSE(valid_branch("a..b"));
     CHECK_FALSE(valid_branch("a:b"));
+}
+
+namespace {
+
+/// RemoteAuth::load for `url` with a password file that does not exist: InvalidInput when
+/// the host is refused before any file is read, Failed when the file was looked for.
+agentd::sys::Error::Kind load_kind(const std::string& url) {
+    auto parsed = parse_remote_url(url);
+    REQUIRE(parsed.ok());
+    agentd::config::GitCredentials creds;
+    creds.password_file = "/nonexistent/agentd-test/token";
+    auto auth = agentd::sources::RemoteAuth::load(*parsed, creds);
+    REQUIRE_FALSE(auth.ok());
+    return auth.error().kind;
+}
+
+}  // namespace
+
+TEST_CASE("git credentials: plain http only to loopback addresses, never to look-alike names",
+          "[sources][git]") {
+    using Kind = agentd::sys::Error::Kind;
+    for (const char* url :
+         {"http://127.0.0.1/x.git", "http://127.0.0.1:8080/x.git", "http://127.9.9.9/x.git",
+          "http://localhost:3000/x.git", "http://[::1]:5000/x.git", "http://[::1]/x.git"}) {
+        INFO(url);
+        CHECK(load_kind(url) == Kind::Failed);  // allowed: the (missing) file was read
+    }
+    for (const char* url :
+         {"http://127.evil.example/x.git", "http://127.0.0.1.nip.io/x.git", "http://127.1/x.git",
+          "http://0x7f.1/x.git", "http://0177.0.0.1/x.git", "http://2130706433/x.git",
+          "http://[::ffff:127.0.0.1]/x.git", "http://localhost.evil/x.git",
+          "http://evil.localhost/x.git", "http://user@127.evil.example:80/x.git",
+          "http://git.example.com/x.git"}) {
+        INFO(url);
+        CHECK(load_kind(url) == Kind::InvalidInput);
+    }
+}
+
+TEST_CASE("git credentials: relative files resolve in $CREDENTIALS_DIRECTORY", "[sources][git]") {
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("agentd-git-creds-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "git.token") << "tok-4711\n";
+    std::ofstream(dir / "deploy_key") << "-----BEGIN OPENSSH PRIVATE KEY-----\n";
+    auto https = parse_remote_url("https://git.example.com/x.git");
+    auto ssh = parse_remote_url("git@git.example.com:x.git");
+    REQUIRE(https.ok());
+    REQUIRE(ssh.ok());
+    agentd::config::GitCredentials creds;
+    creds.password_file = "git.token";
+    creds.ssh_key_file = "deploy_key";
+
+    ::setenv("CREDENTIALS_DIRECTORY", dir.c_str(), 1);
+    auto https_auth = agentd::sources::RemoteAuth::load(*https, creds);
+    auto ssh_auth = agentd::sources::RemoteAuth::load(*ssh, creds);
+    CHECK(https_auth.ok());
+    CHECK(ssh_auth.ok());
+    // A missing file is named with its key and where it was looked for.
+    creds.password_file = "other.token";
+    creds.ssh_key_file = "other_key";
+    auto missing_password = agentd::sources::RemoteAuth::load(*https, creds);
+    auto missing_key = agentd::sources::RemoteAuth::load(*ssh, creds);
+    ::unsetenv("CREDENTIALS_DIRECTORY");
+    REQUIRE_FALSE(missing_password.ok());
+    CHECK(missing_password.error().message ==
+          "git.credentials.password_file " + (dir / "other.token").string() + ": no such file");
+    REQUIRE_FALSE(missing_key.ok());
+    CHECK(missing_key.error().message == "git.credentials.ssh_key_file " +
+                                             (dir / "other_key").string() +
+                                             ": No such file or directory");
+
+    // Without $CREDENTIALS_DIRECTORY a relative name cannot be found: say so.
+    creds.password_file = "git.token";
+    auto unset = agentd::sources::RemoteAuth::load(*https, creds);
+    REQUIRE_FALSE(unset.ok());
+    CHECK_THAT(unset.error().message,
+               Catch::StartsWith("git.credentials.password_file git.token: a relative name is "
+                                 "looked up in $CREDENTIALS_DIRECTORY, which is not set"));
+    CHECK(unset.error().message.find("tok-4711") == std::string::npos);
+    std::filesystem::remove_all(dir);
 }

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -488,8 +489,9 @@ TEST_CASE("git: two stacks share one mirror and keep separate workdirs", "[sourc
     CHECK(*a == v1);
     CHECK(*b == s1);
     CHECK(fs::exists(git.mirror_path(shop.url)));
-    CHECK(std::distance(fs::directory_iterator(tmp.path / "state" / "git"),
-                        fs::directory_iterator()) == 1);
+    CHECK(std::count_if(fs::directory_iterator(tmp.path / "state" / "git"),
+                        fs::directory_iterator(),
+                        [](const fs::directory_entry& e) { return e.is_directory(); }) == 1);
 
     REQUIRE(git.checkout(shop, v1, tmp.path / "shop").ok());
     REQUIRE(git.checkout(blog, s1, tmp.path / "staging").ok());

@@ -44,13 +44,11 @@ TEST_CASE("registry: Link parsing finds the next page", "[sources][registry]") {
     CHECK(parse_next_link("garbage") == std::nullopt);
 }
 
-TEST_CASE("registry: Basic credentials and query values are encoded", "[sources][registry]") {
+TEST_CASE("registry: Basic credentials are encoded", "[sources][registry]") {
     using namespace agentd::sources;
     CHECK(basic_authorization("deploy-bot", "s3cret") == "Basic ZGVwbG95LWJvdDpzM2NyZXQ=");
     CHECK(basic_authorization("a", "") == "Basic YTo=");
     CHECK(basic_authorization("ab", "") == "Basic YWI6");
     CHECK(basic_authorization("u", "p\xff") == "Basic dTpw/w==");
-    CHECK(url_encode("repository:acme/web:pull") == "repository%3Aacme%2Fweb%3Apull");
-    CHECK(url_encode("a-b.c_d~e f") == "a-b.c_d~e%20f");
     CHECK(ascii_lower("WWW-Authenticate") == "www-authenticate");
 }
