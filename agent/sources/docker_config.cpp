@@ -159,7 +159,8 @@ sys::Result<std::optional<RegistryCredentials>> DockerCredentials::lookup(
             if (!entry.is_object()) {
                 return malformed(fmt::format("auths entry for {} is not an object", key));
             }
-            const auto field = [&](const char* name) -> std::optional<std::string> {
+            // Captured by name: clang before 16 cannot capture a structured binding.
+            const auto field = [&entry = entry](const char* name) -> std::optional<std::string> {
                 const auto it = entry.find(name);
                 if (it == entry.end() || !it->is_string()) {
                     return std::nullopt;
