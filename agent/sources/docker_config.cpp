@@ -125,6 +125,8 @@ sys::Result<std::optional<RegistryCredentials>> DockerCredentials::lookup(
         json = nlohmann::json::parse(*text);
     } catch (const nlohmann::json::parse_error& e) {
         return malformed(fmt::format("malformed JSON near line {}", line_of(*text, e.byte)));
+    } catch (const nlohmann::json::out_of_range&) {
+        return malformed("a number in it is out of range");  // 1e400: valid JSON, not a double
     }
     if (!json.is_object()) {
         return malformed("expected a JSON object");

@@ -28,6 +28,9 @@ sys::Result<std::vector<std::string>> parse_tag_page(std::string_view body) {
         json = nlohmann::json::parse(body);
     } catch (const nlohmann::json::parse_error& e) {
         return sys::Error::failed(fmt::format("not JSON (syntax error at byte {})", e.byte));
+    } catch (const nlohmann::json::out_of_range&) {
+        // Valid JSON that nlohmann cannot hold, such as 1e400: an answer we cannot read.
+        return sys::Error::failed("not JSON agentd can read (a number out of range)");
     }
     if (!json.is_object()) {
         return sys::Error::failed(fmt::format("expected a JSON object, got {} {}",

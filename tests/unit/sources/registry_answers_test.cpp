@@ -35,6 +35,18 @@ TEST_CASE("registry answers: a malformed tag page says what is wrong without quo
     CHECK(tags.error().message == "\"tags\" holds a number, not only strings");
 }
 
+TEST_CASE("registry answers: a number too large for a double is an error, not an exception",
+          "[sources][registry]") {
+    // Found by tests/fuzz/registry_json: nlohmann throws out_of_range, not parse_error, for
+    // 1e400, and the exception left parse_tag_page (a registry could end a worker with it).
+    const auto tags = parse_tag_page(R"({"name":"x","tags":["1.0"],"n":1e400})");
+    REQUIRE_FALSE(tags);
+    CHECK(tags.error().message == "not JSON agentd can read (a number out of range)");
+    const auto token = parse_token_answer(R"({"token":"t","expires_in":1e400})");
+    REQUIRE_FALSE(token);
+    CHECK(token.error().message == "with malformed JSON");
+}
+
 TEST_CASE("registry answers: a token answer gives the token, its lifetime and issue time",
           "[sources][registry]") {
     auto answer = parse_token_answer(
