@@ -271,6 +271,13 @@ std::string ImageRef::familiar_name() const {
         repository.find('/', library.size()) == std::string::npos) {
         return repository.substr(library.size());
     }
+    // A first component parse() would read as a host ("evil.com/x", "localhost/x") keeps the
+    // domain, so the name (and pinned(), which the Engine pulls) stays on Docker Hub.
+    const std::string_view first = std::string_view(repository).substr(0, repository.find('/'));
+    if (repository.find('/') != std::string::npos &&
+        (first.find_first_of(".:") != std::string_view::npos || first == "localhost")) {
+        return fmt::format("{}/{}", k_docker_hub_domain, repository);
+    }
     return repository;
 }
 

@@ -148,6 +148,29 @@ TEST_CASE("image_ref: pinned names the image by digest", "[sources][image_ref]")
     CHECK(ImageRef::parse("acme/web")->pinned(k_digest) == "acme/web@" + k_digest);
 }
 
+TEST_CASE("image_ref: a Hub repository whose first component looks like a host keeps docker.io/",
+          "[sources][image_ref]") {
+    // Found by tests/fuzz/image_ref: "docker.io/evil.com/x" is Docker Hub's evil.com/x, but its
+    // familiar name "evil.com/x" reads as the host evil.com; pinned() then sent the Engine (with
+    // the Hub credentials) to another registry.
+    for (const std::string text : {"docker.io/evil.com/x:1", "docker.io/localhost/x:1",
+                                   "index.docker.io/a.b/c:1"}) {
+        const auto ref = ImageRef::parse(text);
+        REQUIRE(ref);
+        CHECK(ref->registry == "registry-1.docker.io");
+        CHECK(ref->familiar_name().rfind("docker.io/", 0) == 0);
+        const auto again = ImageRef::parse(ref->pinned(k_digest));
+        REQUIRE(again);
+        CHECK(again->registry == "registry-1.docker.io");
+        CHECK(again->repository == ref->repository);
+    }
+    CHECK(ImageRef::parse("docker.io/evil.com/x")->pinned(k_digest) ==
+          "docker.io/evil.com/x@" + k_digest);
+    // Names that cannot be read as a host keep their short form.
+    CHECK(ImageRef::parse("docker.io/acme/web")->familiar_name() == "acme/web");
+    CHECK(ImageRef::parse("docker.io/library/nginx")->familiar_name() == "nginx");
+}
+
 TEST_CASE("image_ref: digest, tag and repository validators", "[sources][image_ref]") {
     using namespace agentd::sources;
     CHECK(valid_digest(k_digest));
