@@ -238,7 +238,7 @@ sys::Result<ImageRef> ImageRef::parse(std::string_view text) {
                        "repository components must be lower-case letters and digits separated "
                        "by '.', '_', '__' or '-'");
     }
-    if (domain == "index.docker.io") {
+    if (domain == "index.docker.io" || domain == k_docker_hub_registry) {
         domain = k_docker_hub_domain;
     }
     if (domain == k_docker_hub_domain) {

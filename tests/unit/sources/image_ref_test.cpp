@@ -166,6 +166,13 @@ TEST_CASE("image_ref: a Hub repository whose first component looks like a host k
     }
     CHECK(ImageRef::parse("docker.io/evil.com/x")->pinned(k_digest) ==
           "docker.io/evil.com/x@" + k_digest);
+    // Found by tests/fuzz/image_ref: Hub's registry host written out was not normalised, so
+    // "registry-1.docker.io/nginx" had the repository "nginx" instead of "library/nginx".
+    const auto written = ImageRef::parse("registry-1.docker.io/nginx:1");
+    REQUIRE(written);
+    CHECK(written->registry == "registry-1.docker.io");
+    CHECK(written->repository == "library/nginx");
+    CHECK(written->familiar_name() == "nginx");
     // Names that cannot be read as a host keep their short form.
     CHECK(ImageRef::parse("docker.io/acme/web")->familiar_name() == "acme/web");
     CHECK(ImageRef::parse("docker.io/library/nginx")->familiar_name() == "nginx");
