@@ -269,7 +269,11 @@ std::string ImageRef::familiar_name() const {
     constexpr std::string_view library = "library/";
     if (repository.rfind(library, 0) == 0 &&
         repository.find('/', library.size()) == std::string::npos) {
-        return repository.substr(library.size());
+        // A 64-hex short name would be refused as an image ID: keep "library/" then.
+        const std::string_view name = std::string_view(repository).substr(library.size());
+        const bool hex_id = name.size() == 64 &&
+                            name.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+        return hex_id ? repository : std::string(name);
     }
     // A first component parse() would read as a host ("evil.com/x", "localhost/x") keeps the
     // domain, so the name (and pinned(), which the Engine pulls) stays on Docker Hub.

@@ -173,6 +173,14 @@ TEST_CASE("image_ref: a Hub repository whose first component looks like a host k
     CHECK(written->registry == "registry-1.docker.io");
     CHECK(written->repository == "library/nginx");
     CHECK(written->familiar_name() == "nginx");
+    // Found by tests/fuzz/image_ref: "library/<64 hex>" is allowed, but its short name would be
+    // refused as an image ID; it keeps "library/".
+    const std::string hex(64, 'a');
+    const auto official = ImageRef::parse("library/" + hex + ":1");
+    REQUIRE(official);
+    CHECK(official->familiar_name() == "library/" + hex);
+    REQUIRE(ImageRef::parse(official->familiar_name()));
+    CHECK(ImageRef::parse(official->familiar_name())->repository == official->repository);
     // Names that cannot be read as a host keep their short form.
     CHECK(ImageRef::parse("docker.io/acme/web")->familiar_name() == "acme/web");
     CHECK(ImageRef::parse("docker.io/library/nginx")->familiar_name() == "nginx");
