@@ -4,10 +4,13 @@
 #include "agent/config/config.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <optional>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -68,6 +71,51 @@ Config read_document(Reader& reader, const YAML::Node& document, const std::stri
     return config;
 }
 
+/// yaml-cpp 0.7.0 never returns (it allocates nodes until memory runs out) from a ',' outside a
+/// flow collection where a node should start: ",a", "&x,", "!t\n," (found by
+/// tests/fuzz/agent_yaml). A plain scalar cannot start with ',', so that is never valid YAML:
+/// it is refused before yaml-cpp sees it. The position of the ',' or its property, or nullopt.
+std::optional<YAML::Mark> find_yaml_cpp_trap(std::string_view text) {
+    int flow = 0;
+    char quote = 0;
+    YAML::Mark at;  // line and column of text[i], 0-based
+    for (std::size_t i = 0; i < text.size(); ++i, ++at.column) {
+        const char c = text[i];
+        const bool token_start = i == 0 || std::isspace(static_cast<unsigned char>(text[i - 1]));
+        if (c == '\n') {
+            ++at.line;
+            at.column = -1;
+        } else if (quote != 0) {
+            quote = (c == quote && (quote == '\'' || text[i - 1] != '\\')) ? 0 : quote;
+        } else if (c == '#' && token_start) {
+            while (i + 1 < text.size() && text[i + 1] != '\n') {
+                ++i;
+            }
+        } else if ((c == '"' || c == '\'') && token_start) {
+            quote = c;
+        } else if (c == '[' || c == '{') {
+            ++flow;
+        } else if ((c == ']' || c == '}') && flow > 0) {
+            --flow;
+        } else if (c == ',' && token_start && flow == 0) {
+            return at;
+        } else if ((c == '&' || c == '!') && token_start && flow == 0) {
+            std::size_t end = i + 1;
+            while (end < text.size() && !std::isspace(static_cast<unsigned char>(text[end])) &&
+                   text[end] != ',') {
+                ++end;
+            }
+            while (end < text.size() && (text[end] == ' ' || text[end] == '\t')) {
+                ++end;
+            }
+            if (end < text.size() && text[end] == ',') {
+                return at;
+            }
+        }
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::string Issue::to_string() const {
@@ -98,6 +146,10 @@ const Registry* Config::find_registry(const std::string& host) const {
 
 Config parse_config(const std::string& text, const std::string& file) {
     Reader reader(file);
+    if (const auto trap = find_yaml_cpp_trap(text)) {
+        reader.report(*trap, "", "',' where a value should start (outside [ ] or { })");
+        throw ConfigError(reader.take_issues());
+    }
     std::vector<YAML::Node> documents;
     try {
         documents = YAML::LoadAll(text);

@@ -52,8 +52,9 @@ Observation Reconciler::observe(const config::Stack& stack) {
     }
     o.services = std::move(*services);
     for (const auto& [service, spec] : stack.images) {
-        const bool known = std::any_of(o.services.begin(), o.services.end(),
-                                       [&](const auto& s) { return s.name == service; });
+        const bool known =
+            std::any_of(o.services.begin(), o.services.end(),
+                        [&service = service](const auto& s) { return s.name == service; });
         if (!known) {
             o.error = fmt::format("images.{}: the compose files have no service \"{}\"", service,
                                   service);

@@ -156,6 +156,15 @@ sys::Result<std::vector<ComposeService>> parse_compose_config(const std::string&
     }
     std::sort(out.begin(), out.end(),
               [](const ComposeService& a, const ComposeService& b) { return a.name < b.name; });
+    // Compose prints each service once (v1 keeps the last of a duplicated key, v2 refuses it);
+    // yaml-cpp would keep both, so output with one twice did not come from compose.
+    const auto twice = std::adjacent_find(
+        out.begin(), out.end(),
+        [](const ComposeService& a, const ComposeService& b) { return a.name == b.name; });
+    if (twice != out.end()) {
+        return sys::Error::invalid(
+            fmt::format("compose config: service \"{}\" is defined twice", twice->name));
+    }
     return out;
 }
 

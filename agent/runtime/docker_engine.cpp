@@ -49,6 +49,8 @@ std::string engine_message(const sys::HttpResponse& response) {
     return body.empty() ? fmt::format("HTTP {}", response.status) : body;
 }
 
+// Fields of the engine's answers are read by type: a field of another type counts as absent
+// (json::value() would throw, and nothing up the stack expects an exception).
 std::string string_at(const json& j, const json::json_pointer& p) {
     return j.contains(p) && j[p].is_string() ? j[p].get<std::string>() : std::string();
 }
@@ -65,8 +67,8 @@ std::string last_failed_health_output(const json& inspect) {
     }
     const auto& log = inspect[log_ptr];
     for (auto it = log.rbegin(); it != log.rend(); ++it) {
-        if (it->is_object() && it->value("ExitCode", 0) != 0) {
-            std::string out = it->value("Output", "");
+        if (int_at(*it, json::json_pointer("/ExitCode")) != 0) {
+            std::string out = string_at(*it, json::json_pointer("/Output"));
             while (!out.empty() && std::isspace(static_cast<unsigned char>(out.back()))) {
                 out.pop_back();
             }
@@ -78,8 +80,8 @@ std::string last_failed_health_output(const json& inspect) {
 
 ContainerState container_from_inspect(const json& inspect) {
     ContainerState c;
-    c.id = inspect.value("Id", "");
-    c.name = inspect.value("Name", "");
+    c.id = string_at(inspect, json::json_pointer("/Id"));
+    c.name = string_at(inspect, json::json_pointer("/Name"));
     if (!c.name.empty() && c.name.front() == '/') {
         c.name.erase(0, 1);
     }
@@ -87,7 +89,7 @@ ContainerState container_from_inspect(const json& inspect) {
     c.one_off = string_at(inspect,
                           json::json_pointer("/Config/Labels/com.docker.compose.oneoff")) == "True";
     c.image = string_at(inspect, json::json_pointer("/Config/Image"));
-    c.image_id = inspect.value("Image", "");
+    c.image_id = string_at(inspect, json::json_pointer("/Image"));
     c.state = string_at(inspect, json::json_pointer("/State/Status"));
     // Engine 20.10 leaves State.Health out for containers without a healthcheck.
     c.health = string_at(inspect, json::json_pointer("/State/Health/Status"));
@@ -304,8 +306,9 @@ sys::Result<std::vector<ContainerState>> DockerEngine::project_containers(
     }
     std::vector<ContainerState> out;
     for (const auto& entry : entries) {
-        const std::string id = entry.is_object() ? entry.value("Id", "") : "";
-        if (id.empty() || !std::all_of(id.begin(), id.end(), ::isxdigit)) {
+        const std::string id = string_at(entry, json::json_pointer("/Id"));
+        if (id.empty() || !std::all_of(id.begin(), id.end(),
+                                       [](unsigned char c) { return std::isxdigit(c) != 0; })) {
             continue;
         }
         auto inspect = call("GET", fmt::format("/containers/{}/json", id));

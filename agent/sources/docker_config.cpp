@@ -175,6 +175,8 @@ sys::Result<std::optional<RegistryCredentials>> DockerCredentials::lookup(
         json = nlohmann::json::parse(*text);
     } catch (const nlohmann::json::parse_error& e) {
         return malformed(fmt::format("malformed JSON near line {}", line_of(*text, e.byte)));
+    } catch (const nlohmann::json::out_of_range&) {
+        return malformed("a number in it is out of range");  // 1e400: valid JSON, not a double
     }
     if (!json.is_object()) {
         return malformed("expected a JSON object");
@@ -209,7 +211,8 @@ sys::Result<std::optional<RegistryCredentials>> DockerCredentials::lookup(
             if (!entry.is_object()) {
                 return malformed(fmt::format("auths entry for {} is not an object", key));
             }
-            const auto field = [&](const char* name) -> std::optional<std::string> {
+            // Captured by name: clang before 16 cannot capture a structured binding.
+            const auto field = [&entry = entry](const char* name) -> std::optional<std::string> {
                 const auto it = entry.find(name);
                 if (it == entry.end() || !it->is_string()) {
                     return std::nullopt;

@@ -243,7 +243,7 @@ sys::Result<ImageRef> ImageRef::parse(std::string_view text) {
                        "repository components must be lower-case letters and digits separated "
                        "by '.', '_', '__' or '-'");
     }
-    if (domain == "index.docker.io") {
+    if (domain == "index.docker.io" || domain == k_docker_hub_registry) {
         domain = k_docker_hub_domain;
     }
     if (domain == k_docker_hub_domain) {
@@ -274,7 +274,18 @@ std::string ImageRef::familiar_name() const {
     constexpr std::string_view library = "library/";
     if (repository.rfind(library, 0) == 0 &&
         repository.find('/', library.size()) == std::string::npos) {
-        return repository.substr(library.size());
+        // A 64-hex short name would be refused as an image ID: keep "library/" then.
+        const std::string_view name = std::string_view(repository).substr(library.size());
+        const bool hex_id = name.size() == 64 &&
+                            name.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+        return hex_id ? repository : std::string(name);
+    }
+    // A first component parse() would read as a host ("evil.com/x", "localhost/x") keeps the
+    // domain, so the name (and pinned(), which the Engine pulls) stays on Docker Hub.
+    const std::string_view first = std::string_view(repository).substr(0, repository.find('/'));
+    if (repository.find('/') != std::string::npos &&
+        (first.find_first_of(".:") != std::string_view::npos || first == "localhost")) {
+        return fmt::format("{}/{}", k_docker_hub_domain, repository);
     }
     return repository;
 }

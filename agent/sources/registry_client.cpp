@@ -6,9 +6,9 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <nlohmann/json.hpp>
 
 #include "agent/sources/credential_file.h"
+#include "agent/sources/registry_answers.h"
 #include "agent/sources/registry_headers.h"
 #include "agent/sys/files.h"
 #include "agent/sys/log.h"
@@ -30,9 +30,6 @@ constexpr std::string_view k_manifest_accept =
     "application/vnd.docker.distribution.manifest.v2+json";
 // The distribution registry refuses manifests above 4 MiB; anything larger is not one.
 constexpr std::size_t k_max_manifest_size = 4 * 1024 * 1024;
-// Docker's minimum token lifetime when the token service does not say.
-constexpr auto k_default_token_lifetime = std::chrono::seconds(60);
-constexpr auto k_max_token_lifetime = std::chrono::seconds(24 * 3600);
 // Bounds on what a WWW-Authenticate challenge may ask us to send: far above any real one.
 constexpr std::size_t k_max_realm_size = 2048;
 constexpr std::size_t k_max_service_size = 512;
@@ -106,13 +103,6 @@ bool valid_registry_host(std::string_view host) {
         }
     }
     return true;
-}
-
-/// "a" or "an" before a JSON type name ("an object", "a string").
-std::string_view article(std::string_view word) {
-    return !word.empty() && std::string_view("aeiou").find(word.front()) != std::string_view::npos
-               ? "an"
-               : "a";
 }
 
 sys::Error status_error(const ImageRef& ref, const sys::HttpResponse& response,
@@ -241,48 +231,25 @@ sys::Result<RegistryClient::Token> RegistryClient::fetch_token(
         return sys::Error::failed(fmt::format("registry {}: token service {} answered HTTP {}",
                                               ref.registry, shown_realm, response->status));
     }
-    const auto json = nlohmann::json::parse(response->body, nullptr, false);
-    const auto malformed = [&](std::string_view why) {
+    auto answer = parse_token_answer(response->body);
+    if (!answer) {
         return sys::Error::failed(fmt::format("registry {}: token service {} answered {}",
-                                              ref.registry, shown_realm, why));
-    };
-    if (!json.is_object()) {
-        return malformed("with malformed JSON");
+                                              ref.registry, shown_realm, answer.error().message));
+    }
+    if (!printable(answer->token)) {
+        return sys::Error::failed(
+            fmt::format("registry {}: token service {} answered with a token that is not "
+                        "printable ASCII",
+                        ref.registry, shown_realm));
     }
     Token token;
-    for (const char* key : {"token", "access_token"}) {
-        if (const auto it = json.find(key); it != json.end() && it->is_string()) {
-            token.value = it->get<std::string>();
-            if (!token.value.empty()) {
-                break;
-            }
-        }
-    }
-    if (token.value.empty()) {
-        return malformed("without a token");
-    }
-    if (!printable(token.value)) {
-        return malformed("with a token that is not printable ASCII");
-    }
-    std::chrono::milliseconds lifetime = k_default_token_lifetime;
-    if (const auto it = json.find("expires_in"); it != json.end()) {
-        if (!it->is_number()) {
-            return malformed("with a non-numeric expires_in");
-        }
-        // Capped at a day: a wild value must neither overflow nor pin a token forever.
-        const double seconds = std::min(it->get<double>(), double(k_max_token_lifetime.count()));
-        if (seconds > 0) {
-            lifetime = std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
-        }
-    }
+    token.value = std::move(answer->token);
+    const std::chrono::milliseconds lifetime = answer->lifetime;
     // Count from the earlier of issued_at and now: a token service with a clock ahead of ours
     // must not make us keep a token past its real expiry.
     sys::TimePoint start = m_clock.now();
-    if (const auto it = json.find("issued_at"); it != json.end() && it->is_string()) {
-        sys::TimePoint issued;
-        if (sys::parse_rfc3339(it->get<std::string>(), issued) && issued < start) {
-            start = issued;
-        }
+    if (answer->issued_at && *answer->issued_at < start) {
+        start = *answer->issued_at;
     }
     token.expires = start + lifetime;
     spdlog::debug("registry {}: got a token for {} valid for {}", ref.registry, ref.repository,
@@ -401,38 +368,6 @@ sys::Result<sys::HttpResponse> RegistryClient::fetch_manifest(const ImageRef& re
 }
 
 namespace {
-
-/// The tags of one tags/list page: `{"name": ..., "tags": [strings] or null}`. The error says
-/// what is wrong with the body, without quoting it (it came from the network).
-sys::Result<std::vector<std::string>> parse_tag_page(const std::string& body) {
-    nlohmann::json json;
-    try {
-        json = nlohmann::json::parse(body);
-    } catch (const nlohmann::json::parse_error& e) {
-        return sys::Error::failed(fmt::format("not JSON (syntax error at byte {})", e.byte));
-    }
-    if (!json.is_object()) {
-        return sys::Error::failed(fmt::format("expected a JSON object, got {} {}",
-                                              article(json.type_name()), json.type_name()));
-    }
-    std::vector<std::string> tags;
-    const auto list = json.find("tags");
-    if (list == json.end() || list->is_null()) {
-        return tags;  // a repository without tags
-    }
-    if (!list->is_array()) {
-        return sys::Error::failed(fmt::format("\"tags\" is {} {}, not a list",
-                                              article(list->type_name()), list->type_name()));
-    }
-    for (const auto& tag : *list) {
-        if (!tag.is_string()) {
-            return sys::Error::failed(fmt::format("\"tags\" holds {} {}, not only strings",
-                                                  article(tag.type_name()), tag.type_name()));
-        }
-        tags.push_back(tag.get<std::string>());
-    }
-    return tags;
-}
 
 sys::Result<void> check_ref(const ImageRef& ref) {
     if (!valid_registry_host(ref.registry) || !valid_repository(ref.repository) ||

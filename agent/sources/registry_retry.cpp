@@ -51,11 +51,17 @@ std::optional<sys::Duration> retry_after(const sys::HttpResponse& response, sys:
     if (end == nullptr || *end != '\0') {
         return std::nullopt;
     }
-    const auto at = std::chrono::system_clock::from_time_t(::timegm(&tm));
-    if (at <= now) {
+    // Compared in seconds first: a far date (year 9194) overflows a TimePoint.
+    const std::time_t at_seconds = ::timegm(&tm);
+    const std::time_t now_seconds = std::chrono::system_clock::to_time_t(now);
+    if (at_seconds <= now_seconds) {
         return sys::Duration::zero();
     }
-    return std::chrono::duration_cast<sys::Duration>(at - now);
+    if (at_seconds - now_seconds > 365 * 24 * 3600) {
+        return std::chrono::duration_cast<sys::Duration>(std::chrono::hours(24 * 365));
+    }
+    const auto at = std::chrono::system_clock::from_time_t(at_seconds);
+    return at <= now ? sys::Duration::zero() : std::chrono::duration_cast<sys::Duration>(at - now);
 }
 
 sys::Duration backoff_delay(const RetryPolicy& policy, int attempt, std::mt19937& random) {

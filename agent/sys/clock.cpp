@@ -43,7 +43,14 @@ bool parse_rfc3339(const std::string& text, TimePoint& out) {
     if (*rest != 'Z' || rest[1] != '\0') {
         return false;
     }
-    out = std::chrono::system_clock::from_time_t(timegm(&tm)) + std::chrono::milliseconds(millis);
+    // TimePoint counts nanoseconds in 64 bits, about the years 1678 to 2262: a date outside
+    // would overflow in from_time_t. Such a date is not one any peer means.
+    const std::time_t seconds = timegm(&tm);
+    constexpr std::time_t k_limit = 9'000'000'000;  // about 285 years either side of 1970
+    if (seconds < -k_limit || seconds > k_limit) {
+        return false;
+    }
+    out = std::chrono::system_clock::from_time_t(seconds) + std::chrono::milliseconds(millis);
     return true;
 }
 

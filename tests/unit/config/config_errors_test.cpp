@@ -98,6 +98,24 @@ TEST_CASE("config: defaults refuse per-stack keys", "[config]") {
           "agent.yaml:2:3: defaults.dir: is set per stack and cannot be a default");
 }
 
+TEST_CASE("config: a comma where a value should start is refused before yaml-cpp loops on it",
+          "[config]") {
+    // Found by tests/fuzz/agent_yaml: yaml-cpp 0.7.0 never returns from ",a" or "&x," (it
+    // allocates nodes until memory runs out), so agentd --check-config hung on such a file.
+    const std::string message = "',' where a value should start (outside [ ] or { })";
+    CHECK(error_of(",stacks: []\n") == "agent.yaml:1:1: " + message);
+    CHECK(error_of("&x,\n") == "agent.yaml:1:1: " + message);
+    CHECK(error_of("!t\n,\n") == "agent.yaml:2:1: " + message);
+    CHECK(error_of("state_dir: /tmp\nstacks:\n  - !t ,\n") == "agent.yaml:3:5: " + message);
+    // Inside a flow collection, in a plain scalar, in quotes or in a comment it is ordinary.
+    for (const std::string yaml :
+         {"x: [&a, 1]\n", "x: a, b\n", "x: \"&a,\" # &b,\n", "x: ', a'\n"}) {
+        for (const auto& error : errors_of(yaml)) {
+            CHECK(error.find("where a value should start") == std::string::npos);
+        }
+    }
+}
+
 TEST_CASE("config: a duplicate key is an error", "[config]") {
     CHECK(error_of(stack_with("    dir: /srv/other\n")) ==
           "agent.yaml:4:5: stacks[0].dir: duplicate key (first set at line 3)");

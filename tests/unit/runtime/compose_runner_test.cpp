@@ -86,6 +86,16 @@ version: '3.9'
     CHECK_FALSE(parse_compose_config("services: {a: [").ok());
 }
 
+TEST_CASE("compose: a service named twice in config output is refused, not listed twice",
+          "[runtime][compose]") {
+    // Found by tests/fuzz/compose_config: yaml-cpp keeps both entries of a duplicated key, so
+    // the service list held "web" twice with two images.
+    const auto r = parse_compose_config("services:\n  web: {image: a:1}\n  web: {image: b:1}\n");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind == sys::Error::Kind::InvalidInput);
+    CHECK(r.error().message == "compose config: service \"web\" is defined twice");
+}
+
 TEST_CASE("compose: default file is found like compose finds it", "[runtime][compose]") {
     TempDir dir;
     ComposeProject project{.name = "p", .dir = dir.path()};

@@ -235,6 +235,33 @@ TEST_CASE("engine: a failed listing is an error with the engine's message", "[ru
     CHECK(r.error().message.find("daemon is shutting down") != std::string::npos);
 }
 
+TEST_CASE("engine: fields of another type in the engine's answers count as absent, never throw",
+          "[runtime][engine]") {
+    // Found by tests/fuzz/engine_answers: nlohmann's value() throws when the field has another
+    // type, and the exception left project_containers (and would have ended a worker).
+    auto http = engine_with_version("1.41");
+    http.add("/containers/json", 200, R"([{"Id":7},{"Id":"b\u00e9"},{"Id":"aaaa"}])");
+    http.add("/containers/aaaa/json", 200, R"({
+      "Id":["aaaa"],"Name":5,"Image":null,"RestartCount":"2",
+      "Config":{"Image":"web:1","Labels":{"com.docker.compose.service":"web"}},
+      "State":{"Status":"running","ExitCode":"3","Health":{"Status":"unhealthy","Log":[
+                  {"ExitCode":1,"Output":["not text"]},{"ExitCode":"1","Output":"x"}]}}})");
+    DockerEngine engine(http);
+    const auto r = engine.project_containers("shop");
+    REQUIRE(r.ok());
+    REQUIRE(r->size() == 1);  // the number and the non-hex Id are not containers to inspect
+    const auto& web = (*r)[0];
+    CHECK(web.id.empty());
+    CHECK(web.name.empty());
+    CHECK(web.image_id.empty());
+    CHECK(web.service == "web");
+    CHECK(web.image == "web:1");
+    CHECK(web.exit_code == 0);
+    CHECK(web.restart_count == 0);
+    CHECK(web.health_log.empty());
+    CHECK(http.requests.size() == 3);  // ping, list, one inspect
+}
+
 // ---- against the real engine ----
 
 using namespace agentd::runtime::testing;

@@ -182,6 +182,21 @@ TEST_CASE("docker config: malformed files fail naming the file, never the secret
     CHECK_FALSE(docker.lookup("ghcr.io").ok());
 }
 
+TEST_CASE("docker config: a number out of range is a malformed file, not an exception",
+          "[sources][registry]") {
+    // Found with tests/fuzz/docker_config: nlohmann throws out_of_range (not parse_error) for
+    // 1e400, and it left lookup().
+    TempDir tmp;
+    sys::PosixProcessRunner runner;
+    const auto file = tmp.path / "config.json";
+    DockerCredentials docker(runner, file);
+    write(file, R"({"auths": {"ghcr.io": {"auth": "dXNlcjpwYXNz", "x": 1e400}}})");
+    const auto found = docker.lookup("ghcr.io");
+    REQUIRE_FALSE(found.ok());
+    CHECK_THAT(found.error().message, Catch::StartsWith("docker config " + file.string()));
+    CHECK_THAT(found.error().message, Catch::Contains("out of range"));
+}
+
 TEST_CASE("docker config: a missing file is anonymous; DOCKER_CONFIG picks the directory",
           "[sources][registry]") {
     TempDir tmp;

@@ -148,6 +148,44 @@ TEST_CASE("image_ref: pinned names the image by digest", "[sources][image_ref]")
     CHECK(ImageRef::parse("acme/web")->pinned(k_digest) == "acme/web@" + k_digest);
 }
 
+TEST_CASE("image_ref: a Hub repository whose first component looks like a host keeps docker.io/",
+          "[sources][image_ref]") {
+    // Found by tests/fuzz/image_ref: "docker.io/evil.com/x" is Docker Hub's evil.com/x, but its
+    // familiar name "evil.com/x" reads as the host evil.com; pinned() then sent the Engine (with
+    // the Hub credentials) to another registry.
+    for (const std::string text : {"docker.io/evil.com/x:1", "docker.io/localhost/x:1",
+                                   "index.docker.io/a.b/c:1"}) {
+        const auto ref = ImageRef::parse(text);
+        REQUIRE(ref);
+        CHECK(ref->registry == "registry-1.docker.io");
+        CHECK(ref->familiar_name().rfind("docker.io/", 0) == 0);
+        const auto again = ImageRef::parse(ref->pinned(k_digest));
+        REQUIRE(again);
+        CHECK(again->registry == "registry-1.docker.io");
+        CHECK(again->repository == ref->repository);
+    }
+    CHECK(ImageRef::parse("docker.io/evil.com/x")->pinned(k_digest) ==
+          "docker.io/evil.com/x@" + k_digest);
+    // Found by tests/fuzz/image_ref: Hub's registry host written out was not normalised, so
+    // "registry-1.docker.io/nginx" had the repository "nginx" instead of "library/nginx".
+    const auto written = ImageRef::parse("registry-1.docker.io/nginx:1");
+    REQUIRE(written);
+    CHECK(written->registry == "registry-1.docker.io");
+    CHECK(written->repository == "library/nginx");
+    CHECK(written->familiar_name() == "nginx");
+    // Found by tests/fuzz/image_ref: "library/<64 hex>" is allowed, but its short name would be
+    // refused as an image ID; it keeps "library/".
+    const std::string hex(64, 'a');
+    const auto official = ImageRef::parse("library/" + hex + ":1");
+    REQUIRE(official);
+    CHECK(official->familiar_name() == "library/" + hex);
+    REQUIRE(ImageRef::parse(official->familiar_name()));
+    CHECK(ImageRef::parse(official->familiar_name())->repository == official->repository);
+    // Names that cannot be read as a host keep their short form.
+    CHECK(ImageRef::parse("docker.io/acme/web")->familiar_name() == "acme/web");
+    CHECK(ImageRef::parse("docker.io/library/nginx")->familiar_name() == "nginx");
+}
+
 TEST_CASE("image_ref: digest, tag and repository validators", "[sources][image_ref]") {
     using namespace agentd::sources;
     CHECK(valid_digest(k_digest));

@@ -38,6 +38,11 @@ TEST_CASE("retry: Retry-After in seconds or as an HTTP-date", "[sources][registr
           sys::Duration::zero());
     // Huge values saturate instead of overflowing.
     CHECK(*sources::retry_after(with_retry_after("99999999999999999999"), now) > 24h);
+    // Found by tests/fuzz/www_authenticate: a far date overflowed the TimePoint (undefined
+    // behaviour); far dates saturate like huge seconds, long-past ones are now.
+    CHECK(*sources::retry_after(with_retry_after("Sun, 06 Nov 9194 08:49:37 GMT"), now) > 24h);
+    CHECK(sources::retry_after(with_retry_after("Sun, 06 Nov 0001 08:49:37 GMT"), now) ==
+          sys::Duration::zero());
     CHECK_FALSE(sources::retry_after(with_retry_after("soon"), now));
     CHECK_FALSE(sources::retry_after(with_retry_after("-3"), now));
     CHECK_FALSE(sources::retry_after(with_retry_after(""), now));

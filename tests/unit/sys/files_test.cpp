@@ -148,6 +148,11 @@ TEST_CASE("clock: RFC 3339 round trip and durations", "[sys]") {
     CHECK(frac - t == 250ms);
     CHECK_FALSE(sys::parse_rfc3339("2026-11-22 07:32:23", t));
     CHECK_FALSE(sys::parse_rfc3339("2026-11-22T07:32:23+01:00", t));
+    // Found by tests/fuzz/registry_json (a token's issued_at): years a TimePoint cannot hold
+    // overflowed in from_time_t (undefined behaviour); they are refused.
+    CHECK_FALSE(sys::parse_rfc3339("9999-01-01T00:00:00Z", t));
+    CHECK_FALSE(sys::parse_rfc3339("0001-01-01T00:00:00Z", t));
+    CHECK(sys::parse_rfc3339("2200-01-01T00:00:00Z", t));
     CHECK(sys::format_duration(90min) == "1h30m");
     CHECK(sys::format_duration(45s) == "45s");
     CHECK(sys::format_duration(1500ms) == "1500ms");

@@ -1,0 +1,95 @@
+#include "agent/sources/registry_answers.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace agentd::sources {
+
+namespace {
+
+// Docker's minimum token lifetime when the token service does not say.
+constexpr auto k_default_token_lifetime = std::chrono::seconds(60);
+constexpr auto k_max_token_lifetime = std::chrono::seconds(24 * 3600);
+
+/// "a" or "an" before a JSON type name ("an object", "a string").
+std::string_view article(std::string_view word) {
+    return !word.empty() && std::string_view("aeiou").find(word.front()) != std::string_view::npos
+               ? "an"
+               : "a";
+}
+
+}  // namespace
+
+sys::Result<std::vector<std::string>> parse_tag_page(std::string_view body) {
+    nlohmann::json json;
+    try {
+        json = nlohmann::json::parse(body);
+    } catch (const nlohmann::json::parse_error& e) {
+        return sys::Error::failed(fmt::format("not JSON (syntax error at byte {})", e.byte));
+    } catch (const nlohmann::json::out_of_range&) {
+        // Valid JSON that nlohmann cannot hold, such as 1e400: an answer we cannot read.
+        return sys::Error::failed("not JSON agentd can read (a number out of range)");
+    }
+    if (!json.is_object()) {
+        return sys::Error::failed(fmt::format("expected a JSON object, got {} {}",
+                                              article(json.type_name()), json.type_name()));
+    }
+    std::vector<std::string> tags;
+    const auto list = json.find("tags");
+    if (list == json.end() || list->is_null()) {
+        return tags;  // a repository without tags
+    }
+    if (!list->is_array()) {
+        return sys::Error::failed(fmt::format("\"tags\" is {} {}, not a list",
+                                              article(list->type_name()), list->type_name()));
+    }
+    for (const auto& tag : *list) {
+        if (!tag.is_string()) {
+            return sys::Error::failed(fmt::format("\"tags\" holds {} {}, not only strings",
+                                                  article(tag.type_name()), tag.type_name()));
+        }
+        tags.push_back(tag.get<std::string>());
+    }
+    return tags;
+}
+
+sys::Result<TokenAnswer> parse_token_answer(std::string_view body) {
+    const auto json = nlohmann::json::parse(body, nullptr, false);
+    if (!json.is_object()) {
+        return sys::Error::failed("with malformed JSON");
+    }
+    TokenAnswer answer;
+    for (const char* key : {"token", "access_token"}) {
+        if (const auto it = json.find(key); it != json.end() && it->is_string()) {
+            answer.token = it->get<std::string>();
+            if (!answer.token.empty()) {
+                break;
+            }
+        }
+    }
+    if (answer.token.empty()) {
+        return sys::Error::failed("without a token");
+    }
+    answer.lifetime = k_default_token_lifetime;
+    if (const auto it = json.find("expires_in"); it != json.end()) {
+        if (!it->is_number()) {
+            return sys::Error::failed("with a non-numeric expires_in");
+        }
+        // Capped at a day: a wild value must neither overflow nor pin a token forever.
+        const double seconds = std::min(it->get<double>(), double(k_max_token_lifetime.count()));
+        if (seconds > 0) {
+            answer.lifetime = std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+        }
+    }
+    if (const auto it = json.find("issued_at"); it != json.end() && it->is_string()) {
+        sys::TimePoint issued;
+        if (sys::parse_rfc3339(it->get<std::string>(), issued)) {
+            answer.issued_at = issued;
+        }
+    }
+    return answer;
+}
+
+}  // namespace agentd::sources

@@ -1,0 +1,33 @@
+#pragma once
+// The JSON bodies a registry (and its token service) answers with, parsed without I/O so that
+// they can be tested and fuzzed alone. Errors say what is wrong without quoting the body: it
+// came from the network and may hold a secret.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/sys/clock.h"
+#include "agent/sys/result.h"
+
+namespace agentd::sources {
+
+/// The tags of one tags/list page: `{"name": ..., "tags": [strings] or null}`; a missing or
+/// null "tags" is a repository without tags. Failed, saying what is wrong, for anything else.
+sys::Result<std::vector<std::string>> parse_tag_page(std::string_view body);
+
+/// A token service's answer (Docker's token protocol): `token` or `access_token`, and the
+/// optional `expires_in` (seconds) and `issued_at` (RFC 3339).
+struct TokenAnswer {
+    std::string token;  ///< non-empty; a secret
+    /// expires_in capped at a day; 60 s (Docker's minimum) when absent or not positive.
+    std::chrono::milliseconds lifetime{};
+    std::optional<sys::TimePoint> issued_at;  ///< nullopt when absent or unparsable
+};
+/// Failed with the reason worded to follow "token service X answered ": "with malformed
+/// JSON", "without a token", "with a non-numeric expires_in".
+sys::Result<TokenAnswer> parse_token_answer(std::string_view body);
+
+}  // namespace agentd::sources

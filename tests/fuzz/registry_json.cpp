@@ -1,0 +1,29 @@
+// The registry's JSON answers (agent/sources/registry_answers): a tags/list page and a token
+// service's answer. The same bytes are fed to both.
+// Invariants: a parsed token is non-empty with a positive lifetime of at most a day; errors
+// never quote the body (it may hold a secret), so their length does not grow with it.
+
+#include "agent/sources/registry_answers.h"
+#include "tests/fuzz/fuzz_check.h"
+
+using namespace agentd;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::string_view text = fuzz::as_text(data, size);
+    constexpr std::size_t k_max_error = 120;
+
+    const auto tags = sources::parse_tag_page(text);
+    if (!tags) {
+        FUZZ_CHECK(!tags.error().message.empty() && tags.error().message.size() < k_max_error);
+    }
+
+    const auto token = sources::parse_token_answer(text);
+    if (token) {
+        FUZZ_CHECK(!token->token.empty());
+        FUZZ_CHECK(token->lifetime.count() > 0);
+        FUZZ_CHECK(token->lifetime <= std::chrono::hours(24));
+    } else {
+        FUZZ_CHECK(!token.error().message.empty() && token.error().message.size() < k_max_error);
+    }
+    return 0;
+}
