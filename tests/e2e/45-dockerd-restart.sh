@@ -41,6 +41,7 @@ fault_recovers "$(image_ref web:3)" "web 3"
 # KNOWN DEFECT (reported to the lead, agent/deploy): the gate takes the containers that the
 # stopping dockerd ended ("exited with code 0") as release 2's failure, rolls back and marks
 # release 2 bad, so it is never retried.
+ip link show docker0 >/dev/null 2>&1 || fail "the shared dockerd's docker0 disappeared"
 assert_eq 0 "$bad_after_restart" "KNOWN DEFECT: releases marked bad after a dockerd restart"
 
 e2e_pass

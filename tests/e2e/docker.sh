@@ -8,18 +8,39 @@
 #                             # E2E_AGENTD_DOCKER_SOCKET (agentd, see start_agentd)
 #   private_dockerd_restart   # SIGTERM, wait, start again on the same data
 #
-# It has its own socket, --data-root, --exec-root (so its own containerd) and pidfile in
-# $T/dockerd, no default bridge (compose makes its own networks, from 10.213.0.0/16, apart from
-# the shared daemon's), and leaves iptables alone (--iptables=false: published ports are
-# served by docker-proxy). On exit: agentd, the project's containers and networks, the daemon.
+# It has its own socket, --data-root, --exec-root (so its own containerd), pidfile and (empty)
+# --config-file in $T/dockerd, its own default bridge (an interface made here, PD_BRIDGE, with
+# an address from 10.214.0.0/16; never --bridge=none, with which dockerd deletes docker0, the
+# shared daemon's bridge), its own pool for compose's networks (10.213.0.0/16, apart from the
+# shared daemon's), and leaves iptables alone (--iptables=false: published ports are served by
+# docker-proxy). On exit: agentd, the project's containers and networks, the daemon, the bridge.
 
 PD_DIR=""
 PD_PID=""
+PD_BRIDGE=""
 
 private_dockerd_args() {
     echo --host "unix://$PD_DIR/docker.sock" --data-root "$PD_DIR/data" \
-        --exec-root "$PD_DIR/exec" --pidfile "$PD_DIR/docker.pid" --bridge=none \
+        --exec-root "$PD_DIR/exec" --pidfile "$PD_DIR/docker.pid" \
+        --config-file "$PD_DIR/daemon.json" --bridge "$PD_BRIDGE" \
         --iptables=false --ip6tables=false --default-address-pool base=10.213.0.0/16,size=24
+}
+
+# private_bridge_make: a bridge interface of this scenario's own, e2eb + 8 hex digits, with a
+# free /24 of 10.214.0.0/16.
+private_bridge_make() {
+    local n
+    PD_BRIDGE=e2eb$(printf '%04x%04x' "$RANDOM" "$RANDOM")
+    ip link add "$PD_BRIDGE" type bridge || fail "cannot make bridge $PD_BRIDGE"
+    echo "$PD_BRIDGE" >"$PD_DIR/bridge"  # for tests/e2e/run, should this scenario be killed
+    for _ in $(seq 20); do
+        n=$((RANDOM % 250 + 1))
+        ip -4 addr show | grep -q "inet 10\.214\.$n\." && continue
+        ip addr add "10.214.$n.1/24" dev "$PD_BRIDGE" || fail "cannot address bridge $PD_BRIDGE"
+        ip link set "$PD_BRIDGE" up
+        return 0
+    done
+    fail "no free /24 in 10.214.0.0/16 for bridge $PD_BRIDGE"
 }
 
 # private_dockerd_up: starts the daemon and waits until it answers.
@@ -48,7 +69,10 @@ private_dockerd_down() {
 private_dockerd_start() {
     PD_DIR=$T/dockerd
     mkdir -p "$PD_DIR"
+    echo '{}' >"$PD_DIR/daemon.json"
     trap private_dockerd_on_exit EXIT
+    ip link show docker0 >/dev/null 2>&1 || fail "the shared dockerd's docker0 is missing before the scenario"
+    private_bridge_make
     private_dockerd_up
     export DOCKER_HOST=unix://$PD_DIR/docker.sock
     export E2E_AGENTD_DOCKER_SOCKET=$PD_DIR/docker.sock
@@ -62,6 +86,7 @@ private_dockerd_restart() {
     private_dockerd_down
     private_dockerd_up
     say "the private dockerd is back (pid $PD_PID)"
+    ip link show docker0 >/dev/null 2>&1 || fail "the shared dockerd's docker0 disappeared"
 }
 
 private_dockerd_on_exit() {
@@ -75,6 +100,7 @@ private_dockerd_on_exit() {
         ((${#ids[@]} == 0)) || docker network rm "${ids[@]}" >/dev/null 2>&1
     fi
     private_dockerd_down
+    [[ -z "$PD_BRIDGE" ]] || ip link del "$PD_BRIDGE" 2>/dev/null
     unset DOCKER_HOST
     (exit "$rc")
     e2e_cleanup
