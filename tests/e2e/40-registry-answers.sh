@@ -4,8 +4,9 @@
 # off mid-body (to agentd's own digest lookup), and a garbage manifest handed to the engine's
 # pull. Each is a poll error or a failed pull: release 1 keeps serving on its published port in
 # the same containers, state.db stays whole with everything recorded before, the failed release
-# is not marked bad, and agentd's own polling deploys it, then a newer one, once the registry
-# behaves. (429 with Retry-After, 503 retried and malformed tag lists: 17-registry-errors.)
+# is not marked bad (42-registry-blobs shows the next poll retrying a failed pull), and agentd's
+# own polling deploys a new release once the registry behaves. (429 with Retry-After, 503
+# retried and malformed tag lists: 17-registry-errors.)
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
 # shellcheck source=SCRIPTDIR/proxy.sh
@@ -29,7 +30,6 @@ wait_for "release 1 to be recorded as succeeded" 30 latest_succeeded
 
 fault_snapshot
 count=$(history_count)
-web2=$(pushed_digest web:2)
 
 # poll_fails WHAT NEEDLE...: the next cycle is a poll error containing each NEEDLE; nothing is
 # deployed or touched.
@@ -62,15 +62,15 @@ poll_fails "HTTP 503" "$PROXY" "$STACK/web" "503"
 (($(proxy_count manifest_head "$STACK/web" 503) >= 4)) ||
     fail "503 was not retried: $(proxy_summary)"
 
+# One rule per step ("replace": no scheduled poll sees half of a step): HEAD gets the answer's
+# headers without Docker-Content-Digest, so agentd GETs the manifest to hash it itself.
 say "HEAD without a digest, and a GET that answers garbage instead of a manifest"
-proxy_answer -1 "^HEAD /v2/$STACK/web/manifests/" 200 '"replace": true'
-proxy_answer -1 "^GET /v2/$STACK/web/manifests/" 200 \
-    '"body": "<html>this is not a manifest</html>", "headers": {"Content-Type": "application/vnd.docker.distribution.manifest.v2+json"}'
-poll_fails "a garbage manifest" "$PROXY" "$STACK/web" "manifest"
+proxy_answer -1 "$manifests" 200 \
+    '"replace": true, "body": "<html>this is not a manifest</html>", "headers": {"Content-Type": "application/vnd.docker.distribution.manifest.v2+json"}'
+poll_fails "a garbage manifest" "$PROXY" "$STACK/web" "is not a manifest"
 
 say "HEAD without a digest, and a manifest GET cut off mid-body"
-proxy_answer -1 "^HEAD /v2/$STACK/web/manifests/" 200 '"replace": true'
-proxy_fault -1 "^GET /v2/$STACK/web/manifests/" cut
+proxy_fault -1 "$manifests" cut '"replace": true, "drop_headers": ["Docker-Content-Digest"]'
 poll_fails "a truncated manifest" "$PROXY" "$STACK/web"
 
 say "the engine's pull gets a garbage manifest: the pull fails, the release is not bad"
@@ -84,11 +84,8 @@ assert_contains "$(json_get "$d" .reason)" "pull" "why it failed"
 assert_eq 0 "$(bad_release_count)" "releases marked bad after a failed pull"
 fault_survived same-containers
 
-say "the registry behaves again: the next scheduled poll deploys release 2"
+say "the registry behaves again"
 proxy_clear_rules
-released() { serves "web 2" && latest_succeeded; }
-wait_for "release 2 deployed by a scheduled poll" 90 released
-assert_runs_digest web "$(proxy_image_ref web)" "$web2"
 fault_recovers "$(proxy_image_ref web:3)" "web 3"
 
 e2e_pass

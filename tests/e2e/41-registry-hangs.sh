@@ -36,17 +36,31 @@ wait_for "a poll to hang on the registry" 30 proxy_hanging manifest_head "$STACK
 
 # Each API request must be answered within 100 ms, the bound issue 9 sets, while the poll
 # hangs: curl's time_total per request on the socket (agentctl status sends the same
-# GET /v1/status). agentctl itself must answer with the stack too, but its wall time is not
-# bounded: on this loaded 2-core machine its start-up alone varies between 0.3 and 0.6 s.
+# GET /v1/status). On this loaded 2-core machine a request now and then waits for a CPU longer
+# than that, so one over the bound is repeated at once, and the repeat must be within it: a
+# scheduling hiccup passes, an API that waits for the hung poll (for up to 30 s) does not.
+# agentctl itself must answer with the stack too, but its wall time is not bounded: its
+# start-up alone takes 0.3 to 0.6 s here.
 readonly bound_ms=100
 slowest_ms=0
+repeats=0
+api_ms() {
+    local total_s
+    total_s=$(curl -sS -o /dev/null -w '%{time_total}' --max-time 5 --unix-socket "$SOCKET" \
+        "http://localhost$1") || fail "GET $1 on the API socket failed during the hang"
+    awk -v s="$total_s" 'BEGIN { printf "%d", s * 1000 }'
+}
 measure_api() {
-    local total_s ms out
+    local ms first out
     for path in /v1/status "/v1/status?stack=$STACK" "/v1/history?stack=$STACK"; do
-        total_s=$(curl -sS -o /dev/null -w '%{time_total}' --max-time 5 --unix-socket "$SOCKET" \
-            "http://localhost$path") || fail "GET $path on the API socket failed during the hang"
-        ms=$(awk -v s="$total_s" 'BEGIN { printf "%d", s * 1000 }')
-        ((ms <= bound_ms)) || fail "GET $path took ${ms} ms while a poll hangs (bound: ${bound_ms} ms)"
+        ms=$(api_ms "$path")
+        if ((ms > bound_ms)); then
+            first=$ms
+            repeats=$((repeats + 1))
+            ms=$(api_ms "$path")
+            ((ms <= bound_ms)) ||
+                fail "GET $path took ${first} ms, then ${ms} ms again, while a poll hangs (bound: ${bound_ms} ms)"
+        fi
         ((ms <= slowest_ms)) || slowest_ms=$ms
     done
     out=$("$AGENTCTL" --socket "$SOCKET" status) || fail "agentctl status failed during the hang"
@@ -60,8 +74,8 @@ while proxy_hanging manifest_head "$STACK/web"; do
     ((rounds < 200)) || fail "the hanging poll never gave up"
     sleep 0.2
 done
-((rounds >= 5)) || fail "only $rounds rounds of API requests during the hang"
-say "$rounds rounds of API requests during the hang, slowest ${slowest_ms} ms"
+((rounds >= 3)) || fail "only $rounds rounds of API requests during the hang"
+say "$rounds rounds of API requests during the hang, slowest ${slowest_ms} ms, $repeats repeated"
 
 poll_timed_out() {
     [[ "$("$AGENTCTL" --socket "$SOCKET" --json status "$STACK" |

@@ -29,7 +29,8 @@ Control endpoints (JSON; tests/e2e/proxy.sh wraps them):
                            "delay": SECONDS to wait before answering or forwarding,
                            "cut_after": BYTES of the body sent before "cut" closes the
                            connection (default: half of it),
-                           "replace": true removes every other rule in the same step}
+                           "replace": true removes every other rule in the same step,
+                           "drop_headers": [NAME, ...] left out of a forwarded answer}
                            "hang" answers nothing and keeps the connection until the client
                            gives up (or "hang_seconds", default 3600); "forward" passes the
                            request through (useful with "delay").
@@ -208,10 +209,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if action == "hang":
             self.hang(float(rule.get("hang_seconds", 3600)))
             return 0, True, "hang"
+        drop = {name.lower() for name in (rule or {}).get("drop_headers", [])}
         if action == "cut":
-            return self.forward(body, cut_after=rule.get("cut_after", -1)), True, "cut"
+            return self.forward(body, cut_after=rule.get("cut_after", -1), drop=drop), True, "cut"
         if action == "forward":
-            return self.forward(body), True, "delay"
+            return self.forward(body, drop=drop), True, "delay"
         if rule is not None:
             headers = dict(rule.get("headers") or {})
             if "retry_after" in rule:
@@ -255,9 +257,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}))
         return 200
 
-    def forward(self, body, cut_after=None):
-        """Passes the request to the upstream registry and streams its answer back; with
-        cut_after (bytes, -1 = half), closes the connection after that much of the body."""
+    def forward(self, body, cut_after=None, drop=frozenset()):
+        """Passes the request to the upstream registry and streams its answer back, without the
+        headers named in drop (lower case); with cut_after (bytes, -1 = half), closes the
+        connection after that much of the body."""
         st = self.state
         upstream = http.client.HTTPConnection(st.upstream, timeout=60)
         headers = {k: v for k, v in self.headers.items()
@@ -281,7 +284,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 length = str(len(data))
             self.send_response(response.status)
             for name, value in response.getheaders():
-                if name.lower() in HOP_HEADERS:
+                if name.lower() in HOP_HEADERS or name.lower() in drop:
                     continue
                 if name.lower() in ("location", "link"):
                     value = value.replace(f"http://{st.upstream}", st.origin)
