@@ -499,12 +499,13 @@ FAULT_CONTAINERS=""
 state_db() { echo "$T/state/state.db"; }
 
 # db_rows: what state.db has recorded, one line per fact that must never be lost: each
-# deployment's release, trigger and start; each finished deployment's outcome (succeeded and
-# superseded count as one: promoting the next release supersedes the current one); each event.
+# deployment's release, trigger and start (not yet for a waiting one, whose start and previous
+# are set when its images arrive); each finished deployment's outcome (succeeded and superseded
+# count as one: promoting the next release supersedes the current one); each event.
 db_rows() {
     sqlite3 -readonly -separator ' | ' "$(state_db)" \
         "SELECT 'deployment', id, stack, revision, tag, images, trigger, started_at, previous
-           FROM deployments;" \
+           FROM deployments WHERE status != 'waiting';" \
         "SELECT 'finished', id, CASE status WHEN 'superseded' THEN 'succeeded' ELSE status END,
                 finished_at, reason FROM deployments WHERE finished_at IS NOT NULL;" \
         "SELECT 'event', id, deployment_id, at, phase, message FROM events;" | sort
