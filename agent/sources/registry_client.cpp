@@ -446,6 +446,16 @@ sys::Result<std::string> RegistryClient::resolve_digest(const ImageRef& ref) {
             fmt::format("registry {}: manifest for {} hashes to {} but the registry says {}",
                         ref.registry, what, digest, sys::quoted(*claimed)));
     }
+    // Hash only what is a manifest: an error page or a body cut short would otherwise become a
+    // digest that the release pins and nobody can pull.
+    if (const auto doc = nlohmann::json::parse(get->body, nullptr, false);
+        !doc.is_object() || !doc.contains("schemaVersion") ||
+        !doc["schemaVersion"].is_number_integer()) {
+        return sys::Error::failed(
+            fmt::format("registry {}: the answer for {} of {} is not a manifest (no JSON object "
+                        "with a schemaVersion)",
+                        ref.registry, what, ref.repository));
+    }
     return checked(std::move(digest));
 }
 

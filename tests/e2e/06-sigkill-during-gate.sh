@@ -1,19 +1,26 @@
 #!/bin/bash
 # SIGKILL agentd while it gates a release, start it again: the interrupted deployment ends
-# succeeded or rolled_back, and status agrees with the containers.
+# succeeded or rolled_back, and status agrees with the containers. As every scenario of the
+# fault matrix (docs/testing.md): state.db stays whole with everything recorded before the kill,
+# and agentd's own polling then deploys a new release.
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
 # A long stable period keeps the gate open long enough to kill agentd inside it.
 E2E_HEALTH_STABLE=10s
+E2E_HEALTH_TIMEOUT=40s
+E2E_POLL_INTERVAL=2s
 e2e_begin "SIGKILL during the gate; the restart completes the deployment"
 
+WEB_PORT=$(closed_port)
 make_git_repo
+push_image_async web web:3 "web v3"
 web1=$(push_image web web:1 "web v1")
 rev1=$(commit_compose "$(compose_stack "$(image_ref web:1)")" "release 1")
 write_config
 start_agentd
 sync_expect 0
 id1=$(json_get "$(latest_deployment)" .id)
+fault_snapshot
 
 web2=$(push_image web web:2 "web v2")
 rev2=$(commit_compose "$(compose_stack "$(image_ref web:2)")" "release 2")
@@ -32,6 +39,7 @@ in_gate() {
 wait_for "release 2 in the health gate" 60 in_gate
 interrupted=$(json_get "$(latest_deployment)" .id)
 kill_agentd
+fault_store_survived
 
 say "restart agentd; it finishes the interrupted deployment"
 start_agentd
@@ -66,5 +74,8 @@ rolled_back)
 esac
 assert_eq "running healthy" "$(service_state web)" "web after recovery"
 assert_eq 1 "$(container_ids web | wc -l)" "one web container"
+
+push_images_wait
+fault_recovers "$(image_ref web:3)" "web v3"
 
 e2e_pass

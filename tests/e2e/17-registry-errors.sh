@@ -3,7 +3,9 @@
 # Bearer token realm): 429 and 503 are retried after Retry-After or a backoff and the release is
 # deployed; a too long Retry-After, a tag list that is not JSON or of the wrong shape and a token
 # answer that is not JSON are poll errors naming the registry and repository, and nothing is
-# touched; a poll that finds nothing new asks the registry as little as possible.
+# touched (the fault matrix's checks: web keeps serving on its published port in the same
+# containers, state.db stays whole with everything recorded before); a poll that finds nothing
+# new asks the registry as little as possible.
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
 # shellcheck source=SCRIPTDIR/proxy.sh
@@ -37,8 +39,10 @@ assert_untouched() {
     assert_eq "$count" "$(history_count)" "history length with $what"
     assert_eq "$containers" "$(container_ids)" "containers with $what"
     assert_runs web "web 1.1.0"
+    fault_survived same-containers
 }
 
+WEB_PORT=$(closed_port)
 make_git_repo
 proxy_start
 proxy_bearer on
@@ -102,6 +106,7 @@ assert_eq 1 "$(proxy_count tags "$STACK/cron" 200)" "cron tag lists served after
 current_id=$(json_get "$d" .id)
 count=$(history_count)
 containers=$(container_ids)
+fault_snapshot
 
 say "a Retry-After beyond the cap is not waited for: the poll fails at once"
 proxy_answer 1 "^GET /v2/$STACK/web/tags/list" 429 '"retry_after": "3600"'
@@ -139,5 +144,7 @@ proxy_bearer on ok
 sync_expect 0
 assert_json "$(latest_deployment)" .status succeeded "the deployment once the registry behaves"
 assert_runs web "web 1.2.0"
+wait_for "web 1.2.0 on the published port" 30 serves "web 1.2.0"
+fault_store_survived
 
 e2e_pass

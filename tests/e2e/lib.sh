@@ -36,6 +36,7 @@ AGENTD_LOG=""
 WORK=""       # the git working clone
 BARE=""       # the bare repository agentd fetches from
 STACK_PATH=stack  # sub-directory of the repository holding the compose files
+WEB_PORT=""   # when set, compose_stack publishes web's port 80 on 127.0.0.1:$WEB_PORT
 CTL_RC=0
 CTL_OUT=""
 CTL_ERR=""
@@ -231,7 +232,8 @@ commit_compose() {
 }
 
 # compose_stack WEB_IMAGE [WORKER_IMAGE]: a compose file with a web service behind a Docker
-# healthcheck (GET /health) and, optionally, a worker.
+# healthcheck (GET /health) and, optionally, a worker. With WEB_PORT set, web's port 80 is
+# published on 127.0.0.1:$WEB_PORT.
 compose_stack() {
     local web=$1 worker=${2:-}
     cat <<YAML
@@ -239,6 +241,9 @@ services:
   web:
     image: $web
     restart: always
+YAML
+    [[ -z "$WEB_PORT" ]] || printf '    ports: ["127.0.0.1:%s:80"]\n' "$WEB_PORT"
+    cat <<YAML
     healthcheck:
       test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1/health"]
       interval: 1s
@@ -263,6 +268,42 @@ push_image() {
     local variant=$1 name=$2 text=${3:-$2}
     build_variant "$variant" "$STACK/$name" "$text"
 }
+
+# push_image_only VARIANT NAME:TAG [TEXT]: push_image, then the local copy is removed, so that
+# the engine must pull its blobs from the registry (prints the digest).
+push_image_only() {
+    local digest
+    digest=$(push_image "$@") || return 1
+    docker rmi "$(image_ref "$2")" >/dev/null || return 1
+    echo "$digest"
+}
+
+# push_image_async VARIANT NAME:TAG [TEXT]: push_image (push_image_only with E2E_PUSH_ONLY=1) in
+# the background (pushes are slow and mostly wait); push_images_wait waits for every one
+# started, then pushed_digest NAME:TAG prints one's digest.
+e2e_pushes=()
+pushed_file() { echo "$T/pushed.${1//[^A-Za-z0-9._-]/_}"; }
+
+push_image_async() {
+    local file
+    file=$(pushed_file "$2")
+    if [[ "${E2E_PUSH_ONLY:-0}" == 1 ]]; then
+        push_image_only "$@" >"$file" 2>"$file.log" &
+    else
+        push_image "$@" >"$file" 2>"$file.log" &
+    fi
+    e2e_pushes+=("$!:$2")
+}
+
+push_images_wait() {
+    local job
+    for job in "${e2e_pushes[@]}"; do
+        wait "${job%%:*}" || fail "push of ${job#*:} failed: $(cat "$(pushed_file "${job#*:}").log")"
+    done
+    e2e_pushes=()
+}
+
+pushed_digest() { cat "$(pushed_file "$1")"; }
 
 # image_ref NAME:TAG: the reference a compose file uses for push_image's image.
 image_ref() { echo "$AGENTD_TEST_REGISTRY/$STACK/$1"; }
@@ -439,4 +480,143 @@ closed_port() {
         port=$((20000 + RANDOM % 20000))
         (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
     done
+}
+
+# ---------------------------------------------------------------------------------------------
+# The fault matrix (docs/testing.md): every fault scenario ends with the same checks.
+#
+#   WEB_PORT=$(closed_port); E2E_POLL_INTERVAL=2s   # before write_config / compose_stack
+#   ... release 1 deployed ...
+#   fault_snapshot                        # before the fault
+#   ... the fault, its own assertions ...
+#   fault_survived [same-containers]      # the old release serves, state.db is whole
+#   fault_recovers REF TEXT               # a new good release deploys by itself
+
+FAULT_ROWS=""
+FAULT_SERVED=""
+FAULT_CONTAINERS=""
+
+state_db() { echo "$T/state/state.db"; }
+
+# db_rows: what state.db has recorded, one line per fact that must never be lost: each
+# deployment's release, trigger and start (not yet for a waiting one, whose start and previous
+# are set when its images arrive); each finished deployment's outcome (succeeded and superseded
+# count as one: promoting the next release supersedes the current one); each event.
+db_rows() {
+    sqlite3 -readonly -separator ' | ' "$(state_db)" \
+        "SELECT 'deployment', id, stack, revision, tag, images, trigger, started_at, previous
+           FROM deployments WHERE status != 'waiting';" \
+        "SELECT 'finished', id, CASE status WHEN 'superseded' THEN 'succeeded' ELSE status END,
+                finished_at, reason FROM deployments WHERE finished_at IS NOT NULL;" \
+        "SELECT 'event', id, deployment_id, at, phase, message FROM events;" | sort
+}
+
+# served: what web's published port answers (its /version); nothing when it does not answer.
+served() { curl -fsS --max-time 5 "http://127.0.0.1:$WEB_PORT/version" 2>/dev/null || true; }
+
+# serves TEXT: web's published port answers TEXT (for wait_for).
+serves() { [[ "$(served)" == "$1" ]]; }
+
+# fault_snapshot: remembers, before a fault, what must survive it.
+fault_snapshot() {
+    [[ -n "$WEB_PORT" ]] || fail "fault_snapshot needs WEB_PORT (a published web port)"
+    FAULT_ROWS=$T/fault-rows.$SECONDS
+    db_rows >"$FAULT_ROWS" || fail "cannot read $(state_db)"
+    FAULT_CONTAINERS=$(container_ids)
+    FAULT_SERVED=$(served)
+    [[ -n "$FAULT_SERVED" ]] || fail "web's published port $WEB_PORT does not answer before the fault"
+    say "snapshot before the fault: $(wc -l <"$FAULT_ROWS") rows, web serves '$FAULT_SERVED'"
+}
+
+# fault_survived [same-containers]: after a fault, the old release still serves on the
+# published port (and, with same-containers, the project's containers are the very same),
+# `PRAGMA integrity_check` of state.db is ok, and every row of fault_snapshot is still there.
+fault_survived() {
+    local actual
+    actual=$(served)
+    assert_eq "$FAULT_SERVED" "$actual" "what web serves after the fault"
+    if [[ "${1:-}" == same-containers ]]; then
+        assert_eq "$FAULT_CONTAINERS" "$(container_ids)" "the project's containers after the fault"
+    fi
+    fault_store_survived
+}
+
+# fault_store_survived: state.db passes `PRAGMA integrity_check` and holds every row of
+# fault_snapshot (for a fault after which the containers may rightly be changing).
+fault_store_survived() {
+    local lost
+    assert_state_db_ok
+    lost=$(comm -23 "$FAULT_ROWS" <(db_rows)) || fail "cannot read $(state_db)"
+    [[ -z "$lost" ]] || fail "recorded before the fault and lost or changed since: $lost"
+}
+
+# assert_state_db_ok: SQLite's own check of state.db finds nothing wrong.
+assert_state_db_ok() {
+    local check
+    check=$(sqlite3 -readonly "$(state_db)" "PRAGMA integrity_check;" 2>&1) ||
+        fail "PRAGMA integrity_check failed: $check"
+    assert_eq ok "$check" "PRAGMA integrity_check of state.db"
+}
+
+# fault_recovers REF TEXT [COMPOSE]: once the fault is gone, a new good release (web at REF,
+# serving TEXT; the compose file COMPOSE, default compose_stack REF) is committed and deployed by
+# agentd's own polling (E2E_POLL_INTERVAL), without any agentctl command; what was recorded
+# before the fault is still there afterwards.
+fault_recovers() {
+    local ref=$1 text=$2 compose=${3:-} before
+    [[ -n "$compose" ]] || compose=$(compose_stack "$ref")
+    before=$(json_get "$(latest_deployment)" .id)
+    commit_compose "$compose" "release serving $text (after the fault)" >/dev/null
+    say "waiting for the next scheduled poll to deploy '$text'"
+    recovered() {
+        local latest
+        latest=$("$AGENTCTL" --socket "$SOCKET" --json history "$STACK" 2>/dev/null) || return 1
+        jq -e --arg b "$before" '.deployments[0] | (.id | tostring) != $b and .status == "succeeded"' \
+            <<<"$latest" >/dev/null || return 1
+        serves "$text"
+    }
+    wait_for "the scheduled poll to deploy '$text'" 90 recovered
+    fault_store_survived
+    assert_runs web "$text"
+}
+
+# bad_release_count: how many releases state.db holds as bad (never retried).
+bad_release_count() { sqlite3 -readonly "$(state_db)" "SELECT count(*) FROM bad_releases;"; }
+
+# in_phase PHASE: the newest deployment is in progress in PHASE (for wait_for).
+in_phase() {
+    "$AGENTCTL" --socket "$SOCKET" --json history "$STACK" 2>/dev/null |
+        jq -e --arg p "$1" '.deployments[0] | .status == "in_progress" and .phase == $p' >/dev/null
+}
+
+# newest_status: the status of the newest deployment (for wait_for through a function).
+newest_status() {
+    "$AGENTCTL" --socket "$SOCKET" --json history "$STACK" 2>/dev/null |
+        jq -r '.deployments[0].status // empty'
+}
+newest_is() { [[ "$(newest_status)" == "$1" ]]; }
+newest_finished() {
+    local status
+    status=$(newest_status)
+    [[ -n "$status" && "$status" != in_progress ]]
+}
+
+# assert_interrupted_ends ID OLD_TEXT NEW_TEXT: after a restart, deployment ID (interrupted by a
+# SIGKILL) ends, either succeeded with web serving NEW_TEXT or rolled_back with web serving
+# OLD_TEXT, and status agrees; prints its final status.
+assert_interrupted_ends() {
+    local id=$1 old=$2 new=$3 last status
+    wait_for "the interrupted deployment $id to end" 120 newest_finished
+    last=$(latest_deployment)
+    assert_eq "$id" "$(json_get "$last" .id)" "the interrupted deployment is the newest"
+    status=$(json_get "$last" .status)
+    say "the interrupted deployment $id ended $status: $(json_get "$last" .reason)"
+    case "$status" in
+    succeeded) wait_for "web to serve '$new'" 30 serves "$new"; assert_runs web "$new" ;;
+    rolled_back) wait_for "web to serve '$old'" 30 serves "$old"; assert_runs web "$old" ;;
+    *) fail "the interrupted deployment $id ended '$status', expected succeeded or rolled_back: $last" ;;
+    esac
+    assert_json_true "$(stack_status)" '.state != "deploying"' "stack state after recovery"
+    assert_eq 1 "$(container_ids web | wc -l)" "web containers after recovery"
+    echo "$status" >"$T/interrupted.status"
 }

@@ -7,6 +7,7 @@
 #   commit_compose "$(compose_stack "$(proxy_image_ref web:1)")" ...
 #   proxy_answer 2 '^HEAD /v2/.*/manifests/' 429 '"retry_after": "1"'
 #   proxy_count manifest_head "$STACK/web" 429
+#   proxy_fault -1 "^GET /v2/.*/blobs/" cut   # connection-level faults: hang, cut, delay
 #
 # The proxy stops, and images pulled through it are removed, when the scenario exits.
 
@@ -117,3 +118,22 @@ proxy_bearer() {
 
 # proxy_revoke_tokens: every token issued so far is refused from now on.
 proxy_revoke_tokens() { proxy_control POST revoke >/dev/null; }
+
+# proxy_fault COUNT MATCH hang|cut|forward [EXTRA_JSON_FIELDS]: the next COUNT requests matching
+# MATCH get no answer at all (hang: the connection stays open until the client gives up), or
+# the upstream's answer cut off part way through its body (cut; '"cut_after": BYTES', default
+# half), or the upstream's answer after a delay (forward with '"delay": SECONDS').
+proxy_fault() {
+    local count=$1 match=$2 action=$3 extra=${4:-}
+    local rule
+    rule=$(jq -cn --argjson c "$count" --arg m "$match" --arg a "$action" \
+        "{count: \$c, match: \$m, action: \$a${extra:+, $extra}}") ||
+        fail "proxy_fault: bad rule fields: $extra"
+    proxy_control POST rules "$rule" >/dev/null
+}
+
+# proxy_hanging KIND [REPO]: a request of KIND (for REPO) is being held open by a hang rule now.
+proxy_hanging() {
+    proxy_requests | jq -e --arg k "$1" --arg r "${2:-}" \
+        'any(.[]; .kind == $k and ($r == "" or .repo == $r) and .done == false)' >/dev/null
+}

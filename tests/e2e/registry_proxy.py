@@ -6,6 +6,9 @@ It forwards every request to the upstream registry and, as the test tells it to:
   tags/list, manifest HEAD and GET, blob and token requests;
 - answers the next N requests that match a regular expression with a given status, headers and
   body (429 with Retry-After, 503, a tag list that is not JSON, ...), then passes through again;
+- or, for such requests, misbehaves at the connection level: holds the connection open without
+  ever answering ("hang"), forwards the answer but closes the connection part way through its
+  body ("cut"), or forwards it after a delay ("delay", e.g. a slow blob);
 - acts as a Bearer token realm: /v2/ requests without a token it issued get 401 with
   `WWW-Authenticate: Bearer realm="http://HOST:PORT/token",...`, and /token issues tokens
   (or answers malformed JSON, in that mode).
@@ -14,20 +17,32 @@ Usage: registry_proxy.py --upstream HOST:PORT --port-file FILE [--listen 127.0.0
 It binds a free port and writes it to FILE once it accepts connections.
 
 Control endpoints (JSON; tests/e2e/proxy.sh wraps them):
-  GET    /_proxy/requests  the requests since the last reset:
-                           [{"method","path","kind","repo","status","injected"}, ...]
+  GET    /_proxy/requests  the requests since the last reset, also those still being served:
+                           [{"method","path","kind","repo","status","injected","fault",
+                             "done"}, ...]
   POST   /_proxy/reset     forgets the recorded requests
   POST   /_proxy/rules     adds a rule: {"match": REGEX on "METHOD /path?query",
                            "count": N (default 1; -1 = until cleared), "status": 429,
                            "headers": {...}, "body": "...", "retry_after": "SECONDS or text",
-                           "retry_after_in": SECONDS (sent as an HTTP-date that far ahead)}
+                           "retry_after_in": SECONDS (sent as an HTTP-date that far ahead),
+                           "action": "answer" (default) | "hang" | "cut" | "forward",
+                           "delay": SECONDS to wait before answering or forwarding,
+                           "cut_after": BYTES of the body sent before "cut" closes the
+                           connection (default: half of it),
+                           "replace": true removes every other rule in the same step,
+                           "drop_headers": [NAME, ...] left out of a forwarded answer}
+                           "hang" answers nothing and keeps the connection until the client
+                           gives up (or "hang_seconds", default 3600); "forward" passes the
+                           request through (useful with "delay").
   DELETE /_proxy/rules     removes every rule
   POST   /_proxy/auth      {"bearer": true|false, "expires_in": SECONDS,
                            "token_answer": "ok" | "malformed" | "wrong_shape"}
   POST   /_proxy/revoke    forgets every token issued, so clients must fetch new ones
 
 Kinds: base (/v2/), tags, manifest_head, manifest_get, manifest (other methods), blob (any
-method), upload, token, other. Only the Python standard library is used.
+method), upload, token, other. A request recorded with status 0 got no answer (hang, or the
+client went away); "fault" names the connection-level misbehaviour applied, if any. Only the
+Python standard library is used.
 """
 
 import argparse
@@ -38,6 +53,8 @@ import json
 import os
 import re
 import secrets
+import select
+import socket
 import sys
 import threading
 import time
@@ -163,14 +180,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = self.read_body()
         kind, repo = classify(self.command, self.path)
         entry = {"method": self.command, "path": self.path, "kind": kind, "repo": repo,
-                 "status": 0, "injected": False}
+                 "status": 0, "injected": False, "fault": None, "done": False}
+        self.state.record(entry)  # now: a hanging request is visible while it hangs
         try:
-            entry["status"], entry["injected"] = self.serve(kind, repo, body)
+            status, injected, fault = self.serve(kind, repo, body)
+            with self.state.lock:
+                entry.update(status=status, injected=injected, fault=fault)
         finally:
-            self.state.record(entry)
+            with self.state.lock:
+                entry["done"] = True
 
     def serve(self, kind, repo, body):
-        """Answers one registry or token request; returns (status, injected)."""
+        """Answers one registry or token request; returns (status, injected, fault)."""
         st = self.state
         if kind != "token" and self.path.startswith("/v2") and st.bearer and \
                 not st.authorized(self.headers.get("Authorization"), repo):
@@ -180,8 +201,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.answer(401, json.dumps({"errors": [{"code": "UNAUTHORIZED",
                                                      "message": "authentication required"}]}),
                         {"WWW-Authenticate": challenge})
-            return 401, True
+            return 401, True, None
         rule = st.take_rule(f"{self.command} {self.path}")
+        action = (rule or {}).get("action", "answer")
+        if rule is not None and float(rule.get("delay", 0)) > 0:
+            time.sleep(float(rule["delay"]))
+        if action == "hang":
+            self.hang(float(rule.get("hang_seconds", 3600)))
+            return 0, True, "hang"
+        drop = {name.lower() for name in (rule or {}).get("drop_headers", [])}
+        if action == "cut":
+            return self.forward(body, cut_after=rule.get("cut_after", -1), drop=drop), True, "cut"
+        if action == "forward":
+            return self.forward(body, drop=drop), True, "delay"
         if rule is not None:
             headers = dict(rule.get("headers") or {})
             if "retry_after" in rule:
@@ -191,10 +223,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     time.time() + float(rule["retry_after_in"]), usegmt=True)
             status = int(rule.get("status", 200))
             self.answer(status, rule.get("body", ""), headers)
-            return status, True
+            return status, True, None
         if kind == "token":
-            return self.token(), False
-        return self.forward(body), False
+            return self.token(), False, None
+        return self.forward(body), False, None
+
+    def hang(self, seconds):
+        """Keeps the connection open without answering, until the client closes it."""
+        self.close_connection = True
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            readable, _, _ = select.select([self.connection], [], [], 0.5)
+            if not readable:
+                continue
+            try:
+                if not self.connection.recv(1, socket.MSG_PEEK):
+                    return  # the client gave up
+            except OSError:
+                return
+            time.sleep(0.5)  # more bytes from the client: ignored as well
 
     def token(self):
         st = self.state
@@ -210,8 +257,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}))
         return 200
 
-    def forward(self, body):
-        """Passes the request to the upstream registry and streams its answer back."""
+    def forward(self, body, cut_after=None, drop=frozenset()):
+        """Passes the request to the upstream registry and streams its answer back, without the
+        headers named in drop (lower case); with cut_after (bytes, -1 = half), closes the
+        connection after that much of the body."""
         st = self.state
         upstream = http.client.HTTPConnection(st.upstream, timeout=60)
         headers = {k: v for k, v in self.headers.items()
@@ -235,7 +284,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 length = str(len(data))
             self.send_response(response.status)
             for name, value in response.getheaders():
-                if name.lower() in HOP_HEADERS:
+                if name.lower() in HOP_HEADERS or name.lower() in drop:
                     continue
                 if name.lower() in ("location", "link"):
                     value = value.replace(f"http://{st.upstream}", st.origin)
@@ -243,6 +292,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", length or "0")
             self.end_headers()
             if self.command != "HEAD":
+                if cut_after is not None:
+                    total = int(length or 0)
+                    limit = total // 2 if int(cut_after) < 0 else min(int(cut_after), total - 1)
+                    data = data if data is not None else response.read(total)
+                    self.wfile.write(data[:max(limit, 0)])
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return response.status
                 if data is not None:
                     self.wfile.write(data)
                 else:
@@ -269,13 +326,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         st = self.state
         with st.lock:
             if what == "GET requests":
-                return 200, list(st.requests)
+                return 200, [dict(entry) for entry in st.requests]
             if what == "POST reset":
                 st.requests.clear()
             elif what == "POST rules":
                 if "match" not in args:
                     raise ValueError('a rule needs "match"')
                 re.compile(args["match"])
+                if args.pop("replace", False):
+                    st.rules.clear()  # one step: no request sees neither rule
                 st.rules.append({"count": 1, **args})
             elif what == "DELETE rules":
                 st.rules.clear()

@@ -744,6 +744,30 @@ TEST_CASE("registry: a manifest that does not hash to the claimed digest is an e
     CHECK_THAT(digest.error().message, Catch::Contains("hashes to"));
 }
 
+TEST_CASE("registry: a manifest GET that is not a manifest is an error, not a digest",
+          "[sources][registry]") {
+    std::string body;
+    FakeHttp http;
+    http.handler = [&](const HttpRequest& request) {
+        if (request.method == "HEAD") {
+            return respond(200);  // no Docker-Content-Digest: the body is hashed
+        }
+        return respond(200, {}, body);
+    };
+    RegistryClient client(http, {});
+    for (const std::string garbage :
+         {"<html>502 Bad Gateway</html>", R"({"schemaVersion": 2, "layers": [)", "[]",
+          R"({"errors": []})", R"({"schemaVersion": "2"})", ""}) {
+        INFO(garbage);
+        body = garbage;
+        const auto digest = client.resolve_digest(image("ghcr.io/acme/web:1"));
+        REQUIRE_FALSE(digest.ok());
+        CHECK(digest.error().kind == Error::Kind::Failed);
+        CHECK_THAT(digest.error().message, Catch::Contains("ghcr.io"));
+        CHECK_THAT(digest.error().message, Catch::Contains("tag 1 of acme/web is not a manifest"));
+    }
+}
+
 TEST_CASE("registry: an invalid Docker-Content-Digest is refused", "[sources][registry]") {
     FakeHttp http;
     http.handler = [](const HttpRequest&) {
