@@ -221,8 +221,10 @@ public:
         return declared;
     }
     sys::Result<void> up(const runtime::ComposeProject& project,
-                         const std::map<std::string, std::string>& pins) override {
+                         const std::map<std::string, std::string>& pins,
+                         const runtime::UpOptions& options = {}) override {
         ups.push_back(pins);
+        up_options.push_back(options);
         last_env = project.env;
         if (up_fails) {
             return sys::Error::failed("up failed");
@@ -241,6 +243,7 @@ public:
     bool up_fails = false;
     int configs = 0;
     std::vector<std::map<std::string, std::string>> ups;
+    std::vector<runtime::UpOptions> up_options;  ///< one per up, in order
     std::vector<std::string> runs;
     std::map<std::string, std::string> last_env;
 
