@@ -585,7 +585,10 @@ TEST_CASE("compose: recreate picks up a replaced bind-mounted file, rebuild a ch
     DockerEngine engine(http);
     const auto ids = [&] {
         std::map<std::string, std::string> out;
-        for (const auto& c : engine.project_containers(live.project.name).value()) {
+        auto containers = engine.project_containers(live.project.name);
+        INFO((containers ? std::string() : containers.error().message));
+        REQUIRE(containers.ok());
+        for (const auto& c : *containers) {
             out[c.service] = c.id;
         }
         return out;
