@@ -192,7 +192,8 @@ public:
 
     /// Adds the repository paths `absolute` stands for to the stack's inputs (and to `also`),
     /// and returns the repository path it ends at, if inside.
-    std::optional<std::string> add(const fs::path& absolute, std::set<std::string>* also = nullptr) {
+    std::optional<std::string> add(const fs::path& absolute,
+                                   std::set<std::string>* also = nullptr) {
         auto r = resolve(m_root, absolute);
         for (const auto& link : r.links) {
             m_out.paths.insert(link);
@@ -253,8 +254,8 @@ public:
                     auto project = target.parent_path();
                     if (item.IsMap() && item["project_directory"] &&
                         item["project_directory"].IsScalar()) {
-                        project = here / interpolate(
-                                             item["project_directory"].as<std::string>(), m_env);
+                        project =
+                            here / interpolate(item["project_directory"].as<std::string>(), m_env);
                     }
                     walk(target, project, depth + 1);
                 }
@@ -336,8 +337,8 @@ StackInputs collect_inputs(const InputsSource& source,
             if (!s.build_context.empty()) {
                 const auto context = absolute_from(source.project_dir, s.build_context);
                 c.add(context, &build);
-                c.add(absolute_from(context, s.build_dockerfile.empty() ? "Dockerfile"
-                                                                        : s.build_dockerfile),
+                c.add(absolute_from(context,
+                                    s.build_dockerfile.empty() ? "Dockerfile" : s.build_dockerfile),
                       &build);
             }
             for (const auto& extra : s.build_contexts) {
@@ -346,8 +347,8 @@ StackInputs collect_inputs(const InputsSource& source,
         }
         for (const auto& bind : s.bind_sources) {
             if (bind.rfind("~", 0) == 0) {
-                c.note(fmt::format("{} is a host path (outside the repository): not versioned",
-                                   bind));
+                c.note(
+                    fmt::format("{} is a host path (outside the repository): not versioned", bind));
                 continue;
             }
             c.add(absolute_from(source.project_dir, bind), &out.mounted[s.name]);

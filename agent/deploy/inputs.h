@@ -77,10 +77,10 @@ using ChangedPaths =
 
 /// What a revision changes for a stack, compared with the release that runs.
 struct InputChanges {
-    bool changed = false;                ///< some input changed: this is a new release
-    std::vector<std::string> paths;      ///< the inputs that changed, sorted
-    std::vector<std::string> rebuild;    ///< build services whose build inputs or definition changed
-    std::vector<std::string> recreate;   ///< services whose bind-mounted inputs changed
+    bool changed = false;               ///< some input changed: this is a new release
+    std::vector<std::string> paths;     ///< the inputs that changed, sorted
+    std::vector<std::string> rebuild;   ///< build services whose build inputs or definition changed
+    std::vector<std::string> recreate;  ///< services whose bind-mounted inputs changed
 
     bool operator==(const InputChanges&) const = default;
 };

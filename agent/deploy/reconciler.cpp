@@ -122,7 +122,9 @@ CycleResult Reconciler::reconcile(const config::Stack& stack, model::Trigger tri
             record_poll(stack, "", next.why, observation.revision);
             return {Outcome::Noop,
                     {},
-                    !next.why.empty() ? next.why : !next.note.empty() ? next.note : "up to date"};
+                    !next.why.empty()    ? next.why
+                    : !next.note.empty() ? next.note
+                                         : "up to date"};
         case Plan::Kind::Wait:
             record_poll(stack, "", next.why, observation.revision);
             return wait(stack, next, trigger);
@@ -257,9 +259,10 @@ Plan Reconciler::plan(const config::Stack& stack, const Observation& o) {
     if (const auto latest = m_s.store.latest(stack.name);
         latest && m_s.store.is_bad(stack.name, latest->release.key()) &&
         reads_the_same(stack, latest->release, p.release)) {
-        p.why = fmt::format("release {} is marked bad and {} changes nothing this stack reads; "
-                            "waiting for a new one",
-                            describe(latest->release), short_rev(o.revision));
+        p.why = fmt::format(
+            "release {} is marked bad and {} changes nothing this stack reads; "
+            "waiting for a new one",
+            describe(latest->release), short_rev(o.revision));
         return p;
     }
     if (!o.missing.empty()) {
@@ -384,8 +387,7 @@ bool Reconciler::pull(const config::Stack& stack, model::Deployment& d) {
     return true;
 }
 
-sys::Result<GateTarget> Reconciler::apply(const config::Stack& stack,
-                                          const model::Release& release,
+sys::Result<GateTarget> Reconciler::apply(const config::Stack& stack, const model::Release& release,
                                           const runtime::UpOptions& options) {
     if (stack.git) {
         if (auto checked = m_s.git.checkout(*stack.git, release.revision, stack_dir(stack));

@@ -127,8 +127,7 @@ private:
     /// What `to` changes among the stack's inputs, compared with `from`; nullopt when it cannot
     /// be told (a `dir:` stack, a revision the mirror lacks).
     std::optional<InputChanges> input_changes(const config::Stack& stack,
-                                              const model::Release& from,
-                                              const model::Release& to);
+                                              const model::Release& from, const model::Release& to);
     /// True when `to` differs from `from` only by commits that change nothing the stack reads,
     /// with the same images: not a new release for this stack.
     bool reads_the_same(const config::Stack& stack, const model::Release& from,

@@ -30,9 +30,9 @@ std::optional<StackInputs> Reconciler::inputs_at(const config::Stack& stack,
     return cache.inputs(services_key(stack, *project, revision, tag));
 }
 
-StackInputs Reconciler::collect_preview_inputs(const config::Stack& stack,
-                                               const runtime::ComposeProject& project,
-                                               const std::vector<runtime::ComposeService>& services) {
+StackInputs Reconciler::collect_preview_inputs(
+    const config::Stack& stack, const runtime::ComposeProject& project,
+    const std::vector<runtime::ComposeService>& services) {
     InputsSource source;
     source.root = m_state_dir / "preview" / stack.name;
     source.project_dir = project.dir;
@@ -81,8 +81,7 @@ bool Reconciler::reads_the_same(const config::Stack& stack, const model::Release
     return changes && !changes->changed;
 }
 
-runtime::UpOptions Reconciler::up_options(const config::Stack& stack,
-                                          const model::Release* running,
+runtime::UpOptions Reconciler::up_options(const config::Stack& stack, const model::Release* running,
                                           const model::Release& release, std::string& note) {
     if (running == nullptr) {
         return {};  // nothing of the stack runs yet: every container is created afresh

@@ -26,9 +26,8 @@ json load(const std::filesystem::path& file) {
 void store(const std::filesystem::path& file, const json& entries) {
     std::error_code ec;
     std::filesystem::create_directories(file.parent_path(), ec);
-    (void)sys::write_file_atomic(file,
-                                 json{{"format", ServicesCache::k_format}, {"entries", entries}}
-                                     .dump());
+    (void)sys::write_file_atomic(
+        file, json{{"format", ServicesCache::k_format}, {"entries", entries}}.dump());
 }
 
 std::vector<std::string> strings(const json& j, const char* key) {

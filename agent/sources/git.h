@@ -40,10 +40,9 @@ public:
     /// symlink is not looked through (ask about the symlink itself). Reads the mirror only: no
     /// fetch, no checkout, no process. NotFound when the mirror lacks either commit;
     /// InvalidInput for a revision that is not 40 hex digits or a path that leaves the tree.
-    virtual sys::Result<std::set<std::string>> changed_paths(const config::GitSource& source,
-                                                             const std::string& from,
-                                                             const std::string& to,
-                                                             const std::vector<std::string>& paths) = 0;
+    virtual sys::Result<std::set<std::string>> changed_paths(
+        const config::GitSource& source, const std::string& from, const std::string& to,
+        const std::vector<std::string>& paths) = 0;
 };
 
 }  // namespace agentd::sources

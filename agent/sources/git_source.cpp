@@ -538,7 +538,6 @@ sys::Result<void> LibGit2Source::checkout(const config::GitSource& source,
     return {};
 }
 
-
 // --- changed_paths: per-path tree entries of two commits -------------------------------------
 
 namespace {

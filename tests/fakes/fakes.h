@@ -52,9 +52,9 @@ public:
         return tag_list;
     }
     /// A path changed when a changed file is it, lies below it, or it is the root ("").
-    sys::Result<std::set<std::string>> changed_paths(const config::GitSource&,
-                                                     const std::string& from, const std::string& to,
-                                                     const std::vector<std::string>& paths) override {
+    sys::Result<std::set<std::string>> changed_paths(
+        const config::GitSource&, const std::string& from, const std::string& to,
+        const std::vector<std::string>& paths) override {
         comparisons.push_back({from, to, paths});
         if (!compare_fails.empty()) {
             return sys::Error::failed(compare_fails);
@@ -62,7 +62,7 @@ public:
         std::set<std::string> out;
         const auto it = changes.find({from, to});
         const auto back = changes.find({to, from});
-        const auto* files = it != changes.end() ? &it->second
+        const auto* files = it != changes.end()     ? &it->second
                             : back != changes.end() ? &back->second
                                                     : nullptr;
         for (const auto& path : paths) {

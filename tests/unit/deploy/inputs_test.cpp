@@ -108,8 +108,7 @@ TEST_CASE("inputs: the stack's directory and compose files, nothing of other sta
     CHECK(compare(inputs, {"shop/notes.txt"}).changed);  // anything in its directory
 }
 
-TEST_CASE("inputs: a stack at the repository root reads the whole repository",
-          "[deploy][inputs]") {
+TEST_CASE("inputs: a stack at the repository root reads the whole repository", "[deploy][inputs]") {
     Repo repo;
     repo.write("compose.yaml", "services: {web: {image: busybox}}\n");
     const auto inputs = repo.inputs("", "services:\n  web:\n    image: busybox\n");
@@ -140,9 +139,8 @@ services:
     CHECK(inputs.definitions == Paths{"shop/.env", "shop/compose.yaml", "common/db.yaml",
                                       "common/cache/cache.yaml", "common/base.yaml",
                                       "common/deeper/root.yaml"});
-    for (const auto* path :
-         {"shop/web.env", "common/shared.env", "common/cache/cache.env", "common/db.env",
-          "common/base.env", "common/deeper/root.yaml"}) {
+    for (const auto* path : {"shop/web.env", "common/shared.env", "common/cache/cache.env",
+                             "common/db.env", "common/base.env", "common/deeper/root.yaml"}) {
         INFO(path);
         CHECK(inputs.paths.count(path));
     }
@@ -172,8 +170,7 @@ TEST_CASE("inputs: a chain deeper than the limit stops there", "[deploy][inputs]
     }
     const auto inputs = repo.inputs("shop", "services: {}\n");
     CHECK(inputs.definitions.count("shop/f" + std::to_string(deploy::k_max_depth - 1) + ".yaml"));
-    CHECK_FALSE(
-        inputs.paths.count("shop/f" + std::to_string(deploy::k_max_depth + 1) + ".yaml"));
+    CHECK_FALSE(inputs.paths.count("shop/f" + std::to_string(deploy::k_max_depth + 1) + ".yaml"));
     CHECK(noted(inputs, "nested deeper"));
 }
 
@@ -277,8 +274,7 @@ services:
     // the app mounts the whole directory, so it sees the change too; db never
     CHECK(nginx.recreate == std::vector<std::string>{"app", "proxy"});
     CHECK(nginx.rebuild.empty());
-    CHECK(compare(inputs, {"common/static/logo.png"}).recreate ==
-          std::vector<std::string>{"app"});
+    CHECK(compare(inputs, {"common/static/logo.png"}).recreate == std::vector<std::string>{"app"});
     CHECK(compare(inputs, {"common/cfg.txt"}).recreate == std::vector<std::string>{"proxy"});
     CHECK_FALSE(compare(inputs, {"common/other.txt"}).changed);
 }
@@ -357,8 +353,8 @@ TEST_CASE("inputs: symlinks are resolved inside the checkout, and are inputs the
 TEST_CASE("inputs: git is asked once, about every input", "[deploy][inputs]") {
     Repo repo;
     repo.write("shop/compose.yaml", "services: {}\n");
-    const auto inputs = repo.inputs(
-        "shop", "services:\n  web:\n    image: b\n    volumes: ['@/../x:/x:ro']\n");
+    const auto inputs =
+        repo.inputs("shop", "services:\n  web:\n    image: b\n    volumes: ['@/../x:/x:ro']\n");
     Commit commit{{"x"}, {}};
     int calls = 0;
     auto counting = [&](const std::vector<std::string>& paths) {

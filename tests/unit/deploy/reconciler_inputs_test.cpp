@@ -116,8 +116,8 @@ TEST_CASE("reconciler inputs: a commit changing nothing the stack reads is seen,
     const auto& asked = f.git.comparisons.back();
     CHECK(asked.from == rev('a'));
     CHECK(asked.to == rev('b'));
-    CHECK(asked.paths == Names{"shop", "shop/.env", "shop/app", "shop/app/Dockerfile",
-                               "shop/nginx.conf"});
+    CHECK(asked.paths ==
+          Names{"shop", "shop/.env", "shop/app", "shop/app/Dockerfile", "shop/nginx.conf"});
 
     // the next commit is compared with what runs, not with what was seen
     f.commit('a', 'c', {"shop/compose.yaml"});

@@ -51,8 +51,7 @@ TEST_CASE("services cache: keeps only the newest entries", "[deploy]") {
     CHECK(cache.find("k9").has_value());
 }
 
-TEST_CASE("services cache: keeps each service's file inputs and the stack's inputs",
-          "[deploy]") {
+TEST_CASE("services cache: keeps each service's file inputs and the stack's inputs", "[deploy]") {
     TempFile t;
     deploy::ServicesCache cache(t.file);
     runtime::ComposeService web{"web", "reg/web:1", false, "always"};

@@ -203,12 +203,10 @@ TEST_CASE("compose: rebuild and recreate run build, up, then up --force-recreate
     write(dir.path() / "compose.yaml", "services: {}\n");
     FakeRunner runner;
     ComposeRunner compose(runner);
-    const ComposeProject project{.name = "shop",
-                                 .dir = dir.path(),
-                                 .override_file = dir.path() / "pins.yaml"};
-    const std::string prefix = "docker-compose -p shop --project-directory " +
-                               dir.path().string() + " -f " +
-                               (dir.path() / "compose.yaml").string() + " -f " +
+    const ComposeProject project{
+        .name = "shop", .dir = dir.path(), .override_file = dir.path() / "pins.yaml"};
+    const std::string prefix = "docker-compose -p shop --project-directory " + dir.path().string() +
+                               " -f " + (dir.path() / "compose.yaml").string() + " -f " +
                                (dir.path() / "pins.yaml").string();
     REQUIRE(compose
                 .up(project, {{"web", "w@sha256:1"}},
@@ -217,8 +215,7 @@ TEST_CASE("compose: rebuild and recreate run build, up, then up --force-recreate
     REQUIRE(runner.specs.size() == 4);  // detection, then three runs
     CHECK(joined(runner.specs[1].argv) == prefix + " build api worker");
     CHECK(joined(runner.specs[2].argv) == prefix + " up -d --remove-orphans");
-    CHECK(joined(runner.specs[3].argv) ==
-          prefix + " up -d --no-deps --force-recreate proxy api");
+    CHECK(joined(runner.specs[3].argv) == prefix + " up -d --no-deps --force-recreate proxy api");
     for (std::size_t i = 1; i < runner.specs.size(); ++i) {
         CHECK(runner.specs[i].cwd == dir.path());
     }
@@ -313,11 +310,9 @@ volumes:
     const auto& ext = (*r)[1];
     CHECK(ext.bind_sources == std::vector<std::string>{"/repo/common/basevol"});
     const auto& web = (*r)[2];
-    CHECK(web.bind_sources == std::vector<std::string>{"/repo/stack/conf/nginx.conf",
-                                                       "/repo/stack", "/etc/hostname",
-                                                       "/repo/common"});
-    CHECK(web.files ==
-          std::vector<std::string>{"/repo/common/cfg.txt", "/repo/stack/token.txt"});
+    CHECK(web.bind_sources == std::vector<std::string>{"/repo/stack/conf/nginx.conf", "/repo/stack",
+                                                       "/etc/hostname", "/repo/common"});
+    CHECK(web.files == std::vector<std::string>{"/repo/common/cfg.txt", "/repo/stack/token.txt"});
     CHECK(web.env_files.empty());  // v1 folds env_file into environment
 }
 
@@ -557,9 +552,10 @@ TEST_CASE("compose: up runs a service pinned to a registry digest",
     CHECK(containers[0].one_off == false);
 }
 
-TEST_CASE("compose: recreate picks up a replaced bind-mounted file, rebuild a changed context, "
-          "and nothing else restarts",
-          "[runtime][compose][integration][docker]") {
+TEST_CASE(
+    "compose: recreate picks up a replaced bind-mounted file, rebuild a changed context, "
+    "and nothing else restarts",
+    "[runtime][compose][integration][docker]") {
     const auto image = ensure_test_image();
     LiveProject live;
     Cleanup built([&] { run({"docker", "rmi", "-f", live.project.name + "_app"}); });

@@ -34,8 +34,13 @@ struct Repo {
     fs::path state() const { return dir / "state"; }
 
     void git(std::vector<std::string> args) const {
-        std::vector<std::string> argv{"git", "-c", "user.name=T", "-c", "user.email=t@example.com",
-                                      "-c", "commit.gpgsign=false"};
+        std::vector<std::string> argv{"git",
+                                      "-c",
+                                      "user.name=T",
+                                      "-c",
+                                      "user.email=t@example.com",
+                                      "-c",
+                                      "commit.gpgsign=false"};
         if (fs::exists(work())) {
             argv.insert(argv.end(), {"-C", work().string()});
         }
@@ -82,9 +87,9 @@ TEST_CASE("git changed_paths: files, directories and the root, between two commi
 
     LibGit2Source git(repo.state());
     REQUIRE(git.fetch(repo.source()).ok());
-    const std::vector<std::string> asked{"shop",      "shop/compose.yaml", "blog",
-                                         "common/web.env", "common",        "",
-                                         "missing/file",   "common/new.txt"};
+    const std::vector<std::string> asked{
+        "shop", "shop/compose.yaml", "blog",          "common/web.env", "common",
+        "",     "missing/file",      "common/new.txt"};
     auto changed = git.changed_paths(repo.source(), first, second, asked);
     REQUIRE(changed.ok());
     CHECK(*changed == Paths{"blog", "common", "", "common/new.txt"});

@@ -112,13 +112,13 @@ TEST_CASE("sqlite store: opening creates the database with WAL and records the m
     CHECK(raw.query("SELECT version FROM schema_migrations ORDER BY version") == versions);
 }
 
-TEST_CASE("sqlite store: a database of schema 1 gains last_poll_revision, data kept",
-          "[state]") {
+TEST_CASE("sqlite store: a database of schema 1 gains last_poll_revision, data kept", "[state]") {
     test::TempDir tmp;
     const auto db = tmp.path() / "state.db";
     {
         RawDb raw(db);
-        raw.exec(R"(CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER);
+        raw.exec(
+            R"(CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER);
 INSERT INTO schema_migrations VALUES (1, 0);
 CREATE TABLE deployments (id INTEGER PRIMARY KEY AUTOINCREMENT, stack TEXT NOT NULL,
   status TEXT NOT NULL, revision TEXT NOT NULL DEFAULT '', tag TEXT NOT NULL DEFAULT '',
