@@ -348,7 +348,8 @@ CycleResult Reconciler::deploy(const config::Stack& stack, model::Deployment d) 
     // 6. apply: check out the revision and `compose up` with the digests pinned, building and
     // recreating the services whose build or bind-mounted inputs changed.
     std::string note;
-    const auto options = up_options(stack, current ? &current->release : nullptr, d.release, note);
+    const auto running = running_release(stack, d.id);
+    const auto options = up_options(stack, running ? &*running : nullptr, d.release, note);
     enter(d, "apply", note.empty() ? "compose up" : "compose up; " + note);
     const auto target = apply(stack, d.release, options);
     if (!target) {

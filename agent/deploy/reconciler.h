@@ -132,6 +132,11 @@ private:
     /// with the same images: not a new release for this stack.
     bool reads_the_same(const config::Stack& stack, const model::Release& from,
                         const model::Release& to);
+    /// The release whose files the stack's containers have while deployment `applying` starts:
+    /// the current one, or a newer one the gate failed and that was left running (on_failure:
+    /// stop, or nothing to roll back to). nullopt when nothing was applied yet.
+    std::optional<model::Release> running_release(const config::Stack& stack,
+                                                  std::int64_t applying);
     /// The services to rebuild and recreate so that `release` replaces `running` in the
     /// containers (none when nothing runs yet); `note` says which and why, when any.
     runtime::UpOptions up_options(const config::Stack& stack, const model::Release* running,

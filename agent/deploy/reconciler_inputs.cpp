@@ -81,6 +81,29 @@ bool Reconciler::reads_the_same(const config::Stack& stack, const model::Release
     return changes && !changes->changed;
 }
 
+std::optional<model::Release> Reconciler::running_release(const config::Stack& stack,
+                                                          std::int64_t applying) {
+    constexpr int k_looked_at = 50;
+    for (const auto& d : m_s.store.history(stack.name, k_looked_at)) {
+        if (d.id == applying) {
+            continue;
+        }
+        switch (d.status) {
+            case model::Status::Succeeded:
+            case model::Status::Superseded:
+                return d.release;
+            case model::Status::Failed:
+                if (d.phase == "gate") {
+                    return d.release;  // the gate failed and the release stayed
+                }
+                break;
+            default:
+                break;  // never applied, or rolled back to what came before it
+        }
+    }
+    return std::nullopt;
+}
+
 runtime::UpOptions Reconciler::up_options(const config::Stack& stack, const model::Release* running,
                                           const model::Release& release, std::string& note) {
     if (running == nullptr) {

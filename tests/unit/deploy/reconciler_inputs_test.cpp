@@ -229,3 +229,24 @@ TEST_CASE("reconciler inputs: recovery after a crash recreates what the release 
     REQUIRE(f.compose.up_options.size() == ups + 1);
     CHECK(f.compose.up_options.back().recreate == Names{"proxy"});
 }
+
+TEST_CASE(
+    "reconciler inputs: after on_failure stop, the next release is compared with what "
+    "was left running",
+    "[deploy][inputs]") {
+    Fixture f;
+    f.stack.on_failure = config::OnFailure::Stop;
+    f.poll();
+    f.commit('a', 'b', {"shop/nginx.conf"});
+    f.registry.digests["acme/web:latest"] = digest('2');
+    f.engine.behaviour[k_web + "@" + digest('2')] = Behaviour::Unhealthy;
+    REQUIRE(f.poll().outcome == deploy::Outcome::Failed);  // b stays, with b's nginx.conf
+
+    f.commit('b', 'c', {"shop/app/main.go"});
+    f.git.changes[{rev('a'), rev('c')}] = {"shop/nginx.conf", "shop/app/main.go"};
+    f.registry.digests["acme/web:latest"] = digest('3');
+    REQUIRE(f.poll().outcome == deploy::Outcome::Succeeded);
+    CHECK(f.git.comparisons.back().from == rev('b'));
+    CHECK(f.compose.up_options.back().rebuild == Names{"app"});
+    CHECK(f.compose.up_options.back().recreate.empty());  // proxy has c's nginx.conf already
+}
