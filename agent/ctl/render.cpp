@@ -57,6 +57,19 @@ std::string waiting(const json& stack, sys::TimePoint now) {
                        relative_time(now, text(w, "since")), when);
 }
 
+/// The revision the last poll saw when it is newer than the current release's and changed
+/// nothing the stack reads; empty otherwise.
+std::string unchanged_revision(const json& stack) {
+    const json poll = stack.value("last_poll", json::object());
+    const json current = stack.value("current", json(nullptr));
+    const std::string seen = poll.is_object() ? text(poll, "revision") : "";
+    if (seen.empty() || text(poll, "result") != "ok" || !current.is_object() ||
+        text(current, "revision").empty() || text(current, "revision") == seen) {
+        return "";
+    }
+    return seen;
+}
+
 std::string notes(const json& stack, sys::TimePoint now) {
     std::vector<std::string> parts;
     if (stack.value("paused", false)) {
@@ -69,6 +82,8 @@ std::string notes(const json& stack, sys::TimePoint now) {
     if (!candidate.empty()) {
         // The last column: room for which release waits for which image.
         parts.push_back("next: " + one_line(candidate, k_candidate_width) + waiting(stack, now));
+    } else if (const auto seen = unchanged_revision(stack); !seen.empty()) {
+        parts.push_back(fmt::format("seen {}: no change to this stack", short_revision(seen)));
     }
     std::string out;
     for (const auto& p : parts) {

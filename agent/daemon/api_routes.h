@@ -27,7 +27,7 @@ struct ApiReply {
 /// path with the wrong method a 405; the backend's errors keep their status.
 ApiReply handle_request(ApiBackend& backend, const ApiRequest& request);
 
-/// {"name","state","paused","pinned","current","last_poll":{"at","result","error"},
+/// {"name","state","paused","pinned","current","last_poll":{"at","result","error","revision"},
 ///  "candidate"} of SPEC section 6, plus "waiting": {"deployment","since","until"} or null.
 nlohmann::json to_json(const StackStatus& s);
 /// {"outcome","deployment","message"}.

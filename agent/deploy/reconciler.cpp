@@ -119,17 +119,21 @@ CycleResult Reconciler::reconcile(const config::Stack& stack, model::Trigger tri
     const Plan next = plan(stack, observation);
     switch (next.kind) {
         case Plan::Kind::Noop:
-            record_poll(stack, "", next.why);
-            return {Outcome::Noop, {}, next.why.empty() ? "up to date" : next.why};
+            record_poll(stack, "", next.why, observation.revision);
+            return {Outcome::Noop,
+                    {},
+                    !next.why.empty()    ? next.why
+                    : !next.note.empty() ? next.note
+                                         : "up to date"};
         case Plan::Kind::Wait:
-            record_poll(stack, "", next.why);
+            record_poll(stack, "", next.why, observation.revision);
             return wait(stack, next, trigger);
         case Plan::Kind::Reject:
             // 3. verify failed: compose refused the files; running containers stay untouched.
-            record_poll(stack, "", "");
+            record_poll(stack, "", "", observation.revision);
             return reject(stack, next.release, next.why, trigger);
         case Plan::Kind::Deploy:
-            record_poll(stack, "", "");
+            record_poll(stack, "", "", observation.revision);
             break;
     }
     // 4-8. pull, apply, gate, promote or roll back; every transition recorded first.
@@ -192,7 +196,15 @@ void Reconciler::recover(const config::Stack& stack) {
         }
         event(d, "recover",
               fmt::format("agentd restarted during {}; applying and gating again", d.phase));
-        const auto target = apply(stack, d.release);
+        // What ran before this deployment is what its files replace (again, if it got that far).
+        const auto previous = d.previous ? m_s.store.deployment(*d.previous, false) : std::nullopt;
+        std::string note;
+        const auto options =
+            up_options(stack, previous ? &previous->release : nullptr, d.release, note);
+        if (!note.empty()) {
+            event(d, "apply", note);
+        }
+        const auto target = apply(stack, d.release, options);
         if (!target) {
             roll_back(stack, d, "apply: " + target.error().message);
             continue;
@@ -234,6 +246,23 @@ Plan Reconciler::plan(const config::Stack& stack, const Observation& o) {
     }
     if (m_s.store.is_bad(stack.name, p.release.key())) {
         p.why = fmt::format("release {} is marked bad; waiting for a new one", describe(p.release));
+        return p;
+    }
+    // A commit that changes nothing this stack reads is not a new release for it: the stack
+    // stays on what runs (or on the bad release it equals) and records the revision as seen.
+    if (const auto current = m_s.store.current(stack.name);
+        current && reads_the_same(stack, current->release, p.release)) {
+        p.note = fmt::format("{} changes nothing this stack reads; staying on {}",
+                             short_rev(o.revision), release_name(current->release));
+        return p;
+    }
+    if (const auto latest = m_s.store.latest(stack.name);
+        latest && m_s.store.is_bad(stack.name, latest->release.key()) &&
+        reads_the_same(stack, latest->release, p.release)) {
+        p.why = fmt::format(
+            "release {} is marked bad and {} changes nothing this stack reads; "
+            "waiting for a new one",
+            describe(latest->release), short_rev(o.revision));
         return p;
     }
     if (!o.missing.empty()) {
@@ -316,9 +345,13 @@ CycleResult Reconciler::deploy(const config::Stack& stack, model::Deployment d) 
     if (m_stop.load()) {
         return {Outcome::Interrupted, d.id, "stopped before apply; finished at the next start"};
     }
-    // 6. apply: check out the revision and `compose up` with the digests pinned.
-    enter(d, "apply", "compose up");
-    const auto target = apply(stack, d.release);
+    // 6. apply: check out the revision and `compose up` with the digests pinned, building and
+    // recreating the services whose build or bind-mounted inputs changed.
+    std::string note;
+    const auto running = running_release(stack, d.id);
+    const auto options = up_options(stack, running ? &*running : nullptr, d.release, note);
+    enter(d, "apply", note.empty() ? "compose up" : "compose up; " + note);
+    const auto target = apply(stack, d.release, options);
     if (!target) {
         return roll_back(stack, d, "apply: " + target.error().message);
     }
@@ -355,8 +388,8 @@ bool Reconciler::pull(const config::Stack& stack, model::Deployment& d) {
     return true;
 }
 
-sys::Result<GateTarget> Reconciler::apply(const config::Stack& stack,
-                                          const model::Release& release) {
+sys::Result<GateTarget> Reconciler::apply(const config::Stack& stack, const model::Release& release,
+                                          const runtime::UpOptions& options) {
     if (stack.git) {
         if (auto checked = m_s.git.checkout(*stack.git, release.revision, stack_dir(stack));
             !checked) {
@@ -368,7 +401,7 @@ sys::Result<GateTarget> Reconciler::apply(const config::Stack& stack,
         return project.error();
     }
     const auto pins = runnable(release.images);
-    if (auto up = m_s.compose.up(*project, pins); !up) {
+    if (auto up = m_s.compose.up(*project, pins, options); !up) {
         return sys::Error::failed("compose up: " + up.error().message);
     }
     GateTarget target;
@@ -426,7 +459,13 @@ CycleResult Reconciler::roll_back(const config::Stack& stack, model::Deployment&
     for (const auto& [service, image] : previous->release.images) {
         (void)ensure_image(image);  // kept locally since it ran; compose up reports the rest
     }
-    const auto target = apply(stack, previous->release);
+    // The candidate's files are what the restored ones replace.
+    std::string note;
+    const auto options = up_options(stack, &d.release, previous->release, note);
+    if (!note.empty()) {
+        event(d, "rollback", note);
+    }
+    const auto target = apply(stack, previous->release, options);
     if (!target) {
         return finish(d, model::Status::Failed,
                       fmt::format("{}; rollback to deployment {} failed: {}", why, previous->id,
@@ -477,17 +516,7 @@ sys::Result<std::vector<runtime::ComposeService>> Reconciler::services_at(
     if (!project) {
         return project.error();
     }
-    std::string key_text = revision + "\n" + tag + "\n";
-    for (const auto& [name, value] : project->env) {
-        key_text += name + "=" + value + "\n";
-    }
-    for (const auto& file : project->files) {
-        key_text += file + "\n";
-    }
-    if (!stack.git) {
-        key_text += directory_fingerprint(dir);  // files on the host have no revision
-    }
-    const auto key = sys::sha256_hex(key_text);
+    const auto key = services_key(stack, *project, revision, tag);
     ServicesCache cache(stack_dir(stack) / ".agentd" / "services.json");
     if (auto known = cache.find(key)) {
         return *known;
@@ -500,7 +529,26 @@ sys::Result<std::vector<runtime::ComposeService>> Reconciler::services_at(
     }
     auto services = m_s.compose.services(*project);
     cache.remember(key, services);
+    if (services && stack.git) {
+        cache.remember_inputs(key, collect_preview_inputs(stack, *project, *services));
+    }
     return services;
+}
+
+std::string Reconciler::services_key(const config::Stack& stack,
+                                     const runtime::ComposeProject& project,
+                                     const std::string& revision, const std::string& tag) const {
+    std::string key_text = revision + "\n" + tag + "\n";
+    for (const auto& [name, value] : project.env) {
+        key_text += name + "=" + value + "\n";
+    }
+    for (const auto& file : project.files) {
+        key_text += file + "\n";
+    }
+    if (!stack.git) {
+        key_text += directory_fingerprint(project.dir);  // files on the host have no revision
+    }
+    return sys::sha256_hex(key_text);
 }
 
 sys::Result<runtime::ComposeProject> Reconciler::project(const config::Stack& stack,
@@ -547,8 +595,9 @@ sys::Result<bool> Reconciler::ensure_image(const std::string& image) {
 }
 
 void Reconciler::record_poll(const config::Stack& stack, const std::string& error,
-                             const std::string& candidate) {
+                             const std::string& candidate, const std::string& revision) {
     model::LastPoll poll;
+    poll.revision = revision;
     poll.at = m_s.clock.now();
     poll.result = error.empty() ? "ok" : "error";
     poll.error = error;

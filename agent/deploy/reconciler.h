@@ -11,6 +11,7 @@
 
 #include "agent/config/config.h"
 #include "agent/deploy/health_gate.h"
+#include "agent/deploy/inputs.h"
 #include "agent/deploy/reconciler_steps.h"
 #include "agent/model/deployment.h"
 #include "agent/runtime/compose.h"
@@ -94,7 +95,8 @@ private:
     bool pull(const config::Stack& stack, model::Deployment& d);
     /// Pulls `image` unless present; true when it was pulled.
     sys::Result<bool> ensure_image(const std::string& image);
-    sys::Result<GateTarget> apply(const config::Stack& stack, const model::Release& release);
+    sys::Result<GateTarget> apply(const config::Stack& stack, const model::Release& release,
+                                  const runtime::UpOptions& options = {});
     GateResult gate(const config::Stack& stack, const GateTarget& target);
     CycleResult promote(const config::Stack& stack, model::Deployment& d);
     CycleResult roll_back(const config::Stack& stack, model::Deployment& d, const std::string& why);
@@ -109,7 +111,36 @@ private:
                                                  const std::string& revision,
                                                  const std::string& tag);
     void record_poll(const config::Stack& stack, const std::string& error,
-                     const std::string& candidate);
+                     const std::string& candidate, const std::string& revision = "");
+    /// The key of the services cache for the project of `revision`.
+    std::string services_key(const config::Stack& stack, const runtime::ComposeProject& project,
+                             const std::string& revision, const std::string& tag) const;
+
+    // What a revision changes among the stack's inputs (reconciler_inputs.cpp).
+    /// The repository paths the stack reads at `revision` (git stacks; cached with the
+    /// services). nullopt when they cannot be known.
+    std::optional<StackInputs> inputs_at(const config::Stack& stack, const std::string& revision,
+                                         const std::string& tag);
+    StackInputs collect_preview_inputs(const config::Stack& stack,
+                                       const runtime::ComposeProject& project,
+                                       const std::vector<runtime::ComposeService>& services);
+    /// What `to` changes among the stack's inputs, compared with `from`; nullopt when it cannot
+    /// be told (a `dir:` stack, a revision the mirror lacks).
+    std::optional<InputChanges> input_changes(const config::Stack& stack,
+                                              const model::Release& from, const model::Release& to);
+    /// True when `to` differs from `from` only by commits that change nothing the stack reads,
+    /// with the same images: not a new release for this stack.
+    bool reads_the_same(const config::Stack& stack, const model::Release& from,
+                        const model::Release& to);
+    /// The release whose files the stack's containers have while deployment `applying` starts:
+    /// the current one, or a newer one the gate failed and that was left running (on_failure:
+    /// stop, or nothing to roll back to). nullopt when nothing was applied yet.
+    std::optional<model::Release> running_release(const config::Stack& stack,
+                                                  std::int64_t applying);
+    /// The services to rebuild and recreate so that `release` replaces `running` in the
+    /// containers (none when nothing runs yet); `note` says which and why, when any.
+    runtime::UpOptions up_options(const config::Stack& stack, const model::Release* running,
+                                  const model::Release& release, std::string& note);
     void event(model::Deployment& d, const std::string& phase, const std::string& message);
     void enter(model::Deployment& d, const std::string& phase, const std::string& message);
     std::filesystem::path stack_dir(const config::Stack& stack) const;

@@ -26,7 +26,10 @@ struct Plan {
     enum class Kind { Noop, Wait, Reject, Deploy };
     Kind kind = Kind::Noop;
     model::Release release;
-    std::string why;      ///< for Noop/Wait/Reject
+    std::string why;  ///< for Noop/Wait/Reject
+    /// For Noop: said in the cycle's message but not recorded as a candidate (nothing is
+    /// pending), e.g. that the new revision changes nothing the stack reads.
+    std::string note;
     std::string missing;  ///< for Wait: the images not found yet, "web: tag 2.0 not found in ..."
 };
 

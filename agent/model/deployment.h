@@ -58,6 +58,10 @@ struct LastPoll {
     std::optional<sys::TimePoint> at;
     std::string result;  ///< "ok", "error", "" (never polled)
     std::string error;
+    /// The git revision the poll saw ("" for `dir:` stacks and failed polls). When it differs
+    /// from the current release's and nothing is pending, the commits in between changed
+    /// nothing the stack reads: it saw them and stays on its release.
+    std::string revision;
 };
 
 struct StackState {

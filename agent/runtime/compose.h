@@ -19,12 +19,33 @@ struct ComposeProject {
     std::filesystem::path override_file;     ///< where the digest pins are written
 };
 
-/// A service as compose's own normalised `config` output describes it.
+/// A service as compose's own normalised `config` output describes it. Paths are as compose
+/// printed them: absolute (compose resolves them against the project directory).
 struct ComposeService {
     std::string name;
     std::string image;    ///< after interpolation; empty when only `build:` is given
     bool build = false;   ///< has a build section
     std::string restart;  ///< restart policy, "" when unset ("no")
+
+    // What the service reads from files, for deciding what a new revision changes.
+    std::string build_context;     ///< build.context when it is a path ("" for URLs or no build)
+    std::string build_dockerfile;  ///< build.dockerfile: relative to the context, or absolute
+    std::vector<std::string> build_contexts;  ///< build.additional_contexts that are paths
+    std::vector<std::string> bind_sources;    ///< host paths of bind mounts (volumes)
+    std::vector<std::string> env_files;       ///< env_file paths, when compose prints them (v2)
+    std::vector<std::string> files;  ///< `file:` of the configs and secrets the service uses
+
+    bool operator==(const ComposeService&) const = default;
+};
+
+/// How `up` treats services whose inputs changed in ways compose itself does not notice.
+struct UpOptions {
+    /// Built first (`build SERVICE...`): their build context or Dockerfile changed. compose
+    /// recreates a service whose image a build changed.
+    std::vector<std::string> rebuild;
+    /// Recreated after the `up` (`up -d --no-deps --force-recreate SERVICE...`): a repository
+    /// file or directory they bind-mount changed, which compose's configuration hash misses.
+    std::vector<std::string> recreate;
 };
 
 class Compose {
@@ -34,9 +55,10 @@ public:
     /// InvalidInput (with compose's message) when the files are invalid.
     virtual sys::Result<std::vector<ComposeService>> services(const ComposeProject& project) = 0;
     /// Writes the override pinning each service to its image (service -> ref@digest) and runs
-    /// `up -d --remove-orphans` with it.
+    /// `up -d --remove-orphans` with it, building and recreating the services `options` names.
     virtual sys::Result<void> up(const ComposeProject& project,
-                                 const std::map<std::string, std::string>& pins) = 0;
+                                 const std::map<std::string, std::string>& pins,
+                                 const UpOptions& options = {}) = 0;
     /// Runs a one-off service: `run --rm SERVICE` with the same pins.
     virtual sys::Result<void> run_once(const ComposeProject& project,
                                        const std::map<std::string, std::string>& pins,

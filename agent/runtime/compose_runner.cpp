@@ -70,6 +70,92 @@ bool valid_service_name(const std::string& name) {
            });
 }
 
+std::string scalar(const YAML::Node& node) {
+    return node && node.IsScalar() ? node.as<std::string>() : std::string();
+}
+
+/// A build context or volume source that names a path, not a URL or a named volume.
+bool is_path(const std::string& source) {
+    return !source.empty() && (source[0] == '/' || source[0] == '.' || source[0] == '~');
+}
+
+bool is_url(const std::string& context) {
+    return context.find("://") != std::string::npos || context.rfind("git@", 0) == 0 ||
+           context.rfind("github.com/", 0) == 0;
+}
+
+/// `env_file` as a string, a list of strings, or (v2) a list of {path, required}.
+std::vector<std::string> env_file_paths(const YAML::Node& node) {
+    std::vector<std::string> out;
+    if (node && node.IsScalar()) {
+        out.push_back(node.as<std::string>());
+    } else if (node && node.IsSequence()) {
+        for (const auto& item : node) {
+            const auto path = item.IsMap() ? scalar(item["path"]) : scalar(item);
+            if (!path.empty()) {
+                out.push_back(path);
+            }
+        }
+    }
+    return out;
+}
+
+/// The file inputs of one service of compose's normalised output: build context and
+/// Dockerfile, bind-mount sources, env files, and the files of its configs and secrets.
+void read_inputs(const YAML::Node& root, const YAML::Node& body, ComposeService& s) {
+    if (const auto build = body["build"]; build && build.IsMap()) {
+        const auto context = scalar(build["context"]);
+        if (!context.empty() && !is_url(context)) {
+            s.build_context = context;
+        }
+        s.build_dockerfile = scalar(build["dockerfile"]);
+        if (const auto extra = build["additional_contexts"]; extra && extra.IsMap()) {
+            for (const auto& item : extra) {
+                if (const auto path = scalar(item.second); is_path(path)) {
+                    s.build_contexts.push_back(path);
+                }
+            }
+        }
+    } else if (const auto path = scalar(body["build"]); !path.empty() && !is_url(path)) {
+        s.build_context = path;
+    }
+    if (const auto volumes = body["volumes"]; volumes && volumes.IsSequence()) {
+        for (const auto& volume : volumes) {
+            if (volume.IsScalar()) {
+                // "SOURCE:TARGET[:MODE]": a source that is a path is a bind mount.
+                const auto text = volume.as<std::string>();
+                const auto colon = text.find(':');
+                if (const auto source = text.substr(0, colon);
+                    colon != std::string::npos && is_path(source)) {
+                    s.bind_sources.push_back(source);
+                }
+            } else if (volume.IsMap() && scalar(volume["type"]) == "bind") {
+                if (const auto source = scalar(volume["source"]); !source.empty()) {
+                    s.bind_sources.push_back(source);
+                }
+            }
+        }
+    }
+    s.env_files = env_file_paths(body["env_file"]);
+    for (const char* kind : {"configs", "secrets"}) {
+        const auto used = body[kind];
+        if (!used || !used.IsSequence()) {
+            continue;
+        }
+        for (const auto& item : used) {
+            const auto name = item.IsMap() ? scalar(item["source"]) : scalar(item);
+            const auto declared = root[kind];
+            if (name.empty() || !declared || !declared.IsMap() || !declared[name] ||
+                !declared[name].IsMap()) {
+                continue;
+            }
+            if (const auto file = scalar(declared[name]["file"]); !file.empty()) {
+                s.files.push_back(file);
+            }
+        }
+    }
+}
+
 }  // namespace
 
 sys::Result<std::vector<std::filesystem::path>> compose_files(const ComposeProject& project) {
@@ -145,6 +231,7 @@ sys::Result<std::vector<ComposeService>> parse_compose_config(const std::string&
                 if (body["restart"] && body["restart"].IsScalar()) {
                     s.restart = body["restart"].as<std::string>();
                 }
+                read_inputs(root, body, s);
             }
             if (s.restart == "no") {
                 s.restart.clear();
@@ -260,14 +347,38 @@ sys::Result<std::vector<ComposeService>> ComposeRunner::services(const ComposePr
 }
 
 sys::Result<void> ComposeRunner::up(const ComposeProject& project,
-                                    const std::map<std::string, std::string>& pins) {
-    auto r = compose(project, {"up", "-d", "--remove-orphans"}, &pins, k_up_timeout);
-    if (!r) {
-        return r.error();
+                                    const std::map<std::string, std::string>& pins,
+                                    const UpOptions& options) {
+    for (const auto* names : {&options.rebuild, &options.recreate}) {
+        for (const auto& service : *names) {
+            if (!valid_service_name(service)) {
+                return sys::Error::invalid(fmt::format("compose up {}: invalid service name \"{}\"",
+                                                       project.name, service));
+            }
+        }
     }
-    if (!r->success()) {
-        return sys::Error::failed(
-            fmt::format("compose up {}: {}", project.name, describe_exit(*r)));
+    // The steps, each its own compose run; the first failure ends the apply.
+    std::vector<std::pair<std::string, std::vector<std::string>>> steps;
+    if (!options.rebuild.empty()) {
+        std::vector<std::string> args{"build"};
+        args.insert(args.end(), options.rebuild.begin(), options.rebuild.end());
+        steps.emplace_back("build", std::move(args));
+    }
+    steps.emplace_back("up", std::vector<std::string>{"up", "-d", "--remove-orphans"});
+    if (!options.recreate.empty()) {
+        std::vector<std::string> args{"up", "-d", "--no-deps", "--force-recreate"};
+        args.insert(args.end(), options.recreate.begin(), options.recreate.end());
+        steps.emplace_back("up --force-recreate", std::move(args));
+    }
+    for (const auto& [what, args] : steps) {
+        auto r = compose(project, args, &pins, k_up_timeout);
+        if (!r) {
+            return r.error();
+        }
+        if (!r->success()) {
+            return sys::Error::failed(
+                fmt::format("compose {} {}: {}", what, project.name, describe_exit(*r)));
+        }
     }
     return {};
 }

@@ -21,9 +21,14 @@ public:
 
     sys::Result<std::vector<ComposeService>> services(const ComposeProject& project) override;
     /// Pins must name services of the project: compose would create a service for any other
-    /// name. With no pins, the override file is neither written nor used.
+    /// name. With no pins, the override file is neither written nor used. Runs, in order:
+    /// `build SERVICE...` (options.rebuild, if any), `up -d --remove-orphans`, then
+    /// `up -d --no-deps --force-recreate SERVICE...` (options.recreate, if any): the whole
+    /// project converges first, in dependency order, and only the named services are
+    /// recreated again (compose v1 and v2 alike; checked with docker-compose 1.29).
     sys::Result<void> up(const ComposeProject& project,
-                         const std::map<std::string, std::string>& pins) override;
+                         const std::map<std::string, std::string>& pins,
+                         const UpOptions& options = {}) override;
     sys::Result<void> run_once(const ComposeProject& project,
                                const std::map<std::string, std::string>& pins,
                                const std::string& service) override;

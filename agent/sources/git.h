@@ -2,6 +2,7 @@
 // Git sources: a bare mirror per remote under state_dir, and a stable working tree per stack.
 
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,15 @@ public:
     /// and returns those that point to a commit, sorted by name. A tag moved on the remote is
     /// seen moved; a tag deleted there is gone. Unauthorized / Failed / InvalidInput as fetch.
     virtual sys::Result<std::vector<GitTag>> tags(const config::GitSource& source) = 0;
+    /// Which of `paths` (repository paths: "" is the root, "a/b" a file, directory or symlink;
+    /// never ".." or absolute) differ between commits `from` and `to` (both fetched already):
+    /// the entry's object id or mode differs, or it exists in only one of them. A path under a
+    /// symlink is not looked through (ask about the symlink itself). Reads the mirror only: no
+    /// fetch, no checkout, no process. NotFound when the mirror lacks either commit;
+    /// InvalidInput for a revision that is not 40 hex digits or a path that leaves the tree.
+    virtual sys::Result<std::set<std::string>> changed_paths(
+        const config::GitSource& source, const std::string& from, const std::string& to,
+        const std::vector<std::string>& paths) = 0;
 };
 
 }  // namespace agentd::sources

@@ -624,4 +624,90 @@ sys::Result<void> LibGit2Source::checkout(const config::GitSource& source,
     return {};
 }
 
+// --- changed_paths: per-path tree entries of two commits -------------------------------------
+
+namespace {
+
+/// The tree of commit `revision` in the opened mirror.
+sys::Result<TreePtr> commit_tree(git_repository* repo, const std::string& revision,
+                                 const std::string& shown_url) {
+    git_oid oid;
+    git_oid_fromstr(&oid, revision.c_str());
+    git_commit* raw_commit = nullptr;
+    if (const int rc = git_commit_lookup(&raw_commit, repo, &oid); rc != 0) {
+        if (rc == GIT_ENOTFOUND) {
+            return sys::Error::not_found(
+                fmt::format("revision {} not found in the mirror of {}", revision, shown_url));
+        }
+        return sys::Error::failed(fmt::format("revision {}: {}", revision, libgit2_error()));
+    }
+    CommitPtr commit(raw_commit);
+    git_tree* raw_tree = nullptr;
+    if (git_commit_tree(&raw_tree, commit.get()) != 0) {
+        return sys::Error::failed(fmt::format("revision {}: {}", revision, libgit2_error()));
+    }
+    return TreePtr(raw_tree);
+}
+
+/// "<mode> <object id>" of `path` in `tree` ("" = the tree itself), or "" when absent.
+std::string entry_id(git_tree* tree, const std::string& path) {
+    if (path.empty()) {
+        return fmt::format("040000 {}", git_oid_tostr_s(git_tree_id(tree)));
+    }
+    git_tree_entry* raw_entry = nullptr;
+    if (git_tree_entry_bypath(&raw_entry, tree, path.c_str()) != 0) {
+        return "";
+    }
+    TreeEntryPtr entry(raw_entry);
+    return fmt::format("{:06o} {}", static_cast<unsigned>(git_tree_entry_filemode(entry.get())),
+                       git_oid_tostr_s(git_tree_entry_id(entry.get())));
+}
+
+}  // namespace
+
+sys::Result<std::set<std::string>> LibGit2Source::changed_paths(
+    const config::GitSource& source, const std::string& from, const std::string& to,
+    const std::vector<std::string>& paths) {
+    for (const auto* revision : {&from, &to}) {
+        if (!valid_revision(*revision)) {
+            return sys::Error::invalid(
+                fmt::format("revision {:?}: expected 40 hex digits", *revision));
+        }
+    }
+    std::vector<std::string> tree_paths;
+    for (const auto& path : paths) {
+        auto normal = tree_path(path);
+        if (!normal) {
+            return normal.error();
+        }
+        tree_paths.push_back(std::move(*normal));
+    }
+    const std::string shown_url = redact_url(source.url);
+    const auto mirror = mirror_path(source.url);
+    std::lock_guard guard(mirror_lock(mirror));
+    git_repository* raw_repo = nullptr;
+    if (git_repository_open_ext(&raw_repo, mirror.c_str(),
+                                GIT_REPOSITORY_OPEN_NO_SEARCH | GIT_REPOSITORY_OPEN_BARE,
+                                nullptr) != 0) {
+        return sys::Error::not_found(
+            fmt::format("revision {} not found: {} was never fetched", from, shown_url));
+    }
+    RepoPtr repo(raw_repo);
+    auto before = commit_tree(repo.get(), from, shown_url);
+    if (!before) {
+        return before.error();
+    }
+    auto after = commit_tree(repo.get(), to, shown_url);
+    if (!after) {
+        return after.error();
+    }
+    std::set<std::string> changed;
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+        if (entry_id(before->get(), tree_paths[i]) != entry_id(after->get(), tree_paths[i])) {
+            changed.insert(paths[i]);
+        }
+    }
+    return changed;
+}
+
 }  // namespace agentd::sources

@@ -49,6 +49,12 @@ public:
     /// sorted by name. Tags of trees or blobs, and invalid names, are skipped.
     sys::Result<std::vector<GitTag>> tags(const config::GitSource& source) override;
 
+    /// Compares tree entries of the two commits in the mirror (git_tree_entry_bypath), so the
+    /// answer costs a few object reads per path whatever the size of the change.
+    sys::Result<std::set<std::string>> changed_paths(
+        const config::GitSource& source, const std::string& from, const std::string& to,
+        const std::vector<std::string>& paths) override;
+
     /// The bare mirror used for `url`.
     std::filesystem::path mirror_path(const std::string& url) const;
 

@@ -64,6 +64,11 @@ CREATE TABLE bad_releases (
     PRIMARY KEY (stack, release_key)
 );
 )sql"},
+    // The revision each poll saw: a commit that changes nothing a stack reads is seen, not
+    // deployed (status shows it).
+    Migration{2, R"sql(
+ALTER TABLE stacks ADD COLUMN last_poll_revision TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 std::int64_t now_ms() {

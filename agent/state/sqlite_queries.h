@@ -39,21 +39,23 @@ inline constexpr const char* k_latest_of_stack = "SELECT " AGENTD_DEPLOYMENT_COL
 #undef AGENTD_DEPLOYMENT_COLUMNS
 
 inline constexpr const char* k_stack_state =
-    "SELECT paused, pinned, last_poll_at, last_poll_result, last_poll_error, candidate "
-    "FROM stacks WHERE name = ?";
+    "SELECT paused, pinned, last_poll_at, last_poll_result, last_poll_error, candidate, "
+    "last_poll_revision FROM stacks WHERE name = ?";
 inline constexpr const char* k_save_stack_state =
     "INSERT INTO stacks (name, paused, pinned, last_poll_at, last_poll_result, last_poll_error, "
-    "candidate) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
-    "paused = excluded.paused, pinned = excluded.pinned, last_poll_at = excluded.last_poll_at, "
-    "last_poll_result = excluded.last_poll_result, last_poll_error = excluded.last_poll_error, "
-    "candidate = excluded.candidate";
+    "candidate, last_poll_revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE "
+    "SET paused = excluded.paused, pinned = excluded.pinned, "
+    "last_poll_at = excluded.last_poll_at, last_poll_result = excluded.last_poll_result, "
+    "last_poll_error = excluded.last_poll_error, candidate = excluded.candidate, "
+    "last_poll_revision = excluded.last_poll_revision";
 // The two writers of a stack's row touch only their own columns: the pipeline records polls
 // while an admin may pause the stack at the same moment.
 inline constexpr const char* k_record_poll =
     "INSERT INTO stacks (name, paused, last_poll_at, last_poll_result, last_poll_error, "
-    "candidate) VALUES (?, 0, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
-    "last_poll_at = excluded.last_poll_at, last_poll_result = excluded.last_poll_result, "
-    "last_poll_error = excluded.last_poll_error, candidate = excluded.candidate";
+    "candidate, last_poll_revision) VALUES (?, 0, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE "
+    "SET last_poll_at = excluded.last_poll_at, last_poll_result = excluded.last_poll_result, "
+    "last_poll_error = excluded.last_poll_error, candidate = excluded.candidate, "
+    "last_poll_revision = excluded.last_poll_revision";
 inline constexpr const char* k_set_control =
     "INSERT INTO stacks (name, paused, pinned) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
     "paused = excluded.paused, pinned = excluded.pinned";

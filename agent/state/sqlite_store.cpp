@@ -285,6 +285,7 @@ model::StackState SqliteStore::stack_state(const std::string& stack) {
             s.last_poll.result = stmt.text(3);
             s.last_poll.error = stmt.text(4);
             s.candidate = stmt.text(5);
+            s.last_poll.revision = stmt.text(6);
         }
     }
     tx.commit();
@@ -301,6 +302,7 @@ void SqliteStore::save_stack_state(const model::StackState& s) {
         .bind(5, s.last_poll.result)
         .bind(6, s.last_poll.error)
         .bind(7, s.candidate)
+        .bind(8, s.last_poll.revision)
         .run();
     tx.commit();
 }
@@ -314,6 +316,7 @@ void SqliteStore::record_poll(const std::string& stack, const model::LastPoll& p
         .bind(3, poll.result)
         .bind(4, poll.error)
         .bind(5, candidate)
+        .bind(6, poll.revision)
         .run();
     tx.commit();
 }

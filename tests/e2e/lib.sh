@@ -37,6 +37,7 @@ WORK=""       # the git working clone
 BARE=""       # the bare repository agentd fetches from
 STACK_PATH=stack  # sub-directory of the repository holding the compose files
 WEB_PORT=""   # when set, compose_stack publishes web's port 80 on 127.0.0.1:$WEB_PORT
+E2E_EXTRA_PROJECTS=()  # more compose projects (stacks) of the scenario, cleaned up like $STACK
 CTL_RC=0
 CTL_OUT=""
 CTL_ERR=""
@@ -103,6 +104,14 @@ e2e_cleanup() {
     trap - ERR
     set +e
     stop_agentd >/dev/null 2>&1
+    local project
+    for project in "${E2E_EXTRA_PROJECTS[@]}"; do
+        local extra=()
+        mapfile -t extra < <(docker ps -aq --filter "label=com.docker.compose.project=$project")
+        ((${#extra[@]} == 0)) || docker rm -f "${extra[@]}" >/dev/null 2>&1
+        mapfile -t extra < <(docker network ls -q --filter "label=com.docker.compose.project=$project")
+        ((${#extra[@]} == 0)) || docker network rm "${extra[@]}" >/dev/null 2>&1
+    done
     if [[ -n "$STACK" ]]; then
         local ids=()
         mapfile -t ids < <(docker ps -aq --filter "label=com.docker.compose.project=$STACK")
@@ -443,6 +452,25 @@ service_state() {
     id=$(container_ids "$1" | head -n 1)
     [[ -n "$id" ]] || { echo "absent"; return 0; }
     docker inspect -f '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$id"
+}
+
+# container_starts [PROJECT]: "SERVICE ID STARTED_AT" of each container of the project (default
+# $STACK), sorted: equal before and after means nothing was recreated or restarted.
+container_starts() {
+    local project=${1:-$STACK} ids=()
+    mapfile -t ids < <(docker ps -aq --no-trunc --filter "label=com.docker.compose.project=$project")
+    ((${#ids[@]} == 0)) && return 0
+    docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}} {{.Id}} {{.State.StartedAt}}' \
+        "${ids[@]}" | sort
+}
+
+# project_file PROJECT SERVICE FILE: FILE inside the service's running container.
+project_file() {
+    local id
+    id=$(docker ps -q --filter "label=com.docker.compose.project=$1" \
+        --filter "label=com.docker.compose.service=$2" | head -n 1)
+    [[ -n "$id" ]] || return 1
+    docker exec "$id" cat "$3"
 }
 
 # service_image_id SERVICE: the image id the service's container runs.

@@ -51,7 +51,47 @@ public:
     sys::Result<std::vector<sources::GitTag>> tags(const config::GitSource&) override {
         return tag_list;
     }
+    /// A path changed when a changed file is it, lies below it, or it is the root ("").
+    sys::Result<std::set<std::string>> changed_paths(
+        const config::GitSource&, const std::string& from, const std::string& to,
+        const std::vector<std::string>& paths) override {
+        comparisons.push_back({from, to, paths});
+        if (!compare_fails.empty()) {
+            return sys::Error::failed(compare_fails);
+        }
+        std::set<std::string> out;
+        const auto it = changes.find({from, to});
+        const auto back = changes.find({to, from});
+        const auto* files = it != changes.end()     ? &it->second
+                            : back != changes.end() ? &back->second
+                                                    : nullptr;
+        for (const auto& path : paths) {
+            if (files == nullptr) {
+                if (from != to && all_change_when_unknown) {
+                    out.insert(path);
+                }
+                continue;
+            }
+            for (const auto& file : *files) {
+                if (path.empty() || file == path || file.rfind(path + "/", 0) == 0) {
+                    out.insert(path);
+                }
+            }
+        }
+        return out;
+    }
+    struct Comparison {
+        std::string from;
+        std::string to;
+        std::vector<std::string> paths;
+    };
     std::vector<sources::GitTag> tag_list;
+    /// (from, to) -> the files that differ (either order); pairs not listed: every path
+    /// differs between different revisions (all_change_when_unknown) or none does.
+    std::map<std::pair<std::string, std::string>, std::set<std::string>> changes;
+    bool all_change_when_unknown = true;
+    std::string compare_fails;
+    std::vector<Comparison> comparisons;
     std::string head = std::string(40, 'a');
     std::string fail;
     int fetches = 0;
@@ -181,8 +221,10 @@ public:
         return declared;
     }
     sys::Result<void> up(const runtime::ComposeProject& project,
-                         const std::map<std::string, std::string>& pins) override {
+                         const std::map<std::string, std::string>& pins,
+                         const runtime::UpOptions& options = {}) override {
         ups.push_back(pins);
+        up_options.push_back(options);
         last_env = project.env;
         if (up_fails) {
             return sys::Error::failed("up failed");
@@ -201,6 +243,7 @@ public:
     bool up_fails = false;
     int configs = 0;
     std::vector<std::map<std::string, std::string>> ups;
+    std::vector<runtime::UpOptions> up_options;  ///< one per up, in order
     std::vector<std::string> runs;
     std::map<std::string, std::string> last_env;
 

@@ -68,6 +68,29 @@ TEST_CASE("render: status says which release waits for which image, since and un
     CHECK(daemon::to_json(shop)["waiting"].is_null());
 }
 
+TEST_CASE("render: status says when the last poll saw a revision that changed nothing here",
+          "[ctl]") {
+    daemon::StackStatus blog;
+    blog.name = "blog";
+    blog.state = "running";
+    blog.current = k_sample;
+    const std::string seen = "fedcba9876543210fedcba9876543210fedcba98";
+    blog.stack_state.last_poll = {k_sample.started_at + 100s, "ok", "", seen};
+    const json entry = daemon::to_json(blog);
+    CHECK(entry["last_poll"]["revision"] == seen);
+    const auto out = ctl::render_status(json{{"stacks", {entry}}}, k_sample.started_at + 160s);
+    CHECK(out.find("seen fedcba987654: no change to this stack") != std::string::npos);
+    // the poll saw the release that runs: nothing to say
+    blog.stack_state.last_poll.revision = k_sample.release.revision;
+    CHECK(ctl::render_status(json{{"stacks", {daemon::to_json(blog)}}}, k_sample.started_at + 160s)
+              .find("seen") == std::string::npos);
+    // a pending candidate is what the notes show
+    blog.stack_state.last_poll.revision = seen;
+    blog.stack_state.candidate = "v2 waits for images: web";
+    CHECK(ctl::render_status(json{{"stacks", {daemon::to_json(blog)}}}, k_sample.started_at + 160s)
+              .find("seen") == std::string::npos);
+}
+
 TEST_CASE("render: tags one per line without a policy, a match table with one", "[ctl]") {
     CHECK(ctl::render_tags(json::parse(R"({"tags": ["1.0.0", "latest"]})"), "") ==
           "1.0.0\nlatest\n");

@@ -31,6 +31,7 @@ TEST_CASE("api routes: status lists every stack with the stable fields", "[daemo
     REQUIRE(s["current"]["id"] == 3);
     REQUIRE(s["last_poll"]["result"] == "ok");
     REQUIRE(s["last_poll"]["at"].is_null());
+    REQUIRE(s["last_poll"]["revision"].is_null());
     REQUIRE(s["candidate"].is_null());
 }
 

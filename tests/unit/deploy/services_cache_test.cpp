@@ -3,6 +3,8 @@
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
+#include "agent/sys/files.h"
+
 using namespace agentd;
 
 namespace {
@@ -47,4 +49,51 @@ TEST_CASE("services cache: keeps only the newest entries", "[deploy]") {
     }
     CHECK_FALSE(cache.find("k0").has_value());
     CHECK(cache.find("k9").has_value());
+}
+
+TEST_CASE("services cache: keeps each service's file inputs and the stack's inputs", "[deploy]") {
+    TempFile t;
+    deploy::ServicesCache cache(t.file);
+    runtime::ComposeService web{"web", "reg/web:1", false, "always"};
+    web.bind_sources = {"/p/shop/nginx.conf"};
+    web.env_files = {"/p/shop/web.env"};
+    web.files = {"/p/shop/token"};
+    runtime::ComposeService app{"app", "", true, ""};
+    app.build_context = "/p/shop/app";
+    app.build_dockerfile = "../Dockerfile";
+    app.build_contexts = {"/p/assets"};
+    cache.remember("k1", std::vector<runtime::ComposeService>{web, app});
+    CHECK_FALSE(cache.inputs("k1").has_value());
+
+    deploy::StackInputs inputs;
+    inputs.paths = {"shop", "shop/nginx.conf", "common/base.yaml"};
+    inputs.definitions = {"shop/compose.yaml", "common/base.yaml"};
+    inputs.build = {{"app", {"shop/app", "shop/Dockerfile"}}};
+    inputs.mounted = {{"web", {"shop/nginx.conf"}}};
+    inputs.notes = {"/etc/x is a host path (outside the repository): not versioned"};
+    cache.remember_inputs("k1", inputs);
+    cache.remember_inputs("absent", inputs);  // no entry: nothing written for it
+
+    deploy::ServicesCache reopened(t.file);
+    const auto services = reopened.find("k1");
+    REQUIRE(services.has_value());
+    REQUIRE(services->ok());
+    CHECK(services->value() == std::vector<runtime::ComposeService>{web, app});
+    CHECK(reopened.inputs("k1") == std::optional(inputs));
+    CHECK_FALSE(reopened.inputs("absent").has_value());
+    CHECK_FALSE(reopened.find("absent").has_value());
+}
+
+TEST_CASE("services cache: a cache written by an older agentd is ignored", "[deploy]") {
+    TempFile t;
+    std::filesystem::create_directories(t.file.parent_path());
+    // format 1: a bare array, services without their inputs
+    REQUIRE(sys::write_file_atomic(
+                t.file, R"([{"key":"k1","services":[{"name":"web","image":"w","build":true}]}])")
+                .ok());
+    deploy::ServicesCache cache(t.file);
+    CHECK_FALSE(cache.find("k1").has_value());
+    cache.remember("k2", std::vector<runtime::ComposeService>{});
+    CHECK(cache.find("k2").has_value());
+    CHECK_FALSE(cache.find("k1").has_value());
 }

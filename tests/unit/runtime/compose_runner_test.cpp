@@ -207,6 +207,173 @@ TEST_CASE("compose: names that could become options are rejected", "[runtime][co
     CHECK(runner.specs.empty());
 }
 
+TEST_CASE("compose: rebuild and recreate run build, up, then up --force-recreate of those only",
+          "[runtime][compose]") {
+    TempDir dir;
+    write(dir.path() / "compose.yaml", "services: {}\n");
+    FakeRunner runner;
+    ComposeRunner compose(runner);
+    const ComposeProject project{
+        .name = "shop", .dir = dir.path(), .override_file = dir.path() / "pins.yaml"};
+    const std::string prefix = "docker-compose -p shop --project-directory " + dir.path().string() +
+                               " -f " + (dir.path() / "compose.yaml").string() + " -f " +
+                               (dir.path() / "pins.yaml").string();
+    REQUIRE(compose
+                .up(project, {{"web", "w@sha256:1"}},
+                    {.rebuild = {"api", "worker"}, .recreate = {"proxy", "api"}})
+                .ok());
+    REQUIRE(runner.specs.size() == 4);  // detection, then three runs
+    CHECK(joined(runner.specs[1].argv) == prefix + " build api worker");
+    CHECK(joined(runner.specs[2].argv) == prefix + " up -d --remove-orphans");
+    CHECK(joined(runner.specs[3].argv) == prefix + " up -d --no-deps --force-recreate proxy api");
+    for (std::size_t i = 1; i < runner.specs.size(); ++i) {
+        CHECK(runner.specs[i].cwd == dir.path());
+    }
+
+    // nothing to rebuild or recreate: one `up`, as before
+    runner.specs.clear();
+    REQUIRE(compose.up(project, {{"web", "w@sha256:1"}}, {}).ok());
+    REQUIRE(runner.specs.size() == 1);
+    CHECK(joined(runner.specs[0].argv) == prefix + " up -d --remove-orphans");
+}
+
+TEST_CASE("compose: a failed build stops before up and says which step failed",
+          "[runtime][compose]") {
+    TempDir dir;
+    write(dir.path() / "compose.yaml", "services: {}\n");
+    FakeRunner runner;
+    runner.next = {.exit_code = 1, .err = "ERROR: Service 'api' failed to build\n"};
+    ComposeRunner compose(runner);
+    auto r = compose.up({.name = "shop", .dir = dir.path()}, {}, {.rebuild = {"api"}});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message == "compose build shop: exit 1: ERROR: Service 'api' failed to build");
+    CHECK(runner.specs.size() == 2);  // detection and the build: no up after it
+}
+
+TEST_CASE("compose: service names to rebuild or recreate that could be options are refused",
+          "[runtime][compose]") {
+    TempDir dir;
+    write(dir.path() / "compose.yaml", "services: {}\n");
+    FakeRunner runner;
+    ComposeRunner compose(runner);
+    const ComposeProject project{.name = "shop", .dir = dir.path()};
+    CHECK(compose.up(project, {}, {.rebuild = {"--no-cache"}}).error().kind ==
+          sys::Error::Kind::InvalidInput);
+    CHECK(compose.up(project, {}, {.recreate = {"-v"}}).error().kind ==
+          sys::Error::Kind::InvalidInput);
+    CHECK(compose.up(project, {}, {.recreate = {"a b"}}).error().kind ==
+          sys::Error::Kind::InvalidInput);
+    CHECK(runner.specs.empty());
+}
+
+TEST_CASE("compose: v1 config output gives each service's file inputs", "[runtime][compose]") {
+    // docker-compose 1.29's own output for a project with every kind of input
+    auto r = parse_compose_config(R"(configs:
+  cfg:
+    file: /repo/common/cfg.txt
+secrets:
+  token:
+    file: /repo/stack/token.txt
+services:
+  app:
+    build:
+      args:
+        A: '1'
+      context: /repo/stack/app
+      dockerfile: ../Dockerfile.app
+      target: prod
+  ext:
+    environment:
+      B: '2'
+    image: busybox
+    volumes:
+    - /repo/common/basevol:/bv:rw
+  web:
+    configs:
+    - source: cfg
+    environment:
+      X: '1'
+    image: busybox
+    secrets:
+    - source: token
+    volumes:
+    - /repo/stack/conf/nginx.conf:/etc/nginx.conf:ro
+    - /repo/stack:/app:rw
+    - data:/data:rw
+    - /etc/hostname:/h:ro
+    - source: /repo/common
+      target: /common
+      type: bind
+    - source: logs
+      target: /logs
+      type: volume
+version: '3.8'
+volumes:
+  data: {}
+)");
+    REQUIRE(r.ok());
+    REQUIRE(r->size() == 3);
+    const auto& app = (*r)[0];
+    CHECK(app.build);
+    CHECK(app.build_context == "/repo/stack/app");
+    CHECK(app.build_dockerfile == "../Dockerfile.app");
+    const auto& ext = (*r)[1];
+    CHECK(ext.bind_sources == std::vector<std::string>{"/repo/common/basevol"});
+    const auto& web = (*r)[2];
+    CHECK(web.bind_sources == std::vector<std::string>{"/repo/stack/conf/nginx.conf", "/repo/stack",
+                                                       "/etc/hostname", "/repo/common"});
+    CHECK(web.files == std::vector<std::string>{"/repo/common/cfg.txt", "/repo/stack/token.txt"});
+    CHECK(web.env_files.empty());  // v1 folds env_file into environment
+}
+
+TEST_CASE("compose: v2 config output gives env files, additional contexts, short forms",
+          "[runtime][compose]") {
+    auto r = parse_compose_config(R"(name: shop
+services:
+  api:
+    build:
+      context: /repo/api
+      dockerfile: Dockerfile
+      additional_contexts:
+        assets: /repo/assets
+        base: docker-image://busybox:1
+    env_file:
+    - path: /repo/stack/api.env
+      required: true
+    - /repo/stack/extra.env
+    secrets: [token, ghost]
+  remote:
+    build:
+      context: https://github.com/acme/remote.git#main
+  short:
+    build: /repo/short
+    env_file: /repo/stack/one.env
+    volumes:
+    - type: bind
+      source: /repo/stack/site
+      target: /site
+      bind:
+        create_host_path: true
+secrets:
+  token:
+    file: /repo/stack/token
+  ghost:
+    environment: GHOST
+)");
+    REQUIRE(r.ok());
+    const auto& api = (*r)[0];
+    CHECK(api.build_context == "/repo/api");
+    CHECK(api.build_contexts == std::vector<std::string>{"/repo/assets"});
+    CHECK(api.env_files ==
+          std::vector<std::string>{"/repo/stack/api.env", "/repo/stack/extra.env"});
+    CHECK(api.files == std::vector<std::string>{"/repo/stack/token"});
+    CHECK((*r)[1].build);
+    CHECK((*r)[1].build_context.empty());  // a URL is no path of the repository
+    CHECK((*r)[2].build_context == "/repo/short");
+    CHECK((*r)[2].env_files == std::vector<std::string>{"/repo/stack/one.env"});
+    CHECK((*r)[2].bind_sources == std::vector<std::string>{"/repo/stack/site"});
+}
+
 // ---- with the real docker-compose and Docker engine ----
 
 namespace {
@@ -393,4 +560,70 @@ TEST_CASE("compose: up runs a service pinned to a registry digest",
     }));
     CHECK(containers[0].image == pinned);
     CHECK(containers[0].one_off == false);
+}
+
+TEST_CASE(
+    "compose: recreate picks up a replaced bind-mounted file, rebuild a changed context, "
+    "and nothing else restarts",
+    "[runtime][compose][integration][docker]") {
+    const auto image = ensure_test_image();
+    LiveProject live;
+    Cleanup built([&] { run({"docker", "rmi", "-f", live.project.name + "_app"}); });
+    write(live.dir.path() / "compose.yaml", R"(services:
+  web:
+    image: agentd-runtime-test/busybox:1
+    command: ["sleep", "300"]
+    volumes: ["./page.txt:/page.txt:ro"]
+  db:
+    image: agentd-runtime-test/busybox:1
+    command: ["sleep", "300"]
+  app:
+    build: ./app
+    command: ["sleep", "300"]
+)");
+    write(live.dir.path() / "page.txt", "release 1\n");
+    write(live.dir.path() / "app" / "Dockerfile",
+          "FROM agentd-runtime-test/busybox:1\nCOPY v.txt /v.txt\n");
+    write(live.dir.path() / "app" / "v.txt", "app 1\n");
+    REQUIRE(live.compose.up(live.project, {}).ok());
+
+    sys::CurlHttpClient http;
+    DockerEngine engine(http);
+    const auto ids = [&] {
+        std::map<std::string, std::string> out;
+        auto containers = engine.project_containers(live.project.name);
+        INFO((containers ? std::string() : containers.error().message));
+        REQUIRE(containers.ok());
+        for (const auto& c : *containers) {
+            out[c.service] = c.id;
+        }
+        return out;
+    };
+    const auto cat = [&](const std::string& service, const std::string& file) {
+        return run_ok({"docker", "exec", ids().at(service), "cat", file});
+    };
+    REQUIRE(eventually([&] { return ids().size() == 3; }));
+    const auto before = ids();
+    CHECK(cat("web", "/page.txt") == "release 1");
+
+    // A checkout replaces files (a new inode): the running container keeps the old one, and a
+    // plain `up` sees no configuration change.
+    write(live.dir.path() / "page.new", "release 2\n");
+    std::filesystem::rename(live.dir.path() / "page.new", live.dir.path() / "page.txt");
+    write(live.dir.path() / "app" / "v.txt", "app 2\n");
+    REQUIRE(live.compose.up(live.project, {}).ok());
+    CHECK(ids() == before);
+    CHECK(cat("web", "/page.txt") == "release 1");
+    CHECK(cat("app", "/v.txt") == "app 1");
+
+    auto up = live.compose.up(live.project, {}, {.rebuild = {"app"}, .recreate = {"web"}});
+    INFO((up.ok() ? std::string() : up.error().message));
+    REQUIRE(up.ok());
+    const auto after = ids();
+    CHECK(after.at("db") == before.at("db"));
+    CHECK(after.at("web") != before.at("web"));
+    CHECK(after.at("app") != before.at("app"));  // compose recreates it: its image changed
+    CHECK(cat("web", "/page.txt") == "release 2");
+    CHECK(cat("app", "/v.txt") == "app 2");
+    (void)image;
 }

@@ -105,8 +105,44 @@ TEST_CASE("sqlite store: opening creates the database with WAL and records the m
 
     RawDb raw(db);
     CHECK(raw.query("PRAGMA journal_mode") == "wal\n");
-    CHECK(raw.query("SELECT version FROM schema_migrations ORDER BY version") ==
-          std::to_string(latest_schema_version()) + "\n");
+    std::string versions;
+    for (int v = 1; v <= latest_schema_version(); ++v) {
+        versions += std::to_string(v) + "\n";
+    }
+    CHECK(raw.query("SELECT version FROM schema_migrations ORDER BY version") == versions);
+}
+
+TEST_CASE("sqlite store: a database of schema 1 gains last_poll_revision, data kept", "[state]") {
+    test::TempDir tmp;
+    const auto db = tmp.path() / "state.db";
+    {
+        RawDb raw(db);
+        raw.exec(
+            R"(CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER);
+INSERT INTO schema_migrations VALUES (1, 0);
+CREATE TABLE deployments (id INTEGER PRIMARY KEY AUTOINCREMENT, stack TEXT NOT NULL,
+  status TEXT NOT NULL, revision TEXT NOT NULL DEFAULT '', tag TEXT NOT NULL DEFAULT '',
+  images TEXT NOT NULL DEFAULT '{}', trigger TEXT NOT NULL, started_at INTEGER NOT NULL,
+  finished_at INTEGER, reason TEXT NOT NULL DEFAULT '', phase TEXT NOT NULL DEFAULT '',
+  previous INTEGER);
+CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, deployment_id INTEGER NOT NULL,
+  at INTEGER NOT NULL, phase TEXT NOT NULL, message TEXT NOT NULL);
+CREATE TABLE stacks (name TEXT PRIMARY KEY, paused INTEGER NOT NULL DEFAULT 0, pinned INTEGER,
+  last_poll_at INTEGER, last_poll_result TEXT NOT NULL DEFAULT '',
+  last_poll_error TEXT NOT NULL DEFAULT '', candidate TEXT NOT NULL DEFAULT '');
+CREATE TABLE bad_releases (stack TEXT NOT NULL, release_key TEXT NOT NULL, reason TEXT NOT NULL,
+  at INTEGER NOT NULL, PRIMARY KEY (stack, release_key));
+INSERT INTO stacks (name, paused, last_poll_result) VALUES ('web', 1, 'ok');
+)");
+    }
+    SqliteStore store(db);
+    auto s = store.stack_state("web");
+    CHECK(s.paused);
+    CHECK(s.last_poll.result == "ok");
+    CHECK(s.last_poll.revision.empty());
+    store.record_poll("web", {at_ms(1'763'800'000'000), "ok", "", std::string(40, 'd')}, "");
+    CHECK(store.stack_state("web").last_poll.revision == std::string(40, 'd'));
+    CHECK(store.stack_state("web").paused);
 }
 
 TEST_CASE("sqlite store: reopening keeps the data and applies no migration twice", "[state]") {
@@ -287,9 +323,10 @@ TEST_CASE("sqlite store: stack state defaults and round-trips", "[state]") {
 
     s.paused = true;
     s.pinned = 7;
-    s.last_poll = {at_ms(1'763'800'000'999), "error", "registry: 503"};
+    s.last_poll = {at_ms(1'763'800'000'999), "error", "registry: 503", std::string(40, 'c')};
     s.candidate = "v1.3.0";
     store.save_stack_state(s);
+    CHECK(store.stack_state("web").last_poll.revision == std::string(40, 'c'));
     auto loaded = store.stack_state("web");
     CHECK(loaded.paused);
     CHECK(loaded.pinned == std::optional<std::int64_t>(7));
