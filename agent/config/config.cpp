@@ -132,6 +132,34 @@ std::string Issue::to_string() const {
 ConfigError::ConfigError(std::vector<Issue> issues)
     : std::runtime_error(join_issues(issues)), m_issues(std::move(issues)) {}
 
+sys::Result<TagPolicySpec> TagPolicySpec::make(std::string semver, std::string regex,
+                                               std::string order) {
+    TagPolicySpec spec;
+    if (!semver.empty()) {
+        auto compiled = policy::TagPolicy::semver(semver);
+        if (!compiled) {
+            return compiled.error();
+        }
+        spec.semver = std::move(semver);
+        spec.policy = std::move(*compiled);
+        return spec;
+    }
+    auto parsed_order = policy::parse_regex_order(order.empty() ? spec.order : order);
+    if (!parsed_order) {
+        return parsed_order.error();
+    }
+    auto compiled = policy::TagPolicy::regex(regex, *parsed_order);
+    if (!compiled) {
+        return compiled.error();
+    }
+    spec.regex = std::move(regex);
+    if (!order.empty()) {
+        spec.order = std::move(order);
+    }
+    spec.policy = std::move(*compiled);
+    return spec;
+}
+
 const Stack* Config::find_stack(const std::string& name) const {
     const auto it =
         std::find_if(stacks.begin(), stacks.end(), [&](const Stack& s) { return s.name == name; });

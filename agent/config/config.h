@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "agent/policy/tag_policy.h"
 #include "agent/sys/clock.h"
+#include "agent/sys/result.h"
 
 namespace agentd::config {
 
@@ -30,12 +32,19 @@ struct GitCredentials {
     std::filesystem::path known_hosts_file;  ///< SSH; empty: ~/.ssh/known_hosts
 };
 
-/// A tag policy as written (SPEC section 3): a semver range, or a regex with an order. Checked
-/// when the file is read (policy::TagPolicy compiles it), so users see errors at load time.
+/// A tag policy as written (SPEC section 3): a semver range, or a regex with an order, and the
+/// policy compiled from it once, when the file is read (so users see errors at load time and
+/// polls never compile it again).
 struct TagPolicySpec {
     std::string semver;                  ///< a range, e.g. "^2.3"; or
     std::string regex;                   ///< a PCRE2 pattern with an optional named group
     std::string order = "alphabetical";  ///< for regex: alphabetical | numerical
+    std::optional<policy::TagPolicy> policy;  ///< compiled from the above; set by make()
+
+    /// Compiles a semver range, or a regex with its order ("" = alphabetical). Error: why the
+    /// range, pattern or order is invalid.
+    static sys::Result<TagPolicySpec> make(std::string semver, std::string regex,
+                                           std::string order = "");
 };
 
 struct GitSource {

@@ -179,7 +179,6 @@ std::optional<TagPolicySpec> read_policy(Reader& reader, const Entry& entry) {
         reader.report(entry, "needs exactly one of semver (a range like \"^1.2\") or regex");
         return std::nullopt;
     }
-    TagPolicySpec spec;
     if (semver) {
         const auto text = reader.non_empty(*semver, "a semver range");
         if (!text) {
@@ -188,37 +187,35 @@ std::optional<TagPolicySpec> read_policy(Reader& reader, const Entry& entry) {
         if (order) {
             reader.report(*order, "order applies to regex policies only");
         }
-        if (auto policy = policy::TagPolicy::semver(*text); !policy) {
-            reader.report(*semver, policy.error().message);
+        auto spec = TagPolicySpec::make(*text, "");
+        if (!spec) {
+            reader.report(*semver, spec.error().message);
             return std::nullopt;
         }
-        spec.semver = *text;
-        return spec;
+        return std::move(*spec);
     }
     const auto text = reader.non_empty(*regex, "a regular expression");
     if (!text) {
         return std::nullopt;
     }
-    auto parsed_order = policy::RegexOrder::Alphabetical;
+    std::string order_text;
     if (order) {
-        const auto order_text = reader.string(*order, "alphabetical or numerical");
-        if (!order_text) {
+        const auto given = reader.string(*order, "alphabetical or numerical");
+        if (!given) {
             return std::nullopt;
         }
-        auto o = policy::parse_regex_order(*order_text);
-        if (!o) {
+        if (auto o = policy::parse_regex_order(*given); !o) {
             reader.report(*order, o.error().message);
             return std::nullopt;
         }
-        parsed_order = *o;
-        spec.order = *order_text;
+        order_text = *given;
     }
-    if (auto policy = policy::TagPolicy::regex(*text, parsed_order); !policy) {
-        reader.report(*regex, policy.error().message);
+    auto spec = TagPolicySpec::make("", *text, order_text);
+    if (!spec) {
+        reader.report(*regex, spec.error().message);
         return std::nullopt;
     }
-    spec.regex = *text;
-    return spec;
+    return std::move(*spec);
 }
 
 // health.stable must fit inside health.timeout, or the gate could never pass. Reported where the

@@ -84,6 +84,12 @@ public:
         Pulse::Step step(m_pulse, "git fetch tags", k_git_step_allowance);
         return m_inner.tags(source);
     }
+    sys::Result<std::set<std::string>> changed_paths(
+        const config::GitSource& source, const std::string& from, const std::string& to,
+        const std::vector<std::string>& paths) override {
+        Pulse::Step step(m_pulse, "git compare " + from + ".." + to, k_git_step_allowance);
+        return m_inner.changed_paths(source, from, to, paths);
+    }
 
 private:
     sources::GitSource& m_inner;

@@ -12,16 +12,12 @@
 namespace agentd::deploy {
 namespace {
 
-/// The policy a validated configuration describes (config/ compiled it once already).
-sys::Result<policy::TagPolicy> to_policy(const config::TagPolicySpec& spec) {
-    if (!spec.semver.empty()) {
-        return policy::TagPolicy::semver(spec.semver);
+/// The policy config/ compiled when the file was read.
+sys::Result<const policy::TagPolicy*> compiled(const config::TagPolicySpec& spec) {
+    if (!spec.policy) {
+        return sys::Error::invalid("the tag policy was not compiled (a configuration bug)");
     }
-    auto order = policy::parse_regex_order(spec.order);
-    if (!order) {
-        return order.error();
-    }
-    return policy::TagPolicy::regex(spec.regex, *order);
+    return &*spec.policy;
 }
 
 /// The tag `image` ("name:tag@sha256:...") was recorded with, if any.
@@ -35,19 +31,20 @@ std::optional<std::string> tag_of(const std::string& image) {
 
 }  // namespace
 
-Observation Reconciler::observe(const config::Stack& stack) {
+sys::Result<Observation> Reconciler::observe(const config::Stack& stack) {
     Observation o;
     const auto current = m_s.store.current(stack.name);
-    if (stack.git && !observe_revision(stack, current, o)) {
-        return o;
+    if (stack.git) {
+        if (auto found = observe_revision(stack, current, o); !found) {
+            return found.error();
+        }
     }
     auto services = services_at(stack, o.revision, o.tag);
     if (!services) {
-        if (services.error().kind == sys::Error::Kind::InvalidInput) {
-            o.compose_error = services.error().message;
-        } else {
-            o.error = services.error().message;
+        if (services.error().kind != sys::Error::Kind::InvalidInput) {
+            return services.error();  // compose could not say (killed, timed out): ask again
         }
+        o.refused = sys::Error::invalid("compose: " + services.error().message);
         return o;
     }
     o.services = std::move(*services);
@@ -56,16 +53,18 @@ Observation Reconciler::observe(const config::Stack& stack) {
             std::any_of(o.services.begin(), o.services.end(),
                         [&service = service](const auto& s) { return s.name == service; });
         if (!known) {
-            o.error = fmt::format("images.{}: the compose files have no service \"{}\"", service,
-                                  service);
-            return o;
+            return sys::Error::invalid(fmt::format(
+                "images.{}: the compose files have no service \"{}\"", service, service));
         }
     }
     for (const auto& service : o.services) {
         if (service.image.empty() || service.build) {
             continue;  // built on this host from the checkout: not tracked
         }
-        if (!observe_image(stack, service, current, o)) {
+        if (auto resolved = observe_image(stack, service, current, o); !resolved) {
+            return resolved.error();
+        }
+        if (o.refused) {
             return o;
         }
     }
@@ -73,26 +72,24 @@ Observation Reconciler::observe(const config::Stack& stack) {
 }
 
 /// The branch head, or the newest git tag the stack's tag policy allows.
-bool Reconciler::observe_revision(const config::Stack& stack,
-                                  const std::optional<model::Deployment>& current, Observation& o) {
+sys::Result<void> Reconciler::observe_revision(const config::Stack& stack,
+                                               const std::optional<model::Deployment>& current,
+                                               Observation& o) {
     if (!stack.git->tags) {
         auto head = m_s.git.fetch(*stack.git);
         if (!head) {
-            o.error = "git: " + head.error().message;
-            return false;
+            return sys::Error{head.error().kind, "git: " + head.error().message};
         }
         o.revision = *head;
-        return true;
+        return {};
     }
     auto tags = m_s.git.tags(*stack.git);
     if (!tags) {
-        o.error = "git: " + tags.error().message;
-        return false;
+        return sys::Error{tags.error().kind, "git: " + tags.error().message};
     }
-    auto policy = to_policy(*stack.git->tags);
+    auto policy = compiled(*stack.git->tags);
     if (!policy) {
-        o.error = "git.tags: " + policy.error().message;
-        return false;
+        return sys::Error::invalid("git.tags: " + policy.error().message);
     }
     std::vector<std::string> names;
     for (const auto& tag : *tags) {
@@ -101,10 +98,10 @@ bool Reconciler::observe_revision(const config::Stack& stack,
     const auto running = current && !current->release.tag.empty()
                              ? std::optional(current->release.tag)
                              : std::nullopt;
-    const auto selection = policy->select(names, running, stack.no_downgrade);
+    const auto selection = (*policy)->select(names, running, stack.no_downgrade);
     if (!selection.selected) {
-        o.error = fmt::format("git: no tag matches {} ({} tags)", policy->describe(), names.size());
-        return false;
+        return sys::Error::not_found(fmt::format("git: no tag matches {} ({} tags)",
+                                                 (*policy)->describe(), names.size()));
     }
     o.tag = *selection.selected;
     const auto tag =
@@ -114,39 +111,46 @@ bool Reconciler::observe_revision(const config::Stack& stack,
     } else {
         o.revision = current->release.revision;  // no_downgrade kept a tag the remote dropped
     }
-    return true;
+    return {};
 }
 
 /// One service's image: its tag (as written, or chosen by the stack's policy for it) resolved
-/// to a digest. A tag that does not exist yet is `missing` (the release waits for CI).
-bool Reconciler::observe_image(const config::Stack& stack, const runtime::ComposeService& service,
-                               const std::optional<model::Deployment>& current, Observation& o) {
+/// to a digest. A tag that does not exist yet is `missing` (the release waits for CI); an
+/// invalid reference makes the release `refused`.
+sys::Result<void> Reconciler::observe_image(const config::Stack& stack,
+                                            const runtime::ComposeService& service,
+                                            const std::optional<model::Deployment>& current,
+                                            Observation& o) {
     auto ref = sources::ImageRef::parse(service.image);
     if (!ref) {
-        o.compose_error = fmt::format("service {}: {}", service.name, ref.error().message);
-        return false;
+        o.refused = sys::Error::invalid(
+            fmt::format("compose: service {}: {}", service.name, ref.error().message));
+        return {};
     }
     if (!ref->digest.empty()) {
         o.pins[service.name] = service.image;  // written with its digest already
-        return true;
+        return {};
     }
     if (const auto spec = stack.images.find(service.name); spec != stack.images.end()) {
-        auto policy = to_policy(spec->second);
-        auto tags = policy ? m_s.registry.list_tags(*ref)
-                           : sys::Result<std::vector<std::string>>(policy.error());
+        auto policy = compiled(spec->second);
+        if (!policy) {
+            return sys::Error::invalid("images." + service.name + ": " + policy.error().message);
+        }
+        auto tags = m_s.registry.list_tags(*ref);
         if (!tags) {
-            o.error = fmt::format("registry: {}: {}", ref->familiar_name(), tags.error().message);
-            return false;
+            return sys::Error{tags.error().kind, fmt::format("registry: {}: {}",
+                                                             ref->familiar_name(),
+                                                             tags.error().message)};
         }
         std::optional<std::string> running;
         if (current && current->release.images.count(service.name)) {
             running = tag_of(current->release.images.at(service.name));
         }
-        const auto selection = policy->select(*tags, running, stack.no_downgrade);
+        const auto selection = (*policy)->select(*tags, running, stack.no_downgrade);
         if (!selection.selected) {
-            o.error = fmt::format("registry: {}: no tag matches {} ({} tags)", ref->familiar_name(),
-                                  policy->describe(), tags->size());
-            return false;
+            return sys::Error::not_found(
+                fmt::format("registry: {}: no tag matches {} ({} tags)", ref->familiar_name(),
+                            (*policy)->describe(), tags->size()));
         }
         ref->tag = *selection.selected;
     }
@@ -156,10 +160,10 @@ bool Reconciler::observe_image(const config::Stack& stack, const runtime::Compos
     } else if (digest.error().is_not_found()) {
         o.missing.push_back(fmt::format("{}: {}", service.name, digest.error().message));
     } else {
-        o.error = fmt::format("registry: {}: {}", service.image, digest.error().message);
-        return false;
+        return sys::Error{digest.error().kind,
+                          fmt::format("registry: {}: {}", service.image, digest.error().message)};
     }
-    return true;
+    return {};
 }
 
 }  // namespace agentd::deploy

@@ -3,34 +3,13 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "agent/deploy/release_text.h"
 #include "agent/deploy/services_cache.h"
 #include "agent/sources/image_ref.h"
 #include "agent/sys/files.h"
 
 namespace agentd::deploy {
 namespace {
-
-std::string short_rev(const std::string& revision) {
-    return revision.empty() ? "(dir)" : revision.substr(0, 12);
-}
-
-std::string describe(const model::Release& release) {
-    std::string out = release.tag.empty() ? short_rev(release.revision) : release.tag;
-    for (const auto& [service, image] : release.images) {
-        const auto at = image.find("@sha256:");
-        out += fmt::format(" {}={}", service,
-                           at == std::string::npos ? image : image.substr(at + 1, 19));
-    }
-    return out;
-}
-
-/// The release as a person names it: its git tag, else its short revision.
-std::string release_name(const model::Release& release) {
-    if (!release.tag.empty()) {
-        return release.tag;
-    }
-    return release.revision.empty() ? "the release" : short_rev(release.revision);
-}
 
 std::vector<std::string> service_names(const std::vector<runtime::ComposeService>& services) {
     std::vector<std::string> names;
@@ -103,45 +82,58 @@ Reconciler::Reconciler(Services services, std::filesystem::path state_dir,
                        const std::atomic<bool>& stop)
     : m_s(std::move(services)), m_state_dir(std::move(state_dir)), m_stop(stop) {}
 
-// One cycle, as SPEC section 1 tells it.
 CycleResult Reconciler::reconcile(const config::Stack& stack, model::Trigger trigger) {
     const auto state = m_s.store.stack_state(stack.name);
     if (state.paused || state.pinned) {
         return {Outcome::Paused, {}, state.pinned ? "pinned" : "paused"};
     }
-    // 1. observe: the branch head, its services, a digest for every image.
-    const Observation observation = observe(stack);
-    if (!observation.error.empty()) {
-        record_poll(stack, observation.error, state.candidate);
-        return {Outcome::PollError, {}, observation.error};
+    PollRecord poll{"", state.candidate};
+    auto result = cycle(stack, trigger, poll);
+    // 8. record: the poll's outcome, once, whatever the cycle did.
+    record_poll(stack, poll);
+    return result;
+}
+
+// One cycle, as SPEC section 1 tells it.
+CycleResult Reconciler::cycle(const config::Stack& stack, model::Trigger trigger,
+                              PollRecord& poll) {
+    // 1. observe: the branch head (or newest allowed tag), its services, a digest per image.
+    auto observed = observe(stack);
+    if (!observed) {
+        poll.error = observed.error().message;
+        return {Outcome::PollError, {}, poll.error};
     }
+    poll.revision = observed->revision;
     // 2. plan: what should run, and whether that is already the case.
-    const Plan next = plan(stack, observation);
+    const Plan next = plan(stack, *observed, known(stack, *observed), m_s.clock.now());
+    poll.candidate = next.why;
     switch (next.kind) {
         case Plan::Kind::Noop:
-            record_poll(stack, "", next.why, observation.revision);
             return {Outcome::Noop,
                     {},
                     !next.why.empty()    ? next.why
                     : !next.note.empty() ? next.note
                                          : "up to date"};
         case Plan::Kind::Wait:
-            record_poll(stack, "", next.why, observation.revision);
             return wait(stack, next, trigger);
-        case Plan::Kind::Reject:
-            // 3. verify failed: compose refused the files; running containers stay untouched.
-            record_poll(stack, "", "", observation.revision);
-            return reject(stack, next.release, next.why, trigger);
+        case Plan::Kind::GiveUp:
+            return give_up(stack, next);
         case Plan::Kind::Deploy:
-            record_poll(stack, "", "", observation.revision);
             break;
     }
-    // 4-8. pull, apply, gate, promote or roll back; every transition recorded first.
+    // 3. verify: compose accepts the files; a rejected release is remembered, nothing touched.
+    const auto verdict = verify(stack, *observed);
+    if (!verdict) {
+        poll.error = "verify: " + verdict.error().message;
+        return {Outcome::PollError, {}, poll.error};
+    }
+    if (!verdict->accepted) {
+        return reject(stack, next.release, verdict->why, trigger);
+    }
+    // 4-7. pull, apply, gate, promote or roll back; every transition recorded first.
     model::Deployment d;
-    if (const auto latest = m_s.store.latest(stack.name);
-        latest && latest->status == model::Status::Waiting &&
-        latest->release.revision == next.release.revision) {
-        d = *latest;  // the release that waited for its images now has them all
+    if (next.waiting) {
+        d = m_s.store.deployment(*next.waiting, false).value_or(d);  // its images arrived
     }
     d.stack = stack.name;
     d.release = next.release;
@@ -191,29 +183,24 @@ void Reconciler::recover(const config::Stack& stack) {
         spdlog::info("stack {}: deployment {} was interrupted in {}; finishing it", stack.name,
                      d.id, d.phase);
         if (d.phase == "rollback") {
-            roll_back(stack, d, d.reason.empty() ? "interrupted during rollback" : d.reason);
+            event(d, "recover", "agentd restarted during the rollback; restoring again");
+            restore(stack, d);
             continue;
         }
         event(d, "recover",
               fmt::format("agentd restarted during {}; applying and gating again", d.phase));
-        // What ran before this deployment is what its files replace (again, if it got that far).
-        const auto previous = d.previous ? m_s.store.deployment(*d.previous, false) : std::nullopt;
-        std::string note;
-        const auto options =
-            up_options(stack, previous ? &previous->release : nullptr, d.release, note);
-        if (!note.empty()) {
-            event(d, "apply", note);
-        }
-        const auto target = apply(stack, d.release, options);
-        if (!target) {
-            roll_back(stack, d, "apply: " + target.error().message);
+        if (auto pulled = pull(stack, d); !pulled) {
+            finish(d, model::Status::Failed, pulled.error().message);
             continue;
         }
-        const auto result = gate(stack, *target);
-        if (result.passed()) {
+        // What ran before this deployment is what its files replace (again, if it got that far).
+        const auto previous = d.previous ? m_s.store.deployment(*d.previous, false) : std::nullopt;
+        const Applied applied =
+            apply_and_gate(stack, d, d.release, previous ? &previous->release : nullptr, true);
+        if (applied.healthy()) {
             promote(stack, d);
-        } else if (result.verdict == GateResult::Verdict::Failed) {
-            roll_back(stack, d, "gate: " + result.summary());
+        } else if (applied.kind != Applied::Kind::Interrupted) {
+            roll_back(stack, d, applied);
         }
     }
 }
@@ -227,100 +214,27 @@ std::filesystem::path Reconciler::project_dir(const config::Stack& stack) const 
 
 // --- the steps --------------------------------------------------------------------------
 
-Plan Reconciler::plan(const config::Stack& stack, const Observation& o) {
-    Plan p;
-    p.release.revision = o.revision;
-    p.release.tag = o.tag;
-    p.release.images = o.pins;
-    if (!o.compose_error.empty()) {
-        p.kind =
-            m_s.store.is_bad(stack.name, p.release.key()) ? Plan::Kind::Noop : Plan::Kind::Reject;
-        p.why = p.kind == Plan::Kind::Noop ? fmt::format("revision {} was rejected: {}",
-                                                         short_rev(o.revision), o.compose_error)
-                                           : "compose: " + o.compose_error;
-        return p;
+Known Reconciler::known(const config::Stack& stack, const Observation& observation) {
+    Known k;
+    k.current = m_s.store.current(stack.name);
+    k.latest = m_s.store.latest(stack.name);
+    const auto release = observation.release();
+    k.bad = m_s.store.is_bad(stack.name, release.key());
+    if (k.bad || observation.refused) {
+        return k;
     }
-    if (const auto current = m_s.store.current(stack.name);
-        current && current->release == p.release) {
-        return p;  // Noop: this is what runs
-    }
-    if (m_s.store.is_bad(stack.name, p.release.key())) {
-        p.why = fmt::format("release {} is marked bad; waiting for a new one", describe(p.release));
-        return p;
-    }
-    // A commit that changes nothing this stack reads is not a new release for it: the stack
-    // stays on what runs (or on the bad release it equals) and records the revision as seen.
-    if (const auto current = m_s.store.current(stack.name);
-        current && reads_the_same(stack, current->release, p.release)) {
-        p.note = fmt::format("{} changes nothing this stack reads; staying on {}",
-                             short_rev(o.revision), release_name(current->release));
-        return p;
-    }
-    if (const auto latest = m_s.store.latest(stack.name);
-        latest && m_s.store.is_bad(stack.name, latest->release.key()) &&
-        reads_the_same(stack, latest->release, p.release)) {
-        p.why = fmt::format(
-            "release {} is marked bad and {} changes nothing this stack reads; "
-            "waiting for a new one",
-            describe(latest->release), short_rev(o.revision));
-        return p;
-    }
-    if (!o.missing.empty()) {
-        p.kind = Plan::Kind::Wait;
-        p.missing = fmt::format("{}", fmt::join(o.missing, "; "));
-        // Recorded as the stack's candidate: says which release waits for which image tags.
-        p.why = fmt::format("{} waits for images: {}", release_name(p.release), p.missing);
-        return p;
-    }
-    p.kind = Plan::Kind::Deploy;
-    return p;
+    k.reads_as_current = k.current && reads_the_same(stack, k.current->release, release);
+    k.reads_as_bad_latest = !k.reads_as_current && k.latest &&
+                            m_s.store.is_bad(stack.name, k.latest->release.key()) &&
+                            reads_the_same(stack, k.latest->release, release);
+    return k;
 }
 
-CycleResult Reconciler::reject(const config::Stack& stack, const model::Release& release,
-                               const std::string& why, model::Trigger trigger) {
-    model::Deployment d;
-    d.stack = stack.name;
-    d.release = release;
-    d.trigger = trigger;
-    d.status = model::Status::Rejected;
-    d.started_at = m_s.clock.now();
-    d.phase = "verify";
-    d.previous = [&]() -> std::optional<std::int64_t> {
-        const auto current = m_s.store.current(stack.name);
-        return current ? std::optional(current->id) : std::nullopt;
-    }();
-    d.id = m_s.store.create_deployment(d);
-    event(d, "verify", why);
-    m_s.store.mark_bad(stack.name, release.key(), why);
-    spdlog::warn("stack {}: rejected {}: {}", stack.name, short_rev(release.revision), why);
-    return finish(d, model::Status::Rejected, why);
-}
-
-CycleResult Reconciler::wait(const config::Stack& stack, const Plan& p, model::Trigger trigger) {
-    auto latest = m_s.store.latest(stack.name);
-    if (latest && latest->status == model::Status::Waiting &&
-        latest->release.revision == p.release.revision) {
-        if (m_s.clock.now() - latest->started_at < stack.image_wait) {
-            return {Outcome::Waiting, latest->id, p.why};
-        }
-        const auto why = fmt::format("images still missing after {}: {}",
-                                     sys::format_duration(stack.image_wait), p.missing);
-        m_s.store.mark_bad(stack.name, p.release.key(), why);
-        auto result = finish(*latest, model::Status::Rejected, why);
-        result.outcome = Outcome::Rejected;
-        return result;
+sys::Result<Verdict> Reconciler::verify(const config::Stack&, const Observation& observation) {
+    if (observation.refused) {
+        return Verdict::reject(observation.refused->message);
     }
-    model::Deployment d;
-    d.stack = stack.name;
-    d.release = p.release;
-    d.trigger = trigger;
-    d.status = model::Status::Waiting;
-    d.started_at = m_s.clock.now();
-    d.phase = "plan";
-    d.id = m_s.store.create_deployment(d);
-    event(d, "plan", p.why);
-    spdlog::info("stack {}: {}", stack.name, p.why);
-    return {Outcome::Waiting, d.id, p.why};
+    return Verdict::accept();
 }
 
 CycleResult Reconciler::deploy(const config::Stack& stack, model::Deployment d) {
@@ -338,54 +252,77 @@ CycleResult Reconciler::deploy(const config::Stack& stack, model::Deployment d) 
     event(d, "plan",
           "deploying " + describe(d.release) +
               (current ? fmt::format(" (replacing deployment {})", current->id) : ""));
-    // 4. pull every image by digest; nothing runs differently yet.
-    if (!pull(stack, d)) {
-        return {Outcome::Failed, d.id, d.reason};
+    // 4. pull every image by digest; nothing runs differently yet. A failed pull is transient:
+    // the release is not marked bad and the next poll tries it again.
+    if (auto pulled = pull(stack, d); !pulled) {
+        spdlog::warn("stack {}: deployment {}: {}", stack.name, d.id, pulled.error().message);
+        return finish(d, model::Status::Failed, pulled.error().message);
     }
     if (m_stop.load()) {
         return {Outcome::Interrupted, d.id, "stopped before apply; finished at the next start"};
     }
-    // 6. apply: check out the revision and `compose up` with the digests pinned, building and
-    // recreating the services whose build or bind-mounted inputs changed.
-    std::string note;
+    // 5-6. apply (check out, `compose up` with the digests pinned, building and recreating the
+    // services whose build or bind-mounted inputs changed) and gate.
     const auto running = running_release(stack, d.id);
-    const auto options = up_options(stack, running ? &*running : nullptr, d.release, note);
-    enter(d, "apply", note.empty() ? "compose up" : "compose up; " + note);
-    const auto target = apply(stack, d.release, options);
-    if (!target) {
-        return roll_back(stack, d, "apply: " + target.error().message);
+    const Applied applied = apply_and_gate(stack, d, d.release, running ? &*running : nullptr, true);
+    if (applied.kind == Applied::Kind::Interrupted) {
+        return {Outcome::Interrupted, d.id, applied.why};
     }
-    // 7. gate
-    enter(d, "gate",
-          fmt::format("waiting up to {} for {} stable", sys::format_duration(stack.health.timeout),
-                      sys::format_duration(stack.health.stable)));
-    const auto result = gate(stack, *target);
-    if (result.verdict == GateResult::Verdict::Interrupted) {
-        return {Outcome::Interrupted, d.id, "interrupted during the gate"};
-    }
-    // 8. promote, or roll back to the last good release.
-    if (result.passed()) {
+    // 7. promote, or roll back to the last good release.
+    if (applied.healthy()) {
         return promote(stack, d);
     }
-    return roll_back(stack, d, "gate: " + result.summary());
+    return roll_back(stack, d, applied);
 }
 
-bool Reconciler::pull(const config::Stack& stack, model::Deployment& d) {
+sys::Result<void> Reconciler::pull(const config::Stack&, model::Deployment& d) {
     enter(d, "pull", fmt::format("{} image(s)", d.release.images.size()));
     for (const auto& [service, image] : d.release.images) {
         auto pulled = ensure_image(image);
         if (!pulled) {
-            const auto why =
-                fmt::format("pull {} ({}): {}", image, service, pulled.error().message);
-            spdlog::warn("stack {}: deployment {}: {}", stack.name, d.id, why);
-            finish(d, model::Status::Failed, why);
-            return false;
+            return sys::Error::failed(
+                fmt::format("pull {} ({}): {}", image, service, pulled.error().message));
         }
         if (*pulled) {
             event(d, "pull", fmt::format("pulled {}", image));
         }
     }
-    return true;
+    return {};
+}
+
+Applied Reconciler::apply_and_gate(const config::Stack& stack, model::Deployment& d,
+                                   const model::Release& release, const model::Release* replaces,
+                                   bool record_phases) {
+    std::string note;
+    const auto options = up_options(stack, replaces, release, note);
+    if (record_phases) {
+        enter(d, "apply", note.empty() ? "compose up" : "compose up; " + note);
+    } else if (!note.empty()) {
+        event(d, d.phase, note);
+    }
+    const auto target = apply(stack, release, options);
+    if (!target) {
+        const auto kind = target.error().kind == sys::Error::Kind::InvalidInput
+                              ? Applied::Kind::Refused
+                              : Applied::Kind::Failed;
+        return {kind, "apply: " + target.error().message};
+    }
+    if (record_phases) {
+        enter(d, "gate",
+              fmt::format("waiting up to {} for {} stable",
+                          sys::format_duration(stack.health.timeout),
+                          sys::format_duration(stack.health.stable)));
+    }
+    const auto result = gate(stack, *target);
+    switch (result.verdict) {
+        case GateResult::Verdict::Passed:
+            return {Applied::Kind::Healthy, ""};
+        case GateResult::Verdict::Interrupted:
+            return {Applied::Kind::Interrupted, "interrupted during the gate"};
+        case GateResult::Verdict::Failed:
+            break;
+    }
+    return {Applied::Kind::Unhealthy, "gate: " + result.summary()};
 }
 
 sys::Result<GateTarget> Reconciler::apply(const config::Stack& stack, const model::Release& release,
@@ -393,7 +330,7 @@ sys::Result<GateTarget> Reconciler::apply(const config::Stack& stack, const mode
     if (stack.git) {
         if (auto checked = m_s.git.checkout(*stack.git, release.revision, stack_dir(stack));
             !checked) {
-            return sys::Error::failed("git checkout: " + checked.error().message);
+            return sys::Error{checked.error().kind, "git checkout: " + checked.error().message};
         }
     }
     auto project = this->project(stack, project_dir(stack), release.revision, release.tag);
@@ -402,7 +339,7 @@ sys::Result<GateTarget> Reconciler::apply(const config::Stack& stack, const mode
     }
     const auto pins = runnable(release.images);
     if (auto up = m_s.compose.up(*project, pins, options); !up) {
-        return sys::Error::failed("compose up: " + up.error().message);
+        return sys::Error{up.error().kind, "compose up: " + up.error().message};
     }
     GateTarget target;
     target.project = stack.name;
@@ -440,17 +377,25 @@ CycleResult Reconciler::promote(const config::Stack& stack, model::Deployment& d
 }
 
 CycleResult Reconciler::roll_back(const config::Stack& stack, model::Deployment& d,
-                                  const std::string& why) {
-    spdlog::warn("stack {}: deployment {} failed: {}", stack.name, d.id, why);
-    m_s.store.mark_bad(stack.name, d.release.key(), why);
-    d.reason = why;
-    if (stack.on_failure == config::OnFailure::Stop) {
-        event(d, "gate", why);
-        return finish(d, model::Status::Failed, why + " (on_failure: stop, left running)");
+                                  const Applied& failure) {
+    spdlog::warn("stack {}: deployment {} failed: {}", stack.name, d.id, failure.why);
+    if (failure.verdict()) {
+        m_s.store.mark_bad(stack.name, d.release.key(), failure.why);
     }
+    // A transient failure is not a verdict: the release is tried again at the next poll.
+    d.reason = failure.verdict() ? failure.why : failure.why + " (transient: retried)";
+    if (stack.on_failure == config::OnFailure::Stop) {
+        event(d, d.phase, d.reason);
+        return finish(d, model::Status::Failed, d.reason + " (on_failure: stop, left running)");
+    }
+    return restore(stack, d);
+}
+
+CycleResult Reconciler::restore(const config::Stack& stack, model::Deployment& d) {
+    const auto why = d.reason.empty() ? std::string("interrupted") : d.reason;
     const auto previous = d.previous ? m_s.store.deployment(*d.previous, false) : std::nullopt;
     if (!previous) {
-        event(d, "gate", why);
+        event(d, d.phase, why);
         return finish(d, model::Status::Failed, why + " (no earlier release to roll back to)");
     }
     enter(d, "rollback",
@@ -460,29 +405,65 @@ CycleResult Reconciler::roll_back(const config::Stack& stack, model::Deployment&
         (void)ensure_image(image);  // kept locally since it ran; compose up reports the rest
     }
     // The candidate's files are what the restored ones replace.
-    std::string note;
-    const auto options = up_options(stack, &d.release, previous->release, note);
-    if (!note.empty()) {
-        event(d, "rollback", note);
-    }
-    const auto target = apply(stack, previous->release, options);
-    if (!target) {
-        return finish(d, model::Status::Failed,
-                      fmt::format("{}; rollback to deployment {} failed: {}", why, previous->id,
-                                  target.error().message));
-    }
-    const auto result = gate(stack, *target);
-    if (result.verdict == GateResult::Verdict::Interrupted) {
-        return {Outcome::Interrupted, d.id, "interrupted during rollback"};
-    }
-    if (!result.passed()) {
-        return finish(d, model::Status::Failed,
-                      fmt::format("{}; rollback to deployment {} did not pass the gate: {}", why,
-                                  previous->id, result.summary()));
+    const Applied restored = apply_and_gate(stack, d, previous->release, &d.release, false);
+    switch (restored.kind) {
+        case Applied::Kind::Healthy:
+            break;
+        case Applied::Kind::Interrupted:
+            return {Outcome::Interrupted, d.id, "interrupted during rollback"};
+        default:
+            return finish(d, model::Status::Failed,
+                          fmt::format("{}; rollback to deployment {} failed: {}", why,
+                                      previous->id, restored.why));
     }
     event(d, "rollback", fmt::format("deployment {} restored and healthy", previous->id));
     spdlog::info("stack {}: deployment {} rolled back to {}", stack.name, d.id, previous->id);
     return finish(d, model::Status::RolledBack, why);
+}
+
+CycleResult Reconciler::reject(const config::Stack& stack, const model::Release& release,
+                               const std::string& why, model::Trigger trigger) {
+    model::Deployment d;
+    d.stack = stack.name;
+    d.release = release;
+    d.trigger = trigger;
+    d.status = model::Status::Rejected;
+    d.started_at = m_s.clock.now();
+    d.phase = "verify";
+    const auto current = m_s.store.current(stack.name);
+    d.previous = current ? std::optional(current->id) : std::nullopt;
+    d.id = m_s.store.create_deployment(d);
+    event(d, "verify", why);
+    m_s.store.mark_bad(stack.name, release.key(), why);
+    spdlog::warn("stack {}: rejected {}: {}", stack.name, release_name(release), why);
+    return finish(d, model::Status::Rejected, why);
+}
+
+CycleResult Reconciler::wait(const config::Stack& stack, const Plan& p, model::Trigger trigger) {
+    if (p.waiting) {
+        return {Outcome::Waiting, p.waiting, p.why};
+    }
+    model::Deployment d;
+    d.stack = stack.name;
+    d.release = p.release;
+    d.trigger = trigger;
+    d.status = model::Status::Waiting;
+    d.started_at = m_s.clock.now();
+    d.phase = "plan";
+    d.id = m_s.store.create_deployment(d);
+    event(d, "plan", p.why);
+    spdlog::info("stack {}: {}", stack.name, p.why);
+    return {Outcome::Waiting, d.id, p.why};
+}
+
+CycleResult Reconciler::give_up(const config::Stack& stack, const Plan& p) {
+    auto waiting = m_s.store.deployment(*p.waiting, false);
+    m_s.store.mark_bad(stack.name, p.release.key(), p.why);
+    spdlog::warn("stack {}: {}: {}", stack.name, release_name(p.release), p.why);
+    if (!waiting) {
+        return {Outcome::Rejected, p.waiting, p.why};
+    }
+    return finish(*waiting, model::Status::Rejected, p.why);
 }
 
 CycleResult Reconciler::finish(model::Deployment& d, model::Status status,
@@ -517,7 +498,7 @@ sys::Result<std::vector<runtime::ComposeService>> Reconciler::services_at(
         return project.error();
     }
     const auto key = services_key(stack, *project, revision, tag);
-    ServicesCache cache(stack_dir(stack) / ".agentd" / "services.json");
+    ServicesCache cache(meta_dir(stack) / "services.json");
     if (auto known = cache.find(key)) {
         return *known;
     }
@@ -559,7 +540,7 @@ sys::Result<runtime::ComposeProject> Reconciler::project(const config::Stack& st
     p.name = stack.name;
     p.dir = dir;
     p.files = stack.compose_files;
-    p.override_file = stack_dir(stack) / ".agentd" / "override.yaml";
+    p.override_file = meta_dir(stack) / "override.yaml";
     if (stack.env_file) {
         auto text = sys::read_file(*stack.env_file);
         if (!text) {
@@ -594,14 +575,13 @@ sys::Result<bool> Reconciler::ensure_image(const std::string& image) {
     return true;
 }
 
-void Reconciler::record_poll(const config::Stack& stack, const std::string& error,
-                             const std::string& candidate, const std::string& revision) {
-    model::LastPoll poll;
-    poll.revision = revision;
-    poll.at = m_s.clock.now();
-    poll.result = error.empty() ? "ok" : "error";
-    poll.error = error;
-    m_s.store.record_poll(stack.name, poll, candidate);
+void Reconciler::record_poll(const config::Stack& stack, const PollRecord& poll) {
+    model::LastPoll last;
+    last.revision = poll.revision;
+    last.at = m_s.clock.now();
+    last.result = poll.error.empty() ? "ok" : "error";
+    last.error = poll.error;
+    m_s.store.record_poll(stack.name, last, poll.candidate);
 }
 
 void Reconciler::event(model::Deployment& d, const std::string& phase, const std::string& message) {
@@ -616,6 +596,10 @@ void Reconciler::enter(model::Deployment& d, const std::string& phase, const std
 
 std::filesystem::path Reconciler::stack_dir(const config::Stack& stack) const {
     return m_state_dir / "stacks" / stack.name;
+}
+
+std::filesystem::path Reconciler::meta_dir(const config::Stack& stack) const {
+    return m_state_dir / "meta" / stack.name;
 }
 
 }  // namespace agentd::deploy

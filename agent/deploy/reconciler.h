@@ -73,36 +73,63 @@ public:
     /// Restores deployment `to` (default: the succeeded one before the current), gated.
     /// The caller pins the stack on success.
     CycleResult rollback(const config::Stack& stack, std::optional<std::int64_t> to);
-    /// At start: gates again every deployment a crash left `in_progress`, then promotes it or
-    /// rolls back.
+    /// At start: finishes every deployment a crash left `in_progress`: applies and gates it
+    /// again, then promotes it or rolls back (one interrupted in its rollback is restored).
     void recover(const config::Stack& stack);
 
     /// Where the stack's compose project lives: the git working tree's path, or `dir`.
     std::filesystem::path project_dir(const config::Stack& stack) const;
 
 private:
+    /// What the cycle writes as the stack's last poll when it ends.
+    struct PollRecord {
+        std::string error;      ///< empty: the poll succeeded
+        std::string candidate;  ///< what the stack waits for or why it stays, for status
+        std::string revision;   ///< the revision the poll saw
+    };
+    CycleResult cycle(const config::Stack& stack, model::Trigger trigger, PollRecord& poll);
+
     // The steps, in pipeline order.
-    Observation observe(const config::Stack& stack);
-    bool observe_revision(const config::Stack& stack,
-                          const std::optional<model::Deployment>& current, Observation& o);
-    bool observe_image(const config::Stack& stack, const runtime::ComposeService& service,
-                       const std::optional<model::Deployment>& current, Observation& o);
-    Plan plan(const config::Stack& stack, const Observation& observation);
+    sys::Result<Observation> observe(const config::Stack& stack);
+    sys::Result<void> observe_revision(const config::Stack& stack,
+                                       const std::optional<model::Deployment>& current,
+                                       Observation& o);
+    sys::Result<void> observe_image(const config::Stack& stack,
+                                    const runtime::ComposeService& service,
+                                    const std::optional<model::Deployment>& current,
+                                    Observation& o);
+    Known known(const config::Stack& stack, const Observation& observation);
+    sys::Result<Verdict> verify(const config::Stack& stack, const Observation& observation);
+    CycleResult deploy(const config::Stack& stack, model::Deployment d);
+    sys::Result<void> pull(const config::Stack& stack, model::Deployment& d);
+    /// Checks `release` out, brings it up and gates it; used by deploy, rollback and recovery.
+    /// `replaces`: the release whose files the containers have now (none: nothing applied
+    /// yet); the services whose build or mounted inputs differ are rebuilt and recreated.
+    /// With `record_phases`, `d` enters the apply and gate phases (a restore stays in the
+    /// rollback phase so that a crash during it is recovered by restoring again).
+    Applied apply_and_gate(const config::Stack& stack, model::Deployment& d,
+                           const model::Release& release, const model::Release* replaces,
+                           bool record_phases);
+    sys::Result<GateTarget> apply(const config::Stack& stack, const model::Release& release,
+                                  const runtime::UpOptions& options);
+    GateResult gate(const config::Stack& stack, const GateTarget& target);
+    CycleResult promote(const config::Stack& stack, model::Deployment& d);
+    /// The candidate failed: remember it as bad when the failure is a verdict on it, then
+    /// restore the previous release (unless on_failure: stop).
+    CycleResult roll_back(const config::Stack& stack, model::Deployment& d,
+                          const Applied& failure);
+    CycleResult restore(const config::Stack& stack, model::Deployment& d);
+
+    // Outcomes that create or end a deployment without deploying.
     CycleResult reject(const config::Stack& stack, const model::Release& release,
                        const std::string& why, model::Trigger trigger);
     CycleResult wait(const config::Stack& stack, const Plan& plan, model::Trigger trigger);
-    CycleResult deploy(const config::Stack& stack, model::Deployment d);
-    bool pull(const config::Stack& stack, model::Deployment& d);
-    /// Pulls `image` unless present; true when it was pulled.
-    sys::Result<bool> ensure_image(const std::string& image);
-    sys::Result<GateTarget> apply(const config::Stack& stack, const model::Release& release,
-                                  const runtime::UpOptions& options = {});
-    GateResult gate(const config::Stack& stack, const GateTarget& target);
-    CycleResult promote(const config::Stack& stack, model::Deployment& d);
-    CycleResult roll_back(const config::Stack& stack, model::Deployment& d, const std::string& why);
+    CycleResult give_up(const config::Stack& stack, const Plan& plan);
     CycleResult finish(model::Deployment& d, model::Status status, const std::string& reason);
 
     // Helpers.
+    /// Pulls `image` unless present; true when it was pulled.
+    sys::Result<bool> ensure_image(const std::string& image);
     sys::Result<std::vector<runtime::ComposeService>> services_at(const config::Stack& stack,
                                                                   const std::string& revision,
                                                                   const std::string& tag);
@@ -110,8 +137,7 @@ private:
                                                  const std::filesystem::path& dir,
                                                  const std::string& revision,
                                                  const std::string& tag);
-    void record_poll(const config::Stack& stack, const std::string& error,
-                     const std::string& candidate, const std::string& revision = "");
+    void record_poll(const config::Stack& stack, const PollRecord& poll);
     /// The key of the services cache for the project of `revision`.
     std::string services_key(const config::Stack& stack, const runtime::ComposeProject& project,
                              const std::string& revision, const std::string& tag) const;
@@ -143,7 +169,11 @@ private:
                                   const model::Release& release, std::string& note);
     void event(model::Deployment& d, const std::string& phase, const std::string& message);
     void enter(model::Deployment& d, const std::string& phase, const std::string& message);
+    /// The stack's git working tree (compose runs in its git.path).
     std::filesystem::path stack_dir(const config::Stack& stack) const;
+    /// agentd's own files for the stack (override, services cache): outside the working tree,
+    /// where a repository could plant a symlink or a file of the same name.
+    std::filesystem::path meta_dir(const config::Stack& stack) const;
 
     Services m_s;
     std::filesystem::path m_state_dir;

@@ -26,7 +26,7 @@ std::optional<StackInputs> Reconciler::inputs_at(const config::Stack& stack,
     if (!project) {
         return std::nullopt;
     }
-    ServicesCache cache(stack_dir(stack) / ".agentd" / "services.json");
+    ServicesCache cache(meta_dir(stack) / "services.json");
     return cache.inputs(services_key(stack, *project, revision, tag));
 }
 

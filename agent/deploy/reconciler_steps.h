@@ -1,36 +1,105 @@
 #pragma once
-// Values passed between the steps of the pipeline (internal to deploy/).
+// The values passed between the steps of the pipeline, and its pure decisions.
+//
+// observe -> Observation -> plan -> Plan -> verify -> Verdict -> pull, apply and gate -> Applied
+//
+// plan() and the Applied/Verdict types are kept free of I/O so that what the pipeline decides can
+// be tested without fakes. Transient failures (retry at the next poll) and verdicts about a
+// release (remembered as bad, never retried) are told apart by type, never by message text:
+// a sys::Error is a transient failure unless its kind is InvalidInput.
 
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "agent/config/config.h"
 #include "agent/model/deployment.h"
 #include "agent/runtime/compose.h"
+#include "agent/sys/clock.h"
+#include "agent/sys/result.h"
 
 namespace agentd::deploy {
 
 /// What observe found: the desired revision, its services, and a digest for every image.
+/// A failure to observe (git or registry unreachable, refused credentials) is not an
+/// Observation but the error of observe's Result: a poll error, nothing decided.
 struct Observation {
     std::string revision;
     std::string tag;
     std::vector<runtime::ComposeService> services;
-    std::string compose_error;                ///< compose refused the files (-> rejected)
-    std::map<std::string, std::string> pins;  ///< service -> ref@digest
+    /// The release itself is unusable (compose refused its files, an image reference in them
+    /// is invalid): verify rejects it. Always an InvalidInput error.
+    std::optional<sys::Error> refused;
+    std::map<std::string, std::string> pins;  ///< service -> name:tag@digest
     std::vector<std::string> missing;         ///< "web: 127.0.0.1:5000/web:2.0 not found"
-    std::string error;                        ///< poll error: nothing can be decided
+
+    /// The release this observation describes (images only where resolved).
+    model::Release release() const;
+};
+
+/// What the store knows that plan() needs, read before it is called.
+struct Known {
+    std::optional<model::Deployment> current;  ///< the stack's succeeded deployment: what runs
+    std::optional<model::Deployment> latest;   ///< the newest deployment of any status
+    bool bad = false;                          ///< the observed release is marked bad
+    /// The observed release differs from what runs only by commits that change nothing the
+    /// stack reads (inputs.h), with the same images: not a new release for this stack.
+    bool reads_as_current = false;
+    /// Likewise compared with the latest deployment, which is marked bad.
+    bool reads_as_bad_latest = false;
 };
 
 /// What plan decided.
 struct Plan {
-    enum class Kind { Noop, Wait, Reject, Deploy };
+    enum class Kind {
+        Noop,    ///< what runs is the release, or the release is known bad, or it still waits
+        Wait,    ///< the release's images are not all pushed yet: record a waiting deployment
+        GiveUp,  ///< the release waited longer than image_wait: reject the waiting deployment
+        Deploy,  ///< verify, then deploy `release`
+    };
     Kind kind = Kind::Noop;
     model::Release release;
-    std::string why;  ///< for Noop/Wait/Reject
+    std::string why;      ///< for Noop/Wait/GiveUp: one line for status and logs
     /// For Noop: said in the cycle's message but not recorded as a candidate (nothing is
     /// pending), e.g. that the new revision changes nothing the stack reads.
     std::string note;
-    std::string missing;  ///< for Wait: the images not found yet, "web: tag 2.0 not found in ..."
+    std::string missing;  ///< for Wait/GiveUp: "web: tag 2.0 not found in ..."
+    /// The waiting deployment of this release, if one exists: Wait keeps it, GiveUp rejects
+    /// it, Deploy turns it into the deployment.
+    std::optional<std::int64_t> waiting;
+};
+
+/// Pure: what to do with `observation`, given what runs and what is known to be bad.
+Plan plan(const config::Stack& stack, const Observation& observation, const Known& known,
+          sys::TimePoint now);
+
+/// verify's answer on a planned release. A failure to verify (a transient error) is not a
+/// Verdict but the error of verify's Result: a poll error, retried.
+struct Verdict {
+    bool accepted = true;
+    std::string why;  ///< for a rejection: "compose: ...", later "signature: ..."
+
+    static Verdict accept() { return {}; }
+    static Verdict reject(std::string why) { return {false, std::move(why)}; }
+};
+
+/// How applying a release and gating it ended.
+struct Applied {
+    enum class Kind {
+        Healthy,      ///< applied and passed the gate
+        Unhealthy,    ///< applied, failed the gate: a verdict on the release
+        Refused,      ///< compose or git refused the release: a verdict on the release
+        Failed,       ///< a transient failure (killed, timed out, engine away): retry later
+        Interrupted,  ///< stop requested: the deployment stays in_progress for recover()
+    };
+    Kind kind = Kind::Healthy;
+    std::string why;
+
+    bool healthy() const { return kind == Kind::Healthy; }
+    /// The failure says something about the release (mark it bad), not about the moment.
+    bool verdict() const { return kind == Kind::Unhealthy || kind == Kind::Refused; }
 };
 
 }  // namespace agentd::deploy

@@ -52,10 +52,13 @@ class Compose {
 public:
     virtual ~Compose() = default;
     /// Validates the project and returns its services, from one `config` run.
-    /// InvalidInput (with compose's message) when the files are invalid.
+    /// InvalidInput (with compose's message) when compose refused the files; Failed when it
+    /// could not say (killed, timed out, not startable): only InvalidInput judges the files.
     virtual sys::Result<std::vector<ComposeService>> services(const ComposeProject& project) = 0;
     /// Writes the override pinning each service to its image (service -> ref@digest) and runs
     /// `up -d --remove-orphans` with it, building and recreating the services `options` names.
+    /// InvalidInput when compose refused (its exit status and last stderr lines); Failed when
+    /// it was killed or timed out.
     virtual sys::Result<void> up(const ComposeProject& project,
                                  const std::map<std::string, std::string>& pins,
                                  const UpOptions& options = {}) = 0;

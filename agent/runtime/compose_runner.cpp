@@ -45,9 +45,17 @@ std::string tail_of(const std::string& text) {
     return out;
 }
 
+/// True when the program ended by itself with an exit status (not killed, not timed out).
+bool exited(const sys::ProcessResult& r) {
+    return !r.timed_out && r.exit_code >= 0;
+}
+
 std::string describe_exit(const sys::ProcessResult& r) {
     if (r.timed_out) {
         return "timed out";
+    }
+    if (r.exit_code < 0) {
+        return "killed by a signal";
     }
     const auto err = tail_of(r.err);
     const auto detail = err.empty() ? tail_of(r.out) : err;
@@ -332,8 +340,11 @@ sys::Result<std::vector<ComposeService>> ComposeRunner::services(const ComposePr
         return config.error();
     }
     if (!config->success()) {
-        if (config->timed_out) {
-            return sys::Error::failed(fmt::format("compose config {}: timed out", project.name));
+        // Only compose's own refusal is a verdict on the files; a run that was killed (timeout,
+        // signal, out of memory) said nothing about them and is asked again at the next poll.
+        if (!exited(*config)) {
+            return sys::Error::failed(
+                fmt::format("compose config {}: {}", project.name, describe_exit(*config)));
         }
         return sys::Error::invalid(
             fmt::format("compose config {}: {}", project.name, tail_of(config->err)));
@@ -376,8 +387,11 @@ sys::Result<void> ComposeRunner::up(const ComposeProject& project,
             return r.error();
         }
         if (!r->success()) {
-            return sys::Error::failed(
-                fmt::format("compose {} {}: {}", what, project.name, describe_exit(*r)));
+            // compose refused the release (exit status): a verdict; killed or timed out:
+            // transient.
+            auto message = fmt::format("compose {} {}: {}", what, project.name, describe_exit(*r));
+            return exited(*r) ? sys::Error::invalid(std::move(message))
+                              : sys::Error::failed(std::move(message));
         }
     }
     return {};

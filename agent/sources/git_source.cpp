@@ -684,7 +684,11 @@ sys::Result<std::set<std::string>> LibGit2Source::changed_paths(
     }
     const std::string shown_url = redact_url(source.url);
     const auto mirror = mirror_path(source.url);
-    std::lock_guard guard(mirror_lock(mirror));
+    // Shared: only reads the mirror's objects, which no fetch changes meanwhile.
+    auto lock = MirrorLock::acquire(mirror, MirrorLock::Mode::Shared);
+    if (!lock) {
+        return lock.error();
+    }
     git_repository* raw_repo = nullptr;
     if (git_repository_open_ext(&raw_repo, mirror.c_str(),
                                 GIT_REPOSITORY_OPEN_NO_SEARCH | GIT_REPOSITORY_OPEN_BARE,

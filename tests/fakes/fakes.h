@@ -218,6 +218,9 @@ public:
         if (!invalid.empty()) {
             return sys::Error::invalid(invalid);
         }
+        if (config_killed) {
+            return sys::Error::failed("compose config: killed by a signal");
+        }
         return declared;
     }
     sys::Result<void> up(const runtime::ComposeProject& project,
@@ -226,8 +229,13 @@ public:
         ups.push_back(pins);
         up_options.push_back(options);
         last_env = project.env;
+        last_override = project.override_file;
         if (up_fails) {
-            return sys::Error::failed("up failed");
+            return sys::Error::invalid("up failed");  // compose refused the release
+        }
+        if (up_killed) {
+            up_killed = !up_killed_once;
+            return sys::Error::failed("up: killed by a signal");
         }
         m_engine.run(pins);
         return {};
@@ -239,13 +247,17 @@ public:
         return {};
     }
     std::vector<runtime::ComposeService> declared;
-    std::string invalid;
-    bool up_fails = false;
+    std::string invalid;        ///< compose refuses the files with this message
+    bool config_killed = false;  ///< `config` is killed (transient)
+    bool up_fails = false;       ///< compose refuses `up` (a verdict)
+    bool up_killed = false;      ///< `up` is killed (transient)
+    bool up_killed_once = false;  ///< ... only the next time
     int configs = 0;
     std::vector<std::map<std::string, std::string>> ups;
     std::vector<runtime::UpOptions> up_options;  ///< one per up, in order
     std::vector<std::string> runs;
     std::map<std::string, std::string> last_env;
+    std::filesystem::path last_override;
 
 private:
     FakeEngine& m_engine;

@@ -327,7 +327,7 @@ sources::GitTag git_tag(const std::string& name, char commit) {
 
 TEST_CASE("reconciler: a semver tag policy deploys the newest allowed git tag", "[deploy]") {
     Fixture f;
-    f.stack.git->tags = config::TagPolicySpec{"^1", "", "alphabetical"};
+    f.stack.git->tags = *config::TagPolicySpec::make("^1", "");
     f.git.tag_list = {git_tag("v1.0.0", '1'), git_tag("v2.0.0-rc.1", '9')};
     auto r = f.poll();
     REQUIRE(r.outcome == deploy::Outcome::Succeeded);
@@ -349,7 +349,7 @@ TEST_CASE("reconciler: a semver tag policy deploys the newest allowed git tag", 
 TEST_CASE("reconciler: no_downgrade keeps the running tag when a lower one is all that is left",
           "[deploy]") {
     Fixture f;
-    f.stack.git->tags = config::TagPolicySpec{">=1.0.0", "", "alphabetical"};
+    f.stack.git->tags = *config::TagPolicySpec::make(">=1.0.0", "");
     f.git.tag_list = {git_tag("v1.0.0", '1'), git_tag("v1.3.0", '3')};
     REQUIRE(f.poll().outcome == deploy::Outcome::Succeeded);
     f.git.tag_list = {git_tag("v1.0.0", '1')};  // v1.3.0 deleted on the remote
@@ -362,7 +362,7 @@ TEST_CASE("reconciler: no_downgrade keeps the running tag when a lower one is al
 
 TEST_CASE("reconciler: no tag matching the policy is a poll error", "[deploy]") {
     Fixture f;
-    f.stack.git->tags = config::TagPolicySpec{"^3", "", "alphabetical"};
+    f.stack.git->tags = *config::TagPolicySpec::make("^3", "");
     f.git.tag_list = {git_tag("v1.0.0", '1')};
     const auto r = f.poll();
     CHECK(r.outcome == deploy::Outcome::PollError);
@@ -373,7 +373,7 @@ TEST_CASE("reconciler: no tag matching the policy is a poll error", "[deploy]") 
 TEST_CASE("reconciler: an image policy picks the registry tag to run", "[deploy]") {
     Fixture f;
     f.compose.declared = {{"web", k_web + ":latest", false, "always"}};
-    f.stack.images["web"] = config::TagPolicySpec{"~2.4", "", "alphabetical"};
+    f.stack.images["web"] = *config::TagPolicySpec::make("~2.4", "");
     f.registry.digests = {{"acme/web:2.3.9", digest('3')},
                           {"acme/web:2.4.1", digest('4')},
                           {"acme/web:2.5.0", digest('5')},
@@ -396,8 +396,104 @@ TEST_CASE("reconciler: an image policy picks the registry tag to run", "[deploy]
 
 TEST_CASE("reconciler: a policy for a service compose does not have is a poll error", "[deploy]") {
     Fixture f;
-    f.stack.images["webb"] = config::TagPolicySpec{"^1", "", "alphabetical"};
+    f.stack.images["webb"] = *config::TagPolicySpec::make("^1", "");
     const auto r = f.poll();
     CHECK(r.outcome == deploy::Outcome::PollError);
     CHECK(r.message == "images.webb: the compose files have no service \"webb\"");
+}
+
+TEST_CASE("reconciler: a killed compose config is a poll error, not a rejection", "[deploy]") {
+    Fixture f;
+    f.poll();
+    f.release('b', '2');
+    f.compose.config_killed = true;
+    const auto r = f.poll();
+    CHECK(r.outcome == deploy::Outcome::PollError);
+    CHECK(f.store.stack_state("shop").last_poll.error == "compose config: killed by a signal");
+    CHECK(f.store.all().size() == 1);  // no rejected deployment
+    // neither marked bad nor cached: the next poll asks compose again and deploys
+    f.compose.config_killed = false;
+    const auto next = f.poll();
+    CHECK(next.outcome == deploy::Outcome::Succeeded);
+    CHECK(f.engine.running.at("web") == k_web + "@" + digest('2'));
+}
+
+TEST_CASE("reconciler: compose refusing `up` rolls back and marks the release bad",
+          "[deploy]") {
+    Fixture f;
+    f.poll();
+    f.release('b', '2');
+    f.compose.up_fails = true;
+    const auto r = f.poll();
+    REQUIRE(r.outcome == deploy::Outcome::Failed);  // the restore's `up` is refused too
+    f.compose.up_fails = false;
+    CHECK(f.get(*r.deployment).reason.find("apply: compose up: up failed") == 0);
+    const auto again = f.poll();
+    CHECK(again.outcome == deploy::Outcome::Noop);
+    CHECK(again.message.find("marked bad") != std::string::npos);
+}
+
+TEST_CASE("reconciler: a killed `up` is rolled back but tried again at the next poll",
+          "[deploy]") {
+    Fixture f;
+    f.poll();
+    f.release('b', '2');
+    f.compose.up_killed = true;
+    // the first `up` (the candidate) is killed; the restore's `up` works
+    f.compose.up_killed_once = true;
+    const auto r = f.poll();
+    REQUIRE(r.outcome == deploy::Outcome::RolledBack);
+    const auto d = f.get(*r.deployment);
+    CHECK(d.reason == "apply: compose up: up: killed by a signal (transient: retried)");
+    CHECK(f.engine.running.at("web") == k_web + "@" + digest('1'));
+    const auto retried = f.poll();
+    REQUIRE(retried.outcome == deploy::Outcome::Succeeded);
+    CHECK(f.engine.running.at("web") == k_web + "@" + digest('2'));
+}
+
+TEST_CASE("reconciler: a crash during the rollback restores the previous release at start",
+          "[deploy]") {
+    Fixture f;
+    const auto good = f.poll();
+    f.release('b', '2');
+    f.engine.behaviour[k_web + "@" + digest('2')] = Behaviour::Unhealthy;
+    // What a crash in the rollback phase leaves: the candidate running, marked bad, in_progress.
+    auto d = model::Deployment{};
+    d.stack = "shop";
+    d.release = {std::string(40, 'b'), "", {{"web", k_web + ":latest@" + digest('2')},
+                                            {"worker", k_web + ":latest@" + digest('2')}}};
+    d.previous = good.deployment;
+    d.phase = "rollback";
+    d.reason = "gate: web: unhealthy";
+    d.started_at = f.clock.now();
+    d.id = f.store.create_deployment(d);
+    f.engine.run({{"web", k_web + "@" + digest('2')}});
+    f.reconciler.recover(f.stack);
+    const auto after = f.get(d.id);
+    CHECK(after.status == Status::RolledBack);
+    CHECK(after.reason == "gate: web: unhealthy");
+    CHECK(has_event(after, "recover", "restoring again"));
+    CHECK(f.engine.running.at("web") == k_web + "@" + digest('1'));
+    CHECK(f.get(*good.deployment).status == Status::Succeeded);
+}
+
+TEST_CASE("reconciler: the poll is recorded once, when the cycle ends", "[deploy]") {
+    Fixture f;
+    const auto before = f.clock.now();
+    REQUIRE(f.poll().outcome == deploy::Outcome::Succeeded);
+    const auto state = f.store.stack_state("shop");
+    CHECK(state.last_poll.result == "ok");
+    CHECK(state.last_poll.at == f.clock.now());  // after the gate's stable window, not before
+    CHECK(state.last_poll.at > before);
+}
+
+TEST_CASE("reconciler: agentd's own files live outside the git working tree", "[deploy]") {
+    Fixture f;
+    REQUIRE(f.poll().outcome == deploy::Outcome::Succeeded);
+    const auto override_file = f.compose.last_override;
+    const auto tree = f.dir / "stacks" / "shop";
+    CHECK(override_file == f.dir / "meta" / "shop" / "override.yaml");
+    CHECK(override_file.string().rfind(tree.string(), 0) != 0);
+    CHECK(std::filesystem::exists(f.dir / "meta" / "shop" / "services.json"));
+    CHECK_FALSE(std::filesystem::exists(tree / ".agentd"));
 }

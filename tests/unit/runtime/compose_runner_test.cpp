@@ -190,9 +190,36 @@ TEST_CASE("compose: a failed up returns compose's last stderr lines", "[runtime]
     ComposeRunner compose(runner);
     auto r = compose.up({.name = "shop", .dir = dir.path()}, {});
     REQUIRE_FALSE(r.ok());
-    CHECK(r.error().kind == sys::Error::Kind::Failed);
+    CHECK(r.error().kind == sys::Error::Kind::InvalidInput);  // compose refused: a verdict
     CHECK(r.error().message ==
           "compose up shop: exit 1: Creating web ...\nERROR: pull access denied");
+}
+
+TEST_CASE("compose: a killed or timed-out run is transient, not a verdict on the files",
+          "[runtime][compose]") {
+    TempDir dir;
+    write(dir.path() / "compose.yaml", "services: {}\n");
+    FakeRunner runner;
+    ComposeRunner compose(runner);
+    const ComposeProject project{.name = "shop", .dir = dir.path()};
+
+    runner.next = {.exit_code = -1, .err = "Traceback (most recent call last):\n"};
+    auto killed = compose.services(project);
+    REQUIRE_FALSE(killed.ok());
+    CHECK(killed.error().kind == sys::Error::Kind::Failed);
+    CHECK(killed.error().message == "compose config shop: killed by a signal");
+
+    runner.next = {.exit_code = -1, .timed_out = true};
+    auto slow = compose.services(project);
+    REQUIRE_FALSE(slow.ok());
+    CHECK(slow.error().kind == sys::Error::Kind::Failed);
+    CHECK(slow.error().message == "compose config shop: timed out");
+
+    runner.next = {.exit_code = -1};
+    auto up = compose.up(project, {});
+    REQUIRE_FALSE(up.ok());
+    CHECK(up.error().kind == sys::Error::Kind::Failed);
+    CHECK(up.error().message == "compose up shop: killed by a signal");
 }
 
 TEST_CASE("compose: names that could become options are rejected", "[runtime][compose]") {

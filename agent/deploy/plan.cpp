@@ -1,0 +1,72 @@
+// Step 2 of the pipeline, plan: a pure decision over what observe found and what the store
+// knows. No I/O: the reconciler reads the store before and acts after.
+
+#include <fmt/format.h>
+
+#include "agent/deploy/release_text.h"
+#include "agent/deploy/reconciler_steps.h"
+
+namespace agentd::deploy {
+
+model::Release Observation::release() const {
+    model::Release r;
+    r.revision = revision;
+    r.tag = tag;
+    r.images = pins;
+    return r;
+}
+
+Plan plan(const config::Stack& stack, const Observation& o, const Known& known,
+          sys::TimePoint now) {
+    Plan p;
+    p.release = o.release();
+    if (known.bad) {
+        p.why = o.refused ? fmt::format("{} was rejected: {}", release_name(p.release),
+                                        o.refused->message)
+                          : fmt::format("release {} is marked bad; waiting for a new one",
+                                        describe(p.release));
+        return p;
+    }
+    if (o.refused) {
+        p.kind = Plan::Kind::Deploy;  // verify rejects it, and it is remembered as bad
+        return p;
+    }
+    if (known.current && known.current->release == p.release) {
+        return p;  // this is what runs
+    }
+    // A commit that changes nothing this stack reads is not a new release for it: the stack
+    // stays on what runs (or on the bad release it equals) and records the revision as seen.
+    if (known.current && known.reads_as_current) {
+        p.note = fmt::format("{} changes nothing this stack reads; staying on {}",
+                             short_rev(o.revision), release_name(known.current->release));
+        return p;
+    }
+    if (known.latest && known.reads_as_bad_latest) {
+        p.why = fmt::format("release {} is marked bad and {} changes nothing this stack reads; "
+                            "waiting for a new one",
+                            describe(known.latest->release), short_rev(o.revision));
+        return p;
+    }
+    const auto& latest = known.latest;
+    if (latest && latest->status == model::Status::Waiting &&
+        latest->release.revision == p.release.revision) {
+        p.waiting = latest->id;
+    }
+    if (!o.missing.empty()) {
+        p.missing = fmt::format("{}", fmt::join(o.missing, "; "));
+        if (p.waiting && now - latest->started_at >= stack.image_wait) {
+            p.kind = Plan::Kind::GiveUp;
+            p.why = fmt::format("images still missing after {}: {}",
+                                sys::format_duration(stack.image_wait), p.missing);
+            return p;
+        }
+        p.kind = Plan::Kind::Wait;
+        // Recorded as the stack's candidate: says which release waits for which image tags.
+        p.why = fmt::format("{} waits for images: {}", release_name(p.release), p.missing);
+        return p;
+    }
+    p.kind = Plan::Kind::Deploy;
+    return p;
+}
+
+}  // namespace agentd::deploy
