@@ -466,8 +466,12 @@ def cmd_seed(db_path, migrations_cpp, state_dir, spec_file):
             write_services_cache(state_dir, current)
 
 
+# ServicesCache::k_format (agent/deploy/services_cache.h).
+SERVICES_CACHE_FORMAT = 2
+
+
 def cache_path(state_dir, stack):
-    return os.path.join(state_dir, "stacks", stack, ".agentd", "services.json")
+    return os.path.join(state_dir, "meta", stack, "services.json")
 
 
 def write_services_cache(state_dir, current):
@@ -481,7 +485,7 @@ def write_services_cache(state_dir, current):
     path = cache_path(state_dir, current["stack"])
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
-        json.dump([entry], f)
+        json.dump({"format": SERVICES_CACHE_FORMAT, "entries": [entry]}, f)
 
 
 def cmd_check_seeded(db_path, state_dir, spec_file):
@@ -503,7 +507,7 @@ def cmd_check_seeded(db_path, state_dir, spec_file):
         if poll != ("ok", ""):
             problems.append(f"{stack}: last poll {poll}")
         with open(cache_path(state_dir, stack)) as f:
-            if len(json.load(f)) != 1:
+            if len(json.load(f).get("entries", [])) != 1:
                 problems.append(f"{stack}: agentd added to the services cache (the seeded key "
                                 "did not match: see services_cache_key)")
     if problems:
