@@ -8,6 +8,7 @@
 
 #include "agent/deploy/reconciler.h"
 #include "tests/fakes/fakes.h"
+#include "tests/unit/deploy/pipeline_fixture.h"
 
 using namespace agentd;
 using namespace std::chrono_literals;
@@ -17,11 +18,9 @@ using Names = std::vector<std::string>;
 
 namespace {
 
-const std::string k_web = "127.0.0.1:5000/acme/web";
-
-std::string digest(char c) {
-    return "sha256:" + std::string(64, c);
-}
+using testing::digest;
+using testing::has_event;
+using testing::k_web;
 
 std::string rev(char c) {
     return std::string(40, c);
@@ -29,30 +28,8 @@ std::string rev(char c) {
 
 /// A stack "shop" in the directory shop/ of a deploy repository, with a proxy bind-mounting
 /// shop/nginx.conf, an app built from shop/app, and a db that reads nothing of the repository.
-struct Fixture {
-    std::filesystem::path dir;
-    fakes::FakeClock clock;
-    fakes::FakeGit git;
-    fakes::FakeRegistry registry;
-    fakes::FakeEngine engine;
-    fakes::FakeCompose compose{engine};
-    fakes::MemoryStore store;
-    fakes::FakeHttp http;
-    std::atomic<bool> stop{false};
-    deploy::Reconciler reconciler;
-    config::Stack stack;
-
-    Fixture()
-        : dir(std::filesystem::temp_directory_path() /
-              ("agentd-reconciler-inputs-" + std::to_string(::getpid()) + "-" +
-               std::to_string(counter()++))),
-          reconciler(deploy::Services{git, registry, engine, compose, store, clock, http, {}}, dir,
-                     stop) {
-        std::filesystem::create_directories(dir);
-        stack.name = "shop";
-        stack.git = config::GitSource{"file:///srv/deploy.git", "shop", "main", {}};
-        stack.health.timeout = 30s;
-        stack.health.stable = 5s;
+struct Fixture : testing::PipelineFixture {
+    Fixture() {
         // compose's paths are absolute, in the preview checkout where it ran
         const auto project = (dir / "preview" / "shop" / "shop").string();
         runtime::ComposeService proxy{"proxy", k_web + ":latest", false, "always"};
@@ -64,32 +41,14 @@ struct Fixture {
         compose.declared = {app, db, proxy};
         // app is built on the host, so no pin names it: its container runs from the start
         engine.running["app"] = "shop_app";
-        registry.digests["acme/web:latest"] = digest('1');
         git.head = rev('a');
     }
-    ~Fixture() { std::filesystem::remove_all(dir); }
-
-    deploy::CycleResult poll() { return reconciler.reconcile(stack, model::Trigger::Poll); }
-    model::Deployment get(std::int64_t id) { return *store.deployment(id, true); }
     /// Revision `to` differs from `from` by `files`.
     void commit(char from, char to, std::set<std::string> files) {
         git.changes[{rev(from), rev(to)}] = std::move(files);
         git.head = rev(to);
     }
-    static int& counter() {
-        static int n = 0;
-        return n;
-    }
 };
-
-bool has_event(const model::Deployment& d, const std::string& phase, const std::string& text) {
-    for (const auto& e : d.events) {
-        if (e.phase == phase && e.message.find(text) != std::string::npos) {
-            return true;
-        }
-    }
-    return false;
-}
 
 }  // namespace
 

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "tests/fakes/fakes.h"
+#include "tests/unit/deploy/pipeline_fixture.h"
 
 using namespace agentd;
 using namespace std::chrono_literals;
@@ -11,62 +12,20 @@ using model::Status;
 
 namespace {
 
-const std::string k_web = "127.0.0.1:5000/acme/web";
+using testing::digest;
+using testing::has_event;
+using testing::k_web;
 
-std::string digest(char c) {
-    return "sha256:" + std::string(64, c);
-}
-
-struct Fixture {
-    std::filesystem::path dir;
-    fakes::FakeClock clock;
-    fakes::FakeGit git;
-    fakes::FakeRegistry registry;
-    fakes::FakeEngine engine;
-    fakes::FakeCompose compose{engine};
-    fakes::MemoryStore store;
-    fakes::FakeHttp http;
-    std::atomic<bool> stop{false};
-    deploy::Reconciler reconciler;
-    config::Stack stack;
-
-    Fixture()
-        : dir(std::filesystem::temp_directory_path() /
-              ("agentd-reconciler-" + std::to_string(::getpid()) + "-" +
-               std::to_string(counter()++))),
-          reconciler(deploy::Services{git, registry, engine, compose, store, clock, http, {}}, dir,
-                     stop) {
-        std::filesystem::create_directories(dir);
-        stack.name = "shop";
-        stack.git = config::GitSource{"file:///srv/deploy.git", "shop", "main", {}};
-        stack.health.timeout = 30s;
-        stack.health.stable = 5s;
+struct Fixture : testing::PipelineFixture {
+    Fixture() {
         compose.declared = {{"web", k_web + ":latest", false, "always"},
                             {"worker", k_web + ":latest", false, "always"}};
-        registry.digests["acme/web:latest"] = digest('1');
     }
-    ~Fixture() { std::filesystem::remove_all(dir); }
-
-    deploy::CycleResult poll() { return reconciler.reconcile(stack, model::Trigger::Poll); }
-    model::Deployment get(std::int64_t id) { return *store.deployment(id, true); }
     void release(char revision, char image) {
         git.head = std::string(40, revision);
         registry.digests["acme/web:latest"] = digest(image);
     }
-    static int& counter() {
-        static int n = 0;
-        return n;
-    }
 };
-
-bool has_event(const model::Deployment& d, const std::string& phase, const std::string& text) {
-    for (const auto& e : d.events) {
-        if (e.phase == phase && e.message.find(text) != std::string::npos) {
-            return true;
-        }
-    }
-    return false;
-}
 
 }  // namespace
 

@@ -1,0 +1,72 @@
+#pragma once
+// The pipeline over the recording fakes: a stack "shop" at shop/ of a deploy repository, a
+// temporary state_dir, and helpers shared by the reconciler's test files.
+
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <string>
+
+#include "agent/deploy/reconciler.h"
+#include "tests/fakes/fakes.h"
+
+namespace agentd::testing {
+
+inline const std::string k_web = "127.0.0.1:5000/acme/web";
+
+inline std::string digest(char c) {
+    return "sha256:" + std::string(64, c);
+}
+
+struct PipelineFixture {
+    std::filesystem::path dir;
+    fakes::FakeClock clock;
+    fakes::FakeGit git;
+    fakes::FakeRegistry registry;
+    fakes::FakeEngine engine;
+    fakes::FakeCompose compose{engine};
+    fakes::MemoryStore store;
+    fakes::FakeHttp http;
+    std::atomic<bool> stop{false};
+    deploy::Reconciler reconciler;
+    config::Stack stack;
+
+    PipelineFixture()
+        : dir(std::filesystem::temp_directory_path() /
+              ("agentd-pipeline-" + std::to_string(::getpid()) + "-" +
+               std::to_string(counter()++))),
+          reconciler(deploy::Services{git, registry, engine, compose, store, clock, http, {}}, dir,
+                     stop) {
+        std::filesystem::create_directories(dir);
+        stack.name = "shop";
+        stack.git = config::GitSource{"file:///srv/deploy.git", "shop", "main", {}};
+        stack.health.timeout = std::chrono::seconds(30);
+        stack.health.stable = std::chrono::seconds(5);
+        registry.digests["acme/web:latest"] = digest('1');
+    }
+    ~PipelineFixture() { std::filesystem::remove_all(dir); }
+    PipelineFixture(const PipelineFixture&) = delete;
+    PipelineFixture& operator=(const PipelineFixture&) = delete;
+
+    deploy::CycleResult poll() { return reconciler.reconcile(stack, model::Trigger::Poll); }
+    model::Deployment get(std::int64_t id) { return *store.deployment(id, true); }
+
+    static int& counter() {
+        static int n = 0;
+        return n;
+    }
+};
+
+/// True when `d` has an event of `phase` whose message contains `text`.
+inline bool has_event(const model::Deployment& d, const std::string& phase,
+                      const std::string& text) {
+    for (const auto& e : d.events) {
+        if (e.phase == phase && e.message.find(text) != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace agentd::testing
