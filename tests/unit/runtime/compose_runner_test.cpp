@@ -565,8 +565,17 @@ TEST_CASE("compose: up runs a service pinned to a registry digest",
     LiveProject live;
     run_ok({"docker", "tag", image, tagged});
     run_ok({"docker", "push", tagged});
-    const auto pinned =
-        run_ok({"docker", "image", "inspect", "--format", "{{index .RepoDigests 0}}", tagged});
+    // The image may also be pushed to other repositories (other tests share it): take the
+    // digest of this repository's name.
+    std::string pinned;
+    std::istringstream digests(run_ok(
+        {"docker", "image", "inspect", "--format", "{{range .RepoDigests}}{{println .}}{{end}}",
+         tagged}));
+    for (std::string line; std::getline(digests, line);) {
+        if (line.rfind(repo + "@sha256:", 0) == 0) {
+            pinned = line;
+        }
+    }
     REQUIRE(pinned.rfind(repo + "@sha256:", 0) == 0);
     run_ok({"docker", "rmi", tagged});
 
