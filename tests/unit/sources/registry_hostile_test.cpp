@@ -140,7 +140,8 @@ TEST_CASE("registry: hostile WWW-Authenticate realms and services are refused, n
     for (const auto& [challenge, expected] : challenges) {
         INFO(challenge.substr(0, 80));
         FakeHttp http;
-        http.handler = [&](const HttpRequest&) {
+        // clang 14 cannot capture a structured binding: capture a copy by name.
+        http.handler = [&, challenge = challenge](const HttpRequest&) {
             return respond(401, {{"www-authenticate", challenge}});
         };
         RegistryClient client(http, {});
