@@ -10,9 +10,11 @@
 #include <fstream>
 #include <iterator>
 #include <optional>
+#include <sstream>
 #include <string_view>
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
 
 #include "agent/config/checks.h"
 #include "agent/config/schema.h"
@@ -71,49 +73,54 @@ Config read_document(Reader& reader, const YAML::Node& document, const std::stri
     return config;
 }
 
-/// yaml-cpp 0.7.0 never returns (it allocates nodes until memory runs out) from a ',' outside a
-/// flow collection where a node should start: ",a", "&x,", "!t\n," (found by
-/// tests/fuzz/agent_yaml). A plain scalar cannot start with ',', so that is never valid YAML:
-/// it is refused before yaml-cpp sees it. The position of the ',' or its property, or nullopt.
-std::optional<YAML::Mark> find_yaml_cpp_trap(std::string_view text) {
-    int flow = 0;
-    char quote = 0;
-    YAML::Mark at;  // line and column of text[i], 0-based
-    for (std::size_t i = 0; i < text.size(); ++i, ++at.column) {
-        const char c = text[i];
-        const bool token_start = i == 0 || std::isspace(static_cast<unsigned char>(text[i - 1]));
-        if (c == '\n') {
-            ++at.line;
-            at.column = -1;
-        } else if (quote != 0) {
-            quote = (c == quote && (quote == '\'' || text[i - 1] != '\\')) ? 0 : quote;
-        } else if (c == '#' && token_start) {
-            while (i + 1 < text.size() && text[i + 1] != '\n') {
-                ++i;
-            }
-        } else if ((c == '"' || c == '\'') && token_start) {
-            quote = c;
-        } else if (c == '[' || c == '{') {
-            ++flow;
-        } else if ((c == ']' || c == '}') && flow > 0) {
-            --flow;
-        } else if (c == ',' && token_start && flow == 0) {
-            return at;
-        } else if ((c == '&' || c == '!') && token_start && flow == 0) {
-            std::size_t end = i + 1;
-            while (end < text.size() && !std::isspace(static_cast<unsigned char>(text[end])) &&
-                   text[end] != ',') {
-                ++end;
-            }
-            while (end < text.size() && (text[end] == ' ' || text[end] == '\t')) {
-                ++end;
-            }
-            if (end < text.size() && text[end] == ',') {
-                return at;
-            }
+/// Records where each document starts; the events inside are not needed.
+class DocumentStarts final : public YAML::EventHandler {
+public:
+    std::vector<YAML::Mark> starts;
+
+    void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+};
+
+/// The first document of agent.yaml; anything after it is reported. Not YAML::LoadAll: in
+/// yaml-cpp 0.7 it never returns (it allocates empty documents until memory runs out) when a
+/// token that no rule consumes stands where a node should start, as in ",a" or "!t\n?\ns"
+/// (yaml-cpp issue 1040, fixed in 0.8; found by tests/fuzz/agent_yaml). YAML::Load parses one
+/// document; a second pass with yaml-cpp's own parser looks for the start of a second one and
+/// stops there. A "second document" that does not open with "---" or a directive is where the
+/// parser stopped on something it could not read.
+YAML::Node load_one_document(const std::string& text, Reader& reader) {
+    YAML::Node document = YAML::Load(text);
+    std::istringstream stream(text);
+    YAML::Parser parser(stream);
+    DocumentStarts documents;
+    if (parser.HandleNextDocument(documents) && parser.HandleNextDocument(documents) &&
+        documents.starts.size() == 2) {
+        const YAML::Mark at = documents.starts[1];
+        const std::string_view rest = std::string_view(text).substr(
+            std::min(text.size(), static_cast<std::size_t>(std::max(at.pos, 0))));
+        if (rest.starts_with("---") || rest.starts_with('%')) {
+            reader.report(at, "", "expected one YAML document, found a second one");
+        } else {
+            const unsigned char c = rest.empty() ? 0 : static_cast<unsigned char>(rest[0]);
+            reader.report(at, "",
+                          std::isprint(c) != 0
+                              ? fmt::format("unexpected '{}': not valid YAML here", char(c))
+                              : fmt::format("unexpected byte 0x{:02x}: not valid YAML here", c));
+            throw ConfigError(reader.take_issues());
         }
     }
-    return std::nullopt;
+    return document;
 }
 
 }  // namespace
@@ -174,21 +181,12 @@ const Registry* Config::find_registry(const std::string& host) const {
 
 Config parse_config(const std::string& text, const std::string& file) {
     Reader reader(file);
-    if (const auto trap = find_yaml_cpp_trap(text)) {
-        reader.report(*trap, "", "',' where a value should start (outside [ ] or { })");
-        throw ConfigError(reader.take_issues());
-    }
-    std::vector<YAML::Node> documents;
+    YAML::Node document;
     try {
-        documents = YAML::LoadAll(text);
+        document = load_one_document(text, reader);
     } catch (const YAML::Exception& e) {
         reader.report(e.mark, "", e.msg);
         throw ConfigError(reader.take_issues());
-    }
-    const YAML::Node document = documents.empty() ? YAML::Node() : documents[0];
-    if (documents.size() > 1) {
-        // A second document would be ignored silently; say so instead.
-        reader.report(documents[1].Mark(), "", "expected one YAML document, found a second one");
     }
     Config config = read_document(reader, document, file);
     std::vector<Issue> issues = reader.take_issues();
