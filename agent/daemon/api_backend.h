@@ -6,34 +6,21 @@
 #include <optional>
 #include <string>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include "agent/deploy/reconciler.h"
 #include "agent/model/deployment.h"
 #include "agent/sources/image_ref.h"
+#include "agent/sys/result.h"
 
 namespace agentd::daemon {
 
-/// A refused request: `status` is the HTTP status (400, 404, 409, 500, 502), `message` is what the
-/// user reads after "agentctl: ".
-struct ApiError {
-    int status = 500;
-    std::string message;
+/// A refused request is a sys::Error: api_routes.cpp answers it with the HTTP status of its
+/// kind (InvalidInput 400, NotFound 404, Conflict 409, Unavailable and Unauthorized 502, Failed
+/// 500), and its message is what the user reads after "agentctl: ".
 
-    static ApiError bad_request(std::string m) { return {400, std::move(m)}; }
-    static ApiError not_found(std::string m) { return {404, std::move(m)}; }
-    static ApiError conflict(std::string m) { return {409, std::move(m)}; }
-    static ApiError internal(std::string m) { return {500, std::move(m)}; }
-    /// A server agentd depends on (a registry) refused or failed: 502.
-    static ApiError bad_gateway(std::string m) { return {502, std::move(m)}; }
-    /// "unknown stack \"x\"" (404).
-    static ApiError unknown_stack(const std::string& name);
-};
-
-/// The value, or why there is none.
-template <class T>
-using ApiResult = std::variant<T, ApiError>;
+/// "unknown stack \"x\"" (NotFound).
+sys::Error unknown_stack(const std::string& name);
 
 /// A release waiting for its images (a `waiting` deployment).
 struct WaitingRelease {
@@ -62,29 +49,30 @@ class ApiBackend {
 public:
     virtual ~ApiBackend() = default;
     /// Every configured stack, or only `stack`; unknown stack: 404.
-    virtual ApiResult<std::vector<StackStatus>> status(const std::optional<std::string>& stack) = 0;
+    virtual sys::Result<std::vector<StackStatus>> status(
+        const std::optional<std::string>& stack) = 0;
     /// Newest first; all stacks when `stack` is empty.
-    virtual ApiResult<std::vector<model::Deployment>> history(
+    virtual sys::Result<std::vector<model::Deployment>> history(
         const std::optional<std::string>& stack, int limit) = 0;
     /// One deployment with its events; 404 when absent.
-    virtual ApiResult<model::Deployment> show(std::int64_t id) = 0;
+    virtual sys::Result<model::Deployment> show(std::int64_t id) = 0;
     /// Queues a cycle. With `wait`, blocks until it ends and returns its result; without,
     /// returns nullopt as soon as it is queued.
-    virtual ApiResult<std::optional<deploy::CycleResult>> sync(const std::string& stack,
-                                                               bool wait) = 0;
+    virtual sys::Result<std::optional<deploy::CycleResult>> sync(const std::string& stack,
+                                                                 bool wait) = 0;
     /// Restores `to` (default: the previous succeeded release), waits, pins and pauses the
     /// stack on success.
-    virtual ApiResult<deploy::CycleResult> rollback(const std::string& stack,
-                                                    std::optional<std::int64_t> to) = 0;
+    virtual sys::Result<deploy::CycleResult> rollback(const std::string& stack,
+                                                      std::optional<std::int64_t> to) = 0;
     /// Sets or clears `paused`; resume also clears `pinned`. Returns the new state.
-    virtual ApiResult<model::StackState> set_paused(const std::string& stack, bool paused) = 0;
+    virtual sys::Result<model::StackState> set_paused(const std::string& stack, bool paused) = 0;
     /// Reloads the configuration file; returns the number of stacks. A bad file is a 400 with
     /// every issue, and the old configuration stays.
-    virtual ApiResult<int> reload() = 0;
+    virtual sys::Result<int> reload() = 0;
     /// Every tag of `image`'s repository as its registry lists them (unordered), asked with the
     /// daemon's registry credentials. Unknown repository: 404; invalid reference: 400; refused
     /// credentials or an unreachable registry: 502, with a message naming the registry.
-    virtual ApiResult<std::vector<std::string>> tags(const sources::ImageRef& image) = 0;
+    virtual sys::Result<std::vector<std::string>> tags(const sources::ImageRef& image) = 0;
 };
 
 }  // namespace agentd::daemon

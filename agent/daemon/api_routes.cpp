@@ -20,8 +20,27 @@ constexpr int k_max_history_limit = 1000;
 
 using nlohmann::json;
 
-ApiReply error_reply(const ApiError& e) {
-    return {e.status, json{{"error", e.message}}};
+int http_status(sys::Error::Kind kind) {
+    switch (kind) {
+        case sys::Error::Kind::InvalidInput:
+            return 400;
+        case sys::Error::Kind::NotFound:
+            return 404;
+        case sys::Error::Kind::Conflict:
+            return 409;
+        // Only servers agentd talks to refuse credentials: agentctl's own access is the
+        // socket's mode, so a refusal is the upstream's answer, like its failures.
+        case sys::Error::Kind::Unauthorized:
+        case sys::Error::Kind::Unavailable:
+            return 502;
+        case sys::Error::Kind::Failed:
+            break;
+    }
+    return 500;
+}
+
+ApiReply error_reply(const sys::Error& e) {
+    return {http_status(e.kind), json{{"error", e.message}}};
 }
 
 std::optional<std::int64_t> parse_id(std::string_view text) {
@@ -57,13 +76,13 @@ std::optional<std::string> query_value(const ApiRequest& r, const std::string& k
 }
 
 /// The request body as a JSON object; an empty body is an empty object.
-std::variant<json, ApiError> body_object(const ApiRequest& r) {
+sys::Result<json> body_object(const ApiRequest& r) {
     if (r.body.find_first_not_of(" \t\r\n") == std::string::npos) {
         return json::object();
     }
     json j = json::parse(r.body, nullptr, false);
     if (j.is_discarded() || !j.is_object()) {
-        return ApiError::bad_request("request body: expected a JSON object");
+        return sys::Error::invalid("request body: expected a JSON object");
     }
     return j;
 }
@@ -74,11 +93,11 @@ ApiReply method_not_allowed(const std::string& allowed) {
 
 ApiReply get_status(ApiBackend& backend, const ApiRequest& r) {
     auto result = backend.status(query_value(r, "stack"));
-    if (auto* e = std::get_if<ApiError>(&result)) {
-        return error_reply(*e);
+    if (!result) {
+        return error_reply(result.error());
     }
     json stacks = json::array();
-    for (const auto& s : std::get<0>(result)) {
+    for (const auto& s : *result) {
         stacks.push_back(to_json(s));
     }
     return {200, json{{"stacks", stacks}}};
@@ -89,17 +108,17 @@ ApiReply get_history(ApiBackend& backend, const ApiRequest& r) {
     if (auto text = query_value(r, "limit")) {
         auto value = parse_id(*text);
         if (!value || *value > k_max_history_limit) {
-            return error_reply(ApiError::bad_request(fmt::format(
+            return error_reply(sys::Error::invalid(fmt::format(
                 "limit: expected a number from 1 to {}, got \"{}\"", k_max_history_limit, *text)));
         }
         limit = static_cast<int>(*value);
     }
     auto result = backend.history(query_value(r, "stack"), limit);
-    if (auto* e = std::get_if<ApiError>(&result)) {
-        return error_reply(*e);
+    if (!result) {
+        return error_reply(result.error());
     }
     json deployments = json::array();
-    for (const auto& d : std::get<0>(result)) {
+    for (const auto& d : *result) {
         deployments.push_back(model::to_json(d));
     }
     return {200, json{{"deployments", deployments}}};
@@ -108,36 +127,36 @@ ApiReply get_history(ApiBackend& backend, const ApiRequest& r) {
 ApiReply get_deployment(ApiBackend& backend, std::string_view id_text) {
     auto id = parse_id(id_text);
     if (!id) {
-        return error_reply(ApiError::bad_request(
+        return error_reply(sys::Error::invalid(
             fmt::format("deployment: expected a positive number, got \"{}\"", id_text)));
     }
     auto result = backend.show(*id);
-    if (auto* e = std::get_if<ApiError>(&result)) {
-        return error_reply(*e);
+    if (!result) {
+        return error_reply(result.error());
     }
-    return {200, model::to_json(std::get<0>(result), true)};
+    return {200, model::to_json(*result, true)};
 }
 
 ApiReply post_stack(ApiBackend& backend, const std::string& stack, std::string_view action,
                     const ApiRequest& r) {
     if (!config::valid_stack_name(stack)) {
-        return error_reply(ApiError::unknown_stack(stack));
+        return error_reply(unknown_stack(stack));
     }
     auto body = body_object(r);
-    if (auto* e = std::get_if<ApiError>(&body)) {
-        return error_reply(*e);
+    if (!body) {
+        return error_reply(body.error());
     }
-    const json& args = std::get<json>(body);
+    const json& args = *body;
     if (action == "sync") {
         const json wait = args.value("wait", json(false));
         if (!wait.is_boolean()) {
-            return error_reply(ApiError::bad_request("wait: expected true or false"));
+            return error_reply(sys::Error::invalid("wait: expected true or false"));
         }
         auto result = backend.sync(stack, wait.get<bool>());
-        if (auto* e = std::get_if<ApiError>(&result)) {
-            return error_reply(*e);
+        if (!result) {
+            return error_reply(result.error());
         }
-        const auto& cycle = std::get<0>(result);
+        const auto& cycle = *result;
         return cycle ? ApiReply{200, to_json(*cycle)} : ApiReply{202, json{{"queued", true}}};
     }
     if (action == "rollback") {
@@ -146,19 +165,19 @@ ApiReply post_stack(ApiBackend& backend, const std::string& stack, std::string_v
         if (to_value.is_number_integer() && to_value.get<std::int64_t>() > 0) {
             to = to_value.get<std::int64_t>();
         } else if (!to_value.is_null()) {
-            return error_reply(ApiError::bad_request("to: expected a deployment id or null"));
+            return error_reply(sys::Error::invalid("to: expected a deployment id or null"));
         }
         auto result = backend.rollback(stack, to);
-        if (auto* e = std::get_if<ApiError>(&result)) {
-            return error_reply(*e);
+        if (!result) {
+            return error_reply(result.error());
         }
-        return {200, to_json(std::get<0>(result))};
+        return {200, to_json(*result)};
     }
     auto result = backend.set_paused(stack, action == "pause");
-    if (auto* e = std::get_if<ApiError>(&result)) {
-        return error_reply(*e);
+    if (!result) {
+        return error_reply(result.error());
     }
-    const auto& state = std::get<0>(result);
+    const auto& state = *result;
     return {200, json{{"stack", stack},
                       {"paused", state.paused},
                       {"pinned", state.pinned ? json(*state.pinned) : json(nullptr)}}};
@@ -166,31 +185,31 @@ ApiReply post_stack(ApiBackend& backend, const std::string& stack, std::string_v
 
 /// The tag policy of a tags request: `semver`, or `regex` with an optional `order`; nullopt
 /// when neither is given. Errors name the query parameter.
-std::variant<std::optional<policy::TagPolicy>, ApiError> tags_policy(const ApiRequest& r) {
+sys::Result<std::optional<policy::TagPolicy>> tags_policy(const ApiRequest& r) {
     const auto semver = query_value(r, "semver");
     const auto regex = query_value(r, "regex");
     const auto order = query_value(r, "order");
     if (semver && regex) {
-        return ApiError::bad_request("semver, regex: give one tag policy, not both");
+        return sys::Error::invalid("semver, regex: give one tag policy, not both");
     }
     if (order && !regex) {
-        return ApiError::bad_request("order: applies to a regex policy only");
+        return sys::Error::invalid("order: applies to a regex policy only");
     }
     if (semver) {
         auto p = policy::TagPolicy::semver(*semver);
         if (!p) {
-            return ApiError::bad_request("semver: " + p.error().message);
+            return sys::Error::invalid("semver: " + p.error().message);
         }
         return std::optional<policy::TagPolicy>(std::move(*p));
     }
     if (regex) {
         auto parsed_order = policy::parse_regex_order(order.value_or("alphabetical"));
         if (!parsed_order) {
-            return ApiError::bad_request(parsed_order.error().message);
+            return sys::Error::invalid(parsed_order.error().message);
         }
         auto p = policy::TagPolicy::regex(*regex, *parsed_order);
         if (!p) {
-            return ApiError::bad_request("regex: " + p.error().message);
+            return sys::Error::invalid("regex: " + p.error().message);
         }
         return std::optional<policy::TagPolicy>(std::move(*p));
     }
@@ -203,23 +222,23 @@ std::variant<std::optional<policy::TagPolicy>, ApiError> tags_policy(const ApiRe
 ApiReply get_tags(ApiBackend& backend, const ApiRequest& r) {
     const auto image_text = query_value(r, "image");
     if (!image_text) {
-        return error_reply(ApiError::bad_request("image: required, e.g. image=ghcr.io/acme/web"));
+        return error_reply(sys::Error::invalid("image: required, e.g. image=ghcr.io/acme/web"));
     }
     auto image = sources::ImageRef::parse(*image_text);
     if (!image) {
-        return error_reply(ApiError::bad_request("image: " + image.error().message));
+        return error_reply(sys::Error::invalid("image: " + image.error().message));
     }
     auto tag_policy = tags_policy(r);
-    if (auto* e = std::get_if<ApiError>(&tag_policy)) {
-        return error_reply(*e);
+    if (!tag_policy) {
+        return error_reply(tag_policy.error());
     }
     auto listed = backend.tags(*image);
-    if (auto* e = std::get_if<ApiError>(&listed)) {
-        return error_reply(*e);
+    if (!listed) {
+        return error_reply(listed.error());
     }
     model::TagListing listing;
-    listing.tags = policy::listing_order(std::move(std::get<0>(listed)));
-    if (const auto& p = std::get<0>(tag_policy)) {
+    listing.tags = policy::listing_order(std::move(*listed));
+    if (const auto& p = *tag_policy) {
         auto selection = p->select(listing.tags, std::nullopt, /*no_downgrade=*/false);
         listing.matches = std::move(selection.matches);
         listing.selected = std::move(selection.selected);
@@ -229,16 +248,16 @@ ApiReply get_tags(ApiBackend& backend, const ApiRequest& r) {
 
 ApiReply post_reload(ApiBackend& backend) {
     auto result = backend.reload();
-    if (auto* e = std::get_if<ApiError>(&result)) {
-        return error_reply(*e);
+    if (!result) {
+        return error_reply(result.error());
     }
-    return {200, json{{"reloaded", true}, {"stacks", std::get<0>(result)}}};
+    return {200, json{{"reloaded", true}, {"stacks", *result}}};
 }
 
 }  // namespace
 
-ApiError ApiError::unknown_stack(const std::string& name) {
-    return not_found(fmt::format("unknown stack \"{}\"", name));
+sys::Error unknown_stack(const std::string& name) {
+    return sys::Error::not_found(fmt::format("unknown stack \"{}\"", name));
 }
 
 std::string stack_state_name(const model::StackState& state,
@@ -320,7 +339,7 @@ ApiReply handle_request(ApiBackend& backend, const ApiRequest& request) {
         }
     } catch (const std::exception& e) {
         // The store throws when it cannot read; the API answers instead of dying.
-        return error_reply(ApiError::internal(e.what()));
+        return error_reply(sys::Error::failed(e.what()));
     }
     return {404, json{{"error", fmt::format("no such endpoint: {}", request.path)}}};
 }

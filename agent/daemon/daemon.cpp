@@ -168,7 +168,7 @@ deploy::CycleResult Daemon::run_job(CycleRunner& runner, const config::Config& c
     try {
         switch (job.kind) {
             case Job::Kind::Recover:
-                runner.recover(*stack);
+                runner.recover(*stack, "agentd restarted");
                 return {deploy::Outcome::Noop, std::nullopt, "recovered"};
             case Job::Kind::Rollback:
                 m_notifier.notify(fmt::format("STATUS=stack {}: rolling back", stack->name));
@@ -182,14 +182,24 @@ deploy::CycleResult Daemon::run_job(CycleRunner& runner, const config::Config& c
                 }
                 break;
             case Job::Kind::Cycle:
+                if (m_unrecorded.has(stack->name)) {
+                    // The stack's last job ended by an exception, maybe half way through a
+                    // deployment it could not record: finish that first.
+                    runner.recover(*stack, "the previous cycle failed");
+                }
                 m_notifier.notify(fmt::format("STATUS=stack {}: polling", stack->name));
                 result = runner.reconcile(*stack, job.trigger);
                 break;
         }
         m_unrecorded.clear(stack->name);
+    } catch (const state::StoreError& e) {
+        // The store could not read or write (a full disk): this cycle ends as a poll error, like
+        // any other failure that is agentd's surroundings' and not the release's; a deployment
+        // it left in_progress is recovered. The daemon keeps serving the other stacks, and status
+        // shows the error from memory since the store may not have recorded it.
+        result = {deploy::Outcome::PollError, std::nullopt, "state store: " + e.error().message};
+        m_unrecorded.note(stack->name, m_clock.now(), result.message);
     } catch (const std::exception& e) {
-        // StoreError and friends: this cycle fails, the daemon keeps serving the others. The
-        // store may not have recorded it (a full disk): status shows it from memory.
         result = {deploy::Outcome::Failed, std::nullopt, e.what()};
         m_unrecorded.note(stack->name, m_clock.now(), e.what());
     }
@@ -243,7 +253,7 @@ void Daemon::schedule_stacks(const config::Config& config) {
     m_queue.set_stacks(intervals(config));
 }
 
-ApiResult<int> Daemon::reload() {
+sys::Result<int> Daemon::reload() {
     std::lock_guard lock(m_reload_mutex);
     m_notifier.notify("RELOADING=1");
     config::Config next;
@@ -257,7 +267,7 @@ ApiResult<int> Daemon::reload() {
         }
         spdlog::error("reload: {} keeps its previous configuration", m_config_path.string());
         m_notifier.notify("READY=1");
-        return ApiError::bad_request(fmt::format("invalid configuration, not reloaded:\n{}", all));
+        return sys::Error::invalid(fmt::format("invalid configuration, not reloaded:\n{}", all));
     }
     const auto current = m_config.get();
     // The state directory and the socket are in use; changing them needs a restart.

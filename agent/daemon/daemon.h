@@ -44,7 +44,7 @@ public:
     int serve();
     /// Re-reads the configuration file. Thread-safe. A bad file is logged with every issue,
     /// returned as a 400 with them, and the old configuration stays. Returns the stack count.
-    ApiResult<int> reload();
+    sys::Result<int> reload();
     /// Asks everything to stop (as SIGTERM does).
     void request_stop();
 

@@ -19,9 +19,10 @@ bool DaemonBackend::known(const std::string& stack) const {
     return m_config.get()->find_stack(stack) != nullptr;
 }
 
-ApiResult<std::vector<StackStatus>> DaemonBackend::status(const std::optional<std::string>& stack) {
+sys::Result<std::vector<StackStatus>> DaemonBackend::status(
+    const std::optional<std::string>& stack) {
     if (stack && !known(*stack)) {
-        return ApiError::unknown_stack(*stack);
+        return unknown_stack(*stack);
     }
     const auto config = m_config.get();
     std::vector<StackStatus> out;
@@ -49,72 +50,72 @@ ApiResult<std::vector<StackStatus>> DaemonBackend::status(const std::optional<st
     return out;
 }
 
-ApiResult<std::vector<model::Deployment>> DaemonBackend::history(
+sys::Result<std::vector<model::Deployment>> DaemonBackend::history(
     const std::optional<std::string>& stack, int limit) {
     if (stack && !known(*stack)) {
-        return ApiError::unknown_stack(*stack);
+        return unknown_stack(*stack);
     }
     std::lock_guard lock(m_store_mutex);
     return m_store->history(stack.value_or(""), limit);
 }
 
-ApiResult<model::Deployment> DaemonBackend::show(std::int64_t id) {
+sys::Result<model::Deployment> DaemonBackend::show(std::int64_t id) {
     std::lock_guard lock(m_store_mutex);
     auto d = m_store->deployment(id, true);
     if (!d) {
-        return ApiError::not_found(fmt::format("unknown deployment {}", id));
+        return sys::Error::not_found(fmt::format("unknown deployment {}", id));
     }
     return *d;
 }
 
-ApiResult<deploy::CycleResult> DaemonBackend::run_and_wait(Job job) {
+sys::Result<deploy::CycleResult> DaemonBackend::run_and_wait(Job job) {
     auto reply = std::make_shared<std::promise<deploy::CycleResult>>();
     auto result = reply->get_future();
     job.reply = reply;
     if (!m_queue.push(std::move(job))) {
-        return ApiError::conflict("agentd is stopping");
+        return sys::Error::conflict("agentd is stopping");
     }
     try {
         return result.get();
     } catch (const std::future_error&) {
-        return ApiError::conflict("agentd is stopping");
+        return sys::Error::conflict("agentd is stopping");
     }
 }
 
-ApiResult<std::optional<deploy::CycleResult>> DaemonBackend::sync(const std::string& stack,
-                                                                  bool wait) {
+sys::Result<std::optional<deploy::CycleResult>> DaemonBackend::sync(const std::string& stack,
+                                                                    bool wait) {
     if (!known(stack)) {
-        return ApiError::unknown_stack(stack);
+        return unknown_stack(stack);
     }
     spdlog::info("stack {}: sync requested{}", stack, wait ? " (waiting)" : "");
     Job job{Job::Kind::Cycle, stack, model::Trigger::Manual, std::nullopt, nullptr};
     if (!wait) {
         if (!m_queue.push(std::move(job))) {
-            return ApiError::conflict("agentd is stopping");
+            return sys::Error::conflict("agentd is stopping");
         }
         return std::optional<deploy::CycleResult>{};
     }
     auto result = run_and_wait(std::move(job));
-    if (auto* e = std::get_if<ApiError>(&result)) {
-        return *e;
+    if (!result) {
+        return result.error();
     }
-    return std::optional<deploy::CycleResult>{std::get<0>(result)};
+    return std::optional<deploy::CycleResult>{*result};
 }
 
-ApiResult<deploy::CycleResult> DaemonBackend::rollback(const std::string& stack,
-                                                       std::optional<std::int64_t> to) {
+sys::Result<deploy::CycleResult> DaemonBackend::rollback(const std::string& stack,
+                                                         std::optional<std::int64_t> to) {
     if (!known(stack)) {
-        return ApiError::unknown_stack(stack);
+        return unknown_stack(stack);
     }
     if (to) {
         std::lock_guard lock(m_store_mutex);
         auto target = m_store->deployment(*to, false);
         if (!target || target->stack != stack) {
-            return ApiError::not_found(fmt::format("stack {} has no deployment {}", stack, *to));
+            return sys::Error::not_found(fmt::format("stack {} has no deployment {}", stack, *to));
         }
         if (target->status != model::Status::Succeeded &&
             target->status != model::Status::Superseded) {
-            return ApiError::conflict(
+            return sys::Error::conflict(
                 fmt::format("deployment {} is {}: only a release that "
                             "succeeded can be restored",
                             *to, model::to_string(target->status)));
@@ -125,9 +126,9 @@ ApiResult<deploy::CycleResult> DaemonBackend::rollback(const std::string& stack,
     return run_and_wait(Job{Job::Kind::Rollback, stack, model::Trigger::Rollback, to, nullptr});
 }
 
-ApiResult<model::StackState> DaemonBackend::set_paused(const std::string& stack, bool paused) {
+sys::Result<model::StackState> DaemonBackend::set_paused(const std::string& stack, bool paused) {
     if (!known(stack)) {
-        return ApiError::unknown_stack(stack);
+        return unknown_stack(stack);
     }
     std::lock_guard lock(m_store_mutex);
     const auto before = m_store->stack_state(stack);
@@ -141,11 +142,11 @@ ApiResult<model::StackState> DaemonBackend::set_paused(const std::string& stack,
     return state;
 }
 
-ApiResult<int> DaemonBackend::reload() {
+sys::Result<int> DaemonBackend::reload() {
     return m_reload();
 }
 
-ApiResult<std::vector<std::string>> DaemonBackend::tags(const sources::ImageRef& image) {
+sys::Result<std::vector<std::string>> DaemonBackend::tags(const sources::ImageRef& image) {
     const auto config = m_config.get();
     auto registry = m_make_registry(*config);
     auto tags = registry->list_tags(image);
@@ -157,18 +158,21 @@ ApiResult<std::vector<std::string>> DaemonBackend::tags(const sources::ImageRef&
     spdlog::info("tags {}: {}", image.familiar_name(), error.message);
     switch (error.kind) {
         case sys::Error::Kind::NotFound:
-            return ApiError::not_found(error.message);
+        case sys::Error::Kind::Unavailable:
+            return error;
         case sys::Error::Kind::InvalidInput:
-            return ApiError::bad_request("image: " + error.message);
+            return sys::Error::invalid("image: " + error.message);
         case sys::Error::Kind::Unauthorized:
-            return ApiError::bad_gateway(fmt::format(
+            return sys::Error::unauthorized(fmt::format(
                 "{} (agentd takes registry credentials from `registries:` in its configuration, "
                 "else from the Docker client config that `docker login` writes)",
                 error.message));
         case sys::Error::Kind::Failed:
+        case sys::Error::Kind::Conflict:
             break;
     }
-    return ApiError::bad_gateway(error.message);
+    // Whatever else went wrong, it went wrong at the registry.
+    return sys::Error::unavailable(error.message);
 }
 
 }  // namespace agentd::daemon

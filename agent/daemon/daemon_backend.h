@@ -17,7 +17,7 @@ namespace agentd::daemon {
 
 class DaemonBackend final : public ApiBackend {
 public:
-    using ReloadFunction = std::function<ApiResult<int>()>;
+    using ReloadFunction = std::function<sys::Result<int>()>;
     /// A registry client for one request, with the credentials of the configuration in force
     /// (its `registries:`, then the Docker client config). One per request because clients
     /// are not shared between threads and a reload may change the credentials.
@@ -29,22 +29,22 @@ public:
                   ReloadFunction reload, RegistryFactory make_registry,
                   const UnrecordedErrors* unrecorded = nullptr);
 
-    ApiResult<std::vector<StackStatus>> status(const std::optional<std::string>& stack) override;
-    ApiResult<std::vector<model::Deployment>> history(const std::optional<std::string>& stack,
-                                                      int limit) override;
-    ApiResult<model::Deployment> show(std::int64_t id) override;
-    ApiResult<std::optional<deploy::CycleResult>> sync(const std::string& stack,
-                                                       bool wait) override;
-    ApiResult<deploy::CycleResult> rollback(const std::string& stack,
-                                            std::optional<std::int64_t> to) override;
-    ApiResult<model::StackState> set_paused(const std::string& stack, bool paused) override;
-    ApiResult<int> reload() override;
-    ApiResult<std::vector<std::string>> tags(const sources::ImageRef& image) override;
+    sys::Result<std::vector<StackStatus>> status(const std::optional<std::string>& stack) override;
+    sys::Result<std::vector<model::Deployment>> history(const std::optional<std::string>& stack,
+                                                        int limit) override;
+    sys::Result<model::Deployment> show(std::int64_t id) override;
+    sys::Result<std::optional<deploy::CycleResult>> sync(const std::string& stack,
+                                                         bool wait) override;
+    sys::Result<deploy::CycleResult> rollback(const std::string& stack,
+                                              std::optional<std::int64_t> to) override;
+    sys::Result<model::StackState> set_paused(const std::string& stack, bool paused) override;
+    sys::Result<int> reload() override;
+    sys::Result<std::vector<std::string>> tags(const sources::ImageRef& image) override;
 
 private:
     bool known(const std::string& stack) const;
     /// Queues `job` and waits for its result.
-    ApiResult<deploy::CycleResult> run_and_wait(Job job);
+    sys::Result<deploy::CycleResult> run_and_wait(Job job);
 
     SharedConfig& m_config;
     std::mutex m_store_mutex;

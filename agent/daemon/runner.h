@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string_view>
 
 #include "agent/config/config.h"
 #include "agent/daemon/liveness.h"
@@ -23,7 +24,8 @@ public:
     virtual deploy::CycleResult reconcile(const config::Stack& stack, model::Trigger trigger) = 0;
     virtual deploy::CycleResult rollback(const config::Stack& stack,
                                          std::optional<std::int64_t> to) = 0;
-    virtual void recover(const config::Stack& stack) = 0;
+    /// Reconciler::recover.
+    virtual void recover(const config::Stack& stack, std::string_view cause) = 0;
     /// This worker's own connection to the state store.
     virtual state::Store& store() = 0;
 };

@@ -26,6 +26,11 @@ public:
         std::lock_guard lock(m_mutex);
         m_errors.erase(stack);
     }
+    /// Whether the last job of `stack` ended with an error.
+    bool has(const std::string& stack) const {
+        std::lock_guard lock(m_mutex);
+        return m_errors.contains(stack);
+    }
     /// The last poll to show for `stack`: the unrecorded error when there is one, else `stored`.
     model::LastPoll last_poll(const std::string& stack, const model::LastPoll& stored) const {
         std::lock_guard lock(m_mutex);

@@ -95,7 +95,9 @@ public:
                                  std::optional<std::int64_t> to) override {
         return m_reconciler.rollback(stack, to);
     }
-    void recover(const config::Stack& stack) override { m_reconciler.recover(stack); }
+    void recover(const config::Stack& stack, std::string_view cause) override {
+        m_reconciler.recover(stack, cause);
+    }
     state::Store& store() override { return m_store; }
 
 private:

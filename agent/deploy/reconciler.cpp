@@ -178,17 +178,16 @@ CycleResult Reconciler::rollback(const config::Stack& stack, std::optional<std::
     return deploy(stack, std::move(d));
 }
 
-void Reconciler::recover(const config::Stack& stack) {
+void Reconciler::recover(const config::Stack& stack, std::string_view cause) {
     for (auto d : m_s.store.unfinished(stack.name)) {
         spdlog::info("stack {}: deployment {} was interrupted in {}; finishing it", stack.name,
                      d.id, d.phase);
         if (d.phase == "rollback") {
-            event(d, "recover", "agentd restarted during the rollback; restoring again");
+            event(d, "recover", fmt::format("{} during the rollback; restoring again", cause));
             restore(stack, d);
             continue;
         }
-        event(d, "recover",
-              fmt::format("agentd restarted during {}; applying and gating again", d.phase));
+        event(d, "recover", fmt::format("{} during {}; applying and gating again", cause, d.phase));
         if (auto pulled = pull(stack, d); !pulled) {
             finish(d, model::Status::Failed, pulled.error().message);
             continue;
@@ -264,7 +263,8 @@ CycleResult Reconciler::deploy(const config::Stack& stack, model::Deployment d) 
     // 5-6. apply (check out, `compose up` with the digests pinned, building and recreating the
     // services whose build or bind-mounted inputs changed) and gate.
     const auto running = running_release(stack, d.id);
-    const Applied applied = apply_and_gate(stack, d, d.release, running ? &*running : nullptr, true);
+    const Applied applied =
+        apply_and_gate(stack, d, d.release, running ? &*running : nullptr, true);
     if (applied.kind == Applied::Kind::Interrupted) {
         return {Outcome::Interrupted, d.id, applied.why};
     }
@@ -361,19 +361,13 @@ GateResult Reconciler::gate(const config::Stack& stack, const GateTarget& target
 }
 
 CycleResult Reconciler::promote(const config::Stack& stack, model::Deployment& d) {
-    if (d.previous) {
-        if (auto previous = m_s.store.deployment(*d.previous, false);
-            previous && previous->status == model::Status::Succeeded) {
-            previous->status = model::Status::Superseded;
-            m_s.store.update_deployment(*previous);
-            model::Event e{m_s.clock.now(), "promote",
-                           fmt::format("superseded by deployment {}", d.id)};
-            m_s.store.add_event(previous->id, e);
-        }
-    }
     spdlog::info("stack {}: deployment {} succeeded", stack.name, d.id);
     d.phase = "promote";
-    return finish(d, model::Status::Succeeded, d.reason);  // a restore keeps "restore of N"
+    settle(d, model::Status::Succeeded, d.reason);  // a restore keeps "restore of N"
+    m_s.store.promote(
+        d, record_event(d),
+        {m_s.clock.now(), "promote", fmt::format("superseded by deployment {}", d.id)});
+    return {Outcome::Succeeded, d.id, "deployed"};
 }
 
 CycleResult Reconciler::roll_back(const config::Stack& stack, model::Deployment& d,
@@ -413,8 +407,8 @@ CycleResult Reconciler::restore(const config::Stack& stack, model::Deployment& d
             return {Outcome::Interrupted, d.id, "interrupted during rollback"};
         default:
             return finish(d, model::Status::Failed,
-                          fmt::format("{}; rollback to deployment {} failed: {}", why,
-                                      previous->id, restored.why));
+                          fmt::format("{}; rollback to deployment {} failed: {}", why, previous->id,
+                                      restored.why));
     }
     event(d, "rollback", fmt::format("deployment {} restored and healthy", previous->id));
     spdlog::info("stack {}: deployment {} rolled back to {}", stack.name, d.id, previous->id);
@@ -466,13 +460,21 @@ CycleResult Reconciler::give_up(const config::Stack& stack, const Plan& p) {
     return finish(*waiting, model::Status::Rejected, p.why);
 }
 
-CycleResult Reconciler::finish(model::Deployment& d, model::Status status,
-                               const std::string& reason) {
+void Reconciler::settle(model::Deployment& d, model::Status status, const std::string& reason) {
     d.status = status;
     d.reason = reason;
     d.finished_at = m_s.clock.now();
-    m_s.store.update_deployment(d);
-    event(d, "record", model::to_string(status) + (reason.empty() ? "" : ": " + reason));
+}
+
+model::Event Reconciler::record_event(const model::Deployment& d) const {
+    return {m_s.clock.now(), "record",
+            model::to_string(d.status) + (d.reason.empty() ? "" : ": " + d.reason)};
+}
+
+CycleResult Reconciler::finish(model::Deployment& d, model::Status status,
+                               const std::string& reason) {
+    settle(d, status, reason);
+    m_s.store.record(d, record_event(d));
     switch (status) {
         case model::Status::Succeeded:
             return {Outcome::Succeeded, d.id, "deployed"};
@@ -590,8 +592,7 @@ void Reconciler::event(model::Deployment& d, const std::string& phase, const std
 
 void Reconciler::enter(model::Deployment& d, const std::string& phase, const std::string& message) {
     d.phase = phase;
-    m_s.store.update_deployment(d);
-    event(d, phase, message);
+    m_s.store.record(d, {m_s.clock.now(), phase, message});
 }
 
 std::filesystem::path Reconciler::stack_dir(const config::Stack& stack) const {

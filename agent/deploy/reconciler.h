@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "agent/config/config.h"
 #include "agent/deploy/health_gate.h"
@@ -73,9 +74,11 @@ public:
     /// Restores deployment `to` (default: the succeeded one before the current), gated.
     /// The caller pins the stack on success.
     CycleResult rollback(const config::Stack& stack, std::optional<std::int64_t> to);
-    /// At start: finishes every deployment a crash left `in_progress`: applies and gates it
-    /// again, then promotes it or rolls back (one interrupted in its rollback is restored).
-    void recover(const config::Stack& stack);
+    /// Finishes every deployment the stack has `in_progress`: applies and gates it again, then
+    /// promotes it or rolls back (one interrupted in its rollback is restored). Run at start
+    /// (a crash left it) and after a cycle that ended by an exception (the store failing
+    /// mid-way); `cause` says which in the deployment's events.
+    void recover(const config::Stack& stack, std::string_view cause);
 
     /// Where the stack's compose project lives: the git working tree's path, or `dir`.
     std::filesystem::path project_dir(const config::Stack& stack) const;
@@ -116,8 +119,7 @@ private:
     CycleResult promote(const config::Stack& stack, model::Deployment& d);
     /// The candidate failed: remember it as bad when the failure is a verdict on it, then
     /// restore the previous release (unless on_failure: stop).
-    CycleResult roll_back(const config::Stack& stack, model::Deployment& d,
-                          const Applied& failure);
+    CycleResult roll_back(const config::Stack& stack, model::Deployment& d, const Applied& failure);
     CycleResult restore(const config::Stack& stack, model::Deployment& d);
 
     // Outcomes that create or end a deployment without deploying.
@@ -125,7 +127,12 @@ private:
                        const std::string& why, model::Trigger trigger);
     CycleResult wait(const config::Stack& stack, const Plan& plan, model::Trigger trigger);
     CycleResult give_up(const config::Stack& stack, const Plan& plan);
+    /// Ends `d` with `status`: its outcome and "record" event in one write of the store.
     CycleResult finish(model::Deployment& d, model::Status status, const std::string& reason);
+    /// Sets the outcome fields of `d`; finish() and promote() write them.
+    void settle(model::Deployment& d, model::Status status, const std::string& reason);
+    /// The "record" event of a settled deployment.
+    model::Event record_event(const model::Deployment& d) const;
 
     // Helpers.
     /// Pulls `image` unless present; true when it was pulled.

@@ -13,6 +13,10 @@ inline constexpr const char* k_insert_deployment =
 inline constexpr const char* k_update_deployment =
     "UPDATE deployments SET status = ?, phase = ?, revision = ?, tag = ?, images = ?, "
     "reason = ?, finished_at = ?, previous = ? WHERE id = ?";
+inline constexpr const char* k_other_succeeded =
+    "SELECT id FROM deployments WHERE stack = ? AND status = 'succeeded' AND id <> ?";
+inline constexpr const char* k_supersede =
+    "UPDATE deployments SET status = 'superseded' WHERE id = ?";
 inline constexpr const char* k_insert_event =
     "INSERT INTO events (deployment_id, at, phase, message) VALUES (?, ?, ?, ?)";
 

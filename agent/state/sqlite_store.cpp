@@ -169,8 +169,7 @@ std::int64_t SqliteStore::create_deployment(const model::Deployment& d) {
     return id;
 }
 
-void SqliteStore::update_deployment(const model::Deployment& d) {
-    Transaction tx(*m_statements, Transaction::Mode::Write);
+void SqliteStore::write_deployment(const model::Deployment& d) {
     m_statements->get(sql::k_update_deployment)
         .bind(1, model::to_string(d.status))
         .bind(2, d.phase)
@@ -185,17 +184,51 @@ void SqliteStore::update_deployment(const model::Deployment& d) {
     if (sqlite3_changes(m_db) == 0) {
         throw StoreError(fmt::format("update deployment {}: no such deployment", d.id));
     }
-    tx.commit();
 }
 
-void SqliteStore::add_event(std::int64_t deployment, const model::Event& e) {
-    Transaction tx(*m_statements, Transaction::Mode::Write);
+void SqliteStore::insert_event(std::int64_t deployment, const model::Event& e) {
     m_statements->get(sql::k_insert_event)
         .bind(1, deployment)
         .bind(2, to_ms(e.at))
         .bind(3, e.phase)
         .bind(4, e.message)
         .run();
+}
+
+void SqliteStore::update_deployment(const model::Deployment& d) {
+    Transaction tx(*m_statements, Transaction::Mode::Write);
+    write_deployment(d);
+    tx.commit();
+}
+
+void SqliteStore::add_event(std::int64_t deployment, const model::Event& e) {
+    Transaction tx(*m_statements, Transaction::Mode::Write);
+    insert_event(deployment, e);
+    tx.commit();
+}
+
+void SqliteStore::record(const model::Deployment& d, const model::Event& e) {
+    Transaction tx(*m_statements, Transaction::Mode::Write);
+    write_deployment(d);
+    insert_event(d.id, e);
+    tx.commit();
+}
+
+void SqliteStore::promote(const model::Deployment& d, const model::Event& e,
+                          const model::Event& superseded) {
+    Transaction tx(*m_statements, Transaction::Mode::Write);
+    std::vector<std::int64_t> others;
+    auto query = m_statements->get(sql::k_other_succeeded);
+    query.bind(1, d.stack).bind(2, d.id);
+    while (query.step()) {
+        others.push_back(query.int64(0));
+    }
+    for (const std::int64_t id : others) {
+        m_statements->get(sql::k_supersede).bind(1, id).run();
+        insert_event(id, superseded);
+    }
+    write_deployment(d);
+    insert_event(d.id, e);
     tx.commit();
 }
 

@@ -34,6 +34,9 @@ public:
     void update_deployment(const model::Deployment& d) override;
     /// Events keep the order they were added in. Throws StoreError for an unknown deployment.
     void add_event(std::int64_t deployment, const model::Event& e) override;
+    void record(const model::Deployment& d, const model::Event& e) override;
+    void promote(const model::Deployment& d, const model::Event& e,
+                 const model::Event& superseded) override;
 
     std::optional<model::Deployment> deployment(std::int64_t id, bool with_events) override;
     /// Without events. `limit` <= 0 means no limit.
@@ -56,6 +59,10 @@ public:
     void clear_bad(const std::string& stack) override;
 
 private:
+    // The statements of the methods above, inside the caller's transaction.
+    void write_deployment(const model::Deployment& d);
+    void insert_event(std::int64_t deployment, const model::Event& e);
+
     std::filesystem::path m_path;
     sqlite3* m_db = nullptr;
     std::unique_ptr<StatementCache> m_statements;  // finalized before m_db closes

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "agent/model/deployment.h"
+#include "agent/sys/result.h"
 
 namespace agentd::state {
 
@@ -22,6 +23,14 @@ public:
     /// Writes status, phase, release, reason, finished_at and previous of deployment `d.id`.
     virtual void update_deployment(const model::Deployment& d) = 0;
     virtual void add_event(std::int64_t deployment, const model::Event& e) = 0;
+    /// update_deployment(d) and add_event(d.id, e) as one transaction: a phase or an outcome is
+    /// never recorded without the event that says why.
+    virtual void record(const model::Deployment& d, const model::Event& e) = 0;
+    /// A promotion as one transaction: record(d, e) for `d` (now succeeded), and every other
+    /// succeeded deployment of its stack becomes superseded, with the event `superseded`. No
+    /// crash can leave a stack with two current releases, or with none.
+    virtual void promote(const model::Deployment& d, const model::Event& e,
+                         const model::Event& superseded) = 0;
 
     /// With its events when `with_events`.
     virtual std::optional<model::Deployment> deployment(std::int64_t id, bool with_events) = 0;
@@ -51,9 +60,19 @@ public:
     virtual void clear_bad(const std::string& stack) = 0;
 };
 
+/// The store's failure (a full disk, a locked or damaged file), thrown: every method is one
+/// transaction on a local file, and a job that cannot record must not go on, so it is caught
+/// once at the job's edge (Daemon::run_job, the API server) instead of at every call. error() is
+/// the sys::Error the rest of agentd speaks.
 class StoreError : public std::runtime_error {
 public:
-    using std::runtime_error::runtime_error;
+    explicit StoreError(const std::string& message)
+        : std::runtime_error(message), m_error(sys::Error::failed(message)) {}
+
+    const sys::Error& error() const { return m_error; }
+
+private:
+    sys::Error m_error;
 };
 
 }  // namespace agentd::state

@@ -7,10 +7,20 @@
 
 namespace agentd::sys {
 
-/// Why an operation did not produce its value. `NotFound` is kept apart from every other
-/// failure (a missing tag or branch is an answer, an unreachable server is not).
+/// Why an operation did not produce its value: the one error type of every layer, from a
+/// syscall to the API's answer (agent/daemon/api_routes.cpp maps each kind to an HTTP status).
+/// The kind says what a caller can do about it:
+/// - Failed: it did not work this time (a timeout, a killed process, a full disk); try again.
+/// - NotFound: the thing asked for does not exist (a missing tag or branch is an answer, an
+///   unreachable server is not).
+/// - Unauthorized: a server refused agentd's credentials.
+/// - InvalidInput: what was given is wrong (a verdict about a release, a bad request); the same
+///   input fails the same way again.
+/// - Conflict: the request does not fit the present state (agentd is stopping, a deployment
+///   that cannot be restored).
+/// - Unavailable: a server agentd depends on failed or could not be reached.
 struct Error {
-    enum class Kind { Failed, NotFound, Unauthorized, InvalidInput };
+    enum class Kind { Failed, NotFound, Unauthorized, InvalidInput, Conflict, Unavailable };
     Kind kind = Kind::Failed;
     std::string message;
 
@@ -18,6 +28,8 @@ struct Error {
     static Error not_found(std::string m) { return {Kind::NotFound, std::move(m)}; }
     static Error unauthorized(std::string m) { return {Kind::Unauthorized, std::move(m)}; }
     static Error invalid(std::string m) { return {Kind::InvalidInput, std::move(m)}; }
+    static Error conflict(std::string m) { return {Kind::Conflict, std::move(m)}; }
+    static Error unavailable(std::string m) { return {Kind::Unavailable, std::move(m)}; }
     bool is_not_found() const { return kind == Kind::NotFound; }
 };
 

@@ -14,21 +14,7 @@ source "$(dirname "$0")/proxy.sh"
 E2E_POLL_INTERVAL=2s
 e2e_begin "registry 500, 503, garbage and truncated manifests: old release serves, polls recover"
 
-WEB_PORT=$(closed_port)
-make_git_repo
-proxy_start
-for n in 1 2 3; do push_image_async web "web:$n" "web $n"; done
-push_images_wait
-commit_compose "$(compose_stack "$(proxy_image_ref web:1)")" "release 1" >/dev/null
-write_config
-start_agentd
-wait_for "release 1 to serve on port $WEB_PORT" 90 serves "web 1"
-latest_succeeded() {
-    [[ "$("$AGENTCTL" --socket "$SOCKET" --json history "$STACK" | jq -r '.deployments[0].status')" == succeeded ]]
-}
-wait_for "release 1 to be recorded as succeeded" 30 latest_succeeded
-
-fault_snapshot
+proxied_release_1
 count=$(history_count)
 
 # poll_fails WHAT NEEDLE...: the next cycle is a poll error containing each NEEDLE; nothing is

@@ -12,20 +12,7 @@ source "$(dirname "$0")/proxy.sh"
 E2E_POLL_INTERVAL=2s
 e2e_begin "a registry that never answers: the API answers meanwhile, polls recover"
 
-WEB_PORT=$(closed_port)
-make_git_repo
-proxy_start
-for n in 1 2 3; do push_image_async web "web:$n" "web $n"; done
-push_images_wait
-commit_compose "$(compose_stack "$(proxy_image_ref web:1)")" "release 1" >/dev/null
-write_config
-start_agentd
-latest_succeeded() {
-    [[ "$("$AGENTCTL" --socket "$SOCKET" --json history "$STACK" | jq -r '.deployments[0].status')" == succeeded ]]
-}
-wait_for "release 1 to serve on port $WEB_PORT" 90 serves "web 1"
-wait_for "release 1 to be recorded as succeeded" 30 latest_succeeded
-fault_snapshot
+proxied_release_1
 count=$(history_count)
 
 say "the registry accepts manifest requests and never answers; release 2 is committed"
@@ -98,7 +85,7 @@ fault_survived same-containers
 say "the registry answers again"
 proxy_clear_rules
 wait_for "release 2 deployed by a scheduled poll" 90 serves "web 2"
-wait_for "release 2 recorded as succeeded" 30 latest_succeeded
+wait_for "release 2 recorded as succeeded" 30 newest_is succeeded
 fault_recovers "$(proxy_image_ref web:3)" "web 3"
 
 e2e_pass

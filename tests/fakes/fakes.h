@@ -247,10 +247,10 @@ public:
         return {};
     }
     std::vector<runtime::ComposeService> declared;
-    std::string invalid;        ///< compose refuses the files with this message
-    bool config_killed = false;  ///< `config` is killed (transient)
-    bool up_fails = false;       ///< compose refuses `up` (a verdict)
-    bool up_killed = false;      ///< `up` is killed (transient)
+    std::string invalid;          ///< compose refuses the files with this message
+    bool config_killed = false;   ///< `config` is killed (transient)
+    bool up_fails = false;        ///< compose refuses `up` (a verdict)
+    bool up_killed = false;       ///< `up` is killed (transient)
     bool up_killed_once = false;  ///< ... only the next time
     int configs = 0;
     std::vector<std::map<std::string, std::string>> ups;
@@ -301,6 +301,24 @@ public:
     void add_event(std::int64_t id, const model::Event& e) override {
         std::lock_guard lock(m_mutex);
         m_deployments.at(static_cast<std::size_t>(id - 1)).events.push_back(e);
+    }
+    void record(const model::Deployment& d, const model::Event& e) override {
+        update_deployment(d);
+        add_event(d.id, e);
+    }
+    void promote(const model::Deployment& d, const model::Event& e,
+                 const model::Event& superseded) override {
+        {
+            std::lock_guard lock(m_mutex);
+            for (auto& other : m_deployments) {
+                if (other.stack == d.stack && other.id != d.id &&
+                    other.status == model::Status::Succeeded) {
+                    other.status = model::Status::Superseded;
+                    other.events.push_back(superseded);
+                }
+            }
+        }
+        record(d, e);
     }
     std::optional<model::Deployment> deployment(std::int64_t id, bool with_events) override {
         std::lock_guard lock(m_mutex);
@@ -413,6 +431,11 @@ public:
     }
     void update_deployment(const model::Deployment& d) override { m_s.update_deployment(d); }
     void add_event(std::int64_t id, const model::Event& e) override { m_s.add_event(id, e); }
+    void record(const model::Deployment& d, const model::Event& e) override { m_s.record(d, e); }
+    void promote(const model::Deployment& d, const model::Event& e,
+                 const model::Event& superseded) override {
+        m_s.promote(d, e, superseded);
+    }
     std::optional<model::Deployment> deployment(std::int64_t id, bool e) override {
         return m_s.deployment(id, e);
     }

@@ -229,10 +229,10 @@ TEST_CASE("agentctl: tags errors name the option or the daemon's reason", "[ctl]
 
     REQUIRE(s.run({"tags", "Not An Image"}) == 2);
     CHECK(s.err.str().rfind("agentctl: image: ", 0) == 0);
-    s.backend.tags_error = daemon::ApiError::not_found("repository ghcr.io/acme/nope not found");
+    s.backend.tags_error = sys::Error::not_found("repository ghcr.io/acme/nope not found");
     REQUIRE(s.run({"tags", "ghcr.io/acme/nope"}) == 2);
     CHECK(s.err.str() == "agentctl: repository ghcr.io/acme/nope not found\n");
-    s.backend.tags_error = daemon::ApiError::bad_gateway("registry ghcr.io refused access");
+    s.backend.tags_error = sys::Error::unavailable("registry ghcr.io refused access");
     REQUIRE(s.run({"tags", "ghcr.io/acme/web"}) == 1);
     CHECK(s.err.str() == "agentctl: registry ghcr.io refused access\n");
     // Query values are encoded: the regex reaches the daemon intact.

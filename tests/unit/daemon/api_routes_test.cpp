@@ -194,11 +194,11 @@ TEST_CASE("api routes: tags refuse bad parameters naming them, before the regist
 
 TEST_CASE("api routes: registry errors keep their status and message", "[daemon]") {
     FakeBackend b;
-    b.tags_error = daemon::ApiError::not_found("repository ghcr.io/acme/nope not found");
+    b.tags_error = sys::Error::not_found("repository ghcr.io/acme/nope not found");
     auto r = handle_request(b, ApiRequest{"GET", "/v1/tags", {{"image", "ghcr.io/acme/nope"}}, ""});
     CHECK(r.status == 404);
     CHECK(r.body["error"] == "repository ghcr.io/acme/nope not found");
-    b.tags_error = daemon::ApiError::bad_gateway("registry ghcr.io: connection refused");
+    b.tags_error = sys::Error::unavailable("registry ghcr.io: connection refused");
     CHECK(handle_request(b, ApiRequest{"GET", "/v1/tags", {{"image", "ghcr.io/acme/web"}}, ""})
               .status == 502);
 }

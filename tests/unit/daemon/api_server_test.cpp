@@ -20,28 +20,14 @@
 
 #include "agent/sys/http.h"
 #include "tests/unit/daemon/fake_backend.h"
+#include "tests/unit/temp_dir.h"
 
 using namespace agentd;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        path = fs::temp_directory_path() /
-               ("agentd-api-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    static int& counter() {
-        static int n = 0;
-        return n;
-    }
-};
+using agentd::testing::TempDir;
 
 sys::HttpResponse call(const fs::path& socket, const std::string& method, const std::string& path,
                        const std::string& body = "") {
@@ -66,7 +52,7 @@ TEST_CASE("api server: serves routes as JSON over a unix socket with mode 0660",
     daemon::testing::FakeBackend backend;
     backend.deployments.push_back(daemon::testing::sample_deployment(3, "shop"));
     daemon::ApiServer server(backend);
-    const auto socket = dir.path / "run" / "api.sock";
+    const auto socket = dir.path() / "run" / "api.sock";
     REQUIRE(server.start(socket).ok());
 
     struct stat st {};
@@ -100,7 +86,7 @@ TEST_CASE("api server: serves routes as JSON over a unix socket with mode 0660",
 TEST_CASE("api server: replaces a stale socket but never a regular file", "[daemon]") {
     TempDir dir;
     daemon::testing::FakeBackend backend;
-    const auto socket = dir.path / "api.sock";
+    const auto socket = dir.path() / "api.sock";
     {
         // A killed agentd leaves its socket file behind: bound, nobody listening.
         const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
@@ -116,7 +102,7 @@ TEST_CASE("api server: replaces a stale socket but never a regular file", "[daem
         REQUIRE(second.start(socket).ok());
         REQUIRE(call(socket, "POST", "/v1/reload").status == 200);
     }
-    const auto file = dir.path / "not-a-socket";
+    const auto file = dir.path() / "not-a-socket";
     { std::ofstream(file) << "data"; }
     daemon::ApiServer third(backend);
     auto started = third.start(file);
@@ -128,7 +114,7 @@ TEST_CASE("api server: oversized bodies are refused", "[daemon]") {
     TempDir dir;
     daemon::testing::FakeBackend backend;
     daemon::ApiServer server(backend);
-    const auto socket = dir.path / "api.sock";
+    const auto socket = dir.path() / "api.sock";
     REQUIRE(server.start(socket).ok());
     auto r = call(socket, "POST", "/v1/stacks/shop/sync", std::string(100 * 1024, ' '));
     REQUIRE(r.status == 413);
@@ -179,15 +165,15 @@ TEST_CASE("api server: the socket is created with its final mode, never changed 
     daemon::testing::FakeBackend backend;
     const int watch = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     REQUIRE(watch >= 0);
-    REQUIRE(::inotify_add_watch(watch, dir.path.c_str(), IN_CREATE | IN_ATTRIB) >= 0);
+    REQUIRE(::inotify_add_watch(watch, dir.path().c_str(), IN_CREATE | IN_ATTRIB) >= 0);
     // With no umask, a socket bound with the default mode would be 0777 until a chmod.
     const mode_t old_umask = ::umask(0);
     daemon::ApiServer server(backend);
-    const auto started = server.start(dir.path / "api.sock");
+    const auto started = server.start(dir.path() / "api.sock");
     ::umask(old_umask);
     REQUIRE(started.ok());
     struct stat st {};
-    REQUIRE(::stat((dir.path / "api.sock").c_str(), &st) == 0);
+    REQUIRE(::stat((dir.path() / "api.sock").c_str(), &st) == 0);
     CHECK((st.st_mode & 07777) == 0660);
     alignas(inotify_event) char buffer[4096];
     bool created = false;
@@ -211,7 +197,7 @@ TEST_CASE("api server: the socket is created with its final mode, never changed 
 TEST_CASE("api server: a socket someone listens on is never taken over", "[daemon]") {
     TempDir dir;
     daemon::testing::FakeBackend backend;
-    const auto socket = dir.path / "api.sock";
+    const auto socket = dir.path() / "api.sock";
     daemon::ApiServer first(backend);
     REQUIRE(first.start(socket).ok());
     daemon::ApiServer second(backend);
@@ -227,7 +213,7 @@ TEST_CASE("api server: idle connections beyond the limit wait, and idle ones are
           "[daemon]") {
     TempDir dir;
     daemon::testing::FakeBackend backend;
-    const auto socket = dir.path / "api.sock";
+    const auto socket = dir.path() / "api.sock";
     daemon::ApiServer server(backend, {.connections = 2, .idle_timeout = std::chrono::seconds(1)});
     REQUIRE(server.start(socket).ok());
     // Fill every connection slot with clients that never send anything.
@@ -249,7 +235,7 @@ TEST_CASE("api server: a request cut off half way is dropped, the API keeps answ
           "[daemon]") {
     TempDir dir;
     daemon::testing::FakeBackend backend;
-    const auto socket = dir.path / "api.sock";
+    const auto socket = dir.path() / "api.sock";
     daemon::ApiServer server(backend, {.connections = 4, .idle_timeout = std::chrono::seconds(1)});
     REQUIRE(server.start(socket).ok());
     RawClient slow(socket);

@@ -15,6 +15,7 @@
 #include "agent/sys/http.h"
 #include "tests/fakes/fakes.h"
 #include "tests/unit/daemon/fake_clock.h"
+#include "tests/unit/temp_dir.h"
 
 using namespace agentd;
 using namespace std::chrono_literals;
@@ -27,7 +28,7 @@ struct Recorder {
     std::mutex mutex;
     std::vector<std::string> calls;
     std::map<std::string, deploy::Outcome> outcomes;
-    /// Stacks whose cycle throws this (as the store does on a full disk).
+    /// Stacks whose cycle throws this StoreError (as the store does on a full disk).
     std::map<std::string, std::string> throws;
     void add(std::string c) {
         std::lock_guard lock(mutex);
@@ -58,7 +59,7 @@ public:
         }
         std::lock_guard lock(m_r.mutex);
         if (auto thrown = m_r.throws.find(stack.name); thrown != m_r.throws.end()) {
-            throw std::runtime_error(thrown->second);
+            throw state::StoreError(thrown->second);
         }
         auto it = m_r.outcomes.find(stack.name);
         return {it == m_r.outcomes.end() ? deploy::Outcome::Noop : it->second, std::nullopt, "ok"};
@@ -73,7 +74,9 @@ public:
         const auto id = m_store.create_deployment(d);
         return {deploy::Outcome::Succeeded, id, "restored"};
     }
-    void recover(const config::Stack& stack) override { m_r.add("recover " + stack.name); }
+    void recover(const config::Stack& stack, std::string_view) override {
+        m_r.add("recover " + stack.name);
+    }
     state::Store& store() override { return m_store; }
 
 private:
@@ -153,19 +156,7 @@ private:
     std::vector<std::string> m_sent;
 };
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int n = 0;
-        path = fs::temp_directory_path() /
-               ("agentd-daemon-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using agentd::testing::TempDir;
 
 config::Config two_stacks(const fs::path& dir) {
     config::Config c;
@@ -207,7 +198,7 @@ TEST_CASE("daemon: --once recovers and runs every stack in order", "[daemon]") {
     FakeWiring wiring;
     RecordingNotifier notifier;
     daemon::testing::FakeClock clock;
-    daemon::Daemon d(two_stacks(dir.path), dir.path / "agent.yaml", wiring, notifier, clock);
+    daemon::Daemon d(two_stacks(dir.path()), dir.path() / "agent.yaml", wiring, notifier, clock);
     REQUIRE(d.run_once() == 0);
     REQUIRE(wiring.recorder.snapshot() ==
             std::vector<std::string>{"recover shop", "reconcile shop poll", "recover blog",
@@ -221,7 +212,8 @@ TEST_CASE("daemon: --once exits 1 when a cycle failed or could not poll", "[daem
         wiring.recorder.outcomes["blog"] = outcome;
         RecordingNotifier notifier;
         daemon::testing::FakeClock clock;
-        daemon::Daemon d(two_stacks(dir.path), dir.path / "agent.yaml", wiring, notifier, clock);
+        daemon::Daemon d(two_stacks(dir.path()), dir.path() / "agent.yaml", wiring, notifier,
+                         clock);
         REQUIRE(d.run_once() == 1);
     }
     REQUIRE(daemon::outcome_is_failure(deploy::Outcome::Failed));
@@ -233,17 +225,17 @@ TEST_CASE("daemon: reload keeps the old configuration when the new file is bad",
     FakeWiring wiring;
     RecordingNotifier notifier;
     daemon::testing::FakeClock clock;
-    const auto file = dir.path / "agent.yaml";
-    daemon::Daemon d(two_stacks(dir.path), file, wiring, notifier, clock);
-    std::ofstream(file) << config_yaml(dir.path, {"shop", "blog", "wiki"});
+    const auto file = dir.path() / "agent.yaml";
+    daemon::Daemon d(two_stacks(dir.path()), file, wiring, notifier, clock);
+    std::ofstream(file) << config_yaml(dir.path(), {"shop", "blog", "wiki"});
     auto ok = d.reload();
-    REQUIRE(std::get<int>(ok) == 3);
+    REQUIRE(*ok == 3);
     REQUIRE(notifier.sent_starting_with("RELOADING=1"));
-    std::ofstream(file) << config_yaml(dir.path, {"shop"}) << "bad_key: 1\n";
+    std::ofstream(file) << config_yaml(dir.path(), {"shop"}) << "bad_key: 1\n";
     auto bad = d.reload();
-    REQUIRE(std::holds_alternative<daemon::ApiError>(bad));
-    REQUIRE(std::get<daemon::ApiError>(bad).status == 400);
-    REQUIRE(std::get<daemon::ApiError>(bad).message.find("agent.yaml") != std::string::npos);
+    REQUIRE(!bad);
+    REQUIRE(bad.error().kind == sys::Error::Kind::InvalidInput);
+    REQUIRE(bad.error().message.find("agent.yaml") != std::string::npos);
     // --once runs the three stacks of the last good file.
     REQUIRE(d.run_once() == 0);
     REQUIRE(wiring.recorder.snapshot().size() == 6);
@@ -254,9 +246,9 @@ TEST_CASE("daemon: serves the API, pins on rollback and stops on SIGTERM", "[dae
     FakeWiring wiring;
     RecordingNotifier notifier;
     sys::SystemClock clock;
-    auto config = two_stacks(dir.path);
+    auto config = two_stacks(dir.path());
     const auto socket = config.api.socket;
-    daemon::Daemon d(config, dir.path / "agent.yaml", wiring, notifier, clock);
+    daemon::Daemon d(config, dir.path() / "agent.yaml", wiring, notifier, clock);
     int exit_code = -1;
     std::thread server([&] {
         daemon::block_signals();
@@ -315,12 +307,12 @@ TEST_CASE("daemon: tags lists through a registry client of the configuration in 
                                {"acme/api:3.0.0", "sha256:c"}};
     RecordingNotifier notifier;
     sys::SystemClock clock;
-    auto config = two_stacks(dir.path);
+    auto config = two_stacks(dir.path());
     config::Registry private_registry;
     private_registry.host = "registry.example.com";
     config.registries.push_back(private_registry);
     const auto socket = config.api.socket;
-    daemon::Daemon d(config, dir.path / "agent.yaml", wiring, notifier, clock);
+    daemon::Daemon d(config, dir.path() / "agent.yaml", wiring, notifier, clock);
     std::thread server([&] {
         daemon::block_signals();
         d.serve();
@@ -421,13 +413,13 @@ TEST_CASE("daemon: the watchdog is pinged only while no worker is stuck past its
     notifier.watchdog = 40ms;
     SharedFakeClock clock;
     config::Config config;
-    config.state_dir = dir.path;
-    config.api.socket = dir.path / "api.sock";
+    config.state_dir = dir.path();
+    config.api.socket = dir.path() / "api.sock";
     config::Stack stack;
     stack.name = "stuck";
-    stack.dir = dir.path;
+    stack.dir = dir.path();
     config.stacks.push_back(stack);
-    daemon::Daemon d(config, dir.path / "agent.yaml", wiring, notifier, clock);
+    daemon::Daemon d(config, dir.path() / "agent.yaml", wiring, notifier, clock);
     ServingDaemon server(d);
     // Whatever happens below, the blocked worker is let go before the daemon stops (destroyed
     // before `server`).
@@ -460,19 +452,21 @@ TEST_CASE("daemon: the watchdog is pinged only while no worker is stuck past its
     CHECK(eventually([&] { return notifier.count("WATCHDOG=1") > stopped; }));
 }
 
-TEST_CASE("daemon: status shows a cycle error the store could not record, until a cycle ends",
-          "[daemon]") {
+TEST_CASE(
+    "daemon: a store error ends a cycle as a poll error, shown until a cycle ends, and the "
+    "next cycle finishes what it left",
+    "[daemon]") {
     TempDir dir;
     FakeWiring wiring;
     RecordingNotifier notifier;
     sys::SystemClock clock;
-    auto config = two_stacks(dir.path);
+    auto config = two_stacks(dir.path());
     const auto socket = config.api.socket;
     {
         std::lock_guard lock(wiring.recorder.mutex);
-        wiring.recorder.throws["shop"] = "state store: COMMIT: database or disk is full";
+        wiring.recorder.throws["shop"] = "COMMIT: database or disk is full";
     }
-    daemon::Daemon d(config, dir.path / "agent.yaml", wiring, notifier, clock);
+    daemon::Daemon d(config, dir.path() / "agent.yaml", wiring, notifier, clock);
     ServingDaemon server(d);
     REQUIRE(eventually([&] { return notifier.sent_starting_with("READY=1"); }));
     const auto last_poll = [&](const std::string& stack) {
@@ -482,6 +476,8 @@ TEST_CASE("daemon: status shows a cycle error the store could not record, until 
     };
     auto sync = call(socket, "POST", "/v1/stacks/shop/sync", R"({"wait":true})");
     REQUIRE(sync.ok());
+    // Not the release's failure, nor a deployment's: agentd's surroundings failed.
+    CHECK(nlohmann::json::parse(sync->body)["outcome"] == "poll_error");
     auto shown = last_poll("shop");
     CHECK(shown["result"] == "error");
     CHECK(shown["error"] == "state store: COMMIT: database or disk is full");
@@ -491,7 +487,13 @@ TEST_CASE("daemon: status shows a cycle error the store could not record, until 
         std::lock_guard lock(wiring.recorder.mutex);
         wiring.recorder.throws.clear();
     }
+    const auto calls_before = wiring.recorder.snapshot().size();
     sync = call(socket, "POST", "/v1/stacks/shop/sync", R"({"wait":true})");
     REQUIRE(sync.ok());
     CHECK(last_poll("shop")["error"].is_null());
+    // The failed cycle may have left a deployment in_progress: the next one recovers it first.
+    const auto calls = wiring.recorder.snapshot();
+    REQUIRE(calls.size() == calls_before + 2);
+    CHECK(calls[calls_before] == "recover shop");
+    CHECK(calls[calls_before + 1].starts_with("reconcile shop"));
 }

@@ -19,17 +19,17 @@ public:
     bool reload_fails = false;
     std::vector<std::string> registry_tags{"v1.2.0",      "latest",         "1.10.0",
                                            "v2.0.0-rc.1", "sha256-abc.sig", "1.9.3"};
-    std::optional<ApiError> tags_error;
+    std::optional<sys::Error> tags_error;
     std::optional<sources::ImageRef> last_image;
 
     bool known(const std::string& s) const {
         return std::find(stacks.begin(), stacks.end(), s) != stacks.end();
     }
 
-    ApiResult<std::vector<StackStatus>> status(const std::optional<std::string>& stack) override {
+    sys::Result<std::vector<StackStatus>> status(const std::optional<std::string>& stack) override {
         calls.push_back("status " + stack.value_or("*"));
         if (stack && !known(*stack)) {
-            return ApiError::unknown_stack(*stack);
+            return unknown_stack(*stack);
         }
         std::vector<StackStatus> out;
         for (const auto& s : stacks) {
@@ -47,56 +47,56 @@ public:
         }
         return out;
     }
-    ApiResult<std::vector<model::Deployment>> history(const std::optional<std::string>& stack,
-                                                      int limit) override {
+    sys::Result<std::vector<model::Deployment>> history(const std::optional<std::string>& stack,
+                                                        int limit) override {
         calls.push_back("history " + stack.value_or("*"));
         last_limit = limit;
         return deployments;
     }
-    ApiResult<model::Deployment> show(std::int64_t id) override {
+    sys::Result<model::Deployment> show(std::int64_t id) override {
         calls.push_back("show " + std::to_string(id));
         for (const auto& d : deployments) {
             if (d.id == id) {
                 return d;
             }
         }
-        return ApiError::not_found("unknown deployment " + std::to_string(id));
+        return sys::Error::not_found("unknown deployment " + std::to_string(id));
     }
-    ApiResult<std::optional<deploy::CycleResult>> sync(const std::string& stack,
-                                                       bool wait) override {
+    sys::Result<std::optional<deploy::CycleResult>> sync(const std::string& stack,
+                                                         bool wait) override {
         calls.push_back(std::string("sync ") + stack + (wait ? " wait" : ""));
         if (!known(stack)) {
-            return ApiError::unknown_stack(stack);
+            return unknown_stack(stack);
         }
         return wait ? std::optional<deploy::CycleResult>(cycle) : std::nullopt;
     }
-    ApiResult<deploy::CycleResult> rollback(const std::string& stack,
-                                            std::optional<std::int64_t> to) override {
+    sys::Result<deploy::CycleResult> rollback(const std::string& stack,
+                                              std::optional<std::int64_t> to) override {
         calls.push_back("rollback " + stack);
         last_to = to;
         if (!known(stack)) {
-            return ApiError::unknown_stack(stack);
+            return unknown_stack(stack);
         }
         return cycle;
     }
-    ApiResult<model::StackState> set_paused(const std::string& stack, bool paused) override {
+    sys::Result<model::StackState> set_paused(const std::string& stack, bool paused) override {
         calls.push_back((paused ? "pause " : "resume ") + stack);
         if (!known(stack)) {
-            return ApiError::unknown_stack(stack);
+            return unknown_stack(stack);
         }
         model::StackState s;
         s.stack = stack;
         s.paused = paused;
         return s;
     }
-    ApiResult<int> reload() override {
+    sys::Result<int> reload() override {
         calls.push_back("reload");
         if (reload_fails) {
-            return ApiError::bad_request("invalid configuration, not reloaded:\nagent.yaml:1:1: x");
+            return sys::Error::invalid("invalid configuration, not reloaded:\nagent.yaml:1:1: x");
         }
         return static_cast<int>(stacks.size());
     }
-    ApiResult<std::vector<std::string>> tags(const sources::ImageRef& image) override {
+    sys::Result<std::vector<std::string>> tags(const sources::ImageRef& image) override {
         calls.push_back("tags " + image.familiar_name());
         last_image = image;
         if (tags_error) {

@@ -5,7 +5,7 @@
 #include <fstream>
 
 #include "agent/runtime/compose_runner.h"
-#include "tests/unit/state/temp_dir.h"
+#include "tests/unit/temp_dir.h"
 
 using namespace agentd;
 using deploy::StackInputs;
@@ -15,7 +15,7 @@ namespace {
 
 /// A checkout of a deploy repository: files written relative to its root.
 struct Repo {
-    state::test::TempDir tmp;
+    testing::TempDir tmp;
     std::filesystem::path root = tmp.path() / "checkout";
 
     Repo() { std::filesystem::create_directories(root); }

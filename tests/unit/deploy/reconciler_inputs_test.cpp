@@ -183,7 +183,7 @@ TEST_CASE("reconciler inputs: recovery after a crash recreates what the release 
     REQUIRE(r.outcome == deploy::Outcome::Interrupted);
     f.stop = false;
     const auto ups = f.compose.up_options.size();
-    f.reconciler.recover(f.stack);
+    f.reconciler.recover(f.stack, "agentd restarted");
     CHECK(f.get(*r.deployment).status == Status::Succeeded);
     REQUIRE(f.compose.up_options.size() == ups + 1);
     CHECK(f.compose.up_options.back().recreate == Names{"proxy"});

@@ -257,7 +257,7 @@ TEST_CASE("reconciler: an interrupted gate is finished at the next start", "[dep
     REQUIRE(r.outcome == deploy::Outcome::Interrupted);
     CHECK(f.get(*r.deployment).status == Status::InProgress);
     f.stop = false;
-    f.reconciler.recover(f.stack);
+    f.reconciler.recover(f.stack, "agentd restarted");
     CHECK(f.get(*r.deployment).status == Status::Succeeded);
     CHECK(f.store.unfinished("shop").empty());
 }
@@ -271,7 +271,7 @@ TEST_CASE("reconciler: an interrupted unhealthy release is rolled back at start"
     const auto r = f.poll();
     REQUIRE(r.outcome == deploy::Outcome::Interrupted);
     f.stop = false;
-    f.reconciler.recover(f.stack);
+    f.reconciler.recover(f.stack, "agentd restarted");
     CHECK(f.get(*r.deployment).status == Status::RolledBack);
     CHECK(f.engine.running.at("web") == k_web + "@" + digest('1'));
 }
@@ -377,8 +377,7 @@ TEST_CASE("reconciler: a killed compose config is a poll error, not a rejection"
     CHECK(f.engine.running.at("web") == k_web + "@" + digest('2'));
 }
 
-TEST_CASE("reconciler: compose refusing `up` rolls back and marks the release bad",
-          "[deploy]") {
+TEST_CASE("reconciler: compose refusing `up` rolls back and marks the release bad", "[deploy]") {
     Fixture f;
     f.poll();
     f.release('b', '2');
@@ -392,8 +391,7 @@ TEST_CASE("reconciler: compose refusing `up` rolls back and marks the release ba
     CHECK(again.message.find("marked bad") != std::string::npos);
 }
 
-TEST_CASE("reconciler: a killed `up` is rolled back but tried again at the next poll",
-          "[deploy]") {
+TEST_CASE("reconciler: a killed `up` is rolled back but tried again at the next poll", "[deploy]") {
     Fixture f;
     f.poll();
     f.release('b', '2');
@@ -419,15 +417,17 @@ TEST_CASE("reconciler: a crash during the rollback restores the previous release
     // What a crash in the rollback phase leaves: the candidate running, marked bad, in_progress.
     auto d = model::Deployment{};
     d.stack = "shop";
-    d.release = {std::string(40, 'b'), "", {{"web", k_web + ":latest@" + digest('2')},
-                                            {"worker", k_web + ":latest@" + digest('2')}}};
+    d.release = {
+        std::string(40, 'b'),
+        "",
+        {{"web", k_web + ":latest@" + digest('2')}, {"worker", k_web + ":latest@" + digest('2')}}};
     d.previous = good.deployment;
     d.phase = "rollback";
     d.reason = "gate: web: unhealthy";
     d.started_at = f.clock.now();
     d.id = f.store.create_deployment(d);
     f.engine.run({{"web", k_web + "@" + digest('2')}});
-    f.reconciler.recover(f.stack);
+    f.reconciler.recover(f.stack, "agentd restarted");
     const auto after = f.get(d.id);
     CHECK(after.status == Status::RolledBack);
     CHECK(after.reason == "gate: web: unhealthy");

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "agent/sys/process.h"
+#include "tests/unit/temp_dir.h"
 
 namespace agentd::runtime::testing {
 
@@ -41,24 +42,7 @@ inline std::string run_ok(std::vector<std::string> argv, std::optional<std::stri
     return r.out;
 }
 
-/// A directory under the system temp dir, removed with everything in it at scope exit.
-class TempDir {
-public:
-    TempDir() {
-        std::string tmpl =
-            (std::filesystem::temp_directory_path() / "agentd-runtime-test-XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        m_path = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(m_path, ec);
-    }
-    const std::filesystem::path& path() const { return m_path; }
-
-private:
-    std::filesystem::path m_path;
-};
+using ::agentd::testing::TempDir;
 
 /// Imports a busybox-static root filesystem as k_test_image, once (reused when present).
 inline std::string ensure_test_image() {

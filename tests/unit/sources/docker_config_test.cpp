@@ -12,6 +12,7 @@
 
 #include "agent/sources/registry_client.h"
 #include "agent/sys/files.h"
+#include "tests/unit/temp_dir.h"
 
 using namespace agentd;
 using sources::DockerCredentials;
@@ -22,18 +23,7 @@ namespace fs = std::filesystem;
 namespace {
 
 /// A temporary directory removed afterwards.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "agentd-docker-config-XXXXXX").string();
-        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-        path = pattern;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using agentd::testing::TempDir;
 
 void write(const fs::path& path, const std::string& text) {
     fs::create_directories(path.parent_path());
@@ -94,7 +84,7 @@ TEST_CASE("docker config: auths in every key form, with auth or username/passwor
           "[sources][registry]") {
     TempDir tmp;
     // "hub-user:hub-pass", "ghcr-user:ghcr:pass" (a password may hold ':'), "local:pw"
-    write(tmp.path / "config.json", R"({
+    write(tmp.path() / "config.json", R"({
       "auths": {
         "https://index.docker.io/v1/": {"auth": "aHViLXVzZXI6aHViLXBhc3M="},
         "ghcr.io": {"auth": "Z2hjci11c2VyOmdoY3I6cGFzcw=="},
@@ -105,7 +95,7 @@ TEST_CASE("docker config: auths in every key form, with auth or username/passwor
       }
     })");
     sys::PosixProcessRunner runner;
-    DockerCredentials docker(runner, tmp.path / "config.json");
+    DockerCredentials docker(runner, tmp.path() / "config.json");
     CHECK(describe(docker.lookup("docker.io")) == "hub-user hub-pass");
     CHECK(describe(docker.lookup("ghcr.io")) == "ghcr-user ghcr:pass");
     CHECK(describe(docker.lookup("registry.example.com")) == "ex-user ex-pass");
@@ -120,23 +110,23 @@ TEST_CASE("docker config: auths in every key form, with auth or username/passwor
 TEST_CASE("docker config: credHelpers and credsStore run the helper with the server URL",
           "[sources][registry]") {
     TempDir tmp;
-    write_helper(tmp.path, "test");
-    write_helper(tmp.path, "store");
-    write(tmp.path / "config.json", R"({
+    write_helper(tmp.path(), "test");
+    write_helper(tmp.path(), "store");
+    write(tmp.path() / "config.json", R"({
       "auths": {"registry.example.com": {"auth": "ZmlsZTpwdw=="}},
       "credHelpers": {"ghcr.io": "test", "broken.example.com": "test",
                       "garbage.example.com": "test", "missing.example.com": "absent"},
       "credsStore": "store"
     })");
     sys::PosixProcessRunner runner;
-    DockerCredentials docker(runner, tmp.path / "config.json", tmp.path);
+    DockerCredentials docker(runner, tmp.path() / "config.json", tmp.path());
 
     CHECK(describe(docker.lookup("ghcr.io")) == "helper-user helper-s3cret");
     // No credHelpers entry: the file's auths first, then the default store.
     CHECK(describe(docker.lookup("registry.example.com")) == "file pw");
     CHECK(describe(docker.lookup("docker.io")) == "<token> id-tok token");
     CHECK(describe(docker.lookup("quay.io")) == "anonymous");  // "credentials not found"
-    CHECK(sys::read_file(tmp.path / "asked").value() ==
+    CHECK(sys::read_file(tmp.path() / "asked").value() ==
           "ghcr.io\nhttps://index.docker.io/v1/\nquay.io\n");
 
     const auto broken = docker.lookup("broken.example.com");
@@ -157,7 +147,7 @@ TEST_CASE("docker config: malformed files fail naming the file, never the secret
           "[sources][registry]") {
     TempDir tmp;
     sys::PosixProcessRunner runner;
-    const auto file = tmp.path / "config.json";
+    const auto file = tmp.path() / "config.json";
     DockerCredentials docker(runner, file);
 
     write(file, "{\n  \"auths\": {\"ghcr.io\": {\"auth\": \"c2VjcmV0\"}\n");  // unclosed
@@ -188,7 +178,7 @@ TEST_CASE("docker config: a number out of range is a malformed file, not an exce
     // 1e400, and it left lookup().
     TempDir tmp;
     sys::PosixProcessRunner runner;
-    const auto file = tmp.path / "config.json";
+    const auto file = tmp.path() / "config.json";
     DockerCredentials docker(runner, file);
     write(file, R"({"auths": {"ghcr.io": {"auth": "dXNlcjpwYXNz", "x": 1e400}}})");
     const auto found = docker.lookup("ghcr.io");
@@ -201,13 +191,13 @@ TEST_CASE("docker config: a missing file is anonymous; DOCKER_CONFIG picks the d
           "[sources][registry]") {
     TempDir tmp;
     sys::PosixProcessRunner runner;
-    CHECK(describe(DockerCredentials(runner, tmp.path / "none.json").lookup("ghcr.io")) ==
+    CHECK(describe(DockerCredentials(runner, tmp.path() / "none.json").lookup("ghcr.io")) ==
           "anonymous");
 
-    write(tmp.path / "cfg" / "config.json", R"({"auths": {"ghcr.io": {"auth": "dTpw"}}})");
-    EnvGuard docker_config("DOCKER_CONFIG", (tmp.path / "cfg").string());
+    write(tmp.path() / "cfg" / "config.json", R"({"auths": {"ghcr.io": {"auth": "dTpw"}}})");
+    EnvGuard docker_config("DOCKER_CONFIG", (tmp.path() / "cfg").string());
     DockerCredentials docker(runner);
-    CHECK(docker.config_path() == tmp.path / "cfg" / "config.json");
+    CHECK(docker.config_path() == tmp.path() / "cfg" / "config.json");
     CHECK(describe(docker.lookup("ghcr.io")) == "u p");
 }
 
@@ -251,17 +241,17 @@ TEST_CASE("registry: hosts without a config entry use the Docker config's creden
           "[sources][registry]") {
     TempDir tmp;
     // "docker-user:docker-pass"
-    write(tmp.path / "config.json",
+    write(tmp.path() / "config.json",
           R"({"auths": {"ghcr.io": {"auth": "ZG9ja2VyLXVzZXI6ZG9ja2VyLXBhc3M="},
                         "quay.io": {"auth": "ZG9ja2VyLXVzZXI6ZG9ja2VyLXBhc3M="}}})");
-    write(tmp.path / "password", "agent-pass\n");
+    write(tmp.path() / "password", "agent-pass\n");
     sys::PosixProcessRunner runner;
-    DockerCredentials docker(runner, tmp.path / "config.json");
+    DockerCredentials docker(runner, tmp.path() / "config.json");
     ChallengingHttp http;
     config::Registry quay;
     quay.host = "quay.io";
     quay.username = "agent-user";
-    quay.password_file = tmp.path / "password";
+    quay.password_file = tmp.path() / "password";
     sources::RegistryClient client(http, {quay});
 
     // Without the fallback: anonymous, so the Basic challenge cannot be answered.
@@ -282,15 +272,15 @@ TEST_CASE("registry: an entry without a username takes the Docker config's crede
     // make it anonymous: `docker login` credentials still apply, as they do for Docker.
     TempDir tmp;
     // "docker-user:docker-pass"
-    write(tmp.path / "config.json",
+    write(tmp.path() / "config.json",
           R"({"auths": {"registry.lan:5000": {"auth": "ZG9ja2VyLXVzZXI6ZG9ja2VyLXBhc3M="}}})");
-    write(tmp.path / "ca.pem", "not used by the fake\n");
+    write(tmp.path() / "ca.pem", "not used by the fake\n");
     sys::PosixProcessRunner runner;
-    DockerCredentials docker(runner, tmp.path / "config.json");
+    DockerCredentials docker(runner, tmp.path() / "config.json");
     ChallengingHttp http;
     config::Registry lan;
     lan.host = "registry.lan:5000";
-    lan.ca_file = tmp.path / "ca.pem";
+    lan.ca_file = tmp.path() / "ca.pem";
     sources::RegistryClient client(http, {lan});
     client.set_docker_credentials(&docker);
 
@@ -306,7 +296,7 @@ TEST_CASE("docker config: a failing helper's stdout never reaches the error",
     // A helper that wrote its answer (the secret) and then failed, one that says nothing on
     // stderr, and one whose stderr echoes a token among its complaints.
     TempDir tmp;
-    const fs::path program = tmp.path / "docker-credential-leaky";
+    const fs::path program = tmp.path() / "docker-credential-leaky";
     write(program, R"(#!/bin/sh
 read -r url
 case "$url" in
@@ -322,9 +312,9 @@ case "$url" in
 esac
 )");
     fs::permissions(program, fs::perms::owner_all);
-    write(tmp.path / "config.json", R"({"credsStore": "leaky"})");
+    write(tmp.path() / "config.json", R"({"credsStore": "leaky"})");
     sys::PosixProcessRunner runner;
-    DockerCredentials docker(runner, tmp.path / "config.json", tmp.path);
+    DockerCredentials docker(runner, tmp.path() / "config.json", tmp.path());
 
     const auto half = docker.lookup("half.example.com");
     REQUIRE_FALSE(half.ok());

@@ -10,6 +10,7 @@
 
 #include "agent/sources/git_source.h"
 #include "agent/sys/process.h"
+#include "tests/unit/temp_dir.h"
 
 namespace fs = std::filesystem;
 using agentd::sources::LibGit2Source;
@@ -19,17 +20,9 @@ namespace {
 
 /// A working repository and a state_dir, removed afterwards; commits go through `git`.
 struct Repo {
-    fs::path dir;
-    Repo() {
-        std::string pattern = (fs::temp_directory_path() / "agentd-git-changed-XXXXXX").string();
-        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-        dir = pattern;
-        git({"init", "-q", "-b", "main", work().string()});
-    }
-    ~Repo() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
+    agentd::testing::TempDir tmp;
+    fs::path dir = tmp.path();
+    Repo() { git({"init", "-q", "-b", "main", work().string()}); }
     fs::path work() const { return dir / "work"; }
     fs::path state() const { return dir / "state"; }
 

@@ -8,6 +8,7 @@
 #include "agent/sources/git_remote.h"
 #include "agent/sources/git_source.h"
 #include "tests/unit/sources/git_cli.h"
+#include "tests/unit/temp_dir.h"
 
 namespace fs = std::filesystem;
 using agentd::config::GitSource;
@@ -18,18 +19,7 @@ using agentd::testing::run_git;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "agentd-hostile-git-XXXXXX").string();
-        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-        path = pattern;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using agentd::testing::TempDir;
 
 /// Tag names a hostile remote may advertise, each refused by valid_tag_name.
 const std::vector<std::string>& hostile_tags() {
@@ -76,7 +66,7 @@ TEST_CASE("git tags: the names agentd takes from a remote", "[sources][git]") {
 TEST_CASE("git tags: hostile names advertised by the remote are skipped, good tags still listed",
           "[sources][git]") {
     TempDir tmp;
-    GitCliRemote remote(tmp.path);
+    GitCliRemote remote(tmp.path());
     const auto good = remote.release(1, "v1.0.0");
     const auto next = remote.release(2, "v1.1.0");
     // Names libgit2's own file:// transport serves but agentd does not take. git's
@@ -87,7 +77,7 @@ TEST_CASE("git tags: hostile names advertised by the remote are skipped, good ta
         CHECK_FALSE(valid_tag_name(name));
         remote.add_packed_ref("refs/tags/" + name, next);
     }
-    LibGit2Source git(tmp.path / "state");
+    LibGit2Source git(tmp.path() / "state");
     GitSource source;
     source.url = "file://" + remote.dir().string();
     source.branch = "main";
@@ -113,10 +103,10 @@ TEST_CASE("git tags: hostile names advertised by the remote are skipped, good ta
 TEST_CASE("git tags: a tag deleted on the remote leaves the mirror although others are skipped",
           "[sources][git]") {
     TempDir tmp;
-    GitCliRemote remote(tmp.path);
+    GitCliRemote remote(tmp.path());
     const auto v1 = remote.release(1, "v1.0.0");
     remote.release(2, "v2.0.0");
-    LibGit2Source git(tmp.path / "state");
+    LibGit2Source git(tmp.path() / "state");
     GitSource source;
     source.url = remote.dir().string();
     source.branch = "main";

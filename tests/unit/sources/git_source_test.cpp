@@ -23,6 +23,7 @@
 
 #include "agent/sources/git_remote.h"
 #include "agent/sys/files.h"
+#include "tests/unit/temp_dir.h"
 
 namespace fs = std::filesystem;
 using agentd::config::GitSource;
@@ -33,18 +34,7 @@ using agentd::sys::Error;
 namespace {
 
 /// A temporary directory removed afterwards.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "agentd-git-test-XXXXXX").string();
-        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-        path = pattern;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using agentd::testing::TempDir;
 
 void check(int rc) {
     if (rc != 0) {
@@ -263,20 +253,20 @@ private:
 TEST_CASE("git: first fetch returns the branch head and checkout writes its files",
           "[sources][git]") {
     TempDir tmp;
-    TestRemote remote(tmp.path / "remote.git");
+    TestRemote remote(tmp.path() / "remote.git");
     const auto head =
         remote.commit("main", {{"shop/compose.yaml", "services: {}\n"}, {"README", "hi"}});
-    LibGit2Source git(tmp.path / "state");
+    LibGit2Source git(tmp.path() / "state");
     const auto source = source_for(remote.dir().string(), "main", "shop");
 
     auto fetched = git.fetch(source);
     REQUIRE(fetched.ok());
     CHECK(*fetched == head);
     CHECK(fs::exists(git.mirror_path(source.url) / "HEAD"));
-    CHECK(git.mirror_path(source.url).parent_path() == tmp.path / "state" / "git");
+    CHECK(git.mirror_path(source.url).parent_path() == tmp.path() / "state" / "git");
     CHECK(git.mirror_path(source.url).filename().string().size() == 16);
 
-    const auto workdir = tmp.path / "stacks" / "shop";
+    const auto workdir = tmp.path() / "stacks" / "shop";
     REQUIRE(git.checkout(source, *fetched, workdir).ok());
     CHECK(read(workdir / "shop" / "compose.yaml") == "services: {}\n");
     CHECK(read(workdir / "README") == "hi");
@@ -293,11 +283,11 @@ TEST_CASE("git: first fetch returns the branch head and checkout writes its file
 TEST_CASE("git: a new commit is fetched and checked out; deleted files disappear",
           "[sources][git]") {
     TempDir tmp;
-    TestRemote remote(tmp.path / "remote.git");
+    TestRemote remote(tmp.path() / "remote.git");
     remote.commit("main", {{"compose.yaml", "v1"}, {"old.conf", "x"}, {"conf/gone.txt", "y"}});
-    LibGit2Source git(tmp.path / "state");
+    LibGit2Source git(tmp.path() / "state");
     const auto source = source_for(remote.dir().string());
-    const auto workdir = tmp.path / "work";
+    const auto workdir = tmp.path() / "work";
     auto first = git.fetch(source);
     REQUIRE(first.ok());
     REQUIRE(git.checkout(source, *first, workdir).ok());
@@ -318,11 +308,11 @@ TEST_CASE("git: a new commit is fetched and checked out; deleted files disappear
 
 TEST_CASE("git: untracked files and .agentd/ survive checkouts", "[sources][git]") {
     TempDir tmp;
-    TestRemote remote(tmp.path / "remote.git");
+    TestRemote remote(tmp.path() / "remote.git");
     const auto v1 = remote.commit("main", {{"compose.yaml", "v1"}, {".gitignore", "data/\n"}});
-    LibGit2Source git(tmp.path / "state");
+    LibGit2Source git(tmp.path() / "state");
     const auto source = source_for(remote.dir().string());
-    const auto workdir = tmp.path / "work";
+    const auto workdir = tmp.path() / "work";
     REQUIRE(git.checkout(source, *git.fetch(source), workdir).ok());
     write(workdir / ".env", "SECRET=1");
     write(workdir / "data" / "db.sqlite", "rows");
@@ -341,11 +331,11 @@ TEST_CASE("git: untracked files and .agentd/ survive checkouts", "[sources][git]
 TEST_CASE("git: rollback to an older revision works after newer fetches and a force push",
           "[sources][git]") {
     TempDir tmp;
-    TestRemote remote(tmp.path / "remote.git");
+    TestRemote remote(tmp.path() / "remote.git");
     const auto v1 = remote.commit("main", {{"compose.yaml", "v1"}});
-    LibGit2Source git(tmp.path / "state");
+    LibGit2Source git(tmp.path() / "state");
     const auto source = source_for(remote.dir().string());
-    const auto workdir = tmp.path / "work";
+    const auto workdir = tmp.path() / "work";
     REQUIRE(git.checkout(source, *git.fetch(source), workdir).ok());
     const auto v2 = remote.commit("main", {{"compose.yaml", "v2"}});
     REQUIRE(*git.fetch(source) == v2);
@@ -365,10 +355,10 @@ TEST_CASE("git: rollback to an older revision works after newer fetches and a fo
 
 TEST_CASE("git: fetch also mirrors tags", "[sources][git]") {
     TempDir tmp;
-    TestRemote remote(tmp.path / "remote.git");
+    TestRemote remote(tmp.path() / "remote.git");
     const auto v1 = remote.commit("main", {{"compose.yaml", "v1"}});
     remote.lightweight_tag("v1.0.0", v1);
-    LibGit2Source git(tmp.path / "state");
+    LibGit2Source git(tmp.path() / "state");
     const auto source = source_for(remote.dir().string());
     REQUIRE(git.fetch(source).ok());
     CHECK(mirror_ref(git.mirror_path(source.url), "refs/tags/v1.0.0") == v1);
@@ -376,9 +366,9 @@ TEST_CASE("git: fetch also mirrors tags", "[sources][git]") {
 
 TEST_CASE("git: a missing branch is NotFound", "[sources][git]") {
     TempDir tmp;
-    TestRemote remote(tmp.path / "remote.git");
+    TestRemote remote(tmp.path() / "remote.git");
     remote.commit("main", {{"compose.yaml", "v1"}});
-    LibGit2Source git(tmp.path / "state");
+    LibGit2Source git(tmp.path() / "state");
     auto fetched = git.fetch(source_for(remote.dir().string(), "release"));
     REQUIRE_FALSE(fetched.ok());
     CHECK(fetched.error().kind == Error::Kind::NotFound);
@@ -388,11 +378,11 @@ TEST_CASE("git: a missing branch is NotFound", "[sources][git]") {
 TEST_CASE("git: a missing path or revision is NotFound and leaves the workdir alone",
           "[sources][git]") {
     TempDir tmp;
-    TestRemote remote(tmp.path / "remote.git");
+    TestRemote remote(tmp.path() / "remote.git");
     const auto v1 = remote.commit("main", {{"shop/compose.yaml", "v1"}, {"file", "f"}});
-    LibGit2Source git(tmp.path / "state");
+    LibGit2Source git(tmp.path() / "state");
     const auto good = source_for(remote.dir().string(), "main", "shop");
-    const auto workdir = tmp.path / "work";
+    const auto workdir = tmp.path() / "work";
     REQUIRE(*git.fetch(good) == v1);
     REQUIRE(git.checkout(good, v1, workdir).ok());
 
@@ -408,9 +398,9 @@ TEST_CASE("git: a missing path or revision is NotFound and leaves the workdir al
     REQUIRE_FALSE(unknown.ok());
     CHECK(unknown.error().kind == Error::Kind::NotFound);
     CHECK(read(workdir / "shop" / "compose.yaml") == "v1");
-    auto fresh = git.checkout(good, std::string(40, 'a'), tmp.path / "fresh");
+    auto fresh = git.checkout(good, std::string(40, 'a'), tmp.path() / "fresh");
     CHECK(fresh.error().kind == Error::Kind::NotFound);
-    CHECK_FALSE(fs::exists(tmp.path / "fresh"));
+    CHECK_FALSE(fs::exists(tmp.path() / "fresh"));
 
     auto bad = git.checkout(good, "HEAD", workdir);
     CHECK(bad.error().kind == Error::Kind::InvalidInput);
@@ -420,8 +410,8 @@ TEST_CASE("git: a missing path or revision is NotFound and leaves the workdir al
 
 TEST_CASE("git: an unreachable remote is Failed", "[sources][git]") {
     TempDir tmp;
-    LibGit2Source git(tmp.path / "state");
-    auto absent = git.fetch(source_for((tmp.path / "no-such-repo.git").string()));
+    LibGit2Source git(tmp.path() / "state");
+    auto absent = git.fetch(source_for((tmp.path() / "no-such-repo.git").string()));
     REQUIRE_FALSE(absent.ok());
     CHECK(absent.error().kind == Error::Kind::Failed);
     CHECK(absent.error().message.find("no repository at") != std::string::npos);
@@ -434,9 +424,9 @@ TEST_CASE("git: an unreachable remote is Failed", "[sources][git]") {
 
 TEST_CASE("git: invalid branch names and URLs are InvalidInput", "[sources][git]") {
     TempDir tmp;
-    TestRemote remote(tmp.path / "remote.git");
+    TestRemote remote(tmp.path() / "remote.git");
     remote.commit("main", {{"compose.yaml", "v1"}});
-    LibGit2Source git(tmp.path / "state");
+    LibGit2Source git(tmp.path() / "state");
     for (const std::string branch : {"", "a..b", "-x", "a b", "x.lock", "a~1", "HEAD^"}) {
         auto fetched = git.fetch(source_for(remote.dir().string(), branch));
         REQUIRE_FALSE(fetched.ok());
@@ -446,34 +436,34 @@ TEST_CASE("git: invalid branch names and URLs are InvalidInput", "[sources][git]
     CHECK(git.fetch(source_for("ftp://example.com/x.git")).error().kind ==
           Error::Kind::InvalidInput);
     CHECK(git.fetch(source_for("/tmp/a\nb")).error().kind == Error::Kind::InvalidInput);
-    CHECK_FALSE(fs::exists(tmp.path / "state" / "git"));
+    CHECK_FALSE(fs::exists(tmp.path() / "state" / "git"));
 }
 
 TEST_CASE("git: file:// URLs and plain paths both work, each with its own mirror",
           "[sources][git]") {
     TempDir tmp;
-    TestRemote remote(tmp.path / "remote.git");
+    TestRemote remote(tmp.path() / "remote.git");
     const auto v1 = remote.commit("main", {{"compose.yaml", "v1"}});
-    LibGit2Source git(tmp.path / "state");
+    LibGit2Source git(tmp.path() / "state");
     const auto by_url = source_for("file://" + remote.dir().string());
     const auto by_path = source_for(remote.dir().string());
     REQUIRE(git.fetch(by_url).ok());
     CHECK(*git.fetch(by_url) == v1);
     CHECK(*git.fetch(by_path) == v1);
     CHECK(git.mirror_path(by_url.url) != git.mirror_path(by_path.url));
-    REQUIRE(git.checkout(by_url, v1, tmp.path / "a").ok());
-    REQUIRE(git.checkout(by_path, v1, tmp.path / "b").ok());
-    CHECK(read(tmp.path / "a" / "compose.yaml") == "v1");
-    CHECK(read(tmp.path / "b" / "compose.yaml") == "v1");
+    REQUIRE(git.checkout(by_url, v1, tmp.path() / "a").ok());
+    REQUIRE(git.checkout(by_path, v1, tmp.path() / "b").ok());
+    CHECK(read(tmp.path() / "a" / "compose.yaml") == "v1");
+    CHECK(read(tmp.path() / "b" / "compose.yaml") == "v1");
 }
 
 TEST_CASE("git: two stacks share one mirror and keep separate workdirs", "[sources][git]") {
     TempDir tmp;
-    TestRemote remote(tmp.path / "remote.git");
+    TestRemote remote(tmp.path() / "remote.git");
     const auto v1 =
         remote.commit("main", {{"shop/compose.yaml", "shop v1"}, {"blog/compose.yaml", "blog v1"}});
     const auto s1 = remote.commit("staging", {{"shop/compose.yaml", "shop s1"}});
-    LibGit2Source git(tmp.path / "state");
+    LibGit2Source git(tmp.path() / "state");
     const auto shop = source_for(remote.dir().string(), "main", "shop");
     const auto blog = source_for(remote.dir().string(), "staging", "shop");
 
@@ -489,25 +479,25 @@ TEST_CASE("git: two stacks share one mirror and keep separate workdirs", "[sourc
     CHECK(*a == v1);
     CHECK(*b == s1);
     CHECK(fs::exists(git.mirror_path(shop.url)));
-    CHECK(std::count_if(fs::directory_iterator(tmp.path / "state" / "git"),
+    CHECK(std::count_if(fs::directory_iterator(tmp.path() / "state" / "git"),
                         fs::directory_iterator(),
                         [](const fs::directory_entry& e) { return e.is_directory(); }) == 1);
 
-    REQUIRE(git.checkout(shop, v1, tmp.path / "shop").ok());
-    REQUIRE(git.checkout(blog, s1, tmp.path / "staging").ok());
-    CHECK(read(tmp.path / "shop" / "shop" / "compose.yaml") == "shop v1");
-    CHECK(read(tmp.path / "staging" / "shop" / "compose.yaml") == "shop s1");
-    CHECK_FALSE(fs::exists(tmp.path / "staging" / "blog"));
+    REQUIRE(git.checkout(shop, v1, tmp.path() / "shop").ok());
+    REQUIRE(git.checkout(blog, s1, tmp.path() / "staging").ok());
+    CHECK(read(tmp.path() / "shop" / "shop" / "compose.yaml") == "shop v1");
+    CHECK(read(tmp.path() / "staging" / "shop" / "compose.yaml") == "shop s1");
+    CHECK_FALSE(fs::exists(tmp.path() / "staging" / "blog"));
 }
 
 TEST_CASE("git: refused https credentials are Unauthorized after one attempt, without the token",
           "[sources][git]") {
     TempDir tmp;
     RefusingHttpServer server;
-    write(tmp.path / "token", "tok123\n");
-    LibGit2Source git(tmp.path / "state");
+    write(tmp.path() / "token", "tok123\n");
+    LibGit2Source git(tmp.path() / "state");
     auto source = source_for(fmt::format("http://127.0.0.1:{}/acme/deploy.git", server.port()));
-    source.credentials.password_file = tmp.path / "token";
+    source.credentials.password_file = tmp.path() / "token";
 
     auto fetched = git.fetch(source);
     REQUIRE_FALSE(fetched.ok());
@@ -525,7 +515,7 @@ TEST_CASE("git: a remote asking for credentials when none are configured is Unau
           "[sources][git]") {
     TempDir tmp;
     RefusingHttpServer server;
-    LibGit2Source git(tmp.path / "state");
+    LibGit2Source git(tmp.path() / "state");
     auto fetched =
         git.fetch(source_for(fmt::format("http://127.0.0.1:{}/acme/deploy.git", server.port())));
     REQUIRE_FALSE(fetched.ok());
@@ -535,10 +525,10 @@ TEST_CASE("git: a remote asking for credentials when none are configured is Unau
 
 TEST_CASE("git: credentials are never sent over plain http to a remote host", "[sources][git]") {
     TempDir tmp;
-    write(tmp.path / "token", "tok123");
-    LibGit2Source git(tmp.path / "state");
+    write(tmp.path() / "token", "tok123");
+    LibGit2Source git(tmp.path() / "state");
     auto source = source_for("http://git.example.com/acme/deploy.git");
-    source.credentials.password_file = tmp.path / "token";
+    source.credentials.password_file = tmp.path() / "token";
     auto fetched = git.fetch(source);
     REQUIRE_FALSE(fetched.ok());
     CHECK(fetched.error().kind == Error::Kind::InvalidInput);
@@ -560,13 +550,13 @@ std::vector<std::string> describe(const std::vector<GitTag>& tags) {
 TEST_CASE("git: tags lists lightweight and annotated tags peeled to their commits",
           "[sources][git]") {
     TempDir tmp;
-    TestRemote remote(tmp.path / "remote.git");
+    TestRemote remote(tmp.path() / "remote.git");
     const auto v1 = remote.commit("main", {{"compose.yaml", "v1"}});
     const auto v2 = remote.commit("main", {{"compose.yaml", "v2"}});
     remote.lightweight_tag("v1.0.0", v1);  // on an older commit
     remote.annotated_tag("v2.0.0", v2);
     remote.annotated_tag("tree-tag", remote.tree_of(v2));  // not a commit: skipped
-    LibGit2Source git(tmp.path / "state");
+    LibGit2Source git(tmp.path() / "state");
     // A branch that does not exist: tags need none.
     const auto source = source_for(remote.dir().string(), "no-such-branch");
 
@@ -575,21 +565,21 @@ TEST_CASE("git: tags lists lightweight and annotated tags peeled to their commit
     CHECK(describe(*tags) ==
           std::vector<std::string>{"v1.0.0 " + v1 + " l", "v2.0.0 " + v2 + " a"});
     // The tagged commits are in the mirror: both can be checked out without a branch fetch.
-    REQUIRE(git.checkout(source, v1, tmp.path / "work").ok());
-    CHECK(read(tmp.path / "work" / "compose.yaml") == "v1");
-    REQUIRE(git.checkout(source, v2, tmp.path / "work").ok());
-    CHECK(read(tmp.path / "work" / "compose.yaml") == "v2");
+    REQUIRE(git.checkout(source, v1, tmp.path() / "work").ok());
+    CHECK(read(tmp.path() / "work" / "compose.yaml") == "v1");
+    REQUIRE(git.checkout(source, v2, tmp.path() / "work").ok());
+    CHECK(read(tmp.path() / "work" / "compose.yaml") == "v2");
 }
 
 TEST_CASE("git: a tag moved on the remote is seen moved and a deleted tag disappears",
           "[sources][git]") {
     TempDir tmp;
-    TestRemote remote(tmp.path / "remote.git");
+    TestRemote remote(tmp.path() / "remote.git");
     const auto v1 = remote.commit("main", {{"compose.yaml", "v1"}});
     remote.lightweight_tag("stable", v1);
     remote.annotated_tag("v1.0.0", v1);
     remote.lightweight_tag("rc", v1);
-    LibGit2Source git(tmp.path / "state");
+    LibGit2Source git(tmp.path() / "state");
     const auto source = source_for(remote.dir().string());
     auto tags = git.tags(source);
     REQUIRE(tags.ok());
@@ -612,14 +602,14 @@ TEST_CASE("git: a tag moved on the remote is seen moved and a deleted tag disapp
 
 TEST_CASE("git: tags of a repository without tags is empty, errors as fetch", "[sources][git]") {
     TempDir tmp;
-    TestRemote remote(tmp.path / "remote.git");
+    TestRemote remote(tmp.path() / "remote.git");
     remote.commit("main", {{"compose.yaml", "v1"}});
-    LibGit2Source git(tmp.path / "state");
+    LibGit2Source git(tmp.path() / "state");
     auto tags = git.tags(source_for(remote.dir().string()));
     REQUIRE(tags.ok());
     CHECK(tags->empty());
 
-    tags = git.tags(source_for((tmp.path / "missing.git").string()));
+    tags = git.tags(source_for((tmp.path() / "missing.git").string()));
     REQUIRE_FALSE(tags.ok());
     CHECK(tags.error().kind == Error::Kind::Failed);
     tags = git.tags(source_for("ftp://example.com/x.git"));
@@ -630,9 +620,9 @@ TEST_CASE("git: tags of a repository without tags is empty, errors as fetch", "[
 TEST_CASE("git: url.<base>.insteadOf in the mirror's config rewrites the URL, longest match wins",
           "[sources][git]") {
     TempDir tmp;
-    TestRemote remote(tmp.path / "remote.git");
+    TestRemote remote(tmp.path() / "remote.git");
     const auto head = remote.commit("main", {{"compose.yaml", "v1"}});
-    LibGit2Source git(tmp.path / "state");
+    LibGit2Source git(tmp.path() / "state");
     // Nothing answers at agentd.invalid: only the rewrite makes this fetch work.
     const auto source = source_for("https://agentd.invalid/deploy.git");
     git_repository* raw = nullptr;
@@ -656,9 +646,9 @@ TEST_CASE("git: repeated fetches do not grow the heap", "[sources][git]") {
     // libgit2 1.5 leaked ~20 KB per configuration entry on every remote it created (its
     // insteadOf lookup), hundreds of KB per poll; LibGit2Source must not trigger that path.
     TempDir tmp;
-    TestRemote remote(tmp.path / "remote.git");
+    TestRemote remote(tmp.path() / "remote.git");
     remote.commit("main", {{"compose.yaml", "v1"}});
-    LibGit2Source git(tmp.path / "state");
+    LibGit2Source git(tmp.path() / "state");
     const auto source = source_for(remote.dir().string());
     REQUIRE(git.fetch(source).ok());  // creates the mirror and warms up libgit2's caches
     const auto in_use = [] {

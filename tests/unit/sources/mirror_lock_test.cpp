@@ -5,8 +5,8 @@
 #include <poll.h>
 #include <sys/file.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -22,6 +22,7 @@
 
 #include "agent/sources/git_source.h"
 #include "tests/unit/sources/git_cli.h"
+#include "tests/unit/temp_dir.h"
 
 namespace fs = std::filesystem;
 using agentd::config::GitSource;
@@ -32,18 +33,7 @@ using agentd::testing::run_git;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "agentd-lock-test-XXXXXX").string();
-        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-        path = pattern;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using agentd::testing::TempDir;
 
 /// In a child process (so that no descriptor or lock of this one is involved): 0 when an
 /// exclusive flock on `path` is refused because someone holds the lock, 1 when it is granted,
@@ -163,7 +153,7 @@ TEST_CASE("mirror lock: the lock file sits beside the mirror", "[sources][git]")
 TEST_CASE("mirror lock: exclusive excludes other descriptors and processes, shared shares",
           "[sources][git]") {
     TempDir tmp;
-    const auto mirror = tmp.path / "git" / "m";
+    const auto mirror = tmp.path() / "git" / "m";
     {
         auto exclusive = MirrorLock::acquire(mirror, MirrorLock::Mode::Exclusive);
         REQUIRE(exclusive.ok());
@@ -191,7 +181,7 @@ TEST_CASE("git: a fetch holds its mirror's lock, visible to other processes, whi
     TempDir tmp;
     HoldingServer server;
     const auto source = source_for(fmt::format("http://127.0.0.1:{}/deploy.git", server.port()));
-    LibGit2Source first(tmp.path / "state");
+    LibGit2Source first(tmp.path() / "state");
     const auto lock_file = MirrorLock::lock_path(first.mirror_path(source.url));
 
     std::thread fetching([&] { (void)first.fetch(source); });
@@ -210,9 +200,9 @@ TEST_CASE("git: two instances and two processes fetching one mirror at once all 
     // Stacks of one deploy repository share its mirror while every daemon worker has its own
     // LibGit2Source: their fetches must not collide on the mirror's ref locks.
     TempDir tmp;
-    GitCliRemote remote(tmp.path);
+    GitCliRemote remote(tmp.path());
     remote.release(0, "v0.0.0");
-    const auto state = tmp.path / "state";
+    const auto state = tmp.path() / "state";
     const auto source = source_for(remote.dir().string());
     constexpr int k_rounds = 25;
     // One fetch and one tag listing per round; returns how many failed.

@@ -29,6 +29,7 @@
 #include "agent/sys/files.h"
 #include "agent/sys/http.h"
 #include "agent/sys/process.h"
+#include "tests/unit/temp_dir.h"
 
 using namespace agentd;
 using sources::ImageRef;
@@ -68,20 +69,7 @@ private:
 };
 
 /// A temporary directory removed afterwards.
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        path = std::filesystem::temp_directory_path() /
-               ("agentd-registry-test-" + std::to_string(::getpid()) + "-" +
-                std::to_string(counter()++));
-        std::filesystem::create_directories(path);
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-    static int& counter() {
-        static int n = 0;
-        return n;
-    }
-};
+using agentd::testing::TempDir;
 
 std::string header(const HttpRequest& request, const std::string& name) {
     for (const auto& [key, value] : request.headers) {
@@ -111,11 +99,11 @@ ImageRef image(const std::string& text) {
 
 config::Registry entry_with_password(const TempDir& dir, const std::string& host,
                                      const std::string& password) {
-    std::ofstream(dir.path / "password") << password << "\n";
+    std::ofstream(dir.path() / "password") << password << "\n";
     config::Registry entry;
     entry.host = host;
     entry.username = "deploy-bot";
-    entry.password_file = dir.path / "password";
+    entry.password_file = dir.path() / "password";
     return entry;
 }
 
@@ -252,8 +240,8 @@ TEST_CASE("registry: a Basic challenge without configured credentials is Unautho
 TEST_CASE("registry: a relative password_file resolves in $CREDENTIALS_DIRECTORY",
           "[sources][registry]") {
     TempDir dir;
-    std::ofstream(dir.path / "ghcr.token") << "s3cret\n";
-    ::setenv("CREDENTIALS_DIRECTORY", dir.path.c_str(), 1);
+    std::ofstream(dir.path() / "ghcr.token") << "s3cret\n";
+    ::setenv("CREDENTIALS_DIRECTORY", dir.path().c_str(), 1);
     FakeHttp http;
     http.handler = [](const HttpRequest& request) {
         if (header(request, "authorization") != k_basic) {
@@ -922,12 +910,12 @@ public:
                 std::map<std::string, std::string> env = {})
         : m_runner(runner), m_name(name) {
         TempDir dir;
-        const auto bin = dir.path / "rootfs" / "bin";
+        const auto bin = dir.path() / "rootfs" / "bin";
         std::filesystem::create_directories(bin);
         std::filesystem::copy_file("/bin/busybox", bin / "busybox");
         std::filesystem::create_symlink("busybox", bin / "sh");
-        const auto tar = (dir.path / "rootfs.tar").string();
-        run(runner, {"tar", "-C", (dir.path / "rootfs").string(), "-cf", tar, "."});
+        const auto tar = (dir.path() / "rootfs.tar").string();
+        run(runner, {"tar", "-C", (dir.path() / "rootfs").string(), "-cf", tar, "."});
         run(runner, {"docker", "import", "-c", R"(CMD ["/bin/sh"])", tar, name});
         m_imported = true;
         const auto push = run(runner, {"docker", "push", name}, env);
@@ -982,15 +970,15 @@ class LocalRegistry {
 public:
     LocalRegistry(const TempDir& dir, const std::string& name, const std::string& auth) {
         host = fmt::format("127.0.0.1:{}", free_port());
-        const auto config = dir.path / (name + ".yml");
+        const auto config = dir.path() / (name + ".yml");
         std::ofstream(config) << fmt::format(
             "version: 0.1\n"
             "log: {{level: warn}}\n"
             "storage: {{filesystem: {{rootdirectory: {}}}}}\n"
             "http: {{addr: \"{}\"}}\n"
             "{}",
-            (dir.path / "data").string(), host, auth.empty() ? "" : "auth: " + auth + "\n");
-        const std::string log = (dir.path / (name + ".log")).string();
+            (dir.path() / "data").string(), host, auth.empty() ? "" : "auth: " + auth + "\n");
+        const std::string log = (dir.path() / (name + ".log")).string();
         posix_spawn_file_actions_t actions;
         posix_spawn_file_actions_init(&actions);
         posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT, 0600);
@@ -1056,8 +1044,8 @@ public:
     TokenService(sys::ProcessRunner& runner, const TempDir& dir, const std::string& repository,
                  const std::string& authorization)
         : m_authorization(authorization) {
-        const auto key = (dir.path / "token.key").string();
-        certificate = (dir.path / "token.crt").string();
+        const auto key = (dir.path() / "token.key").string();
+        certificate = (dir.path() / "token.crt").string();
         run(runner, {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
                      "-out", certificate, "-subj", "/CN=agentd-test-token", "-days", "1"});
         const auto der = run(runner, {"openssl", "x509", "-in", certificate, "-outform", "DER"});
@@ -1210,14 +1198,14 @@ TEST_CASE("registry: htpasswd Basic auth against a real registry", "[integration
     sys::PosixProcessRunner runner;
     TempDir dir;
     const auto htpasswd = run(runner, {"htpasswd", "-Bbn", "deploy-bot", "s3cret"});
-    std::ofstream(dir.path / "htpasswd") << htpasswd.out;
+    std::ofstream(dir.path() / "htpasswd") << htpasswd.out;
     LocalRegistry registry(dir, "registry",
                            fmt::format("{{htpasswd: {{realm: agentd-test, path: {}}}}}",
-                                       (dir.path / "htpasswd").string()));
+                                       (dir.path() / "htpasswd").string()));
 
     // Push with a private docker client config so the machine's ~/.docker stays untouched.
     const std::map<std::string, std::string> env = {
-        {"DOCKER_CONFIG", (dir.path / "docker-config").string()}};
+        {"DOCKER_CONFIG", (dir.path() / "docker-config").string()}};
     run(runner, {"docker", "login", "--username", "deploy-bot", "--password-stdin", registry.host},
         env, "s3cret\n");
     const std::string tag = unique_tag();
@@ -1242,7 +1230,7 @@ TEST_CASE("registry: htpasswd Basic auth against a real registry", "[integration
     }
     {
         // No entry for the host: what `docker login` stored above is used.
-        sources::DockerCredentials docker(runner, dir.path / "docker-config" / "config.json");
+        sources::DockerCredentials docker(runner, dir.path() / "docker-config" / "config.json");
         RegistryClient client(http, {});
         client.set_docker_credentials(&docker);
         const auto digest = client.resolve_digest(image(name));

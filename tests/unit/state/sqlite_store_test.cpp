@@ -11,7 +11,7 @@
 
 #include "agent/state/sqlite_migrations.h"
 #include "agent/state/sqlite_queries.h"
-#include "tests/unit/state/temp_dir.h"
+#include "tests/unit/temp_dir.h"
 
 namespace agentd::state {
 namespace {
@@ -94,7 +94,7 @@ std::vector<std::int64_t> ids(const std::vector<Deployment>& ds) {
 
 TEST_CASE("sqlite store: opening creates the database with WAL and records the migrations",
           "[state]") {
-    test::TempDir tmp;
+    testing::TempDir tmp;
     const auto db = tmp.path() / "sub" / "state.db";
     { SqliteStore store(db); }
     struct stat st {};
@@ -113,7 +113,7 @@ TEST_CASE("sqlite store: opening creates the database with WAL and records the m
 }
 
 TEST_CASE("sqlite store: a database of schema 1 gains last_poll_revision, data kept", "[state]") {
-    test::TempDir tmp;
+    testing::TempDir tmp;
     const auto db = tmp.path() / "state.db";
     {
         RawDb raw(db);
@@ -146,7 +146,7 @@ INSERT INTO stacks (name, paused, last_poll_result) VALUES ('web', 1, 'ok');
 }
 
 TEST_CASE("sqlite store: reopening keeps the data and applies no migration twice", "[state]") {
-    test::TempDir tmp;
+    testing::TempDir tmp;
     const auto db = tmp.path() / "state.db";
     std::int64_t id = 0;
     {
@@ -165,7 +165,7 @@ TEST_CASE("sqlite store: reopening keeps the data and applies no migration twice
 }
 
 TEST_CASE("sqlite store: a database from a newer agentd is refused", "[state]") {
-    test::TempDir tmp;
+    testing::TempDir tmp;
     const auto db = tmp.path() / "state.db";
     { SqliteStore store(db); }
     {
@@ -179,14 +179,14 @@ TEST_CASE("sqlite store: a database from a newer agentd is refused", "[state]") 
 }
 
 TEST_CASE("sqlite store: an unopenable path throws naming it", "[state]") {
-    test::TempDir tmp;
+    testing::TempDir tmp;
     const auto db = tmp.path() / "is-a-dir";
     std::filesystem::create_directories(db);
     REQUIRE_THROWS_WITH(SqliteStore(db), Catch::Contains(db.string()));
 }
 
 TEST_CASE("sqlite store: create, update and get round-trip every field", "[state]") {
-    test::TempDir tmp;
+    testing::TempDir tmp;
     SqliteStore store(tmp.path() / "state.db");
 
     Deployment d = make_deployment("web", Status::InProgress, 1'763'800'000'123);
@@ -240,7 +240,7 @@ TEST_CASE("sqlite store: create, update and get round-trip every field", "[state
 }
 
 TEST_CASE("sqlite store: events come back in the order they were added", "[state]") {
-    test::TempDir tmp;
+    testing::TempDir tmp;
     SqliteStore store(tmp.path() / "state.db");
     const auto id = store.create_deployment(make_deployment("web", Status::InProgress, 1000));
     const auto other = store.create_deployment(make_deployment("web", Status::InProgress, 2000));
@@ -264,8 +264,48 @@ TEST_CASE("sqlite store: events come back in the order they were added", "[state
     CHECK_THROWS_AS(store.add_event(9999, {at_ms(1), "plan", "x"}), StoreError);  // foreign key
 }
 
+TEST_CASE("sqlite store: record and promote write a deployment with its events at once",
+          "[state]") {
+    testing::TempDir tmp;
+    SqliteStore store(tmp.path() / "state.db");
+    const auto old = store.create_deployment(make_deployment("web", Status::Succeeded, 1000));
+    const auto other_stack =
+        store.create_deployment(make_deployment("api", Status::Succeeded, 1500));
+    const auto id = store.create_deployment(make_deployment("web", Status::InProgress, 2000));
+
+    auto d = *store.deployment(id, false);
+    d.phase = "gate";
+    store.record(d, {at_ms(2100), "gate", "waiting for web"});
+    CHECK(store.deployment(id, true)->phase == "gate");
+    CHECK(store.deployment(id, true)->events.back().message == "waiting for web");
+
+    // A promotion that fails half way (here: no such deployment) leaves nothing of itself:
+    // the running release is still current, nothing superseded, no event added.
+    Deployment missing = d;
+    missing.id = id + 100;
+    missing.status = Status::Succeeded;
+    CHECK_THROWS_AS(store.promote(missing, {at_ms(2200), "record", "succeeded"},
+                                  {at_ms(2200), "promote", "superseded"}),
+                    StoreError);
+    CHECK(store.current("web")->id == old);
+    CHECK(store.deployment(old, true)->events.empty());
+
+    d.status = Status::Succeeded;
+    d.phase = "promote";
+    store.promote(d, {at_ms(2300), "record", "succeeded"},
+                  {at_ms(2300), "promote", "superseded by deployment 3"});
+    CHECK(store.current("web")->id == id);
+    const auto superseded = *store.deployment(old, true);
+    CHECK(superseded.status == Status::Superseded);
+    REQUIRE(superseded.events.size() == 1);
+    CHECK(superseded.events[0].message == "superseded by deployment 3");
+    CHECK(store.deployment(id, true)->events.back().message == "succeeded");
+    // Another stack's current release is its own.
+    CHECK(store.current("api")->id == other_stack);
+}
+
 TEST_CASE("sqlite store: history is newest first, limited, per stack or all", "[state]") {
-    test::TempDir tmp;
+    testing::TempDir tmp;
     SqliteStore store(tmp.path() / "state.db");
     std::vector<std::int64_t> web, api;
     for (int i = 0; i < 4; ++i) {
@@ -282,7 +322,7 @@ TEST_CASE("sqlite store: history is newest first, limited, per stack or all", "[
 }
 
 TEST_CASE("sqlite store: current, latest and unfinished", "[state]") {
-    test::TempDir tmp;
+    testing::TempDir tmp;
     SqliteStore store(tmp.path() / "state.db");
     CHECK_FALSE(store.current("web"));
     CHECK_FALSE(store.latest("web"));
@@ -311,7 +351,7 @@ TEST_CASE("sqlite store: current, latest and unfinished", "[state]") {
 }
 
 TEST_CASE("sqlite store: stack state defaults and round-trips", "[state]") {
-    test::TempDir tmp;
+    testing::TempDir tmp;
     SqliteStore store(tmp.path() / "state.db");
     auto s = store.stack_state("web");
     CHECK(s.stack == "web");
@@ -348,7 +388,7 @@ TEST_CASE("sqlite store: stack state defaults and round-trips", "[state]") {
 }
 
 TEST_CASE("sqlite store: bad releases are marked per stack and cleared", "[state]") {
-    test::TempDir tmp;
+    testing::TempDir tmp;
     SqliteStore store(tmp.path() / "state.db");
     CHECK_FALSE(store.is_bad("web", "k1"));
     store.mark_bad("web", "k1", "gate failed");
@@ -365,7 +405,7 @@ TEST_CASE("sqlite store: bad releases are marked per stack and cleared", "[state
 }
 
 TEST_CASE("sqlite store: a second connection sees committed writes", "[state]") {
-    test::TempDir tmp;
+    testing::TempDir tmp;
     const auto db = tmp.path() / "state.db";
     SqliteStore writer(db);
     SqliteStore reader(db);
@@ -381,7 +421,7 @@ TEST_CASE("sqlite store: a second connection sees committed writes", "[state]") 
 
 TEST_CASE("sqlite store: connections in two threads write concurrently without losing any",
           "[state]") {
-    test::TempDir tmp;
+    testing::TempDir tmp;
     const auto db = tmp.path() / "state.db";
     { SqliteStore init(db); }  // migrate once, as the daemon does before starting threads
     constexpr int k_each = 200;
@@ -405,7 +445,7 @@ TEST_CASE("sqlite store: connections in two threads write concurrently without l
 }
 
 TEST_CASE("sqlite store: history of 2,000 deployments uses the indexes", "[state]") {
-    test::TempDir tmp;
+    testing::TempDir tmp;
     const auto db = tmp.path() / "state.db";
     SqliteStore store(db);
     for (int i = 0; i < 2000; ++i) {
@@ -441,7 +481,7 @@ TEST_CASE("sqlite store: history of 2,000 deployments uses the indexes", "[state
 
 TEST_CASE("sqlite store: a recorded poll and an admin's pause do not overwrite each other",
           "[state]") {
-    test::TempDir dir;
+    testing::TempDir dir;
     SqliteStore store(dir.path() / "state.db");
     store.set_control("web", true, 4);
     store.record_poll("web", {at_ms(1'763'800'000'000), "ok", ""}, "waiting for images");

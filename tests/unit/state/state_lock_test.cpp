@@ -7,7 +7,7 @@
 #include <fstream>
 #include <string>
 
-#include "tests/unit/state/temp_dir.h"
+#include "tests/unit/temp_dir.h"
 
 namespace agentd::state {
 namespace {
@@ -20,7 +20,7 @@ std::string read_all(const std::filesystem::path& p) {
 }  // namespace
 
 TEST_CASE("state lock: acquire creates a 0600 lock file holding our pid", "[state]") {
-    test::TempDir tmp;
+    testing::TempDir tmp;
     const auto dir = tmp.path() / "var" / "lib" / "agentd";
     auto lock = StateLock::acquire(dir);
     REQUIRE(lock.ok());
@@ -35,7 +35,7 @@ TEST_CASE("state lock: acquire creates a 0600 lock file holding our pid", "[stat
 
 TEST_CASE("state lock: a second acquire fails naming the state_dir and the holder's pid",
           "[state]") {
-    test::TempDir tmp;
+    testing::TempDir tmp;
     auto first = StateLock::acquire(tmp.path());
     REQUIRE(first.ok());
 
@@ -49,7 +49,7 @@ TEST_CASE("state lock: a second acquire fails naming the state_dir and the holde
 }
 
 TEST_CASE("state lock: released on destruction and follows a move", "[state]") {
-    test::TempDir tmp;
+    testing::TempDir tmp;
     {
         auto first = StateLock::acquire(tmp.path());
         REQUIRE(first.ok());
@@ -61,7 +61,7 @@ TEST_CASE("state lock: released on destruction and follows a move", "[state]") {
 }
 
 TEST_CASE("state lock: a state_dir that is a file is an error, not a lock", "[state]") {
-    test::TempDir tmp;
+    testing::TempDir tmp;
     const auto file = tmp.path() / "not-a-dir";
     std::ofstream(file) << "x";
     auto lock = StateLock::acquire(file);
