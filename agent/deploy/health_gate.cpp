@@ -87,11 +87,10 @@ SampleVerdict judge_containers(const GateTarget& target,
 std::optional<std::string> engine_interruption(const GateTarget& target,
                                                const runtime::EngineEvents& events) {
     for (const auto& e : events.events) {
-        const bool watched = !e.one_off && std::find(target.services.begin(),
-                                                     target.services.end(),
+        const bool watched = !e.one_off && std::find(target.services.begin(), target.services.end(),
                                                      e.service) != target.services.end();
-        const bool stops = e.action == "stop" ||
-                           (e.action == "kill" && (e.signal == "15" || e.signal == "9"));
+        const bool stops =
+            e.action == "stop" || (e.action == "kill" && (e.signal == "15" || e.signal == "9"));
         if (watched && stops) {
             return fmt::format(
                 "container {} was stopped by the engine ({}{}): dockerd shutting down or a "
@@ -100,8 +99,7 @@ std::optional<std::string> engine_interruption(const GateTarget& target,
         }
     }
     if (events.ended) {
-        return std::string("the engine's event stream ended: dockerd stopped, restarted or "
-                           "crashed");
+        return std::string("the event stream ended: dockerd stopped, restarted or crashed");
     }
     return std::nullopt;
 }
@@ -206,9 +204,9 @@ GateResult HealthGate::inconclusive(const GateTarget& target, sys::TimePoint dea
         if (m_engine.watch(target.project)) {
             break;
         }
-        m_clock.sleep_for(std::clamp(
-            std::chrono::duration_cast<sys::Duration>(deadline - m_clock.now()),
-            sys::Duration(1), k_interval));
+        m_clock.sleep_for(
+            std::clamp(std::chrono::duration_cast<sys::Duration>(deadline - m_clock.now()),
+                       sys::Duration(1), k_interval));
     }
     return result;
 }

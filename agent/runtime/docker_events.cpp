@@ -38,8 +38,8 @@ std::string events_path(const std::string& project, std::chrono::system_clock::t
                           {"label", {"com.docker.compose.project=" + project}}};
     const auto ns =
         std::chrono::duration_cast<std::chrono::nanoseconds>(since.time_since_epoch()).count();
-    return fmt::format("/events?since={}.{:09}&filters={}", ns / 1'000'000'000,
-                       ns % 1'000'000'000, sys::url_encode(filters.dump()));
+    return fmt::format("/events?since={}.{:09}&filters={}", ns / 1'000'000'000, ns % 1'000'000'000,
+                       sys::url_encode(filters.dump()));
 }
 
 std::optional<ContainerEvent> parse_container_event(std::string_view line) {
@@ -58,8 +58,8 @@ std::optional<ContainerEvent> parse_container_event(std::string_view line) {
 }
 
 sys::Result<std::unique_ptr<EngineWatch>> DockerEventWatch::open(const std::string& socket_path,
-                                                                const std::string& url,
-                                                                sys::Duration timeout) {
+                                                                 const std::string& url,
+                                                                 sys::Duration timeout) {
     std::unique_ptr<DockerEventWatch> watch(new DockerEventWatch());
     watch->m_multi = curl_multi_init();
     watch->m_easy = curl_easy_init();
@@ -99,8 +99,8 @@ sys::Result<std::unique_ptr<EngineWatch>> DockerEventWatch::open(const std::stri
         }
         const auto now = std::chrono::steady_clock::now();
         if (now >= deadline) {
-            return sys::Error::failed(fmt::format("events: no answer within {}",
-                                                  sys::format_duration(timeout)));
+            return sys::Error::failed(
+                fmt::format("events: no answer within {}", sys::format_duration(timeout)));
         }
         curl_multi_poll(static_cast<CURLM*>(watch->m_multi), nullptr, 0,
                         static_cast<int>(milliseconds(deadline - now)), nullptr);
@@ -155,7 +155,7 @@ void DockerEventWatch::pump() {
     while (CURLMsg* msg = curl_multi_info_read(multi, &left)) {
         if (msg->msg == CURLMSG_DONE) {
             m_error = m_error_buffer[0] != '\0' ? std::string(m_error_buffer)
-                                                 : curl_easy_strerror(msg->data.result);
+                                                : curl_easy_strerror(msg->data.result);
         }
     }
 }
@@ -170,7 +170,8 @@ void DockerEventWatch::take(std::string_view chunk) {
     long status = 0;
     curl_easy_getinfo(static_cast<CURL*>(m_easy), CURLINFO_RESPONSE_CODE, &status);
     if (status != 200) {
-        m_refusal.append(chunk.substr(0, k_max_refusal - std::min(k_max_refusal, m_refusal.size())));
+        m_refusal.append(
+            chunk.substr(0, k_max_refusal - std::min(k_max_refusal, m_refusal.size())));
         return;
     }
     // One JSON object per line (json.Encoder); a chunk may end inside one.
@@ -178,7 +179,8 @@ void DockerEventWatch::take(std::string_view chunk) {
     std::size_t start = 0;
     std::size_t newline;
     while ((newline = m_line.find('\n', start)) != std::string::npos) {
-        if (auto event = parse_container_event(std::string_view(m_line).substr(start, newline - start))) {
+        if (auto event =
+                parse_container_event(std::string_view(m_line).substr(start, newline - start))) {
             m_events.push_back(std::move(*event));
         }
         start = newline + 1;

@@ -31,8 +31,8 @@ public:
     /// Connects to `socket_path` and GETs `url` (http://localhost/v1.41/events?...), waiting up
     /// to `timeout` for the answer's headers. An error unless the engine answers 200.
     static sys::Result<std::unique_ptr<EngineWatch>> open(const std::string& socket_path,
-                                                         const std::string& url,
-                                                         sys::Duration timeout);
+                                                          const std::string& url,
+                                                          sys::Duration timeout);
     ~DockerEventWatch() override;
     DockerEventWatch(const DockerEventWatch&) = delete;
     DockerEventWatch& operator=(const DockerEventWatch&) = delete;
@@ -52,7 +52,7 @@ private:
     std::string m_refusal;    // the body of an answer other than 200 (capped)
     std::vector<ContainerEvent> m_events;
     bool m_ended = false;
-    std::string m_error;      // why the transfer ended, when curl says
+    std::string m_error;             // why the transfer ended, when curl says
     char m_error_buffer[256] = {0};  // CURL_ERROR_SIZE
 };
 

@@ -37,11 +37,11 @@ struct RegistryCredentials {
 
 /// One event of the engine's stream about a container of a compose project (GET /events).
 struct ContainerEvent {
-    std::string action;  ///< "kill", "stop"
-    std::string name;    ///< the container's name
-    std::string service; ///< com.docker.compose.service label
+    std::string action;    ///< "kill", "stop"
+    std::string name;      ///< the container's name
+    std::string service;   ///< com.docker.compose.service label
     bool one_off = false;  ///< com.docker.compose.oneoff=True (compose run)
-    std::string signal;  ///< for "kill": the signal's number, "15"
+    std::string signal;    ///< for "kill": the signal's number, "15"
 };
 
 /// What the stream said since the last look.

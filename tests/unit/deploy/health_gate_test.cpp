@@ -233,7 +233,8 @@ runtime::EngineEvents events(std::vector<runtime::ContainerEvent> list, bool end
 TEST_CASE("health gate: a container stopped by the engine is no verdict on the release",
           "[deploy][gate]") {
     const auto target = target_web();
-    auto why = deploy::engine_interruption(target, events({{"kill", "shop-web-1", "web", false, "15"}}));
+    auto why =
+        deploy::engine_interruption(target, events({{"kill", "shop-web-1", "web", false, "15"}}));
     REQUIRE(why);
     CHECK(why->find("container shop-web-1 was stopped by the engine (kill, signal 15)") == 0);
     CHECK(deploy::engine_interruption(target, events({{"kill", "shop-web-1", "web", false, "9"}})));
@@ -255,8 +256,7 @@ TEST_CASE("health gate: reload signals, one-off and other containers do not inte
     CHECK_FALSE(deploy::engine_interruption(target, events({{"stop", "o", "old", false, ""}})));
 }
 
-TEST_CASE("health gate: dockerd restarting during the gate ends it inconclusive, once the "
-          "engine is back",
+TEST_CASE("health gate: a dockerd restart ends it inconclusive, once the engine is back",
           "[deploy][gate]") {
     GateFixture f;
     f.engine.run({{"web", "reg/web@sha256:1"}});

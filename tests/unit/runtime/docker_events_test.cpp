@@ -27,8 +27,9 @@ TEST_CASE("engine events: the path asks for the project's kill and stop events s
     const auto path = events_path("shop", since);
     CHECK(path.rfind("/events?since=1790000000.123456789&filters=", 0) == 0);
     const auto filters = path.substr(path.find("filters=") + 8);
-    CHECK(filters == sys::url_encode(R"({"event":["kill","stop"],"label":)"
-                                     R"(["com.docker.compose.project=shop"],"type":["container"]})"));
+    CHECK(filters ==
+          sys::url_encode(R"({"event":["kill","stop"],"label":)"
+                          R"(["com.docker.compose.project=shop"],"type":["container"]})"));
 }
 
 TEST_CASE("engine events: a container event of the engine's stream is read", "[runtime][events]") {
@@ -131,8 +132,8 @@ TEST_CASE("engine events: the watch reads events, then sees the engine go away",
 
 TEST_CASE("engine events: no engine listening is an error at once", "[runtime][events]") {
     TempDir dir;
-    auto watch =
-        DockerEventWatch::open((dir.path() / "none.sock").string(), "http://localhost/v1.41/events", 5s);
+    auto watch = DockerEventWatch::open((dir.path() / "none.sock").string(),
+                                        "http://localhost/v1.41/events", 5s);
     REQUIRE_FALSE(watch.ok());
     CHECK(watch.error().message.rfind("events: ", 0) == 0);
 }
@@ -146,8 +147,8 @@ TEST_CASE("engine events: the real engine reports who stopped a project's contai
     Cleanup cleanup([&] { run({"docker", "rm", "-f", web, other}); });
     for (const auto& [name, label] : {std::pair{web, project}, std::pair{other, project + "x"}}) {
         run_ok({"docker", "run", "-d", "--name", name, "--label",
-                "com.docker.compose.project=" + label, "--label",
-                "com.docker.compose.service=web", image, "sleep", "300"});
+                "com.docker.compose.project=" + label, "--label", "com.docker.compose.service=web",
+                image, "sleep", "300"});
     }
     sys::CurlHttpClient http;
     DockerEngine engine(http);
