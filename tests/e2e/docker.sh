@@ -102,6 +102,7 @@ served() {
 
 private_dockerd_on_exit() {
     local rc=$? pid pids=()
+    trap - ERR
     set +e
     stop_agentd >/dev/null 2>&1
     private_dockerd_down  # stops the project's containers with it
