@@ -111,8 +111,8 @@ private_dockerd_on_exit() {
         wait "${PD_RELAYS[@]}" 2>/dev/null
     fi
     # containerd shims of containers that did not stop name the directory
-    for pid in $(ls /proc | grep -E '^[0-9]+$'); do
-        { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -qF "$PD_DIR/" && pids+=("$pid")
+    for pid in /proc/[0-9]*; do
+        { tr '\0' ' ' <"$pid/cmdline"; } 2>/dev/null | grep -qF "$PD_DIR/" && pids+=("${pid#/proc/}")
     done
     ((${#pids[@]} == 0)) || kill -KILL "${pids[@]}" 2>/dev/null
     ip netns pids "$PD_NS" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
