@@ -84,6 +84,26 @@ SampleVerdict judge_containers(const GateTarget& target,
     return v;
 }
 
+std::optional<std::string> engine_interruption(const GateTarget& target,
+                                               const runtime::EngineEvents& events) {
+    for (const auto& e : events.events) {
+        const bool watched = !e.one_off && std::find(target.services.begin(), target.services.end(),
+                                                     e.service) != target.services.end();
+        const bool stops =
+            e.action == "stop" || (e.action == "kill" && (e.signal == "15" || e.signal == "9"));
+        if (watched && stops) {
+            return fmt::format(
+                "container {} was stopped by the engine ({}{}): dockerd shutting down or a "
+                "docker stop, not the release",
+                e.name, e.action, e.signal.empty() ? "" : ", signal " + e.signal);
+        }
+    }
+    if (events.ended) {
+        return std::string("the event stream ended: dockerd stopped, restarted or crashed");
+    }
+    return std::nullopt;
+}
+
 std::string GateResult::summary() const {
     std::string out;
     for (const auto& [subject, reason] : reasons) {
@@ -105,6 +125,16 @@ GateResult HealthGate::run(const GateTarget& target, const config::Health& healt
     const auto deadline = m_clock.now() + health.timeout;
     std::optional<sys::TimePoint> good_since;
     int good_samples = 0;
+    // A sample cannot tell a container that failed from one the engine stopped: when dockerd
+    // shuts down (a restart, a package upgrade) it stops every container, and a sample on a
+    // kept-alive connection sees them exited (code 0 or 143) before the engine is gone. The
+    // engine's event stream can: it carries the `kill` the engine logs before it signals, and
+    // it ends when the engine goes away, whatever a later engine then restores. So it stays
+    // open for the whole gate, and the gate ends inconclusive on either.
+    auto watch = m_engine.watch(target.project);
+    if (!watch) {
+        return inconclusive(target, deadline, watch.error().message, 0);
+    }
     while (true) {
         if (m_stop.load()) {
             result.verdict = GateResult::Verdict::Interrupted;
@@ -112,6 +142,11 @@ GateResult HealthGate::run(const GateTarget& target, const config::Health& healt
         }
         const auto verdict = sample(target, health, baseline);
         ++result.samples;
+        const auto events =
+            (*watch)->read(verdict.fatal.empty() ? sys::Duration::zero() : k_event_grace);
+        if (auto why = engine_interruption(target, events)) {
+            return inconclusive(target, deadline, *why, result.samples);
+        }
         const auto now = m_clock.now();
         if (!verdict.fatal.empty()) {
             result.verdict = GateResult::Verdict::Failed;
@@ -150,6 +185,30 @@ GateResult HealthGate::run(const GateTarget& target, const config::Health& healt
             next_wait(good_since, now, health.stable),
             std::max(std::chrono::duration_cast<sys::Duration>(deadline - now), sys::Duration(1))));
     }
+}
+
+/// Ends a gate the engine interrupted once the engine accepts a new event stream again (a
+/// restarted dockerd listens only after it has restored its containers), or at the gate's
+/// deadline, so that what follows (the rollback) meets the engine that is back.
+GateResult HealthGate::inconclusive(const GateTarget& target, sys::TimePoint deadline,
+                                    std::string why, int samples) {
+    GateResult result;
+    result.samples = samples;
+    result.verdict = GateResult::Verdict::Inconclusive;
+    result.reasons["docker"] = std::move(why);
+    while (m_clock.now() < deadline) {
+        if (m_stop.load()) {
+            result.verdict = GateResult::Verdict::Interrupted;
+            return result;
+        }
+        if (m_engine.watch(target.project)) {
+            break;
+        }
+        m_clock.sleep_for(
+            std::clamp(std::chrono::duration_cast<sys::Duration>(deadline - m_clock.now()),
+                       sys::Duration(1), k_interval));
+    }
+    return result;
 }
 
 sys::Duration HealthGate::next_wait(std::optional<sys::TimePoint> good_since, sys::TimePoint now,

@@ -39,8 +39,18 @@ SampleVerdict judge_containers(const GateTarget& target,
                                const std::vector<runtime::ContainerState>& containers,
                                const std::map<std::string, int>& baseline_restarts);
 
+/// Whether the engine, not the release, ended what the gate watches: a container of the target
+/// stopped from outside (a `stop` event, or a `kill` with SIGTERM or SIGKILL: what dockerd
+/// sends every container when it shuts down, and what `docker stop` sends), or the engine gone
+/// (the event stream ended). Returns why, or nullopt. A `kill` with another signal (a reload
+/// by SIGHUP) stops nothing; one-off containers and other services do not count.
+std::optional<std::string> engine_interruption(const GateTarget& target,
+                                               const runtime::EngineEvents& events);
+
 struct GateResult {
-    enum class Verdict { Passed, Failed, Interrupted };
+    /// Inconclusive: the engine stopped the containers or went away during the gate (see
+    /// engine_interruption), which says nothing about the release.
+    enum class Verdict { Passed, Failed, Interrupted, Inconclusive };
     Verdict verdict = Verdict::Failed;
     std::map<std::string, std::string> reasons;  ///< service (or probe URL) -> why
     int samples = 0;
@@ -72,11 +82,17 @@ public:
     /// own start (docs/benchmarks.md, reaction). Only while pending, so a long stable window
     /// still costs one Docker listing a second.
     static constexpr sys::Duration k_pending_interval = std::chrono::milliseconds(250);
+    /// How long a failing sample waits for the engine's events that may explain it: the
+    /// engine logs `stop` just after the container exited, so the stream can be a moment
+    /// behind the state a sample read.
+    static constexpr sys::Duration k_event_grace = std::chrono::seconds(1);
 
 private:
     SampleVerdict sample(const GateTarget& target, const config::Health& health,
                          std::map<std::string, int>& baseline);
     void probe_http(const config::Health& health, SampleVerdict& verdict);
+    GateResult inconclusive(const GateTarget& target, sys::TimePoint deadline, std::string why,
+                            int samples);
 
     runtime::Engine& m_engine;
     sys::HttpClient& m_http;

@@ -319,6 +319,8 @@ Applied Reconciler::apply_and_gate(const config::Stack& stack, model::Deployment
             return {Applied::Kind::Healthy, ""};
         case GateResult::Verdict::Interrupted:
             return {Applied::Kind::Interrupted, "interrupted during the gate"};
+        case GateResult::Verdict::Inconclusive:  // the engine stopped or restarted: transient
+            return {Applied::Kind::Failed, "gate: " + result.summary()};
         case GateResult::Verdict::Failed:
             break;
     }

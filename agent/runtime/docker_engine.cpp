@@ -1,5 +1,7 @@
 #include "agent/runtime/docker_engine.h"
 
+#include "agent/runtime/docker_events.h"
+
 #include "agent/sys/base64.h"
 #include "agent/sys/url.h"
 
@@ -21,6 +23,7 @@ using nlohmann::json;
 constexpr int k_max_api_major = 1;
 constexpr int k_max_api_minor = 41;
 constexpr auto k_pull_timeout = std::chrono::minutes(30);
+constexpr auto k_watch_timeout = std::chrono::seconds(10);
 
 bool parse_version(const std::string& text, int& major, int& minor) {
     char rest = 0;
@@ -334,6 +337,24 @@ sys::Result<std::vector<ContainerState>> DockerEngine::project_containers(
         return std::tie(a.service, a.name) < std::tie(b.service, b.name);
     });
     return out;
+}
+
+sys::Result<std::unique_ptr<EngineWatch>> DockerEngine::watch(const std::string& project) {
+    if (project.empty()) {
+        return sys::Error::invalid("watch events: empty project name");
+    }
+    auto version = api_version();
+    if (!version) {
+        return version.error();
+    }
+    const auto url = fmt::format("http://localhost/v{}{}", *version,
+                                 events_path(project, std::chrono::system_clock::now()));
+    auto opened = DockerEventWatch::open(m_socket_path, url, k_watch_timeout);
+    if (!opened) {
+        return sys::Error::failed(
+            fmt::format("docker engine at {}: {}", m_socket_path, opened.error().message));
+    }
+    return opened;
 }
 
 }  // namespace agentd::runtime

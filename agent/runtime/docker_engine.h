@@ -25,6 +25,9 @@ public:
     /// out.
     sys::Result<std::vector<ContainerState>> project_containers(
         const std::string& project) override;
+    /// GET /events for the project's kill and stop events, on a connection of its own
+    /// (DockerEventWatch); an error when the engine does not answer within a few seconds.
+    sys::Result<std::unique_ptr<EngineWatch>> watch(const std::string& project) override;
 
     /// The negotiated API version ("1.41"), negotiating if needed.
     sys::Result<std::string> api_version();

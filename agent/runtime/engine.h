@@ -1,6 +1,7 @@
 #pragma once
 // The Docker Engine, as far as agentd needs it.
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,6 +35,33 @@ struct RegistryCredentials {
     std::string server;  ///< registry host
 };
 
+/// One event of the engine's stream about a container of a compose project (GET /events).
+struct ContainerEvent {
+    std::string action;    ///< "kill", "stop"
+    std::string name;      ///< the container's name
+    std::string service;   ///< com.docker.compose.service label
+    bool one_off = false;  ///< com.docker.compose.oneoff=True (compose run)
+    std::string signal;    ///< for "kill": the signal's number, "15"
+};
+
+/// What the stream said since the last look.
+struct EngineEvents {
+    std::vector<ContainerEvent> events;
+    /// The stream is over: the engine went away (stopped, restarted, crashed) or dropped it.
+    bool ended = false;
+};
+
+/// The engine's event stream about one project's containers, open from Engine::watch until
+/// destroyed. It carries the events the engine logs when something outside the containers
+/// stops them: `kill` (logged before the signal is sent) and `stop`.
+class EngineWatch {
+public:
+    virtual ~EngineWatch() = default;
+    /// The events that arrived since the last call; when none has, waits up to `wait` for one
+    /// (or for the end of the stream).
+    virtual EngineEvents read(sys::Duration wait) = 0;
+};
+
 class Engine {
 public:
     virtual ~Engine() = default;
@@ -45,6 +73,10 @@ public:
     /// All containers (running or not) labelled com.docker.compose.project=project, inspected.
     virtual sys::Result<std::vector<ContainerState>> project_containers(
         const std::string& project) = 0;
+    /// Opens the event stream of `project`'s containers. Returns once the engine has accepted
+    /// it, so that every event after the return is seen; an error when the engine does not
+    /// answer (or does not accept new connections: it is shutting down).
+    virtual sys::Result<std::unique_ptr<EngineWatch>> watch(const std::string& project) = 0;
 };
 
 }  // namespace agentd::runtime

@@ -346,9 +346,22 @@ YAML
 
 agentd_answers() { "$AGENTCTL" --socket "$SOCKET" status >/dev/null 2>&1; }
 
+# E2E_AGENTD_DOCKER_SOCKET=PATH: agentd (which talks to /var/run/docker.sock, as does the
+# compose it runs) starts in a mount namespace of its own where /run is an empty tmpfs with
+# docker.sock a symlink to PATH, a private dockerd's socket (docker.sh): a symlink, not a bind
+# mount of the socket, so that it still leads to the daemon after a restart made a new socket.
+# Nothing changes for any other process.
 start_agentd() {
     say "starting agentd"
-    "$AGENTD" --config "$CONFIG" </dev/null >>"$AGENTD_LOG" 2>&1 &
+    if [[ -n "${E2E_AGENTD_DOCKER_SOCKET:-}" ]]; then
+        # shellcheck disable=SC2016  # expanded by that shell
+        unshare --mount --propagation private sh -c \
+            'mount -t tmpfs -o mode=0755 e2e-run /run && ln -s "$1" /run/docker.sock &&
+             exec "$2" --config "$3"' \
+            sh "$E2E_AGENTD_DOCKER_SOCKET" "$AGENTD" "$CONFIG" </dev/null >>"$AGENTD_LOG" 2>&1 &
+    else
+        "$AGENTD" --config "$CONFIG" </dev/null >>"$AGENTD_LOG" 2>&1 &
+    fi
     AGENTD_PID=$!
     echo "$AGENTD_PID" >"$T/agentd.pid"
     local end=$((SECONDS + 30))

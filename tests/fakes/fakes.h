@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -136,8 +137,22 @@ public:
 enum class Behaviour { Healthy, Unhealthy, CrashLoop, NoHealthcheck, StartingForever };
 
 /// Containers follow what FakeCompose last applied; each image behaves as the test says.
+/// Its event stream (watch) hands out what `stream` holds at each read.
 class FakeEngine final : public runtime::Engine {
 public:
+    class Watch final : public runtime::EngineWatch {
+    public:
+        explicit Watch(FakeEngine& engine) : m_engine(engine) {}
+        runtime::EngineEvents read(sys::Duration wait) override {
+            m_engine.reads.push_back(wait);
+            auto out = m_engine.stream;
+            m_engine.stream.events.clear();
+            return out;
+        }
+
+    private:
+        FakeEngine& m_engine;
+    };
     sys::Result<void> pull(const std::string& reference,
                            const std::optional<runtime::RegistryCredentials>&) override {
         pulls.push_back(reference);
@@ -155,6 +170,9 @@ public:
         const std::string& project) override {
         ++calls;
         ++samples;
+        if (restart_at_sample == samples) {
+            restart_engine(project);
+        }
         std::vector<runtime::ContainerState> out;
         for (const auto& [service, image] : running) {
             runtime::ContainerState c;
@@ -184,11 +202,39 @@ public:
                     c.exit_code = 1;
                     break;
             }
+            if (stopped_by_engine) {
+                c.state = "exited";
+                c.exit_code = 0;
+            }
             out.push_back(c);
         }
         return out;
     }
+    sys::Result<std::unique_ptr<runtime::EngineWatch>> watch(const std::string&) override {
+        ++watches;
+        if (down > 0) {
+            --down;
+            return sys::Error::failed("connect: no such file or directory");
+        }
+        stream = {};
+        return std::unique_ptr<runtime::EngineWatch>(std::make_unique<Watch>(*this));
+    }
+    /// What dockerd's restart does (seen on 20.10): it stops every container (kill with
+    /// signal 15, then stop; they exit with code 0 here), its event stream ends, and it does
+    /// not answer for `down_for` connection attempts. Containers stay exited until compose
+    /// starts them again.
+    void restart_engine(const std::string& project) {
+        for (const auto& [service, image] : running) {
+            const auto name = project + "_" + service + "_1";
+            stream.events.push_back({"kill", name, service, false, "15"});
+            stream.events.push_back({"stop", name, service, false, ""});
+        }
+        stream.ended = true;
+        stopped_by_engine = true;
+        down = down_for;
+    }
     void run(const std::map<std::string, std::string>& pins) {
+        stopped_by_engine = false;
         for (const auto& [service, image] : pins) {
             if (running[service] != image) {
                 started_at[service] = samples;
@@ -205,6 +251,13 @@ public:
     bool pull_fails = false;
     int samples = 0;
     int calls = 0;
+    runtime::EngineEvents stream;   ///< what the open watch hands out at its next read
+    std::vector<sys::Duration> reads;  ///< the wait of every read of a watch
+    int watches = 0;                ///< watch() calls
+    int down = 0;                   ///< the next this many watch() calls fail
+    int restart_at_sample = 0;      ///< restart_engine() at this sample (counted from 1)
+    int down_for = 3;
+    bool stopped_by_engine = false;
 };
 
 /// Services the test declares; `up` moves the fake engine's containers to the pins.

@@ -219,3 +219,80 @@ TEST_CASE("health gate: a stop request interrupts it", "[deploy][gate]") {
     f.stop = true;
     CHECK(f.gate.run(target_web(), f.health).verdict == deploy::GateResult::Verdict::Interrupted);
 }
+
+// --- the engine stopping or restarting during the gate -----------------------------------
+
+namespace {
+
+runtime::EngineEvents events(std::vector<runtime::ContainerEvent> list, bool ended = false) {
+    return {std::move(list), ended};
+}
+
+}  // namespace
+
+TEST_CASE("health gate: a container stopped by the engine is no verdict on the release",
+          "[deploy][gate]") {
+    const auto target = target_web();
+    auto why =
+        deploy::engine_interruption(target, events({{"kill", "shop-web-1", "web", false, "15"}}));
+    REQUIRE(why);
+    CHECK(why->find("container shop-web-1 was stopped by the engine (kill, signal 15)") == 0);
+    CHECK(deploy::engine_interruption(target, events({{"kill", "shop-web-1", "web", false, "9"}})));
+    CHECK(deploy::engine_interruption(target, events({{"stop", "shop-web-1", "web", false, ""}})));
+    // the stream's end: the engine went away, whatever it restores later
+    why = deploy::engine_interruption(target, events({}, true));
+    REQUIRE(why);
+    CHECK(why->find("event stream ended") != std::string::npos);
+}
+
+TEST_CASE("health gate: reload signals, one-off and other containers do not interrupt it",
+          "[deploy][gate]") {
+    const auto target = target_web();
+    CHECK_FALSE(deploy::engine_interruption(target, events({})));
+    // `docker kill -s HUP` (an nginx reload) stops nothing
+    CHECK_FALSE(deploy::engine_interruption(target, events({{"kill", "w", "web", false, "1"}})));
+    // a hook's `compose run` container, a service the release does not have
+    CHECK_FALSE(deploy::engine_interruption(target, events({{"stop", "w", "web", true, ""}})));
+    CHECK_FALSE(deploy::engine_interruption(target, events({{"stop", "o", "old", false, ""}})));
+}
+
+TEST_CASE("health gate: a dockerd restart ends it inconclusive, once the engine is back",
+          "[deploy][gate]") {
+    GateFixture f;
+    f.engine.run({{"web", "reg/web@sha256:1"}});
+    f.engine.restart_at_sample = 3;  // the containers exit with code 0, the stream ends
+    f.engine.down_for = 3;
+    const auto start = f.clock.now();
+    const auto result = f.gate.run(target_web(), f.health);
+    REQUIRE(result.verdict == deploy::GateResult::Verdict::Inconclusive);
+    CHECK(result.summary().find("docker: container shop_web_1 was stopped by the engine") == 0);
+    // the failing sample waited for the events that explain it
+    CHECK(f.engine.reads.back() == deploy::HealthGate::k_event_grace);
+    // then for the engine: three refused connections a second apart, the fourth accepted
+    CHECK(f.engine.watches == 1 + 4);
+    // (samples at 0, 250ms and 1.25s, the third the failing one)
+    CHECK(f.clock.now() - start == deploy::HealthGate::k_pending_interval + 1s + 3s);
+}
+
+TEST_CASE("health gate: an engine away until the deadline ends it inconclusive at the deadline",
+          "[deploy][gate]") {
+    GateFixture f;
+    f.engine.run({{"web", "reg/web@sha256:1"}});
+    f.engine.down = 1000;  // no event stream from the start
+    const auto start = f.clock.now();
+    const auto result = f.gate.run(target_web(), f.health);
+    REQUIRE(result.verdict == deploy::GateResult::Verdict::Inconclusive);
+    CHECK(result.reasons.at("docker").find("no such file or directory") != std::string::npos);
+    CHECK(result.samples == 0);
+    CHECK(f.clock.now() - start == f.health.timeout);
+}
+
+TEST_CASE("health gate: a container exiting on its own still fails it", "[deploy][gate]") {
+    GateFixture f;
+    f.engine.run({{"web", "reg/web@sha256:1"}});
+    f.engine.stopped_by_engine = true;  // exited with code 0, and no event says why
+    const auto result = f.gate.run(target_web(), f.health);
+    REQUIRE(result.verdict == deploy::GateResult::Verdict::Failed);
+    CHECK(result.summary() == "web: exited with code 0");
+    CHECK(f.engine.reads.back() == deploy::HealthGate::k_event_grace);
+}

@@ -408,6 +408,26 @@ TEST_CASE("reconciler: a killed `up` is rolled back but tried again at the next 
     CHECK(f.engine.running.at("web") == k_web + "@" + digest('2'));
 }
 
+TEST_CASE("reconciler: dockerd restarting during the gate rolls back without marking the "
+          "release bad; the next poll deploys it",
+          "[deploy]") {
+    Fixture f;
+    f.poll();
+    f.release('b', '2');
+    // dockerd restarts at the candidate's second sample: every container exits with code 0
+    f.engine.restart_at_sample = f.engine.samples + 2;
+    const auto r = f.poll();
+    REQUIRE(r.outcome == deploy::Outcome::RolledBack);
+    const auto d = f.get(*r.deployment);
+    CHECK(d.reason.find("gate: docker: container shop_web_1 was stopped by the engine") == 0);
+    CHECK(d.reason.find("(transient: retried)") != std::string::npos);
+    CHECK(f.engine.running.at("web") == k_web + "@" + digest('1'));
+    CHECK_FALSE(f.store.is_bad("shop", d.release.key()));
+    const auto retried = f.poll();
+    REQUIRE(retried.outcome == deploy::Outcome::Succeeded);
+    CHECK(f.engine.running.at("web") == k_web + "@" + digest('2'));
+}
+
 TEST_CASE("reconciler: a crash during the rollback restores the previous release at start",
           "[deploy]") {
     Fixture f;
