@@ -445,8 +445,8 @@ class Report:
             f"- Git daemon taken down: {faults.get('git_down', 0)} times.",
             f"- Releases: {counts(releases)}; deployments recorded after the first "
             f"{f['deployments_first']}: {f['deployments_recorded']}, expected "
-            f"{f['deployments_expected']} (one per release, plus {f['failed_retried']} failed "
-            "pulls retried); in state.db: " + counts(soak["by_status"]) + ".",
+            f"{f['deployments_expected']} (one per release, plus {f['failed_retried']} whose pull "
+            "failed, retried by the next poll); in state.db: " + counts(soak["by_status"]) + ".",
             f"- Sync outcomes: {counts(soak['outcomes'])}.", "",
             "| check | measured | bound | |", "|---|---|---|---|",
             *[f"| {c['name']} | {c['measured']} | {c['bound']} | {met(c['ok'])} |"

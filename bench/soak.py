@@ -637,9 +637,9 @@ class Soak:
         def check(name, measured, bound, ok):
             out.append({"name": name, "measured": measured, "bound": bound, "ok": bool(ok)})
 
-        check("open fds at idle after warm-up", f"+{f['fds_growth']}", f"+{FD_BOUND}",
+        check("open fds at idle after warm-up", f"{f['fds_growth']:+d}", f"+{FD_BOUND}",
               f["fds_growth"] <= FD_BOUND)
-        check("threads at idle after warm-up", f"+{f['threads_growth']}", f"+{THREAD_BOUND}",
+        check("threads at idle after warm-up", f"{f['threads_growth']:+d}", f"+{THREAD_BOUND}",
               f["threads_growth"] <= THREAD_BOUND)
         check("RSS growth at idle after warm-up", f"{f['rss_growth_kb']:+.0f} kB",
               f"+{RSS_GROWTH_BOUND_KB} kB", f["rss_growth_kb"] <= RSS_GROWTH_BOUND_KB)
