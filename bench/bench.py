@@ -323,6 +323,14 @@ def cmd_fanout(registry, source, tag, targets_file):
     registry mounts the blobs it already holds (cross-repository mount), and the manifest is
     PUT under the target's name. Same digest everywhere: each repository is still resolved by
     its own request, which is what a no-op poll costs."""
+    targets = read_lines(targets_file)
+    digest = copy_image(registry, source, tag, [(target, tag) for target in targets])
+    print(json.dumps({"digest": digest, "repositories": len(targets)}))
+
+
+def copy_image(registry, source, tag, targets):
+    """Copies the image SOURCE:TAG of the registry at REGISTRY (host:port) to every
+    (repository, tag) of TARGETS by blob mounts and a manifest PUT; returns its digest."""
     host, port = registry.split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=60)
     accept = ("application/vnd.docker.distribution.manifest.v2+json, "
@@ -334,26 +342,95 @@ def cmd_fanout(registry, source, tag, targets_file):
         data = response.read()
         return response, data
 
-    response, manifest = call("GET", f"/v2/{source}/manifests/{tag}", headers={"Accept": accept})
-    if response.status != 200:
-        sys.exit(f"bench: fanout: GET {source}:{tag}: {response.status} {manifest[:200]!r}")
-    content_type = response.getheader("Content-Type")
-    digest = response.getheader("Docker-Content-Digest")
-    doc = json.loads(manifest)
-    blobs = [doc["config"]["digest"]] + [layer["digest"] for layer in doc["layers"]]
-    targets = read_lines(targets_file)
-    for target in targets:
-        for blob in blobs:
-            response, data = call("POST", f"/v2/{target}/blobs/uploads/?mount={blob}&from={source}",
-                                  headers={"Content-Length": "0"})
+    try:
+        response, manifest = call("GET", f"/v2/{source}/manifests/{tag}",
+                                  headers={"Accept": accept})
+        if response.status != 200:
+            sys.exit(f"bench: copy: GET {source}:{tag}: {response.status} {manifest[:200]!r}")
+        content_type = response.getheader("Content-Type")
+        digest = response.getheader("Docker-Content-Digest")
+        doc = json.loads(manifest)
+        blobs = [doc["config"]["digest"]] + [layer["digest"] for layer in doc["layers"]]
+        for target, target_tag in targets:
+            for blob in blobs:
+                response, data = call(
+                    "POST", f"/v2/{target}/blobs/uploads/?mount={blob}&from={source}",
+                    headers={"Content-Length": "0"})
+                if response.status != 201:
+                    sys.exit(f"bench: copy: mount {blob} into {target}: {response.status} "
+                             f"{data[:200]!r}")
+            response, data = call("PUT", f"/v2/{target}/manifests/{target_tag}", body=manifest,
+                                  headers={"Content-Type": content_type})
             if response.status != 201:
-                sys.exit(f"bench: fanout: mount {blob} into {target}: {response.status} "
+                sys.exit(f"bench: copy: PUT {target}:{target_tag}: {response.status} "
                          f"{data[:200]!r}")
-        response, data = call("PUT", f"/v2/{target}/manifests/{tag}", body=manifest,
-                              headers={"Content-Type": content_type})
-        if response.status != 201:
-            sys.exit(f"bench: fanout: PUT {target}:{tag}: {response.status} {data[:200]!r}")
-    print(json.dumps({"digest": digest, "repositories": len(targets)}))
+        return digest
+    finally:
+        conn.close()
+
+
+def derive_image(registry, source, tag, target, target_tag, text):
+    """A new image TARGET:TARGET_TAG made from SOURCE:TAG in the registry at REGISTRY without
+    Docker: its layers (mounted) plus one small layer of its own with /www/version = TEXT, so
+    that every call makes a new digest whose new layer a pull must fetch. Returns the digest."""
+    import gzip
+    import io
+    import tarfile
+    host, port = registry.split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=60)
+    v2 = "application/vnd.docker.distribution.manifest.v2+json"
+
+    def call(method, url, body=None, headers=None, expect=(200,)):
+        conn.request(method, url, body=body, headers=headers or {})
+        response = conn.getresponse()
+        data = response.read()
+        if response.status not in expect:
+            sys.exit(f"bench: derive: {method} {url}: {response.status} {data[:200]!r}")
+        return response, data
+
+    def upload(data):
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        response, _ = call("POST", f"/v2/{target}/blobs/uploads/", headers={"Content-Length": "0"},
+                           expect=(202,))
+        location = response.getheader("Location")
+        location = location.split(f"{host}:{port}", 1)[-1]
+        separator = "&" if "?" in location else "?"
+        call("PUT", f"{location}{separator}digest={digest}", body=data,
+             headers={"Content-Type": "application/octet-stream"}, expect=(201,))
+        return digest
+
+    try:
+        _, manifest = call("GET", f"/v2/{source}/manifests/{tag}", headers={"Accept": v2})
+        doc = json.loads(manifest)
+        _, config = call("GET", f"/v2/{source}/blobs/{doc['config']['digest']}")
+        config = json.loads(config)
+        for layer in doc["layers"]:
+            call("POST", f"/v2/{target}/blobs/uploads/?mount={layer['digest']}&from={source}",
+                 headers={"Content-Length": "0"}, expect=(201,))
+        raw = io.BytesIO()
+        with tarfile.open(fileobj=raw, mode="w") as tar:
+            for name in ("www/", "www/version"):
+                info = tarfile.TarInfo(name.rstrip("/"))
+                data = (text + "\n").encode() if name == "www/version" else b""
+                info.type = tarfile.DIRTYPE if name.endswith("/") else tarfile.REGTYPE
+                info.mode = 0o755 if info.isdir() else 0o644
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data) if data else None)
+        layer = gzip.compress(raw.getvalue(), mtime=0)
+        layer_digest = upload(layer)
+        config["rootfs"]["diff_ids"].append("sha256:" + hashlib.sha256(raw.getvalue()).hexdigest())
+        config.setdefault("history", []).append({"created_by": f"bench: {text}"})
+        config_data = json.dumps(config, separators=(",", ":")).encode()
+        doc["config"] = {"mediaType": doc["config"]["mediaType"], "size": len(config_data),
+                         "digest": upload(config_data)}
+        doc["layers"].append({"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                              "size": len(layer), "digest": layer_digest})
+        body = json.dumps(doc, indent=3).encode()
+        response, _ = call("PUT", f"/v2/{target}/manifests/{target_tag}", body=body,
+                           headers={"Content-Type": v2}, expect=(201,))
+        return response.getheader("Docker-Content-Digest")
+    finally:
+        conn.close()
 
 
 def git_env():

@@ -391,6 +391,85 @@ class Report:
         self.target(f"`agentctl status` within 20 ms at {m['deployments']:,} deployments",
                     fmt_ms(status["median"]), status["median"] <= 0.020)
 
+    def soak(self):
+        soak = self.r["soak"]
+        f = soak["samples"][0]
+        m = soak["meta"]
+        faults = soak["faults"]
+        registry = {k: v for k, v in faults.items()
+                    if not k.startswith("release_") and k != "git_down"}
+        releases = {k[len("release_"):]: v for k, v in faults.items() if k.startswith("release_")}
+
+        def counts(d):
+            return ", ".join(f"{k} {v}" for k, v in sorted(d.items(), key=lambda i: -i[1]))
+
+        self.add(
+            f"## 6. Soak: {f['cycles']:,} poll cycles with faults injected", "",
+            f"`{m['command']}` ({m['date']}, {m['version']}; bench/soak.py, seed {f['seed']}; "
+            f"the rounds took {f['soak_s'] / 60:.1f} min). One agentd with {f['stacks']} stacks "
+            "sharing one git repository served by `git daemon` (git://), their images reached "
+            "through tests/e2e/registry_proxy.py in front of the run's registry: `app` follows a "
+            "branch and the digest of `web:latest`, `policy` picks `web`'s tag with "
+            "`{semver: \"^1\"}`, `static` (web and worker) is never released. Each of the "
+            f"{f['rounds']:,} rounds syncs every stack at once (`POST /v1/stacks/NAME/sync` with "
+            "`wait`); before it, with a fixed seed, one registry fault may be set up in the "
+            "proxy, the git daemon may go down for 1-8 rounds, and app or policy may get a real "
+            "release (a commit, a new digest or a new tag; a quarter of them unhealthy, so "
+            "rolled back). Between rounds agentd is idle, and its VmRSS, open file descriptors "
+            "(/proc/PID/fd), threads and child processes are sampled; a thread also samples "
+            f"them every 0.5 s throughout ({f['samples_busy']:,} samples, counted in max). "
+            f"Warm-up: the first {f['warmup_rounds']} rounds; growth compares the last tenth "
+            "of the idle samples with the tenth after warm-up (fds and threads: maxima; RSS: "
+            "medians); the slope is a least-squares fit over the idle samples after warm-up. "
+            "bench/soak.py fails the run when a bound below is exceeded.", "",
+            "| agentd | first | last | max | after warm-up | growth after warm-up |",
+            "|---|---:|---:|---:|---:|---:|",
+            f"| VmRSS | {fmt_mib(f['rss_kb_first'])} | {fmt_mib(f['rss_kb_last'])} | "
+            f"{fmt_mib(f['rss_kb_max'])} | {fmt_mib(f['rss_kb_warm'])} | "
+            f"{f['rss_growth_kb']:+.0f} kB ({f['rss_slope_kb_per_1000']:+.0f} kB per 1000 "
+            "cycles) |",
+            f"| open fds | {f['fds_first']} | {f['fds_last']} | {f['fds_max']} | "
+            f"{f['fds_warm']} | {f['fds_growth']:+d} |",
+            f"| threads | {f['threads_first']} | {f['threads_last']} | {f['threads_max']} | "
+            f"{f['threads_warm']} | {f['threads_growth']:+d} |",
+            f"| child processes | {f['children_first']} | {f['children_last']} | "
+            f"{f['children_max']} | {f['children_warm']} | at idle at most "
+            f"{f['children_idle_max']}, zombies {f['zombies_idle_max']} |", "",
+            f"- Registry faults set up: {counts(registry)} (hang: no answer until agentd's "
+            "request times out; stall: no answer for 1-3 s, then the connection closes; "
+            "truncated: the answer cut off; blob_cut: layer downloads of a release cut off; "
+            "garbage: a manifest without its digest, a manifest and a tag list that are not "
+            "JSON). Requests the proxy faulted, by the status it answered (hang: held "
+            "without an answer, stalls and hangs; cut: closed part way through): "
+            f"{counts(soak['faulted_requests'])}.",
+            f"- Git daemon taken down: {faults.get('git_down', 0)} times.",
+            f"- Releases: {counts(releases)}; deployments recorded after the first "
+            f"{f['deployments_first']}: {f['deployments_recorded']}, expected "
+            f"{f['deployments_expected']} (one per release, plus {f['failed_retried']} whose pull "
+            "failed, retried by the next poll); in state.db: " + counts(soak["by_status"]) + ".",
+            f"- Sync outcomes: {counts(soak['outcomes'])}.", "",
+            "| check | measured | bound | |", "|---|---|---|---|",
+            *[f"| {c['name']} | {c['measured']} | {c['bound']} | {met(c['ok'])} |"
+              for c in soak["checks"]], "")
+        if soak.get("problems"):
+            self.add("Problems found:", "", *[f"- {p}" for p in soak["problems"]], "")
+        checks = {c["name"]: c for c in soak["checks"]}
+        flat = [checks[n] for n in ("open fds at idle after warm-up",
+                                    "threads at idle after warm-up") if n in checks]
+        self.target(f"soak ({f['cycles']:,} cycles): open fds and threads flat",
+                    f"fds {f['fds_growth']:+d}, threads {f['threads_growth']:+d} after warm-up",
+                    all(c["ok"] for c in flat))
+        rss = [c for n, c in checks.items() if n.startswith("RSS")]
+        self.target(f"soak ({f['cycles']:,} cycles): RSS flat after warm-up",
+                    f"{f['rss_growth_kb']:+.0f} kB, {f['rss_slope_kb_per_1000']:+.0f} kB per "
+                    "1000 cycles", all(c["ok"] for c in rss))
+        lost = [checks[n] for n in ("deployments recorded = expected",
+                                    "PRAGMA integrity_check")]
+        self.target(f"soak ({f['cycles']:,} cycles): no deployment lost or stuck",
+                    f"{f['deployments_recorded']} of {f['deployments_expected']}, "
+                    f"integrity_check {checks['PRAGMA integrity_check']['measured']}",
+                    all(c["ok"] for c in lost))
+
     def render(self):
         self.header()
         body_start = len(self.lines)
@@ -399,6 +478,8 @@ class Report:
         self.reaction()
         self.rollback()
         self.idle_and_latency()
+        if "soak" in self.r:
+            self.soak()
         body = self.lines[body_start:]
         self.lines = self.lines[:body_start]
         note = ""
@@ -406,7 +487,7 @@ class Report:
             note = ("This is the tiny configuration (`bench/run --tiny`): too small and too "
                     "few samples to judge the targets.")
         self.add("## Targets", "", *([note, ""] if note else []),
-                 "| target (issue 5) | measured | |", "|---|---|---|", *self.targets, "")
+                 "| target (issues 5 and 9) | measured | |", "|---|---|---|", *self.targets, "")
         self.add(*body)
         self.add("## Findings", "", self.findings.strip(), "")
         self.add(
