@@ -13,17 +13,7 @@ E2E_POLL_INTERVAL=2s
 E2E_PUSH_ONLY=1  # the engine must fetch every blob through the proxy
 e2e_begin "blob cut off mid-pull: failed, not bad, retried; SIGKILL during pull"
 
-WEB_PORT=$(closed_port)
-make_git_repo
-proxy_start
-for n in 1 2 3 4; do push_image_async web "web:$n" "web $n"; done
-push_images_wait
-commit_compose "$(compose_stack "$(proxy_image_ref web:1)")" "release 1" >/dev/null
-write_config
-start_agentd
-wait_for "release 1 to serve on port $WEB_PORT" 90 serves "web 1"
-wait_for "release 1 to be recorded as succeeded" 30 newest_is succeeded
-fault_snapshot
+proxied_release_1 4
 
 say "every blob GET is cut off half way; release 2 is committed"
 proxy_reset

@@ -63,15 +63,16 @@ proxy_on_exit() {
 # proxy_image_ref NAME:TAG: push_image's image, as reached through the proxy.
 proxy_image_ref() { echo "$PROXY/$STACK/$1"; }
 
-# proxied_release_1: the scenario of the registry fault scenarios up to their first fault:
-# WEB_PORT chosen, the git repository made, the proxy started, web:1..3 pushed, release 1
+# proxied_release_1 [N]: the registry fault scenarios up to their first fault: WEB_PORT chosen,
+# the git repository made, the proxy started, web:1..N (default 3) pushed, release 1
 # (pulled through the proxy) committed, deployed by agentd, serving and recorded as succeeded,
 # and a fault_snapshot taken.
 proxied_release_1() {
+    local n
     WEB_PORT=$(closed_port)
     make_git_repo
     proxy_start
-    for n in 1 2 3; do push_image_async web "web:$n" "web $n"; done
+    for ((n = 1; n <= ${1:-3}; n++)); do push_image_async web "web:$n" "web $n"; done
     push_images_wait
     commit_compose "$(compose_stack "$(proxy_image_ref web:1)")" "release 1" >/dev/null
     write_config
