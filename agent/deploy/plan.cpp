@@ -3,8 +3,8 @@
 
 #include <fmt/format.h>
 
-#include "agent/deploy/release_text.h"
 #include "agent/deploy/reconciler_steps.h"
+#include "agent/deploy/release_text.h"
 
 namespace agentd::deploy {
 
@@ -23,8 +23,7 @@ Plan plan(const config::Stack& stack, const Observation& o, const Known& known,
     if (known.bad) {
         p.why = o.refused ? fmt::format("{} was rejected: {}", release_name(p.release),
                                         o.refused->message)
-                          : fmt::format("release {} is marked bad; waiting for a new one",
-                                        describe(p.release));
+                          : marked_bad(p.release);
         return p;
     }
     if (o.refused) {
@@ -42,9 +41,10 @@ Plan plan(const config::Stack& stack, const Observation& o, const Known& known,
         return p;
     }
     if (known.latest && known.reads_as_bad_latest) {
-        p.why = fmt::format("release {} is marked bad and {} changes nothing this stack reads; "
-                            "waiting for a new one",
-                            describe(known.latest->release), short_rev(o.revision));
+        p.why = fmt::format(
+            "release {} is marked bad and {} changes nothing this stack reads; "
+            "waiting for a new one",
+            describe(known.latest->release), short_rev(o.revision));
         return p;
     }
     const auto& latest = known.latest;

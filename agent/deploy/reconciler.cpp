@@ -128,7 +128,8 @@ CycleResult Reconciler::cycle(const config::Stack& stack, model::Trigger trigger
         return {Outcome::PollError, {}, poll.error};
     }
     if (!verdict->accepted) {
-        return reject(stack, next.release, verdict->why, trigger);
+        return not_current_note(stack, next.release,
+                                reject(stack, next.release, verdict->why, trigger), poll);
     }
     // 4-7. pull, apply, gate, promote or roll back; every transition recorded first.
     model::Deployment d;
@@ -138,7 +139,19 @@ CycleResult Reconciler::cycle(const config::Stack& stack, model::Trigger trigger
     d.stack = stack.name;
     d.release = next.release;
     d.trigger = trigger;
-    return deploy(stack, std::move(d));
+    return not_current_note(stack, next.release, deploy(stack, std::move(d)), poll);
+}
+
+CycleResult Reconciler::not_current_note(const config::Stack& stack, const model::Release& release,
+                                         CycleResult result, PollRecord& poll) {
+    if (result.outcome != Outcome::Succeeded && result.outcome != Outcome::Interrupted) {
+        poll.candidate =
+            m_s.store.is_bad(stack.name, release.key())
+                ? marked_bad(release)
+                : fmt::format("{} failed ({}); tried again at the next poll", release_name(release),
+                              deploy::to_string(result.outcome));
+    }
+    return result;
 }
 
 CycleResult Reconciler::rollback(const config::Stack& stack, std::optional<std::int64_t> to) {

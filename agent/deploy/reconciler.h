@@ -91,6 +91,10 @@ private:
         std::string revision;   ///< the revision the poll saw
     };
     CycleResult cycle(const config::Stack& stack, model::Trigger trigger, PollRecord& poll);
+    /// After a release was deployed or rejected and did not become current: what status shows
+    /// until the next poll (marked bad, or tried again), rather than nothing pending.
+    CycleResult not_current_note(const config::Stack& stack, const model::Release& release,
+                                 CycleResult result, PollRecord& poll);
 
     // The steps, in pipeline order.
     sys::Result<Observation> observe(const config::Stack& stack);

@@ -18,6 +18,10 @@ std::string describe(const model::Release& release) {
     return out;
 }
 
+std::string marked_bad(const model::Release& release) {
+    return fmt::format("release {} is marked bad; waiting for a new one", describe(release));
+}
+
 std::string release_name(const model::Release& release) {
     if (!release.tag.empty()) {
         return release.tag;

@@ -13,5 +13,7 @@ std::string short_rev(const std::string& revision);
 std::string describe(const model::Release& release);
 /// The release as a person names it: its git tag, else its short revision.
 std::string release_name(const model::Release& release);
+/// What status says of a release marked bad: "release ... is marked bad; waiting for a new one".
+std::string marked_bad(const model::Release& release);
 
 }  // namespace agentd::deploy

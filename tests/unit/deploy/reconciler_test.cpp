@@ -93,6 +93,9 @@ TEST_CASE("reconciler: an unhealthy release is rolled back and not retried", "[d
     CHECK(d.status == Status::RolledBack);
     CHECK(d.reason.find("web: unhealthy: wget: server returned error 500") != std::string::npos);
     CHECK(has_event(d, "rollback", "restoring deployment 1"));
+    // status says so at once, not only after the next poll (before: nothing pending, so
+    // `agentctl status` read the bad revision as "seen ...: no change to this stack")
+    CHECK(f.store.stack_state("shop").candidate.find("marked bad") != std::string::npos);
     // the previous digests run again, and the previous release is still current
     CHECK(f.engine.running.at("web") == k_web + "@" + digest('1'));
     CHECK(f.compose.ups.back().at("web") == k_web + "@" + digest('1'));
@@ -403,14 +406,17 @@ TEST_CASE("reconciler: a killed `up` is rolled back but tried again at the next 
     const auto d = f.get(*r.deployment);
     CHECK(d.reason == "apply: compose up: up: killed by a signal (transient: retried)");
     CHECK(f.engine.running.at("web") == k_web + "@" + digest('1'));
+    CHECK(f.store.stack_state("shop").candidate ==
+          "bbbbbbbbbbbb failed (rolled_back); tried again at the next poll");
     const auto retried = f.poll();
     REQUIRE(retried.outcome == deploy::Outcome::Succeeded);
     CHECK(f.engine.running.at("web") == k_web + "@" + digest('2'));
 }
 
-TEST_CASE("reconciler: dockerd restarting during the gate rolls back without marking the "
-          "release bad; the next poll deploys it",
-          "[deploy]") {
+TEST_CASE(
+    "reconciler: dockerd restarting during the gate rolls back without marking the "
+    "release bad; the next poll deploys it",
+    "[deploy]") {
     Fixture f;
     f.poll();
     f.release('b', '2');
