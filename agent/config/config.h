@@ -1,5 +1,6 @@
 #pragma once
-// agent.yaml (SPEC section 2) as values. Pure: loading reads only the given text.
+// agent.yaml (SPEC section 2) as values. Pure: loading reads only the given text, except that
+// the absolute key files of git.verify are checked to be readable.
 
 #include <filesystem>
 #include <map>
