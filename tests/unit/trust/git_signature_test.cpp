@@ -410,3 +410,30 @@ TEST_CASE("git signature: a tampered OpenPGP-signed tag is rejected", "[integrat
     CHECK(changed.error().kind == Error::Kind::InvalidInput);
     CHECK_THAT(changed.error().message, Catch::StartsWith("tag v1.0.1: bad OpenPGP signature"));
 }
+
+TEST_CASE("git signature: a signature by a key revoked in the keyring is rejected",
+          "[integration][git][trust]") {
+    SigningMaintainer m;
+    const auto key = m.gpg_key("Release Bot <release@example.com>");
+    const auto commit = m.commit(1, gpg_signing(key));
+    m.push();
+    m.fetch_mirror();
+    // gpg wrote a revocation certificate when it made the key; its armor is escaped with ':'.
+    auto cert = agentd::sys::read_file(m.dir() / "gnupg" / "openpgp-revocs.d" / (key + ".rev"));
+    REQUIRE(cert.ok());
+    const auto armor = cert->find(":-----BEGIN PGP PUBLIC KEY BLOCK-----");
+    REQUIRE(armor != std::string::npos);
+    cert->erase(armor, 1);
+    run({"gpg", "--batch", "--quiet", "--import"},
+        {{"HOME", m.dir().string()}, {"GNUPGHOME", (m.dir() / "gnupg").string()}},
+        cert->substr(cert->find("-----BEGIN PGP PUBLIC KEY BLOCK-----")));
+
+    agentd::sys::PosixProcessRunner runner;
+    agentd::trust::MirrorGitVerifier verifier(m.state(), runner);
+    const auto source = m.source({.gpg_keyring = m.gpg_keyring(key, true)});
+    const auto head = verifier.verify_commit(source, commit);
+    REQUIRE_FALSE(head.ok());
+    CHECK(head.error().kind == Error::Kind::InvalidInput);
+    CHECK_THAT(head.error().message,
+               Catch::Contains("OpenPGP signature by revoked key"));
+}
