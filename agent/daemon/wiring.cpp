@@ -80,7 +80,8 @@ public:
           m_store(db_path(config)),
           m_real_git(config.state_dir),
           m_git(m_real_git, pulse),
-          m_signatures(config.state_dir, m_processes),
+          m_real_signatures(config.state_dir, m_processes),
+          m_signatures(m_real_signatures, pulse),
           m_registry(config, std::move(tokens), groups, pulse),
           m_engine(m_docker_http),
           m_compose(m_processes),
@@ -132,7 +133,8 @@ private:
     state::SqliteStore m_store;
     sources::LibGit2Source m_real_git;
     ReportingGitSource m_git;
-    trust::MirrorGitVerifier m_signatures;
+    trust::MirrorGitVerifier m_real_signatures;
+    ReportingGitVerifier m_signatures;
     OwnedRegistry m_registry;
     runtime::DockerEngine m_engine;
     runtime::ComposeRunner m_compose;
