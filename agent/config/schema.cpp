@@ -1,7 +1,7 @@
 #include "agent/config/schema.h"
 
-#include <algorithm>
 #include <unistd.h>
+#include <algorithm>
 
 #include <cctype>
 #include <cerrno>
@@ -27,8 +27,8 @@ constexpr std::string_view k_stack_keys[] = {
 constexpr std::string_view k_policy_keys[] = {"semver", "regex", "order"};
 constexpr std::string_view k_health_keys[] = {"timeout", "stable", "http"};
 constexpr std::string_view k_probe_keys[] = {"url", "status"};
-constexpr std::string_view k_git_keys[] = {"url",         "path",  "branch", "tags",
-                                           "credentials", "verify"};
+constexpr std::string_view k_git_keys[] = {"url",  "path",        "branch",
+                                           "tags", "credentials", "verify"};
 constexpr std::string_view k_git_verify_keys[] = {"mode", "allowed_signers", "gpg_keyring"};
 constexpr std::string_view k_credentials_keys[] = {"username", "password_file", "ssh_key_file",
                                                    "known_hosts_file"};
@@ -306,8 +306,7 @@ std::optional<GitVerify> read_git_verify(Reader& reader, const Entry& entry, boo
                 complete = false;
             }
         } else if (text) {
-            reader.report(*e,
-                          fmt::format("expected head, tag or tag_and_head, got \"{}\"", *text));
+            reader.report(*e, fmt::format("expected head, tag or tag_and_head, got \"{}\"", *text));
             complete = false;
         } else {
             complete = false;
@@ -327,8 +326,9 @@ std::optional<GitVerify> read_git_verify(Reader& reader, const Entry& entry, boo
         complete = complete && !verify.gpg_keyring.empty();
     }
     if (!signers && !keyring) {
-        reader.report(entry, "needs the keys to trust: allowed_signers (SSH signatures, "
-                             "ssh-keygen's format) and/or gpg_keyring (OpenPGP public keys)");
+        reader.report(entry,
+                      "needs the keys to trust: allowed_signers (SSH signatures, "
+                      "ssh-keygen's format) and/or gpg_keyring (OpenPGP public keys)");
         complete = false;
     }
     return complete ? std::optional(verify) : std::nullopt;

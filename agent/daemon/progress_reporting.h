@@ -102,8 +102,7 @@ private:
 /// timeout of its own: the git allowance covers both.
 class ReportingGitVerifier final : public trust::GitVerifier {
 public:
-    ReportingGitVerifier(trust::GitVerifier& inner, Pulse pulse)
-        : m_inner(inner), m_pulse(pulse) {}
+    ReportingGitVerifier(trust::GitVerifier& inner, Pulse pulse) : m_inner(inner), m_pulse(pulse) {}
     sys::Result<trust::GitSignature> verify_tag(const config::GitSource& source,
                                                 const std::string& tag,
                                                 const std::string& commit) override {

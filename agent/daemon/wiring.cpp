@@ -86,8 +86,8 @@ public:
           m_engine(m_docker_http),
           m_compose(m_processes),
           m_reconciler(
-              deploy::Services{m_git, m_signatures, m_registry, m_engine, m_compose, m_store, m_clock,
-                               m_probe_http,
+              deploy::Services{m_git, m_signatures, m_registry, m_engine, m_compose, m_store,
+                               m_clock, m_probe_http,
                                [this](const std::string& host) { return pull_credentials(host); }},
               config.state_dir, stop) {}
 

@@ -251,16 +251,16 @@ sys::Result<Verdict> Reconciler::verify(const config::Stack& stack,
             }
             return signature.error();
         }
-        verdict.verified.push_back(fmt::format("{}: signed by {} ({} key {})", subject,
-                                               signature->signer,
-                                               trust::method_name(signature->method),
-                                               signature->key));
+        verdict.verified.push_back(
+            fmt::format("{}: signed by {} ({} key {})", subject, signature->signer,
+                        trust::method_name(signature->method), signature->key));
         return std::nullopt;
     };
     if (mode == Mode::Tag || mode == Mode::TagAndHead) {
         if (observation.tag.empty()) {
-            return Verdict::reject("signature: git.verify wants a signed tag, and the release "
-                                   "has no tag (git.tags is not set)");
+            return Verdict::reject(
+                "signature: git.verify wants a signed tag, and the release "
+                "has no tag (git.tags is not set)");
         }
         const auto signature =
             m_s.git_verifier.verify_tag(*stack.git, observation.tag, observation.revision);

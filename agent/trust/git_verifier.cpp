@@ -120,8 +120,8 @@ sys::Result<GitSignature> MirrorGitVerifier::verify_tag(const config::GitSource&
         char hex[GIT_OID_HEXSZ + 1] = {};
         git_oid_tostr(hex, sizeof hex, git_object_id(peeled.get()));
         if (commit != hex) {
-            return sys::Error::failed(fmt::format(
-                "{}: moved to {} since commit {} was observed", subject, hex, commit));
+            return sys::Error::failed(
+                fmt::format("{}: moved to {} since commit {} was observed", subject, hex, commit));
         }
         const git_oid* target = git_reference_target(ref.get());
         git_odb* raw_odb = nullptr;
@@ -137,9 +137,8 @@ sys::Result<GitSignature> MirrorGitVerifier::verify_tag(const config::GitSource&
         }
         OdbObjectPtr object(raw_object);
         if (git_odb_object_type(object.get()) != GIT_OBJECT_TAG) {
-            return sys::Error::invalid(
-                fmt::format("{}: not signed (a lightweight tag, expected a signed annotated tag)",
-                            subject));
+            return sys::Error::invalid(fmt::format(
+                "{}: not signed (a lightweight tag, expected a signed annotated tag)", subject));
         }
         raw_tag.assign(static_cast<const char*>(git_odb_object_data(object.get())),
                        git_odb_object_size(object.get()));
@@ -186,8 +185,8 @@ sys::Result<GitSignature> MirrorGitVerifier::verify_commit(const config::GitSour
             return sys::Error::invalid(fmt::format("{}: not signed", subject));
         }
         if (rc != 0) {
-            return sys::Error::failed(
-                fmt::format("{}: cannot read its signature: {}", subject, sources::libgit2_error()));
+            return sys::Error::failed(fmt::format("{}: cannot read its signature: {}", subject,
+                                                  sources::libgit2_error()));
         }
         signed_payload = {payload.str(), signature.str()};
     }

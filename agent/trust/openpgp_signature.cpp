@@ -52,20 +52,20 @@ sys::Result<Data> data_of(const std::string& bytes) {
 std::string refusal(gpgme_signature_t sig, const fs::path& keyring) {
     const std::string fpr = sig->fpr != nullptr ? sig->fpr : "unknown";
     switch (gpgme_err_code(sig->status)) {
-    case GPG_ERR_NO_PUBKEY:
-        return fmt::format("OpenPGP signature by a key not in gpg_keyring {} (key {})",
-                           keyring.string(), fpr);
-    case GPG_ERR_BAD_SIGNATURE:
-        return fmt::format("bad OpenPGP signature by key {}", fpr);
-    case GPG_ERR_KEY_EXPIRED:
-        return fmt::format("OpenPGP signature by expired key {}", fpr);
-    case GPG_ERR_SIG_EXPIRED:
-        return fmt::format("expired OpenPGP signature by key {}", fpr);
-    case GPG_ERR_CERT_REVOKED:
-        return fmt::format("OpenPGP signature by revoked key {}", fpr);
-    default:
-        return fmt::format("OpenPGP signature by key {} not valid: {}", fpr,
-                           error_text(sig->status));
+        case GPG_ERR_NO_PUBKEY:
+            return fmt::format("OpenPGP signature by a key not in gpg_keyring {} (key {})",
+                               keyring.string(), fpr);
+        case GPG_ERR_BAD_SIGNATURE:
+            return fmt::format("bad OpenPGP signature by key {}", fpr);
+        case GPG_ERR_KEY_EXPIRED:
+            return fmt::format("OpenPGP signature by expired key {}", fpr);
+        case GPG_ERR_SIG_EXPIRED:
+            return fmt::format("expired OpenPGP signature by key {}", fpr);
+        case GPG_ERR_CERT_REVOKED:
+            return fmt::format("OpenPGP signature by revoked key {}", fpr);
+        default:
+            return fmt::format("OpenPGP signature by key {} not valid: {}", fpr,
+                               error_text(sig->status));
     }
 }
 
@@ -102,7 +102,8 @@ sys::Result<GitSignature> verify_openpgp_signature(const fs::path& keyring,
     if (auto e = gpgme_ctx_set_engine_info(ctx.get(), GPGME_PROTOCOL_OpenPGP, nullptr,
                                            home->path().c_str());
         e != 0) {
-        return sys::Error::failed(fmt::format("{}: gpg cannot be used: {}", subject, error_text(e)));
+        return sys::Error::failed(
+            fmt::format("{}: gpg cannot be used: {}", subject, error_text(e)));
     }
 
     // The keyring, into the private home.
@@ -111,8 +112,8 @@ sys::Result<GitSignature> verify_openpgp_signature(const fs::path& keyring,
         return key_data.error();
     }
     if (auto e = gpgme_op_import(ctx.get(), key_data->get()); e != 0) {
-        return sys::Error::failed(fmt::format("{}: import gpg_keyring {}: {}", subject,
-                                              keyring.string(), error_text(e)));
+        return sys::Error::failed(
+            fmt::format("{}: import gpg_keyring {}: {}", subject, keyring.string(), error_text(e)));
     }
     const auto imported = gpgme_op_import_result(ctx.get());
     if (imported == nullptr || imported->imported + imported->unchanged == 0) {
@@ -135,8 +136,8 @@ sys::Result<GitSignature> verify_openpgp_signature(const fs::path& keyring,
     }
     if (verified != 0) {
         // The engine failed (not a statement about the signature: that is in its status).
-        return sys::Error::failed(
-            fmt::format("{}: gpg could not check the signature: {}", subject, error_text(verified)));
+        return sys::Error::failed(fmt::format("{}: gpg could not check the signature: {}", subject,
+                                              error_text(verified)));
     }
     std::string why;
     for (auto sig = result->signatures; sig != nullptr; sig = sig->next) {

@@ -37,13 +37,14 @@ sys::Result<sys::ProcessResult> run_ssh_keygen(sys::ProcessRunner& runner,
     spec.timeout = k_timeout;
     auto result = runner.run(spec);
     if (!result) {
-        return sys::Error::failed(fmt::format("{}: cannot run ssh-keygen to check its signature: {}",
-                                              subject, result.error().message));
+        return sys::Error::failed(
+            fmt::format("{}: cannot run ssh-keygen to check its signature: {}", subject,
+                        result.error().message));
     }
     if (result->timed_out || result->exit_code < 0) {
-        return sys::Error::failed(
-            fmt::format("{}: ssh-keygen {} while checking its signature", subject,
-                        result->timed_out ? "timed out" : "was killed"));
+        return sys::Error::failed(fmt::format("{}: ssh-keygen {} while checking its signature",
+                                              subject,
+                                              result->timed_out ? "timed out" : "was killed"));
     }
     return result;
 }
@@ -97,11 +98,10 @@ sys::Result<GitSignature> verify_ssh_signature(sys::ProcessRunner& runner,
     // Does the signature verify, for that principal, in git's namespace?
     std::string last_error;
     for (const auto& principal : principals) {
-        auto checked = run_ssh_keygen(
-            runner,
-            {"ssh-keygen", "-Y", "verify", "-f", allowed_signers.string(), "-I", principal, "-n",
-             "git", "-s", signature_file.string()},
-            signed_payload.payload, subject);
+        auto checked = run_ssh_keygen(runner,
+                                      {"ssh-keygen", "-Y", "verify", "-f", allowed_signers.string(),
+                                       "-I", principal, "-n", "git", "-s", signature_file.string()},
+                                      signed_payload.payload, subject);
         if (!checked) {
             return checked.error();
         }
@@ -119,8 +119,8 @@ sys::Result<GitSignature> verify_ssh_signature(sys::ProcessRunner& runner,
         }
         last_error = first_line(checked->err);
     }
-    return sys::Error::invalid(fmt::format("{}: bad SSH signature by {} ({})", subject,
-                                           principals.front(), last_error));
+    return sys::Error::invalid(
+        fmt::format("{}: bad SSH signature by {} ({})", subject, principals.front(), last_error));
 }
 
 }  // namespace agentd::trust

@@ -441,8 +441,7 @@ TEST_CASE("config: tag policies are checked when the file is read", "[config]") 
           "agent.yaml:2:3: defaults.images: is set per stack and cannot be a default");
 }
 
-TEST_CASE("config: git.verify needs keys, a mode that fits the stack, readable files",
-          "[config]") {
+TEST_CASE("config: git.verify needs keys, a mode that fits the stack, readable files", "[config]") {
     // /dev/null stands for a readable key file; the file is read when a release is checked.
     CHECK(error_of(git_with("      verify: {mode: head}\n")) ==
           "agent.yaml:5:15: stacks[0].git.verify: needs the keys to trust: allowed_signers (SSH "

@@ -219,8 +219,7 @@ stacks:
     CHECK(config.stacks.at(1).images.empty());
 }
 
-TEST_CASE("config: git.verify is read, its mode defaulting to what the stack follows",
-          "[config]") {
+TEST_CASE("config: git.verify is read, its mode defaulting to what the stack follows", "[config]") {
     const auto config = config::parse_config(R"(stacks:
   - name: shop
     git:

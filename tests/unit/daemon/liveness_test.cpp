@@ -131,8 +131,7 @@ TEST_CASE("liveness: a git signature check is reported with the git allowance", 
         daemon::Liveness& liveness;
         std::vector<std::string> steps;
         explicit Peeking(daemon::Liveness& l) : liveness(l) {}
-        sys::Result<trust::GitSignature> verify_tag(const config::GitSource&,
-                                                    const std::string&,
+        sys::Result<trust::GitSignature> verify_tag(const config::GitSource&, const std::string&,
                                                     const std::string&) override {
             steps.push_back(liveness.busy()[0].step);
             CHECK(liveness.busy()[0].deadline ==

@@ -408,9 +408,10 @@ TEST_CASE("reconciler: a killed `up` is rolled back but tried again at the next 
     CHECK(f.engine.running.at("web") == k_web + "@" + digest('2'));
 }
 
-TEST_CASE("reconciler: dockerd restarting during the gate rolls back without marking the "
-          "release bad; the next poll deploys it",
-          "[deploy]") {
+TEST_CASE(
+    "reconciler: dockerd restarting during the gate rolls back without marking the "
+    "release bad; the next poll deploys it",
+    "[deploy]") {
     Fixture f;
     f.poll();
     f.release('b', '2');
@@ -555,9 +556,9 @@ TEST_CASE("reconciler: git.verify tag checks the observed tag against its commit
 
     // A newer tag by a key outside the keyring: rejected, v1.0.0 keeps running.
     f.git.tag_list.push_back(git_tag("v1.1.0", '2'));
-    f.signatures.tags.emplace(
-        "v1.1.0", sys::Error::invalid("tag v1.1.0: OpenPGP signature by a key not in "
-                                      "gpg_keyring /etc/keys.gpg (key EEEE)"));
+    f.signatures.tags.emplace("v1.1.0",
+                              sys::Error::invalid("tag v1.1.0: OpenPGP signature by a key not in "
+                                                  "gpg_keyring /etc/keys.gpg (key EEEE)"));
     r = f.poll();
     REQUIRE(r.outcome == deploy::Outcome::Rejected);
     CHECK(f.get(*r.deployment).reason ==

@@ -50,9 +50,12 @@ std::string run(const std::vector<std::string>& argv, const std::map<std::string
 class SigningMaintainer {
 public:
     SigningMaintainer()
-        : m_bare(m_dir.path() / "remote.git"), m_work(m_dir.path() / "work"),
-          m_gnupg(m_dir.path() / "gnupg"), m_state(m_dir.path() / "state") {
-        m_env = {{"GIT_CONFIG_NOSYSTEM", "1"}, {"HOME", m_dir.path().string()},
+        : m_bare(m_dir.path() / "remote.git"),
+          m_work(m_dir.path() / "work"),
+          m_gnupg(m_dir.path() / "gnupg"),
+          m_state(m_dir.path() / "state") {
+        m_env = {{"GIT_CONFIG_NOSYSTEM", "1"},
+                 {"HOME", m_dir.path().string()},
                  {"GNUPGHOME", m_gnupg.string()}};
         git({"init", "-q", "--bare", "-b", "main", m_bare.string()});
         git({"init", "-q", "-b", "main", m_work.string()});
@@ -314,9 +317,9 @@ TEST_CASE("git signature: a tampered tag or one re-pushed under another name is 
     // The signed object with its message changed, the signature kept, as tag v1.0.1.
     auto raw = m.git_in_work({"cat-file", "tag", "v1.0.0"}) + "\n";
     raw.replace(raw.find("tag v1.0.0\n"), 11, "tag v1.0.1\n");
-    const auto tampered = run({"git", "-C", m.dir().string() + "/work", "hash-object", "-t", "tag",
-                               "-w", "--stdin"},
-                              {{"HOME", m.dir().string()}}, raw);
+    const auto tampered =
+        run({"git", "-C", m.dir().string() + "/work", "hash-object", "-t", "tag", "-w", "--stdin"},
+            {{"HOME", m.dir().string()}}, raw);
     m.git_in_work({"update-ref", "refs/tags/v1.0.1", tampered});
     // The signed object itself, under a newer name.
     m.git_in_work({"update-ref", "refs/tags/v2.0.0", m.git_in_work({"rev-parse", "v1.0.0"})});
@@ -375,10 +378,10 @@ TEST_CASE("git signature: OpenPGP-signed tag and commit verify against the keyri
         const auto outside = verifier.verify_tag(source, "v1.0.1", commit);
         REQUIRE_FALSE(outside.ok());
         CHECK(outside.error().kind == Error::Kind::InvalidInput);
-        CHECK_THAT(outside.error().message,
-                   Catch::StartsWith(fmt::format(
-                       "tag v1.0.1: OpenPGP signature by a key not in gpg_keyring {}",
-                       keyring.string())));
+        CHECK_THAT(
+            outside.error().message,
+            Catch::StartsWith(fmt::format(
+                "tag v1.0.1: OpenPGP signature by a key not in gpg_keyring {}", keyring.string())));
     }
 
     // A keyring file that cannot be read is no verdict on the release.
@@ -395,9 +398,9 @@ TEST_CASE("git signature: a tampered OpenPGP-signed tag is rejected", "[integrat
     m.tag("v1.0.0", gpg_signing(trusted));
     auto raw = m.git_in_work({"cat-file", "tag", "v1.0.0"}) + "\n";
     raw.replace(raw.find("tag v1.0.0\n"), 11, "tag v1.0.1\n");
-    const auto tampered = run({"git", "-C", m.dir().string() + "/work", "hash-object", "-t", "tag",
-                               "-w", "--stdin"},
-                              {{"HOME", m.dir().string()}}, raw);
+    const auto tampered =
+        run({"git", "-C", m.dir().string() + "/work", "hash-object", "-t", "tag", "-w", "--stdin"},
+            {{"HOME", m.dir().string()}}, raw);
     m.git_in_work({"update-ref", "refs/tags/v1.0.1", tampered});
     m.push();
     m.fetch_mirror();
@@ -434,6 +437,5 @@ TEST_CASE("git signature: a signature by a key revoked in the keyring is rejecte
     const auto head = verifier.verify_commit(source, commit);
     REQUIRE_FALSE(head.ok());
     CHECK(head.error().kind == Error::Kind::InvalidInput);
-    CHECK_THAT(head.error().message,
-               Catch::Contains("OpenPGP signature by revoked key"));
+    CHECK_THAT(head.error().message, Catch::Contains("OpenPGP signature by revoked key"));
 }

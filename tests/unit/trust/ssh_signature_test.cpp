@@ -41,8 +41,9 @@ public:
 struct Fixture {
     testing::TempDir dir;
     std::filesystem::path signers = dir.path() / "allowed_signers";
-    trust::SignedPayload payload{"object x\ntag v1\n\nrelease\n",
-                                 "-----BEGIN SSH SIGNATURE-----\nAAAA\n-----END SSH SIGNATURE-----\n"};
+    trust::SignedPayload payload{
+        "object x\ntag v1\n\nrelease\n",
+        "-----BEGIN SSH SIGNATURE-----\nAAAA\n-----END SSH SIGNATURE-----\n"};
     AnsweringRunner runner;
     Fixture() { std::ofstream(signers) << "ci@example.com ssh-ed25519 AAAA\n"; }
     sys::Result<trust::GitSignature> verify() {
@@ -91,8 +92,9 @@ TEST_CASE("ssh signature: no principal and a failed verify are verdicts", "[trus
     r = f.verify();
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().kind == sys::Error::Kind::InvalidInput);
-    CHECK(r.error().message == "tag v1: bad SSH signature by ci@example.com (Signature "
-                               "verification failed: incorrect signature)");
+    CHECK(r.error().message ==
+          "tag v1: bad SSH signature by ci@example.com (Signature "
+          "verification failed: incorrect signature)");
 }
 
 TEST_CASE("ssh signature: ssh-keygen missing, killed or timed out is transient", "[trust]") {
