@@ -1,5 +1,6 @@
 #pragma once
-// agent.yaml (SPEC section 2) as values. Pure: loading reads only the given text.
+// agent.yaml (SPEC section 2) as values. Pure: loading reads only the given text, except that
+// the absolute key files of git.verify are checked to be readable.
 
 #include <filesystem>
 #include <map>
@@ -47,12 +48,30 @@ struct TagPolicySpec {
                                            std::string order = "");
 };
 
+/// git.verify: which signatures a release of a git stack must carry, and whose (SPEC section 2).
+struct GitVerify {
+    enum class Mode {
+        Head,        ///< the commit deployed carries a good signature
+        Tag,         ///< the tag deployed is an annotated tag with a good signature (git.tags)
+        TagAndHead,  ///< both
+    };
+    Mode mode = Mode::Head;
+    /// SSH signatures: ssh-keygen's allowed_signers file (principals and their public keys).
+    std::filesystem::path allowed_signers;  ///< empty: SSH signatures are not accepted
+    /// OpenPGP signatures: a keyring file (exported public keys, binary or armored); only the
+    /// keys in it are trusted, never the user's ~/.gnupg.
+    std::filesystem::path gpg_keyring;  ///< empty: OpenPGP signatures are not accepted
+
+    bool operator==(const GitVerify&) const = default;
+};
+
 struct GitSource {
     std::string url;   ///< https://, ssh://, user@host:path, file://, or a local path
     std::string path;  ///< sub-directory with the compose files; "" = repository root
     std::string branch = "main";
     std::optional<TagPolicySpec> tags;  ///< set: follow the newest allowed tag, not the branch
     GitCredentials credentials;
+    std::optional<GitVerify> verify;  ///< set: releases must be signed (trust/git_verifier.h)
 };
 
 enum class OnFailure { Rollback, Stop };

@@ -1,7 +1,11 @@
 #include "agent/config/schema.h"
 
+#include <unistd.h>
 #include <algorithm>
+
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -23,7 +27,9 @@ constexpr std::string_view k_stack_keys[] = {
 constexpr std::string_view k_policy_keys[] = {"semver", "regex", "order"};
 constexpr std::string_view k_health_keys[] = {"timeout", "stable", "http"};
 constexpr std::string_view k_probe_keys[] = {"url", "status"};
-constexpr std::string_view k_git_keys[] = {"url", "path", "branch", "tags", "credentials"};
+constexpr std::string_view k_git_keys[] = {"url",  "path",        "branch",
+                                           "tags", "credentials", "verify"};
+constexpr std::string_view k_git_verify_keys[] = {"mode", "allowed_signers", "gpg_keyring"};
 constexpr std::string_view k_credentials_keys[] = {"username", "password_file", "ssh_key_file",
                                                    "known_hosts_file"};
 constexpr std::string_view k_registry_keys[] = {"host", "username", "password_file", "ca_file",
@@ -40,7 +46,6 @@ constexpr RefusedKey k_defaults_refused[] = {
     {"verify", k_not_yet}, {"min_age", k_not_yet},  {"window", k_not_yet}, {"drift", k_not_yet},
     {"hooks", k_not_yet},  {"approval", k_not_yet},
 };
-constexpr RefusedKey k_git_refused[] = {{"verify", k_not_yet}};
 
 constexpr const char* k_default_git_username = "x-access-token";
 
@@ -259,8 +264,78 @@ GitCredentials read_credentials(Reader& reader, const Entry& entry) {
     return credentials;
 }
 
+// A key file of git.verify: a path; an absolute one must be readable now (a relative name
+// resolves in $CREDENTIALS_DIRECTORY when it is used, as credential files do).
+std::filesystem::path read_key_file(Reader& reader, const Entry& entry) {
+    const auto text = reader.non_empty(entry, "a path");
+    if (!text) {
+        return {};
+    }
+    if (text->starts_with('/') && ::access(text->c_str(), R_OK) != 0) {
+        reader.report(entry, fmt::format("cannot read \"{}\": {}", *text, std::strerror(errno)));
+        return {};
+    }
+    if (!text->starts_with('/') && !is_relative_inside(*text)) {
+        reader.report(entry, fmt::format("expected an absolute path, or a name in "
+                                         "$CREDENTIALS_DIRECTORY without \"..\", got \"{}\"",
+                                         *text));
+        return {};
+    }
+    return *text;
+}
+
+// git.verify: {mode: head | tag | tag_and_head, allowed_signers: FILE, gpg_keyring: FILE}.
+// `follows_tags`: the stack has git.tags, which tag modes need.
+std::optional<GitVerify> read_git_verify(Reader& reader, const Entry& entry, bool follows_tags) {
+    const MapReader map(reader, entry, k_git_verify_keys);
+    if (!map.is_map()) {
+        return std::nullopt;
+    }
+    GitVerify verify;
+    bool complete = true;
+    if (const auto e = map.get("mode")) {
+        const auto text = reader.string(*e, "head, tag or tag_and_head");
+        if (text == "head") {
+            verify.mode = GitVerify::Mode::Head;
+        } else if (text == "tag" || text == "tag_and_head") {
+            verify.mode = *text == "tag" ? GitVerify::Mode::Tag : GitVerify::Mode::TagAndHead;
+            if (!follows_tags) {
+                reader.report(*e, fmt::format("mode {} needs git.tags (the stack follows a "
+                                              "branch, whose head has no tag): use mode head",
+                                              *text));
+                complete = false;
+            }
+        } else if (text) {
+            reader.report(*e, fmt::format("expected head, tag or tag_and_head, got \"{}\"", *text));
+            complete = false;
+        } else {
+            complete = false;
+        }
+    } else {
+        // What a stack follows is what is signed: its tags, else its branch's head.
+        verify.mode = follows_tags ? GitVerify::Mode::Tag : GitVerify::Mode::Head;
+    }
+    const auto signers = map.get("allowed_signers");
+    const auto keyring = map.get("gpg_keyring");
+    if (signers) {
+        verify.allowed_signers = read_key_file(reader, *signers);
+        complete = complete && !verify.allowed_signers.empty();
+    }
+    if (keyring) {
+        verify.gpg_keyring = read_key_file(reader, *keyring);
+        complete = complete && !verify.gpg_keyring.empty();
+    }
+    if (!signers && !keyring) {
+        reader.report(entry,
+                      "needs the keys to trust: allowed_signers (SSH signatures, "
+                      "ssh-keygen's format) and/or gpg_keyring (OpenPGP public keys)");
+        complete = false;
+    }
+    return complete ? std::optional(verify) : std::nullopt;
+}
+
 GitSource read_git(Reader& reader, const Entry& entry) {
-    const MapReader map(reader, entry, k_git_keys, k_git_refused);
+    const MapReader map(reader, entry, k_git_keys);
     GitSource git;
     if (const auto e = map.get("url")) {
         git.url = reader.non_empty(*e, "a URL").value_or("");
@@ -298,6 +373,9 @@ GitSource read_git(Reader& reader, const Entry& entry) {
     }
     if (const auto e = map.get("credentials")) {
         git.credentials = read_credentials(reader, *e);
+    }
+    if (const auto e = map.get("verify")) {
+        git.verify = read_git_verify(reader, *e, map.has("tags"));
     }
     return git;
 }

@@ -12,6 +12,7 @@
 #include "agent/sys/clock.h"
 #include "agent/sys/http.h"
 #include "agent/sys/process.h"
+#include "agent/trust/git_verifier.h"
 
 namespace agentd::daemon {
 
@@ -93,6 +94,29 @@ public:
 
 private:
     sources::GitSource& m_inner;
+    Pulse m_pulse;
+};
+
+/// Signature checks read the mirror under its lock (which waits for another worker's fetch) and
+/// run ssh-keygen (reported by the process runner beneath) or gpg through gpgme, which has no
+/// timeout of its own: the git allowance covers both.
+class ReportingGitVerifier final : public trust::GitVerifier {
+public:
+    ReportingGitVerifier(trust::GitVerifier& inner, Pulse pulse) : m_inner(inner), m_pulse(pulse) {}
+    sys::Result<trust::GitSignature> verify_tag(const config::GitSource& source,
+                                                const std::string& tag,
+                                                const std::string& commit) override {
+        Pulse::Step step(m_pulse, "git verify tag " + tag, k_git_step_allowance);
+        return m_inner.verify_tag(source, tag, commit);
+    }
+    sys::Result<trust::GitSignature> verify_commit(const config::GitSource& source,
+                                                   const std::string& commit) override {
+        Pulse::Step step(m_pulse, "git verify commit " + commit, k_git_step_allowance);
+        return m_inner.verify_commit(source, commit);
+    }
+
+private:
+    trust::GitVerifier& m_inner;
     Pulse m_pulse;
 };
 

@@ -19,6 +19,7 @@
 #include "agent/sys/files.h"
 #include "agent/sys/http.h"
 #include "agent/sys/process.h"
+#include "agent/trust/git_verifier.h"
 
 namespace agentd::daemon {
 namespace {
@@ -79,12 +80,14 @@ public:
           m_store(db_path(config)),
           m_real_git(config.state_dir),
           m_git(m_real_git, pulse),
+          m_real_signatures(config.state_dir, m_processes),
+          m_signatures(m_real_signatures, pulse),
           m_registry(config, std::move(tokens), groups, pulse),
           m_engine(m_docker_http),
           m_compose(m_processes),
           m_reconciler(
-              deploy::Services{m_git, m_registry, m_engine, m_compose, m_store, m_clock,
-                               m_probe_http,
+              deploy::Services{m_git, m_signatures, m_registry, m_engine, m_compose, m_store,
+                               m_clock, m_probe_http,
                                [this](const std::string& host) { return pull_credentials(host); }},
               config.state_dir, stop) {}
 
@@ -130,6 +133,8 @@ private:
     state::SqliteStore m_store;
     sources::LibGit2Source m_real_git;
     ReportingGitSource m_git;
+    trust::MirrorGitVerifier m_real_signatures;
+    ReportingGitVerifier m_signatures;
     OwnedRegistry m_registry;
     runtime::DockerEngine m_engine;
     runtime::ComposeRunner m_compose;

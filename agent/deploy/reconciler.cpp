@@ -121,7 +121,8 @@ CycleResult Reconciler::cycle(const config::Stack& stack, model::Trigger trigger
         case Plan::Kind::Deploy:
             break;
     }
-    // 3. verify: compose accepts the files; a rejected release is remembered, nothing touched.
+    // 3. verify: compose accepts the files, git.verify's signatures are good; a rejected
+    // release is remembered, nothing touched.
     const auto verdict = verify(stack, *observed);
     if (!verdict) {
         poll.error = "verify: " + verdict.error().message;
@@ -139,7 +140,7 @@ CycleResult Reconciler::cycle(const config::Stack& stack, model::Trigger trigger
     d.stack = stack.name;
     d.release = next.release;
     d.trigger = trigger;
-    return not_current_note(stack, next.release, deploy(stack, std::move(d)), poll);
+    return not_current_note(stack, next.release, deploy(stack, std::move(d), verdict->verified), poll);
 }
 
 CycleResult Reconciler::not_current_note(const config::Stack& stack, const model::Release& release,
@@ -242,14 +243,55 @@ Known Reconciler::known(const config::Stack& stack, const Observation& observati
     return k;
 }
 
-sys::Result<Verdict> Reconciler::verify(const config::Stack&, const Observation& observation) {
+sys::Result<Verdict> Reconciler::verify(const config::Stack& stack,
+                                        const Observation& observation) {
     if (observation.refused) {
         return Verdict::reject(observation.refused->message);
     }
-    return Verdict::accept();
+    Verdict verdict = Verdict::accept();
+    if (!stack.git || !stack.git->verify) {
+        return verdict;
+    }
+    // git.verify: the tag and/or the commit observed carry a good signature by a trusted key.
+    // A bad or missing signature is a verdict; a check that could not be made is a poll error.
+    using Mode = config::GitVerify::Mode;
+    const auto mode = stack.git->verify->mode;
+    auto judge = [&](const sys::Result<trust::GitSignature>& signature,
+                     const std::string& subject) -> std::optional<sys::Result<Verdict>> {
+        if (!signature) {
+            if (signature.error().kind == sys::Error::Kind::InvalidInput) {
+                return Verdict::reject("signature: " + signature.error().message);
+            }
+            return signature.error();
+        }
+        verdict.verified.push_back(
+            fmt::format("{}: signed by {} ({} key {})", subject, signature->signer,
+                        trust::method_name(signature->method), signature->key));
+        return std::nullopt;
+    };
+    if (mode == Mode::Tag || mode == Mode::TagAndHead) {
+        if (observation.tag.empty()) {
+            return Verdict::reject(
+                "signature: git.verify wants a signed tag, and the release "
+                "has no tag (git.tags is not set)");
+        }
+        const auto signature =
+            m_s.git_verifier.verify_tag(*stack.git, observation.tag, observation.revision);
+        if (auto end = judge(signature, "tag " + observation.tag)) {
+            return std::move(*end);
+        }
+    }
+    if (mode == Mode::Head || mode == Mode::TagAndHead) {
+        const auto signature = m_s.git_verifier.verify_commit(*stack.git, observation.revision);
+        if (auto end = judge(signature, "commit " + observation.revision.substr(0, 12))) {
+            return std::move(*end);
+        }
+    }
+    return verdict;
 }
 
-CycleResult Reconciler::deploy(const config::Stack& stack, model::Deployment d) {
+CycleResult Reconciler::deploy(const config::Stack& stack, model::Deployment d,
+                               const std::vector<std::string>& verified) {
     const auto current = m_s.store.current(stack.name);
     d.previous = current ? std::optional(current->id) : std::nullopt;
     d.status = model::Status::InProgress;
@@ -264,6 +306,9 @@ CycleResult Reconciler::deploy(const config::Stack& stack, model::Deployment d) 
     event(d, "plan",
           "deploying " + describe(d.release) +
               (current ? fmt::format(" (replacing deployment {})", current->id) : ""));
+    for (const auto& note : verified) {
+        event(d, "verify", note);
+    }
     // 4. pull every image by digest; nothing runs differently yet. A failed pull is transient:
     // the release is not marked bad and the next poll tries it again.
     if (auto pulled = pull(stack, d); !pulled) {

@@ -22,12 +22,14 @@
 #include "agent/state/store.h"
 #include "agent/sys/clock.h"
 #include "agent/sys/http.h"
+#include "agent/trust/git_verifier.h"
 
 namespace agentd::deploy {
 
 /// Every side effect the pipeline has, each behind its interface (fakes in tests/).
 struct Services {
     sources::GitSource& git;
+    trust::GitVerifier& git_verifier;  ///< git.verify: signatures of tags and commits
     sources::Registry& registry;
     runtime::Engine& engine;
     runtime::Compose& compose;
@@ -107,7 +109,9 @@ private:
                                     Observation& o);
     Known known(const config::Stack& stack, const Observation& observation);
     sys::Result<Verdict> verify(const config::Stack& stack, const Observation& observation);
-    CycleResult deploy(const config::Stack& stack, model::Deployment d);
+    /// `verified`: what verify found signed, recorded as "verify" events of the deployment.
+    CycleResult deploy(const config::Stack& stack, model::Deployment d,
+                       const std::vector<std::string>& verified = {});
     sys::Result<void> pull(const config::Stack& stack, model::Deployment& d);
     /// Checks `release` out, brings it up and gates it; used by deploy, rollback and recovery.
     /// `replaces`: the release whose files the containers have now (none: nothing applied

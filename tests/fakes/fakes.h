@@ -17,6 +17,7 @@
 #include "agent/state/store.h"
 #include "agent/sys/clock.h"
 #include "agent/sys/http.h"
+#include "agent/trust/git_verifier.h"
 
 namespace agentd::fakes {
 
@@ -100,6 +101,31 @@ public:
 };
 
 /// Tags -> digests the test sets; unknown tags are NotFound.
+/// Signatures as the test declares them: `tags` and `commits` map a tag name or commit id to
+/// its answer; anything not listed is "not signed" (InvalidInput). Records what was asked.
+class FakeGitVerifier final : public trust::GitVerifier {
+public:
+    sys::Result<trust::GitSignature> verify_tag(const config::GitSource&, const std::string& tag,
+                                                const std::string& commit) override {
+        asked.push_back("tag " + tag + " " + commit);
+        const auto it = tags.find(tag);
+        return it != tags.end() ? it->second
+                                : sys::Result<trust::GitSignature>(
+                                      sys::Error::invalid("tag " + tag + ": not signed"));
+    }
+    sys::Result<trust::GitSignature> verify_commit(const config::GitSource&,
+                                                   const std::string& commit) override {
+        asked.push_back("commit " + commit);
+        const auto it = commits.find(commit);
+        return it != commits.end() ? it->second
+                                   : sys::Result<trust::GitSignature>(sys::Error::invalid(
+                                         "commit " + commit.substr(0, 12) + ": not signed"));
+    }
+    std::map<std::string, sys::Result<trust::GitSignature>> tags;
+    std::map<std::string, sys::Result<trust::GitSignature>> commits;
+    std::vector<std::string> asked;
+};
+
 class FakeRegistry final : public sources::Registry {
 public:
     sys::Result<std::string> resolve_digest(const sources::ImageRef& ref) override {

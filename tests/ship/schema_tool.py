@@ -202,7 +202,8 @@ def cmd_compare(schema_path, path, kind):
 # sits: (section, path prefix).
 CODE_LISTS = {"top": ("top", ""), "api": ("top", "api."), "stack": ("stack", ""),
               "defaults": ("defaults", ""), "git": ("stack", "git."),
-              "credentials": ("stack", "git.credentials."), "health": ("stack", "health."),
+              "credentials": ("stack", "git.credentials."),
+              "git_verify": ("stack", "git.verify."), "health": ("stack", "health."),
               "probe": ("stack", "health.http[]."), "registry": ("registry", ""),
               "policy": ("policy", "")}
 

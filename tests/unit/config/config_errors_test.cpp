@@ -89,8 +89,8 @@ TEST_CASE("config: SPEC keys this version does not support are refused by name",
           "agent.yaml:1:1: notifications: not supported by this version of agentd");
     CHECK(error_of(stack_with("    approval: manual\n")) ==
           "agent.yaml:4:5: stacks[0].approval: not supported by this version of agentd");
-    CHECK(error_of(git_with("      verify: {mode: tag}\n")) ==
-          "agent.yaml:5:7: stacks[0].git.verify: not supported by this version of agentd");
+    CHECK(error_of(stack_with("    verify: {cosign: {key: /k.pub}}\n")) ==
+          "agent.yaml:4:5: stacks[0].verify: not supported by this version of agentd");
 }
 
 TEST_CASE("config: defaults refuse per-stack keys", "[config]") {
@@ -439,4 +439,26 @@ TEST_CASE("config: tag policies are checked when the file is read", "[config]") 
               .find("agent.yaml:4:19: stacks[0].no_downgrade: ") == 0);
     CHECK(error_of("defaults:\n  images: {}\n") ==
           "agent.yaml:2:3: defaults.images: is set per stack and cannot be a default");
+}
+
+TEST_CASE("config: git.verify needs keys, a mode that fits the stack, readable files", "[config]") {
+    // /dev/null stands for a readable key file; the file is read when a release is checked.
+    CHECK(error_of(git_with("      verify: {mode: head}\n")) ==
+          "agent.yaml:5:15: stacks[0].git.verify: needs the keys to trust: allowed_signers (SSH "
+          "signatures, ssh-keygen's format) and/or gpg_keyring (OpenPGP public keys)");
+    CHECK(error_of(git_with("      verify: {mode: tag, allowed_signers: /dev/null}\n")) ==
+          "agent.yaml:5:22: stacks[0].git.verify.mode: mode tag needs git.tags (the stack "
+          "follows a branch, whose head has no tag): use mode head");
+    CHECK(error_of(git_with("      verify: {mode: tags, allowed_signers: /dev/null}\n")) ==
+          "agent.yaml:5:22: stacks[0].git.verify.mode: expected head, tag or tag_and_head, got "
+          "\"tags\"");
+    CHECK(error_of(git_with("      verify: {allowed_signers: /nonexistent/signers}\n")) ==
+          "agent.yaml:5:33: stacks[0].git.verify.allowed_signers: cannot read "
+          "\"/nonexistent/signers\": No such file or directory");
+    CHECK(error_of(git_with("      verify: {gpg_keyring: ../keys.gpg}\n")) ==
+          "agent.yaml:5:29: stacks[0].git.verify.gpg_keyring: expected an absolute path, or a "
+          "name in $CREDENTIALS_DIRECTORY without \"..\", got \"../keys.gpg\"");
+    CHECK(errors_of(git_with("      verify: {allowd_signers: /dev/null}\n")).at(1) ==
+          "agent.yaml:5:16: stacks[0].git.verify.allowd_signers: unknown key, did you mean "
+          "\"allowed_signers\"?");
 }

@@ -218,3 +218,36 @@ stacks:
     CHECK(config.stacks.at(1).no_downgrade);
     CHECK(config.stacks.at(1).images.empty());
 }
+
+TEST_CASE("config: git.verify is read, its mode defaulting to what the stack follows", "[config]") {
+    const auto config = config::parse_config(R"(stacks:
+  - name: shop
+    git:
+      url: https://example.com/deploy.git
+      tags: {semver: "^2"}
+      verify: {allowed_signers: /dev/null}
+  - name: blog
+    git:
+      url: https://example.com/blog.git
+      verify: {gpg_keyring: release-keys.gpg}
+  - name: api
+    git:
+      url: https://example.com/api.git
+      tags: {semver: "^1"}
+      verify: {mode: tag_and_head, allowed_signers: /dev/null, gpg_keyring: /dev/null}
+  - name: plain
+    git: {url: https://example.com/plain.git}
+)",
+                                             "agent.yaml");
+    const auto& shop = *config.stacks.at(0).git->verify;
+    CHECK(shop.mode == GitVerify::Mode::Tag);
+    CHECK(shop.allowed_signers == "/dev/null");
+    CHECK(shop.gpg_keyring.empty());
+    const auto& blog = *config.stacks.at(1).git->verify;
+    CHECK(blog.mode == GitVerify::Mode::Head);
+    CHECK(blog.gpg_keyring == "release-keys.gpg");  // resolved in $CREDENTIALS_DIRECTORY
+    const auto& api = *config.stacks.at(2).git->verify;
+    CHECK(api.mode == GitVerify::Mode::TagAndHead);
+    CHECK(api.gpg_keyring == "/dev/null");
+    CHECK_FALSE(config.stacks.at(3).git->verify.has_value());
+}

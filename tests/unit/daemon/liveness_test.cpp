@@ -123,3 +123,34 @@ TEST_CASE("liveness: step names keep secrets out", "[daemon]") {
     spec.argv = {"x", std::string(500, 'a')};
     CHECK(daemon::describe_process(spec).size() == 160);
 }
+
+TEST_CASE("liveness: a git signature check is reported with the git allowance", "[daemon]") {
+    daemon::testing::FakeClock clock;
+    daemon::Liveness liveness(clock);
+    struct Peeking final : trust::GitVerifier {
+        daemon::Liveness& liveness;
+        std::vector<std::string> steps;
+        explicit Peeking(daemon::Liveness& l) : liveness(l) {}
+        sys::Result<trust::GitSignature> verify_tag(const config::GitSource&, const std::string&,
+                                                    const std::string&) override {
+            steps.push_back(liveness.busy()[0].step);
+            CHECK(liveness.busy()[0].deadline ==
+                  liveness_clock_now() + daemon::k_git_step_allowance + daemon::k_liveness_margin);
+            return sys::Error::invalid("tag v1: not signed");
+        }
+        sys::Result<trust::GitSignature> verify_commit(const config::GitSource&,
+                                                       const std::string&) override {
+            steps.push_back(liveness.busy()[0].step);
+            return trust::GitSignature{};
+        }
+        std::function<sys::TimePoint()> liveness_clock_now;
+    } inner(liveness);
+    inner.liveness_clock_now = [&] { return clock.now(); };
+    daemon::ReportingGitVerifier verifier(inner, daemon::Pulse(liveness, 0));
+    liveness.begin_job(0, "shop");
+    CHECK_FALSE(verifier.verify_tag({}, "v1", std::string(40, 'a')).ok());
+    CHECK(verifier.verify_commit({}, std::string(40, 'b')).ok());
+    CHECK(inner.steps == std::vector<std::string>{"git verify tag v1",
+                                                  "git verify commit " + std::string(40, 'b')});
+    CHECK(liveness.busy()[0].step == "between steps");
+}

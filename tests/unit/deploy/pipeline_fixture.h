@@ -23,6 +23,7 @@ struct PipelineFixture {
     std::filesystem::path dir;
     fakes::FakeClock clock;
     fakes::FakeGit git;
+    fakes::FakeGitVerifier signatures;
     fakes::FakeRegistry registry;
     fakes::FakeEngine engine;
     fakes::FakeCompose compose{engine};
@@ -36,8 +37,9 @@ struct PipelineFixture {
         : dir(std::filesystem::temp_directory_path() /
               ("agentd-pipeline-" + std::to_string(::getpid()) + "-" +
                std::to_string(counter()++))),
-          reconciler(deploy::Services{git, registry, engine, compose, store, clock, http, {}}, dir,
-                     stop) {
+          reconciler(
+              deploy::Services{git, signatures, registry, engine, compose, store, clock, http, {}},
+              dir, stop) {
         std::filesystem::create_directories(dir);
         stack.name = "shop";
         stack.git = config::GitSource{"file:///srv/deploy.git", "shop", "main", {}};

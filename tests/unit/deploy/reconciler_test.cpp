@@ -482,3 +482,101 @@ TEST_CASE("reconciler: agentd's own files live outside the git working tree", "[
     CHECK(std::filesystem::exists(f.dir / "meta" / "shop" / "services.json"));
     CHECK_FALSE(std::filesystem::exists(tree / ".agentd"));
 }
+
+namespace {
+
+trust::GitSignature ssh_signer(const std::string& who) {
+    return {trust::SignatureMethod::Ssh, who, "ED25519 SHA256:abc"};
+}
+
+}  // namespace
+
+TEST_CASE("reconciler: git.verify head deploys a signed commit and records its signer",
+          "[deploy][trust]") {
+    Fixture f;
+    f.stack.git->verify = config::GitVerify{config::GitVerify::Mode::Head, "/etc/signers", ""};
+    f.signatures.commits.emplace(std::string(40, 'a'), ssh_signer("ci@example.com"));
+    const auto r = f.poll();
+    REQUIRE(r.outcome == deploy::Outcome::Succeeded);
+    CHECK(f.signatures.asked == std::vector<std::string>{"commit " + std::string(40, 'a')});
+    CHECK(testing::has_event(f.get(*r.deployment), "verify",
+                             "commit aaaaaaaaaaaa: signed by ci@example.com (ssh key ED25519 "
+                             "SHA256:abc)"));
+}
+
+TEST_CASE("reconciler: git.verify rejects an unsigned commit before anything is pulled",
+          "[deploy][trust]") {
+    Fixture f;
+    f.stack.git->verify = config::GitVerify{config::GitVerify::Mode::Head, "/etc/signers", ""};
+    f.signatures.commits.emplace(std::string(40, 'a'), ssh_signer("ci@example.com"));
+    REQUIRE(f.poll().outcome == deploy::Outcome::Succeeded);
+    const auto pulls = f.engine.pulls.size();
+
+    f.release('b', '2');  // a new commit, not signed, with a new image
+    const auto r = f.poll();
+    REQUIRE(r.outcome == deploy::Outcome::Rejected);
+    const auto d = f.get(*r.deployment);
+    CHECK(d.status == Status::Rejected);
+    CHECK(d.reason == "signature: commit bbbbbbbbbbbb: not signed");
+    CHECK(f.engine.pulls.size() == pulls);  // nothing pulled
+    CHECK(f.compose.ups.size() == 1);
+    CHECK(f.engine.running.at("web") == k_web + "@" + digest('1'));
+    // Remembered as bad: the next poll asks nothing and records nothing.
+    const auto asked = f.signatures.asked.size();
+    CHECK(f.poll().outcome == deploy::Outcome::Noop);
+    CHECK(f.signatures.asked.size() == asked);
+    CHECK(f.store.all().size() == 2);
+}
+
+TEST_CASE("reconciler: a signature check that cannot be made is a poll error, not a verdict",
+          "[deploy][trust]") {
+    Fixture f;
+    f.stack.git->verify = config::GitVerify{config::GitVerify::Mode::Head, "/etc/signers", ""};
+    f.signatures.commits.emplace(std::string(40, 'a'),
+                                 sys::Error::failed("commit aaaaaaaaaaaa: cannot run ssh-keygen"));
+    const auto r = f.poll();
+    CHECK(r.outcome == deploy::Outcome::PollError);
+    CHECK(f.store.all().empty());
+    CHECK(f.store.stack_state("shop").last_poll.error ==
+          "verify: commit aaaaaaaaaaaa: cannot run ssh-keygen");
+    // Once it can be made, the release deploys.
+    f.signatures.commits.erase(std::string(40, 'a'));
+    f.signatures.commits.emplace(std::string(40, 'a'), ssh_signer("ci@example.com"));
+    CHECK(f.poll().outcome == deploy::Outcome::Succeeded);
+}
+
+TEST_CASE("reconciler: git.verify tag checks the observed tag against its commit",
+          "[deploy][trust]") {
+    Fixture f;
+    f.stack.git->tags = *config::TagPolicySpec::make("^1", "");
+    f.stack.git->verify = config::GitVerify{config::GitVerify::Mode::Tag, "", "/etc/keys.gpg"};
+    f.git.tag_list = {git_tag("v1.0.0", '1')};
+    f.signatures.tags.emplace("v1.0.0", trust::GitSignature{trust::SignatureMethod::OpenPgp,
+                                                            "Release <r@example.com>", "ABCD"});
+    auto r = f.poll();
+    REQUIRE(r.outcome == deploy::Outcome::Succeeded);
+    CHECK(f.signatures.asked == std::vector<std::string>{"tag v1.0.0 " + std::string(40, '1')});
+    CHECK(testing::has_event(f.get(*r.deployment), "verify",
+                             "tag v1.0.0: signed by Release <r@example.com> (openpgp key ABCD)"));
+
+    // A newer tag by a key outside the keyring: rejected, v1.0.0 keeps running.
+    f.git.tag_list.push_back(git_tag("v1.1.0", '2'));
+    f.signatures.tags.emplace("v1.1.0",
+                              sys::Error::invalid("tag v1.1.0: OpenPGP signature by a key not in "
+                                                  "gpg_keyring /etc/keys.gpg (key EEEE)"));
+    r = f.poll();
+    REQUIRE(r.outcome == deploy::Outcome::Rejected);
+    CHECK(f.get(*r.deployment).reason ==
+          "signature: tag v1.1.0: OpenPGP signature by a key not in gpg_keyring /etc/keys.gpg "
+          "(key EEEE)");
+    CHECK(f.store.current("shop")->release.tag == "v1.0.0");
+    CHECK(f.compose.ups.size() == 1);
+
+    // tag_and_head: the commit must be signed too.
+    f.stack.git->verify->mode = config::GitVerify::Mode::TagAndHead;
+    f.git.tag_list.push_back(git_tag("v1.2.0", '3'));
+    f.signatures.tags.emplace("v1.2.0", ssh_signer("ci@example.com"));
+    r = f.poll();
+    REQUIRE(r.outcome == deploy::Outcome::Rejected);
+    CHECK(f.get(*r.deployment).reason == "signature: commit 333333333333: not signed");
+}
