@@ -49,6 +49,13 @@ public:
     sys::Result<std::vector<std::string>> list_tags(const sources::ImageRef& ref) override {
         return m_registry.list_tags(ref);
     }
+    sys::Result<sources::Manifest> get_manifest(const sources::ImageRef& ref) override {
+        return m_registry.get_manifest(ref);
+    }
+    sys::Result<std::string> get_blob(const sources::ImageRef& ref, const std::string& digest,
+                                      std::size_t max_size) override {
+        return m_registry.get_blob(ref, digest, max_size);
+    }
     /// What the client authenticates with at `ref`'s registry (see RegistryClient).
     sys::Result<std::optional<sources::RegistryCredentials>> credentials(
         const sources::ImageRef& ref) const {

@@ -126,7 +126,39 @@ public:
         }
         return out;
     }
+    sys::Result<sources::Manifest> get_manifest(const sources::ImageRef& ref) override {
+        ++manifest_gets;
+        if (!fail.empty()) {
+            return sys::Error::failed(fail);
+        }
+        const auto it = manifests.find(ref.repository +
+                                       (ref.digest.empty() ? ":" + ref.tag : "@" + ref.digest));
+        if (it == manifests.end()) {
+            return sys::Error::not_found("manifest " + ref.tag + ref.digest + " not found");
+        }
+        return it->second;
+    }
+    sys::Result<std::string> get_blob(const sources::ImageRef&, const std::string& digest,
+                                      std::size_t max_size) override {
+        ++blob_gets;
+        if (!fail.empty()) {
+            return sys::Error::failed(fail);
+        }
+        const auto it = blobs.find(digest);
+        if (it == blobs.end()) {
+            return sys::Error::not_found("blob " + digest + " not found");
+        }
+        if (it->second.size() > max_size) {
+            return sys::Error::failed("blob " + digest + " too large");
+        }
+        return it->second;
+    }
     std::map<std::string, std::string> digests;  ///< "repo:tag" -> digest
+    /// "repo:tag" or "repo@digest" -> what get_manifest answers.
+    std::map<std::string, sources::Manifest> manifests;
+    std::map<std::string, std::string> blobs;  ///< digest -> content
+    int manifest_gets = 0;
+    int blob_gets = 0;
     std::string fail;
     std::optional<sys::Error> list_error;  ///< what list_tags answers instead of the tags
     int resolves = 0;
