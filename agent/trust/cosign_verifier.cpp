@@ -8,7 +8,7 @@ namespace agentd::trust {
 
 namespace {
 
-std::string key_names(const std::vector<PublicKey>& keys) {
+std::string key_names(const std::vector<sys::PublicKey>& keys) {
     std::string out;
     for (const auto& key : keys) {
         out += (out.empty() ? "" : ", ") + key.name();
@@ -21,7 +21,7 @@ std::string key_names(const std::vector<PublicKey>& keys) {
 sys::Result<CosignVerified> verify_cosign_keyed(sources::Registry& registry,
                                                 const sources::ImageRef& image,
                                                 const std::string& digest,
-                                                const std::vector<PublicKey>& keys) {
+                                                const std::vector<sys::PublicKey>& keys) {
     const std::string subject = image.pinned(digest);
     const auto rejected = [&](const std::string& why) {
         return sys::Error::invalid(fmt::format("image {}: cosign verification failed: {}",
@@ -83,7 +83,7 @@ sys::Result<CosignVerified> verify_cosign_keyed(sources::Registry& registry,
                               fmt::format("image {}: reading signature {}: {}", subject, where,
                                           payload.error().message)};
         }
-        const PublicKey* signer = nullptr;
+        const sys::PublicKey* signer = nullptr;
         for (const auto& key : keys) {
             if (key.verifies(*payload, layer.signature)) {
                 signer = &key;

@@ -9,7 +9,7 @@
 #include "agent/sources/image_ref.h"
 #include "agent/sources/registry.h"
 #include "agent/sys/result.h"
-#include "agent/trust/cosign_key.h"
+#include "agent/sys/public_key.h"
 
 namespace agentd::trust {
 
@@ -33,6 +33,6 @@ struct CosignVerified {
 sys::Result<CosignVerified> verify_cosign_keyed(sources::Registry& registry,
                                                 const sources::ImageRef& image,
                                                 const std::string& digest,
-                                                const std::vector<PublicKey>& keys);
+                                                const std::vector<sys::PublicKey>& keys);
 
 }  // namespace agentd::trust

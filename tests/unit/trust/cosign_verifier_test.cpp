@@ -10,13 +10,13 @@
 #include "agent/trust/cosign.h"
 #include "tests/fakes/fakes.h"
 #include "tests/unit/sources/registry_push.h"
-#include "tests/unit/trust/openssl_signer.h"
+#include "tests/unit/openssl_signer.h"
 
 using namespace agentd;
 using sources::ImageRef;
 using testing::OpensslKey;
 using testing::SignedLayer;
-using trust::PublicKey;
+using sys::PublicKey;
 
 namespace {
 

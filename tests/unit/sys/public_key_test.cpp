@@ -1,15 +1,15 @@
-#include "agent/trust/cosign_key.h"
+#include "agent/sys/public_key.h"
 
 #include <fstream>
 
 #include <catch2/catch.hpp>
 
 #include "tests/unit/temp_dir.h"
-#include "tests/unit/trust/openssl_signer.h"
+#include "tests/unit/openssl_signer.h"
 
 using namespace agentd;
 using testing::OpensslKey;
-using trust::PublicKey;
+using sys::PublicKey;
 
 namespace {
 
@@ -24,8 +24,8 @@ std::string decoded(const std::string& base64) {
 
 }  // namespace
 
-TEST_CASE("cosign key: P-256, P-384, Ed25519 and RSA keys made by openssl verify their signatures",
-          "[trust][cosign]") {
+TEST_CASE("public key: P-256, P-384, Ed25519 and RSA keys made by openssl verify their signatures",
+          "[sys][public_key]") {
     const auto [kind, algorithm] = GENERATE(table<std::string, std::string>({
         {"p256", "ECDSA P-256"},
         {"p384", "ECDSA P-384"},
@@ -53,8 +53,8 @@ TEST_CASE("cosign key: P-256, P-384, Ed25519 and RSA keys made by openssl verify
     CHECK_FALSE(other_key->verifies(payload, signature));
 }
 
-TEST_CASE("cosign key: unreadable, non-PEM, private, small RSA and P-521 keys are refused by name",
-          "[trust][cosign]") {
+TEST_CASE("public key: unreadable, non-PEM, private, small RSA and P-521 keys are refused by name",
+          "[sys][public_key]") {
     testing::TempDir dir;
     const auto missing = PublicKey::load(dir.path() / "absent.pub");
     REQUIRE_FALSE(missing.ok());

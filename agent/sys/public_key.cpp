@@ -1,4 +1,4 @@
-#include "agent/trust/cosign_key.h"
+#include "agent/sys/public_key.h"
 
 #include <fstream>
 #include <sstream>
@@ -10,7 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-namespace agentd::trust {
+namespace agentd::sys {
 
 namespace {
 
@@ -19,8 +19,8 @@ namespace {
 constexpr std::uintmax_t k_max_key_file_size = 64 * 1024;
 constexpr int k_min_rsa_bits = 2048;
 
-sys::Error bad_key(const std::string& name, std::string_view why) {
-    return sys::Error::invalid(fmt::format("public key {}: {}", name, why));
+Error bad_key(const std::string& name, std::string_view why) {
+    return Error::invalid(fmt::format("public key {}: {}", name, why));
 }
 
 }  // namespace
@@ -29,7 +29,7 @@ void PublicKey::Free::operator()(void* key) const {
     EVP_PKEY_free(static_cast<EVP_PKEY*>(key));
 }
 
-sys::Result<PublicKey> PublicKey::load(const std::filesystem::path& file) {
+Result<PublicKey> PublicKey::load(const std::filesystem::path& file) {
     const std::string name = file.string();
     std::error_code ec;
     const auto size = std::filesystem::file_size(file, ec);
@@ -47,13 +47,13 @@ sys::Result<PublicKey> PublicKey::load(const std::filesystem::path& file) {
     return parse(text.str(), name);
 }
 
-sys::Result<PublicKey> PublicKey::parse(std::string_view pem, const std::string& name) {
+Result<PublicKey> PublicKey::parse(std::string_view pem, const std::string& name) {
     if (pem.size() > k_max_key_file_size) {
         return bad_key(name, "is larger than 64 KiB: not a PEM public key");
     }
     BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
     if (bio == nullptr) {
-        return sys::Error::failed(fmt::format("public key {}: out of memory", name));
+        return Error::failed(fmt::format("public key {}: out of memory", name));
     }
     EVP_PKEY* raw = PEM_read_bio_PUBKEY(bio, nullptr, nullptr, nullptr);
     BIO_free(bio);
@@ -129,4 +129,4 @@ bool PublicKey::verifies(std::string_view data, std::string_view signature) cons
     return ok;
 }
 
-}  // namespace agentd::trust
+}  // namespace agentd::sys
