@@ -91,7 +91,7 @@ public:
           m_compose(m_processes),
           m_reconciler(
               deploy::Services{m_git, m_registry, m_engine, m_compose, m_store, m_clock,
-                               m_probe_http,
+                               m_probe_http, m_verifier,
                                [this](const std::string& host) { return pull_credentials(host); }},
               config.state_dir, stop) {}
 
@@ -140,6 +140,9 @@ private:
     OwnedRegistry m_registry;
     runtime::DockerEngine m_engine;
     runtime::ComposeRunner m_compose;
+    /// Verified digests are cached for the worker's life; a reload makes a new worker, so
+    /// changed key files are read again.
+    trust::RegistryImageVerifier m_verifier{m_registry};
     deploy::Reconciler m_reconciler;
 };
 

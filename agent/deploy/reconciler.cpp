@@ -121,7 +121,8 @@ CycleResult Reconciler::cycle(const config::Stack& stack, model::Trigger trigger
         case Plan::Kind::Deploy:
             break;
     }
-    // 3. verify: compose accepts the files; a rejected release is remembered, nothing touched.
+    // 3. verify: compose accepts the files and every image carries the signatures its policy
+    // asks for; a rejected release is remembered, nothing touched.
     const auto verdict = verify(stack, *observed);
     if (!verdict) {
         poll.error = "verify: " + verdict.error().message;
@@ -138,7 +139,7 @@ CycleResult Reconciler::cycle(const config::Stack& stack, model::Trigger trigger
     d.stack = stack.name;
     d.release = next.release;
     d.trigger = trigger;
-    return deploy(stack, std::move(d));
+    return deploy(stack, std::move(d), verdict->verified);
 }
 
 CycleResult Reconciler::rollback(const config::Stack& stack, std::optional<std::int64_t> to) {
@@ -229,14 +230,40 @@ Known Reconciler::known(const config::Stack& stack, const Observation& observati
     return k;
 }
 
-sys::Result<Verdict> Reconciler::verify(const config::Stack&, const Observation& observation) {
+sys::Result<Verdict> Reconciler::verify(const config::Stack& stack,
+                                        const Observation& observation) {
     if (observation.refused) {
         return Verdict::reject(observation.refused->message);
     }
-    return Verdict::accept();
+    // Every image whose policy asks for signatures, by the digest that will be pulled: what
+    // runs is what was verified.
+    Verdict verdict = Verdict::accept();
+    for (const auto& [service, image] : observation.pins) {
+        const config::ImageVerify* policy = stack.verify_for(service);
+        if (policy == nullptr) {
+            continue;
+        }
+        const auto ref = sources::ImageRef::parse(image);
+        if (!ref || ref->digest.empty()) {
+            return Verdict::reject(fmt::format("service {}: image {} has no digest to verify",
+                                               service, image));
+        }
+        auto verified = m_s.verifier.verify(*ref, ref->digest, *policy);
+        if (!verified) {
+            if (verified.error().kind == sys::Error::Kind::InvalidInput) {
+                return Verdict::reject(
+                    fmt::format("service {}: {}", service, verified.error().message));
+            }
+            return sys::Error{verified.error().kind,
+                              fmt::format("service {}: {}", service, verified.error().message)};
+        }
+        verdict.verified.push_back(fmt::format("service {}: {}", service, *verified));
+    }
+    return verdict;
 }
 
-CycleResult Reconciler::deploy(const config::Stack& stack, model::Deployment d) {
+CycleResult Reconciler::deploy(const config::Stack& stack, model::Deployment d,
+                               const std::vector<std::string>& verified) {
     const auto current = m_s.store.current(stack.name);
     d.previous = current ? std::optional(current->id) : std::nullopt;
     d.status = model::Status::InProgress;
@@ -251,6 +278,9 @@ CycleResult Reconciler::deploy(const config::Stack& stack, model::Deployment d) 
     event(d, "plan",
           "deploying " + describe(d.release) +
               (current ? fmt::format(" (replacing deployment {})", current->id) : ""));
+    for (const auto& line : verified) {
+        event(d, "verify", line);
+    }
     // 4. pull every image by digest; nothing runs differently yet. A failed pull is transient:
     // the release is not marked bad and the next poll tries it again.
     if (auto pulled = pull(stack, d); !pulled) {

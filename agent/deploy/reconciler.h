@@ -22,6 +22,7 @@
 #include "agent/state/store.h"
 #include "agent/sys/clock.h"
 #include "agent/sys/http.h"
+#include "agent/trust/image_verifier.h"
 
 namespace agentd::deploy {
 
@@ -34,6 +35,7 @@ struct Services {
     state::Store& store;
     sys::Clock& clock;
     sys::HttpClient& http;  ///< health.http probes
+    trust::ImageVerifier& verifier;  ///< image signatures, for stacks that configure `verify`
     /// Credentials for pulling from a registry host, if configured.
     std::function<std::optional<runtime::RegistryCredentials>(const std::string& host)> credentials;
 };
@@ -103,7 +105,9 @@ private:
                                     Observation& o);
     Known known(const config::Stack& stack, const Observation& observation);
     sys::Result<Verdict> verify(const config::Stack& stack, const Observation& observation);
-    CycleResult deploy(const config::Stack& stack, model::Deployment d);
+    /// `verified`: what verify found, one "verify" event each.
+    CycleResult deploy(const config::Stack& stack, model::Deployment d,
+                       const std::vector<std::string>& verified = {});
     sys::Result<void> pull(const config::Stack& stack, model::Deployment& d);
     /// Checks `release` out, brings it up and gates it; used by deploy, rollback and recovery.
     /// `replaces`: the release whose files the containers have now (none: nothing applied

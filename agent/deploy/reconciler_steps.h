@@ -79,7 +79,9 @@ Plan plan(const config::Stack& stack, const Observation& observation, const Know
 /// Verdict but the error of verify's Result: a poll error, retried.
 struct Verdict {
     bool accepted = true;
-    std::string why;  ///< for a rejection: "compose: ...", later "signature: ..."
+    std::string why;  ///< for a rejection: "compose: ...", "image ...: cosign verification ..."
+    /// For an acceptance: what each verified image proved, for the deployment's events.
+    std::vector<std::string> verified;
 
     static Verdict accept() { return {}; }
     static Verdict reject(std::string why) { return {false, std::move(why)}; }

@@ -17,6 +17,7 @@
 #include "agent/state/store.h"
 #include "agent/sys/clock.h"
 #include "agent/sys/http.h"
+#include "agent/trust/image_verifier.h"
 
 namespace agentd::fakes {
 
@@ -97,6 +98,23 @@ public:
     std::string fail;
     int fetches = 0;
     std::vector<std::pair<std::string, std::filesystem::path>> checkouts;
+};
+
+/// Verifies every digest unless told otherwise; records each call.
+class FakeVerifier final : public trust::ImageVerifier {
+public:
+    sys::Result<std::string> verify(const sources::ImageRef& image, const std::string& digest,
+                                    const config::ImageVerify& policy) override {
+        calls.push_back(image.familiar_name() + "@" + digest);
+        const std::string key =
+            policy.cosign && !policy.cosign->files.empty() ? policy.cosign->files[0].string() : "";
+        if (const auto it = errors.find(digest); it != errors.end()) {
+            return it->second;
+        }
+        return "signed by " + key;
+    }
+    std::map<std::string, sys::Error> errors;  ///< digest -> what verify answers
+    std::vector<std::string> calls;            ///< "name@digest"
 };
 
 /// Tags -> digests the test sets; unknown tags are NotFound.

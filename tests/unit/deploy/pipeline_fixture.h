@@ -28,6 +28,7 @@ struct PipelineFixture {
     fakes::FakeCompose compose{engine};
     fakes::MemoryStore store;
     fakes::FakeHttp http;
+    fakes::FakeVerifier verifier;
     std::atomic<bool> stop{false};
     deploy::Reconciler reconciler;
     config::Stack stack;
@@ -36,7 +37,8 @@ struct PipelineFixture {
         : dir(std::filesystem::temp_directory_path() /
               ("agentd-pipeline-" + std::to_string(::getpid()) + "-" +
                std::to_string(counter()++))),
-          reconciler(deploy::Services{git, registry, engine, compose, store, clock, http, {}}, dir,
+          reconciler(deploy::Services{git, registry, engine, compose, store, clock, http, verifier,
+                                          {}}, dir,
                      stop) {
         std::filesystem::create_directories(dir);
         stack.name = "shop";

@@ -8,6 +8,7 @@
 #include "agent/sources/registry_client.h"
 #include "agent/sys/http.h"
 #include "agent/trust/cosign.h"
+#include "agent/trust/image_verifier.h"
 #include "tests/fakes/fakes.h"
 #include "tests/unit/sources/registry_push.h"
 #include "tests/unit/openssl_signer.h"
@@ -177,6 +178,35 @@ TEST_CASE("cosign verify: a malformed signature manifest or a missing payload is
     REQUIRE_FALSE(result.ok());
     CHECK(result.error().kind == sys::Error::Kind::InvalidInput);
     CHECK_THAT(result.error().message, Catch::Contains("is missing"));
+}
+
+TEST_CASE("image verifier: a verified digest is cached; a rejection is asked again",
+          "[trust][cosign]") {
+    OpensslKey signer("p256");
+    const std::string payload = testing::simple_signing_payload("ghcr.io/acme/web", k_digest);
+    fakes::FakeRegistry registry;
+    publish(registry, {{payload, signer.sign_base64(payload)}});
+    config::ImageVerify policy;
+    policy.cosign = config::CosignKeys{{signer.public_pem()}, {key_of(signer)}};
+
+    trust::RegistryImageVerifier verifier(registry);
+    const auto first = verifier.verify(k_image, k_digest, policy);
+    REQUIRE(first.ok());
+    CHECK_THAT(*first, Catch::Contains("verified with key " + signer.public_pem().string() +
+                                       " (ECDSA P-256)"));
+    const auto second = verifier.verify(k_image, k_digest, policy);
+    REQUIRE(second.ok());
+    CHECK(*second == *first);
+    CHECK(registry.manifest_gets == 1);
+    CHECK(registry.blob_gets == 1);
+
+    // Another key list is another question.
+    OpensslKey other("ed25519");
+    config::ImageVerify other_policy;
+    other_policy.cosign = config::CosignKeys{{other.public_pem()}, {key_of(other)}};
+    CHECK_FALSE(verifier.verify(k_image, k_digest, other_policy).ok());
+    CHECK_FALSE(verifier.verify(k_image, k_digest, other_policy).ok());
+    CHECK(registry.manifest_gets == 3);
 }
 
 // ---------------------------------------------------------------------------------------------
