@@ -209,6 +209,46 @@ TEST_CASE("image verifier: a verified digest is cached; a rejection is asked aga
     CHECK(registry.manifest_gets == 3);
 }
 
+TEST_CASE("cosign verify: a signature made by cosign itself verifies", "[trust][cosign]") {
+    // A peer vector: what `cosign sign --key ... --tlog-upload=false` (cosign v3.0.4, classic
+    // attached format) pushed for localhost:15381/tobby/fixture, byte for byte, with its
+    // cosign.pub; captured in the public repository tobby-fetch/tobby-fetch (its
+    // internal/sigverify tests), where it was checked with `cosign verify --key`.
+    const std::string pub = "-----BEGIN PUBLIC KEY-----\n"
+                            "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEA9oFvTJJuu0cszKBsiuqfFYN3NLV\n"
+                            "meleaASYW5l+nqDxoUg4f8177owlgVD89pZQ9jUxP8dbibmDJpvcjBo9RQ==\n"
+                            "-----END PUBLIC KEY-----\n";
+    const std::string subject =
+        "sha256:f20c43161d73848408ef247f0ec7111b19fe58ffebc0cbcaa0d2c8bda4967268";
+    const std::string manifest =
+        R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":233,"digest":"sha256:2122b6ad0794d3fdae43a4b477cf1d95d4a38d3c5f10631e199676039b876e37"},"layers":[{"mediaType":"application/vnd.dev.cosign.simplesigning.v1+json","size":245,"digest":"sha256:3a29d26a2fc848d25ccf9c2288194ca90599e70ef69087644f186e5e7331f28b","annotations":{"dev.cosignproject.cosign/signature":"MEUCIEB+pz4s+9yxG+Om/bukeAfwloKFEISUhxLvIYlP02P8AiEAz1oNkilC+cprxcrEHqN0vxM+zvP34ikHFzi8e7Sevls="}}]})";
+    const std::string payload =
+        R"({"critical":{"identity":{"docker-reference":"localhost:15381/tobby/fixture"},"image":{"docker-manifest-digest":"sha256:f20c43161d73848408ef247f0ec7111b19fe58ffebc0cbcaa0d2c8bda4967268"},"type":"cosign container image signature"},"optional":null})";
+    REQUIRE(testing::openssl_digest(payload) ==
+            "sha256:3a29d26a2fc848d25ccf9c2288194ca90599e70ef69087644f186e5e7331f28b");
+
+    auto key = PublicKey::parse(pub, "cosign.pub");
+    REQUIRE(key.ok());
+    fakes::FakeRegistry registry;
+    sources::Manifest signature;
+    signature.body = manifest;
+    registry.manifests["tobby/fixture:" + trust::signature_tag(subject)] = signature;
+    registry.blobs[testing::openssl_digest(payload)] = payload;
+
+    const auto image = *ImageRef::parse("localhost:15381/tobby/fixture:latest");
+    const auto verified = trust::verify_cosign_keyed(registry, image, subject, {*key});
+    INFO((verified.ok() ? "" : verified.error().message));
+    REQUIRE(verified.ok());
+    CHECK(verified->key == "cosign.pub");
+
+    // The same signature does not vouch for another repository or another digest.
+    const auto moved = *ImageRef::parse("localhost:15381/tobby/other:latest");
+    registry.manifests["tobby/other:" + trust::signature_tag(subject)] = signature;
+    const auto other_repo = trust::verify_cosign_keyed(registry, moved, subject, {*key});
+    REQUIRE_FALSE(other_repo.ok());
+    CHECK_THAT(other_repo.error().message, Catch::Contains("is for repository"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Integration: a signature pushed in cosign's exact layout to the real test registry.
 
