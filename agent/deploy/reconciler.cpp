@@ -245,8 +245,8 @@ sys::Result<Verdict> Reconciler::verify(const config::Stack& stack,
         }
         const auto ref = sources::ImageRef::parse(image);
         if (!ref || ref->digest.empty()) {
-            return Verdict::reject(fmt::format("service {}: image {} has no digest to verify",
-                                               service, image));
+            return Verdict::reject(
+                fmt::format("service {}: image {} has no digest to verify", service, image));
         }
         auto verified = m_s.verifier.verify(*ref, ref->digest, *policy);
         if (!verified) {

@@ -34,7 +34,7 @@ struct Services {
     runtime::Compose& compose;
     state::Store& store;
     sys::Clock& clock;
-    sys::HttpClient& http;  ///< health.http probes
+    sys::HttpClient& http;           ///< health.http probes
     trust::ImageVerifier& verifier;  ///< image signatures, for stacks that configure `verify`
     /// Credentials for pulling from a registry host, if configured.
     std::function<std::optional<runtime::RegistryCredentials>(const std::string& host)> credentials;

@@ -179,10 +179,9 @@ Result<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
             return Error::failed(fmt::format("{}: transfer aborted", what));
         }
         if (transfer.too_large) {
-            return Error::failed(
-                fmt::format("{}: response body larger than {} bytes", what,
-                            request.max_body != 0 ? std::min(request.max_body, k_max_body)
-                                                  : k_max_body));
+            return Error::failed(fmt::format(
+                "{}: response body larger than {} bytes", what,
+                request.max_body != 0 ? std::min(request.max_body, k_max_body) : k_max_body));
         }
         const std::string detail =
             error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);

@@ -67,41 +67,41 @@ Result<PublicKey> PublicKey::parse(std::string_view pem, const std::string& name
     key.m_key = std::shared_ptr<void>(raw, Free{});
     key.m_name = name;
     switch (EVP_PKEY_get_base_id(raw)) {
-    case EVP_PKEY_EC: {
-        char group[64] = {0};
-        std::size_t length = 0;
-        if (EVP_PKEY_get_utf8_string_param(raw, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
-                                           &length) != 1) {
-            return bad_key(name, "is an EC key without a named curve");
+        case EVP_PKEY_EC: {
+            char group[64] = {0};
+            std::size_t length = 0;
+            if (EVP_PKEY_get_utf8_string_param(raw, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+                                               &length) != 1) {
+                return bad_key(name, "is an EC key without a named curve");
+            }
+            const std::string_view curve(group, length);
+            if (curve == "prime256v1" || curve == "P-256") {
+                key.m_algorithm = "ECDSA P-256";
+            } else if (curve == "secp384r1" || curve == "P-384") {
+                key.m_algorithm = "ECDSA P-384";
+            } else {
+                return bad_key(
+                    name, fmt::format("is an EC key on curve {}; supported: P-256, P-384", curve));
+            }
+            break;
         }
-        const std::string_view curve(group, length);
-        if (curve == "prime256v1" || curve == "P-256") {
-            key.m_algorithm = "ECDSA P-256";
-        } else if (curve == "secp384r1" || curve == "P-384") {
-            key.m_algorithm = "ECDSA P-384";
-        } else {
-            return bad_key(name, fmt::format("is an EC key on curve {}; supported: P-256, P-384",
-                                             curve));
+        case EVP_PKEY_ED25519:
+            key.m_algorithm = "Ed25519";
+            key.m_prehash = false;
+            break;
+        case EVP_PKEY_RSA: {
+            const int bits = EVP_PKEY_get_bits(raw);
+            if (bits < k_min_rsa_bits) {
+                return bad_key(name, fmt::format("is an RSA key of {} bits; at least {} are needed",
+                                                 bits, k_min_rsa_bits));
+            }
+            key.m_algorithm = fmt::format("RSA {}", bits);
+            break;
         }
-        break;
-    }
-    case EVP_PKEY_ED25519:
-        key.m_algorithm = "Ed25519";
-        key.m_prehash = false;
-        break;
-    case EVP_PKEY_RSA: {
-        const int bits = EVP_PKEY_get_bits(raw);
-        if (bits < k_min_rsa_bits) {
-            return bad_key(name, fmt::format("is an RSA key of {} bits; at least {} are needed",
-                                             bits, k_min_rsa_bits));
-        }
-        key.m_algorithm = fmt::format("RSA {}", bits);
-        break;
-    }
-    default:
-        return bad_key(name,
-                       "is a key of an unsupported type; supported: ECDSA P-256, P-384, "
-                       "Ed25519, RSA");
+        default:
+            return bad_key(name,
+                           "is a key of an unsupported type; supported: ECDSA P-256, P-384, "
+                           "Ed25519, RSA");
     }
     return key;
 }
@@ -118,10 +118,9 @@ bool PublicKey::verifies(std::string_view data, std::string_view signature) cons
     const EVP_MD* md = m_prehash ? EVP_sha256() : nullptr;
     bool ok = EVP_DigestVerifyInit(ctx, nullptr, md, nullptr, pkey) == 1;
     // RSA keys verify PKCS#1 v1.5, OpenSSL's default padding for them: what cosign signs with.
-    ok = ok && EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(signature.data()),
-                                signature.size(),
-                                reinterpret_cast<const unsigned char*>(data.data()),
-                                data.size()) == 1;
+    ok = ok && EVP_DigestVerify(
+                   ctx, reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+                   reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1;
     EVP_MD_CTX_free(ctx);
     if (!ok) {
         ERR_clear_error();

@@ -61,17 +61,18 @@ sys::Result<std::vector<SignatureLayer>> parse_signature_manifest(std::string_vi
     }
     const auto version = json->find("schemaVersion");
     if (version == json->end() || !version->is_number_integer() || *version != 2) {
-        return sys::Error::invalid("the signature manifest is not an image manifest "
-                                   "(schemaVersion is not 2)");
+        return sys::Error::invalid(
+            "the signature manifest is not an image manifest "
+            "(schemaVersion is not 2)");
     }
     const auto layers = json->find("layers");
     if (layers == json->end() || !layers->is_array()) {
         return sys::Error::invalid("the signature manifest has no \"layers\" array");
     }
     if (layers->size() > k_max_layers) {
-        return sys::Error::invalid(fmt::format(
-            "the signature manifest has {} layers; at most {} are read", layers->size(),
-            k_max_layers));
+        return sys::Error::invalid(
+            fmt::format("the signature manifest has {} layers; at most {} are read", layers->size(),
+                        k_max_layers));
     }
     std::vector<SignatureLayer> out;
     for (std::size_t i = 0; i < layers->size(); ++i) {
@@ -86,16 +87,16 @@ sys::Result<std::vector<SignatureLayer>> parse_signature_manifest(std::string_vi
         SignatureLayer parsed;
         const auto digest = string_at(layer, "digest");
         if (!digest || !sources::valid_digest(*digest)) {
-            return sys::Error::invalid(fmt::format(
-                "layer {} of the signature manifest has no valid sha256 digest", i));
+            return sys::Error::invalid(
+                fmt::format("layer {} of the signature manifest has no valid sha256 digest", i));
         }
         parsed.payload_digest = *digest;
         const auto size = layer.find("size");
         if (size == layer.end() || !size->is_number_unsigned() ||
             size->get<std::uint64_t>() > k_max_payload_size) {
-            return sys::Error::invalid(fmt::format(
-                "layer {} of the signature manifest has no size, or one above {} bytes", i,
-                k_max_payload_size));
+            return sys::Error::invalid(
+                fmt::format("layer {} of the signature manifest has no size, or one above {} bytes",
+                            i, k_max_payload_size));
         }
         parsed.payload_size = size->get<std::uint64_t>();
         if (const auto annotations = layer.find("annotations");
@@ -161,8 +162,8 @@ sys::Result<SimpleSigning> parse_simple_signing(std::string_view payload) {
     return out;
 }
 
-std::optional<std::string> check_claims(const SimpleSigning& claims,
-                                        const sources::ImageRef& image, std::string_view digest) {
+std::optional<std::string> check_claims(const SimpleSigning& claims, const sources::ImageRef& image,
+                                        std::string_view digest) {
     if (claims.type != k_cosign_signature_type) {
         return fmt::format("has critical.type {}, expected {}", sys::quoted(claims.type),
                            sys::quoted(k_cosign_signature_type));

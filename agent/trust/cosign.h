@@ -72,7 +72,7 @@ sys::Result<SimpleSigning> parse_simple_signing(std::string_view payload);
 /// digest is `digest`, and docker-reference names `image`'s repository (Docker Hub's aliases
 /// index.docker.io, docker.io and registry-1.docker.io are one registry). nullopt when they
 /// hold, else the failed check and what was expected, worded to follow "the signed payload ".
-std::optional<std::string> check_claims(const SimpleSigning& claims,
-                                        const sources::ImageRef& image, std::string_view digest);
+std::optional<std::string> check_claims(const SimpleSigning& claims, const sources::ImageRef& image,
+                                        std::string_view digest);
 
 }  // namespace agentd::trust

@@ -24,8 +24,8 @@ sys::Result<CosignVerified> verify_cosign_keyed(sources::Registry& registry,
                                                 const std::vector<sys::PublicKey>& keys) {
     const std::string subject = image.pinned(digest);
     const auto rejected = [&](const std::string& why) {
-        return sys::Error::invalid(fmt::format("image {}: cosign verification failed: {}",
-                                               subject, why));
+        return sys::Error::invalid(
+            fmt::format("image {}: cosign verification failed: {}", subject, why));
     };
     if (!sources::valid_digest(digest)) {
         return rejected(fmt::format("{} is not a sha256 digest", digest));
@@ -41,9 +41,10 @@ sys::Result<CosignVerified> verify_cosign_keyed(sources::Registry& registry,
     auto manifest = registry.get_manifest(signatures);
     if (!manifest) {
         if (manifest.error().is_not_found()) {
-            return rejected(fmt::format("not signed: no signature tag {}; expected a cosign "
-                                        "signature by {}",
-                                        where, key_names(keys)));
+            return rejected(
+                fmt::format("not signed: no signature tag {}; expected a cosign "
+                            "signature by {}",
+                            where, key_names(keys)));
         }
         return sys::Error{manifest.error().kind == sys::Error::Kind::InvalidInput
                               ? sys::Error::Kind::Failed
@@ -62,19 +63,19 @@ sys::Result<CosignVerified> verify_cosign_keyed(sources::Registry& registry,
     std::vector<std::string> reasons;
     for (std::size_t i = 0; i < layers->size(); ++i) {
         const SignatureLayer& layer = (*layers)[i];
-        const std::string which =
-            layers->size() == 1 ? std::string("the signature")
-                                : fmt::format("signature {} of {}", i + 1, layers->size());
+        const std::string which = layers->size() == 1
+                                      ? std::string("the signature")
+                                      : fmt::format("signature {} of {}", i + 1, layers->size());
         if (layer.signature.empty()) {
-            reasons.push_back(fmt::format("{} has no {} annotation", which,
-                                          k_signature_annotation));
+            reasons.push_back(
+                fmt::format("{} has no {} annotation", which, k_signature_annotation));
             continue;
         }
         auto payload = registry.get_blob(signatures, layer.payload_digest, k_max_payload_size);
         if (!payload) {
             if (payload.error().is_not_found()) {
-                reasons.push_back(fmt::format("{}: payload {} is missing", which,
-                                              layer.payload_digest));
+                reasons.push_back(
+                    fmt::format("{}: payload {} is missing", which, layer.payload_digest));
                 continue;
             }
             return sys::Error{payload.error().kind == sys::Error::Kind::InvalidInput
@@ -91,10 +92,10 @@ sys::Result<CosignVerified> verify_cosign_keyed(sources::Registry& registry,
             }
         }
         if (signer == nullptr) {
-            reasons.push_back(fmt::format(
-                "{} does not verify with {} (signed by another key, or the payload was "
-                "altered); expected a signature by {}",
-                which, keys.size() == 1 ? "the key" : "any key", key_names(keys)));
+            reasons.push_back(
+                fmt::format("{} does not verify with {} (signed by another key, or the payload was "
+                            "altered); expected a signature by {}",
+                            which, keys.size() == 1 ? "the key" : "any key", key_names(keys)));
             continue;
         }
         auto claims = parse_simple_signing(*payload);
@@ -103,8 +104,8 @@ sys::Result<CosignVerified> verify_cosign_keyed(sources::Registry& registry,
             continue;
         }
         if (auto wrong = check_claims(*claims, image, digest)) {
-            reasons.push_back(fmt::format("{} by {}: the signed payload {}", which,
-                                          signer->name(), *wrong));
+            reasons.push_back(
+                fmt::format("{} by {}: the signed payload {}", which, signer->name(), *wrong));
             continue;
         }
         return CosignVerified{signer->name(), signer->algorithm(), where};

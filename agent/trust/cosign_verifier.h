@@ -8,8 +8,8 @@
 
 #include "agent/sources/image_ref.h"
 #include "agent/sources/registry.h"
-#include "agent/sys/result.h"
 #include "agent/sys/public_key.h"
+#include "agent/sys/result.h"
 
 namespace agentd::trust {
 

@@ -30,9 +30,9 @@ sys::Result<std::string> RegistryImageVerifier::verify(const sources::ImageRef& 
     if (!verified) {
         return verified.error();
     }
-    std::string what = fmt::format("{}: cosign signature {} verified with key {} ({})",
-                                   image.pinned(digest), verified->signature, verified->key,
-                                   verified->algorithm);
+    std::string what =
+        fmt::format("{}: cosign signature {} verified with key {} ({})", image.pinned(digest),
+                    verified->signature, verified->key, verified->algorithm);
     if (m_verified.size() >= k_max_cached) {
         m_verified.clear();
     }

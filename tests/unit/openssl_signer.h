@@ -47,10 +47,9 @@ public:
     explicit OpensslKey(const std::string& kind) : m_kind(kind) {
         const std::string priv = private_pem().string();
         if (kind == "p256" || kind == "p384" || kind == "p521") {
-            const std::string curve =
-                kind == "p256" ? "P-256" : kind == "p384" ? "P-384" : "P-521";
-            run_openssl({"genpkey", "-algorithm", "EC", "-pkeyopt",
-                         "ec_paramgen_curve:" + curve, "-out", priv});
+            const std::string curve = kind == "p256" ? "P-256" : kind == "p384" ? "P-384" : "P-521";
+            run_openssl({"genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:" + curve,
+                         "-out", priv});
         } else if (kind == "ed25519") {
             run_openssl({"genpkey", "-algorithm", "ED25519", "-out", priv});
         } else {
@@ -72,8 +71,8 @@ public:
             run_openssl({"pkeyutl", "-sign", "-inkey", private_pem().string(), "-rawin", "-in",
                          in.string(), "-out", sig.string()});
         } else {
-            run_openssl({"dgst", "-sha256", "-sign", private_pem().string(), "-out",
-                         sig.string(), in.string()});
+            run_openssl({"dgst", "-sha256", "-sign", private_pem().string(), "-out", sig.string(),
+                         in.string()});
         }
         std::string encoded = run_openssl({"base64", "-A", "-in", sig.string()});
         while (!encoded.empty() && (encoded.back() == '\n' || encoded.back() == '\r')) {
@@ -96,13 +95,12 @@ inline std::string openssl_digest(const std::string& data) {
 }
 
 /// A simple-signing payload as cosign writes it.
-inline std::string simple_signing_payload(const std::string& reference, const std::string& digest,
-                                          const std::string& type =
-                                              "cosign container image signature") {
-    return fmt::format(
-        R"({{"critical":{{"identity":{{"docker-reference":"{}"}},"image":{{)"
-        R"("docker-manifest-digest":"{}"}},"type":"{}"}},"optional":null}})",
-        reference, digest, type);
+inline std::string simple_signing_payload(
+    const std::string& reference, const std::string& digest,
+    const std::string& type = "cosign container image signature") {
+    return fmt::format(R"({{"critical":{{"identity":{{"docker-reference":"{}"}},"image":{{)"
+                       R"("docker-manifest-digest":"{}"}},"type":"{}"}},"optional":null}})",
+                       reference, digest, type);
 }
 
 /// One layer of a signature manifest.
@@ -127,9 +125,8 @@ inline std::string signature_manifest(const std::vector<SignedLayer>& layers,
             R"("digest":"{}")",
             i == 0 ? "" : ",", layer.payload.size(), openssl_digest(layer.payload));
         if (!layer.signature_base64.empty()) {
-            out += fmt::format(
-                R"(,"annotations":{{"dev.cosignproject.cosign/signature":"{}"}})",
-                layer.signature_base64);
+            out += fmt::format(R"(,"annotations":{{"dev.cosignproject.cosign/signature":"{}"}})",
+                               layer.signature_base64);
         }
         out += "}";
     }

@@ -43,15 +43,16 @@ TEST_CASE("config: verify.cosign.key per stack and per service reads the keys at
           "[config][verify]") {
     testing::OpensslKey p256("p256");
     testing::OpensslKey ed25519("ed25519");
-    const Config c = parse_config(
-        stack_with(fmt::format("    verify:\n"
-                               "      cosign: {{key: {}}}\n"
-                               "    images:\n"
-                               "      web: {{semver: '^2', verify: {{cosign: {{key: [{}, {}]}}}}}}\n"
-                               "      worker: {{verify: {{cosign: {{key: {}}}}}}}\n",
-                               p256.public_pem().string(), p256.public_pem().string(),
-                               ed25519.public_pem().string(), ed25519.public_pem().string())),
-        "agent.yaml");
+    const Config c =
+        parse_config(stack_with(fmt::format(
+                         "    verify:\n"
+                         "      cosign: {{key: {}}}\n"
+                         "    images:\n"
+                         "      web: {{semver: '^2', verify: {{cosign: {{key: [{}, {}]}}}}}}\n"
+                         "      worker: {{verify: {{cosign: {{key: {}}}}}}}\n",
+                         p256.public_pem().string(), p256.public_pem().string(),
+                         ed25519.public_pem().string(), ed25519.public_pem().string())),
+                     "agent.yaml");
     const Stack& stack = c.stacks.at(0);
     REQUIRE(stack.verify);
     REQUIRE(stack.verify->cosign);
@@ -84,17 +85,18 @@ TEST_CASE("config: a bad cosign key file is an error naming the file and its pla
     testing::OpensslKey p256("p256");
     testing::OpensslKey rsa1024("rsa1024");
 
-    auto errors = errors_of(stack_with(
-        fmt::format("    verify: {{cosign: {{key: {}}}}}\n", (dir.path() / "absent.pub").string())));
+    auto errors = errors_of(stack_with(fmt::format("    verify: {{cosign: {{key: {}}}}}\n",
+                                                   (dir.path() / "absent.pub").string())));
     REQUIRE(errors.size() == 1);
-    CHECK_THAT(errors[0], Catch::StartsWith("agent.yaml:4:28: stacks[0].verify.cosign.key: "
-                                            "public key " +
-                                            (dir.path() / "absent.pub").string() +
-                                            ": cannot be read"));
+    CHECK_THAT(errors[0],
+               Catch::StartsWith("agent.yaml:4:28: stacks[0].verify.cosign.key: "
+                                 "public key " +
+                                 (dir.path() / "absent.pub").string() + ": cannot be read"));
 
-    errors = errors_of(stack_with(fmt::format(
-        "    verify:\n      cosign:\n        key:\n          - {}\n          - {}\n          - {}\n",
-        p256.public_pem().string(), garbage.string(), rsa1024.private_pem().string())));
+    errors = errors_of(stack_with(
+        fmt::format("    verify:\n      cosign:\n        key:\n          - {}\n          - {}\n    "
+                    "      - {}\n",
+                    p256.public_pem().string(), garbage.string(), rsa1024.private_pem().string())));
     REQUIRE(errors.size() == 2);
     CHECK_THAT(errors[0], Catch::StartsWith("agent.yaml:8:13: stacks[0].verify.cosign.key[1]: "
                                             "public key " +

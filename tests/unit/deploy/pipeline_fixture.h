@@ -37,9 +37,9 @@ struct PipelineFixture {
         : dir(std::filesystem::temp_directory_path() /
               ("agentd-pipeline-" + std::to_string(::getpid()) + "-" +
                std::to_string(counter()++))),
-          reconciler(deploy::Services{git, registry, engine, compose, store, clock, http, verifier,
-                                          {}}, dir,
-                     stop) {
+          reconciler(
+              deploy::Services{git, registry, engine, compose, store, clock, http, verifier, {}},
+              dir, stop) {
         std::filesystem::create_directories(dir);
         stack.name = "shop";
         stack.git = config::GitSource{"file:///srv/deploy.git", "shop", "main", {}};

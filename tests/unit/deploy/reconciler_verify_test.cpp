@@ -42,8 +42,8 @@ TEST_CASE("reconciler verify: signed images deploy, with a verify event naming t
     Fixture f;
     const auto r = f.poll();
     REQUIRE(r.outcome == deploy::Outcome::Succeeded);
-    CHECK(f.verifier.calls == std::vector<std::string>{k_db + "@" + digest('d'),
-                                                       k_web + "@" + digest('1')});
+    CHECK(f.verifier.calls ==
+          std::vector<std::string>{k_db + "@" + digest('d'), k_web + "@" + digest('1')});
     const auto d = f.get(*r.deployment);
     CHECK(has_event(d, "verify", "service web: signed by /etc/agentd/cosign.pub"));
     CHECK(has_event(d, "verify", "service db: signed by /etc/agentd/cosign.pub"));

@@ -35,8 +35,8 @@ public:
         }
         sys::HttpRequest put;
         put.method = "PUT";
-        put.url = *location + (location->find('?') == std::string::npos ? "?" : "&") +
-                  "digest=" + digest;
+        put.url =
+            *location + (location->find('?') == std::string::npos ? "?" : "&") + "digest=" + digest;
         put.body = content;
         put.headers.emplace_back("Content-Type", "application/octet-stream");
         const auto done = m_http.send(put);

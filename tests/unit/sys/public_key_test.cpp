@@ -4,12 +4,12 @@
 
 #include <catch2/catch.hpp>
 
-#include "tests/unit/temp_dir.h"
 #include "tests/unit/openssl_signer.h"
+#include "tests/unit/temp_dir.h"
 
 using namespace agentd;
-using testing::OpensslKey;
 using sys::PublicKey;
+using testing::OpensslKey;
 
 namespace {
 
@@ -59,9 +59,8 @@ TEST_CASE("public key: unreadable, non-PEM, private, small RSA and P-521 keys ar
     const auto missing = PublicKey::load(dir.path() / "absent.pub");
     REQUIRE_FALSE(missing.ok());
     CHECK(missing.error().kind == sys::Error::Kind::InvalidInput);
-    CHECK_THAT(missing.error().message,
-               Catch::Contains((dir.path() / "absent.pub").string()) &&
-                   Catch::Contains("cannot be read"));
+    CHECK_THAT(missing.error().message, Catch::Contains((dir.path() / "absent.pub").string()) &&
+                                            Catch::Contains("cannot be read"));
 
     std::ofstream(dir.path() / "garbage.pub") << "not a key\n";
     const auto garbage = PublicKey::load(dir.path() / "garbage.pub");

@@ -35,15 +35,18 @@ TEST_CASE("cosign: a signature manifest yields its simple-signing layers in orde
       "schemaVersion": 2,
       "mediaType": "application/vnd.oci.image.manifest.v1+json",
       "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 233,
-                 "digest": ")" + k_other + R"("},
+                 "digest": ")" +
+                             k_other + R"("},
       "layers": [
         {"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json", "size": 245,
-         "digest": ")" + k_digest + R"(",
+         "digest": ")" + k_digest +
+                             R"(",
          "annotations": {"dev.cosignproject.cosign/signature": "c2lnbmF0dXJl"}},
         {"mediaType": "application/vnd.oci.image.layer.v1.tar", "size": 1, "digest": ")" +
                              k_digest + R"("},
         {"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json", "size": 10,
-         "digest": ")" + k_other + R"(",
+         "digest": ")" + k_other +
+                             R"(",
          "annotations": {"dev.cosignproject.cosign/signature": "",
                          "dev.sigstore.cosign/certificate": "-----BEGIN CERTIFICATE-----",
                          "dev.sigstore.cosign/bundle": "{}"}}
@@ -121,14 +124,12 @@ TEST_CASE("cosign: a simple-signing payload yields its critical claims", "[trust
 TEST_CASE("cosign: claims must name the digest, the repository and cosign's type",
           "[trust][cosign]") {
     const auto image = *ImageRef::parse("ghcr.io/acme/web:2.4.0");
-    const auto claims = [](const std::string& body) {
-        return *trust::parse_simple_signing(body);
-    };
-    CHECK_FALSE(trust::check_claims(claims(payload("ghcr.io/acme/web", k_digest)), image,
-                                    k_digest));
+    const auto claims = [](const std::string& body) { return *trust::parse_simple_signing(body); };
+    CHECK_FALSE(
+        trust::check_claims(claims(payload("ghcr.io/acme/web", k_digest)), image, k_digest));
     // cosign may write the reference with a tag (older versions): the repository counts.
-    CHECK_FALSE(trust::check_claims(claims(payload("ghcr.io/acme/web:2.4.0", k_digest)), image,
-                                    k_digest));
+    CHECK_FALSE(
+        trust::check_claims(claims(payload("ghcr.io/acme/web:2.4.0", k_digest)), image, k_digest));
 
     const auto other_digest =
         trust::check_claims(claims(payload("ghcr.io/acme/web", k_other)), image, k_digest);
@@ -157,7 +158,7 @@ TEST_CASE("cosign: Docker Hub's names in docker-reference are one registry", "[t
         CHECK_FALSE(trust::check_claims(*trust::parse_simple_signing(payload(reference, k_digest)),
                                         image, k_digest));
     }
-    CHECK(trust::check_claims(*trust::parse_simple_signing(payload("index.docker.io/acme/nginx",
-                                                                   k_digest)),
-                              image, k_digest));
+    CHECK(trust::check_claims(
+        *trust::parse_simple_signing(payload("index.docker.io/acme/nginx", k_digest)), image,
+        k_digest));
 }

@@ -10,14 +10,14 @@
 #include "agent/trust/cosign.h"
 #include "agent/trust/image_verifier.h"
 #include "tests/fakes/fakes.h"
-#include "tests/unit/sources/registry_push.h"
 #include "tests/unit/openssl_signer.h"
+#include "tests/unit/sources/registry_push.h"
 
 using namespace agentd;
 using sources::ImageRef;
+using sys::PublicKey;
 using testing::OpensslKey;
 using testing::SignedLayer;
-using sys::PublicKey;
 
 namespace {
 
@@ -76,8 +76,8 @@ TEST_CASE("cosign verify: with a list of keys, the one that signed is named", "[
     publish(registry, {{payload + " ", ""},
                        {payload + "  ", stranger.sign_base64(payload + "  ")},
                        {payload, second.sign_base64(payload)}});
-    const auto verified = trust::verify_cosign_keyed(registry, k_image, k_digest,
-                                                     {key_of(first), key_of(second)});
+    const auto verified =
+        trust::verify_cosign_keyed(registry, k_image, k_digest, {key_of(first), key_of(second)});
     REQUIRE(verified.ok());
     CHECK(verified->key == second.public_pem().string());
     CHECK(verified->algorithm == "Ed25519");
@@ -90,11 +90,11 @@ TEST_CASE("cosign verify: an image without a signature tag is rejected as not si
     const auto result = trust::verify_cosign_keyed(registry, k_image, k_digest, {key_of(signer)});
     REQUIRE_FALSE(result.ok());
     CHECK(result.error().kind == sys::Error::Kind::InvalidInput);
-    CHECK_THAT(result.error().message,
-               Catch::StartsWith("image ghcr.io/acme/web@" + k_digest) &&
-                   Catch::Contains("not signed: no signature tag ghcr.io/acme/web:" + k_sig_tag) &&
-                   Catch::Contains("expected a cosign signature by " +
-                                   signer.public_pem().string()));
+    CHECK_THAT(
+        result.error().message,
+        Catch::StartsWith("image ghcr.io/acme/web@" + k_digest) &&
+            Catch::Contains("not signed: no signature tag ghcr.io/acme/web:" + k_sig_tag) &&
+            Catch::Contains("expected a cosign signature by " + signer.public_pem().string()));
 }
 
 TEST_CASE("cosign verify: a signature by another key is rejected naming the expected key",
@@ -131,12 +131,13 @@ TEST_CASE("cosign verify: a tampered payload is rejected", "[trust][cosign]") {
 TEST_CASE("cosign verify: a payload signed for another digest or repository is rejected",
           "[trust][cosign]") {
     OpensslKey signer("p256");
-    const auto [reference, digest, expected] = GENERATE(table<std::string, std::string, std::string>({
-        {"ghcr.io/acme/web", k_other,
-         "the signed payload is for digest \"" + k_other + "\", expected " + k_digest},
-        {"ghcr.io/acme/db", k_digest,
-         "the signed payload is for repository \"ghcr.io/acme/db\", expected ghcr.io/acme/web"},
-    }));
+    const auto [reference, digest, expected] =
+        GENERATE(table<std::string, std::string, std::string>({
+            {"ghcr.io/acme/web", k_other,
+             "the signed payload is for digest \"" + k_other + "\", expected " + k_digest},
+            {"ghcr.io/acme/db", k_digest,
+             "the signed payload is for repository \"ghcr.io/acme/db\", expected ghcr.io/acme/web"},
+        }));
     const std::string payload = testing::simple_signing_payload(reference, digest);
     fakes::FakeRegistry registry;
     publish(registry, {{payload, signer.sign_base64(payload)}});
@@ -214,10 +215,11 @@ TEST_CASE("cosign verify: a signature made by cosign itself verifies", "[trust][
     // attached format) pushed for localhost:15381/tobby/fixture, byte for byte, with its
     // cosign.pub; captured in the public repository tobby-fetch/tobby-fetch (its
     // internal/sigverify tests), where it was checked with `cosign verify --key`.
-    const std::string pub = "-----BEGIN PUBLIC KEY-----\n"
-                            "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEA9oFvTJJuu0cszKBsiuqfFYN3NLV\n"
-                            "meleaASYW5l+nqDxoUg4f8177owlgVD89pZQ9jUxP8dbibmDJpvcjBo9RQ==\n"
-                            "-----END PUBLIC KEY-----\n";
+    const std::string pub =
+        "-----BEGIN PUBLIC KEY-----\n"
+        "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEA9oFvTJJuu0cszKBsiuqfFYN3NLV\n"
+        "meleaASYW5l+nqDxoUg4f8177owlgVD89pZQ9jUxP8dbibmDJpvcjBo9RQ==\n"
+        "-----END PUBLIC KEY-----\n";
     const std::string subject =
         "sha256:f20c43161d73848408ef247f0ec7111b19fe58ffebc0cbcaa0d2c8bda4967268";
     const std::string manifest =
@@ -259,8 +261,8 @@ TEST_CASE("cosign verify: signatures pushed in cosign's layout to a real registr
     REQUIRE(host_env != nullptr);
     const std::string host = host_env;
     const std::string repository = "agentd-it/cosign";
-    const std::string tag = fmt::format("it-{}-{}", ::getpid(),
-                                        std::chrono::steady_clock::now().time_since_epoch().count());
+    const std::string tag = fmt::format(
+        "it-{}-{}", ::getpid(), std::chrono::steady_clock::now().time_since_epoch().count());
     testing::RegistryPusher pusher(host);
     const std::string digest = pusher.push_image(repository, tag, "image " + tag);
     const std::string unsigned_digest = pusher.push_image(repository, tag + "-u", "other " + tag);
