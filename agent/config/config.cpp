@@ -167,6 +167,13 @@ sys::Result<TagPolicySpec> TagPolicySpec::make(std::string semver, std::string r
     return spec;
 }
 
+const ImageVerify* Stack::verify_for(const std::string& service) const {
+    if (const auto it = image_verify.find(service); it != image_verify.end()) {
+        return &it->second;
+    }
+    return verify ? &*verify : nullptr;
+}
+
 const Stack* Config::find_stack(const std::string& name) const {
     const auto it =
         std::find_if(stacks.begin(), stacks.end(), [&](const Stack& s) { return s.name == name; });

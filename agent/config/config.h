@@ -11,6 +11,7 @@
 
 #include "agent/policy/tag_policy.h"
 #include "agent/sys/clock.h"
+#include "agent/sys/public_key.h"
 #include "agent/sys/result.h"
 
 namespace agentd::config {
@@ -74,6 +75,20 @@ struct GitSource {
     std::optional<GitVerify> verify;  ///< set: releases must be signed (trust/git_verifier.h)
 };
 
+/// `verify.cosign` with `key:` (SPEC section 2): images must carry a cosign signature by one of
+/// these keys. The files are read and parsed when the configuration is read (a bad key is a
+/// configuration error with its place), and the keys kept, as tag policies are compiled once.
+struct CosignKeys {
+    std::vector<std::filesystem::path> files;  ///< as written, absolute
+    std::vector<sys::PublicKey> keys;          ///< read from `files`, same order
+};
+
+/// What an image must prove before it is pulled. Keyless cosign (identity, issuer) is another
+/// member when it comes.
+struct ImageVerify {
+    std::optional<CosignKeys> cosign;
+};
+
 enum class OnFailure { Rollback, Stop };
 
 struct Stack {
@@ -87,6 +102,11 @@ struct Stack {
     Health health;
     OnFailure on_failure = OnFailure::Rollback;
     std::map<std::string, TagPolicySpec> images;  ///< service -> tag policy
+    std::optional<ImageVerify> verify;  ///< every image of the stack (`verify:`)
+    /// Per service (`images: {web: {verify: ...}}`): replaces `verify` for that service.
+    std::map<std::string, ImageVerify> image_verify;
+    /// What `service`'s image must prove: its own policy, else the stack's; nullptr: nothing.
+    const ImageVerify* verify_for(const std::string& service) const;
     bool no_downgrade = true;  ///< never select a lower version than the one running
 };
 

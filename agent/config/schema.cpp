@@ -22,9 +22,12 @@ constexpr std::string_view k_defaults_keys[] = {"compose_files", "env_file", "po
                                                 "image_wait",    "health",   "on_failure",
                                                 "no_downgrade"};
 constexpr std::string_view k_stack_keys[] = {
-    "name",       "git",    "dir",        "compose_files", "env_file",    "poll_interval",
-    "image_wait", "health", "on_failure", "images",        "no_downgrade"};
+    "name",       "git",    "dir",        "compose_files", "env_file",     "poll_interval",
+    "image_wait", "health", "on_failure", "images",        "no_downgrade", "verify"};
 constexpr std::string_view k_policy_keys[] = {"semver", "regex", "order"};
+constexpr std::string_view k_image_keys[] = {"semver", "regex", "order", "verify"};
+constexpr std::string_view k_verify_keys[] = {"cosign"};
+constexpr std::string_view k_cosign_keys[] = {"key"};
 constexpr std::string_view k_health_keys[] = {"timeout", "stable", "http"};
 constexpr std::string_view k_probe_keys[] = {"url", "status"};
 constexpr std::string_view k_git_keys[] = {"url",  "path",        "branch",
@@ -37,8 +40,15 @@ constexpr std::string_view k_registry_keys[] = {"host", "username", "password_fi
 
 constexpr std::string_view k_not_yet = k_not_supported_yet;
 constexpr RefusedKey k_stack_refused[] = {
-    {"verify", k_not_yet}, {"min_age", k_not_yet}, {"window", k_not_yet},
-    {"drift", k_not_yet},  {"hooks", k_not_yet},   {"approval", k_not_yet},
+    {"min_age", k_not_yet}, {"window", k_not_yet},   {"drift", k_not_yet},
+    {"hooks", k_not_yet},   {"approval", k_not_yet},
+};
+constexpr std::string_view k_keyless_not_yet =
+    "keyless verification is not supported by this version of agentd; use key: FILE";
+constexpr RefusedKey k_cosign_refused[] = {
+    {"identity", k_keyless_not_yet},
+    {"issuer", k_keyless_not_yet},
+    {"trusted_root", k_keyless_not_yet},
 };
 constexpr std::string_view k_per_stack = "is set per stack and cannot be a default";
 constexpr RefusedKey k_defaults_refused[] = {
@@ -172,14 +182,16 @@ bool valid_service_name(const std::string& name) {
 
 // `{semver: RANGE}` or `{regex: RE, order: alphabetical|numerical}`, compiled here so that a bad
 // range or pattern is a configuration error with its place, not a poll error later.
-std::optional<TagPolicySpec> read_policy(Reader& reader, const Entry& entry) {
-    const MapReader map(reader, entry, k_policy_keys);
-    if (!map.is_map()) {
-        return std::nullopt;
-    }
+// With `required` false (an image's entry may hold only `verify`), no policy is not an error.
+std::optional<TagPolicySpec> read_policy_fields(Reader& reader, const MapReader& map,
+                                                bool required) {
+    const Entry& entry = map.entry();
     const auto semver = map.get("semver");
     const auto regex = map.get("regex");
     const auto order = map.get("order");
+    if (!required && !semver && !regex && !order) {
+        return std::nullopt;
+    }
     if (semver.has_value() == regex.has_value()) {
         reader.report(entry, "needs exactly one of semver (a range like \"^1.2\") or regex");
         return std::nullopt;
@@ -221,6 +233,80 @@ std::optional<TagPolicySpec> read_policy(Reader& reader, const Entry& entry) {
         return std::nullopt;
     }
     return std::move(*spec);
+}
+
+std::optional<TagPolicySpec> read_policy(Reader& reader, const Entry& entry) {
+    const MapReader map(reader, entry, k_policy_keys);
+    if (!map.is_map()) {
+        return std::nullopt;
+    }
+    return read_policy_fields(reader, map, /*required=*/true);
+}
+
+// One key file: absolute, readable, a supported public key (parsed now with OpenSSL).
+void read_key_file(Reader& reader, const Entry& entry, CosignKeys& cosign) {
+    const auto path = reader.absolute_path(entry);
+    if (!path) {
+        return;
+    }
+    auto key = sys::PublicKey::load(*path);
+    if (!key) {
+        reader.report(entry, key.error().message);
+        return;
+    }
+    cosign.files.emplace_back(*path);
+    cosign.keys.push_back(std::move(*key));
+}
+
+// `verify: {cosign: {key: FILE | [FILE...]}}`.
+std::optional<ImageVerify> read_verify(Reader& reader, const Entry& entry) {
+    const MapReader map(reader, entry, k_verify_keys);
+    if (!map.is_map()) {
+        return std::nullopt;
+    }
+    const auto cosign_entry = map.get("cosign");
+    if (!cosign_entry) {
+        // An unknown key (a typo of cosign) was reported already.
+        if (!entry.value.IsMap() || entry.value.size() == 0) {
+            reader.report(entry,
+                          "needs cosign: {key: FILE} (the public key images are signed with)");
+        }
+        return std::nullopt;
+    }
+    const MapReader cosign_map(reader, *cosign_entry, k_cosign_keys, k_cosign_refused);
+    if (!cosign_map.is_map()) {
+        return std::nullopt;
+    }
+    const auto key = cosign_map.get("key");
+    // Refused keys are not entries of the map: look at the YAML itself.
+    const YAML::Node& written = cosign_entry->value;
+    const bool keyless =
+        written.IsMap() && (written["identity"] || written["issuer"] || written["trusted_root"]);
+    if (!key && keyless) {
+        return std::nullopt;  // already refused as not supported
+    }
+    if (!key) {
+        reader.report(*cosign_entry, "missing required key \"key\" (a public key file, or a list)");
+        return std::nullopt;
+    }
+    CosignKeys cosign;
+    if (key->value.IsSequence()) {
+        const auto items = reader.list(*key);
+        if (items.empty()) {
+            reader.report(*key, "expected at least one public key file");
+        }
+        for (const Entry& item : items) {
+            read_key_file(reader, item, cosign);
+        }
+    } else {
+        read_key_file(reader, *key, cosign);
+    }
+    if (cosign.keys.empty()) {
+        return std::nullopt;
+    }
+    ImageVerify verify;
+    verify.cosign = std::move(cosign);
+    return verify;
 }
 
 // health.stable must fit inside health.timeout, or the gate could never pass. Reported where the
@@ -430,13 +516,31 @@ Stack read_stack(Reader& reader, const Entry& entry, const StackFields& defaults
                     reader.report(policy_entry, fmt::format("\"{}\" is not a compose service "
                                                             "name (letters, digits, ._-)",
                                                             service));
-                } else if (auto spec = read_policy(reader, policy_entry)) {
+                    continue;
+                }
+                const MapReader image(reader, policy_entry, k_image_keys);
+                if (!image.is_map()) {
+                    continue;
+                }
+                if (auto spec = read_policy_fields(reader, image, /*required=*/false)) {
                     stack.images[service] = std::move(*spec);
+                } else if (!image.has("verify") && !image.has("semver") && !image.has("regex") &&
+                           !image.has("order")) {
+                    reader.report(policy_entry,
+                                  "needs a tag policy (semver or regex), verify, or both");
+                }
+                if (const auto verify = image.get("verify")) {
+                    if (auto v = read_verify(reader, *verify)) {
+                        stack.image_verify[service] = std::move(*v);
+                    }
                 }
             }
         } else if (!e->value.IsNull()) {
             reader.report(*e, "expected a map of service names to tag policies");
         }
+    }
+    if (const auto e = map.get("verify")) {
+        stack.verify = read_verify(reader, *e);
     }
     const StackFields own = read_stack_fields(reader, map);
     apply(defaults, stack);

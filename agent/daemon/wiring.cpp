@@ -50,6 +50,13 @@ public:
     sys::Result<std::vector<std::string>> list_tags(const sources::ImageRef& ref) override {
         return m_registry.list_tags(ref);
     }
+    sys::Result<sources::Manifest> get_manifest(const sources::ImageRef& ref) override {
+        return m_registry.get_manifest(ref);
+    }
+    sys::Result<std::string> get_blob(const sources::ImageRef& ref, const std::string& digest,
+                                      std::size_t max_size) override {
+        return m_registry.get_blob(ref, digest, max_size);
+    }
     /// What the client authenticates with at `ref`'s registry (see RegistryClient).
     sys::Result<std::optional<sources::RegistryCredentials>> credentials(
         const sources::ImageRef& ref) const {
@@ -87,7 +94,7 @@ public:
           m_compose(m_processes),
           m_reconciler(
               deploy::Services{m_git, m_signatures, m_registry, m_engine, m_compose, m_store,
-                               m_clock, m_probe_http,
+                               m_clock, m_probe_http, m_verifier,
                                [this](const std::string& host) { return pull_credentials(host); }},
               config.state_dir, stop) {}
 
@@ -138,6 +145,9 @@ private:
     OwnedRegistry m_registry;
     runtime::DockerEngine m_engine;
     runtime::ComposeRunner m_compose;
+    /// Verified digests are cached for the worker's life; a reload makes a new worker, so
+    /// changed key files are read again.
+    trust::RegistryImageVerifier m_verifier{m_registry};
     deploy::Reconciler m_reconciler;
 };
 

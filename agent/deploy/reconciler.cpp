@@ -121,8 +121,9 @@ CycleResult Reconciler::cycle(const config::Stack& stack, model::Trigger trigger
         case Plan::Kind::Deploy:
             break;
     }
-    // 3. verify: compose accepts the files, git.verify's signatures are good; a rejected
-    // release is remembered, nothing touched.
+    // 3. verify: compose accepts the files, git.verify's signatures are good and every image
+    // carries the signatures its policy asks for; a rejected release is remembered, nothing
+    // touched.
     const auto verdict = verify(stack, *observed);
     if (!verdict) {
         poll.error = "verify: " + verdict.error().message;
@@ -248,6 +249,20 @@ sys::Result<Verdict> Reconciler::verify(const config::Stack& stack,
     if (observation.refused) {
         return Verdict::reject(observation.refused->message);
     }
+    auto git = verify_git(stack, observation);
+    if (!git || !git->accepted) {
+        return git;
+    }
+    auto images = verify_images(stack, observation);
+    if (!images || !images->accepted) {
+        return images;
+    }
+    git->verified.insert(git->verified.end(), images->verified.begin(), images->verified.end());
+    return git;
+}
+
+sys::Result<Verdict> Reconciler::verify_git(const config::Stack& stack,
+                                            const Observation& observation) {
     Verdict verdict = Verdict::accept();
     if (!stack.git || !stack.git->verify) {
         return verdict;
@@ -286,6 +301,35 @@ sys::Result<Verdict> Reconciler::verify(const config::Stack& stack,
         if (auto end = judge(signature, "commit " + observation.revision.substr(0, 12))) {
             return std::move(*end);
         }
+    }
+    return verdict;
+}
+
+sys::Result<Verdict> Reconciler::verify_images(const config::Stack& stack,
+                                               const Observation& observation) {
+    // Every image whose policy asks for signatures, by the digest that will be pulled: what
+    // runs is what was verified.
+    Verdict verdict = Verdict::accept();
+    for (const auto& [service, image] : observation.pins) {
+        const config::ImageVerify* policy = stack.verify_for(service);
+        if (policy == nullptr) {
+            continue;
+        }
+        const auto ref = sources::ImageRef::parse(image);
+        if (!ref || ref->digest.empty()) {
+            return Verdict::reject(
+                fmt::format("service {}: image {} has no digest to verify", service, image));
+        }
+        auto verified = m_s.verifier.verify(*ref, ref->digest, *policy);
+        if (!verified) {
+            if (verified.error().kind == sys::Error::Kind::InvalidInput) {
+                return Verdict::reject(
+                    fmt::format("service {}: {}", service, verified.error().message));
+            }
+            return sys::Error{verified.error().kind,
+                              fmt::format("service {}: {}", service, verified.error().message)};
+        }
+        verdict.verified.push_back(fmt::format("service {}: {}", service, *verified));
     }
     return verdict;
 }

@@ -23,6 +23,7 @@
 #include "agent/sys/clock.h"
 #include "agent/sys/http.h"
 #include "agent/trust/git_verifier.h"
+#include "agent/trust/image_verifier.h"
 
 namespace agentd::deploy {
 
@@ -35,7 +36,8 @@ struct Services {
     runtime::Compose& compose;
     state::Store& store;
     sys::Clock& clock;
-    sys::HttpClient& http;  ///< health.http probes
+    sys::HttpClient& http;           ///< health.http probes
+    trust::ImageVerifier& verifier;  ///< image signatures, for stacks that configure `verify`
     /// Credentials for pulling from a registry host, if configured.
     std::function<std::optional<runtime::RegistryCredentials>(const std::string& host)> credentials;
 };
@@ -109,6 +111,8 @@ private:
                                     Observation& o);
     Known known(const config::Stack& stack, const Observation& observation);
     sys::Result<Verdict> verify(const config::Stack& stack, const Observation& observation);
+    sys::Result<Verdict> verify_git(const config::Stack& stack, const Observation& observation);
+    sys::Result<Verdict> verify_images(const config::Stack& stack, const Observation& observation);
     /// `verified`: what verify found signed, recorded as "verify" events of the deployment.
     CycleResult deploy(const config::Stack& stack, model::Deployment d,
                        const std::vector<std::string>& verified = {});

@@ -79,8 +79,8 @@ Plan plan(const config::Stack& stack, const Observation& observation, const Know
 /// Verdict but the error of verify's Result: a poll error, retried.
 struct Verdict {
     bool accepted = true;
-    std::string why;  ///< for a rejection: "compose: ...", "signature: ..."
-    /// For an acceptance: what was found signed, and by whom ("tag v1.2.0: signed by ...").
+    std::string why;  ///< for a rejection: "compose: ...", "signature: ...", "service ...: ..."
+    /// For an acceptance: what was found signed, and by whom, one "verify" event each.
     std::vector<std::string> verified;
 
     static Verdict accept() { return {}; }

@@ -358,13 +358,16 @@ sys::Result<sys::HttpResponse> RegistryClient::send_retrying(const sys::HttpRequ
     }
 }
 
-sys::Result<sys::HttpResponse> RegistryClient::fetch_manifest(const ImageRef& ref,
+sys::Result<sys::HttpResponse> RegistryClient::request_manifest(const ImageRef& ref,
                                                               const std::string& method) {
     sys::HttpRequest request;
     request.method = method;
     request.url = fmt::format("{}/v2/{}/manifests/{}", base_url(ref), ref.repository,
                               ref.digest.empty() ? ref.tag : ref.digest);
     request.headers.emplace_back("Accept", std::string(k_manifest_accept));
+    if (method == "GET") {
+        request.max_body = k_max_manifest_size;
+    }
     return send_authorized(ref, std::move(request));
 }
 
@@ -404,7 +407,7 @@ sys::Result<std::string> RegistryClient::resolve_digest(const ImageRef& ref) {
         return digest;
     };
 
-    auto head = fetch_manifest(ref, "HEAD");
+    auto head = request_manifest(ref, "HEAD");
     if (!head) {
         return head.error();
     }
@@ -427,7 +430,7 @@ sys::Result<std::string> RegistryClient::resolve_digest(const ImageRef& ref) {
     }
 
     // No digest header (or no HEAD): hash the manifest ourselves.
-    auto get = fetch_manifest(ref, "GET");
+    auto get = request_manifest(ref, "GET");
     if (!get) {
         return get.error();
     }
@@ -529,6 +532,84 @@ sys::Result<std::vector<std::string>> RegistryClient::list_tags(const ImageRef& 
     }
     return sys::Error::failed(fmt::format("registry {}: tag list of {} has more than {} pages",
                                           ref.registry, ref.repository, k_max_tag_pages));
+}
+
+sys::Result<Manifest> RegistryClient::get_manifest(const ImageRef& ref) {
+    if (auto ok = check_ref(ref); !ok) {
+        return ok.error();
+    }
+    if (ref.tag.empty() && ref.digest.empty()) {
+        return sys::Error::invalid(
+            fmt::format("image {} has neither a tag nor a digest", ref.familiar_name()));
+    }
+    const std::string what = ref.digest.empty() ? fmt::format("tag {}", ref.tag)
+                                                : fmt::format("manifest {}", ref.digest);
+    auto get = request_manifest(ref, "GET");
+    if (!get) {
+        return get.error();
+    }
+    if (get->status == 404) {
+        return sys::Error::not_found(fmt::format("{} not found in {}", what, ref.familiar_name()));
+    }
+    if (get->status != 200) {
+        return status_error(ref, *get, "GET " + what);
+    }
+    if (get->body.size() > k_max_manifest_size) {
+        return sys::Error::failed(
+            fmt::format("registry {}: manifest for {} is larger than 4 MiB", ref.registry, what));
+    }
+    Manifest manifest;
+    manifest.digest = "sha256:" + sys::sha256_hex(get->body);
+    if (auto claimed = find_header(*get, "docker-content-digest");
+        claimed && *claimed != manifest.digest) {
+        return sys::Error::failed(
+            fmt::format("registry {}: manifest for {} hashes to {} but the registry says {}",
+                        ref.registry, what, manifest.digest, sys::quoted(*claimed)));
+    }
+    if (!ref.digest.empty() && manifest.digest != ref.digest) {
+        return sys::Error::failed(fmt::format("registry {}: manifest {} of {} hashes to {}",
+                                              ref.registry, ref.digest, ref.repository,
+                                              manifest.digest));
+    }
+    if (auto type = find_header(*get, "content-type"); type && printable(*type)) {
+        manifest.media_type = std::move(*type);
+    }
+    manifest.body = std::move(get->body);
+    return manifest;
+}
+
+sys::Result<std::string> RegistryClient::get_blob(const ImageRef& ref, const std::string& digest,
+                                                  std::size_t max_size) {
+    if (auto ok = check_ref(ref); !ok) {
+        return ok.error();
+    }
+    if (!valid_digest(digest)) {
+        return sys::Error::invalid(
+            fmt::format("invalid blob digest {} for {}", sys::quoted(digest), ref.familiar_name()));
+    }
+    const std::string what = fmt::format("blob {}", digest);
+    sys::HttpRequest request;
+    request.url = fmt::format("{}/v2/{}/blobs/{}", base_url(ref), ref.repository, digest);
+    request.max_body = max_size;
+    auto get = send_authorized(ref, std::move(request));
+    if (!get) {
+        return get.error();
+    }
+    if (get->status == 404) {
+        return sys::Error::not_found(fmt::format("{} not found in {}", what, ref.familiar_name()));
+    }
+    if (get->status != 200) {
+        return status_error(ref, *get, "GET " + what);
+    }
+    if (get->body.size() > max_size) {
+        return sys::Error::failed(fmt::format("registry {}: {} of {} is larger than {} bytes",
+                                              ref.registry, what, ref.repository, max_size));
+    }
+    if (const std::string actual = "sha256:" + sys::sha256_hex(get->body); actual != digest) {
+        return sys::Error::failed(fmt::format("registry {}: {} of {} hashes to {}", ref.registry,
+                                              what, ref.repository, actual));
+    }
+    return std::move(get->body);
 }
 
 }  // namespace agentd::sources

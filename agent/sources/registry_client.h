@@ -1,6 +1,6 @@
 #pragma once
-// The OCI distribution API client: resolves tags to manifest digests and lists tags, with the
-// registry's Basic or Bearer (token) authentication.
+// The OCI distribution API client: resolves tags to manifest digests, lists tags and reads
+// manifests and blobs, with the registry's Basic or Bearer (token) authentication.
 
 #include <memory>
 #include <optional>
@@ -32,6 +32,9 @@ public:
 
     sys::Result<std::string> resolve_digest(const ImageRef& ref) override;
     sys::Result<std::vector<std::string>> list_tags(const ImageRef& ref) override;
+    sys::Result<Manifest> get_manifest(const ImageRef& ref) override;
+    sys::Result<std::string> get_blob(const ImageRef& ref, const std::string& digest,
+                                      std::size_t max_size) override;
 
     /// Replaces the default (3 retries, 500ms base, 10s cap) for 429 and transient 5xx answers;
     /// the waits go through the injected clock's sleep_for.
@@ -65,7 +68,7 @@ private:
     /// and 503). Returns the last response, which may still be one of those.
     sys::Result<sys::HttpResponse> send_retrying(const sys::HttpRequest& request,
                                                  const std::string& registry);
-    sys::Result<sys::HttpResponse> fetch_manifest(const ImageRef& ref, const std::string& method);
+    sys::Result<sys::HttpResponse> request_manifest(const ImageRef& ref, const std::string& method);
 
     sys::HttpClient& m_http;
     std::vector<config::Registry> m_registries;

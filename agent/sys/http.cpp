@@ -64,7 +64,10 @@ std::size_t on_write(char* data, std::size_t size, std::size_t count, void* user
         }
         return chunk.size();
     }
-    if (transfer->response->body.size() + chunk.size() > k_max_body) {
+    const std::size_t limit = transfer->request->max_body != 0
+                                  ? std::min(transfer->request->max_body, k_max_body)
+                                  : k_max_body;
+    if (transfer->response->body.size() + chunk.size() > limit) {
         transfer->too_large = true;
         return 0;
     }
@@ -176,8 +179,9 @@ Result<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
             return Error::failed(fmt::format("{}: transfer aborted", what));
         }
         if (transfer.too_large) {
-            return Error::failed(
-                fmt::format("{}: response body larger than {} bytes", what, k_max_body));
+            return Error::failed(fmt::format(
+                "{}: response body larger than {} bytes", what,
+                request.max_body != 0 ? std::min(request.max_body, k_max_body) : k_max_body));
         }
         const std::string detail =
             error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);

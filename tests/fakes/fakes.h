@@ -18,6 +18,7 @@
 #include "agent/sys/clock.h"
 #include "agent/sys/http.h"
 #include "agent/trust/git_verifier.h"
+#include "agent/trust/image_verifier.h"
 
 namespace agentd::fakes {
 
@@ -100,6 +101,23 @@ public:
     std::vector<std::pair<std::string, std::filesystem::path>> checkouts;
 };
 
+/// Verifies every digest unless told otherwise; records each call.
+class FakeVerifier final : public trust::ImageVerifier {
+public:
+    sys::Result<std::string> verify(const sources::ImageRef& image, const std::string& digest,
+                                    const config::ImageVerify& policy) override {
+        calls.push_back(image.familiar_name() + "@" + digest);
+        const std::string key =
+            policy.cosign && !policy.cosign->files.empty() ? policy.cosign->files[0].string() : "";
+        if (const auto it = errors.find(digest); it != errors.end()) {
+            return it->second;
+        }
+        return "signed by " + key;
+    }
+    std::map<std::string, sys::Error> errors;  ///< digest -> what verify answers
+    std::vector<std::string> calls;            ///< "name@digest"
+};
+
 /// Tags -> digests the test sets; unknown tags are NotFound.
 /// Signatures as the test declares them: `tags` and `commits` map a tag name or commit id to
 /// its answer; anything not listed is "not signed" (InvalidInput). Records what was asked.
@@ -152,7 +170,39 @@ public:
         }
         return out;
     }
+    sys::Result<sources::Manifest> get_manifest(const sources::ImageRef& ref) override {
+        ++manifest_gets;
+        if (!fail.empty()) {
+            return sys::Error::failed(fail);
+        }
+        const auto it = manifests.find(ref.repository +
+                                       (ref.digest.empty() ? ":" + ref.tag : "@" + ref.digest));
+        if (it == manifests.end()) {
+            return sys::Error::not_found("manifest " + ref.tag + ref.digest + " not found");
+        }
+        return it->second;
+    }
+    sys::Result<std::string> get_blob(const sources::ImageRef&, const std::string& digest,
+                                      std::size_t max_size) override {
+        ++blob_gets;
+        if (!fail.empty()) {
+            return sys::Error::failed(fail);
+        }
+        const auto it = blobs.find(digest);
+        if (it == blobs.end()) {
+            return sys::Error::not_found("blob " + digest + " not found");
+        }
+        if (it->second.size() > max_size) {
+            return sys::Error::failed("blob " + digest + " too large");
+        }
+        return it->second;
+    }
     std::map<std::string, std::string> digests;  ///< "repo:tag" -> digest
+    /// "repo:tag" or "repo@digest" -> what get_manifest answers.
+    std::map<std::string, sources::Manifest> manifests;
+    std::map<std::string, std::string> blobs;  ///< digest -> content
+    int manifest_gets = 0;
+    int blob_gets = 0;
     std::string fail;
     std::optional<sys::Error> list_error;  ///< what list_tags answers instead of the tags
     int resolves = 0;

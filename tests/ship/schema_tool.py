@@ -4,8 +4,8 @@ the case table, and list the configuration keys of the schema, the man page and 
 
 Key convention (what `keys` prints, one "SECTION KEY" per line):
   sections: top (the top level), stack (an item of stacks), registry (an item of registries),
-  defaults (the keys `defaults` accepts), policy (the keys of a tag policy, $defs/tagPolicy:
-  the union of its oneOf branches);
+  defaults (the keys `defaults` accepts), policy (the keys of a tag policy, $defs/tagPolicy,
+  and of an images entry, $defs/imagePolicy: the union of their oneOf branches);
   keys: dotted paths inside their section, "[]" for list items: git.credentials.username,
   health.http[].url. A map key whose value is a map of keys (git, health, api) is "interior":
   documentation may list it but need not; every other key must be documented. A key whose value
@@ -115,7 +115,7 @@ def resolve(schema, node):
 
 
 def is_policy(node):
-    return node.get("$ref") == "#/$defs/tagPolicy"
+    return node.get("$ref") in ("#/$defs/tagPolicy", "#/$defs/imagePolicy")
 
 
 def walk(schema, node, prefix, keys, interior, stop=()):
@@ -147,8 +147,9 @@ def schema_keys(schema):
     defaults = set(resolve(schema, schema["$defs"]["defaults"])["properties"])
     sections["defaults"] = (defaults, set())
     policy = set()
-    for branch in schema["$defs"]["tagPolicy"]["oneOf"]:
-        policy |= set(branch["properties"])
+    for name in ("tagPolicy", "imagePolicy"):
+        for branch in schema["$defs"][name]["oneOf"]:
+            policy |= set(branch["properties"])
     sections["policy"] = (policy, set())
     return sections
 
@@ -205,7 +206,8 @@ CODE_LISTS = {"top": ("top", ""), "api": ("top", "api."), "stack": ("stack", "")
               "credentials": ("stack", "git.credentials."),
               "git_verify": ("stack", "git.verify."), "health": ("stack", "health."),
               "probe": ("stack", "health.http[]."), "registry": ("registry", ""),
-              "policy": ("policy", "")}
+              "policy": ("policy", ""), "image": ("policy", ""),
+              "verify": ("stack", "verify."), "cosign": ("stack", "verify.cosign.")}
 
 
 def code_keys(sources):

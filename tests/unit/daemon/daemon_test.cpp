@@ -97,6 +97,13 @@ public:
     sys::Result<std::vector<std::string>> list_tags(const sources::ImageRef& ref) override {
         return m_r.list_tags(ref);
     }
+    sys::Result<sources::Manifest> get_manifest(const sources::ImageRef& ref) override {
+        return m_r.get_manifest(ref);
+    }
+    sys::Result<std::string> get_blob(const sources::ImageRef& ref, const std::string& digest,
+                                      std::size_t max_size) override {
+        return m_r.get_blob(ref, digest, max_size);
+    }
 
 private:
     fakes::FakeRegistry& m_r;

@@ -29,6 +29,7 @@ struct PipelineFixture {
     fakes::FakeCompose compose{engine};
     fakes::MemoryStore store;
     fakes::FakeHttp http;
+    fakes::FakeVerifier verifier;
     std::atomic<bool> stop{false};
     deploy::Reconciler reconciler;
     config::Stack stack;
@@ -38,7 +39,8 @@ struct PipelineFixture {
               ("agentd-pipeline-" + std::to_string(::getpid()) + "-" +
                std::to_string(counter()++))),
           reconciler(
-              deploy::Services{git, signatures, registry, engine, compose, store, clock, http, {}},
+              deploy::Services{git,   signatures, registry, engine, compose,
+                               store, clock,      http,     verifier, {}},
               dir, stop) {
         std::filesystem::create_directories(dir);
         stack.name = "shop";

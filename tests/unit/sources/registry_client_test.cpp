@@ -29,6 +29,7 @@
 #include "agent/sys/files.h"
 #include "agent/sys/http.h"
 #include "agent/sys/process.h"
+#include "tests/unit/sources/registry_push.h"
 #include "tests/unit/temp_dir.h"
 
 using namespace agentd;
@@ -872,6 +873,114 @@ TEST_CASE("registry: list_tags answers a Bearer challenge", "[sources][registry]
     CHECK(*tags == std::vector<std::string>{"1.0"});
 }
 
+TEST_CASE("registry: get_manifest GETs with the Accept list, hashes the body, keeps its type",
+          "[sources][registry]") {
+    const std::string body = R"({"schemaVersion":2,"layers":[]})";
+    const std::string digest = "sha256:" + sys::sha256_hex(body);
+    FakeHttp http;
+    http.handler = [&](const HttpRequest&) {
+        return respond(200,
+                       {{"content-type", "application/vnd.oci.image.manifest.v1+json"},
+                        {"docker-content-digest", digest}},
+                       body);
+    };
+    RegistryClient client(http, {});
+    const auto manifest = client.get_manifest(image("ghcr.io/acme/web:sha256-abc.sig"));
+    REQUIRE(manifest.ok());
+    CHECK(manifest->digest == digest);
+    CHECK(manifest->body == body);
+    CHECK(manifest->media_type == "application/vnd.oci.image.manifest.v1+json");
+    REQUIRE(http.requests.size() == 1);
+    CHECK(http.requests[0].method == "GET");
+    CHECK(http.requests[0].url == "https://ghcr.io/v2/acme/web/manifests/sha256-abc.sig");
+    CHECK(http.requests[0].max_body == 4 * 1024 * 1024);
+    CHECK_THAT(header(http.requests[0], "accept"),
+               Catch::Contains("application/vnd.oci.image.manifest.v1+json"));
+}
+
+TEST_CASE("registry: get_manifest refuses a body hashing to another digest; 404 is NotFound",
+          "[sources][registry]") {
+    const std::string body = R"({"schemaVersion":2})";
+    FakeHttp http;
+    long status = 200;
+    std::vector<std::pair<std::string, std::string>> headers;
+    http.handler = [&](const HttpRequest&) { return respond(status, headers, body); };
+    RegistryClient client(http, {});
+
+    headers = {{"docker-content-digest", k_digest}};
+    auto claimed = client.get_manifest(image("ghcr.io/acme/web:1.0"));
+    REQUIRE_FALSE(claimed.ok());
+    CHECK(claimed.error().kind == Error::Kind::Failed);
+    CHECK_THAT(claimed.error().message, Catch::Contains("but the registry says"));
+
+    headers = {};
+    auto by_digest = client.get_manifest(image("ghcr.io/acme/web@" + k_digest));
+    REQUIRE_FALSE(by_digest.ok());
+    CHECK(by_digest.error().kind == Error::Kind::Failed);
+    CHECK_THAT(by_digest.error().message,
+               Catch::Contains(k_digest) && Catch::Contains("hashes to sha256:"));
+    CHECK(http.requests.back().url == "https://ghcr.io/v2/acme/web/manifests/" + k_digest);
+
+    status = 404;
+    auto missing = client.get_manifest(image("ghcr.io/acme/web:1.0"));
+    REQUIRE_FALSE(missing.ok());
+    CHECK(missing.error().is_not_found());
+    CHECK_THAT(missing.error().message, Catch::Contains("tag 1.0 not found in ghcr.io/acme/web"));
+
+    status = 503;
+    client.set_retry_policy({0});
+    auto down = client.get_manifest(image("ghcr.io/acme/web:1.0"));
+    REQUIRE_FALSE(down.ok());
+    CHECK(down.error().kind == Error::Kind::Failed);
+}
+
+TEST_CASE("registry: get_blob checks the digest and the size bound, through a Bearer challenge",
+          "[sources][registry]") {
+    const std::string content = "payload bytes";
+    const std::string digest = "sha256:" + sys::sha256_hex(content);
+    std::string served = content;
+    long status = 200;
+    FakeHttp http;
+    http.handler = [&](const HttpRequest& request) {
+        if (request.url.rfind("https://auth.example.com/token", 0) == 0) {
+            return respond(200, {}, R"({"token":"t"})");
+        }
+        if (header(request, "authorization") != "Bearer t") {
+            return respond(401, {{"www-authenticate", k_bearer_challenge}});
+        }
+        return respond(status, {}, served);
+    };
+    RegistryClient client(http, {});
+    const auto ref = image("registry.example.com/acme/web:1.0");
+
+    const auto blob = client.get_blob(ref, digest, 1024);
+    REQUIRE(blob.ok());
+    CHECK(*blob == content);
+    CHECK(http.requests.back().url == "https://registry.example.com/v2/acme/web/blobs/" + digest);
+    CHECK(http.requests.back().max_body == 1024);
+
+    served = "tampered bytes";
+    const auto tampered = client.get_blob(ref, digest, 1024);
+    REQUIRE_FALSE(tampered.ok());
+    CHECK(tampered.error().kind == Error::Kind::Failed);
+    CHECK_THAT(tampered.error().message,
+               Catch::Contains("blob " + digest) && Catch::Contains("hashes to sha256:"));
+
+    served = content;
+    const auto large = client.get_blob(ref, digest, 4);
+    REQUIRE_FALSE(large.ok());
+    CHECK_THAT(large.error().message, Catch::Contains("larger than 4 bytes"));
+
+    status = 404;
+    const auto missing = client.get_blob(ref, digest, 1024);
+    REQUIRE_FALSE(missing.ok());
+    CHECK(missing.error().is_not_found());
+
+    const auto invalid = client.get_blob(ref, "sha256:../../x", 1024);
+    REQUIRE_FALSE(invalid.ok());
+    CHECK(invalid.error().kind == Error::Kind::InvalidInput);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Integration: a real distribution registry (docker-registry 2.8) and the docker CLI.
 
@@ -1288,4 +1397,42 @@ TEST_CASE("registry: Bearer token auth against a real registry and token service
     const auto queries = tokens.queries();
     REQUIRE(queries.size() == 2);  // the anonymous attempt and the authenticated one
     CHECK(queries[1] == "service=agentd-test scope=repository:agentd-it/bearer:pull");
+}
+
+TEST_CASE("registry: get_manifest and get_blob read what was pushed, bounded and checked",
+          "[integration][registry]") {
+    const std::string host = test_registry();
+    agentd::testing::RegistryPusher pusher(host);
+    const std::string repository = "agentd-it/registry-blobs";
+    const std::string tag = unique_tag();
+    const std::string layer = "layer of " + tag;
+    const std::string digest = pusher.push_image(repository, tag, layer);
+
+    sys::CurlHttpClient http;
+    RegistryClient client(http, {});
+    const auto by_tag = client.get_manifest(image(fmt::format("{}/{}:{}", host, repository, tag)));
+    REQUIRE(by_tag.ok());
+    CHECK(by_tag->digest == digest);
+    CHECK(by_tag->media_type == "application/vnd.oci.image.manifest.v1+json");
+    const auto by_digest =
+        client.get_manifest(image(fmt::format("{}/{}@{}", host, repository, digest)));
+    REQUIRE(by_digest.ok());
+    CHECK(by_digest->body == by_tag->body);
+
+    const auto ref = image(fmt::format("{}/{}:{}", host, repository, tag));
+    const std::string layer_digest = "sha256:" + sys::sha256_hex(layer);
+    const auto blob = client.get_blob(ref, layer_digest, 1024);
+    REQUIRE(blob.ok());
+    CHECK(*blob == layer);
+    // The bound holds on the wire: curl stops the transfer.
+    const auto bounded = client.get_blob(ref, layer_digest, 4);
+    REQUIRE_FALSE(bounded.ok());
+    CHECK_THAT(bounded.error().message, Catch::Contains("larger than 4 bytes"));
+    const auto absent = client.get_blob(ref, "sha256:" + sys::sha256_hex("absent " + tag), 1024);
+    REQUIRE_FALSE(absent.ok());
+    CHECK(absent.error().is_not_found());
+    const auto no_tag =
+        client.get_manifest(image(fmt::format("{}/{}:{}-missing", host, repository, tag)));
+    REQUIRE_FALSE(no_tag.ok());
+    CHECK(no_tag.error().is_not_found());
 }

@@ -1,0 +1,140 @@
+// agent.yaml's `verify: {cosign: {key: ...}}`, per stack and per service: key files are read
+// and parsed when the file is, and a bad one is an error with its place and the file's name.
+
+#include <catch2/catch.hpp>
+
+#include <fmt/format.h>
+#include <fstream>
+
+#include "agent/config/config.h"
+#include "tests/unit/openssl_signer.h"
+#include "tests/unit/temp_dir.h"
+
+using namespace agentd;
+using namespace agentd::config;
+
+namespace {
+
+std::vector<std::string> errors_of(const std::string& yaml) {
+    try {
+        parse_config(yaml, "agent.yaml");
+    } catch (const ConfigError& e) {
+        std::vector<std::string> lines;
+        for (const Issue& issue : e.issues()) {
+            lines.push_back(issue.to_string());
+        }
+        return lines;
+    }
+    FAIL("expected a ConfigError for:\n" << yaml);
+    return {};
+}
+
+// A valid stack; what `extra` adds starts on line 4, indented as a stack key (column 5).
+std::string stack_with(const std::string& extra) {
+    return "stacks:\n"
+           "  - name: shop\n"
+           "    dir: /srv/shop\n" +
+           extra;
+}
+
+}  // namespace
+
+TEST_CASE("config: verify.cosign.key per stack and per service reads the keys at load",
+          "[config][verify]") {
+    testing::OpensslKey p256("p256");
+    testing::OpensslKey ed25519("ed25519");
+    const Config c =
+        parse_config(stack_with(fmt::format(
+                         "    verify:\n"
+                         "      cosign: {{key: {}}}\n"
+                         "    images:\n"
+                         "      web: {{semver: '^2', verify: {{cosign: {{key: [{}, {}]}}}}}}\n"
+                         "      worker: {{verify: {{cosign: {{key: {}}}}}}}\n",
+                         p256.public_pem().string(), p256.public_pem().string(),
+                         ed25519.public_pem().string(), ed25519.public_pem().string())),
+                     "agent.yaml");
+    const Stack& stack = c.stacks.at(0);
+    REQUIRE(stack.verify);
+    REQUIRE(stack.verify->cosign);
+    CHECK(stack.verify->cosign->files == std::vector<std::filesystem::path>{p256.public_pem()});
+    REQUIRE(stack.verify->cosign->keys.size() == 1);
+    CHECK(stack.verify->cosign->keys[0].algorithm() == "ECDSA P-256");
+
+    // web has a tag policy and its own keys; worker only its own keys, no policy.
+    CHECK(stack.images.count("web") == 1);
+    CHECK(stack.images.count("worker") == 0);
+    const ImageVerify* web = stack.verify_for("web");
+    REQUIRE(web != nullptr);
+    REQUIRE(web->cosign->keys.size() == 2);
+    CHECK(web->cosign->keys[1].algorithm() == "Ed25519");
+    const ImageVerify* worker = stack.verify_for("worker");
+    REQUIRE(worker != nullptr);
+    CHECK(worker->cosign->files == std::vector<std::filesystem::path>{ed25519.public_pem()});
+    // Any other service gets the stack's policy.
+    CHECK(stack.verify_for("db") == &*stack.verify);
+
+    const Config plain = parse_config(stack_with(""), "agent.yaml");
+    CHECK(plain.stacks.at(0).verify_for("web") == nullptr);
+}
+
+TEST_CASE("config: a bad cosign key file is an error naming the file and its place",
+          "[config][verify]") {
+    testing::TempDir dir;
+    const auto garbage = dir.path() / "garbage.pub";
+    std::ofstream(garbage) << "not a key\n";
+    testing::OpensslKey p256("p256");
+    testing::OpensslKey rsa1024("rsa1024");
+
+    auto errors = errors_of(stack_with(fmt::format("    verify: {{cosign: {{key: {}}}}}\n",
+                                                   (dir.path() / "absent.pub").string())));
+    REQUIRE(errors.size() == 1);
+    CHECK_THAT(errors[0],
+               Catch::StartsWith("agent.yaml:4:28: stacks[0].verify.cosign.key: "
+                                 "public key " +
+                                 (dir.path() / "absent.pub").string() + ": cannot be read"));
+
+    errors = errors_of(stack_with(
+        fmt::format("    verify:\n      cosign:\n        key:\n          - {}\n          - {}\n    "
+                    "      - {}\n",
+                    p256.public_pem().string(), garbage.string(), rsa1024.private_pem().string())));
+    REQUIRE(errors.size() == 2);
+    CHECK_THAT(errors[0], Catch::StartsWith("agent.yaml:8:13: stacks[0].verify.cosign.key[1]: "
+                                            "public key " +
+                                            garbage.string() + ": is not a PEM public key"));
+    CHECK_THAT(errors[1], Catch::StartsWith("agent.yaml:9:13: stacks[0].verify.cosign.key[2]: "
+                                            "public key " +
+                                            rsa1024.private_pem().string()));
+
+    errors = errors_of(stack_with("    verify: {cosign: {key: cosign.pub}}\n"));
+    REQUIRE(errors.size() == 1);
+    CHECK_THAT(errors[0], Catch::Contains("stacks[0].verify.cosign.key: expected an absolute"));
+}
+
+TEST_CASE("config: verify shapes that are not a cosign key are refused", "[config][verify]") {
+    const auto one = [](const std::string& extra) {
+        const auto errors = errors_of(stack_with(extra));
+        INFO(extra);
+        REQUIRE(errors.size() == 1);
+        return errors[0];
+    };
+    CHECK(one("    verify: {}\n") ==
+          "agent.yaml:4:13: stacks[0].verify: needs cosign: {key: FILE} (the public key images "
+          "are signed with)");
+    CHECK(one("    verify: {cosign: {}}\n") ==
+          "agent.yaml:4:22: stacks[0].verify.cosign: missing required key \"key\" (a public key "
+          "file, or a list)");
+    CHECK(one("    verify: {cosign: {key: []}}\n") ==
+          "agent.yaml:4:28: stacks[0].verify.cosign.key: expected at least one public key file");
+    const auto keyless =
+        errors_of(stack_with("    verify: {cosign: {identity: 'https://a/*', issuer: x}}\n"));
+    REQUIRE(keyless.size() == 2);  // identity and issuer, nothing about the missing key
+    CHECK_THAT(keyless[0], Catch::Contains("stacks[0].verify.cosign.identity: keyless "
+                                           "verification is not supported by this version"));
+    CHECK(one("    verify: {cosgin: {}}\n").find("did you mean \"cosign\"") != std::string::npos);
+    CHECK(one("    images:\n      web: {}\n") ==
+          "agent.yaml:5:12: stacks[0].images.web: needs a tag policy (semver or regex), verify, "
+          "or both");
+    // Not a default (yet), and git.verify is another feature.
+    CHECK(errors_of("defaults:\n  verify: {}\n").at(0) ==
+          "agent.yaml:2:3: defaults.verify: not supported by this version of agentd");
+}
