@@ -89,8 +89,6 @@ TEST_CASE("config: SPEC keys this version does not support are refused by name",
           "agent.yaml:1:1: notifications: not supported by this version of agentd");
     CHECK(error_of(stack_with("    approval: manual\n")) ==
           "agent.yaml:4:5: stacks[0].approval: not supported by this version of agentd");
-    CHECK(error_of(stack_with("    verify: {cosign: {key: /k.pub}}\n")) ==
-          "agent.yaml:4:5: stacks[0].verify: not supported by this version of agentd");
 }
 
 TEST_CASE("config: defaults refuse per-stack keys", "[config]") {
