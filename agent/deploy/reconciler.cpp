@@ -141,7 +141,8 @@ CycleResult Reconciler::cycle(const config::Stack& stack, model::Trigger trigger
     d.stack = stack.name;
     d.release = next.release;
     d.trigger = trigger;
-    return not_current_note(stack, next.release, deploy(stack, std::move(d), verdict->verified), poll);
+    return not_current_note(stack, next.release, deploy(stack, std::move(d), verdict->verified),
+                            poll);
 }
 
 CycleResult Reconciler::not_current_note(const config::Stack& stack, const model::Release& release,

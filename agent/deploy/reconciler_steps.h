@@ -61,7 +61,7 @@ struct Plan {
     };
     Kind kind = Kind::Noop;
     model::Release release;
-    std::string why;      ///< for Noop/Wait/GiveUp: one line for status and logs
+    std::string why;  ///< for Noop/Wait/GiveUp: one line for status and logs
     /// For Noop: said in the cycle's message but not recorded as a candidate (nothing is
     /// pending), e.g. that the new revision changes nothing the stack reads.
     std::string note;

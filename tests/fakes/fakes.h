@@ -327,11 +327,11 @@ public:
     bool pull_fails = false;
     int samples = 0;
     int calls = 0;
-    runtime::EngineEvents stream;   ///< what the open watch hands out at its next read
+    runtime::EngineEvents stream;      ///< what the open watch hands out at its next read
     std::vector<sys::Duration> reads;  ///< the wait of every read of a watch
-    int watches = 0;                ///< watch() calls
-    int down = 0;                   ///< the next this many watch() calls fail
-    int restart_at_sample = 0;      ///< restart_engine() at this sample (counted from 1)
+    int watches = 0;                   ///< watch() calls
+    int down = 0;                      ///< the next this many watch() calls fail
+    int restart_at_sample = 0;         ///< restart_engine() at this sample (counted from 1)
     int down_for = 3;
     bool stopped_by_engine = false;
 };

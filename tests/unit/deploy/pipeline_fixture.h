@@ -39,8 +39,8 @@ struct PipelineFixture {
               ("agentd-pipeline-" + std::to_string(::getpid()) + "-" +
                std::to_string(counter()++))),
           reconciler(
-              deploy::Services{git,   signatures, registry, engine, compose,
-                               store, clock,      http,     verifier, {}},
+              deploy::Services{
+                  git, signatures, registry, engine, compose, store, clock, http, verifier, {}},
               dir, stop) {
         std::filesystem::create_directories(dir);
         stack.name = "shop";
