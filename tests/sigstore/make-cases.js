@@ -1,0 +1,374 @@
+#!/usr/bin/env node
+// Makes Sigstore keyless bundles for agentd's tests with Sigstore's own JavaScript packages,
+// fully offline: a mock Fulcio (CA + CT log) and a mock Rekor from @sigstore/mock are served on
+// 127.0.0.1, @sigstore/sign signs through them, and @sigstore/verify (the oracle) gives its
+// verdict on every case. agentd's code makes none of these artifacts.
+//
+// Usage: node make-cases.js OUT_DIR [--digest sha256:HEX] [--push HOST:PORT/REPOSITORY]
+//   OUT_DIR gets trusted_root.json (protobuf-specs TrustedRoot JSON naming the mock CA, the
+//   mock Rekor's and CT log's keys), one bundle file per case and cases.json:
+//     {"digest": "sha256:...", "identity": "...", "issuer": "...",
+//      "cases": [{"name", "file", "content": "dsse"|"message", "identity", "issuer",
+//                 "oracle": {"verified": bool, "error": "..."},      what @sigstore/verify says
+//                 "subject_matches": bool,     the statement (or message digest) names digest
+//                 "expected": "verified"|"rejected"}]}
+//   --digest: the image manifest digest the good bundles are about (default: a random one).
+//   --push: also attach the good DSSE bundle to an image of that plain-HTTP repository with
+//     @sigstore/oci, as an OCI artifact whose subject is the image; a registry without the
+//     referrers API (registry 2.8) gets the fallback tag index "sha256-<hex>" written too.
+//     The image is --digest, which must be in the repository, or else a small image pushed
+//     now under the tag "signed". cases.json's "pushed" names the repository, the image and
+//     the artifact.
+// Every run makes new mock keys: sign everything one test needs in one run.
+'use strict';
+
+// The signing process talks to 127.0.0.1 only: no proxy may intercept it.
+for (const name of ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy', 'ALL_PROXY', 'all_proxy']) {
+  delete process.env[name];
+}
+
+const crypto = require('crypto');
+const fs = require('fs');
+const http = require('http');
+const path = require('path');
+
+const mock = require('@sigstore/mock');
+const sign = require('@sigstore/sign');
+const verify = require('@sigstore/verify');
+const bundleLib = require('@sigstore/bundle');
+const { TrustedRoot, HashAlgorithm, PublicKeyDetails } = require('@sigstore/protobuf-specs');
+
+const IDENTITY = 'https://github.com/acme/web/.github/workflows/release.yml@refs/tags/v1.0.0';
+const ISSUER = 'https://token.actions.githubusercontent.com';
+const OTHER_IDENTITY = 'https://github.com/mallory/web/.github/workflows/release.yml@refs/heads/main';
+const OTHER_ISSUER = 'https://accounts.example.com';
+const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
+const PREDICATE_TYPE = 'https://sigstore.dev/cosign/sign/v1';
+const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+
+function usage(message) {
+  process.stderr.write(`make-cases: ${message}\n` +
+    'usage: node make-cases.js OUT_DIR [--digest sha256:HEX] [--push HOST:PORT/REPOSITORY]\n');
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const out = { dir: null, digest: null, push: null };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--digest' || argv[i] === '--push') {
+      if (i + 1 >= argv.length) usage(`${argv[i]} needs a value`);
+      out[argv[i].slice(2)] = argv[++i];
+    } else if (argv[i].startsWith('-')) {
+      usage(`unknown option ${argv[i]}`);
+    } else if (out.dir === null) {
+      out.dir = argv[i];
+    } else {
+      usage('one OUT_DIR only');
+    }
+  }
+  if (out.dir === null) usage('OUT_DIR is missing');
+  if (out.digest !== null && !/^sha256:[0-9a-f]{64}$/.test(out.digest)) usage('--digest must be sha256:<64 hex>');
+  if (out.push !== null && !/^127\.0\.0\.1:[0-9]+\/[a-z0-9._\/-]+$/.test(out.push)) {
+    usage('--push must be 127.0.0.1:PORT/REPOSITORY');
+  }
+  return out;
+}
+
+// An unsigned OIDC token (the mock Fulcio decodes, never checks it).
+function token(subject, issuer) {
+  const encode = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${encode({ alg: 'none', typ: 'JWT' })}.${encode({ sub: subject, iss: issuer, aud: 'sigstore' })}.`;
+}
+
+// Real Rekor stores a DSSE entry (dsse v0.0.1) in this canonical form, not the proposed one:
+// hashes of the envelope and payload, and each signature with its verifier.
+function canonicalDsseEntry(proposed) {
+  const content = proposed.spec.proposedContent;
+  const envelope = JSON.parse(content.envelope);
+  const sha256 = (data) => crypto.createHash('sha256').update(data).digest('hex');
+  return {
+    apiVersion: proposed.apiVersion,
+    kind: 'dsse',
+    spec: {
+      envelopeHash: { algorithm: 'sha256', value: sha256(content.envelope) },
+      payloadHash: { algorithm: 'sha256', value: sha256(Buffer.from(envelope.payload, 'base64')) },
+      signatures: envelope.signatures.map((s, i) => ({ signature: s.sig, verifier: content.verifiers[i] })),
+    },
+  };
+}
+
+// Serves the mock handlers ({path, fn}) on 127.0.0.1; returns the base URL and a closer.
+async function serve(handlers) {
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (chunk) => chunks.push(chunk));
+    req.on('end', async () => {
+      const handler = handlers.find((h) => h.path === req.url && req.method === 'POST');
+      if (!handler) {
+        res.writeHead(404).end();
+        return;
+      }
+      const result = await handler.fn(Buffer.concat(chunks).toString('utf8'));
+      res.writeHead(result.statusCode, { 'Content-Type': result.contentType || 'text/plain' });
+      res.end(result.response);
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
+}
+
+function keyPair() {
+  return crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+}
+
+// A Fulcio (CA with its CT log) and a Rekor, each behind its own loopback server.
+async function startSigstore({ caClock } = {}) {
+  const caKeys = keyPair();
+  const ctlog = await mock.initializeCTLog(caKeys);
+  const ca = await mock.initializeCA(caKeys, ctlog, caClock);
+  const fulcio = await serve([mock.fulcioHandler(ca)]);
+
+  const rekorKeys = keyPair();
+  const rekorURL = 'https://rekor.local';  // only its host goes into the checkpoint's origin
+  const tlog = await mock.initializeTLog(rekorURL, rekorKeys);
+  const canonicalTlog = {
+    log: (proposed) => tlog.log(proposed.kind === 'dsse' ? canonicalDsseEntry(proposed) : proposed),
+  };
+  const rekor = await serve([mock.rekorHandler(canonicalTlog)]);
+  return {
+    ca, ctlog, tlog, fulcio, rekor,
+    close: () => { fulcio.close(); rekor.close(); },
+  };
+}
+
+function trustedRoot(sigstore, extraCAs = []) {
+  const start = new Date(Date.now() - 24 * 3600 * 1000);
+  const key = (der) => ({
+    rawBytes: Buffer.from(der),
+    keyDetails: PublicKeyDetails.PKIX_ECDSA_P256_SHA_256,
+    validFor: { start },
+  });
+  const authority = (ca) => ({
+    subject: { organization: 'sigstore.mock', commonName: 'sigstore' },
+    uri: 'https://fulcio.local',
+    certChain: { certificates: [{ rawBytes: Buffer.from(ca.rootCertificate.buffer) }] },
+    validFor: { start },
+  });
+  return {
+    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+    tlogs: [{
+      baseUrl: 'https://rekor.local',
+      hashAlgorithm: HashAlgorithm.SHA2_256,
+      publicKey: key(sigstore.tlog.publicKey),
+      logId: { keyId: crypto.createHash('sha256').update(sigstore.tlog.publicKey).digest() },
+    }],
+    certificateAuthorities: [authority(sigstore.ca), ...extraCAs.map(authority)],
+    ctlogs: [{
+      baseUrl: 'https://ctfe.local',
+      hashAlgorithm: HashAlgorithm.SHA2_256,
+      publicKey: key(sigstore.ctlog.publicKey),
+      logId: { keyId: Buffer.from(sigstore.ctlog.logID.buffer) },
+    }],
+    timestampAuthorities: [],
+  };
+}
+
+async function makeBundle(sigstore, { content, data, identity, issuer }) {
+  const signer = new sign.FulcioSigner({
+    fulcioBaseURL: sigstore.fulcio.url,
+    identityProvider: { getToken: async () => token(identity, issuer) },
+    retry: 0,
+  });
+  const witness = new sign.RekorWitness({ rekorBaseURL: sigstore.rekor.url, entryType: 'dsse', retry: 0 });
+  const Builder = content === 'dsse' ? sign.DSSEBundleBuilder : sign.MessageSignatureBundleBuilder;
+  const builder = new Builder({ signer, witnesses: [witness] });
+  const artifact = content === 'dsse' ? { data, type: 'application/vnd.in-toto+json' } : { data };
+  return bundleLib.bundleToJSON(await builder.create(artifact));
+}
+
+function statement(digest) {
+  return Buffer.from(JSON.stringify({
+    _type: STATEMENT_TYPE,
+    subject: [{ name: 'registry.local/acme/web', digest: { sha256: digest.slice('sha256:'.length) } }],
+    predicateType: PREDICATE_TYPE,
+    predicate: {},
+  }));
+}
+
+// The oracle: @sigstore/verify with the trusted root and the identity policy, as agentd's
+// configuration would give them. A message signature is verified against its artifact (for an
+// image: the manifest, whose SHA-256 is the image digest).
+function oracle(root, bundleJSON, policy, artifact) {
+  try {
+    const trust = verify.toTrustMaterial(TrustedRoot.fromJSON(root));
+    const entity = verify.toSignedEntity(bundleLib.bundleFromJSON(bundleJSON), artifact);
+    new verify.Verifier(trust).verify(entity, {
+      subjectAlternativeName: policy.identity,
+      extensions: { issuer: policy.issuer },
+    });
+    return { verified: true };
+  } catch (e) {
+    return { verified: false, error: `${e.code || e.name}: ${e.message}` };
+  }
+}
+
+function subjectMatches(bundleJSON, digest) {
+  if (bundleJSON.dsseEnvelope) {
+    const payload = JSON.parse(Buffer.from(bundleJSON.dsseEnvelope.payload, 'base64').toString('utf8'));
+    return payload.subject.some((s) => s.digest && s.digest.sha256 === digest.slice('sha256:'.length));
+  }
+  const messageDigest = bundleJSON.messageSignature.messageDigest;
+  return messageDigest.algorithm === 'SHA2_256' &&
+    Buffer.from(messageDigest.digest, 'base64').toString('hex') === digest.slice('sha256:'.length);
+}
+
+function flipByte(base64, at) {
+  const bytes = Buffer.from(base64, 'base64');
+  bytes[at % bytes.length] ^= 0x01;
+  return bytes.toString('base64');
+}
+
+// Pushes a minimal OCI image (an empty JSON config, one small layer) to a plain-HTTP registry
+// with the distribution API; returns its manifest digest.
+async function pushImage(target, tag) {
+  const slash = target.indexOf('/');
+  const base = `http://${target.slice(0, slash)}/v2/${target.slice(slash + 1)}`;
+  const sha256 = (data) => `sha256:${crypto.createHash('sha256').update(data).digest('hex')}`;
+  const blob = async (data) => {
+    const started = await fetch(`${base}/blobs/uploads/`, { method: 'POST' });
+    if (started.status !== 202) throw new Error(`blob upload start: HTTP ${started.status}`);
+    const location = new URL(started.headers.get('location'), base);
+    location.searchParams.set('digest', sha256(data));
+    const done = await fetch(location, { method: 'PUT', body: data, headers: { 'Content-Type': 'application/octet-stream' } });
+    if (done.status !== 201) throw new Error(`blob upload: HTTP ${done.status}`);
+    return { digest: sha256(data), size: data.length };
+  };
+  const config = await blob(Buffer.from('{}'));
+  const layer = await blob(crypto.randomBytes(64));
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layer }],
+  }));
+  const put = await fetch(`${base}/manifests/${tag}`, {
+    method: 'PUT', body: manifest, headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
+  });
+  if (put.status !== 201) throw new Error(`manifest upload: HTTP ${put.status}`);
+  return sha256(manifest);
+}
+
+async function push(target, digest, bundleJSON) {
+  const oci = require('@sigstore/oci');
+  const slash = target.indexOf('/');
+  const descriptor = await oci.attachArtifactToImage({
+    imageName: `${target.slice(0, slash)}/${target.slice(slash + 1)}`,
+    imageDigest: digest,
+    artifact: Buffer.from(JSON.stringify(bundleJSON)),
+    mediaType: BUNDLE_MEDIA_TYPE,
+    annotations: { 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': PREDICATE_TYPE },
+    credentials: undefined,  // the test registry has no authentication
+  });
+  return descriptor.digest;
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  let digest = args.digest || `sha256:${crypto.randomBytes(32).toString('hex')}`;
+  if (args.push && !args.digest) {
+    digest = await pushImage(args.push, 'signed');
+  }
+  const otherDigest = `sha256:${crypto.randomBytes(32).toString('hex')}`;
+  fs.mkdirSync(args.dir, { recursive: true });
+
+  const sigstore = await startSigstore();
+  const strangers = await startSigstore();  // a CA that is not in the trusted root
+  // A CA whose clock is two hours behind: its 10-minute certificate has expired when Rekor
+  // logs the signature, so no log timestamp falls inside its validity.
+  const late = await startSigstore({ caClock: new Date(Date.now() - 2 * 3600 * 1000) });
+  try {
+    const root = TrustedRoot.toJSON(trustedRoot(sigstore, [late.ca]));
+    fs.writeFileSync(path.join(args.dir, 'trusted_root.json'), JSON.stringify(root, null, 2));
+    const policy = { identity: IDENTITY, issuer: ISSUER };
+    const manifestLike = Buffer.from(`manifest for ${digest}`);  // a message stands for itself
+
+    const good = await makeBundle(sigstore, { content: 'dsse', data: statement(digest), ...policy });
+    const message = await makeBundle(sigstore, { content: 'message', data: manifestLike, ...policy });
+    // The message signature is over the bytes given; its messageDigest names their SHA-256.
+    const messageDigest = `sha256:${crypto.createHash('sha256').update(manifestLike).digest('hex')}`;
+
+    const tampered = JSON.parse(JSON.stringify(good));
+    const payload = JSON.parse(Buffer.from(tampered.dsseEnvelope.payload, 'base64').toString('utf8'));
+    payload.predicate = { tampered: true };
+    tampered.dsseEnvelope.payload = Buffer.from(JSON.stringify(payload)).toString('base64');
+
+    const badSet = JSON.parse(JSON.stringify(good));
+    const entry = badSet.verificationMaterial.tlogEntries[0];
+    entry.inclusionPromise.signedEntryTimestamp = flipByte(entry.inclusionPromise.signedEntryTimestamp, 20);
+    // The proof places the entry at index 1 of the one-entry tree the checkpoint signs.
+    // (A changed inclusionProof.rootHash alone is not a case: @sigstore/verify chains to the
+    // checkpoint's root and ignores that field, sigstore-go compares the two.)
+    const badProof = JSON.parse(JSON.stringify(good));
+    badProof.verificationMaterial.tlogEntries[0].inclusionProof.logIndex = '1';
+    // The checkpoint's root hash line changed: its signature no longer holds.
+    const badCheckpoint = JSON.parse(JSON.stringify(good));
+    const checkpoint = badCheckpoint.verificationMaterial.tlogEntries[0].inclusionProof.checkpoint;
+    const lines = checkpoint.envelope.split('\n');
+    lines[2] = flipByte(lines[2], 5);
+    checkpoint.envelope = lines.join('\n');
+
+    const cases = [
+      { name: 'dsse-good', bundle: good, content: 'dsse', digest },
+      { name: 'message-good', bundle: message, content: 'message', digest: messageDigest },
+      { name: 'other-identity', content: 'dsse', digest,
+        bundle: await makeBundle(sigstore, { content: 'dsse', data: statement(digest), identity: OTHER_IDENTITY, issuer: ISSUER }) },
+      { name: 'other-issuer', content: 'dsse', digest,
+        bundle: await makeBundle(sigstore, { content: 'dsse', data: statement(digest), identity: IDENTITY, issuer: OTHER_ISSUER }) },
+      { name: 'tampered-payload', bundle: tampered, content: 'dsse', digest },
+      { name: 'other-digest', content: 'dsse', digest,
+        bundle: await makeBundle(sigstore, { content: 'dsse', data: statement(otherDigest), ...policy }) },
+      { name: 'message-other-digest', bundle: message, content: 'message', digest },
+      { name: 'broken-set', bundle: badSet, content: 'dsse', digest },
+      { name: 'broken-inclusion-proof', bundle: badProof, content: 'dsse', digest },
+      { name: 'broken-checkpoint', bundle: badCheckpoint, content: 'dsse', digest },
+      { name: 'untrusted-ca', content: 'dsse', digest,
+        bundle: await makeBundle(strangers, { content: 'dsse', data: statement(digest), ...policy }) },
+      { name: 'expired-certificate', content: 'dsse', digest,
+        bundle: await makeBundle(late, { content: 'dsse', data: statement(digest), ...policy }) },
+    ];
+    const out = [];
+    for (const c of cases) {
+      const file = `${c.name}.sigstore.json`;
+      fs.writeFileSync(path.join(args.dir, file), JSON.stringify(c.bundle));
+      const verdict = oracle(root, c.bundle, policy, c.content === 'message' ? manifestLike : undefined);
+      const matches = subjectMatches(c.bundle, c.digest);
+      out.push({
+        name: c.name, file, content: c.content, digest: c.digest, ...policy,
+        oracle: verdict, subject_matches: matches,
+        expected: verdict.verified && matches ? 'verified' : 'rejected',
+      });
+    }
+    let pushed = null;
+    if (args.push) {
+      pushed = { repository: args.push, subject: digest, artifact: await push(args.push, digest, good),
+        artifact_type: BUNDLE_MEDIA_TYPE, bundle: 'dsse-good.sigstore.json' };
+    }
+    const summary = { digest, identity: IDENTITY, issuer: ISSUER, cases: out, pushed };
+    fs.writeFileSync(path.join(args.dir, 'cases.json'), JSON.stringify(summary, null, 2));
+    for (const c of out) {
+      process.stdout.write(`${c.name}: oracle ${c.oracle.verified ? 'verified' : 'rejected'}` +
+        `${c.oracle.error ? ` (${c.oracle.error})` : ''}, subject ${c.subject_matches ? 'matches' : 'differs'}` +
+        ` -> ${c.expected}\n`);
+    }
+    if (pushed) process.stdout.write(`pushed ${pushed.artifact} referring to ${args.push}@${digest}\n`);
+  } finally {
+    sigstore.close();
+    strangers.close();
+    late.close();
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`make-cases: ${e.stack || e}\n${e.cause ? `cause: ${e.cause.stack || e.cause}\n` : ''}`);
+  process.exit(1);
+});
