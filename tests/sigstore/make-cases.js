@@ -121,27 +121,29 @@ function keyPair() {
   return crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
 }
 
-// A Fulcio (CA with its CT log) and a Rekor, each behind its own loopback server.
-async function startSigstore({ caClock } = {}) {
+// A Fulcio (CA with its CT log) behind a loopback server.
+async function startFulcio({ caClock } = {}) {
   const caKeys = keyPair();
   const ctlog = await mock.initializeCTLog(caKeys);
   const ca = await mock.initializeCA(caKeys, ctlog, caClock);
   const fulcio = await serve([mock.fulcioHandler(ca)]);
+  return { ca, ctlog, fulcio };
+}
 
-  const rekorKeys = keyPair();
+// A Rekor behind a loopback server.
+async function startRekor() {
   const rekorURL = 'https://rekor.local';  // only its host goes into the checkpoint's origin
-  const tlog = await mock.initializeTLog(rekorURL, rekorKeys);
+  const tlog = await mock.initializeTLog(rekorURL, keyPair());
   const canonicalTlog = {
     log: (proposed) => tlog.log(proposed.kind === 'dsse' ? canonicalDsseEntry(proposed) : proposed),
   };
   const rekor = await serve([mock.rekorHandler(canonicalTlog)]);
-  return {
-    ca, ctlog, tlog, fulcio, rekor,
-    close: () => { fulcio.close(); rekor.close(); },
-  };
+  return { tlog, rekor };
 }
 
-function trustedRoot(sigstore, extraCAs = []) {
+// The trusted root of `sigstore`'s CA, CT log and Rekor, plus the CAs (and their CT logs) of
+// `extra`.
+function trustedRoot(sigstore, extra = []) {
   const start = new Date(Date.now() - 24 * 3600 * 1000);
   const key = (der) => ({
     rawBytes: Buffer.from(der),
@@ -162,13 +164,13 @@ function trustedRoot(sigstore, extraCAs = []) {
       publicKey: key(sigstore.tlog.publicKey),
       logId: { keyId: crypto.createHash('sha256').update(sigstore.tlog.publicKey).digest() },
     }],
-    certificateAuthorities: [authority(sigstore.ca), ...extraCAs.map(authority)],
-    ctlogs: [{
+    certificateAuthorities: [sigstore, ...extra].map((f) => authority(f.ca)),
+    ctlogs: [sigstore, ...extra].map((f) => ({
       baseUrl: 'https://ctfe.local',
       hashAlgorithm: HashAlgorithm.SHA2_256,
-      publicKey: key(sigstore.ctlog.publicKey),
-      logId: { keyId: Buffer.from(sigstore.ctlog.logID.buffer) },
-    }],
+      publicKey: key(f.ctlog.publicKey),
+      logId: { keyId: Buffer.from(f.ctlog.logID.buffer) },
+    })),
     timestampAuthorities: [],
   };
 }
@@ -281,13 +283,15 @@ async function main() {
   const otherDigest = `sha256:${crypto.randomBytes(32).toString('hex')}`;
   fs.mkdirSync(args.dir, { recursive: true });
 
-  const sigstore = await startSigstore();
-  const strangers = await startSigstore();  // a CA that is not in the trusted root
+  // One Rekor logs every case, so that each bad case has one fault only.
+  const rekor = await startRekor();
+  const sigstore = { ...(await startFulcio()), ...rekor };
+  const strangers = { ...(await startFulcio()), ...rekor };  // a CA not in the trusted root
   // A CA whose clock is two hours behind: its 10-minute certificate has expired when Rekor
-  // logs the signature, so no log timestamp falls inside its validity.
-  const late = await startSigstore({ caClock: new Date(Date.now() - 2 * 3600 * 1000) });
+  // logs the signature, so no log timestamp falls inside its validity. It is in the root.
+  const late = { ...(await startFulcio({ caClock: new Date(Date.now() - 2 * 3600 * 1000) })), ...rekor };
   try {
-    const root = TrustedRoot.toJSON(trustedRoot(sigstore, [late.ca]));
+    const root = TrustedRoot.toJSON(trustedRoot(sigstore, [late]));
     fs.writeFileSync(path.join(args.dir, 'trusted_root.json'), JSON.stringify(root, null, 2));
     const policy = { identity: IDENTITY, issuer: ISSUER };
     const manifestLike = Buffer.from(`manifest for ${digest}`);  // a message stands for itself
@@ -362,9 +366,7 @@ async function main() {
     }
     if (pushed) process.stdout.write(`pushed ${pushed.artifact} referring to ${args.push}@${digest}\n`);
   } finally {
-    sigstore.close();
-    strangers.close();
-    late.close();
+    for (const server of [rekor.rekor, sigstore.fulcio, strangers.fulcio, late.fulcio]) server.close();
   }
 }
 
