@@ -57,6 +57,11 @@ public:
                                       std::size_t max_size) override {
         return m_registry.get_blob(ref, digest, max_size);
     }
+    sys::Result<std::vector<sources::Referrer>> referrers(
+        const sources::ImageRef& ref, const std::string& digest,
+        const std::string& artifact_type) override {
+        return m_registry.referrers(ref, digest, artifact_type);
+    }
     /// What the client authenticates with at `ref`'s registry (see RegistryClient).
     sys::Result<std::optional<sources::RegistryCredentials>> credentials(
         const sources::ImageRef& ref) const {

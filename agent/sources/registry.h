@@ -2,6 +2,8 @@
 // Container registries (OCI distribution API).
 
 #include <cstddef>
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,17 @@ struct Manifest {
     std::string digest;      ///< "sha256:<hex>" of `body`, computed here
     std::string media_type;  ///< the Content-Type answered (may be empty)
     std::string body;        ///< at most 4 MiB
+};
+
+/// An artifact whose manifest names another manifest as its `subject` (a signature, an SBOM,
+/// a Sigstore bundle), as the referrers API and the referrers tag index list it: an OCI
+/// descriptor of the artifact's manifest.
+struct Referrer {
+    std::string digest;      ///< the artifact manifest's digest, valid (valid_digest)
+    std::string media_type;  ///< the artifact manifest's media type
+    std::string artifact_type;
+    std::uint64_t size = 0;
+    std::map<std::string, std::string> annotations;
 };
 
 class Registry {
@@ -34,6 +47,18 @@ public:
     /// `digest`. NotFound when absent; Failed when larger, or hashing to another digest.
     virtual sys::Result<std::string> get_blob(const ImageRef& ref, const std::string& digest,
                                               std::size_t max_size) = 0;
+    /// The artifacts of ref's repository whose subject is manifest `digest` and whose
+    /// artifactType is `artifact_type` (every artifact when empty), in the registry's order.
+    /// Asks the referrers API (OCI distribution 1.1, `GET /v2/<name>/referrers/<digest>`,
+    /// with the artifactType filter, following Link pages); when the registry answers 404
+    /// (it has no such API), reads the referrers tag schema's index at tag "sha256-<hex>".
+    /// Each descriptor's artifactType is checked here, whatever filter the registry applied.
+    /// An empty list when nothing refers to `digest` (no tag index either). InvalidInput for
+    /// an invalid digest or artifact type; Failed for an answer that is not an image index;
+    /// other errors as get_manifest.
+    virtual sys::Result<std::vector<Referrer>> referrers(const ImageRef& ref,
+                                                         const std::string& digest,
+                                                         const std::string& artifact_type) = 0;
 };
 
 }  // namespace agentd::sources

@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "agent/sources/image_ref.h"
+
 namespace agentd::sources {
 
 namespace {
@@ -12,6 +14,10 @@ namespace {
 // Docker's minimum token lifetime when the token service does not say.
 constexpr auto k_default_token_lifetime = std::chrono::seconds(60);
 constexpr auto k_max_token_lifetime = std::chrono::seconds(24 * 3600);
+// An image with a signature, an SBOM and attestations per build has a dozen referrers; a
+// page or tag index past this is not one agentd reads.
+constexpr std::size_t k_max_referrers = 1024;
+constexpr std::size_t k_max_annotation_size = 64 * 1024;
 
 /// "a" or "an" before a JSON type name ("an object", "a string").
 std::string_view article(std::string_view word) {
@@ -53,6 +59,65 @@ sys::Result<std::vector<std::string>> parse_tag_page(std::string_view body) {
         tags.push_back(tag.get<std::string>());
     }
     return tags;
+}
+
+sys::Result<std::vector<Referrer>> parse_referrers_index(std::string_view body) {
+    nlohmann::json json;
+    try {
+        json = nlohmann::json::parse(body);
+    } catch (const nlohmann::json::parse_error& e) {
+        return sys::Error::failed(fmt::format("not JSON (syntax error at byte {})", e.byte));
+    } catch (const nlohmann::json::out_of_range&) {
+        return sys::Error::failed("not JSON agentd can read (a number out of range)");
+    }
+    if (!json.is_object()) {
+        return sys::Error::failed(fmt::format("expected an image index (a JSON object), got {} {}",
+                                              article(json.type_name()), json.type_name()));
+    }
+    if (const auto version = json.find("schemaVersion");
+        version == json.end() || !version->is_number_integer() || *version != 2) {
+        return sys::Error::failed("not an image index (schemaVersion is not 2)");
+    }
+    const auto manifests = json.find("manifests");
+    if (manifests == json.end() || !manifests->is_array()) {
+        return sys::Error::failed("not an image index (no \"manifests\" list)");
+    }
+    if (manifests->size() > k_max_referrers) {
+        return sys::Error::failed(fmt::format("an image index of {} descriptors; at most {} are read",
+                                              manifests->size(), k_max_referrers));
+    }
+    const auto string_at = [](const nlohmann::json& object, const char* key) {
+        const auto it = object.find(key);
+        return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    std::vector<Referrer> out;
+    for (const auto& descriptor : *manifests) {
+        if (!descriptor.is_object()) {
+            continue;
+        }
+        Referrer referrer;
+        referrer.digest = string_at(descriptor, "digest");
+        if (!valid_digest(referrer.digest)) {
+            continue;
+        }
+        referrer.media_type = string_at(descriptor, "mediaType");
+        referrer.artifact_type = string_at(descriptor, "artifactType");
+        if (const auto size = descriptor.find("size");
+            size != descriptor.end() && size->is_number_unsigned()) {
+            referrer.size = size->get<std::uint64_t>();
+        }
+        if (const auto annotations = descriptor.find("annotations");
+            annotations != descriptor.end() && annotations->is_object()) {
+            for (const auto& [key, value] : annotations->items()) {
+                if (value.is_string() && key.size() + value.get_ref<const std::string&>().size() <=
+                                             k_max_annotation_size) {
+                    referrer.annotations.emplace(key, value.get<std::string>());
+                }
+            }
+        }
+        out.push_back(std::move(referrer));
+    }
+    return out;
 }
 
 sys::Result<TokenAnswer> parse_token_answer(std::string_view body) {

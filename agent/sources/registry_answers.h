@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/sources/registry.h"
 #include "agent/sys/clock.h"
 #include "agent/sys/result.h"
 
@@ -29,5 +30,13 @@ struct TokenAnswer {
 /// Failed with the reason worded to follow "token service X answered ": "with malformed
 /// JSON", "without a token", "with a non-numeric expires_in".
 sys::Result<TokenAnswer> parse_token_answer(std::string_view body);
+
+/// The descriptors of an OCI image index (`{"schemaVersion": 2, "manifests": [...]}`) as
+/// the referrers API answers it and the referrers tag schema stores it, in order. Descriptors
+/// that are not objects or have no valid digest are skipped (they name nothing that can be
+/// fetched); annotations that are not strings, or larger than 64 KiB, are left out. Failed,
+/// saying what is wrong, for anything that is not such an index, or has more than 1024
+/// descriptors.
+sys::Result<std::vector<Referrer>> parse_referrers_index(std::string_view body);
 
 }  // namespace agentd::sources

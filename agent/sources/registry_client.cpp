@@ -36,6 +36,9 @@ constexpr std::size_t k_max_realm_size = 2048;
 constexpr std::size_t k_max_service_size = 512;
 // A bound on tags/list pages so a misbehaving registry cannot keep us looping.
 constexpr int k_max_tag_pages = 1000;
+// The same for referrers pages: a page holds many descriptors, an image has a few referrers.
+constexpr int k_max_referrer_pages = 16;
+constexpr std::string_view k_index_media_type = "application/vnd.oci.image.index.v1+json";
 
 // HttpResponse::header with a case-insensitive match, so any HttpClient works.
 std::optional<std::string> find_header(const sys::HttpResponse& response, std::string_view name) {
@@ -610,6 +613,131 @@ sys::Result<std::string> RegistryClient::get_blob(const ImageRef& ref, const std
                                               what, ref.repository, actual));
     }
     return std::move(get->body);
+}
+
+namespace {
+
+// A media type as an artifactType filter: printable ASCII without blanks, of a sane length
+// (the URL encoding then makes any of it safe in the query).
+bool valid_artifact_type(std::string_view type) {
+    return type.size() <= 255 && (type.empty() || printable(type));
+}
+
+std::vector<Referrer> of_type(std::vector<Referrer> referrers, const std::string& artifact_type) {
+    if (!artifact_type.empty()) {
+        std::erase_if(referrers,
+                      [&](const Referrer& r) { return r.artifact_type != artifact_type; });
+    }
+    return referrers;
+}
+
+}  // namespace
+
+sys::Result<std::optional<std::vector<Referrer>>> RegistryClient::referrers_api(
+    const ImageRef& ref, const std::string& digest, const std::string& artifact_type) {
+    const std::string base = base_url(ref);
+    std::string url = fmt::format("{}/v2/{}/referrers/{}", base, ref.repository, digest);
+    if (!artifact_type.empty()) {
+        url += "?artifactType=" + sys::url_encode(artifact_type);
+    }
+    std::set<std::string> visited;
+    std::vector<Referrer> out;
+    for (int page = 0; page < k_max_referrer_pages; ++page) {
+        if (!visited.insert(url).second) {
+            return sys::Error::failed(fmt::format("registry {}: referrers pagination of {} loops",
+                                                  ref.registry, ref.repository));
+        }
+        sys::HttpRequest request;
+        request.url = url;
+        request.headers.emplace_back("Accept", std::string(k_index_media_type));
+        request.max_body = k_max_manifest_size;
+        auto response = send_authorized(ref, std::move(request));
+        if (!response) {
+            return response.error();
+        }
+        if (response->status == 404 && page == 0) {
+            return std::optional<std::vector<Referrer>>{};  // no referrers API here
+        }
+        if (response->status != 200) {
+            return status_error(ref, *response, fmt::format("the referrers of {}", digest));
+        }
+        if (response->body.size() > k_max_manifest_size) {
+            return sys::Error::failed(fmt::format("registry {}: the referrers of {} in {} are "
+                                                  "larger than 4 MiB",
+                                                  ref.registry, digest, ref.repository));
+        }
+        auto listed = parse_referrers_index(response->body);
+        if (!listed) {
+            return sys::Error::failed(fmt::format("registry {}: the referrers of {} in {}: {}",
+                                                  ref.registry, digest, ref.repository,
+                                                  listed.error().message));
+        }
+        for (auto& referrer : *listed) {
+            out.push_back(std::move(referrer));
+        }
+        const auto link = find_header(*response, "link");
+        const auto next = link ? parse_next_link(*link) : std::nullopt;
+        if (!next) {
+            return std::optional<std::vector<Referrer>>{std::move(out)};
+        }
+        // As for tag lists: only links on the same registry, our credentials go nowhere else.
+        if (!next->empty() && next->front() == '/' && printable(*next)) {
+            url = base + *next;
+        } else if (next->rfind(base + "/", 0) == 0 && printable(*next)) {
+            url = *next;
+        } else {
+            return sys::Error::failed(fmt::format(
+                "registry {}: the referrers of {} link to another host", ref.registry, digest));
+        }
+    }
+    return sys::Error::failed(fmt::format("registry {}: the referrers of {} in {} have more than "
+                                          "{} pages",
+                                          ref.registry, digest, ref.repository,
+                                          k_max_referrer_pages));
+}
+
+sys::Result<std::vector<Referrer>> RegistryClient::referrers(const ImageRef& ref,
+                                                             const std::string& digest,
+                                                             const std::string& artifact_type) {
+    if (auto ok = check_ref(ref); !ok) {
+        return ok.error();
+    }
+    if (!valid_digest(digest)) {
+        return sys::Error::invalid(fmt::format("invalid digest {} for the referrers of {}",
+                                               sys::quoted(digest), ref.familiar_name()));
+    }
+    if (!valid_artifact_type(artifact_type)) {
+        return sys::Error::invalid(
+            fmt::format("invalid artifact type {}", sys::quoted(artifact_type)));
+    }
+    auto api = referrers_api(ref, digest, artifact_type);
+    if (!api) {
+        return api.error();
+    }
+    if (*api) {
+        return of_type(std::move(**api), artifact_type);
+    }
+
+    // No referrers API (registry 2.8, many mirrors): the referrers tag schema, an image index
+    // tagged "sha256-<hex>" that pushers keep up to date (OCI distribution 1.1).
+    ImageRef tag_ref = ref;
+    tag_ref.digest.clear();
+    tag_ref.tag = digest;
+    tag_ref.tag[digest.find(':')] = '-';
+    auto index = get_manifest(tag_ref);
+    if (!index) {
+        if (index.error().is_not_found()) {
+            return std::vector<Referrer>{};
+        }
+        return index.error();
+    }
+    auto listed = parse_referrers_index(index->body);
+    if (!listed) {
+        return sys::Error::failed(fmt::format("registry {}: the referrers tag {} of {}: {}",
+                                              ref.registry, tag_ref.tag, ref.repository,
+                                              listed.error().message));
+    }
+    return of_type(std::move(*listed), artifact_type);
 }
 
 }  // namespace agentd::sources

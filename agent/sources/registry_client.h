@@ -35,6 +35,8 @@ public:
     sys::Result<Manifest> get_manifest(const ImageRef& ref) override;
     sys::Result<std::string> get_blob(const ImageRef& ref, const std::string& digest,
                                       std::size_t max_size) override;
+    sys::Result<std::vector<Referrer>> referrers(const ImageRef& ref, const std::string& digest,
+                                                 const std::string& artifact_type) override;
 
     /// Replaces the default (3 retries, 500ms base, 10s cap) for 429 and transient 5xx answers;
     /// the waits go through the injected clock's sleep_for.
@@ -69,6 +71,10 @@ private:
     sys::Result<sys::HttpResponse> send_retrying(const sys::HttpRequest& request,
                                                  const std::string& registry);
     sys::Result<sys::HttpResponse> request_manifest(const ImageRef& ref, const std::string& method);
+    /// The referrers API's pages for `digest`; nullopt when the registry answers 404 (no API).
+    sys::Result<std::optional<std::vector<Referrer>>> referrers_api(const ImageRef& ref,
+                                                                    const std::string& digest,
+                                                                    const std::string& artifact_type);
 
     sys::HttpClient& m_http;
     std::vector<config::Registry> m_registries;

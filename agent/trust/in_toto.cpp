@@ -47,16 +47,17 @@ sys::Result<InTotoStatement> parse_in_toto_statement(std::string_view payload) {
     }
     InTotoStatement out;
     const auto type = json.find("_type");
-    if (type == json.end() || !type->is_string() ||
-        (*type != k_in_toto_statement_v1 && *type != k_in_toto_statement_v01)) {
+    const std::string type_text =
+        type != json.end() && type->is_string() ? type->get<std::string>() : std::string();
+    if (type_text != k_in_toto_statement_v1 && type_text != k_in_toto_statement_v01) {
         return invalid(fmt::format(
             "has _type {}, expected {} or {}",
             type == json.end() ? std::string("(none)")
-            : type->is_string() ? sys::quoted(type->get<std::string>())
+            : type->is_string() ? sys::quoted(type_text)
                                 : std::string("(not a string)"),
             k_in_toto_statement_v1, k_in_toto_statement_v01));
     }
-    out.type = type->get<std::string>();
+    out.type = type_text;
     const auto subjects = json.find("subject");
     if (subjects == json.end() || !subjects->is_array() || subjects->empty()) {
         return invalid("has no \"subject\" array with at least one subject");

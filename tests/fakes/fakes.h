@@ -197,12 +197,35 @@ public:
         }
         return it->second;
     }
+    /// What `referrers_of` holds for "repo@digest" (none: an empty list), filtered by
+    /// artifactType as the real client does.
+    sys::Result<std::vector<sources::Referrer>> referrers(
+        const sources::ImageRef& ref, const std::string& digest,
+        const std::string& artifact_type) override {
+        ++referrer_lookups;
+        if (!fail.empty()) {
+            return sys::Error::failed(fail);
+        }
+        std::vector<sources::Referrer> out;
+        if (const auto it = referrers_of.find(ref.repository + "@" + digest);
+            it != referrers_of.end()) {
+            for (const auto& referrer : it->second) {
+                if (artifact_type.empty() || referrer.artifact_type == artifact_type) {
+                    out.push_back(referrer);
+                }
+            }
+        }
+        return out;
+    }
     std::map<std::string, std::string> digests;  ///< "repo:tag" -> digest
     /// "repo:tag" or "repo@digest" -> what get_manifest answers.
     std::map<std::string, sources::Manifest> manifests;
     std::map<std::string, std::string> blobs;  ///< digest -> content
+    /// "repo@digest" of a subject -> the artifacts referring to it.
+    std::map<std::string, std::vector<sources::Referrer>> referrers_of;
     int manifest_gets = 0;
     int blob_gets = 0;
+    int referrer_lookups = 0;
     std::string fail;
     std::optional<sys::Error> list_error;  ///< what list_tags answers instead of the tags
     int resolves = 0;

@@ -104,6 +104,11 @@ public:
                                       std::size_t max_size) override {
         return m_r.get_blob(ref, digest, max_size);
     }
+    sys::Result<std::vector<sources::Referrer>> referrers(
+        const sources::ImageRef& ref, const std::string& digest,
+        const std::string& artifact_type) override {
+        return m_r.referrers(ref, digest, artifact_type);
+    }
 
 private:
     fakes::FakeRegistry& m_r;
