@@ -1,8 +1,10 @@
-// The registry's JSON answers (agent/sources/registry_answers): a tags/list page and a token
-// service's answer. The same bytes are fed to both.
+// The registry's JSON answers (agent/sources/registry_answers): a tags/list page, a token
+// service's answer and a referrers index. The same bytes are fed to each.
 // Invariants: a parsed token is non-empty with a positive lifetime of at most a day; errors
-// never quote the body (it may hold a secret), so their length does not grow with it.
+// never quote the body (it may hold a secret), so their length does not grow with it; every
+// referrer listed has a valid digest, and there are at most 1024 of them.
 
+#include "agent/sources/image_ref.h"
 #include "agent/sources/registry_answers.h"
 #include "tests/fuzz/fuzz_check.h"
 
@@ -15,6 +17,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto tags = sources::parse_tag_page(text);
     if (!tags) {
         FUZZ_CHECK(!tags.error().message.empty() && tags.error().message.size() < k_max_error);
+    }
+
+    const auto referrers = sources::parse_referrers_index(text);
+    if (referrers) {
+        FUZZ_CHECK(referrers->size() <= 1024);
+        for (const auto& referrer : *referrers) {
+            FUZZ_CHECK(sources::valid_digest(referrer.digest));
+        }
+    } else {
+        FUZZ_CHECK(!referrers.error().message.empty() &&
+                   referrers.error().message.size() < k_max_error);
     }
 
     const auto token = sources::parse_token_answer(text);
