@@ -83,8 +83,9 @@ sys::Result<std::vector<Referrer>> parse_referrers_index(std::string_view body) 
         return sys::Error::failed("not an image index (no \"manifests\" list)");
     }
     if (manifests->size() > k_max_referrers) {
-        return sys::Error::failed(fmt::format("an image index of {} descriptors; at most {} are read",
-                                              manifests->size(), k_max_referrers));
+        return sys::Error::failed(
+            fmt::format("an image index of {} descriptors; at most {} are read", manifests->size(),
+                        k_max_referrers));
     }
     const auto string_at = [](const nlohmann::json& object, const char* key) {
         const auto it = object.find(key);

@@ -5,8 +5,8 @@
 #include <set>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "agent/sources/credential_file.h"
 #include "agent/sources/registry_answers.h"
@@ -362,7 +362,7 @@ sys::Result<sys::HttpResponse> RegistryClient::send_retrying(const sys::HttpRequ
 }
 
 sys::Result<sys::HttpResponse> RegistryClient::request_manifest(const ImageRef& ref,
-                                                              const std::string& method) {
+                                                                const std::string& method) {
     sys::HttpRequest request;
     request.method = method;
     request.url = fmt::format("{}/v2/{}/manifests/{}", base_url(ref), ref.repository,
@@ -662,9 +662,10 @@ sys::Result<std::optional<std::vector<Referrer>>> RegistryClient::referrers_api(
             return status_error(ref, *response, fmt::format("the referrers of {}", digest));
         }
         if (response->body.size() > k_max_manifest_size) {
-            return sys::Error::failed(fmt::format("registry {}: the referrers of {} in {} are "
-                                                  "larger than 4 MiB",
-                                                  ref.registry, digest, ref.repository));
+            return sys::Error::failed(
+                fmt::format("registry {}: the referrers of {} in {} are "
+                            "larger than 4 MiB",
+                            ref.registry, digest, ref.repository));
         }
         auto listed = parse_referrers_index(response->body);
         if (!listed) {
@@ -690,10 +691,10 @@ sys::Result<std::optional<std::vector<Referrer>>> RegistryClient::referrers_api(
                 "registry {}: the referrers of {} link to another host", ref.registry, digest));
         }
     }
-    return sys::Error::failed(fmt::format("registry {}: the referrers of {} in {} have more than "
-                                          "{} pages",
-                                          ref.registry, digest, ref.repository,
-                                          k_max_referrer_pages));
+    return sys::Error::failed(
+        fmt::format("registry {}: the referrers of {} in {} have more than "
+                    "{} pages",
+                    ref.registry, digest, ref.repository, k_max_referrer_pages));
 }
 
 sys::Result<std::vector<Referrer>> RegistryClient::referrers(const ImageRef& ref,

@@ -72,9 +72,8 @@ private:
                                                  const std::string& registry);
     sys::Result<sys::HttpResponse> request_manifest(const ImageRef& ref, const std::string& method);
     /// The referrers API's pages for `digest`; nullopt when the registry answers 404 (no API).
-    sys::Result<std::optional<std::vector<Referrer>>> referrers_api(const ImageRef& ref,
-                                                                    const std::string& digest,
-                                                                    const std::string& artifact_type);
+    sys::Result<std::optional<std::vector<Referrer>>> referrers_api(
+        const ImageRef& ref, const std::string& digest, const std::string& artifact_type);
 
     sys::HttpClient& m_http;
     std::vector<config::Registry> m_registries;

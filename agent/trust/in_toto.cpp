@@ -50,12 +50,11 @@ sys::Result<InTotoStatement> parse_in_toto_statement(std::string_view payload) {
     const std::string type_text =
         type != json.end() && type->is_string() ? type->get<std::string>() : std::string();
     if (type_text != k_in_toto_statement_v1 && type_text != k_in_toto_statement_v01) {
-        return invalid(fmt::format(
-            "has _type {}, expected {} or {}",
-            type == json.end() ? std::string("(none)")
-            : type->is_string() ? sys::quoted(type_text)
-                                : std::string("(not a string)"),
-            k_in_toto_statement_v1, k_in_toto_statement_v01));
+        return invalid(fmt::format("has _type {}, expected {} or {}",
+                                   type == json.end()  ? std::string("(none)")
+                                   : type->is_string() ? sys::quoted(type_text)
+                                                       : std::string("(not a string)"),
+                                   k_in_toto_statement_v1, k_in_toto_statement_v01));
     }
     out.type = type_text;
     const auto subjects = json.find("subject");
@@ -63,8 +62,8 @@ sys::Result<InTotoStatement> parse_in_toto_statement(std::string_view payload) {
         return invalid("has no \"subject\" array with at least one subject");
     }
     if (subjects->size() > k_max_subjects) {
-        return invalid(fmt::format("has {} subjects; at most {} are read", subjects->size(),
-                                   k_max_subjects));
+        return invalid(
+            fmt::format("has {} subjects; at most {} are read", subjects->size(), k_max_subjects));
     }
     for (std::size_t i = 0; i < subjects->size(); ++i) {
         const auto& subject = (*subjects)[i];
@@ -84,8 +83,8 @@ sys::Result<InTotoStatement> parse_in_toto_statement(std::string_view payload) {
         }
         for (const auto& [algorithm, value] : digest->items()) {
             if (!value.is_string()) {
-                return invalid(
-                    fmt::format("subject[{}].digest.{} is not a string", i, sys::quoted(algorithm)));
+                return invalid(fmt::format("subject[{}].digest.{} is not a string", i,
+                                           sys::quoted(algorithm)));
             }
             parsed.digest.emplace(algorithm, value.get<std::string>());
         }
@@ -119,10 +118,10 @@ std::optional<std::string> check_subject_digest(const InTotoStatement& statement
     if (seen.empty()) {
         return fmt::format("has no subject with a sha256 digest, expected {}", digest);
     }
-    return fmt::format("is about {}{}, expected {}", sys::quoted("sha256:" + seen.front()),
-                       seen.size() > 1 ? fmt::format(" (and {} other subjects)", seen.size() - 1)
-                                       : std::string(),
-                       digest);
+    return fmt::format(
+        "is about {}{}, expected {}", sys::quoted("sha256:" + seen.front()),
+        seen.size() > 1 ? fmt::format(" (and {} other subjects)", seen.size() - 1) : std::string(),
+        digest);
 }
 
 }  // namespace agentd::trust

@@ -95,8 +95,8 @@ public:
             return invalid(at(key), "is not an array");
         }
         if (value->size() > max) {
-            return invalid(at(key), fmt::format("has {} elements; at most {} are read",
-                                                value->size(), max));
+            return invalid(at(key),
+                           fmt::format("has {} elements; at most {} are read", value->size(), max));
         }
         for (const auto& element : *value) {
             out.push_back(&element);
@@ -399,8 +399,8 @@ sys::Result<MessageSignature> parse_message_signature(const Reader& json) {
     }
     const Json* algorithm = digest->find("algorithm");
     // The enum by name, or by number as protobuf's JSON mapping also allows.
-    static constexpr std::array<std::string_view, 4> k_names = {
-        "HASH_ALGORITHM_UNSPECIFIED", "SHA2_256", "SHA2_384", "SHA2_512"};
+    static constexpr std::array<std::string_view, 4> k_names = {"HASH_ALGORITHM_UNSPECIFIED",
+                                                                "SHA2_256", "SHA2_384", "SHA2_512"};
     if (algorithm == nullptr) {
         out.digest_algorithm = k_names[0];
     } else if (algorithm->is_string()) {
@@ -443,9 +443,9 @@ sys::Result<DsseEnvelope> parse_dsse_envelope(const Reader& json) {
         return signatures.error();
     }
     if (signatures->size() != 1) {
-        return invalid(json.at("signatures"),
-                       fmt::format("has {} signatures; Sigstore signs with exactly one",
-                                   signatures->size()));
+        return invalid(
+            json.at("signatures"),
+            fmt::format("has {} signatures; Sigstore signs with exactly one", signatures->size()));
     }
     const std::string path = json.at("signatures");
     if (!signatures->front()->is_object()) {
@@ -479,8 +479,9 @@ std::optional<int> sigstore_bundle_version(std::string_view media_type) {
 
 sys::Result<SigstoreBundle> parse_sigstore_bundle(std::string_view body) {
     if (body.size() > k_max_bundle_size) {
-        return sys::Error::invalid(fmt::format("the Sigstore bundle has {} bytes; at most {} are read",
-                                               body.size(), k_max_bundle_size));
+        return sys::Error::invalid(
+            fmt::format("the Sigstore bundle has {} bytes; at most {} are read", body.size(),
+                        k_max_bundle_size));
     }
     Json json;
     try {
@@ -553,8 +554,7 @@ sys::Result<SigstoreBundle> parse_sigstore_bundle(std::string_view body) {
     // @sigstore/bundle's rules; the stricter of the two where they differ).
     for (std::size_t i = 0; i < out.tlog_entries.size(); ++i) {
         const auto& entry = out.tlog_entries[i];
-        const std::string path =
-            fmt::format("verificationMaterial.tlogEntries[{}]", i);
+        const std::string path = fmt::format("verificationMaterial.tlogEntries[{}]", i);
         if (out.minor_version == 1 && !entry.signed_entry_timestamp) {
             return invalid(path, "has no inclusionPromise (a v0.1 bundle needs one)");
         }

@@ -52,7 +52,7 @@ inline constexpr std::size_t k_max_bundle_size = 4 * 1024 * 1024;
 /// A Merkle inclusion proof of a log entry (RFC 6962), with the log's signed checkpoint.
 struct InclusionProof {
     std::int64_t log_index = 0;
-    std::string root_hash;            ///< raw bytes
+    std::string root_hash;  ///< raw bytes
     std::int64_t tree_size = 0;
     std::vector<std::string> hashes;  ///< raw bytes, leaf to root
     std::string checkpoint;           ///< the signed note's text, as is
@@ -61,9 +61,9 @@ struct InclusionProof {
 /// One transparency log (Rekor) entry.
 struct TlogEntry {
     std::int64_t log_index = 0;
-    std::string log_id;        ///< raw key id: the SHA-256 of the log's DER public key
-    std::string kind;          ///< "hashedrekord", "dsse", "intoto", ...
-    std::string kind_version;  ///< "0.0.1", ...
+    std::string log_id;                ///< raw key id: the SHA-256 of the log's DER public key
+    std::string kind;                  ///< "hashedrekord", "dsse", "intoto", ...
+    std::string kind_version;          ///< "0.0.1", ...
     std::int64_t integrated_time = 0;  ///< Unix seconds; 0 when absent
     /// The log's signed entry timestamp (inclusion promise), raw bytes; nullopt when absent.
     std::optional<std::string> signed_entry_timestamp;

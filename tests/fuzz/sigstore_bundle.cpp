@@ -7,8 +7,8 @@
 // one subject; a digest check that passes names the digest; errors are InvalidInput, never
 // empty.
 
-#include "agent/trust/in_toto.h"
 #include "agent/trust/sigstore_bundle.h"
+#include "agent/trust/in_toto.h"
 #include "tests/fuzz/fuzz_check.h"
 
 using namespace agentd;

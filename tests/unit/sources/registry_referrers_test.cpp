@@ -224,9 +224,8 @@ TEST_CASE("referrers: malformed answers are Failed, bad arguments InvalidInput, 
         const auto bad = client.referrers(ref, k_subject, k_bundle_type);
         REQUIRE_FALSE(bad.ok());
         CHECK(bad.error().kind == Error::Kind::Failed);
-        CHECK_THAT(bad.error().message,
-                   Catch::Contains("ghcr.io") && Catch::Contains(k_subject) &&
-                       Catch::Contains(expected));
+        CHECK_THAT(bad.error().message, Catch::Contains("ghcr.io") && Catch::Contains(k_subject) &&
+                                            Catch::Contains(expected));
     }
 
     const auto size = http.requests.size();
@@ -290,10 +289,9 @@ public:
         sockaddr_in addr{};
         addr.sin_family = AF_INET;
         addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        m_daemon =
-            MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, nullptr, nullptr,
-                             &ReferrersServer::handle, this, MHD_OPTION_SOCK_ADDR, &addr,
-                             MHD_OPTION_END);
+        m_daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, nullptr, nullptr,
+                                    &ReferrersServer::handle, this, MHD_OPTION_SOCK_ADDR, &addr,
+                                    MHD_OPTION_END);
         REQUIRE(m_daemon != nullptr);
         host = fmt::format("127.0.0.1:{}",
                            MHD_get_daemon_info(m_daemon, MHD_DAEMON_INFO_BIND_PORT)->port);
@@ -326,8 +324,8 @@ private:
         if (path.rfind(prefix, 0) == 0) {
             status = MHD_HTTP_OK;
             const auto it = self->m_indexes.find(path.substr(prefix.size()));
-            auto index = nlohmann::json::parse(
-                it == self->m_indexes.end() ? index_of({}) : it->second);
+            auto index =
+                nlohmann::json::parse(it == self->m_indexes.end() ? index_of({}) : it->second);
             if (filter != nullptr) {
                 auto& manifests = index["manifests"];
                 for (auto m = manifests.begin(); m != manifests.end();) {
@@ -390,8 +388,9 @@ TEST_CASE("referrers: registry 2.8 lists the bundle @sigstore/oci attached, by t
           "[integration][registry][referrers][sigstore]") {
     const char* cases_dir = std::getenv("AGENTD_TEST_SIGSTORE_CASES");
     if (cases_dir == nullptr || *cases_dir == '\0') {
-        WARN("SKIPPED: AGENTD_TEST_SIGSTORE_CASES is not set (scripts/test sets it to the "
-             "output of tests/sigstore/make-cases.js --push); this test did not run");
+        WARN(
+            "SKIPPED: AGENTD_TEST_SIGSTORE_CASES is not set (scripts/test sets it to the "
+            "output of tests/sigstore/make-cases.js --push); this test did not run");
         return;
     }
     std::ifstream in(std::filesystem::path(cases_dir) / "cases.json");

@@ -34,9 +34,9 @@ TEST_CASE("in-toto: v1 and v0.1 statements yield their subjects", "[trust][sigst
     for (const std::string type :
          {"https://in-toto.io/Statement/v1", "https://in-toto.io/Statement/v0.1"}) {
         INFO(type);
-        const auto parsed = trust::parse_in_toto_statement(statement(
-            type, R"([{"name":"ghcr.io/acme/web","digest":{"sha256":")" + k_hex +
-                      R"(","sha512":"ab"}},{"digest":{"gitCommit":"0a1b"}}])"));
+        const auto parsed = trust::parse_in_toto_statement(
+            statement(type, R"([{"name":"ghcr.io/acme/web","digest":{"sha256":")" + k_hex +
+                                R"(","sha512":"ab"}},{"digest":{"gitCommit":"0a1b"}}])"));
         REQUIRE(parsed.ok());
         CHECK(parsed->type == type);
         CHECK(parsed->predicate_type == "https://slsa.dev/provenance/v1");
@@ -85,9 +85,10 @@ TEST_CASE("in-toto: one subject's sha256 must be the image digest", "[trust][sig
     };
     const std::string other = std::string(64, '1');
     // Any subject may name it; hex case does not matter.
-    CHECK_FALSE(trust::check_subject_digest(
-        parse(R"([{"digest":{"sha256":")" + other + R"("}},{"digest":{"sha256":")" + k_hex + R"("}}])"),
-        k_digest));
+    CHECK_FALSE(
+        trust::check_subject_digest(parse(R"([{"digest":{"sha256":")" + other +
+                                          R"("}},{"digest":{"sha256":")" + k_hex + R"("}}])"),
+                                    k_digest));
     std::string upper = k_hex;
     for (char& c : upper) {
         c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -96,18 +97,20 @@ TEST_CASE("in-toto: one subject's sha256 must be the image digest", "[trust][sig
                                             k_digest));
 
     const auto wrong = trust::check_subject_digest(
-        parse(R"([{"digest":{"sha256":")" + other + R"("}},{"digest":{"sha256":"ab"}}])"), k_digest);
+        parse(R"([{"digest":{"sha256":")" + other + R"("}},{"digest":{"sha256":"ab"}}])"),
+        k_digest);
     REQUIRE(wrong);
-    CHECK(*wrong == "is about \"sha256:" + other + "\" (and 1 other subjects), expected " + k_digest);
+    CHECK(*wrong ==
+          "is about \"sha256:" + other + "\" (and 1 other subjects), expected " + k_digest);
 
     // Another algorithm's digest of the same hex is not the image's.
-    const auto sha512 =
-        trust::check_subject_digest(parse(R"([{"digest":{"sha512":")" + k_hex + R"("}}])"), k_digest);
+    const auto sha512 = trust::check_subject_digest(
+        parse(R"([{"digest":{"sha512":")" + k_hex + R"("}}])"), k_digest);
     REQUIRE(sha512);
     CHECK(*sha512 == "has no subject with a sha256 digest, expected " + k_digest);
     // A prefix of the digest is not the digest.
-    CHECK(trust::check_subject_digest(parse(R"([{"digest":{"sha256":")" + k_hex.substr(0, 12) + R"("}}])"),
-                                      k_digest));
+    CHECK(trust::check_subject_digest(
+        parse(R"([{"digest":{"sha256":")" + k_hex.substr(0, 12) + R"("}}])"), k_digest));
     // Nothing matches an expected digest that is not sha256 (even an empty subject digest).
     CHECK(trust::check_subject_digest(parse(R"([{"digest":{"sha256":""}}])"), "md5:"));
 }

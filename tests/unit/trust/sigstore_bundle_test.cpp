@@ -8,8 +8,8 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -133,20 +133,18 @@ bool verifies(const PublicKeyOf& key, const std::string& message, const std::str
 bool verifies_digest(const PublicKeyOf& key, const std::string& digest,
                      const std::string& signature) {
     EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new(key.key, nullptr);
-    const bool ok = EVP_PKEY_verify_init(ctx) == 1 &&
-                    EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1 &&
-                    EVP_PKEY_verify(ctx, reinterpret_cast<const unsigned char*>(signature.data()),
-                                    signature.size(),
-                                    reinterpret_cast<const unsigned char*>(digest.data()),
-                                    digest.size()) == 1;
+    const bool ok =
+        EVP_PKEY_verify_init(ctx) == 1 && EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1 &&
+        EVP_PKEY_verify(ctx, reinterpret_cast<const unsigned char*>(signature.data()),
+                        signature.size(), reinterpret_cast<const unsigned char*>(digest.data()),
+                        digest.size()) == 1;
     EVP_PKEY_CTX_free(ctx);
     return ok;
 }
 
 }  // namespace
 
-TEST_CASE("sigstore bundle: a v0.3 DSSE bundle yields every field, decoded",
-          "[trust][sigstore]") {
+TEST_CASE("sigstore bundle: a v0.3 DSSE bundle yields every field, decoded", "[trust][sigstore]") {
     const auto bundle = parse_sigstore_bundle(dsse_bundle().dump());
     REQUIRE(bundle.ok());
     CHECK(bundle->media_type == "application/vnd.dev.sigstore.bundle.v0.3+json");
@@ -208,14 +206,16 @@ TEST_CASE("sigstore bundle: the media types of v0.1 to v0.3 are read, others ref
     CHECK(trust::sigstore_bundle_version("application/vnd.dev.sigstore.bundle.v0.2+json") == 2);
     for (const std::string other :
          {"", "application/vnd.dev.sigstore.bundle.v0.4+json", "application/json",
-          "application/vnd.dev.sigstore.bundle.v0.3+json ", "application/vnd.dev.sigstore.bundle+json"}) {
+          "application/vnd.dev.sigstore.bundle.v0.3+json ",
+          "application/vnd.dev.sigstore.bundle+json"}) {
         INFO(other);
         CHECK_FALSE(trust::sigstore_bundle_version(other));
     }
     auto json = dsse_bundle();
     json["mediaType"] = "application/vnd.dev.sigstore.bundle.v0.4+json";
-    expect_refused(json, "mediaType \"application/vnd.dev.sigstore.bundle.v0.4+json\" is not a "
-                         "bundle version agentd reads");
+    expect_refused(json,
+                   "mediaType \"application/vnd.dev.sigstore.bundle.v0.4+json\" is not a "
+                   "bundle version agentd reads");
 }
 
 TEST_CASE("sigstore bundle: each version's rules on log entries and certificates",
@@ -223,8 +223,8 @@ TEST_CASE("sigstore bundle: each version's rules on log entries and certificates
     auto json = dsse_bundle();
     auto& material = json["verificationMaterial"];
     material.erase("certificate");
-    material["x509CertificateChain"] = {{"certificates", {{{"rawBytes", "bGVhZg=="}},
-                                                          {{"rawBytes", "Y2E="}}}}};
+    material["x509CertificateChain"] = {
+        {"certificates", {{{"rawBytes", "bGVhZg=="}}, {{"rawBytes", "Y2E="}}}}};
     SECTION("v0.3 may not carry a chain") {
         expect_refused(json, "x509CertificateChain, which a v0.3 bundle may not carry");
     }
@@ -235,8 +235,9 @@ TEST_CASE("sigstore bundle: each version's rules on log entries and certificates
         CHECK(bundle->certificates == std::vector<std::string>{"leaf", "ca"});
         CHECK(bundle->certificate_chain);
         material["tlogEntries"][0].erase("inclusionProof");
-        expect_refused(json, "verificationMaterial.tlogEntries[0] has no inclusionProof (a v0.2 "
-                             "bundle needs one)");
+        expect_refused(json,
+                       "verificationMaterial.tlogEntries[0] has no inclusionProof (a v0.2 "
+                       "bundle needs one)");
         material["tlogEntries"][0]["inclusionProof"] = {{"rootHash", "cm9vdA=="}};
         expect_refused(json, "inclusionProof.checkpoint.envelope is missing or empty");
     }
@@ -262,7 +263,8 @@ TEST_CASE("sigstore bundle: a public key bundle and a message signature", "[trus
     json["verificationMaterial"]["publicKey"] = {{"hint", "release-key"}};
     json.erase("dsseEnvelope");
     json["messageSignature"] = {
-        {"messageDigest", {{"algorithm", "SHA2_256"}, {"digest", b64(bytes_of_hex(k_digest.substr(7)))}}},
+        {"messageDigest",
+         {{"algorithm", "SHA2_256"}, {"digest", b64(bytes_of_hex(k_digest.substr(7)))}}},
         {"signature", "c2ln"}};
     const auto bundle = parse_sigstore_bundle(json.dump());
     REQUIRE(bundle.ok());
@@ -403,9 +405,8 @@ TEST_CASE("sigstore bundle: size and count bounds", "[trust][sigstore]") {
 
 TEST_CASE("sigstore bundle: real v0.1 and v0.3 message signature bundles (sigstore-python)",
           "[trust][sigstore]") {
-    for (const auto& [name, minor, chain] :
-         std::vector<std::tuple<std::string, int, bool>>{{"bundle.txt", 1, true},
-                                                         {"bundle_v3.txt", 3, false}}) {
+    for (const auto& [name, minor, chain] : std::vector<std::tuple<std::string, int, bool>>{
+             {"bundle.txt", 1, true}, {"bundle_v3.txt", 3, false}}) {
         INFO(name);
         const auto bundle = parse_sigstore_bundle(read_file(peer_vector(name + ".sigstore")));
         REQUIRE(bundle.ok());
@@ -429,7 +430,8 @@ TEST_CASE("sigstore bundle: real v0.1 and v0.3 message signature bundles (sigsto
         REQUIRE(entry.inclusion_proof);
         CHECK(entry.inclusion_proof->root_hash.size() == 32);
         CHECK_FALSE(entry.inclusion_proof->hashes.empty());
-        CHECK_THAT(entry.inclusion_proof->checkpoint, Catch::StartsWith("rekor.sigstage.dev - "));  // staging
+        CHECK_THAT(entry.inclusion_proof->checkpoint,
+                   Catch::StartsWith("rekor.sigstage.dev - "));  // staging
         CHECK(Json::parse(entry.canonicalized_body)["kind"] == "hashedrekord");
     }
     const auto alt = parse_sigstore_bundle(read_file(peer_vector("bundle_v3_alt.txt.sigstore")));
@@ -451,10 +453,9 @@ TEST_CASE("sigstore bundle: a real DSSE bundle with a Rekor v2 entry and a times
     REQUIRE(bundle->rfc3161_timestamps.size() == 1);
     CHECK(bundle->rfc3161_timestamps[0].front() == 0x30);  // DER SEQUENCE
     const PublicKeyOf key(bundle->certificates.front());
-    CHECK(verifies(key,
-                   trust::dsse_pae(bundle->dsse_envelope->payload_type,
-                                   bundle->dsse_envelope->payload),
-                   bundle->dsse_envelope->signature));
+    CHECK(verifies(
+        key, trust::dsse_pae(bundle->dsse_envelope->payload_type, bundle->dsse_envelope->payload),
+        bundle->dsse_envelope->signature));
     const auto statement = trust::parse_in_toto_statement(bundle->dsse_envelope->payload);
     REQUIRE(statement.ok());
     CHECK(statement->type == trust::k_in_toto_statement_v1);
@@ -483,8 +484,9 @@ TEST_CASE("sigstore bundle: the bundles @sigstore/sign made parse to what was si
           "[trust][sigstore][integration]") {
     const char* dir = std::getenv("AGENTD_TEST_SIGSTORE_CASES");
     if (dir == nullptr || *dir == '\0') {
-        WARN("SKIPPED: AGENTD_TEST_SIGSTORE_CASES is not set (scripts/test sets it to the "
-             "output of tests/sigstore/make-cases.js); this test did not run");
+        WARN(
+            "SKIPPED: AGENTD_TEST_SIGSTORE_CASES is not set (scripts/test sets it to the "
+            "output of tests/sigstore/make-cases.js); this test did not run");
         return;
     }
     const std::filesystem::path cases_dir(dir);
@@ -500,7 +502,8 @@ TEST_CASE("sigstore bundle: the bundles @sigstore/sign made parse to what was si
     for (const auto& c : summary["cases"]) {
         const std::string name = c["name"];
         INFO("case " << name << ": " << c.dump());
-        const auto bundle = parse_sigstore_bundle(read_file(cases_dir / c["file"].get<std::string>()));
+        const auto bundle =
+            parse_sigstore_bundle(read_file(cases_dir / c["file"].get<std::string>()));
         REQUIRE(bundle.ok());  // each bad case is well formed: its fault is in what it says
         // @sigstore/sign writes DSSE bundles as v0.3, message signatures as v0.2, both with the
         // leaf certificate alone.
