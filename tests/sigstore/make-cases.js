@@ -4,7 +4,10 @@
 // 127.0.0.1, @sigstore/sign signs through them, and @sigstore/verify (the oracle) gives its
 // verdict on every case. agentd's code makes none of these artifacts.
 //
-// Usage: node make-cases.js OUT_DIR [--digest sha256:HEX] [--push HOST:PORT/REPOSITORY]
+// Usage: node make-cases.js OUT_DIR [--push HOST:PORT/REPOSITORY]
+//   The image is a small OCI image manifest made here (image-manifest.json in OUT_DIR); its
+//   digest is what the good bundles are about: the DSSE statement's subject, and the message
+//   that the message signature signs is the manifest itself, as for any artifact.
 //   OUT_DIR gets trusted_root.json (protobuf-specs TrustedRoot JSON naming the mock CA, the
 //   mock Rekor's and CT log's keys), one bundle file per case and cases.json:
 //     {"digest": "sha256:...", "identity": "...", "issuer": "...",
@@ -12,12 +15,10 @@
 //                 "oracle": {"verified": bool, "error": "..."},      what @sigstore/verify says
 //                 "subject_matches": bool,     the statement (or message digest) names digest
 //                 "expected": "verified"|"rejected"}]}
-//   --digest: the image manifest digest the good bundles are about (default: a random one).
-//   --push: also attach the good DSSE bundle to an image of that plain-HTTP repository with
-//     @sigstore/oci, as an OCI artifact whose subject is the image; a registry without the
-//     referrers API (registry 2.8) gets the fallback tag index "sha256-<hex>" written too.
-//     The image is --digest, which must be in the repository, or else a small image pushed
-//     now under the tag "signed". cases.json's "pushed" names the repository, the image and
+//   --push: also push the image to that plain-HTTP repository (tag "signed") and attach the
+//     good DSSE bundle to it with @sigstore/oci, as an OCI artifact whose subject is the image;
+//     a registry without the referrers API (registry 2.8) gets the fallback tag index
+//     "sha256-<hex>" written too. cases.json's "pushed" names the repository, the image and
 //     the artifact.
 // Every run makes new mock keys: sign everything one test needs in one run.
 'use strict';
@@ -48,14 +49,14 @@ const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 
 function usage(message) {
   process.stderr.write(`make-cases: ${message}\n` +
-    'usage: node make-cases.js OUT_DIR [--digest sha256:HEX] [--push HOST:PORT/REPOSITORY]\n');
+    'usage: node make-cases.js OUT_DIR [--push HOST:PORT/REPOSITORY]\n');
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const out = { dir: null, digest: null, push: null };
+  const out = { dir: null, push: null };
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--digest' || argv[i] === '--push') {
+    if (argv[i] === '--push') {
       if (i + 1 >= argv.length) usage(`${argv[i]} needs a value`);
       out[argv[i].slice(2)] = argv[++i];
     } else if (argv[i].startsWith('-')) {
@@ -67,7 +68,6 @@ function parseArgs(argv) {
     }
   }
   if (out.dir === null) usage('OUT_DIR is missing');
-  if (out.digest !== null && !/^sha256:[0-9a-f]{64}$/.test(out.digest)) usage('--digest must be sha256:<64 hex>');
   if (out.push !== null && !/^127\.0\.0\.1:[0-9]+\/[a-z0-9._\/-]+$/.test(out.push)) {
     usage('--push must be 127.0.0.1:PORT/REPOSITORY');
   }
@@ -230,34 +230,39 @@ function flipByte(base64, at) {
   return bytes.toString('base64');
 }
 
-// Pushes a minimal OCI image (an empty JSON config, one small layer) to a plain-HTTP registry
-// with the distribution API; returns its manifest digest.
-async function pushImage(target, tag) {
-  const slash = target.indexOf('/');
-  const base = `http://${target.slice(0, slash)}/v2/${target.slice(slash + 1)}`;
-  const sha256 = (data) => `sha256:${crypto.createHash('sha256').update(data).digest('hex')}`;
-  const blob = async (data) => {
-    const started = await fetch(`${base}/blobs/uploads/`, { method: 'POST' });
-    if (started.status !== 202) throw new Error(`blob upload start: HTTP ${started.status}`);
-    const location = new URL(started.headers.get('location'), base);
-    location.searchParams.set('digest', sha256(data));
-    const done = await fetch(location, { method: 'PUT', body: data, headers: { 'Content-Type': 'application/octet-stream' } });
-    if (done.status !== 201) throw new Error(`blob upload: HTTP ${done.status}`);
-    return { digest: sha256(data), size: data.length };
-  };
-  const config = await blob(Buffer.from('{}'));
-  const layer = await blob(crypto.randomBytes(64));
+const sha256Digest = (data) => `sha256:${crypto.createHash('sha256').update(data).digest('hex')}`;
+
+// A minimal OCI image: an empty JSON config and one small random layer. Returns the blobs and
+// the manifest's bytes.
+function makeImage() {
+  const config = Buffer.from('{}');
+  const layer = crypto.randomBytes(64);
+  const descriptor = (data) => ({ digest: sha256Digest(data), size: data.length });
   const manifest = Buffer.from(JSON.stringify({
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layer }],
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...descriptor(config) },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...descriptor(layer) }],
   }));
+  return { blobs: [config, layer], manifest, digest: sha256Digest(manifest) };
+}
+
+// Pushes the image to a plain-HTTP registry with the distribution API (monolithic uploads).
+async function pushImage(target, tag, image) {
+  const slash = target.indexOf('/');
+  const base = `http://${target.slice(0, slash)}/v2/${target.slice(slash + 1)}`;
+  for (const data of image.blobs) {
+    const started = await fetch(`${base}/blobs/uploads/`, { method: 'POST' });
+    if (started.status !== 202) throw new Error(`blob upload start: HTTP ${started.status}`);
+    const location = new URL(started.headers.get('location'), base);
+    location.searchParams.set('digest', sha256Digest(data));
+    const done = await fetch(location, { method: 'PUT', body: data, headers: { 'Content-Type': 'application/octet-stream' } });
+    if (done.status !== 201) throw new Error(`blob upload: HTTP ${done.status}`);
+  }
   const put = await fetch(`${base}/manifests/${tag}`, {
-    method: 'PUT', body: manifest, headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
+    method: 'PUT', body: image.manifest, headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
   });
   if (put.status !== 201) throw new Error(`manifest upload: HTTP ${put.status}`);
-  return sha256(manifest);
 }
 
 async function push(target, digest, bundleJSON) {
@@ -276,12 +281,14 @@ async function push(target, digest, bundleJSON) {
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  let digest = args.digest || `sha256:${crypto.randomBytes(32).toString('hex')}`;
-  if (args.push && !args.digest) {
-    digest = await pushImage(args.push, 'signed');
+  const image = makeImage();
+  const other = makeImage();  // an image the bad cases were signed for instead
+  const digest = image.digest;
+  if (args.push) {
+    await pushImage(args.push, 'signed', image);
   }
-  const otherDigest = `sha256:${crypto.randomBytes(32).toString('hex')}`;
   fs.mkdirSync(args.dir, { recursive: true });
+  fs.writeFileSync(path.join(args.dir, 'image-manifest.json'), image.manifest);
 
   // One Rekor logs every case, so that each bad case has one fault only.
   const rekor = await startRekor();
@@ -294,12 +301,12 @@ async function main() {
     const root = TrustedRoot.toJSON(trustedRoot(sigstore, [late]));
     fs.writeFileSync(path.join(args.dir, 'trusted_root.json'), JSON.stringify(root, null, 2));
     const policy = { identity: IDENTITY, issuer: ISSUER };
-    const manifestLike = Buffer.from(`manifest for ${digest}`);  // a message stands for itself
 
     const good = await makeBundle(sigstore, { content: 'dsse', data: statement(digest), ...policy });
-    const message = await makeBundle(sigstore, { content: 'message', data: manifestLike, ...policy });
-    // The message signature is over the bytes given; its messageDigest names their SHA-256.
-    const messageDigest = `sha256:${crypto.createHash('sha256').update(manifestLike).digest('hex')}`;
+    // A message signature is over the bytes given (the manifest); its messageDigest names
+    // their SHA-256, which is the image digest.
+    const message = await makeBundle(sigstore, { content: 'message', data: image.manifest, ...policy });
+    const otherMessage = await makeBundle(sigstore, { content: 'message', data: other.manifest, ...policy });
 
     const tampered = JSON.parse(JSON.stringify(good));
     const payload = JSON.parse(Buffer.from(tampered.dsseEnvelope.payload, 'base64').toString('utf8'));
@@ -323,15 +330,15 @@ async function main() {
 
     const cases = [
       { name: 'dsse-good', bundle: good, content: 'dsse', digest },
-      { name: 'message-good', bundle: message, content: 'message', digest: messageDigest },
+      { name: 'message-good', bundle: message, content: 'message', digest, artifact: image.manifest },
       { name: 'other-identity', content: 'dsse', digest,
         bundle: await makeBundle(sigstore, { content: 'dsse', data: statement(digest), identity: OTHER_IDENTITY, issuer: ISSUER }) },
       { name: 'other-issuer', content: 'dsse', digest,
         bundle: await makeBundle(sigstore, { content: 'dsse', data: statement(digest), identity: IDENTITY, issuer: OTHER_ISSUER }) },
       { name: 'tampered-payload', bundle: tampered, content: 'dsse', digest },
       { name: 'other-digest', content: 'dsse', digest,
-        bundle: await makeBundle(sigstore, { content: 'dsse', data: statement(otherDigest), ...policy }) },
-      { name: 'message-other-digest', bundle: message, content: 'message', digest },
+        bundle: await makeBundle(sigstore, { content: 'dsse', data: statement(other.digest), ...policy }) },
+      { name: 'message-other-digest', bundle: otherMessage, content: 'message', digest, artifact: other.manifest },
       { name: 'broken-set', bundle: badSet, content: 'dsse', digest },
       { name: 'broken-inclusion-proof', bundle: badProof, content: 'dsse', digest },
       { name: 'broken-checkpoint', bundle: badCheckpoint, content: 'dsse', digest },
@@ -344,7 +351,7 @@ async function main() {
     for (const c of cases) {
       const file = `${c.name}.sigstore.json`;
       fs.writeFileSync(path.join(args.dir, file), JSON.stringify(c.bundle));
-      const verdict = oracle(root, c.bundle, policy, c.content === 'message' ? manifestLike : undefined);
+      const verdict = oracle(root, c.bundle, policy, c.artifact);
       const matches = subjectMatches(c.bundle, c.digest);
       out.push({
         name: c.name, file, content: c.content, digest: c.digest, ...policy,

@@ -496,6 +496,9 @@ TEST_CASE("sigstore bundle: the bundles @sigstore/sign made parse to what was si
         sys::base64_decode(root["tlogs"][0]["logId"]["keyId"].get<std::string>());
     REQUIRE(log_key_id);
     REQUIRE(summary["cases"].size() >= 12);
+    // The image the good bundles are about: its manifest's SHA-256 is the digest.
+    const std::string manifest = read_file(cases_dir / "image-manifest.json");
+    REQUIRE("sha256:" + sys::sha256_hex(manifest) == summary["digest"].get<std::string>());
 
     int dsse_cases = 0;
     int message_cases = 0;
@@ -539,6 +542,8 @@ TEST_CASE("sigstore bundle: the bundles @sigstore/sign made parse to what was si
             CHECK(entry.kind == "hashedrekord");
             CHECK(verifies_digest(key, bundle->message_signature->digest,
                                   bundle->message_signature->signature));
+            // The message is the image manifest itself for the case about this image.
+            CHECK(verifies(key, manifest, bundle->message_signature->signature) == subject_matches);
             CHECK(trust::check_message_digest(*bundle->message_signature, digest).has_value() !=
                   subject_matches);
         }
