@@ -2,6 +2,7 @@
 // registry has no such API (registry 2.8), through scripted answers, a loopback HTTP server and
 // the real test registry (with an artifact @sigstore/oci attached, tests/sigstore).
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -24,6 +25,7 @@
 #include "agent/sources/registry_client.h"
 #include "agent/sys/files.h"
 #include "agent/sys/http.h"
+#include "tests/unit/sources/registry_push.h"
 
 using namespace agentd;
 using sources::ImageRef;
@@ -377,6 +379,71 @@ TEST_CASE("referrers: over HTTP, a registry with the referrers API is asked once
           std::vector<std::string>{
               "/v2/acme/web/referrers/" + k_subject + " " + k_bundle_type,
               "/v2/acme/web/referrers/" + digest_of("unsigned image") + " " + k_bundle_type});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Integration: the test registry (docker-registry 2.8), which has no referrers API, with a
+// referrers tag index laid out here as the distribution spec describes it.
+
+TEST_CASE("referrers: registry 2.8 answers 404 to the API; the tag index is read instead",
+          "[integration][registry][referrers]") {
+    const char* host_env = std::getenv("AGENTD_TEST_REGISTRY");
+    INFO("AGENTD_TEST_REGISTRY (host:port of a plain-HTTP test registry) must be set");
+    REQUIRE(host_env != nullptr);
+    const std::string host = host_env;
+    const std::string repository = "agentd-it/referrers";
+    testing::RegistryPusher pusher(host);
+    // A new image on each run (its layer names the time), so it has no tag index yet.
+    const std::string subject = pusher.push_image(
+        repository, "1.0",
+        fmt::format("layer {}", std::chrono::system_clock::now().time_since_epoch().count()));
+
+    // Two artifacts referring to the image: a bundle and an SBOM, each an OCI manifest with an
+    // empty config, its content as the one layer and the image as its subject.
+    const auto artifact = [&](const std::string& type, const std::string& content) {
+        const std::string empty = "{}";
+        const std::string config = pusher.push_blob(repository, empty);
+        const std::string layer = pusher.push_blob(repository, content);
+        const std::string manifest = fmt::format(
+            R"({{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+            R"("artifactType":"{0}","config":{{"mediaType":"application/vnd.oci.empty.v1+json",)"
+            R"("digest":"{1}","size":2}},"layers":[{{"mediaType":"{0}","digest":"{2}","size":{3}}}],)"
+            R"("subject":{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{4}",)"
+            R"("size":1}}}})",
+            type, config, layer, content.size(), subject);
+        const std::string digest = digest_of(manifest);
+        pusher.push_manifest(repository, digest, "application/vnd.oci.image.manifest.v1+json",
+                             manifest);
+        return digest;
+    };
+    const std::string bundle = artifact(k_bundle_type, R"({"mediaType":"bundle"})");
+    const std::string sbom = artifact(k_sbom_type, R"({"spdxVersion":"SPDX-2.3"})");
+
+    sys::CurlHttpClient http;
+    RegistryClient client(http, {});
+    const auto ref = image(host + "/" + repository + ":1.0");
+    // Before any tag index exists nothing refers to the image.
+    const auto before = client.referrers(ref, subject, k_bundle_type);
+    REQUIRE(before.ok());
+    CHECK(before->empty());
+
+    std::string tag = subject;
+    tag[tag.find(':')] = '-';
+    pusher.push_manifest(repository, tag, "application/vnd.oci.image.index.v1+json",
+                         index_of({{sbom, k_sbom_type}, {bundle, k_bundle_type}}));
+    const auto found = client.referrers(ref, subject, k_bundle_type);
+    REQUIRE(found.ok());
+    CHECK(digests(*found) == std::vector<std::string>{bundle});
+    const auto all = client.referrers(ref, subject, "");
+    REQUIRE(all.ok());
+    CHECK(digests(*all) == std::vector<std::string>{sbom, bundle});
+    // The artifact it names is there, with the image as its subject.
+    ImageRef artifact_ref = ref;
+    artifact_ref.tag.clear();
+    artifact_ref.digest = bundle;
+    const auto manifest = client.get_manifest(artifact_ref);
+    REQUIRE(manifest.ok());
+    CHECK(nlohmann::json::parse(manifest->body)["subject"]["digest"] == subject);
 }
 
 // ---------------------------------------------------------------------------------------------
