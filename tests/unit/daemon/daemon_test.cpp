@@ -109,6 +109,19 @@ private:
     fakes::FakeRegistry& m_r;
 };
 
+/// Hands out the wiring's one FakeVerifier as a per-request verifier.
+class VerifierHandle final : public trust::ImageVerifier {
+public:
+    explicit VerifierHandle(fakes::FakeVerifier& v) : m_v(v) {}
+    sys::Result<std::string> verify(const sources::ImageRef& image, const std::string& digest,
+                                    const config::ImageVerify& policy) override {
+        return m_v.verify(image, digest, policy);
+    }
+
+private:
+    fakes::FakeVerifier& m_v;
+};
+
 class FakeWiring final : public daemon::Wiring {
 public:
     Recorder recorder;
@@ -135,6 +148,13 @@ public:
         }
         registry_configs.push_back(hosts);
         return std::make_unique<RegistryHandle>(registry);
+    }
+    fakes::FakeVerifier verifier;
+    /// The registry client each verifier was made for reads the wiring's FakeRegistry.
+    int verifiers_made = 0;
+    std::unique_ptr<trust::ImageVerifier> make_image_verifier(sources::Registry&) override {
+        ++verifiers_made;
+        return std::make_unique<VerifierHandle>(verifier);
     }
 };
 
