@@ -145,8 +145,8 @@ sys::Result<config::ImageVerify> verify_policy(const VerifyRequest& request) {
     if (request.keyless) {
         // config::ImageVerify has no keyless member yet: build it here when it has.
         return sys::Error::invalid(
-            "keyless verification (identity, issuer) is not supported by this version of agentd; "
-            "verify with a public key instead");
+            "keyless verification is not supported by this version of agentd: verify with a "
+            "public key (key) instead");
     }
     config::CosignKeys cosign;
     for (const auto& file : request.key_files) {
