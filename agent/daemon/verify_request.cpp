@@ -71,13 +71,13 @@ sys::Result<std::vector<std::filesystem::path>> key_paths(const json& value) {
 sys::Result<std::string> identity_field(const json& body, const char* name, const char* example) {
     const json& value = body.at(name);
     if (!value.is_string() || value.get_ref<const std::string&>().empty()) {
-        return sys::Error::invalid(fmt::format("{}: expected a non-empty string, e.g. {}", name,
-                                               example));
+        return sys::Error::invalid(
+            fmt::format("{}: expected a non-empty string, e.g. {}", name, example));
     }
     const auto& text = value.get_ref<const std::string&>();
     if (text.size() > k_max_identity_length || has_control_character(text)) {
-        return sys::Error::invalid(fmt::format("{}: expected at most {} printable characters",
-                                               name, k_max_identity_length));
+        return sys::Error::invalid(fmt::format("{}: expected at most {} printable characters", name,
+                                               k_max_identity_length));
     }
     return text;
 }

@@ -269,8 +269,8 @@ TEST_CASE("agentctl: verify sends key files as absolute paths, any of several", 
     s.serve();
     const auto cwd = fs::current_path();
     fs::current_path(a.public_pem().parent_path());
-    const int code = s.run({"verify", "--key", "public.pem", "--key",
-                            b.public_pem().string(), "web"});
+    const int code =
+        s.run({"verify", "--key", "public.pem", "--key", b.public_pem().string(), "web"});
     fs::current_path(cwd);
     REQUIRE(code == 0);
     REQUIRE(s.backend.last_policy);
@@ -306,8 +306,7 @@ TEST_CASE("agentctl: verify errors from agentd follow the API's status", "[ctl]"
     REQUIRE(s.run({"verify", "web", "--identity", "ci@acme.example", "--issuer", "https://x"}) ==
             2);
     CHECK(s.err.str().rfind(
-              "agentctl: keyless verification is not supported by this version of agentd", 0) ==
-          0);
+              "agentctl: keyless verification is not supported by this version of agentd", 0) == 0);
     CHECK(s.backend.calls.empty());
     // An unknown image: 2, as tags; an unreachable registry: 1 with the reason, nothing on stdout.
     s.backend.verify_error = sys::Error::not_found("tag 9 not found in web");

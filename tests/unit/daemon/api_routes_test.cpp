@@ -213,18 +213,18 @@ TEST_CASE("api routes: verify answers the verdict with the image, digest and key
     auto r = handle_request(b, req("POST", "/v1/verify", body.dump()));
     REQUIRE(r.status == 200);
     const std::string digest = "sha256:" + std::string(64, 'a');
-    CHECK(r.body == nlohmann::json{{"image", "ghcr.io/acme/web:2.4.0"},
-                                   {"digest", digest},
-                                   {"verified", true},
-                                   {"message", b.verdict.message},
-                                   {"keys", {{{"file", key.public_pem().string()},
-                                              {"algorithm", "ECDSA P-256"}}}},
-                                   {"identity", nullptr},
-                                   {"issuer", nullptr}});
+    CHECK(r.body ==
+          nlohmann::json{
+              {"image", "ghcr.io/acme/web:2.4.0"},
+              {"digest", digest},
+              {"verified", true},
+              {"message", b.verdict.message},
+              {"keys", {{{"file", key.public_pem().string()}, {"algorithm", "ECDSA P-256"}}}},
+              {"identity", nullptr},
+              {"issuer", nullptr}});
     REQUIRE(b.last_policy);
     REQUIRE(b.last_policy->cosign);
-    CHECK(b.last_policy->cosign->files ==
-          std::vector<std::filesystem::path>{key.public_pem()});
+    CHECK(b.last_policy->cosign->files == std::vector<std::filesystem::path>{key.public_pem()});
     CHECK(b.last_image->tag == "2.4.0");
 
     // Not verified is a verdict, not an error: a 200 saying why.
@@ -270,8 +270,7 @@ TEST_CASE("api routes: verify errors keep their status and message", "[daemon]")
     agentd::testing::OpensslKey key("p256");
     FakeBackend b;
     const std::string body =
-        nlohmann::json{{"image", "ghcr.io/acme/web:9"}, {"key", key.public_pem().string()}}
-            .dump();
+        nlohmann::json{{"image", "ghcr.io/acme/web:9"}, {"key", key.public_pem().string()}}.dump();
     b.verify_error = sys::Error::not_found("tag 9 not found in ghcr.io/acme/web");
     auto missing = handle_request(b, req("POST", "/v1/verify", body));
     CHECK(missing.status == 404);

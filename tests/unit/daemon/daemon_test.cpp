@@ -393,8 +393,7 @@ TEST_CASE("daemon: verify resolves the tag and asks a verifier of its own, touch
     FakeWiring wiring;
     const std::string signed_digest = "sha256:" + std::string(64, 'a');
     const std::string unsigned_digest = "sha256:" + std::string(64, 'b');
-    wiring.registry.digests = {{"acme/web:1.0", signed_digest},
-                               {"acme/web:2.0", unsigned_digest}};
+    wiring.registry.digests = {{"acme/web:1.0", signed_digest}, {"acme/web:2.0", unsigned_digest}};
     wiring.verifier.errors[unsigned_digest] = sys::Error::invalid(
         "image registry.example.com/acme/web@" + unsigned_digest + ": not signed");
     RecordingNotifier notifier;
@@ -454,8 +453,7 @@ TEST_CASE("daemon: verify resolves the tag and asks a verifier of its own, touch
     auto undecided = verify("registry.example.com/acme/web:1.0");
     REQUIRE(undecided.ok());
     CHECK(undecided->status == 502);
-    CHECK(nlohmann::json::parse(undecided->body)["error"] ==
-          "reading signature: connection reset");
+    CHECK(nlohmann::json::parse(undecided->body)["error"] == "reading signature: connection reset");
 
     // Each request had a registry client and a verifier of its own (nothing cached between
     // them); nothing was recorded, and no cycle beyond the stack's own first poll ran.

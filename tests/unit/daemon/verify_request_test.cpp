@@ -76,9 +76,9 @@ TEST_CASE("verify request: key files are absolute paths", "[daemon]") {
                       "key: b.pub is a relative path"));
     CHECK(starts_with(refused(json{{"image", "web"}, {"key", std::string("/a\nb.pub")}}),
                       "key: expected a file path"));
-    CHECK(starts_with(refused(json{{"image", "web"}, {"key", json(std::vector<std::string>(
-                                                                 33, "/k.pub"))}}),
-                      "key: at most 32"));
+    CHECK(starts_with(
+        refused(json{{"image", "web"}, {"key", json(std::vector<std::string>(33, "/k.pub"))}}),
+        "key: at most 32"));
 }
 
 TEST_CASE("verify request: exactly one of key and identity with issuer", "[daemon]") {
@@ -126,8 +126,8 @@ TEST_CASE("verify request: the policy reads each key file and names a bad one", 
     request->key_files = {p256.private_pem()};
     auto private_key = verify_policy(*request);
     REQUIRE_FALSE(private_key.ok());
-    CHECK(starts_with(private_key.error().message,
-                      "key: public key " + p256.private_pem().string()));
+    CHECK(
+        starts_with(private_key.error().message, "key: public key " + p256.private_pem().string()));
     request->key_files = {dir.path()};
     CHECK_FALSE(verify_policy(*request).ok());
 }
