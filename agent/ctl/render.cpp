@@ -214,11 +214,18 @@ std::string render_tags(const json& doc, const std::string& policy) {
 
 std::string render_verify(const json& doc) {
     const bool verified = doc.value("verified", false);
+    // The message starts with the image pinned to its digest ("image REF@DIGEST: ..."), which
+    // the lines above already show.
+    std::string message = text(doc, "message", "-");
+    const std::string pinned = "@" + text(doc, "digest") + ": ";
+    if (const auto at = message.find(pinned); pinned.size() > 3 && at != std::string::npos) {
+        message.erase(0, at + pinned.size());
+    }
     Table fields({"", ""});
     fields.add_row({"image:", text(doc, "image")});
     fields.add_row({"digest:", text(doc, "digest")});
     fields.add_row({"verdict:", verified ? "verified" : "NOT verified"});
-    fields.add_row({verified ? "by:" : "why:", text(doc, "message", "-")});
+    fields.add_row({verified ? "by:" : "why:", message});
     std::string keys;
     for (const auto& key : doc.value("keys", json::array())) {
         keys += fmt::format("{}{} ({})", keys.empty() ? "" : ", ", text(key, "file"),

@@ -144,9 +144,9 @@ TEST_CASE("render: verify names the image, digest, verdict and what verified it 
     json doc{{"image", "ghcr.io/acme/web:2.4.0"},
              {"digest", digest},
              {"verified", true},
-             {"message",
-              "cosign signature ghcr.io/acme/web:sha256-aaa.sig verified with key "
-              "/etc/agentd/cosign.pub (ECDSA P-256)"},
+             {"message", "ghcr.io/acme/web@" + digest +
+                             ": cosign signature ghcr.io/acme/web:sha256-aaa.sig verified with "
+                             "key /etc/agentd/cosign.pub (ECDSA P-256)"},
              {"keys", {{{"file", "/etc/agentd/cosign.pub"}, {"algorithm", "ECDSA P-256"}}}},
              {"identity", nullptr},
              {"issuer", nullptr}};
@@ -170,9 +170,7 @@ TEST_CASE("render: verify names the image, digest, verdict and what verified it 
               digest +
               "\n"
               "verdict:  NOT verified\n"
-              "why:      image ghcr.io/acme/web@" +
-              digest +
-              ": cosign verification failed: not signed\n"
+              "why:      cosign verification failed: not signed\n"
               "keys:     /etc/agentd/cosign.pub (ECDSA P-256), /etc/agentd/old.pub (Ed25519)\n");
 
     const json keyless{{"image", "web:1"},      {"digest", digest},
@@ -183,4 +181,6 @@ TEST_CASE("render: verify names the image, digest, verdict and what verified it 
     CHECK(out.find("identity:  ci@acme.example\n") != std::string::npos);
     CHECK(out.find("issuer:    https://x\n") != std::string::npos);
     CHECK(out.find("keys:") == std::string::npos);
+    // A message without the pinned prefix is shown whole.
+    CHECK(out.find("why:       no\n") != std::string::npos);
 }
