@@ -139,7 +139,7 @@ bool PublicKey::verifies(std::string_view data, std::string_view signature, Hash
         return false;
     }
     auto* pkey = static_cast<EVP_PKEY*>(m_key.get());
-    const EVP_MD* md = !m_prehash                ? nullptr
+    const EVP_MD* md = !m_prehash             ? nullptr
                        : hash == Hash::Sha384 ? EVP_sha384()
                        : hash == Hash::Sha512 ? EVP_sha512()
                                               : EVP_sha256();
@@ -169,10 +169,9 @@ bool PublicKey::verifies_digest(std::string_view digest, std::string_view signat
                        : hash == Hash::Sha512 ? EVP_sha512()
                                               : EVP_sha256();
     bool ok = EVP_PKEY_verify_init(ctx) == 1 && EVP_PKEY_CTX_set_signature_md(ctx, md) == 1;
-    ok = ok && EVP_PKEY_verify(ctx, reinterpret_cast<const unsigned char*>(signature.data()),
-                               signature.size(),
-                               reinterpret_cast<const unsigned char*>(digest.data()),
-                               digest.size()) == 1;
+    ok = ok && EVP_PKEY_verify(
+                   ctx, reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+                   reinterpret_cast<const unsigned char*>(digest.data()), digest.size()) == 1;
     EVP_PKEY_CTX_free(ctx);
     if (!ok) {
         ERR_clear_error();

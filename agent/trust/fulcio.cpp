@@ -67,8 +67,8 @@ std::string asn1_text(const ASN1_STRING* text) {
 
 /// The SAN: the first email, else the first URI, else Fulcio's username otherName.
 std::optional<std::string> subject_alternative_name(X509* cert) {
-    auto* names = static_cast<GENERAL_NAMES*>(
-        X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+    auto* names =
+        static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
     if (names == nullptr) {
         return std::nullopt;
     }
@@ -119,12 +119,13 @@ sys::Result<std::string> oidc_issuer(X509* cert) {
     if (const auto v2 = extension_value(cert, k_fulcio_issuer_oid)) {
         const auto* p = reinterpret_cast<const unsigned char*>(v2->data());
         ASN1_UTF8STRING* text = d2i_ASN1_UTF8STRING(nullptr, &p, static_cast<long>(v2->size()));
-        if (text == nullptr || p != reinterpret_cast<const unsigned char*>(v2->data()) + v2->size()) {
+        if (text == nullptr ||
+            p != reinterpret_cast<const unsigned char*>(v2->data()) + v2->size()) {
             ASN1_UTF8STRING_free(text);
             ERR_clear_error();
-            return sys::Error::invalid(fmt::format(
-                "the certificate's issuer extension {} is not a DER UTF8String",
-                k_fulcio_issuer_oid));
+            return sys::Error::invalid(
+                fmt::format("the certificate's issuer extension {} is not a DER UTF8String",
+                            k_fulcio_issuer_oid));
         }
         issuer = asn1_text(text);
         ASN1_UTF8STRING_free(text);
@@ -168,8 +169,7 @@ std::string rfc3339(sys::TimePoint t) {
 
 /// Why `leaf` does not chain to `ca` at `time`, or nullopt when it does.
 std::optional<std::string> chain_failure(X509* leaf, const CertificateAuthority& ca,
-                                         const std::vector<X509Ptr>& offered,
-                                         sys::TimePoint time) {
+                                         const std::vector<X509Ptr>& offered, sys::TimePoint time) {
     std::vector<X509Ptr> ca_certificates;
     for (const auto& der : ca.certificates) {
         auto cert = parse_der(der);
@@ -215,8 +215,7 @@ std::optional<std::string> chain_failure(X509* leaf, const CertificateAuthority&
                 for (int i = 0; i < sk_X509_num(chain) && !failure; ++i) {
                     X509* cert = sk_X509_value(chain, i);
                     if ((X509_get_extension_flags(cert) & EXFLAG_XKUSAGE) != 0 &&
-                        (X509_get_extended_key_usage(cert) & (XKU_CODE_SIGN | XKU_ANYEKU)) ==
-                            0) {
+                        (X509_get_extended_key_usage(cert) & (XKU_CODE_SIGN | XKU_ANYEKU)) == 0) {
                         failure = i == 0 ? "the certificate does not allow code signing"
                                          : "a CA certificate of the chain does not allow code "
                                            "signing";

@@ -76,9 +76,9 @@ sys::Result<IdentityPattern> IdentityPattern::parse(std::string_view text) {
         }
         int error = 0;
         PCRE2_SIZE offset = 0;
-        pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(out.m_body.data()),
-                                         out.m_body.size(), PCRE2_ANCHORED | PCRE2_ENDANCHORED,
-                                         &error, &offset, nullptr);
+        pcre2_code* code =
+            pcre2_compile(reinterpret_cast<PCRE2_SPTR>(out.m_body.data()), out.m_body.size(),
+                          PCRE2_ANCHORED | PCRE2_ENDANCHORED, &error, &offset, nullptr);
         if (code == nullptr) {
             return sys::Error::invalid(fmt::format("identity pattern {}: {} at offset {}",
                                                    sys::quoted(text), pcre2_message(error),
@@ -113,8 +113,8 @@ bool IdentityPattern::matches(std::string_view value) const {
         return false;
     }
     // A match error (the backtracking limit) is no match.
-    return pcre2_match(m_code.get(), reinterpret_cast<PCRE2_SPTR>(value.data()), value.size(), 0,
-                       0, data.get(), nullptr) >= 0;
+    return pcre2_match(m_code.get(), reinterpret_cast<PCRE2_SPTR>(value.data()), value.size(), 0, 0,
+                       data.get(), nullptr) >= 0;
 }
 
 }  // namespace agentd::trust

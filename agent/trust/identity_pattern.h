@@ -37,7 +37,7 @@ public:
 private:
     Kind m_kind = Kind::Exact;
     std::string m_text;
-    std::string m_body;  ///< the text without "regex:"
+    std::string m_body;                         ///< the text without "regex:"
     std::shared_ptr<pcre2_real_code_8> m_code;  ///< immutable once compiled; shared by copies
 };
 

@@ -111,8 +111,8 @@ sys::Result<const nlohmann::json*> array(const nlohmann::json& parent, std::stri
         return sys::Error::invalid(fmt::format("{} is not an array", where));
     }
     if (value->size() > max_items) {
-        return sys::Error::invalid(fmt::format("{} has {} entries; at most {} are read", where,
-                                               value->size(), max_items));
+        return sys::Error::invalid(
+            fmt::format("{} has {} entries; at most {} are read", where, value->size(), max_items));
     }
     return value;
 }

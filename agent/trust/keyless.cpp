@@ -34,10 +34,9 @@ sys::Result<bool> check_entry(const TlogEntry& entry, const TransparencyLog& log
         return sys::Error::invalid(fmt::format("{}: {}", where, body.error().message));
     }
     if (!entry.kind.empty() && (entry.kind != body->kind || entry.version != body->version)) {
-        return sys::Error::invalid(fmt::format("{}: its kindVersion {} {} is not its body's {} {}",
-                                               where, sys::quoted(entry.kind),
-                                               sys::quoted(entry.version), body->kind,
-                                               body->version));
+        return sys::Error::invalid(fmt::format(
+            "{}: its kindVersion {} {} is not its body's {} {}", where, sys::quoted(entry.kind),
+            sys::quoted(entry.version), body->kind, body->version));
     }
     if (auto mismatch =
             body_mismatch(*body, evidence.content, evidence.signature, evidence.certificate)) {
@@ -144,9 +143,9 @@ sys::Result<KeylessVerified> verify_keyless(const TrustedRoot& root, const Keyle
                                                sys::quoted(policy.identity.text(), 256)));
     }
     if (!policy.issuer.matches(out.issuer)) {
-        return sys::Error::invalid(fmt::format(
-            "the certificate's OIDC issuer is {}, expected {}", sys::quoted(out.issuer, 256),
-            sys::quoted(policy.issuer.text(), 256)));
+        return sys::Error::invalid(fmt::format("the certificate's OIDC issuer is {}, expected {}",
+                                               sys::quoted(out.issuer, 256),
+                                               sys::quoted(policy.issuer.text(), 256)));
     }
     return out;
 }

@@ -39,10 +39,10 @@ struct KeylessPolicy {
 
 /// One keyless signature and what comes with it.
 struct KeylessEvidence {
-    std::string certificate;         ///< the signing (leaf) certificate, DER
-    std::vector<std::string> chain;  ///< intermediates offered with it, DER (untrusted)
-    std::string signature;           ///< raw signature bytes
-    SignedContent content;           ///< what the signature is over
+    std::string certificate;              ///< the signing (leaf) certificate, DER
+    std::vector<std::string> chain;       ///< intermediates offered with it, DER (untrusted)
+    std::string signature;                ///< raw signature bytes
+    SignedContent content;                ///< what the signature is over
     std::vector<TlogEntry> tlog_entries;  ///< at most 8 are looked at
 };
 
@@ -53,7 +53,7 @@ struct KeylessVerified {
     std::string ca;        ///< the CA it chained to ("O=sigstore.dev, CN=sigstore (https://...)")
     std::string log;       ///< the log's base URL
     std::int64_t log_index = 0;
-    sys::TimePoint signing_time;  ///< the entry's integratedTime
+    sys::TimePoint signing_time;   ///< the entry's integratedTime
     bool inclusion_proof = false;  ///< the entry's inclusion proof was verified too
 
     /// "keyless signature by IDENTITY (issuer ISSUER), certificate from CA, logged in LOG

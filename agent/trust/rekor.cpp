@@ -38,9 +38,9 @@ sys::Result<void> verify_signed_entry_timestamp(const TlogEntry& entry,
     }
     const auto integrated = std::chrono::system_clock::from_time_t(entry.integrated_time);
     if (!log.valid_for.contains(integrated)) {
-        return sys::Error::invalid(fmt::format(
-            "the key of {} was not valid at the entry's integrated time {}", log_name(log),
-            sys::format_rfc3339(integrated)));
+        return sys::Error::invalid(
+            fmt::format("the key of {} was not valid at the entry's integrated time {}",
+                        log_name(log), sys::format_rfc3339(integrated)));
     }
     const auto key = sys::PublicKey::parse_der(log.public_key, log_name(log));
     if (!key) {
@@ -83,8 +83,7 @@ sys::Result<void> verify_inclusion_proof(const TlogEntry& entry, const Transpare
     }
     if (!checkpoint_signed_by(*checkpoint, log)) {
         return sys::Error::invalid(fmt::format(
-            "the checkpoint of the inclusion proof is not signed by the key of {}",
-            log_name(log)));
+            "the checkpoint of the inclusion proof is not signed by the key of {}", log_name(log)));
     }
     return {};
 }

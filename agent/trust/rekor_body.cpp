@@ -160,13 +160,13 @@ sys::Result<RekorBody> parse_rekor_body(std::string_view body) {
 }
 
 std::optional<std::string> body_mismatch(const RekorBody& body, const SignedContent& content,
-                                         std::string_view signature,
-                                         std::string_view certificate) {
+                                         std::string_view signature, std::string_view certificate) {
     if (const auto* message = std::get_if<MessageDigest>(&content)) {
         if (body.kind != "hashedrekord") {
-            return fmt::format("the log entry is a {} entry, expected hashedrekord for a signed "
-                               "message",
-                               body.kind);
+            return fmt::format(
+                "the log entry is a {} entry, expected hashedrekord for a signed "
+                "message",
+                body.kind);
         }
         if (body.hash != message->hash || body.digest != message->digest) {
             return fmt::format("the log entry records digest {}, but the signed artifact's is {}",

@@ -44,7 +44,6 @@ sys::Result<RekorBody> parse_rekor_body(std::string_view body);
 /// envelope), the digest is the same, and one of its signatures is `signature` with
 /// `certificate`.
 std::optional<std::string> body_mismatch(const RekorBody& body, const SignedContent& content,
-                                         std::string_view signature,
-                                         std::string_view certificate);
+                                         std::string_view signature, std::string_view certificate);
 
 }  // namespace agentd::trust

@@ -96,7 +96,8 @@ sys::Result<TlogEntry> parse_cosign_bundle(std::string_view json) {
         return prefixed(k_what, time.error());
     }
     if (*time > k_max_time) {
-        return sys::Error::invalid(fmt::format("{}: Payload.integratedTime is out of range", k_what));
+        return sys::Error::invalid(
+            fmt::format("{}: Payload.integratedTime is out of range", k_what));
     }
     out.integrated_time = *time;
     auto index = jf::integer(p, "Payload", "logIndex");
@@ -188,8 +189,8 @@ sys::Result<TlogEntry> parse_bundle_tlog_entry(std::string_view json) {
         out.inclusion_proof = std::move(*proof);
     }
     if (out.signed_entry_timestamp.empty() && !out.inclusion_proof) {
-        return sys::Error::invalid(fmt::format(
-            "{} has neither an inclusionPromise nor an inclusionProof", k_what));
+        return sys::Error::invalid(
+            fmt::format("{} has neither an inclusionPromise nor an inclusionProof", k_what));
     }
     return out;
 }

@@ -34,10 +34,10 @@ struct InclusionProof {
 };
 
 struct TlogEntry {
-    std::string body;  ///< the canonicalized entry (JSON bytes), base64-decoded
-    std::int64_t integrated_time = 0;  ///< seconds since the epoch; 0 when absent
-    std::int64_t log_index = 0;        ///< the global (virtual) index the SET signs
-    std::string log_id;                ///< raw bytes: SHA-256 of the log's DER public key
+    std::string body;                    ///< the canonicalized entry (JSON bytes), base64-decoded
+    std::int64_t integrated_time = 0;    ///< seconds since the epoch; 0 when absent
+    std::int64_t log_index = 0;          ///< the global (virtual) index the SET signs
+    std::string log_id;                  ///< raw bytes: SHA-256 of the log's DER public key
     std::string signed_entry_timestamp;  ///< raw DER ECDSA signature; empty when absent
     std::optional<InclusionProof> inclusion_proof;
     std::string kind;     ///< from the bundle's kindVersion; empty for cosign's annotation

@@ -31,8 +31,8 @@ std::string indexed(std::string_view key, std::size_t i) {
 bool parses_as_certificate(const std::string& der) {
     const auto* p = reinterpret_cast<const unsigned char*>(der.data());
     X509* cert = d2i_X509(nullptr, &p, static_cast<long>(der.size()));
-    const bool whole = cert != nullptr && p == reinterpret_cast<const unsigned char*>(der.data()) +
-                                                   der.size();
+    const bool whole =
+        cert != nullptr && p == reinterpret_cast<const unsigned char*>(der.data()) + der.size();
     X509_free(cert);
     ERR_clear_error();
     return whole;
@@ -78,7 +78,8 @@ std::string subject_text(const nlohmann::json& authority) {
         return {};
     }
     std::string out;
-    for (const auto& [key, label] : {std::pair{"organization", "O"}, std::pair{"commonName", "CN"}}) {
+    for (const auto& [key, label] :
+         {std::pair{"organization", "O"}, std::pair{"commonName", "CN"}}) {
         const auto* value = jf::find(*subject, key);
         if (value != nullptr && value->is_string()) {
             out += fmt::format("{}{}={}", out.empty() ? "" : ", ", label,
@@ -161,8 +162,8 @@ sys::Result<std::vector<TransparencyLog>> logs(const nlohmann::json& root, std::
             return hash.error();
         }
         if (*hash != "SHA2_256") {
-            return sys::Error::invalid(fmt::format(
-                "{}.hashAlgorithm is {}; supported: SHA2_256", path, sys::quoted(*hash)));
+            return sys::Error::invalid(fmt::format("{}.hashAlgorithm is {}; supported: SHA2_256",
+                                                   path, sys::quoted(*hash)));
         }
         auto key_object = jf::object(item, path, "publicKey");
         if (!key_object) {
@@ -226,7 +227,8 @@ sys::Result<TrustedRoot> parse_trusted_root(std::string_view json) {
     }
     if (*media_type != k_trusted_root_media_type) {
         return sys::Error::invalid(fmt::format("trusted root: mediaType is {}, expected {}",
-                                               sys::quoted(*media_type), k_trusted_root_media_type));
+                                               sys::quoted(*media_type),
+                                               k_trusted_root_media_type));
     }
     TrustedRoot out;
     auto cas = authorities(*root, "certificateAuthorities");

@@ -30,9 +30,7 @@ inline constexpr std::size_t k_max_trusted_root_size = 1024 * 1024;
 struct ValidityPeriod {
     std::optional<sys::TimePoint> start;
     std::optional<sys::TimePoint> end;
-    bool contains(sys::TimePoint t) const {
-        return (!start || *start <= t) && (!end || t <= *end);
-    }
+    bool contains(sys::TimePoint t) const { return (!start || *start <= t) && (!end || t <= *end); }
 };
 
 /// A Fulcio CA (or a timestamp authority): its chain, leaf-most first, the root last.
@@ -45,10 +43,10 @@ struct CertificateAuthority {
 
 /// A transparency log (Rekor) or certificate transparency log instance.
 struct TransparencyLog {
-    std::string base_url;     ///< "https://rekor.sigstore.dev"
-    std::string public_key;   ///< DER SubjectPublicKeyInfo
-    std::string key_details;  ///< "PKIX_ECDSA_P256_SHA_256"
-    std::string log_id;       ///< raw bytes (SHA-256 of public_key for Rekor); never empty
+    std::string base_url;      ///< "https://rekor.sigstore.dev"
+    std::string public_key;    ///< DER SubjectPublicKeyInfo
+    std::string key_details;   ///< "PKIX_ECDSA_P256_SHA_256"
+    std::string log_id;        ///< raw bytes (SHA-256 of public_key for Rekor); never empty
     ValidityPeriod valid_for;  ///< start always set
 };
 

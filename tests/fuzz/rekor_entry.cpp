@@ -7,11 +7,11 @@
 // 32 bytes; a proof's root is recomputed without crashing; a body has a supported kind and at
 // least one signature; a checkpoint has a 32-byte root and at least one signature.
 
+#include "agent/trust/rekor_entry.h"
 #include "agent/trust/checkpoint.h"
 #include "agent/trust/merkle.h"
 #include "agent/trust/rekor.h"
 #include "agent/trust/rekor_body.h"
-#include "agent/trust/rekor_entry.h"
 #include "tests/fuzz/fuzz_check.h"
 
 using namespace agentd;

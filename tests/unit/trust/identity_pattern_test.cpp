@@ -28,12 +28,15 @@ TEST_CASE("identity pattern: exact strings match only themselves", "[trust][iden
 TEST_CASE("identity pattern: globs, '*' across slashes, '?' one character, '\\' escapes",
           "[trust][identity]") {
     const auto [pattern, value, expected] = GENERATE(table<std::string, std::string, bool>({
-        {"https://github.com/acme/*", "https://github.com/acme/web/.github/workflows/r.yml@refs/tags/v1", true},
+        {"https://github.com/acme/*",
+         "https://github.com/acme/web/.github/workflows/r.yml@refs/tags/v1", true},
         {"https://github.com/acme/*", "https://github.com/acme/", true},
         {"https://github.com/acme/*", "https://github.com/acmex/web", false},
         {"https://github.com/acme/*", "https://github.com/evil/acme/", false},
-        {"https://github.com/*/web/*@refs/tags/*", "https://github.com/acme/web/.github/w.yml@refs/tags/v2", true},
-        {"https://github.com/*/web/*@refs/tags/*", "https://github.com/acme/web/.github/w.yml@refs/heads/main", false},
+        {"https://github.com/*/web/*@refs/tags/*",
+         "https://github.com/acme/web/.github/w.yml@refs/tags/v2", true},
+        {"https://github.com/*/web/*@refs/tags/*",
+         "https://github.com/acme/web/.github/w.yml@refs/heads/main", false},
         {"*@acme.example", "dev@acme.example", true},
         {"*@acme.example", "dev@acme.example.evil", false},
         {"v?", "v1", true},
@@ -49,12 +52,16 @@ TEST_CASE("identity pattern: globs, '*' across slashes, '?' one character, '\\' 
 }
 
 TEST_CASE("identity pattern: regex: matches the whole value", "[trust][identity]") {
-    const auto pattern = IdentityPattern::parse(R"(regex:https://github\.com/acme/[^/]+/\.github/workflows/release\.yml@refs/tags/v\d+)");
+    const auto pattern = IdentityPattern::parse(
+        R"(regex:https://github\.com/acme/[^/]+/\.github/workflows/release\.yml@refs/tags/v\d+)");
     REQUIRE(pattern.ok());
     CHECK(pattern->kind() == IdentityPattern::Kind::Regex);
-    CHECK(pattern->matches("https://github.com/acme/web/.github/workflows/release.yml@refs/tags/v12"));
-    CHECK_FALSE(pattern->matches("https://github.com/acme/web/.github/workflows/release.yml@refs/tags/v12x"));
-    CHECK_FALSE(pattern->matches("xhttps://github.com/acme/web/.github/workflows/release.yml@refs/tags/v1"));
+    CHECK(pattern->matches(
+        "https://github.com/acme/web/.github/workflows/release.yml@refs/tags/v12"));
+    CHECK_FALSE(pattern->matches(
+        "https://github.com/acme/web/.github/workflows/release.yml@refs/tags/v12x"));
+    CHECK_FALSE(pattern->matches(
+        "xhttps://github.com/acme/web/.github/workflows/release.yml@refs/tags/v1"));
     // Anchors written as cosign users write them mean the same.
     CHECK(matches("regex:^https://accounts\\.google\\.com$", "https://accounts.google.com"));
     CHECK_FALSE(matches("regex:google", "https://accounts.google.com"));

@@ -1,8 +1,8 @@
 // verify_keyless against real public-good signatures (tests/unit/trust/sigstore_vectors.h):
 // what Sigstore's own clients accept must verify, and any byte changed must not.
 
-#include <nlohmann/json.hpp>
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include "agent/sys/base64.h"
 #include "agent/trust/keyless.h"
@@ -53,8 +53,8 @@ trust::KeylessEvidence evidence_of(std::string_view bundle_text, std::string_vie
     } else {
         const auto& envelope = bundle["dsseEnvelope"];
         evidence.signature = b64(envelope["signatures"][0]["sig"]);
-        evidence.content =
-            trust::DsseEnvelope{envelope["payloadType"].get<std::string>(), b64(envelope["payload"])};
+        evidence.content = trust::DsseEnvelope{envelope["payloadType"].get<std::string>(),
+                                               b64(envelope["payload"])};
     }
     for (const auto& entry : bundle["verificationMaterial"]["tlogEntries"]) {
         auto parsed = trust::parse_bundle_tlog_entry(entry.dump());
@@ -177,9 +177,8 @@ TEST_CASE("keyless peer: the wrong identity or issuer is rejected naming both",
     const auto root = public_good();
     const auto evidence =
         evidence_of(testing::k_conformance_hashedrekord_bundle, testing::k_conformance_artifact);
-    const trust::KeylessPolicy other_repo{
-        *IdentityPattern::parse("https://github.com/acme/*"),
-        *IdentityPattern::parse(testing::k_conformance_issuer)};
+    const trust::KeylessPolicy other_repo{*IdentityPattern::parse("https://github.com/acme/*"),
+                                          *IdentityPattern::parse(testing::k_conformance_issuer)};
     auto result = trust::verify_keyless(root, other_repo, evidence);
     REQUIRE_FALSE(result.ok());
     CHECK_THAT(result.error().message,

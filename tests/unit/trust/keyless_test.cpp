@@ -19,7 +19,8 @@ namespace {
 constexpr std::time_t k_ca_from = 1'700'000'000;  // 2023-11-14
 constexpr std::time_t k_ca_to = 1'900'000'000;
 constexpr std::time_t k_signed_at = 1'760'000'000;  // 2025-10-09
-const std::string k_identity = "https://github.com/acme/web/.github/workflows/release.yml@refs/tags/v1";
+const std::string k_identity =
+    "https://github.com/acme/web/.github/workflows/release.yml@refs/tags/v1";
 const std::string k_issuer = "https://token.actions.githubusercontent.com";
 
 trust::KeylessPolicy policy(const std::string& identity = k_identity,
@@ -106,11 +107,11 @@ TEST_CASE("keyless: an entry with a SET and no inclusion proof verifies (cosign'
     auto evidence = world.signed_by(cert, k_signed_at, true, false);
     // The same entry as cosign's dev.sigstore.cosign/bundle annotation carries it.
     const auto& entry = evidence.tlog_entries[0];
-    const std::string annotation = fmt::format(
-        R"({{"SignedEntryTimestamp":"{}","Payload":{{"body":"{}","integratedTime":{},)"
-        R"("logIndex":{},"logID":"{}"}}}})",
-        b64(entry.signed_entry_timestamp), b64(entry.body), entry.integrated_time, entry.log_index,
-        hex(entry.log_id));
+    const std::string annotation =
+        fmt::format(R"({{"SignedEntryTimestamp":"{}","Payload":{{"body":"{}","integratedTime":{},)"
+                    R"("logIndex":{},"logID":"{}"}}}})",
+                    b64(entry.signed_entry_timestamp), b64(entry.body), entry.integrated_time,
+                    entry.log_index, hex(entry.log_id));
     auto parsed = trust::parse_cosign_bundle(annotation);
     REQUIRE(parsed.ok());
     evidence.tlog_entries = {*parsed};
@@ -127,8 +128,8 @@ TEST_CASE("keyless: a DSSE envelope's signature verifies against a dsse entry",
     const std::string type = "application/vnd.in-toto+json";
     const std::string payload = R"({"_type":"https://in-toto.io/Statement/v1","subject":[]})";
     // DSSE's PAE, written out by hand.
-    const std::string pae = fmt::format("DSSEv1 {} {} {} {}", type.size(), type, payload.size(),
-                                        payload);
+    const std::string pae =
+        fmt::format("DSSEv1 {} {} {} {}", type.size(), type, payload.size(), payload);
     const auto signature = sign(world.signer.get(), pae);
     const auto body = dsse_body(payload, signature, cert.get());
     trust::KeylessEvidence evidence;
@@ -172,8 +173,8 @@ TEST_CASE("keyless: a certificate from a CA outside the trusted root is rejected
           "[trust][keyless]") {
     World world;
     const Fulcio stranger(k_ca_from, k_ca_to, "fulcio-test");  // same names, other keys
-    const auto cert = stranger.leaf(world.signer.get(), k_signed_at - 60, "URI:" + k_identity,
-                                    k_issuer);
+    const auto cert =
+        stranger.leaf(world.signer.get(), k_signed_at - 60, "URI:" + k_identity, k_issuer);
     auto evidence = world.signed_by(cert);
     require_rejected(trust::verify_keyless(world.root(), policy(), evidence),
                      "does not chain to the trusted root at the signing time");
@@ -216,9 +217,9 @@ TEST_CASE("keyless: identity and issuer must match the policy", "[trust][keyless
                      "the certificate was issued to \"" + k_identity +
                          "\", expected \"https://github.com/evil/*\"");
     // A regex matches the whole identity, not a part of it.
-    require_rejected(trust::verify_keyless(root, policy("regex:https://github\\.com/acme"),
-                                           evidence),
-                     "expected \"regex:https://github\\\\.com/acme\"");
+    require_rejected(
+        trust::verify_keyless(root, policy("regex:https://github\\.com/acme"), evidence),
+        "expected \"regex:https://github\\\\.com/acme\"");
     require_rejected(
         trust::verify_keyless(root, policy(k_identity, "https://accounts.google.com"), evidence),
         "the certificate's OIDC issuer is \"" + k_issuer +
@@ -227,9 +228,9 @@ TEST_CASE("keyless: identity and issuer must match the policy", "[trust][keyless
 
 TEST_CASE("keyless: email SANs and the legacy issuer extension are read", "[trust][keyless]") {
     World world;
-    const auto cert = world.fulcio.leaf(world.signer.get(), k_signed_at - 60,
-                                        "email:dev@acme.example", std::nullopt, true,
-                                        "https://accounts.google.com");
+    const auto cert =
+        world.fulcio.leaf(world.signer.get(), k_signed_at - 60, "email:dev@acme.example",
+                          std::nullopt, true, "https://accounts.google.com");
     const auto verified = trust::verify_keyless(
         world.root(), policy("dev@acme.example", "https://accounts.google.com"),
         world.signed_by(cert));
@@ -274,8 +275,7 @@ TEST_CASE("keyless: a bad inclusion proof or checkpoint is rejected", "[trust][k
     const auto& signature = world.signature;
     const auto body = hashedrekord_body(sha256(world.artifact), signature, cert.get());
     const auto forged = world.evidence(cert, world.log.entry(body, "hashedrekord", k_signed_at,
-                                                             true, true, nullptr,
-                                                             other_key.get()));
+                                                             true, true, nullptr, other_key.get()));
     require_rejected(trust::verify_keyless(world.root(), policy(), forged),
                      "the checkpoint of the inclusion proof is not signed by the key of "
                      "https://rekor.test");
@@ -290,9 +290,9 @@ TEST_CASE("keyless: a log entry about another signature is rejected", "[trust][k
     SECTION("another artifact's digest (a valid entry, swapped in)") {
         const auto body = hashedrekord_body(sha256("another artifact"), signature, cert.get());
         require_rejected(
-            trust::verify_keyless(root, policy(),
-                                  world.evidence(cert, world.log.entry(body, "hashedrekord",
-                                                                       k_signed_at))),
+            trust::verify_keyless(
+                root, policy(),
+                world.evidence(cert, world.log.entry(body, "hashedrekord", k_signed_at))),
             "is not about this signature: the log entry records digest " +
                 hex(sha256("another artifact")));
     }
@@ -300,34 +300,31 @@ TEST_CASE("keyless: a log entry about another signature is rejected", "[trust][k
         const auto body = hashedrekord_body(sha256(world.artifact),
                                             sign(world.signer.get(), world.artifact), cert.get());
         require_rejected(
-            trust::verify_keyless(root, policy(),
-                                  world.evidence(cert, world.log.entry(body, "hashedrekord",
-                                                                       k_signed_at))),
+            trust::verify_keyless(
+                root, policy(),
+                world.evidence(cert, world.log.entry(body, "hashedrekord", k_signed_at))),
             "the log entry records another signature");
     }
     SECTION("another certificate") {
         const auto other = world.leaf(k_signed_at - 30);
         const auto body = hashedrekord_body(sha256(world.artifact), signature, other.get());
         require_rejected(
-            trust::verify_keyless(root, policy(),
-                                  world.evidence(cert, world.log.entry(body, "hashedrekord",
-                                                                       k_signed_at))),
+            trust::verify_keyless(
+                root, policy(),
+                world.evidence(cert, world.log.entry(body, "hashedrekord", k_signed_at))),
             "the log entry records the signature with another certificate");
     }
     SECTION("a body changed after logging") {
         auto evidence = world.signed_by(cert);
         auto& body = evidence.tlog_entries[0].body;
         body.replace(body.find("\"sha256\""), 8, "\"sha256\" ");
-        require_rejected(trust::verify_keyless(root, policy(), evidence),
-                         "signed entry timestamp");
+        require_rejected(trust::verify_keyless(root, policy(), evidence), "signed entry timestamp");
     }
     SECTION("an entry kind agentd does not check fails closed") {
-        const std::string body =
-            R"({"apiVersion":"0.0.2","kind":"intoto","spec":{"content":{}}})";
+        const std::string body = R"({"apiVersion":"0.0.2","kind":"intoto","spec":{"content":{}}})";
         require_rejected(
-            trust::verify_keyless(root, policy(),
-                                  world.evidence(cert, world.log.entry(body, "intoto",
-                                                                       k_signed_at))),
+            trust::verify_keyless(
+                root, policy(), world.evidence(cert, world.log.entry(body, "intoto", k_signed_at))),
             "kind \"intoto\" \"0.0.2\" is not supported");
     }
 }

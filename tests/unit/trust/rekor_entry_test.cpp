@@ -13,9 +13,10 @@
 using namespace agentd;
 using namespace agentd::testing::forge;
 
-TEST_CASE("merkle: proofs built by RFC 6962's recursive definition verify, for every leaf of "
-          "trees of 1 to 33 leaves",
-          "[trust][merkle]") {
+TEST_CASE(
+    "merkle: proofs built by RFC 6962's recursive definition verify, for every leaf of "
+    "trees of 1 to 33 leaves",
+    "[trust][merkle]") {
     std::vector<std::string> leaves;
     for (std::size_t size = 1; size <= 33; ++size) {
         leaves.push_back("leaf " + std::to_string(size));
@@ -115,8 +116,8 @@ TEST_CASE("rekor entry: cosign's bundle annotation parses; bad ones name the fie
 
 TEST_CASE("rekor entry: a bundle's tlog entry parses; bad ones name the field", "[trust][rekor]") {
     Log log;
-    const auto entry = trust::parse_bundle_tlog_entry(
-        log.entry(R"({"kind":"x"})", "hashedrekord", 1'700'000'000));
+    const auto entry =
+        trust::parse_bundle_tlog_entry(log.entry(R"({"kind":"x"})", "hashedrekord", 1'700'000'000));
     REQUIRE(entry.ok());
     CHECK(entry->kind == "hashedrekord");
     CHECK(entry->version == "0.0.1");
@@ -135,9 +136,11 @@ TEST_CASE("rekor entry: a bundle's tlog entry parses; bad ones name the field", 
         {head + R"(,"inclusionPromise":{}})", "inclusionPromise.signedEntryTimestamp is missing"},
         {head + R"(,"inclusionProof":{"logIndex":"1","rootHash":"AAAA","treeSize":"2"}})",
          "inclusionProof.rootHash is not 32 bytes"},
-        {head + R"(,"inclusionProof":{"logIndex":"1","rootHash":"Fnnj13Uu1jdksPc4HZLapKX329dVlD5+MGNsiqBq1XM=","treeSize":"2","hashes":["AA=="]}})",
+        {head +
+             R"(,"inclusionProof":{"logIndex":"1","rootHash":"Fnnj13Uu1jdksPc4HZLapKX329dVlD5+MGNsiqBq1XM=","treeSize":"2","hashes":["AA=="]}})",
          "inclusionProof.hashes[0] is not a base64 SHA-256 hash"},
-        {head + R"(,"inclusionProof":{"logIndex":"1","rootHash":"Fnnj13Uu1jdksPc4HZLapKX329dVlD5+MGNsiqBq1XM=","treeSize":"2"}})",
+        {head +
+             R"(,"inclusionProof":{"logIndex":"1","rootHash":"Fnnj13Uu1jdksPc4HZLapKX329dVlD5+MGNsiqBq1XM=","treeSize":"2"}})",
          "inclusionProof.checkpoint is missing"},
     }));
     const auto bad = trust::parse_bundle_tlog_entry(text);
@@ -166,8 +169,8 @@ TEST_CASE("rekor body: hashedrekord and dsse parse; other kinds and bad fields f
     const auto dsse = trust::parse_rekor_body(dsse_body("payload", "sig", cert.get()));
     REQUIRE(dsse.ok());
     CHECK(dsse->digest == sha256("payload"));
-    CHECK_FALSE(trust::body_mismatch(*dsse, trust::DsseEnvelope{"t", "payload"}, "sig",
-                                     der(cert.get())));
+    CHECK_FALSE(
+        trust::body_mismatch(*dsse, trust::DsseEnvelope{"t", "payload"}, "sig", der(cert.get())));
 
     const auto [text, expected] = GENERATE(table<std::string, std::string>({
         {R"({"apiVersion":"0.0.2","kind":"intoto","spec":{}})",

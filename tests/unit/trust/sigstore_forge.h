@@ -110,7 +110,7 @@ struct CertSpec {
     std::string common_name;  ///< empty: an empty subject, as Fulcio's leaves have
     bool ca = false;
     bool code_signing = true;
-    std::string san;  ///< "URI:https://..." or "email:..."
+    std::string san;                       ///< "URI:https://..." or "email:..."
     std::optional<std::string> issuer_v2;  ///< 1.3.6.1.4.1.57264.1.8, a DER UTF8String
     std::optional<std::string> issuer_v1;  ///< 1.3.6.1.4.1.57264.1.1, the raw string
     std::time_t not_before = 0;
@@ -188,8 +188,9 @@ inline Cert make_certificate(const CertSpec& spec, EVP_PKEY* key, X509* issuer,
         ASN1_STRING_set(text, spec.issuer_v2->data(), static_cast<int>(spec.issuer_v2->size()));
         unsigned char* out = nullptr;
         const int n = i2d_ASN1_UTF8STRING(text, &out);
-        add_raw_extension(cert.get(), "1.3.6.1.4.1.57264.1.8",
-                          std::string_view(reinterpret_cast<char*>(out), static_cast<std::size_t>(n)));
+        add_raw_extension(
+            cert.get(), "1.3.6.1.4.1.57264.1.8",
+            std::string_view(reinterpret_cast<char*>(out), static_cast<std::size_t>(n)));
         OPENSSL_free(out);
         ASN1_UTF8STRING_free(text);
     }
@@ -255,9 +256,9 @@ struct Log {
         leaves.push_back("a later entry");  // the entry is not the tree's last leaf
         const std::size_t index = leaves.size() - 2;
         const std::int64_t global_index = 1'000'000 + static_cast<std::int64_t>(index);
-        const std::string set_payload = fmt::format(
-            R"({{"body":"{}","integratedTime":{},"logID":"{}","logIndex":{}}})", b64(body),
-            integrated_time, hex(log_id()), global_index);
+        const std::string set_payload =
+            fmt::format(R"({{"body":"{}","integratedTime":{},"logID":"{}","logIndex":{}}})",
+                        b64(body), integrated_time, hex(log_id()), global_index);
         std::string out = fmt::format(
             R"({{"logIndex":"{}","logId":{{"keyId":"{}"}},"kindVersion":{{"kind":"{}","version":"0.0.1"}},)"
             R"("integratedTime":"{}","canonicalizedBody":"{}")",
@@ -273,11 +274,10 @@ struct Log {
                 hashes += (hashes.empty() ? "\"" : ",\"") + b64(h) + "\"";
             }
             EVP_PKEY* signer = checkpoint_key != nullptr ? checkpoint_key : key.get();
-            const std::string note =
-                fmt::format("{}\n{}\n{}\n", origin, leaves.size(), b64(root));
+            const std::string note = fmt::format("{}\n{}\n{}\n", origin, leaves.size(), b64(root));
             const std::string hint = sha256(spki_der(signer)).substr(0, 4);
-            const std::string checkpoint = fmt::format(
-                "{}\n\xe2\x80\x94 rekor.test {}\n", note, b64(hint + sign(signer, note)));
+            const std::string checkpoint = fmt::format("{}\n\xe2\x80\x94 rekor.test {}\n", note,
+                                                       b64(hint + sign(signer, note)));
             out += fmt::format(
                 R"(,"inclusionProof":{{"logIndex":"{}","rootHash":"{}","treeSize":"{}",)"
                 R"("hashes":[{}],"checkpoint":{{"envelope":"{}"}}}})",
@@ -325,20 +325,19 @@ struct Fulcio {
     Cert intermediate;
 
     Fulcio(std::time_t from, std::time_t to, const std::string& name = "fulcio-test") {
-        root = make_certificate({name + "-root", true, false, "", {}, {}, from, to},
-                                root_key.get(), nullptr, root_key.get());
-        intermediate =
-            make_certificate({name + "-intermediate", true, true, "", {}, {}, from, to},
-                             intermediate_key.get(), root.get(), root_key.get());
+        root = make_certificate({name + "-root", true, false, "", {}, {}, from, to}, root_key.get(),
+                                nullptr, root_key.get());
+        intermediate = make_certificate({name + "-intermediate", true, true, "", {}, {}, from, to},
+                                        intermediate_key.get(), root.get(), root_key.get());
     }
 
     /// A leaf for `key`, valid ten minutes from `issued`.
     Cert leaf(EVP_PKEY* key, std::time_t issued, const std::string& san,
               const std::optional<std::string>& issuer_v2, bool code_signing = true,
               const std::optional<std::string>& issuer_v1 = std::nullopt) const {
-        return make_certificate({"", false, code_signing, san, issuer_v2, issuer_v1, issued,
-                                 issued + 600},
-                                key, intermediate.get(), intermediate_key.get());
+        return make_certificate(
+            {"", false, code_signing, san, issuer_v2, issuer_v1, issued, issued + 600}, key,
+            intermediate.get(), intermediate_key.get());
     }
 };
 
@@ -355,9 +354,9 @@ inline std::string rfc3339(std::time_t t) {
 inline std::string trusted_root_json(const Fulcio& fulcio, const Log& log, std::time_t from,
                                      bool with_intermediate = true,
                                      std::optional<std::time_t> log_from = std::nullopt) {
-    std::string chain = with_intermediate
-                            ? fmt::format(R"({{"rawBytes":"{}"}},)", b64(der(fulcio.intermediate.get())))
-                            : std::string();
+    std::string chain = with_intermediate ? fmt::format(R"({{"rawBytes":"{}"}},)",
+                                                        b64(der(fulcio.intermediate.get())))
+                                          : std::string();
     chain += fmt::format(R"({{"rawBytes":"{}"}})", b64(der(fulcio.root.get())));
     return fmt::format(
         R"({{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1",)"

@@ -63,8 +63,10 @@ TEST_CASE("trusted root: bad roots are InvalidInput naming the field", "[trust][
          "tlogs[0].hashAlgorithm is \"SHA2_384\"; supported: SHA2_256"},
         {edited("MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE2G2Y", "!!!"),
          "tlogs[0].publicKey.rawBytes is not base64"},
-        {edited("MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE2G2Y+2tabdTV5BcGiBIx0a9fAFwrkBbmLSGtks4L3qX6yYY0zufBnhC8Ur/iy55GhWP/9A/bY2LhC30M9+RYtw==",
-                "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE"),
+        {edited(
+             "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE2G2Y+"
+             "2tabdTV5BcGiBIx0a9fAFwrkBbmLSGtks4L3qX6yYY0zufBnhC8Ur/iy55GhWP/9A/bY2LhC30M9+RYtw==",
+             "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE"),
          "tlogs[0].publicKey.rawBytes: is not a DER SubjectPublicKeyInfo"},
         {edited("\"start\": \"2021-01-12T11:53:27.000Z\"", "\"start\": \"yesterday\""),
          "tlogs[0].publicKey.validFor.start is not an RFC 3339 UTC time: \"yesterday\""},
