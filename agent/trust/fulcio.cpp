@@ -242,6 +242,7 @@ sys::Result<std::vector<std::string>> certificates_from_pem(std::string_view pem
         return sys::Error::failed("out of memory reading PEM certificates");
     }
     std::vector<std::string> out;
+    ERR_clear_error();  // the queue is read below to tell the end of the text from an error
     while (out.size() <= k_max_certificates) {
         X509Ptr cert(PEM_read_bio_X509(bio, nullptr, nullptr, nullptr));
         if (!cert) {

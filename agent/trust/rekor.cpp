@@ -36,6 +36,11 @@ sys::Result<void> verify_signed_entry_timestamp(const TlogEntry& entry,
     if (entry.signed_entry_timestamp.empty()) {
         return sys::Error::invalid("the log entry has no signed entry timestamp");
     }
+    // Rekor began in 2021; 9e9 seconds is the year 2255: beyond, the time cannot be converted.
+    if (entry.integrated_time <= 0 || entry.integrated_time > 9'000'000'000) {
+        return sys::Error::invalid(
+            fmt::format("the log entry's integratedTime {} is not a time", entry.integrated_time));
+    }
     const auto integrated = std::chrono::system_clock::from_time_t(entry.integrated_time);
     if (!log.valid_for.contains(integrated)) {
         return sys::Error::invalid(

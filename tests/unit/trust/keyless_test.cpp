@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "agent/trust/cosign_keyless.h"
 #include "agent/trust/rekor_entry.h"
 #include "agent/trust/trusted_root.h"
 #include "tests/unit/trust/sigstore_forge.h"
@@ -359,4 +360,61 @@ TEST_CASE("keyless: a signature by another key than the certificate's is rejecte
     evidence.signature = sign(p256_key().get(), world.artifact);
     require_rejected(trust::verify_keyless(world.root(), policy(), evidence),
                      "the signature does not verify with the key of the certificate issued to");
+}
+
+TEST_CASE("keyless: cosign's legacy layer annotations become evidence that verifies",
+          "[trust][keyless][cosign]") {
+    World world;
+    world.artifact = R"({"critical":{"identity":{"docker-reference":"ghcr.io/acme/web"},)"
+                     R"("image":{"docker-manifest-digest":"sha256:0123"},)"
+                     R"("type":"cosign container image signature"},"optional":null})";
+    world.signature = sign(world.signer.get(), world.artifact);
+    const auto cert = world.leaf();
+    const auto logged = world.signed_by(cert, k_signed_at, true, false).tlog_entries[0];
+
+    trust::SignatureLayer layer;
+    layer.signature = world.signature;
+    layer.certificate = pem(cert.get());
+    layer.chain = pem(world.fulcio.intermediate.get()) + pem(world.fulcio.root.get());
+    layer.bundle =
+        fmt::format(R"({{"SignedEntryTimestamp":"{}","Payload":{{"body":"{}","integratedTime":{},)"
+                    R"("logIndex":{},"logID":"{}"}}}})",
+                    b64(logged.signed_entry_timestamp), b64(logged.body), logged.integrated_time,
+                    logged.log_index, hex(logged.log_id));
+    auto evidence = trust::cosign_keyless_evidence(layer, world.artifact);
+    INFO((evidence ? "" : evidence.error().message));
+    REQUIRE(evidence.ok());
+    CHECK(evidence->chain.size() == 2);
+    // The chain annotation supplies the intermediate the trusted root lacks.
+    const auto verified = trust::verify_keyless(world.root(false), policy(), *evidence);
+    INFO((verified ? "" : verified.error().message));
+    REQUIRE(verified.ok());
+    CHECK(verified->identity == k_identity);
+
+    // A tampered payload is not what was signed.
+    auto tampered = trust::cosign_keyless_evidence(layer, world.artifact + " ");
+    REQUIRE(tampered.ok());
+    require_rejected(trust::verify_keyless(world.root(false), policy(), *tampered),
+                     "does not verify with the key");
+
+    const auto [field, expected] = GENERATE(table<std::string, std::string>({
+        {"certificate", "dev.sigstore.cosign/certificate annotation is missing: not a keyless"},
+        {"bundle", "dev.sigstore.cosign/bundle annotation is missing"},
+        {"chain-garbage", "dev.sigstore.cosign/chain annotation is not PEM certificates"},
+        {"bundle-garbage", "the cosign bundle annotation is not JSON"},
+    }));
+    auto broken = layer;
+    if (field == "certificate") {
+        broken.certificate.clear();
+    } else if (field == "bundle") {
+        broken.bundle.clear();
+    } else if (field == "chain-garbage") {
+        broken.chain = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+    } else {
+        broken.bundle = "{";
+    }
+    const auto refused = trust::cosign_keyless_evidence(broken, world.artifact);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().kind == sys::Error::Kind::InvalidInput);
+    CHECK_THAT(refused.error().message, Catch::Contains(expected));
 }
