@@ -8,9 +8,10 @@
 // 1. the signature verifies with the leaf certificate's key over what was signed (a message
 //    digest, or a DSSE envelope's PAE);
 // 2. a transparency log entry from a log of the trusted root is about this very signature
-//    (rekor_body.h: same digest or payload hash, same signature, same certificate) and its
-//    signed entry timestamp verifies, giving the signing time (its integratedTime); an
-//    inclusion proof, when present, must verify too (proof + checkpoint). Entries from logs
+//    (rekor_body.h: hashedrekord, dsse or intoto, with the same digest or payload hash, the
+//    same signature and the same certificate) and its signed entry timestamp verifies, giving
+//    the signing time (its integratedTime); an inclusion proof, when present, must verify too
+//    (proof + checkpoint). Entries from logs
 //    the root does not know are skipped; any other failing entry rejects. An entry with only
 //    an inclusion proof proves inclusion but no time (the time is not signed), and RFC 3161
 //    timestamps are not supported yet, so at least one entry needs a SET;

@@ -121,6 +121,53 @@ sys::Result<RekorBody> dsse(const nlohmann::json& spec) {
     return out;
 }
 
+sys::Result<RekorBody> intoto(const nlohmann::json& spec) {
+    RekorBody out;
+    auto content = jf::object(spec, "spec", "content");
+    if (!content) {
+        return content.error();
+    }
+    auto hash = hash_at(**content, "spec.content", "payloadHash");
+    if (!hash) {
+        return hash.error();
+    }
+    if (hash->first != sys::Hash::Sha256) {
+        return sys::Error::invalid("spec.content.payloadHash.algorithm is not sha256");
+    }
+    out.digest = std::move(hash->second);
+    auto envelope = jf::object(**content, "spec.content", "envelope");
+    if (!envelope) {
+        return envelope.error();
+    }
+    auto signatures =
+        jf::array(**envelope, "spec.content.envelope", "signatures", k_max_dsse_signatures);
+    if (!signatures) {
+        return signatures.error();
+    }
+    if ((*signatures)->empty()) {
+        return sys::Error::invalid("spec.content.envelope.signatures is empty");
+    }
+    for (std::size_t i = 0; i < (*signatures)->size(); ++i) {
+        const auto path = fmt::format("spec.content.envelope.signatures[{}]", i);
+        const auto& item = (**signatures)[i];
+        // Rekor encodes the envelope's base64 signature in base64 once more.
+        auto once = jf::base64(item, path, "sig");
+        if (!once) {
+            return once.error();
+        }
+        auto signature = jf::decode_base64(*once);
+        if (!signature || signature->empty()) {
+            return sys::Error::invalid(fmt::format("{}.sig is not base64 of base64", path));
+        }
+        auto pem = jf::base64(item, path, "publicKey");
+        if (!pem) {
+            return pem.error();
+        }
+        out.signatures.push_back({std::move(*signature), certificate_of(*pem)});
+    }
+    return out;
+}
+
 }  // namespace
 
 sys::Result<RekorBody> parse_rekor_body(std::string_view body) {
@@ -145,10 +192,12 @@ sys::Result<RekorBody> parse_rekor_body(std::string_view body) {
         out = hashedrekord(**spec);
     } else if (*kind == "dsse" && *version == "0.0.1") {
         out = dsse(**spec);
+    } else if (*kind == "intoto" && *version == "0.0.2") {
+        out = intoto(**spec);
     } else {
         return sys::Error::invalid(fmt::format(
             "the log entry's kind {} {} is not supported; supported: hashedrekord 0.0.1, dsse "
-            "0.0.1",
+            "0.0.1, intoto 0.0.2",
             sys::quoted(*kind), sys::quoted(*version)));
     }
     if (!out) {
@@ -174,9 +223,10 @@ std::optional<std::string> body_mismatch(const RekorBody& body, const SignedCont
         }
     } else {
         const auto& envelope = std::get<DsseEnvelope>(content);
-        if (body.kind != "dsse") {
-            return fmt::format("the log entry is a {} entry, expected dsse for a DSSE envelope",
-                               body.kind);
+        if (body.kind != "dsse" && body.kind != "intoto") {
+            return fmt::format(
+                "the log entry is a {} entry, expected dsse or intoto for a DSSE envelope",
+                body.kind);
         }
         const auto payload_hash = sys::sha256(envelope.payload);
         if (body.digest != payload_hash) {

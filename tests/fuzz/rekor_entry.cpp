@@ -61,7 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     const auto body = trust::parse_rekor_body(parts.size() > 1 ? parts[1] : parts[0]);
     if (body) {
-        FUZZ_CHECK(body->kind == "hashedrekord" || body->kind == "dsse");
+        FUZZ_CHECK(body->kind == "hashedrekord" || body->kind == "dsse" || body->kind == "intoto");
         FUZZ_CHECK(!body->signatures.empty());
         (void)trust::body_mismatch(*body, trust::MessageDigest{sys::Hash::Sha256, body->digest},
                                    body->signatures[0].signature, body->signatures[0].certificate);

@@ -46,7 +46,16 @@ trust::KeylessPolicy conformance_policy() {
 trust::KeylessEvidence evidence_of(std::string_view bundle_text, std::string_view artifact = {}) {
     const auto bundle = nlohmann::json::parse(bundle_text);
     trust::KeylessEvidence evidence;
-    evidence.certificate = b64(bundle["verificationMaterial"]["certificate"]["rawBytes"]);
+    const auto& material = bundle["verificationMaterial"];
+    if (material.contains("certificate")) {
+        evidence.certificate = b64(material["certificate"]["rawBytes"]);
+    } else {
+        const auto& chain = material["x509CertificateChain"]["certificates"];
+        evidence.certificate = b64(chain[0]["rawBytes"]);
+        for (std::size_t i = 1; i < chain.size(); ++i) {
+            evidence.chain.push_back(b64(chain[i]["rawBytes"]));
+        }
+    }
     if (bundle.contains("messageSignature")) {
         evidence.signature = b64(bundle["messageSignature"]["signature"]);
         evidence.content = trust::MessageDigest{sys::Hash::Sha256, openssl_sha256(artifact)};
@@ -119,6 +128,27 @@ TEST_CASE("keyless peer: a public-good dsse signature verifies", "[trust][keyles
     INFO((verified ? "" : verified.error().message));
     REQUIRE(verified.ok());
     CHECK(verified->identity == testing::k_conformance_identity);
+}
+
+TEST_CASE("keyless peer: a public-good intoto 0.0.2 entry of 2022 with a chain verifies",
+          "[trust][keyless]") {
+    auto evidence = evidence_of(testing::k_sigstore_go_intoto_bundle);
+    CHECK(evidence.chain.size() == 2);
+    const trust::KeylessPolicy policy{*IdentityPattern::parse("brian@dehamer.com"),
+                                      *IdentityPattern::parse("https://github.com/login/oauth")};
+    const auto verified = trust::verify_keyless(public_good(), policy, evidence);
+    INFO((verified ? "" : verified.error().message));
+    REQUIRE(verified.ok());
+    CHECK(verified->issuer == "https://github.com/login/oauth");
+    CHECK_FALSE(verified->inclusion_proof);
+    CHECK(sys::format_rfc3339(verified->signing_time).substr(0, 10) == "2022-11-09");
+
+    // The payload changed by one byte is neither what was signed nor what was logged.
+    auto& envelope = std::get<trust::DsseEnvelope>(evidence.content);
+    envelope.payload[envelope.payload.size() / 2] ^= 0x01;
+    const auto result = trust::verify_keyless(public_good(), policy, evidence);
+    REQUIRE_FALSE(result.ok());
+    CHECK_THAT(result.error().message, Catch::Contains("does not verify with the key"));
 }
 
 TEST_CASE("keyless peer: one byte changed anywhere fails", "[trust][keyless]") {

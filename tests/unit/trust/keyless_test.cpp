@@ -322,11 +322,11 @@ TEST_CASE("keyless: a log entry about another signature is rejected", "[trust][k
         require_rejected(trust::verify_keyless(root, policy(), evidence), "signed entry timestamp");
     }
     SECTION("an entry kind agentd does not check fails closed") {
-        const std::string body = R"({"apiVersion":"0.0.2","kind":"intoto","spec":{"content":{}}})";
+        const std::string body = R"({"apiVersion":"0.0.1","kind":"rekord","spec":{"data":{}}})";
         require_rejected(
             trust::verify_keyless(
-                root, policy(), world.evidence(cert, world.log.entry(body, "intoto", k_signed_at))),
-            "kind \"intoto\" \"0.0.2\" is not supported");
+                root, policy(), world.evidence(cert, world.log.entry(body, "rekord", k_signed_at))),
+            "kind \"rekord\" \"0.0.1\" is not supported");
     }
 }
 

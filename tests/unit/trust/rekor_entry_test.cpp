@@ -164,7 +164,7 @@ TEST_CASE("rekor body: hashedrekord and dsse parse; other kinds and bad fields f
     CHECK_FALSE(trust::body_mismatch(*body, trust::MessageDigest{sys::Hash::Sha256, sha256("a")},
                                      "sig", der(cert.get())));
     CHECK(trust::body_mismatch(*body, trust::DsseEnvelope{"t", "a"}, "sig", der(cert.get())) ==
-          "the log entry is a hashedrekord entry, expected dsse for a DSSE envelope");
+          "the log entry is a hashedrekord entry, expected dsse or intoto for a DSSE envelope");
 
     const auto dsse = trust::parse_rekor_body(dsse_body("payload", "sig", cert.get()));
     REQUIRE(dsse.ok());
@@ -173,8 +173,11 @@ TEST_CASE("rekor body: hashedrekord and dsse parse; other kinds and bad fields f
         trust::body_mismatch(*dsse, trust::DsseEnvelope{"t", "payload"}, "sig", der(cert.get())));
 
     const auto [text, expected] = GENERATE(table<std::string, std::string>({
-        {R"({"apiVersion":"0.0.2","kind":"intoto","spec":{}})",
-         "kind \"intoto\" \"0.0.2\" is not supported; supported: hashedrekord 0.0.1, dsse 0.0.1"},
+        {R"({"apiVersion":"0.0.1","kind":"intoto","spec":{}})",
+         "kind \"intoto\" \"0.0.1\" is not supported; supported: hashedrekord 0.0.1, dsse "
+         "0.0.1, intoto 0.0.2"},
+        {R"({"apiVersion":"0.0.2","kind":"intoto","spec":{"content":{"payloadHash":{"algorithm":"sha256","value":"6a2da20943931e9834fc12cfe5bb47bbd9ae43489a30726962b576f4e3993e50"},"envelope":{"signatures":[{"sig":"AAAA","publicKey":"AAAA"}]}}}})",
+         "spec.content.envelope.signatures[0].sig is not base64 of base64"},
         {R"({"apiVersion":"0.0.2","kind":"hashedrekord","spec":{}})", "is not supported"},
         {R"({"apiVersion":"0.0.1","kind":"hashedrekord","spec":{}})",
          "the log entry's body: spec.data is missing"},
