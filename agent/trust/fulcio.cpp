@@ -1,5 +1,6 @@
 #include "agent/trust/fulcio.h"
 
+#include <algorithm>
 #include <memory>
 
 #include <fmt/format.h>
@@ -57,7 +58,11 @@ sys::TimePoint time_of(const ASN1_TIME* time) {
     if (time == nullptr || ASN1_TIME_to_tm(time, &tm) != 1) {
         return {};
     }
-    return std::chrono::system_clock::from_time_t(timegm(&tm));
+    // Certificates may say 9999-12-31; TimePoint counts nanoseconds in 64 bits (about the
+    // years 1678 to 2262), so clamp to what it holds (285 years either side of 1970).
+    constexpr std::time_t k_limit = 9'000'000'000;
+    const std::time_t seconds = std::clamp<std::time_t>(timegm(&tm), -k_limit, k_limit);
+    return std::chrono::system_clock::from_time_t(seconds);
 }
 
 std::string asn1_text(const ASN1_STRING* text) {
