@@ -1,15 +1,19 @@
 // verify_keyless against real public-good signatures (tests/unit/trust/sigstore_vectors.h):
 // what Sigstore's own clients accept must verify, and any byte changed must not.
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <openssl/evp.h>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include "agent/sys/base64.h"
 #include "agent/trust/keyless.h"
 #include "agent/trust/trusted_root.h"
+#include "tests/unit/config/source_root.h"
 #include "tests/unit/trust/sigstore_vectors.h"
-
-#include <openssl/evp.h>
 
 using namespace agentd;
 using trust::IdentityPattern;
@@ -223,4 +227,48 @@ TEST_CASE("keyless peer: the wrong identity or issuer is rejected naming both",
     CHECK_THAT(result.error().message,
                Catch::Contains("OIDC issuer is \"https://token.actions.githubusercontent.com\"") &&
                    Catch::Contains("expected \"https://accounts.google.com\""));
+}
+
+TEST_CASE("keyless peer: sigstore-conformance's bundles are judged as the suite expects",
+          "[trust][keyless]") {
+    const auto [name, expected] = GENERATE(table<std::string, std::string>({
+        {"happy-path-v0.1", ""},
+        {"checkpoint-wrong-roothash_fail", "is not the tree of the inclusion proof"},
+        {"inclusion-proof-corrupted-hash_fail", "does not lead to its root hash"},
+        {"invalid-checkpoint-signature_fail", "checkpoint of the inclusion proof is not signed"},
+        {"checkpoint-bad-keyhint_fail", "checkpoint of the inclusion proof is not signed"},
+        {"incorrect-public-key_fail", "records the signature with another certificate"},
+        {"dsse-mismatch-sig_fail", "records another signature"},
+        {"dsse-mismatch-envelope_fail", "the log entry records payload hash"},
+        {"dsse-invalid-sig_fail", "the signature does not verify with the key"},
+        // An old proof without a checkpoint: refused as sigstore-go does.
+        {"invalid-inclusion-proof_fail", "inclusionProof.checkpoint is missing"},
+    }));
+    INFO(name);
+    const auto file = std::filesystem::path(AGENTD_SOURCE_ROOT) /
+                      "tests/unit/trust/data/sigstore-conformance" / (name + ".json");
+    std::ifstream in(file);
+    REQUIRE(in);
+    std::ostringstream text;
+    text << in.rdbuf();
+    const auto bundle = nlohmann::json::parse(text.str());
+    std::vector<std::string> entries;
+    for (const auto& entry : bundle["verificationMaterial"]["tlogEntries"]) {
+        const auto parsed = trust::parse_bundle_tlog_entry(entry.dump());
+        if (!parsed) {
+            CHECK_THAT(parsed.error().message, Catch::Contains(expected));
+            CHECK_FALSE(expected.empty());
+            return;
+        }
+    }
+    const trust::KeylessPolicy any{*IdentityPattern::parse("*"), *IdentityPattern::parse("*")};
+    const auto result = trust::verify_keyless(
+        public_good(), any, evidence_of(text.str(), testing::k_conformance_artifact));
+    if (expected.empty()) {
+        INFO((result ? "" : result.error().message));
+        CHECK(result.ok());
+    } else {
+        REQUIRE_FALSE(result.ok());
+        CHECK_THAT(result.error().message, Catch::Contains(expected));
+    }
 }
