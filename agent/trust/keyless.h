@@ -40,10 +40,14 @@ struct KeylessPolicy {
 
 /// One keyless signature and what comes with it.
 struct KeylessEvidence {
-    std::string certificate;              ///< the signing (leaf) certificate, DER
-    std::vector<std::string> chain;       ///< intermediates offered with it, DER (untrusted)
-    std::string signature;                ///< raw signature bytes
-    SignedContent content;                ///< what the signature is over
+    std::string certificate;         ///< the signing (leaf) certificate, DER
+    std::vector<std::string> chain;  ///< intermediates offered with it, DER (untrusted)
+    std::string signature;           ///< raw signature bytes
+    /// What the signature is over. A message digest must be one the caller computed from the
+    /// artifact being deployed (the simple-signing payload's bytes, the image manifest), never
+    /// a bundle's messageDigest taken on trust (sigstore-conformance's
+    /// message-digest-mismatch_fail case).
+    SignedContent content;
     std::vector<TlogEntry> tlog_entries;  ///< at most 8 are looked at
 };
 
