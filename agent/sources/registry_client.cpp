@@ -5,8 +5,8 @@
 #include <set>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "agent/sources/credential_file.h"
 #include "agent/sources/registry_answers.h"
@@ -376,7 +376,7 @@ sys::Result<sys::HttpResponse> RegistryClient::send_retrying(const sys::HttpRequ
 }
 
 sys::Result<sys::HttpResponse> RegistryClient::request_manifest(const ImageRef& ref,
-                                                              const std::string& method) {
+                                                                const std::string& method) {
     sys::HttpRequest request;
     request.method = method;
     request.url = fmt::format("{}/v2/{}/manifests/{}", base_url(ref), ref.repository,
@@ -401,9 +401,9 @@ sys::Result<void> check_ref(const ImageRef& ref) {
     return {};
 }
 
-}  // namespace
-
-sys::Result<std::string> RegistryClient::resolve_digest(const ImageRef& ref) {
+/// What a manifest request for `ref` asks for, for messages: "tag 1.2" or "manifest sha256:...".
+/// InvalidInput for a reference that cannot be asked for (check_ref), or names neither.
+sys::Result<std::string> manifest_name(const ImageRef& ref) {
     if (auto ok = check_ref(ref); !ok) {
         return ok.error();
     }
@@ -411,8 +411,18 @@ sys::Result<std::string> RegistryClient::resolve_digest(const ImageRef& ref) {
         return sys::Error::invalid(
             fmt::format("image {} has neither a tag nor a digest", ref.familiar_name()));
     }
-    const std::string what = ref.digest.empty() ? fmt::format("tag {}", ref.tag)
-                                                : fmt::format("manifest {}", ref.digest);
+    return ref.digest.empty() ? fmt::format("tag {}", ref.tag)
+                              : fmt::format("manifest {}", ref.digest);
+}
+
+}  // namespace
+
+sys::Result<std::string> RegistryClient::resolve_digest(const ImageRef& ref) {
+    auto named = manifest_name(ref);
+    if (!named) {
+        return named.error();
+    }
+    const std::string& what = *named;
     const auto not_found = [&] {
         return sys::Error::not_found(fmt::format("{} not found in {}", what, ref.familiar_name()));
     };
@@ -536,15 +546,11 @@ sys::Result<std::vector<std::string>> RegistryClient::list_tags(const ImageRef& 
 }
 
 sys::Result<Manifest> RegistryClient::get_manifest(const ImageRef& ref) {
-    if (auto ok = check_ref(ref); !ok) {
-        return ok.error();
+    auto named = manifest_name(ref);
+    if (!named) {
+        return named.error();
     }
-    if (ref.tag.empty() && ref.digest.empty()) {
-        return sys::Error::invalid(
-            fmt::format("image {} has neither a tag nor a digest", ref.familiar_name()));
-    }
-    const std::string what = ref.digest.empty() ? fmt::format("tag {}", ref.tag)
-                                                : fmt::format("manifest {}", ref.digest);
+    const std::string& what = *named;
     auto get = request_manifest(ref, "GET");
     if (!get) {
         return get.error();
