@@ -204,6 +204,7 @@ class Report:
         self.target("no-op poll: at most 1 registry request per tracked image",
                     f"{worst_req:.2f} per image at most (sizes {', '.join(map(str, sizes))})",
                     worst_req <= 1)
+        self.noop_verify()
         procs = [procs_per_cycle(self.r, f"spawns_{s}") for s in sizes]
         self.target("no-op poll: no process spawned", f"{max(procs):g} per cycle at most",
                     max(procs) == 0)
@@ -212,6 +213,28 @@ class Report:
         self.target("no-op poll: at least 200x less CPU than the cron alternative",
                     ", ".join(f"{r:.0f}x ({s} images)" for s, r in ratios.items()),
                     min(ratios.values()) >= 200)
+
+    def noop_verify(self):
+        size = self.meta.get("verify_size")
+        if size is None or f"noop_verify_{size}" not in self.r:
+            return  # results from before image signatures were verified
+        req = stat(self.r, f"noop_verify_{size}", "requests")
+        cpu = stat(self.r, f"noop_verify_{size}", "cpu_s")
+        plain = stat(self.r, f"noop_{size}", "cpu_s") if f"noop_{size}" in self.r else None
+        first = self.r[f"verify_first_{size}"]["samples"][0]["signature_requests"]
+        self.add(
+            f"With image signatures required: a stack of {size} images with "
+            "`verify: {cosign: {key: ...}}`, each image signed in cosign's layout "
+            "(tests/tools/cosign-sign, openssl). Its first deployment read "
+            f"{first:g} signature manifests (the `.sig` tags) and recorded one verify event per "
+            f"image; then {req['n']} no-op cycles: {req['median']:g} registry requests per "
+            f"cycle (min {req['min']:g}, max {req['max']:g}), agentd CPU "
+            f"{fmt_stat(cpu, fmt_ms)} per cycle"
+            + (f" (unsigned stack of the same size: {fmt_ms(plain['median'])})" if plain else "")
+            + ". Signatures are checked when a release is new, not at every poll.", "")
+        self.target("no-op poll with verify.cosign: at most 1 registry request per image",
+                    f"{req['max'] / size:.2f} per image at most ({size} images)",
+                    req["max"] <= size)
 
     def scale(self):
         m = self.meta["scale"]

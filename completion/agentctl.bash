@@ -3,7 +3,7 @@
 # `agentctl --json history`), asked through the same agentctl binary and socket as the command
 # line being completed; when agentd does not answer, they are simply not offered.
 
-_agentctl_commands="status history show sync rollback pause resume reload config policy tags"
+_agentctl_commands="status history show sync rollback pause resume reload config policy tags verify"
 
 # Runs the agentctl being completed with the --socket of the command line, if any.
 _agentctl_query() {
@@ -39,12 +39,12 @@ _agentctl() {
 
     # Option arguments first.
     case $prev in
-        --socket)
+        --socket | --key)
             compopt -o filenames 2>/dev/null
             COMPREPLY=($(compgen -f -- "$cur"))
             return
             ;;
-        --limit)
+        --limit | --identity | --issuer)
             return
             ;;
         --to)
@@ -86,7 +86,9 @@ _agentctl() {
     local args=0
     for ((i = command_at + 1; i < COMP_CWORD; i++)); do
         case ${COMP_WORDS[i]} in
-            --to | --limit | --socket | --semver | --regex | --order) ((i++)) ;;
+            --to | --limit | --socket | --semver | --regex | --order | --key | --identity | --issuer)
+                ((i++))
+                ;;
             -*) ;;
             *) ((args++)) ;;
         esac
@@ -100,6 +102,7 @@ _agentctl() {
         rollback) options+=" --to" ;;
         policy) ((args > 0)) && options+=" --semver --regex --order" ;;  # after "test"
         tags) options+=" --semver --regex --order" ;;
+        verify) options+=" --key --identity --issuer" ;;
     esac
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$options" -- "$cur"))

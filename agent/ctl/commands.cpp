@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -14,6 +15,7 @@
 #include "agent/ctl/render.h"
 #include "agent/model/json.h"
 #include "agent/policy/tag_policy.h"
+#include "agent/sources/image_ref.h"
 #include "agent/sys/url.h"
 #include "agent/sys/version.h"
 
@@ -44,6 +46,9 @@ struct Args {
     std::string order;
     std::vector<std::string> tags;
     std::string image;
+    std::vector<std::string> keys;
+    std::string identity;
+    std::string issuer;
 };
 
 /// One invocation: the API client and the output conventions shared by every command.
@@ -303,6 +308,59 @@ int cmd_tags(CtlContext& c, const Args& a) {
     return listing_exit_code(*doc);
 }
 
+/// The body of POST /v1/verify from --key FILE... or --identity G --issuer U; an error is a
+/// usage error naming the options. Relative key files are made absolute here: agentd reads
+/// them from its own working directory.
+sys::Result<json> verify_body(const Args& a) {
+    const bool keyless = !a.identity.empty() || !a.issuer.empty();
+    if (!a.keys.empty() && keyless) {
+        return sys::Error::invalid("give --key FILE or --identity and --issuer, not both");
+    }
+    if (keyless && (a.identity.empty() || a.issuer.empty())) {
+        return sys::Error::invalid(a.identity.empty() ? "--issuer needs --identity"
+                                                      : "--identity needs --issuer");
+    }
+    if (a.keys.empty() && !keyless) {
+        return sys::Error::invalid(
+            "give the signatures to check: --key FILE (a public key), or --identity and --issuer "
+            "(keyless)");
+    }
+    if (auto image = sources::ImageRef::parse(a.image); !image) {
+        return sys::Error::invalid(image.error().message);
+    }
+    json body{{"image", a.image}};
+    if (keyless) {
+        body["identity"] = a.identity;
+        body["issuer"] = a.issuer;
+        return body;
+    }
+    json keys = json::array();
+    for (const auto& key : a.keys) {
+        std::error_code ec;
+        auto path = std::filesystem::absolute(key, ec);
+        keys.push_back(ec ? key : path.lexically_normal().string());
+    }
+    body["key"] = keys;
+    return body;
+}
+
+/// Online: does IMAGE carry the signatures asked for, as agentd's verify step checks them (its
+/// registry credentials, its verifier)? 0 verified, 1 not verified or not decidable.
+int cmd_verify(CtlContext& c, const Args& a) {
+    auto body = verify_body(a);
+    if (!body) {
+        c.err << "agentctl verify: " << body.error().message << "\n";
+        return k_exit_usage;
+    }
+    Session s(c, a);
+    auto doc = s.request("POST", "/v1/verify", *body, k_registry_timeout);
+    if (!doc) {
+        return s.exit_code;
+    }
+    s.print(*doc, [](const json& d) { return render_verify(d); });
+    return doc->value("verified", false) ? k_exit_ok : k_exit_failed;
+}
+
 }  // namespace
 
 int exit_code_for_outcome(const std::string& outcome) {
@@ -370,6 +428,18 @@ int run_agentctl(const std::vector<std::string>& args, CtlContext& context) {
     tags->add_option("--semver", a.semver, "a semver range, e.g. \"^1.2\"");
     tags->add_option("--regex", a.regex, "a regular expression with an optional named group");
     tags->add_option("--order", a.order, "for --regex: alphabetical (default) or numerical");
+    auto* verify = app.add_subcommand(
+        "verify",
+        "check an image's cosign signatures as agentd's verify step does (asks agentd); "
+        "exit 0 verified, 1 not");
+    verify->add_option("IMAGE", a.image, "IMAGE[:TAG|@DIGEST], e.g. ghcr.io/acme/web:2.4.0")
+        ->required();
+    verify->add_option("--key", a.keys, "a PEM public key file; repeat for any of several keys")
+        ->allow_extra_args(false);
+    verify->add_option("--identity", a.identity,
+                       "keyless: the signer's certificate identity (not supported yet)");
+    verify->add_option("--issuer", a.issuer,
+                       "keyless: the identity's OIDC issuer (not supported yet)");
 
     std::vector<std::string> argv_storage{"agentctl"};
     argv_storage.insert(argv_storage.end(), args.begin(), args.end());
@@ -395,6 +465,9 @@ int run_agentctl(const std::vector<std::string>& args, CtlContext& context) {
     }
     if (*tags) {
         return cmd_tags(context, a);
+    }
+    if (*verify) {
+        return cmd_verify(context, a);
     }
     Session session(context, a);
     if (*status) {

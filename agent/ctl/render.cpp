@@ -212,4 +212,35 @@ std::string render_tags(const json& doc, const std::string& policy) {
            (selected.empty() ? "no tag matches " + policy : "selected: " + selected) + "\n";
 }
 
+std::string render_verify(const json& doc) {
+    const bool verified = doc.value("verified", false);
+    // The message starts with the image pinned to its digest ("image REF@DIGEST: ..."), which
+    // the lines above already show.
+    std::string message = text(doc, "message", "-");
+    const std::string pinned = "@" + text(doc, "digest") + ": ";
+    if (const auto at = message.find(pinned); pinned.size() > 3 && at != std::string::npos) {
+        message.erase(0, at + pinned.size());
+    }
+    Table fields({"", ""});
+    fields.add_row({"image:", text(doc, "image")});
+    fields.add_row({"digest:", text(doc, "digest")});
+    fields.add_row({"verdict:", verified ? "verified" : "NOT verified"});
+    fields.add_row({verified ? "by:" : "why:", message});
+    std::string keys;
+    for (const auto& key : doc.value("keys", json::array())) {
+        keys += fmt::format("{}{} ({})", keys.empty() ? "" : ", ", text(key, "file"),
+                            text(key, "algorithm"));
+    }
+    if (!keys.empty()) {
+        fields.add_row({"keys:", keys});
+    }
+    if (!text(doc, "identity").empty()) {
+        fields.add_row({"identity:", text(doc, "identity")});
+        fields.add_row({"issuer:", text(doc, "issuer")});
+    }
+    // Drop the empty header line of the two-column layout.
+    const std::string rendered = fields.render();
+    return rendered.substr(rendered.find('\n') + 1);
+}
+
 }  // namespace agentd::ctl

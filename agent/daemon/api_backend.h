@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "agent/config/config.h"
 #include "agent/deploy/reconciler.h"
 #include "agent/model/deployment.h"
 #include "agent/sources/image_ref.h"
@@ -45,6 +46,15 @@ std::string stack_state_name(const model::StackState& state,
                              const std::optional<model::Deployment>& current,
                              const std::optional<model::Deployment>& latest);
 
+/// What `agentctl verify` learns about one image.
+struct VerifyVerdict {
+    std::string digest;  ///< the digest checked: the one given, or the tag's as resolved now
+    bool verified = false;
+    /// What verified it ("... verified with key FILE (ECDSA P-256)"), or why not: the
+    /// rejection the verify step would record.
+    std::string message;
+};
+
 class ApiBackend {
 public:
     virtual ~ApiBackend() = default;
@@ -73,6 +83,13 @@ public:
     /// daemon's registry credentials. Unknown repository: 404; invalid reference: 400; refused
     /// credentials or an unreachable registry: 502, with a message naming the registry.
     virtual sys::Result<std::vector<std::string>> tags(const sources::ImageRef& image) = 0;
+    /// Checks `image`'s signatures against `policy` as the verify step would, with the daemon's
+    /// registry credentials and a verifier of its own (nothing cached, no stack or store
+    /// touched). A tag is resolved to its digest first. A verdict either way is a value;
+    /// errors as for tags: unknown image, tag or digest 404, an unreachable registry or
+    /// refused credentials 502.
+    virtual sys::Result<VerifyVerdict> verify(const sources::ImageRef& image,
+                                              const config::ImageVerify& policy) = 0;
 };
 
 }  // namespace agentd::daemon

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "agent/config/config.h"
+#include "agent/daemon/verify_request.h"
 #include "agent/model/json.h"
 #include "agent/policy/tag_order.h"
 #include "agent/policy/tag_policy.h"
@@ -246,6 +247,56 @@ ApiReply get_tags(ApiBackend& backend, const ApiRequest& r) {
     return {200, model::to_json(listing)};
 }
 
+/// The reference as agentd understood it: "ghcr.io/acme/web:1.2.0", "nginx:latest",
+/// "ghcr.io/acme/web@sha256:...".
+std::string written_reference(const sources::ImageRef& image) {
+    std::string out = image.familiar_name();
+    if (!image.tag.empty()) {
+        out += ":" + image.tag;
+    }
+    if (!image.digest.empty()) {
+        out += "@" + image.digest;
+    }
+    return out;
+}
+
+/// POST /v1/verify {"image", "key": FILE | [FILE...]} or {"image", "identity", "issuer"}:
+/// {"image","digest","verified","message","keys":[{"file","algorithm"}],"identity","issuer"}.
+/// The request is checked and its keys read before any registry is asked; a verdict either way
+/// is a 200.
+ApiReply post_verify(ApiBackend& backend, const ApiRequest& r) {
+    auto body = body_object(r);
+    if (!body) {
+        return error_reply(body.error());
+    }
+    auto request = parse_verify_request(*body);
+    if (!request) {
+        return error_reply(request.error());
+    }
+    auto policy = verify_policy(*request);
+    if (!policy) {
+        return error_reply(policy.error());
+    }
+    auto verdict = backend.verify(request->image, *policy);
+    if (!verdict) {
+        return error_reply(verdict.error());
+    }
+    json keys = json::array();
+    if (policy->cosign) {
+        for (const auto& key : policy->cosign->keys) {
+            keys.push_back(json{{"file", key.name()}, {"algorithm", key.algorithm()}});
+        }
+    }
+    const auto& keyless = request->keyless;
+    return {200, json{{"image", written_reference(request->image)},
+                      {"digest", verdict->digest},
+                      {"verified", verdict->verified},
+                      {"message", verdict->message},
+                      {"keys", keys},
+                      {"identity", keyless ? json(keyless->identity) : json(nullptr)},
+                      {"issuer", keyless ? json(keyless->issuer) : json(nullptr)}}};
+}
+
 ApiReply post_reload(ApiBackend& backend) {
     auto result = backend.reload();
     if (!result) {
@@ -327,6 +378,9 @@ ApiReply handle_request(ApiBackend& backend, const ApiRequest& request) {
         }
         if (parts.size() == 2 && parts[1] == "tags") {
             return get ? get_tags(backend, request) : method_not_allowed("GET");
+        }
+        if (parts.size() == 2 && parts[1] == "verify") {
+            return post ? post_verify(backend, request) : method_not_allowed("POST");
         }
         if (parts.size() == 2 && parts[1] == "reload") {
             return post ? post_reload(backend) : method_not_allowed("POST");

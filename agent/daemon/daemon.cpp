@@ -335,7 +335,8 @@ int Daemon::serve() {
     }
     DaemonBackend backend(
         m_config, std::move(store), m_queue, [this] { return reload(); },
-        [this](const config::Config& c) { return m_wiring.make_registry(c); }, &m_unrecorded);
+        [this](const config::Config& c) { return m_wiring.make_registry(c); },
+        [this](sources::Registry& r) { return m_wiring.make_image_verifier(r); }, &m_unrecorded);
     ApiServer api(backend);
     if (auto started = api.start(config->api.socket); !started) {
         spdlog::error("{}", started.error().message);

@@ -7,12 +7,13 @@ namespace agentd::daemon {
 
 DaemonBackend::DaemonBackend(SharedConfig& config, std::unique_ptr<state::Store> store,
                              WorkQueue& queue, ReloadFunction reload, RegistryFactory make_registry,
-                             const UnrecordedErrors* unrecorded)
+                             VerifierFactory make_verifier, const UnrecordedErrors* unrecorded)
     : m_config(config),
       m_store(std::move(store)),
       m_queue(queue),
       m_reload(std::move(reload)),
       m_make_registry(std::move(make_registry)),
+      m_make_verifier(std::move(make_verifier)),
       m_unrecorded(unrecorded) {}
 
 bool DaemonBackend::known(const std::string& stack) const {
@@ -146,16 +147,10 @@ sys::Result<int> DaemonBackend::reload() {
     return m_reload();
 }
 
-sys::Result<std::vector<std::string>> DaemonBackend::tags(const sources::ImageRef& image) {
-    const auto config = m_config.get();
-    auto registry = m_make_registry(*config);
-    auto tags = registry->list_tags(image);
-    if (tags) {
-        spdlog::debug("tags {}: {} listed", image.familiar_name(), tags->size());
-        return std::move(*tags);
-    }
-    const auto& error = tags.error();
-    spdlog::info("tags {}: {}", image.familiar_name(), error.message);
+namespace {
+
+/// A registry's error as the API answers it: what the user can do about it.
+sys::Error registry_error(const sys::Error& error) {
     switch (error.kind) {
         case sys::Error::Kind::NotFound:
         case sys::Error::Kind::Unavailable:
@@ -173,6 +168,49 @@ sys::Result<std::vector<std::string>> DaemonBackend::tags(const sources::ImageRe
     }
     // Whatever else went wrong, it went wrong at the registry.
     return sys::Error::unavailable(error.message);
+}
+
+}  // namespace
+
+sys::Result<std::vector<std::string>> DaemonBackend::tags(const sources::ImageRef& image) {
+    const auto config = m_config.get();
+    auto registry = m_make_registry(*config);
+    auto tags = registry->list_tags(image);
+    if (tags) {
+        spdlog::debug("tags {}: {} listed", image.familiar_name(), tags->size());
+        return std::move(*tags);
+    }
+    spdlog::info("tags {}: {}", image.familiar_name(), tags.error().message);
+    return registry_error(tags.error());
+}
+
+// Runs on the API thread, as tags does: the registry client and the verifier are this
+// request's own, so nothing is shared with the workers and nothing is cached.
+sys::Result<VerifyVerdict> DaemonBackend::verify(const sources::ImageRef& image,
+                                                 const config::ImageVerify& policy) {
+    const auto config = m_config.get();
+    auto registry = m_make_registry(*config);
+    // A digest is checked to exist: a signature search for a digest the registry does not
+    // have would only say "not signed".
+    auto digest = registry->resolve_digest(image);
+    if (!digest) {
+        spdlog::info("verify {}: {}", image.familiar_name(), digest.error().message);
+        return registry_error(digest.error());
+    }
+    auto verifier = m_make_verifier(*registry);
+    auto verified = verifier->verify(image, *digest, policy);
+    if (verified) {
+        spdlog::info("verify {}: verified: {}", image.pinned(*digest), *verified);
+        return VerifyVerdict{*digest, true, *verified};
+    }
+    const auto& error = verified.error();
+    if (error.kind == sys::Error::Kind::InvalidInput) {
+        spdlog::info("verify {}: not verified: {}", image.pinned(*digest), error.message);
+        return VerifyVerdict{*digest, false, error.message};
+    }
+    // Undecided (a signature could not be read): an error, never a verdict.
+    spdlog::info("verify {}: {}", image.pinned(*digest), error.message);
+    return registry_error(error);
 }
 
 }  // namespace agentd::daemon

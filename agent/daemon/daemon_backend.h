@@ -12,6 +12,7 @@
 #include "agent/daemon/work_queue.h"
 #include "agent/sources/registry.h"
 #include "agent/state/store.h"
+#include "agent/trust/image_verifier.h"
 
 namespace agentd::daemon {
 
@@ -23,11 +24,14 @@ public:
     /// are not shared between threads and a reload may change the credentials.
     using RegistryFactory =
         std::function<std::unique_ptr<sources::Registry>(const config::Config& config)>;
+    /// A signature verifier reading through `registry`, for one `agentctl verify` request.
+    using VerifierFactory =
+        std::function<std::unique_ptr<trust::ImageVerifier>(sources::Registry& registry)>;
 
     /// `unrecorded`: cycle errors the store could not record, shown by status (may be null).
     DaemonBackend(SharedConfig& config, std::unique_ptr<state::Store> store, WorkQueue& queue,
                   ReloadFunction reload, RegistryFactory make_registry,
-                  const UnrecordedErrors* unrecorded = nullptr);
+                  VerifierFactory make_verifier, const UnrecordedErrors* unrecorded = nullptr);
 
     sys::Result<std::vector<StackStatus>> status(const std::optional<std::string>& stack) override;
     sys::Result<std::vector<model::Deployment>> history(const std::optional<std::string>& stack,
@@ -40,6 +44,8 @@ public:
     sys::Result<model::StackState> set_paused(const std::string& stack, bool paused) override;
     sys::Result<int> reload() override;
     sys::Result<std::vector<std::string>> tags(const sources::ImageRef& image) override;
+    sys::Result<VerifyVerdict> verify(const sources::ImageRef& image,
+                                      const config::ImageVerify& policy) override;
 
 private:
     bool known(const std::string& stack) const;
@@ -52,6 +58,7 @@ private:
     WorkQueue& m_queue;
     ReloadFunction m_reload;
     RegistryFactory m_make_registry;
+    VerifierFactory m_make_verifier;
     const UnrecordedErrors* m_unrecorded;
 };
 

@@ -14,6 +14,7 @@
 #include "agent/deploy/reconciler.h"
 #include "agent/sources/registry.h"
 #include "agent/state/store.h"
+#include "agent/trust/image_verifier.h"
 
 namespace agentd::daemon {
 
@@ -44,6 +45,10 @@ public:
     /// A registry client with `config`'s credentials (its `registries:`, then the Docker client
     /// config), for one API request such as `agentctl tags`.
     virtual std::unique_ptr<sources::Registry> make_registry(const config::Config& config) = 0;
+    /// An image signature verifier reading through `registry`, for one API request
+    /// (`agentctl verify`); it caches nothing beyond its own life.
+    virtual std::unique_ptr<trust::ImageVerifier> make_image_verifier(
+        sources::Registry& registry) = 0;
 };
 
 }  // namespace agentd::daemon

@@ -20,6 +20,7 @@
 #include "agent/sys/http.h"
 #include "agent/sys/process.h"
 #include "agent/trust/git_verifier.h"
+#include "agent/trust/image_verifier.h"
 
 namespace agentd::daemon {
 namespace {
@@ -169,6 +170,10 @@ public:
     }
     std::unique_ptr<sources::Registry> make_registry(const config::Config& config) override {
         return std::make_unique<OwnedRegistry>(config, token_cache(config), m_groups, Pulse());
+    }
+    std::unique_ptr<trust::ImageVerifier> make_image_verifier(
+        sources::Registry& registry) override {
+        return std::make_unique<trust::RegistryImageVerifier>(registry);
     }
 
 private:

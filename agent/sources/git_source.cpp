@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "agent/sources/git_handles.h"
 #include "agent/sources/git_remote.h"
 #include "agent/sources/mirror_lock.h"
 #include "agent/sys/files.h"
@@ -21,16 +22,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-template <class T, void (*Free)(T*)>
-struct Free_ {
-    void operator()(T* p) const { Free(p); }
-};
-using RepoPtr = std::unique_ptr<git_repository, Free_<git_repository, git_repository_free>>;
-using RemotePtr = std::unique_ptr<git_remote, Free_<git_remote, git_remote_free>>;
-using CommitPtr = std::unique_ptr<git_commit, Free_<git_commit, git_commit_free>>;
-using TreePtr = std::unique_ptr<git_tree, Free_<git_tree, git_tree_free>>;
-using TreeEntryPtr = std::unique_ptr<git_tree_entry, Free_<git_tree_entry, git_tree_entry_free>>;
-using ConfigPtr = std::unique_ptr<git_config, Free_<git_config, git_config_free>>;
+using namespace git;
 
 void init_libgit2() {
     // libgit2 objects are not shared between threads here (one repository handle per call),

@@ -127,6 +127,23 @@ sys::Error status_error(const ImageRef& ref, const sys::HttpResponse& response,
                                           retry));
 }
 
+/// The answer to GET `what` (a manifest or blob) is its content: NotFound for a 404, the
+/// registry's refusal for another status, Failed for a body above `max_size` bytes.
+sys::Result<void> check_get(const ImageRef& ref, const sys::HttpResponse& response,
+                            std::string_view what, std::size_t max_size) {
+    if (response.status == 404) {
+        return sys::Error::not_found(fmt::format("{} not found in {}", what, ref.familiar_name()));
+    }
+    if (response.status != 200) {
+        return status_error(ref, response, fmt::format("GET {}", what));
+    }
+    if (response.body.size() > max_size) {
+        return sys::Error::failed(fmt::format("registry {}: {} of {} is larger than {} bytes",
+                                              ref.registry, what, ref.repository, max_size));
+    }
+    return {};
+}
+
 }  // namespace
 
 RegistryClient::RegistryClient(sys::HttpClient& http, std::vector<config::Registry> registries)
@@ -387,9 +404,9 @@ sys::Result<void> check_ref(const ImageRef& ref) {
     return {};
 }
 
-}  // namespace
-
-sys::Result<std::string> RegistryClient::resolve_digest(const ImageRef& ref) {
+/// What a manifest request for `ref` asks for, for messages: "tag 1.2" or "manifest sha256:...".
+/// InvalidInput for a reference that cannot be asked for (check_ref), or names neither.
+sys::Result<std::string> manifest_name(const ImageRef& ref) {
     if (auto ok = check_ref(ref); !ok) {
         return ok.error();
     }
@@ -397,8 +414,18 @@ sys::Result<std::string> RegistryClient::resolve_digest(const ImageRef& ref) {
         return sys::Error::invalid(
             fmt::format("image {} has neither a tag nor a digest", ref.familiar_name()));
     }
-    const std::string what = ref.digest.empty() ? fmt::format("tag {}", ref.tag)
-                                                : fmt::format("manifest {}", ref.digest);
+    return ref.digest.empty() ? fmt::format("tag {}", ref.tag)
+                              : fmt::format("manifest {}", ref.digest);
+}
+
+}  // namespace
+
+sys::Result<std::string> RegistryClient::resolve_digest(const ImageRef& ref) {
+    auto named = manifest_name(ref);
+    if (!named) {
+        return named.error();
+    }
+    const std::string& what = *named;
     const auto not_found = [&] {
         return sys::Error::not_found(fmt::format("{} not found in {}", what, ref.familiar_name()));
     };
@@ -433,29 +460,13 @@ sys::Result<std::string> RegistryClient::resolve_digest(const ImageRef& ref) {
     }
 
     // No digest header (or no HEAD): hash the manifest ourselves.
-    auto get = request_manifest(ref, "GET");
-    if (!get) {
-        return get.error();
-    }
-    if (get->status == 404) {
-        return not_found();
-    }
-    if (get->status != 200) {
-        return status_error(ref, *get, "GET " + what);
-    }
-    if (get->body.size() > k_max_manifest_size) {
-        return sys::Error::failed(
-            fmt::format("registry {}: manifest for {} is larger than 4 MiB", ref.registry, what));
-    }
-    std::string digest = "sha256:" + sys::sha256_hex(get->body);
-    if (auto claimed = find_header(*get, "docker-content-digest"); claimed && *claimed != digest) {
-        return sys::Error::failed(
-            fmt::format("registry {}: manifest for {} hashes to {} but the registry says {}",
-                        ref.registry, what, digest, sys::quoted(*claimed)));
+    auto manifest = get_manifest(ref);
+    if (!manifest) {
+        return manifest.error();
     }
     // Hash only what is a manifest: an error page or a body cut short would otherwise become a
     // digest that the release pins and nobody can pull.
-    if (const auto doc = nlohmann::json::parse(get->body, nullptr, false);
+    if (const auto doc = nlohmann::json::parse(manifest->body, nullptr, false);
         !doc.is_object() || !doc.contains("schemaVersion") ||
         !doc["schemaVersion"].is_number_integer()) {
         return sys::Error::failed(
@@ -463,7 +474,7 @@ sys::Result<std::string> RegistryClient::resolve_digest(const ImageRef& ref) {
                         "with a schemaVersion)",
                         ref.registry, what, ref.repository));
     }
-    return checked(std::move(digest));
+    return checked(std::move(manifest->digest));
 }
 
 sys::Result<std::vector<std::string>> RegistryClient::list_tags(const ImageRef& ref) {
@@ -538,28 +549,17 @@ sys::Result<std::vector<std::string>> RegistryClient::list_tags(const ImageRef& 
 }
 
 sys::Result<Manifest> RegistryClient::get_manifest(const ImageRef& ref) {
-    if (auto ok = check_ref(ref); !ok) {
-        return ok.error();
+    auto named = manifest_name(ref);
+    if (!named) {
+        return named.error();
     }
-    if (ref.tag.empty() && ref.digest.empty()) {
-        return sys::Error::invalid(
-            fmt::format("image {} has neither a tag nor a digest", ref.familiar_name()));
-    }
-    const std::string what = ref.digest.empty() ? fmt::format("tag {}", ref.tag)
-                                                : fmt::format("manifest {}", ref.digest);
+    const std::string& what = *named;
     auto get = request_manifest(ref, "GET");
     if (!get) {
         return get.error();
     }
-    if (get->status == 404) {
-        return sys::Error::not_found(fmt::format("{} not found in {}", what, ref.familiar_name()));
-    }
-    if (get->status != 200) {
-        return status_error(ref, *get, "GET " + what);
-    }
-    if (get->body.size() > k_max_manifest_size) {
-        return sys::Error::failed(
-            fmt::format("registry {}: manifest for {} is larger than 4 MiB", ref.registry, what));
+    if (auto ok = check_get(ref, *get, what, k_max_manifest_size); !ok) {
+        return ok.error();
     }
     Manifest manifest;
     manifest.digest = "sha256:" + sys::sha256_hex(get->body);
@@ -598,15 +598,8 @@ sys::Result<std::string> RegistryClient::get_blob(const ImageRef& ref, const std
     if (!get) {
         return get.error();
     }
-    if (get->status == 404) {
-        return sys::Error::not_found(fmt::format("{} not found in {}", what, ref.familiar_name()));
-    }
-    if (get->status != 200) {
-        return status_error(ref, *get, "GET " + what);
-    }
-    if (get->body.size() > max_size) {
-        return sys::Error::failed(fmt::format("registry {}: {} of {} is larger than {} bytes",
-                                              ref.registry, what, ref.repository, max_size));
+    if (auto ok = check_get(ref, *get, what, max_size); !ok) {
+        return ok.error();
     }
     if (const std::string actual = "sha256:" + sys::sha256_hex(get->body); actual != digest) {
         return sys::Error::failed(fmt::format("registry {}: {} of {} hashes to {}", ref.registry,

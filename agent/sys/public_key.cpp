@@ -9,6 +9,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 
 namespace agentd::sys {
 
@@ -63,6 +64,25 @@ Result<PublicKey> PublicKey::parse(std::string_view pem, const std::string& name
                        "is not a PEM public key (expected -----BEGIN PUBLIC KEY-----, as "
                        "`cosign generate-key-pair` or `openssl pkey -pubout` write)");
     }
+    return adopt(raw, name);
+}
+
+Result<PublicKey> PublicKey::parse_der(std::string_view der, const std::string& name) {
+    if (der.size() > k_max_key_file_size) {
+        return bad_key(name, "is larger than 64 KiB: not a public key");
+    }
+    const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+    EVP_PKEY* raw = d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size()));
+    if (raw == nullptr || p != reinterpret_cast<const unsigned char*>(der.data() + der.size())) {
+        EVP_PKEY_free(raw);
+        ERR_clear_error();
+        return bad_key(name, "is not a DER SubjectPublicKeyInfo");
+    }
+    return adopt(raw, name);
+}
+
+Result<PublicKey> PublicKey::adopt(void* evp_pkey, const std::string& name) {
+    auto* raw = static_cast<EVP_PKEY*>(evp_pkey);
     PublicKey key;
     key.m_key = std::shared_ptr<void>(raw, Free{});
     key.m_name = name;
@@ -107,6 +127,10 @@ Result<PublicKey> PublicKey::parse(std::string_view pem, const std::string& name
 }
 
 bool PublicKey::verifies(std::string_view data, std::string_view signature) const {
+    return verifies(data, signature, Hash::Sha256);
+}
+
+bool PublicKey::verifies(std::string_view data, std::string_view signature, Hash hash) const {
     if (signature.empty()) {
         return false;
     }
@@ -115,13 +139,40 @@ bool PublicKey::verifies(std::string_view data, std::string_view signature) cons
         return false;
     }
     auto* pkey = static_cast<EVP_PKEY*>(m_key.get());
-    const EVP_MD* md = m_prehash ? EVP_sha256() : nullptr;
+    const EVP_MD* md = !m_prehash             ? nullptr
+                       : hash == Hash::Sha384 ? EVP_sha384()
+                       : hash == Hash::Sha512 ? EVP_sha512()
+                                              : EVP_sha256();
     bool ok = EVP_DigestVerifyInit(ctx, nullptr, md, nullptr, pkey) == 1;
     // RSA keys verify PKCS#1 v1.5, OpenSSL's default padding for them: what cosign signs with.
     ok = ok && EVP_DigestVerify(
                    ctx, reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
                    reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1;
     EVP_MD_CTX_free(ctx);
+    if (!ok) {
+        ERR_clear_error();
+    }
+    return ok;
+}
+
+bool PublicKey::verifies_digest(std::string_view digest, std::string_view signature,
+                                Hash hash) const {
+    if (signature.empty() || !m_prehash) {
+        return false;
+    }
+    auto* pkey = static_cast<EVP_PKEY*>(m_key.get());
+    EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new(pkey, nullptr);
+    if (ctx == nullptr) {
+        return false;
+    }
+    const EVP_MD* md = hash == Hash::Sha384   ? EVP_sha384()
+                       : hash == Hash::Sha512 ? EVP_sha512()
+                                              : EVP_sha256();
+    bool ok = EVP_PKEY_verify_init(ctx) == 1 && EVP_PKEY_CTX_set_signature_md(ctx, md) == 1;
+    ok = ok && EVP_PKEY_verify(
+                   ctx, reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+                   reinterpret_cast<const unsigned char*>(digest.data()), digest.size()) == 1;
+    EVP_PKEY_CTX_free(ctx);
     if (!ok) {
         ERR_clear_error();
     }

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "agent/sources/credential_file.h"
+#include "agent/sources/git_handles.h"
 #include "agent/sources/git_remote.h"
 #include "agent/sources/git_source.h"
 #include "agent/sources/mirror_lock.h"
@@ -18,22 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-template <class T, void (*Free)(T*)>
-struct Free_ {
-    void operator()(T* p) const { Free(p); }
-};
-using RepoPtr = std::unique_ptr<git_repository, Free_<git_repository, git_repository_free>>;
-using RefPtr = std::unique_ptr<git_reference, Free_<git_reference, git_reference_free>>;
-using ObjectPtr = std::unique_ptr<git_object, Free_<git_object, git_object_free>>;
-using OdbPtr = std::unique_ptr<git_odb, Free_<git_odb, git_odb_free>>;
-using OdbObjectPtr = std::unique_ptr<git_odb_object, Free_<git_odb_object, git_odb_object_free>>;
-using CommitPtr = std::unique_ptr<git_commit, Free_<git_commit, git_commit_free>>;
-
-struct Buf {
-    git_buf buf = GIT_BUF_INIT;
-    ~Buf() { git_buf_dispose(&buf); }
-    std::string str() const { return buf.ptr == nullptr ? "" : std::string(buf.ptr, buf.size); }
-};
+using namespace sources::git;
 
 /// The stack's mirror, opened for reading, with its lock held shared while `repo` is used.
 struct OpenMirror {

@@ -7,44 +7,11 @@
 source "$(dirname "$0")/lib.sh"
 e2e_begin "cosign keyed signatures: signed deploys, unsigned and wrongly signed are rejected"
 
-registry_api="http://$AGENTD_TEST_REGISTRY/v2"
+# shellcheck source=SCRIPTDIR/cosign.sh
+source "$(dirname "$0")/cosign.sh"
 
-# push_blob REPO FILE: monolithic upload; prints the digest.
-push_blob() {
-    local repo=$1 file=$2 digest location
-    digest="sha256:$(sha256sum "$file" | cut -d' ' -f1)"
-    location=$(curl -fsS -X POST -D - -o /dev/null "$registry_api/$repo/blobs/uploads/" |
-        tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
-    [[ $location == /* ]] && location="http://$AGENTD_TEST_REGISTRY$location"
-    [[ $location == *\?* ]] && location+="&" || location+="?"
-    curl -fsS -X PUT -H "Content-Type: application/octet-stream" --data-binary "@$file" \
-        "${location}digest=$digest" >/dev/null || return 1
-    echo "$digest"
-}
-
-# cosign_sign NAME DIGEST PRIVATE_KEY: what `cosign sign --key` pushes for $STACK/NAME@DIGEST:
-# a simple-signing payload blob, its ECDSA-SHA256 signature (openssl) base64 in the layer's
-# annotation, an OCI manifest at the tag sha256-<hex>.sig.
-cosign_sign() {
-    local repo=$STACK/$1 digest=$2 key=$3 dir payload_digest config_digest signature
-    dir=$(mktemp -d "$T/sign.XXXXXX")
-    printf '{"critical":{"identity":{"docker-reference":"%s"},"image":{"docker-manifest-digest":"%s"},"type":"cosign container image signature"},"optional":null}' \
-        "$AGENTD_TEST_REGISTRY/$repo" "$digest" >"$dir/payload"
-    printf '{}' >"$dir/config"
-    payload_digest=$(push_blob "$repo" "$dir/payload") || return 1
-    config_digest=$(push_blob "$repo" "$dir/config") || return 1
-    signature=$(openssl dgst -sha256 -sign "$key" "$dir/payload" | openssl base64 -A)
-    printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":2,"digest":"%s"},"layers":[{"mediaType":"application/vnd.dev.cosign.simplesigning.v1+json","size":%s,"digest":"%s","annotations":{"dev.cosignproject.cosign/signature":"%s"}}]}' \
-        "$config_digest" "$(stat -c %s "$dir/payload")" "$payload_digest" "$signature" \
-        >"$dir/manifest"
-    curl -fsS -X PUT -H "Content-Type: application/vnd.oci.image.manifest.v1+json" \
-        --data-binary "@$dir/manifest" \
-        "$registry_api/$repo/manifests/sha256-${digest#sha256:}.sig" >/dev/null
-}
-
-openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/cosign.key" 2>/dev/null
-openssl pkey -in "$T/cosign.key" -pubout -out "$T/cosign.pub"
-openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/other.key" 2>/dev/null
+cosign_key "$T/cosign" p256
+cosign_key "$T/other" p256
 
 make_git_repo
 # Pushed, then removed here: whatever runs was pulled by agentd.

@@ -151,6 +151,15 @@ public:
         if (!fail.empty()) {
             return sys::Error::failed(fail);
         }
+        if (ref.tag.empty() && !ref.digest.empty()) {
+            // By digest alone: the registry has it when some tag of the repository points to it.
+            for (const auto& [key, digest] : digests) {
+                if (digest == ref.digest && key.rfind(ref.repository + ":", 0) == 0) {
+                    return digest;
+                }
+            }
+            return sys::Error::not_found("manifest " + ref.digest + " not found");
+        }
         const auto it = digests.find(ref.repository + ":" + ref.tag);
         if (it == digests.end()) {
             return sys::Error::not_found("tag " + ref.tag + " not found");

@@ -40,11 +40,15 @@ fi
 nothing=$ship_tmp/unreachable-agentctl
 printf '#!/bin/sh\necho "agentd is not reachable" >&2\nexit 3\n' >"$nothing"
 chmod +x "$nothing"
-expect "config history pause policy reload resume rollback show status sync tags" "$nothing" ""
+expect "config history pause policy reload resume rollback show status sync tags verify" "$nothing" ""
 expect "show status sync" "$nothing" s
 expect "tags" "$nothing" t
 expect "--help --order --regex --semver" "$nothing" tags ghcr.io/acme/web --
 expect "alphabetical numerical" "$nothing" tags web --regex x --order ""
+expect "--help --identity --issuer --key" "$nothing" verify ghcr.io/acme/web --
+expect "" "$nothing" verify web --identity ""
+mkdir -p "$ship_tmp/keys" && touch "$ship_tmp/keys/cosign.pub"
+expect "$ship_tmp/keys/cosign.pub" "$nothing" verify web --key "$ship_tmp/keys/co"
 expect "" "$nothing" tags ""
 expect "reload resume" "$nothing" re
 expect "rollback" "$nothing" ro

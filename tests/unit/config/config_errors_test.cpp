@@ -6,57 +6,10 @@
 #include <fstream>
 
 #include "agent/config/config.h"
+#include "tests/unit/config/config_yaml.h"
 
 using namespace agentd::config;
-
-namespace {
-
-std::vector<std::string> errors_of(const std::string& yaml) {
-    try {
-        parse_config(yaml, "agent.yaml");
-    } catch (const ConfigError& e) {
-        std::vector<std::string> lines;
-        for (const Issue& issue : e.issues()) {
-            lines.push_back(issue.to_string());
-        }
-        return lines;
-    }
-    FAIL("expected a ConfigError for:\n" << yaml);
-    return {};
-}
-
-std::string error_of(const std::string& yaml) {
-    const auto errors = errors_of(yaml);
-    INFO(yaml);
-    REQUIRE(errors.size() == 1);
-    return errors[0];
-}
-
-// A valid stack; what `extra` adds starts on line 4, indented as a stack key (column 5).
-std::string stack_with(const std::string& extra) {
-    return "stacks:\n"
-           "  - name: shop\n"
-           "    dir: /srv/shop\n" +
-           extra;
-}
-
-// A valid git stack; `git_extra` starts on line 5 as a key of git (column 7).
-std::string git_with(const std::string& git_extra) {
-    return "stacks:\n"
-           "  - name: shop\n"
-           "    git:\n"
-           "      url: https://example.com/deploy.git\n" +
-           git_extra;
-}
-
-// A registry; `extra` starts on line 3 as a key of the registry (column 5).
-std::string registry_with(const std::string& host, const std::string& extra) {
-    return "registries:\n"
-           "  - host: " +
-           host + "\n" + extra;
-}
-
-}  // namespace
+using namespace agentd::testing;
 
 TEST_CASE("config: an unknown key suggests the closest valid one", "[config]") {
     CHECK(error_of(R"(state_dir: /var/lib/agentd

@@ -7,37 +7,14 @@
 #include <fstream>
 
 #include "agent/config/config.h"
+#include "tests/unit/config/config_yaml.h"
 #include "tests/unit/openssl_signer.h"
 #include "tests/unit/temp_dir.h"
 
 using namespace agentd;
 using namespace agentd::config;
 
-namespace {
-
-std::vector<std::string> errors_of(const std::string& yaml) {
-    try {
-        parse_config(yaml, "agent.yaml");
-    } catch (const ConfigError& e) {
-        std::vector<std::string> lines;
-        for (const Issue& issue : e.issues()) {
-            lines.push_back(issue.to_string());
-        }
-        return lines;
-    }
-    FAIL("expected a ConfigError for:\n" << yaml);
-    return {};
-}
-
-// A valid stack; what `extra` adds starts on line 4, indented as a stack key (column 5).
-std::string stack_with(const std::string& extra) {
-    return "stacks:\n"
-           "  - name: shop\n"
-           "    dir: /srv/shop\n" +
-           extra;
-}
-
-}  // namespace
+using namespace agentd::testing;
 
 TEST_CASE("config: verify.cosign.key per stack and per service reads the keys at load",
           "[config][verify]") {

@@ -10,6 +10,7 @@
 #include "agent/daemon/api_server.h"
 #include "tests/unit/daemon/fake_backend.h"
 #include "tests/unit/daemon/fake_clock.h"
+#include "tests/unit/openssl_signer.h"
 
 using namespace agentd;
 namespace fs = std::filesystem;
@@ -239,4 +240,80 @@ TEST_CASE("agentctl: tags errors name the option or the daemon's reason", "[ctl]
     s.backend.tags_error.reset();
     REQUIRE(s.run({"--json", "tags", "web", "--regex", "^1\\.(?P<m>[0-9]+)&x=1 $"}) == 1);
     CHECK(nlohmann::json::parse(s.out.str())["selected"].is_null());
+}
+
+TEST_CASE("agentctl: verify exits 0 verified and 1 not, naming the key", "[ctl]") {
+    agentd::testing::OpensslKey key("p256");
+    Sandbox s;
+    s.serve();
+    const std::string pub = key.public_pem().string();
+    REQUIRE(s.run({"verify", "ghcr.io/acme/web:2.4.0", "--key", pub}) == 0);
+    CHECK(s.backend.calls.back() == "verify ghcr.io/acme/web");
+    CHECK(s.out.str().find("verdict:  verified\n") != std::string::npos);
+    CHECK(s.out.str().find("keys:     " + pub + " (ECDSA P-256)\n") != std::string::npos);
+
+    s.backend.verdict = {"", false, "image ghcr.io/acme/web: not signed"};
+    REQUIRE(s.run({"--json", "verify", "--key", pub, "ghcr.io/acme/web:2.4.0"}) == 1);
+    const auto doc = nlohmann::json::parse(s.out.str());
+    CHECK(doc["verified"] == false);
+    CHECK(doc["image"] == "ghcr.io/acme/web:2.4.0");
+    CHECK(doc["message"] == "image ghcr.io/acme/web: not signed");
+    CHECK(doc["keys"][0]["file"] == pub);
+    CHECK(s.err.str().empty());
+}
+
+TEST_CASE("agentctl: verify sends key files as absolute paths, any of several", "[ctl]") {
+    agentd::testing::OpensslKey a("p256");
+    agentd::testing::OpensslKey b("ed25519");
+    Sandbox s;
+    s.serve();
+    const auto cwd = fs::current_path();
+    fs::current_path(a.public_pem().parent_path());
+    const int code =
+        s.run({"verify", "--key", "public.pem", "--key", b.public_pem().string(), "web"});
+    fs::current_path(cwd);
+    REQUIRE(code == 0);
+    REQUIRE(s.backend.last_policy);
+    CHECK(s.backend.last_policy->cosign->files ==
+          std::vector<fs::path>{a.public_pem(), b.public_pem()});
+}
+
+TEST_CASE("agentctl: verify usage errors exit 2 before asking agentd", "[ctl]") {
+    Sandbox s;  // no daemon: these must not need one
+    REQUIRE(s.run({"verify", "web"}) == 2);
+    CHECK(s.err.str().rfind("agentctl verify: give the signatures to check: --key FILE", 0) == 0);
+    REQUIRE(s.run({"verify", "web", "--key", "/k.pub", "--identity", "x", "--issuer", "y"}) == 2);
+    CHECK(s.err.str().find("not both") != std::string::npos);
+    REQUIRE(s.run({"verify", "web", "--identity", "x"}) == 2);
+    CHECK(s.err.str() == "agentctl verify: --identity needs --issuer\n");
+    REQUIRE(s.run({"verify", "web", "--issuer", "y"}) == 2);
+    CHECK(s.err.str() == "agentctl verify: --issuer needs --identity\n");
+    REQUIRE(s.run({"verify", "Not An Image", "--key", "/k.pub"}) == 2);
+    CHECK(s.err.str().rfind("agentctl verify: ", 0) == 0);
+    REQUIRE(s.run({"verify", "--key", "/k.pub"}) == 2);  // no IMAGE
+    CHECK(s.backend.calls.empty());
+}
+
+TEST_CASE("agentctl: verify errors from agentd follow the API's status", "[ctl]") {
+    agentd::testing::OpensslKey key("p256");
+    Sandbox s;
+    REQUIRE(s.run({"verify", "web", "--key", key.public_pem().string()}) == 3);
+    s.serve();
+    // Refused by agentd: a key file it cannot read, keyless (not supported yet): 2.
+    REQUIRE(s.run({"verify", "web", "--key", "/nonexistent/k.pub"}) == 2);
+    CHECK(s.err.str().rfind("agentctl: key: public key /nonexistent/k.pub: cannot be read", 0) ==
+          0);
+    REQUIRE(s.run({"verify", "web", "--identity", "ci@acme.example", "--issuer", "https://x"}) ==
+            2);
+    CHECK(s.err.str().rfind(
+              "agentctl: keyless verification is not supported by this version of agentd", 0) == 0);
+    CHECK(s.backend.calls.empty());
+    // An unknown image: 2, as tags; an unreachable registry: 1 with the reason, nothing on stdout.
+    s.backend.verify_error = sys::Error::not_found("tag 9 not found in web");
+    REQUIRE(s.run({"verify", "web:9", "--key", key.public_pem().string()}) == 2);
+    CHECK(s.err.str() == "agentctl: tag 9 not found in web\n");
+    s.backend.verify_error = sys::Error::unavailable("registry ghcr.io: connection refused");
+    REQUIRE(s.run({"verify", "ghcr.io/acme/web", "--key", key.public_pem().string()}) == 1);
+    CHECK(s.err.str() == "agentctl: registry ghcr.io: connection refused\n");
+    CHECK(s.out.str().empty());
 }

@@ -137,3 +137,50 @@ TEST_CASE("render: a cycle result is one line", "[ctl]") {
     REQUIRE(ctl::render_cycle("shop", json{{"outcome", "noop"}, {"deployment", nullptr}}) ==
             "shop: noop\n");
 }
+
+TEST_CASE("render: verify names the image, digest, verdict and what verified it or why not",
+          "[ctl]") {
+    const std::string digest = "sha256:" + std::string(64, 'a');
+    json doc{{"image", "ghcr.io/acme/web:2.4.0"},
+             {"digest", digest},
+             {"verified", true},
+             {"message", "ghcr.io/acme/web@" + digest +
+                             ": cosign signature ghcr.io/acme/web:sha256-aaa.sig verified with "
+                             "key /etc/agentd/cosign.pub (ECDSA P-256)"},
+             {"keys", {{{"file", "/etc/agentd/cosign.pub"}, {"algorithm", "ECDSA P-256"}}}},
+             {"identity", nullptr},
+             {"issuer", nullptr}};
+    CHECK(ctl::render_verify(doc) ==
+          "image:    ghcr.io/acme/web:2.4.0\n"
+          "digest:   " +
+              digest +
+              "\n"
+              "verdict:  verified\n"
+              "by:       cosign signature ghcr.io/acme/web:sha256-aaa.sig verified with key "
+              "/etc/agentd/cosign.pub (ECDSA P-256)\n"
+              "keys:     /etc/agentd/cosign.pub (ECDSA P-256)\n");
+
+    doc["verified"] = false;
+    doc["message"] =
+        "image ghcr.io/acme/web@" + digest + ": cosign verification failed: not signed";
+    doc["keys"].push_back(json{{"file", "/etc/agentd/old.pub"}, {"algorithm", "Ed25519"}});
+    CHECK(ctl::render_verify(doc) ==
+          "image:    ghcr.io/acme/web:2.4.0\n"
+          "digest:   " +
+              digest +
+              "\n"
+              "verdict:  NOT verified\n"
+              "why:      cosign verification failed: not signed\n"
+              "keys:     /etc/agentd/cosign.pub (ECDSA P-256), /etc/agentd/old.pub (Ed25519)\n");
+
+    const json keyless{{"image", "web:1"},      {"digest", digest},
+                       {"verified", false},     {"message", "no"},
+                       {"keys", json::array()}, {"identity", "ci@acme.example"},
+                       {"issuer", "https://x"}};
+    const std::string out = ctl::render_verify(keyless);
+    CHECK(out.find("identity:  ci@acme.example\n") != std::string::npos);
+    CHECK(out.find("issuer:    https://x\n") != std::string::npos);
+    CHECK(out.find("keys:") == std::string::npos);
+    // A message without the pinned prefix is shown whole.
+    CHECK(out.find("why:       no\n") != std::string::npos);
+}

@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include "tests/unit/daemon/fake_backend.h"
+#include "tests/unit/openssl_signer.h"
+#include "tests/unit/temp_dir.h"
 
 using namespace agentd;
 using daemon::ApiRequest;
@@ -201,4 +203,78 @@ TEST_CASE("api routes: registry errors keep their status and message", "[daemon]
     b.tags_error = sys::Error::unavailable("registry ghcr.io: connection refused");
     CHECK(handle_request(b, ApiRequest{"GET", "/v1/tags", {{"image", "ghcr.io/acme/web"}}, ""})
               .status == 502);
+}
+
+TEST_CASE("api routes: verify answers the verdict with the image, digest and keys", "[daemon]") {
+    agentd::testing::OpensslKey key("p256");
+    FakeBackend b;
+    const nlohmann::json body{{"image", "ghcr.io/acme/web:2.4.0"},
+                              {"key", key.public_pem().string()}};
+    auto r = handle_request(b, req("POST", "/v1/verify", body.dump()));
+    REQUIRE(r.status == 200);
+    const std::string digest = "sha256:" + std::string(64, 'a');
+    CHECK(r.body ==
+          nlohmann::json{
+              {"image", "ghcr.io/acme/web:2.4.0"},
+              {"digest", digest},
+              {"verified", true},
+              {"message", b.verdict.message},
+              {"keys", {{{"file", key.public_pem().string()}, {"algorithm", "ECDSA P-256"}}}},
+              {"identity", nullptr},
+              {"issuer", nullptr}});
+    REQUIRE(b.last_policy);
+    REQUIRE(b.last_policy->cosign);
+    CHECK(b.last_policy->cosign->files == std::vector<std::filesystem::path>{key.public_pem()});
+    CHECK(b.last_image->tag == "2.4.0");
+
+    // Not verified is a verdict, not an error: a 200 saying why.
+    b.verdict = {"", false, "image ghcr.io/acme/web@sha256:...: not signed"};
+    const std::string pinned = "sha256:" + std::string(64, 'c');
+    auto rejected = handle_request(
+        b, req("POST", "/v1/verify",
+               nlohmann::json{{"image", "ghcr.io/acme/web@" + pinned},
+                              {"key", nlohmann::json::array({key.public_pem().string()})}}
+                   .dump()));
+    REQUIRE(rejected.status == 200);
+    CHECK(rejected.body["verified"] == false);
+    CHECK(rejected.body["image"] == "ghcr.io/acme/web@" + pinned);
+    CHECK(rejected.body["digest"] == pinned);
+    CHECK(rejected.body["message"] == "image ghcr.io/acme/web@sha256:...: not signed");
+}
+
+TEST_CASE("api routes: verify refuses a bad request before the registry", "[daemon]") {
+    agentd::testing::TempDir dir;
+    agentd::testing::OpensslKey key("ed25519");
+    FakeBackend b;
+    const auto post = [&](const std::string& body) {
+        auto r = handle_request(b, req("POST", "/v1/verify", body));
+        CHECK(r.status == 400);
+        return r.body["error"].get<std::string>();
+    };
+    const std::string pub = key.public_pem().string();
+    CHECK(post("not json") == "request body: expected a JSON object");
+    CHECK(post(R"({"key":")" + pub + R"("})").rfind("image: required", 0) == 0);
+    CHECK(post(R"({"image":"Web","key":")" + pub + R"("})").rfind("image: ", 0) == 0);
+    CHECK(post(R"({"image":"web","key":"k.pub"})").rfind("key: k.pub is a relative path", 0) == 0);
+    CHECK(post(R"({"image":"web","key":")" + (dir.path() / "none.pub").string() + R"("})")
+              .rfind("key: public key " + (dir.path() / "none.pub").string() + ": cannot be read",
+                     0) == 0);
+    CHECK(post(R"({"image":"web"})").rfind("give the signatures to check", 0) == 0);
+    CHECK(post(R"({"image":"web","identity":"x@acme.example","issuer":"https://x"})")
+              .rfind("keyless verification is not supported by this version of agentd", 0) == 0);
+    CHECK(b.calls.empty());
+    CHECK(handle_request(b, req("GET", "/v1/verify")).status == 405);
+}
+
+TEST_CASE("api routes: verify errors keep their status and message", "[daemon]") {
+    agentd::testing::OpensslKey key("p256");
+    FakeBackend b;
+    const std::string body =
+        nlohmann::json{{"image", "ghcr.io/acme/web:9"}, {"key", key.public_pem().string()}}.dump();
+    b.verify_error = sys::Error::not_found("tag 9 not found in ghcr.io/acme/web");
+    auto missing = handle_request(b, req("POST", "/v1/verify", body));
+    CHECK(missing.status == 404);
+    CHECK(missing.body["error"] == "tag 9 not found in ghcr.io/acme/web");
+    b.verify_error = sys::Error::unavailable("registry ghcr.io: connection refused");
+    CHECK(handle_request(b, req("POST", "/v1/verify", body)).status == 502);
 }

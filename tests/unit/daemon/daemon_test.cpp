@@ -15,6 +15,7 @@
 #include "agent/sys/http.h"
 #include "tests/fakes/fakes.h"
 #include "tests/unit/daemon/fake_clock.h"
+#include "tests/unit/openssl_signer.h"
 #include "tests/unit/temp_dir.h"
 
 using namespace agentd;
@@ -114,6 +115,19 @@ private:
     fakes::FakeRegistry& m_r;
 };
 
+/// Hands out the wiring's one FakeVerifier as a per-request verifier.
+class VerifierHandle final : public trust::ImageVerifier {
+public:
+    explicit VerifierHandle(fakes::FakeVerifier& v) : m_v(v) {}
+    sys::Result<std::string> verify(const sources::ImageRef& image, const std::string& digest,
+                                    const config::ImageVerify& policy) override {
+        return m_v.verify(image, digest, policy);
+    }
+
+private:
+    fakes::FakeVerifier& m_v;
+};
+
 class FakeWiring final : public daemon::Wiring {
 public:
     Recorder recorder;
@@ -140,6 +154,13 @@ public:
         }
         registry_configs.push_back(hosts);
         return std::make_unique<RegistryHandle>(registry);
+    }
+    fakes::FakeVerifier verifier;
+    /// The registry client each verifier was made for reads the wiring's FakeRegistry.
+    int verifiers_made = 0;
+    std::unique_ptr<trust::ImageVerifier> make_image_verifier(sources::Registry&) override {
+        ++verifiers_made;
+        return std::make_unique<VerifierHandle>(verifier);
     }
 };
 
@@ -365,6 +386,89 @@ TEST_CASE("daemon: tags lists through a registry client of the configuration in 
     auto down = call(socket, "GET", "/v1/tags?image=x/nope");
     REQUIRE(down.ok());
     CHECK(down->status == 502);
+
+    pthread_kill(server.native_handle(), SIGTERM);
+    server.join();
+}
+
+TEST_CASE("daemon: verify resolves the tag and asks a verifier of its own, touching no stack",
+          "[daemon]") {
+    TempDir dir;
+    agentd::testing::OpensslKey key("p256");
+    FakeWiring wiring;
+    const std::string signed_digest = "sha256:" + std::string(64, 'a');
+    const std::string unsigned_digest = "sha256:" + std::string(64, 'b');
+    wiring.registry.digests = {{"acme/web:1.0", signed_digest}, {"acme/web:2.0", unsigned_digest}};
+    wiring.verifier.errors[unsigned_digest] = sys::Error::invalid(
+        "image registry.example.com/acme/web@" + unsigned_digest + ": not signed");
+    RecordingNotifier notifier;
+    sys::SystemClock clock;
+    auto config = two_stacks(dir.path());
+    config.stacks.resize(1);  // a stack the verification must leave alone
+    const auto socket = config.api.socket;
+    daemon::Daemon d(config, dir.path() / "agent.yaml", wiring, notifier, clock);
+    std::thread server([&] {
+        daemon::block_signals();
+        d.serve();
+    });
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!notifier.sent_starting_with("READY=1") && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(10ms);
+    }
+    REQUIRE(notifier.sent_starting_with("READY=1"));
+    const auto verify = [&](const std::string& image) {
+        return call(socket, "POST", "/v1/verify",
+                    nlohmann::json{{"image", image}, {"key", key.public_pem().string()}}.dump());
+    };
+
+    auto good = verify("registry.example.com/acme/web:1.0");
+    REQUIRE(good.ok());
+    REQUIRE(good->status == 200);
+    auto doc = nlohmann::json::parse(good->body);
+    CHECK(doc["verified"] == true);
+    CHECK(doc["digest"] == signed_digest);
+    CHECK(doc["message"] == "signed by " + key.public_pem().string());
+    CHECK(wiring.verifier.calls ==
+          std::vector<std::string>{"registry.example.com/acme/web@" + signed_digest});
+
+    auto bad = verify("registry.example.com/acme/web:2.0");
+    REQUIRE(bad.ok());
+    REQUIRE(bad->status == 200);
+    doc = nlohmann::json::parse(bad->body);
+    CHECK(doc["verified"] == false);
+    CHECK(doc["digest"] == unsigned_digest);
+    CHECK(doc["message"].get<std::string>().find(": not signed") != std::string::npos);
+
+    // By digest: the registry is asked whether it has the digest, then its signatures.
+    auto pinned = verify("registry.example.com/acme/web@" + signed_digest);
+    REQUIRE(pinned.ok());
+    CHECK(nlohmann::json::parse(pinned->body)["verified"] == true);
+    auto absent = verify("registry.example.com/acme/web@sha256:" + std::string(64, 'f'));
+    REQUIRE(absent.ok());
+    CHECK(absent->status == 404);
+    auto no_tag = verify("registry.example.com/acme/web:3.0");
+    REQUIRE(no_tag.ok());
+    CHECK(no_tag->status == 404);
+    CHECK(nlohmann::json::parse(no_tag->body)["error"] == "tag 3.0 not found");
+    CHECK(wiring.verifier.calls.size() == 3);  // nothing verified for a missing image
+
+    // A signature the registry could not serve is no verdict: 502, not "not verified".
+    wiring.verifier.errors[signed_digest] =
+        sys::Error::failed("reading signature: connection reset");
+    auto undecided = verify("registry.example.com/acme/web:1.0");
+    REQUIRE(undecided.ok());
+    CHECK(undecided->status == 502);
+    CHECK(nlohmann::json::parse(undecided->body)["error"] == "reading signature: connection reset");
+
+    // Each request had a registry client and a verifier of its own (nothing cached between
+    // them); nothing was recorded, and no cycle beyond the stack's own first poll ran.
+    CHECK(wiring.verifiers_made == 4);
+    CHECK(wiring.registry_configs.size() == 6);
+    CHECK(wiring.store.history("", 10).empty());
+    for (const auto& call : wiring.recorder.snapshot()) {
+        CHECK(call.find("manual") == std::string::npos);
+        CHECK(call.rfind("rollback", 0) == std::string::npos);
+    }
 
     pthread_kill(server.native_handle(), SIGTERM);
     server.join();

@@ -21,6 +21,10 @@ public:
                                            "v2.0.0-rc.1", "sha256-abc.sig", "1.9.3"};
     std::optional<sys::Error> tags_error;
     std::optional<sources::ImageRef> last_image;
+    /// What verify answers: this verdict (its digest filled in when empty), or verify_error.
+    VerifyVerdict verdict{"", true, "cosign signature verified with key /etc/agentd/cosign.pub"};
+    std::optional<sys::Error> verify_error;
+    std::optional<config::ImageVerify> last_policy;
 
     bool known(const std::string& s) const {
         return std::find(stacks.begin(), stacks.end(), s) != stacks.end();
@@ -103,6 +107,20 @@ public:
             return *tags_error;
         }
         return registry_tags;
+    }
+    sys::Result<VerifyVerdict> verify(const sources::ImageRef& image,
+                                      const config::ImageVerify& policy) override {
+        calls.push_back("verify " + image.familiar_name());
+        last_image = image;
+        last_policy = policy;
+        if (verify_error) {
+            return *verify_error;
+        }
+        VerifyVerdict v = verdict;
+        if (v.digest.empty()) {
+            v.digest = image.digest.empty() ? "sha256:" + std::string(64, 'a') : image.digest;
+        }
+        return v;
     }
 };
 

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "agent/sys/digest.h"
 #include "tests/unit/openssl_signer.h"
 #include "tests/unit/temp_dir.h"
 
@@ -83,4 +84,56 @@ TEST_CASE("public key: unreadable, non-PEM, private, small RSA and P-521 keys ar
     REQUIRE_FALSE(curve.ok());
     CHECK_THAT(curve.error().message,
                Catch::Contains("secp521r1") && Catch::Contains("supported: P-256, P-384"));
+}
+
+TEST_CASE("public key: DER keys, SHA-384 signatures and signed digests (Sigstore's forms)",
+          "[sys][public_key]") {
+    const std::string kind = GENERATE("p256", "p384", "rsa2048");
+    OpensslKey signer(kind);
+    testing::TempDir dir;
+    const auto der_file = dir.path() / "public.der";
+    testing::run_openssl({"pkey", "-pubin", "-in", signer.public_pem().string(), "-outform", "DER",
+                          "-out", der_file.string()});
+    auto key = PublicKey::parse_der(testing::read_file(der_file), "log key");
+    REQUIRE(key.ok());
+    CHECK(key->natural_hash() == (kind == "p384" ? sys::Hash::Sha384 : sys::Hash::Sha256));
+
+    const std::string data = "the note a log signs\n";
+    const auto data_file = dir.path() / "data";
+    std::ofstream(data_file, std::ios::binary) << data;
+    const auto sig_file = dir.path() / "sig";
+    testing::run_openssl({"dgst", "-sha384", "-sign", signer.private_pem().string(), "-out",
+                          sig_file.string(), data_file.string()});
+    const auto sha384_signature = testing::read_file(sig_file);
+    CHECK(key->verifies(data, sha384_signature, sys::Hash::Sha384));
+    CHECK_FALSE(key->verifies(data, sha384_signature, sys::Hash::Sha256));
+    CHECK_FALSE(key->verifies(data + " ", sha384_signature, sys::Hash::Sha384));
+
+    // A signature over a digest openssl was given (as a hashedrekord records it).
+    const auto digest_file = dir.path() / "digest";
+    std::ofstream(digest_file, std::ios::binary) << sys::sha256(data);
+    testing::run_openssl({"pkeyutl", "-sign", "-inkey", signer.private_pem().string(), "-in",
+                          digest_file.string(), "-out", sig_file.string(), "-pkeyopt",
+                          "digest:sha256"});
+    const auto digest_signature = testing::read_file(sig_file);
+    CHECK(key->verifies_digest(sys::sha256(data), digest_signature, sys::Hash::Sha256));
+    CHECK(key->verifies(data, digest_signature, sys::Hash::Sha256));
+    CHECK_FALSE(key->verifies_digest(sys::sha256(data + " "), digest_signature, sys::Hash::Sha256));
+
+    auto garbage = PublicKey::parse_der("not DER", "log key");
+    REQUIRE_FALSE(garbage.ok());
+    CHECK_THAT(garbage.error().message,
+               Catch::Contains("log key: is not a DER SubjectPublicKeyInfo"));
+}
+
+TEST_CASE("digest: SHA-2 digests and hex round trips", "[sys][public_key]") {
+    CHECK(sys::hex_encode(sys::sha256("abc")) ==
+          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK(sys::digest(sys::Hash::Sha384, "").size() == 48);
+    CHECK(sys::digest(sys::Hash::Sha512, "").size() == 64);
+    CHECK(sys::hex_decode("BA78") == std::string("\xba\x78"));
+    CHECK_FALSE(sys::hex_decode("abc"));
+    CHECK_FALSE(sys::hex_decode("zz"));
+    CHECK(sys::hash_named("sha384") == sys::Hash::Sha384);
+    CHECK_FALSE(sys::hash_named("SHA256"));
 }

@@ -1,0 +1,198 @@
+#include "agent/trust/rekor_entry.h"
+
+#include <fmt/format.h>
+
+#include "agent/sys/digest.h"
+#include "agent/trust/json_fields.h"
+
+namespace agentd::trust {
+
+namespace {
+
+namespace jf = json_fields;
+
+// A Merkle audit path has one hash per tree level: 64 covers any tree of 2^64 leaves.
+constexpr std::size_t k_max_proof_hashes = 64;
+constexpr std::size_t k_hash_size = 32;
+// Seconds since the epoch beyond which a time is no time any log wrote (year 2255): refused,
+// so that converting it cannot overflow.
+constexpr std::int64_t k_max_time = 9'000'000'000;
+
+sys::Error prefixed(std::string_view what, const sys::Error& error) {
+    return sys::Error::invalid(fmt::format("{}: {}", what, error.message));
+}
+
+sys::Result<InclusionProof> inclusion_proof(const nlohmann::json& proof, const std::string& path) {
+    InclusionProof out;
+    auto index = jf::integer(proof, path, "logIndex");
+    if (!index) {
+        return index.error();
+    }
+    out.log_index = *index;
+    auto root = jf::base64(proof, path, "rootHash");
+    if (!root) {
+        return root.error();
+    }
+    if (root->size() != k_hash_size) {
+        return sys::Error::invalid(fmt::format("{}.rootHash is not 32 bytes", path));
+    }
+    out.root_hash = std::move(*root);
+    auto size = jf::integer(proof, path, "treeSize");
+    if (!size) {
+        return size.error();
+    }
+    out.tree_size = *size;
+    auto hashes = jf::array(proof, path, "hashes", k_max_proof_hashes, true);
+    if (!hashes) {
+        return hashes.error();
+    }
+    for (std::size_t i = 0; i < (*hashes)->size(); ++i) {
+        const auto& item = (**hashes)[i];
+        auto bytes = item.is_string() ? jf::decode_base64(item.get<std::string>()) : std::nullopt;
+        if (!bytes || bytes->size() != k_hash_size) {
+            return sys::Error::invalid(
+                fmt::format("{}.hashes[{}] is not a base64 SHA-256 hash", path, i));
+        }
+        out.hashes.push_back(std::move(*bytes));
+    }
+    auto checkpoint = jf::object(proof, path, "checkpoint");
+    if (!checkpoint) {
+        return checkpoint.error();
+    }
+    auto envelope = jf::string(**checkpoint, jf::path_of(path, "checkpoint"), "envelope");
+    if (!envelope) {
+        return envelope.error();
+    }
+    out.checkpoint = std::move(*envelope);
+    return out;
+}
+
+}  // namespace
+
+sys::Result<TlogEntry> parse_cosign_bundle(std::string_view json) {
+    constexpr std::string_view k_what = "the cosign bundle annotation";
+    auto root = jf::parse_object(json, k_what, k_max_tlog_entry_size);
+    if (!root) {
+        return root.error();
+    }
+    TlogEntry out;
+    auto set = jf::base64(*root, "", "SignedEntryTimestamp");
+    if (!set) {
+        return prefixed(k_what, set.error());
+    }
+    out.signed_entry_timestamp = std::move(*set);
+    auto payload = jf::object(*root, "", "Payload");
+    if (!payload) {
+        return prefixed(k_what, payload.error());
+    }
+    const auto& p = **payload;
+    auto body = jf::base64(p, "Payload", "body");
+    if (!body) {
+        return prefixed(k_what, body.error());
+    }
+    out.body = std::move(*body);
+    auto time = jf::integer(p, "Payload", "integratedTime");
+    if (!time) {
+        return prefixed(k_what, time.error());
+    }
+    if (*time > k_max_time) {
+        return sys::Error::invalid(
+            fmt::format("{}: Payload.integratedTime is out of range", k_what));
+    }
+    out.integrated_time = *time;
+    auto index = jf::integer(p, "Payload", "logIndex");
+    if (!index) {
+        return prefixed(k_what, index.error());
+    }
+    out.log_index = *index;
+    auto log_id = jf::string(p, "Payload", "logID");
+    if (!log_id) {
+        return prefixed(k_what, log_id.error());
+    }
+    auto raw_id = sys::hex_decode(*log_id);
+    if (!raw_id || raw_id->size() != k_hash_size) {
+        return sys::Error::invalid(
+            fmt::format("{}: Payload.logID is not the hex of a SHA-256 hash", k_what));
+    }
+    out.log_id = std::move(*raw_id);
+    return out;
+}
+
+sys::Result<TlogEntry> parse_bundle_tlog_entry(std::string_view json) {
+    constexpr std::string_view k_what = "the transparency log entry";
+    auto root = jf::parse_object(json, k_what, k_max_tlog_entry_size);
+    if (!root) {
+        return root.error();
+    }
+    const auto& e = *root;
+    TlogEntry out;
+    auto body = jf::base64(e, "", "canonicalizedBody");
+    if (!body) {
+        return prefixed(k_what, body.error());
+    }
+    out.body = std::move(*body);
+    auto index = jf::integer(e, "", "logIndex");
+    if (!index) {
+        return prefixed(k_what, index.error());
+    }
+    out.log_index = *index;
+    auto log_id = jf::object(e, "", "logId");
+    if (!log_id) {
+        return prefixed(k_what, log_id.error());
+    }
+    auto key_id = jf::base64(**log_id, "logId", "keyId");
+    if (!key_id) {
+        return prefixed(k_what, key_id.error());
+    }
+    out.log_id = std::move(*key_id);
+    auto kind_version = jf::object(e, "", "kindVersion");
+    if (!kind_version) {
+        return prefixed(k_what, kind_version.error());
+    }
+    auto kind = jf::string(**kind_version, "kindVersion", "kind");
+    auto version = jf::string(**kind_version, "kindVersion", "version");
+    if (!kind || !version) {
+        return prefixed(k_what, kind ? version.error() : kind.error());
+    }
+    out.kind = std::move(*kind);
+    out.version = std::move(*version);
+    if (jf::find(e, "integratedTime") != nullptr) {
+        auto time = jf::integer(e, "", "integratedTime");
+        if (!time) {
+            return prefixed(k_what, time.error());
+        }
+        if (*time > k_max_time) {
+            return sys::Error::invalid(fmt::format("{}: integratedTime is out of range", k_what));
+        }
+        out.integrated_time = *time;
+    }
+    if (jf::find(e, "inclusionPromise") != nullptr) {
+        auto promise = jf::object(e, "", "inclusionPromise");
+        if (!promise) {
+            return prefixed(k_what, promise.error());
+        }
+        auto set = jf::base64(**promise, "inclusionPromise", "signedEntryTimestamp");
+        if (!set) {
+            return prefixed(k_what, set.error());
+        }
+        out.signed_entry_timestamp = std::move(*set);
+    }
+    if (jf::find(e, "inclusionProof") != nullptr) {
+        auto proof_object = jf::object(e, "", "inclusionProof");
+        if (!proof_object) {
+            return prefixed(k_what, proof_object.error());
+        }
+        auto proof = inclusion_proof(**proof_object, "inclusionProof");
+        if (!proof) {
+            return prefixed(k_what, proof.error());
+        }
+        out.inclusion_proof = std::move(*proof);
+    }
+    if (out.signed_entry_timestamp.empty() && !out.inclusion_proof) {
+        return sys::Error::invalid(
+            fmt::format("{} has neither an inclusionPromise nor an inclusionProof", k_what));
+    }
+    return out;
+}
+
+}  // namespace agentd::trust
