@@ -28,11 +28,6 @@ std::string lower(std::string text) {
 
 }  // namespace
 
-std::string dsse_pae(std::string_view payload_type, std::string_view payload) {
-    return fmt::format("DSSEv1 {} {} {} {}", payload_type.size(), payload_type, payload.size(),
-                       payload);
-}
-
 sys::Result<InTotoStatement> parse_in_toto_statement(std::string_view payload) {
     nlohmann::json json;
     try {

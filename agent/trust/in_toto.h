@@ -20,15 +20,13 @@
 #include <vector>
 
 #include "agent/sys/result.h"
+#include "agent/trust/signed_content.h"  // dsse_pae
 
 namespace agentd::trust {
 
 inline constexpr std::string_view k_in_toto_payload_type = "application/vnd.in-toto+json";
 inline constexpr std::string_view k_in_toto_statement_v1 = "https://in-toto.io/Statement/v1";
 inline constexpr std::string_view k_in_toto_statement_v01 = "https://in-toto.io/Statement/v0.1";
-
-/// The bytes a DSSE signature is over (DSSE v1 pre-authentication encoding).
-std::string dsse_pae(std::string_view payload_type, std::string_view payload);
 
 struct InTotoSubject {
     std::string name;

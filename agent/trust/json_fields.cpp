@@ -138,6 +138,11 @@ std::optional<std::string> decode_base64(std::string_view text) {
     std::string standard(text);
     std::replace(standard.begin(), standard.end(), '-', '+');
     std::replace(standard.begin(), standard.end(), '_', '/');
+    if (standard.find_first_not_of(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") !=
+        std::string::npos) {
+        return std::nullopt;  // EVP_DecodeBlock would skip blanks; protobuf does not
+    }
     if (standard.find('=') == std::string::npos) {
         standard.append((4 - standard.size() % 4) % 4, '=');
     }
@@ -183,6 +188,14 @@ sys::Result<std::int64_t> integer(const nlohmann::json& parent, std::string_view
         }
     }
     return sys::Error::invalid(fmt::format("{} is not a non-negative integer", where));
+}
+
+sys::Result<std::int64_t> integer_or_zero(const nlohmann::json& parent, std::string_view path,
+                                          std::string_view key) {
+    if (find(parent, key) == nullptr) {
+        return std::int64_t{0};
+    }
+    return integer(parent, path, key);
 }
 
 sys::Result<sys::TimePoint> time(const nlohmann::json& parent, std::string_view path,

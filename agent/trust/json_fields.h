@@ -41,6 +41,9 @@ sys::Result<std::string> base64(const nlohmann::json& parent, std::string_view p
 /// The integer (a JSON number or a string of digits) at `key`, in [0, 2^63).
 sys::Result<std::int64_t> integer(const nlohmann::json& parent, std::string_view path,
                                   std::string_view key);
+/// The same, 0 when absent (protobuf's JSON mapping leaves out a field equal to 0).
+sys::Result<std::int64_t> integer_or_zero(const nlohmann::json& parent, std::string_view path,
+                                          std::string_view key);
 /// The RFC 3339 time at `key`.
 sys::Result<sys::TimePoint> time(const nlohmann::json& parent, std::string_view path,
                                  std::string_view key);

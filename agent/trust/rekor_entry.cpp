@@ -24,7 +24,7 @@ sys::Error prefixed(std::string_view what, const sys::Error& error) {
 
 sys::Result<InclusionProof> inclusion_proof(const nlohmann::json& proof, const std::string& path) {
     InclusionProof out;
-    auto index = jf::integer(proof, path, "logIndex");
+    auto index = jf::integer_or_zero(proof, path, "logIndex");
     if (!index) {
         return index.error();
     }
@@ -124,73 +124,88 @@ sys::Result<TlogEntry> parse_bundle_tlog_entry(std::string_view json) {
     if (!root) {
         return root.error();
     }
-    const auto& e = *root;
+    auto entry = parse_bundle_tlog_entry(*root, "");
+    if (!entry) {
+        return prefixed(k_what, entry.error());
+    }
+    return entry;
+}
+
+sys::Result<TlogEntry> parse_bundle_tlog_entry(const nlohmann::json& e, std::string_view path) {
+    const std::string at(path);
+    if (!e.is_object()) {
+        return sys::Error::invalid(fmt::format("{} is not an object", at.empty() ? "it" : at));
+    }
     TlogEntry out;
-    auto body = jf::base64(e, "", "canonicalizedBody");
+    auto body = jf::base64(e, at, "canonicalizedBody");
     if (!body) {
-        return prefixed(k_what, body.error());
+        return body.error();
     }
     out.body = std::move(*body);
-    auto index = jf::integer(e, "", "logIndex");
+    auto index = jf::integer_or_zero(e, at, "logIndex");
     if (!index) {
-        return prefixed(k_what, index.error());
+        return index.error();
     }
     out.log_index = *index;
-    auto log_id = jf::object(e, "", "logId");
+    auto log_id = jf::object(e, at, "logId");
     if (!log_id) {
-        return prefixed(k_what, log_id.error());
+        return log_id.error();
     }
-    auto key_id = jf::base64(**log_id, "logId", "keyId");
+    auto key_id = jf::base64(**log_id, jf::path_of(at, "logId"), "keyId");
     if (!key_id) {
-        return prefixed(k_what, key_id.error());
+        return key_id.error();
     }
     out.log_id = std::move(*key_id);
-    auto kind_version = jf::object(e, "", "kindVersion");
+    auto kind_version = jf::object(e, at, "kindVersion");
     if (!kind_version) {
-        return prefixed(k_what, kind_version.error());
+        return kind_version.error();
     }
-    auto kind = jf::string(**kind_version, "kindVersion", "kind");
-    auto version = jf::string(**kind_version, "kindVersion", "version");
+    const auto kv_path = jf::path_of(at, "kindVersion");
+    auto kind = jf::string(**kind_version, kv_path, "kind");
+    auto version = jf::string(**kind_version, kv_path, "version");
     if (!kind || !version) {
-        return prefixed(k_what, kind ? version.error() : kind.error());
+        return kind ? version.error() : kind.error();
     }
     out.kind = std::move(*kind);
     out.version = std::move(*version);
     if (jf::find(e, "integratedTime") != nullptr) {
-        auto time = jf::integer(e, "", "integratedTime");
+        auto time = jf::integer(e, at, "integratedTime");
         if (!time) {
-            return prefixed(k_what, time.error());
+            return time.error();
         }
         if (*time > k_max_time) {
-            return sys::Error::invalid(fmt::format("{}: integratedTime is out of range", k_what));
+            return sys::Error::invalid(
+                fmt::format("{} is out of range", jf::path_of(at, "integratedTime")));
         }
         out.integrated_time = *time;
     }
     if (jf::find(e, "inclusionPromise") != nullptr) {
-        auto promise = jf::object(e, "", "inclusionPromise");
+        auto promise = jf::object(e, at, "inclusionPromise");
         if (!promise) {
-            return prefixed(k_what, promise.error());
+            return promise.error();
         }
-        auto set = jf::base64(**promise, "inclusionPromise", "signedEntryTimestamp");
+        auto set = jf::base64(**promise, jf::path_of(at, "inclusionPromise"),
+                              "signedEntryTimestamp");
         if (!set) {
-            return prefixed(k_what, set.error());
+            return set.error();
         }
         out.signed_entry_timestamp = std::move(*set);
     }
     if (jf::find(e, "inclusionProof") != nullptr) {
-        auto proof_object = jf::object(e, "", "inclusionProof");
+        auto proof_object = jf::object(e, at, "inclusionProof");
         if (!proof_object) {
-            return prefixed(k_what, proof_object.error());
+            return proof_object.error();
         }
-        auto proof = inclusion_proof(**proof_object, "inclusionProof");
+        auto proof = inclusion_proof(**proof_object, jf::path_of(at, "inclusionProof"));
         if (!proof) {
-            return prefixed(k_what, proof.error());
+            return proof.error();
         }
         out.inclusion_proof = std::move(*proof);
     }
     if (out.signed_entry_timestamp.empty() && !out.inclusion_proof) {
         return sys::Error::invalid(
-            fmt::format("{} has neither an inclusionPromise nor an inclusionProof", k_what));
+            fmt::format("{} has neither an inclusionPromise nor an inclusionProof",
+                        at.empty() ? "it" : at));
     }
     return out;
 }

@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "agent/sys/result.h"
 
 namespace agentd::trust {
@@ -52,5 +54,8 @@ sys::Result<TlogEntry> parse_cosign_bundle(std::string_view json);
 /// the field; an entry needs a canonicalizedBody, logIndex, logId.keyId, kindVersion and an
 /// inclusionPromise or inclusionProof (a proof needs its checkpoint).
 sys::Result<TlogEntry> parse_bundle_tlog_entry(std::string_view json);
+/// The same for an entry already parsed as part of a bundle: errors name each field below
+/// `path` ("bundle.verificationMaterial.tlogEntries[0].logId.keyId is missing").
+sys::Result<TlogEntry> parse_bundle_tlog_entry(const nlohmann::json& entry, std::string_view path);
 
 }  // namespace agentd::trust

@@ -6,8 +6,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "agent/sys/base64.h"
 #include "agent/sys/quote.h"
+#include "agent/trust/json_fields.h"
 
 namespace agentd::trust {
 
@@ -27,24 +27,12 @@ sys::Error invalid(const std::string& path, std::string_view what) {
     return sys::Error::invalid(fmt::format("the Sigstore bundle's {} {}", path, what));
 }
 
-/// Protobuf's JSON mapping of bytes: standard or URL-safe base64, padding optional. An empty
-/// string is empty bytes.
+/// Protobuf's JSON mapping of bytes (json_fields.h); an empty string is empty bytes.
 std::optional<std::string> decode_bytes(std::string_view text) {
     if (text.empty()) {
         return std::string();
     }
-    std::string normalized(text);
-    std::replace(normalized.begin(), normalized.end(), '-', '+');
-    std::replace(normalized.begin(), normalized.end(), '_', '/');
-    if (normalized.find_first_not_of(
-            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") !=
-        std::string::npos) {
-        return std::nullopt;  // EVP_DecodeBlock would skip blanks; protobuf does not
-    }
-    if (normalized.find('=') == std::string::npos) {
-        normalized.append((4 - normalized.size() % 4) % 4, '=');
-    }
-    return sys::base64_decode(normalized);
+    return json_fields::decode_base64(text);
 }
 
 /// The JSON of one bundle, walked with the path of each field for the error messages. A key
@@ -177,121 +165,6 @@ Reader element(const Json* json, const std::string& path, std::size_t i) {
     return Reader(*json, fmt::format("{}[{}]", path, i));
 }
 
-sys::Result<InclusionProof> parse_inclusion_proof(const Reader& json) {
-    InclusionProof out;
-    auto log_index = json.int64("logIndex");
-    if (!log_index) {
-        return log_index.error();
-    }
-    auto root_hash = json.required_bytes("rootHash");
-    if (!root_hash) {
-        return root_hash.error();
-    }
-    auto tree_size = json.int64("treeSize");
-    if (!tree_size) {
-        return tree_size.error();
-    }
-    auto hashes = json.array("hashes", k_max_proof_hashes);
-    if (!hashes) {
-        return hashes.error();
-    }
-    out.log_index = *log_index;
-    out.root_hash = std::move(*root_hash);
-    out.tree_size = *tree_size;
-    for (std::size_t i = 0; i < hashes->size(); ++i) {
-        const std::string path = fmt::format("{}[{}]", json.at("hashes"), i);
-        const Json& hash = *(*hashes)[i];
-        auto decoded = hash.is_string() ? decode_bytes(hash.get<std::string>()) : std::nullopt;
-        if (!decoded || decoded->empty()) {
-            return invalid(path, "is not base64 bytes");
-        }
-        out.hashes.push_back(std::move(*decoded));
-    }
-    auto checkpoint = json.object("checkpoint");
-    if (!checkpoint) {
-        return checkpoint.error();
-    }
-    if (*checkpoint) {
-        auto envelope = (*checkpoint)->string("envelope");
-        if (!envelope) {
-            return envelope.error();
-        }
-        out.checkpoint = std::move(*envelope);
-    }
-    if (out.checkpoint.empty()) {
-        return invalid(json.at("checkpoint.envelope"), "is missing or empty");
-    }
-    return out;
-}
-
-sys::Result<TlogEntry> parse_tlog_entry(const Reader& json) {
-    TlogEntry out;
-    auto log_index = json.int64("logIndex");
-    if (!log_index) {
-        return log_index.error();
-    }
-    out.log_index = *log_index;
-    auto log_id = json.required_object("logId");
-    if (!log_id) {
-        return log_id.error();
-    }
-    auto key_id = log_id->required_bytes("keyId");
-    if (!key_id) {
-        return key_id.error();
-    }
-    out.log_id = std::move(*key_id);
-    auto kind_version = json.required_object("kindVersion");
-    if (!kind_version) {
-        return kind_version.error();
-    }
-    auto kind = kind_version->string("kind");
-    auto version = kind_version->string("version");
-    if (!kind) {
-        return kind.error();
-    }
-    if (!version) {
-        return version.error();
-    }
-    if (kind->empty()) {
-        return invalid(kind_version->at("kind"), "is missing or empty");
-    }
-    out.kind = std::move(*kind);
-    out.kind_version = std::move(*version);
-    auto integrated_time = json.int64("integratedTime");
-    if (!integrated_time) {
-        return integrated_time.error();
-    }
-    out.integrated_time = *integrated_time;
-    auto promise = json.object("inclusionPromise");
-    if (!promise) {
-        return promise.error();
-    }
-    if (*promise) {
-        auto set = (*promise)->required_bytes("signedEntryTimestamp");
-        if (!set) {
-            return set.error();
-        }
-        out.signed_entry_timestamp = std::move(*set);
-    }
-    auto proof = json.object("inclusionProof");
-    if (!proof) {
-        return proof.error();
-    }
-    if (*proof) {
-        auto parsed = parse_inclusion_proof(**proof);
-        if (!parsed) {
-            return parsed.error();
-        }
-        out.inclusion_proof = std::move(*parsed);
-    }
-    auto body = json.bytes("canonicalizedBody");
-    if (!body) {
-        return body.error();
-    }
-    out.canonicalized_body = std::move(*body);
-    return out;
-}
-
 sys::Result<void> parse_verification_material(const Reader& json, SigstoreBundle& out) {
     const int materials = static_cast<int>(json.has("certificate")) +
                           static_cast<int>(json.has("x509CertificateChain")) +
@@ -356,13 +229,11 @@ sys::Result<void> parse_verification_material(const Reader& json, SigstoreBundle
         return entries.error();
     }
     for (std::size_t i = 0; i < entries->size(); ++i) {
-        const auto path = json.at("tlogEntries");
-        if (!(*entries)[i]->is_object()) {
-            return invalid(fmt::format("{}[{}]", path, i), "is not an object");
-        }
-        auto entry = parse_tlog_entry(element((*entries)[i], path, i));
+        auto entry = parse_bundle_tlog_entry(*(*entries)[i],
+                                             fmt::format("{}[{}]", json.at("tlogEntries"), i));
         if (!entry) {
-            return entry.error();
+            return sys::Error::invalid(
+                fmt::format("the Sigstore bundle's {}", entry.error().message));
         }
         out.tlog_entries.push_back(std::move(*entry));
     }
@@ -423,7 +294,7 @@ sys::Result<MessageSignature> parse_message_signature(const Reader& json) {
     return out;
 }
 
-sys::Result<DsseEnvelope> parse_dsse_envelope(const Reader& json) {
+sys::Result<void> parse_dsse_envelope(const Reader& json, SigstoreBundle& bundle) {
     DsseEnvelope out;
     auto payload = json.required_bytes("payload");
     if (!payload) {
@@ -460,9 +331,9 @@ sys::Result<DsseEnvelope> parse_dsse_envelope(const Reader& json) {
     if (!keyid) {
         return keyid.error();
     }
-    out.signature = std::move(*sig);
-    out.keyid = std::move(*keyid);
-    return out;
+    bundle.dsse_signature = DsseSignature{std::move(*sig), std::move(*keyid)};
+    bundle.dsse_envelope = std::move(out);
+    return {};
 }
 
 }  // namespace
@@ -543,11 +414,9 @@ sys::Result<SigstoreBundle> parse_sigstore_bundle(std::string_view body) {
         if (!content) {
             return content.error();
         }
-        auto envelope = parse_dsse_envelope(*content);
-        if (!envelope) {
-            return envelope.error();
+        if (auto ok = parse_dsse_envelope(*content, out); !ok) {
+            return ok.error();
         }
-        out.dsse_envelope = std::move(*envelope);
     }
 
     // What each version promises about its log entries and material (sigstore-go's and
@@ -555,7 +424,7 @@ sys::Result<SigstoreBundle> parse_sigstore_bundle(std::string_view body) {
     for (std::size_t i = 0; i < out.tlog_entries.size(); ++i) {
         const auto& entry = out.tlog_entries[i];
         const std::string path = fmt::format("verificationMaterial.tlogEntries[{}]", i);
-        if (out.minor_version == 1 && !entry.signed_entry_timestamp) {
+        if (out.minor_version == 1 && entry.signed_entry_timestamp.empty()) {
             return invalid(path, "has no inclusionPromise (a v0.1 bundle needs one)");
         }
         if (out.minor_version >= 2 && !entry.inclusion_proof) {

@@ -39,6 +39,8 @@
 #include <vector>
 
 #include "agent/sys/result.h"
+#include "agent/trust/rekor_entry.h"
+#include "agent/trust/signed_content.h"
 
 namespace agentd::trust {
 
@@ -49,28 +51,6 @@ inline constexpr std::string_view k_bundle_v03_media_type =
 /// may make us download and parse.
 inline constexpr std::size_t k_max_bundle_size = 4 * 1024 * 1024;
 
-/// A Merkle inclusion proof of a log entry (RFC 6962), with the log's signed checkpoint.
-struct InclusionProof {
-    std::int64_t log_index = 0;
-    std::string root_hash;  ///< raw bytes
-    std::int64_t tree_size = 0;
-    std::vector<std::string> hashes;  ///< raw bytes, leaf to root
-    std::string checkpoint;           ///< the signed note's text, as is
-};
-
-/// One transparency log (Rekor) entry.
-struct TlogEntry {
-    std::int64_t log_index = 0;
-    std::string log_id;                ///< raw key id: the SHA-256 of the log's DER public key
-    std::string kind;                  ///< "hashedrekord", "dsse", "intoto", ...
-    std::string kind_version;          ///< "0.0.1", ...
-    std::int64_t integrated_time = 0;  ///< Unix seconds; 0 when absent
-    /// The log's signed entry timestamp (inclusion promise), raw bytes; nullopt when absent.
-    std::optional<std::string> signed_entry_timestamp;
-    std::optional<InclusionProof> inclusion_proof;
-    std::string canonicalized_body;  ///< raw bytes (Rekor's canonical JSON of the entry)
-};
-
 /// The `messageSignature` content: a signature over an artifact given by its digest.
 struct MessageSignature {
     std::string digest_algorithm;  ///< "SHA2_256", "SHA2_384", "SHA2_512" (enum names)
@@ -78,13 +58,12 @@ struct MessageSignature {
     std::string signature;         ///< raw bytes
 };
 
-/// The `dsseEnvelope` content (github.com/secure-systems-lab/dsse). Sigstore signs envelopes
-/// with exactly one signature, so the parser refuses any other count.
-struct DsseEnvelope {
-    std::string payload;  ///< raw bytes; the signature is over dsse_pae(payload_type, payload)
-    std::string payload_type;
-    std::string signature;  ///< raw bytes of signatures[0].sig
-    std::string keyid;      ///< signatures[0].keyid, usually empty
+/// The one signature of a bundle's `dsseEnvelope` (github.com/secure-systems-lab/dsse) over
+/// dsse_pae() of the envelope. Sigstore signs envelopes with exactly one signature, so the
+/// parser refuses any other count.
+struct DsseSignature {
+    std::string sig;    ///< raw bytes of signatures[0].sig
+    std::string keyid;  ///< signatures[0].keyid, usually empty
 };
 
 /// A parsed bundle. Exactly one of the verification materials (certificates non-empty, or
@@ -99,10 +78,11 @@ struct SigstoreBundle {
     bool certificate_chain = false;  ///< the certificates came as x509CertificateChain
     /// `publicKey.hint` (possibly empty) when the bundle was signed with a key, not keyless.
     std::optional<std::string> public_key_hint;
-    std::vector<TlogEntry> tlog_entries;
+    std::vector<TlogEntry> tlog_entries;  ///< parsed by rekor_entry.h
     std::vector<std::string> rfc3161_timestamps;  ///< raw DER of each signed timestamp
     std::optional<MessageSignature> message_signature;
-    std::optional<DsseEnvelope> dsse_envelope;
+    std::optional<DsseEnvelope> dsse_envelope;  ///< payload and type (signed_content.h)
+    DsseSignature dsse_signature;               ///< set with dsse_envelope
 };
 
 /// Parses a bundle's JSON. InvalidInput, naming the field by its JSON path

@@ -68,13 +68,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         FUZZ_CHECK(!entry.log_id.empty() && !entry.kind.empty());
         FUZZ_CHECK(entry.log_index >= 0 && entry.integrated_time >= 0);
         if (bundle->minor_version == 1) {
-            FUZZ_CHECK(entry.signed_entry_timestamp && !entry.signed_entry_timestamp->empty());
+            FUZZ_CHECK(!entry.signed_entry_timestamp.empty());
         } else {
             FUZZ_CHECK(entry.inclusion_proof && !entry.inclusion_proof->checkpoint.empty());
         }
         if (entry.inclusion_proof) {
             FUZZ_CHECK(entry.inclusion_proof->hashes.size() <= 64);
-            FUZZ_CHECK(!entry.inclusion_proof->root_hash.empty());
+            FUZZ_CHECK(entry.inclusion_proof->root_hash.size() == 32);
         }
     }
     if (bundle->message_signature) {
@@ -86,7 +86,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     if (bundle->dsse_envelope) {
         const auto& envelope = *bundle->dsse_envelope;
-        FUZZ_CHECK(!envelope.payload.empty() && !envelope.signature.empty());
+        FUZZ_CHECK(!envelope.payload.empty() && !bundle->dsse_signature.sig.empty());
         const auto pae = trust::dsse_pae(envelope.payload_type, envelope.payload);
         FUZZ_CHECK(pae.size() > envelope.payload.size() + envelope.payload_type.size());
         FUZZ_CHECK(pae.compare(pae.size() - envelope.payload.size(), std::string::npos,
