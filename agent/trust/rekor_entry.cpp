@@ -184,8 +184,8 @@ sys::Result<TlogEntry> parse_bundle_tlog_entry(const nlohmann::json& e, std::str
         if (!promise) {
             return promise.error();
         }
-        auto set = jf::base64(**promise, jf::path_of(at, "inclusionPromise"),
-                              "signedEntryTimestamp");
+        auto set =
+            jf::base64(**promise, jf::path_of(at, "inclusionPromise"), "signedEntryTimestamp");
         if (!set) {
             return set.error();
         }
@@ -203,9 +203,8 @@ sys::Result<TlogEntry> parse_bundle_tlog_entry(const nlohmann::json& e, std::str
         out.inclusion_proof = std::move(*proof);
     }
     if (out.signed_entry_timestamp.empty() && !out.inclusion_proof) {
-        return sys::Error::invalid(
-            fmt::format("{} has neither an inclusionPromise nor an inclusionProof",
-                        at.empty() ? "it" : at));
+        return sys::Error::invalid(fmt::format(
+            "{} has neither an inclusionPromise nor an inclusionProof", at.empty() ? "it" : at));
     }
     return out;
 }

@@ -191,14 +191,16 @@ TEST_CASE("sigstore bundle: protobuf JSON forms: numbers or strings, URL-safe or
     auto& entry = json["verificationMaterial"]["tlogEntries"][0];
     entry["logIndex"] = 7;
     entry["integratedTime"] = nullptr;  // null is absent
-    entry["inclusionProof"]["hashes"] = {"-__7__v_-__7__v_-__7__v_-__7__v_-__7__v_-_8", "AAEAAQABAAEAAQABAAEAAQABAAEAAQABAAEAAQABAAE="};
+    entry["inclusionProof"]["hashes"] = {"-__7__v_-__7__v_-__7__v_-__7__v_-__7__v_-_8",
+                                         "AAEAAQABAAEAAQABAAEAAQABAAEAAQABAAEAAQABAAE="};
     json["dsseEnvelope"]["signatures"][0]["sig"] = "c2lnbmF0dXJl-_8";
     const auto bundle = parse_sigstore_bundle(json.dump());
     REQUIRE(bundle.ok());
     CHECK(bundle->tlog_entries[0].log_index == 7);
     CHECK(bundle->tlog_entries[0].integrated_time == 0);
     CHECK(bundle->tlog_entries[0].inclusion_proof->hashes ==
-          std::vector<std::string>{repeated("\xfb\xff", 16), repeated(std::string("\x00\x01", 2), 16)});
+          std::vector<std::string>{repeated("\xfb\xff", 16),
+                                   repeated(std::string("\x00\x01", 2), 16)});
     CHECK(bundle->dsse_signature.sig == "signature\xfb\xff");
 }
 
@@ -255,7 +257,8 @@ TEST_CASE("sigstore bundle: each version's rules on log entries and certificates
         material["tlogEntries"][0].erase("inclusionProof");
         CHECK(parse_sigstore_bundle(json.dump()).ok());
         material["tlogEntries"][0].erase("inclusionPromise");
-        expect_refused(json, "tlogEntries[0] has neither an inclusionPromise nor an inclusionProof");
+        expect_refused(json,
+                       "tlogEntries[0] has neither an inclusionPromise nor an inclusionProof");
         material["tlogEntries"][0]["inclusionProof"] =
             dsse_bundle()["verificationMaterial"]["tlogEntries"][0]["inclusionProof"];
         expect_refused(json, "tlogEntries[0] has no inclusionPromise (a v0.1 bundle needs one)");
@@ -340,7 +343,8 @@ TEST_CASE("sigstore bundle: malformed bundles are InvalidInput naming the field"
         {[](Json& j) { j["verificationMaterial"]["tlogEntries"][0]["integratedTime"] = 1.5; },
          "integratedTime is not a non-negative integer"},
         {[](Json& j) {
-             j["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["hashes"] = {"cnJycnJycnJycnJycnJycnJycnJycnJycnJycnJycnI=", 1};
+             j["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["hashes"] = {
+                 "cnJycnJycnJycnJycnJycnJycnJycnJycnJycnJycnI=", 1};
          },
          "inclusionProof.hashes[1] is not a base64 SHA-256 hash"},
         {[](Json& j) {
@@ -481,7 +485,8 @@ TEST_CASE("sigstore bundle: real bundles sigstore-python refuses are refused",
         {"bundle_invalid_version.txt.sigstore",
          "mediaType \"this is completely wrong\" is not a bundle version"},
         {"bundle_no_cert_v1.txt.sigstore", "x509CertificateChain.certificates is empty"},
-        {"bundle_no_checkpoint.txt.sigstore", "tlogEntries[0].inclusionProof.checkpoint is missing"},
+        {"bundle_no_checkpoint.txt.sigstore",
+         "tlogEntries[0].inclusionProof.checkpoint is missing"},
     }));
     INFO(name);
     const auto bundle = parse_sigstore_bundle(read_file(peer_vector(name)));
