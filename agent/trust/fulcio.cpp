@@ -276,6 +276,14 @@ sys::Result<std::vector<std::string>> certificates_from_pem(std::string_view pem
     return out;
 }
 
+sys::Result<bool> is_self_signed(std::string_view der) {
+    const auto cert = parse_der(der);
+    if (!cert) {
+        return sys::Error::invalid("the certificate is not DER X.509");
+    }
+    return X509_check_issued(cert.get(), cert.get()) == X509_V_OK;
+}
+
 sys::Result<FulcioIdentity> read_fulcio_identity(std::string_view leaf_der) {
     auto cert = parse_der(leaf_der);
     if (!cert) {

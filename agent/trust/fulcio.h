@@ -43,6 +43,10 @@ struct VerifiedCertificate {
 /// order. InvalidInput when there is none, or a block does not parse; at most 10.
 sys::Result<std::vector<std::string>> certificates_from_pem(std::string_view pem);
 
+/// Whether a DER certificate is self-signed (its own issuer: a root CA). InvalidInput when it
+/// does not parse.
+sys::Result<bool> is_self_signed(std::string_view der);
+
 /// Reads the identity, issuer, validity and key of a DER certificate. InvalidInput when it
 /// does not parse, has no SAN of a supported kind, or no issuer extension (or two that
 /// disagree).
