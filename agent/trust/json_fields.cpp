@@ -134,6 +134,18 @@ sys::Result<std::string> string(const nlohmann::json& parent, std::string_view p
     return text;
 }
 
+sys::Result<std::string> optional_string(const nlohmann::json& parent, std::string_view path,
+                                         std::string_view key) {
+    const auto* value = find(parent, key);
+    if (value == nullptr) {
+        return std::string();
+    }
+    if (!value->is_string()) {
+        return sys::Error::invalid(fmt::format("{} is not a string", path_of(path, key)));
+    }
+    return value->get<std::string>();
+}
+
 std::optional<std::string> decode_base64(std::string_view text) {
     std::string standard(text);
     std::replace(standard.begin(), standard.end(), '-', '+');

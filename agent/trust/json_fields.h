@@ -1,5 +1,5 @@
 #pragma once
-// Reading fields of untrusted JSON documents (trusted roots, Rekor entries) with errors that
+// Reading fields of untrusted JSON documents (trusted roots, Rekor entries, Sigstore bundles) with errors that
 // name the field by its path ("tlogs[0].publicKey.rawBytes is not base64"). Byte strings are
 // base64 and 64-bit integers may be JSON strings, as protobuf's JSON mapping writes them.
 
@@ -34,6 +34,9 @@ sys::Result<const nlohmann::json*> array(const nlohmann::json& parent, std::stri
 /// The non-empty string at `key`.
 sys::Result<std::string> string(const nlohmann::json& parent, std::string_view path,
                                 std::string_view key);
+/// The string at `key`, possibly empty; "" when absent.
+sys::Result<std::string> optional_string(const nlohmann::json& parent, std::string_view path,
+                                         std::string_view key);
 /// The bytes of the base64 (standard or URL alphabet, padding optional) string at `key`;
 /// never empty.
 sys::Result<std::string> base64(const nlohmann::json& parent, std::string_view path,

@@ -1,6 +1,5 @@
 #include "agent/trust/sigstore_bundle.h"
 
-#include <algorithm>
 #include <array>
 
 #include <fmt/format.h>
@@ -15,260 +14,145 @@ namespace {
 
 using Json = nlohmann::json;
 
-// Real bundles have one log entry, one certificate (or a chain of two or three) and a proof of
-// some 20-30 hashes (a tree of a few billion entries has 32 levels).
+// Real bundles have one log entry and one certificate (or a chain of two or three); rekor_entry
+// bounds a log entry's proof.
 constexpr std::size_t k_max_tlog_entries = 16;
 constexpr std::size_t k_max_certificates = 16;
-constexpr std::size_t k_max_proof_hashes = 64;
 constexpr std::size_t k_max_timestamps = 16;
 constexpr std::string_view k_media_type_base = "application/vnd.dev.sigstore.bundle";
+
+namespace jf = json_fields;
 
 sys::Error invalid(const std::string& path, std::string_view what) {
     return sys::Error::invalid(fmt::format("the Sigstore bundle's {} {}", path, what));
 }
 
-/// Protobuf's JSON mapping of bytes (json_fields.h); an empty string is empty bytes.
-std::optional<std::string> decode_bytes(std::string_view text) {
-    if (text.empty()) {
-        return std::string();
-    }
-    return json_fields::decode_base64(text);
+/// A json_fields error, which names the field by its path, said of the bundle.
+sys::Error in_bundle(const sys::Error& error) {
+    return sys::Error::invalid(fmt::format("the Sigstore bundle's {}", error.message));
 }
 
-/// The JSON of one bundle, walked with the path of each field for the error messages. A key
-/// that is absent or null is absent (protobuf's JSON mapping).
-class Reader {
-public:
-    Reader(const Json& json, std::string path) : m_json(json), m_path(std::move(path)) {}
-
-    const std::string& path() const { return m_path; }
-    std::string at(std::string_view key) const { return fmt::format("{}.{}", m_path, key); }
-
-    const Json* find(std::string_view key) const {
-        const auto it = m_json.find(key);
-        return it == m_json.end() || it->is_null() ? nullptr : &*it;
-    }
-    bool has(std::string_view key) const { return find(key) != nullptr; }
-
-    /// The object at `key`; nullopt when absent.
-    sys::Result<std::optional<Reader>> object(std::string_view key) const {
-        const Json* value = find(key);
-        if (value == nullptr) {
-            return std::optional<Reader>{};
-        }
-        if (!value->is_object()) {
-            return invalid(at(key), "is not an object");
-        }
-        return std::optional<Reader>{Reader(*value, at(key))};
-    }
-    sys::Result<Reader> required_object(std::string_view key) const {
-        auto found = object(key);
-        if (!found) {
-            return found.error();
-        }
-        if (!*found) {
-            return invalid(at(key), "is missing");
-        }
-        return std::move(**found);
-    }
-
-    /// The array at `key` (empty when absent), at most `max` long.
-    sys::Result<std::vector<const Json*>> array(std::string_view key, std::size_t max) const {
-        std::vector<const Json*> out;
-        const Json* value = find(key);
-        if (value == nullptr) {
-            return out;
-        }
-        if (!value->is_array()) {
-            return invalid(at(key), "is not an array");
-        }
-        if (value->size() > max) {
-            return invalid(at(key),
-                           fmt::format("has {} elements; at most {} are read", value->size(), max));
-        }
-        for (const auto& element : *value) {
-            out.push_back(&element);
-        }
-        return out;
-    }
-
-    /// The string at `key` ("" when absent).
-    sys::Result<std::string> string(std::string_view key) const {
-        const Json* value = find(key);
-        if (value == nullptr) {
-            return std::string();
-        }
-        if (!value->is_string()) {
-            return invalid(at(key), "is not a string");
-        }
-        return value->get<std::string>();
-    }
-
-    /// The bytes at `key`, base64-decoded ("" when absent).
-    sys::Result<std::string> bytes(std::string_view key) const {
-        auto text = string(key);
-        if (!text) {
-            return text.error();
-        }
-        auto decoded = decode_bytes(*text);
-        if (!decoded) {
-            return invalid(at(key), "is not base64");
-        }
-        return std::move(*decoded);
-    }
-    sys::Result<std::string> required_bytes(std::string_view key) const {
-        auto value = bytes(key);
-        if (value && value->empty()) {
-            return invalid(at(key), "is missing or empty");
-        }
-        return value;
-    }
-
-    /// A non-negative int64 at `key`: a decimal string or a JSON integer (0 when absent).
-    sys::Result<std::int64_t> int64(std::string_view key) const {
-        const Json* value = find(key);
-        if (value == nullptr) {
-            return std::int64_t{0};
-        }
-        if (value->is_number_unsigned()) {
-            const auto n = value->get<std::uint64_t>();
-            if (n <= static_cast<std::uint64_t>(INT64_MAX)) {
-                return static_cast<std::int64_t>(n);
-            }
-        } else if (value->is_string()) {
-            const auto& text = value->get_ref<const std::string&>();
-            std::int64_t n = 0;
-            bool ok = !text.empty() && text.size() <= 19;
-            for (const char c : text) {
-                ok = ok && c >= '0' && c <= '9';
-                if (ok) {
-                    if (n > (INT64_MAX - (c - '0')) / 10) {
-                        ok = false;
-                        break;
-                    }
-                    n = n * 10 + (c - '0');
-                }
-            }
-            if (ok) {
-                return n;
-            }
-        }
-        return invalid(at(key), "is not a non-negative 64-bit integer");
-    }
-
-private:
-    const Json& m_json;
-    std::string m_path;
-};
-
-Reader element(const Json* json, const std::string& path, std::size_t i) {
-    return Reader(*json, fmt::format("{}[{}]", path, i));
+std::string element(std::string_view path, std::size_t i) {
+    return fmt::format("{}[{}]", path, i);
 }
 
-sys::Result<void> parse_verification_material(const Reader& json, SigstoreBundle& out) {
-    const int materials = static_cast<int>(json.has("certificate")) +
-                          static_cast<int>(json.has("x509CertificateChain")) +
-                          static_cast<int>(json.has("publicKey"));
+/// The DER `rawBytes` of each object of `list` (a certificate list, a timestamp list).
+sys::Result<std::vector<std::string>> each_bytes(const Json& list, const std::string& path,
+                                                 std::string_view key) {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        if (!list[i].is_object()) {
+            return invalid(element(path, i), "is not an object");
+        }
+        auto der = jf::base64(list[i], element(path, i), key);
+        if (!der) {
+            return in_bundle(der.error());
+        }
+        out.push_back(std::move(*der));
+    }
+    return out;
+}
+
+sys::Result<void> parse_verification_material(const Json& json, const std::string& path,
+                                              SigstoreBundle& out) {
+    const bool has_certificate = jf::find(json, "certificate") != nullptr;
+    const bool has_chain = jf::find(json, "x509CertificateChain") != nullptr;
+    const bool has_key = jf::find(json, "publicKey") != nullptr;
+    const int materials =
+        static_cast<int>(has_certificate) + static_cast<int>(has_chain) + static_cast<int>(has_key);
     if (materials == 0) {
-        return invalid(json.path(),
+        return invalid(path,
                        "has none of \"certificate\", \"x509CertificateChain\" and \"publicKey\"");
     }
     if (materials > 1) {
-        return invalid(json.path(),
+        return invalid(path,
                        "has more than one of \"certificate\", \"x509CertificateChain\" and "
                        "\"publicKey\"");
     }
-    if (json.has("certificate")) {
-        auto certificate = json.required_object("certificate");
+    if (has_certificate) {
+        auto certificate = jf::object(json, path, "certificate");
         if (!certificate) {
-            return certificate.error();
+            return in_bundle(certificate.error());
         }
-        auto der = certificate->required_bytes("rawBytes");
+        auto der = jf::base64(**certificate, jf::path_of(path, "certificate"), "rawBytes");
         if (!der) {
-            return der.error();
+            return in_bundle(der.error());
         }
         out.certificates.push_back(std::move(*der));
-    } else if (json.has("x509CertificateChain")) {
-        auto chain = json.required_object("x509CertificateChain");
+    } else if (has_chain) {
+        auto chain = jf::object(json, path, "x509CertificateChain");
         if (!chain) {
-            return chain.error();
+            return in_bundle(chain.error());
         }
-        auto certificates = chain->array("certificates", k_max_certificates);
+        const auto chain_path = jf::path_of(path, "x509CertificateChain");
+        auto certificates =
+            jf::array(**chain, chain_path, "certificates", k_max_certificates, true);
         if (!certificates) {
-            return certificates.error();
+            return in_bundle(certificates.error());
         }
-        if (certificates->empty()) {
-            return invalid(chain->at("certificates"), "is empty");
+        if ((*certificates)->empty()) {
+            return invalid(jf::path_of(chain_path, "certificates"), "is empty");
         }
-        for (std::size_t i = 0; i < certificates->size(); ++i) {
-            const auto path = chain->at("certificates");
-            if (!(*certificates)[i]->is_object()) {
-                return invalid(fmt::format("{}[{}]", path, i), "is not an object");
-            }
-            auto der = element((*certificates)[i], path, i).required_bytes("rawBytes");
-            if (!der) {
-                return der.error();
-            }
-            out.certificates.push_back(std::move(*der));
+        auto ders = each_bytes(**certificates, jf::path_of(chain_path, "certificates"), "rawBytes");
+        if (!ders) {
+            return ders.error();
         }
+        out.certificates = std::move(*ders);
         out.certificate_chain = true;
     } else {
-        auto key = json.required_object("publicKey");
+        auto key = jf::object(json, path, "publicKey");
         if (!key) {
-            return key.error();
+            return in_bundle(key.error());
         }
-        auto hint = key->string("hint");
+        auto hint = jf::optional_string(**key, jf::path_of(path, "publicKey"), "hint");
         if (!hint) {
-            return hint.error();
+            return in_bundle(hint.error());
         }
         out.public_key_hint = std::move(*hint);
     }
 
-    auto entries = json.array("tlogEntries", k_max_tlog_entries);
+    auto entries = jf::array(json, path, "tlogEntries", k_max_tlog_entries, true);
     if (!entries) {
-        return entries.error();
+        return in_bundle(entries.error());
     }
-    for (std::size_t i = 0; i < entries->size(); ++i) {
-        auto entry = parse_bundle_tlog_entry(*(*entries)[i],
-                                             fmt::format("{}[{}]", json.at("tlogEntries"), i));
+    for (std::size_t i = 0; i < (*entries)->size(); ++i) {
+        auto entry =
+            parse_bundle_tlog_entry((**entries)[i], element(jf::path_of(path, "tlogEntries"), i));
         if (!entry) {
-            return sys::Error::invalid(
-                fmt::format("the Sigstore bundle's {}", entry.error().message));
+            return in_bundle(entry.error());
         }
         out.tlog_entries.push_back(std::move(*entry));
     }
 
-    auto timestamps = json.object("timestampVerificationData");
-    if (!timestamps) {
-        return timestamps.error();
-    }
-    if (*timestamps) {
-        auto list = (*timestamps)->array("rfc3161Timestamps", k_max_timestamps);
+    if (jf::find(json, "timestampVerificationData") != nullptr) {
+        auto timestamps = jf::object(json, path, "timestampVerificationData");
+        if (!timestamps) {
+            return in_bundle(timestamps.error());
+        }
+        const auto timestamps_path = jf::path_of(path, "timestampVerificationData");
+        auto list =
+            jf::array(**timestamps, timestamps_path, "rfc3161Timestamps", k_max_timestamps, true);
         if (!list) {
-            return list.error();
+            return in_bundle(list.error());
         }
-        for (std::size_t i = 0; i < list->size(); ++i) {
-            const auto path = (*timestamps)->at("rfc3161Timestamps");
-            if (!(*list)[i]->is_object()) {
-                return invalid(fmt::format("{}[{}]", path, i), "is not an object");
-            }
-            auto der = element((*list)[i], path, i).required_bytes("signedTimestamp");
-            if (!der) {
-                return der.error();
-            }
-            out.rfc3161_timestamps.push_back(std::move(*der));
+        auto ders = each_bytes(**list, jf::path_of(timestamps_path, "rfc3161Timestamps"),
+                               "signedTimestamp");
+        if (!ders) {
+            return ders.error();
         }
+        out.rfc3161_timestamps = std::move(*ders);
     }
     return {};
 }
 
-sys::Result<MessageSignature> parse_message_signature(const Reader& json) {
+sys::Result<MessageSignature> parse_message_signature(const Json& json, const std::string& path) {
     MessageSignature out;
-    auto digest = json.required_object("messageDigest");
+    auto digest = jf::object(json, path, "messageDigest");
     if (!digest) {
-        return digest.error();
+        return in_bundle(digest.error());
     }
-    const Json* algorithm = digest->find("algorithm");
+    const auto digest_path = jf::path_of(path, "messageDigest");
+    const Json* algorithm = jf::find(**digest, "algorithm");
     // The enum by name, or by number as protobuf's JSON mapping also allows.
     static constexpr std::array<std::string_view, 4> k_names = {"HASH_ALGORITHM_UNSPECIFIED",
                                                                 "SHA2_256", "SHA2_384", "SHA2_512"};
@@ -279,57 +163,56 @@ sys::Result<MessageSignature> parse_message_signature(const Reader& json) {
     } else if (algorithm->is_number_unsigned() && algorithm->get<std::uint64_t>() < 4) {
         out.digest_algorithm = k_names[algorithm->get<std::size_t>()];
     } else {
-        return invalid(digest->at("algorithm"), "is not a hash algorithm name");
+        return invalid(jf::path_of(digest_path, "algorithm"), "is not a hash algorithm name");
     }
-    auto bytes = digest->required_bytes("digest");
+    auto bytes = jf::base64(**digest, digest_path, "digest");
     if (!bytes) {
-        return bytes.error();
+        return in_bundle(bytes.error());
     }
     out.digest = std::move(*bytes);
-    auto signature = json.required_bytes("signature");
+    auto signature = jf::base64(json, path, "signature");
     if (!signature) {
-        return signature.error();
+        return in_bundle(signature.error());
     }
     out.signature = std::move(*signature);
     return out;
 }
 
-sys::Result<void> parse_dsse_envelope(const Reader& json, SigstoreBundle& bundle) {
+sys::Result<void> parse_dsse_envelope(const Json& json, const std::string& path,
+                                      SigstoreBundle& bundle) {
     DsseEnvelope out;
-    auto payload = json.required_bytes("payload");
+    auto payload = jf::base64(json, path, "payload");
     if (!payload) {
-        return payload.error();
+        return in_bundle(payload.error());
     }
     out.payload = std::move(*payload);
-    auto type = json.string("payloadType");
+    auto type = jf::string(json, path, "payloadType");
     if (!type) {
-        return type.error();
-    }
-    if (type->empty()) {
-        return invalid(json.at("payloadType"), "is missing or empty");
+        return in_bundle(type.error());
     }
     out.payload_type = std::move(*type);
-    auto signatures = json.array("signatures", k_max_certificates);
+    auto signatures = jf::array(json, path, "signatures", k_max_certificates, true);
     if (!signatures) {
-        return signatures.error();
+        return in_bundle(signatures.error());
     }
-    if (signatures->size() != 1) {
-        return invalid(
-            json.at("signatures"),
-            fmt::format("has {} signatures; Sigstore signs with exactly one", signatures->size()));
+    const auto signatures_path = jf::path_of(path, "signatures");
+    if ((*signatures)->size() != 1) {
+        return invalid(signatures_path,
+                       fmt::format("has {} signatures; Sigstore signs with exactly one",
+                                   (*signatures)->size()));
     }
-    const std::string path = json.at("signatures");
-    if (!signatures->front()->is_object()) {
-        return invalid(path + "[0]", "is not an object");
+    const Json& signature = (**signatures)[0];
+    const auto signature_path = element(signatures_path, 0);
+    if (!signature.is_object()) {
+        return invalid(signature_path, "is not an object");
     }
-    const Reader signature = element(signatures->front(), path, 0);
-    auto sig = signature.required_bytes("sig");
+    auto sig = jf::base64(signature, signature_path, "sig");
     if (!sig) {
-        return sig.error();
+        return in_bundle(sig.error());
     }
-    auto keyid = signature.string("keyid");
+    auto keyid = jf::optional_string(signature, signature_path, "keyid");
     if (!keyid) {
-        return keyid.error();
+        return in_bundle(keyid.error());
     }
     bundle.dsse_signature = DsseSignature{std::move(*sig), std::move(*keyid)};
     bundle.dsse_envelope = std::move(out);
@@ -349,28 +232,16 @@ std::optional<int> sigstore_bundle_version(std::string_view media_type) {
 }
 
 sys::Result<SigstoreBundle> parse_sigstore_bundle(std::string_view body) {
-    if (body.size() > k_max_bundle_size) {
-        return sys::Error::invalid(
-            fmt::format("the Sigstore bundle has {} bytes; at most {} are read", body.size(),
-                        k_max_bundle_size));
+    auto parsed = jf::parse_object(body, "the Sigstore bundle", k_max_bundle_size);
+    if (!parsed) {
+        return parsed.error();
     }
-    Json json;
-    try {
-        json = Json::parse(body);
-    } catch (const Json::parse_error& e) {
-        return sys::Error::invalid(
-            fmt::format("the Sigstore bundle is not JSON (syntax error at byte {})", e.byte));
-    } catch (const Json::exception&) {
-        return sys::Error::invalid("the Sigstore bundle is not JSON agentd can read");
-    }
-    if (!json.is_object()) {
-        return sys::Error::invalid("the Sigstore bundle is not a JSON object");
-    }
-    const Reader root(json, "bundle");
+    const Json& json = *parsed;
+    const std::string root = "bundle";
     SigstoreBundle out;
-    auto media_type = root.string("mediaType");
+    auto media_type = jf::optional_string(json, root, "mediaType");
     if (!media_type) {
-        return sys::Error::invalid("the Sigstore bundle's mediaType is not a string");
+        return in_bundle(media_type.error());
     }
     const auto minor = sigstore_bundle_version(*media_type);
     if (!minor) {
@@ -382,39 +253,39 @@ sys::Result<SigstoreBundle> parse_sigstore_bundle(std::string_view body) {
     out.media_type = std::move(*media_type);
     out.minor_version = *minor;
 
-    auto material = root.required_object("verificationMaterial");
+    auto material = jf::object(json, root, "verificationMaterial");
     if (!material) {
-        return sys::Error::invalid(
-            fmt::format("the Sigstore bundle's verificationMaterial {}",
-                        root.has("verificationMaterial") ? "is not an object" : "is missing"));
+        return in_bundle(material.error());
     }
-    if (auto ok = parse_verification_material(*material, out); !ok) {
+    if (auto ok =
+            parse_verification_material(**material, jf::path_of(root, "verificationMaterial"), out);
+        !ok) {
         return ok.error();
     }
 
-    const bool has_message = root.has("messageSignature");
-    const bool has_dsse = root.has("dsseEnvelope");
+    const bool has_message = jf::find(json, "messageSignature") != nullptr;
+    const bool has_dsse = jf::find(json, "dsseEnvelope") != nullptr;
     if (has_message == has_dsse) {
         return sys::Error::invalid(
             fmt::format("the Sigstore bundle has {} of \"messageSignature\" and \"dsseEnvelope\"",
                         has_message ? "both" : "neither"));
     }
     if (has_message) {
-        auto content = root.required_object("messageSignature");
+        auto content = jf::object(json, root, "messageSignature");
         if (!content) {
-            return content.error();
+            return in_bundle(content.error());
         }
-        auto signature = parse_message_signature(*content);
+        auto signature = parse_message_signature(**content, jf::path_of(root, "messageSignature"));
         if (!signature) {
             return signature.error();
         }
         out.message_signature = std::move(*signature);
     } else {
-        auto content = root.required_object("dsseEnvelope");
+        auto content = jf::object(json, root, "dsseEnvelope");
         if (!content) {
-            return content.error();
+            return in_bundle(content.error());
         }
-        if (auto ok = parse_dsse_envelope(*content, out); !ok) {
+        if (auto ok = parse_dsse_envelope(**content, jf::path_of(root, "dsseEnvelope"), out); !ok) {
             return ok.error();
         }
     }
