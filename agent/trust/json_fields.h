@@ -1,7 +1,8 @@
 #pragma once
-// Reading fields of untrusted JSON documents (trusted roots, Rekor entries, Sigstore bundles) with errors that
-// name the field by its path ("tlogs[0].publicKey.rawBytes is not base64"). Byte strings are
-// base64 and 64-bit integers may be JSON strings, as protobuf's JSON mapping writes them.
+// Reading fields of untrusted JSON documents (trusted roots, Rekor entries, Sigstore bundles)
+// with errors that name the field by its path ("tlogs[0].publicKey.rawBytes is not base64").
+// Byte strings are base64 and 64-bit integers may be JSON strings, as protobuf's JSON mapping
+// writes them; a null member is an absent one.
 
 #include <cstdint>
 #include <string>
