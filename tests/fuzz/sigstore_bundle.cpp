@@ -4,11 +4,12 @@
 // any) an in-toto statement; a parsed bundle's DSSE payload is read as a statement too.
 // Invariants: a parsed bundle has exactly one content and one verification material, counts
 // within the bounds and what its version requires of each log entry; a statement has at least
-// one subject; a digest check that passes names the digest; errors are InvalidInput, never
-// empty.
+// one subject; a digest check that passes names the digest; the keyless evidence of a bundle
+// is refused or over the caller's digest; errors are InvalidInput, never empty.
 
-#include "agent/trust/sigstore_bundle.h"
+#include "agent/trust/bundle_evidence.h"
 #include "agent/trust/in_toto.h"
+#include "agent/trust/sigstore_bundle.h"
 #include "tests/fuzz/fuzz_check.h"
 
 using namespace agentd;
@@ -92,6 +93,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         FUZZ_CHECK(pae.compare(pae.size() - envelope.payload.size(), std::string::npos,
                                envelope.payload) == 0);
         check_statement(envelope.payload);
+    }
+    // The evidence for an image: refused with a reason, or over the caller's digest.
+    const auto evidence = trust::bundle_keyless_evidence(*bundle, k_digest);
+    if (!evidence) {
+        FUZZ_CHECK(!evidence.error().message.empty());
+        FUZZ_CHECK(evidence.error().kind == sys::Error::Kind::InvalidInput);
+    } else {
+        FUZZ_CHECK(evidence->certificate == bundle->certificates.front());
+        if (const auto* digest = std::get_if<trust::MessageDigest>(&evidence->content)) {
+            FUZZ_CHECK("sha256:" + sys::hex_encode(digest->digest) == k_digest);
+        }
     }
     return 0;
 }
