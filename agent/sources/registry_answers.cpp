@@ -26,18 +26,26 @@ std::string_view article(std::string_view word) {
                : "a";
 }
 
-}  // namespace
-
-sys::Result<std::vector<std::string>> parse_tag_page(std::string_view body) {
-    nlohmann::json json;
+/// A registry's JSON answer; Failed saying why it cannot be read.
+sys::Result<nlohmann::json> parse_json(std::string_view body) {
     try {
-        json = nlohmann::json::parse(body);
+        return nlohmann::json::parse(body);
     } catch (const nlohmann::json::parse_error& e) {
         return sys::Error::failed(fmt::format("not JSON (syntax error at byte {})", e.byte));
     } catch (const nlohmann::json::out_of_range&) {
         // Valid JSON that nlohmann cannot hold, such as 1e400: an answer we cannot read.
         return sys::Error::failed("not JSON agentd can read (a number out of range)");
     }
+}
+
+}  // namespace
+
+sys::Result<std::vector<std::string>> parse_tag_page(std::string_view body) {
+    auto parsed = parse_json(body);
+    if (!parsed) {
+        return parsed.error();
+    }
+    const nlohmann::json& json = *parsed;
     if (!json.is_object()) {
         return sys::Error::failed(fmt::format("expected a JSON object, got {} {}",
                                               article(json.type_name()), json.type_name()));
@@ -62,14 +70,11 @@ sys::Result<std::vector<std::string>> parse_tag_page(std::string_view body) {
 }
 
 sys::Result<std::vector<Referrer>> parse_referrers_index(std::string_view body) {
-    nlohmann::json json;
-    try {
-        json = nlohmann::json::parse(body);
-    } catch (const nlohmann::json::parse_error& e) {
-        return sys::Error::failed(fmt::format("not JSON (syntax error at byte {})", e.byte));
-    } catch (const nlohmann::json::out_of_range&) {
-        return sys::Error::failed("not JSON agentd can read (a number out of range)");
+    auto parsed = parse_json(body);
+    if (!parsed) {
+        return parsed.error();
     }
+    const nlohmann::json& json = *parsed;
     if (!json.is_object()) {
         return sys::Error::failed(fmt::format("expected an image index (a JSON object), got {} {}",
                                               article(json.type_name()), json.type_name()));
