@@ -356,8 +356,8 @@ TEST_CASE("sigstore bundle: malformed bundles are InvalidInput naming the field"
          },
          "inclusionPromise.signedEntryTimestamp is missing"},
         {[](Json& j) {
-             j["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"] = {
-                 Json::object()};
+             j["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"] =
+                 Json::array({Json::object()});  // not {Json::object()}: clang reads a copy
          },
          "rfc3161Timestamps[0].signedTimestamp is missing"},
         {[](Json& j) { j.erase("dsseEnvelope"); },
