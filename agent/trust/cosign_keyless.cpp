@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "agent/sys/digest.h"
-#include "agent/trust/fulcio.h"
+#include "agent/sigstore/fulcio.h"
 
 namespace agentd::trust {
 
@@ -16,7 +16,7 @@ sys::Error bad_annotation(std::string_view annotation, std::string_view why) {
 
 }  // namespace
 
-sys::Result<KeylessEvidence> cosign_keyless_evidence(const SignatureLayer& layer,
+sys::Result<sigstore::KeylessEvidence> cosign_keyless_evidence(const SignatureLayer& layer,
                                                      std::string_view payload) {
     if (layer.signature.empty()) {
         return bad_annotation(k_signature_annotation, "is missing");
@@ -29,8 +29,8 @@ sys::Result<KeylessEvidence> cosign_keyless_evidence(const SignatureLayer& layer
         return bad_annotation(k_bundle_annotation,
                               "is missing: the signature was not logged in a transparency log");
     }
-    KeylessEvidence out;
-    auto leaf = certificates_from_pem(layer.certificate);
+    sigstore::KeylessEvidence out;
+    auto leaf = sigstore::certificates_from_pem(layer.certificate);
     if (!leaf) {
         return bad_annotation(k_certificate_annotation,
                               "is not a PEM certificate: " + leaf.error().message);
@@ -40,20 +40,20 @@ sys::Result<KeylessEvidence> cosign_keyless_evidence(const SignatureLayer& layer
     }
     out.certificate = std::move(leaf->front());
     if (!layer.chain.empty()) {
-        auto chain = certificates_from_pem(layer.chain);
+        auto chain = sigstore::certificates_from_pem(layer.chain);
         if (!chain) {
             return bad_annotation(k_chain_annotation,
                                   "is not PEM certificates: " + chain.error().message);
         }
         out.chain = std::move(*chain);
     }
-    auto entry = parse_cosign_bundle(layer.bundle);
+    auto entry = sigstore::parse_cosign_bundle(layer.bundle);
     if (!entry) {
         return entry.error();
     }
     out.tlog_entries.push_back(std::move(*entry));
     out.signature = layer.signature;
-    out.content = MessageDigest{sys::Hash::Sha256, sys::sha256(payload)};
+    out.content = sigstore::MessageDigest{sys::Hash::Sha256, sys::sha256(payload)};
     return out;
 }
 

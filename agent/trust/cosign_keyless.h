@@ -9,14 +9,14 @@
 
 #include "agent/sys/result.h"
 #include "agent/trust/cosign.h"
-#include "agent/trust/keyless.h"
+#include "agent/sigstore/keyless.h"
 
 namespace agentd::trust {
 
 /// The evidence of `layer`, whose payload blob is `payload`. InvalidInput naming the
 /// annotation when the layer is not a keyless signature (no signature, no certificate, no
 /// bundle) or an annotation does not parse.
-sys::Result<KeylessEvidence> cosign_keyless_evidence(const SignatureLayer& layer,
+sys::Result<sigstore::KeylessEvidence> cosign_keyless_evidence(const SignatureLayer& layer,
                                                      std::string_view payload);
 
 }  // namespace agentd::trust

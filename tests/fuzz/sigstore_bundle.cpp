@@ -1,5 +1,5 @@
-// Sigstore bundles (agent/trust/sigstore_bundle) and the in-toto statements inside them
-// (agent/trust/in_toto), both from a registry (anyone who can push an artifact referring to
+// Sigstore bundles (agent/sigstore/sigstore_bundle) and the in-toto statements inside them
+// (agent/sigstore/in_toto), both from a registry (anyone who can push an artifact referring to
 // the image). The input is split at "\n--\n": the first part is a bundle, a second part (if
 // any) an in-toto statement; a parsed bundle's DSSE payload is read as a statement too.
 // Invariants: a parsed bundle has exactly one content and one verification material, counts
@@ -7,9 +7,9 @@
 // one subject; a digest check that passes names the digest; the keyless evidence of a bundle
 // is refused or over the caller's digest; errors are InvalidInput, never empty.
 
-#include "agent/trust/bundle_evidence.h"
-#include "agent/trust/in_toto.h"
-#include "agent/trust/sigstore_bundle.h"
+#include "agent/sigstore/bundle_evidence.h"
+#include "agent/sigstore/in_toto.h"
+#include "agent/sigstore/sigstore_bundle.h"
 #include "tests/fuzz/fuzz_check.h"
 
 using namespace agentd;
@@ -20,16 +20,16 @@ const std::string k_digest =
     "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 void check_statement(std::string_view payload) {
-    const auto statement = trust::parse_in_toto_statement(payload);
+    const auto statement = sigstore::parse_in_toto_statement(payload);
     if (!statement) {
         FUZZ_CHECK(!statement.error().message.empty());
         FUZZ_CHECK(statement.error().kind == sys::Error::Kind::InvalidInput);
         return;
     }
     FUZZ_CHECK(!statement->subjects.empty() && statement->subjects.size() <= 1024);
-    FUZZ_CHECK(statement->type == trust::k_in_toto_statement_v1 ||
-               statement->type == trust::k_in_toto_statement_v01);
-    const auto wrong = trust::check_subject_digest(*statement, k_digest);
+    FUZZ_CHECK(statement->type == sigstore::k_in_toto_statement_v1 ||
+               statement->type == sigstore::k_in_toto_statement_v01);
+    const auto wrong = sigstore::check_subject_digest(*statement, k_digest);
     if (!wrong) {
         bool named = false;
         for (const auto& subject : statement->subjects) {
@@ -50,14 +50,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check_statement(parts[1]);
     }
 
-    const auto bundle = trust::parse_sigstore_bundle(parts[0]);
+    const auto bundle = sigstore::parse_sigstore_bundle(parts[0]);
     if (!bundle) {
         FUZZ_CHECK(!bundle.error().message.empty());
         FUZZ_CHECK(bundle.error().kind == sys::Error::Kind::InvalidInput);
         return 0;
     }
     FUZZ_CHECK(bundle->minor_version >= 1 && bundle->minor_version <= 3);
-    FUZZ_CHECK(trust::sigstore_bundle_version(bundle->media_type) == bundle->minor_version);
+    FUZZ_CHECK(sigstore::sigstore_bundle_version(bundle->media_type) == bundle->minor_version);
     FUZZ_CHECK(bundle->message_signature.has_value() != bundle->dsse_envelope.has_value());
     FUZZ_CHECK(bundle->certificates.empty() == bundle->public_key_hint.has_value());
     FUZZ_CHECK(bundle->certificates.size() <= 16 && bundle->tlog_entries.size() <= 16);
@@ -81,27 +81,27 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (bundle->message_signature) {
         FUZZ_CHECK(!bundle->message_signature->digest.empty());
         FUZZ_CHECK(!bundle->message_signature->signature.empty());
-        if (!trust::check_message_digest(*bundle->message_signature, k_digest)) {
+        if (!sigstore::check_message_digest(*bundle->message_signature, k_digest)) {
             FUZZ_CHECK(bundle->message_signature->digest.size() == 32);
         }
     }
     if (bundle->dsse_envelope) {
         const auto& envelope = *bundle->dsse_envelope;
         FUZZ_CHECK(!envelope.payload.empty() && !bundle->dsse_signature.sig.empty());
-        const auto pae = trust::dsse_pae(envelope.payload_type, envelope.payload);
+        const auto pae = sigstore::dsse_pae(envelope.payload_type, envelope.payload);
         FUZZ_CHECK(pae.size() > envelope.payload.size() + envelope.payload_type.size());
         FUZZ_CHECK(pae.compare(pae.size() - envelope.payload.size(), std::string::npos,
                                envelope.payload) == 0);
         check_statement(envelope.payload);
     }
     // The evidence for an image: refused with a reason, or over the caller's digest.
-    const auto evidence = trust::bundle_keyless_evidence(*bundle, k_digest);
+    const auto evidence = sigstore::bundle_keyless_evidence(*bundle, k_digest);
     if (!evidence) {
         FUZZ_CHECK(!evidence.error().message.empty());
         FUZZ_CHECK(evidence.error().kind == sys::Error::Kind::InvalidInput);
     } else {
         FUZZ_CHECK(evidence->certificate == bundle->certificates.front());
-        if (const auto* digest = std::get_if<trust::MessageDigest>(&evidence->content)) {
+        if (const auto* digest = std::get_if<sigstore::MessageDigest>(&evidence->content)) {
             FUZZ_CHECK("sha256:" + sys::hex_encode(digest->digest) == k_digest);
         }
     }

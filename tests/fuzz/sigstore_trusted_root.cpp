@@ -1,15 +1,15 @@
-// Sigstore trusted roots (agent/trust/trusted_root): an administrator's `trusted_root` file,
+// Sigstore trusted roots (agent/sigstore/trusted_root): an administrator's `trusted_root` file,
 // or a private Sigstore's. Invariants: a root that parses has certificates and log keys that
 // are not empty, logs with a log ID and a validity start, and chains of 1 to 10 certificates;
 // errors are InvalidInput and not empty.
 
-#include "agent/trust/trusted_root.h"
+#include "agent/sigstore/trusted_root.h"
 #include "tests/fuzz/fuzz_check.h"
 
 using namespace agentd;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    const auto root = trust::parse_trusted_root(fuzz::as_text(data, size));
+    const auto root = sigstore::parse_trusted_root(fuzz::as_text(data, size));
     if (!root) {
         FUZZ_CHECK(root.error().kind == sys::Error::Kind::InvalidInput);
         FUZZ_CHECK(!root.error().message.empty());
