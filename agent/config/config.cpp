@@ -19,6 +19,7 @@
 #include "agent/config/checks.h"
 #include "agent/config/schema.h"
 #include "agent/config/yaml_reader.h"
+#include "agent/sys/version.h"
 
 namespace agentd::config {
 
@@ -165,6 +166,30 @@ sys::Result<TagPolicySpec> TagPolicySpec::make(std::string semver, std::string r
     }
     spec.policy = std::move(*compiled);
     return spec;
+}
+
+sys::Result<CosignKeyless> CosignKeyless::make(std::string_view identity, std::string_view issuer,
+                                               std::filesystem::path trusted_root_file) {
+    auto identity_pattern = sigstore::IdentityPattern::parse(identity);
+    if (!identity_pattern) {
+        return sys::Error::invalid("identity: " + identity_pattern.error().message);
+    }
+    auto issuer_pattern = sigstore::IdentityPattern::parse(issuer);
+    if (!issuer_pattern) {
+        return sys::Error::invalid("issuer: " + issuer_pattern.error().message);
+    }
+    if (trusted_root_file.empty()) {
+        trusted_root_file = sys::k_public_good_trusted_root;
+    }
+    auto root = sigstore::load_trusted_root(trusted_root_file);
+    if (!root) {
+        return sys::Error::invalid("trusted_root: " + root.error().message);
+    }
+    CosignKeyless out;
+    out.policy = {std::move(*identity_pattern), std::move(*issuer_pattern)};
+    out.trusted_root_file = std::move(trusted_root_file);
+    out.trusted_root = std::make_shared<const sigstore::TrustedRoot>(std::move(*root));
+    return out;
 }
 
 const ImageVerify* Stack::verify_for(const std::string& service) const {

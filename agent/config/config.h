@@ -4,12 +4,14 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "agent/policy/tag_policy.h"
+#include "agent/sigstore/keyless.h"
 #include "agent/sys/clock.h"
 #include "agent/sys/public_key.h"
 #include "agent/sys/result.h"
@@ -83,10 +85,27 @@ struct CosignKeys {
     std::vector<sys::PublicKey> keys;          ///< read from `files`, same order
 };
 
-/// What an image must prove before it is pulled. Keyless cosign (identity, issuer) is another
-/// member when it comes.
+/// `verify.cosign` with `identity:` and `issuer:` (SPEC section 2): images must carry a keyless
+/// Sigstore signature (cosign's legacy `.sig` layout or a Sigstore bundle) whose Fulcio
+/// certificate names a matching identity and issuer, chaining to `trusted_root`. The patterns
+/// are compiled and the root read and parsed when the configuration is read.
+struct CosignKeyless {
+    sigstore::KeylessPolicy policy;
+    std::filesystem::path trusted_root_file;  ///< absolute; default: the shipped public-good one
+    std::shared_ptr<const sigstore::TrustedRoot> trusted_root;  ///< read from trusted_root_file
+
+    /// Compiles the patterns and reads the trusted root (empty: the shipped public-good one),
+    /// as agent.yaml's are (`agentctl verify --identity` builds its policy here). InvalidInput
+    /// starting with the field, "identity: ...", for a bad pattern or an unusable root.
+    static sys::Result<CosignKeyless> make(std::string_view identity, std::string_view issuer,
+                                           std::filesystem::path trusted_root_file);
+};
+
+/// What an image must prove before it is pulled: a cosign signature by a key, or a keyless one.
+/// Exactly one of the two is set.
 struct ImageVerify {
     std::optional<CosignKeys> cosign;
+    std::optional<CosignKeyless> keyless;
 };
 
 enum class OnFailure { Rollback, Stop };

@@ -11,6 +11,8 @@
 
 #include "agent/config/checks.h"
 #include "agent/policy/tag_policy.h"
+#include "agent/sigstore/trusted_root.h"
+#include "agent/sys/version.h"
 #include "agent/sys/net.h"
 
 namespace agentd::config {
@@ -27,7 +29,7 @@ constexpr std::string_view k_stack_keys[] = {
 constexpr std::string_view k_policy_keys[] = {"semver", "regex", "order"};
 constexpr std::string_view k_image_keys[] = {"semver", "regex", "order", "verify"};
 constexpr std::string_view k_verify_keys[] = {"cosign"};
-constexpr std::string_view k_cosign_keys[] = {"key"};
+constexpr std::string_view k_cosign_keys[] = {"key", "identity", "issuer", "trusted_root"};
 constexpr std::string_view k_health_keys[] = {"timeout", "stable", "http"};
 constexpr std::string_view k_probe_keys[] = {"url", "status"};
 constexpr std::string_view k_git_keys[] = {"url",  "path",        "branch",
@@ -42,13 +44,6 @@ constexpr std::string_view k_not_yet = k_not_supported_yet;
 constexpr RefusedKey k_stack_refused[] = {
     {"min_age", k_not_yet}, {"window", k_not_yet},   {"drift", k_not_yet},
     {"hooks", k_not_yet},   {"approval", k_not_yet},
-};
-constexpr std::string_view k_keyless_not_yet =
-    "keyless verification is not supported by this version of agentd; use key: FILE";
-constexpr RefusedKey k_cosign_refused[] = {
-    {"identity", k_keyless_not_yet},
-    {"issuer", k_keyless_not_yet},
-    {"trusted_root", k_keyless_not_yet},
 };
 constexpr std::string_view k_per_stack = "is set per stack and cannot be a default";
 constexpr RefusedKey k_defaults_refused[] = {
@@ -258,7 +253,89 @@ void read_key_file(Reader& reader, const Entry& entry, CosignKeys& cosign) {
     cosign.keys.push_back(std::move(*key));
 }
 
-// `verify: {cosign: {key: FILE | [FILE...]}}`.
+// `key: FILE | [FILE...]`.
+std::optional<CosignKeys> read_keys(Reader& reader, const Entry& key) {
+    CosignKeys cosign;
+    if (key.value.IsSequence()) {
+        const auto items = reader.list(key);
+        if (items.empty()) {
+            reader.report(key, "expected at least one public key file");
+        }
+        for (const Entry& item : items) {
+            read_key_file(reader, item, cosign);
+        }
+    } else {
+        read_key_file(reader, key, cosign);
+    }
+    if (cosign.keys.empty()) {
+        return std::nullopt;
+    }
+    return cosign;
+}
+
+// An identity or issuer pattern: exact, glob or regex:, compiled now.
+std::optional<sigstore::IdentityPattern> read_pattern(Reader& reader, const Entry& entry) {
+    const auto text = reader.non_empty(entry);
+    if (!text) {
+        return std::nullopt;
+    }
+    auto pattern = sigstore::IdentityPattern::parse(*text);
+    if (!pattern) {
+        reader.report(entry, pattern.error().message);
+        return std::nullopt;
+    }
+    return std::move(*pattern);
+}
+
+// trusted_root: FILE, read and parsed now; without it, the public-good root agentd ships.
+std::shared_ptr<const sigstore::TrustedRoot> read_trusted_root(Reader& reader, const Entry& where,
+                                                               const std::filesystem::path& file,
+                                                               bool written) {
+    auto root = sigstore::load_trusted_root(file);
+    if (!root) {
+        reader.report(where, written ? root.error().message
+                                     : fmt::format("no trusted_root given, and Sigstore's "
+                                                   "public-good root installed with agentd "
+                                                   "cannot be used: {}; set trusted_root: FILE",
+                                                   root.error().message));
+        return nullptr;
+    }
+    return std::make_shared<const sigstore::TrustedRoot>(std::move(*root));
+}
+
+// `identity:`, `issuer:` and the optional `trusted_root:` of a keyless policy.
+std::optional<CosignKeyless> read_keyless(Reader& reader, const MapReader& map) {
+    const auto identity = map.get("identity");
+    const auto issuer = map.get("issuer");
+    if (!identity || !issuer) {
+        reader.report(map.entry(),
+                      fmt::format("keyless verification needs both identity and issuer; "
+                                  "missing required key \"{}\"",
+                                  identity ? "issuer" : "identity"));
+        return std::nullopt;
+    }
+    auto identity_pattern = read_pattern(reader, *identity);
+    auto issuer_pattern = read_pattern(reader, *issuer);
+    CosignKeyless keyless;
+    if (const auto root = map.get("trusted_root")) {
+        if (const auto path = reader.absolute_path(*root)) {
+            keyless.trusted_root_file = *path;
+            keyless.trusted_root = read_trusted_root(reader, *root, *path, /*written=*/true);
+        }
+    } else {
+        keyless.trusted_root_file = sys::k_public_good_trusted_root;
+        keyless.trusted_root =
+            read_trusted_root(reader, map.entry(), keyless.trusted_root_file, /*written=*/false);
+    }
+    if (!identity_pattern || !issuer_pattern || !keyless.trusted_root) {
+        return std::nullopt;
+    }
+    keyless.policy = {std::move(*identity_pattern), std::move(*issuer_pattern)};
+    return keyless;
+}
+
+// `verify: {cosign: {key: FILE | [FILE...]}}` or
+// `verify: {cosign: {identity: PATTERN, issuer: PATTERN, trusted_root: FILE}}`.
 std::optional<ImageVerify> read_verify(Reader& reader, const Entry& entry) {
     const MapReader map(reader, entry, k_verify_keys);
     if (!map.is_map()) {
@@ -269,44 +346,36 @@ std::optional<ImageVerify> read_verify(Reader& reader, const Entry& entry) {
         // An unknown key (a typo of cosign) was reported already.
         if (!entry.value.IsMap() || entry.value.size() == 0) {
             reader.report(entry,
-                          "needs cosign: {key: FILE} (the public key images are signed with)");
+                          "needs cosign: {key: FILE} (the public key images are signed with) or "
+                          "cosign: {identity: ..., issuer: ...} (keyless)");
         }
         return std::nullopt;
     }
-    const MapReader cosign_map(reader, *cosign_entry, k_cosign_keys, k_cosign_refused);
+    const MapReader cosign_map(reader, *cosign_entry, k_cosign_keys);
     if (!cosign_map.is_map()) {
         return std::nullopt;
     }
     const auto key = cosign_map.get("key");
-    // Refused keys are not entries of the map: look at the YAML itself.
-    const YAML::Node& written = cosign_entry->value;
-    const bool keyless =
-        written.IsMap() && (written["identity"] || written["issuer"] || written["trusted_root"]);
-    if (!key && keyless) {
-        return std::nullopt;  // already refused as not supported
-    }
-    if (!key) {
-        reader.report(*cosign_entry, "missing required key \"key\" (a public key file, or a list)");
-        return std::nullopt;
-    }
-    CosignKeys cosign;
-    if (key->value.IsSequence()) {
-        const auto items = reader.list(*key);
-        if (items.empty()) {
-            reader.report(*key, "expected at least one public key file");
-        }
-        for (const Entry& item : items) {
-            read_key_file(reader, item, cosign);
-        }
-    } else {
-        read_key_file(reader, *key, cosign);
-    }
-    if (cosign.keys.empty()) {
+    const bool keyless = cosign_map.has("identity") || cosign_map.has("issuer");
+    if (key && (keyless || cosign_map.has("trusted_root"))) {
+        reader.report(*cosign_entry,
+                      "key and keyless (identity, issuer, trusted_root) cannot be combined: "
+                      "images are signed either with a key or keyless");
         return std::nullopt;
     }
     ImageVerify verify;
-    verify.cosign = std::move(cosign);
-    return verify;
+    if (key) {
+        verify.cosign = read_keys(reader, *key);
+        return verify.cosign ? std::optional(std::move(verify)) : std::nullopt;
+    }
+    if (!keyless && !cosign_map.has("trusted_root")) {
+        reader.report(*cosign_entry,
+                      "missing required key \"key\" (a public key file, or a list) or "
+                      "\"identity\" and \"issuer\" (keyless)");
+        return std::nullopt;
+    }
+    verify.keyless = read_keyless(reader, cosign_map);
+    return verify.keyless ? std::optional(std::move(verify)) : std::nullopt;
 }
 
 // health.stable must fit inside health.timeout, or the gate could never pass. Reported where the

@@ -49,6 +49,7 @@ struct Args {
     std::vector<std::string> keys;
     std::string identity;
     std::string issuer;
+    std::string trusted_root;
 };
 
 /// One invocation: the API client and the output conventions shared by every command.
@@ -308,9 +309,9 @@ int cmd_tags(CtlContext& c, const Args& a) {
     return listing_exit_code(*doc);
 }
 
-/// The body of POST /v1/verify from --key FILE... or --identity G --issuer U; an error is a
-/// usage error naming the options. Relative key files are made absolute here: agentd reads
-/// them from its own working directory.
+/// The body of POST /v1/verify from --key FILE... or --identity G --issuer U [--trusted-root F];
+/// an error is a usage error naming the options. Relative files are made absolute here: agentd
+/// reads them from its own working directory.
 sys::Result<json> verify_body(const Args& a) {
     const bool keyless = !a.identity.empty() || !a.issuer.empty();
     if (!a.keys.empty() && keyless) {
@@ -325,20 +326,29 @@ sys::Result<json> verify_body(const Args& a) {
             "give the signatures to check: --key FILE (a public key), or --identity and --issuer "
             "(keyless)");
     }
+    if (!keyless && !a.trusted_root.empty()) {
+        return sys::Error::invalid("--trusted-root is for keyless signatures (--identity, --issuer)");
+    }
     if (auto image = sources::ImageRef::parse(a.image); !image) {
         return sys::Error::invalid(image.error().message);
     }
+    const auto absolute = [](const std::string& file) {
+        std::error_code ec;
+        auto path = std::filesystem::absolute(file, ec);
+        return ec ? file : path.lexically_normal().string();
+    };
     json body{{"image", a.image}};
     if (keyless) {
         body["identity"] = a.identity;
         body["issuer"] = a.issuer;
+        if (!a.trusted_root.empty()) {
+            body["trusted_root"] = absolute(a.trusted_root);
+        }
         return body;
     }
     json keys = json::array();
     for (const auto& key : a.keys) {
-        std::error_code ec;
-        auto path = std::filesystem::absolute(key, ec);
-        keys.push_back(ec ? key : path.lexically_normal().string());
+        keys.push_back(absolute(key));
     }
     body["key"] = keys;
     return body;
@@ -437,9 +447,12 @@ int run_agentctl(const std::vector<std::string>& args, CtlContext& context) {
     verify->add_option("--key", a.keys, "a PEM public key file; repeat for any of several keys")
         ->allow_extra_args(false);
     verify->add_option("--identity", a.identity,
-                       "keyless: the signer's certificate identity (not supported yet)");
+                       "keyless: the signer's certificate identity (exact, glob, or regex:...)");
     verify->add_option("--issuer", a.issuer,
-                       "keyless: the identity's OIDC issuer (not supported yet)");
+                       "keyless: the identity's OIDC issuer (exact, glob, or regex:...)");
+    verify->add_option("--trusted-root", a.trusted_root,
+                       "keyless: a Sigstore trusted_root.json (default: the public-good one "
+                       "agentd ships)");
 
     std::vector<std::string> argv_storage{"agentctl"};
     argv_storage.insert(argv_storage.end(), args.begin(), args.end());

@@ -237,6 +237,7 @@ std::string render_verify(const json& doc) {
     if (!text(doc, "identity").empty()) {
         fields.add_row({"identity:", text(doc, "identity")});
         fields.add_row({"issuer:", text(doc, "issuer")});
+        fields.add_row({"trusted root:", text(doc, "trusted_root")});
     }
     // Drop the empty header line of the two-column layout.
     const std::string rendered = fields.render();

@@ -22,9 +22,10 @@ std::string render_cycle(const std::string& stack, const nlohmann::json& result)
 /// yes / no / selected per tag, then "selected: TAG" or "no tag matches <policy>". Without
 /// "matches" (no policy): one tag per line.
 std::string render_tags(const nlohmann::json& doc, const std::string& policy);
-/// A verification {"image","digest","verified","message","keys","identity","issuer"}: the
-/// image, its digest, the verdict, and what verified it or why not (the message without its
-/// leading "image REF@DIGEST: "), then the keys (with their algorithms) or the identity asked for.
+/// A verification {"image","digest","verified","message","keys","identity","issuer",
+/// "trusted_root"}: the image, its digest, the verdict, and what verified it or why not (the
+/// message without its leading "image REF@DIGEST: "), then the keys (with their algorithms) or
+/// the identity, issuer and trusted root asked for.
 std::string render_verify(const nlohmann::json& doc);
 /// "v2.3.1 (0123456789ab)", "0123456789ab", or "-" for a deployment's release.
 std::string release_label(const nlohmann::json& deployment);

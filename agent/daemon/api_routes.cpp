@@ -287,14 +287,16 @@ ApiReply post_verify(ApiBackend& backend, const ApiRequest& r) {
             keys.push_back(json{{"file", key.name()}, {"algorithm", key.algorithm()}});
         }
     }
-    const auto& keyless = request->keyless;
+    const auto& keyless = policy->keyless;
     return {200, json{{"image", written_reference(request->image)},
                       {"digest", verdict->digest},
                       {"verified", verdict->verified},
                       {"message", verdict->message},
                       {"keys", keys},
-                      {"identity", keyless ? json(keyless->identity) : json(nullptr)},
-                      {"issuer", keyless ? json(keyless->issuer) : json(nullptr)}}};
+                      {"identity", keyless ? json(keyless->policy.identity.text()) : json(nullptr)},
+                      {"issuer", keyless ? json(keyless->policy.issuer.text()) : json(nullptr)},
+                      {"trusted_root",
+                       keyless ? json(keyless->trusted_root_file.string()) : json(nullptr)}}};
 }
 
 ApiReply post_reload(ApiBackend& backend) {

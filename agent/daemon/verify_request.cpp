@@ -18,28 +18,36 @@ using nlohmann::json;
 constexpr std::size_t k_max_keys = 32;
 constexpr std::size_t k_max_path_length = 4096;
 constexpr std::size_t k_max_identity_length = 1024;
-constexpr std::array<std::string_view, 4> k_fields{"image", "key", "identity", "issuer"};
+constexpr std::array<std::string_view, 5> k_fields{"image", "key", "identity", "issuer",
+                                                   "trusted_root"};
 
 bool has_control_character(std::string_view text) {
     return std::any_of(text.begin(), text.end(),
                        [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
-sys::Result<std::filesystem::path> key_path(const json& value) {
+// A file agentd reads itself: `field` names it in errors, `what` says what it holds.
+sys::Result<std::filesystem::path> file_path(const json& value, std::string_view field,
+                                             std::string_view what) {
     if (!value.is_string() || value.get_ref<const std::string&>().empty()) {
-        return sys::Error::invalid("key: expected the absolute path of a PEM public key file");
+        return sys::Error::invalid(fmt::format("{}: expected the absolute path of {}", field, what));
     }
     const auto& text = value.get_ref<const std::string&>();
     if (text.size() > k_max_path_length || has_control_character(text)) {
-        return sys::Error::invalid("key: expected a file path, got a string that is none");
+        return sys::Error::invalid(
+            fmt::format("{}: expected a file path, got a string that is none", field));
     }
     std::filesystem::path path(text);
     if (!path.is_absolute()) {
         return sys::Error::invalid(fmt::format(
-            "key: {} is a relative path; agentd reads the key file itself: give an absolute path",
-            text));
+            "{}: {} is a relative path; agentd reads the file itself: give an absolute path",
+            field, text));
     }
     return path;
+}
+
+sys::Result<std::filesystem::path> key_path(const json& value) {
+    return file_path(value, "key", "a PEM public key file");
 }
 
 sys::Result<std::vector<std::filesystem::path>> key_paths(const json& value) {
@@ -91,7 +99,9 @@ sys::Result<VerifyRequest> parse_verify_request(const json& body) {
     for (const auto& [field, value] : body.items()) {
         if (std::find(k_fields.begin(), k_fields.end(), field) == k_fields.end()) {
             return sys::Error::invalid(
-                fmt::format("unknown field \"{}\" (expected image, key, identity, issuer)", field));
+                fmt::format("unknown field \"{}\" (expected image, key, identity, issuer, "
+                            "trusted_root)",
+                            field));
         }
     }
     if (!body.contains("image") || !body["image"].is_string() ||
@@ -108,7 +118,8 @@ sys::Result<VerifyRequest> parse_verify_request(const json& body) {
     const bool key = body.contains("key");
     const bool identity = body.contains("identity");
     const bool issuer = body.contains("issuer");
-    if (key && (identity || issuer)) {
+    const bool trusted_root = body.contains("trusted_root");
+    if (key && (identity || issuer || trusted_root)) {
         return sys::Error::invalid(
             "give either key (keyed signatures) or identity and issuer (keyless), not both");
     }
@@ -137,16 +148,28 @@ sys::Result<VerifyRequest> parse_verify_request(const json& body) {
     if (!by) {
         return by.error();
     }
-    request.keyless = KeylessIdentity{std::move(*who), std::move(*by)};
+    request.keyless = KeylessIdentity{std::move(*who), std::move(*by), {}};
+    if (trusted_root) {
+        auto root = file_path(body["trusted_root"], "trusted_root", "a Sigstore trusted_root.json");
+        if (!root) {
+            return root.error();
+        }
+        request.keyless->trusted_root = std::move(*root);
+    }
     return request;
 }
 
 sys::Result<config::ImageVerify> verify_policy(const VerifyRequest& request) {
     if (request.keyless) {
-        // config::ImageVerify has no keyless member yet: build it here when it has.
-        return sys::Error::invalid(
-            "keyless verification is not supported by this version of agentd: verify with a "
-            "public key (key) instead");
+        auto keyless = config::CosignKeyless::make(request.keyless->identity,
+                                                   request.keyless->issuer,
+                                                   request.keyless->trusted_root);
+        if (!keyless) {
+            return keyless.error();
+        }
+        config::ImageVerify policy;
+        policy.keyless = std::move(*keyless);
+        return policy;
     }
     config::CosignKeys cosign;
     for (const auto& file : request.key_files) {

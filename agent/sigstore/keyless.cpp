@@ -138,7 +138,7 @@ sys::Result<KeylessVerified> verify_keyless(const TrustedRoot& root, const Keyle
     out.issuer = certificate->leaf.issuer;
     out.ca = certificate->ca;
     if (!policy.identity.matches(out.identity)) {
-        return sys::Error::invalid(fmt::format("the certificate was issued to {}, expected {}",
+        return sys::Error::invalid(fmt::format("the certificate's identity is {}, expected {}",
                                                sys::quoted(out.identity, 256),
                                                sys::quoted(policy.identity.text(), 256)));
     }

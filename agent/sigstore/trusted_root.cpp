@@ -5,6 +5,7 @@
 #include <openssl/x509.h>
 
 #include "agent/sys/digest.h"
+#include "agent/sys/files.h"
 #include "agent/sys/public_key.h"
 #include "agent/sys/quote.h"
 #include "agent/sigstore/json_fields.h"
@@ -252,6 +253,21 @@ sys::Result<TrustedRoot> parse_trusted_root(std::string_view json) {
     }
     out.ctlogs = std::move(*ctlogs);
     return out;
+}
+
+sys::Result<TrustedRoot> load_trusted_root(const std::filesystem::path& file) {
+    auto text = sys::read_file(file);
+    if (!text) {
+        // read_file's message starts with the file's name.
+        return sys::Error{text.error().kind,
+                          fmt::format("cannot read trusted root {}", text.error().message)};
+    }
+    auto root = parse_trusted_root(*text);
+    if (!root) {
+        return sys::Error::invalid(fmt::format("{} is not a Sigstore trusted root: {}",
+                                               file.string(), root.error().message));
+    }
+    return root;
 }
 
 }  // namespace agentd::sigstore

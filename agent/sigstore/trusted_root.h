@@ -10,6 +10,7 @@
 // Every certificate and key is parsed once here by OpenSSL, so a root that loads holds no
 // material that fails later.
 
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -67,5 +68,9 @@ struct TrustedRoot {
 /// certificates in a chain, or input above k_max_trusted_root_size. A log without logId gets
 /// the SHA-256 of its key, as Rekor defines it.
 sys::Result<TrustedRoot> parse_trusted_root(std::string_view json);
+
+/// Reads and parses the trusted root in `file` (the one I/O of this layer, as
+/// sys::PublicKey::load): the error names the file, NotFound when it is absent.
+sys::Result<TrustedRoot> load_trusted_root(const std::filesystem::path& file);
 
 }  // namespace agentd::sigstore

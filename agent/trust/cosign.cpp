@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/sys/base64.h"
+#include "agent/sigstore/sigstore_bundle.h"
 #include "agent/sys/quote.h"
 
 namespace agentd::trust {
@@ -41,6 +42,28 @@ std::string annotation(const nlohmann::json& annotations, std::string_view key) 
     return value && value->size() <= k_max_annotation_size ? std::move(*value) : std::string();
 }
 
+// The "layers" array of an image manifest (schemaVersion 2), at most k_max_layers long.
+sys::Result<const nlohmann::json*> manifest_layers(const nlohmann::json& json,
+                                                   std::string_view what) {
+    if (!json.is_object()) {
+        return sys::Error::invalid(fmt::format("{} is not a JSON object", what));
+    }
+    const auto version = json.find("schemaVersion");
+    if (version == json.end() || !version->is_number_integer() || *version != 2) {
+        return sys::Error::invalid(
+            fmt::format("{} is not an image manifest (schemaVersion is not 2)", what));
+    }
+    const auto layers = json.find("layers");
+    if (layers == json.end() || !layers->is_array()) {
+        return sys::Error::invalid(fmt::format("{} has no \"layers\" array", what));
+    }
+    if (layers->size() > k_max_layers) {
+        return sys::Error::invalid(fmt::format("{} has {} layers; at most {} are read", what,
+                                               layers->size(), k_max_layers));
+    }
+    return &*layers;
+}
+
 }  // namespace
 
 std::string signature_tag(std::string_view digest) {
@@ -56,24 +79,11 @@ sys::Result<std::vector<SignatureLayer>> parse_signature_manifest(std::string_vi
     if (!json) {
         return json.error();
     }
-    if (!json->is_object()) {
-        return sys::Error::invalid("the signature manifest is not a JSON object");
+    auto layers_or = manifest_layers(*json, "the signature manifest");
+    if (!layers_or) {
+        return layers_or.error();
     }
-    const auto version = json->find("schemaVersion");
-    if (version == json->end() || !version->is_number_integer() || *version != 2) {
-        return sys::Error::invalid(
-            "the signature manifest is not an image manifest "
-            "(schemaVersion is not 2)");
-    }
-    const auto layers = json->find("layers");
-    if (layers == json->end() || !layers->is_array()) {
-        return sys::Error::invalid("the signature manifest has no \"layers\" array");
-    }
-    if (layers->size() > k_max_layers) {
-        return sys::Error::invalid(
-            fmt::format("the signature manifest has {} layers; at most {} are read", layers->size(),
-                        k_max_layers));
-    }
+    const nlohmann::json* layers = *layers_or;
     std::vector<SignatureLayer> out;
     for (std::size_t i = 0; i < layers->size(); ++i) {
         const auto& layer = (*layers)[i];
@@ -179,6 +189,42 @@ std::optional<std::string> check_claims(const SimpleSigning& claims, const sourc
                            sys::quoted(claims.docker_reference), image.familiar_name());
     }
     return std::nullopt;
+}
+
+sys::Result<BlobRef> parse_bundle_manifest(std::string_view body) {
+    constexpr std::string_view what = "the Sigstore bundle's manifest";
+    auto json = parse_json(body, what);
+    if (!json) {
+        return json.error();
+    }
+    auto layers = manifest_layers(*json, what);
+    if (!layers) {
+        return layers.error();
+    }
+    for (const auto& layer : **layers) {
+        const auto media_type = layer.is_object() ? string_at(layer, "mediaType") : std::nullopt;
+        if (!media_type || !sigstore::sigstore_bundle_version(*media_type)) {
+            continue;
+        }
+        BlobRef out;
+        const auto digest = string_at(layer, "digest");
+        const auto size = layer.find("size");
+        if (!digest || !sources::valid_digest(*digest)) {
+            return sys::Error::invalid(fmt::format("{} has a bundle layer without a valid sha256 "
+                                                   "digest",
+                                                   what));
+        }
+        if (size == layer.end() || !size->is_number_unsigned() ||
+            size->get<std::uint64_t>() > k_max_bundle_size) {
+            return sys::Error::invalid(fmt::format(
+                "{} has a bundle layer without a size, or one above {} bytes", what,
+                k_max_bundle_size));
+        }
+        out.digest = *digest;
+        out.size = size->get<std::uint64_t>();
+        return out;
+    }
+    return sys::Error::invalid(fmt::format("{} has no layer of a Sigstore bundle media type", what));
 }
 
 }  // namespace agentd::trust

@@ -57,6 +57,25 @@ struct SignatureLayer {
 /// for more than 64 layers.
 sys::Result<std::vector<SignatureLayer>> parse_signature_manifest(std::string_view body);
 
+/// Sigstore bundles attached to an image as OCI artifacts (cosign v3, @sigstore/oci): the
+/// artifact type the referrers API is asked for, and a bound on a bundle's size (a bundle is a
+/// few KiB).
+inline constexpr std::string_view k_bundle_artifact_type =
+    "application/vnd.dev.sigstore.bundle.v0.3+json";
+inline constexpr std::uint64_t k_max_bundle_size = 1024 * 1024;
+
+/// A blob a manifest names.
+struct BlobRef {
+    std::string digest;
+    std::uint64_t size = 0;
+};
+
+/// The bundle blob of an artifact manifest that holds a Sigstore bundle: its first layer with
+/// a Sigstore bundle media type. InvalidInput, saying what is wrong, for anything that is not
+/// an image manifest, has no such layer, or names it without a valid digest or with a size
+/// above k_max_bundle_size.
+sys::Result<BlobRef> parse_bundle_manifest(std::string_view body);
+
 /// The critical claims of a simple-signing payload.
 struct SimpleSigning {
     std::string docker_reference;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "agent/trust/cosign.h"
+#include "agent/trust/legacy_signatures.h"
 
 namespace agentd::trust {
 
@@ -33,60 +34,39 @@ sys::Result<CosignVerified> verify_cosign_keyed(sources::Registry& registry,
     if (keys.empty()) {
         return rejected("no public key is configured");
     }
-    sources::ImageRef signatures = image;
-    signatures.tag = signature_tag(digest);
-    signatures.digest.clear();
-    const std::string where = fmt::format("{}:{}", image.familiar_name(), signatures.tag);
-
-    auto manifest = registry.get_manifest(signatures);
-    if (!manifest) {
-        if (manifest.error().is_not_found()) {
-            return rejected(
-                fmt::format("not signed: no signature tag {}; expected a cosign "
-                            "signature by {}",
-                            where, key_names(keys)));
+    auto found = read_legacy_signatures(registry, image, digest);
+    if (!found) {
+        if (found.error().is_not_found()) {
+            return rejected(fmt::format("not signed: {}; expected a cosign signature by {}",
+                                        found.error().message, key_names(keys)));
         }
-        return sys::Error{manifest.error().kind == sys::Error::Kind::InvalidInput
-                              ? sys::Error::Kind::Failed
-                              : manifest.error().kind,
-                          fmt::format("image {}: reading signature {}: {}", subject, where,
-                                      manifest.error().message)};
+        if (found.error().kind == sys::Error::Kind::InvalidInput) {
+            return rejected(found.error().message);
+        }
+        return found.error();
     }
-    auto layers = parse_signature_manifest(manifest->body);
-    if (!layers) {
-        return rejected(fmt::format("{}: {}", where, layers.error().message));
-    }
-    if (layers->empty()) {
+    const std::string& where = found->where;
+    if (found->signatures.empty()) {
         return rejected(fmt::format("not signed: {} has no simple-signing layer", where));
     }
 
     std::vector<std::string> reasons;
-    for (std::size_t i = 0; i < layers->size(); ++i) {
-        const SignatureLayer& layer = (*layers)[i];
-        const std::string which = layers->size() == 1
-                                      ? std::string("the signature")
-                                      : fmt::format("signature {} of {}", i + 1, layers->size());
+    for (const LegacySignature& signature : found->signatures) {
+        const SignatureLayer& layer = signature.layer;
+        const std::string& which = signature.which;
         if (layer.signature.empty()) {
             reasons.push_back(
                 fmt::format("{} has no {} annotation", which, k_signature_annotation));
             continue;
         }
-        auto payload = registry.get_blob(signatures, layer.payload_digest, k_max_payload_size);
-        if (!payload) {
-            if (payload.error().is_not_found()) {
-                reasons.push_back(
-                    fmt::format("{}: payload {} is missing", which, layer.payload_digest));
-                continue;
-            }
-            return sys::Error{payload.error().kind == sys::Error::Kind::InvalidInput
-                                  ? sys::Error::Kind::Failed
-                                  : payload.error().kind,
-                              fmt::format("image {}: reading signature {}: {}", subject, where,
-                                          payload.error().message)};
+        if (!signature.payload) {
+            reasons.push_back(fmt::format("{}: payload {} is missing", which, layer.payload_digest));
+            continue;
         }
+        const std::string& payload = *signature.payload;
         const sys::PublicKey* signer = nullptr;
         for (const auto& key : keys) {
-            if (key.verifies(*payload, layer.signature)) {
+            if (key.verifies(payload, layer.signature)) {
                 signer = &key;
                 break;
             }
@@ -98,7 +78,7 @@ sys::Result<CosignVerified> verify_cosign_keyed(sources::Registry& registry,
                             which, keys.size() == 1 ? "the key" : "any key", key_names(keys)));
             continue;
         }
-        auto claims = parse_simple_signing(*payload);
+        auto claims = parse_simple_signing(payload);
         if (!claims) {
             reasons.push_back(fmt::format("{}: {}", which, claims.error().message));
             continue;

@@ -26,7 +26,8 @@ public:
 };
 
 /// Reads signatures through a registry client. Successes are cached per repository, digest and
-/// key files, so verifying a digest again costs no request (a digest's content never changes;
+/// policy (the key files; or the identity, issuer and trusted root file),
+/// so verifying a digest again costs no request (a digest's content never changes;
 /// a signature once verified stays a valid signature). Rejections are not cached: the pipeline
 /// remembers the release as bad instead.
 class RegistryImageVerifier final : public ImageVerifier {

@@ -299,14 +299,15 @@ TEST_CASE("agentctl: verify errors from agentd follow the API's status", "[ctl]"
     Sandbox s;
     REQUIRE(s.run({"verify", "web", "--key", key.public_pem().string()}) == 3);
     s.serve();
-    // Refused by agentd: a key file it cannot read, keyless (not supported yet): 2.
+    // Refused by agentd: a key file it cannot read, a trusted root it cannot read: 2.
     REQUIRE(s.run({"verify", "web", "--key", "/nonexistent/k.pub"}) == 2);
     CHECK(s.err.str().rfind("agentctl: key: public key /nonexistent/k.pub: cannot be read", 0) ==
           0);
-    REQUIRE(s.run({"verify", "web", "--identity", "ci@acme.example", "--issuer", "https://x"}) ==
-            2);
-    CHECK(s.err.str().rfind(
-              "agentctl: keyless verification is not supported by this version of agentd", 0) == 0);
+    REQUIRE(s.run({"verify", "web", "--identity", "ci@acme.example", "--issuer", "https://x",
+                   "--trusted-root", "/nonexistent/root.json"}) == 2);
+    CHECK(s.err.str().rfind("agentctl: trusted_root: cannot read trusted root "
+                            "/nonexistent/root.json",
+                            0) == 0);
     CHECK(s.backend.calls.empty());
     // An unknown image: 2, as tags; an unreachable registry: 1 with the reason, nothing on stdout.
     s.backend.verify_error = sys::Error::not_found("tag 9 not found in web");

@@ -176,11 +176,12 @@ TEST_CASE("render: verify names the image, digest, verdict and what verified it 
     const json keyless{{"image", "web:1"},      {"digest", digest},
                        {"verified", false},     {"message", "no"},
                        {"keys", json::array()}, {"identity", "ci@acme.example"},
-                       {"issuer", "https://x"}};
+                       {"issuer", "https://x"}, {"trusted_root", "/r.json"}};
     const std::string out = ctl::render_verify(keyless);
-    CHECK(out.find("identity:  ci@acme.example\n") != std::string::npos);
-    CHECK(out.find("issuer:    https://x\n") != std::string::npos);
+    CHECK(out.find("identity:      ci@acme.example\n") != std::string::npos);
+    CHECK(out.find("issuer:        https://x\n") != std::string::npos);
+    CHECK(out.find("trusted root:  /r.json\n") != std::string::npos);
     CHECK(out.find("keys:") == std::string::npos);
     // A message without the pinned prefix is shown whole.
-    CHECK(out.find("why:       no\n") != std::string::npos);
+    CHECK(out.find("why:           no\n") != std::string::npos);
 }

@@ -221,7 +221,8 @@ TEST_CASE("api routes: verify answers the verdict with the image, digest and key
               {"message", b.verdict.message},
               {"keys", {{{"file", key.public_pem().string()}, {"algorithm", "ECDSA P-256"}}}},
               {"identity", nullptr},
-              {"issuer", nullptr}});
+              {"issuer", nullptr},
+              {"trusted_root", nullptr}});
     REQUIRE(b.last_policy);
     REQUIRE(b.last_policy->cosign);
     CHECK(b.last_policy->cosign->files == std::vector<std::filesystem::path>{key.public_pem()});
@@ -260,8 +261,11 @@ TEST_CASE("api routes: verify refuses a bad request before the registry", "[daem
               .rfind("key: public key " + (dir.path() / "none.pub").string() + ": cannot be read",
                      0) == 0);
     CHECK(post(R"({"image":"web"})").rfind("give the signatures to check", 0) == 0);
-    CHECK(post(R"({"image":"web","identity":"x@acme.example","issuer":"https://x"})")
-              .rfind("keyless verification is not supported by this version of agentd", 0) == 0);
+    CHECK(post(R"({"image":"web","identity":"regex:(","issuer":"https://x"})")
+              .rfind("identity: ", 0) == 0);
+    CHECK(post(R"({"image":"web","identity":"x@acme.example","issuer":"https://x",)"
+               R"("trusted_root":")" + (dir.path() / "none.json").string() + R"("})")
+              .rfind("trusted_root: cannot read trusted root", 0) == 0);
     CHECK(b.calls.empty());
     CHECK(handle_request(b, req("GET", "/v1/verify")).status == 405);
 }

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "tests/unit/openssl_signer.h"
+#include "tests/unit/sigstore/sigstore_vectors.h"
 #include "tests/unit/temp_dir.h"
 
 using namespace agentd;
@@ -66,7 +67,7 @@ TEST_CASE("verify request: a bad image reference is refused naming the field", "
 
 TEST_CASE("verify request: key files are absolute paths", "[daemon]") {
     CHECK(refused(json{{"image", "web"}, {"key", "cosign.pub"}}) ==
-          "key: cosign.pub is a relative path; agentd reads the key file itself: give an "
+          "key: cosign.pub is a relative path; agentd reads the file itself: give an "
           "absolute path");
     CHECK(starts_with(refused(json{{"image", "web"}, {"key", ""}}), "key: expected the absolute"));
     CHECK(starts_with(refused(json{{"image", "web"}, {"key", 3}}), "key: expected the absolute"));
@@ -94,7 +95,7 @@ TEST_CASE("verify request: exactly one of key and identity with issuer", "[daemo
     CHECK(starts_with(refused(json{{"image", "web"}, {"identity", "x"}, {"issuer", false}}),
                       "issuer: expected a non-empty string"));
     CHECK(refused(json{{"image", "web"}, {"key", "/k.pub"}, {"keys", "/k.pub"}}) ==
-          "unknown field \"keys\" (expected image, key, identity, issuer)");
+          "unknown field \"keys\" (expected image, key, identity, issuer, trusted_root)");
 }
 
 TEST_CASE("verify request: the policy reads each key file and names a bad one", "[daemon]") {
@@ -132,13 +133,32 @@ TEST_CASE("verify request: the policy reads each key file and names a bad one", 
     CHECK_FALSE(verify_policy(*request).ok());
 }
 
-TEST_CASE("verify request: keyless is refused as not supported by this version", "[daemon]") {
-    auto request = parse_verify_request(
-        json{{"image", "web"}, {"identity", "ci@acme.example"}, {"issuer", "https://x"}});
+TEST_CASE("verify request: keyless builds the policy agent.yaml would", "[daemon]") {
+    agentd::testing::TempDir dir;
+    const auto root = dir.path() / "trusted_root.json";
+    std::ofstream(root) << agentd::testing::k_public_good_root;
+    auto request = parse_verify_request(json{{"image", "web"},
+                                             {"identity", "https://github.com/acme/*"},
+                                             {"issuer", "https://x"},
+                                             {"trusted_root", root.string()}});
     REQUIRE(request.ok());
     auto policy = verify_policy(*request);
+    REQUIRE(policy.ok());
+    CHECK_FALSE(policy->cosign);
+    REQUIRE(policy->keyless);
+    CHECK(policy->keyless->policy.identity.matches("https://github.com/acme/web"));
+    CHECK(policy->keyless->policy.issuer.text() == "https://x");
+    CHECK(policy->keyless->trusted_root_file == root);
+    REQUIRE(policy->keyless->trusted_root != nullptr);
+
+    CHECK(refused(json{{"image", "web"}, {"identity", "x"}, {"issuer", "y"},
+                       {"trusted_root", "root.json"}})
+              .rfind("trusted_root: root.json is a relative path", 0) == 0);
+    CHECK(refused(json{{"image", "web"}, {"key", "/k.pub"}, {"trusted_root", "/r.json"}})
+              .rfind("give either key", 0) == 0);
+    request->keyless->identity = "regex:(";
+    policy = verify_policy(*request);
     REQUIRE_FALSE(policy.ok());
     CHECK(policy.error().kind == sys::Error::Kind::InvalidInput);
-    CHECK(starts_with(policy.error().message,
-                      "keyless verification is not supported by this version of agentd"));
+    CHECK(starts_with(policy.error().message, "identity: "));
 }

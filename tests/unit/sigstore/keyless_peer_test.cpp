@@ -216,7 +216,7 @@ TEST_CASE("keyless peer: the wrong identity or issuer is rejected naming both",
     auto result = sigstore::verify_keyless(root, other_repo, evidence);
     REQUIRE_FALSE(result.ok());
     CHECK_THAT(result.error().message,
-               Catch::Contains("the certificate was issued to \"https://github.com/sigstore-") &&
+               Catch::Contains("the certificate's identity is \"https://github.com/sigstore-") &&
                    Catch::Contains("expected \"https://github.com/acme/*\""));
 
     const sigstore::KeylessPolicy other_issuer{

@@ -215,7 +215,7 @@ TEST_CASE("keyless: identity and issuer must match the policy", "[trust][keyless
               root, policy("regex:https://github\\.com/acme/web/.*@refs/tags/v[0-9]+"), evidence)
               .ok());
     require_rejected(sigstore::verify_keyless(root, policy("https://github.com/evil/*"), evidence),
-                     "the certificate was issued to \"" + k_identity +
+                     "the certificate's identity is \"" + k_identity +
                          "\", expected \"https://github.com/evil/*\"");
     // A regex matches the whole identity, not a part of it.
     require_rejected(
