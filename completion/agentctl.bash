@@ -39,7 +39,7 @@ _agentctl() {
 
     # Option arguments first.
     case $prev in
-        --socket | --key)
+        --socket | --key | --trusted-root)
             compopt -o filenames 2>/dev/null
             COMPREPLY=($(compgen -f -- "$cur"))
             return
@@ -86,7 +86,8 @@ _agentctl() {
     local args=0
     for ((i = command_at + 1; i < COMP_CWORD; i++)); do
         case ${COMP_WORDS[i]} in
-            --to | --limit | --socket | --semver | --regex | --order | --key | --identity | --issuer)
+            --to | --limit | --socket | --semver | --regex | --order | --key | --identity | --issuer | \
+                --trusted-root)
                 ((i++))
                 ;;
             -*) ;;
@@ -102,7 +103,7 @@ _agentctl() {
         rollback) options+=" --to" ;;
         policy) ((args > 0)) && options+=" --semver --regex --order" ;;  # after "test"
         tags) options+=" --semver --regex --order" ;;
-        verify) options+=" --key --identity --issuer" ;;
+        verify) options+=" --key --identity --issuer --trusted-root" ;;
     esac
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$options" -- "$cur"))

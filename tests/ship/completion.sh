@@ -45,10 +45,15 @@ expect "show status sync" "$nothing" s
 expect "tags" "$nothing" t
 expect "--help --order --regex --semver" "$nothing" tags ghcr.io/acme/web --
 expect "alphabetical numerical" "$nothing" tags web --regex x --order ""
-expect "--help --identity --issuer --key" "$nothing" verify ghcr.io/acme/web --
+expect "--help --identity --issuer --key --trusted-root" "$nothing" verify ghcr.io/acme/web --
 expect "" "$nothing" verify web --identity ""
-mkdir -p "$ship_tmp/keys" && touch "$ship_tmp/keys/cosign.pub"
+mkdir -p "$ship_tmp/keys" && touch "$ship_tmp/keys/cosign.pub" "$ship_tmp/keys/trusted_root.json"
 expect "$ship_tmp/keys/cosign.pub" "$nothing" verify web --key "$ship_tmp/keys/co"
+expect "$ship_tmp/keys/trusted_root.json" "$nothing" verify web --identity a --issuer b \
+    --trusted-root "$ship_tmp/keys/tr"
+# An option's argument is not a positional one: the image is still the only one.
+expect "--help --identity --issuer --key --trusted-root" "$nothing" verify web \
+    --trusted-root /x --
 expect "" "$nothing" tags ""
 expect "reload resume" "$nothing" re
 expect "rollback" "$nothing" ro

@@ -48,7 +48,7 @@ files=(/usr/sbin/agentd /usr/bin/agentctl /lib/systemd/system/agentd.service
     /lib/systemd/system/agentd.socket /etc/agentd/agent.yaml /usr/share/man/man8/agentd.8.gz
     /usr/share/man/man1/agentctl.1.gz /usr/share/man/man5/agent.yaml.5.gz
     /usr/share/bash-completion/completions/agentctl /usr/share/agentd/agent.schema.json
-    /usr/share/doc/agentd/copyright)
+    /usr/share/agentd/sigstore/trusted_root.json /usr/share/doc/agentd/copyright)
 for file in "${files[@]}"; do
     if [[ -f $file ]] && dpkg -S "$file" 2>/dev/null | grep -q '^agentd:'; then
         pass "installed $file"
@@ -56,6 +56,10 @@ for file in "${files[@]}"; do
         fail "not installed by the package: $file"
     fi
 done
+# The default of verify.cosign.trusted_root is the tree's copy, byte for byte (not a conffile:
+# a new package brings Sigstore's rotated keys).
+check "the installed Sigstore trusted root is config/sigstore/trusted_root.json" \
+    cmp /usr/share/agentd/sigstore/trusted_root.json "$ship_root/config/sigstore/trusted_root.json"
 [[ -x /usr/sbin/agentd && -x /usr/bin/agentctl ]] && pass "agentd and agentctl are executable" ||
     fail "agentd or agentctl is not executable"
 check "postinst created the group agentd" getent group agentd

@@ -19,6 +19,7 @@ Key convention (what `keys` prints, one "SECTION KEY" per line):
   "# DEFAULTS".
 """
 import json
+import os
 import re
 import subprocess
 import sys
@@ -63,13 +64,18 @@ def cmd_validate(schema_path, files):
     return 1 if bad else 0
 
 
+# The source tree, for cases that name files of it (@SOURCE_ROOT@).
+SOURCE_ROOT = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
 def read_cases(path):
     """`### EXPECT: description` then the YAML text, up to the next ###. EXPECT: valid, invalid
     (both the schema and agentd refuse it) or code-invalid (a check across values that only
-    agentd makes)."""
+    agentd makes). @SOURCE_ROOT@ in the text is the source tree's absolute path."""
     cases = []
     with open(path) as f:
         for line in f:
+            line = line.replace("@SOURCE_ROOT@", SOURCE_ROOT)
             m = re.match(r"^### (valid|invalid|code-invalid): (.*)$", line)
             if m:
                 cases.append([m.group(1), m.group(2), ""])
