@@ -9,7 +9,8 @@
 //   --state DIR      the private Sigstore of one test: its CA, CT log and Rekor keys (PEM) and
 //                    the CA's root certificate are made on the first run and kept there, with
 //                    DIR/trusted_root.json (protobuf-specs TrustedRoot JSON) naming them, so that
-//                    every signature of the test chains to that one trusted root.
+//                    every signature of the test chains to that one trusted root. Sign one
+//                    image at a time per DIR (the first run makes the keys).
 //   --identity, --issuer   what the OIDC token says, hence the certificate's SAN (a URI) and
 //                    its issuer extensions.
 //   --format bundle  what `cosign sign` writes by default since v3: a Sigstore bundle
@@ -36,6 +37,7 @@
 //   --expect-identity SAN, --expect-issuer URL
 //                    the policy the oracle checks (default: --identity and --issuer), i.e.
 //                    what the verifier under test is configured with
+// An option given twice: the last one counts.
 // Prints one JSON line:
 //   {"format", "image", "pushed": "REPOSITORY@sha256:..." (the bundle's artifact manifest) or
 //    "REPOSITORY:sha256-<hex>.sig@sha256:..." (the signature manifest),
