@@ -23,29 +23,22 @@
 // Every run makes new mock keys: sign everything one test needs in one run.
 'use strict';
 
-// The signing process talks to 127.0.0.1 only: no proxy may intercept it.
-for (const name of ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy', 'ALL_PROXY', 'all_proxy']) {
-  delete process.env[name];
-}
-
 const crypto = require('crypto');
 const fs = require('fs');
-const http = require('http');
 const path = require('path');
 
-const mock = require('@sigstore/mock');
-const sign = require('@sigstore/sign');
-const verify = require('@sigstore/verify');
-const bundleLib = require('@sigstore/bundle');
-const { TrustedRoot, HashAlgorithm, PublicKeyDetails } = require('@sigstore/protobuf-specs');
+const {
+  PREDICATE_TYPE, BUNDLE_MEDIA_TYPE, startFulcio, startRekor, trustedRoot, makeBundle, statement, oracle,
+  attachBundle,
+} = require('./mock-sigstore');
+const registry = require('./registry');
+
+const { sha256Digest } = registry;
 
 const IDENTITY = 'https://github.com/acme/web/.github/workflows/release.yml@refs/tags/v1.0.0';
 const ISSUER = 'https://token.actions.githubusercontent.com';
 const OTHER_IDENTITY = 'https://github.com/mallory/web/.github/workflows/release.yml@refs/heads/main';
 const OTHER_ISSUER = 'https://accounts.example.com';
-const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
-const PREDICATE_TYPE = 'https://sigstore.dev/cosign/sign/v1';
-const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 
 function usage(message) {
   process.stderr.write(`make-cases: ${message}\n` +
@@ -74,146 +67,6 @@ function parseArgs(argv) {
   return out;
 }
 
-// An unsigned OIDC token (the mock Fulcio decodes, never checks it).
-function token(subject, issuer) {
-  const encode = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  return `${encode({ alg: 'none', typ: 'JWT' })}.${encode({ sub: subject, iss: issuer, aud: 'sigstore' })}.`;
-}
-
-// Real Rekor stores a DSSE entry (dsse v0.0.1) in this canonical form, not the proposed one:
-// hashes of the envelope and payload, and each signature with its verifier.
-function canonicalDsseEntry(proposed) {
-  const content = proposed.spec.proposedContent;
-  const envelope = JSON.parse(content.envelope);
-  const sha256 = (data) => crypto.createHash('sha256').update(data).digest('hex');
-  return {
-    apiVersion: proposed.apiVersion,
-    kind: 'dsse',
-    spec: {
-      envelopeHash: { algorithm: 'sha256', value: sha256(content.envelope) },
-      payloadHash: { algorithm: 'sha256', value: sha256(Buffer.from(envelope.payload, 'base64')) },
-      signatures: envelope.signatures.map((s, i) => ({ signature: s.sig, verifier: content.verifiers[i] })),
-    },
-  };
-}
-
-// Serves the mock handlers ({path, fn}) on 127.0.0.1; returns the base URL and a closer.
-async function serve(handlers) {
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (chunk) => chunks.push(chunk));
-    req.on('end', async () => {
-      const handler = handlers.find((h) => h.path === req.url && req.method === 'POST');
-      if (!handler) {
-        res.writeHead(404).end();
-        return;
-      }
-      const result = await handler.fn(Buffer.concat(chunks).toString('utf8'));
-      res.writeHead(result.statusCode, { 'Content-Type': result.contentType || 'text/plain' });
-      res.end(result.response);
-    });
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
-}
-
-function keyPair() {
-  return crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-}
-
-// A Fulcio (CA with its CT log) behind a loopback server.
-async function startFulcio({ caClock } = {}) {
-  const caKeys = keyPair();
-  const ctlog = await mock.initializeCTLog(caKeys);
-  const ca = await mock.initializeCA(caKeys, ctlog, caClock);
-  const fulcio = await serve([mock.fulcioHandler(ca)]);
-  return { ca, ctlog, fulcio };
-}
-
-// A Rekor behind a loopback server.
-async function startRekor() {
-  const rekorURL = 'https://rekor.local';  // only its host goes into the checkpoint's origin
-  const tlog = await mock.initializeTLog(rekorURL, keyPair());
-  const canonicalTlog = {
-    log: (proposed) => tlog.log(proposed.kind === 'dsse' ? canonicalDsseEntry(proposed) : proposed),
-  };
-  const rekor = await serve([mock.rekorHandler(canonicalTlog)]);
-  return { tlog, rekor };
-}
-
-// The trusted root of `sigstore`'s CA, CT log and Rekor, plus the CAs (and their CT logs) of
-// `extra`.
-function trustedRoot(sigstore, extra = []) {
-  const start = new Date(Date.now() - 24 * 3600 * 1000);
-  const key = (der) => ({
-    rawBytes: Buffer.from(der),
-    keyDetails: PublicKeyDetails.PKIX_ECDSA_P256_SHA_256,
-    validFor: { start },
-  });
-  const authority = (ca) => ({
-    subject: { organization: 'sigstore.mock', commonName: 'sigstore' },
-    uri: 'https://fulcio.local',
-    certChain: { certificates: [{ rawBytes: Buffer.from(ca.rootCertificate.buffer) }] },
-    validFor: { start },
-  });
-  return {
-    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-    tlogs: [{
-      baseUrl: 'https://rekor.local',
-      hashAlgorithm: HashAlgorithm.SHA2_256,
-      publicKey: key(sigstore.tlog.publicKey),
-      logId: { keyId: crypto.createHash('sha256').update(sigstore.tlog.publicKey).digest() },
-    }],
-    certificateAuthorities: [sigstore, ...extra].map((f) => authority(f.ca)),
-    ctlogs: [sigstore, ...extra].map((f) => ({
-      baseUrl: 'https://ctfe.local',
-      hashAlgorithm: HashAlgorithm.SHA2_256,
-      publicKey: key(f.ctlog.publicKey),
-      logId: { keyId: Buffer.from(f.ctlog.logID.buffer) },
-    })),
-    timestampAuthorities: [],
-  };
-}
-
-async function makeBundle(sigstore, { content, data, identity, issuer }) {
-  const signer = new sign.FulcioSigner({
-    fulcioBaseURL: sigstore.fulcio.url,
-    identityProvider: { getToken: async () => token(identity, issuer) },
-    retry: 0,
-  });
-  const witness = new sign.RekorWitness({ rekorBaseURL: sigstore.rekor.url, entryType: 'dsse', retry: 0 });
-  const Builder = content === 'dsse' ? sign.DSSEBundleBuilder : sign.MessageSignatureBundleBuilder;
-  const builder = new Builder({ signer, witnesses: [witness] });
-  const artifact = content === 'dsse' ? { data, type: 'application/vnd.in-toto+json' } : { data };
-  return bundleLib.bundleToJSON(await builder.create(artifact));
-}
-
-function statement(digest) {
-  return Buffer.from(JSON.stringify({
-    _type: STATEMENT_TYPE,
-    subject: [{ name: 'registry.local/acme/web', digest: { sha256: digest.slice('sha256:'.length) } }],
-    predicateType: PREDICATE_TYPE,
-    predicate: {},
-  }));
-}
-
-// The oracle: @sigstore/verify with the trusted root and the identity policy, as agentd's
-// configuration would give them. A message signature is verified against its artifact (for an
-// image: the manifest, whose SHA-256 is the image digest).
-function oracle(root, bundleJSON, policy, artifact) {
-  try {
-    const trust = verify.toTrustMaterial(TrustedRoot.fromJSON(root));
-    const entity = verify.toSignedEntity(bundleLib.bundleFromJSON(bundleJSON), artifact);
-    new verify.Verifier(trust).verify(entity, {
-      subjectAlternativeName: policy.identity,
-      extensions: { issuer: policy.issuer },
-    });
-    return { verified: true };
-  } catch (e) {
-    return { verified: false, error: `${e.code || e.name}: ${e.message}` };
-  }
-}
-
 function subjectMatches(bundleJSON, digest) {
   if (bundleJSON.dsseEnvelope) {
     const payload = JSON.parse(Buffer.from(bundleJSON.dsseEnvelope.payload, 'base64').toString('utf8'));
@@ -229,8 +82,6 @@ function flipByte(base64, at) {
   bytes[at % bytes.length] ^= 0x01;
   return bytes.toString('base64');
 }
-
-const sha256Digest = (data) => `sha256:${crypto.createHash('sha256').update(data).digest('hex')}`;
 
 // A minimal OCI image: an empty JSON config and one small random layer. Returns the blobs and
 // the manifest's bytes.
@@ -249,34 +100,8 @@ function makeImage() {
 
 // Pushes the image to a plain-HTTP registry with the distribution API (monolithic uploads).
 async function pushImage(target, tag, image) {
-  const slash = target.indexOf('/');
-  const base = `http://${target.slice(0, slash)}/v2/${target.slice(slash + 1)}`;
-  for (const data of image.blobs) {
-    const started = await fetch(`${base}/blobs/uploads/`, { method: 'POST' });
-    if (started.status !== 202) throw new Error(`blob upload start: HTTP ${started.status}`);
-    const location = new URL(started.headers.get('location'), base);
-    location.searchParams.set('digest', sha256Digest(data));
-    const done = await fetch(location, { method: 'PUT', body: data, headers: { 'Content-Type': 'application/octet-stream' } });
-    if (done.status !== 201) throw new Error(`blob upload: HTTP ${done.status}`);
-  }
-  const put = await fetch(`${base}/manifests/${tag}`, {
-    method: 'PUT', body: image.manifest, headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
-  });
-  if (put.status !== 201) throw new Error(`manifest upload: HTTP ${put.status}`);
-}
-
-async function push(target, digest, bundleJSON) {
-  const oci = require('@sigstore/oci');
-  const slash = target.indexOf('/');
-  const descriptor = await oci.attachArtifactToImage({
-    imageName: `${target.slice(0, slash)}/${target.slice(slash + 1)}`,
-    imageDigest: digest,
-    artifact: Buffer.from(JSON.stringify(bundleJSON)),
-    mediaType: BUNDLE_MEDIA_TYPE,
-    annotations: { 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': PREDICATE_TYPE },
-    credentials: undefined,  // the test registry has no authentication
-  });
-  return descriptor.digest;
+  for (const data of image.blobs) await registry.pushBlob(target, data);
+  await registry.putManifest(target, tag, image.manifest, 'application/vnd.oci.image.manifest.v1+json');
 }
 
 async function main() {
@@ -298,7 +123,7 @@ async function main() {
   // logs the signature, so no log timestamp falls inside its validity. It is in the root.
   const late = { ...(await startFulcio({ caClock: new Date(Date.now() - 2 * 3600 * 1000) })), ...rekor };
   try {
-    const root = TrustedRoot.toJSON(trustedRoot(sigstore, [late]));
+    const root = trustedRoot(sigstore, [late]);
     fs.writeFileSync(path.join(args.dir, 'trusted_root.json'), JSON.stringify(root, null, 2));
     const policy = { identity: IDENTITY, issuer: ISSUER };
 
@@ -361,7 +186,7 @@ async function main() {
     }
     let pushed = null;
     if (args.push) {
-      pushed = { repository: args.push, subject: digest, artifact: await push(args.push, digest, good),
+      pushed = { repository: args.push, subject: digest, artifact: await attachBundle(args.push, digest, good),
         artifact_type: BUNDLE_MEDIA_TYPE, bundle: 'dsse-good.sigstore.json' };
     }
     const summary = { digest, identity: IDENTITY, issuer: ISSUER, cases: out, pushed };
