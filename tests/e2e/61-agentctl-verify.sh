@@ -3,8 +3,9 @@
 # signature by the given keys (signatures made by openssl and pushed in cosign's layout, never
 # by agentd): a signed image verifies naming the key and its algorithm (exit 0); an unsigned
 # image, one signed by another key and a signature whose payload names another digest do not
-# (exit 1, saying why); a bad reference, an unknown tag, an unreadable key and keyless flags are
-# usage errors (exit 2); an unreachable registry is an error, not a verdict.
+# (exit 1, saying why); a key-signed image is not a keyless signature (exit 1); a bad reference,
+# an unknown tag, an unreadable key or trusted root and incomplete keyless flags are usage errors
+# (exit 2); an unreachable registry is an error, not a verdict.
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
 e2e_begin "agentctl verify checks an image's cosign signatures through agentd"
@@ -40,14 +41,14 @@ assert_contains "$CTL_OUT" "digest:   $digest1" "the digest the tag resolved to"
 assert_contains "$CTL_OUT" "verdict:  verified" "the verdict"
 assert_contains "$CTL_OUT" "verified with key $T/cosign.pub (ECDSA P-256)" "what verified it"
 doc=$(ctl --json verify "$(image_ref web:1)" --key "$T/cosign.pub")
-assert_json "$doc" 'keys | join(" ")' "digest identity image issuer keys message verified" \
+assert_json "$doc" 'keys | join(" ")' "digest identity image issuer keys message trusted_root verified" \
     "the fields of verify --json"
 assert_json "$doc" .verified true "verified"
 assert_json "$doc" .image "$(image_ref web:1)" "image"
 assert_json "$doc" .digest "$digest1" "digest"
 assert_json "$doc" '.keys | tojson' "[{\"algorithm\":\"ECDSA P-256\",\"file\":\"$T/cosign.pub\"}]" \
     "keys"
-assert_json "$doc" '[.identity, .issuer] | tojson' '[null,null]' "no keyless identity"
+assert_json "$doc" '[.identity, .issuer, .trusted_root] | tojson' '[null,null,null]' "no keyless identity"
 assert_json_true "$doc" ".message | contains(\"sha256-${digest1#sha256:}.sig\")" \
     "the message names the signature"
 ctl_expect 0 verify "$AGENTD_TEST_REGISTRY/$STACK/web@$digest1" --key "$T/cosign.pub"
@@ -75,6 +76,13 @@ assert_contains "$CTL_OUT" "verified with key $T/other.pub (Ed25519)" "the Ed255
 assert_contains "$CTL_OUT" "keys:     $T/cosign.pub (ECDSA P-256), $T/other.pub (Ed25519)" \
     "the keys asked for"
 
+say "keyless: a signature made with a key is not a keyless signature"
+ctl_expect 1 verify "$(image_ref web:1)" --identity ci@acme.example --issuer https://x.example \
+    --trusted-root "$E2E_ROOT/config/sigstore/trusted_root.json"
+assert_contains "$CTL_OUT" "keyless verification failed" "the key-signed image, keyless"
+assert_contains "$CTL_OUT" "trusted root:  $E2E_ROOT/config/sigstore/trusted_root.json" \
+    "the trusted root named"
+
 say "usage errors exit 2"
 ctl_expect 2 verify "$AGENTD_TEST_REGISTRY/Web" --key "$T/cosign.pub"
 assert_contains "$CTL_ERR" "agentctl verify: " "a bad image reference"
@@ -87,9 +95,14 @@ assert_contains "$CTL_ERR" "agentctl: key: public key $T/cosign.key.missing: can
     "an unreadable key file"
 ctl_expect 2 verify "$(image_ref web:1)" --key "$T/cosign.key"
 assert_contains "$CTL_ERR" "agentctl: key: public key $T/cosign.key" "a private key file"
-ctl_expect 2 verify "$(image_ref web:1)" --identity ci@acme.example --issuer https://x.example
-assert_contains "$CTL_ERR" "keyless verification is not supported by this version of agentd" \
-    "keyless"
+ctl_expect 2 verify "$(image_ref web:1)" --identity ci@acme.example
+assert_contains "$CTL_ERR" "--identity needs --issuer" "an identity without its issuer"
+ctl_expect 2 verify "$(image_ref web:1)" --key "$T/cosign.pub" --trusted-root "$T/root.json"
+assert_contains "$CTL_ERR" "--trusted-root is for keyless signatures" "a trusted root with a key"
+ctl_expect 2 verify "$(image_ref web:1)" --identity ci@acme.example --issuer https://x.example \
+    --trusted-root "$T/root.json"
+assert_contains "$CTL_ERR" "agentctl: trusted_root: cannot read trusted root $T/root.json" \
+    "an unreadable trusted root"
 api=$(curl -s --unix-socket "$SOCKET" -w ' %{http_code}' -X POST \
     -d "{\"image\":\"$AGENTD_TEST_REGISTRY/Web\",\"key\":\"$T/cosign.pub\"}" \
     "http://localhost/v1/verify")

@@ -138,7 +138,7 @@ sigstore_sign moved web "$digest5" legacy --claim-digest "$digest1"
 keyless_verify 1 moved "$digest5"
 ctl_expect 0 verify "$AGENTD_TEST_REGISTRY/$STACK/web@$digest1" --identity "$SIGSTORE_IDENTITY" \
     --issuer "$SIGSTORE_ISSUER" --trusted-root "$SIGSTORE_ROOT"
-assert_contains "$CTL_OUT" "verdict:  verified" "the verdict in text"
+assert_contains "$CTL_OUT" "verdict:       verified" "the verdict in text"
 assert_contains "$CTL_OUT" "$SIGSTORE_IDENTITY" "the identity in text"
 
 e2e_pass
