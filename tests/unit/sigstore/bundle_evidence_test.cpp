@@ -21,35 +21,15 @@
 #include "agent/sigstore/keyless.h"
 #include "agent/sigstore/sigstore_bundle.h"
 #include "agent/sigstore/trusted_root.h"
+#include "tests/unit/sigstore/sigstore_cases.h"
 
 using namespace agentd;
 using Json = nlohmann::json;
 
 namespace {
 
-std::string read_file(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    INFO(path.string());
-    REQUIRE(in.good());
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
-
-/// The cases directory, or nullopt (with a warning) when scripts/test did not make one.
-std::optional<std::filesystem::path> cases_dir() {
-    const char* dir = std::getenv("AGENTD_TEST_SIGSTORE_CASES");
-    if (dir == nullptr || *dir == '\0') {
-        WARN(
-            "SKIPPED: AGENTD_TEST_SIGSTORE_CASES is not set (scripts/test sets it to the "
-            "output of tests/sigstore/make-cases.js); this test did not run");
-        return std::nullopt;
-    }
-    return std::filesystem::path(dir);
-}
-
 sigstore::SigstoreBundle bundle_of(const std::filesystem::path& file) {
-    auto bundle = sigstore::parse_sigstore_bundle(read_file(file));
+    auto bundle = sigstore::parse_sigstore_bundle(testing::read_fixture(file));
     INFO(file.string() << ": " << (bundle ? "" : bundle.error().message));
     REQUIRE(bundle.ok());
     return *bundle;
@@ -59,12 +39,12 @@ sigstore::SigstoreBundle bundle_of(const std::filesystem::path& file) {
 
 TEST_CASE("bundle evidence: agentd's verdict on every @sigstore/sign case is the oracle's",
           "[trust][sigstore][integration]") {
-    const auto dir = cases_dir();
+    const auto dir = testing::sigstore_cases_dir();
     if (!dir) {
         return;
     }
-    const auto summary = Json::parse(read_file(*dir / "cases.json"));
-    const auto root = sigstore::parse_trusted_root(read_file(*dir / "trusted_root.json"));
+    const auto summary = Json::parse(testing::read_fixture(*dir / "cases.json"));
+    const auto root = sigstore::parse_trusted_root(testing::read_fixture(*dir / "trusted_root.json"));
     REQUIRE(root.ok());
     REQUIRE(summary["cases"].size() >= 12);
     const std::string image_digest = summary["digest"];
@@ -114,11 +94,11 @@ TEST_CASE("bundle evidence: agentd's verdict on every @sigstore/sign case is the
 
 TEST_CASE("bundle evidence: a message signature is over the caller's digest, checked first",
           "[trust][sigstore][integration]") {
-    const auto dir = cases_dir();
+    const auto dir = testing::sigstore_cases_dir();
     if (!dir) {
         return;
     }
-    const auto summary = Json::parse(read_file(*dir / "cases.json"));
+    const auto summary = Json::parse(testing::read_fixture(*dir / "cases.json"));
     const std::string image_digest = summary["digest"];
     const auto good = bundle_of(*dir / "message-good.sigstore.json");
     const auto evidence = sigstore::bundle_keyless_evidence(good, image_digest);
@@ -143,11 +123,11 @@ TEST_CASE("bundle evidence: a message signature is over the caller's digest, che
 
 TEST_CASE("bundle evidence: DSSE content, a root in the chain, a public key bundle",
           "[trust][sigstore][integration]") {
-    const auto dir = cases_dir();
+    const auto dir = testing::sigstore_cases_dir();
     if (!dir) {
         return;
     }
-    const auto summary = Json::parse(read_file(*dir / "cases.json"));
+    const auto summary = Json::parse(testing::read_fixture(*dir / "cases.json"));
     const std::string image_digest = summary["digest"];
     auto bundle = bundle_of(*dir / "dsse-good.sigstore.json");
     const auto evidence = sigstore::bundle_keyless_evidence(bundle, image_digest);
@@ -164,7 +144,7 @@ TEST_CASE("bundle evidence: DSSE content, a root in the chain, a public key bund
 
     // sigstore-conformance's bundle-with-root-cert_fail: the trusted root's own (self-signed)
     // CA certificate offered in the bundle's chain.
-    const auto root = Json::parse(read_file(*dir / "trusted_root.json"));
+    const auto root = Json::parse(testing::read_fixture(*dir / "trusted_root.json"));
     const auto& chain = root["certificateAuthorities"][0]["certChain"]["certificates"];
     const auto ca = sys::base64_decode(chain[chain.size() - 1]["rawBytes"].get<std::string>());
     REQUIRE(ca);

@@ -26,6 +26,7 @@
 #include "agent/sigstore/in_toto.h"
 #include "agent/sigstore/sigstore_bundle.h"
 #include "tests/unit/config/source_root.h"
+#include "tests/unit/sigstore/sigstore_cases.h"
 
 using namespace agentd;
 using sigstore::parse_sigstore_bundle;
@@ -38,15 +39,6 @@ const std::string k_digest =
 
 std::string b64(const std::string& bytes) {
     return sys::base64_encode(bytes);
-}
-
-std::string read_file(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    INFO(path.string());
-    REQUIRE(in.good());
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
 }
 
 std::filesystem::path peer_vector(const std::string& name) {
@@ -424,7 +416,7 @@ TEST_CASE("sigstore bundle: real v0.1 and v0.3 message signature bundles (sigsto
     for (const auto& [name, minor, chain] : std::vector<std::tuple<std::string, int, bool>>{
              {"bundle.txt", 1, true}, {"bundle_v3.txt", 3, false}}) {
         INFO(name);
-        const auto bundle = parse_sigstore_bundle(read_file(peer_vector(name + ".sigstore")));
+        const auto bundle = parse_sigstore_bundle(testing::read_fixture(peer_vector(name + ".sigstore")));
         REQUIRE(bundle.ok());
         CHECK(bundle->minor_version == minor);
         CHECK(bundle->certificate_chain == chain);
@@ -432,7 +424,7 @@ TEST_CASE("sigstore bundle: real v0.1 and v0.3 message signature bundles (sigsto
         REQUIRE(bundle->message_signature);
         // The message digest is the artifact's SHA-256, and the signature holds over it with
         // the leaf certificate's key.
-        const std::string artifact = read_file(peer_vector(name));
+        const std::string artifact = testing::read_fixture(peer_vector(name));
         const std::string digest = "sha256:" + sys::sha256_hex(artifact);
         CHECK_FALSE(sigstore::check_message_digest(*bundle->message_signature, digest));
         const PublicKeyOf key(bundle->certificates.front());
@@ -450,7 +442,7 @@ TEST_CASE("sigstore bundle: real v0.1 and v0.3 message signature bundles (sigsto
                    Catch::StartsWith("rekor.sigstage.dev - "));  // staging
         CHECK(Json::parse(entry.body)["kind"] == "hashedrekord");
     }
-    const auto alt = parse_sigstore_bundle(read_file(peer_vector("bundle_v3_alt.txt.sigstore")));
+    const auto alt = parse_sigstore_bundle(testing::read_fixture(peer_vector("bundle_v3_alt.txt.sigstore")));
     REQUIRE(alt.ok());
     CHECK(alt->media_type == "application/vnd.dev.sigstore.bundle+json;version=0.3");
     CHECK(alt->minor_version == 3);
@@ -459,7 +451,7 @@ TEST_CASE("sigstore bundle: real v0.1 and v0.3 message signature bundles (sigsto
 TEST_CASE("sigstore bundle: a real DSSE bundle with a Rekor v2 entry and a timestamp",
           "[trust][sigstore]") {
     const auto bundle =
-        parse_sigstore_bundle(read_file(peer_vector("a.dsse.staging-rekor-v2.txt.sigstore.json")));
+        parse_sigstore_bundle(testing::read_fixture(peer_vector("a.dsse.staging-rekor-v2.txt.sigstore.json")));
     REQUIRE(bundle.ok());
     REQUIRE(bundle->dsse_envelope);
     REQUIRE(bundle->tlog_entries.size() == 1);
@@ -489,7 +481,7 @@ TEST_CASE("sigstore bundle: real bundles sigstore-python refuses are refused",
          "tlogEntries[0].inclusionProof.checkpoint is missing"},
     }));
     INFO(name);
-    const auto bundle = parse_sigstore_bundle(read_file(peer_vector(name)));
+    const auto bundle = parse_sigstore_bundle(testing::read_fixture(peer_vector(name)));
     REQUIRE_FALSE(bundle.ok());
     CHECK(bundle.error().kind == sys::Error::Kind::InvalidInput);
     CHECK_THAT(bundle.error().message, Catch::Contains(expected));
@@ -499,22 +491,19 @@ TEST_CASE("sigstore bundle: real bundles sigstore-python refuses are refused",
 
 TEST_CASE("sigstore bundle: the bundles @sigstore/sign made parse to what was signed",
           "[trust][sigstore][integration]") {
-    const char* dir = std::getenv("AGENTD_TEST_SIGSTORE_CASES");
-    if (dir == nullptr || *dir == '\0') {
-        WARN(
-            "SKIPPED: AGENTD_TEST_SIGSTORE_CASES is not set (scripts/test sets it to the "
-            "output of tests/sigstore/make-cases.js); this test did not run");
+    const auto dir = testing::sigstore_cases_dir();
+    if (!dir) {
         return;
     }
-    const std::filesystem::path cases_dir(dir);
-    const auto summary = Json::parse(read_file(cases_dir / "cases.json"));
-    const auto root = Json::parse(read_file(cases_dir / "trusted_root.json"));
+    const std::filesystem::path cases_dir = *dir;
+    const auto summary = Json::parse(testing::read_fixture(cases_dir / "cases.json"));
+    const auto root = Json::parse(testing::read_fixture(cases_dir / "trusted_root.json"));
     const auto log_key_id =
         sys::base64_decode(root["tlogs"][0]["logId"]["keyId"].get<std::string>());
     REQUIRE(log_key_id);
     REQUIRE(summary["cases"].size() >= 12);
     // The image the good bundles are about: its manifest's SHA-256 is the digest.
-    const std::string manifest = read_file(cases_dir / "image-manifest.json");
+    const std::string manifest = testing::read_fixture(cases_dir / "image-manifest.json");
     REQUIRE("sha256:" + sys::sha256_hex(manifest) == summary["digest"].get<std::string>());
 
     int dsse_cases = 0;
@@ -523,7 +512,7 @@ TEST_CASE("sigstore bundle: the bundles @sigstore/sign made parse to what was si
         const std::string name = c["name"];
         INFO("case " << name << ": " << c.dump());
         const auto bundle =
-            parse_sigstore_bundle(read_file(cases_dir / c["file"].get<std::string>()));
+            parse_sigstore_bundle(testing::read_fixture(cases_dir / c["file"].get<std::string>()));
         REQUIRE(bundle.ok());  // each bad case is well formed: its fault is in what it says
         // @sigstore/sign writes DSSE bundles as v0.3, message signatures as v0.2, both with the
         // leaf certificate alone.

@@ -25,6 +25,7 @@
 #include "agent/sources/registry_client.h"
 #include "agent/sys/files.h"
 #include "agent/sys/http.h"
+#include "tests/unit/sigstore/sigstore_cases.h"
 #include "tests/unit/sources/registry_push.h"
 
 using namespace agentd;
@@ -453,16 +454,11 @@ TEST_CASE("referrers: registry 2.8 answers 404 to the API; the tag index is read
 
 TEST_CASE("referrers: registry 2.8 lists the bundle @sigstore/oci attached, by the tag index",
           "[integration][registry][referrers][sigstore]") {
-    const char* cases_dir = std::getenv("AGENTD_TEST_SIGSTORE_CASES");
-    if (cases_dir == nullptr || *cases_dir == '\0') {
-        WARN(
-            "SKIPPED: AGENTD_TEST_SIGSTORE_CASES is not set (scripts/test sets it to the "
-            "output of tests/sigstore/make-cases.js --push); this test did not run");
+    const auto cases_dir = testing::sigstore_cases_dir();
+    if (!cases_dir) {
         return;
     }
-    std::ifstream in(std::filesystem::path(cases_dir) / "cases.json");
-    REQUIRE(in.good());
-    const auto cases = nlohmann::json::parse(in);
+    const auto cases = nlohmann::json::parse(testing::read_fixture(*cases_dir / "cases.json"));
     REQUIRE(cases.contains("pushed"));
     const auto& pushed = cases["pushed"];
     INFO("cases.json: pushed " << pushed.dump());
@@ -492,11 +488,9 @@ TEST_CASE("referrers: registry 2.8 lists the bundle @sigstore/oci attached, by t
     const std::string layer = body["layers"][0]["digest"];
     const auto bundle = client.get_blob(ref, layer, 1024 * 1024);
     REQUIRE(bundle.ok());
-    std::ifstream expected_file(std::filesystem::path(cases_dir) /
-                                pushed["bundle"].get<std::string>());
-    std::stringstream expected;
-    expected << expected_file.rdbuf();
-    CHECK(nlohmann::json::parse(*bundle) == nlohmann::json::parse(expected.str()));
+    const std::string expected =
+        testing::read_fixture(*cases_dir / pushed["bundle"].get<std::string>());
+    CHECK(nlohmann::json::parse(*bundle) == nlohmann::json::parse(expected));
 
     // Other artifact types are not listed; an image nothing refers to has an empty list.
     const auto sboms = client.referrers(ref, subject, k_sbom_type);

@@ -6,11 +6,8 @@
 
 #include "agent/trust/keyless_verifier.h"
 
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -21,21 +18,13 @@
 #include "agent/trust/cosign.h"
 #include "tests/fakes/fakes.h"
 #include "tests/unit/openssl_signer.h"
+#include "tests/unit/sigstore/sigstore_cases.h"
 
 using namespace agentd;
 using Json = nlohmann::json;
 using sources::ImageRef;
 
 namespace {
-
-std::string read_file(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    INFO(path.string());
-    REQUIRE(in.good());
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
 
 /// make-cases.js's output, or nullopt (with a warning) when scripts/test did not make it.
 struct Cases {
@@ -46,7 +35,7 @@ struct Cases {
     std::string bundle(const std::string& name) const {
         for (const auto& c : summary["cases"]) {
             if (c["name"] == name) {
-                return read_file(dir / c["file"].get<std::string>());
+                return testing::read_fixture(dir / c["file"].get<std::string>());
             }
         }
         FAIL("no case " << name);
@@ -65,14 +54,11 @@ struct Cases {
 };
 
 std::optional<Cases> cases() {
-    const char* dir = std::getenv("AGENTD_TEST_SIGSTORE_CASES");
-    if (dir == nullptr || *dir == '\0') {
-        WARN(
-            "SKIPPED: AGENTD_TEST_SIGSTORE_CASES is not set (scripts/test sets it to the "
-            "output of tests/sigstore/make-cases.js); this test did not run");
+    const auto dir = testing::sigstore_cases_dir();
+    if (!dir) {
         return std::nullopt;
     }
-    Cases out{dir, Json::parse(read_file(std::filesystem::path(dir) / "cases.json")), ""};
+    Cases out{*dir, Json::parse(testing::read_fixture(*dir / "cases.json")), ""};
     out.digest = out.summary["digest"];
     return out;
 }
@@ -182,7 +168,7 @@ TEST_CASE("keyless verify: rejections name every signature looked at and what wa
         fakes::FakeRegistry registry;
         const std::string gone = attach(registry, c->digest, c->bundle("dsse-good"));
         registry.manifests.erase("acme/web@" + gone);
-        const std::string image_manifest = read_file(c->dir / "image-manifest.json");
+        const std::string image_manifest = testing::read_fixture(c->dir / "image-manifest.json");
         sources::Referrer other = registry.referrers_of["acme/web@" + c->digest][0];
         other.digest = testing::openssl_digest(image_manifest);
         registry.manifests["acme/web@" + other.digest].body = image_manifest;
