@@ -22,6 +22,15 @@ std::string expected(const config::CosignKeyless& keyless) {
                        sys::quoted(keyless.policy.issuer.text(), 256));
 }
 
+// The evidence a signature gave, checked against the policy; or why there was none.
+sys::Result<sigstore::KeylessVerified> verify(const sys::Result<sigstore::KeylessEvidence>& evidence,
+                                              const config::CosignKeyless& keyless) {
+    if (!evidence) {
+        return evidence.error();
+    }
+    return sigstore::verify_keyless(*keyless.trusted_root, keyless.policy, *evidence);
+}
+
 // The outcome of looking at one place: a verified signature, the reasons each signature there
 // failed (empty: there was none), or an error that leaves the verdict undecided.
 struct Looked {
@@ -72,12 +81,7 @@ sys::Result<Looked> look_at_bundles(sources::Registry& registry, const sources::
             out.reasons.push_back(fmt::format("{}: {}", which, bundle.error().message));
             continue;
         }
-        auto evidence = sigstore::bundle_keyless_evidence(*bundle, digest);
-        if (!evidence) {
-            out.reasons.push_back(fmt::format("{}: {}", which, evidence.error().message));
-            continue;
-        }
-        auto verified = sigstore::verify_keyless(*keyless.trusted_root, keyless.policy, *evidence);
+        auto verified = verify(sigstore::bundle_keyless_evidence(*bundle, digest), keyless);
         if (!verified) {
             out.reasons.push_back(fmt::format("{}: {}", which, verified.error().message));
             continue;
@@ -113,12 +117,7 @@ sys::Result<Looked> look_at_legacy_tag(sources::Registry& registry,
                     : fmt::format("payload {} is missing", signature.layer.payload_digest)));
             continue;
         }
-        auto evidence = cosign_keyless_evidence(signature.layer, *signature.payload);
-        if (!evidence) {
-            out.reasons.push_back(fmt::format("{}: {}", which, evidence.error().message));
-            continue;
-        }
-        auto verified = sigstore::verify_keyless(*keyless.trusted_root, keyless.policy, *evidence);
+        auto verified = verify(cosign_keyless_evidence(signature.layer, *signature.payload), keyless);
         if (!verified) {
             out.reasons.push_back(fmt::format("{}: {}", which, verified.error().message));
             continue;
