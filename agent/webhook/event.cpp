@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "agent/sources/image_ref.h"
+#include "agent/sys/quote.h"
 #include "agent/webhook/payload.h"
 
 namespace agentd::webhook {
@@ -324,6 +325,21 @@ std::string_view to_string(EventKind kind) {
             break;
     }
     return "other";
+}
+
+std::string summary(const Event& event) {
+    std::string text = fmt::format("{} {} delivery {}", to_string(event.provider), event.name,
+                                   event.delivery.empty() ? "-" : event.delivery);
+    if (!event.ref.empty()) {
+        text += fmt::format(" ref {}{}", sys::quoted(event.ref), event.deleted ? " deleted" : "");
+    }
+    if (!event.repository_urls.empty()) {
+        text += fmt::format(" repository {}", sys::quoted(event.repository_urls.front()));
+    }
+    for (const std::string& image : event.images) {
+        text += fmt::format(" image {}", sys::quoted(image));
+    }
+    return text;
 }
 
 sys::Result<Event> parse_event(Provider provider, const Headers& headers, std::string_view body) {

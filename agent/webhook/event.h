@@ -51,6 +51,11 @@ struct Event {
     std::vector<std::string> images;
 };
 
+/// One line for the log: provider, event, delivery id and what it names, every name from the
+/// body quoted (sys::quoted), e.g. `github push delivery 72d3162e ref "refs/heads/main"
+/// repository "https://github.com/acme/deploy.git"`. The first repository URL stands for all.
+std::string summary(const Event& event);
+
 /// The longest delivery id taken; ids are UUIDs (36 bytes) at every forge.
 inline constexpr std::size_t k_max_delivery_id = 128;
 

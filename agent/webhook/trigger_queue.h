@@ -25,8 +25,9 @@ public:
 
     /// Asks for a cycle of `stack`.
     Offer offer(const std::string& stack);
-    /// The stack waiting longest, removed from the queue; nullopt when none waits. A later
-    /// offer of it queues it again.
+    /// The stack waiting longest, removed from the queue; nullopt when none waits. Take it when
+    /// its cycle starts: a webhook arriving while the cycle runs queues it again, so one more
+    /// cycle follows (the running one may have fetched before that push).
     std::optional<std::string> take();
     /// Whether `stack` is waiting.
     bool pending(const std::string& stack) const { return m_pending.count(stack) != 0; }

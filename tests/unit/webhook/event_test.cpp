@@ -383,3 +383,28 @@ TEST_CASE("webhook event: kinds have stable names for logs", "[webhook][event]")
     CHECK_FALSE(webhook::provider_named("bitbucket"));
     CHECK(webhook::to_string(Provider::Gitea) == "gitea");
 }
+
+TEST_CASE("webhook event: the log line names the delivery and quotes what the body named",
+          "[webhook][event]") {
+    const auto push =
+        parsed(Provider::GitHub, {{"X-GitHub-Event", "push"}, {"X-GitHub-Delivery", "72d3162e"}},
+               k_github_push);
+    CHECK(webhook::summary(push) ==
+          "github push delivery 72d3162e ref \"refs/heads/main\" repository "
+          "\"https://github.com/Acme/Deploy.git\"");
+
+    webhook::Event package;
+    package.provider = Provider::Gitea;
+    package.kind = EventKind::Package;
+    package.name = "package";
+    package.images = {"git.example.com/acme/shop", "git.example.com/acme/api"};
+    CHECK(webhook::summary(package) ==
+          "gitea package delivery - image \"git.example.com/acme/shop\" image "
+          "\"git.example.com/acme/api\"");
+
+    // A branch name may hold anything git allows (UTF-8, quotes): it cannot forge a log line.
+    const auto odd = parsed(Provider::GitLab, {{"X-Gitlab-Event", "Push Hook"}},
+                            R"({"ref": "refs/heads/caf\u00e9\"x", "after": "0000"})");
+    CHECK(webhook::summary(odd) ==
+          "gitlab Push Hook delivery - ref \"refs/heads/caf\\xc3\\xa9\\\"x\" deleted");
+}
