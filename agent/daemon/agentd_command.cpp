@@ -2,7 +2,6 @@
 
 #include <CLI/CLI.hpp>
 
-#include <cstdlib>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -49,9 +48,8 @@ int run_agentd(int argc, char** argv) {
         return code == 0 ? 0 : k_exit_usage;
     }
 
-    // Under systemd stderr goes to the journal: log there with priorities instead.
-    const bool journal = std::getenv("JOURNAL_STREAM") != nullptr;
-    sys::init_logging(journal ? sys::LogTarget::Journal : sys::LogTarget::Stderr, o.log_level);
+    // Under systemd stderr goes to the journal: send it entries with fields instead.
+    sys::init_logging(sys::detect_log_target(), o.log_level);
 
     config::Config config;
     try {
