@@ -39,7 +39,9 @@ int run_agentd(int argc, char** argv) {
                    "configuration file (default /etc/agentd/agent.yaml)");
     app.add_flag("--once", o.once, "run one cycle per stack, then exit");
     app.add_flag("--check-config", o.check_config, "validate the configuration and exit");
-    app.add_option("--log-level", o.log_level, "debug, info, warn or error")
+    app.add_option("--log-level", o.log_level,
+                   "least severe records logged: debug, info (default), warning (or warn), "
+                   "error; to the journal with AGENTD_STACK= fields under systemd")
         ->check(CLI::IsMember({"debug", "info", "warn", "warning", "error"}));
     try {
         app.parse(argc, argv);
