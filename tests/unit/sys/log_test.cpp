@@ -83,7 +83,8 @@ std::optional<std::multimap<std::string, std::string>> parse_native_entry(std::s
         }
         const std::string_view line = data.substr(0, newline);
         if (const auto equals = line.find('='); equals != std::string_view::npos) {
-            fields.emplace(std::string(line.substr(0, equals)), std::string(line.substr(equals + 1)));
+            fields.emplace(std::string(line.substr(0, equals)),
+                           std::string(line.substr(equals + 1)));
             data.remove_prefix(newline + 1);
             continue;
         }
@@ -164,7 +165,7 @@ public:
     /// The entries received until `count` of them have a MESSAGE containing `marker` (entries
     /// from other processes are skipped), or five seconds have passed.
     std::vector<std::multimap<std::string, std::string>> entries_with(const std::string& marker,
-                                                                     std::size_t count) {
+                                                                      std::size_t count) {
         std::vector<std::multimap<std::string, std::string>> found;
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
         std::vector<char> buffer(1 << 16);
@@ -235,8 +236,8 @@ TEST_CASE("log: an unknown level logs at info and says so", "[sys][log]") {
 }
 
 TEST_CASE("log: native protocol entries parse in both forms; broken ones do not", "[sys][log]") {
-    const std::string binary = std::string("MESSAGE\n") + std::string("\x05\0\0\0\0\0\0\0", 8) +
-                               "a\nb=c\nPRIORITY=4\n";
+    const std::string binary =
+        std::string("MESSAGE\n") + std::string("\x05\0\0\0\0\0\0\0", 8) + "a\nb=c\nPRIORITY=4\n";
     const auto entry = parse_native_entry(binary);
     REQUIRE(entry);
     CHECK(field(*entry, "MESSAGE") == "a\nb=c");

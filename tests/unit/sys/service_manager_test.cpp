@@ -171,9 +171,9 @@ TEST_CASE("service manager: each state the daemon sends arrives as one datagram,
         (fs::temp_directory_path() / ("agentd-sm-states-" + std::to_string(::getpid()))).string();
     const int socket = bound_socket(SOCK_DGRAM, path);
     env.set("NOTIFY_SOCKET", path);
-    const std::vector<std::string> states = {
-        "READY=1\nSTATUS=watching 2 stacks", "STATUS=stack shop: polling", "WATCHDOG=1",
-        "RELOADING=1", "STOPPING=1\nSTATUS=stopping"};
+    const std::vector<std::string> states = {"READY=1\nSTATUS=watching 2 stacks",
+                                             "STATUS=stack shop: polling", "WATCHDOG=1",
+                                             "RELOADING=1", "STOPPING=1\nSTATUS=stopping"};
     for (const auto& state : states) {
         REQUIRE(notify_service_manager(state).ok());
         CHECK(receive(socket) == state);
