@@ -300,6 +300,7 @@ void Daemon::ping_watchdog(WatchdogMonitor& monitor) {
     }
     if (check.report) {
         const auto& stuck = *check.decision.stuck;
+        const sys::LogScope scope(stuck.stack);
         spdlog::error(
             "stack {}: worker {} stuck in \"{}\" since {} (past its timeout and a margin of {}); "
             "watchdog pings stop, so the service manager restarts agentd",
