@@ -286,6 +286,21 @@ def cmd_smaps(pid, top="8"):
                       "top": ranked[:int(top)]}))
 
 
+def private_memory(pid):
+    """PID's private (USS: Private_Clean + Private_Dirty, pages no other process maps) and
+    proportional (PSS) resident memory in kB, from /proc/PID/smaps_rollup. RSS counts a shared
+    library's pages in full in every process that maps them: libsystemd's, libc's or OpenSSL's
+    pages on a host where systemd, journald and others map them too are no cost of agentd's."""
+    rollup = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ("Pss", "Private_Clean", "Private_Dirty"):
+                rollup[key] = int(rest.split()[0])
+    return {"private_kb": rollup["Private_Clean"] + rollup["Private_Dirty"],
+            "pss_kb": rollup["Pss"]}
+
+
 def cmd_rss(pid):
     values = {}
     with open(f"/proc/{pid}/status") as f:
@@ -293,6 +308,7 @@ def cmd_rss(pid):
             key, _, rest = line.partition(":")
             if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile", "Threads"):
                 values[key.lower() + ("_kb" if key != "Threads" else "")] = int(rest.split()[0])
+    values.update(private_memory(pid))
     return [values]
 
 

@@ -80,6 +80,34 @@ def machine_line():
     return f"{os.cpu_count()} CPUs ({model}), {mem_kb / 1024 / 1024:.1f} GiB memory"
 
 
+# Why private memory is reported beside RSS.
+k_private_note = (
+    "Private memory (USS) counts only the pages no other process maps; PSS shares each page "
+    "among the processes mapping it. RSS counts every mapped page of the shared libraries in "
+    "full: on a host those of libc, libstdc++, OpenSSL or libsystemd (and the libraries it "
+    "loads) are mapped by systemd, journald and other services as well, so they are not "
+    "agentd's own cost. On this machine few other processes map agentd's libraries, so USS is "
+    "an upper bound of what a host would see.")
+
+
+def private_row(rss):
+    """The table row of private (USS) and proportional (PSS) memory, when the run measured them
+    (results from before they were measured have neither)."""
+    if "private_kb" not in rss:
+        return "| private (USS) / PSS | not measured in this run |"
+    return (f"| private (USS: Private_Clean + Private_Dirty) / PSS | "
+            f"{fmt_mib(rss['private_kb'])} / {fmt_mib(rss['pss_kb'])} |")
+
+
+def soak_private_row(f):
+    """The soak table's row of private memory (USS), when the run measured it."""
+    if "private_kb_first" not in f:
+        return "| private (USS) | not measured in this run | | | | |"
+    return (f"| private (USS) | {fmt_mib(f['private_kb_first'])} | "
+            f"{fmt_mib(f['private_kb_last'])} | {fmt_mib(f['private_kb_max'])} | "
+            f"{fmt_mib(f['private_kb_warm'])} | {f['private_growth_kb']:+.0f} kB |")
+
+
 def smaps_line(result):
     total = result["samples"][0]["rss_kb"]
     parts = [f"{name} {fmt_mib(kb)}" for name, kb in result["top"]]
@@ -292,10 +320,12 @@ class Report:
             f"{spawns['execs'] + spawns['forks']}, {spawns['docker_connects']} |",
             f"| VmRSS after the cycles | {fmt_mib(rss['vmrss_kb'])} (RssAnon "
             f"{fmt_mib(rss['rssanon_kb'])}, RssFile {fmt_mib(rss['rssfile_kb'])}) |",
+            private_row(rss),
             f"| VmHWM (peak RSS) | {fmt_mib(rss['vmhwm_kb'])} |",
             f"| threads | {rss['threads']} |",
             f"| idle, one stack (section 5) | VmRSS {fmt_mib(idle['vmrss_kb'])}, VmHWM "
             f"{fmt_mib(idle['vmhwm_kb'])} |", "",
+            k_private_note, "",
             "Resident memory by mapping after the cycles (/proc/PID/smaps): " +
             smaps_line(self.r["scale_smaps"]), "")
         self.target(f"{stacks} stacks x {images} images: poll cycle within 2 s wall",
@@ -397,6 +427,7 @@ class Report:
             f"| VmRSS | {fmt_mib(rss['vmrss_kb'])} ({rss['vmrss_kb']} kB) |",
             f"| of which RssAnon (heap, stacks) | {fmt_mib(rss['rssanon_kb'])} |",
             f"| of which RssFile (mapped binary and libraries) | {fmt_mib(rss['rssfile_kb'])} |",
+            private_row(rss),
             f"| VmHWM (peak RSS) | {fmt_mib(rss['vmhwm_kb'])} |",
             f"| threads | {rss['threads']} |",
             f"| `agentctl status` | {fmt_stat(status, fmt_ms)} |",
@@ -409,7 +440,7 @@ class Report:
             f"{fmt_stat(baseline, fmt_ms)} |", "",
             "agentctl latency is the wall time of the whole agentctl process (start, connect, "
             "request, render), as a user sees it; the request alone is timed from a process "
-            "that is already running.", "",
+            "that is already running.", "", k_private_note, "",
             "Resident memory by mapping (/proc/PID/smaps): " + smaps_line(self.r["smaps"]), "")
         self.target(f"`agentctl status` within 20 ms at {m['deployments']:,} deployments",
                     fmt_ms(status["median"]), status["median"] <= 0.020)
@@ -451,6 +482,7 @@ class Report:
             f"{fmt_mib(f['rss_kb_max'])} | {fmt_mib(f['rss_kb_warm'])} | "
             f"{f['rss_growth_kb']:+.0f} kB ({f['rss_slope_kb_per_1000']:+.0f} kB per 1000 "
             "cycles) |",
+            soak_private_row(f),
             f"| open fds | {f['fds_first']} | {f['fds_last']} | {f['fds_max']} | "
             f"{f['fds_warm']} | {f['fds_growth']:+d} |",
             f"| threads | {f['threads_first']} | {f['threads_last']} | {f['threads_max']} | "

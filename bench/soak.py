@@ -124,8 +124,14 @@ def sample(pid):
             key, _, rest = line.partition(":")
             if key in ("VmRSS", "Threads"):
                 values[key] = int(rest.split()[0])
+    private = 0
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ("Private_Clean", "Private_Dirty"):
+                private += int(rest.split()[0])
     below = descendants(pid)
-    return {"rss_kb": values["VmRSS"], "threads": values["Threads"],
+    return {"rss_kb": values["VmRSS"], "private_kb": private, "threads": values["Threads"],
             "fds": len(os.listdir(f"/proc/{pid}/fd")), "children": len(below),
             "zombies": sum(1 for _, state in below if state == "Z")}
 
@@ -615,6 +621,8 @@ class Soak:
             "rss_slope_kb_per_1000": round(slope, 1),
             "rss_growth_kb": statistics.median(values(last_w, "rss_kb")) -
             statistics.median(values(first_w, "rss_kb")),
+            "private_growth_kb": statistics.median(values(last_w, "private_kb")) -
+            statistics.median(values(first_w, "private_kb")),
             "fds_growth": max(values(last_w, "fds")) - max(values(first_w, "fds")),
             "threads_growth": max(values(last_w, "threads")) - max(values(first_w, "threads")),
             "children_idle_max": max(s["children"] for s in all_idle),
@@ -624,7 +632,7 @@ class Soak:
             "releases": self.expected_terminal, "failed_retried": self.failed_retried,
             "deployments_first": len(self.first_ids), "problems": len(self.problems),
         }
-        for key in ("rss_kb", "fds", "threads", "children"):
+        for key in ("rss_kb", "private_kb", "fds", "threads", "children"):
             f[f"{key}_first"] = all_idle[0][key]
             f[f"{key}_last"] = all_idle[-1][key]
             f[f"{key}_max"] = max(max(s[key] for s in all_idle), self.sampler.max[key])

@@ -2,7 +2,6 @@
 
 #include <CLI/CLI.hpp>
 
-#include <cstdlib>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -40,7 +39,9 @@ int run_agentd(int argc, char** argv) {
                    "configuration file (default /etc/agentd/agent.yaml)");
     app.add_flag("--once", o.once, "run one cycle per stack, then exit");
     app.add_flag("--check-config", o.check_config, "validate the configuration and exit");
-    app.add_option("--log-level", o.log_level, "debug, info, warn or error")
+    app.add_option("--log-level", o.log_level,
+                   "least severe records logged: debug, info (default), warning (or warn), "
+                   "error; to the journal with AGENTD_STACK= fields under systemd")
         ->check(CLI::IsMember({"debug", "info", "warn", "warning", "error"}));
     try {
         app.parse(argc, argv);
@@ -49,9 +50,8 @@ int run_agentd(int argc, char** argv) {
         return code == 0 ? 0 : k_exit_usage;
     }
 
-    // Under systemd stderr goes to the journal: log there with priorities instead.
-    const bool journal = std::getenv("JOURNAL_STREAM") != nullptr;
-    sys::init_logging(journal ? sys::LogTarget::Journal : sys::LogTarget::Stderr, o.log_level);
+    // Under systemd stderr goes to the journal: send it entries with fields instead.
+    sys::init_logging(sys::detect_log_target(), o.log_level);
 
     config::Config config;
     try {

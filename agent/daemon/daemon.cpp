@@ -11,6 +11,7 @@
 
 #include "agent/daemon/api_server.h"
 #include "agent/daemon/daemon_backend.h"
+#include "agent/sys/log_context.h"
 #include "agent/sys/memory.h"
 
 namespace agentd::daemon {
@@ -44,6 +45,7 @@ int wait_signal(sys::Duration timeout) {
 }
 
 void log_result(const std::string& stack, const deploy::CycleResult& r) {
+    const sys::LogScope scope(stack, r.deployment);
     const std::string outcome = deploy::to_string(r.outcome);
     const std::string id = r.deployment ? fmt::format(" (deployment {})", *r.deployment) : "";
     switch (r.outcome) {
@@ -158,6 +160,8 @@ int Daemon::run_once() {
 
 deploy::CycleResult Daemon::run_job(CycleRunner& runner, const config::Config& config,
                                     const Job& job) {
+    // Every record of the job, down to git's and the registry's, is about this stack.
+    const sys::LogScope scope(job.stack);
     const config::Stack* stack = config.find_stack(job.stack);
     if (stack == nullptr) {
         // Removed by a reload while queued.
@@ -225,6 +229,7 @@ void Daemon::worker_loop(int index) {
             result = run_job(*runner, *config, *job);
             m_liveness.end_job(index);
         } catch (const std::exception& e) {
+            const sys::LogScope scope(job->stack);
             spdlog::error("stack {}: worker {}: {}", job->stack, index, e.what());
             m_liveness.end_job(index);
             runner.reset();
@@ -295,6 +300,7 @@ void Daemon::ping_watchdog(WatchdogMonitor& monitor) {
     }
     if (check.report) {
         const auto& stuck = *check.decision.stuck;
+        const sys::LogScope scope(stuck.stack);
         spdlog::error(
             "stack {}: worker {} stuck in \"{}\" since {} (past its timeout and a margin of {}); "
             "watchdog pings stop, so the service manager restarts agentd",

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "agent/sys/log_context.h"
+
 namespace agentd::daemon {
 
 DaemonBackend::DaemonBackend(SharedConfig& config, std::unique_ptr<state::Store> store,
@@ -88,6 +90,7 @@ sys::Result<std::optional<deploy::CycleResult>> DaemonBackend::sync(const std::s
     if (!known(stack)) {
         return unknown_stack(stack);
     }
+    const sys::LogScope scope(stack);
     spdlog::info("stack {}: sync requested{}", stack, wait ? " (waiting)" : "");
     Job job{Job::Kind::Cycle, stack, model::Trigger::Manual, std::nullopt, nullptr};
     if (!wait) {
@@ -122,6 +125,7 @@ sys::Result<deploy::CycleResult> DaemonBackend::rollback(const std::string& stac
                             *to, model::to_string(target->status)));
         }
     }
+    const sys::LogScope scope(stack);
     spdlog::info("stack {}: rollback requested{}", stack,
                  to ? fmt::format(" to deployment {}", *to) : std::string());
     return run_and_wait(Job{Job::Kind::Rollback, stack, model::Trigger::Rollback, to, nullptr});
@@ -135,6 +139,7 @@ sys::Result<model::StackState> DaemonBackend::set_paused(const std::string& stac
     const auto before = m_store->stack_state(stack);
     m_store->set_control(stack, paused, paused ? before.pinned : std::nullopt);
     auto state = m_store->stack_state(stack);
+    const sys::LogScope scope(stack);
     spdlog::info("stack {}: {}", stack, paused ? "paused" : "resumed");
     if (!paused) {
         // Resuming polls at once instead of after the rest of the interval.

@@ -7,6 +7,7 @@
 #include "agent/deploy/services_cache.h"
 #include "agent/sources/image_ref.h"
 #include "agent/sys/files.h"
+#include "agent/sys/log_context.h"
 
 namespace agentd::deploy {
 namespace {
@@ -196,6 +197,7 @@ CycleResult Reconciler::rollback(const config::Stack& stack, std::optional<std::
 
 void Reconciler::recover(const config::Stack& stack, std::string_view cause) {
     for (auto d : m_s.store.unfinished(stack.name)) {
+        const sys::LogScope scope(stack.name, d.id);
         spdlog::info("stack {}: deployment {} was interrupted in {}; finishing it", stack.name,
                      d.id, d.phase);
         if (d.phase == "rollback") {
@@ -347,6 +349,8 @@ CycleResult Reconciler::deploy(const config::Stack& stack, model::Deployment d,
     } else {
         m_s.store.update_deployment(d);
     }
+    // Every record from here to the verdict is about this deployment too.
+    const sys::LogScope scope(stack.name, d.id);
     spdlog::info("stack {}: deployment {}: deploying {}", stack.name, d.id, describe(d.release));
     event(d, "plan",
           "deploying " + describe(d.release) +

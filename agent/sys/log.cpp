@@ -1,16 +1,25 @@
 #include "agent/sys/log.h"
 
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <systemd/sd-journal.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/ansicolor_sink.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
+
+#include "agent/sys/log_context.h"
 
 namespace agentd::sys {
 
@@ -37,31 +46,85 @@ int syslog_priority(spdlog::level::level_enum level) {
     }
 }
 
-/// Standard error connected to the journal ($JOURNAL_STREAM): every line starts with "<N>",
-/// its syslog priority, which journald strips and records (SyslogLevelPrefix=, on by default).
-/// journald adds the time and the identifier (the unit's, "agentd") itself. A message of
-/// several lines becomes several entries, each with the message's priority.
-class JournalStreamSink final : public spdlog::sinks::base_sink<std::mutex> {
+/// `text` with every line prefixed by "<N>", its syslog priority, which journald strips and
+/// records from its stream (SyslogLevelPrefix=, on by default). A message of several lines
+/// becomes several entries, each with the message's priority.
+std::string with_priority_prefixes(std::string_view text, int priority) {
+    const std::string prefix = "<" + std::to_string(priority) + ">";
+    std::string out;
+    for (;;) {
+        const auto newline = text.find('\n');
+        out += prefix;
+        out += text.substr(0, newline);
+        out += '\n';
+        if (newline == std::string_view::npos) {
+            return out;
+        }
+        text.remove_prefix(newline + 1);
+    }
+}
+
+/// Each record as one journal entry, sent with sd_journal_sendv(3) to journald's socket:
+/// MESSAGE= (all its lines in one entry), PRIORITY= (syslog's), SYSLOG_IDENTIFIER=agentd, and
+/// AGENTD_STACK= and AGENTD_DEPLOYMENT= from the thread's log context when it has them.
+/// journald adds the time, the unit and the process. When the socket refuses the entry
+/// (journald stopped, or the entry is too large even for the memfd libsystemd falls back to),
+/// the record goes to stderr, journald's stream, with the priority prefix. (libsystemd drops
+/// an entry silently when the socket does not exist at all; with $JOURNAL_STREAM naming our
+/// stderr, journald runs.)
+class JournalSink final : public spdlog::sinks::base_sink<std::mutex> {
 protected:
     void sink_it_(const spdlog::details::log_msg& msg) override {
-        const std::string prefix = "<" + std::to_string(syslog_priority(msg.level)) + ">";
-        std::string out;
-        std::string_view text(msg.payload.data(), msg.payload.size());
-        for (;;) {
-            const auto newline = text.find('\n');
-            out += prefix;
-            out += text.substr(0, newline);
-            out += '\n';
-            if (newline == std::string_view::npos) {
-                break;
-            }
-            text.remove_prefix(newline + 1);
+        const std::string_view text(msg.payload.data(), msg.payload.size());
+        const int priority = syslog_priority(msg.level);
+        const LogContext& context = current_log_context();
+        std::vector<std::string> fields;
+        fields.reserve(5);
+        fields.push_back("MESSAGE=" + std::string(text));
+        fields.push_back("PRIORITY=" + std::to_string(priority));
+        fields.emplace_back("SYSLOG_IDENTIFIER=agentd");
+        if (!context.stack.empty()) {
+            fields.push_back("AGENTD_STACK=" + context.stack);
         }
-        std::fwrite(out.data(), 1, out.size(), stderr);
-        std::fflush(stderr);
+        if (context.deployment) {
+            fields.push_back("AGENTD_DEPLOYMENT=" + std::to_string(*context.deployment));
+        }
+        std::vector<iovec> parts;
+        parts.reserve(fields.size());
+        for (auto& field : fields) {
+            parts.push_back({field.data(), field.size()});
+        }
+        if (::sd_journal_sendv(parts.data(), static_cast<int>(parts.size())) < 0) {
+            const std::string out = with_priority_prefixes(text, priority);
+            std::fwrite(out.data(), 1, out.size(), stderr);
+            std::fflush(stderr);
+        }
     }
     void flush_() override { std::fflush(stderr); }
 };
+
+/// "DEVICE:INODE" as $JOURNAL_STREAM spells them (systemd.exec(5)); nullopt when malformed.
+std::optional<std::pair<unsigned long long, unsigned long long>> parse_journal_stream(
+    std::string_view text) {
+    const auto colon = text.find(':');
+    if (colon == std::string_view::npos) {
+        return std::nullopt;
+    }
+    const auto number = [](std::string_view digits) -> std::optional<unsigned long long> {
+        unsigned long long value = 0;
+        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+        if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size()) {
+            return std::nullopt;
+        }
+        return value;
+    };
+    const auto device = number(text.substr(0, colon));
+    const auto inode = number(text.substr(colon + 1));
+    if (!device || !inode) {
+        return std::nullopt;
+    }
+    return std::pair{*device, *inode};
+}
 
 }  // namespace
 
@@ -81,10 +144,25 @@ std::optional<spdlog::level::level_enum> parse_log_level(const std::string& leve
     return std::nullopt;
 }
 
+LogTarget detect_log_target() {
+    const char* stream = std::getenv("JOURNAL_STREAM");
+    if (stream == nullptr) {
+        return LogTarget::Stderr;
+    }
+    const auto named = parse_journal_stream(stream);
+    struct stat st {};
+    if (!named || ::fstat(STDERR_FILENO, &st) != 0) {
+        return LogTarget::Stderr;
+    }
+    const bool same = named->first == static_cast<unsigned long long>(st.st_dev) &&
+                      named->second == static_cast<unsigned long long>(st.st_ino);
+    return same ? LogTarget::Journal : LogTarget::Stderr;
+}
+
 void init_logging(LogTarget target, const std::string& level) {
     spdlog::sink_ptr sink;
     if (target == LogTarget::Journal) {
-        sink = std::make_shared<JournalStreamSink>();
+        sink = std::make_shared<JournalSink>();
     } else if (::isatty(STDERR_FILENO) != 0) {
         sink = std::make_shared<spdlog::sinks::ansicolor_stderr_sink_mt>();
         sink->set_formatter(utc_formatter("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v"));

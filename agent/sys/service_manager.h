@@ -1,9 +1,8 @@
 #pragma once
-// The service manager's side of agentd (systemd's sd_notify, watchdog and socket-activation
-// protocols), spoken directly: each is a datagram or a few environment variables, documented
-// in sd_notify(3), sd_watchdog_enabled(3) and sd_listen_fds(3). libsystemd would load six
-// libraries (itself, gcrypt, gpg-error, lz4, lzma, cap) that nothing else in agentd needs, about
-// 0.75 MB of resident memory for these few lines.
+// The service manager's side of agentd: systemd's sd_notify, watchdog and socket-activation
+// protocols, through libsystemd (sd_notify(3), sd_watchdog_enabled(3), sd_listen_fds(3)).
+// libsystemd's pages are file-backed and shared with every other systemd client on the host,
+// so the resident memory it adds is not agentd's own: bench/ reports private memory beside RSS.
 
 #include <chrono>
 #include <optional>
@@ -14,7 +13,8 @@
 namespace agentd::sys {
 
 /// Sends `state` ("READY=1\nSTATUS=...") to the datagram socket named by $NOTIFY_SOCKET (a path,
-/// or "@name" in the abstract namespace). Succeeds without sending when $NOTIFY_SOCKET is unset.
+/// or "@name" in the abstract namespace). Succeeds without sending when $NOTIFY_SOCKET is unset;
+/// a $NOTIFY_SOCKET that names no socket is InvalidInput, a failed send Failed.
 Result<void> notify_service_manager(std::string_view state);
 
 /// $WATCHDOG_USEC when the watchdog applies to this process ($WATCHDOG_PID unset or ours);

@@ -15,6 +15,7 @@
 #include "agent/sys/http.h"
 #include "tests/fakes/fakes.h"
 #include "tests/unit/daemon/fake_clock.h"
+#include "tests/unit/log_capture.h"
 #include "tests/unit/openssl_signer.h"
 #include "tests/unit/temp_dir.h"
 
@@ -52,6 +53,8 @@ public:
         : FakeRunner(r, s, pulse, hang, &release) {}
     deploy::CycleResult reconcile(const config::Stack& stack, model::Trigger t) override {
         m_r.add("reconcile " + stack.name + " " + model::to_string(t));
+        // As git or the registry would: a record that does not name the stack.
+        spdlog::debug("fake runner: reconciling");
         if (stack.name == "stuck" && m_hang) {
             daemon::Pulse::Step step(m_pulse, "docker-compose up -d", *m_hang);
             while (!*m_release) {
@@ -236,6 +239,27 @@ TEST_CASE("daemon: --once recovers and runs every stack in order", "[daemon]") {
     REQUIRE(wiring.recorder.snapshot() ==
             std::vector<std::string>{"recover shop", "reconcile shop poll", "recover blog",
                                      "reconcile blog poll"});
+}
+
+TEST_CASE("daemon: a job's records, its runner's too, carry its stack in the log context",
+          "[daemon][log]") {
+    TempDir dir;
+    FakeWiring wiring;
+    wiring.recorder.outcomes["blog"] = deploy::Outcome::Failed;
+    RecordingNotifier notifier;
+    daemon::testing::FakeClock clock;
+    daemon::Daemon d(two_stacks(dir.path()), dir.path() / "agent.yaml", wiring, notifier, clock);
+    testing::LogCapture logs;
+    REQUIRE(d.run_once() == 1);
+    const auto runner = logs.containing("fake runner: reconciling");
+    REQUIRE(runner.size() == 2);
+    CHECK(runner[0].context.stack == "shop");
+    CHECK(runner[1].context.stack == "blog");
+    const auto results = logs.containing("stack blog: failed");
+    REQUIRE(results.size() == 1);
+    CHECK(results[0].level == spdlog::level::err);
+    CHECK(results[0].context.stack == "blog");
+    CHECK(sys::current_log_context().stack.empty());
 }
 
 TEST_CASE("daemon: --once exits 1 when a cycle failed or could not poll", "[daemon]") {

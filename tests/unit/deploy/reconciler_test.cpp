@@ -4,6 +4,7 @@
 
 #include "tests/fakes/fakes.h"
 #include "tests/unit/deploy/pipeline_fixture.h"
+#include "tests/unit/log_capture.h"
 
 using namespace agentd;
 using namespace std::chrono_literals;
@@ -579,4 +580,32 @@ TEST_CASE("reconciler: git.verify tag checks the observed tag against its commit
     r = f.poll();
     REQUIRE(r.outcome == deploy::Outcome::Rejected);
     CHECK(f.get(*r.deployment).reason == "signature: commit 333333333333: not signed");
+}
+
+TEST_CASE("reconciler: a deployment's records carry its stack and id in the log context",
+          "[deploy][log]") {
+    Fixture f;
+    testing::LogCapture logs;
+    const auto good = f.poll();
+    REQUIRE(good.outcome == deploy::Outcome::Succeeded);
+    f.release('b', '2');
+    f.engine.behaviour[k_web + "@" + digest('2')] = Behaviour::Unhealthy;
+    const auto bad = f.poll();
+    REQUIRE(bad.outcome == deploy::Outcome::RolledBack);
+    CHECK(sys::current_log_context().stack.empty());  // the scopes ended with the cycles
+    CHECK_FALSE(sys::current_log_context().deployment);
+
+    const auto id = [](std::int64_t n) { return " " + std::to_string(n); };
+    for (const auto& [text, deployment] : std::vector<std::pair<std::string, std::int64_t>>{
+             {"deployment" + id(*good.deployment) + ": deploying", *good.deployment},
+             {"deployment" + id(*good.deployment) + " succeeded", *good.deployment},
+             {"deployment" + id(*bad.deployment) + ": deploying", *bad.deployment},
+             {"deployment" + id(*bad.deployment) + " failed", *bad.deployment},
+             {"deployment" + id(*bad.deployment) + " rolled back", *bad.deployment}}) {
+        const auto records = logs.containing(text);
+        INFO(text);
+        REQUIRE(records.size() == 1);
+        CHECK(records[0].context.stack == "shop");
+        CHECK(records[0].context.deployment == deployment);
+    }
 }

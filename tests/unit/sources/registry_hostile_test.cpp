@@ -11,7 +11,7 @@
 #include "agent/sources/image_ref.h"
 #include "agent/sources/registry_client.h"
 #include "agent/sys/quote.h"
-#include "tests/unit/sources/log_capture.h"
+#include "tests/unit/log_capture.h"
 
 using namespace agentd;
 using sources::ImageRef;

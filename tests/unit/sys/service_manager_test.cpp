@@ -163,3 +163,24 @@ TEST_CASE("service manager: a passed descriptor that is not a listening socket i
     CHECK_FALSE(take_listening_unix_socket());
     ::close(datagram);
 }
+
+TEST_CASE("service manager: each state the daemon sends arrives as one datagram, as sent",
+          "[sys]") {
+    EnvGuard env;
+    const std::string path =
+        (fs::temp_directory_path() / ("agentd-sm-states-" + std::to_string(::getpid()))).string();
+    const int socket = bound_socket(SOCK_DGRAM, path);
+    env.set("NOTIFY_SOCKET", path);
+    const std::vector<std::string> states = {"READY=1\nSTATUS=watching 2 stacks",
+                                             "STATUS=stack shop: polling", "WATCHDOG=1",
+                                             "RELOADING=1", "STOPPING=1\nSTATUS=stopping"};
+    for (const auto& state : states) {
+        REQUIRE(notify_service_manager(state).ok());
+        CHECK(receive(socket) == state);
+    }
+    CHECK(notify_service_manager(std::string("READY=1\0STATUS=x", 16)).error().kind ==
+          Error::Kind::InvalidInput);
+    CHECK(receive(socket).empty());
+    ::close(socket);
+    fs::remove(path);
+}
