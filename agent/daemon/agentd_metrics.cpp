@@ -38,8 +38,8 @@ double unix_seconds(sys::TimePoint t) {
 AgentdMetrics::AgentdMetrics(sys::TimePoint started) {
     using T = MetricType;
     m_metrics.declare({k_build_info, "agentd's version (always 1).", T::Gauge, {"version"}, {}});
-    m_metrics.declare({k_start_time, "When agentd started, in seconds since the epoch.", T::Gauge,
-                       {}, {}});
+    m_metrics.declare(
+        {k_start_time, "When agentd started, in seconds since the epoch.", T::Gauge, {}, {}});
     m_metrics.declare({k_polls, "Polls (cycles) run, per stack.", T::Counter, {"stack"}, {}});
     m_metrics.declare({k_poll_errors,
                        "Polls that ended with an error (git, registry, a signature check that "
@@ -65,7 +65,9 @@ AgentdMetrics::AgentdMetrics(sys::TimePoint started) {
                        T::Histogram,
                        {"stack"},
                        {1, 5, 10, 30, 60, 120, 300, 600, 1800}});
-    m_metrics.declare({k_gate_duration, "Time of a health gate, passed or not.", T::Histogram,
+    m_metrics.declare({k_gate_duration,
+                       "Time of a health gate, passed or not.",
+                       T::Histogram,
                        {"stack"},
                        {1, 5, 10, 15, 30, 60, 120, 180, 300, 600}});
     m_metrics.declare({k_rollbacks,
@@ -96,9 +98,8 @@ AgentdMetrics::AgentdMetrics(sys::TimePoint started) {
                        T::Gauge,
                        {"stack"},
                        {}});
-    m_metrics.declare({k_stack_paused, "1 when a stack is paused or pinned, else 0.", T::Gauge,
-                       {"stack"},
-                       {}});
+    m_metrics.declare(
+        {k_stack_paused, "1 when a stack is paused or pinned, else 0.", T::Gauge, {"stack"}, {}});
     m_metrics.set(k_build_info, {sys::k_version}, 1);
     m_metrics.set(k_start_time, {}, unix_seconds(started));
 }
@@ -121,8 +122,7 @@ void AgentdMetrics::observed(const std::string& stack, sys::Duration took, bool)
     m_metrics.observe(k_poll_duration, {stack}, seconds(took));
 }
 
-void AgentdMetrics::gated(const std::string& stack, const deploy::GateResult&,
-                          sys::Duration took) {
+void AgentdMetrics::gated(const std::string& stack, const deploy::GateResult&, sys::Duration took) {
     m_metrics.observe(k_gate_duration, {stack}, seconds(took));
 }
 
@@ -147,7 +147,8 @@ std::string AgentdMetrics::render(const std::vector<StackStatus>& stacks) const 
             computed.push_back(
                 {k_release_info, {s.name, s.current->release.revision, s.current->release.tag}, 1});
             if (s.current->finished_at) {
-                computed.push_back({k_last_success, {s.name}, unix_seconds(*s.current->finished_at)});
+                computed.push_back(
+                    {k_last_success, {s.name}, unix_seconds(*s.current->finished_at)});
             }
         }
         if (s.stack_state.last_poll.at) {

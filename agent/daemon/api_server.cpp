@@ -1,10 +1,10 @@
 #include "agent/daemon/api_server.h"
 
+#include <arpa/inet.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -237,16 +237,16 @@ sys::Result<void> ApiServer::start_daemon(int fd, unsigned int flags, bool per_i
             mode, 0, nullptr, nullptr, on_request, &m_handler, MHD_OPTION_EXTERNAL_LOGGER,
             on_mhd_log, nullptr, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
             on_completed, nullptr, MHD_OPTION_CONNECTION_LIMIT,
-            static_cast<unsigned int>(m_limits.connections), MHD_OPTION_CONNECTION_TIMEOUT,
-            timeout, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_HTTPS_MEM_CERT,
+            static_cast<unsigned int>(m_limits.connections), MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+            MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_HTTPS_MEM_CERT,
             m_tls_cert.c_str(), MHD_OPTION_HTTPS_MEM_KEY, m_tls_key.c_str(), MHD_OPTION_END);
     } else {
         m_daemon = MHD_start_daemon(
             mode, 0, nullptr, nullptr, on_request, &m_handler, MHD_OPTION_EXTERNAL_LOGGER,
             on_mhd_log, nullptr, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
             on_completed, nullptr, MHD_OPTION_CONNECTION_LIMIT,
-            static_cast<unsigned int>(m_limits.connections), MHD_OPTION_CONNECTION_TIMEOUT,
-            timeout, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_END);
+            static_cast<unsigned int>(m_limits.connections), MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+            MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_END);
     }
     if (m_daemon == nullptr) {
         ::close(fd);
@@ -271,13 +271,13 @@ sys::Result<void> ApiServer::start_tcp(const config::Listen& listen,
         }
         auto cert = sys::read_file(tls->cert_file);
         if (!cert) {
-            return sys::Error::failed(fmt::format("api.cert_file {}: {}",
-                                                  tls->cert_file.string(), cert.error().message));
+            return sys::Error::failed(
+                fmt::format("api.cert_file {}: {}", tls->cert_file.string(), cert.error().message));
         }
         auto key = sys::read_file(tls->key_file);
         if (!key) {
-            return sys::Error::failed(fmt::format("api.key_file {}: {}", tls->key_file.string(),
-                                                  key.error().message));
+            return sys::Error::failed(
+                fmt::format("api.key_file {}: {}", tls->key_file.string(), key.error().message));
         }
         m_tls_cert = std::move(*cert);
         m_tls_key = std::move(*key);

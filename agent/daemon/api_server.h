@@ -5,9 +5,9 @@
 // the one route table it is given: the TCP one never reaches the socket API's routes.
 
 #include <cstddef>
-#include <optional>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "agent/config/config.h"

@@ -343,12 +343,11 @@ sys::Result<std::unique_ptr<ApiServer>> Daemon::start_monitoring(
         runtime::DockerEngine engine(*http);
         return engine.ping(std::chrono::seconds(2));
     };
-    backend = std::make_unique<DaemonMonitoring>(m_config, api, m_metrics, ping, m_clock,
-                                                 m_started);
-    auto server = std::make_unique<ApiServer>(
-        [routes = backend.get()](const ApiRequest& request) {
-            return handle_monitoring_request(*routes, request);
-        });
+    backend =
+        std::make_unique<DaemonMonitoring>(m_config, api, m_metrics, ping, m_clock, m_started);
+    auto server = std::make_unique<ApiServer>([routes = backend.get()](const ApiRequest& request) {
+        return handle_monitoring_request(*routes, request);
+    });
     std::optional<ApiServer::TlsFiles> tls;
     if (!config.api.cert_file.empty()) {
         tls = ApiServer::TlsFiles{config.api.cert_file, config.api.key_file};

@@ -65,9 +65,8 @@ private:
     void ping_watchdog(WatchdogMonitor& monitor);
     /// The api.listen server, when configured; nullptr otherwise. Throws nothing: a listener
     /// that cannot start is an error returned.
-    sys::Result<std::unique_ptr<ApiServer>> start_monitoring(const config::Config& config,
-                                                             ApiBackend& api,
-                                                             std::unique_ptr<MonitoringBackend>& backend);
+    sys::Result<std::unique_ptr<ApiServer>> start_monitoring(
+        const config::Config& config, ApiBackend& api, std::unique_ptr<MonitoringBackend>& backend);
 
     SharedConfig m_config;
     std::filesystem::path m_config_path;

@@ -105,8 +105,8 @@ Metrics::Family& Metrics::find(std::string_view name, const LabelValues& labels)
     auto* family = const_cast<Family*>(find_declared(name));
     if (family == nullptr || labels.size() != family->declared.labels.size()) {
         // A programming error: the families are this program's constants.
-        throw std::logic_error(fmt::format("metric {}: undeclared, or {} label values", name,
-                                           labels.size()));
+        throw std::logic_error(
+            fmt::format("metric {}: undeclared, or {} label values", name, labels.size()));
     }
     return *family;
 }
@@ -166,8 +166,8 @@ std::string Metrics::render(const std::vector<Sample>& computed) const {
                 }
                 out += fmt::format("{}_sum{} {}\n", d.name, label_text(d.labels, labels),
                                    format_sample_value(h.sum));
-                out += fmt::format("{}_count{} {}\n", d.name, label_text(d.labels, labels),
-                                   h.count);
+                out +=
+                    fmt::format("{}_count{} {}\n", d.name, label_text(d.labels, labels), h.count);
             }
             continue;
         }

@@ -18,8 +18,8 @@ public:
     /// Whether the engine answers (called under a lock, one check at a time).
     using EnginePing = std::function<sys::Result<void>()>;
 
-    DaemonMonitoring(SharedConfig& config, ApiBackend& api, AgentdMetrics& metrics,
-                     EnginePing ping, sys::Clock& clock, sys::TimePoint started);
+    DaemonMonitoring(SharedConfig& config, ApiBackend& api, AgentdMetrics& metrics, EnginePing ping,
+                     sys::Clock& clock, sys::TimePoint started);
 
     sys::Duration uptime() override;
     Readiness readiness() override;

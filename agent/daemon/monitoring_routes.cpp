@@ -15,8 +15,8 @@ nlohmann::json to_json(const Readiness& r) {
 }
 
 ApiReply handle_monitoring_request(MonitoringBackend& backend, const ApiRequest& request) {
-    const bool known = request.path == "/healthz" || request.path == "/readyz" ||
-                       request.path == "/metrics";
+    const bool known =
+        request.path == "/healthz" || request.path == "/readyz" || request.path == "/metrics";
     if (!known) {
         return {404, {{"error", "not found"}}, "", ""};
     }

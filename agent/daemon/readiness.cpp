@@ -6,8 +6,8 @@ namespace agentd::daemon {
 namespace {
 
 std::string ago(sys::TimePoint then, sys::TimePoint now) {
-    return sys::format_duration(
-        std::chrono::duration_cast<std::chrono::seconds>(now > then ? now - then : sys::Duration{}));
+    return sys::format_duration(std::chrono::duration_cast<std::chrono::seconds>(
+        now > then ? now - then : sys::Duration{}));
 }
 
 ReadinessCheck judge_stack(const StackPoll& s, sys::TimePoint started, sys::TimePoint now) {

@@ -30,7 +30,7 @@ struct ReadinessInput {
 };
 
 struct ReadinessCheck {
-    std::string name;    ///< "state_store", "docker", "stack shop"
+    std::string name;  ///< "state_store", "docker", "stack shop"
     bool ok = false;
     std::string detail;  ///< what was found: the error, or when the stack last polled
 };

@@ -103,9 +103,9 @@ CycleResult Reconciler::cycle(const config::Stack& stack, model::Trigger trigger
     // 1. observe: the branch head (or newest allowed tag), its services, a digest per image.
     const auto observe_start = m_s.clock.now();
     auto observed = observe(stack);
-    m_observer.observed(
-        stack.name, std::chrono::duration_cast<sys::Duration>(m_s.clock.now() - observe_start),
-        observed.ok());
+    m_observer.observed(stack.name,
+                        std::chrono::duration_cast<sys::Duration>(m_s.clock.now() - observe_start),
+                        observed.ok());
     if (!observed) {
         poll.error = observed.error().message;
         return {Outcome::PollError, {}, poll.error};

@@ -93,8 +93,9 @@ TEST_CASE("agentd metrics: the release each stack runs, read when scraped", "[da
     const auto text = m.render({shop, blog});
     CHECK(has_line(text, "agentd_release_info{stack=\"shop\",revision=\"" + std::string(40, 'a') +
                              "\",tag=\"v1.2.0\"} 1"));
-    CHECK(has_line(text, "agentd_last_successful_deploy_timestamp_seconds{stack=\"shop\"} "
-                         "1700000042"));
+    CHECK(has_line(text,
+                   "agentd_last_successful_deploy_timestamp_seconds{stack=\"shop\"} "
+                   "1700000042"));
     CHECK(has_line(text, "agentd_last_poll_timestamp_seconds{stack=\"shop\"} 1700000100"));
     CHECK(has_line(text, "agentd_stack_paused{stack=\"blog\"} 1"));
     CHECK(has_line(text, "agentd_stack_paused{stack=\"shop\"} 0"));
@@ -114,8 +115,8 @@ TEST_CASE("agentd metrics: registry requests by host and status code", "[daemon]
     const auto text = m.render({});
     CHECK(has_line(text, "agentd_registry_requests_total{host=\"ghcr.io\",code=\"200\"} 1"));
     CHECK(has_line(text, "agentd_registry_requests_total{host=\"127.0.0.1:5000\",code=\"404\"} 2"));
-    CHECK(has_line(text,
-                   "agentd_registry_requests_total{host=\"127.0.0.1:5000\",code=\"error\"} 1"));
+    CHECK(
+        has_line(text, "agentd_registry_requests_total{host=\"127.0.0.1:5000\",code=\"error\"} 1"));
     CHECK(text.find("secret") == std::string::npos);
     CHECK(url_host("https://r.example:443/v2/?x=1") == "r.example:443");
     CHECK(url_host("not a url").empty());

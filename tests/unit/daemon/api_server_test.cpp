@@ -320,9 +320,23 @@ TEST_CASE("api server: TLS with a certificate made by openssl, verified by the c
     const auto key = dir.path() / "tls.key";
     sys::PosixProcessRunner processes;
     sys::ProcessSpec spec;
-    spec.argv = {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                 "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=agentd test", "-addext",
-                 "subjectAltName=IP:127.0.0.1", "-days", "1", "-keyout", key.string(), "-out",
+    spec.argv = {"openssl",
+                 "req",
+                 "-x509",
+                 "-newkey",
+                 "ec",
+                 "-pkeyopt",
+                 "ec_paramgen_curve:P-256",
+                 "-nodes",
+                 "-subj",
+                 "/CN=agentd test",
+                 "-addext",
+                 "subjectAltName=IP:127.0.0.1",
+                 "-days",
+                 "1",
+                 "-keyout",
+                 key.string(),
+                 "-out",
                  cert.string()};
     const auto made = processes.run(spec);
     REQUIRE(made.ok());
@@ -345,8 +359,9 @@ TEST_CASE("api server: TLS with a certificate made by openssl, verified by the c
 TEST_CASE("api server: TLS files that cannot be read are named", "[daemon]") {
     TempDir dir;
     daemon::ApiServer server(echo_route);
-    const auto started = server.start_tcp(
-        {"127.0.0.1", 0}, daemon::ApiServer::TlsFiles{dir.path() / "no.crt", dir.path() / "no.key"});
+    const auto started =
+        server.start_tcp({"127.0.0.1", 0},
+                         daemon::ApiServer::TlsFiles{dir.path() / "no.crt", dir.path() / "no.key"});
     REQUIRE_FALSE(started.ok());
     CHECK(started.error().message.rfind("api.cert_file " + (dir.path() / "no.crt").string(), 0) ==
           0);

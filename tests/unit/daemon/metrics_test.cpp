@@ -11,8 +11,11 @@ using namespace agentd::daemon;
 
 TEST_CASE("metrics: counters and gauges render with HELP, TYPE and escaped labels", "[daemon]") {
     Metrics m;
-    m.declare({"x_requests_total", "Requests\nby code \\ host.", MetricType::Counter,
-               {"host", "code"}, {}});
+    m.declare({"x_requests_total",
+               "Requests\nby code \\ host.",
+               MetricType::Counter,
+               {"host", "code"},
+               {}});
     m.declare({"x_up", "Up.", MetricType::Gauge, {}, {}});
     m.declare({"x_empty_total", "Nothing yet.", MetricType::Counter, {"stack"}, {}});
     m.add("x_requests_total", {"r.example:5000", "200"});
@@ -32,8 +35,7 @@ TEST_CASE("metrics: counters and gauges render with HELP, TYPE and escaped label
           "# TYPE x_empty_total counter\n");
 }
 
-TEST_CASE("metrics: a histogram's buckets are cumulative, with +Inf, sum and count",
-          "[daemon]") {
+TEST_CASE("metrics: a histogram's buckets are cumulative, with +Inf, sum and count", "[daemon]") {
     Metrics m;
     m.declare({"x_seconds", "Time.", MetricType::Histogram, {"stack"}, {0.5, 1, 5}});
     m.observe("x_seconds", {"shop"}, 0.5);  // on a bound: counted in it (le)
@@ -65,8 +67,7 @@ TEST_CASE("metrics: undeclared families and wrong label counts are programming e
           "[daemon]") {
     Metrics m;
     m.declare({"x_total", "X.", MetricType::Counter, {"stack"}, {}});
-    CHECK_THROWS_AS(m.declare({"x_total", "again", MetricType::Counter, {}, {}}),
-                    std::logic_error);
+    CHECK_THROWS_AS(m.declare({"x_total", "again", MetricType::Counter, {}, {}}), std::logic_error);
     CHECK_THROWS_AS(m.add("y_total", {"shop"}), std::logic_error);
     CHECK_THROWS_AS(m.add("x_total", {}), std::logic_error);
 }

@@ -37,8 +37,8 @@ TEST_CASE("monitoring routes: healthz says alive, version and uptime", "[daemon]
     const auto r = call(b, "GET", "/healthz");
     CHECK(r.status == 200);
     CHECK(r.content_type.empty());
-    CHECK(r.body == nlohmann::json{{"status", "ok"}, {"version", sys::k_version},
-                                   {"uptime_seconds", 90}});
+    CHECK(r.body ==
+          nlohmann::json{{"status", "ok"}, {"version", sys::k_version}, {"uptime_seconds", 90}});
     CHECK(b.readiness_calls == 0);  // alive does not depend on the store or the engine
 }
 
@@ -67,17 +67,17 @@ TEST_CASE("monitoring routes: metrics is Prometheus text", "[daemon]") {
 
 TEST_CASE("monitoring routes: no control route, nor any other path, is reachable", "[daemon]") {
     FakeMonitoring b;
-    for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
-             {"POST", "/v1/stacks/shop/sync"},
-             {"POST", "/v1/stacks/shop/rollback"},
-             {"POST", "/v1/stacks/shop/pause"},
-             {"POST", "/v1/reload"},
-             {"GET", "/v1/status"},
-             {"GET", "/v1/history"},
-             {"POST", "/v1/verify"},
-             {"GET", "/"},
-             {"GET", "/metrics/"},
-             {"GET", "/healthz/../v1/status"}}) {
+    for (const auto& [method, path] :
+         std::vector<std::pair<std::string, std::string>>{{"POST", "/v1/stacks/shop/sync"},
+                                                          {"POST", "/v1/stacks/shop/rollback"},
+                                                          {"POST", "/v1/stacks/shop/pause"},
+                                                          {"POST", "/v1/reload"},
+                                                          {"GET", "/v1/status"},
+                                                          {"GET", "/v1/history"},
+                                                          {"POST", "/v1/verify"},
+                                                          {"GET", "/"},
+                                                          {"GET", "/metrics/"},
+                                                          {"GET", "/healthz/../v1/status"}}) {
         INFO(method << " " << path);
         CHECK(call(b, method, path).status == 404);
     }

@@ -53,9 +53,9 @@ TEST_CASE("readiness: ok when the store, the engine and every recent poll are", 
 }
 
 TEST_CASE("readiness: a failed last poll or an overdue one is degraded, 503", "[daemon]") {
-    auto r = judge_readiness(input_at(
-        k_start + 300s,
-        {stack("shop", k_start + 290s, "error", "git: connection refused"), stack("blog", k_start + 1s)}));
+    auto r = judge_readiness(
+        input_at(k_start + 300s, {stack("shop", k_start + 290s, "error", "git: connection refused"),
+                                  stack("blog", k_start + 1s)}));
     CHECK(r.status == "degraded");
     CHECK(r.http_status() == 503);
     CHECK_FALSE(r.checks[2].ok);
@@ -72,7 +72,8 @@ TEST_CASE("readiness: a failed last poll or an overdue one is degraded, 503", "[
 
 TEST_CASE("readiness: polls from before agentd started do not count", "[daemon]") {
     // An old error from the last run is not this run's; the first poll is pending a while.
-    auto r = judge_readiness(input_at(k_start + 5s, {stack("shop", k_start - 3600s, "error", "x")}));
+    auto r =
+        judge_readiness(input_at(k_start + 5s, {stack("shop", k_start - 3600s, "error", "x")}));
     CHECK(r.status == "ok");
     CHECK(r.checks[2].detail == "first poll pending");
     r = judge_readiness(input_at(k_start + 5s, {stack("new", std::nullopt, "")}));

@@ -65,11 +65,18 @@ struct PipelineFixture {
         : dir(std::filesystem::temp_directory_path() /
               ("agentd-pipeline-" + std::to_string(::getpid()) + "-" +
                std::to_string(counter()++))),
-          reconciler(
-              deploy::Services{
-                  git, signatures, registry, engine, compose, store, clock, http, verifier, {},
-                  &observer},
-              dir, stop) {
+          reconciler(deploy::Services{git,
+                                      signatures,
+                                      registry,
+                                      engine,
+                                      compose,
+                                      store,
+                                      clock,
+                                      http,
+                                      verifier,
+                                      {},
+                                      &observer},
+                     dir, stop) {
         std::filesystem::create_directories(dir);
         stack.name = "shop";
         stack.git = config::GitSource{"file:///srv/deploy.git", "shop", "main", {}};
