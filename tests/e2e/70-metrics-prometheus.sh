@@ -1,7 +1,8 @@
 #!/bin/bash
 # api.listen: /healthz, /readyz and /metrics on TCP, no control route there; promtool accepts
 # the exposition; a real Prometheus scrapes agentd and its query API returns agentd's series;
-# the counters move as a release is promoted and the next one rolled back. The example alert
+# the counters move as a release is promoted and the next one rolled back; a failing poll makes
+# /readyz 503 naming the stack and why. The example alert
 # rules of docs/operations.md pass `promtool check rules`.
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -112,6 +113,21 @@ wait_for "Prometheus to see the rollback" 30 \
     prom_equals "agentd_rollbacks_total{stack=\"$STACK\",kind=\"automatic\"}" 1
 wait_for "Prometheus to see the last poll" 30 \
     prom_equals "agentd_polls_total{stack=\"$STACK\"}" $((polls + 1))
+
+say "the git repository disappears: the poll fails, readyz says which stack and why"
+mv "$BARE" "$BARE.gone"
+sync_expect 1
+ready=$(curl -sS --max-time 10 -w '\n%{http_code}' "$base/readyz")
+assert_eq 503 "$(tail -n 1 <<<"$ready")" "readyz code after a failed poll"
+ready=$(head -n 1 <<<"$ready")
+assert_json "$ready" .status degraded "readyz status after a failed poll"
+assert_json "$ready" "[.checks[] | select(.name == \"stack $STACK\") | .ok][0]" false "the stack's check"
+assert_contains "$(json_get "$ready" "[.checks[] | select(.name == \"stack $STACK\") | .detail][0]")" \
+    "failed: git" "the stack's check says why"
+assert_eq 1 "$(metric_value "agentd_poll_errors_total{stack=\"$STACK\"}")" "poll errors"
+mv "$BARE.gone" "$BARE"
+sync_expect 0
+assert_eq 200 "$(code_of GET /readyz)" "readyz code once the poll succeeds again"
 
 say "the example alert rules of docs/operations.md"
 promtool check rules "$E2E_ROOT/examples/monitoring/agentd-alerts.yml" >/dev/null ||
