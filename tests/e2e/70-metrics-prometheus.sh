@@ -2,8 +2,8 @@
 # api.listen: /healthz, /readyz and /metrics on TCP, no control route there; promtool accepts
 # the exposition; a real Prometheus scrapes agentd and its query API returns agentd's series;
 # the counters move as a release is promoted and the next one rolled back; a failing poll makes
-# /readyz 503 naming the stack and why. The example alert
-# rules of docs/operations.md pass `promtool check rules`.
+# /readyz 503 naming the stack and why. The example alert rules of docs/operations.md pass
+# `promtool check rules`.
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
 e2e_begin "metrics, health and readiness on api.listen, scraped by a real Prometheus"
