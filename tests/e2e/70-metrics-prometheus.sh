@@ -8,8 +8,9 @@
 source "$(dirname "$0")/lib.sh"
 e2e_begin "metrics, health and readiness on api.listen, scraped by a real Prometheus"
 
-command -v prometheus >/dev/null && command -v promtool >/dev/null ||
+if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
     fail "prometheus and promtool are missing (Debian package prometheus; scripts/setup)"
+fi
 
 PROM_PID=""
 prom_on_exit() {
