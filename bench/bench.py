@@ -16,6 +16,10 @@ one results file and the report can compute medians and spreads. Subcommands:
                                           and the registry's CPU
   latency  N CMD...                       N runs of CMD: wall time of each (CMD must exit 0)
   api      N SOCKET URL                   N GET URL on agentd's API socket: wall time of each
+  scrape   PID ADDRESS N                  N GET /metrics on agentd's api.listen ADDRESS
+                                          (host:port) on one kept-alive connection: wall
+                                          time, agentd's CPU (threads), body bytes and series
+                                          of each
   rss      PID                            VmRSS, VmHWM, RssAnon, RssFile of PID in kB
   spawns   STRACE_LOG                     execve, fork and docker.sock connect counts in an
                                           `strace -f` log
@@ -266,6 +270,35 @@ def cmd_api(n, sock, url):
         if status != 200:
             sys.exit(f"bench: GET {url}: {status} {body[:200]!r}")
         samples.append({"wall_s": time.perf_counter() - t0})
+    return samples
+
+
+def cmd_scrape(pid, address, n):
+    """N scrapes of /metrics over one HTTP/1.1 connection (as Prometheus keeps one), after one
+    that is not counted (it starts the connection's thread in agentd). agentd's CPU is its
+    threads' (schedstat), the connection's thread included since it lives on."""
+    host, _, port = address.rpartition(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=60)
+
+    def scrape():
+        conn.request("GET", "/metrics")
+        response = conn.getresponse()
+        body = response.read()
+        if response.status != 200:
+            sys.exit(f"bench: GET /metrics: {response.status} {body[:200]!r}")
+        return body
+
+    scrape()
+    samples = []
+    for _ in range(int(n)):
+        cpu0 = threads_cpu_seconds(pid)
+        t0 = time.perf_counter()
+        body = scrape()
+        wall = time.perf_counter() - t0
+        cpu = threads_cpu_seconds(pid) - cpu0
+        series = sum(1 for line in body.split(b"\n") if line and not line.startswith(b"#"))
+        samples.append({"wall_s": wall, "cpu_s": cpu, "bytes": len(body), "series": series})
+    conn.close()
     return samples
 
 
@@ -824,7 +857,7 @@ def main():
         helpers[name](*args)
         return
     commands = {"noop": cmd_noop, "cron": cmd_cron, "latency": cmd_latency, "rss": cmd_rss,
-                "spawns": cmd_spawns, "api": cmd_api, "scale": cmd_scale, "startup": cmd_startup,
+                "spawns": cmd_spawns, "api": cmd_api, "scrape": cmd_scrape, "scale": cmd_scale, "startup": cmd_startup,
                 "deploy": cmd_deploy, "rollback": cmd_rollback, "baseline": cmd_baseline}
     if name not in commands:
         sys.exit(__doc__)

@@ -328,6 +328,8 @@ class Report:
             k_private_note, "",
             "Resident memory by mapping after the cycles (/proc/PID/smaps): " +
             smaps_line(self.r["scale_smaps"]), "")
+        if "scale_scrape" in self.r:
+            self.scrape(stacks)
         self.target(f"{stacks} stacks x {images} images: poll cycle within 2 s wall",
                     f"{fmt_ms(wall['median'])} (max {fmt_ms(wall['max'])})",
                     wall["median"] <= 2.0)
@@ -336,6 +338,28 @@ class Report:
                     rss["vmrss_kb"] <= 40 * 1024)
         self.target("idle RSS (one stack) at most 8 MB", f"{fmt_mib(idle['vmrss_kb'])}",
                     idle["vmrss_kb"] <= 8 * 1024)
+
+    def scrape(self, stacks):
+        wall = stat(self.r, "scale_scrape", "wall_s")
+        cpu = stat(self.r, "scale_scrape", "cpu_s")
+        size = stat(self.r, "scale_scrape", "bytes")
+        series = stat(self.r, "scale_scrape", "series")
+        self.add(
+            f"### /metrics at {stacks} stacks", "",
+            "The same agentd, after the cycles above, with `api.listen` on 127.0.0.1: "
+            f"{wall['n']} scrapes of `/metrics` over one kept-alive connection, as Prometheus "
+            "scrapes (one more before them is not counted). A scrape renders the counters and "
+            "histograms kept in memory and reads each stack's current release and last poll "
+            "from state.db. CPU is agentd's threads' (schedstat), the connection's thread "
+            "included.", "",
+            "| measure | value |", "|---|---:|",
+            f"| scrape, wall | {fmt_stat(wall, fmt_ms)} |",
+            f"| scrape, agentd CPU | {fmt_stat(cpu, fmt_ms)} |",
+            f"| body | {size['median'] / 1024:.0f} KiB, {series['median']:g} series |",
+            f"| at a 15 s scrape interval | {100 * cpu['median'] / 15:.3f}% of one core |", "")
+        self.target(f"/metrics at {stacks} stacks: a scrape within 100 ms of agentd CPU",
+                    f"{fmt_ms(cpu['median'])} (max {fmt_ms(cpu['max'])})",
+                    cpu["median"] <= 0.1)
 
     def reaction(self):
         stable = self.meta["stable"]

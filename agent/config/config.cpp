@@ -26,10 +26,42 @@ namespace agentd::config {
 namespace {
 
 constexpr std::string_view k_top_keys[] = {"state_dir", "api", "defaults", "registries", "stacks"};
-constexpr std::string_view k_api_keys[] = {"socket"};
+constexpr std::string_view k_api_keys[] = {"socket", "listen", "cert_file", "key_file"};
 constexpr std::string_view k_not_yet = k_not_supported_yet;
 constexpr RefusedKey k_top_refused[] = {{"notifications", k_not_yet}};
-constexpr RefusedKey k_api_refused[] = {{"listen", k_not_yet}, {"webhook_secret_file", k_not_yet}};
+constexpr RefusedKey k_api_refused[] = {{"webhook_secret_file", k_not_yet}};
+
+bool is_ipv4(std::string_view text) {
+    int parts = 0;
+    std::size_t i = 0;
+    while (i <= text.size()) {
+        const std::size_t end = std::min(text.find('.', i), text.size());
+        const auto part = text.substr(i, end - i);
+        if (part.empty() || part.size() > 3 || (part.size() > 1 && part[0] == '0') ||
+            !std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+            std::stoi(std::string(part)) > 255) {
+            return false;
+        }
+        ++parts;
+        i = end + 1;
+    }
+    return parts == 4;
+}
+
+bool is_ipv6(std::string_view text) {
+    if (text.empty() || text.size() > 45) {
+        return false;
+    }
+    int colons = 0;
+    for (const char c : text) {
+        if (c == ':') {
+            ++colons;
+        } else if (!std::isxdigit(static_cast<unsigned char>(c)) && c != '.') {
+            return false;
+        }
+    }
+    return colons >= 2 && colons <= 7;
+}
 
 std::string join_issues(const std::vector<Issue>& issues) {
     std::string text;
@@ -42,11 +74,71 @@ std::string join_issues(const std::vector<Issue>& issues) {
     return text;
 }
 
+}  // namespace
+
+std::optional<Listen> parse_listen(std::string_view text, std::string& why) {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+        why = "expected ADDR:PORT";
+        return std::nullopt;
+    }
+    std::string_view host = text.substr(0, colon);
+    const std::string_view port = text.substr(colon + 1);
+    Listen listen;
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+        if (!is_ipv6(host)) {
+            why = fmt::format("\"{}\" is not an IPv6 address", host);
+            return std::nullopt;
+        }
+    } else if (!is_ipv4(host)) {
+        why = host.empty() ? "the address is missing (0.0.0.0 listens on every interface)"
+              : host.find(':') != std::string_view::npos
+                  ? "write an IPv6 address in brackets"
+                  : fmt::format("\"{}\" is not an IP address", host);
+        return std::nullopt;
+    }
+    listen.host = std::string(host);
+    if (port.empty() || port.size() > 5 ||
+        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+        std::stoi(std::string(port)) < 1 || std::stoi(std::string(port)) > 65535) {
+        why = fmt::format("\"{}\" is not a port (1-65535)", port);
+        return std::nullopt;
+    }
+    listen.port = std::stoi(std::string(port));
+    return listen;
+}
+
+namespace {
+
 Api read_api(Reader& reader, const Entry& entry) {
     const MapReader map(reader, entry, k_api_keys, k_api_refused);
     Api api;
     if (const auto e = map.get("socket")) {
         api.socket = reader.absolute_path(*e).value_or(api.socket);
+    }
+    if (const auto e = map.get("listen")) {
+        if (const auto text = reader.non_empty(*e, "ADDR:PORT")) {
+            std::string why;
+            api.listen = parse_listen(*text, why);
+            if (!api.listen) {
+                reader.report(*e, fmt::format("{} (e.g. 127.0.0.1:9465 or [::1]:9465)", why));
+            }
+        }
+    }
+    const auto cert = map.get("cert_file");
+    const auto key = map.get("key_file");
+    if (cert) {
+        api.cert_file = reader.absolute_path(*cert).value_or("");
+    }
+    if (key) {
+        api.key_file = reader.absolute_path(*key).value_or("");
+    }
+    if (cert.has_value() != key.has_value()) {
+        const Entry& given = cert ? *cert : *key;
+        reader.report(given, "TLS needs both api.cert_file and api.key_file");
+    } else if (cert && !api.listen) {
+        reader.report(*cert, "TLS is for api.listen, which is not set");
     }
     return api;
 }

@@ -139,8 +139,24 @@ struct Registry {
     bool operator==(const Registry&) const = default;
 };
 
+/// api.listen: the optional TCP listener (health, readiness, metrics; never a control route).
+struct Listen {
+    std::string host;  ///< an IP literal as written, IPv6 without its brackets
+    int port = 0;
+    bool operator==(const Listen&) const = default;
+};
+
+/// Parses "ADDR:PORT": an IPv4 literal or a bracketed IPv6 literal, and a port 1-65535.
+/// nullopt with `why` set when it is not one.
+std::optional<Listen> parse_listen(std::string_view text, std::string& why);
+
 struct Api {
     std::filesystem::path socket = "/run/agentd/api.sock";
+    std::optional<Listen> listen;  ///< off unless configured
+    /// TLS on the listener: both or neither (PEM files, read when agentd starts).
+    std::filesystem::path cert_file;
+    std::filesystem::path key_file;
+    bool operator==(const Api&) const = default;
 };
 
 struct Config {

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/config/config.h"
+#include "agent/daemon/agentd_metrics.h"
 #include "agent/daemon/daemon.h"
 #include "agent/daemon/notifier.h"
 #include "agent/daemon/wiring.h"
@@ -84,10 +85,11 @@ int run_agentd(int argc, char** argv) {
         spdlog::warn("killed process group {} left running by a previous agentd ({} processes)",
                      left.group.pgid, left.members.size());
     }
-    auto wiring = make_real_wiring(groups);
-    SystemdNotifier notifier;
     sys::SystemClock clock;
-    Daemon daemon(std::move(config), o.config_path, *wiring, notifier, clock);
+    AgentdMetrics metrics(clock.now());
+    auto wiring = make_real_wiring(groups, &metrics);
+    SystemdNotifier notifier;
+    Daemon daemon(std::move(config), o.config_path, *wiring, notifier, clock, &metrics);
     try {
         return o.once ? daemon.run_once() : daemon.serve();
     } catch (const std::exception& e) {

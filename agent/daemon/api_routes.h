@@ -21,6 +21,9 @@ struct ApiRequest {
 struct ApiReply {
     int status = 200;
     nlohmann::json body;  ///< errors: {"error": "message"}
+    /// When set, the answer is `text` with this type instead of `body` as JSON (/metrics).
+    std::string content_type;
+    std::string text;
 };
 
 /// Routes `request` to `backend`. Malformed input is a 400, an unknown path a 404, a known

@@ -1,6 +1,8 @@
 #include "agent/daemon/api_server.h"
 
+#include <arpa/inet.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -19,6 +21,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/daemon/api_routes.h"
+#include "agent/sys/files.h"
 #include "agent/sys/service_manager.h"
 
 namespace agentd::daemon {
@@ -40,19 +43,24 @@ MHD_Result collect_query(void* cls, MHD_ValueKind, const char* key, const char* 
     return MHD_YES;
 }
 
-MHD_Result send_json(MHD_Connection* connection, int status, const nlohmann::json& body) {
-    // Replace invalid UTF-8 (from a file or a remote) instead of throwing.
-    std::string text = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+MHD_Result send_text(MHD_Connection* connection, int status, std::string text,
+                     const char* content_type) {
     MHD_Response* response =
         MHD_create_response_from_buffer(text.size(), text.data(), MHD_RESPMEM_MUST_COPY);
     if (response == nullptr) {
         return MHD_NO;
     }
-    MHD_add_response_header(response, "Content-Type", "application/json");
+    MHD_add_response_header(response, "Content-Type", content_type);
     const MHD_Result queued =
         MHD_queue_response(connection, static_cast<unsigned>(status), response);
     MHD_destroy_response(response);
     return queued;
+}
+
+MHD_Result send_json(MHD_Connection* connection, int status, const nlohmann::json& body) {
+    // Replace invalid UTF-8 (from a file or a remote) instead of throwing.
+    std::string text = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    return send_text(connection, status, std::move(text), "application/json");
 }
 
 MHD_Result on_request(void* cls, MHD_Connection* connection, const char* url, const char* method,
@@ -80,9 +88,19 @@ MHD_Result on_request(void* cls, MHD_Connection* connection, const char* url, co
     request.path = url;
     request.body = std::move(context.body);
     MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, collect_query, &request.query);
-    auto& backend = *static_cast<ApiBackend*>(cls);
-    const ApiReply reply = handle_request(backend, request);
+    const auto& handler = *static_cast<const ApiServer::Handler*>(cls);
+    ApiReply reply;
+    try {
+        reply = handler(request);
+    } catch (const std::exception& e) {
+        spdlog::error("api: {} {}: {}", request.method, request.path, e.what());
+        reply = {500, {{"error", e.what()}}, "", ""};
+    }
     spdlog::debug("api: {} {} -> {}", request.method, request.path, reply.status);
+    if (!reply.content_type.empty()) {
+        return send_text(connection, reply.status, std::move(reply.text),
+                         reply.content_type.c_str());
+    }
     return send_json(connection, reply.status, reply.body);
 }
 
@@ -108,7 +126,11 @@ std::string errno_text() {
 }  // namespace
 
 ApiServer::ApiServer(ApiBackend& backend, ApiLimits limits)
-    : m_backend(backend), m_limits(limits) {}
+    : m_handler([&backend](const ApiRequest& request) { return handle_request(backend, request); }),
+      m_limits(limits) {}
+
+ApiServer::ApiServer(Handler handler, ApiLimits limits)
+    : m_handler(std::move(handler)), m_limits(limits) {}
 
 ApiServer::~ApiServer() {
     stop();
@@ -194,20 +216,38 @@ sys::Result<void> ApiServer::start(const std::filesystem::path& socket_path) {
         fd = *listening;
         m_where = socket_path.string();
     }
+    return start_daemon(fd, 0, false);
+}
+
+sys::Result<void> ApiServer::start_daemon(int fd, unsigned int flags, bool per_ip_limit) {
     // At the connection limit libmicrohttpd stops accepting (the listening socket is left out of
     // its poll), so a new client waits in the backlog until a connection ends or times out; the
     // timeout closes a connection that sends nothing (an idle keep-alive, a request that stops
-    // half way). A handler that runs long (`sync --wait`) is not idle. The per-IP limit of
-    // libmicrohttpd does not apply: a unix socket's peers have no address.
-    m_daemon = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
-        nullptr, nullptr, on_request, &m_backend, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, nullptr,
-        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, nullptr,
-        MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned int>(m_limits.connections),
-        MHD_OPTION_CONNECTION_TIMEOUT,
-        static_cast<unsigned int>(std::max<long long>(
-            1, std::chrono::duration_cast<std::chrono::seconds>(m_limits.idle_timeout).count())),
-        MHD_OPTION_END);
+    // half way). A handler that runs long (`sync --wait`) is not idle. The per-IP limit applies
+    // on TCP only: a unix socket's peers have no address.
+    const unsigned int per_ip =
+        per_ip_limit ? static_cast<unsigned int>(std::max<std::size_t>(1, m_limits.connections / 4))
+                     : 0;
+    const auto timeout = static_cast<unsigned int>(std::max<long long>(
+        1, std::chrono::duration_cast<std::chrono::seconds>(m_limits.idle_timeout).count()));
+    const unsigned int mode =
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | flags;
+    if ((flags & MHD_USE_TLS) != 0) {
+        m_daemon = MHD_start_daemon(
+            mode, 0, nullptr, nullptr, on_request, &m_handler, MHD_OPTION_EXTERNAL_LOGGER,
+            on_mhd_log, nullptr, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
+            on_completed, nullptr, MHD_OPTION_CONNECTION_LIMIT,
+            static_cast<unsigned int>(m_limits.connections), MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+            MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_HTTPS_MEM_CERT,
+            m_tls_cert.c_str(), MHD_OPTION_HTTPS_MEM_KEY, m_tls_key.c_str(), MHD_OPTION_END);
+    } else {
+        m_daemon = MHD_start_daemon(
+            mode, 0, nullptr, nullptr, on_request, &m_handler, MHD_OPTION_EXTERNAL_LOGGER,
+            on_mhd_log, nullptr, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
+            on_completed, nullptr, MHD_OPTION_CONNECTION_LIMIT,
+            static_cast<unsigned int>(m_limits.connections), MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+            MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_END);
+    }
     if (m_daemon == nullptr) {
         ::close(fd);
         stop();
@@ -216,11 +256,87 @@ sys::Result<void> ApiServer::start(const std::filesystem::path& socket_path) {
     return {};
 }
 
+sys::Result<void> ApiServer::start_tcp(const config::Listen& listen,
+                                       const std::optional<TlsFiles>& tls) {
+    if (m_daemon != nullptr) {
+        return sys::Error::failed("api server already started");
+    }
+    const bool v6 = listen.host.find(':') != std::string::npos;
+    m_where = v6 ? fmt::format("[{}]:{}", listen.host, listen.port)
+                 : fmt::format("{}:{}", listen.host, listen.port);
+    if (tls) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            return sys::Error::failed(
+                fmt::format("api.listen {}: this libmicrohttpd has no TLS support", m_where));
+        }
+        auto cert = sys::read_file(tls->cert_file);
+        if (!cert) {
+            return sys::Error::failed(
+                fmt::format("api.cert_file {}: {}", tls->cert_file.string(), cert.error().message));
+        }
+        auto key = sys::read_file(tls->key_file);
+        if (!key) {
+            return sys::Error::failed(
+                fmt::format("api.key_file {}: {}", tls->key_file.string(), key.error().message));
+        }
+        m_tls_cert = std::move(*cert);
+        m_tls_key = std::move(*key);
+    }
+    const int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return sys::Error::failed(fmt::format("api.listen {}: {}", m_where, errno_text()));
+    }
+    const int on = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    sockaddr_storage address{};
+    socklen_t length = 0;
+    if (v6) {
+        auto& a = reinterpret_cast<sockaddr_in6&>(address);
+        a.sin6_family = AF_INET6;
+        a.sin6_port = htons(static_cast<std::uint16_t>(listen.port));
+        ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+        if (::inet_pton(AF_INET6, listen.host.c_str(), &a.sin6_addr) != 1) {
+            ::close(fd);
+            return sys::Error::invalid(fmt::format("api.listen {}: not an IPv6 address", m_where));
+        }
+        length = sizeof a;
+    } else {
+        auto& a = reinterpret_cast<sockaddr_in&>(address);
+        a.sin_family = AF_INET;
+        a.sin_port = htons(static_cast<std::uint16_t>(listen.port));
+        if (::inet_pton(AF_INET, listen.host.c_str(), &a.sin_addr) != 1) {
+            ::close(fd);
+            return sys::Error::invalid(fmt::format("api.listen {}: not an IPv4 address", m_where));
+        }
+        length = sizeof a;
+    }
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), length) != 0 || ::listen(fd, 64) != 0) {
+        const std::string reason = errno_text();
+        ::close(fd);
+        return sys::Error::failed(fmt::format("api.listen {}: {}", m_where, reason));
+    }
+    sockaddr_storage bound{};
+    socklen_t bound_length = sizeof bound;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_length) == 0) {
+        m_port = ntohs(v6 ? reinterpret_cast<sockaddr_in6&>(bound).sin6_port
+                          : reinterpret_cast<sockaddr_in&>(bound).sin_port);
+    }
+    if (listen.port == 0) {
+        m_where = v6 ? fmt::format("[{}]:{}", listen.host, m_port)
+                     : fmt::format("{}:{}", listen.host, m_port);
+    }
+    if (tls) {
+        m_where = "https://" + m_where;
+    }
+    return start_daemon(fd, tls ? MHD_USE_TLS : 0, true);
+}
+
 void ApiServer::stop() {
     if (m_daemon != nullptr) {
         MHD_stop_daemon(m_daemon);
         m_daemon = nullptr;
     }
+    m_port = 0;
     if (!m_created.empty()) {
         std::error_code ec;
         std::filesystem::remove(m_created, ec);

@@ -1,12 +1,18 @@
 #pragma once
-// The HTTP API on a unix socket (libmicrohttpd, one thread per connection so that a long
-// `sync --wait` does not hold up `status`).
+// The HTTP server (libmicrohttpd, one thread per connection so that a long `sync --wait` does
+// not hold up `status`): the API on a unix socket, and the monitoring routes on the optional
+// TCP listener (api.listen, with TLS when cert_file and key_file are set). A server serves
+// the one route table it is given: the TCP one never reaches the socket API's routes.
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <string>
 
+#include "agent/config/config.h"
 #include "agent/daemon/api_backend.h"
+#include "agent/daemon/api_routes.h"
 #include "agent/sys/clock.h"
 #include "agent/sys/result.h"
 
@@ -28,7 +34,13 @@ struct ApiLimits {
 
 class ApiServer {
 public:
+    /// Answers one request; called on the connection's thread, so it must be thread-safe.
+    using Handler = std::function<ApiReply(const ApiRequest&)>;
+
+    /// The socket API's routes (api_routes.h) over `backend`.
     explicit ApiServer(ApiBackend& backend, ApiLimits limits = {});
+    /// Any route table, e.g. handle_monitoring_request's.
+    explicit ApiServer(Handler handler, ApiLimits limits = {});
     ~ApiServer();
     ApiServer(const ApiServer&) = delete;
     ApiServer& operator=(const ApiServer&) = delete;
@@ -39,6 +51,17 @@ public:
     /// that answers, or any other file, is an error. Failed with the reason when it cannot
     /// listen.
     sys::Result<void> start(const std::filesystem::path& socket_path);
+    /// Starts serving on TCP at `listen` (port 0: a free one, see port()); with `tls`, HTTPS
+    /// with the PEM certificate (chain) and key read from those files now. Failed, naming the
+    /// address or file, when it cannot.
+    struct TlsFiles {
+        std::filesystem::path cert_file;
+        std::filesystem::path key_file;
+    };
+    sys::Result<void> start_tcp(const config::Listen& listen,
+                                const std::optional<TlsFiles>& tls = std::nullopt);
+    /// The TCP port it listens on (after start_tcp), 0 otherwise.
+    int port() const { return m_port; }
     /// Stops accepting, waits for the connection threads, and removes the socket it created.
     void stop();
     /// Where it listens, for logs: the path, or "systemd socket".
@@ -46,9 +69,13 @@ public:
 
 private:
     sys::Result<int> listen_on_path(const std::filesystem::path& socket_path);
+    sys::Result<void> start_daemon(int fd, unsigned int flags, bool per_ip_limit);
 
-    ApiBackend& m_backend;
+    Handler m_handler;
     ApiLimits m_limits;
+    std::string m_tls_cert;  // PEM text; libmicrohttpd reads it while it runs
+    std::string m_tls_key;
+    int m_port = 0;
     MHD_Daemon* m_daemon = nullptr;
     std::filesystem::path m_created;  // socket file to remove at stop; empty for systemd's
     std::string m_where;

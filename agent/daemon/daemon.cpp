@@ -11,6 +11,8 @@
 
 #include "agent/daemon/api_server.h"
 #include "agent/daemon/daemon_backend.h"
+#include "agent/daemon/monitoring.h"
+#include "agent/runtime/docker_engine.h"
 #include "agent/sys/log_context.h"
 #include "agent/sys/memory.h"
 
@@ -86,12 +88,15 @@ bool outcome_is_failure(deploy::Outcome outcome) {
 }
 
 Daemon::Daemon(config::Config config, std::filesystem::path config_path, Wiring& wiring,
-               Notifier& notifier, sys::Clock& clock)
+               Notifier& notifier, sys::Clock& clock, AgentdMetrics* metrics)
     : m_config(std::move(config)),
       m_config_path(std::move(config_path)),
       m_wiring(wiring),
       m_notifier(notifier),
       m_clock(clock),
+      m_started(clock.now()),
+      m_own_metrics(metrics == nullptr ? std::make_unique<AgentdMetrics>(m_started) : nullptr),
+      m_metrics(metrics != nullptr ? *metrics : *m_own_metrics),
       m_liveness(clock),
       m_queue(clock, make_random_source()) {}
 
@@ -208,6 +213,9 @@ deploy::CycleResult Daemon::run_job(CycleRunner& runner, const config::Config& c
         m_unrecorded.note(stack->name, m_clock.now(), e.what());
     }
     log_result(stack->name, result);
+    if (job.kind == Job::Kind::Cycle) {
+        m_metrics.polled(stack->name, result.outcome);
+    }
     m_notifier.notify(fmt::format("STATUS=watching {} stacks; last: {} {}", config.stacks.size(),
                                   stack->name, deploy::to_string(result.outcome)));
     return result;
@@ -275,9 +283,9 @@ sys::Result<int> Daemon::reload() {
         return sys::Error::invalid(fmt::format("invalid configuration, not reloaded:\n{}", all));
     }
     const auto current = m_config.get();
-    // The state directory and the socket are in use; changing them needs a restart.
-    if (next.state_dir != current->state_dir || next.api.socket != current->api.socket) {
-        spdlog::warn("reload: state_dir and api.socket changes take effect at the next start");
+    // The state directory and the listeners are in use; changing them needs a restart.
+    if (next.state_dir != current->state_dir || next.api != current->api) {
+        spdlog::warn("reload: state_dir and api changes take effect at the next start");
         next.state_dir = current->state_dir;
         next.api = current->api;
     }
@@ -330,6 +338,33 @@ int Daemon::wait_for_signals() {
     }
 }
 
+sys::Result<std::unique_ptr<ApiServer>> Daemon::start_monitoring(
+    const config::Config& config, ApiBackend& api, std::unique_ptr<MonitoringBackend>& backend) {
+    if (!config.api.listen) {
+        return std::unique_ptr<ApiServer>();
+    }
+    // The engine's readiness is asked through a client of the listener's own (not shared with
+    // the workers), one check at a time.
+    auto ping = [http = std::make_shared<sys::CurlHttpClient>()]() {
+        runtime::DockerEngine engine(*http);
+        return engine.ping(std::chrono::seconds(2));
+    };
+    backend =
+        std::make_unique<DaemonMonitoring>(m_config, api, m_metrics, ping, m_clock, m_started);
+    auto server = std::make_unique<ApiServer>([routes = backend.get()](const ApiRequest& request) {
+        return handle_monitoring_request(*routes, request);
+    });
+    std::optional<ApiServer::TlsFiles> tls;
+    if (!config.api.cert_file.empty()) {
+        tls = ApiServer::TlsFiles{config.api.cert_file, config.api.key_file};
+    }
+    if (auto started = server->start_tcp(*config.api.listen, tls); !started) {
+        return started.error();
+    }
+    spdlog::info("api: monitoring (/healthz, /readyz, /metrics) on {}", server->where());
+    return server;
+}
+
 int Daemon::serve() {
     const auto config = m_config.get();
     std::unique_ptr<state::Store> store;
@@ -349,6 +384,12 @@ int Daemon::serve() {
         return 1;
     }
     spdlog::info("api: listening on {}", api.where());
+    std::unique_ptr<MonitoringBackend> monitoring_backend;
+    auto monitoring = start_monitoring(*config, backend, monitoring_backend);
+    if (!monitoring) {
+        spdlog::error("{}", monitoring.error().message);
+        return 1;
+    }
     // Recovery first: a stack's queued job runs before its first poll.
     for (const auto& stack : config->stacks) {
         m_queue.push(Job{Job::Kind::Recover, stack.name, model::Trigger::Poll, std::nullopt, {}});
@@ -375,6 +416,9 @@ int Daemon::serve() {
     }
     for (auto& t : workers_to_join) {
         t.join();
+    }
+    if (*monitoring) {
+        (*monitoring)->stop();
     }
     api.stop();
     spdlog::info("agentd: stopped");

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "agent/daemon/agentd_metrics.h"
 #include "agent/daemon/api_backend.h"
 #include "agent/daemon/liveness.h"
 #include "agent/daemon/notifier.h"
@@ -20,6 +21,9 @@
 
 namespace agentd::daemon {
 
+class ApiServer;
+class MonitoringBackend;
+
 /// Blocks SIGTERM, SIGINT and SIGHUP in the calling thread and in every thread it creates
 /// afterwards, so that only the main thread receives them (sigtimedwait).
 void block_signals();
@@ -29,9 +33,10 @@ bool outcome_is_failure(deploy::Outcome outcome);
 
 class Daemon {
 public:
-    /// `config_path` is re-read on reload.
+    /// `config_path` is re-read on reload. `metrics`: what polls add to and api.listen's
+    /// /metrics shows (the wiring's workers feed the same); null: the daemon keeps its own.
     Daemon(config::Config config, std::filesystem::path config_path, Wiring& wiring,
-           Notifier& notifier, sys::Clock& clock);
+           Notifier& notifier, sys::Clock& clock, AgentdMetrics* metrics = nullptr);
     ~Daemon();
     Daemon(const Daemon&) = delete;
     Daemon& operator=(const Daemon&) = delete;
@@ -58,12 +63,19 @@ private:
     int wait_for_signals();
     /// WATCHDOG=1 unless a busy worker is stuck (then the stuck step is logged once).
     void ping_watchdog(WatchdogMonitor& monitor);
+    /// The api.listen server, when configured; nullptr otherwise. Throws nothing: a listener
+    /// that cannot start is an error returned.
+    sys::Result<std::unique_ptr<ApiServer>> start_monitoring(
+        const config::Config& config, ApiBackend& api, std::unique_ptr<MonitoringBackend>& backend);
 
     SharedConfig m_config;
     std::filesystem::path m_config_path;
     Wiring& m_wiring;
     Notifier& m_notifier;
     sys::Clock& m_clock;
+    sys::TimePoint m_started;
+    std::unique_ptr<AgentdMetrics> m_own_metrics;  // when none was given
+    AgentdMetrics& m_metrics;
     Liveness m_liveness;            // what the workers are doing, for the watchdog
     UnrecordedErrors m_unrecorded;  // cycle errors the store could not record
     std::atomic<bool> m_stop{false};

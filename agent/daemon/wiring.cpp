@@ -35,10 +35,11 @@ std::filesystem::path db_path(const config::Config& config) {
 class OwnedRegistry final : public sources::Registry {
 public:
     OwnedRegistry(const config::Config& config, std::shared_ptr<sources::TokenCache> tokens,
-                  std::shared_ptr<sys::ProcessGroups> groups, Pulse pulse)
+                  std::shared_ptr<sys::ProcessGroups> groups, Pulse pulse, AgentdMetrics* metrics)
         : m_real_processes(std::move(groups)),
           m_processes(m_real_processes, pulse),
-          m_http(m_real_http, pulse),
+          m_metered_http(m_real_http, metrics),
+          m_http(m_metered_http, pulse),
           m_docker_credentials(m_processes),
           m_registry(m_http, config.registries) {
         m_registry.set_docker_credentials(&m_docker_credentials);
@@ -73,6 +74,7 @@ private:
     sys::CurlHttpClient m_real_http;
     sys::PosixProcessRunner m_real_processes;
     ReportingProcessRunner m_processes;
+    MeteredHttpClient m_metered_http;  // requests by registry host and status, for /metrics
     ReportingHttpClient m_http;
     sources::DockerCredentials m_docker_credentials;
     sources::RegistryClient m_registry;
@@ -83,7 +85,7 @@ class StackWorker final : public CycleRunner {
 public:
     StackWorker(const config::Config& config, const std::atomic<bool>& stop,
                 std::shared_ptr<sources::TokenCache> tokens,
-                std::shared_ptr<sys::ProcessGroups> groups, Pulse pulse)
+                std::shared_ptr<sys::ProcessGroups> groups, Pulse pulse, AgentdMetrics* metrics)
         : m_config(config),
           m_docker_http(m_real_docker_http, pulse),
           m_probe_http(m_real_probe_http, pulse),
@@ -95,13 +97,14 @@ public:
           m_git(m_real_git, pulse),
           m_real_signatures(config.state_dir, m_processes),
           m_signatures(m_real_signatures, pulse),
-          m_registry(config, std::move(tokens), groups, pulse),
+          m_registry(config, std::move(tokens), groups, pulse, metrics),
           m_engine(m_docker_http),
           m_compose(m_processes),
           m_reconciler(
               deploy::Services{m_git, m_signatures, m_registry, m_engine, m_compose, m_store,
                                m_clock, m_probe_http, m_verifier,
-                               [this](const std::string& host) { return pull_credentials(host); }},
+                               [this](const std::string& host) { return pull_credentials(host); },
+                               metrics},
               config.state_dir, stop) {}
 
     deploy::CycleResult reconcile(const config::Stack& stack, model::Trigger trigger) override {
@@ -159,17 +162,20 @@ private:
 
 class RealWiring final : public Wiring {
 public:
-    explicit RealWiring(std::shared_ptr<sys::ProcessGroups> groups) : m_groups(std::move(groups)) {}
+    RealWiring(std::shared_ptr<sys::ProcessGroups> groups, AgentdMetrics* metrics)
+        : m_groups(std::move(groups)), m_metrics(metrics) {}
 
     std::unique_ptr<state::Store> open_store(const config::Config& config) override {
         return std::make_unique<state::SqliteStore>(db_path(config));
     }
     std::unique_ptr<CycleRunner> make_runner(const config::Config& config,
                                              const std::atomic<bool>& stop, Pulse pulse) override {
-        return std::make_unique<StackWorker>(config, stop, token_cache(config), m_groups, pulse);
+        return std::make_unique<StackWorker>(config, stop, token_cache(config), m_groups, pulse,
+                                             m_metrics);
     }
     std::unique_ptr<sources::Registry> make_registry(const config::Config& config) override {
-        return std::make_unique<OwnedRegistry>(config, token_cache(config), m_groups, Pulse());
+        return std::make_unique<OwnedRegistry>(config, token_cache(config), m_groups, Pulse(),
+                                               m_metrics);
     }
     std::unique_ptr<trust::ImageVerifier> make_image_verifier(
         sources::Registry& registry) override {
@@ -190,6 +196,7 @@ private:
     }
 
     std::shared_ptr<sys::ProcessGroups> m_groups;
+    AgentdMetrics* m_metrics;
     std::mutex m_mutex;
     std::shared_ptr<sources::TokenCache> m_tokens;
     std::vector<config::Registry> m_token_registries;
@@ -197,8 +204,9 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Wiring> make_real_wiring(std::shared_ptr<sys::ProcessGroups> groups) {
-    return std::make_unique<RealWiring>(std::move(groups));
+std::unique_ptr<Wiring> make_real_wiring(std::shared_ptr<sys::ProcessGroups> groups,
+                                         AgentdMetrics* metrics) {
+    return std::make_unique<RealWiring>(std::move(groups), metrics);
 }
 
 }  // namespace agentd::daemon

@@ -4,13 +4,16 @@
 
 #include <memory>
 
+#include "agent/daemon/agentd_metrics.h"
 #include "agent/daemon/runner.h"
 #include "agent/sys/process_groups.h"
 
 namespace agentd::daemon {
 
 /// Builds per-thread StackWorkers and store connections for the running daemon. Every child
-/// process they start is recorded in `groups`.
-std::unique_ptr<Wiring> make_real_wiring(std::shared_ptr<sys::ProcessGroups> groups);
+/// process they start is recorded in `groups`. Their pipelines and registry clients report to
+/// `metrics` (null: to nobody).
+std::unique_ptr<Wiring> make_real_wiring(std::shared_ptr<sys::ProcessGroups> groups,
+                                         AgentdMetrics* metrics = nullptr);
 
 }  // namespace agentd::daemon

@@ -81,7 +81,10 @@ std::string to_string(Outcome o) {
 
 Reconciler::Reconciler(Services services, std::filesystem::path state_dir,
                        const std::atomic<bool>& stop)
-    : m_s(std::move(services)), m_state_dir(std::move(state_dir)), m_stop(stop) {}
+    : m_s(std::move(services)),
+      m_observer(m_s.observer != nullptr ? *m_s.observer : m_no_observer),
+      m_state_dir(std::move(state_dir)),
+      m_stop(stop) {}
 
 CycleResult Reconciler::reconcile(const config::Stack& stack, model::Trigger trigger) {
     const auto state = m_s.store.stack_state(stack.name);
@@ -99,7 +102,11 @@ CycleResult Reconciler::reconcile(const config::Stack& stack, model::Trigger tri
 CycleResult Reconciler::cycle(const config::Stack& stack, model::Trigger trigger,
                               PollRecord& poll) {
     // 1. observe: the branch head (or newest allowed tag), its services, a digest per image.
+    const auto observe_start = m_s.clock.now();
     auto observed = observe(stack);
+    m_observer.observed(stack.name,
+                        std::chrono::duration_cast<sys::Duration>(m_s.clock.now() - observe_start),
+                        observed.ok());
     if (!observed) {
         poll.error = observed.error().message;
         return {Outcome::PollError, {}, poll.error};
@@ -466,7 +473,11 @@ sys::Result<GateTarget> Reconciler::apply(const config::Stack& stack, const mode
 
 GateResult Reconciler::gate(const config::Stack& stack, const GateTarget& target) {
     HealthGate gate(m_s.engine, m_s.http, m_s.clock, m_stop);
-    return gate.run(target, stack.health);
+    const auto start = m_s.clock.now();
+    auto result = gate.run(target, stack.health);
+    m_observer.gated(stack.name, result,
+                     std::chrono::duration_cast<sys::Duration>(m_s.clock.now() - start));
+    return result;
 }
 
 CycleResult Reconciler::promote(const config::Stack& stack, model::Deployment& d) {
@@ -476,6 +487,7 @@ CycleResult Reconciler::promote(const config::Stack& stack, model::Deployment& d
     m_s.store.promote(
         d, record_event(d),
         {m_s.clock.now(), "promote", fmt::format("superseded by deployment {}", d.id)});
+    m_observer.finished(d);
     return {Outcome::Succeeded, d.id, "deployed"};
 }
 
@@ -584,6 +596,7 @@ CycleResult Reconciler::finish(model::Deployment& d, model::Status status,
                                const std::string& reason) {
     settle(d, status, reason);
     m_s.store.record(d, record_event(d));
+    m_observer.finished(d);
     switch (status) {
         case model::Status::Succeeded:
             return {Outcome::Succeeded, d.id, "deployed"};

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "agent/config/config.h"
+#include "agent/deploy/cycle_observer.h"
 #include "agent/deploy/health_gate.h"
 #include "agent/deploy/inputs.h"
 #include "agent/deploy/reconciler_steps.h"
@@ -40,6 +41,8 @@ struct Services {
     trust::ImageVerifier& verifier;  ///< image signatures, for stacks that configure `verify`
     /// Credentials for pulling from a registry host, if configured.
     std::function<std::optional<runtime::RegistryCredentials>(const std::string& host)> credentials;
+    /// Told of polls, gates and finished deployments (metrics); null: nobody watches.
+    CycleObserver* observer = nullptr;
 };
 
 enum class Outcome {
@@ -195,6 +198,8 @@ private:
     std::filesystem::path meta_dir(const config::Stack& stack) const;
 
     Services m_s;
+    CycleObserver m_no_observer;
+    CycleObserver& m_observer;  // m_s.observer, or m_no_observer
     std::filesystem::path m_state_dir;
     const std::atomic<bool>& m_stop;
 };

@@ -181,6 +181,20 @@ sys::Result<std::string> DockerEngine::api_version() {
     return m_api_version;
 }
 
+sys::Result<void> DockerEngine::ping(sys::Duration timeout) {
+    auto ping = m_http.send(
+        {.url = "http://localhost/_ping", .unix_socket = m_socket_path, .timeout = timeout});
+    if (!ping) {
+        return sys::Error::unavailable(
+            fmt::format("docker engine at {}: {}", m_socket_path, ping.error().message));
+    }
+    if (ping->status != 200) {
+        return sys::Error::unavailable(
+            fmt::format("docker engine at {}: ping: {}", m_socket_path, engine_message(*ping)));
+    }
+    return {};
+}
+
 sys::Result<sys::HttpResponse> DockerEngine::call(const std::string& method,
                                                   const std::string& path, sys::HttpRequest extra) {
     auto version = api_version();

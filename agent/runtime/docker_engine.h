@@ -29,6 +29,8 @@ public:
     /// (DockerEventWatch); an error when the engine does not answer within a few seconds.
     sys::Result<std::unique_ptr<EngineWatch>> watch(const std::string& project) override;
 
+    /// Whether the engine answers GET /_ping with 200 within `timeout` (readiness checks).
+    sys::Result<void> ping(sys::Duration timeout);
     /// The negotiated API version ("1.41"), negotiating if needed.
     sys::Result<std::string> api_version();
 

@@ -34,12 +34,15 @@ stacks:
 
 TEST_CASE("config: an unknown key without a close one lists the valid keys", "[config]") {
     CHECK(error_of("api:\n  color: blue\n") ==
-          "agent.yaml:2:3: api.color: unknown key (valid here: socket)");
+          "agent.yaml:2:3: api.color: unknown key (valid here: socket, listen, cert_file, "
+          "key_file)");
 }
 
 TEST_CASE("config: SPEC keys this version does not support are refused by name", "[config]") {
     CHECK(error_of("notifications: []\n") ==
           "agent.yaml:1:1: notifications: not supported by this version of agentd");
+    CHECK(error_of("api:\n  webhook_secret_file: /etc/agentd/webhook.secret\n") ==
+          "agent.yaml:2:3: api.webhook_secret_file: not supported by this version of agentd");
     CHECK(error_of(stack_with("    approval: manual\n")) ==
           "agent.yaml:4:5: stacks[0].approval: not supported by this version of agentd");
 }
@@ -412,4 +415,34 @@ TEST_CASE("config: git.verify needs keys, a mode that fits the stack, readable f
     CHECK(errors_of(git_with("      verify: {allowd_signers: /dev/null}\n")).at(1) ==
           "agent.yaml:5:16: stacks[0].git.verify.allowd_signers: unknown key, did you mean "
           "\"allowed_signers\"?");
+}
+
+TEST_CASE("config: api.listen is an IP address and a port", "[config]") {
+    CHECK(error_of("api:\n  listen: 9465\n") ==
+          "agent.yaml:2:11: api.listen: expected ADDR:PORT (e.g. 127.0.0.1:9465 or [::1]:9465)");
+    CHECK(error_of("api:\n  listen: localhost:9465\n") ==
+          "agent.yaml:2:11: api.listen: \"localhost\" is not an IP address (e.g. "
+          "127.0.0.1:9465 or [::1]:9465)");
+    CHECK(error_of("api:\n  listen: \":9465\"\n") ==
+          "agent.yaml:2:11: api.listen: the address is missing (0.0.0.0 listens on every "
+          "interface) (e.g. 127.0.0.1:9465 or [::1]:9465)");
+    CHECK(error_of("api:\n  listen: \"::1:9465\"\n") ==
+          "agent.yaml:2:11: api.listen: write an IPv6 address in brackets (e.g. "
+          "127.0.0.1:9465 or [::1]:9465)");
+    CHECK(error_of("api:\n  listen: 127.0.0.1:70000\n") ==
+          "agent.yaml:2:11: api.listen: \"70000\" is not a port (1-65535) (e.g. "
+          "127.0.0.1:9465 or [::1]:9465)");
+    CHECK(error_of("api:\n  listen: 127.0.0.1:0\n").find("\"0\" is not a port") !=
+          std::string::npos);
+    CHECK(error_of("api:\n  listen: 256.0.0.1:9465\n").find("is not an IP address") !=
+          std::string::npos);
+}
+
+TEST_CASE("config: TLS on the listener needs both files and a listener", "[config]") {
+    CHECK(error_of("api:\n  listen: 127.0.0.1:9465\n  cert_file: /etc/agentd/tls.crt\n") ==
+          "agent.yaml:3:14: api.cert_file: TLS needs both api.cert_file and api.key_file");
+    CHECK(error_of("api:\n  cert_file: /a.crt\n  key_file: /a.key\n") ==
+          "agent.yaml:2:14: api.cert_file: TLS is for api.listen, which is not set");
+    CHECK(error_of("api:\n  listen: 127.0.0.1:9465\n  cert_file: a.crt\n  key_file: /a.key\n")
+              .find("api.cert_file") != std::string::npos);
 }

@@ -251,3 +251,30 @@ TEST_CASE("config: git.verify is read, its mode defaulting to what the stack fol
     CHECK(api.gpg_keyring == "/dev/null");
     CHECK_FALSE(config.stacks.at(3).git->verify.has_value());
 }
+
+TEST_CASE("config: api.listen and its TLS files", "[config]") {
+    const Config off = parse_config("stacks: []\n", "agent.yaml");
+    CHECK_FALSE(off.api.listen.has_value());
+    const Config v4 = parse_config(R"(api:
+  listen: 0.0.0.0:9465
+  cert_file: /etc/agentd/tls.crt
+  key_file: /etc/agentd/tls.key
+)",
+                                   "agent.yaml");
+    REQUIRE(v4.api.listen.has_value());
+    CHECK(v4.api.listen->host == "0.0.0.0");
+    CHECK(v4.api.listen->port == 9465);
+    CHECK(v4.api.cert_file == "/etc/agentd/tls.crt");
+    CHECK(v4.api.key_file == "/etc/agentd/tls.key");
+    const Config v6 = parse_config("api:\n  listen: \"[::1]:19465\"\n", "agent.yaml");
+    REQUIRE(v6.api.listen.has_value());
+    CHECK(v6.api.listen->host == "::1");
+    CHECK(v6.api.listen->port == 19465);
+    std::string why;
+    CHECK(parse_listen("[fe80::1:2]:1", why)->host == "fe80::1:2");
+    CHECK_FALSE(parse_listen("[nothex::]:1", why));
+    CHECK_FALSE(parse_listen("1.2.3:80", why));
+    CHECK_FALSE(parse_listen("01.2.3.4:80", why));
+    CHECK_FALSE(parse_listen("1.2.3.4:", why));
+    CHECK_FALSE(parse_listen("1.2.3.4:+80", why));
+}

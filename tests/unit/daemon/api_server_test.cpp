@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "agent/sys/http.h"
+#include "agent/sys/process.h"
 #include "tests/unit/daemon/fake_backend.h"
 #include "tests/unit/temp_dir.h"
 
@@ -251,4 +252,117 @@ TEST_CASE("api server: a request cut off half way is dropped, the API keeps answ
     for (const auto& c : backend.calls) {
         CHECK(c.rfind("sync", 0) != 0);
     }
+}
+
+namespace {
+
+daemon::ApiReply echo_route(const daemon::ApiRequest& r) {
+    if (r.path == "/metrics") {
+        return {200, nullptr, "text/plain; version=0.0.4", "x_total 1\n"};
+    }
+    return {404, {{"error", "not found: " + r.method + " " + r.path}}, "", ""};
+}
+
+sys::Result<sys::HttpResponse> tcp_call(const std::string& url, const std::string& method = "GET",
+                                        const std::string& ca_file = "") {
+    sys::CurlHttpClient http;
+    sys::HttpRequest r;
+    r.method = method;
+    r.url = url;
+    r.ca_file = ca_file;
+    r.timeout = std::chrono::seconds(10);
+    return http.send(r);
+}
+
+}  // namespace
+
+TEST_CASE("api server: serves a route table on TCP, text as its content type", "[daemon]") {
+    daemon::ApiServer server(echo_route);
+    REQUIRE(server.start_tcp({"127.0.0.1", 0}).ok());
+    REQUIRE(server.port() > 0);
+    CHECK(server.where() == "127.0.0.1:" + std::to_string(server.port()));
+    const auto base = "http://127.0.0.1:" + std::to_string(server.port());
+    auto metrics = tcp_call(base + "/metrics");
+    REQUIRE(metrics.ok());
+    CHECK(metrics->status == 200);
+    CHECK(metrics->body == "x_total 1\n");
+    CHECK(metrics->header("content-type") == "text/plain; version=0.0.4");
+    auto other = tcp_call(base + "/v1/stacks/shop/sync", "POST");
+    REQUIRE(other.ok());
+    CHECK(other->status == 404);
+    CHECK(nlohmann::json::parse(other->body)["error"] == "not found: POST /v1/stacks/shop/sync");
+    server.stop();
+    CHECK_FALSE(tcp_call(base + "/metrics").ok());  // nobody listens any more
+}
+
+TEST_CASE("api server: a port in use is an error naming the address", "[daemon]") {
+    daemon::ApiServer first(echo_route);
+    REQUIRE(first.start_tcp({"127.0.0.1", 0}).ok());
+    daemon::ApiServer second(echo_route);
+    const auto started = second.start_tcp({"127.0.0.1", first.port()});
+    REQUIRE_FALSE(started.ok());
+    CHECK(started.error().message ==
+          "api.listen 127.0.0.1:" + std::to_string(first.port()) + ": Address already in use");
+}
+
+TEST_CASE("api server: serves IPv6 loopback", "[daemon]") {
+    daemon::ApiServer server(echo_route);
+    REQUIRE(server.start_tcp({"::1", 0}).ok());
+    auto metrics = tcp_call("http://[::1]:" + std::to_string(server.port()) + "/metrics");
+    REQUIRE(metrics.ok());
+    CHECK(metrics->status == 200);
+}
+
+TEST_CASE("api server: TLS with a certificate made by openssl, verified by the client",
+          "[daemon]") {
+    TempDir dir;
+    const auto cert = dir.path() / "tls.crt";
+    const auto key = dir.path() / "tls.key";
+    sys::PosixProcessRunner processes;
+    sys::ProcessSpec spec;
+    spec.argv = {"openssl",
+                 "req",
+                 "-x509",
+                 "-newkey",
+                 "ec",
+                 "-pkeyopt",
+                 "ec_paramgen_curve:P-256",
+                 "-nodes",
+                 "-subj",
+                 "/CN=agentd test",
+                 "-addext",
+                 "subjectAltName=IP:127.0.0.1",
+                 "-days",
+                 "1",
+                 "-keyout",
+                 key.string(),
+                 "-out",
+                 cert.string()};
+    const auto made = processes.run(spec);
+    REQUIRE(made.ok());
+    REQUIRE(made->success());
+
+    daemon::ApiServer server(echo_route);
+    REQUIRE(server.start_tcp({"127.0.0.1", 0}, daemon::ApiServer::TlsFiles{cert, key}).ok());
+    CHECK(server.where() == "https://127.0.0.1:" + std::to_string(server.port()));
+    const auto port = std::to_string(server.port());
+    auto verified = tcp_call("https://127.0.0.1:" + port + "/metrics", "GET", cert.string());
+    REQUIRE(verified.ok());
+    CHECK(verified->status == 200);
+    CHECK(verified->body == "x_total 1\n");
+    // Not trusted without the certificate; plain HTTP gets no answer.
+    CHECK_FALSE(tcp_call("https://127.0.0.1:" + port + "/metrics").ok());
+    auto plain = tcp_call("http://127.0.0.1:" + port + "/metrics");
+    CHECK((!plain.ok() || plain->status != 200));
+}
+
+TEST_CASE("api server: TLS files that cannot be read are named", "[daemon]") {
+    TempDir dir;
+    daemon::ApiServer server(echo_route);
+    const auto started =
+        server.start_tcp({"127.0.0.1", 0},
+                         daemon::ApiServer::TlsFiles{dir.path() / "no.crt", dir.path() / "no.key"});
+    REQUIRE_FALSE(started.ok());
+    CHECK(started.error().message.rfind("api.cert_file " + (dir.path() / "no.crt").string(), 0) ==
+          0);
 }

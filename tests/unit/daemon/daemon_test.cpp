@@ -1,7 +1,11 @@
 #include "agent/daemon/daemon.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -636,4 +640,113 @@ TEST_CASE(
     REQUIRE(calls.size() == calls_before + 2);
     CHECK(calls[calls_before] == "recover shop");
     CHECK(calls[calls_before + 1].starts_with("reconcile shop"));
+}
+
+namespace {
+
+/// A loopback TCP port nothing listens on right now (bound to port 0, then closed).
+int free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof a;
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &length) == 0);
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+
+sys::Result<sys::HttpResponse> tcp(int port, const std::string& method, const std::string& path) {
+    sys::CurlHttpClient http;
+    sys::HttpRequest r;
+    r.method = method;
+    r.url = "http://127.0.0.1:" + std::to_string(port) + path;
+    return http.send(r);
+}
+
+}  // namespace
+
+TEST_CASE("daemon: each poll's outcome is counted in the metrics", "[daemon]") {
+    TempDir dir;
+    FakeWiring wiring;
+    wiring.recorder.outcomes["blog"] = deploy::Outcome::PollError;
+    RecordingNotifier notifier;
+    daemon::testing::FakeClock clock;
+    daemon::AgentdMetrics metrics(clock.now());
+    daemon::Daemon d(two_stacks(dir.path()), dir.path() / "agent.yaml", wiring, notifier, clock,
+                     &metrics);
+    REQUIRE(d.run_once() == 1);
+    CHECK(metrics.metrics().value("agentd_polls_total", {"shop"}) == 1);
+    CHECK(metrics.metrics().value("agentd_poll_errors_total", {"shop"}) == 0);
+    CHECK(metrics.metrics().value("agentd_polls_total", {"blog"}) == 1);
+    CHECK(metrics.metrics().value("agentd_poll_errors_total", {"blog"}) == 1);
+}
+
+TEST_CASE("daemon: api.listen serves healthz, readyz and metrics, and no control route",
+          "[daemon]") {
+    TempDir dir;
+    FakeWiring wiring;
+    RecordingNotifier notifier;
+    sys::SystemClock clock;
+    auto config = two_stacks(dir.path());
+    const int port = free_port();
+    config.api.listen = config::Listen{"127.0.0.1", port};
+    daemon::Daemon d(config, dir.path() / "agent.yaml", wiring, notifier, clock);
+    ServingDaemon serving(d);
+    REQUIRE(eventually([&] { return notifier.sent_starting_with("READY=1"); }));
+
+    auto health = tcp(port, "GET", "/healthz");
+    REQUIRE(health.ok());
+    CHECK(health->status == 200);
+    CHECK(nlohmann::json::parse(health->body)["status"] == "ok");
+    auto ready = tcp(port, "GET", "/readyz");
+    REQUIRE(ready.ok());
+    CHECK((ready->status == 200 || ready->status == 503));  // Docker may not run here
+    CHECK(nlohmann::json::parse(ready->body)["checks"][0]["name"] == "state_store");
+    // The start-up polls of both stacks are counted.
+    REQUIRE(eventually([&] {
+        auto m = tcp(port, "GET", "/metrics");
+        return m.ok() &&
+               m->body.find("agentd_polls_total{stack=\"blog\"} 1") != std::string::npos &&
+               m->body.find("agentd_polls_total{stack=\"shop\"} 1") != std::string::npos;
+    }));
+    const auto before = wiring.recorder.snapshot().size();
+    for (const char* path : {"/v1/stacks/shop/sync", "/v1/stacks/shop/rollback", "/v1/reload"}) {
+        auto control = tcp(port, "POST", path);
+        REQUIRE(control.ok());
+        CHECK(control->status == 404);
+    }
+    auto status = tcp(port, "GET", "/v1/status");
+    REQUIRE(status.ok());
+    CHECK(status->status == 404);
+    CHECK(wiring.recorder.snapshot().size() == before);
+}
+
+TEST_CASE("daemon: an api.listen address in use stops the start", "[daemon]") {
+    TempDir dir;
+    const int taken = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof a;
+    REQUIRE(::bind(taken, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(taken, 1) == 0);
+    REQUIRE(::getsockname(taken, reinterpret_cast<sockaddr*>(&a), &length) == 0);
+    FakeWiring wiring;
+    RecordingNotifier notifier;
+    sys::SystemClock clock;
+    auto config = two_stacks(dir.path());
+    config.api.listen = config::Listen{"127.0.0.1", ntohs(a.sin_port)};
+    daemon::Daemon d(config, dir.path() / "agent.yaml", wiring, notifier, clock);
+    int exit_code = -1;
+    std::thread server([&] {
+        daemon::block_signals();
+        exit_code = d.serve();
+    });
+    server.join();
+    ::close(taken);
+    CHECK(exit_code == 1);
+    CHECK_FALSE(notifier.sent_starting_with("READY=1"));
+    CHECK_FALSE(fs::exists(config.api.socket));  // the socket API was stopped again
 }

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "agent/deploy/reconciler.h"
 #include "tests/fakes/fakes.h"
@@ -18,6 +19,31 @@ inline const std::string k_web = "127.0.0.1:5000/acme/web";
 inline std::string digest(char c) {
     return "sha256:" + std::string(64, c);
 }
+
+/// Records what the pipeline tells its observer, as "observed shop ok 0s", "gated shop passed
+/// 5s", "finished 1 succeeded 7s" (durations on the fake clock, whole seconds).
+struct RecordingObserver final : deploy::CycleObserver {
+    std::vector<std::string> calls;
+    static long secs(sys::Duration d) {
+        return static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
+    }
+    void observed(const std::string& stack, sys::Duration took, bool ok) override {
+        calls.push_back("observed " + stack + (ok ? " ok " : " error ") +
+                        std::to_string(secs(took)) + "s");
+    }
+    void gated(const std::string& stack, const deploy::GateResult& result,
+               sys::Duration took) override {
+        calls.push_back("gated " + stack + (result.passed() ? " passed " : " failed ") +
+                        std::to_string(secs(took)) + "s");
+    }
+    void finished(const model::Deployment& d) override {
+        calls.push_back("finished " + std::to_string(d.id) + " " + model::to_string(d.status) +
+                        " " +
+                        std::to_string(secs(std::chrono::duration_cast<sys::Duration>(
+                            d.finished_at.value_or(d.started_at) - d.started_at))) +
+                        "s");
+    }
+};
 
 struct PipelineFixture {
     std::filesystem::path dir;
@@ -31,6 +57,7 @@ struct PipelineFixture {
     fakes::FakeHttp http;
     fakes::FakeVerifier verifier;
     std::atomic<bool> stop{false};
+    RecordingObserver observer;
     deploy::Reconciler reconciler;
     config::Stack stack;
 
@@ -38,10 +65,18 @@ struct PipelineFixture {
         : dir(std::filesystem::temp_directory_path() /
               ("agentd-pipeline-" + std::to_string(::getpid()) + "-" +
                std::to_string(counter()++))),
-          reconciler(
-              deploy::Services{
-                  git, signatures, registry, engine, compose, store, clock, http, verifier, {}},
-              dir, stop) {
+          reconciler(deploy::Services{git,
+                                      signatures,
+                                      registry,
+                                      engine,
+                                      compose,
+                                      store,
+                                      clock,
+                                      http,
+                                      verifier,
+                                      {},
+                                      &observer},
+                     dir, stop) {
         std::filesystem::create_directories(dir);
         stack.name = "shop";
         stack.git = config::GitSource{"file:///srv/deploy.git", "shop", "main", {}};

@@ -609,3 +609,26 @@ TEST_CASE("reconciler: a deployment's records carry its stack and id in the log 
         CHECK(records[0].context.deployment == deployment);
     }
 }
+
+TEST_CASE("reconciler: the observer hears of polls, gates and deployments with their durations",
+          "[deploy]") {
+    Fixture f;
+    REQUIRE(f.poll().outcome == deploy::Outcome::Succeeded);
+    f.release('b', '2');
+    f.engine.behaviour[k_web + "@" + digest('2')] = Behaviour::Unhealthy;
+    REQUIRE(f.poll().outcome == deploy::Outcome::RolledBack);
+    f.git.fail = "failed to resolve address";
+    REQUIRE(f.poll().outcome == deploy::Outcome::PollError);
+    const auto& calls = f.observer.calls;
+    REQUIRE(calls.size() == 8);
+    CHECK(calls[0] == "observed shop ok 0s");
+    CHECK(calls[1].rfind("gated shop passed ", 0) == 0);
+    CHECK(calls[2].rfind("finished 1 succeeded ", 0) == 0);
+    CHECK(calls[3] == "observed shop ok 0s");
+    CHECK(calls[4].rfind("gated shop failed ", 0) == 0);
+    CHECK(calls[5].rfind("gated shop passed ", 0) == 0);  // the restored release
+    CHECK(calls[6].rfind("finished 2 rolled_back ", 0) == 0);
+    CHECK(calls[7] == "observed shop error 0s");
+    // the stable window of the passed gate (5s) is its duration on the clock
+    CHECK(calls[1] != "gated shop passed 0s");
+}

@@ -1,0 +1,184 @@
+#include "agent/daemon/agentd_metrics.h"
+
+#include <chrono>
+
+#include "agent/sys/version.h"
+
+namespace agentd::daemon {
+namespace {
+
+// Family names, following Prometheus's conventions (base units, _total for counters) and the
+// `<tool>_` prefix of peer tools (Flux's gotk_, Argo CD's argocd_, watchtower_).
+constexpr const char* k_build_info = "agentd_build_info";
+constexpr const char* k_start_time = "process_start_time_seconds";
+constexpr const char* k_polls = "agentd_polls_total";
+constexpr const char* k_poll_errors = "agentd_poll_errors_total";
+constexpr const char* k_poll_duration = "agentd_poll_duration_seconds";
+constexpr const char* k_deployments = "agentd_deployments_total";
+constexpr const char* k_deployment_duration = "agentd_deployment_duration_seconds";
+constexpr const char* k_gate_duration = "agentd_gate_duration_seconds";
+constexpr const char* k_rollbacks = "agentd_rollbacks_total";
+constexpr const char* k_registry_requests = "agentd_registry_requests_total";
+constexpr const char* k_release_info = "agentd_release_info";
+constexpr const char* k_last_success = "agentd_last_successful_deploy_timestamp_seconds";
+constexpr const char* k_last_poll = "agentd_last_poll_timestamp_seconds";
+constexpr const char* k_stack_paused = "agentd_stack_paused";
+
+template <typename Rep, typename Period>
+double seconds(std::chrono::duration<Rep, Period> d) {
+    return std::chrono::duration<double>(d).count();
+}
+
+double unix_seconds(sys::TimePoint t) {
+    return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+AgentdMetrics::AgentdMetrics(sys::TimePoint started) {
+    using T = MetricType;
+    m_metrics.declare({k_build_info, "agentd's version (always 1).", T::Gauge, {"version"}, {}});
+    m_metrics.declare(
+        {k_start_time, "When agentd started, in seconds since the epoch.", T::Gauge, {}, {}});
+    m_metrics.declare({k_polls, "Polls (cycles) run, per stack.", T::Counter, {"stack"}, {}});
+    m_metrics.declare({k_poll_errors,
+                       "Polls that ended with an error (git, registry, a signature check that "
+                       "could not be made, the state store).",
+                       T::Counter,
+                       {"stack"},
+                       {}});
+    m_metrics.declare({k_poll_duration,
+                       "Time of a poll's observe step: git fetch, compose config, registry "
+                       "digests.",
+                       T::Histogram,
+                       {"stack"},
+                       {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}});
+    m_metrics.declare({k_deployments,
+                       "Deployments ended, per stack and result (succeeded, rolled_back, "
+                       "rejected, failed).",
+                       T::Counter,
+                       {"stack", "result"},
+                       {}});
+    m_metrics.declare({k_deployment_duration,
+                       "Time from a deployment's start to its end (pull, apply, gate, and a "
+                       "rollback if any).",
+                       T::Histogram,
+                       {"stack"},
+                       {1, 5, 10, 30, 60, 120, 300, 600, 1800}});
+    m_metrics.declare({k_gate_duration,
+                       "Time of a health gate, passed or not.",
+                       T::Histogram,
+                       {"stack"},
+                       {1, 5, 10, 15, 30, 60, 120, 180, 300, 600}});
+    m_metrics.declare({k_rollbacks,
+                       "Releases restored: automatic (a candidate failed its gate) or manual "
+                       "(agentctl rollback).",
+                       T::Counter,
+                       {"stack", "kind"},
+                       {}});
+    m_metrics.declare({k_registry_requests,
+                       "HTTP requests to registries, per host and status code (\"error\": no "
+                       "answer).",
+                       T::Counter,
+                       {"host", "code"},
+                       {}});
+    m_metrics.declare({k_release_info,
+                       "The release each stack runs (always 1): git revision and tag (\"\" when "
+                       "following a branch).",
+                       T::Gauge,
+                       {"stack", "revision", "tag"},
+                       {}});
+    m_metrics.declare({k_last_success,
+                       "When the release a stack runs was deployed, in seconds since the epoch.",
+                       T::Gauge,
+                       {"stack"},
+                       {}});
+    m_metrics.declare({k_last_poll,
+                       "When a stack's last poll ended, in seconds since the epoch.",
+                       T::Gauge,
+                       {"stack"},
+                       {}});
+    m_metrics.declare(
+        {k_stack_paused, "1 when a stack is paused or pinned, else 0.", T::Gauge, {"stack"}, {}});
+    m_metrics.set(k_build_info, {sys::k_version}, 1);
+    m_metrics.set(k_start_time, {}, unix_seconds(started));
+}
+
+void AgentdMetrics::polled(const std::string& stack, deploy::Outcome outcome) {
+    if (outcome == deploy::Outcome::Paused) {
+        return;
+    }
+    m_metrics.add(k_polls, {stack});
+    // Declared with zero so that a rate() over it exists before the first error.
+    m_metrics.add(k_poll_errors, {stack}, outcome == deploy::Outcome::PollError ? 1 : 0);
+}
+
+void AgentdMetrics::registry_request(const std::string& host, long status) {
+    m_metrics.add(k_registry_requests,
+                  {host, status > 0 ? std::to_string(status) : std::string("error")});
+}
+
+void AgentdMetrics::observed(const std::string& stack, sys::Duration took, bool) {
+    m_metrics.observe(k_poll_duration, {stack}, seconds(took));
+}
+
+void AgentdMetrics::gated(const std::string& stack, const deploy::GateResult&, sys::Duration took) {
+    m_metrics.observe(k_gate_duration, {stack}, seconds(took));
+}
+
+void AgentdMetrics::finished(const model::Deployment& d) {
+    const std::string result = model::to_string(d.status);
+    m_metrics.add(k_deployments, {d.stack, result});
+    if (d.finished_at && d.started_at <= *d.finished_at) {
+        m_metrics.observe(k_deployment_duration, {d.stack}, seconds(*d.finished_at - d.started_at));
+    }
+    if (d.status == model::Status::RolledBack) {
+        m_metrics.add(k_rollbacks, {d.stack, "automatic"});
+    } else if (d.trigger == model::Trigger::Rollback && d.status == model::Status::Succeeded) {
+        m_metrics.add(k_rollbacks, {d.stack, "manual"});
+    }
+}
+
+std::string AgentdMetrics::render(const std::vector<StackStatus>& stacks) const {
+    std::vector<Sample> computed;
+    computed.reserve(stacks.size() * 4);
+    for (const auto& s : stacks) {
+        if (s.current) {
+            computed.push_back(
+                {k_release_info, {s.name, s.current->release.revision, s.current->release.tag}, 1});
+            if (s.current->finished_at) {
+                computed.push_back(
+                    {k_last_success, {s.name}, unix_seconds(*s.current->finished_at)});
+            }
+        }
+        if (s.stack_state.last_poll.at) {
+            computed.push_back({k_last_poll, {s.name}, unix_seconds(*s.stack_state.last_poll.at)});
+        }
+        const bool held = s.stack_state.paused || s.stack_state.pinned.has_value();
+        computed.push_back({k_stack_paused, {s.name}, held ? 1.0 : 0.0});
+    }
+    return m_metrics.render(computed);
+}
+
+std::string url_host(std::string_view url) {
+    const auto scheme = url.find("://");
+    if (scheme == std::string_view::npos) {
+        return "";
+    }
+    auto rest = url.substr(scheme + 3);
+    rest = rest.substr(0, rest.find_first_of("/?#"));
+    if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
+        rest = rest.substr(at + 1);  // never a user name or password in a label
+    }
+    return std::string(rest);
+}
+
+sys::Result<sys::HttpResponse> MeteredHttpClient::send(const sys::HttpRequest& request) {
+    auto response = m_inner.send(request);
+    if (m_metrics != nullptr) {
+        m_metrics->registry_request(url_host(request.url), response ? response->status : 0);
+    }
+    return response;
+}
+
+}  // namespace agentd::daemon
