@@ -8,6 +8,7 @@
 #include "agent/sources/image_ref.h"
 #include "agent/sys/quote.h"
 #include "agent/webhook/payload.h"
+#include "agent/webhook/text.h"
 
 namespace agentd::webhook {
 
@@ -17,20 +18,8 @@ constexpr std::size_t k_max_event_name = 64;
 constexpr std::size_t k_max_url = 2048;
 constexpr std::size_t k_max_ref = 1024;
 constexpr std::size_t k_max_name = 256;
-constexpr std::string_view k_heads = "refs/heads/";
-constexpr std::string_view k_tags = "refs/tags/";
 
 using Json = nlohmann::json;
-
-std::string lowered(std::string_view text) {
-    std::string out(text);
-    for (char& c : out) {
-        if (c >= 'A' && c <= 'Z') {
-            c = static_cast<char>(c - 'A' + 'a');
-        }
-    }
-    return out;
-}
 
 bool starts_with(std::string_view text, std::string_view prefix) {
     return text.substr(0, prefix.size()) == prefix;
@@ -138,7 +127,7 @@ std::optional<std::string> image_repository(std::string_view text) {
         colon != std::string_view::npos && slash != std::string_view::npos && colon > slash) {
         text = text.substr(0, colon);
     }
-    auto ref = sources::ImageRef::parse(lowered(text));
+    auto ref = sources::ImageRef::parse(ascii_lower(text));
     if (!ref) {
         return std::nullopt;
     }
@@ -155,7 +144,7 @@ bool names_container(const std::optional<std::string>& type) {
     if (!type) {
         return false;
     }
-    const std::string lower = lowered(*type);
+    const std::string lower = ascii_lower(*type);
     return lower == "container" || lower == "docker";
 }
 

@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "agent/webhook/text.h"
+
 namespace agentd::webhook {
 
 namespace {
@@ -9,18 +11,6 @@ namespace {
 constexpr std::size_t k_max_url = 2048;
 constexpr std::array<std::string_view, 7> k_schemes = {"https",   "http", "ssh", "git+ssh",
                                                        "ssh+git", "git",  "file"};
-
-char lower(char c) {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string lowered(std::string_view text) {
-    std::string out(text);
-    for (char& c : out) {
-        c = lower(c);
-    }
-    return out;
-}
 
 bool all_digits(std::string_view text) {
     if (text.empty()) {
@@ -86,7 +76,7 @@ std::string clean_path(std::string_view path) {
     }
     constexpr std::string_view suffix = ".git";
     if (out.size() >= suffix.size() &&
-        lowered(std::string_view(out).substr(out.size() - suffix.size())) == suffix) {
+        ascii_lower(std::string_view(out).substr(out.size() - suffix.size())) == suffix) {
         out.resize(out.size() - suffix.size());
         while (!out.empty() && out.back() == '/') {
             out.pop_back();
@@ -100,11 +90,11 @@ std::optional<std::string> key_of(std::string_view host, std::string_view path) 
     if (cleaned.empty()) {
         return std::nullopt;
     }
-    return lowered(host) + "/" + lowered(cleaned);
+    return ascii_lower(host) + "/" + ascii_lower(cleaned);
 }
 
 std::optional<std::string> url_with_scheme(std::string_view scheme, std::string_view rest) {
-    const std::string lower_scheme = lowered(scheme);
+    const std::string lower_scheme = ascii_lower(scheme);
     bool known = false;
     for (const std::string_view s : k_schemes) {
         known = known || s == lower_scheme;
@@ -125,7 +115,7 @@ std::optional<std::string> url_with_scheme(std::string_view scheme, std::string_
     if (!host) {
         return std::nullopt;
     }
-    if (lower_scheme == "file" && lowered(*host) == "localhost") {
+    if (lower_scheme == "file" && ascii_lower(*host) == "localhost") {
         return key_of("", path);
     }
     return key_of(*host, path);

@@ -5,35 +5,23 @@
 
 #include "agent/sources/image_ref.h"
 #include "agent/webhook/git_url.h"
+#include "agent/webhook/text.h"
 
 namespace agentd::webhook {
 
 namespace {
 
-constexpr std::string_view k_heads = "refs/heads/";
-constexpr std::string_view k_tags = "refs/tags/";
-
-std::string lowered(std::string_view text) {
-    std::string out(text);
-    for (char& c : out) {
-        if (c >= 'A' && c <= 'Z') {
-            c = static_cast<char>(c - 'A' + 'a');
-        }
-    }
-    return out;
-}
-
 // "registry/repository" as Docker normalises them: Docker Hub's aliases are one registry.
 std::string image_key(std::string_view registry, std::string_view repository) {
-    std::string host = lowered(registry);
+    std::string host = ascii_lower(registry);
     if (host == "docker.io" || host == "index.docker.io") {
         host = std::string(sources::k_docker_hub_registry);
     }
-    return host + "/" + lowered(repository);
+    return host + "/" + ascii_lower(repository);
 }
 
 std::optional<std::string> image_key(std::string_view reference) {
-    auto ref = sources::ImageRef::parse(lowered(reference));
+    auto ref = sources::ImageRef::parse(ascii_lower(reference));
     if (!ref) {
         return std::nullopt;
     }

@@ -27,10 +27,25 @@ std::optional<Provider> provider_named(std::string_view name) {
     return std::nullopt;
 }
 
-const std::vector<std::string_view>& event_headers(Provider provider) {
-    static const std::vector<std::string_view> github = {"X-GitHub-Event"};
-    static const std::vector<std::string_view> gitea = {"X-Gitea-Event", "X-Forgejo-Event"};
-    static const std::vector<std::string_view> gitlab = {"X-Gitlab-Event"};
+namespace {
+
+/// Where a provider names its event, delivery and proof, each in the order looked for.
+struct HeaderNames {
+    std::vector<std::string_view> event;
+    std::vector<std::string_view> delivery;
+    std::vector<std::string_view> signature;
+};
+
+const HeaderNames& header_names(Provider provider) {
+    static const HeaderNames github = {
+        {"X-GitHub-Event"}, {"X-GitHub-Delivery"}, {"X-Hub-Signature-256"}};
+    static const HeaderNames gitea = {{"X-Gitea-Event", "X-Forgejo-Event"},
+                                      {"X-Gitea-Delivery", "X-Forgejo-Delivery"},
+                                      {"X-Gitea-Signature", "X-Forgejo-Signature"}};
+    // GitLab 17.4 and later send an Idempotency-Key that stays the same across retries of one
+    // event; X-Gitlab-Event-UUID is older and names the event.
+    static const HeaderNames gitlab = {
+        {"X-Gitlab-Event"}, {"Idempotency-Key", "X-Gitlab-Event-UUID"}, {"X-Gitlab-Token"}};
     switch (provider) {
         case Provider::Gitea:
             return gitea;
@@ -40,38 +55,20 @@ const std::vector<std::string_view>& event_headers(Provider provider) {
             break;
     }
     return github;
+}
+
+}  // namespace
+
+const std::vector<std::string_view>& event_headers(Provider provider) {
+    return header_names(provider).event;
 }
 
 const std::vector<std::string_view>& delivery_headers(Provider provider) {
-    static const std::vector<std::string_view> github = {"X-GitHub-Delivery"};
-    static const std::vector<std::string_view> gitea = {"X-Gitea-Delivery", "X-Forgejo-Delivery"};
-    // GitLab 17.4 and later send an Idempotency-Key that stays the same across retries of one
-    // event; X-Gitlab-Event-UUID is older and names the event.
-    static const std::vector<std::string_view> gitlab = {"Idempotency-Key", "X-Gitlab-Event-UUID"};
-    switch (provider) {
-        case Provider::Gitea:
-            return gitea;
-        case Provider::GitLab:
-            return gitlab;
-        case Provider::GitHub:
-            break;
-    }
-    return github;
+    return header_names(provider).delivery;
 }
 
 const std::vector<std::string_view>& signature_headers(Provider provider) {
-    static const std::vector<std::string_view> github = {"X-Hub-Signature-256"};
-    static const std::vector<std::string_view> gitea = {"X-Gitea-Signature", "X-Forgejo-Signature"};
-    static const std::vector<std::string_view> gitlab = {"X-Gitlab-Token"};
-    switch (provider) {
-        case Provider::Gitea:
-            return gitea;
-        case Provider::GitLab:
-            return gitlab;
-        case Provider::GitHub:
-            break;
-    }
-    return github;
+    return header_names(provider).signature;
 }
 
 }  // namespace agentd::webhook
