@@ -17,6 +17,7 @@
 #include <yaml-cpp/eventhandler.h>
 
 #include "agent/config/checks.h"
+#include "agent/config/notifications.h"
 #include "agent/config/schema.h"
 #include "agent/config/yaml_reader.h"
 #include "agent/sys/version.h"
@@ -67,6 +68,9 @@ Config read_document(Reader& reader, const YAML::Node& document, const std::stri
     }
     if (const auto e = top.get("registries")) {
         config.registries = read_registries(reader, *e);
+    }
+    if (const auto e = top.get("notifications")) {
+        config.notifications = read_notifications(reader, *e);
     }
     if (const auto e = top.get("stacks")) {
         config.stacks = read_stacks(reader, *e, defaults);

@@ -3,6 +3,7 @@
 // pure, the time passed in.
 
 #include <optional>
+#include <string>
 
 #include "agent/sys/clock.h"
 
@@ -35,5 +36,14 @@ enum class Delivery {
 
 /// What an HTTP status says of an attempt (0: no answer).
 Delivery classify(long status);
+
+}  // namespace agentd::notify
+
+namespace agentd::notify {
+
+/// `text` (an HTTP client's error) with every spelling of `url` in it (whole, without its
+/// query, its path) replaced by "<url>": a receiver's URL carries its token and is never
+/// logged or stored.
+std::string redact_url(std::string text, const std::string& url);
 
 }  // namespace agentd::notify

@@ -61,3 +61,20 @@ TEST_CASE("notify backoff: statuses that may succeed later are retried, others r
     CHECK(notify::classify(404) == Delivery::Refused);
     CHECK(notify::classify(301) == Delivery::Refused);
 }
+
+TEST_CASE("notify redact: no spelling of a receiver's URL survives in an error",
+          "[notify][backoff]") {
+    const std::string url = "https://hooks.slack.com/services/T000/B000/XXXXSECRET?token=abc123";
+    CHECK(notify::redact_url("POST " + url + ": timed out", url) == "POST <url>: timed out");
+    CHECK(notify::redact_url("POST https://hooks.slack.com/services/T000/B000/XXXXSECRET: refused",
+                             url) == "POST <url>: refused");
+    const std::string redacted =
+        notify::redact_url("GET /services/T000/B000/XXXXSECRET?token=abc123 and token=abc123",
+                           url);
+    CHECK(redacted.find("XXXXSECRET") == std::string::npos);
+    CHECK(redacted.find("abc123") == std::string::npos);
+    CHECK(notify::redact_url("Could not connect to hooks.slack.com port 443", url) ==
+          "Could not connect to hooks.slack.com port 443");
+    // A URL without a path has nothing secret but its host: left as is apart from the URL.
+    CHECK(notify::redact_url("x http://127.0.0.1:9 y", "http://127.0.0.1:9") == "x <url> y");
+}
