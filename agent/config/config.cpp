@@ -26,10 +26,10 @@ namespace agentd::config {
 
 namespace {
 
-constexpr std::string_view k_top_keys[] = {"state_dir", "api", "defaults", "registries", "stacks"};
+constexpr std::string_view k_top_keys[] = {"state_dir", "api",          "defaults",
+                                           "registries", "notifications", "stacks"};
 constexpr std::string_view k_api_keys[] = {"socket"};
 constexpr std::string_view k_not_yet = k_not_supported_yet;
-constexpr RefusedKey k_top_refused[] = {{"notifications", k_not_yet}};
 constexpr RefusedKey k_api_refused[] = {{"listen", k_not_yet}, {"webhook_secret_file", k_not_yet}};
 
 std::string join_issues(const std::vector<Issue>& issues) {
@@ -55,7 +55,7 @@ Api read_api(Reader& reader, const Entry& entry) {
 Config read_document(Reader& reader, const YAML::Node& document, const std::string& file) {
     Config config;
     config.source = file;
-    const MapReader top(reader, Entry{"", document, document}, k_top_keys, k_top_refused);
+    const MapReader top(reader, Entry{"", document, document}, k_top_keys);
     if (const auto e = top.get("state_dir")) {
         config.state_dir = reader.absolute_path(*e).value_or(config.state_dir);
     }

@@ -215,6 +215,9 @@ NotificationSender::NotificationSender(state::Outbox& outbox, sys::HttpClient& h
 
 int NotificationSender::deliver_due(const std::vector<NotificationTarget>& targets) {
     const auto due = m_outbox.due(m_clock.now(), k_batch);
+    // Receivers that did not answer in this batch, and why: their other rows wait for the
+    // next attempt rather than each costing another timeout.
+    std::map<std::string, std::string> unanswered;
     for (const auto& item : due) {
         const NotificationTarget* target = find_target(targets, item.message.target);
         if (target == nullptr) {
@@ -223,6 +226,15 @@ int NotificationSender::deliver_due(const std::vector<NotificationTarget>& targe
             continue;
         }
         const std::string& label = target->config.label;
+        if (const auto it = unanswered.find(target->key); it != unanswered.end()) {
+            const int attempts = item.attempts + 1;
+            const sys::TimePoint now = m_clock.now();
+            const auto next = notify::next_attempt(m_policy, attempts, item.created_at, now);
+            m_outbox.failed(item.id, it->second, next);
+            spdlog::debug("notification {} ({}) not tried: its receiver did not answer", item.id,
+                          label);
+            continue;
+        }
         sys::HttpRequest request;
         request.method = "POST";
         request.url = target->url;
@@ -239,6 +251,7 @@ int NotificationSender::deliver_due(const std::vector<NotificationTarget>& targe
         notify::Delivery outcome = notify::Delivery::Retry;
         if (!response) {
             error = notify::redact_url(response.error().message, target->url);
+            unanswered[target->key] = error;
         } else {
             outcome = notify::classify(response->status);
             error = fmt::format("HTTP {}", response->status);
@@ -303,6 +316,13 @@ void NotificationThread::run() {
     NotificationSender sender(*m_outbox, *m_http, m_clock);
     // Checked at least this often, so a row due in the past (a clock set back) is not stuck.
     constexpr sys::Duration k_longest_sleep = std::chrono::minutes(1);
+    try {
+        if (const int pending = m_outbox->retry_now(m_clock.now()); pending > 0) {
+            spdlog::info("notifications: {} waiting in the outbox, trying them now", pending);
+        }
+    } catch (const std::exception& e) {
+        spdlog::error("notifications: {}", e.what());
+    }
     for (;;) {
         sys::Duration sleep = k_longest_sleep;
         try {

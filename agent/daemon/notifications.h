@@ -93,8 +93,11 @@ public:
     NotificationSender(state::Outbox& outbox, sys::HttpClient& http, sys::Clock& clock,
                        notify::RetryPolicy policy = {});
 
-    /// One attempt for each row due now (at most k_batch); returns how many were attempted.
-    /// A row whose receiver is no longer configured is given up. Throws StoreError.
+    /// One attempt for each row due now (at most k_batch); returns how many were taken.
+    /// A receiver that does not answer (a timeout, a refused connection) is not asked again in
+    /// the same batch: its other rows count a failed attempt and wait, so a receiver that hangs
+    /// costs one timeout per batch. A row whose receiver is no longer configured is given up.
+    /// Throws StoreError.
     int deliver_due(const std::vector<NotificationTarget>& targets);
 
 private:

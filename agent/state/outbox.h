@@ -58,6 +58,10 @@ public:
     virtual void failed(std::int64_t id, const std::string& error,
                         std::optional<sys::TimePoint> retry_at) = 0;
 
+    /// Makes every undelivered row due at `now` at the latest (agentd started: whatever kept
+    /// them from their receivers may be fixed); returns how many there are.
+    virtual int retry_now(sys::TimePoint now) = 0;
+
     /// A row by id, whatever its state (for tests and diagnostics).
     virtual std::optional<OutboxItem> item(std::int64_t id) = 0;
 };

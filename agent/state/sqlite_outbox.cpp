@@ -38,6 +38,10 @@ constexpr const char* k_delivered =
     "UPDATE outbox SET delivered_at = ?, next_attempt_at = NULL WHERE id = ?";
 constexpr const char* k_failed =
     "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?";
+constexpr const char* k_retry_now =
+    "UPDATE outbox SET next_attempt_at = ? WHERE next_attempt_at IS NOT NULL AND "
+    "next_attempt_at > ?";
+constexpr const char* k_pending = "SELECT COUNT(*) FROM outbox WHERE next_attempt_at IS NOT NULL";
 constexpr const char* k_item = "SELECT " AGENTD_OUTBOX_COLUMNS " FROM outbox WHERE id = ?";
 
 #undef AGENTD_OUTBOX_COLUMNS
@@ -167,6 +171,19 @@ void SqliteOutbox::failed(std::int64_t id, const std::string& error,
         throw StoreError(fmt::format("outbox {}: no such notification", id));
     }
     tx.commit();
+}
+
+int SqliteOutbox::retry_now(sys::TimePoint now) {
+    Transaction tx(*m_statements, Transaction::Mode::Write);
+    m_statements->get(k_retry_now).bind(1, to_ms(now)).bind(2, to_ms(now)).run();
+    int pending = 0;
+    {
+        auto count = m_statements->get(k_pending);
+        count.step();
+        pending = static_cast<int>(count.int64(0));
+    }
+    tx.commit();
+    return pending;
 }
 
 std::optional<OutboxItem> SqliteOutbox::item(std::int64_t id) {

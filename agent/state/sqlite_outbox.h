@@ -32,6 +32,7 @@ public:
     /// Throws StoreError for an unknown id.
     void failed(std::int64_t id, const std::string& error,
                 std::optional<sys::TimePoint> retry_at) override;
+    int retry_now(sys::TimePoint now) override;
     std::optional<OutboxItem> item(std::int64_t id) override;
 
 private:

@@ -1,5 +1,6 @@
 #include "agent/daemon/notifications.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 
@@ -242,4 +243,37 @@ TEST_CASE("notifications: url_file is read from the credentials directory, never
     n.url_file = "missing";
     CHECK_FALSE(daemon::resolve_targets({n}));
     ::unsetenv("CREDENTIALS_DIRECTORY");
+}
+
+TEST_CASE("notifications: a receiver that does not answer is asked once per batch",
+          "[daemon][notifications]") {
+    Fixture f;
+    NotificationTarget down = target(notify::Format::Generic, "http://127.0.0.1:9/down");
+    NotificationTarget up = target(notify::Format::Generic, "http://127.0.0.1:9/up");
+    f.center->set_targets({down, up});
+    f.center->started("1");
+    f.center->started("2");
+    f.center->started("3");
+    struct PerUrl final : public sys::HttpClient {
+        sys::Result<sys::HttpResponse> send(const sys::HttpRequest& request) override {
+            urls.push_back(request.url);
+            if (request.url.ends_with("/down")) {
+                return sys::Error::failed("timed out");
+            }
+            sys::HttpResponse r;
+            r.status = 200;
+            return r;
+        }
+        std::vector<std::string> urls;
+    } http;
+    NotificationSender sender(*f.sender_outbox, http, f.clock);
+    CHECK(sender.deliver_due(f.center->targets()) == 6);
+    // One attempt at the receiver that is down, three at the one that answers.
+    CHECK(std::count(http.urls.begin(), http.urls.end(), "http://127.0.0.1:9/down") == 1);
+    CHECK(std::count(http.urls.begin(), http.urls.end(), "http://127.0.0.1:9/up") == 3);
+    // All three of the down receiver's rows wait for their next attempt.
+    CHECK(sender.deliver_due(f.center->targets()) == 0);
+    f.clock.advance(5s);
+    CHECK(sender.deliver_due(f.center->targets()) == 3);
+    CHECK(std::count(http.urls.begin(), http.urls.end(), "http://127.0.0.1:9/down") == 2);
 }

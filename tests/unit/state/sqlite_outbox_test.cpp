@@ -176,3 +176,25 @@ TEST_CASE("sqlite outbox: the due query uses its index", "[state][outbox]") {
 }
 
 }  // namespace agentd::state
+
+namespace agentd::state {
+
+TEST_CASE("sqlite outbox: at a start every undelivered row is due at once", "[state][outbox]") {
+    testing::TempDir tmp;
+    SqliteOutbox outbox(tmp.path() / "state.db");
+    const auto a = outbox.enqueue(message("a"), k_start).id;
+    const auto b = outbox.enqueue(message("b"), k_start).id;
+    const auto c = outbox.enqueue(message("c"), k_start).id;
+    outbox.failed(a, "refused", k_start + 20min);
+    outbox.delivered(b, k_start);
+    outbox.failed(c, "HTTP 404", std::nullopt);
+    CHECK(outbox.due(k_start + 1min, 10).empty());
+    CHECK(outbox.retry_now(k_start + 1min) == 1);
+    CHECK(payloads(outbox.due(k_start + 1min, 10)) == std::vector<std::string>{"a"});
+    CHECK(outbox.item(a)->attempts == 1);
+    // Delivered and given-up rows stay done.
+    CHECK_FALSE(outbox.item(b)->next_attempt_at);
+    CHECK_FALSE(outbox.item(c)->next_attempt_at);
+}
+
+}  // namespace agentd::state
