@@ -26,7 +26,7 @@ namespace agentd::config {
 
 namespace {
 
-constexpr std::string_view k_top_keys[] = {"state_dir", "api",          "defaults",
+constexpr std::string_view k_top_keys[] = {"state_dir",  "api",           "defaults",
                                            "registries", "notifications", "stacks"};
 constexpr std::string_view k_api_keys[] = {"socket"};
 constexpr std::string_view k_not_yet = k_not_supported_yet;

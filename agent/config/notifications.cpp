@@ -8,8 +8,8 @@ namespace agentd::config {
 namespace {
 
 constexpr std::string_view k_notification_keys[] = {
-    "url", "url_file", "format", "events", "repeat_interval", "waiting_after",
-    "poll_failing_after"};
+    "url",           "url_file",          "format", "events", "repeat_interval",
+    "waiting_after", "poll_failing_after"};
 
 std::string kind_names() {
     std::string out;
@@ -41,8 +41,9 @@ Notification read_notification(Reader& reader, const Entry& entry, std::size_t i
                 n.url = *url;
             } else {
                 // Not quoted: a URL with a token in it must not reach a log or a terminal.
-                reader.report(*e, "expected an http:// or https:// URL (not shown: it may "
-                                  "carry a token)");
+                reader.report(*e,
+                              "expected an http:// or https:// URL (not shown: it may "
+                              "carry a token)");
             }
         }
     }
@@ -59,8 +60,8 @@ Notification read_notification(Reader& reader, const Entry& entry, std::size_t i
             if (const auto format = notify::parse_format(*text)) {
                 n.format = *format;
             } else {
-                reader.report(*e, fmt::format("expected generic, slack, discord or ntfy, got \"{}\"",
-                                              *text));
+                reader.report(
+                    *e, fmt::format("expected generic, slack, discord or ntfy, got \"{}\"", *text));
             }
         }
     }
@@ -71,8 +72,8 @@ Notification read_notification(Reader& reader, const Entry& entry, std::size_t i
                 if (const auto kind = notify::parse_kind(*text)) {
                     kinds.insert(*kind);
                 } else {
-                    reader.report(item, fmt::format("expected one of {}, got \"{}\"", kind_names(),
-                                                    *text));
+                    reader.report(
+                        item, fmt::format("expected one of {}, got \"{}\"", kind_names(), *text));
                 }
             }
         }

@@ -364,9 +364,9 @@ int Daemon::serve() {
             }
             notifications = std::make_unique<NotificationCenter>(std::move(outbox), m_clock);
             notifications->set_targets(std::move(*targets));
-            notification_thread = std::make_unique<NotificationThread>(
-                *notifications, m_wiring.open_outbox(*config),
-                m_wiring.make_notification_client(), m_clock);
+            notification_thread =
+                std::make_unique<NotificationThread>(*notifications, m_wiring.open_outbox(*config),
+                                                     m_wiring.make_notification_client(), m_clock);
             notifications->on_enqueued([t = notification_thread.get()] { t->wake(); });
             m_notifications = notifications.get();
         }
@@ -398,8 +398,8 @@ int Daemon::serve() {
     m_notifier.notify(fmt::format("READY=1\nSTATUS=watching {} stacks", config->stacks.size()));
     spdlog::info("agentd: ready, {} stacks, {} workers", config->stacks.size(), workers);
     if (m_notifications != nullptr) {
-        m_notifications->started(fmt::format("version {}, {} stacks", sys::k_version,
-                                             config->stacks.size()));
+        m_notifications->started(
+            fmt::format("version {}, {} stacks", sys::k_version, config->stacks.size()));
     }
 
     wait_for_signals();

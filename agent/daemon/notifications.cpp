@@ -15,12 +15,18 @@ namespace {
 
 std::optional<notify::Kind> kind_of(deploy::Outcome outcome) {
     switch (outcome) {
-        case deploy::Outcome::Succeeded: return notify::Kind::Succeeded;
-        case deploy::Outcome::RolledBack: return notify::Kind::RolledBack;
-        case deploy::Outcome::Rejected: return notify::Kind::Rejected;
-        case deploy::Outcome::Failed: return notify::Kind::Failed;
-        case deploy::Outcome::Waiting: return notify::Kind::Waiting;
-        default: return std::nullopt;
+        case deploy::Outcome::Succeeded:
+            return notify::Kind::Succeeded;
+        case deploy::Outcome::RolledBack:
+            return notify::Kind::RolledBack;
+        case deploy::Outcome::Rejected:
+            return notify::Kind::Rejected;
+        case deploy::Outcome::Failed:
+            return notify::Kind::Failed;
+        case deploy::Outcome::Waiting:
+            return notify::Kind::Waiting;
+        default:
+            return std::nullopt;
     }
 }
 
@@ -187,16 +193,16 @@ void NotificationCenter::dispatch(const Decide& decide) {
                     const auto queued = m_outbox->enqueue(row, n.at);
                     added = true;
                     spdlog::debug("notification {} ({}): {} {}", queued.id,
-                                  receiver.target.config.label, notify::to_string(n.kind),
-                                  n.stack);
+                                  receiver.target.config.label, notify::to_string(n.kind), n.stack);
                     if (queued.dropped > 0) {
-                        spdlog::warn("notifications: the outbox is full, {} undelivered "
-                                     "notification(s) dropped, the oldest first",
-                                     queued.dropped);
+                        spdlog::warn(
+                            "notifications: the outbox is full, {} undelivered "
+                            "notification(s) dropped, the oldest first",
+                            queued.dropped);
                     }
                 } catch (const state::StoreError& e) {
-                    spdlog::error("notification ({}) not queued: {}",
-                                  receiver.target.config.label, e.error().message);
+                    spdlog::error("notification ({}) not queued: {}", receiver.target.config.label,
+                                  e.error().message);
                 }
             }
         }
@@ -275,12 +281,12 @@ int NotificationSender::deliver_due(const std::vector<NotificationTarget>& targe
         }
         m_outbox.failed(item.id, error, next);
         if (next) {
-            spdlog::warn("notification {} ({}) failed: {}, retry in {}", item.id, label, error,
-                         sys::format_duration(
-                             std::chrono::duration_cast<sys::Duration>(*next - now)));
+            spdlog::warn(
+                "notification {} ({}) failed: {}, retry in {}", item.id, label, error,
+                sys::format_duration(std::chrono::duration_cast<sys::Duration>(*next - now)));
         } else {
-            spdlog::error("notification {} ({}) failed: {}, given up after {} attempt(s)",
-                          item.id, label, error, attempts);
+            spdlog::error("notification {} ({}) failed: {}, given up after {} attempt(s)", item.id,
+                          label, error, attempts);
         }
     }
     return static_cast<int>(due.size());

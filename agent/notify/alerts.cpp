@@ -24,7 +24,8 @@ Alerts::Alerts(Thresholds thresholds) : m_thresholds(thresholds) {}
 std::vector<Notification> Alerts::deployment(Notification n) {
     Track& track = m_deployments[n.stack];
     switch (n.kind) {
-        case Kind::Succeeded: return resolve(track, std::move(n), true);
+        case Kind::Succeeded:
+            return resolve(track, std::move(n), true);
         case Kind::Waiting:
             if (!n.since || n.at - *n.since < m_thresholds.waiting_after) {
                 return {};
@@ -32,8 +33,10 @@ std::vector<Notification> Alerts::deployment(Notification n) {
             return problem(track, std::move(n));
         case Kind::RolledBack:
         case Kind::Rejected:
-        case Kind::Failed: return problem(track, std::move(n));
-        default: return {std::move(n)};
+        case Kind::Failed:
+            return problem(track, std::move(n));
+        default:
+            return {std::move(n)};
     }
 }
 

@@ -10,8 +10,8 @@
 namespace agentd::notify {
 
 struct RetryPolicy {
-    sys::Duration first = std::chrono::seconds(5);       ///< after the first failed attempt
-    sys::Duration longest = std::chrono::minutes(30);    ///< the delay doubles up to this
+    sys::Duration first = std::chrono::seconds(5);         ///< after the first failed attempt
+    sys::Duration longest = std::chrono::minutes(30);      ///< the delay doubles up to this
     sys::Duration give_up_after = std::chrono::hours(24);  ///< age past which it is dropped
 };
 

@@ -21,14 +21,22 @@ constexpr std::array<std::pair<Kind, const char*>, 8> k_names{{
 // What happened, as words after the stack's name.
 std::string verb(Kind kind) {
     switch (kind) {
-        case Kind::Succeeded: return "deployed";
-        case Kind::RolledBack: return "rolled back";
-        case Kind::Rejected: return "rejected";
-        case Kind::Failed: return "failed";
-        case Kind::Waiting: return "waiting for its images";
-        case Kind::PollFailing: return "polls failing";
-        case Kind::Started: return "started";
-        case Kind::Resolved: return "resolved";
+        case Kind::Succeeded:
+            return "deployed";
+        case Kind::RolledBack:
+            return "rolled back";
+        case Kind::Rejected:
+            return "rejected";
+        case Kind::Failed:
+            return "failed";
+        case Kind::Waiting:
+            return "waiting for its images";
+        case Kind::PollFailing:
+            return "polls failing";
+        case Kind::Started:
+            return "started";
+        case Kind::Resolved:
+            return "resolved";
     }
     return "?";
 }

@@ -20,7 +20,9 @@ std::string valid_utf8(const std::string& text) {
     return json::parse(dump(json(text))).get<std::string>();
 }
 
-bool is_continuation(unsigned char c) { return (c & 0xC0) == 0x80; }
+bool is_continuation(unsigned char c) {
+    return (c & 0xC0) == 0x80;
+}
 
 // Byte offsets where each code point starts, and the end.
 std::vector<std::size_t> code_point_starts(const std::string& text) {
@@ -28,7 +30,8 @@ std::vector<std::size_t> code_point_starts(const std::string& text) {
     for (std::size_t i = 0; i < text.size();) {
         starts.push_back(i);
         std::size_t j = i + 1;
-        while (j < text.size() && j - i < 4 && is_continuation(static_cast<unsigned char>(text[j]))) {
+        while (j < text.size() && j - i < 4 &&
+               is_continuation(static_cast<unsigned char>(text[j]))) {
             ++j;
         }
         i = j;
@@ -40,10 +43,17 @@ std::string slack_escape(const std::string& text) {
     std::string out;
     for (char c : text) {
         switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            default: out += c;
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            default:
+                out += c;
         }
     }
     return out;
@@ -80,23 +90,34 @@ int ntfy_priority(Kind kind) {
         case Kind::RolledBack:
         case Kind::Rejected:
         case Kind::Failed:
-        case Kind::PollFailing: return 4;
-        case Kind::Started: return 2;
-        default: return 3;
+        case Kind::PollFailing:
+            return 4;
+        case Kind::Started:
+            return 2;
+        default:
+            return 3;
     }
 }
 
 // ntfy's tags: emoji short codes shown before the title.
 std::string ntfy_tags(Kind kind) {
     switch (kind) {
-        case Kind::Succeeded: return "white_check_mark";
-        case Kind::RolledBack: return "rewind,warning";
-        case Kind::Rejected: return "no_entry";
-        case Kind::Failed: return "rotating_light";
-        case Kind::Waiting: return "hourglass";
-        case Kind::PollFailing: return "warning";
-        case Kind::Started: return "rocket";
-        case Kind::Resolved: return "heavy_check_mark";
+        case Kind::Succeeded:
+            return "white_check_mark";
+        case Kind::RolledBack:
+            return "rewind,warning";
+        case Kind::Rejected:
+            return "no_entry";
+        case Kind::Failed:
+            return "rotating_light";
+        case Kind::Waiting:
+            return "hourglass";
+        case Kind::PollFailing:
+            return "warning";
+        case Kind::Started:
+            return "rocket";
+        case Kind::Resolved:
+            return "heavy_check_mark";
     }
     return "";
 }
@@ -105,10 +126,14 @@ std::string ntfy_tags(Kind kind) {
 
 std::string to_string(Format format) {
     switch (format) {
-        case Format::Generic: return "generic";
-        case Format::Slack: return "slack";
-        case Format::Discord: return "discord";
-        case Format::Ntfy: return "ntfy";
+        case Format::Generic:
+            return "generic";
+        case Format::Slack:
+            return "slack";
+        case Format::Discord:
+            return "discord";
+        case Format::Ntfy:
+            return "ntfy";
     }
     return "?";
 }
@@ -156,16 +181,14 @@ Message render(Format format, const Notification& n) {
             break;
         case Format::Slack:
             m.content_type = "application/json";
-            m.body = dump(json{
-                {"text", slack_escape(truncate_code_points(valid_utf8(summary(n)),
-                                                           k_slack_max_characters))}});
+            m.body = dump(json{{"text", slack_escape(truncate_code_points(
+                                            valid_utf8(summary(n)), k_slack_max_characters))}});
             break;
         case Format::Discord:
             m.content_type = "application/json";
             // allowed_mentions: a reason quoting "@everyone" pings no one.
             m.body = dump(json{
-                {"content",
-                 truncate_code_points(valid_utf8(summary(n)), k_discord_max_characters)},
+                {"content", truncate_code_points(valid_utf8(summary(n)), k_discord_max_characters)},
                 {"allowed_mentions", {{"parse", json::array()}}}});
             break;
         case Format::Ntfy:

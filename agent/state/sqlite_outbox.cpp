@@ -4,8 +4,8 @@
 #include <chrono>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <sqlite3.h>
+#include <nlohmann/json.hpp>
 
 #include "agent/state/sqlite_connection.h"
 #include "agent/state/sqlite_migrations.h"
@@ -15,7 +15,7 @@
 namespace agentd::state {
 namespace {
 
-#define AGENTD_OUTBOX_COLUMNS                                                                \
+#define AGENTD_OUTBOX_COLUMNS                                                             \
     "id, target, content_type, headers, payload, attempts, created_at, next_attempt_at, " \
     "delivered_at, last_error"
 
@@ -67,9 +67,8 @@ OutboxItem read_item(const Statement& row) {
     item.message.target = row.text(1);
     item.message.content_type = row.text(2);
     try {
-        item.message.headers =
-            nlohmann::json::parse(row.text(3))
-                .get<std::vector<std::pair<std::string, std::string>>>();
+        item.message.headers = nlohmann::json::parse(row.text(3))
+                                   .get<std::vector<std::pair<std::string, std::string>>>();
     } catch (const nlohmann::json::exception& e) {
         throw StoreError(fmt::format("outbox {}: malformed headers: {}", item.id, e.what()));
     }

@@ -61,7 +61,8 @@ TEST_CASE("notify alerts: a failure repeated on every poll is sent once per repe
           std::vector<Kind>{Kind::RolledBack});
     int sent = 0;
     for (int i = 1; i < 60; ++i) {
-        sent += static_cast<int>(alerts.deployment(outcome(Kind::RolledBack, k_start + i * 1min, 1 + i)).size());
+        sent += static_cast<int>(
+            alerts.deployment(outcome(Kind::RolledBack, k_start + i * 1min, 1 + i)).size());
     }
     CHECK(sent == 0);
     // An hour after it was sent, it is sent again, saying how often it was seen meanwhile.
@@ -178,9 +179,10 @@ TEST_CASE("notify alerts: a poll that works resets the time polls have been fail
     CHECK(alerts.poll_failed("shop", "e", k_start + 31min).size() == 1);
 }
 
-TEST_CASE("notify alerts: a poll that works does not resolve a failed deployment, nor the "
-          "reverse",
-          "[notify][alerts]") {
+TEST_CASE(
+    "notify alerts: a poll that works does not resolve a failed deployment, nor the "
+    "reverse",
+    "[notify][alerts]") {
     Alerts alerts(thresholds(1h, 10min, 0min));
     CHECK(alerts.deployment(outcome(Kind::RolledBack, k_start, 1)).size() == 1);
     CHECK(alerts.poll_ok("shop", k_start + 1min).empty());

@@ -69,8 +69,7 @@ TEST_CASE("notify redact: no spelling of a receiver's URL survives in an error",
     CHECK(notify::redact_url("POST https://hooks.slack.com/services/T000/B000/XXXXSECRET: refused",
                              url) == "POST <url>: refused");
     const std::string redacted =
-        notify::redact_url("GET /services/T000/B000/XXXXSECRET?token=abc123 and token=abc123",
-                           url);
+        notify::redact_url("GET /services/T000/B000/XXXXSECRET?token=abc123 and token=abc123", url);
     CHECK(redacted.find("XXXXSECRET") == std::string::npos);
     CHECK(redacted.find("abc123") == std::string::npos);
     CHECK(notify::redact_url("Could not connect to hooks.slack.com port 443", url) ==

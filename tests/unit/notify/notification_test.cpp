@@ -36,7 +36,8 @@ TEST_CASE("notify kind: every name parses back to its kind, nothing else parses"
     CHECK_FALSE(notify::parse_kind(""));
 }
 
-TEST_CASE("notify kind: problems are the kinds a later success resolves", "[notify][notification]") {
+TEST_CASE("notify kind: problems are the kinds a later success resolves",
+          "[notify][notification]") {
     CHECK(notify::is_problem(Kind::RolledBack));
     CHECK(notify::is_problem(Kind::Rejected));
     CHECK(notify::is_problem(Kind::Failed));

@@ -180,6 +180,8 @@ TEST_CASE("notify payload: truncation never cuts a UTF-8 sequence", "[notify][pa
     CHECK(notify::truncate_bytes("abcdef", 6) == "abcdef");
     CHECK(notify::truncate_bytes("abcdefg", 6) == "abc\xE2\x80\xA6");
     // "a" then "€" (3 bytes) then "b": 5 bytes allowed leaves 2 for text, and "€" does not fit.
-    CHECK(notify::truncate_bytes("a\xE2\x82\xAC" "bcd", 5) == "a\xE2\x80\xA6");
+    CHECK(notify::truncate_bytes("a\xE2\x82\xAC"
+                                 "bcd",
+                                 5) == "a\xE2\x80\xA6");
     CHECK(notify::truncate_bytes("abcdef", 2).empty());
 }
