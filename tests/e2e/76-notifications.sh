@@ -28,7 +28,9 @@ on_exit() {
 trap on_exit EXIT
 
 # received NAME: the bodies NAME got, one JSON line each (the generic format's objects).
-received() { [[ -f "$T/$1.log" ]] && jq -c '.body | fromjson' "$T/$1.log" || true; }
+received() {
+    if [[ -f "$T/$1.log" ]]; then jq -c '.body | fromjson' "$T/$1.log"; fi
+}
 # got NAME EVENT: NAME got a generic notification of EVENT.
 got() { received "$1" | jq -s -e --arg e "$2" 'any(.[]; .event == $e)' >/dev/null; }
 # ntfy_got NAME TITLE: NAME got an ntfy message titled TITLE.
