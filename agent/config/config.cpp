@@ -17,6 +17,7 @@
 #include <yaml-cpp/eventhandler.h>
 
 #include "agent/config/checks.h"
+#include "agent/config/notifications.h"
 #include "agent/config/schema.h"
 #include "agent/config/yaml_reader.h"
 #include "agent/sys/version.h"
@@ -25,10 +26,10 @@ namespace agentd::config {
 
 namespace {
 
-constexpr std::string_view k_top_keys[] = {"state_dir", "api", "defaults", "registries", "stacks"};
+constexpr std::string_view k_top_keys[] = {"state_dir",  "api",           "defaults",
+                                           "registries", "notifications", "stacks"};
 constexpr std::string_view k_api_keys[] = {"socket", "listen", "cert_file", "key_file"};
 constexpr std::string_view k_not_yet = k_not_supported_yet;
-constexpr RefusedKey k_top_refused[] = {{"notifications", k_not_yet}};
 constexpr RefusedKey k_api_refused[] = {{"webhook_secret_file", k_not_yet}};
 
 bool is_ipv4(std::string_view text) {
@@ -146,7 +147,7 @@ Api read_api(Reader& reader, const Entry& entry) {
 Config read_document(Reader& reader, const YAML::Node& document, const std::string& file) {
     Config config;
     config.source = file;
-    const MapReader top(reader, Entry{"", document, document}, k_top_keys, k_top_refused);
+    const MapReader top(reader, Entry{"", document, document}, k_top_keys);
     if (const auto e = top.get("state_dir")) {
         config.state_dir = reader.absolute_path(*e).value_or(config.state_dir);
     }
@@ -159,6 +160,9 @@ Config read_document(Reader& reader, const YAML::Node& document, const std::stri
     }
     if (const auto e = top.get("registries")) {
         config.registries = read_registries(reader, *e);
+    }
+    if (const auto e = top.get("notifications")) {
+        config.notifications = read_notifications(reader, *e);
     }
     if (const auto e = top.get("stacks")) {
         config.stacks = read_stacks(reader, *e, defaults);

@@ -6,10 +6,13 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "agent/notify/notification.h"
+#include "agent/notify/payload.h"
 #include "agent/policy/tag_policy.h"
 #include "agent/sigstore/keyless.h"
 #include "agent/sys/clock.h"
@@ -150,6 +153,21 @@ struct Listen {
 /// nullopt with `why` set when it is not one.
 std::optional<Listen> parse_listen(std::string_view text, std::string& why);
 
+/// One receiver of `notifications:` (SPEC section 2).
+struct Notification {
+    /// The receiver's URL: `url` as written, or read from `url_file` when agentd starts or
+    /// reloads (a relative name resolves in $CREDENTIALS_DIRECTORY). It carries a token:
+    /// never logged, never stored, shown only as `label`.
+    std::string url;
+    std::filesystem::path url_file;
+    notify::Format format = notify::Format::Generic;
+    std::optional<std::set<notify::Kind>> events;  ///< nullopt: every kind
+    sys::Duration repeat_interval = std::chrono::hours(1);
+    sys::Duration waiting_after = std::chrono::minutes(10);
+    sys::Duration poll_failing_after = std::chrono::minutes(15);
+    std::string label;  ///< "slack #1": its format and place in the list, for logs
+};
+
 struct Api {
     std::filesystem::path socket = "/run/agentd/api.sock";
     std::optional<Listen> listen;  ///< off unless configured
@@ -164,6 +182,7 @@ struct Config {
     std::filesystem::path state_dir = "/var/lib/agentd";
     Api api;
     std::vector<Registry> registries;
+    std::vector<Notification> notifications;
     std::vector<Stack> stacks;  ///< defaults already applied
 
     const Stack* find_stack(const std::string& name) const;

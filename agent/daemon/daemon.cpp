@@ -15,6 +15,7 @@
 #include "agent/runtime/docker_engine.h"
 #include "agent/sys/log_context.h"
 #include "agent/sys/memory.h"
+#include "agent/sys/version.h"
 
 namespace agentd::daemon {
 namespace {
@@ -216,6 +217,9 @@ deploy::CycleResult Daemon::run_job(CycleRunner& runner, const config::Config& c
     if (job.kind == Job::Kind::Cycle) {
         m_metrics.polled(stack->name, result.outcome);
     }
+    if (m_notifications != nullptr) {
+        m_notifications->cycle_ended(stack->name, result, runner.store());
+    }
     m_notifier.notify(fmt::format("STATUS=watching {} stacks; last: {} {}", config.stacks.size(),
                                   stack->name, deploy::to_string(result.outcome)));
     return result;
@@ -288,6 +292,15 @@ sys::Result<int> Daemon::reload() {
         spdlog::warn("reload: state_dir and api changes take effect at the next start");
         next.state_dir = current->state_dir;
         next.api = current->api;
+    }
+    if (m_notifications != nullptr) {
+        auto targets = resolve_targets(next.notifications);
+        if (!targets) {
+            spdlog::error("reload: {}; notifications keep their previous receivers",
+                          targets.error().message);
+        } else {
+            m_notifications->set_targets(std::move(*targets));
+        }
     }
     const int count = static_cast<int>(next.stacks.size());
     schedule_stacks(next);
@@ -374,6 +387,28 @@ int Daemon::serve() {
         spdlog::error("state store in {}: {}", config->state_dir.string(), e.what());
         return 1;
     }
+    // Notifications: rows put in the outbox by the workers, delivered by a thread of their own.
+    std::unique_ptr<NotificationCenter> notifications;
+    std::unique_ptr<NotificationThread> notification_thread;
+    try {
+        if (auto outbox = m_wiring.open_outbox(*config)) {
+            auto targets = resolve_targets(config->notifications);
+            if (!targets) {
+                spdlog::error("{}", targets.error().message);
+                return 1;
+            }
+            notifications = std::make_unique<NotificationCenter>(std::move(outbox), m_clock);
+            notifications->set_targets(std::move(*targets));
+            notification_thread =
+                std::make_unique<NotificationThread>(*notifications, m_wiring.open_outbox(*config),
+                                                     m_wiring.make_notification_client(), m_clock);
+            notifications->on_enqueued([t = notification_thread.get()] { t->wake(); });
+            m_notifications = notifications.get();
+        }
+    } catch (const std::exception& e) {
+        spdlog::error("notification outbox in {}: {}", config->state_dir.string(), e.what());
+        return 1;
+    }
     DaemonBackend backend(
         m_config, std::move(store), m_queue, [this] { return reload(); },
         [this](const config::Config& c) { return m_wiring.make_registry(c); },
@@ -403,6 +438,10 @@ int Daemon::serve() {
     }
     m_notifier.notify(fmt::format("READY=1\nSTATUS=watching {} stacks", config->stacks.size()));
     spdlog::info("agentd: ready, {} stacks, {} workers", config->stacks.size(), workers);
+    if (m_notifications != nullptr) {
+        m_notifications->started(
+            fmt::format("version {}, {} stacks", sys::k_version, config->stacks.size()));
+    }
 
     wait_for_signals();
     m_notifier.notify("STOPPING=1\nSTATUS=stopping: finishing the current steps");
@@ -421,6 +460,10 @@ int Daemon::serve() {
         (*monitoring)->stop();
     }
     api.stop();
+    {
+        std::lock_guard lock(m_reload_mutex);
+        m_notifications = nullptr;
+    }
     spdlog::info("agentd: stopped");
     return 0;
 }

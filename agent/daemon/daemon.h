@@ -13,6 +13,7 @@
 #include "agent/daemon/agentd_metrics.h"
 #include "agent/daemon/api_backend.h"
 #include "agent/daemon/liveness.h"
+#include "agent/daemon/notifications.h"
 #include "agent/daemon/notifier.h"
 #include "agent/daemon/runner.h"
 #include "agent/daemon/shared_config.h"
@@ -78,6 +79,9 @@ private:
     AgentdMetrics& m_metrics;
     Liveness m_liveness;            // what the workers are doing, for the watchdog
     UnrecordedErrors m_unrecorded;  // cycle errors the store could not record
+    // Set by serve() before any worker or API thread starts, for as long as it serves; null
+    // when the wiring gives no outbox (and in --once).
+    NotificationCenter* m_notifications = nullptr;
     std::atomic<bool> m_stop{false};
     WorkQueue m_queue;
     std::mutex m_reload_mutex;

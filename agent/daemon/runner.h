@@ -13,7 +13,9 @@
 #include "agent/daemon/liveness.h"
 #include "agent/deploy/reconciler.h"
 #include "agent/sources/registry.h"
+#include "agent/state/outbox.h"
 #include "agent/state/store.h"
+#include "agent/sys/http.h"
 #include "agent/trust/image_verifier.h"
 
 namespace agentd::daemon {
@@ -49,6 +51,11 @@ public:
     /// (`agentctl verify`); it caches nothing beyond its own life.
     virtual std::unique_ptr<trust::ImageVerifier> make_image_verifier(
         sources::Registry& registry) = 0;
+    /// A connection to `config.state_dir`'s notification outbox, and an HTTP client for the
+    /// notification sender; nullptr (the default, for tests that do not test them): agentd
+    /// sends no notifications.
+    virtual std::unique_ptr<state::Outbox> open_outbox(const config::Config&) { return nullptr; }
+    virtual std::unique_ptr<sys::HttpClient> make_notification_client() { return nullptr; }
 };
 
 }  // namespace agentd::daemon

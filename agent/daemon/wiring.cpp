@@ -15,6 +15,7 @@
 #include "agent/sources/git_source.h"
 #include "agent/sources/registry_client.h"
 #include "agent/sources/token_cache.h"
+#include "agent/state/sqlite_outbox.h"
 #include "agent/state/sqlite_store.h"
 #include "agent/sys/files.h"
 #include "agent/sys/http.h"
@@ -167,6 +168,12 @@ public:
 
     std::unique_ptr<state::Store> open_store(const config::Config& config) override {
         return std::make_unique<state::SqliteStore>(db_path(config));
+    }
+    std::unique_ptr<state::Outbox> open_outbox(const config::Config& config) override {
+        return std::make_unique<state::SqliteOutbox>(db_path(config));
+    }
+    std::unique_ptr<sys::HttpClient> make_notification_client() override {
+        return std::make_unique<sys::CurlHttpClient>();
     }
     std::unique_ptr<CycleRunner> make_runner(const config::Config& config,
                                              const std::atomic<bool>& stop, Pulse pulse) override {

@@ -69,6 +69,24 @@ CREATE TABLE bad_releases (
     Migration{2, R"sql(
 ALTER TABLE stacks ADD COLUMN last_poll_revision TEXT NOT NULL DEFAULT '';
 )sql"},
+    // Notifications waiting to be delivered (and the last ones delivered or given up), so that
+    // one survives a restart. `target` is a key of the receiver (a hash of its URL, which
+    // carries a token and is never stored); next_attempt_at is NULL once the row is done.
+    Migration{3, R"sql(
+CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    target          TEXT    NOT NULL,
+    content_type    TEXT    NOT NULL,
+    headers         TEXT    NOT NULL DEFAULT '[]',
+    payload         TEXT    NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    created_at      INTEGER NOT NULL,
+    next_attempt_at INTEGER,
+    delivered_at    INTEGER,
+    last_error      TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX outbox_due ON outbox (next_attempt_at, id) WHERE next_attempt_at IS NOT NULL;
+)sql"},
 };
 
 std::int64_t now_ms() {

@@ -4,6 +4,7 @@ the case table, and list the configuration keys of the schema, the man page and 
 
 Key convention (what `keys` prints, one "SECTION KEY" per line):
   sections: top (the top level), stack (an item of stacks), registry (an item of registries),
+  notification (an item of notifications),
   defaults (the keys `defaults` accepts), policy (the keys of a tag policy, $defs/tagPolicy,
   and of an images entry, $defs/imagePolicy: the union of their oneOf branches);
   keys: dotted paths inside their section, "[]" for list items: git.credentials.username,
@@ -12,10 +13,10 @@ Key convention (what `keys` prints, one "SECTION KEY" per line):
   is a tag policy (git.tags) or a map of them (images) is a key of its section; the policy's own
   keys are the policy section.
   docs/configuration.md: the first column of the key tables under "## Top level", "## Stacks"
-  "## Registries" and "## Tag policies" (`key`), and the backticked keys of the sentence "`defaults` takes the
+  "## Registries", "## Notifications" and "## Tag policies" (`key`), and the backticked keys of the sentence "`defaults` takes the
   stack keys ...: `a`, `b` and `c`." under "## Defaults".
   man/agent.yaml.5.scd: the term lines starting with *key* under "# TOP LEVEL", "# STACKS",
-  "# REGISTRIES" and "# TAG POLICIES", and the *keys* of the sentence "*defaults* takes the stack keys ...:" under
+  "# REGISTRIES", "# NOTIFICATIONS" and "# TAG POLICIES", and the *keys* of the sentence "*defaults* takes the stack keys ...:" under
   "# DEFAULTS".
 """
 import json
@@ -144,9 +145,11 @@ def walk(schema, node, prefix, keys, interior, stop=()):
 def schema_keys(schema):
     """{section: (keys that must be documented, interior keys that may be)}."""
     sections = {}
-    for section, node, stop in [("top", schema, ("defaults", "registries", "stacks")),
+    for section, node, stop in [("top", schema,
+                                 ("defaults", "registries", "notifications", "stacks")),
                                 ("stack", schema["$defs"]["stack"], ()),
-                                ("registry", schema["$defs"]["registry"], ())]:
+                                ("registry", schema["$defs"]["registry"], ()),
+                                ("notification", schema["$defs"]["notification"], ())]:
         keys, interior = set(), set()
         walk(schema, node, "", keys, interior, stop)
         sections[section] = (keys, interior)
@@ -163,9 +166,11 @@ def schema_keys(schema):
 def doc_keys(path, kind):
     """{section: keys} from docs/configuration.md (kind md) or agent.yaml.5.scd (kind scd)."""
     headings = {"md": {"## Top level": "top", "## Stacks": "stack", "## Registries": "registry",
-                       "## Tag policies": "policy", "## Defaults": "defaults"},
+                       "## Notifications": "notification", "## Tag policies": "policy",
+                       "## Defaults": "defaults"},
                 "scd": {"# TOP LEVEL": "top", "# STACKS": "stack", "# REGISTRIES": "registry",
-                        "# TAG POLICIES": "policy", "# DEFAULTS": "defaults"}}[kind]
+                        "# NOTIFICATIONS": "notification", "# TAG POLICIES": "policy",
+                        "# DEFAULTS": "defaults"}}[kind]
     term = r"^\| `([^`]+)` \|" if kind == "md" else r"^\*([^*]+)\*"
     mark = "`" if kind == "md" else r"\*"
     sections = {s: set() for s in headings.values()}
@@ -175,7 +180,7 @@ def doc_keys(path, kind):
         if line.startswith("#"):
             section = headings.get(line.strip())
             continue
-        if section in ("top", "stack", "registry", "policy"):
+        if section in ("top", "stack", "registry", "notification", "policy"):
             m = re.match(term, line)
             if m:
                 sections[section].add(m.group(1))
@@ -213,13 +218,14 @@ CODE_LISTS = {"top": ("top", ""), "api": ("top", "api."), "stack": ("stack", "")
               "git_verify": ("stack", "git.verify."), "health": ("stack", "health."),
               "probe": ("stack", "health.http[]."), "registry": ("registry", ""),
               "policy": ("policy", ""), "image": ("policy", ""),
-              "verify": ("stack", "verify."), "cosign": ("stack", "verify.cosign.")}
+              "verify": ("stack", "verify."), "cosign": ("stack", "verify.cosign."),
+              "notification": ("notification", "")}
 
 
 def code_keys(sources):
     """{section: key paths} accepted by the C++ reader."""
-    sections = {"top": set(), "stack": set(), "registry": set(), "defaults": set(),
-                "policy": set()}
+    sections = {"top": set(), "stack": set(), "registry": set(), "notification": set(),
+                "defaults": set(), "policy": set()}
     found = set()
     for source in sources:
         text = open(source).read()

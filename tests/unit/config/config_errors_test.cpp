@@ -39,8 +39,6 @@ TEST_CASE("config: an unknown key without a close one lists the valid keys", "[c
 }
 
 TEST_CASE("config: SPEC keys this version does not support are refused by name", "[config]") {
-    CHECK(error_of("notifications: []\n") ==
-          "agent.yaml:1:1: notifications: not supported by this version of agentd");
     CHECK(error_of("api:\n  webhook_secret_file: /etc/agentd/webhook.secret\n") ==
           "agent.yaml:2:3: api.webhook_secret_file: not supported by this version of agentd");
     CHECK(error_of(stack_with("    approval: manual\n")) ==
@@ -366,7 +364,7 @@ TEST_CASE("config: odd documents are issues, never crashes", "[config]") {
 TEST_CASE("config: a one-letter key is not taken for a typo", "[config]") {
     CHECK(error_of("a: 1\n") ==
           "agent.yaml:1:1: a: unknown key (valid here: state_dir, api, defaults, registries, "
-          "stacks)");
+          "notifications, stacks)");
 }
 
 TEST_CASE("config: tag policies are checked when the file is read", "[config]") {
