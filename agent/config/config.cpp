@@ -28,9 +28,8 @@ namespace {
 
 constexpr std::string_view k_top_keys[] = {"state_dir",  "api",           "defaults",
                                            "registries", "notifications", "stacks"};
-constexpr std::string_view k_api_keys[] = {"socket", "listen", "cert_file", "key_file"};
-constexpr std::string_view k_not_yet = k_not_supported_yet;
-constexpr RefusedKey k_api_refused[] = {{"webhook_secret_file", k_not_yet}};
+constexpr std::string_view k_api_keys[] = {"socket", "listen", "cert_file", "key_file",
+                                           "webhook_secret_file"};
 
 bool is_ipv4(std::string_view text) {
     int parts = 0;
@@ -113,7 +112,7 @@ std::optional<Listen> parse_listen(std::string_view text, std::string& why) {
 namespace {
 
 Api read_api(Reader& reader, const Entry& entry) {
-    const MapReader map(reader, entry, k_api_keys, k_api_refused);
+    const MapReader map(reader, entry, k_api_keys);
     Api api;
     if (const auto e = map.get("socket")) {
         api.socket = reader.absolute_path(*e).value_or(api.socket);
@@ -140,6 +139,22 @@ Api read_api(Reader& reader, const Entry& entry) {
         reader.report(given, "TLS needs both api.cert_file and api.key_file");
     } else if (cert && !api.listen) {
         reader.report(*cert, "TLS is for api.listen, which is not set");
+    }
+    // A relative name resolves in $CREDENTIALS_DIRECTORY (systemd LoadCredential=) when a
+    // webhook arrives, so a rotated secret is used without a reload.
+    if (const auto e = map.get("webhook_secret_file")) {
+        if (const auto text = reader.non_empty(*e, "a path")) {
+            if (!text->starts_with('/') && !is_relative_inside(*text)) {
+                reader.report(*e, fmt::format("expected an absolute path, or a name in "
+                                              "$CREDENTIALS_DIRECTORY without \"..\", got \"{}\"",
+                                              *text));
+            } else {
+                api.webhook_secret_file = *text;
+            }
+        }
+        if (!api.listen) {
+            reader.report(*e, "webhooks are served on api.listen, which is not set");
+        }
     }
     return api;
 }

@@ -174,6 +174,9 @@ struct Api {
     /// TLS on the listener: both or neither (PEM files, read when agentd starts).
     std::filesystem::path cert_file;
     std::filesystem::path key_file;
+    /// The webhooks' shared secret (absolute, or a name in $CREDENTIALS_DIRECTORY); empty: no
+    /// webhook routes.
+    std::filesystem::path webhook_secret_file;
     bool operator==(const Api&) const = default;
 };
 

@@ -16,6 +16,10 @@ struct ApiRequest {
     std::string path;    ///< "/v1/status", without the query
     std::map<std::string, std::string> query;
     std::string body;
+    /// The request's headers as sent (names compared case-insensitively by webhook::Headers).
+    std::map<std::string, std::string> headers;
+    /// The peer's address on TCP ("192.0.2.1", "::1"); empty on the unix socket.
+    std::string peer;
 };
 
 struct ApiReply {

@@ -27,9 +27,6 @@
 namespace agentd::daemon {
 namespace {
 
-// API requests are small JSON objects; anything bigger is refused before it is parsed.
-constexpr std::size_t k_max_body = 64 * 1024;
-
 struct RequestContext {
     std::string body;
     bool too_large = false;
@@ -41,6 +38,31 @@ MHD_Result collect_query(void* cls, MHD_ValueKind, const char* key, const char* 
         query[key] = value != nullptr ? value : "";
     }
     return MHD_YES;
+}
+
+MHD_Result collect_header(void* cls, MHD_ValueKind, const char* key, const char* value) {
+    auto& headers = *static_cast<std::map<std::string, std::string>*>(cls);
+    if (key != nullptr) {
+        headers[key] = value != nullptr ? value : "";
+    }
+    return MHD_YES;
+}
+
+std::string peer_address(MHD_Connection* connection) {
+    const auto* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (info == nullptr || info->client_addr == nullptr) {
+        return "";
+    }
+    char text[INET6_ADDRSTRLEN] = {};
+    const sockaddr* address = info->client_addr;
+    if (address->sa_family == AF_INET) {
+        ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(address)->sin_addr, text,
+                    sizeof text);
+    } else if (address->sa_family == AF_INET6) {
+        ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(address)->sin6_addr, text,
+                    sizeof text);
+    }
+    return text;
 }
 
 MHD_Result send_text(MHD_Connection* connection, int status, std::string text,
@@ -66,13 +88,25 @@ MHD_Result send_json(MHD_Connection* connection, int status, const nlohmann::jso
 MHD_Result on_request(void* cls, MHD_Connection* connection, const char* url, const char* method,
                       const char* /*version*/, const char* upload_data,
                       std::size_t* upload_data_size, void** con_cls) {
+    const auto& server = *static_cast<const ApiServer::Context*>(cls);
     if (*con_cls == nullptr) {
         *con_cls = new RequestContext();
+        // A body announced bigger than the limit is refused before any of it is read.
+        const char* length =
+            MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Content-Length");
+        if (length != nullptr) {
+            char* end = nullptr;
+            errno = 0;
+            const unsigned long long announced = std::strtoull(length, &end, 10);
+            if (errno == ERANGE || announced > server.max_body) {
+                return send_json(connection, 413, {{"error", "request body too large"}});
+            }
+        }
         return MHD_YES;
     }
     auto& context = *static_cast<RequestContext*>(*con_cls);
     if (*upload_data_size != 0) {
-        if (context.body.size() + *upload_data_size > k_max_body) {
+        if (context.body.size() + *upload_data_size > server.max_body) {
             context.too_large = true;
         } else {
             context.body.append(upload_data, *upload_data_size);
@@ -88,7 +122,9 @@ MHD_Result on_request(void* cls, MHD_Connection* connection, const char* url, co
     request.path = url;
     request.body = std::move(context.body);
     MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, collect_query, &request.query);
-    const auto& handler = *static_cast<const ApiServer::Handler*>(cls);
+    MHD_get_connection_values(connection, MHD_HEADER_KIND, collect_header, &request.headers);
+    request.peer = peer_address(connection);
+    const auto& handler = *server.handler;
     ApiReply reply;
     try {
         reply = handler(request);
@@ -230,11 +266,13 @@ sys::Result<void> ApiServer::start_daemon(int fd, unsigned int flags, bool per_i
                      : 0;
     const auto timeout = static_cast<unsigned int>(std::max<long long>(
         1, std::chrono::duration_cast<std::chrono::seconds>(m_limits.idle_timeout).count()));
+    m_context.handler = &m_handler;
+    m_context.max_body = m_limits.max_body;
     const unsigned int mode =
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | flags;
     if ((flags & MHD_USE_TLS) != 0) {
         m_daemon = MHD_start_daemon(
-            mode, 0, nullptr, nullptr, on_request, &m_handler, MHD_OPTION_EXTERNAL_LOGGER,
+            mode, 0, nullptr, nullptr, on_request, &m_context, MHD_OPTION_EXTERNAL_LOGGER,
             on_mhd_log, nullptr, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
             on_completed, nullptr, MHD_OPTION_CONNECTION_LIMIT,
             static_cast<unsigned int>(m_limits.connections), MHD_OPTION_CONNECTION_TIMEOUT, timeout,
@@ -242,7 +280,7 @@ sys::Result<void> ApiServer::start_daemon(int fd, unsigned int flags, bool per_i
             m_tls_cert.c_str(), MHD_OPTION_HTTPS_MEM_KEY, m_tls_key.c_str(), MHD_OPTION_END);
     } else {
         m_daemon = MHD_start_daemon(
-            mode, 0, nullptr, nullptr, on_request, &m_handler, MHD_OPTION_EXTERNAL_LOGGER,
+            mode, 0, nullptr, nullptr, on_request, &m_context, MHD_OPTION_EXTERNAL_LOGGER,
             on_mhd_log, nullptr, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
             on_completed, nullptr, MHD_OPTION_CONNECTION_LIMIT,
             static_cast<unsigned int>(m_limits.connections), MHD_OPTION_CONNECTION_TIMEOUT, timeout,

@@ -30,12 +30,20 @@ struct ApiLimits {
     /// A connection that sends nothing for this long (idle, or a request cut off half way) is
     /// closed. Whole seconds (libmicrohttpd's unit), at least one.
     sys::Duration idle_timeout = std::chrono::seconds(30);
+    /// The largest request body taken; a bigger one is answered 413 (at once when its
+    /// Content-Length says so, without reading it).
+    std::size_t max_body = 64 * 1024;
 };
 
 class ApiServer {
 public:
     /// Answers one request; called on the connection's thread, so it must be thread-safe.
     using Handler = std::function<ApiReply(const ApiRequest&)>;
+    /// What libmicrohttpd hands the request callback: the route table and the body limit.
+    struct Context {
+        Handler* handler = nullptr;
+        std::size_t max_body = 0;
+    };
 
     /// The socket API's routes (api_routes.h) over `backend`.
     explicit ApiServer(ApiBackend& backend, ApiLimits limits = {});
@@ -73,6 +81,7 @@ private:
 
     Handler m_handler;
     ApiLimits m_limits;
+    Context m_context;
     std::string m_tls_cert;  // PEM text; libmicrohttpd reads it while it runs
     std::string m_tls_key;
     int m_port = 0;

@@ -12,6 +12,9 @@
 #include "agent/daemon/api_server.h"
 #include "agent/daemon/daemon_backend.h"
 #include "agent/daemon/monitoring.h"
+#include "agent/daemon/monitoring_routes.h"
+#include "agent/daemon/webhooks.h"
+#include "agent/webhook/payload.h"
 #include "agent/runtime/docker_engine.h"
 #include "agent/sys/log_context.h"
 #include "agent/sys/memory.h"
@@ -19,6 +22,11 @@
 
 namespace agentd::daemon {
 namespace {
+
+// Webhooks per peer address: 20 at once, then one more every half second. A forge sends one
+// per push (a few for a push of many refs); more is a loop or a flood.
+constexpr webhook::RateLimiter::Limits k_webhook_rate_limit{
+    20, std::chrono::milliseconds(500), 1024};
 
 // One worker per stack, up to this many. Cycles of one stack never run in parallel, so a
 // worker more than there are stacks would only hold its own HTTP clients, SQLite connection
@@ -351,8 +359,12 @@ int Daemon::wait_for_signals() {
     }
 }
 
-sys::Result<std::unique_ptr<ApiServer>> Daemon::start_monitoring(
-    const config::Config& config, ApiBackend& api, std::unique_ptr<MonitoringBackend>& backend) {
+TcpRoutes::TcpRoutes() = default;
+TcpRoutes::~TcpRoutes() = default;
+
+sys::Result<std::unique_ptr<ApiServer>> Daemon::start_monitoring(const config::Config& config,
+                                                                 ApiBackend& api,
+                                                                 TcpRoutes& routes) {
     if (!config.api.listen) {
         return std::unique_ptr<ApiServer>();
     }
@@ -362,11 +374,24 @@ sys::Result<std::unique_ptr<ApiServer>> Daemon::start_monitoring(
         runtime::DockerEngine engine(*http);
         return engine.ping(std::chrono::seconds(2));
     };
-    backend =
+    routes.monitoring =
         std::make_unique<DaemonMonitoring>(m_config, api, m_metrics, ping, m_clock, m_started);
-    auto server = std::make_unique<ApiServer>([routes = backend.get()](const ApiRequest& request) {
-        return handle_monitoring_request(*routes, request);
-    });
+    if (!config.api.webhook_secret_file.empty()) {
+        routes.webhook_backend = std::make_unique<DaemonWebhooks>(m_config, api, m_queue, m_clock);
+        routes.webhooks =
+            std::make_unique<WebhookRoutes>(*routes.webhook_backend, k_webhook_rate_limit);
+    }
+    ApiLimits limits;
+    limits.max_body = webhook::k_max_body;
+    auto server = std::make_unique<ApiServer>(
+        [monitoring = routes.monitoring.get(),
+         webhooks = routes.webhooks.get()](const ApiRequest& request) {
+            if (webhooks != nullptr && WebhookRoutes::handles(request.path)) {
+                return webhooks->handle(request);
+            }
+            return handle_monitoring_request(*monitoring, request);
+        },
+        limits);
     std::optional<ApiServer::TlsFiles> tls;
     if (!config.api.cert_file.empty()) {
         tls = ApiServer::TlsFiles{config.api.cert_file, config.api.key_file};
@@ -374,7 +399,8 @@ sys::Result<std::unique_ptr<ApiServer>> Daemon::start_monitoring(
     if (auto started = server->start_tcp(*config.api.listen, tls); !started) {
         return started.error();
     }
-    spdlog::info("api: monitoring (/healthz, /readyz, /metrics) on {}", server->where());
+    spdlog::info("api: monitoring (/healthz, /readyz, /metrics{}) on {}",
+                 routes.webhooks ? ", /webhooks/github|gitea|gitlab" : "", server->where());
     return server;
 }
 
@@ -419,8 +445,8 @@ int Daemon::serve() {
         return 1;
     }
     spdlog::info("api: listening on {}", api.where());
-    std::unique_ptr<MonitoringBackend> monitoring_backend;
-    auto monitoring = start_monitoring(*config, backend, monitoring_backend);
+    TcpRoutes tcp_routes;
+    auto monitoring = start_monitoring(*config, backend, tcp_routes);
     if (!monitoring) {
         spdlog::error("{}", monitoring.error().message);
         return 1;

@@ -24,6 +24,17 @@ namespace agentd::daemon {
 
 class ApiServer;
 class MonitoringBackend;
+class WebhookBackend;
+class WebhookRoutes;
+
+/// What the api.listen server's routes use; kept alive while it serves.
+struct TcpRoutes {
+    std::unique_ptr<MonitoringBackend> monitoring;
+    std::unique_ptr<WebhookBackend> webhook_backend;  ///< with api.webhook_secret_file only
+    std::unique_ptr<WebhookRoutes> webhooks;
+    TcpRoutes();
+    ~TcpRoutes();
+};
 
 /// Blocks SIGTERM, SIGINT and SIGHUP in the calling thread and in every thread it creates
 /// afterwards, so that only the main thread receives them (sigtimedwait).
@@ -67,7 +78,7 @@ private:
     /// The api.listen server, when configured; nullptr otherwise. Throws nothing: a listener
     /// that cannot start is an error returned.
     sys::Result<std::unique_ptr<ApiServer>> start_monitoring(
-        const config::Config& config, ApiBackend& api, std::unique_ptr<MonitoringBackend>& backend);
+        const config::Config& config, ApiBackend& api, TcpRoutes& routes);
 
     SharedConfig m_config;
     std::filesystem::path m_config_path;

@@ -35,14 +35,21 @@ stacks:
 TEST_CASE("config: an unknown key without a close one lists the valid keys", "[config]") {
     CHECK(error_of("api:\n  color: blue\n") ==
           "agent.yaml:2:3: api.color: unknown key (valid here: socket, listen, cert_file, "
-          "key_file)");
+          "key_file, webhook_secret_file)");
 }
 
 TEST_CASE("config: SPEC keys this version does not support are refused by name", "[config]") {
-    CHECK(error_of("api:\n  webhook_secret_file: /etc/agentd/webhook.secret\n") ==
-          "agent.yaml:2:3: api.webhook_secret_file: not supported by this version of agentd");
     CHECK(error_of(stack_with("    approval: manual\n")) ==
           "agent.yaml:4:5: stacks[0].approval: not supported by this version of agentd");
+}
+
+TEST_CASE("config: api.webhook_secret_file needs api.listen and a usable path", "[config]") {
+    CHECK(error_of("api:\n  webhook_secret_file: /etc/agentd/webhook.secret\n") ==
+          "agent.yaml:2:24: api.webhook_secret_file: webhooks are served on api.listen, which "
+          "is not set");
+    CHECK(error_of("api:\n  listen: 127.0.0.1:9465\n  webhook_secret_file: ../w\n") ==
+          "agent.yaml:3:24: api.webhook_secret_file: expected an absolute path, or a name in "
+          "$CREDENTIALS_DIRECTORY without \"..\", got \"../w\"");
 }
 
 TEST_CASE("config: defaults refuse per-stack keys", "[config]") {

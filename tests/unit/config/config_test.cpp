@@ -252,6 +252,17 @@ TEST_CASE("config: git.verify is read, its mode defaulting to what the stack fol
     CHECK_FALSE(config.stacks.at(3).git->verify.has_value());
 }
 
+TEST_CASE("config: api.webhook_secret_file, absolute or in $CREDENTIALS_DIRECTORY", "[config]") {
+    CHECK(parse_config("stacks: []\n", "agent.yaml").api.webhook_secret_file.empty());
+    const Config absolute = parse_config(
+        "api:\n  listen: 127.0.0.1:9465\n  webhook_secret_file: /etc/agentd/webhook.secret\n",
+        "agent.yaml");
+    CHECK(absolute.api.webhook_secret_file == "/etc/agentd/webhook.secret");
+    const Config credential = parse_config(
+        "api:\n  listen: 127.0.0.1:9465\n  webhook_secret_file: webhook-secret\n", "agent.yaml");
+    CHECK(credential.api.webhook_secret_file == "webhook-secret");
+}
+
 TEST_CASE("config: api.listen and its TLS files", "[config]") {
     const Config off = parse_config("stacks: []\n", "agent.yaml");
     CHECK_FALSE(off.api.listen.has_value());

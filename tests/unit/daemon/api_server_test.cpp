@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
@@ -365,4 +366,44 @@ TEST_CASE("api server: TLS files that cannot be read are named", "[daemon]") {
     REQUIRE_FALSE(started.ok());
     CHECK(started.error().message.rfind("api.cert_file " + (dir.path() / "no.crt").string(), 0) ==
           0);
+}
+
+TEST_CASE("api server: a TCP route table gets headers, peer address, and its own body limit",
+          "[daemon][webhook]") {
+    std::mutex mutex;
+    std::vector<daemon::ApiRequest> seen;
+    daemon::ApiLimits limits;
+    limits.max_body = 1024 * 1024;
+    daemon::ApiServer server(
+        [&](const daemon::ApiRequest& request) {
+            std::lock_guard lock(mutex);
+            seen.push_back(request);
+            return daemon::ApiReply{202, {{"ok", true}}, "", ""};
+        },
+        limits);
+    REQUIRE(server.start_tcp({"127.0.0.1", 0}).ok());
+    const auto url = "http://127.0.0.1:" + std::to_string(server.port()) + "/webhooks/github";
+    sys::CurlHttpClient http;
+    sys::HttpRequest r;
+    r.method = "POST";
+    r.url = url;
+    r.timeout = std::chrono::seconds(10);
+    r.headers.emplace_back("X-GitHub-Event", "push");
+    r.body = std::string(200 * 1024, ' ');  // over the socket's 64 KiB, under this limit
+    auto taken = http.send(r);
+    REQUIRE(taken.ok());
+    CHECK(taken->status == 202);
+    {
+        std::lock_guard lock(mutex);
+        REQUIRE(seen.size() == 1);
+        CHECK(seen[0].body.size() == 200 * 1024);
+        CHECK(seen[0].peer == "127.0.0.1");
+        CHECK(seen[0].headers.at("X-GitHub-Event") == "push");
+    }
+    r.body = std::string(1024 * 1024 + 1, ' ');
+    auto refused = http.send(r);
+    REQUIRE(refused.ok());
+    CHECK(refused->status == 413);
+    std::lock_guard lock(mutex);
+    CHECK(seen.size() == 1);  // the handler never saw it
 }
