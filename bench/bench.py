@@ -33,6 +33,12 @@ one results file and the report can compute medians and spreads. Subcommands:
                                           and agentd's CPU since it started
   deploy   SOCKET DB STACK                one `agentctl sync STACK --wait` that must end in a
                                           promoted release: wall time and its phases
+  webhook  ADDRESS SECRET_FILE DB STACK URL
+                                          one GitHub push webhook (signed with the secret in
+                                          SECRET_FILE, naming the repository URL) POSTed to
+                                          api.listen ADDRESS right after a push: its answer,
+                                          the triggered deployment's start and its promotion,
+                                          each timed from the request
   rollback SOCKET DB STACK REGISTRY_PID REGISTRY
                                           one `agentctl sync STACK --wait` of a release that
                                           fails the gate; the registry is stopped as soon as the
@@ -57,6 +63,7 @@ Helpers that print other JSON:
 """
 
 import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -753,6 +760,48 @@ def cmd_deploy(sock, db_path, stack):
              "rest_s": (end - finished) / 1000 + (pull - started) / 1000}]
 
 
+def cmd_webhook(address, secret_file, db_path, stack, url):
+    """What `agentctl sync --wait` measures for a poll, for a webhook: the request's answer
+    (202 "triggered"), then the deployment it started (a new row of STACK with trigger
+    webhook), all timed from the moment the request was sent. Start = the deployment's
+    started_at: the git fetch and `compose config` of the pushed revision are before it."""
+    with open(secret_file) as f:
+        secret = f.read().strip()
+    body = json.dumps({"ref": "refs/heads/main", "deleted": False,
+                       "repository": {"clone_url": url}}).encode()
+    signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    db = open_ro(db_path)
+    last = db.execute("SELECT COALESCE(MAX(id), 0) FROM deployments").fetchone()[0]
+    host, _, port = address.rpartition(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=60)
+    headers = {"Content-Type": "application/json", "X-GitHub-Event": "push",
+               "X-GitHub-Delivery": f"bench-{os.getpid()}-{last}",
+               "X-Hub-Signature-256": signature}
+    sent = now_ms()
+    t0 = time.perf_counter()
+    conn.request("POST", "/webhooks/github", body, headers)
+    response = conn.getresponse()
+    answer = response.read()
+    reply = time.perf_counter() - t0
+    if response.status != 202 or json.loads(answer).get("status") != "triggered":
+        sys.exit(f"bench: webhook: expected 202 triggered, got {response.status} {answer!r}")
+    deadline = time.monotonic() + 300
+    while True:
+        row = db.execute("SELECT id, status, trigger, started_at, finished_at FROM deployments "
+                         "WHERE stack = ? AND id > ? ORDER BY id LIMIT 1",
+                         (stack, last)).fetchone()
+        if row and row[1] not in ("in_progress", "waiting"):
+            break
+        if time.monotonic() > deadline:
+            sys.exit(f"bench: webhook: no finished deployment of {stack} after it: {row}")
+        time.sleep(0.01)
+    _, status, trigger, started, finished = row
+    if status != "succeeded" or trigger != "webhook":
+        sys.exit(f"bench: webhook: expected a succeeded webhook deployment, got {row}")
+    return [{"reply_s": reply, "start_s": (started - sent) / 1000,
+             "promoted_s": (finished - sent) / 1000}]
+
+
 def port_open(address):
     host, port = address.split(":")
     try:
@@ -858,7 +907,7 @@ def main():
         return
     commands = {"noop": cmd_noop, "cron": cmd_cron, "latency": cmd_latency, "rss": cmd_rss,
                 "spawns": cmd_spawns, "api": cmd_api, "scrape": cmd_scrape, "scale": cmd_scale, "startup": cmd_startup,
-                "deploy": cmd_deploy, "rollback": cmd_rollback, "baseline": cmd_baseline}
+                "deploy": cmd_deploy, "webhook": cmd_webhook, "rollback": cmd_rollback, "baseline": cmd_baseline}
     if name not in commands:
         sys.exit(__doc__)
     samples = commands[name](*args)
