@@ -6,14 +6,13 @@
 #include <sqlite3.h>
 
 #include "agent/state/private_dir.h"
+#include "agent/state/sqlite_migrations.h"
 #include "agent/state/store.h"
 
 namespace agentd::state {
 namespace {
 
 constexpr int k_busy_timeout_ms = 5000;
-
-}  // namespace
 
 sqlite3* open_connection(const std::filesystem::path& path) {
     if (auto dir = create_private_dirs(path.parent_path()); !dir) {
@@ -49,6 +48,23 @@ sqlite3* open_connection(const std::filesystem::path& path) {
             path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
     }
     return db;
+}
+
+}  // namespace
+
+Connection::Connection(const std::filesystem::path& path) : m_db(open_connection(path)) {
+    try {
+        migrate(m_db, path);
+        m_statements = std::make_unique<StatementCache>(m_db);
+    } catch (...) {
+        sqlite3_close_v2(m_db);
+        throw;
+    }
+}
+
+Connection::~Connection() {
+    m_statements.reset();
+    sqlite3_close_v2(m_db);
 }
 
 }  // namespace agentd::state

@@ -8,7 +8,6 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/state/sqlite_connection.h"
-#include "agent/state/sqlite_migrations.h"
 #include "agent/state/sqlite_statement.h"
 #include "agent/state/store.h"
 
@@ -84,25 +83,11 @@ OutboxItem read_item(const Statement& row) {
 }  // namespace
 
 SqliteOutbox::SqliteOutbox(std::filesystem::path db_path, int capacity)
-    : m_path(std::move(db_path)), m_capacity(std::max(1, capacity)) {
-    m_db = open_connection(m_path);
-    try {
-        migrate(m_db, m_path);
-        m_statements = std::make_unique<StatementCache>(m_db);
-    } catch (...) {
-        sqlite3_close_v2(m_db);
-        throw;
-    }
-}
-
-SqliteOutbox::~SqliteOutbox() {
-    m_statements.reset();
-    sqlite3_close_v2(m_db);
-}
+    : m_path(std::move(db_path)), m_capacity(std::max(1, capacity)), m_connection(m_path) {}
 
 Outbox::Enqueued SqliteOutbox::enqueue(const OutboxMessage& message, sys::TimePoint now) {
-    Transaction tx(*m_statements, Transaction::Mode::Write);
-    m_statements->get(k_insert)
+    Transaction tx(m_connection.statements(), Transaction::Mode::Write);
+    m_connection.statements().get(k_insert)
         .bind(1, message.target)
         .bind(2, message.content_type)
         .bind(3, headers_to_json(message.headers))
@@ -111,28 +96,28 @@ Outbox::Enqueued SqliteOutbox::enqueue(const OutboxMessage& message, sys::TimePo
         .bind(6, to_ms(now))
         .run();
     Enqueued out;
-    out.id = sqlite3_last_insert_rowid(m_db);
+    out.id = sqlite3_last_insert_rowid(m_connection.handle());
     std::int64_t rows = 0;
     {
-        auto count = m_statements->get(k_count);
+        auto count = m_connection.statements().get(k_count);
         count.step();
         rows = count.int64(0);
     }
     if (rows > m_capacity) {
-        m_statements->get(k_drop_done).bind(1, rows - m_capacity).run();
-        rows -= sqlite3_changes(m_db);
+        m_connection.statements().get(k_drop_done).bind(1, rows - m_capacity).run();
+        rows -= sqlite3_changes(m_connection.handle());
     }
     if (rows > m_capacity) {
-        m_statements->get(k_drop_oldest).bind(1, rows - m_capacity).run();
-        out.dropped = sqlite3_changes(m_db);
+        m_connection.statements().get(k_drop_oldest).bind(1, rows - m_capacity).run();
+        out.dropped = sqlite3_changes(m_connection.handle());
     }
     tx.commit();
     return out;
 }
 
 std::vector<OutboxItem> SqliteOutbox::due(sys::TimePoint now, int limit) {
-    Transaction tx(*m_statements, Transaction::Mode::Read);
-    auto stmt = m_statements->get(k_due);
+    Transaction tx(m_connection.statements(), Transaction::Mode::Read);
+    auto stmt = m_connection.statements().get(k_due);
     stmt.bind(1, to_ms(now)).bind(2, std::int64_t{limit});
     std::vector<OutboxItem> out;
     while (stmt.step()) {
@@ -142,7 +127,7 @@ std::vector<OutboxItem> SqliteOutbox::due(sys::TimePoint now, int limit) {
 }
 
 std::optional<sys::TimePoint> SqliteOutbox::next_due() {
-    auto stmt = m_statements->get(k_next_due);
+    auto stmt = m_connection.statements().get(k_next_due);
     if (!stmt.step()) {
         return std::nullopt;
     }
@@ -150,9 +135,9 @@ std::optional<sys::TimePoint> SqliteOutbox::next_due() {
 }
 
 void SqliteOutbox::delivered(std::int64_t id, sys::TimePoint at) {
-    Transaction tx(*m_statements, Transaction::Mode::Write);
-    m_statements->get(k_delivered).bind(1, to_ms(at)).bind(2, id).run();
-    if (sqlite3_changes(m_db) != 1) {
+    Transaction tx(m_connection.statements(), Transaction::Mode::Write);
+    m_connection.statements().get(k_delivered).bind(1, to_ms(at)).bind(2, id).run();
+    if (sqlite3_changes(m_connection.handle()) != 1) {
         throw StoreError(fmt::format("outbox {}: no such notification", id));
     }
     tx.commit();
@@ -160,24 +145,24 @@ void SqliteOutbox::delivered(std::int64_t id, sys::TimePoint at) {
 
 void SqliteOutbox::failed(std::int64_t id, const std::string& error,
                           std::optional<sys::TimePoint> retry_at) {
-    Transaction tx(*m_statements, Transaction::Mode::Write);
+    Transaction tx(m_connection.statements(), Transaction::Mode::Write);
     std::optional<std::int64_t> next;
     if (retry_at) {
         next = to_ms(*retry_at);
     }
-    m_statements->get(k_failed).bind(1, error).bind_optional(2, next).bind(3, id).run();
-    if (sqlite3_changes(m_db) != 1) {
+    m_connection.statements().get(k_failed).bind(1, error).bind_optional(2, next).bind(3, id).run();
+    if (sqlite3_changes(m_connection.handle()) != 1) {
         throw StoreError(fmt::format("outbox {}: no such notification", id));
     }
     tx.commit();
 }
 
 int SqliteOutbox::retry_now(sys::TimePoint now) {
-    Transaction tx(*m_statements, Transaction::Mode::Write);
-    m_statements->get(k_retry_now).bind(1, to_ms(now)).bind(2, to_ms(now)).run();
+    Transaction tx(m_connection.statements(), Transaction::Mode::Write);
+    m_connection.statements().get(k_retry_now).bind(1, to_ms(now)).bind(2, to_ms(now)).run();
     int pending = 0;
     {
-        auto count = m_statements->get(k_pending);
+        auto count = m_connection.statements().get(k_pending);
         count.step();
         pending = static_cast<int>(count.int64(0));
     }
@@ -186,7 +171,7 @@ int SqliteOutbox::retry_now(sys::TimePoint now) {
 }
 
 std::optional<OutboxItem> SqliteOutbox::item(std::int64_t id) {
-    auto stmt = m_statements->get(k_item);
+    auto stmt = m_connection.statements().get(k_item);
     stmt.bind(1, id);
     if (!stmt.step()) {
         return std::nullopt;

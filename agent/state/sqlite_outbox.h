@@ -2,15 +2,11 @@
 // The outbox on state.db, over a connection of its own (one per thread, as SqliteStore).
 
 #include <filesystem>
-#include <memory>
 
 #include "agent/state/outbox.h"
-
-struct sqlite3;
+#include "agent/state/sqlite_connection.h"
 
 namespace agentd::state {
-
-class StatementCache;
 
 class SqliteOutbox final : public Outbox {
 public:
@@ -20,7 +16,6 @@ public:
     /// Opens state.db at `db_path` and applies the schema migrations, as SqliteStore does.
     /// Throws StoreError naming the path.
     explicit SqliteOutbox(std::filesystem::path db_path, int capacity = k_default_capacity);
-    ~SqliteOutbox() override;
     SqliteOutbox(const SqliteOutbox&) = delete;
     SqliteOutbox& operator=(const SqliteOutbox&) = delete;
 
@@ -38,8 +33,7 @@ public:
 private:
     std::filesystem::path m_path;
     int m_capacity;
-    sqlite3* m_db = nullptr;
-    std::unique_ptr<StatementCache> m_statements;  // finalized before m_db closes
+    Connection m_connection;
 };
 
 }  // namespace agentd::state

@@ -8,7 +8,6 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/state/sqlite_connection.h"
-#include "agent/state/sqlite_migrations.h"
 #include "agent/state/sqlite_queries.h"
 #include "agent/state/sqlite_statement.h"
 
@@ -94,25 +93,11 @@ std::optional<model::Deployment> read_first_deployment(Statement& stmt) {
 
 }  // namespace
 
-SqliteStore::SqliteStore(std::filesystem::path db_path) : m_path(std::move(db_path)) {
-    m_db = open_connection(m_path);
-    try {
-        migrate(m_db, m_path);
-        m_statements = std::make_unique<StatementCache>(m_db);
-    } catch (...) {
-        sqlite3_close_v2(m_db);
-        throw;
-    }
-}
-
-SqliteStore::~SqliteStore() {
-    m_statements.reset();
-    sqlite3_close_v2(m_db);
-}
+SqliteStore::SqliteStore(std::filesystem::path db_path) : m_path(std::move(db_path)), m_connection(m_path) {}
 
 std::int64_t SqliteStore::create_deployment(const model::Deployment& d) {
-    Transaction tx(*m_statements, Transaction::Mode::Write);
-    m_statements->get(sql::k_insert_deployment)
+    Transaction tx(m_connection.statements(), Transaction::Mode::Write);
+    m_connection.statements().get(sql::k_insert_deployment)
         .bind(1, d.stack)
         .bind(2, model::to_string(d.status))
         .bind(3, d.release.revision)
@@ -125,13 +110,13 @@ std::int64_t SqliteStore::create_deployment(const model::Deployment& d) {
         .bind(10, d.phase)
         .bind_optional(11, d.previous)
         .run();
-    const std::int64_t id = sqlite3_last_insert_rowid(m_db);
+    const std::int64_t id = sqlite3_last_insert_rowid(m_connection.handle());
     tx.commit();
     return id;
 }
 
 void SqliteStore::write_deployment(const model::Deployment& d) {
-    m_statements->get(sql::k_update_deployment)
+    m_connection.statements().get(sql::k_update_deployment)
         .bind(1, model::to_string(d.status))
         .bind(2, d.phase)
         .bind(3, d.release.revision)
@@ -142,13 +127,13 @@ void SqliteStore::write_deployment(const model::Deployment& d) {
         .bind_optional(8, d.previous)
         .bind(9, d.id)
         .run();
-    if (sqlite3_changes(m_db) == 0) {
+    if (sqlite3_changes(m_connection.handle()) == 0) {
         throw StoreError(fmt::format("update deployment {}: no such deployment", d.id));
     }
 }
 
 void SqliteStore::insert_event(std::int64_t deployment, const model::Event& e) {
-    m_statements->get(sql::k_insert_event)
+    m_connection.statements().get(sql::k_insert_event)
         .bind(1, deployment)
         .bind(2, to_ms(e.at))
         .bind(3, e.phase)
@@ -157,19 +142,19 @@ void SqliteStore::insert_event(std::int64_t deployment, const model::Event& e) {
 }
 
 void SqliteStore::update_deployment(const model::Deployment& d) {
-    Transaction tx(*m_statements, Transaction::Mode::Write);
+    Transaction tx(m_connection.statements(), Transaction::Mode::Write);
     write_deployment(d);
     tx.commit();
 }
 
 void SqliteStore::add_event(std::int64_t deployment, const model::Event& e) {
-    Transaction tx(*m_statements, Transaction::Mode::Write);
+    Transaction tx(m_connection.statements(), Transaction::Mode::Write);
     insert_event(deployment, e);
     tx.commit();
 }
 
 void SqliteStore::record(const model::Deployment& d, const model::Event& e) {
-    Transaction tx(*m_statements, Transaction::Mode::Write);
+    Transaction tx(m_connection.statements(), Transaction::Mode::Write);
     write_deployment(d);
     insert_event(d.id, e);
     tx.commit();
@@ -177,15 +162,15 @@ void SqliteStore::record(const model::Deployment& d, const model::Event& e) {
 
 void SqliteStore::promote(const model::Deployment& d, const model::Event& e,
                           const model::Event& superseded) {
-    Transaction tx(*m_statements, Transaction::Mode::Write);
+    Transaction tx(m_connection.statements(), Transaction::Mode::Write);
     std::vector<std::int64_t> others;
-    auto query = m_statements->get(sql::k_other_succeeded);
+    auto query = m_connection.statements().get(sql::k_other_succeeded);
     query.bind(1, d.stack).bind(2, d.id);
     while (query.step()) {
         others.push_back(query.int64(0));
     }
     for (const std::int64_t id : others) {
-        m_statements->get(sql::k_supersede).bind(1, id).run();
+        m_connection.statements().get(sql::k_supersede).bind(1, id).run();
         insert_event(id, superseded);
     }
     write_deployment(d);
@@ -194,15 +179,15 @@ void SqliteStore::promote(const model::Deployment& d, const model::Event& e,
 }
 
 std::optional<model::Deployment> SqliteStore::deployment(std::int64_t id, bool with_events) {
-    Transaction tx(*m_statements, Transaction::Mode::Read);
+    Transaction tx(m_connection.statements(), Transaction::Mode::Read);
     std::optional<model::Deployment> d;
     {
-        auto stmt = m_statements->get(sql::k_deployment_by_id);
+        auto stmt = m_connection.statements().get(sql::k_deployment_by_id);
         stmt.bind(1, id);
         d = read_first_deployment(stmt);
     }
     if (d && with_events) {
-        auto stmt = m_statements->get(sql::k_events_of_deployment);
+        auto stmt = m_connection.statements().get(sql::k_events_of_deployment);
         stmt.bind(1, id);
         while (stmt.step()) {
             d->events.push_back({from_ms(stmt.int64(0)), stmt.text(1), stmt.text(2)});
@@ -214,14 +199,14 @@ std::optional<model::Deployment> SqliteStore::deployment(std::int64_t id, bool w
 
 std::vector<model::Deployment> SqliteStore::history(const std::string& stack, int limit) {
     const std::int64_t sql_limit = limit > 0 ? limit : -1;  // SQLite: a negative LIMIT is none
-    Transaction tx(*m_statements, Transaction::Mode::Read);
+    Transaction tx(m_connection.statements(), Transaction::Mode::Read);
     std::vector<model::Deployment> out;
     if (stack.empty()) {
-        auto stmt = m_statements->get(sql::k_history_all);
+        auto stmt = m_connection.statements().get(sql::k_history_all);
         stmt.bind(1, sql_limit);
         out = read_deployments(stmt);
     } else {
-        auto stmt = m_statements->get(sql::k_history_of_stack);
+        auto stmt = m_connection.statements().get(sql::k_history_of_stack);
         stmt.bind(1, stack).bind(2, sql_limit);
         out = read_deployments(stmt);
     }
@@ -230,10 +215,10 @@ std::vector<model::Deployment> SqliteStore::history(const std::string& stack, in
 }
 
 std::optional<model::Deployment> SqliteStore::current(const std::string& stack) {
-    Transaction tx(*m_statements, Transaction::Mode::Read);
+    Transaction tx(m_connection.statements(), Transaction::Mode::Read);
     std::optional<model::Deployment> d;
     {
-        auto stmt = m_statements->get(sql::k_newest_with_status);
+        auto stmt = m_connection.statements().get(sql::k_newest_with_status);
         stmt.bind(1, stack).bind(2, model::to_string(model::Status::Succeeded));
         d = read_first_deployment(stmt);
     }
@@ -242,10 +227,10 @@ std::optional<model::Deployment> SqliteStore::current(const std::string& stack) 
 }
 
 std::vector<model::Deployment> SqliteStore::unfinished(const std::string& stack) {
-    Transaction tx(*m_statements, Transaction::Mode::Read);
+    Transaction tx(m_connection.statements(), Transaction::Mode::Read);
     std::vector<model::Deployment> out;
     {
-        auto stmt = m_statements->get(sql::k_oldest_first_with_status);
+        auto stmt = m_connection.statements().get(sql::k_oldest_first_with_status);
         stmt.bind(1, stack).bind(2, model::to_string(model::Status::InProgress));
         out = read_deployments(stmt);
     }
@@ -254,10 +239,10 @@ std::vector<model::Deployment> SqliteStore::unfinished(const std::string& stack)
 }
 
 std::optional<model::Deployment> SqliteStore::latest(const std::string& stack) {
-    Transaction tx(*m_statements, Transaction::Mode::Read);
+    Transaction tx(m_connection.statements(), Transaction::Mode::Read);
     std::optional<model::Deployment> d;
     {
-        auto stmt = m_statements->get(sql::k_latest_of_stack);
+        auto stmt = m_connection.statements().get(sql::k_latest_of_stack);
         stmt.bind(1, stack);
         d = read_first_deployment(stmt);
     }
@@ -266,11 +251,11 @@ std::optional<model::Deployment> SqliteStore::latest(const std::string& stack) {
 }
 
 model::StackState SqliteStore::stack_state(const std::string& stack) {
-    Transaction tx(*m_statements, Transaction::Mode::Read);
+    Transaction tx(m_connection.statements(), Transaction::Mode::Read);
     model::StackState s;
     s.stack = stack;
     {
-        auto stmt = m_statements->get(sql::k_stack_state);
+        auto stmt = m_connection.statements().get(sql::k_stack_state);
         stmt.bind(1, stack);
         if (stmt.step()) {
             s.paused = stmt.int64(0) != 0;
@@ -287,8 +272,8 @@ model::StackState SqliteStore::stack_state(const std::string& stack) {
 }
 
 void SqliteStore::save_stack_state(const model::StackState& s) {
-    Transaction tx(*m_statements, Transaction::Mode::Write);
-    m_statements->get(sql::k_save_stack_state)
+    Transaction tx(m_connection.statements(), Transaction::Mode::Write);
+    m_connection.statements().get(sql::k_save_stack_state)
         .bind(1, s.stack)
         .bind(2, std::int64_t{s.paused ? 1 : 0})
         .bind_optional(3, s.pinned)
@@ -303,8 +288,8 @@ void SqliteStore::save_stack_state(const model::StackState& s) {
 
 void SqliteStore::record_poll(const std::string& stack, const model::LastPoll& poll,
                               const std::string& candidate) {
-    Transaction tx(*m_statements, Transaction::Mode::Write);
-    m_statements->get(sql::k_record_poll)
+    Transaction tx(m_connection.statements(), Transaction::Mode::Write);
+    m_connection.statements().get(sql::k_record_poll)
         .bind(1, stack)
         .bind_optional(2, to_ms(poll.at))
         .bind(3, poll.result)
@@ -317,8 +302,8 @@ void SqliteStore::record_poll(const std::string& stack, const model::LastPoll& p
 
 void SqliteStore::set_control(const std::string& stack, bool paused,
                               std::optional<std::int64_t> pinned) {
-    Transaction tx(*m_statements, Transaction::Mode::Write);
-    m_statements->get(sql::k_set_control)
+    Transaction tx(m_connection.statements(), Transaction::Mode::Write);
+    m_connection.statements().get(sql::k_set_control)
         .bind(1, stack)
         .bind(2, std::int64_t{paused ? 1 : 0})
         .bind_optional(3, pinned)
@@ -328,8 +313,8 @@ void SqliteStore::set_control(const std::string& stack, bool paused,
 
 void SqliteStore::mark_bad(const std::string& stack, const std::string& release_key,
                            const std::string& reason) {
-    Transaction tx(*m_statements, Transaction::Mode::Write);
-    m_statements->get(sql::k_mark_bad)
+    Transaction tx(m_connection.statements(), Transaction::Mode::Write);
+    m_connection.statements().get(sql::k_mark_bad)
         .bind(1, stack)
         .bind(2, release_key)
         .bind(3, reason)
@@ -339,10 +324,10 @@ void SqliteStore::mark_bad(const std::string& stack, const std::string& release_
 }
 
 bool SqliteStore::is_bad(const std::string& stack, const std::string& release_key) {
-    Transaction tx(*m_statements, Transaction::Mode::Read);
+    Transaction tx(m_connection.statements(), Transaction::Mode::Read);
     bool bad = false;
     {
-        auto stmt = m_statements->get(sql::k_is_bad);
+        auto stmt = m_connection.statements().get(sql::k_is_bad);
         stmt.bind(1, stack).bind(2, release_key);
         bad = stmt.step();
     }
@@ -351,8 +336,8 @@ bool SqliteStore::is_bad(const std::string& stack, const std::string& release_ke
 }
 
 void SqliteStore::clear_bad(const std::string& stack) {
-    Transaction tx(*m_statements, Transaction::Mode::Write);
-    m_statements->get(sql::k_clear_bad).bind(1, stack).run();
+    Transaction tx(m_connection.statements(), Transaction::Mode::Write);
+    m_connection.statements().get(sql::k_clear_bad).bind(1, stack).run();
     tx.commit();
 }
 

@@ -2,15 +2,11 @@
 // The state store on SQLite (SPEC section 5): state_dir/state.db in WAL mode.
 
 #include <filesystem>
-#include <memory>
 
+#include "agent/state/sqlite_connection.h"
 #include "agent/state/store.h"
 
-struct sqlite3;
-
 namespace agentd::state {
-
-class StatementCache;
 
 /// Store over one SQLite connection.
 ///
@@ -23,7 +19,6 @@ public:
     /// missing) and applies the schema migrations it has not recorded yet. Throws StoreError
     /// naming the path when it cannot be opened or migrated, or when a newer agentd wrote it.
     explicit SqliteStore(std::filesystem::path db_path);
-    ~SqliteStore() override;
     SqliteStore(const SqliteStore&) = delete;
     SqliteStore& operator=(const SqliteStore&) = delete;
 
@@ -64,8 +59,7 @@ private:
     void insert_event(std::int64_t deployment, const model::Event& e);
 
     std::filesystem::path m_path;
-    sqlite3* m_db = nullptr;
-    std::unique_ptr<StatementCache> m_statements;  // finalized before m_db closes
+    Connection m_connection;
 };
 
 }  // namespace agentd::state
