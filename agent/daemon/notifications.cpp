@@ -102,12 +102,48 @@ void NotificationCenter::set_targets(std::vector<NotificationTarget> targets) {
         auto kept = std::find_if(m_receivers.begin(), m_receivers.end(), [&](const Receiver& r) {
             return r.target.key == target.key && same_thresholds(r.target.config, target.config);
         });
-        notify::Alerts alerts =
-            kept != m_receivers.end() ? kept->alerts : notify::Alerts(thresholds_of(target.config));
-        notify::EventFilter filter = filter_of(target.config);
-        next.push_back(Receiver{std::move(target), std::move(filter), std::move(alerts)});
+        if (kept != m_receivers.end()) {
+            notify::EventFilter filter = filter_of(target.config);
+            next.push_back(
+                Receiver{std::move(target), std::move(filter), kept->alerts, kept->saved});
+        } else {
+            next.push_back(load(std::move(target)));
+        }
     }
     m_receivers = std::move(next);
+}
+
+NotificationCenter::Receiver NotificationCenter::load(NotificationTarget target) {
+    Receiver r{target, filter_of(target.config), notify::Alerts(thresholds_of(target.config)), ""};
+    try {
+        if (const auto saved = m_outbox->memory(target.key)) {
+            if (r.alerts.restore(*saved)) {
+                r.saved = *saved;
+            } else {
+                spdlog::warn("notifications ({}): what state.db remembers of its alerts is "
+                             "malformed; starting afresh",
+                             target.config.label);
+            }
+        }
+    } catch (const state::StoreError& e) {
+        spdlog::error("notifications ({}): cannot read its alert memory: {}", target.config.label,
+                      e.error().message);
+    }
+    return r;
+}
+
+void NotificationCenter::save(Receiver& receiver) {
+    std::string memory = receiver.alerts.save();
+    if (memory == receiver.saved) {
+        return;
+    }
+    try {
+        m_outbox->remember(receiver.target.key, memory, m_clock.now());
+        receiver.saved = std::move(memory);
+    } catch (const state::StoreError& e) {
+        spdlog::error("notifications ({}): cannot save its alert memory: {}",
+                      receiver.target.config.label, e.error().message);
+    }
 }
 
 std::vector<NotificationTarget> NotificationCenter::targets() const {
@@ -205,6 +241,7 @@ void NotificationCenter::dispatch(const Decide& decide) {
                                   e.error().message);
                 }
             }
+            save(receiver);
         }
         if (added) {
             wake = m_wake;

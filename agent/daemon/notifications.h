@@ -52,7 +52,8 @@ public:
     NotificationCenter(std::unique_ptr<state::Outbox> outbox, sys::Clock& clock);
 
     /// The receivers in force (at start and after a reload). A receiver with the same key and
-    /// thresholds keeps what its Alerts remember.
+    /// thresholds keeps what its Alerts remember; another starts from what state.db kept for
+    /// its key (what its Alerts remembered before a restart).
     void set_targets(std::vector<NotificationTarget> targets);
     std::vector<NotificationTarget> targets() const;
 
@@ -71,7 +72,12 @@ private:
         NotificationTarget target;
         notify::EventFilter filter;
         notify::Alerts alerts;
+        std::string saved;  // alerts.save() as last written to the outbox's alert memory
     };
+    // A new receiver's alerts, with what state.db remembers for it.
+    Receiver load(NotificationTarget target);
+    // Writes what `receiver`'s alerts remember when it changed.
+    void save(Receiver& receiver);
     // Which of a receiver's Alerts methods sees the event.
     using Decide = std::function<std::vector<notify::Notification>(notify::Alerts&)>;
     void dispatch(const Decide& decide);

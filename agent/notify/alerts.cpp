@@ -1,6 +1,9 @@
 #include "agent/notify/alerts.h"
 
+#include <stdexcept>
 #include <utility>
+
+#include <nlohmann/json.hpp>
 
 namespace agentd::notify {
 
@@ -15,6 +18,16 @@ std::string fingerprint(const Notification& n) {
         out += '\n' + service + '=' + image;
     }
     return out;
+}
+
+using nlohmann::json;
+
+std::int64_t to_ms(sys::TimePoint t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+sys::TimePoint from_ms(const json& ms) {
+    return sys::TimePoint(std::chrono::milliseconds(ms.get<std::int64_t>()));
 }
 
 }  // namespace
@@ -123,6 +136,73 @@ std::vector<Notification> Alerts::resolve(Track& track, Notification success, bo
         out.push_back(std::move(success));
     }
     return out;
+}
+
+std::string Alerts::save() const {
+    const auto tracks = [](const std::map<std::string, Track>& by_stack) {
+        json out = json::object();
+        for (const auto& [stack, track] : by_stack) {
+            json t = json::object();
+            if (track.open) {
+                t["open"] = json{{"fingerprint", track.open->fingerprint},
+                                 {"kind", to_string(track.open->kind)},
+                                 {"first_sent", to_ms(track.open->first_sent)},
+                                 {"last_sent", to_ms(track.open->last_sent)},
+                                 {"seen_since", track.open->seen_since}};
+            }
+            if (track.failing_since) {
+                t["failing_since"] = to_ms(*track.failing_since);
+            }
+            if (!t.empty()) {
+                out[stack] = std::move(t);
+            }
+        }
+        return out;
+    };
+    const json saved{{"deployments", tracks(m_deployments)}, {"polls", tracks(m_polls)}};
+    return saved.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+bool Alerts::restore(const std::string& saved) {
+    m_deployments.clear();
+    m_polls.clear();
+    const auto tracks = [](const json& by_stack) {
+        std::map<std::string, Track> out;
+        if (!by_stack.is_object()) {
+            throw std::invalid_argument("not an object");
+        }
+        for (const auto& [stack, t] : by_stack.items()) {
+            if (!t.is_object()) {
+                throw std::invalid_argument("not an object");
+            }
+            Track track;
+            if (t.contains("open")) {
+                const json& o = t.at("open");
+                const auto kind = parse_kind(o.at("kind").get<std::string>());
+                if (!kind) {
+                    throw std::invalid_argument("unknown kind");
+                }
+                track.open = Open{o.at("fingerprint").get<std::string>(), *kind,
+                                  from_ms(o.at("first_sent")), from_ms(o.at("last_sent")),
+                                  o.at("seen_since").get<int>()};
+            }
+            if (t.contains("failing_since")) {
+                track.failing_since = from_ms(t.at("failing_since"));
+            }
+            out[stack] = std::move(track);
+        }
+        return out;
+    };
+    try {
+        const json j = json::parse(saved);
+        auto deployments = tracks(j.at("deployments"));
+        auto polls = tracks(j.at("polls"));
+        m_deployments = std::move(deployments);
+        m_polls = std::move(polls);
+        return true;
+    } catch (const std::exception&) {
+        return false;
+    }
 }
 
 }  // namespace agentd::notify

@@ -13,8 +13,9 @@
 // - The next success (a promotion for a deployment's problem, a poll that worked for failing
 //   polls) is sent as Resolved, once, when the problem was sent; a promotion is sent as well.
 // Deployment problems and poll problems of a stack are tracked apart: a poll that works does
-// not resolve a rolled-back release. The state is in memory: after a restart an ongoing
-// problem is sent once more.
+// not resolve a rolled-back release. save() and restore() carry the state across a restart
+// (the daemon keeps it in state.db), so an ongoing problem is not sent again and its end is
+// still reported.
 
 #include <map>
 #include <optional>
@@ -47,6 +48,12 @@ public:
 
     /// Forgets a stack (removed from the configuration).
     void forget(const std::string& stack);
+
+    /// What it remembers, as JSON text (times in Unix milliseconds).
+    std::string save() const;
+    /// Replaces what it remembers with `saved` (from save()). False, remembering nothing, when
+    /// `saved` is not what save() writes.
+    bool restore(const std::string& saved);
 
 private:
     // A problem that was sent, and what has been seen of it since.

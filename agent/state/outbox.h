@@ -64,6 +64,13 @@ public:
 
     /// A row by id, whatever its state (for tests and diagnostics).
     virtual std::optional<OutboxItem> item(std::int64_t id) = 0;
+
+    /// What receiver `target`'s alerts remember (notify::Alerts::save), kept across restarts;
+    /// nullopt when nothing was saved for it.
+    virtual std::optional<std::string> memory(const std::string& target) = 0;
+    /// Replaces what is kept for `target`.
+    virtual void remember(const std::string& target, const std::string& memory,
+                          sys::TimePoint now) = 0;
 };
 
 }  // namespace agentd::state

@@ -87,6 +87,16 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_due ON outbox (next_attempt_at, id) WHERE next_attempt_at IS NOT NULL;
 )sql"},
+    // What each receiver's alerts remember (notify::Alerts::save: the problems sent and not yet
+    // resolved), so that a restart neither sends an ongoing problem again nor forgets to say
+    // it is resolved. Keyed like outbox.target.
+    Migration{4, R"sql(
+CREATE TABLE alert_memory (
+    target     TEXT    PRIMARY KEY,
+    memory     TEXT    NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+)sql"},
 };
 
 std::int64_t now_ms() {

@@ -43,6 +43,11 @@ constexpr const char* k_retry_now =
 constexpr const char* k_pending = "SELECT COUNT(*) FROM outbox WHERE next_attempt_at IS NOT NULL";
 constexpr const char* k_item = "SELECT " AGENTD_OUTBOX_COLUMNS " FROM outbox WHERE id = ?";
 
+constexpr const char* k_memory = "SELECT memory FROM alert_memory WHERE target = ?";
+constexpr const char* k_remember =
+    "INSERT INTO alert_memory (target, memory, updated_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (target) DO UPDATE SET memory = excluded.memory, updated_at = excluded.updated_at";
+
 #undef AGENTD_OUTBOX_COLUMNS
 
 std::int64_t to_ms(sys::TimePoint t) {
@@ -177,6 +182,25 @@ std::optional<OutboxItem> SqliteOutbox::item(std::int64_t id) {
         return std::nullopt;
     }
     return read_item(stmt);
+}
+
+std::optional<std::string> SqliteOutbox::memory(const std::string& target) {
+    auto stmt = m_connection.statements().get(k_memory);
+    stmt.bind(1, target);
+    if (!stmt.step()) {
+        return std::nullopt;
+    }
+    return stmt.text(0);
+}
+
+void SqliteOutbox::remember(const std::string& target, const std::string& memory,
+                            sys::TimePoint now) {
+    m_connection.statements()
+        .get(k_remember)
+        .bind(1, target)
+        .bind(2, memory)
+        .bind(3, to_ms(now))
+        .run();
 }
 
 }  // namespace agentd::state

@@ -29,6 +29,9 @@ public:
                 std::optional<sys::TimePoint> retry_at) override;
     int retry_now(sys::TimePoint now) override;
     std::optional<OutboxItem> item(std::int64_t id) override;
+    std::optional<std::string> memory(const std::string& target) override;
+    void remember(const std::string& target, const std::string& memory,
+                  sys::TimePoint now) override;
 
 private:
     std::filesystem::path m_path;

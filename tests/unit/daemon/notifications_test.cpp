@@ -277,3 +277,47 @@ TEST_CASE("notifications: a receiver that does not answer is asked once per batc
     CHECK(sender.deliver_due(f.center->targets()) == 3);
     CHECK(std::count(http.urls.begin(), http.urls.end(), "http://127.0.0.1:9/down") == 2);
 }
+
+TEST_CASE("notifications: after a restart an ongoing problem is not sent again, its end is",
+          "[daemon][notifications]") {
+    Fixture f;
+    f.center->set_targets({target(notify::Format::Generic)});
+    const auto bad = f.deployment(model::Status::RolledBack, "v1.1.0", "web: unhealthy");
+    f.center->cycle_ended("shop", {deploy::Outcome::RolledBack, bad, "rolled back"}, f.store);
+    CHECK(f.deliver() == 1);
+
+    // agentd restarts: a new center over the same state.db.
+    f.center = std::make_unique<NotificationCenter>(
+        std::make_unique<state::SqliteOutbox>(f.tmp.path() / "state.db"), f.clock);
+    f.center->set_targets({target(notify::Format::Generic)});
+    f.clock.advance(1min);
+    const auto again = f.deployment(model::Status::RolledBack, "v1.1.0", "web: unhealthy");
+    f.center->cycle_ended("shop", {deploy::Outcome::RolledBack, again, "rolled back"}, f.store);
+    CHECK(f.deliver() == 0);  // the same release failing again, within repeat_interval
+
+    const auto good = f.deployment(model::Status::Succeeded, "v1.2.0");
+    f.center->cycle_ended("shop", {deploy::Outcome::Succeeded, good, "promoted"}, f.store);
+    CHECK(f.deliver() == 2);
+    REQUIRE(f.receiver.requests.size() == 3);
+    CHECK(nlohmann::json::parse(f.receiver.requests[1].body)["event"] == "succeeded");
+    const auto resolved = nlohmann::json::parse(f.receiver.requests[2].body);
+    CHECK(resolved["event"] == "resolved");
+    CHECK(resolved["resolves"] == "rolled_back");
+}
+
+TEST_CASE("notifications: a malformed alert memory in state.db starts afresh",
+          "[daemon][notifications]") {
+    Fixture f;
+    const auto t = target(notify::Format::Generic);
+    f.sender_outbox->remember(t.key, "{\"deployments\": [", f.clock.now());
+    const testing::LogCapture log;
+    f.center->set_targets({t});
+    CHECK(log.text().find("malformed") != std::string::npos);
+    const auto bad = f.deployment(model::Status::RolledBack, "v1.1.0", "web: unhealthy");
+    f.center->cycle_ended("shop", {deploy::Outcome::RolledBack, bad, "rolled back"}, f.store);
+    CHECK(f.deliver() == 1);
+    // What it remembers now replaced the malformed text.
+    const auto saved = f.sender_outbox->memory(t.key);
+    REQUIRE(saved);
+    CHECK(nlohmann::json::parse(*saved)["deployments"].contains("shop"));
+}

@@ -204,3 +204,50 @@ TEST_CASE("notify alerts: agentd starting is always sent", "[notify][alerts]") {
     CHECK(alerts.deployment(started).size() == 1);
     CHECK(alerts.deployment(started).size() == 1);
 }
+
+TEST_CASE("notify alerts: save and restore carry everything across a restart", "[notify][alerts]") {
+    Alerts before(thresholds(1h, 10min, 15min));
+    CHECK(before.deployment(outcome(Kind::RolledBack, k_start, 1)).size() == 1);
+    CHECK(before.deployment(outcome(Kind::RolledBack, k_start + 1min, 2)).empty());
+    CHECK(before.poll_failed("shop", "refused", k_start).empty());  // failing, not yet sent
+    CHECK(before.poll_failed("cart", "refused", k_start).empty());
+    CHECK(before.poll_failed("cart", "refused", k_start + 15min).size() == 1);
+
+    Alerts after(thresholds(1h, 10min, 15min));
+    REQUIRE(after.restore(before.save()));
+    CHECK(after.save() == before.save());
+    // The rolled-back release stays sent: not again within the hour, then with its count.
+    CHECK(after.deployment(outcome(Kind::RolledBack, k_start + 59min, 3)).empty());
+    auto again = after.deployment(outcome(Kind::RolledBack, k_start + 60min, 4));
+    REQUIRE(again.size() == 1);
+    CHECK(again[0].repeats == 3);
+    CHECK(again[0].since == k_start);
+    // shop's polls have been failing since k_start: sent at 15 minutes, not from the restart.
+    auto failing = after.poll_failed("shop", "refused", k_start + 15min);
+    REQUIRE(kinds(failing) == std::vector<Kind>{Kind::PollFailing});
+    CHECK(failing[0].since == k_start);
+    // cart's problem was sent before: a working poll resolves it.
+    auto ok = after.poll_ok("cart", k_start + 16min);
+    REQUIRE(kinds(ok) == std::vector<Kind>{Kind::Resolved});
+    CHECK(ok[0].since == k_start + 15min);
+    // And the promotion resolves the rollback.
+    CHECK(kinds(after.deployment(outcome(Kind::Succeeded, k_start + 61min, 5))) ==
+          std::vector<Kind>{Kind::Succeeded, Kind::Resolved});
+}
+
+TEST_CASE("notify alerts: restore refuses what save does not write", "[notify][alerts]") {
+    Alerts alerts(thresholds());
+    CHECK(alerts.deployment(outcome(Kind::Failed, k_start, 1)).size() == 1);
+    for (const std::string bad :
+         {"", "[]", "{", "{\"deployments\": {}}", "{\"deployments\": [], \"polls\": {}}",
+          "{\"deployments\": {\"shop\": 1}, \"polls\": {}}",
+          "{\"deployments\": {\"shop\": {\"open\": {\"kind\": \"exploded\", \"fingerprint\": "
+          "\"x\", \"first_sent\": 0, \"last_sent\": 0, \"seen_since\": 0}}}, \"polls\": {}}",
+          "{\"deployments\": {\"shop\": {\"open\": {\"kind\": \"failed\"}}}, \"polls\": {}}"}) {
+        INFO(bad);
+        CHECK_FALSE(alerts.restore(bad));
+        // Nothing remembered: the same failure is sent as a first one.
+        CHECK(alerts.deployment(outcome(Kind::Failed, k_start + 1min, 2)).size() == 1);
+    }
+    CHECK(alerts.restore("{\"deployments\": {}, \"polls\": {}}"));
+}
