@@ -363,8 +363,15 @@ class Report:
 
     def reaction(self):
         stable = self.meta["stable"]
+        self.add("## 3. Reaction: from a push to the new release promoted", "")
+        separate = self.r.get("reaction_meta")
+        if separate:
+            self.add(
+                f"Sections 3 and 4 were measured on their own, {separate['date']}, with "
+                f"`bench/run --reaction` ({separate['version']}; load average "
+                f"{separate['loadavg']} before, {separate['loadavg_end']} after); the other "
+                "sections come from the full run.", "")
         self.add(
-            "## 3. Reaction: from a push to the new release promoted", "",
             "A stack of two services: `web` (busybox httpd with a Docker healthcheck every "
             "second) and `worker`; the default bridge network; `health: {stable: "
             f"{stable}, timeout: 60s}}`. Each sample is one `agentctl sync STACK --wait` "
