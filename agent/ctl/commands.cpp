@@ -482,7 +482,7 @@ int run_agentctl(const std::vector<std::string>& args, CtlContext& context) {
         "--socket", a.socket,
         "agentd's API socket (default $AGENTD_SOCKET, then " + std::string(k_default_socket) + ")");
     app.add_flag("--json", a.json,
-                 "print the daemon's JSON document (watch, sync STACK --wait: JSON lines)");
+                 "print the daemon's JSON document (JSON lines for watch and a waited sync)");
 
     auto* status = app.add_subcommand("status", "state, current release and last poll per stack");
     status->add_option("STACK", a.stack, "only this stack");
@@ -496,8 +496,8 @@ int run_agentctl(const std::vector<std::string>& args, CtlContext& context) {
     auto* sync = app.add_subcommand("sync", "poll now (every stack without STACK)");
     sync->add_option("STACK", a.stack, "only this stack");
     sync->add_flag("--wait", a.wait,
-                   "wait for the cycle and print its outcome (with STACK: its progress too, on a "
-                   "terminal or with --json)");
+                   "wait for the cycle and print its outcome (with STACK, its progress too: on a "
+                   "terminal, or as JSON lines)");
     auto* watch = app.add_subcommand(
         "watch", "follow deployments live: phases, image pulls, health gate samples (until Ctrl-C)");
     watch->add_option("STACK", a.stack, "only this stack");
