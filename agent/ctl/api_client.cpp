@@ -33,9 +33,9 @@ sys::Result<ApiAnswer> ApiClient::post(const std::string& path, const nlohmann::
     return send(std::move(request));
 }
 
-sys::Result<ApiAnswer> ApiClient::stream(
-    const std::string& path, const std::function<bool(const nlohmann::json&)>& on_line,
-    std::function<bool()> cancelled) {
+sys::Result<ApiAnswer> ApiClient::stream(const std::string& path,
+                                         const std::function<bool(const nlohmann::json&)>& on_line,
+                                         std::function<bool()> cancelled) {
     sys::HttpRequest request;
     request.method = "GET";
     request.url = "http://localhost" + path;

@@ -9,7 +9,9 @@ using nlohmann::json;
 
 ProgressFollower::ProgressFollower(sys::HttpClient& http, std::string socket, std::string stack,
                                    Show show)
-    : m_http(http), m_socket(std::move(socket)), m_stack(std::move(stack)),
+    : m_http(http),
+      m_socket(std::move(socket)),
+      m_stack(std::move(stack)),
       m_show(std::move(show)) {}
 
 ProgressFollower::~ProgressFollower() {

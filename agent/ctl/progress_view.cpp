@@ -72,7 +72,8 @@ std::string problems(const json& line, const char* name) {
     }
     for (const auto& [subject, why] : it->items()) {
         out += out.empty() ? "" : "; ";
-        out += printable(subject) + ": " + (why.is_string() ? printable(why.get<std::string>()) : "");
+        out +=
+            printable(subject) + ": " + (why.is_string() ? printable(why.get<std::string>()) : "");
     }
     return out;
 }
@@ -110,8 +111,8 @@ std::string ProgressView::show(const json& event) {
     }
     const std::string type = text(event, "type");
     if (type == "phase") {
-        return line(fmt::format("{} {}: {}", prefix(event), text(event, "phase"),
-                                text(event, "message")));
+        return line(
+            fmt::format("{} {}: {}", prefix(event), text(event, "phase"), text(event, "message")));
     }
     if (type == "pull") {
         const auto current = number(event, "current");

@@ -90,8 +90,7 @@ int run_agentd(int argc, char** argv) {
     ProgressHub progress;
     auto wiring = make_real_wiring(groups, &metrics, &progress);
     SystemdNotifier notifier;
-    Daemon daemon(std::move(config), o.config_path, *wiring, notifier, clock, &metrics,
-                  &progress);
+    Daemon daemon(std::move(config), o.config_path, *wiring, notifier, clock, &metrics, &progress);
     try {
         return o.once ? daemon.run_once() : daemon.serve();
     } catch (const std::exception& e) {

@@ -107,11 +107,11 @@ public:
           m_engine(m_docker_http),
           m_compose(m_processes),
           m_reconciler(
-              deploy::Services{m_git, m_signatures, m_registry, m_engine, m_compose, m_store,
-                               m_clock, m_probe_http, m_verifier,
-                               [this](const std::string& host) { return pull_credentials(host); },
-                               m_publisher ? static_cast<deploy::CycleObserver*>(m_publisher.get())
-                                           : metrics},
+              deploy::Services{
+                  m_git, m_signatures, m_registry, m_engine, m_compose, m_store, m_clock,
+                  m_probe_http, m_verifier,
+                  [this](const std::string& host) { return pull_credentials(host); },
+                  m_publisher ? static_cast<deploy::CycleObserver*>(m_publisher.get()) : metrics},
               config.state_dir, stop) {}
 
     deploy::CycleResult reconcile(const config::Stack& stack, model::Trigger trigger) override {

@@ -16,12 +16,12 @@ namespace agentd::runtime {
 /// downloaded); a layer counts its total once the stream has said it (so `total` grows while
 /// layers start), and a layer already present locally counts as done with no bytes.
 struct PullProgress {
-    std::string reference;      ///< what is pulled (name@sha256:...)
-    std::int64_t current = 0;   ///< bytes downloaded
-    std::int64_t total = 0;     ///< bytes of the layers whose size is known
-    int layers = 0;             ///< layers the stream named
-    int layers_done = 0;        ///< pulled (extracted) or already present
-    bool done = false;          ///< the pull ended well; then current == total
+    std::string reference;     ///< what is pulled (name@sha256:...)
+    std::int64_t current = 0;  ///< bytes downloaded
+    std::int64_t total = 0;    ///< bytes of the layers whose size is known
+    int layers = 0;            ///< layers the stream named
+    int layers_done = 0;       ///< pulled (extracted) or already present
+    bool done = false;         ///< the pull ended well; then current == total
 };
 
 /// Told of each change of a pull's progress, on the pulling thread.

@@ -23,7 +23,8 @@ struct Sandbox {
     daemon::ApiServer server{backend};
     sys::CurlHttpClient http;
     sys::CurlHttpClient stream_http;
-    bool follow = false;  // hand agentctl the second client live progress is followed with
+    bool terminal = false;  // agentctl's output is a terminal
+    bool follow = false;    // hand agentctl the second client live progress is followed with
     daemon::testing::FakeClock clock;
     std::ostringstream out;
     std::ostringstream err;
@@ -45,8 +46,8 @@ struct Sandbox {
     int run(std::vector<std::string> args) {
         out.str("");
         err.str("");
-        ctl::CtlContext context{out,  err, http, clock, socket().string(),
-                                follow ? &stream_http : nullptr};
+        ctl::CtlContext context{
+            out, err, http, clock, socket().string(), follow ? &stream_http : nullptr, terminal};
         return ctl::run_agentctl(args, context);
     }
 };
@@ -387,4 +388,11 @@ TEST_CASE("agentctl: sync STACK --wait --json streams the cycle's lines, then it
     // Without --json or a terminal: the outcome only, as before.
     REQUIRE(s.run({"sync", "shop", "--wait"}) == 1);
     CHECK(s.out.str() == "shop: rolled_back, deployment 8: web: unhealthy\n");
+    // On a terminal: the progress display, then the outcome.
+    s.terminal = true;
+    REQUIRE(s.run({"sync", "shop", "--wait"}) == 1);
+    CHECK(s.out.str() ==
+          "shop #8 gate: waiting\n"
+          "shop #8 cycle ended: rolled_back: web: unhealthy\n"
+          "shop: rolled_back, deployment 8: web: unhealthy\n");
 }

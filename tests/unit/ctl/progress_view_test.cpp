@@ -8,16 +8,10 @@ using nlohmann::json;
 namespace {
 
 json pull(std::int64_t current, std::int64_t total, int done_layers, bool done) {
-    return {{"at", "2026-12-04T13:05:09Z"},
-            {"stack", "shop"},
-            {"deployment", 7},
-            {"type", "pull"},
-            {"image", "r/web@sha256:aa"},
-            {"current", current},
-            {"total", total},
-            {"layers", 2},
-            {"layers_done", done_layers},
-            {"done", done}};
+    return {
+        {"at", "2026-12-04T13:05:09Z"}, {"stack", "shop"},    {"deployment", 7}, {"type", "pull"},
+        {"image", "r/web@sha256:aa"},   {"current", current}, {"total", total},  {"layers", 2},
+        {"layers_done", done_layers},   {"done", done}};
 }
 
 }  // namespace

@@ -14,10 +14,10 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
-#include <optional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 #include <vector>
 

@@ -177,21 +177,19 @@ TEST_CASE("progress publisher: phases, pulls (at most every 200ms per image), ga
     CHECK(gate["type"] == "gate");
     CHECK(gate["sample"] == 3);
     CHECK(gate["good"] == false);
-    CHECK(gate["containers"] ==
-          json::array({{{"service", "web"},
-                        {"state", "running"},
-                        {"health", "starting"},
-                        {"exit_code", 0},
-                        {"restarts", 0}}}));
+    CHECK(gate["containers"] == json::array({{{"service", "web"},
+                                              {"state", "running"},
+                                              {"health", "starting"},
+                                              {"exit_code", 0},
+                                              {"restarts", 0}}}));
     CHECK(gate["pending"] == json{{"web", "health starting"}});
 
-    const auto end = daemon::end_line("shop", {deploy::Outcome::RolledBack, 7, "web: unhealthy"},
-                                      clock.t);
+    const auto end =
+        daemon::end_line("shop", {deploy::Outcome::RolledBack, 7, "web: unhealthy"}, clock.t);
     CHECK(end["type"] == "end");
     CHECK(end["status"] == "rolled_back");
     CHECK(end["deployment"] == 7);
     CHECK(end["message"] == "web: unhealthy");
-    CHECK(daemon::end_line("shop", {deploy::Outcome::Noop, std::nullopt, ""}, clock.t)
-              ["deployment"]
-                  .is_null());
+    CHECK(daemon::end_line("shop", {deploy::Outcome::Noop, std::nullopt, ""}, clock.t)["deployment"]
+              .is_null());
 }

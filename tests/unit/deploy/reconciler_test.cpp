@@ -1,7 +1,7 @@
 #include "agent/deploy/reconciler.h"
 
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -637,16 +637,17 @@ TEST_CASE("reconciler: the observer hears of polls, gates and deployments with t
     CHECK(calls[1] != "gated shop passed 0s");
 }
 
-TEST_CASE("reconciler: the observer hears of each phase, pull progress and gate sample as they "
-          "happen",
-          "[deploy]") {
+TEST_CASE(
+    "reconciler: the observer hears of each phase, pull progress and gate sample as they "
+    "happen",
+    "[deploy]") {
     Fixture f;
     REQUIRE(f.poll().outcome == deploy::Outcome::Succeeded);
     const auto& progress = f.observer.progress;
     const auto at = [&](const std::string& prefix) {
-        return std::find_if(progress.begin(), progress.end(), [&](const std::string& line) {
-                   return line.rfind(prefix, 0) == 0;
-               }) - progress.begin();
+        return std::find_if(progress.begin(), progress.end(),
+                            [&](const std::string& line) { return line.rfind(prefix, 0) == 0; }) -
+               progress.begin();
     };
     INFO(fmt::format("{}", fmt::join(progress, "\n")));
     // Phases in the order of the pipeline, each after the store has it.
@@ -665,7 +666,8 @@ TEST_CASE("reconciler: the observer hears of each phase, pull progress and gate 
     CHECK(sample < record);
     // The engine's figures, ending with the pull done.
     CHECK(std::count_if(progress.begin(), progress.end(), [](const std::string& line) {
-              return line.rfind("pull 1 ", 0) == 0 && line.find(" 100/100 1/1 done") != std::string::npos;
+              return line.rfind("pull 1 ", 0) == 0 &&
+                     line.find(" 100/100 1/1 done") != std::string::npos;
           }) == static_cast<long>(f.engine.pulls.size()));
     // Samples until the gate passes: the last one good, with the release's containers.
     CHECK(progress[record - 1].find(" good ") != std::string::npos);

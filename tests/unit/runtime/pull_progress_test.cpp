@@ -34,8 +34,7 @@ const std::vector<std::string> k_recorded_pull = {
     R"({"status":"Extracting","progressDetail":{"current":300292,"total":300292},"progress":"[==================================================\u003e]  300.3kB/300.3kB","id":"2867caaa6222"})",
     R"({"status":"Pull complete","progressDetail":{},"id":"2867caaa6222"})",
     R"({"status":"Digest: sha256:56450ca0520f9787f722a9a4bc3351c7b7c4a3585c134b38d6cffcf20599e198"})",
-    R"({"status":"Status: Downloaded newer image for 127.0.0.1:5000/live-sample/app:1"})"
-};
+    R"({"status":"Status: Downloaded newer image for 127.0.0.1:5000/live-sample/app:1"})"};
 
 }  // namespace
 
@@ -52,8 +51,8 @@ TEST_CASE("pull progress: the recorded Engine stream sums to both layers, done a
     CHECK(seen.front().layers == 1);  // "Pulling fs layer" of the first layer
     CHECK(seen.front().current == 0);
     // The first layer's first figure: 36445 of its 1069170 bytes, two layers named.
-    const auto first_bytes = std::find_if(seen.begin(), seen.end(),
-                                          [](const PullProgress& p) { return p.current > 0; });
+    const auto first_bytes =
+        std::find_if(seen.begin(), seen.end(), [](const PullProgress& p) { return p.current > 0; });
     REQUIRE(first_bytes != seen.end());
     CHECK(first_bytes->current == 36445);
     CHECK(first_bytes->total == 1069170);
