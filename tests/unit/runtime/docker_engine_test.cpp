@@ -450,3 +450,51 @@ TEST_CASE("engine: pulling a multi-platform index digest runs the host's platfor
     REQUIRE(pulled.ok());
     CHECK(run_ok({"docker", "image", "inspect", "--format", "{{.Id}}", index_ref}) == host_id);
 }
+
+TEST_CASE("engine: pull reports the stream's progress per image, and the end as done",
+          "[runtime][engine]") {
+    auto http = engine_with_version("1.41");
+    // Lines as docker 20.10 sends them (see pull_progress_test.cpp), cut into 7-byte chunks.
+    http.add("/images/create", 200,
+             R"({"status":"Pulling from app","id":"1"})"
+             "\n"
+             R"({"status":"Pulling fs layer","progressDetail":{},"id":"a1"})"
+             "\n"
+             R"({"status":"Downloading","progressDetail":{"current":300,"total":1000},"id":"a1"})"
+             "\n"
+             R"({"status":"Download complete","progressDetail":{},"id":"a1"})"
+             "\n"
+             R"({"status":"Pull complete","progressDetail":{},"id":"a1"})"
+             "\n"
+             R"({"status":"Status: Downloaded newer image for r.example/app@sha256:aa"})"
+             "\n");
+    DockerEngine engine(http);
+    std::vector<PullProgress> seen;
+    const std::string reference = "r.example/app@sha256:" + std::string(64, 'c');
+    REQUIRE(engine.pull(reference, std::nullopt, [&](const PullProgress& p) { seen.push_back(p); })
+                .ok());
+    REQUIRE(seen.size() == 5);
+    CHECK(seen[0].reference == reference);
+    CHECK(seen[0].layers == 1);
+    CHECK(seen[1].current == 300);
+    CHECK(seen[1].total == 1000);
+    CHECK(seen[2].current == 1000);
+    CHECK(seen[3].layers_done == 1);
+    CHECK_FALSE(seen[3].done);
+    CHECK(seen[4].done);
+    CHECK(seen[4].current == 1000);
+    // A failed pull ends without a "done".
+    auto failing = engine_with_version("1.41");
+    failing.add("/images/create", 200,
+                R"({"status":"Pulling fs layer","progressDetail":{},"id":"a1"})"
+                "\n"
+                R"({"errorDetail":{"message":"unexpected EOF"},"error":"unexpected EOF"})"
+                "\n");
+    DockerEngine broken(failing);
+    seen.clear();
+    REQUIRE_FALSE(
+        broken.pull(reference, std::nullopt, [&](const PullProgress& p) { seen.push_back(p); })
+            .ok());
+    REQUIRE(seen.size() == 1);
+    CHECK_FALSE(seen.back().done);
+}
