@@ -748,7 +748,7 @@ def cmd_deploy(sock, db_path, stack):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wall = time.perf_counter() - t0
     end = start + wall * 1000
-    reply = json.loads(result.stdout) if result.stdout.strip().startswith("{") else {}
+    reply = sync_outcome(result.stdout)
     if reply.get("outcome") != "succeeded":
         sys.exit(f"bench: sync {stack}: expected a succeeded deployment, got {result.stdout} "
                  f"{result.stderr}")
@@ -802,6 +802,13 @@ def cmd_webhook(address, secret_file, db_path, stack, url):
              "promoted_s": (finished - sent) / 1000}]
 
 
+def sync_outcome(stdout):
+    """The outcome document of `agentctl --json sync STACK --wait`: its last line (the lines
+    before it are the cycle's live progress), or {} when there is none."""
+    lines = stdout.strip().splitlines()
+    return json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {}
+
+
 def port_open(address):
     host, port = address.split(":")
     try:
@@ -833,7 +840,7 @@ def cmd_rollback(sock, db_path, stack, registry_pid, registry):
         time.sleep(0.01)
     stopped = now_ms()
     out, err = sync.communicate(timeout=600)
-    reply = json.loads(out) if out.strip().startswith("{") else {}
+    reply = sync_outcome(out)
     if reply.get("outcome") != "rolled_back":
         sys.exit(f"bench: rollback: expected rolled_back, got {out} {err}")
     (status, started, finished), events = deployment_row(db, row[0])

@@ -1,6 +1,7 @@
 #pragma once
 // agentctl's side of the HTTP API on agentd's unix socket.
 
+#include <functional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -30,6 +31,15 @@ public:
     /// POSTs `body`; `timeout` bounds waiting for the answer (a gated deployment is slow).
     sys::Result<ApiAnswer> post(const std::string& path, const nlohmann::json& body,
                                 sys::Duration timeout);
+
+    /// Follows a streamed answer of JSON lines (GET /v1/events): `on_line` gets each object
+    /// with a "type" as it arrives, until the stream ends or `on_line` returns false (then the
+    /// answer is a 200 with an empty body). An answer that is not a stream keeps its status
+    /// and error document. No timeout: a stream is followed for as long as it lasts, or
+    /// until `cancelled` (when given) says so (within about a second; then an error).
+    sys::Result<ApiAnswer> stream(const std::string& path,
+                                  const std::function<bool(const nlohmann::json&)>& on_line,
+                                  std::function<bool()> cancelled = {});
 
     const std::string& socket() const { return m_socket; }
 

@@ -1,6 +1,7 @@
 #include "agent/ctl/commands.h"
 
 #include <CLI/CLI.hpp>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -12,6 +13,8 @@
 
 #include "agent/config/config.h"
 #include "agent/ctl/api_client.h"
+#include "agent/ctl/progress_follower.h"
+#include "agent/ctl/progress_view.h"
 #include "agent/ctl/render.h"
 #include "agent/model/json.h"
 #include "agent/policy/tag_policy.h"
@@ -30,6 +33,10 @@ constexpr auto k_short_timeout = std::chrono::seconds(30);
 // The registry client retries 429 and 5xx answers (Retry-After up to a minute) per request.
 constexpr auto k_registry_timeout = std::chrono::minutes(5);
 constexpr const char* k_default_config = "/etc/agentd/agent.yaml";
+// `sync STACK --wait`: how long to wait for agentd to confirm the subscription to live progress,
+// and for the cycle's end line once the cycle answered (it is published before the answer).
+constexpr auto k_subscribe_timeout = std::chrono::seconds(5);
+constexpr auto k_end_line_timeout = std::chrono::seconds(5);
 
 /// The parsed command line.
 struct Args {
@@ -97,6 +104,28 @@ public:
 
     sys::TimePoint now() { return m_c.clock.now(); }
 
+    /// Writes `text` at once (a live display, or lines another program reads as they come).
+    void write(const std::string& text) {
+        if (!text.empty()) {
+            m_c.out << text << std::flush;
+        }
+    }
+
+    /// How live progress lines are shown: as the JSON lines with --json (without heartbeats),
+    /// else through `view`.
+    void show_progress(ProgressView& view, const json& line) {
+        if (m_args.json) {
+            if (line.value("type", "") != "heartbeat") {
+                write(line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
+            }
+        } else {
+            write(view.show(line));
+        }
+    }
+
+    ApiClient& api() { return m_api; }
+    CtlContext& context() { return m_c; }
+
     int exit_code = k_exit_ok;
 
 private:
@@ -151,7 +180,39 @@ std::optional<std::vector<std::string>> target_stacks(Session& s, const Args& a)
     return names;
 }
 
+/// `sync STACK --wait` with live progress: on a terminal the progress display, with --json the
+/// JSON lines, and then the outcome as before (with --json: the document as the last line).
+/// Without a terminal or --json, or without a second client, only the outcome.
+int cmd_sync_following(Session& s, const Args& a) {
+    auto& c = s.context();
+    ProgressView view(c.terminal);
+    ProgressFollower follower(*c.stream_http, s.api().socket(), a.stack,
+                              [&](const json& line) { s.show_progress(view, line); });
+    const bool following = follower.start(k_subscribe_timeout);
+    auto doc = s.request("POST", stack_path(a.stack, "sync"), json{{"wait", true}},
+                         k_wait_timeout);
+    if (following) {
+        (void)follower.finish(doc ? *doc : json::object(), k_end_line_timeout);
+    }
+    if (!a.json) {
+        s.write(view.finish());
+    }
+    if (!doc) {
+        return s.exit_code;
+    }
+    if (a.json) {
+        s.write(doc->dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
+    } else {
+        s.write(render_cycle(a.stack, *doc));
+    }
+    return exit_code_for_outcome(doc->value("outcome", ""));
+}
+
 int cmd_sync(Session& s, const Args& a) {
+    const auto& c = s.context();
+    if (a.wait && !a.stack.empty() && c.stream_http != nullptr && (a.json || c.terminal)) {
+        return cmd_sync_following(s, a);
+    }
     auto stacks = target_stacks(s, a);
     if (!stacks) {
         return s.exit_code;
@@ -182,6 +243,30 @@ int cmd_sync(Session& s, const Args& a) {
         return out;
     });
     return code;
+}
+
+/// `watch [STACK]`: live progress until agentd ends the stream (it stops) or Ctrl-C.
+int cmd_watch(Session& s, const Args& a) {
+    ProgressView view(s.context().terminal);
+    const std::string query = a.stack.empty() ? "" : "?stack=" + sys::url_encode(a.stack);
+    auto answer = s.api().stream("/v1/events" + query, [&](const json& line) {
+        s.show_progress(view, line);
+        return true;
+    });
+    if (!a.json) {
+        s.write(view.finish());
+    }
+    if (!answer) {
+        s.fail(k_exit_unreachable, fmt::format("cannot reach agentd at {}: {} (is agentd running?)",
+                                               s.api().socket(), answer.error().message));
+        return s.exit_code;
+    }
+    if (!answer->ok()) {
+        s.fail(exit_code_for_status(answer->status), answer->error());
+        return s.exit_code;
+    }
+    s.fail(k_exit_unreachable, "agentd ended the stream (it is stopping)");
+    return s.exit_code;
 }
 
 int cmd_rollback(Session& s, const Args& a) {
@@ -396,7 +481,8 @@ int run_agentctl(const std::vector<std::string>& args, CtlContext& context) {
     app.add_option(
         "--socket", a.socket,
         "agentd's API socket (default $AGENTD_SOCKET, then " + std::string(k_default_socket) + ")");
-    app.add_flag("--json", a.json, "print the daemon's JSON document");
+    app.add_flag("--json", a.json,
+                 "print the daemon's JSON document (JSON lines for watch and a waited sync)");
 
     auto* status = app.add_subcommand("status", "state, current release and last poll per stack");
     status->add_option("STACK", a.stack, "only this stack");
@@ -409,7 +495,12 @@ int run_agentctl(const std::vector<std::string>& args, CtlContext& context) {
         ->check(CLI::PositiveNumber);
     auto* sync = app.add_subcommand("sync", "poll now (every stack without STACK)");
     sync->add_option("STACK", a.stack, "only this stack");
-    sync->add_flag("--wait", a.wait, "wait for the cycle and print its outcome");
+    sync->add_flag("--wait", a.wait,
+                   "wait for the cycle and print its outcome (with STACK, its progress too: on a "
+                   "terminal, or as JSON lines)");
+    auto* watch = app.add_subcommand(
+        "watch", "follow deployments live: phases, image pulls, health gate samples (until Ctrl-C)");
+    watch->add_option("STACK", a.stack, "only this stack");
     auto* rollback =
         app.add_subcommand("rollback", "restore the previous (or given) release; pins the stack");
     rollback->add_option("STACK", a.stack, "the stack")->required();
@@ -495,6 +586,9 @@ int run_agentctl(const std::vector<std::string>& args, CtlContext& context) {
     if (*sync) {
         return cmd_sync(session, a);
     }
+    if (*watch) {
+        return cmd_watch(session, a);
+    }
     if (*rollback) {
         return cmd_rollback(session, a);
     }
@@ -511,12 +605,14 @@ int run_agentctl(const std::vector<std::string>& args, CtlContext& context) {
 int run_agentctl(int argc, char** argv) {
     std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
     sys::CurlHttpClient http;
+    sys::CurlHttpClient stream_http;  // live progress, followed while `http` waits for a cycle
     sys::SystemClock clock;
     std::optional<std::string> env_socket;
     if (const char* s = std::getenv("AGENTD_SOCKET"); s != nullptr && *s != '\0') {
         env_socket = s;
     }
-    CtlContext context{std::cout, std::cerr, http, clock, env_socket};
+    CtlContext context{std::cout, std::cerr, http, clock, env_socket, &stream_http,
+                       ::isatty(STDOUT_FILENO) == 1};
     return run_agentctl(args, context);
 }
 

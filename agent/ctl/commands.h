@@ -26,6 +26,11 @@ struct CtlContext {
     sys::HttpClient& http;
     sys::Clock& clock;
     std::optional<std::string> env_socket;  ///< $AGENTD_SOCKET
+    /// A second client for following live progress while `http` asks for the cycle
+    /// (`sync STACK --wait`); null: that command shows only its outcome.
+    sys::HttpClient* stream_http = nullptr;
+    /// `out` is a terminal: live progress is shown with pull lines rewritten in place.
+    bool terminal = false;
 };
 
 /// Runs agentctl with `args` (without the program name); returns the exit code.

@@ -87,9 +87,10 @@ int run_agentd(int argc, char** argv) {
     }
     sys::SystemClock clock;
     AgentdMetrics metrics(clock.now());
-    auto wiring = make_real_wiring(groups, &metrics);
+    ProgressHub progress;
+    auto wiring = make_real_wiring(groups, &metrics, &progress);
     SystemdNotifier notifier;
-    Daemon daemon(std::move(config), o.config_path, *wiring, notifier, clock, &metrics);
+    Daemon daemon(std::move(config), o.config_path, *wiring, notifier, clock, &metrics, &progress);
     try {
         return o.once ? daemon.run_once() : daemon.serve();
     } catch (const std::exception& e) {

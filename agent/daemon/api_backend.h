@@ -3,6 +3,7 @@
 // writes answers; tests give it a fake backend.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -55,6 +56,15 @@ struct VerifyVerdict {
     std::string message;
 };
 
+/// A streamed answer (GET /v1/events): what the server sends, piece by piece, as it comes.
+class ApiStream {
+public:
+    virtual ~ApiStream() = default;
+    /// The next bytes to send; "" when nothing came within `wait` (the server asks again, or
+    /// ends the stream when it is stopping); nullopt when the stream is over.
+    virtual std::optional<std::string> next(sys::Duration wait) = 0;
+};
+
 class ApiBackend {
 public:
     virtual ~ApiBackend() = default;
@@ -90,6 +100,10 @@ public:
     /// refused credentials 502.
     virtual sys::Result<VerifyVerdict> verify(const sources::ImageRef& image,
                                               const config::ImageVerify& policy) = 0;
+    /// Live progress of `stack` (unknown stack: 404), or of every stack, as JSON lines from
+    /// now on (daemon/progress_publisher.h); the stream ends when agentd stops.
+    virtual sys::Result<std::unique_ptr<ApiStream>> events(
+        const std::optional<std::string>& stack) = 0;
 };
 
 }  // namespace agentd::daemon

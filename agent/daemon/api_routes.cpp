@@ -361,6 +361,22 @@ json to_json(const deploy::CycleResult& r) {
                 {"message", r.message}};
 }
 
+/// GET /v1/events[?stack=NAME]: live progress as JSON lines (application/x-ndjson).
+ApiReply get_events(ApiBackend& backend, const ApiRequest& r) {
+    std::optional<std::string> stack;
+    if (const auto it = r.query.find("stack"); it != r.query.end() && !it->second.empty()) {
+        stack = it->second;
+    }
+    auto stream = backend.events(stack);
+    if (!stream) {
+        return error_reply(stream.error());
+    }
+    ApiReply reply;
+    reply.content_type = "application/x-ndjson";
+    reply.stream = std::shared_ptr<ApiStream>(std::move(*stream));
+    return reply;
+}
+
 ApiReply handle_request(ApiBackend& backend, const ApiRequest& request) {
     const auto parts = split_path(request.path);
     const bool get = request.method == "GET" || request.method == "HEAD";
@@ -377,6 +393,10 @@ ApiReply handle_request(ApiBackend& backend, const ApiRequest& request) {
         }
         if (parts.size() == 3 && parts[1] == "deployments") {
             return get ? get_deployment(backend, parts[2]) : method_not_allowed("GET");
+        }
+        if (parts.size() == 2 && parts[1] == "events") {
+            return request.method == "GET" ? get_events(backend, request)
+                                           : method_not_allowed("GET");
         }
         if (parts.size() == 2 && parts[1] == "tags") {
             return get ? get_tags(backend, request) : method_not_allowed("GET");

@@ -3,6 +3,7 @@
 // that they are tested without a socket; ApiServer only moves bytes.
 
 #include <map>
+#include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -28,6 +29,9 @@ struct ApiReply {
     /// When set, the answer is `text` with this type instead of `body` as JSON (/metrics).
     std::string content_type;
     std::string text;
+    /// When set, the answer is this stream with `content_type`, sent as it comes (chunked)
+    /// until it ends, the client goes away or the server stops (GET /v1/events).
+    std::shared_ptr<ApiStream> stream;
 };
 
 /// Routes `request` to `backend`. Malformed input is a 400, an unknown path a 404, a known

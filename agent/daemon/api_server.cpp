@@ -9,12 +9,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <memory>
+#include <optional>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -79,6 +82,66 @@ MHD_Result send_text(MHD_Connection* connection, int status, std::string text,
     return queued;
 }
 
+/// A streamed answer being sent: what libmicrohttpd's content reader reads from.
+struct StreamContext {
+    std::shared_ptr<ApiStream> stream;
+    const std::atomic<bool>* stopping = nullptr;
+    std::string pending;
+    std::size_t sent = 0;  // of pending
+};
+
+/// How long the reader waits for the stream before looking at `stopping` again.
+constexpr auto k_stream_poll = std::chrono::milliseconds(250);
+
+/// libmicrohttpd's content reader (called on the connection's own thread, which may block):
+/// the stream's next bytes, waiting for them; the end of the stream when it is over or the
+/// server stops. Never 0, which would have libmicrohttpd call again at once.
+ssize_t read_stream(void* cls, std::uint64_t /*pos*/, char* buffer, std::size_t max) {
+    auto& context = *static_cast<StreamContext*>(cls);
+    while (context.sent == context.pending.size()) {
+        if (context.stopping->load()) {
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        }
+        std::optional<std::string> next;
+        try {
+            next = context.stream->next(k_stream_poll);
+        } catch (const std::exception& e) {
+            spdlog::warn("api: event stream: {}", e.what());
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+        if (!next) {
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        }
+        context.pending = std::move(*next);
+        context.sent = 0;
+    }
+    const std::size_t n = std::min(max, context.pending.size() - context.sent);
+    std::memcpy(buffer, context.pending.data() + context.sent, n);
+    context.sent += n;
+    return static_cast<ssize_t>(n);
+}
+
+void free_stream(void* cls) {
+    delete static_cast<StreamContext*>(cls);  // unsubscribes: the client went away or it ended
+}
+
+MHD_Result send_stream(MHD_Connection* connection, int status, std::shared_ptr<ApiStream> stream,
+                       const char* content_type, const std::atomic<bool>* stopping) {
+    auto* context = new StreamContext{std::move(stream), stopping, {}, 0};
+    MHD_Response* response = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, read_stream,
+                                                               context, free_stream);
+    if (response == nullptr) {
+        delete context;
+        return MHD_NO;
+    }
+    MHD_add_response_header(response, "Content-Type", content_type);
+    MHD_add_response_header(response, "Cache-Control", "no-cache");
+    const MHD_Result queued =
+        MHD_queue_response(connection, static_cast<unsigned>(status), response);
+    MHD_destroy_response(response);
+    return queued;
+}
+
 MHD_Result send_json(MHD_Connection* connection, int status, const nlohmann::json& body) {
     // Replace invalid UTF-8 (from a file or a remote) instead of throwing.
     std::string text = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
@@ -130,9 +193,13 @@ MHD_Result on_request(void* cls, MHD_Connection* connection, const char* url, co
         reply = handler(request);
     } catch (const std::exception& e) {
         spdlog::error("api: {} {}: {}", request.method, request.path, e.what());
-        reply = {500, {{"error", e.what()}}, "", ""};
+        reply = {500, {{"error", e.what()}}, "", "", nullptr};
     }
     spdlog::debug("api: {} {} -> {}", request.method, request.path, reply.status);
+    if (reply.stream) {
+        return send_stream(connection, reply.status, std::move(reply.stream),
+                           reply.content_type.c_str(), server.stopping);
+    }
     if (!reply.content_type.empty()) {
         return send_text(connection, reply.status, std::move(reply.text),
                          reply.content_type.c_str());
@@ -268,6 +335,8 @@ sys::Result<void> ApiServer::start_daemon(int fd, unsigned int flags, bool per_i
         1, std::chrono::duration_cast<std::chrono::seconds>(m_limits.idle_timeout).count()));
     m_context.handler = &m_handler;
     m_context.max_body = m_limits.max_body;
+    m_context.stopping = &m_stopping;
+    m_stopping = false;
     const unsigned int mode =
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | flags;
     if ((flags & MHD_USE_TLS) != 0) {
@@ -370,6 +439,9 @@ sys::Result<void> ApiServer::start_tcp(const config::Listen& listen,
 }
 
 void ApiServer::stop() {
+    // Streamed answers (GET /v1/events) end within a poll of their reader, so that stopping
+    // the daemon does not wait for the clients following them.
+    m_stopping = true;
     if (m_daemon != nullptr) {
         MHD_stop_daemon(m_daemon);
         m_daemon = nullptr;

@@ -4,6 +4,7 @@
 // TCP listener (api.listen, with TLS when cert_file and key_file are set). A server serves
 // the one route table it is given: the TCP one never reaches the socket API's routes.
 
+#include <atomic>
 #include <cstddef>
 #include <filesystem>
 #include <functional>
@@ -43,6 +44,7 @@ public:
     struct Context {
         Handler* handler = nullptr;
         std::size_t max_body = 0;
+        const std::atomic<bool>* stopping = nullptr;  ///< stop() began: streams end
     };
 
     /// The socket API's routes (api_routes.h) over `backend`.
@@ -82,6 +84,7 @@ private:
     Handler m_handler;
     ApiLimits m_limits;
     Context m_context;
+    std::atomic<bool> m_stopping{false};
     std::string m_tls_cert;  // PEM text; libmicrohttpd reads it while it runs
     std::string m_tls_key;
     int m_port = 0;

@@ -13,6 +13,7 @@
 #include "agent/daemon/daemon_backend.h"
 #include "agent/daemon/monitoring.h"
 #include "agent/daemon/monitoring_routes.h"
+#include "agent/daemon/progress_publisher.h"
 #include "agent/daemon/webhooks.h"
 #include "agent/webhook/payload.h"
 #include "agent/runtime/docker_engine.h"
@@ -97,7 +98,8 @@ bool outcome_is_failure(deploy::Outcome outcome) {
 }
 
 Daemon::Daemon(config::Config config, std::filesystem::path config_path, Wiring& wiring,
-               Notifier& notifier, sys::Clock& clock, AgentdMetrics* metrics)
+               Notifier& notifier, sys::Clock& clock, AgentdMetrics* metrics,
+               ProgressHub* progress)
     : m_config(std::move(config)),
       m_config_path(std::move(config_path)),
       m_wiring(wiring),
@@ -106,6 +108,8 @@ Daemon::Daemon(config::Config config, std::filesystem::path config_path, Wiring&
       m_started(clock.now()),
       m_own_metrics(metrics == nullptr ? std::make_unique<AgentdMetrics>(m_started) : nullptr),
       m_metrics(metrics != nullptr ? *metrics : *m_own_metrics),
+      m_own_progress(progress == nullptr ? std::make_unique<ProgressHub>() : nullptr),
+      m_progress(progress != nullptr ? *progress : *m_own_progress),
       m_liveness(clock),
       m_queue(clock, make_random_source()) {}
 
@@ -222,6 +226,9 @@ deploy::CycleResult Daemon::run_job(CycleRunner& runner, const config::Config& c
         m_unrecorded.note(stack->name, m_clock.now(), e.what());
     }
     log_result(stack->name, result);
+    // Before the job's reply is set: a client that subscribed before asking for this cycle
+    // (`agentctl sync --wait`) has its end in its queue when the answer comes.
+    m_progress.publish(stack->name, end_line(stack->name, result, m_clock.now()));
     if (job.kind == Job::Kind::Cycle) {
         m_metrics.polled(stack->name, result.outcome);
     }
@@ -438,7 +445,8 @@ int Daemon::serve() {
     DaemonBackend backend(
         m_config, std::move(store), m_queue, [this] { return reload(); },
         [this](const config::Config& c) { return m_wiring.make_registry(c); },
-        [this](sources::Registry& r) { return m_wiring.make_image_verifier(r); }, &m_unrecorded);
+        [this](sources::Registry& r) { return m_wiring.make_image_verifier(r); }, &m_unrecorded,
+        &m_progress);
     ApiServer api(backend);
     if (auto started = api.start(config->api.socket); !started) {
         spdlog::error("{}", started.error().message);
@@ -485,6 +493,7 @@ int Daemon::serve() {
     if (*monitoring) {
         (*monitoring)->stop();
     }
+    m_progress.close();  // ends every `agentctl watch`
     api.stop();
     {
         std::lock_guard lock(m_reload_mutex);

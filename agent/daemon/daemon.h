@@ -15,6 +15,7 @@
 #include "agent/daemon/liveness.h"
 #include "agent/daemon/notifications.h"
 #include "agent/daemon/notifier.h"
+#include "agent/daemon/progress_hub.h"
 #include "agent/daemon/runner.h"
 #include "agent/daemon/shared_config.h"
 #include "agent/daemon/unrecorded_errors.h"
@@ -47,8 +48,11 @@ class Daemon {
 public:
     /// `config_path` is re-read on reload. `metrics`: what polls add to and api.listen's
     /// /metrics shows (the wiring's workers feed the same); null: the daemon keeps its own.
+    /// `progress`: where the wiring's workers publish live progress, followed through
+    /// GET /v1/events (the daemon adds each cycle's end); null: the daemon keeps its own.
     Daemon(config::Config config, std::filesystem::path config_path, Wiring& wiring,
-           Notifier& notifier, sys::Clock& clock, AgentdMetrics* metrics = nullptr);
+           Notifier& notifier, sys::Clock& clock, AgentdMetrics* metrics = nullptr,
+           ProgressHub* progress = nullptr);
     ~Daemon();
     Daemon(const Daemon&) = delete;
     Daemon& operator=(const Daemon&) = delete;
@@ -88,6 +92,8 @@ private:
     sys::TimePoint m_started;
     std::unique_ptr<AgentdMetrics> m_own_metrics;  // when none was given
     AgentdMetrics& m_metrics;
+    std::unique_ptr<ProgressHub> m_own_progress;  // when none was given
+    ProgressHub& m_progress;
     Liveness m_liveness;            // what the workers are doing, for the watchdog
     UnrecordedErrors m_unrecorded;  // cycle errors the store could not record
     // Set by serve() before any worker or API thread starts, for as long as it serves; null

@@ -3,20 +3,35 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "agent/daemon/event_stream.h"
 #include "agent/sys/log_context.h"
 
 namespace agentd::daemon {
 
 DaemonBackend::DaemonBackend(SharedConfig& config, std::unique_ptr<state::Store> store,
                              WorkQueue& queue, ReloadFunction reload, RegistryFactory make_registry,
-                             VerifierFactory make_verifier, const UnrecordedErrors* unrecorded)
+                             VerifierFactory make_verifier, const UnrecordedErrors* unrecorded,
+                             ProgressHub* progress)
     : m_config(config),
       m_store(std::move(store)),
       m_queue(queue),
       m_reload(std::move(reload)),
       m_make_registry(std::move(make_registry)),
       m_make_verifier(std::move(make_verifier)),
-      m_unrecorded(unrecorded) {}
+      m_unrecorded(unrecorded),
+      m_progress(progress) {}
+
+sys::Result<std::unique_ptr<ApiStream>> DaemonBackend::events(
+    const std::optional<std::string>& stack) {
+    if (stack && !known(*stack)) {
+        return unknown_stack(*stack);
+    }
+    if (m_progress == nullptr) {
+        return sys::Error::conflict("this agentd does not publish live progress");
+    }
+    return std::unique_ptr<ApiStream>(
+        std::make_unique<EventStream>(m_progress->subscribe(stack), stack));
+}
 
 bool DaemonBackend::known(const std::string& stack) const {
     return m_config.get()->find_stack(stack) != nullptr;

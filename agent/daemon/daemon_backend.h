@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "agent/daemon/api_backend.h"
+#include "agent/daemon/progress_hub.h"
 #include "agent/daemon/shared_config.h"
 #include "agent/daemon/unrecorded_errors.h"
 #include "agent/daemon/work_queue.h"
@@ -29,9 +30,11 @@ public:
         std::function<std::unique_ptr<trust::ImageVerifier>(sources::Registry& registry)>;
 
     /// `unrecorded`: cycle errors the store could not record, shown by status (may be null).
+    /// `progress`: where live progress is followed (null: GET /v1/events answers 409).
     DaemonBackend(SharedConfig& config, std::unique_ptr<state::Store> store, WorkQueue& queue,
                   ReloadFunction reload, RegistryFactory make_registry,
-                  VerifierFactory make_verifier, const UnrecordedErrors* unrecorded = nullptr);
+                  VerifierFactory make_verifier, const UnrecordedErrors* unrecorded = nullptr,
+                  ProgressHub* progress = nullptr);
 
     sys::Result<std::vector<StackStatus>> status(const std::optional<std::string>& stack) override;
     sys::Result<std::vector<model::Deployment>> history(const std::optional<std::string>& stack,
@@ -46,6 +49,8 @@ public:
     sys::Result<std::vector<std::string>> tags(const sources::ImageRef& image) override;
     sys::Result<VerifyVerdict> verify(const sources::ImageRef& image,
                                       const config::ImageVerify& policy) override;
+    sys::Result<std::unique_ptr<ApiStream>> events(
+        const std::optional<std::string>& stack) override;
 
 private:
     bool known(const std::string& stack) const;
@@ -60,6 +65,7 @@ private:
     RegistryFactory m_make_registry;
     VerifierFactory m_make_verifier;
     const UnrecordedErrors* m_unrecorded;
+    ProgressHub* m_progress;
 };
 
 }  // namespace agentd::daemon

@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "agent/daemon/progress_publisher.h"
 #include "agent/daemon/progress_reporting.h"
 #include "agent/deploy/reconciler.h"
 #include "agent/runtime/compose_runner.h"
@@ -86,7 +87,8 @@ class StackWorker final : public CycleRunner {
 public:
     StackWorker(const config::Config& config, const std::atomic<bool>& stop,
                 std::shared_ptr<sources::TokenCache> tokens,
-                std::shared_ptr<sys::ProcessGroups> groups, Pulse pulse, AgentdMetrics* metrics)
+                std::shared_ptr<sys::ProcessGroups> groups, Pulse pulse, AgentdMetrics* metrics,
+                ProgressHub* progress)
         : m_config(config),
           m_docker_http(m_real_docker_http, pulse),
           m_probe_http(m_real_probe_http, pulse),
@@ -99,13 +101,17 @@ public:
           m_real_signatures(config.state_dir, m_processes),
           m_signatures(m_real_signatures, pulse),
           m_registry(config, std::move(tokens), groups, pulse, metrics),
+          m_publisher(progress != nullptr
+                          ? std::make_unique<ProgressPublisher>(*progress, m_clock, metrics)
+                          : nullptr),
           m_engine(m_docker_http),
           m_compose(m_processes),
           m_reconciler(
-              deploy::Services{m_git, m_signatures, m_registry, m_engine, m_compose, m_store,
-                               m_clock, m_probe_http, m_verifier,
-                               [this](const std::string& host) { return pull_credentials(host); },
-                               metrics},
+              deploy::Services{
+                  m_git, m_signatures, m_registry, m_engine, m_compose, m_store, m_clock,
+                  m_probe_http, m_verifier,
+                  [this](const std::string& host) { return pull_credentials(host); },
+                  m_publisher ? static_cast<deploy::CycleObserver*>(m_publisher.get()) : metrics},
               config.state_dir, stop) {}
 
     deploy::CycleResult reconcile(const config::Stack& stack, model::Trigger trigger) override {
@@ -153,6 +159,8 @@ private:
     trust::MirrorGitVerifier m_real_signatures;
     ReportingGitVerifier m_signatures;
     OwnedRegistry m_registry;
+    // The pipeline's observer: live progress, handing everything on to the metrics.
+    std::unique_ptr<ProgressPublisher> m_publisher;
     runtime::DockerEngine m_engine;
     runtime::ComposeRunner m_compose;
     /// Verified digests are cached for the worker's life; a reload makes a new worker, so
@@ -163,8 +171,9 @@ private:
 
 class RealWiring final : public Wiring {
 public:
-    RealWiring(std::shared_ptr<sys::ProcessGroups> groups, AgentdMetrics* metrics)
-        : m_groups(std::move(groups)), m_metrics(metrics) {}
+    RealWiring(std::shared_ptr<sys::ProcessGroups> groups, AgentdMetrics* metrics,
+               ProgressHub* progress)
+        : m_groups(std::move(groups)), m_metrics(metrics), m_progress(progress) {}
 
     std::unique_ptr<state::Store> open_store(const config::Config& config) override {
         return std::make_unique<state::SqliteStore>(db_path(config));
@@ -178,7 +187,7 @@ public:
     std::unique_ptr<CycleRunner> make_runner(const config::Config& config,
                                              const std::atomic<bool>& stop, Pulse pulse) override {
         return std::make_unique<StackWorker>(config, stop, token_cache(config), m_groups, pulse,
-                                             m_metrics);
+                                             m_metrics, m_progress);
     }
     std::unique_ptr<sources::Registry> make_registry(const config::Config& config) override {
         return std::make_unique<OwnedRegistry>(config, token_cache(config), m_groups, Pulse(),
@@ -204,6 +213,7 @@ private:
 
     std::shared_ptr<sys::ProcessGroups> m_groups;
     AgentdMetrics* m_metrics;
+    ProgressHub* m_progress;
     std::mutex m_mutex;
     std::shared_ptr<sources::TokenCache> m_tokens;
     std::vector<config::Registry> m_token_registries;
@@ -212,8 +222,8 @@ private:
 }  // namespace
 
 std::unique_ptr<Wiring> make_real_wiring(std::shared_ptr<sys::ProcessGroups> groups,
-                                         AgentdMetrics* metrics) {
-    return std::make_unique<RealWiring>(std::move(groups), metrics);
+                                         AgentdMetrics* metrics, ProgressHub* progress) {
+    return std::make_unique<RealWiring>(std::move(groups), metrics, progress);
 }
 
 }  // namespace agentd::daemon

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "agent/daemon/agentd_metrics.h"
+#include "agent/daemon/progress_hub.h"
 #include "agent/daemon/runner.h"
 #include "agent/sys/process_groups.h"
 
@@ -12,8 +13,10 @@ namespace agentd::daemon {
 
 /// Builds per-thread StackWorkers and store connections for the running daemon. Every child
 /// process they start is recorded in `groups`. Their pipelines and registry clients report to
-/// `metrics` (null: to nobody).
+/// `metrics` (null: to nobody), and their pipelines publish live progress into `progress`
+/// (null: nowhere).
 std::unique_ptr<Wiring> make_real_wiring(std::shared_ptr<sys::ProcessGroups> groups,
-                                         AgentdMetrics* metrics = nullptr);
+                                         AgentdMetrics* metrics = nullptr,
+                                         ProgressHub* progress = nullptr);
 
 }  // namespace agentd::daemon

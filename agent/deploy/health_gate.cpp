@@ -140,7 +140,8 @@ GateResult HealthGate::run(const GateTarget& target, const config::Health& healt
             result.verdict = GateResult::Verdict::Interrupted;
             return result;
         }
-        const auto verdict = sample(target, health, baseline);
+        std::vector<runtime::ContainerState> seen;
+        const auto verdict = sample(target, health, baseline, seen);
         ++result.samples;
         const auto events =
             (*watch)->read(verdict.fatal.empty() ? sys::Duration::zero() : k_event_grace);
@@ -149,6 +150,9 @@ GateResult HealthGate::run(const GateTarget& target, const config::Health& healt
         }
         const auto now = m_clock.now();
         if (!verdict.fatal.empty()) {
+            if (m_on_sample) {
+                m_on_sample({result.samples, std::move(seen), verdict, 0});
+            }
             result.verdict = GateResult::Verdict::Failed;
             result.reasons = verdict.fatal;
             return result;
@@ -159,12 +163,18 @@ GateResult HealthGate::run(const GateTarget& target, const config::Health& healt
             }
             ++good_samples;
             if (now - *good_since >= health.stable && good_samples >= k_min_samples) {
+                if (m_on_sample) {
+                    m_on_sample({result.samples, std::move(seen), verdict, good_samples});
+                }
                 result.verdict = GateResult::Verdict::Passed;
                 return result;
             }
         } else {
             good_since.reset();
             good_samples = 0;
+        }
+        if (m_on_sample) {
+            m_on_sample({result.samples, std::move(seen), verdict, good_samples});
         }
         if (now >= deadline) {
             result.verdict = GateResult::Verdict::Failed;
@@ -224,13 +234,15 @@ sys::Duration HealthGate::next_wait(std::optional<sys::TimePoint> good_since, sy
 }
 
 SampleVerdict HealthGate::sample(const GateTarget& target, const config::Health& health,
-                                 std::map<std::string, int>& baseline) {
+                                 std::map<std::string, int>& baseline,
+                                 std::vector<runtime::ContainerState>& seen) {
     SampleVerdict verdict;
     auto containers = m_engine.project_containers(target.project);
     if (!containers) {
         verdict.pending["docker"] = containers.error().message;
         return verdict;
     }
+    seen = *containers;
     for (const auto& c : *containers) {
         baseline.try_emplace(c.id, c.restart_count);
     }

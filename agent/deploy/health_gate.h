@@ -4,6 +4,7 @@
 // interruption for `stable` time and at least k_min_samples consecutive samples.
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -59,6 +60,15 @@ struct GateResult {
     bool passed() const { return verdict == Verdict::Passed; }
 };
 
+/// One look at the project during a gate, as the gate judged it: what whoever watches a
+/// deployment is shown.
+struct GateSample {
+    int number = 0;  ///< 1 for the gate's first sample
+    std::vector<runtime::ContainerState> containers;
+    SampleVerdict verdict;
+    int good_in_a_row = 0;  ///< consecutive good samples, this one included
+};
+
 class HealthGate {
 public:
     HealthGate(runtime::Engine& engine, sys::HttpClient& http, sys::Clock& clock,
@@ -68,6 +78,11 @@ public:
     /// k_interval apart until it is stable (ending right when the stable window does), fails,
     /// or times out.
     GateResult run(const GateTarget& target, const config::Health& health);
+
+    /// `observer` is told of every sample run() takes, once it is judged.
+    void on_sample(std::function<void(const GateSample&)> observer) {
+        m_on_sample = std::move(observer);
+    }
 
     /// How long to wait before the next sample, given when the current run of good samples
     /// began (none: the release is not good yet).
@@ -89,7 +104,8 @@ public:
 
 private:
     SampleVerdict sample(const GateTarget& target, const config::Health& health,
-                         std::map<std::string, int>& baseline);
+                         std::map<std::string, int>& baseline,
+                         std::vector<runtime::ContainerState>& seen);
     void probe_http(const config::Health& health, SampleVerdict& verdict);
     GateResult inconclusive(const GateTarget& target, sys::TimePoint deadline, std::string why,
                             int samples);
@@ -98,6 +114,7 @@ private:
     sys::HttpClient& m_http;
     sys::Clock& m_clock;
     const std::atomic<bool>& m_stop;
+    std::function<void(const GateSample&)> m_on_sample;
 };
 
 }  // namespace agentd::deploy

@@ -392,7 +392,7 @@ CycleResult Reconciler::deploy(const config::Stack& stack, model::Deployment d,
 sys::Result<void> Reconciler::pull(const config::Stack&, model::Deployment& d) {
     enter(d, "pull", fmt::format("{} image(s)", d.release.images.size()));
     for (const auto& [service, image] : d.release.images) {
-        auto pulled = ensure_image(image);
+        auto pulled = ensure_image(d, image);
         if (!pulled) {
             return sys::Error::failed(
                 fmt::format("pull {} ({}): {}", image, service, pulled.error().message));
@@ -427,7 +427,7 @@ Applied Reconciler::apply_and_gate(const config::Stack& stack, model::Deployment
                           sys::format_duration(stack.health.timeout),
                           sys::format_duration(stack.health.stable)));
     }
-    const auto result = gate(stack, *target);
+    const auto result = gate(stack, d, *target);
     switch (result.verdict) {
         case GateResult::Verdict::Passed:
             return {Applied::Kind::Healthy, ""};
@@ -471,8 +471,10 @@ sys::Result<GateTarget> Reconciler::apply(const config::Stack& stack, const mode
     return target;
 }
 
-GateResult Reconciler::gate(const config::Stack& stack, const GateTarget& target) {
+GateResult Reconciler::gate(const config::Stack& stack, const model::Deployment& d,
+                            const GateTarget& target) {
     HealthGate gate(m_s.engine, m_s.http, m_s.clock, m_stop);
+    gate.on_sample([&](const GateSample& sample) { m_observer.gate_sample(d, sample); });
     const auto start = m_s.clock.now();
     auto result = gate.run(target, stack.health);
     m_observer.gated(stack.name, result,
@@ -484,9 +486,11 @@ CycleResult Reconciler::promote(const config::Stack& stack, model::Deployment& d
     spdlog::info("stack {}: deployment {} succeeded", stack.name, d.id);
     d.phase = "promote";
     settle(d, model::Status::Succeeded, d.reason);  // a restore keeps "restore of N"
+    const auto recorded = record_event(d);
     m_s.store.promote(
-        d, record_event(d),
+        d, recorded,
         {m_s.clock.now(), "promote", fmt::format("superseded by deployment {}", d.id)});
+    m_observer.recorded(d, recorded);
     m_observer.finished(d);
     return {Outcome::Succeeded, d.id, "deployed"};
 }
@@ -517,7 +521,7 @@ CycleResult Reconciler::restore(const config::Stack& stack, model::Deployment& d
           fmt::format("{}; restoring deployment {} ({})", why, previous->id,
                       describe(previous->release)));
     for (const auto& [service, image] : previous->release.images) {
-        (void)ensure_image(image);  // kept locally since it ran; compose up reports the rest
+        (void)ensure_image(d, image);  // kept locally since it ran; compose up reports the rest
     }
     // The candidate's files are what the restored ones replace.
     const Applied restored = apply_and_gate(stack, d, previous->release, &d.release, false);
@@ -595,7 +599,9 @@ model::Event Reconciler::record_event(const model::Deployment& d) const {
 CycleResult Reconciler::finish(model::Deployment& d, model::Status status,
                                const std::string& reason) {
     settle(d, status, reason);
-    m_s.store.record(d, record_event(d));
+    const auto recorded = record_event(d);
+    m_s.store.record(d, recorded);
+    m_observer.recorded(d, recorded);
     m_observer.finished(d);
     switch (status) {
         case model::Status::Succeeded:
@@ -686,14 +692,15 @@ sys::Result<runtime::ComposeProject> Reconciler::project(const config::Stack& st
     return p;
 }
 
-sys::Result<bool> Reconciler::ensure_image(const std::string& image) {
+sys::Result<bool> Reconciler::ensure_image(const model::Deployment& d, const std::string& image) {
     const auto reference = runnable(image);
     if (const auto present = m_s.engine.has_image(reference); present && *present) {
         return false;
     }
     const auto ref = sources::ImageRef::parse(reference);
     const auto credentials = ref && m_s.credentials ? m_s.credentials(ref->registry) : std::nullopt;
-    if (auto pulled = m_s.engine.pull(reference, credentials); !pulled) {
+    const auto progress = [&](const runtime::PullProgress& pull) { m_observer.pulling(d, pull); };
+    if (auto pulled = m_s.engine.pull(reference, credentials, progress); !pulled) {
         return pulled.error();
     }
     return true;
@@ -709,12 +716,16 @@ void Reconciler::record_poll(const config::Stack& stack, const PollRecord& poll)
 }
 
 void Reconciler::event(model::Deployment& d, const std::string& phase, const std::string& message) {
-    m_s.store.add_event(d.id, {m_s.clock.now(), phase, message});
+    const model::Event e{m_s.clock.now(), phase, message};
+    m_s.store.add_event(d.id, e);
+    m_observer.recorded(d, e);
 }
 
 void Reconciler::enter(model::Deployment& d, const std::string& phase, const std::string& message) {
     d.phase = phase;
-    m_s.store.record(d, {m_s.clock.now(), phase, message});
+    const model::Event e{m_s.clock.now(), phase, message};
+    m_s.store.record(d, e);
+    m_observer.recorded(d, e);
 }
 
 std::filesystem::path Reconciler::stack_dir(const config::Stack& stack) const {

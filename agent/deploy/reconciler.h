@@ -130,7 +130,8 @@ private:
                            bool record_phases);
     sys::Result<GateTarget> apply(const config::Stack& stack, const model::Release& release,
                                   const runtime::UpOptions& options);
-    GateResult gate(const config::Stack& stack, const GateTarget& target);
+    GateResult gate(const config::Stack& stack, const model::Deployment& d,
+                    const GateTarget& target);
     CycleResult promote(const config::Stack& stack, model::Deployment& d);
     /// The candidate failed: remember it as bad when the failure is a verdict on it, then
     /// restore the previous release (unless on_failure: stop).
@@ -150,8 +151,9 @@ private:
     model::Event record_event(const model::Deployment& d) const;
 
     // Helpers.
-    /// Pulls `image` unless present; true when it was pulled.
-    sys::Result<bool> ensure_image(const std::string& image);
+    /// Pulls `image` unless present, telling the observer its progress as part of `d`; true
+    /// when it was pulled.
+    sys::Result<bool> ensure_image(const model::Deployment& d, const std::string& image);
     sys::Result<std::vector<runtime::ComposeService>> services_at(const config::Stack& stack,
                                                                   const std::string& revision,
                                                                   const std::string& tag);

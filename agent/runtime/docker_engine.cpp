@@ -208,7 +208,8 @@ sys::Result<sys::HttpResponse> DockerEngine::call(const std::string& method,
 }
 
 sys::Result<void> DockerEngine::pull(const std::string& reference,
-                                     const std::optional<RegistryCredentials>& credentials) {
+                                     const std::optional<RegistryCredentials>& credentials,
+                                     const PullObserver& progress) {
     if (!valid_reference(reference)) {
         return sys::Error::invalid(fmt::format("pull: invalid image reference \"{}\"", reference));
     }
@@ -226,7 +227,11 @@ sys::Result<void> DockerEngine::pull(const std::string& reference,
     std::string pending;
     std::string stream_error;
     std::string raw;  // the body of a non-200 answer
+    PullTracker tracker(reference);
     auto take_line = [&](std::string_view line) {
+        if (tracker.take(line) && progress) {
+            progress(tracker.progress());
+        }
         const auto doc = json::parse(line, nullptr, false);
         if (!doc.is_object() || !stream_error.empty()) {
             return;
@@ -278,6 +283,10 @@ sys::Result<void> DockerEngine::pull(const std::string& reference,
             return sys::Error::unauthorized(message);
         }
         return sys::Error::failed(message);
+    }
+    tracker.finish();
+    if (progress) {
+        progress(tracker.progress());
     }
     return {};
 }

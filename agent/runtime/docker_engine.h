@@ -19,7 +19,8 @@ public:
     /// the credentials (or wanted some); Failed for every other error, including the ones the
     /// engine reports inside a 200 progress stream. Credentials go in X-Registry-Auth only.
     sys::Result<void> pull(const std::string& reference,
-                           const std::optional<RegistryCredentials>& credentials) override;
+                           const std::optional<RegistryCredentials>& credentials,
+                           const PullObserver& progress) override;
     sys::Result<bool> has_image(const std::string& reference) override;
     /// Sorted by service, then container name. Containers removed while being listed are left
     /// out.

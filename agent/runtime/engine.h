@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/runtime/pull_progress.h"
 #include "agent/sys/clock.h"
 #include "agent/sys/result.h"
 
@@ -66,8 +67,11 @@ class Engine {
 public:
     virtual ~Engine() = default;
     /// Pulls `reference` (name@sha256:...). Errors reported inside the stream are errors.
+    /// `progress` (may be empty) is told of each change of the pull's progress and, when it
+    /// ends well, of the final figure (`done`).
     virtual sys::Result<void> pull(const std::string& reference,
-                                   const std::optional<RegistryCredentials>& credentials) = 0;
+                                   const std::optional<RegistryCredentials>& credentials,
+                                   const PullObserver& progress) = 0;
     /// Whether the image is present locally.
     virtual sys::Result<bool> has_image(const std::string& reference) = 0;
     /// All containers (running or not) labelled com.docker.compose.project=project, inspected.

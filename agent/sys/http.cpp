@@ -54,6 +54,15 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
     return size * count;
 }
 
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    auto* transfer = static_cast<Transfer*>(user);
+    if (transfer->request->cancelled()) {
+        transfer->aborted_by_caller = true;
+        return 1;
+    }
+    return 0;
+}
+
 std::size_t on_write(char* data, std::size_t size, std::size_t count, void* user) {
     auto* transfer = static_cast<Transfer*>(user);
     const std::string_view chunk(data, size * count);
@@ -143,6 +152,11 @@ Result<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
     }
     if (!request.unix_socket.empty()) {
         curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, request.unix_socket.c_str());
+    }
+    if (request.cancelled) {
+        curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &transfer);
+        curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     }
 
     if (request.method == "HEAD") {

@@ -20,12 +20,15 @@ struct HttpRequest {
     std::string body;
     std::string unix_socket;  ///< non-empty: connect to this AF_UNIX socket instead of TCP
     std::string ca_file;      ///< extra CA bundle for TLS verification
-    Duration timeout = std::chrono::seconds(30);
+    Duration timeout = std::chrono::seconds(30);  ///< zero: none (a stream followed until it ends)
     /// A collected body larger than this many bytes is an error (0: the client's own bound).
     std::size_t max_body = 0;
     /// When set, the body is streamed here chunk by chunk instead of collected; return false
     /// to abort the transfer.
     std::function<bool(std::string_view)> on_body;
+    /// When set, asked while the transfer runs (at least about once a second, also while
+    /// nothing arrives): true aborts it, as an error.
+    std::function<bool()> cancelled;
 };
 
 struct HttpResponse {

@@ -53,6 +53,7 @@ assert_eq 404 "$(code_of POST "/v1/stacks/$STACK/sync")" "POST sync on TCP"
 assert_eq 404 "$(code_of POST "/v1/stacks/$STACK/rollback")" "POST rollback on TCP"
 assert_eq 404 "$(code_of POST /v1/reload)" "POST reload on TCP"
 assert_eq 404 "$(code_of GET /v1/status)" "GET status on TCP"
+assert_eq 404 "$(code_of GET /v1/events)" "GET events (live progress) on TCP"
 assert_eq 405 "$(code_of POST /metrics)" "POST /metrics"
 assert_eq 0 "$(history_count)" "deployments after the requests on TCP"
 

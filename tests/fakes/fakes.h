@@ -262,12 +262,18 @@ public:
         FakeEngine& m_engine;
     };
     sys::Result<void> pull(const std::string& reference,
-                           const std::optional<runtime::RegistryCredentials>&) override {
+                           const std::optional<runtime::RegistryCredentials>&,
+                           const runtime::PullObserver& progress) override {
         pulls.push_back(reference);
         if (pull_fails) {
             return sys::Error::failed("pull failed");
         }
         local.insert(reference);
+        if (progress) {
+            // One layer of 100 bytes, half way and then done, as the Engine's stream reports.
+            progress({reference, 50, 100, 1, 0, false});
+            progress({reference, 100, 100, 1, 1, true});
+        }
         return {};
     }
     sys::Result<bool> has_image(const std::string& reference) override {

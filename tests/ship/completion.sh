@@ -40,7 +40,7 @@ fi
 nothing=$ship_tmp/unreachable-agentctl
 printf '#!/bin/sh\necho "agentd is not reachable" >&2\nexit 3\n' >"$nothing"
 chmod +x "$nothing"
-expect "config history pause policy reload resume rollback show status sync tags verify" "$nothing" ""
+expect "config history pause policy reload resume rollback show status sync tags verify watch" "$nothing" ""
 expect "show status sync" "$nothing" s
 expect "tags" "$nothing" t
 expect "--help --order --regex --semver" "$nothing" tags ghcr.io/acme/web --
@@ -90,6 +90,8 @@ EOS
 chmod +x "$fake"
 expect "shop shop-admin tools_2" "$fake" status ""
 expect "shop shop-admin" "$fake" pause sh
+expect "shop shop-admin tools_2" "$fake" watch ""
+expect "--help" "$nothing" watch --
 expect "tools_2" "$fake" --json rollback t
 expect "" "$fake" rollback shop ""
 expect "38 39 41" "$fake" show ""

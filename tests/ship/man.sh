@@ -10,7 +10,7 @@ declare -A sections=(
 )
 declare -A words=(
     [agentd.8]="--config --once --check-config --log-level --help --version SIGHUP SIGTERM Type=notify"
-    [agentctl.1]="--socket --json AGENTD_SOCKET status history show sync --wait rollback --to pause resume reload config --limit"
+    [agentctl.1]="--socket --json AGENTD_SOCKET status history show sync --wait watch rollback --to pause resume reload config --limit"
     [agent.yaml.5]="state_dir api.socket defaults registries stacks"
 )
 

@@ -22,6 +22,9 @@ struct Sandbox {
     daemon::testing::FakeBackend backend;
     daemon::ApiServer server{backend};
     sys::CurlHttpClient http;
+    sys::CurlHttpClient stream_http;
+    bool terminal = false;  // agentctl's output is a terminal
+    bool follow = false;    // hand agentctl the second client live progress is followed with
     daemon::testing::FakeClock clock;
     std::ostringstream out;
     std::ostringstream err;
@@ -43,7 +46,8 @@ struct Sandbox {
     int run(std::vector<std::string> args) {
         out.str("");
         err.str("");
-        ctl::CtlContext context{out, err, http, clock, socket().string()};
+        ctl::CtlContext context{
+            out, err, http, clock, socket().string(), follow ? &stream_http : nullptr, terminal};
         return ctl::run_agentctl(args, context);
     }
 };
@@ -317,4 +321,78 @@ TEST_CASE("agentctl: verify errors from agentd follow the API's status", "[ctl]"
     REQUIRE(s.run({"verify", "ghcr.io/acme/web", "--key", key.public_pem().string()}) == 1);
     CHECK(s.err.str() == "agentctl: registry ghcr.io: connection refused\n");
     CHECK(s.out.str().empty());
+}
+
+TEST_CASE("agentctl: watch prints the stream's JSON lines, or its display, until it ends",
+          "[ctl]") {
+    Sandbox s;
+    s.serve();
+    s.backend.event_lines = {
+        "{\"type\":\"subscribed\",\"stack\":\"shop\"}\n",
+        "{\"type\":\"heartbeat\"}\n{\"at\":\"2026-12-04T13:05:08Z\",\"stack\":\"shop\","
+        "\"deployment\":7,\"type\":\"phase\",\"phase\":\"pull\",\"message\":\"1 image(s)\"}\n",
+        "{\"stack\":\"shop\",\"deployment\":7,\"type\":\"end\",\"status\":\"succeeded\","
+        "\"message\":\"deployed\"}\n"};
+    // agentd ending the stream (it stops) ends watch, as unreachable from then on.
+    REQUIRE(s.run({"--json", "watch", "shop"}) == 3);
+    CHECK(s.backend.calls.back() == "events shop");
+    std::vector<nlohmann::json> lines;
+    std::istringstream in(s.out.str());
+    for (std::string line; std::getline(in, line);) {
+        lines.push_back(nlohmann::json::parse(line));
+    }
+    REQUIRE(lines.size() == 3);  // the heartbeat is not printed
+    CHECK(lines[0]["type"] == "subscribed");
+    CHECK(lines[1]["phase"] == "pull");
+    CHECK(lines[2]["status"] == "succeeded");
+    CHECK(s.err.str() == "agentctl: agentd ended the stream (it is stopping)\n");
+
+    REQUIRE(s.run({"watch"}) == 3);
+    CHECK(s.backend.calls.back() == "events *");
+    CHECK(s.out.str() ==
+          "13:05:08 shop #7 pull: 1 image(s)\nshop #7 cycle ended: succeeded: deployed\n");
+
+    REQUIRE(s.run({"watch", "nope"}) == 2);
+    CHECK(s.err.str() == "agentctl: unknown stack \"nope\"\n");
+}
+
+TEST_CASE("agentctl: sync STACK --wait --json streams the cycle's lines, then its outcome",
+          "[ctl]") {
+    Sandbox s;
+    s.serve();
+    s.follow = true;
+    s.backend.cycle = {deploy::Outcome::RolledBack, 8, "web: unhealthy"};
+    s.backend.event_lines = {
+        "{\"type\":\"subscribed\",\"stack\":\"shop\"}\n",
+        "{\"stack\":\"shop\",\"deployment\":8,\"type\":\"phase\",\"phase\":\"gate\","
+        "\"message\":\"waiting\"}\n",
+        "{\"stack\":\"shop\",\"deployment\":8,\"type\":\"end\",\"status\":\"rolled_back\","
+        "\"message\":\"web: unhealthy\"}\n"};
+    REQUIRE(s.run({"--json", "sync", "shop", "--wait"}) == 1);
+    // Subscribed before the sync was asked for, so nothing of the cycle is missed.
+    REQUIRE(s.backend.calls.size() >= 2);
+    CHECK(s.backend.calls[s.backend.calls.size() - 2] == "events shop");
+    CHECK(s.backend.calls.back() == "sync shop wait");
+    std::vector<nlohmann::json> lines;
+    std::istringstream in(s.out.str());
+    for (std::string line; std::getline(in, line);) {
+        lines.push_back(nlohmann::json::parse(line));
+    }
+    REQUIRE(lines.size() == 4);
+    CHECK(lines[1]["phase"] == "gate");
+    CHECK(lines[2]["type"] == "end");
+    // The last line is the outcome document, as without the stream.
+    CHECK(lines[3] == nlohmann::json{{"outcome", "rolled_back"},
+                                     {"deployment", 8},
+                                     {"message", "web: unhealthy"}});
+    // Without --json or a terminal: the outcome only, as before.
+    REQUIRE(s.run({"sync", "shop", "--wait"}) == 1);
+    CHECK(s.out.str() == "shop: rolled_back, deployment 8: web: unhealthy\n");
+    // On a terminal: the progress display, then the outcome.
+    s.terminal = true;
+    REQUIRE(s.run({"sync", "shop", "--wait"}) == 1);
+    CHECK(s.out.str() ==
+          "shop #8 gate: waiting\n"
+          "shop #8 cycle ended: rolled_back: web: unhealthy\n"
+          "shop: rolled_back, deployment 8: web: unhealthy\n");
 }

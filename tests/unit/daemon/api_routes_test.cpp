@@ -282,3 +282,24 @@ TEST_CASE("api routes: verify errors keep their status and message", "[daemon]")
     b.verify_error = sys::Error::unavailable("registry ghcr.io: connection refused");
     CHECK(handle_request(b, req("POST", "/v1/verify", body)).status == 502);
 }
+
+TEST_CASE("api routes: GET /v1/events streams the backend's lines as JSON lines", "[daemon]") {
+    FakeBackend backend;
+    backend.event_lines = {"{\"type\":\"subscribed\"}\n"};
+    auto r = handle_request(backend, {"GET", "/v1/events", {{"stack", "shop"}}, "", {}, ""});
+    CHECK(r.status == 200);
+    CHECK(r.content_type == "application/x-ndjson");
+    REQUIRE(r.stream);
+    CHECK(r.stream->next(sys::Duration::zero()) == "{\"type\":\"subscribed\"}\n");
+    CHECK_FALSE(r.stream->next(sys::Duration::zero()).has_value());
+    CHECK(backend.calls.back() == "events shop");
+    // Every stack without ?stack=.
+    REQUIRE(handle_request(backend, {"GET", "/v1/events", {}, "", {}, ""}).stream);
+    CHECK(backend.calls.back() == "events *");
+    // An unknown stack is a 404 naming it, not a stream; other methods are refused.
+    auto unknown = handle_request(backend, {"GET", "/v1/events", {{"stack", "nope"}}, "", {}, ""});
+    CHECK(unknown.status == 404);
+    CHECK_FALSE(unknown.stream);
+    CHECK(unknown.body["error"] == "unknown stack \"nope\"");
+    CHECK(handle_request(backend, {"POST", "/v1/events", {}, "", {}, ""}).status == 405);
+}

@@ -13,12 +13,16 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 #include <vector>
 
+#include "agent/daemon/event_stream.h"
+#include "agent/daemon/progress_hub.h"
 #include "agent/sys/http.h"
 #include "agent/sys/process.h"
 #include "tests/unit/daemon/fake_backend.h"
@@ -406,4 +410,126 @@ TEST_CASE("api server: a TCP route table gets headers, peer address, and its own
     CHECK(refused->status == 413);
     std::lock_guard lock(mutex);
     CHECK(seen.size() == 1);  // the handler never saw it
+}
+
+namespace {
+
+/// A route table serving GET /v1/events from a real ProgressHub, as the daemon's backend does.
+daemon::ApiServer::Handler events_route(daemon::ProgressHub& hub) {
+    return [&hub](const daemon::ApiRequest& r) {
+        daemon::ApiReply reply;
+        reply.content_type = "application/x-ndjson";
+        reply.stream = std::make_shared<daemon::EventStream>(hub.subscribe("shop"), "shop");
+        (void)r;
+        return reply;
+    };
+}
+
+/// Polls `done` until it holds or `deadline` passes.
+template <class Done>
+bool eventually(Done done, std::chrono::seconds deadline = std::chrono::seconds(20)) {
+    const auto end = std::chrono::steady_clock::now() + deadline;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() > end) {
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("api server: a stream is sent as it is published, as chunked JSON lines",
+          "[daemon][progress]") {
+    TempDir dir;
+    daemon::ProgressHub hub;
+    daemon::ApiServer server(events_route(hub));
+    const auto socket = dir.path() / "api.sock";
+    REQUIRE(server.start(socket).ok());
+
+    std::mutex mutex;
+    std::string received;
+    std::thread client([&] {
+        sys::CurlHttpClient http;
+        sys::HttpRequest r;
+        r.url = "http://localhost/v1/events?stack=shop";
+        r.unix_socket = socket.string();
+        r.timeout = std::chrono::seconds(60);
+        r.on_body = [&](std::string_view chunk) {
+            const std::lock_guard lock(mutex);
+            received.append(chunk);
+            return received.find("\"n\":2") == std::string::npos;  // stop after the second
+        };
+        (void)http.send(r);
+    });
+    const auto has = [&](const std::string& text) {
+        return [&, text] {
+            const std::lock_guard lock(mutex);
+            return received.find(text) != std::string::npos;
+        };
+    };
+    // Subscribed once the greeting arrived; what is published afterwards arrives while the
+    // response is still open.
+    REQUIRE(eventually(has("\"subscribed\"")));
+    hub.publish("shop", {{"type", "phase"}, {"n", 1}});
+    REQUIRE(eventually(has("\"n\":1")));
+    hub.publish("blog", {{"type", "phase"}, {"n", 9}});
+    hub.publish("shop", {{"type", "phase"}, {"n", 2}});
+    client.join();
+    CHECK(received ==
+          "{\"stack\":\"shop\",\"type\":\"subscribed\"}\n{\"n\":1,\"type\":\"phase\"}\n"
+          "{\"n\":2,\"type\":\"phase\"}\n");
+    // The client went away: its subscription ends (seen at the next write, a heartbeat at most).
+    CHECK(eventually([&] { return hub.subscribers() == 0; }));
+}
+
+TEST_CASE("api server: stopping does not wait for a client following a stream",
+          "[daemon][progress]") {
+    // A stream with nothing to send, ever (no line, no heartbeat): only the server's own stop
+    // can end it. It gives up by itself after a minute, so that a server that waits for it
+    // fails the deadline below instead of hanging the test.
+    class SilentStream final : public daemon::ApiStream {
+    public:
+        std::optional<std::string> next(sys::Duration wait) override {
+            std::this_thread::sleep_for(wait);
+            ++calls;
+            if (std::chrono::steady_clock::now() - m_started > std::chrono::seconds(60)) {
+                return std::nullopt;
+            }
+            return std::string();
+        }
+        std::atomic<int> calls{0};
+
+    private:
+        std::chrono::steady_clock::time_point m_started = std::chrono::steady_clock::now();
+    };
+    auto stream = std::make_shared<SilentStream>();
+    TempDir dir;
+    auto server = std::make_unique<daemon::ApiServer>([stream](const daemon::ApiRequest&) {
+        daemon::ApiReply reply;
+        reply.content_type = "application/x-ndjson";
+        reply.stream = stream;
+        return reply;
+    });
+    const auto socket = dir.path() / "api.sock";
+    REQUIRE(server->start(socket).ok());
+    std::atomic<bool> ended{false};
+    std::thread client([&] {
+        sys::CurlHttpClient http;
+        sys::HttpRequest r;
+        r.url = "http://localhost/v1/events";
+        r.unix_socket = socket.string();
+        r.timeout = std::chrono::seconds(120);
+        r.on_body = [](std::string_view) { return true; };
+        (void)http.send(r);
+        ended = true;
+    });
+    REQUIRE(eventually([&] { return stream->calls > 0; }));  // the reader waits on the stream
+    // stop() returns (one that waits for the stream fails the deadline)...
+    auto stopping = std::async(std::launch::async, [&] { server->stop(); });
+    REQUIRE(stopping.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+    // ...and the client's stream ended with it.
+    CHECK(eventually([&] { return ended.load(); }));
+    client.join();
 }

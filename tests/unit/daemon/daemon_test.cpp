@@ -683,6 +683,30 @@ TEST_CASE("daemon: each poll's outcome is counted in the metrics", "[daemon]") {
     CHECK(metrics.metrics().value("agentd_poll_errors_total", {"blog"}) == 1);
 }
 
+TEST_CASE("daemon: each cycle's end is published as live progress of its stack", "[daemon]") {
+    TempDir dir;
+    FakeWiring wiring;
+    wiring.recorder.outcomes["blog"] = deploy::Outcome::PollError;
+    RecordingNotifier notifier;
+    daemon::testing::FakeClock clock;
+    daemon::ProgressHub progress;
+    auto blog = progress.subscribe("blog");
+    auto all = progress.subscribe(std::nullopt);
+    daemon::Daemon d(two_stacks(dir.path()), dir.path() / "agent.yaml", wiring, notifier, clock,
+                     nullptr, &progress);
+    REQUIRE(d.run_once() == 1);
+    const auto ends = blog->take(sys::Duration::zero()).events;
+    REQUIRE(ends.size() == 1);  // recovery is not a cycle
+    CHECK(ends[0]["type"] == "end");
+    CHECK(ends[0]["stack"] == "blog");
+    CHECK(ends[0]["status"] == "poll_error");
+    CHECK(ends[0]["at"] == sys::format_rfc3339(clock.now()));
+    const auto every = all->take(sys::Duration::zero()).events;
+    REQUIRE(every.size() == 2);
+    CHECK(every[0]["stack"] == "shop");
+    CHECK(every[1]["stack"] == "blog");
+}
+
 TEST_CASE("daemon: api.listen serves healthz, readyz and metrics, and no control route",
           "[daemon]") {
     TempDir dir;

@@ -122,6 +122,30 @@ public:
         }
         return v;
     }
+    /// A stream handing out `event_lines`, one per next(), then ending.
+    class LinesStream final : public ApiStream {
+    public:
+        explicit LinesStream(std::vector<std::string> lines) : m_lines(std::move(lines)) {}
+        std::optional<std::string> next(sys::Duration) override {
+            if (m_next == m_lines.size()) {
+                return std::nullopt;
+            }
+            return m_lines[m_next++];
+        }
+
+    private:
+        std::vector<std::string> m_lines;
+        std::size_t m_next = 0;
+    };
+    std::vector<std::string> event_lines;
+    sys::Result<std::unique_ptr<ApiStream>> events(
+        const std::optional<std::string>& stack) override {
+        calls.push_back("events " + stack.value_or("*"));
+        if (stack && !known(*stack)) {
+            return unknown_stack(*stack);
+        }
+        return std::unique_ptr<ApiStream>(std::make_unique<LinesStream>(event_lines));
+    }
 };
 
 inline model::Deployment sample_deployment(std::int64_t id, const std::string& stack) {

@@ -74,6 +74,7 @@ TEST_CASE("monitoring routes: no control route, nor any other path, is reachable
                                                           {"POST", "/v1/reload"},
                                                           {"GET", "/v1/status"},
                                                           {"GET", "/v1/history"},
+                                                          {"GET", "/v1/events"},
                                                           {"POST", "/v1/verify"},
                                                           {"GET", "/"},
                                                           {"GET", "/metrics/"},

@@ -43,6 +43,23 @@ struct RecordingObserver final : deploy::CycleObserver {
                             d.finished_at.value_or(d.started_at) - d.started_at))) +
                         "s");
     }
+    /// Live progress, apart from `calls`: "phase 1 pull", "pull 1 IMAGE 50/100 0/1",
+    /// "gate 1 sample 2 good".
+    std::vector<std::string> progress;
+    void recorded(const model::Deployment& d, const model::Event& e) override {
+        progress.push_back("phase " + std::to_string(d.id) + " " + e.phase);
+    }
+    void pulling(const model::Deployment& d, const runtime::PullProgress& p) override {
+        progress.push_back("pull " + std::to_string(d.id) + " " + p.reference + " " +
+                           std::to_string(p.current) + "/" + std::to_string(p.total) + " " +
+                           std::to_string(p.layers_done) + "/" + std::to_string(p.layers) +
+                           (p.done ? " done" : ""));
+    }
+    void gate_sample(const model::Deployment& d, const deploy::GateSample& s) override {
+        progress.push_back("gate " + std::to_string(d.id) + " sample " + std::to_string(s.number) +
+                           (s.verdict.good() ? " good" : " not good") + " " +
+                           std::to_string(s.containers.size()) + " containers");
+    }
 };
 
 struct PipelineFixture {

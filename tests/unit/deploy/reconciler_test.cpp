@@ -1,6 +1,10 @@
 #include "agent/deploy/reconciler.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "tests/fakes/fakes.h"
 #include "tests/unit/deploy/pipeline_fixture.h"
@@ -631,4 +635,41 @@ TEST_CASE("reconciler: the observer hears of polls, gates and deployments with t
     CHECK(calls[7] == "observed shop error 0s");
     // the stable window of the passed gate (5s) is its duration on the clock
     CHECK(calls[1] != "gated shop passed 0s");
+}
+
+TEST_CASE(
+    "reconciler: the observer hears of each phase, pull progress and gate sample as they "
+    "happen",
+    "[deploy]") {
+    Fixture f;
+    REQUIRE(f.poll().outcome == deploy::Outcome::Succeeded);
+    const auto& progress = f.observer.progress;
+    const auto at = [&](const std::string& prefix) {
+        return std::find_if(progress.begin(), progress.end(),
+                            [&](const std::string& line) { return line.rfind(prefix, 0) == 0; }) -
+               progress.begin();
+    };
+    INFO(fmt::format("{}", fmt::join(progress, "\n")));
+    // Phases in the order of the pipeline, each after the store has it.
+    const auto pull = at("phase 1 pull");
+    const auto pulling = at("pull 1 ");
+    const auto apply = at("phase 1 apply");
+    const auto gate = at("phase 1 gate");
+    const auto sample = at("gate 1 sample 1 ");
+    const auto record = at("phase 1 record");
+    const auto n = static_cast<long>(progress.size());
+    REQUIRE(record < n);
+    CHECK(pull < pulling);
+    CHECK(pulling < apply);
+    CHECK(apply < gate);
+    CHECK(gate < sample);
+    CHECK(sample < record);
+    // The engine's figures, ending with the pull done.
+    CHECK(std::count_if(progress.begin(), progress.end(), [](const std::string& line) {
+              return line.rfind("pull 1 ", 0) == 0 &&
+                     line.find(" 100/100 1/1 done") != std::string::npos;
+          }) == static_cast<long>(f.engine.pulls.size()));
+    // Samples until the gate passes: the last one good, with the release's containers.
+    CHECK(progress[record - 1].find(" good ") != std::string::npos);
+    CHECK(progress[record - 1].find(" 0 containers") == std::string::npos);
 }

@@ -581,7 +581,7 @@ TEST_CASE("compose: up runs a service pinned to a registry digest",
 
     sys::CurlHttpClient http;
     DockerEngine engine(http);
-    REQUIRE(engine.pull(pinned, std::nullopt).ok());
+    REQUIRE(engine.pull(pinned, std::nullopt, {}).ok());
 
     // The file tracks a tag; the pin replaces it with the digest that was resolved and pulled.
     write(live.dir.path() / "compose.yaml",

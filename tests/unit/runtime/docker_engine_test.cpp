@@ -98,7 +98,7 @@ TEST_CASE("engine: pull sends name and digest, and credentials as X-Registry-Aut
     DockerEngine engine(http);
     const std::string digest = "sha256:" + std::string(64, 'a');
     auto r = engine.pull("ghcr.io:443/acme/web:2.3@" + digest,
-                         RegistryCredentials{"bot", "s3cret", "ghcr.io"});
+                         RegistryCredentials{"bot", "s3cret", "ghcr.io"}, {});
     REQUIRE(r.ok());
     const auto& req = http.requests.back();
     CHECK(req.method == "POST");
@@ -121,7 +121,7 @@ TEST_CASE("engine: errors inside a 200 pull stream fail the pull", "[runtime][en
              "{\"status\":\"Pulling fs layer\"}\n"
              "{\"errorDetail\":{\"message\":\"unexpected EOF\"},\"error\":\"unexpected EOF\"}\n");
     DockerEngine engine(http);
-    auto r = engine.pull("r.example/app@sha256:" + std::string(64, 'b'), std::nullopt);
+    auto r = engine.pull("r.example/app@sha256:" + std::string(64, 'b'), std::nullopt, {});
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().kind == sys::Error::Kind::Failed);
     CHECK(r.error().message.find("unexpected EOF") != std::string::npos);
@@ -134,7 +134,7 @@ TEST_CASE("engine: a pull answered 404 is NotFound with the engine's message",
     auto http = engine_with_version("1.41");
     http.add("/images/create", 404, R"({"message":"manifest unknown"})");
     DockerEngine engine(http);
-    auto r = engine.pull("r.example/app:1", std::nullopt);
+    auto r = engine.pull("r.example/app:1", std::nullopt, {});
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().is_not_found());
     CHECK(r.error().message.find("manifest unknown") != std::string::npos);
@@ -148,10 +148,10 @@ TEST_CASE("engine: refused registry credentials are Unauthorized", "[runtime][en
     http.add("/images/create?fromImage=b", 200,
              "{\"errorDetail\":{\"message\":\"unauthorized: authentication required\"}}\n");
     DockerEngine engine(http);
-    auto missing = engine.pull("a:1", std::nullopt);
+    auto missing = engine.pull("a:1", std::nullopt, {});
     REQUIRE_FALSE(missing.ok());
     CHECK(missing.error().kind == sys::Error::Kind::Unauthorized);
-    auto wrong = engine.pull("b:1", RegistryCredentials{"bot", "wrong-secret", "r"});
+    auto wrong = engine.pull("b:1", RegistryCredentials{"bot", "wrong-secret", "r"}, {});
     REQUIRE_FALSE(wrong.ok());
     CHECK(wrong.error().kind == sys::Error::Kind::Unauthorized);
     CHECK(wrong.error().message.find("wrong-secret") == std::string::npos);
@@ -161,7 +161,7 @@ TEST_CASE("engine: references that do not fit in a URL path are rejected", "[run
     auto http = engine_with_version("1.41");
     DockerEngine engine(http);
     CHECK(engine.has_image("a/../b?x=1").error().kind == sys::Error::Kind::InvalidInput);
-    CHECK(engine.pull("", std::nullopt).error().kind == sys::Error::Kind::InvalidInput);
+    CHECK(engine.pull("", std::nullopt, {}).error().kind == sys::Error::Kind::InvalidInput);
 }
 
 TEST_CASE("engine: pull references split into fromImage and tag", "[runtime][engine]") {
@@ -365,13 +365,13 @@ TEST_CASE("engine: pull by digest from a registry, and a missing digest fails cl
     sys::CurlHttpClient http;
     DockerEngine engine(http);
     CHECK(engine.has_image(pinned).value() == false);
-    auto pulled = engine.pull(pinned, std::nullopt);
+    auto pulled = engine.pull(pinned, std::nullopt, {});
     INFO((pulled.ok() ? std::string() : pulled.error().message));
     REQUIRE(pulled.ok());
     CHECK(engine.has_image(pinned).value() == true);
 
     const auto missing = repo + "@sha256:" + std::string(64, '0');
-    auto r = engine.pull(missing, std::nullopt);
+    auto r = engine.pull(missing, std::nullopt, {});
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().is_not_found());
     CHECK(r.error().message.find(missing) != std::string::npos);
@@ -445,8 +445,56 @@ TEST_CASE("engine: pulling a multi-platform index digest runs the host's platfor
 
     run_ok({"docker", "rmi", host_tag, other_tag});
     DockerEngine engine(http);
-    auto pulled = engine.pull(index_ref, std::nullopt);
+    auto pulled = engine.pull(index_ref, std::nullopt, {});
     INFO((pulled.ok() ? std::string() : pulled.error().message));
     REQUIRE(pulled.ok());
     CHECK(run_ok({"docker", "image", "inspect", "--format", "{{.Id}}", index_ref}) == host_id);
+}
+
+TEST_CASE("engine: pull reports the stream's progress per image, and the end as done",
+          "[runtime][engine]") {
+    auto http = engine_with_version("1.41");
+    // Lines as docker 20.10 sends them (see pull_progress_test.cpp), cut into 7-byte chunks.
+    http.add("/images/create", 200,
+             R"({"status":"Pulling from app","id":"1"})"
+             "\n"
+             R"({"status":"Pulling fs layer","progressDetail":{},"id":"a1"})"
+             "\n"
+             R"({"status":"Downloading","progressDetail":{"current":300,"total":1000},"id":"a1"})"
+             "\n"
+             R"({"status":"Download complete","progressDetail":{},"id":"a1"})"
+             "\n"
+             R"({"status":"Pull complete","progressDetail":{},"id":"a1"})"
+             "\n"
+             R"({"status":"Status: Downloaded newer image for r.example/app@sha256:aa"})"
+             "\n");
+    DockerEngine engine(http);
+    std::vector<PullProgress> seen;
+    const std::string reference = "r.example/app@sha256:" + std::string(64, 'c');
+    REQUIRE(engine.pull(reference, std::nullopt, [&](const PullProgress& p) { seen.push_back(p); })
+                .ok());
+    REQUIRE(seen.size() == 5);
+    CHECK(seen[0].reference == reference);
+    CHECK(seen[0].layers == 1);
+    CHECK(seen[1].current == 300);
+    CHECK(seen[1].total == 1000);
+    CHECK(seen[2].current == 1000);
+    CHECK(seen[3].layers_done == 1);
+    CHECK_FALSE(seen[3].done);
+    CHECK(seen[4].done);
+    CHECK(seen[4].current == 1000);
+    // A failed pull ends without a "done".
+    auto failing = engine_with_version("1.41");
+    failing.add("/images/create", 200,
+                R"({"status":"Pulling fs layer","progressDetail":{},"id":"a1"})"
+                "\n"
+                R"({"errorDetail":{"message":"unexpected EOF"},"error":"unexpected EOF"})"
+                "\n");
+    DockerEngine broken(failing);
+    seen.clear();
+    REQUIRE_FALSE(
+        broken.pull(reference, std::nullopt, [&](const PullProgress& p) { seen.push_back(p); })
+            .ok());
+    REQUIRE(seen.size() == 1);
+    CHECK_FALSE(seen.back().done);
 }
