@@ -76,6 +76,17 @@ public:
                                                       std::optional<std::int64_t> to) = 0;
     /// Sets or clears `paused`; resume also clears `pinned`. Returns the new state.
     virtual sys::Result<model::StackState> set_paused(const std::string& stack, bool paused) = 0;
+    /// Holds `stack` at `deployment`'s release (Reconciler::pin), waiting for any restore it
+    /// takes. An unknown deployment or another stack's: 404; one that did not pass the gate:
+    /// 409. A restore that fails the gate is a result (outcome rolled_back), not an error.
+    virtual sys::Result<deploy::CycleResult> pin(const std::string& stack,
+                                                 std::int64_t deployment) = 0;
+    /// Clears `pinned` (`paused` stays) and queues a cycle, which may deploy the newest
+    /// candidate at once. Returns the new state.
+    virtual sys::Result<model::StackState> unpin(const std::string& stack) = 0;
+    /// Forgets every release of `stack` marked bad, then runs a cycle with trigger `retry` and
+    /// returns its result (a paused or pinned stack still deploys nothing).
+    virtual sys::Result<deploy::CycleResult> retry(const std::string& stack) = 0;
     /// Reloads the configuration file; returns the number of stacks. A bad file is a 400 with
     /// every issue, and the old configuration stays.
     virtual sys::Result<int> reload() = 0;

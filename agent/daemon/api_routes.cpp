@@ -174,7 +174,26 @@ ApiReply post_stack(ApiBackend& backend, const std::string& stack, std::string_v
         }
         return {200, to_json(*result)};
     }
-    auto result = backend.set_paused(stack, action == "pause");
+    if (action == "pin") {
+        const json deployment = args.value("deployment", json(nullptr));
+        if (!deployment.is_number_integer() || deployment.get<std::int64_t>() <= 0) {
+            return error_reply(sys::Error::invalid("deployment: expected a deployment id"));
+        }
+        auto result = backend.pin(stack, deployment.get<std::int64_t>());
+        if (!result) {
+            return error_reply(result.error());
+        }
+        return {200, to_json(*result)};
+    }
+    if (action == "retry") {
+        auto result = backend.retry(stack);
+        if (!result) {
+            return error_reply(result.error());
+        }
+        return {200, to_json(*result)};
+    }
+    auto result =
+        action == "unpin" ? backend.unpin(stack) : backend.set_paused(stack, action == "pause");
     if (!result) {
         return error_reply(result.error());
     }
@@ -389,7 +408,8 @@ ApiReply handle_request(ApiBackend& backend, const ApiRequest& request) {
         }
         if (parts.size() == 4 && parts[1] == "stacks" &&
             (parts[3] == "sync" || parts[3] == "rollback" || parts[3] == "pause" ||
-             parts[3] == "resume")) {
+             parts[3] == "resume" || parts[3] == "pin" || parts[3] == "unpin" ||
+             parts[3] == "retry")) {
             return post ? post_stack(backend, std::string(parts[2]), parts[3], request)
                         : method_not_allowed("POST");
         }

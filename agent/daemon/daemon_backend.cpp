@@ -148,6 +148,62 @@ sys::Result<model::StackState> DaemonBackend::set_paused(const std::string& stac
     return state;
 }
 
+sys::Result<deploy::CycleResult> DaemonBackend::pin(const std::string& stack,
+                                                    std::int64_t deployment) {
+    if (!known(stack)) {
+        return unknown_stack(stack);
+    }
+    {
+        // Refused here, with the status agentctl turns into its exit code; the worker checks
+        // again when the job runs.
+        std::lock_guard lock(m_store_mutex);
+        auto target = m_store->deployment(deployment, false);
+        if (!target || target->stack != stack) {
+            return sys::Error::not_found(
+                fmt::format("stack {} has no deployment {}", stack, deployment));
+        }
+        if (target->status != model::Status::Succeeded &&
+            target->status != model::Status::Superseded) {
+            return sys::Error::conflict(
+                fmt::format("deployment {} is {}: only a release that succeeded can be pinned",
+                            deployment, model::to_string(target->status)));
+        }
+    }
+    const sys::LogScope scope(stack);
+    spdlog::info("stack {}: pin at deployment {} requested", stack, deployment);
+    return run_and_wait(Job{Job::Kind::Pin, stack, model::Trigger::Rollback, deployment, nullptr});
+}
+
+sys::Result<model::StackState> DaemonBackend::unpin(const std::string& stack) {
+    if (!known(stack)) {
+        return unknown_stack(stack);
+    }
+    model::StackState state;
+    {
+        std::lock_guard lock(m_store_mutex);
+        m_store->set_control(stack, m_store->stack_state(stack).paused, std::nullopt);
+        state = m_store->stack_state(stack);
+    }
+    const sys::LogScope scope(stack);
+    spdlog::info("stack {}: unpinned", stack);
+    // The held candidate is deployed at once instead of after the rest of the interval.
+    m_queue.push(Job{Job::Kind::Cycle, stack, model::Trigger::Manual, std::nullopt, nullptr});
+    return state;
+}
+
+sys::Result<deploy::CycleResult> DaemonBackend::retry(const std::string& stack) {
+    if (!known(stack)) {
+        return unknown_stack(stack);
+    }
+    {
+        std::lock_guard lock(m_store_mutex);
+        m_store->clear_bad(stack);
+    }
+    const sys::LogScope scope(stack);
+    spdlog::info("stack {}: retry requested: bad releases forgotten", stack);
+    return run_and_wait(Job{Job::Kind::Cycle, stack, model::Trigger::Retry, std::nullopt, nullptr});
+}
+
 sys::Result<int> DaemonBackend::reload() {
     return m_reload();
 }
