@@ -238,6 +238,14 @@ int cmd_retry(Session& s, const Args& a) {
     return exit_code_for_outcome(doc->value("outcome", ""));
 }
 
+/// What the next deployment of STACK would change, from what its last poll observed.
+int cmd_diff(Session& s, const Args& a) {
+    if (auto doc = s.request("GET", stack_path(a.stack, "diff"))) {
+        s.print(*doc, [](const json& d) { return render_diff(d); });
+    }
+    return s.exit_code;
+}
+
 int cmd_reload(Session& s) {
     if (auto doc = s.request("POST", "/v1/reload")) {
         s.print(*doc, [](const json& d) {
@@ -459,6 +467,9 @@ int run_agentctl(const std::vector<std::string>& args, CtlContext& context) {
     auto* retry = app.add_subcommand(
         "retry", "forget the stack's releases marked bad and poll now (waits for the outcome)");
     retry->add_option("STACK", a.stack, "the stack")->required();
+    auto* diff = app.add_subcommand(
+        "diff", "what the next deployment would change: commits, images, compose files");
+    diff->add_option("STACK", a.stack, "the stack")->required();
     auto* pause = app.add_subcommand("pause", "stop automatic deployments of a stack");
     pause->add_option("STACK", a.stack, "the stack")->required();
     auto* resume = app.add_subcommand("resume", "restart automatic deployments (and unpin)");
@@ -551,6 +562,9 @@ int run_agentctl(const std::vector<std::string>& args, CtlContext& context) {
     }
     if (*retry) {
         return cmd_retry(session, a);
+    }
+    if (*diff) {
+        return cmd_diff(session, a);
     }
     if (*pause || *resume) {
         return cmd_pause(session, a, pause->parsed());

@@ -10,7 +10,9 @@
 
 #include "agent/config/config.h"
 #include "agent/deploy/reconciler.h"
+#include "agent/deploy/release_diff.h"
 #include "agent/model/deployment.h"
+#include "agent/sources/git_source.h"
 #include "agent/sources/image_ref.h"
 #include "agent/sys/result.h"
 
@@ -55,6 +57,22 @@ struct VerifyVerdict {
     std::string message;
 };
 
+/// What the stack's next deployment would change (`agentctl diff`): the release its last poll
+/// observed compared with the current one.
+struct StackDiff {
+    std::string stack;
+    std::optional<model::Deployment> current;
+    std::optional<model::Release> candidate;  ///< as the last successful poll observed it
+    /// The candidate differs from what runs and the last poll left it pending (deploying,
+    /// waiting, held by a pin, or marked bad: `note` says which).
+    bool pending = false;
+    std::string note;                         ///< the stack's candidate line, as status shows it
+    std::vector<sources::GitCommit> commits;  ///< current..candidate, newest first
+    bool commits_truncated = false;
+    std::string compose_diff;  ///< unified diff of the stack's directory
+    deploy::ServiceChanges services;
+};
+
 class ApiBackend {
 public:
     virtual ~ApiBackend() = default;
@@ -87,6 +105,9 @@ public:
     /// Forgets every release of `stack` marked bad, then runs a cycle with trigger `retry` and
     /// returns its result (a paused or pinned stack still deploys nothing).
     virtual sys::Result<deploy::CycleResult> retry(const std::string& stack) = 0;
+    /// What the next deployment of `stack` would change; reads the store, the observed
+    /// release and the stack's git mirror, deploys and fetches nothing.
+    virtual sys::Result<StackDiff> diff(const std::string& stack) = 0;
     /// Reloads the configuration file; returns the number of stacks. A bad file is a 400 with
     /// every issue, and the old configuration stays.
     virtual sys::Result<int> reload() = 0;

@@ -46,6 +46,7 @@ public:
                                          std::int64_t deployment) override;
     sys::Result<model::StackState> unpin(const std::string& stack) override;
     sys::Result<deploy::CycleResult> retry(const std::string& stack) override;
+    sys::Result<StackDiff> diff(const std::string& stack) override;
     sys::Result<int> reload() override;
     sys::Result<std::vector<std::string>> tags(const sources::ImageRef& image) override;
     sys::Result<VerifyVerdict> verify(const sources::ImageRef& image,

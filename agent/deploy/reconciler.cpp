@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "agent/deploy/release_diff.h"
 #include "agent/deploy/release_text.h"
 #include "agent/deploy/services_cache.h"
 #include "agent/sources/image_ref.h"
@@ -114,6 +115,8 @@ CycleResult Reconciler::cycle(const config::Stack& stack, model::Trigger trigger
         return {Outcome::PollError, {}, poll.error};
     }
     poll.revision = observed->revision;
+    // For `agentctl diff`: what the next deployment would be, as this poll saw it.
+    remember_observed(observed_release_file(m_state_dir, stack.name), observed->release());
     // 2. plan: what should run, and whether that is already the case.
     Plan next = plan(stack, *observed, known(stack, *observed), m_s.clock.now());
     if (pinned) {

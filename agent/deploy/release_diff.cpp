@@ -1,5 +1,9 @@
 #include "agent/deploy/release_diff.h"
 
+#include <spdlog/spdlog.h>
+
+#include "agent/sys/files.h"
+
 namespace agentd::deploy {
 namespace {
 
@@ -74,6 +78,52 @@ json to_json(const ServiceChanges& changes, const std::map<std::string, std::str
     return json{{"changed", changed},
                 {"added", listed(changes.added, to)},
                 {"removed", listed(changes.removed, from)}};
+}
+
+std::filesystem::path observed_release_file(const std::filesystem::path& state_dir,
+                                            const std::string& stack) {
+    return state_dir / "meta" / stack / "observed.json";
+}
+
+namespace {
+
+std::string release_text(const model::Release& release) {
+    return json{{"revision", release.revision}, {"tag", release.tag}, {"images", release.images}}
+        .dump();
+}
+
+}  // namespace
+
+void remember_observed(const std::filesystem::path& file, const model::Release& release) {
+    const std::string text = release_text(release);
+    if (auto old = sys::read_file(file); old && *old == text) {
+        return;
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(file.parent_path(), ec);
+    if (auto written = sys::write_file_atomic(file, text); !written) {
+        spdlog::warn("{}: {}", file.string(), written.error().message);
+    }
+}
+
+std::optional<model::Release> observed_release(const std::filesystem::path& file) {
+    auto text = sys::read_file(file);
+    if (!text) {
+        return std::nullopt;
+    }
+    const json doc = json::parse(*text, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) {
+        return std::nullopt;
+    }
+    try {
+        model::Release release;
+        release.revision = doc.value("revision", "");
+        release.tag = doc.value("tag", "");
+        release.images = doc.value("images", std::map<std::string, std::string>{});
+        return release;
+    } catch (const json::exception&) {
+        return std::nullopt;
+    }
 }
 
 }  // namespace agentd::deploy

@@ -4,12 +4,15 @@
 // JSON document. The git side (commits in between, the compose file patch) is read from the
 // mirror by the caller and joins this document there.
 
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "agent/model/deployment.h"
 
 namespace agentd::deploy {
 
@@ -52,5 +55,15 @@ ServiceChanges compare_images(const std::map<std::string, std::string>& from,
 nlohmann::json to_json(const ServiceChanges& changes,
                        const std::map<std::string, std::string>& from,
                        const std::map<std::string, std::string>& to);
+
+/// Where the reconciler keeps the release the stack's last successful poll observed, for
+/// `agentctl diff`: state_dir/meta/STACK/observed.json, {"revision","tag","images"}.
+std::filesystem::path observed_release_file(const std::filesystem::path& state_dir,
+                                            const std::string& stack);
+/// Writes `release` to `file` unless it holds it already (a poll that finds nothing new
+/// writes nothing). A failure is logged, never an error of the poll.
+void remember_observed(const std::filesystem::path& file, const model::Release& release);
+/// What remember_observed wrote; nullopt when absent or unreadable.
+std::optional<model::Release> observed_release(const std::filesystem::path& file);
 
 }  // namespace agentd::deploy

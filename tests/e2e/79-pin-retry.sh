@@ -1,6 +1,7 @@
 #!/bin/bash
 # `agentctl pin` holds a stack at a recorded release (deploying it again, gated), polls still
-# observe what is new but deploy nothing until `agentctl unpin`; a release that failed its gate
+# observe what is new but deploy nothing until `agentctl unpin` (`agentctl diff` shows what it
+# would deploy: commits, images, compose diff); a release that failed its gate
 # is remembered as bad until `agentctl retry`, which deploys the same release again once the
 # cause outside it (a file in a host directory the release mounts) is fixed.
 # shellcheck source=SCRIPTDIR/lib.sh
@@ -38,6 +39,7 @@ for version in 1 2 3 4; do
     push_image_async web "web:$version" "web v$version"
 done
 push_images_wait
+web3=$(pushed_digest web:3)
 rev1=$(commit_compose "$(compose_stack "$(image_ref web:1)")" "release 1")
 E2E_HEALTH_STABLE=1s write_config
 start_agentd
@@ -85,12 +87,29 @@ assert_contains "$(json_get "$status" .candidate)" "pinned at deployment $pin_id
 ctl status "$STACK" >/dev/null
 assert_contains "$CTL_OUT" "PINNED at $pin_id" "status (table)"
 
+say "agentctl diff $STACK: what unpinning would deploy"
+diff=$(ctl --json diff "$STACK")
+assert_json "$diff" .pending true "diff while release 3 is held"
+assert_json "$diff" .current.revision "$rev1" "diff: from"
+assert_json "$diff" .candidate.revision "$rev3" "diff: to"
+assert_json "$diff" '.commits | map(.subject) | join(",")' "release 3,release 2" "diff: commits"
+assert_json "$diff" '.commits[0].id' "$rev3" "diff: newest commit"
+assert_json "$diff" '.services.changed | map(.service) | join(",")' web "diff: services"
+assert_json "$diff" '.services.changed[0].from.tag' 1 "diff: web's old tag"
+assert_json "$diff" '.services.changed[0].to.tag' 3 "diff: web's new tag"
+assert_json "$diff" '.services.changed[0].to.digest' "$web3" "diff: web's new digest"
+assert_contains "$(json_get "$diff" .compose_diff)" "+    image: $(image_ref web:3)" "diff: compose"
+ctl diff "$STACK" >/dev/null
+assert_contains "$CTL_OUT" "release 3" "diff (text) lists the commit"
+
 say "agentctl unpin $STACK: release 3 is deployed at once"
 ctl unpin "$STACK" >/dev/null
 assert_contains "$CTL_OUT" "unpinned" "unpin's answer"
 assert_json "$(stack_status)" .pinned null "pinned after unpin"
 wait_for "release 3 deployed after unpin" 90 deployed "$rev3"
 assert_runs web "web v3"
+ctl diff "$STACK" >/dev/null
+assert_contains "$CTL_OUT" "nothing to deploy" "diff once release 3 runs"
 
 say "release 4 fails its gate (its health file is missing), is rolled back and remembered"
 mkdir -p "$T/gate"

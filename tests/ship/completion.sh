@@ -40,7 +40,7 @@ fi
 nothing=$ship_tmp/unreachable-agentctl
 printf '#!/bin/sh\necho "agentd is not reachable" >&2\nexit 3\n' >"$nothing"
 chmod +x "$nothing"
-expect "config history pause pin policy reload resume retry rollback show status sync tags unpin verify" "$nothing" ""
+expect "config diff history pause pin policy reload resume retry rollback show status sync tags unpin verify" "$nothing" ""
 expect "show status sync" "$nothing" s
 expect "tags" "$nothing" t
 expect "--help --order --regex --semver" "$nothing" tags ghcr.io/acme/web --
@@ -102,6 +102,8 @@ expect "" "$fake" pin shop 41 ""
 expect "tools_2" "$fake" unpin t
 expect "shop shop-admin tools_2" "$fake" retry ""
 expect "" "$fake" retry shop ""
+expect "shop shop-admin" "$fake" diff s
+expect "" "$fake" diff shop ""
 rm -f "$ship_tmp/calls"
 complete_words "$fake" --socket /srv/a.sock resume "" >/dev/null
 if grep -qx -- '--socket /srv/a.sock --json status' "$ship_tmp/calls" 2>/dev/null; then

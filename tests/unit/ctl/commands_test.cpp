@@ -186,6 +186,33 @@ TEST_CASE("agentctl: pin, unpin and retry exit as SPEC section 6 says", "[ctl]")
     REQUIRE(s.run({"retry", "nope"}) == 2);
 }
 
+TEST_CASE("agentctl: diff shows commits, images and the compose diff, or nothing to do", "[ctl]") {
+    Sandbox s;
+    s.serve();
+    REQUIRE(s.run({"diff", "shop"}) == 0);
+    CHECK(s.out.str() == "shop: nothing to deploy (runs nothing)\n");
+    auto& d = s.backend.stack_diff;
+    d.current = daemon::testing::sample_deployment(3, "shop");
+    d.candidate = d.current->release;
+    d.candidate->revision = std::string(40, 'b');
+    d.candidate->images["web"] = "ghcr.io/acme/web:3@sha256:" + std::string(64, 'c');
+    d.pending = true;
+    d.commits = {{std::string(40, 'b'), "release 3"}};
+    d.compose_diff = "--- a/shop/compose.yaml\n+++ b/shop/compose.yaml\n";
+    d.services = deploy::compare_images(d.current->release.images, d.candidate->images);
+    REQUIRE(s.run({"diff", "shop"}) == 0);
+    const auto out = s.out.str();
+    CHECK(out.find("shop: 0123456789ab -> bbbbbbbbbbbb\n") == 0);
+    CHECK(out.find("  bbbbbbbbbbbb release 3\n") != std::string::npos);
+    CHECK(out.find("ghcr.io/acme/web:2.3.1 sha256:aaaabbbbccc") != std::string::npos);
+    CHECK(out.find("ghcr.io/acme/web:3 sha256:cccccccccccc") != std::string::npos);
+    CHECK(out.find("compose files:\n--- a/shop/compose.yaml\n") != std::string::npos);
+    REQUIRE(s.run({"--json", "diff", "shop"}) == 0);
+    CHECK(nlohmann::json::parse(s.out.str())["commits"][0]["subject"] == "release 3");
+    REQUIRE(s.run({"diff", "nope"}) == 2);
+    REQUIRE(s.run({"diff"}) == 2);
+}
+
 TEST_CASE("agentctl: policy test shows matches and the winner offline", "[ctl]") {
     Sandbox s;  // no server: the daemon is not asked
     REQUIRE(s.run({"policy", "test", "--semver", "^1", "v1.0.0", "v1.2.0", "v2.0.0-rc.1", "1.1.9",

@@ -130,6 +130,16 @@ public:
         }
         return cycle;
     }
+    StackDiff stack_diff;
+    sys::Result<StackDiff> diff(const std::string& stack) override {
+        calls.push_back("diff " + stack);
+        if (!known(stack)) {
+            return unknown_stack(stack);
+        }
+        StackDiff d = stack_diff;
+        d.stack = stack;
+        return d;
+    }
     sys::Result<int> reload() override {
         calls.push_back("reload");
         if (reload_fails) {

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "agent/deploy/release_diff.h"
 #include "tests/fakes/fakes.h"
 #include "tests/unit/deploy/pipeline_fixture.h"
 #include "tests/unit/log_capture.h"
@@ -250,6 +251,11 @@ TEST_CASE("reconciler: a pinned stack observes new releases but deploys none", "
     CHECK(state.candidate.find(std::string(12, 'b')) == 0);
     CHECK(state.candidate.find("stack pinned at deployment 1") != std::string::npos);
     CHECK(r.message == state.candidate);
+    // what `agentctl diff` compares with the current release
+    const auto observed = deploy::observed_release(deploy::observed_release_file(f.dir, "shop"));
+    REQUIRE(observed);
+    CHECK(observed->revision == std::string(40, 'b'));
+    CHECK(observed->images.at("web") == k_web + ":latest@" + digest('2'));
     // unpinned: the held release is deployed by the next poll
     f.store.set_control("shop", false, std::nullopt);
     const auto two = f.poll();
