@@ -3,7 +3,7 @@
 # `agentctl --json history`), asked through the same agentctl binary and socket as the command
 # line being completed; when agentd does not answer, they are simply not offered.
 
-_agentctl_commands="status history show sync watch rollback pause resume reload config policy tags verify"
+_agentctl_commands="status history show sync watch diff rollback pin unpin retry pause resume reload config policy tags verify"
 
 # Runs the agentctl being completed with the --socket of the command line, if any.
 _agentctl_query() {
@@ -118,8 +118,16 @@ _agentctl() {
         policy)
             ((args == 0)) && COMPREPLY=($(compgen -W "test" -- "$cur"))
             ;;
-        status | history | sync | watch | rollback | pause | resume)
+        status | history | sync | watch | diff | rollback | unpin | retry | pause | resume)
             ((args == 0)) && COMPREPLY=($(compgen -W "$(_agentctl_stacks)" -- "$cur"))
+            ;;
+        pin)
+            # pin STACK DEPLOYMENT: the stack, then one of its deployments.
+            if ((args == 0)); then
+                COMPREPLY=($(compgen -W "$(_agentctl_stacks)" -- "$cur"))
+            elif ((args == 1)); then
+                COMPREPLY=($(compgen -W "$(_agentctl_deployments "$prev")" -- "$cur"))
+            fi
             ;;
         show)
             ((args == 0)) && COMPREPLY=($(compgen -W "$(_agentctl_deployments)" -- "$cur"))

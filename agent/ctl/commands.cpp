@@ -289,6 +289,48 @@ int cmd_pause(Session& s, const Args& a, bool pause) {
     return s.exit_code;
 }
 
+/// Holds STACK at DEPLOYMENT's release, deploying it first (gated) when it is not what runs.
+int cmd_pin(Session& s, const Args& a) {
+    auto doc = s.request("POST", stack_path(a.stack, "pin"), json{{"deployment", a.deployment}},
+                         k_wait_timeout);
+    if (!doc) {
+        return s.exit_code;
+    }
+    s.print(*doc, [&](const json& d) { return render_cycle(a.stack, d); });
+    return exit_code_for_outcome(doc->value("outcome", ""));
+}
+
+int cmd_unpin(Session& s, const Args& a) {
+    if (auto doc = s.request("POST", stack_path(a.stack, "unpin"))) {
+        s.print(*doc, [&](const json& d) {
+            return fmt::format("{}: unpinned{}\n", a.stack,
+                               d.value("paused", false)
+                                   ? " (still paused: `agentctl resume` turns automatic "
+                                     "deployments on)"
+                                   : " (automatic deployments on)");
+        });
+    }
+    return s.exit_code;
+}
+
+/// Forgets the stack's bad releases and runs a cycle at once (trigger `retry`), waiting for it.
+int cmd_retry(Session& s, const Args& a) {
+    auto doc = s.request("POST", stack_path(a.stack, "retry"), json::object(), k_wait_timeout);
+    if (!doc) {
+        return s.exit_code;
+    }
+    s.print(*doc, [&](const json& d) { return render_cycle(a.stack, d); });
+    return exit_code_for_outcome(doc->value("outcome", ""));
+}
+
+/// What the next deployment of STACK would change, from what its last poll observed.
+int cmd_diff(Session& s, const Args& a) {
+    if (auto doc = s.request("GET", stack_path(a.stack, "diff"))) {
+        s.print(*doc, [](const json& d) { return render_diff(d); });
+    }
+    return s.exit_code;
+}
+
 int cmd_reload(Session& s) {
     if (auto doc = s.request("POST", "/v1/reload")) {
         s.print(*doc, [](const json& d) {
@@ -505,6 +547,20 @@ int run_agentctl(const std::vector<std::string>& args, CtlContext& context) {
         app.add_subcommand("rollback", "restore the previous (or given) release; pins the stack");
     rollback->add_option("STACK", a.stack, "the stack")->required();
     rollback->add_option("--to", a.to, "deployment to restore")->check(CLI::PositiveNumber);
+    auto* pin = app.add_subcommand(
+        "pin", "hold a stack at a deployment's release (deployed first, gated, if not running)");
+    pin->add_option("STACK", a.stack, "the stack")->required();
+    pin->add_option("DEPLOYMENT", a.deployment, "a deployment of the stack that succeeded")
+        ->required()
+        ->check(CLI::PositiveNumber);
+    auto* unpin = app.add_subcommand("unpin", "let a pinned stack deploy new releases again");
+    unpin->add_option("STACK", a.stack, "the stack")->required();
+    auto* retry = app.add_subcommand(
+        "retry", "forget the stack's releases marked bad and poll now (waits for the outcome)");
+    retry->add_option("STACK", a.stack, "the stack")->required();
+    auto* diff = app.add_subcommand(
+        "diff", "what the next deployment would change: commits, images, compose files");
+    diff->add_option("STACK", a.stack, "the stack")->required();
     auto* pause = app.add_subcommand("pause", "stop automatic deployments of a stack");
     pause->add_option("STACK", a.stack, "the stack")->required();
     auto* resume = app.add_subcommand("resume", "restart automatic deployments (and unpin)");
@@ -591,6 +647,18 @@ int run_agentctl(const std::vector<std::string>& args, CtlContext& context) {
     }
     if (*rollback) {
         return cmd_rollback(session, a);
+    }
+    if (*pin) {
+        return cmd_pin(session, a);
+    }
+    if (*unpin) {
+        return cmd_unpin(session, a);
+    }
+    if (*retry) {
+        return cmd_retry(session, a);
+    }
+    if (*diff) {
+        return cmd_diff(session, a);
     }
     if (*pause || *resume) {
         return cmd_pause(session, a, pause->parsed());

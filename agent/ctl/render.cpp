@@ -244,4 +244,78 @@ std::string render_verify(const json& doc) {
     return rendered.substr(rendered.find('\n') + 1);
 }
 
+namespace {
+
+/// "r/web:2.0 sha256:0123456789ab" of {"image","tag","digest"}.
+std::string image_version(const json& v) {
+    std::string out = text(v, "image");
+    if (!text(v, "tag").empty()) {
+        out += ":" + text(v, "tag");
+    }
+    const std::string digest = text(v, "digest");
+    if (!digest.empty()) {
+        out += " " + digest.substr(0, std::min<std::size_t>(digest.size(), 19));
+    }
+    return out;
+}
+
+std::string release_name(const json& r) {
+    if (!r.is_object()) {
+        return "nothing";
+    }
+    const std::string revision = short_revision(text(r, "revision"));
+    const std::string tag = text(r, "tag");
+    return tag.empty() ? (revision.empty() ? "-" : revision)
+                       : fmt::format("{} ({})", tag, revision);
+}
+
+}  // namespace
+
+std::string render_diff(const json& doc) {
+    const std::string stack = text(doc, "stack");
+    const json current = doc.value("current", json());
+    if (!doc.value("pending", false)) {
+        return fmt::format("{}: nothing to deploy (runs {})\n", stack, release_name(current));
+    }
+    std::string out = fmt::format("{}: {} -> {}\n", stack, release_name(current),
+                                  release_name(doc.value("candidate", json())));
+    if (!text(doc, "note").empty()) {
+        out += "note: " + text(doc, "note") + "\n";
+    }
+    const json commits = doc.value("commits", json::array());
+    if (!commits.empty()) {
+        out += "\ncommits:\n";
+        for (const auto& c : commits) {
+            out += fmt::format("  {} {}\n", short_revision(text(c, "id")), text(c, "subject"));
+        }
+        if (doc.value("commits_truncated", false)) {
+            out += "  ...\n";
+        }
+    }
+    const json services = doc.value("services", json::object());
+    Table table({"SERVICE", "CHANGE", "FROM", "TO"});
+    std::size_t rows = 0;
+    for (const auto& c : services.value("changed", json::array())) {
+        table.add_row({text(c, "service"), "image", image_version(c.value("from", json())),
+                       image_version(c.value("to", json()))});
+        ++rows;
+    }
+    for (const auto& c : services.value("added", json::array())) {
+        table.add_row({text(c, "service"), "added", "-", image_version(c)});
+        ++rows;
+    }
+    for (const auto& c : services.value("removed", json::array())) {
+        table.add_row({text(c, "service"), "removed", image_version(c), "-"});
+        ++rows;
+    }
+    if (rows > 0) {
+        out += "\nservices:\n" + table.render();
+    }
+    const std::string patch = text(doc, "compose_diff");
+    if (!patch.empty()) {
+        out += "\ncompose files:\n" + patch;
+    }
+    return out;
+}
+
 }  // namespace agentd::ctl

@@ -27,6 +27,10 @@ std::string render_tags(const nlohmann::json& doc, const std::string& policy);
 /// message without its leading "image REF@DIGEST: "), then the keys (with their algorithms) or
 /// the identity, issuer and trusted root asked for.
 std::string render_verify(const nlohmann::json& doc);
+/// What the next deployment would change (`diff`, GET /v1/stacks/NAME/diff): the revision
+/// range with each commit's subject, the services whose image changes (tag and digest, old ->
+/// new), added and removed, then the compose file diff; or "STACK: nothing to deploy".
+std::string render_diff(const nlohmann::json& doc);
 /// "v2.3.1 (0123456789ab)", "0123456789ab", or "-" for a deployment's release.
 std::string release_label(const nlohmann::json& deployment);
 

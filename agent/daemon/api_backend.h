@@ -11,7 +11,9 @@
 
 #include "agent/config/config.h"
 #include "agent/deploy/reconciler.h"
+#include "agent/deploy/release_diff.h"
 #include "agent/model/deployment.h"
+#include "agent/sources/git_source.h"
 #include "agent/sources/image_ref.h"
 #include "agent/sys/result.h"
 
@@ -65,6 +67,22 @@ public:
     virtual std::optional<std::string> next(sys::Duration wait) = 0;
 };
 
+/// What the stack's next deployment would change (`agentctl diff`): the release its last poll
+/// observed compared with the current one.
+struct StackDiff {
+    std::string stack;
+    std::optional<model::Deployment> current;
+    std::optional<model::Release> candidate;  ///< as the last successful poll observed it
+    /// The candidate differs from what runs and the last poll left it pending (deploying,
+    /// waiting, held by a pin, or marked bad: `note` says which).
+    bool pending = false;
+    std::string note;                         ///< the stack's candidate line, as status shows it
+    std::vector<sources::GitCommit> commits;  ///< current..candidate, newest first
+    bool commits_truncated = false;
+    std::string compose_diff;  ///< unified diff of the stack's directory
+    deploy::ServiceChanges services;
+};
+
 class ApiBackend {
 public:
     virtual ~ApiBackend() = default;
@@ -86,6 +104,20 @@ public:
                                                       std::optional<std::int64_t> to) = 0;
     /// Sets or clears `paused`; resume also clears `pinned`. Returns the new state.
     virtual sys::Result<model::StackState> set_paused(const std::string& stack, bool paused) = 0;
+    /// Holds `stack` at `deployment`'s release (Reconciler::pin), waiting for any restore it
+    /// takes. An unknown deployment or another stack's: 404; one that did not pass the gate:
+    /// 409. A restore that fails the gate is a result (outcome rolled_back), not an error.
+    virtual sys::Result<deploy::CycleResult> pin(const std::string& stack,
+                                                 std::int64_t deployment) = 0;
+    /// Clears `pinned` (`paused` stays) and queues a cycle, which may deploy the newest
+    /// candidate at once. Returns the new state.
+    virtual sys::Result<model::StackState> unpin(const std::string& stack) = 0;
+    /// Forgets every release of `stack` marked bad, then runs a cycle with trigger `retry` and
+    /// returns its result (a paused or pinned stack still deploys nothing).
+    virtual sys::Result<deploy::CycleResult> retry(const std::string& stack) = 0;
+    /// What the next deployment of `stack` would change; reads the store, the observed
+    /// release and the stack's git mirror, deploys and fetches nothing.
+    virtual sys::Result<StackDiff> diff(const std::string& stack) = 0;
     /// Reloads the configuration file; returns the number of stacks. A bad file is a 400 with
     /// every issue, and the old configuration stays.
     virtual sys::Result<int> reload() = 0;

@@ -174,7 +174,26 @@ ApiReply post_stack(ApiBackend& backend, const std::string& stack, std::string_v
         }
         return {200, to_json(*result)};
     }
-    auto result = backend.set_paused(stack, action == "pause");
+    if (action == "pin") {
+        const json deployment = args.value("deployment", json(nullptr));
+        if (!deployment.is_number_integer() || deployment.get<std::int64_t>() <= 0) {
+            return error_reply(sys::Error::invalid("deployment: expected a deployment id"));
+        }
+        auto result = backend.pin(stack, deployment.get<std::int64_t>());
+        if (!result) {
+            return error_reply(result.error());
+        }
+        return {200, to_json(*result)};
+    }
+    if (action == "retry") {
+        auto result = backend.retry(stack);
+        if (!result) {
+            return error_reply(result.error());
+        }
+        return {200, to_json(*result)};
+    }
+    auto result =
+        action == "unpin" ? backend.unpin(stack) : backend.set_paused(stack, action == "pause");
     if (!result) {
         return error_reply(result.error());
     }
@@ -299,6 +318,18 @@ ApiReply post_verify(ApiBackend& backend, const ApiRequest& r) {
                        keyless ? json(keyless->trusted_root_file.string()) : json(nullptr)}}};
 }
 
+/// GET /v1/stacks/NAME/diff: to_json(StackDiff).
+ApiReply get_diff(ApiBackend& backend, const std::string& stack) {
+    if (!config::valid_stack_name(stack)) {
+        return error_reply(unknown_stack(stack));
+    }
+    auto result = backend.diff(stack);
+    if (!result) {
+        return error_reply(result.error());
+    }
+    return {200, to_json(*result)};
+}
+
 ApiReply post_reload(ApiBackend& backend) {
     auto result = backend.reload();
     if (!result) {
@@ -355,6 +386,35 @@ json to_json(const StackStatus& s) {
     };
 }
 
+json to_json(const StackDiff& d) {
+    auto release = [](const model::Release& r) {
+        return json{{"revision", r.revision.empty() ? json(nullptr) : json(r.revision)},
+                    {"tag", r.tag.empty() ? json(nullptr) : json(r.tag)}};
+    };
+    json current = nullptr;
+    if (d.current) {
+        current = release(d.current->release);
+        current["deployment"] = d.current->id;
+    }
+    json commits = json::array();
+    for (const auto& c : d.commits) {
+        commits.push_back(json{{"id", c.id}, {"subject", c.subject}});
+    }
+    const std::map<std::string, std::string> none;
+    return json{
+        {"stack", d.stack},
+        {"pending", d.pending},
+        {"note", d.note.empty() ? json(nullptr) : json(d.note)},
+        {"current", current},
+        {"candidate", d.candidate ? release(*d.candidate) : json(nullptr)},
+        {"commits", commits},
+        {"commits_truncated", d.commits_truncated},
+        {"compose_diff", d.compose_diff},
+        {"services", deploy::to_json(d.services, d.current ? d.current->release.images : none,
+                                     d.candidate ? d.candidate->images : none)},
+    };
+}
+
 json to_json(const deploy::CycleResult& r) {
     return json{{"outcome", deploy::to_string(r.outcome)},
                 {"deployment", r.deployment ? json(*r.deployment) : json(nullptr)},
@@ -407,9 +467,13 @@ ApiReply handle_request(ApiBackend& backend, const ApiRequest& request) {
         if (parts.size() == 2 && parts[1] == "reload") {
             return post ? post_reload(backend) : method_not_allowed("POST");
         }
+        if (parts.size() == 4 && parts[1] == "stacks" && parts[3] == "diff") {
+            return get ? get_diff(backend, std::string(parts[2])) : method_not_allowed("GET");
+        }
         if (parts.size() == 4 && parts[1] == "stacks" &&
             (parts[3] == "sync" || parts[3] == "rollback" || parts[3] == "pause" ||
-             parts[3] == "resume")) {
+             parts[3] == "resume" || parts[3] == "pin" || parts[3] == "unpin" ||
+             parts[3] == "retry")) {
             return post ? post_stack(backend, std::string(parts[2]), parts[3], request)
                         : method_not_allowed("POST");
         }

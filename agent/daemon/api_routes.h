@@ -41,6 +41,10 @@ ApiReply handle_request(ApiBackend& backend, const ApiRequest& request);
 /// {"name","state","paused","pinned","current","last_poll":{"at","result","error","revision"},
 ///  "candidate"} of SPEC section 6, plus "waiting": {"deployment","since","until"} or null.
 nlohmann::json to_json(const StackStatus& s);
+/// {"stack","pending","note","current":{"deployment","revision","tag"},"candidate":{"revision",
+///  "tag"},"commits":[{"id","subject"}],"commits_truncated","compose_diff","services":
+///  {"changed","added","removed"}} (deploy::to_json(ServiceChanges)); see agentctl(1).
+nlohmann::json to_json(const StackDiff& d);
 /// {"outcome","deployment","message"}.
 nlohmann::json to_json(const deploy::CycleResult& r);
 

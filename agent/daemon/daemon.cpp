@@ -203,6 +203,10 @@ deploy::CycleResult Daemon::run_job(CycleRunner& runner, const config::Config& c
                     result.message += "stack pinned and paused until `agentctl resume`";
                 }
                 break;
+            case Job::Kind::Pin:
+                m_notifier.notify(fmt::format("STATUS=stack {}: pinning", stack->name));
+                result = runner.pin(*stack, job.rollback_to.value_or(0));
+                break;
             case Job::Kind::Cycle:
                 if (m_unrecorded.has(stack->name)) {
                     // The stack's last job ended by an exception, maybe half way through a

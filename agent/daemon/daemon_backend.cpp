@@ -163,6 +163,106 @@ sys::Result<model::StackState> DaemonBackend::set_paused(const std::string& stac
     return state;
 }
 
+sys::Result<deploy::CycleResult> DaemonBackend::pin(const std::string& stack,
+                                                    std::int64_t deployment) {
+    if (!known(stack)) {
+        return unknown_stack(stack);
+    }
+    {
+        // Refused here, with the status agentctl turns into its exit code; the worker checks
+        // again when the job runs.
+        std::lock_guard lock(m_store_mutex);
+        auto target = m_store->deployment(deployment, false);
+        if (!target || target->stack != stack) {
+            return sys::Error::not_found(
+                fmt::format("stack {} has no deployment {}", stack, deployment));
+        }
+        if (target->status != model::Status::Succeeded &&
+            target->status != model::Status::Superseded) {
+            return sys::Error::conflict(
+                fmt::format("deployment {} is {}: only a release that succeeded can be pinned",
+                            deployment, model::to_string(target->status)));
+        }
+    }
+    const sys::LogScope scope(stack);
+    spdlog::info("stack {}: pin at deployment {} requested", stack, deployment);
+    return run_and_wait(Job{Job::Kind::Pin, stack, model::Trigger::Rollback, deployment, nullptr});
+}
+
+sys::Result<model::StackState> DaemonBackend::unpin(const std::string& stack) {
+    if (!known(stack)) {
+        return unknown_stack(stack);
+    }
+    model::StackState state;
+    {
+        std::lock_guard lock(m_store_mutex);
+        m_store->set_control(stack, m_store->stack_state(stack).paused, std::nullopt);
+        state = m_store->stack_state(stack);
+    }
+    const sys::LogScope scope(stack);
+    spdlog::info("stack {}: unpinned", stack);
+    // The held candidate is deployed at once instead of after the rest of the interval.
+    m_queue.push(Job{Job::Kind::Cycle, stack, model::Trigger::Manual, std::nullopt, nullptr});
+    return state;
+}
+
+sys::Result<deploy::CycleResult> DaemonBackend::retry(const std::string& stack) {
+    if (!known(stack)) {
+        return unknown_stack(stack);
+    }
+    {
+        std::lock_guard lock(m_store_mutex);
+        m_store->clear_bad(stack);
+    }
+    const sys::LogScope scope(stack);
+    spdlog::info("stack {}: retry requested: bad releases forgotten", stack);
+    return run_and_wait(Job{Job::Kind::Cycle, stack, model::Trigger::Retry, std::nullopt, nullptr});
+}
+
+sys::Result<StackDiff> DaemonBackend::diff(const std::string& stack) {
+    const auto config = m_config.get();
+    const config::Stack* s = config->find_stack(stack);
+    if (s == nullptr) {
+        return unknown_stack(stack);
+    }
+    StackDiff out;
+    out.stack = stack;
+    model::StackState state;
+    {
+        std::lock_guard lock(m_store_mutex);
+        out.current = m_store->current(stack);
+        state = m_store->stack_state(stack);
+    }
+    out.note = state.candidate;
+    out.candidate =
+        deploy::observed_release(deploy::observed_release_file(config->state_dir, stack));
+    const model::Release none;
+    const model::Release& from = out.current ? out.current->release : none;
+    out.pending = out.candidate && !state.candidate.empty() && !(*out.candidate == from);
+    if (!out.pending) {
+        return out;
+    }
+    out.services = deploy::compare_images(from.images, out.candidate->images);
+    if (s->git && !out.candidate->revision.empty() && out.candidate->revision != from.revision) {
+        constexpr std::size_t k_max_commits = 100;
+        sources::LibGit2Source git(config->state_dir);
+        auto commits = git.history(*s->git, from.revision, out.candidate->revision, k_max_commits,
+                                   out.commits_truncated);
+        if (!commits) {
+            // The mirror is agentd's own: whatever went wrong, the request was fine (exit 1).
+            return sys::Error::failed("git: " + commits.error().message);
+        }
+        out.commits = std::move(*commits);
+        const std::string path = s->git->path == "." ? "" : s->git->path;
+        auto patch = git.patch(*s->git, from.revision, out.candidate->revision, path);
+        if (!patch) {
+            return sys::Error::failed("git: " + patch.error().message);
+        }
+        out.compose_diff = std::move(*patch);
+    }
+    return out;
+}
+
 sys::Result<int> DaemonBackend::reload() {
     return m_reload();
 }

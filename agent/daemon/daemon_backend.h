@@ -45,6 +45,11 @@ public:
     sys::Result<deploy::CycleResult> rollback(const std::string& stack,
                                               std::optional<std::int64_t> to) override;
     sys::Result<model::StackState> set_paused(const std::string& stack, bool paused) override;
+    sys::Result<deploy::CycleResult> pin(const std::string& stack,
+                                         std::int64_t deployment) override;
+    sys::Result<model::StackState> unpin(const std::string& stack) override;
+    sys::Result<deploy::CycleResult> retry(const std::string& stack) override;
+    sys::Result<StackDiff> diff(const std::string& stack) override;
     sys::Result<int> reload() override;
     sys::Result<std::vector<std::string>> tags(const sources::ImageRef& image) override;
     sys::Result<VerifyVerdict> verify(const sources::ImageRef& image,

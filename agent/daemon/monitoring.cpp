@@ -31,9 +31,9 @@ Readiness DaemonMonitoring::readiness() {
                 if (stack == nullptr) {
                     continue;  // removed by a reload meanwhile
                 }
-                input.stacks.push_back(
-                    {s.name, s.stack_state.paused || s.stack_state.pinned.has_value(),
-                     s.stack_state.last_poll, stack->poll_interval, stack->health.timeout});
+                // Held only when paused: a pinned stack still polls.
+                input.stacks.push_back({s.name, s.stack_state.paused, s.stack_state.last_poll,
+                                        stack->poll_interval, stack->health.timeout});
             }
         }
     } catch (const std::exception& e) {  // state::StoreError: the store cannot be read

@@ -15,7 +15,7 @@ namespace agentd::daemon {
 
 struct StackPoll {
     std::string name;
-    bool held = false;  ///< paused or pinned: it does not poll, and that is not a fault
+    bool held = false;  ///< paused: it does not poll, and that is not a fault (pinned polls)
     model::LastPoll last_poll;
     sys::Duration poll_interval{};
     sys::Duration health_timeout{};

@@ -27,6 +27,8 @@ public:
     virtual deploy::CycleResult reconcile(const config::Stack& stack, model::Trigger trigger) = 0;
     virtual deploy::CycleResult rollback(const config::Stack& stack,
                                          std::optional<std::int64_t> to) = 0;
+    /// Reconciler::pin.
+    virtual deploy::CycleResult pin(const config::Stack& stack, std::int64_t to) = 0;
     /// Reconciler::recover.
     virtual void recover(const config::Stack& stack, std::string_view cause) = 0;
     /// This worker's own connection to the state store.

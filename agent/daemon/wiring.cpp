@@ -121,6 +121,9 @@ public:
                                  std::optional<std::int64_t> to) override {
         return m_reconciler.rollback(stack, to);
     }
+    deploy::CycleResult pin(const config::Stack& stack, std::int64_t to) override {
+        return m_reconciler.pin(stack, to);
+    }
     void recover(const config::Stack& stack, std::string_view cause) override {
         m_reconciler.recover(stack, cause);
     }

@@ -22,12 +22,12 @@
 namespace agentd::daemon {
 
 struct Job {
-    enum class Kind { Cycle, Rollback, Recover };
+    enum class Kind { Cycle, Rollback, Pin, Recover };
     Kind kind = Kind::Cycle;
     std::string stack;
     model::Trigger trigger = model::Trigger::Poll;
-    std::optional<std::int64_t> rollback_to;
-    /// Set when the requester waits for the result (`sync --wait`, rollback).
+    std::optional<std::int64_t> rollback_to;  ///< Rollback: the target; Pin: the deployment
+    /// Set when the requester waits for the result (`sync --wait`, rollback, pin, retry).
     std::shared_ptr<std::promise<deploy::CycleResult>> reply;
 };
 

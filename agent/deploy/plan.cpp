@@ -69,4 +69,16 @@ Plan plan(const config::Stack& stack, const Observation& o, const Known& known,
     return p;
 }
 
+Plan hold(Plan p, std::int64_t pinned) {
+    if (p.kind == Plan::Kind::Noop) {
+        return p;
+    }
+    const std::string what = p.kind == Plan::Kind::Deploy ? describe(p.release) + " is new" : p.why;
+    p.why = fmt::format("{}; not deployed: stack pinned at deployment {} (`agentctl unpin`)", what,
+                        pinned);
+    p.kind = Plan::Kind::Noop;
+    p.waiting.reset();
+    return p;
+}
+
 }  // namespace agentd::deploy

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "agent/deploy/release_diff.h"
 #include "agent/deploy/release_text.h"
 #include "agent/deploy/services_cache.h"
 #include "agent/sources/image_ref.h"
@@ -88,19 +89,21 @@ Reconciler::Reconciler(Services services, std::filesystem::path state_dir,
 
 CycleResult Reconciler::reconcile(const config::Stack& stack, model::Trigger trigger) {
     const auto state = m_s.store.stack_state(stack.name);
-    if (state.paused || state.pinned) {
-        return {Outcome::Paused, {}, state.pinned ? "pinned" : "paused"};
+    if (state.paused) {
+        return {Outcome::Paused, {}, state.pinned ? "paused and pinned" : "paused"};
     }
+    // A pinned stack still observes, so that status shows what it would deploy, but it
+    // deploys nothing (not even a waiting or rejected record) until `agentctl unpin`.
     PollRecord poll{"", state.candidate};
-    auto result = cycle(stack, trigger, poll);
+    auto result = cycle(stack, trigger, poll, state.pinned);
     // 8. record: the poll's outcome, once, whatever the cycle did.
     record_poll(stack, poll);
     return result;
 }
 
 // One cycle, as SPEC section 1 tells it.
-CycleResult Reconciler::cycle(const config::Stack& stack, model::Trigger trigger,
-                              PollRecord& poll) {
+CycleResult Reconciler::cycle(const config::Stack& stack, model::Trigger trigger, PollRecord& poll,
+                              std::optional<std::int64_t> pinned) {
     // 1. observe: the branch head (or newest allowed tag), its services, a digest per image.
     const auto observe_start = m_s.clock.now();
     auto observed = observe(stack);
@@ -112,8 +115,13 @@ CycleResult Reconciler::cycle(const config::Stack& stack, model::Trigger trigger
         return {Outcome::PollError, {}, poll.error};
     }
     poll.revision = observed->revision;
+    // For `agentctl diff`: what the next deployment would be, as this poll saw it.
+    remember_observed(observed_release_file(m_state_dir, stack.name), observed->release());
     // 2. plan: what should run, and whether that is already the case.
-    const Plan next = plan(stack, *observed, known(stack, *observed), m_s.clock.now());
+    Plan next = plan(stack, *observed, known(stack, *observed), m_s.clock.now());
+    if (pinned) {
+        next = hold(std::move(next), *pinned);
+    }
     poll.candidate = next.why;
     switch (next.kind) {
         case Plan::Kind::Noop:
@@ -200,6 +208,43 @@ CycleResult Reconciler::rollback(const config::Stack& stack, std::optional<std::
     d.trigger = model::Trigger::Rollback;
     d.reason = fmt::format("restore of deployment {}", target->id);
     return deploy(stack, std::move(d));
+}
+
+CycleResult Reconciler::pin(const config::Stack& stack, std::int64_t to) {
+    const auto target = m_s.store.deployment(to, false);
+    if (!target || target->stack != stack.name) {
+        return {Outcome::Failed, {}, fmt::format("no deployment {} of stack {}", to, stack.name)};
+    }
+    if (target->status != model::Status::Succeeded && target->status != model::Status::Superseded) {
+        return {Outcome::Failed,
+                {},
+                fmt::format("deployment {} is {}: only a release that passed the gate can be "
+                            "pinned",
+                            to, model::to_string(target->status))};
+    }
+    const auto current = m_s.store.current(stack.name);
+    CycleResult result;
+    if (current && current->release == target->release) {
+        // What runs already: hold it, nothing to deploy.
+        result = {Outcome::Noop, current->id,
+                  fmt::format("deployment {} runs {} already", current->id,
+                              release_name(current->release))};
+    } else {
+        // Restore it through the gate as `rollback --to` does; held only once it is current.
+        result = rollback(stack, to);
+        if (result.outcome != Outcome::Succeeded) {
+            result.message += result.message.empty() ? "" : "; ";
+            result.message += "not pinned";
+            return result;
+        }
+    }
+    const auto state = m_s.store.stack_state(stack.name);
+    m_s.store.set_control(stack.name, state.paused, result.deployment);
+    const sys::LogScope scope(stack.name);
+    spdlog::info("stack {}: pinned at deployment {}", stack.name, *result.deployment);
+    result.message +=
+        fmt::format("; stack pinned at deployment {} until `agentctl unpin`", *result.deployment);
+    return result;
 }
 
 void Reconciler::recover(const config::Stack& stack, std::string_view cause) {

@@ -47,7 +47,7 @@ struct Services {
 
 enum class Outcome {
     Noop,         ///< nothing changed (or the desired release is known bad)
-    Paused,       ///< the stack is paused or pinned: nothing done
+    Paused,       ///< the stack is paused: nothing done (a pinned stack polls: Noop)
     PollError,    ///< observe failed (git or registry); nothing touched
     Waiting,      ///< an image of the release does not exist yet
     Rejected,     ///< verify failed; nothing touched
@@ -76,11 +76,18 @@ public:
     /// leaves any deployment `in_progress`, to be finished by recover() at the next start.
     Reconciler(Services services, std::filesystem::path state_dir, const std::atomic<bool>& stop);
 
-    /// One cycle for one stack (a poll, a webhook, `agentctl sync`).
+    /// One cycle for one stack (a poll, a webhook, `agentctl sync`, `agentctl retry`). A
+    /// paused stack is left alone; a pinned one is observed and planned, never deployed.
     CycleResult reconcile(const config::Stack& stack, model::Trigger trigger);
     /// Restores deployment `to` (default: the succeeded one before the current), gated.
     /// The caller pins the stack on success.
     CycleResult rollback(const config::Stack& stack, std::optional<std::int64_t> to);
+    /// Holds the stack at deployment `to` (`agentctl pin`): a release of this stack that passed
+    /// the gate. When it is not what runs, it is restored through the gate first, as by
+    /// rollback(); the stack is pinned (`paused` untouched) only once it runs. The result's
+    /// deployment is the one pinned: the restore, or the current one when `to`'s release
+    /// already runs (outcome Noop). An unknown or unfit `to` is Failed, nothing touched.
+    CycleResult pin(const config::Stack& stack, std::int64_t to);
     /// Finishes every deployment the stack has `in_progress`: applies and gates it again, then
     /// promotes it or rolls back (one interrupted in its rollback is restored). Run at start
     /// (a crash left it) and after a cycle that ended by an exception (the store failing
@@ -97,7 +104,9 @@ private:
         std::string candidate;  ///< what the stack waits for or why it stays, for status
         std::string revision;   ///< the revision the poll saw
     };
-    CycleResult cycle(const config::Stack& stack, model::Trigger trigger, PollRecord& poll);
+    /// `pinned`: the deployment the stack is held at; the cycle then observes and plans only.
+    CycleResult cycle(const config::Stack& stack, model::Trigger trigger, PollRecord& poll,
+                      std::optional<std::int64_t> pinned);
     /// After a release was deployed or rejected and did not become current: what status shows
     /// until the next poll (marked bad, or tried again), rather than nothing pending.
     CycleResult not_current_note(const config::Stack& stack, const model::Release& release,

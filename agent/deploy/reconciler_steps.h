@@ -75,6 +75,10 @@ struct Plan {
 Plan plan(const config::Stack& stack, const Observation& observation, const Known& known,
           sys::TimePoint now);
 
+/// Pure: `p` for a stack pinned at deployment `pinned`: whatever it would do (deploy, wait,
+/// give up) becomes a Noop whose `why` names the release held back, for status; a Noop is kept.
+Plan hold(Plan p, std::int64_t pinned);
+
 /// verify's answer on a planned release. A failure to verify (a transient error) is not a
 /// Verdict but the error of verify's Result: a poll error, retried.
 struct Verdict {

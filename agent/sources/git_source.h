@@ -25,6 +25,12 @@
 
 namespace agentd::sources {
 
+/// One commit as `agentctl diff` lists it.
+struct GitCommit {
+    std::string id;       ///< 40 hex
+    std::string subject;  ///< the first line of its message
+};
+
 class LibGit2Source final : public GitSource {
 public:
     /// Mirrors live under state_dir/git/. Initialises libgit2 (once per process).
@@ -54,6 +60,19 @@ public:
     sys::Result<std::set<std::string>> changed_paths(
         const config::GitSource& source, const std::string& from, const std::string& to,
         const std::vector<std::string>& paths) override;
+
+    // What `agentctl diff` shows (git_history.cpp); both read the mirror only, under its
+    // shared lock. `from` empty: from the beginning (nothing deployed yet).
+    /// The commits reachable from `to` and not from `from`, newest first, at most `limit`
+    /// (`truncated` says when there were more). NotFound when the mirror lacks either commit;
+    /// InvalidInput for a revision that is not 40 hex digits.
+    sys::Result<std::vector<GitCommit>> history(const config::GitSource& source,
+                                                const std::string& from, const std::string& to,
+                                                std::size_t limit, bool& truncated);
+    /// The unified diff (as `git diff FROM TO -- PATH`) of the files under `path` ("" = the
+    /// whole tree). Errors as history().
+    sys::Result<std::string> patch(const config::GitSource& source, const std::string& from,
+                                   const std::string& to, const std::string& path);
 
     /// The bare mirror used for `url`.
     std::filesystem::path mirror_path(const std::string& url) const;

@@ -40,7 +40,7 @@ fi
 nothing=$ship_tmp/unreachable-agentctl
 printf '#!/bin/sh\necho "agentd is not reachable" >&2\nexit 3\n' >"$nothing"
 chmod +x "$nothing"
-expect "config history pause policy reload resume rollback show status sync tags verify watch" "$nothing" ""
+expect "config diff history pause pin policy reload resume retry rollback show status sync tags unpin verify watch" "$nothing" ""
 expect "show status sync" "$nothing" s
 expect "tags" "$nothing" t
 expect "--help --order --regex --semver" "$nothing" tags ghcr.io/acme/web --
@@ -55,7 +55,7 @@ expect "$ship_tmp/keys/trusted_root.json" "$nothing" verify web --identity a --i
 expect "--help --identity --issuer --key --trusted-root" "$nothing" verify web \
     --trusted-root /x --
 expect "" "$nothing" tags ""
-expect "reload resume" "$nothing" re
+expect "reload resume retry" "$nothing" re
 expect "rollback" "$nothing" ro
 expect "--help --json --socket --version" "$nothing" --
 expect "status" "$nothing" --json --socket /tmp/x.sock stat
@@ -98,6 +98,14 @@ expect "38 39 41" "$fake" show ""
 expect "40 41" "$fake" rollback shop --to ""
 expect "40 41" "$fake" rollback shop --to 4
 expect "41" "$fake" rollback shop --to 41
+expect "shop shop-admin" "$fake" pin sh
+expect "40 41" "$fake" pin shop ""
+expect "" "$fake" pin shop 41 ""
+expect "tools_2" "$fake" unpin t
+expect "shop shop-admin tools_2" "$fake" retry ""
+expect "" "$fake" retry shop ""
+expect "shop shop-admin" "$fake" diff s
+expect "" "$fake" diff shop ""
 rm -f "$ship_tmp/calls"
 complete_words "$fake" --socket /srv/a.sock resume "" >/dev/null
 if grep -qx -- '--socket /srv/a.sock --json status' "$ship_tmp/calls" 2>/dev/null; then

@@ -151,6 +151,72 @@ TEST_CASE("agentctl: sync and rollback exit by outcome", "[ctl]") {
     REQUIRE(s.out.str() == "configuration reloaded: 2 stacks\n");
 }
 
+TEST_CASE("agentctl: pin, unpin and retry exit as SPEC section 6 says", "[ctl]") {
+    Sandbox s;
+    s.serve();
+    auto failed = daemon::testing::sample_deployment(9, "shop");
+    failed.status = model::Status::RolledBack;
+    s.backend.deployments.push_back(failed);
+    s.backend.cycle = {deploy::Outcome::Succeeded, 12, "deployed; stack pinned at deployment 12"};
+    REQUIRE(s.run({"pin", "shop", "7"}) == 0);
+    REQUIRE(s.backend.calls.back() == "pin shop 7");
+    REQUIRE(s.out.str() ==
+            "shop: succeeded, deployment 12: deployed; stack pinned at deployment 12\n");
+    // unknown deployment: 2; one that never passed the gate: 1; not a number: 2, not sent
+    REQUIRE(s.run({"pin", "shop", "99"}) == 2);
+    REQUIRE(s.err.str() == "agentctl: stack shop has no deployment 99\n");
+    REQUIRE(s.run({"pin", "shop", "9"}) == 1);
+    REQUIRE(s.err.str().find("rolled_back") != std::string::npos);
+    const auto calls = s.backend.calls.size();
+    REQUIRE(s.run({"pin", "shop", "latest"}) == 2);
+    REQUIRE(s.run({"pin", "shop"}) == 2);
+    REQUIRE(s.backend.calls.size() == calls);
+    // a restore that failed its gate
+    s.backend.cycle = {deploy::Outcome::RolledBack, 13, "web: unhealthy; not pinned"};
+    REQUIRE(s.run({"--json", "pin", "shop", "7"}) == 1);
+    REQUIRE(nlohmann::json::parse(s.out.str())["outcome"] == "rolled_back");
+
+    REQUIRE(s.run({"unpin", "shop"}) == 0);
+    REQUIRE(s.backend.calls.back() == "unpin shop");
+    REQUIRE(s.out.str().find("shop: unpinned (still paused") == 0);
+    REQUIRE(s.run({"unpin", "nope"}) == 2);
+
+    s.backend.cycle = {deploy::Outcome::Succeeded, 14, "deployed"};
+    REQUIRE(s.run({"retry", "shop"}) == 0);
+    REQUIRE(s.backend.calls.back() == "retry shop");
+    REQUIRE(s.out.str() == "shop: succeeded, deployment 14: deployed\n");
+    s.backend.cycle = {deploy::Outcome::RolledBack, 15, "web: unhealthy"};
+    REQUIRE(s.run({"retry", "shop"}) == 1);
+    REQUIRE(s.run({"retry", "nope"}) == 2);
+}
+
+TEST_CASE("agentctl: diff shows commits, images and the compose diff, or nothing to do", "[ctl]") {
+    Sandbox s;
+    s.serve();
+    REQUIRE(s.run({"diff", "shop"}) == 0);
+    CHECK(s.out.str() == "shop: nothing to deploy (runs nothing)\n");
+    auto& d = s.backend.stack_diff;
+    d.current = daemon::testing::sample_deployment(3, "shop");
+    d.candidate = d.current->release;
+    d.candidate->revision = std::string(40, 'b');
+    d.candidate->images["web"] = "ghcr.io/acme/web:3@sha256:" + std::string(64, 'c');
+    d.pending = true;
+    d.commits = {{std::string(40, 'b'), "release 3"}};
+    d.compose_diff = "--- a/shop/compose.yaml\n+++ b/shop/compose.yaml\n";
+    d.services = deploy::compare_images(d.current->release.images, d.candidate->images);
+    REQUIRE(s.run({"diff", "shop"}) == 0);
+    const auto out = s.out.str();
+    CHECK(out.find("shop: 0123456789ab -> bbbbbbbbbbbb\n") == 0);
+    CHECK(out.find("  bbbbbbbbbbbb release 3\n") != std::string::npos);
+    CHECK(out.find("ghcr.io/acme/web:2.3.1 sha256:aaaabbbbccc") != std::string::npos);
+    CHECK(out.find("ghcr.io/acme/web:3 sha256:cccccccccccc") != std::string::npos);
+    CHECK(out.find("compose files:\n--- a/shop/compose.yaml\n") != std::string::npos);
+    REQUIRE(s.run({"--json", "diff", "shop"}) == 0);
+    CHECK(nlohmann::json::parse(s.out.str())["commits"][0]["subject"] == "release 3");
+    REQUIRE(s.run({"diff", "nope"}) == 2);
+    REQUIRE(s.run({"diff"}) == 2);
+}
+
 TEST_CASE("agentctl: policy test shows matches and the winner offline", "[ctl]") {
     Sandbox s;  // no server: the daemon is not asked
     REQUIRE(s.run({"policy", "test", "--semver", "^1", "v1.0.0", "v1.2.0", "v2.0.0-rc.1", "1.1.9",

@@ -99,6 +99,106 @@ TEST_CASE("api routes: rollback passes the target and validates it", "[daemon]")
             400);
 }
 
+TEST_CASE("api routes: pin passes the deployment and keeps the backend's refusals", "[daemon]") {
+    FakeBackend b;
+    b.deployments.push_back(daemon::testing::sample_deployment(5, "shop"));
+    auto failed = daemon::testing::sample_deployment(6, "shop");
+    failed.status = model::Status::RolledBack;
+    b.deployments.push_back(failed);
+    b.deployments.push_back(daemon::testing::sample_deployment(8, "blog"));
+    auto r = handle_request(b, req("POST", "/v1/stacks/shop/pin", R"({"deployment":5})"));
+    REQUIRE(r.status == 200);
+    REQUIRE(r.body["outcome"] == "succeeded");
+    REQUIRE(r.body["deployment"] == 7);
+    REQUIRE(b.calls.back() == "pin shop 5");
+    // unknown, another stack's (404: agentctl exits 2), not succeeded (409: exits 1)
+    auto unknown = handle_request(b, req("POST", "/v1/stacks/shop/pin", R"({"deployment":99})"));
+    REQUIRE(unknown.status == 404);
+    REQUIRE(unknown.body["error"] == "stack shop has no deployment 99");
+    REQUIRE(handle_request(b, req("POST", "/v1/stacks/shop/pin", R"({"deployment":8})")).status ==
+            404);
+    REQUIRE(handle_request(b, req("POST", "/v1/stacks/shop/pin", R"({"deployment":6})")).status ==
+            409);
+    REQUIRE(handle_request(b, req("POST", "/v1/stacks/nope/pin", R"({"deployment":5})")).status ==
+            404);
+    // the deployment is required, a positive number; refused before the backend is asked
+    const auto calls = b.calls.size();
+    for (const char* body : {"", R"({"deployment":"5"})", R"({"deployment":0})",
+                             R"({"deployment":-3})", R"({"deployment":null})", "[5]"}) {
+        auto bad = handle_request(b, req("POST", "/v1/stacks/shop/pin", body));
+        CAPTURE(body);
+        REQUIRE(bad.status == 400);
+        REQUIRE(bad.body["error"].get<std::string>().find("expected") != std::string::npos);
+    }
+    REQUIRE(b.calls.size() == calls);
+    REQUIRE(handle_request(b, req("GET", "/v1/stacks/shop/pin")).status == 405);
+}
+
+TEST_CASE("api routes: unpin answers the stack's controls, retry the cycle", "[daemon]") {
+    FakeBackend b;
+    auto u = handle_request(b, req("POST", "/v1/stacks/shop/unpin"));
+    REQUIRE(u.status == 200);
+    REQUIRE(b.calls.back() == "unpin shop");
+    REQUIRE(u.body["stack"] == "shop");
+    REQUIRE(u.body["pinned"].is_null());
+    REQUIRE(u.body["paused"] == true);  // as the backend left it
+    REQUIRE(handle_request(b, req("POST", "/v1/stacks/nope/unpin")).status == 404);
+    b.cycle = {deploy::Outcome::Succeeded, 12, "deployed"};
+    auto r = handle_request(b, req("POST", "/v1/stacks/blog/retry"));
+    REQUIRE(r.status == 200);
+    REQUIRE(b.calls.back() == "retry blog");
+    REQUIRE(r.body["outcome"] == "succeeded");
+    REQUIRE(r.body["deployment"] == 12);
+    REQUIRE(handle_request(b, req("POST", "/v1/stacks/nope/retry")).status == 404);
+    REQUIRE(handle_request(b, req("GET", "/v1/stacks/blog/retry")).status == 405);
+}
+
+TEST_CASE("api routes: diff answers the stable document", "[daemon]") {
+    FakeBackend b;
+    auto& d = b.stack_diff;
+    d.current = daemon::testing::sample_deployment(3, "shop");
+    d.candidate = d.current->release;
+    d.candidate->revision = std::string(40, 'b');
+    d.candidate->tag = "v3";
+    d.candidate->images["web"] = "ghcr.io/acme/web:3@sha256:" + std::string(64, 'c');
+    d.candidate->images["api"] = "ghcr.io/acme/api:1@sha256:" + std::string(64, 'd');
+    d.pending = true;
+    d.note = "v3 is new; not deployed: stack pinned at deployment 3";
+    d.commits = {{std::string(40, 'b'), "release 3"}};
+    d.compose_diff = "--- a/shop/compose.yaml\n";
+    d.services = deploy::compare_images(d.current->release.images, d.candidate->images);
+    auto r = handle_request(b, req("GET", "/v1/stacks/shop/diff"));
+    REQUIRE(r.status == 200);
+    CHECK(b.calls.back() == "diff shop");
+    CHECK(r.body["stack"] == "shop");
+    CHECK(r.body["pending"] == true);
+    CHECK(r.body["note"] == d.note);
+    CHECK(r.body["current"]["deployment"] == 3);
+    CHECK(r.body["current"]["revision"] == d.current->release.revision);
+    CHECK(r.body["current"]["tag"].is_null());
+    CHECK(r.body["candidate"]["revision"] == std::string(40, 'b'));
+    CHECK(r.body["candidate"]["tag"] == "v3");
+    CHECK(r.body["commits"][0]["subject"] == "release 3");
+    CHECK(r.body["commits_truncated"] == false);
+    CHECK(r.body["compose_diff"] == "--- a/shop/compose.yaml\n");
+    CHECK(r.body["services"]["changed"][0]["service"] == "web");
+    CHECK(r.body["services"]["changed"][0]["from"]["tag"] == "2.3.1");
+    CHECK(r.body["services"]["changed"][0]["to"]["tag"] == "3");
+    CHECK(r.body["services"]["added"][0]["service"] == "api");
+    CHECK(r.body["services"]["removed"].empty());
+    // nothing pending: the same shape, empty
+    b.stack_diff = {};
+    auto none = handle_request(b, req("GET", "/v1/stacks/blog/diff"));
+    REQUIRE(none.status == 200);
+    CHECK(none.body["pending"] == false);
+    CHECK(none.body["current"].is_null());
+    CHECK(none.body["candidate"].is_null());
+    CHECK(none.body["commits"].empty());
+    CHECK(none.body["services"]["changed"].empty());
+    CHECK(handle_request(b, req("GET", "/v1/stacks/nope/diff")).status == 404);
+    CHECK(handle_request(b, req("POST", "/v1/stacks/shop/diff")).status == 405);
+}
+
 TEST_CASE("api routes: pause, resume, reload and wrong methods", "[daemon]") {
     FakeBackend b;
     auto p = handle_request(b, req("POST", "/v1/stacks/blog/pause"));

@@ -82,6 +82,11 @@ public:
         const auto id = m_store.create_deployment(d);
         return {deploy::Outcome::Succeeded, id, "restored"};
     }
+    deploy::CycleResult pin(const config::Stack& stack, std::int64_t to) override {
+        m_r.add("pin " + stack.name + " " + std::to_string(to));
+        m_store.set_control(stack.name, false, to);
+        return {deploy::Outcome::Noop, to, "pinned"};
+    }
     void recover(const config::Stack& stack, std::string_view) override {
         m_r.add("recover " + stack.name);
     }
@@ -356,6 +361,71 @@ TEST_CASE("daemon: serves the API, pins on rollback and stops on SIGTERM", "[dae
     REQUIRE(exit_code == 0);
     REQUIRE(notifier.sent_starting_with("STOPPING=1"));
     REQUIRE_FALSE(fs::exists(socket));
+}
+
+TEST_CASE("daemon: pin, unpin and retry reach the worker and the store", "[daemon]") {
+    TempDir dir;
+    FakeWiring wiring;
+    RecordingNotifier notifier;
+    sys::SystemClock clock;
+    auto config = two_stacks(dir.path());
+    const auto socket = config.api.socket;
+    model::Deployment good;
+    good.stack = "shop";
+    good.status = model::Status::Superseded;
+    const auto good_id = wiring.store.create_deployment(good);
+    model::Deployment bad = good;
+    bad.status = model::Status::RolledBack;
+    const auto bad_id = wiring.store.create_deployment(bad);
+    model::Deployment other = good;
+    other.stack = "blog";
+    const auto other_id = wiring.store.create_deployment(other);
+    daemon::Daemon d(config, dir.path() / "agent.yaml", wiring, notifier, clock);
+    std::thread server([&] {
+        daemon::block_signals();
+        d.serve();
+    });
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!notifier.sent_starting_with("READY=1") && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(10ms);
+    }
+    REQUIRE(notifier.sent_starting_with("READY=1"));
+    const auto pin = [&](std::int64_t id) {
+        return call(socket, "POST", "/v1/stacks/shop/pin",
+                    nlohmann::json{{"deployment", id}}.dump());
+    };
+
+    // Refused before any job: unknown, another stack's, one that never passed the gate.
+    CHECK(pin(999)->status == 404);
+    CHECK(pin(other_id)->status == 404);
+    const auto refused = pin(bad_id);
+    CHECK(refused->status == 409);
+    CHECK(nlohmann::json::parse(refused->body)["error"].get<std::string>().find("rolled_back") !=
+          std::string::npos);
+    const auto pinned = pin(good_id);
+    REQUIRE(pinned->status == 200);
+    CHECK(nlohmann::json::parse(pinned->body)["deployment"] == good_id);
+    CHECK(wiring.store.stack_state("shop").pinned == good_id);
+
+    auto unpinned = call(socket, "POST", "/v1/stacks/shop/unpin");
+    REQUIRE(unpinned->status == 200);
+    CHECK(nlohmann::json::parse(unpinned->body)["pinned"].is_null());
+    CHECK(wiring.store.stack_state("shop").pinned == std::nullopt);
+
+    wiring.store.mark_bad("shop", "release-key", "unhealthy");
+    wiring.store.mark_bad("blog", "release-key", "unhealthy");
+    auto retried = call(socket, "POST", "/v1/stacks/shop/retry");
+    REQUIRE(retried->status == 200);
+    CHECK(nlohmann::json::parse(retried->body)["outcome"] == "noop");
+    CHECK_FALSE(wiring.store.is_bad("shop", "release-key"));
+    CHECK(wiring.store.is_bad("blog", "release-key"));  // another stack's are kept
+    CHECK(call(socket, "POST", "/v1/stacks/nope/retry")->status == 404);
+
+    const auto calls = wiring.recorder.snapshot();
+    CHECK(std::count(calls.begin(), calls.end(), "pin shop " + std::to_string(good_id)) == 1);
+    CHECK(std::count(calls.begin(), calls.end(), "reconcile shop retry") == 1);
+    pthread_kill(server.native_handle(), SIGTERM);
+    server.join();
 }
 
 TEST_CASE("daemon: tags lists through a registry client of the configuration in force",

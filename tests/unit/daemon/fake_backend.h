@@ -93,6 +93,53 @@ public:
         s.paused = paused;
         return s;
     }
+    std::optional<std::int64_t> last_pin;
+    sys::Result<deploy::CycleResult> pin(const std::string& stack,
+                                         std::int64_t deployment) override {
+        calls.push_back("pin " + stack + " " + std::to_string(deployment));
+        last_pin = deployment;
+        if (!known(stack)) {
+            return unknown_stack(stack);
+        }
+        for (const auto& d : deployments) {
+            if (d.id == deployment && d.stack == stack) {
+                if (d.status != model::Status::Succeeded) {
+                    return sys::Error::conflict("deployment " + std::to_string(deployment) +
+                                                " is " + model::to_string(d.status));
+                }
+                return cycle;
+            }
+        }
+        return sys::Error::not_found("stack " + stack + " has no deployment " +
+                                     std::to_string(deployment));
+    }
+    sys::Result<model::StackState> unpin(const std::string& stack) override {
+        calls.push_back("unpin " + stack);
+        if (!known(stack)) {
+            return unknown_stack(stack);
+        }
+        model::StackState s;
+        s.stack = stack;
+        s.paused = true;  // unpin leaves `paused` as it was
+        return s;
+    }
+    sys::Result<deploy::CycleResult> retry(const std::string& stack) override {
+        calls.push_back("retry " + stack);
+        if (!known(stack)) {
+            return unknown_stack(stack);
+        }
+        return cycle;
+    }
+    StackDiff stack_diff;
+    sys::Result<StackDiff> diff(const std::string& stack) override {
+        calls.push_back("diff " + stack);
+        if (!known(stack)) {
+            return unknown_stack(stack);
+        }
+        StackDiff d = stack_diff;
+        d.stack = stack;
+        return d;
+    }
     sys::Result<int> reload() override {
         calls.push_back("reload");
         if (reload_fails) {

@@ -137,3 +137,36 @@ TEST_CASE("plan: a waiting deployment of another revision is not reused", "[depl
     CHECK(p.kind == Plan::Kind::Wait);  // a new wait: image_wait counts from now
     CHECK_FALSE(p.waiting);
 }
+
+TEST_CASE("plan: a pinned stack holds a new release back and says which", "[deploy][plan]") {
+    deploy::Known known;
+    known.current = deployment(1, model::Status::Succeeded, observed('a', '1').release());
+    known.latest = known.current;
+    const auto p = deploy::hold(deploy::plan(shop(), observed('b', '2'), known, k_now), 4);
+    CHECK(p.kind == Plan::Kind::Noop);
+    CHECK(p.why.find(std::string(12, 'b') + " web=sha256:2222222222") == 0);
+    CHECK(p.why.find("is new; not deployed: stack pinned at deployment 4") != std::string::npos);
+}
+
+TEST_CASE("plan: a pinned stack neither records a wait nor gives one up", "[deploy][plan]") {
+    auto o = observed('b', '2');
+    o.missing = {"web: " + k_web + ":2.0 not found"};
+    deploy::Known known;
+    known.latest = deployment(3, model::Status::Waiting, o.release(), k_now - 2h);
+    const auto waiting = deploy::plan(shop(), o, known, k_now);
+    REQUIRE(waiting.kind == Plan::Kind::GiveUp);
+    const auto held = deploy::hold(waiting, 2);
+    CHECK(held.kind == Plan::Kind::Noop);
+    CHECK_FALSE(held.waiting);
+    CHECK(held.why.find("images still missing") == 0);
+    CHECK(held.why.find("stack pinned at deployment 2") != std::string::npos);
+}
+
+TEST_CASE("plan: a pinned stack that runs its release has nothing held", "[deploy][plan]") {
+    const auto o = observed('a', '1');
+    deploy::Known known;
+    known.current = deployment(1, model::Status::Succeeded, o.release());
+    const auto p = deploy::hold(deploy::plan(shop(), o, known, k_now), 1);
+    CHECK(p.kind == Plan::Kind::Noop);
+    CHECK(p.why.empty());
+}

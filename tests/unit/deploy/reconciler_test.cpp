@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "agent/deploy/release_diff.h"
 #include "tests/fakes/fakes.h"
 #include "tests/unit/deploy/pipeline_fixture.h"
 #include "tests/unit/log_capture.h"
@@ -226,13 +227,139 @@ TEST_CASE("reconciler: a failed pull fails the deployment before anything runs",
     CHECK(f.get(*r.deployment).reason.find("pull ") == 0);
 }
 
-TEST_CASE("reconciler: paused and pinned stacks are left alone", "[deploy]") {
+TEST_CASE("reconciler: paused stacks are left alone", "[deploy]") {
     Fixture f;
     auto state = f.store.stack_state("shop");
     state.paused = true;
     f.store.save_stack_state(state);
     CHECK(f.poll().outcome == deploy::Outcome::Paused);
     CHECK(f.git.fetches == 0);
+}
+
+TEST_CASE("reconciler: a pinned stack observes new releases but deploys none", "[deploy]") {
+    Fixture f;
+    const auto one = f.poll();
+    f.store.set_control("shop", false, one.deployment);
+    f.release('b', '2');
+    const auto ups = f.compose.ups.size();
+    const auto deployments = f.store.all().size();
+    const auto r = f.poll();
+    CHECK(r.outcome == deploy::Outcome::Noop);
+    CHECK(f.git.fetches == 2);  // it did poll
+    CHECK(f.compose.ups.size() == ups);
+    CHECK(f.engine.pulls.size() == 1);
+    CHECK(f.store.all().size() == deployments);  // not even a waiting or rejected record
+    const auto state = f.store.stack_state("shop");
+    CHECK(state.last_poll.result == "ok");
+    CHECK(state.last_poll.revision == std::string(40, 'b'));
+    CHECK(state.candidate.find(std::string(12, 'b')) == 0);
+    CHECK(state.candidate.find("stack pinned at deployment 1") != std::string::npos);
+    CHECK(r.message == state.candidate);
+    // what `agentctl diff` compares with the current release
+    const auto observed = deploy::observed_release(deploy::observed_release_file(f.dir, "shop"));
+    REQUIRE(observed);
+    CHECK(observed->revision == std::string(40, 'b'));
+    CHECK(observed->images.at("web") == k_web + ":latest@" + digest('2'));
+    // unpinned: the held release is deployed by the next poll
+    f.store.set_control("shop", false, std::nullopt);
+    const auto two = f.poll();
+    REQUIRE(two.outcome == deploy::Outcome::Succeeded);
+    CHECK(f.engine.running.at("web") == k_web + "@" + digest('2'));
+    // paused stays what it was: no poll at all
+    f.store.set_control("shop", true, two.deployment);
+    CHECK(f.poll().outcome == deploy::Outcome::Paused);
+    CHECK(f.git.fetches == 3);
+}
+
+TEST_CASE("reconciler: pin restores an earlier release through the gate and holds it", "[deploy]") {
+    Fixture f;
+    const auto one = f.poll();
+    f.release('b', '2');
+    const auto two = f.poll();
+    const auto r = f.reconciler.pin(f.stack, *one.deployment);
+    REQUIRE(r.outcome == deploy::Outcome::Succeeded);
+    REQUIRE(r.deployment);
+    CHECK(*r.deployment != *one.deployment);
+    const auto d = f.get(*r.deployment);
+    CHECK(d.trigger == model::Trigger::Rollback);
+    CHECK(d.release == f.get(*one.deployment).release);
+    CHECK(f.engine.running.at("web") == k_web + "@" + digest('1'));
+    CHECK(f.get(*two.deployment).status == Status::Superseded);
+    auto state = f.store.stack_state("shop");
+    CHECK(state.pinned == r.deployment);
+    CHECK_FALSE(state.paused);
+    CHECK(r.message.find("pinned at deployment " + std::to_string(*r.deployment)) !=
+          std::string::npos);
+    // the newer release is still what the branch says: observed, held
+    const auto ups = f.compose.ups.size();
+    CHECK(f.poll().outcome == deploy::Outcome::Noop);
+    CHECK(f.compose.ups.size() == ups);
+    CHECK(f.store.stack_state("shop").candidate.find("not deployed") != std::string::npos);
+}
+
+TEST_CASE("reconciler: pin of what runs holds it without deploying", "[deploy]") {
+    Fixture f;
+    const auto one = f.poll();
+    const auto ups = f.compose.ups.size();
+    const auto r = f.reconciler.pin(f.stack, *one.deployment);
+    CHECK(r.outcome == deploy::Outcome::Noop);
+    CHECK(r.deployment == one.deployment);
+    CHECK(f.compose.ups.size() == ups);
+    CHECK(f.store.stack_state("shop").pinned == one.deployment);
+}
+
+TEST_CASE("reconciler: pin refuses unknown, foreign and failed deployments", "[deploy]") {
+    Fixture f;
+    const auto one = f.poll();
+    f.release('b', '2');
+    f.engine.behaviour[k_web + "@" + digest('2')] = Behaviour::Unhealthy;
+    const auto bad = f.poll();
+    REQUIRE(bad.outcome == deploy::Outcome::RolledBack);
+    model::Deployment other;
+    other.stack = "blog";
+    other.status = Status::Succeeded;
+    const auto foreign = f.store.create_deployment(other);
+    const auto ups = f.compose.ups.size();
+    for (const auto id : {std::int64_t{99}, foreign, *bad.deployment}) {
+        CAPTURE(id);
+        const auto r = f.reconciler.pin(f.stack, id);
+        CHECK(r.outcome == deploy::Outcome::Failed);
+        CHECK_FALSE(f.store.stack_state("shop").pinned);
+    }
+    CHECK(f.reconciler.pin(f.stack, *bad.deployment).message.find("rolled_back") !=
+          std::string::npos);
+    CHECK(f.compose.ups.size() == ups);
+    CHECK(f.engine.running.at("web") == k_web + "@" + digest('1'));
+    CHECK(f.get(*one.deployment).status == Status::Succeeded);
+}
+
+TEST_CASE("reconciler: a pin whose restore fails the gate does not pin", "[deploy]") {
+    Fixture f;
+    const auto one = f.poll();
+    f.release('b', '2');
+    f.poll();
+    f.engine.behaviour[k_web + "@" + digest('1')] = Behaviour::Unhealthy;
+    const auto r = f.reconciler.pin(f.stack, *one.deployment);
+    CHECK(r.outcome == deploy::Outcome::RolledBack);
+    CHECK(r.message.find("not pinned") != std::string::npos);
+    CHECK_FALSE(f.store.stack_state("shop").pinned);
+    CHECK(f.engine.running.at("web") == k_web + "@" + digest('2'));
+}
+
+TEST_CASE("reconciler: a release marked bad is tried again once forgotten, trigger retry",
+          "[deploy]") {
+    Fixture f;
+    f.poll();
+    f.release('b', '2');
+    f.engine.behaviour[k_web + "@" + digest('2')] = Behaviour::Unhealthy;
+    REQUIRE(f.poll().outcome == deploy::Outcome::RolledBack);
+    REQUIRE(f.poll().outcome == deploy::Outcome::Noop);  // remembered
+    f.engine.behaviour.erase(k_web + "@" + digest('2'));
+    f.store.clear_bad("shop");  // what `agentctl retry` does before its cycle
+    const auto r = f.reconciler.reconcile(f.stack, model::Trigger::Retry);
+    REQUIRE(r.outcome == deploy::Outcome::Succeeded);
+    CHECK(f.get(*r.deployment).trigger == model::Trigger::Retry);
+    CHECK(f.engine.running.at("web") == k_web + "@" + digest('2'));
 }
 
 TEST_CASE("reconciler: rollback --to restores an earlier release through the gate", "[deploy]") {
