@@ -189,8 +189,11 @@ int cmd_sync_following(Session& s, const Args& a) {
     ProgressFollower follower(*c.stream_http, s.api().socket(), a.stack,
                               [&](const json& line) { s.show_progress(view, line); });
     const bool following = follower.start(k_subscribe_timeout);
-    auto doc = s.request("POST", stack_path(a.stack, "sync"), json{{"wait", true}},
-                         k_wait_timeout);
+    json body{{"wait", true}};
+    if (following) {
+        body["request"] = follower.request();
+    }
+    auto doc = s.request("POST", stack_path(a.stack, "sync"), body, k_wait_timeout);
     if (following) {
         (void)follower.finish(doc ? *doc : json::object(), k_end_line_timeout);
     }

@@ -1,5 +1,9 @@
 #include "agent/ctl/progress_follower.h"
 
+#include <random>
+
+#include <fmt/format.h>
+
 #include "agent/ctl/api_client.h"
 #include "agent/sys/url.h"
 
@@ -7,11 +11,21 @@ namespace agentd::ctl {
 
 using nlohmann::json;
 
+namespace {
+
+std::string random_request_id() {
+    std::random_device random;
+    return fmt::format("{:08x}{:08x}", random(), random());
+}
+
+}  // namespace
+
 ProgressFollower::ProgressFollower(sys::HttpClient& http, std::string socket, std::string stack,
                                    Show show)
     : m_http(http),
       m_socket(std::move(socket)),
       m_stack(std::move(stack)),
+      m_request(random_request_id()),
       m_show(std::move(show)) {}
 
 ProgressFollower::~ProgressFollower() {
@@ -80,7 +94,9 @@ bool ProgressFollower::take(const json& line) {
         m_subscribed = true;
         m_changed.notify_all();
     } else if (type == "end") {
-        if (m_want && is_target(line)) {
+        // Its own end ends the stream at once: waiting for finish() to tell it would leave the
+        // stream open until curl next looks at the stop (up to a second).
+        if (line.value("request", "") == m_request || (m_want && is_target(line))) {
             m_end = line;
             m_stop = true;
             more = false;

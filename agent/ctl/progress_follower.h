@@ -1,8 +1,10 @@
 #pragma once
 // `agentctl sync STACK --wait`: follows the stack's live progress (GET /v1/events) on a thread
 // of its own while the command's own request waits for the cycle. It subscribes before that
-// request is sent, so nothing of the cycle is missed, and stops at the cycle's "end" line once
-// the request has answered (agentd publishes the end before it answers).
+// request is sent, so nothing of the cycle is missed, and stops at the cycle's "end" line: the
+// one naming its request() id (the command sends it with the request), or, from an agentd that
+// does not echo it, the one matching the request's answer (agentd publishes the end before it
+// answers).
 
 #include <condition_variable>
 #include <functional>
@@ -33,6 +35,9 @@ public:
     /// when it did not (an agentd without live progress, an unknown stack): then nothing is
     /// shown, and the command goes on without.
     bool start(sys::Duration wait);
+    /// The id to send with the command's request ("request"), so that agentd names it in the
+    /// cycle's end line: random, one per follower.
+    const std::string& request() const { return m_request; }
     /// The command's request answered `result` ({"outcome","deployment"}): shows what is left
     /// up to that cycle's end line, waiting up to `wait` for it, then stops following. Returns
     /// the end line, or nullopt when it did not come.
@@ -46,6 +51,7 @@ private:
     sys::HttpClient& m_http;
     std::string m_socket;
     std::string m_stack;
+    std::string m_request;
     Show m_show;
     std::thread m_thread;
     std::mutex m_show_mutex;  // held while a line is shown

@@ -95,9 +95,11 @@ public:
     /// One deployment with its events; 404 when absent.
     virtual sys::Result<model::Deployment> show(std::int64_t id) = 0;
     /// Queues a cycle. With `wait`, blocks until it ends and returns its result; without,
-    /// returns nullopt as soon as it is queued.
+    /// returns nullopt as soon as it is queued. `request`: the waiting client's id, named in
+    /// the cycle's end line of the live progress ("" for none).
     virtual sys::Result<std::optional<deploy::CycleResult>> sync(const std::string& stack,
-                                                                 bool wait) = 0;
+                                                                 bool wait,
+                                                                 const std::string& request) = 0;
     /// Restores `to` (default: the previous succeeded release), waits, pins and pauses the
     /// stack on success.
     virtual sys::Result<deploy::CycleResult> rollback(const std::string& stack,

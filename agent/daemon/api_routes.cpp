@@ -1,5 +1,7 @@
 #include "agent/daemon/api_routes.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <optional>
 #include <string_view>
@@ -66,6 +68,14 @@ std::vector<std::string_view> split_path(std::string_view path) {
         path = slash == std::string_view::npos ? std::string_view{} : path.substr(slash);
     }
     return parts;
+}
+
+// A client's id for its request (`sync`'s "request"): short, and plain enough to log and echo.
+bool valid_request_id(const std::string& id) {
+    return id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+               return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' ||
+                      c == '-';
+           });
 }
 
 std::optional<std::string> query_value(const ApiRequest& r, const std::string& key) {
@@ -153,7 +163,12 @@ ApiReply post_stack(ApiBackend& backend, const std::string& stack, std::string_v
         if (!wait.is_boolean()) {
             return error_reply(sys::Error::invalid("wait: expected true or false"));
         }
-        auto result = backend.sync(stack, wait.get<bool>());
+        const json request = args.value("request", json(""));
+        if (!request.is_string() || !valid_request_id(request.get<std::string>())) {
+            return error_reply(sys::Error::invalid(
+                "request: expected up to 64 letters, digits, '.', '_' or '-'"));
+        }
+        auto result = backend.sync(stack, wait.get<bool>(), request.get<std::string>());
         if (!result) {
             return error_reply(result.error());
         }

@@ -232,7 +232,7 @@ deploy::CycleResult Daemon::run_job(CycleRunner& runner, const config::Config& c
     log_result(stack->name, result);
     // Before the job's reply is set: a client that subscribed before asking for this cycle
     // (`agentctl sync --wait`) has its end in its queue when the answer comes.
-    m_progress.publish(stack->name, end_line(stack->name, result, m_clock.now()));
+    m_progress.publish(stack->name, end_line(stack->name, result, job.request, m_clock.now()));
     if (job.kind == Job::Kind::Cycle) {
         m_metrics.polled(stack->name, result.outcome);
     }

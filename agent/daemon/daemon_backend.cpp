@@ -101,13 +101,14 @@ sys::Result<deploy::CycleResult> DaemonBackend::run_and_wait(Job job) {
 }
 
 sys::Result<std::optional<deploy::CycleResult>> DaemonBackend::sync(const std::string& stack,
-                                                                    bool wait) {
+                                                                    bool wait,
+                                                                    const std::string& request) {
     if (!known(stack)) {
         return unknown_stack(stack);
     }
     const sys::LogScope scope(stack);
     spdlog::info("stack {}: sync requested{}", stack, wait ? " (waiting)" : "");
-    Job job{Job::Kind::Cycle, stack, model::Trigger::Manual, std::nullopt, nullptr};
+    Job job{Job::Kind::Cycle, stack, model::Trigger::Manual, std::nullopt, nullptr, request};
     if (!wait) {
         if (!m_queue.push(std::move(job))) {
             return sys::Error::conflict("agentd is stopping");

@@ -40,8 +40,8 @@ public:
     sys::Result<std::vector<model::Deployment>> history(const std::optional<std::string>& stack,
                                                         int limit) override;
     sys::Result<model::Deployment> show(std::int64_t id) override;
-    sys::Result<std::optional<deploy::CycleResult>> sync(const std::string& stack,
-                                                         bool wait) override;
+    sys::Result<std::optional<deploy::CycleResult>> sync(const std::string& stack, bool wait,
+                                                         const std::string& request) override;
     sys::Result<deploy::CycleResult> rollback(const std::string& stack,
                                               std::optional<std::int64_t> to) override;
     sys::Result<model::StackState> set_paused(const std::string& stack, bool paused) override;

@@ -55,10 +55,14 @@ json gate_line(const model::Deployment& d, const deploy::GateSample& sample, sys
     return out;
 }
 
-json end_line(const std::string& stack, const deploy::CycleResult& result, sys::TimePoint at) {
+json end_line(const std::string& stack, const deploy::CycleResult& result,
+              const std::string& request, sys::TimePoint at) {
     auto out = line(stack, result.deployment, "end", at);
     out["status"] = deploy::to_string(result.outcome);
     out["message"] = result.message;
+    if (!request.empty()) {
+        out["request"] = request;
+    }
     return out;
 }
 

@@ -28,8 +28,9 @@ nlohmann::json pull_line(const model::Deployment& d, const runtime::PullProgress
                          sys::TimePoint at);
 nlohmann::json gate_line(const model::Deployment& d, const deploy::GateSample& sample,
                          sys::TimePoint at);
+/// A cycle's end; `request`: the id of the client that asked for it and waits ("": none).
 nlohmann::json end_line(const std::string& stack, const deploy::CycleResult& result,
-                        sys::TimePoint at);
+                        const std::string& request, sys::TimePoint at);
 
 class ProgressPublisher final : public deploy::CycleObserver {
 public:

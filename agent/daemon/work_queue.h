@@ -29,6 +29,9 @@ struct Job {
     std::optional<std::int64_t> rollback_to;  ///< Rollback: the target; Pin: the deployment
     /// Set when the requester waits for the result (`sync --wait`, rollback, pin, retry).
     std::shared_ptr<std::promise<deploy::CycleResult>> reply;
+    /// The waiting requester's id for this job (`sync --wait`'s), named in the cycle's end line
+    /// of the live progress so that it knows its own end; "" when none was given.
+    std::string request;
 };
 
 class WorkQueue {

@@ -86,6 +86,19 @@ TEST_CASE("api routes: sync queues (202) or waits for the outcome", "[daemon]") 
     REQUIRE(handle_request(b, req("POST", "/v1/stacks/shop/sync", "{bad")).status == 400);
     REQUIRE(handle_request(b, req("POST", "/v1/stacks/shop/sync", R"({"wait":"yes"})")).status ==
             400);
+    // The waiting client's id, for its cycle's end line of the live progress.
+    REQUIRE(handle_request(b, req("POST", "/v1/stacks/shop/sync",
+                                  R"({"wait":true,"request":"a1-b.c_d"})"))
+                .status == 200);
+    REQUIRE(b.calls.back() == "sync shop wait request a1-b.c_d");
+    const std::string too_long = R"({"request":")" + std::string(65, 'a') + R"("})";
+    for (const std::string& bad : std::vector<std::string>{
+             R"({"request":7})", R"({"request":"a b"})", R"({"request":"x\ny"})", too_long}) {
+        INFO(bad);
+        const auto reply = handle_request(b, req("POST", "/v1/stacks/shop/sync", bad));
+        CHECK(reply.status == 400);
+        CHECK(reply.body.dump().find("request") != std::string::npos);
+    }
 }
 
 TEST_CASE("api routes: rollback passes the target and validates it", "[daemon]") {

@@ -66,9 +66,10 @@ public:
         }
         return sys::Error::not_found("unknown deployment " + std::to_string(id));
     }
-    sys::Result<std::optional<deploy::CycleResult>> sync(const std::string& stack,
-                                                         bool wait) override {
-        calls.push_back(std::string("sync ") + stack + (wait ? " wait" : ""));
+    sys::Result<std::optional<deploy::CycleResult>> sync(const std::string& stack, bool wait,
+                                                         const std::string& request) override {
+        calls.push_back(std::string("sync ") + stack + (wait ? " wait" : "") +
+                        (request.empty() ? "" : " request " + request));
         if (!known(stack)) {
             return unknown_stack(stack);
         }

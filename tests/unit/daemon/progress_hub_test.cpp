@@ -184,12 +184,14 @@ TEST_CASE("progress publisher: phases, pulls (at most every 200ms per image), ga
                                               {"restarts", 0}}}));
     CHECK(gate["pending"] == json{{"web", "health starting"}});
 
-    const auto end =
-        daemon::end_line("shop", {deploy::Outcome::RolledBack, 7, "web: unhealthy"}, clock.t);
+    const auto end = daemon::end_line("shop", {deploy::Outcome::RolledBack, 7, "web: unhealthy"},
+                                      "req-1", clock.t);
     CHECK(end["type"] == "end");
     CHECK(end["status"] == "rolled_back");
     CHECK(end["deployment"] == 7);
     CHECK(end["message"] == "web: unhealthy");
-    CHECK(daemon::end_line("shop", {deploy::Outcome::Noop, std::nullopt, ""}, clock.t)["deployment"]
-              .is_null());
+    CHECK(end["request"] == "req-1");
+    const auto noop = daemon::end_line("shop", {deploy::Outcome::Noop, std::nullopt, ""}, "", clock.t);
+    CHECK(noop["deployment"].is_null());
+    CHECK_FALSE(noop.contains("request"));
 }
