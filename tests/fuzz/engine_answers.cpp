@@ -62,7 +62,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto parts = fuzz::split_parts(fuzz::as_text(data, size));
     AnsweringHttp http(parts);
     runtime::DockerEngine engine(http, "/nonexistent/docker.sock");
-    const auto pulled = engine.pull("127.0.0.1:5000/shop/web:1.0", std::nullopt);
+    // With an observer: the pull stream's progress is tracked as well.
+    const auto pulled = engine.pull("127.0.0.1:5000/shop/web:1.0", std::nullopt,
+                                    [](const runtime::PullProgress&) {});
     if (!pulled) {
         FUZZ_CHECK(!pulled.error().message.empty());
     }
