@@ -3,7 +3,7 @@
 # `agentctl --json history`), asked through the same agentctl binary and socket as the command
 # line being completed; when agentd does not answer, they are simply not offered.
 
-_agentctl_commands="status history show sync watch diff rollback pin unpin retry pause resume reload config policy tags verify"
+_agentctl_commands="status history show sync watch diff rollback pin unpin approve retry pause resume reload config policy tags verify"
 
 # Runs the agentctl being completed with the --socket of the command line, if any.
 _agentctl_query() {
@@ -121,8 +121,9 @@ _agentctl() {
         status | history | sync | watch | diff | rollback | unpin | retry | pause | resume)
             ((args == 0)) && COMPREPLY=($(compgen -W "$(_agentctl_stacks)" -- "$cur"))
             ;;
-        pin)
-            # pin STACK DEPLOYMENT: the stack, then one of its deployments.
+        pin | approve)
+            # pin STACK DEPLOYMENT, approve STACK [DEPLOYMENT]: the stack, then one of its
+            # deployments.
             if ((args == 0)); then
                 COMPREPLY=($(compgen -W "$(_agentctl_stacks)" -- "$cur"))
             elif ((args == 1)); then

@@ -111,7 +111,25 @@ struct ImageVerify {
     std::optional<CosignKeyless> keyless;
 };
 
+/// One hook: a service of the release's compose files run once (`compose run --rm`).
+struct Hook {
+    std::string service;
+    sys::Duration timeout = std::chrono::minutes(10);
+    bool operator==(const Hook&) const = default;
+};
+
+/// `hooks:` (SPEC section 1, steps 5 and 8): one-off services run around a deployment.
+struct Hooks {
+    std::vector<Hook> pre_deploy;   ///< before `up`; a failure rejects the release
+    std::vector<Hook> post_deploy;  ///< after the gate passed; a failure rolls back
+    std::vector<Hook> on_rollback;  ///< after a rollback restored the previous release
+    bool operator==(const Hooks&) const = default;
+};
+
 enum class OnFailure { Rollback, Stop };
+/// `approval:` auto deploys a verified candidate at once; manual pulls it, then waits for
+/// `agentctl approve`.
+enum class Approval { Auto, Manual };
 
 struct Stack {
     std::string name;
@@ -123,6 +141,8 @@ struct Stack {
     sys::Duration image_wait = std::chrono::minutes(30);
     Health health;
     OnFailure on_failure = OnFailure::Rollback;
+    Approval approval = Approval::Auto;
+    Hooks hooks;
     std::map<std::string, TagPolicySpec> images;  ///< service -> tag policy
     std::optional<ImageVerify> verify;  ///< every image of the stack (`verify:`)
     /// Per service (`images: {web: {verify: ...}}`): replaces `verify` for that service.

@@ -20,17 +20,20 @@ namespace agentd::config {
 namespace {
 
 // The keys valid at each place; "did you mean" picks from the same lists.
-constexpr std::string_view k_defaults_keys[] = {"compose_files", "env_file", "poll_interval",
-                                                "image_wait",    "health",   "on_failure",
-                                                "no_downgrade"};
+constexpr std::string_view k_defaults_keys[] = {"compose_files", "env_file",   "poll_interval",
+                                                "image_wait",    "health",     "on_failure",
+                                                "approval",      "no_downgrade"};
 constexpr std::string_view k_stack_keys[] = {
-    "name",       "git",    "dir",        "compose_files", "env_file",     "poll_interval",
-    "image_wait", "health", "on_failure", "images",        "no_downgrade", "verify"};
+    "name",       "git",        "dir",      "compose_files", "env_file",
+    "poll_interval", "image_wait", "health", "on_failure",    "approval",
+    "images",     "no_downgrade", "verify", "hooks"};
 constexpr std::string_view k_policy_keys[] = {"semver", "regex", "order"};
 constexpr std::string_view k_image_keys[] = {"semver", "regex", "order", "verify"};
 constexpr std::string_view k_verify_keys[] = {"cosign"};
 constexpr std::string_view k_cosign_keys[] = {"key", "identity", "issuer", "trusted_root"};
 constexpr std::string_view k_health_keys[] = {"timeout", "stable", "http"};
+constexpr std::string_view k_hooks_keys[] = {"pre_deploy", "post_deploy", "on_rollback"};
+constexpr std::string_view k_hook_keys[] = {"service", "timeout"};
 constexpr std::string_view k_probe_keys[] = {"url", "status"};
 constexpr std::string_view k_git_keys[] = {"url",  "path",        "branch",
                                            "tags", "credentials", "verify"};
@@ -42,14 +45,15 @@ constexpr std::string_view k_registry_keys[] = {"host", "username", "password_fi
 
 constexpr std::string_view k_not_yet = k_not_supported_yet;
 constexpr RefusedKey k_stack_refused[] = {
-    {"min_age", k_not_yet}, {"window", k_not_yet},   {"drift", k_not_yet},
-    {"hooks", k_not_yet},   {"approval", k_not_yet},
+    {"min_age", k_not_yet},
+    {"window", k_not_yet},
+    {"drift", k_not_yet},
 };
 constexpr std::string_view k_per_stack = "is set per stack and cannot be a default";
 constexpr RefusedKey k_defaults_refused[] = {
     {"name", k_per_stack}, {"git", k_per_stack},    {"dir", k_per_stack},  {"images", k_per_stack},
     {"verify", k_not_yet}, {"min_age", k_not_yet},  {"window", k_not_yet}, {"drift", k_not_yet},
-    {"hooks", k_not_yet},  {"approval", k_not_yet},
+    {"hooks", k_per_stack},
 };
 
 constexpr const char* k_default_git_username = "x-access-token";
@@ -115,6 +119,24 @@ std::vector<std::string> read_compose_files(Reader& reader, const Entry& entry) 
     return files;
 }
 
+// One of two words, as its value: `on_failure: rollback|stop`, `approval: auto|manual`.
+template <typename Value>
+std::optional<Value> read_choice(Reader& reader, const Entry& entry, std::string_view first,
+                                 Value first_value, std::string_view second, Value second_value) {
+    const auto expected = fmt::format("{} or {}", first, second);
+    const auto text = reader.string(entry, expected);
+    if (text == first) {
+        return first_value;
+    }
+    if (text == second) {
+        return second_value;
+    }
+    if (text) {
+        reader.report(entry, fmt::format("expected {}, got \"{}\"", expected, *text));
+    }
+    return std::nullopt;
+}
+
 // The keys a stack shares with defaults, from either mapping.
 StackFields read_stack_fields(Reader& reader, const MapReader& map) {
     StackFields fields;
@@ -136,14 +158,12 @@ StackFields read_stack_fields(Reader& reader, const MapReader& map) {
         read_health(reader, *e, fields);
     }
     if (const auto e = map.get("on_failure")) {
-        const auto text = reader.string(*e, "rollback or stop");
-        if (text == "rollback") {
-            fields.on_failure = OnFailure::Rollback;
-        } else if (text == "stop") {
-            fields.on_failure = OnFailure::Stop;
-        } else if (text) {
-            reader.report(*e, fmt::format("expected rollback or stop, got \"{}\"", *text));
-        }
+        fields.on_failure = read_choice(reader, *e, "rollback", OnFailure::Rollback, "stop",
+                                        OnFailure::Stop);
+    }
+    if (const auto e = map.get("approval")) {
+        fields.approval =
+            read_choice(reader, *e, "auto", Approval::Auto, "manual", Approval::Manual);
     }
     if (const auto e = map.get("no_downgrade")) {
         fields.no_downgrade = reader.boolean(*e);
@@ -166,6 +186,7 @@ void apply(const StackFields& fields, Stack& stack) {
         stack.health.http = *fields.health_http;
     }
     stack.on_failure = fields.on_failure.value_or(stack.on_failure);
+    stack.approval = fields.approval.value_or(stack.approval);
     stack.no_downgrade = fields.no_downgrade.value_or(stack.no_downgrade);
 }
 
@@ -535,6 +556,48 @@ GitSource read_git(Reader& reader, const Entry& entry) {
     return git;
 }
 
+// `hooks: {pre_deploy: [{service, timeout}], post_deploy: [...], on_rollback: [...]}`.
+Hooks read_hooks(Reader& reader, const Entry& entry) {
+    Hooks hooks;
+    const MapReader map(reader, entry, k_hooks_keys);
+    if (!map.is_map()) {
+        return hooks;
+    }
+    const auto read_list = [&](const char* key, std::vector<Hook>& out) {
+        const auto list = map.get(key);
+        if (!list) {
+            return;
+        }
+        for (const Entry& item : reader.list(*list)) {
+            const MapReader hook_map(reader, item, k_hook_keys);
+            if (!hook_map.is_map()) {
+                continue;
+            }
+            Hook hook;
+            if (const auto e = hook_map.get("service")) {
+                const auto name = reader.non_empty(*e, "a compose service name");
+                if (name && !valid_service_name(*name)) {
+                    reader.report(*e, fmt::format("\"{}\" is not a compose service name "
+                                                  "(letters, digits, ._-)",
+                                                  *name));
+                } else if (name) {
+                    hook.service = *name;
+                }
+            } else {
+                reader.report(item, "missing required key \"service\"");
+            }
+            if (const auto e = hook_map.get("timeout")) {
+                hook.timeout = reader.duration(*e).value_or(hook.timeout);
+            }
+            out.push_back(std::move(hook));
+        }
+    };
+    read_list("pre_deploy", hooks.pre_deploy);
+    read_list("post_deploy", hooks.post_deploy);
+    read_list("on_rollback", hooks.on_rollback);
+    return hooks;
+}
+
 Stack read_stack(Reader& reader, const Entry& entry, const StackFields& defaults) {
     if (entry.value.IsNull()) {
         reader.report(entry, "expected a map, got nothing");  // an empty "-" item
@@ -610,6 +673,9 @@ Stack read_stack(Reader& reader, const Entry& entry, const StackFields& defaults
     }
     if (const auto e = map.get("verify")) {
         stack.verify = read_verify(reader, *e);
+    }
+    if (const auto e = map.get("hooks")) {
+        stack.hooks = read_hooks(reader, *e);
     }
     const StackFields own = read_stack_fields(reader, map);
     apply(defaults, stack);

@@ -21,6 +21,7 @@ struct StackFields {
     std::optional<sys::Duration> health_stable;
     std::optional<std::vector<HttpProbe>> health_http;
     std::optional<OnFailure> on_failure;
+    std::optional<Approval> approval;
     std::optional<bool> no_downgrade;
     // Where health.timeout and health.stable were written, for "stable must be shorter".
     std::optional<Entry> timeout_entry;

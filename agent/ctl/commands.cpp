@@ -316,6 +316,18 @@ int cmd_unpin(Session& s, const Args& a) {
     return s.exit_code;
 }
 
+/// Deploys the release of STACK that waits for approval (exactly DEPLOYMENT's when given),
+/// waiting for the outcome.
+int cmd_approve(Session& s, const Args& a) {
+    const json body{{"deployment", a.deployment > 0 ? json(a.deployment) : json(nullptr)}};
+    auto doc = s.request("POST", stack_path(a.stack, "approve"), body, k_wait_timeout);
+    if (!doc) {
+        return s.exit_code;
+    }
+    s.print(*doc, [&](const json& d) { return render_cycle(a.stack, d); });
+    return exit_code_for_outcome(doc->value("outcome", ""));
+}
+
 /// Forgets the stack's bad releases and runs a cycle at once (trigger `retry`), waiting for it.
 int cmd_retry(Session& s, const Args& a) {
     auto doc = s.request("POST", stack_path(a.stack, "retry"), json::object(), k_wait_timeout);
@@ -558,6 +570,13 @@ int run_agentctl(const std::vector<std::string>& args, CtlContext& context) {
         ->check(CLI::PositiveNumber);
     auto* unpin = app.add_subcommand("unpin", "let a pinned stack deploy new releases again");
     unpin->add_option("STACK", a.stack, "the stack")->required();
+    auto* approve = app.add_subcommand(
+        "approve", "deploy the release waiting for approval (approval: manual; waits for the "
+                   "outcome)");
+    approve->add_option("STACK", a.stack, "the stack")->required();
+    approve->add_option("DEPLOYMENT", a.deployment,
+                        "only this waiting deployment: refused if a newer candidate replaced it")
+        ->check(CLI::PositiveNumber);
     auto* retry = app.add_subcommand(
         "retry", "forget the stack's releases marked bad and poll now (waits for the outcome)");
     retry->add_option("STACK", a.stack, "the stack")->required();
@@ -656,6 +675,9 @@ int run_agentctl(const std::vector<std::string>& args, CtlContext& context) {
     }
     if (*unpin) {
         return cmd_unpin(session, a);
+    }
+    if (*approve) {
+        return cmd_approve(session, a);
     }
     if (*retry) {
         return cmd_retry(session, a);

@@ -45,12 +45,16 @@ std::string last_poll(const json& poll, sys::TimePoint now) {
 }
 
 /// " (since 2m ago, rejected in 28m if still missing)" for a stack whose candidate waits for
-/// its images; empty otherwise.
+/// its images, " (since 2m ago)" for one waiting for approval; empty otherwise.
 std::string waiting(const json& stack, sys::TimePoint now) {
     const json w = stack.value("waiting", json(nullptr));
-    sys::TimePoint until;
-    if (!w.is_object() || !sys::parse_rfc3339(text(w, "until"), until)) {
+    if (!w.is_object()) {
         return "";
+    }
+    sys::TimePoint until;
+    if (!sys::parse_rfc3339(text(w, "until"), until)) {
+        const std::string since = text(w, "since");
+        return since.empty() ? "" : fmt::format(" (since {})", relative_time(now, since));
     }
     const std::string when = until > now ? relative_time(now, until) : "at the next poll";
     return fmt::format(" (since {}, rejected {} if still missing)",

@@ -26,11 +26,13 @@ namespace agentd::daemon {
 /// "unknown stack \"x\"" (NotFound).
 sys::Error unknown_stack(const std::string& name);
 
-/// A release waiting for its images (a `waiting` deployment).
+/// A release waiting for its images or for approval (a `waiting` deployment).
 struct WaitingRelease {
     std::int64_t deployment = 0;
+    std::string reason;    ///< what it waits for: "images" or "approval" (model::k_waits_for_*)
     sys::TimePoint since;  ///< when the wait began
-    sys::TimePoint until;  ///< since + the stack's image_wait: rejected after it if still missing
+    /// For images: since + the stack's image_wait, rejected after it if still missing.
+    std::optional<sys::TimePoint> until;
 };
 
 /// One stack as `status` shows it.
@@ -114,6 +116,12 @@ public:
     /// Clears `pinned` (`paused` stays) and queues a cycle, which may deploy the newest
     /// candidate at once. Returns the new state.
     virtual sys::Result<model::StackState> unpin(const std::string& stack) = 0;
+    /// Deploys the release of `stack` that waits for approval (Reconciler::approve), waiting
+    /// for the outcome: exactly `deployment` when given. Nothing waiting for approval, a
+    /// `deployment` a newer candidate replaced, a paused or pinned stack: 409, saying which
+    /// release waits now. A deployment that fails the gate is a result, not an error.
+    virtual sys::Result<deploy::CycleResult> approve(const std::string& stack,
+                                                     std::optional<std::int64_t> deployment) = 0;
     /// Forgets every release of `stack` marked bad, then runs a cycle with trigger `retry` and
     /// returns its result (a paused or pinned stack still deploys nothing).
     virtual sys::Result<deploy::CycleResult> retry(const std::string& stack) = 0;

@@ -200,6 +200,20 @@ ApiReply post_stack(ApiBackend& backend, const std::string& stack, std::string_v
         }
         return {200, to_json(*result)};
     }
+    if (action == "approve") {
+        std::optional<std::int64_t> which;
+        const json deployment = args.value("deployment", json(nullptr));
+        if (deployment.is_number_integer() && deployment.get<std::int64_t>() > 0) {
+            which = deployment.get<std::int64_t>();
+        } else if (!deployment.is_null()) {
+            return error_reply(sys::Error::invalid("deployment: expected a deployment id or null"));
+        }
+        auto result = backend.approve(stack, which);
+        if (!result) {
+            return error_reply(result.error());
+        }
+        return {200, to_json(*result)};
+    }
     if (action == "retry") {
         auto result = backend.retry(stack);
         if (!result) {
@@ -394,10 +408,13 @@ json to_json(const StackStatus& s) {
           {"error", or_null(st.last_poll.error)},
           {"revision", or_null(st.last_poll.revision)}}},
         {"candidate", or_null(st.candidate)},
-        {"waiting", s.waiting ? json{{"deployment", s.waiting->deployment},
-                                     {"since", sys::format_rfc3339(s.waiting->since)},
-                                     {"until", sys::format_rfc3339(s.waiting->until)}}
-                              : json(nullptr)},
+        {"waiting",
+         s.waiting ? json{{"deployment", s.waiting->deployment},
+                          {"reason", s.waiting->reason},
+                          {"since", sys::format_rfc3339(s.waiting->since)},
+                          {"until", s.waiting->until ? json(sys::format_rfc3339(*s.waiting->until))
+                                                     : json(nullptr)}}
+                   : json(nullptr)},
     };
 }
 
@@ -488,7 +505,7 @@ ApiReply handle_request(ApiBackend& backend, const ApiRequest& request) {
         if (parts.size() == 4 && parts[1] == "stacks" &&
             (parts[3] == "sync" || parts[3] == "rollback" || parts[3] == "pause" ||
              parts[3] == "resume" || parts[3] == "pin" || parts[3] == "unpin" ||
-             parts[3] == "retry")) {
+             parts[3] == "retry" || parts[3] == "approve")) {
             return post ? post_stack(backend, std::string(parts[2]), parts[3], request)
                         : method_not_allowed("POST");
         }

@@ -207,6 +207,11 @@ deploy::CycleResult Daemon::run_job(CycleRunner& runner, const config::Config& c
                 m_notifier.notify(fmt::format("STATUS=stack {}: pinning", stack->name));
                 result = runner.pin(*stack, job.rollback_to.value_or(0));
                 break;
+            case Job::Kind::Approve:
+                m_notifier.notify(fmt::format("STATUS=stack {}: deploying an approved release",
+                                              stack->name));
+                result = runner.approve(*stack, job.rollback_to);
+                break;
             case Job::Kind::Cycle:
                 if (m_unrecorded.has(stack->name)) {
                     // The stack's last job ended by an exception, maybe half way through a

@@ -60,8 +60,11 @@ sys::Result<std::vector<StackStatus>> DaemonBackend::status(
         const auto latest = m_store->latest(s.name);
         status.state = stack_state_name(status.stack_state, status.current, latest);
         if (latest && latest->status == model::Status::Waiting) {
-            status.waiting =
-                WaitingRelease{latest->id, latest->started_at, latest->started_at + s.image_wait};
+            const bool approval = model::waits_for_approval(*latest);
+            status.waiting = WaitingRelease{
+                latest->id, approval ? model::k_waits_for_approval : model::k_waits_for_images,
+                latest->started_at,
+                approval ? std::nullopt : std::optional(latest->started_at + s.image_wait)};
         }
         out.push_back(std::move(status));
     }
@@ -133,12 +136,11 @@ sys::Result<deploy::CycleResult> DaemonBackend::rollback(const std::string& stac
         if (!target || target->stack != stack) {
             return sys::Error::not_found(fmt::format("stack {} has no deployment {}", stack, *to));
         }
-        if (target->status != model::Status::Succeeded &&
-            target->status != model::Status::Superseded) {
+        if (!model::passed_gate(*target)) {
             return sys::Error::conflict(
                 fmt::format("deployment {} is {}: only a release that "
                             "succeeded can be restored",
-                            *to, model::to_string(target->status)));
+                            *to, model::status_text(*target)));
         }
     }
     const sys::LogScope scope(stack);
@@ -178,11 +180,10 @@ sys::Result<deploy::CycleResult> DaemonBackend::pin(const std::string& stack,
             return sys::Error::not_found(
                 fmt::format("stack {} has no deployment {}", stack, deployment));
         }
-        if (target->status != model::Status::Succeeded &&
-            target->status != model::Status::Superseded) {
+        if (!model::passed_gate(*target)) {
             return sys::Error::conflict(
                 fmt::format("deployment {} is {}: only a release that succeeded can be pinned",
-                            deployment, model::to_string(target->status)));
+                            deployment, model::status_text(*target)));
         }
     }
     const sys::LogScope scope(stack);
@@ -205,6 +206,46 @@ sys::Result<model::StackState> DaemonBackend::unpin(const std::string& stack) {
     // The held candidate is deployed at once instead of after the rest of the interval.
     m_queue.push(Job{Job::Kind::Cycle, stack, model::Trigger::Manual, std::nullopt, nullptr});
     return state;
+}
+
+sys::Result<deploy::CycleResult> DaemonBackend::approve(const std::string& stack,
+                                                        std::optional<std::int64_t> deployment) {
+    if (!known(stack)) {
+        return unknown_stack(stack);
+    }
+    {
+        // Refused here with 409 (agentctl's exit code 1); the worker checks again when the job
+        // runs, since a poll may replace the candidate meanwhile.
+        std::lock_guard lock(m_store_mutex);
+        const auto state = m_store->stack_state(stack);
+        const auto latest = m_store->latest(stack);
+        if (state.paused || state.pinned) {
+            return sys::Error::conflict(fmt::format(
+                "stack {} is {}: `agentctl {} {}` first", stack, state.paused ? "paused" : "pinned",
+                state.paused ? "resume" : "unpin", stack));
+        }
+        if (!latest || !model::waits_for_approval(*latest)) {
+            return sys::Error::conflict(
+                fmt::format("no release of stack {} waits for approval", stack));
+        }
+        if (deployment && *deployment != latest->id) {
+            const auto asked = m_store->deployment(*deployment, false);
+            if (!asked || asked->stack != stack) {
+                return sys::Error::not_found(
+                    fmt::format("stack {} has no deployment {}", stack, *deployment));
+            }
+            return sys::Error::conflict(fmt::format(
+                "deployment {} is {}: a newer candidate, deployment {}, waits for approval now; "
+                "approve it with `agentctl approve {} {}`",
+                *deployment, model::status_text(*asked), latest->id, stack, latest->id));
+        }
+    }
+    const sys::LogScope scope(stack);
+    spdlog::info("stack {}: approval of {} given", stack,
+                 deployment ? fmt::format("deployment {}", *deployment)
+                            : std::string("the waiting release"));
+    return run_and_wait(
+        Job{Job::Kind::Approve, stack, model::Trigger::Manual, deployment, nullptr});
 }
 
 sys::Result<deploy::CycleResult> DaemonBackend::retry(const std::string& stack) {

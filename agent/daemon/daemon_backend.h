@@ -48,6 +48,8 @@ public:
     sys::Result<deploy::CycleResult> pin(const std::string& stack,
                                          std::int64_t deployment) override;
     sys::Result<model::StackState> unpin(const std::string& stack) override;
+    sys::Result<deploy::CycleResult> approve(const std::string& stack,
+                                             std::optional<std::int64_t> deployment) override;
     sys::Result<deploy::CycleResult> retry(const std::string& stack) override;
     sys::Result<StackDiff> diff(const std::string& stack) override;
     sys::Result<int> reload() override;

@@ -201,6 +201,10 @@ void NotificationCenter::cycle_ended(const std::string& stack, const deploy::Cyc
                 }
                 if (*kind == notify::Kind::Waiting) {
                     n.since = d->started_at;
+                    if (model::waits_for_approval(*d)) {
+                        n.kind = notify::Kind::Approval;
+                        n.reason = result.message;  // names the command that approves it
+                    }
                 }
             }
         }

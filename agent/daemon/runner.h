@@ -29,6 +29,9 @@ public:
                                          std::optional<std::int64_t> to) = 0;
     /// Reconciler::pin.
     virtual deploy::CycleResult pin(const config::Stack& stack, std::int64_t to) = 0;
+    /// Reconciler::approve.
+    virtual deploy::CycleResult approve(const config::Stack& stack,
+                                        std::optional<std::int64_t> which) = 0;
     /// Reconciler::recover.
     virtual void recover(const config::Stack& stack, std::string_view cause) = 0;
     /// This worker's own connection to the state store.

@@ -124,6 +124,10 @@ public:
     deploy::CycleResult pin(const config::Stack& stack, std::int64_t to) override {
         return m_reconciler.pin(stack, to);
     }
+    deploy::CycleResult approve(const config::Stack& stack,
+                                std::optional<std::int64_t> which) override {
+        return m_reconciler.approve(stack, which);
+    }
     void recover(const config::Stack& stack, std::string_view cause) override {
         m_reconciler.recover(stack, cause);
     }

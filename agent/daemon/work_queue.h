@@ -22,12 +22,15 @@
 namespace agentd::daemon {
 
 struct Job {
-    enum class Kind { Cycle, Rollback, Pin, Recover };
+    enum class Kind { Cycle, Rollback, Pin, Approve, Recover };
     Kind kind = Kind::Cycle;
     std::string stack;
     model::Trigger trigger = model::Trigger::Poll;
-    std::optional<std::int64_t> rollback_to;  ///< Rollback: the target; Pin: the deployment
-    /// Set when the requester waits for the result (`sync --wait`, rollback, pin, retry).
+    /// Rollback: the target; Pin: the deployment; Approve: the one approved (none: whichever
+    /// waits).
+    std::optional<std::int64_t> rollback_to;
+    /// Set when the requester waits for the result (`sync --wait`, rollback, pin, approve,
+    /// retry).
     std::shared_ptr<std::promise<deploy::CycleResult>> reply;
     /// The waiting requester's id for this job (`sync --wait`'s), named in the cycle's end line
     /// of the live progress so that it knows its own end; "" when none was given.

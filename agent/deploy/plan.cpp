@@ -52,6 +52,13 @@ Plan plan(const config::Stack& stack, const Observation& o, const Known& known,
         latest->release.revision == p.release.revision) {
         p.waiting = latest->id;
     }
+    const bool manual = stack.approval == config::Approval::Manual;
+    if (manual && latest && model::waits_for_approval(*latest) && latest->release == p.release) {
+        // Verified and pulled already: nothing to do until `agentctl approve`.
+        p.why = fmt::format("{} waits for approval (`agentctl approve {} {}`)",
+                            release_name(p.release), stack.name, latest->id);
+        return p;
+    }
     if (!o.missing.empty()) {
         p.missing = fmt::format("{}", fmt::join(o.missing, "; "));
         if (p.waiting && now - latest->started_at >= stack.image_wait) {
@@ -66,6 +73,7 @@ Plan plan(const config::Stack& stack, const Observation& o, const Known& known,
         return p;
     }
     p.kind = Plan::Kind::Deploy;
+    p.approval = manual;
     return p;
 }
 

@@ -13,10 +13,13 @@
 namespace agentd::deploy {
 namespace {
 
-std::vector<std::string> service_names(const std::vector<runtime::ComposeService>& services) {
+/// The services `compose up` starts: those without a profile (hooks have one).
+std::vector<std::string> started_by_up(const std::vector<runtime::ComposeService>& services) {
     std::vector<std::string> names;
     for (const auto& s : services) {
-        names.push_back(s.name);
+        if (s.profiles.empty()) {
+            names.push_back(s.name);
+        }
     }
     return names;
 }
@@ -157,6 +160,15 @@ CycleResult Reconciler::cycle(const config::Stack& stack, model::Trigger trigger
     d.stack = stack.name;
     d.release = next.release;
     d.trigger = trigger;
+    if (next.approval) {
+        // approval: manual: pulled now, applied by `agentctl approve`.
+        auto result = await_approval(stack, std::move(d), verdict->verified);
+        if (result.outcome == Outcome::Waiting) {
+            poll.candidate = result.message;
+            return result;
+        }
+        return not_current_note(stack, next.release, std::move(result), poll);
+    }
     return not_current_note(stack, next.release, deploy(stack, std::move(d), verdict->verified),
                             poll);
 }
@@ -182,17 +194,16 @@ CycleResult Reconciler::rollback(const config::Stack& stack, std::optional<std::
             return {
                 Outcome::Failed, {}, fmt::format("no deployment {} of stack {}", *to, stack.name)};
         }
-        if (target->status != model::Status::Succeeded &&
-            target->status != model::Status::Superseded) {
+        if (!model::passed_gate(*target)) {
             return {Outcome::Failed,
                     {},
                     fmt::format("deployment {} is {}: only releases that passed the gate can be "
                                 "restored",
-                                *to, model::to_string(target->status))};
+                                *to, model::status_text(*target))};
         }
     } else {
         for (const auto& d : m_s.store.history(stack.name, 1000)) {
-            if (d.status == model::Status::Superseded &&
+            if (d.status == model::Status::Superseded && model::passed_gate(d) &&
                 (!current || d.release.key() != current->release.key())) {
                 target = d;
                 break;
@@ -215,12 +226,12 @@ CycleResult Reconciler::pin(const config::Stack& stack, std::int64_t to) {
     if (!target || target->stack != stack.name) {
         return {Outcome::Failed, {}, fmt::format("no deployment {} of stack {}", to, stack.name)};
     }
-    if (target->status != model::Status::Succeeded && target->status != model::Status::Superseded) {
+    if (!model::passed_gate(*target)) {
         return {Outcome::Failed,
                 {},
                 fmt::format("deployment {} is {}: only a release that passed the gate can be "
                             "pinned",
-                            to, model::to_string(target->status))};
+                            to, model::status_text(*target))};
     }
     const auto current = m_s.store.current(stack.name);
     CycleResult result;
@@ -247,14 +258,58 @@ CycleResult Reconciler::pin(const config::Stack& stack, std::int64_t to) {
     return result;
 }
 
+CycleResult Reconciler::approve(const config::Stack& stack, std::optional<std::int64_t> which) {
+    const auto state = m_s.store.stack_state(stack.name);
+    const auto refuse = [](std::string why) {
+        return CycleResult{Outcome::Failed, {}, std::move(why)};
+    };
+    if (state.paused) {
+        return refuse(fmt::format("stack {} is paused: `agentctl resume {}` first", stack.name,
+                                  stack.name));
+    }
+    if (state.pinned) {
+        return refuse(fmt::format("stack {} is pinned at deployment {}: `agentctl unpin {}` first",
+                                  stack.name, *state.pinned, stack.name));
+    }
+    auto waiting = m_s.store.latest(stack.name);
+    if (!waiting || !model::waits_for_approval(*waiting)) {
+        return refuse(fmt::format("no release of stack {} waits for approval", stack.name));
+    }
+    if (which && *which != waiting->id) {
+        // Exactly the release the approver saw, or nothing: a newer candidate replaced it.
+        return refuse(fmt::format("deployment {} no longer waits for approval: deployment {} ({}) "
+                                  "does now; approve it with `agentctl approve {} {}`",
+                                  *which, waiting->id, release_name(waiting->release), stack.name,
+                                  waiting->id));
+    }
+    model::Deployment d = std::move(*waiting);
+    d.trigger = model::Trigger::Manual;
+    d.reason.clear();
+    event(d, "approval", "approved with `agentctl approve`");
+    const auto release = release_name(d.release);
+    auto result = deploy(stack, std::move(d));
+    if (result.outcome == Outcome::Succeeded) {
+        result.message = fmt::format("{} approved and deployed", release);
+    }
+    return result;
+}
+
 void Reconciler::recover(const config::Stack& stack, std::string_view cause) {
     for (auto d : m_s.store.unfinished(stack.name)) {
         const sys::LogScope scope(stack.name, d.id);
         spdlog::info("stack {}: deployment {} was interrupted in {}; finishing it", stack.name,
                      d.id, d.phase);
-        if (d.phase == "rollback") {
+        if (d.phase == "rollback" || d.phase == "on_rollback") {
             event(d, "recover", fmt::format("{} during the rollback; restoring again", cause));
             restore(stack, d);
+            continue;
+        }
+        if (runs_hooks(d) && !stack.hooks.pre_deploy.empty() && !applied_yet(d)) {
+            // Its pre-deploy hooks may not all have run: nothing was applied, so the release
+            // is tried again, hooks first, by the next poll.
+            event(d, "recover", fmt::format("{} during {}, before apply", cause, d.phase));
+            finish(d, model::Status::Failed,
+                   fmt::format("interrupted during {} (transient: retried)", d.phase));
             continue;
         }
         event(d, "recover", fmt::format("{} during {}; applying and gating again", cause, d.phase));
@@ -265,7 +320,7 @@ void Reconciler::recover(const config::Stack& stack, std::string_view cause) {
         // What ran before this deployment is what its files replace (again, if it got that far).
         const auto previous = d.previous ? m_s.store.deployment(*d.previous, false) : std::nullopt;
         const Applied applied =
-            apply_and_gate(stack, d, d.release, previous ? &previous->release : nullptr, true);
+            apply_gate_and_check(stack, d, previous ? &previous->release : nullptr);
         if (applied.healthy()) {
             promote(stack, d);
         } else if (applied.kind != Applied::Kind::Interrupted) {
@@ -307,6 +362,9 @@ sys::Result<Verdict> Reconciler::verify(const config::Stack& stack,
     auto git = verify_git(stack, observation);
     if (!git || !git->accepted) {
         return git;
+    }
+    if (auto hooks = verify_hooks(stack, observation); !hooks.accepted) {
+        return hooks;
     }
     auto images = verify_images(stack, observation);
     if (!images || !images->accepted) {
@@ -360,6 +418,27 @@ sys::Result<Verdict> Reconciler::verify_git(const config::Stack& stack,
     return verdict;
 }
 
+Verdict Reconciler::verify_hooks(const config::Stack& stack, const Observation& observation) {
+    // A hook service must be one `up` leaves alone, or it would run with every deployment as
+    // a long-lived service too: the compose idiom is a profile (`profiles: [hooks]`). A service
+    // compose's config did not list (v2 leaves out those of profiles not enabled) is left to
+    // `compose run`, which says when it does not exist.
+    for (const auto* hooks : {&stack.hooks.pre_deploy, &stack.hooks.post_deploy,
+                              &stack.hooks.on_rollback}) {
+        for (const auto& hook : *hooks) {
+            for (const auto& service : observation.services) {
+                if (service.name == hook.service && service.profiles.empty()) {
+                    return Verdict::reject(fmt::format(
+                        "hooks: service {} has no profile, so `compose up` would start it with "
+                        "the other services; give it one (profiles: [hooks])",
+                        hook.service));
+                }
+            }
+        }
+    }
+    return Verdict::accept();
+}
+
 sys::Result<Verdict> Reconciler::verify_images(const config::Stack& stack,
                                                const Observation& observation) {
     // Every image whose policy asks for signatures, by the digest that will be pulled: what
@@ -397,7 +476,7 @@ CycleResult Reconciler::deploy(const config::Stack& stack, model::Deployment d,
     d.started_at = m_s.clock.now();
     if (d.id == 0) {
         d.phase = "plan";
-        d.id = m_s.store.create_deployment(d);
+        d.id = create(d);
     } else {
         m_s.store.update_deployment(d);
     }
@@ -419,15 +498,23 @@ CycleResult Reconciler::deploy(const config::Stack& stack, model::Deployment d,
     if (m_stop.load()) {
         return {Outcome::Interrupted, d.id, "stopped before apply; finished at the next start"};
     }
-    // 5-6. apply (check out, `compose up` with the digests pinned, building and recreating the
-    // services whose build or bind-mounted inputs changed) and gate.
+    // 5. pre-deploy hooks (a migration, a backup), on the release's own files in the preview
+    // checkout: what runs is untouched, and a failure rejects the release.
+    if (runs_hooks(d) && !stack.hooks.pre_deploy.empty()) {
+        if (auto failed = pre_deploy(stack, d)) {
+            m_s.store.mark_bad(stack.name, d.release.key(), *failed);
+            spdlog::warn("stack {}: deployment {}: {}", stack.name, d.id, *failed);
+            return finish(d, model::Status::Rejected, *failed);
+        }
+    }
+    // 6-7. apply (check out, `compose up` with the digests pinned, building and recreating the
+    // services whose build or bind-mounted inputs changed), gate, then post-deploy hooks.
     const auto running = running_release(stack, d.id);
-    const Applied applied =
-        apply_and_gate(stack, d, d.release, running ? &*running : nullptr, true);
+    const Applied applied = apply_gate_and_check(stack, d, running ? &*running : nullptr);
     if (applied.kind == Applied::Kind::Interrupted) {
         return {Outcome::Interrupted, d.id, applied.why};
     }
-    // 7. promote, or roll back to the last good release.
+    // 8. promote, or roll back to the last good release.
     if (applied.healthy()) {
         return promote(stack, d);
     }
@@ -486,6 +573,90 @@ Applied Reconciler::apply_and_gate(const config::Stack& stack, model::Deployment
     return {Applied::Kind::Unhealthy, "gate: " + result.summary()};
 }
 
+Applied Reconciler::apply_gate_and_check(const config::Stack& stack, model::Deployment& d,
+                                         const model::Release* replaces) {
+    Applied applied = apply_and_gate(stack, d, d.release, replaces, true);
+    if (applied.healthy() && runs_hooks(d) && !stack.hooks.post_deploy.empty()) {
+        // A failing smoke test is a verdict on the release, as a failed gate is.
+        if (auto failed = run_hooks(stack, d, "post_deploy", stack.hooks.post_deploy,
+                                    project_dir(stack), d.release)) {
+            return {Applied::Kind::Unhealthy, *failed};
+        }
+    }
+    return applied;
+}
+
+std::optional<std::string> Reconciler::pre_deploy(const config::Stack& stack,
+                                                  model::Deployment& d) {
+    auto dir = project_dir(stack);
+    if (stack.git) {
+        const auto preview = m_state_dir / "preview" / stack.name;
+        if (auto checked = m_s.git.checkout(*stack.git, d.release.revision, preview); !checked) {
+            return "pre_deploy: git checkout: " + checked.error().message;
+        }
+        dir = preview / stack.git->path;
+    }
+    return run_hooks(stack, d, "pre_deploy", stack.hooks.pre_deploy, dir, d.release);
+}
+
+std::optional<std::string> Reconciler::run_hooks(const config::Stack& stack,
+                                                 model::Deployment& d, const std::string& phase,
+                                                 const std::vector<config::Hook>& hooks,
+                                                 const std::filesystem::path& dir,
+                                                 const model::Release& release) {
+    auto project = this->project(stack, dir, release.revision, release.tag);
+    if (!project) {
+        return fmt::format("{}: {}", phase, project.error().message);
+    }
+    const auto pins = runnable(release.images);
+    for (const auto& hook : hooks) {
+        enter(d, phase,
+              fmt::format("running hook {} (timeout {})", hook.service,
+                          sys::format_duration(hook.timeout)));
+        auto ran = m_s.compose.run_once(*project, pins, hook.service, hook.timeout);
+        if (!ran) {
+            const auto why =
+                fmt::format("{} hook {} failed: {}", phase, hook.service, ran.error().message);
+            event(d, phase, why);
+            remove_left_behind(stack, d, phase, hook.service);
+            return why;
+        }
+        event(d, phase,
+              fmt::format("hook {} succeeded{}{}", hook.service, ran->empty() ? "" : "; output:\n",
+                          *ran));
+    }
+    return std::nullopt;
+}
+
+void Reconciler::remove_left_behind(const config::Stack& stack, model::Deployment& d,
+                                    const std::string& phase, const std::string& service) {
+    // A compose killed at the hook's timeout leaves its one-off container running.
+    const auto containers = m_s.engine.project_containers(stack.name);
+    if (!containers) {
+        event(d, phase, "hook containers not checked: " + containers.error().message);
+        return;
+    }
+    for (const auto& c : *containers) {
+        if (c.one_off && c.service == service) {
+            const auto removed = m_s.engine.remove_container(c.id);
+            event(d, phase,
+                  removed ? fmt::format("removed hook container {}", c.name)
+                          : fmt::format("hook container {} left: {}", c.name,
+                                        removed.error().message));
+        }
+    }
+}
+
+bool Reconciler::runs_hooks(const model::Deployment& d) {
+    // A restore (`agentctl rollback`, `pin`) brings back a release that ran before: its
+    // migrations ran then, and a rollback never runs hooks of the release it leaves.
+    return d.trigger != model::Trigger::Rollback;
+}
+
+bool Reconciler::applied_yet(const model::Deployment& d) {
+    return d.phase == "apply" || d.phase == "gate" || d.phase == "post_deploy";
+}
+
 sys::Result<GateTarget> Reconciler::apply(const config::Stack& stack, const model::Release& release,
                                           const runtime::UpOptions& options) {
     if (stack.git) {
@@ -507,7 +678,7 @@ sys::Result<GateTarget> Reconciler::apply(const config::Stack& stack, const mode
     target.pins = pins;
     auto services = services_at(stack, release.revision, release.tag);
     if (services) {
-        target.services = service_names(*services);
+        target.services = started_by_up(*services);
     } else {
         for (const auto& [service, image] : release.images) {
             target.services.push_back(service);
@@ -582,6 +753,15 @@ CycleResult Reconciler::restore(const config::Stack& stack, model::Deployment& d
     }
     event(d, "rollback", fmt::format("deployment {} restored and healthy", previous->id));
     spdlog::info("stack {}: deployment {} rolled back to {}", stack.name, d.id, previous->id);
+    if (!stack.hooks.on_rollback.empty()) {
+        // E.g. restore the backup a pre-deploy hook made, on the restored release's files.
+        if (auto failed = run_hooks(stack, d, "on_rollback", stack.hooks.on_rollback,
+                                    project_dir(stack), previous->release)) {
+            return finish(d, model::Status::Failed,
+                          fmt::format("{}; rolled back to deployment {}, but {}", why,
+                                      previous->id, *failed));
+        }
+    }
     return finish(d, model::Status::RolledBack, why);
 }
 
@@ -596,7 +776,7 @@ CycleResult Reconciler::reject(const config::Stack& stack, const model::Release&
     d.phase = "verify";
     const auto current = m_s.store.current(stack.name);
     d.previous = current ? std::optional(current->id) : std::nullopt;
-    d.id = m_s.store.create_deployment(d);
+    d.id = create(d);
     event(d, "verify", why);
     m_s.store.mark_bad(stack.name, release.key(), why);
     spdlog::warn("stack {}: rejected {}: {}", stack.name, release_name(release), why);
@@ -612,12 +792,43 @@ CycleResult Reconciler::wait(const config::Stack& stack, const Plan& p, model::T
     d.release = p.release;
     d.trigger = trigger;
     d.status = model::Status::Waiting;
+    d.reason = model::k_waits_for_images;
     d.started_at = m_s.clock.now();
     d.phase = "plan";
-    d.id = m_s.store.create_deployment(d);
+    d.id = create(d);
     event(d, "plan", p.why);
     spdlog::info("stack {}: {}", stack.name, p.why);
     return {Outcome::Waiting, d.id, p.why};
+}
+
+CycleResult Reconciler::await_approval(const config::Stack& stack, model::Deployment d,
+                                       const std::vector<std::string>& verified) {
+    const auto current = m_s.store.current(stack.name);
+    d.previous = current ? std::optional(current->id) : std::nullopt;
+    d.status = model::Status::Waiting;
+    d.reason = model::k_waits_for_approval;
+    d.started_at = m_s.clock.now();  // since when it waits for approval
+    d.phase = "plan";
+    if (d.id == 0) {
+        d.id = create(d);
+    } else {
+        m_s.store.update_deployment(d);
+    }
+    const sys::LogScope scope(stack.name, d.id);
+    event(d, "plan", describe(d.release) + ": approval is manual; pulled, then held for approval");
+    for (const auto& note : verified) {
+        event(d, "verify", note);
+    }
+    // Pulled now, so that an approved release starts without waiting for the registry.
+    if (auto pulled = pull(stack, d); !pulled) {
+        spdlog::warn("stack {}: deployment {}: {}", stack.name, d.id, pulled.error().message);
+        return finish(d, model::Status::Failed, pulled.error().message);
+    }
+    const auto why = fmt::format("{} waits for approval (`agentctl approve {} {}`)",
+                                 release_name(d.release), stack.name, d.id);
+    enter(d, "approval", why);
+    spdlog::info("stack {}: {}", stack.name, why);
+    return {Outcome::Waiting, d.id, why};
 }
 
 CycleResult Reconciler::give_up(const config::Stack& stack, const Plan& p) {
@@ -628,6 +839,23 @@ CycleResult Reconciler::give_up(const config::Stack& stack, const Plan& p) {
         return {Outcome::Rejected, p.waiting, p.why};
     }
     return finish(*waiting, model::Status::Rejected, p.why);
+}
+
+std::int64_t Reconciler::create(const model::Deployment& d) {
+    const auto id = m_s.store.create_deployment(d);
+    // A stack has at most one waiting deployment, its newest: a release that waited (for its
+    // images or for approval) and was overtaken by a newer deployment will not be deployed.
+    constexpr int k_looked_at = 20;
+    for (auto older : m_s.store.history(d.stack, k_looked_at)) {
+        if (older.id < id && older.status == model::Status::Waiting) {
+            settle(older, model::Status::Superseded,
+                   fmt::format("superseded by deployment {} before it was deployed", id));
+            const auto recorded = record_event(older);
+            m_s.store.record(older, recorded);
+            m_observer.recorded(older, recorded);
+        }
+    }
+    return id;
 }
 
 void Reconciler::settle(model::Deployment& d, model::Status status, const std::string& reason) {

@@ -49,7 +49,7 @@ enum class Outcome {
     Noop,         ///< nothing changed (or the desired release is known bad)
     Paused,       ///< the stack is paused: nothing done (a pinned stack polls: Noop)
     PollError,    ///< observe failed (git or registry); nothing touched
-    Waiting,      ///< an image of the release does not exist yet
+    Waiting,      ///< an image of the release does not exist yet, or it waits for approval
     Rejected,     ///< verify failed; nothing touched
     Succeeded,    ///< promoted
     RolledBack,   ///< gate failed, previous release restored
@@ -88,6 +88,11 @@ public:
     /// deployment is the one pinned: the restore, or the current one when `to`'s release
     /// already runs (outcome Noop). An unknown or unfit `to` is Failed, nothing touched.
     CycleResult pin(const config::Stack& stack, std::int64_t to);
+    /// Deploys the release that waits for approval (`approval: manual`, `agentctl approve`):
+    /// exactly deployment `which` when given, and nothing when a newer candidate replaced it
+    /// (Failed, saying which one waits now). Paused or pinned stacks, and a stack with nothing
+    /// waiting for approval, are Failed with nothing touched.
+    CycleResult approve(const config::Stack& stack, std::optional<std::int64_t> which);
     /// Finishes every deployment the stack has `in_progress`: applies and gates it again, then
     /// promotes it or rolls back (one interrupted in its rollback is restored). Run at start
     /// (a crash left it) and after a cycle that ended by an exception (the store failing
@@ -125,6 +130,8 @@ private:
     sys::Result<Verdict> verify(const config::Stack& stack, const Observation& observation);
     sys::Result<Verdict> verify_git(const config::Stack& stack, const Observation& observation);
     sys::Result<Verdict> verify_images(const config::Stack& stack, const Observation& observation);
+    /// Hook services must have a compose profile, so that `up` does not start them too.
+    Verdict verify_hooks(const config::Stack& stack, const Observation& observation);
     /// `verified`: what verify found signed, recorded as "verify" events of the deployment.
     CycleResult deploy(const config::Stack& stack, model::Deployment d,
                        const std::vector<std::string>& verified = {});
@@ -137,6 +144,27 @@ private:
     Applied apply_and_gate(const config::Stack& stack, model::Deployment& d,
                            const model::Release& release, const model::Release* replaces,
                            bool record_phases);
+    /// apply_and_gate of `d`'s release, then its post-deploy hooks once it passed (a failing
+    /// one is a failed gate: rolled back and marked bad).
+    Applied apply_gate_and_check(const config::Stack& stack, model::Deployment& d,
+                                 const model::Release* replaces);
+    /// The pre-deploy hooks on `d`'s release, checked out in the preview directory; the
+    /// failure, if any.
+    std::optional<std::string> pre_deploy(const config::Stack& stack, model::Deployment& d);
+    /// Runs `hooks` in order (`compose run --rm`, `release`'s images pinned, the project in
+    /// `dir`), each in phase `phase` with its output as an event; the first failure, if any.
+    std::optional<std::string> run_hooks(const config::Stack& stack, model::Deployment& d,
+                                         const std::string& phase,
+                                         const std::vector<config::Hook>& hooks,
+                                         const std::filesystem::path& dir,
+                                         const model::Release& release);
+    /// Removes the one-off containers of hook `service` that a failed run left behind.
+    void remove_left_behind(const config::Stack& stack, model::Deployment& d,
+                            const std::string& phase, const std::string& service);
+    /// Hooks run for deployments of new releases, never for restores (trigger rollback).
+    static bool runs_hooks(const model::Deployment& d);
+    /// `d` got as far as `compose up` (by its recorded phase).
+    static bool applied_yet(const model::Deployment& d);
     sys::Result<GateTarget> apply(const config::Stack& stack, const model::Release& release,
                                   const runtime::UpOptions& options);
     GateResult gate(const config::Stack& stack, const model::Deployment& d,
@@ -151,9 +179,15 @@ private:
     CycleResult reject(const config::Stack& stack, const model::Release& release,
                        const std::string& why, model::Trigger trigger);
     CycleResult wait(const config::Stack& stack, const Plan& plan, model::Trigger trigger);
+    /// approval: manual: records `d` as waiting for approval once its images are pulled.
+    CycleResult await_approval(const config::Stack& stack, model::Deployment d,
+                               const std::vector<std::string>& verified);
     CycleResult give_up(const config::Stack& stack, const Plan& plan);
     /// Ends `d` with `status`: its outcome and "record" event in one write of the store.
     CycleResult finish(model::Deployment& d, model::Status status, const std::string& reason);
+    /// Records the new deployment `d` and returns its id; an older deployment of the stack
+    /// still waiting becomes superseded: only the newest candidate waits.
+    std::int64_t create(const model::Deployment& d);
     /// Sets the outcome fields of `d`; finish() and promote() write them.
     void settle(model::Deployment& d, model::Status status, const std::string& reason);
     /// The "record" event of a settled deployment.

@@ -88,18 +88,13 @@ std::optional<model::Release> Reconciler::running_release(const config::Stack& s
         if (d.id == applying) {
             continue;
         }
-        switch (d.status) {
-            case model::Status::Succeeded:
-            case model::Status::Superseded:
-                return d.release;
-            case model::Status::Failed:
-                if (d.phase == "gate") {
-                    return d.release;  // the gate failed and the release stayed
-                }
-                break;
-            default:
-                break;  // never applied, or rolled back to what came before it
+        if (model::passed_gate(d)) {
+            return d.release;
         }
+        if (d.status == model::Status::Failed && (d.phase == "gate" || d.phase == "post_deploy")) {
+            return d.release;  // the gate or a smoke test failed, and the release stayed
+        }
+        // Anything else was never applied, or was rolled back to what came before it.
     }
     return std::nullopt;
 }

@@ -54,7 +54,7 @@ struct Known {
 /// What plan decided.
 struct Plan {
     enum class Kind {
-        Noop,    ///< what runs is the release, or the release is known bad, or it still waits
+        Noop,    ///< what runs is the release, or it is known bad, or it waits for approval
         Wait,    ///< the release's images are not all pushed yet: record a waiting deployment
         GiveUp,  ///< the release waited longer than image_wait: reject the waiting deployment
         Deploy,  ///< verify, then deploy `release`
@@ -69,6 +69,9 @@ struct Plan {
     /// The waiting deployment of this release, if one exists: Wait keeps it, GiveUp rejects
     /// it, Deploy turns it into the deployment.
     std::optional<std::int64_t> waiting;
+    /// For Deploy (`approval: manual`): verify and pull the release, then record it as waiting
+    /// for `agentctl approve` instead of applying it.
+    bool approval = false;
 };
 
 /// Pure: what to do with `observation`, given what runs and what is known to be bad.

@@ -47,6 +47,7 @@ json to_json(const runtime::ComposeService& s) {
             {"image", s.image},
             {"build", s.build},
             {"restart", s.restart},
+            {"profiles", s.profiles},
             {"build_context", s.build_context},
             {"build_dockerfile", s.build_dockerfile},
             {"build_contexts", s.build_contexts},
@@ -61,6 +62,7 @@ runtime::ComposeService service_from(const json& j) {
     s.image = j.value("image", "");
     s.build = j.value("build", false);
     s.restart = j.value("restart", "");
+    s.profiles = strings(j, "profiles");
     s.build_context = j.value("build_context", "");
     s.build_dockerfile = j.value("build_dockerfile", "");
     s.build_contexts = strings(j, "build_contexts");

@@ -66,6 +66,23 @@ bool is_final(Status s) {
     return s != Status::Waiting && s != Status::InProgress;
 }
 
+bool waits_for_approval(const Deployment& d) {
+    return d.status == Status::Waiting && d.reason == k_waits_for_approval;
+}
+
+bool passed_gate(const Deployment& d) {
+    // Only a promotion makes a deployment succeeded, and it enters the phase "promote" first.
+    return d.status == Status::Succeeded ||
+           (d.status == Status::Superseded && d.phase == "promote");
+}
+
+std::string status_text(const Deployment& d) {
+    if (d.status == Status::Superseded && !passed_gate(d)) {
+        return "superseded before it was deployed";
+    }
+    return to_string(d.status);
+}
+
 std::string Release::key() const {
     std::string text = revision + "\n";
     for (const auto& [service, image] : images) {

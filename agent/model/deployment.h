@@ -54,6 +54,19 @@ struct Deployment {
     std::vector<Event> events;             ///< filled only when asked for (show)
 };
 
+/// The reason of a `waiting` deployment: what it waits for. A release waits for its images
+/// (not all pushed yet) or, verified and pulled, for `agentctl approve` (approval: manual).
+inline constexpr const char* k_waits_for_images = "images";
+inline constexpr const char* k_waits_for_approval = "approval";
+/// `d` is verified and pulled and waits for `agentctl approve`.
+bool waits_for_approval(const Deployment& d);
+/// `d`'s release passed the health gate: it succeeded (and may since be superseded). A
+/// `waiting` deployment that a newer candidate replaced is superseded too, but never ran.
+bool passed_gate(const Deployment& d);
+/// `d`'s status as a person reads it: "rolled_back", or "superseded before it was deployed"
+/// for a waiting deployment a newer candidate replaced.
+std::string status_text(const Deployment& d);
+
 struct LastPoll {
     std::optional<sys::TimePoint> at;
     std::string result;  ///< "ok", "error", "" (never polled)

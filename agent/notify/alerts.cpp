@@ -44,6 +44,7 @@ std::vector<Notification> Alerts::deployment(Notification n) {
                 return {};
             }
             return problem(track, std::move(n));
+        case Kind::Approval:  // sent at once, then as a reminder every repeat_interval
         case Kind::RolledBack:
         case Kind::Rejected:
         case Kind::Failed:
@@ -114,6 +115,9 @@ std::vector<Notification> Alerts::problem(Track& track, Notification n) {
 
 std::vector<Notification> Alerts::resolve(Track& track, Notification success, bool send_success) {
     std::vector<Notification> out;
+    if (track.open && !is_problem(track.open->kind)) {
+        track.open.reset();  // an approval given: the success says it all
+    }
     if (track.open) {
         Notification resolved;
         resolved.stack = success.stack;

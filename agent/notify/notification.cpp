@@ -7,12 +7,13 @@ namespace agentd::notify {
 
 namespace {
 
-constexpr std::array<std::pair<Kind, const char*>, 8> k_names{{
+constexpr std::array<std::pair<Kind, const char*>, 9> k_names{{
     {Kind::Succeeded, "succeeded"},
     {Kind::RolledBack, "rolled_back"},
     {Kind::Rejected, "rejected"},
     {Kind::Failed, "failed"},
     {Kind::Waiting, "waiting"},
+    {Kind::Approval, "approval"},
     {Kind::PollFailing, "poll_failing"},
     {Kind::Started, "started"},
     {Kind::Resolved, "resolved"},
@@ -31,6 +32,8 @@ std::string verb(Kind kind) {
             return "failed";
         case Kind::Waiting:
             return "waiting for its images";
+        case Kind::Approval:
+            return "waits for approval";
         case Kind::PollFailing:
             return "polls failing";
         case Kind::Started:

@@ -1,6 +1,7 @@
 #pragma once
 // What a notification is about: one thing that happened to a stack (a deployment's outcome, a
-// release waiting for its images, polls failing, agentd starting, a problem resolved), as plain
+// release waiting for its images or for approval, polls failing, agentd starting, a problem
+// resolved), as plain
 // data. The payload formats (payload.h) render it; the outbox stores the rendered payload.
 
 #include <cstdint>
@@ -19,6 +20,7 @@ enum class Kind {
     Rejected,     ///< a release was refused before anything was touched (compose, signatures)
     Failed,       ///< a deployment failed with nothing to restore
     Waiting,      ///< a release has waited for its images longer than the threshold
+    Approval,     ///< a verified, pulled release waits for `agentctl approve` (approval: manual)
     PollFailing,  ///< polls have failed for longer than the threshold
     Started,      ///< agentd started
     Resolved,     ///< a problem notified before is over (a success, a poll that worked)

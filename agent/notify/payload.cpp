@@ -112,6 +112,8 @@ std::string ntfy_tags(Kind kind) {
             return "rotating_light";
         case Kind::Waiting:
             return "hourglass";
+        case Kind::Approval:
+            return "raised_hand";
         case Kind::PollFailing:
             return "warning";
         case Kind::Started:

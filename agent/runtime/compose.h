@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/sys/clock.h"
 #include "agent/sys/result.h"
 
 namespace agentd::runtime {
@@ -26,6 +27,10 @@ struct ComposeService {
     std::string image;    ///< after interpolation; empty when only `build:` is given
     bool build = false;   ///< has a build section
     std::string restart;  ///< restart policy, "" when unset ("no")
+    /// `profiles:`: a service with any is not started by `up` (unless COMPOSE_PROFILES names
+    /// one), only by `run`; the idiom for hook services. Compose v1's `config` lists such
+    /// services with their profiles; v2's leaves out those of profiles not enabled.
+    std::vector<std::string> profiles;
 
     // What the service reads from files, for deciding what a new revision changes.
     std::string build_context;     ///< build.context when it is a path ("" for URLs or no build)
@@ -62,10 +67,14 @@ public:
     virtual sys::Result<void> up(const ComposeProject& project,
                                  const std::map<std::string, std::string>& pins,
                                  const UpOptions& options = {}) = 0;
-    /// Runs a one-off service: `run --rm SERVICE` with the same pins.
-    virtual sys::Result<void> run_once(const ComposeProject& project,
-                                       const std::map<std::string, std::string>& pins,
-                                       const std::string& service) = 0;
+    /// Runs a one-off service (a hook): `run --rm -T SERVICE` with the same pins, killed after
+    /// `timeout`. Returns its output (stdout then stderr, the last lines, at most a few KiB).
+    /// Failed when it exited non-zero, timed out or could not start, the message ending with
+    /// that output's last lines.
+    virtual sys::Result<std::string> run_once(const ComposeProject& project,
+                                              const std::map<std::string, std::string>& pins,
+                                              const std::string& service,
+                                              sys::Duration timeout) = 0;
 };
 
 }  // namespace agentd::runtime

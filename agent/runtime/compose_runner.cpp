@@ -15,10 +15,9 @@ namespace agentd::runtime {
 namespace {
 
 constexpr auto k_config_timeout = std::chrono::minutes(2);
-// up may create many containers and run long healthcheck-free starts; run_once runs hooks
-// such as database migrations.
+// up may create many containers and run long healthcheck-free starts (run_once: the hook's
+// own timeout).
 constexpr auto k_up_timeout = std::chrono::minutes(30);
-constexpr auto k_run_timeout = std::chrono::minutes(60);
 constexpr std::size_t k_error_lines = 10;
 constexpr std::size_t k_error_chars = 2000;
 
@@ -239,6 +238,13 @@ sys::Result<std::vector<ComposeService>> parse_compose_config(const std::string&
                 if (body["restart"] && body["restart"].IsScalar()) {
                     s.restart = body["restart"].as<std::string>();
                 }
+                if (const auto profiles = body["profiles"]; profiles && profiles.IsSequence()) {
+                    for (const auto& profile : profiles) {
+                        if (const auto name = scalar(profile); !name.empty()) {
+                            s.profiles.push_back(name);
+                        }
+                    }
+                }
                 read_inputs(root, body, s);
             }
             if (s.restart == "no") {
@@ -397,23 +403,34 @@ sys::Result<void> ComposeRunner::up(const ComposeProject& project,
     return {};
 }
 
-sys::Result<void> ComposeRunner::run_once(const ComposeProject& project,
-                                          const std::map<std::string, std::string>& pins,
-                                          const std::string& service) {
+sys::Result<std::string> ComposeRunner::run_once(const ComposeProject& project,
+                                                 const std::map<std::string, std::string>& pins,
+                                                 const std::string& service,
+                                                 sys::Duration timeout) {
     if (!valid_service_name(service)) {
         return sys::Error::invalid(
             fmt::format("compose run {}: invalid service name \"{}\"", project.name, service));
     }
     // -T: no pseudo-terminal, agentd has none to give.
-    auto r = compose(project, {"run", "--rm", "-T", service}, &pins, k_run_timeout);
+    auto r = compose(project, {"run", "--rm", "-T", service}, &pins, timeout);
     if (!r) {
         return r.error();
     }
-    if (!r->success()) {
+    if (r->timed_out) {
         return sys::Error::failed(
-            fmt::format("compose run {} {}: {}", project.name, service, describe_exit(*r)));
+            fmt::format("timed out after {}", sys::format_duration(timeout)));
     }
-    return {};
+    // The hook's own output is on stdout and stderr, compose's on stderr: the last lines of
+    // both say what happened.
+    const auto output = tail_of(r->out + "\n" + r->err);
+    if (r->exit_code < 0) {
+        return sys::Error::failed("killed by a signal");
+    }
+    if (!r->success()) {
+        return sys::Error::failed(fmt::format("exit {}{}{}", r->exit_code,
+                                              output.empty() ? "" : ": ", output));
+    }
+    return output;
 }
 
 }  // namespace agentd::runtime

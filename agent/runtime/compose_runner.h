@@ -29,9 +29,9 @@ public:
     sys::Result<void> up(const ComposeProject& project,
                          const std::map<std::string, std::string>& pins,
                          const UpOptions& options = {}) override;
-    sys::Result<void> run_once(const ComposeProject& project,
-                               const std::map<std::string, std::string>& pins,
-                               const std::string& service) override;
+    sys::Result<std::string> run_once(const ComposeProject& project,
+                                      const std::map<std::string, std::string>& pins,
+                                      const std::string& service, sys::Duration timeout) override;
 
     /// The argv prefix in use: {"docker", "compose"} or {"docker-compose"}; NotFound when
     /// neither works.

@@ -310,6 +310,26 @@ sys::Result<bool> DockerEngine::has_image(const std::string& reference) {
     return true;
 }
 
+sys::Result<void> DockerEngine::remove_container(const std::string& id) {
+    const bool valid = id.size() == 64 && std::all_of(id.begin(), id.end(), [](char c) {
+                           return std::isdigit(static_cast<unsigned char>(c)) ||
+                                  (c >= 'a' && c <= 'f');
+                       });
+    if (!valid) {
+        return sys::Error::invalid(fmt::format("container: invalid id \"{}\"", id));
+    }
+    auto response = call("DELETE", fmt::format("/containers/{}?force=true", id));
+    if (!response) {
+        return sys::Error::failed(
+            fmt::format("remove container {}: {}", id.substr(0, 12), response.error().message));
+    }
+    if (response->status != 204 && response->status != 404) {
+        return sys::Error::failed(fmt::format("remove container {}: {}", id.substr(0, 12),
+                                              engine_message(*response)));
+    }
+    return {};
+}
+
 sys::Result<std::vector<ContainerState>> DockerEngine::project_containers(
     const std::string& project) {
     if (project.empty()) {

@@ -22,6 +22,7 @@ public:
                            const std::optional<RegistryCredentials>& credentials,
                            const PullObserver& progress) override;
     sys::Result<bool> has_image(const std::string& reference) override;
+    sys::Result<void> remove_container(const std::string& id) override;
     /// Sorted by service, then container name. Containers removed while being listed are left
     /// out.
     sys::Result<std::vector<ContainerState>> project_containers(

@@ -77,6 +77,9 @@ public:
     /// All containers (running or not) labelled com.docker.compose.project=project, inspected.
     virtual sys::Result<std::vector<ContainerState>> project_containers(
         const std::string& project) = 0;
+    /// Removes container `id` (a full id), stopping it first if it runs; one already gone is
+    /// no error. For a hook's one-off container left behind by a `compose run` that was killed.
+    virtual sys::Result<void> remove_container(const std::string& id) = 0;
     /// Opens the event stream of `project`'s containers. Returns once the engine has accepted
     /// it, so that every event after the return is seen; an error when the engine does not
     /// answer (or does not accept new connections: it is shutting down).

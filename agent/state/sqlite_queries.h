@@ -12,7 +12,7 @@ inline constexpr const char* k_insert_deployment =
     "finished_at, reason, phase, previous) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 inline constexpr const char* k_update_deployment =
     "UPDATE deployments SET status = ?, phase = ?, revision = ?, tag = ?, images = ?, "
-    "reason = ?, finished_at = ?, previous = ? WHERE id = ?";
+    "reason = ?, finished_at = ?, previous = ?, trigger = ?, started_at = ? WHERE id = ?";
 inline constexpr const char* k_other_succeeded =
     "SELECT id FROM deployments WHERE stack = ? AND status = 'succeeded' AND id <> ?";
 inline constexpr const char* k_supersede =

@@ -125,7 +125,9 @@ void SqliteStore::write_deployment(const model::Deployment& d) {
         .bind(6, d.reason)
         .bind_optional(7, to_ms(d.finished_at))
         .bind_optional(8, d.previous)
-        .bind(9, d.id)
+        .bind(9, model::to_string(d.trigger))
+        .bind(10, to_ms(d.started_at))
+        .bind(11, d.id)
         .run();
     if (sqlite3_changes(m_connection.handle()) == 0) {
         throw StoreError(fmt::format("update deployment {}: no such deployment", d.id));

@@ -20,7 +20,8 @@ public:
 
     /// Inserts `d` (id ignored) and returns its new id.
     virtual std::int64_t create_deployment(const model::Deployment& d) = 0;
-    /// Writes status, phase, release, reason, finished_at and previous of deployment `d.id`.
+    /// Writes every field of deployment `d.id` (status, phase, release, reason, trigger, times,
+    /// previous) but its id and stack.
     virtual void update_deployment(const model::Deployment& d) = 0;
     virtual void add_event(std::int64_t deployment, const model::Event& e) = 0;
     /// update_deployment(d) and add_event(d.id, e) as one transaction: a phase or an outcome is

@@ -280,6 +280,14 @@ public:
         ++calls;
         return local.count(reference) > 0;
     }
+    std::vector<std::string> removed;  ///< remove_container's ids
+    sys::Result<void> remove_container(const std::string& id) override {
+        ++calls;
+        removed.push_back(id);
+        std::erase_if(extra_containers,
+                      [&](const runtime::ContainerState& c) { return c.id == id; });
+        return {};
+    }
     sys::Result<std::vector<runtime::ContainerState>> project_containers(
         const std::string& project) override {
         ++calls;
@@ -322,6 +330,7 @@ public:
             }
             out.push_back(c);
         }
+        out.insert(out.end(), extra_containers.begin(), extra_containers.end());
         return out;
     }
     sys::Result<std::unique_ptr<runtime::EngineWatch>> watch(const std::string&) override {
@@ -359,6 +368,8 @@ public:
 
     std::map<std::string, Behaviour> behaviour;  ///< image ref@digest -> behaviour
     std::map<std::string, std::string> running;  ///< service -> image
+    /// Listed as they are after the running services (e.g. a hook's one-off container).
+    std::vector<runtime::ContainerState> extra_containers;
     std::map<std::string, int> started_at;
     std::set<std::string> local;
     std::vector<std::string> pulls;
@@ -407,13 +418,25 @@ public:
         m_engine.run(pins);
         return {};
     }
-    sys::Result<void> run_once(const runtime::ComposeProject&,
-                               const std::map<std::string, std::string>&,
-                               const std::string& service) override {
+    sys::Result<std::string> run_once(const runtime::ComposeProject& project,
+                                      const std::map<std::string, std::string>& pins,
+                                      const std::string& service,
+                                      sys::Duration timeout) override {
         runs.push_back(service);
-        return {};
+        run_pins.push_back(pins);
+        run_dirs.push_back(project.dir);
+        run_timeouts.push_back(timeout);
+        if (const auto fails = run_fails.find(service); fails != run_fails.end()) {
+            return sys::Error::failed(fails->second);
+        }
+        return "output of " + service;
     }
     std::vector<runtime::ComposeService> declared;
+    std::vector<std::string> runs;  ///< run_once's services, in order
+    std::vector<std::map<std::string, std::string>> run_pins;
+    std::vector<std::filesystem::path> run_dirs;
+    std::vector<sys::Duration> run_timeouts;
+    std::map<std::string, std::string> run_fails;  ///< service -> run_once's error
     std::string invalid;          ///< compose refuses the files with this message
     bool config_killed = false;   ///< `config` is killed (transient)
     bool up_fails = false;        ///< compose refuses `up` (a verdict)
@@ -422,7 +445,6 @@ public:
     int configs = 0;
     std::vector<std::map<std::string, std::string>> ups;
     std::vector<runtime::UpOptions> up_options;  ///< one per up, in order
-    std::vector<std::string> runs;
     std::map<std::string, std::string> last_env;
     std::filesystem::path last_override;
 

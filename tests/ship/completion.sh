@@ -40,7 +40,7 @@ fi
 nothing=$ship_tmp/unreachable-agentctl
 printf '#!/bin/sh\necho "agentd is not reachable" >&2\nexit 3\n' >"$nothing"
 chmod +x "$nothing"
-expect "config diff history pause pin policy reload resume retry rollback show status sync tags unpin verify watch" "$nothing" ""
+expect "approve config diff history pause pin policy reload resume retry rollback show status sync tags unpin verify watch" "$nothing" ""
 expect "show status sync" "$nothing" s
 expect "tags" "$nothing" t
 expect "--help --order --regex --semver" "$nothing" tags ghcr.io/acme/web --
@@ -101,6 +101,7 @@ expect "41" "$fake" rollback shop --to 41
 expect "shop shop-admin" "$fake" pin sh
 expect "40 41" "$fake" pin shop ""
 expect "" "$fake" pin shop 41 ""
+expect "40 41" "$fake" approve shop ""
 expect "tools_2" "$fake" unpin t
 expect "shop shop-admin tools_2" "$fake" retry ""
 expect "" "$fake" retry shop ""

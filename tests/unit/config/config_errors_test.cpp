@@ -39,8 +39,8 @@ TEST_CASE("config: an unknown key without a close one lists the valid keys", "[c
 }
 
 TEST_CASE("config: SPEC keys this version does not support are refused by name", "[config]") {
-    CHECK(error_of(stack_with("    approval: manual\n")) ==
-          "agent.yaml:4:5: stacks[0].approval: not supported by this version of agentd");
+    CHECK(error_of(stack_with("    drift: heal\n")) ==
+          "agent.yaml:4:5: stacks[0].drift: not supported by this version of agentd");
 }
 
 TEST_CASE("config: api.webhook_secret_file needs api.listen and a usable path", "[config]") {
@@ -50,6 +50,27 @@ TEST_CASE("config: api.webhook_secret_file needs api.listen and a usable path", 
     CHECK(error_of("api:\n  listen: 127.0.0.1:9465\n  webhook_secret_file: ../w\n") ==
           "agent.yaml:3:24: api.webhook_secret_file: expected an absolute path, or a name in "
           "$CREDENTIALS_DIRECTORY without \"..\", got \"../w\"");
+}
+
+TEST_CASE("config: approval and hooks errors name the key and what was expected",
+          "[config][approval][hooks]") {
+    CHECK(error_of(stack_with("    approval: later\n")) ==
+          "agent.yaml:4:15: stacks[0].approval: expected auto or manual, got \"later\"");
+    CHECK(error_of(stack_with("    hooks: {pre_deploy: [{timeout: 5m}]}\n")) ==
+          "agent.yaml:4:26: stacks[0].hooks.pre_deploy[0]: missing required key \"service\"");
+    CHECK(error_of(stack_with("    hooks: {post_deploy: [{service: a/b}]}\n")) ==
+          "agent.yaml:4:37: stacks[0].hooks.post_deploy[0].service: \"a/b\" is not a compose "
+          "service name (letters, digits, ._-)");
+    CHECK(error_of(stack_with("    hooks: {on_rollback: [{service: r, timeout: 0s}]}\n")) ==
+          "agent.yaml:4:49: stacks[0].hooks.on_rollback[0].timeout: must be longer than zero, "
+          "got \"0s\"");
+    CHECK(error_of(stack_with("    hooks: {pre_deploy: migrate}\n")) ==
+          "agent.yaml:4:25: stacks[0].hooks.pre_deploy: expected a list, got \"migrate\"");
+    CHECK(error_of(stack_with("    hooks: {predeploy: []}\n")) ==
+          "agent.yaml:4:13: stacks[0].hooks.predeploy: unknown key, did you mean "
+          "\"pre_deploy\"?");
+    CHECK(error_of("defaults:\n  hooks: {pre_deploy: [{service: m}]}\n") ==
+          "agent.yaml:2:3: defaults.hooks: is set per stack and cannot be a default");
 }
 
 TEST_CASE("config: defaults refuse per-stack keys", "[config]") {

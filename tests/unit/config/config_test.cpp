@@ -137,6 +137,32 @@ TEST_CASE("config: an empty file is a configuration without stacks", "[config]")
     CHECK(parse_config("stacks:\nregistries:\n", "f").stacks.empty());
 }
 
+TEST_CASE("config: approval from defaults or the stack; hooks per stack, in order",
+          "[config][approval][hooks]") {
+    const Config c = parse_config(R"(defaults:
+  approval: manual
+stacks:
+  - name: a
+    dir: /srv/a
+    hooks:
+      pre_deploy: [{service: backup, timeout: 30m}, {service: migrate}]
+      post_deploy: [{service: smoke, timeout: 2m}]
+      on_rollback: [{service: restore}]
+  - name: b
+    dir: /srv/b
+    approval: auto
+)",
+                                  "f");
+    REQUIRE(c.stacks.size() == 2);
+    CHECK(c.stacks[0].approval == Approval::Manual);
+    CHECK(c.stacks[1].approval == Approval::Auto);
+    const Hooks& h = c.stacks[0].hooks;
+    CHECK(h.pre_deploy == std::vector<Hook>{{"backup", 30min}, {"migrate", 10min}});
+    CHECK(h.post_deploy == std::vector<Hook>{{"smoke", 2min}});
+    CHECK(h.on_rollback == std::vector<Hook>{{"restore", 10min}});
+    CHECK(c.stacks[1].hooks == Hooks{});
+}
+
 TEST_CASE("config: defaults merge into stacks, health per field", "[config]") {
     const Config c = parse_config(R"(defaults:
   poll_interval: 5m

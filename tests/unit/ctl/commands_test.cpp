@@ -190,6 +190,32 @@ TEST_CASE("agentctl: pin, unpin and retry exit as SPEC section 6 says", "[ctl]")
     REQUIRE(s.run({"retry", "nope"}) == 2);
 }
 
+TEST_CASE("agentctl: approve deploys the waiting release, or exactly the one named",
+          "[ctl][approval]") {
+    Sandbox s;
+    s.serve();
+    s.backend.cycle = {deploy::Outcome::Succeeded, 12, "v1.3 approved and deployed"};
+    REQUIRE(s.run({"approve", "shop"}) == 0);
+    REQUIRE(s.backend.calls.back() == "approve shop");
+    REQUIRE(s.backend.last_approved == std::nullopt);
+    REQUIRE(s.out.str() == "shop: succeeded, deployment 12: v1.3 approved and deployed\n");
+    REQUIRE(s.run({"approve", "shop", "12"}) == 0);
+    REQUIRE(s.backend.last_approved == 12);
+    // a newer candidate replaced it (409): 1, and the user reads why
+    s.backend.stale_candidate = 11;
+    REQUIRE(s.run({"approve", "shop", "11"}) == 1);
+    REQUIRE(s.err.str() == "agentctl: a newer candidate waits for approval now\n");
+    // the approved release failed its gate: 1
+    s.backend.cycle = {deploy::Outcome::RolledBack, 13, "web: unhealthy"};
+    REQUIRE(s.run({"--json", "approve", "shop"}) == 1);
+    REQUIRE(nlohmann::json::parse(s.out.str())["outcome"] == "rolled_back");
+    REQUIRE(s.run({"approve", "nope"}) == 2);
+    const auto calls = s.backend.calls.size();
+    REQUIRE(s.run({"approve"}) == 2);
+    REQUIRE(s.run({"approve", "shop", "latest"}) == 2);
+    REQUIRE(s.backend.calls.size() == calls);
+}
+
 TEST_CASE("agentctl: diff shows commits, images and the compose diff, or nothing to do", "[ctl]") {
     Sandbox s;
     s.serve();

@@ -49,10 +49,11 @@ TEST_CASE("render: status says which release waits for which image, since and un
     shop.stack_state.last_poll = {k_sample.started_at + 100s, "ok", ""};
     shop.stack_state.candidate =
         "v1.2.0 waits for images: web: tag 1.2.0 not found in 127.0.0.1:5000/shop/web";
-    shop.waiting =
-        daemon::WaitingRelease{8, k_sample.started_at + 40s, k_sample.started_at + 1840s};
+    shop.waiting = daemon::WaitingRelease{8, "images", k_sample.started_at + 40s,
+                                          k_sample.started_at + 1840s};
     const json entry = daemon::to_json(shop);
-    CHECK(entry["waiting"] == json::parse(R"({"deployment": 8, "since": "2023-11-14T22:14:00Z",
+    CHECK(entry["waiting"] == json::parse(R"({"deployment": 8, "reason": "images",
+                                              "since": "2023-11-14T22:14:00Z",
                                               "until": "2023-11-14T22:44:00Z"})"));
     const json doc{{"stacks", {entry}}};
     const std::string notes =
@@ -66,6 +67,26 @@ TEST_CASE("render: status says which release waits for which image, since and un
     // Without a waiting deployment the candidate is shown alone.
     shop.waiting.reset();
     CHECK(daemon::to_json(shop)["waiting"].is_null());
+}
+
+TEST_CASE("render: status says which release waits for approval, and since when",
+          "[ctl][approval]") {
+    daemon::StackStatus shop;
+    shop.name = "shop";
+    shop.state = "running";
+    shop.current = k_sample;
+    shop.stack_state.last_poll = {k_sample.started_at + 100s, "ok", ""};
+    shop.stack_state.candidate = "v1.3.0 waits for approval (`agentctl approve shop 9`)";
+    shop.waiting = daemon::WaitingRelease{9, "approval", k_sample.started_at + 40s, std::nullopt};
+    const json entry = daemon::to_json(shop);
+    CHECK(entry["waiting"] == json::parse(R"({"deployment": 9, "reason": "approval",
+                                              "since": "2023-11-14T22:14:00Z",
+                                              "until": null})"));
+    const std::string notes =
+        "next: v1.3.0 waits for approval (`agentctl approve shop 9`) (since 2m ago)\n";
+    const std::string out = ctl::render_status(json{{"stacks", {entry}}},
+                                               k_sample.started_at + 160s);
+    CHECK(out.substr(out.size() - notes.size()) == notes);
 }
 
 TEST_CASE("render: status says when the last poll saw a revision that changed nothing here",

@@ -166,6 +166,33 @@ TEST_CASE("api routes: unpin answers the stack's controls, retry the cycle", "[d
     REQUIRE(handle_request(b, req("GET", "/v1/stacks/blog/retry")).status == 405);
 }
 
+TEST_CASE("api routes: approve takes an optional deployment and answers the cycle",
+          "[daemon][approval]") {
+    FakeBackend b;
+    b.cycle = {deploy::Outcome::Succeeded, 12, "v1.3 approved and deployed"};
+    auto r = handle_request(b, req("POST", "/v1/stacks/shop/approve"));
+    REQUIRE(r.status == 200);
+    REQUIRE(b.calls.back() == "approve shop");
+    REQUIRE(b.last_approved == std::nullopt);
+    REQUIRE(r.body["outcome"] == "succeeded");
+    REQUIRE(r.body["message"] == "v1.3 approved and deployed");
+    REQUIRE(handle_request(b, req("POST", "/v1/stacks/shop/approve", R"({"deployment":12})"))
+                .status == 200);
+    REQUIRE(b.last_approved == 12);
+    b.stale_candidate = 11;
+    auto stale = handle_request(b, req("POST", "/v1/stacks/shop/approve", R"({"deployment":11})"));
+    REQUIRE(stale.status == 409);
+    REQUIRE(stale.body["error"] == "a newer candidate waits for approval now");
+    REQUIRE(handle_request(b, req("POST", "/v1/stacks/nope/approve")).status == 404);
+    const auto calls = b.calls.size();
+    for (const char* body : {R"({"deployment":"5"})", R"({"deployment":0})", "[5]"}) {
+        CAPTURE(body);
+        REQUIRE(handle_request(b, req("POST", "/v1/stacks/shop/approve", body)).status == 400);
+    }
+    REQUIRE(b.calls.size() == calls);
+    REQUIRE(handle_request(b, req("GET", "/v1/stacks/shop/approve")).status == 405);
+}
+
 TEST_CASE("api routes: diff answers the stable document", "[daemon]") {
     FakeBackend b;
     auto& d = b.stack_diff;

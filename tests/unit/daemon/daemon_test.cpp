@@ -87,6 +87,11 @@ public:
         m_store.set_control(stack.name, false, to);
         return {deploy::Outcome::Noop, to, "pinned"};
     }
+    deploy::CycleResult approve(const config::Stack& stack,
+                                std::optional<std::int64_t> which) override {
+        m_r.add("approve " + stack.name + " " + (which ? std::to_string(*which) : "-"));
+        return {deploy::Outcome::Succeeded, which, "approved"};
+    }
     void recover(const config::Stack& stack, std::string_view) override {
         m_r.add("recover " + stack.name);
     }
@@ -373,6 +378,7 @@ TEST_CASE("daemon: pin, unpin and retry reach the worker and the store", "[daemo
     model::Deployment good;
     good.stack = "shop";
     good.status = model::Status::Superseded;
+    good.phase = "promote";  // it passed the gate
     const auto good_id = wiring.store.create_deployment(good);
     model::Deployment bad = good;
     bad.status = model::Status::RolledBack;

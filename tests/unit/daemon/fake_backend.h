@@ -124,6 +124,20 @@ public:
         s.paused = true;  // unpin leaves `paused` as it was
         return s;
     }
+    std::optional<std::int64_t> last_approved;
+    sys::Result<deploy::CycleResult> approve(const std::string& stack,
+                                             std::optional<std::int64_t> deployment) override {
+        calls.push_back("approve " + stack);
+        last_approved = deployment;
+        if (!known(stack)) {
+            return unknown_stack(stack);
+        }
+        if (deployment && *deployment == stale_candidate) {
+            return sys::Error::conflict("a newer candidate waits for approval now");
+        }
+        return cycle;
+    }
+    std::int64_t stale_candidate = -1;  ///< approve answers 409 for this deployment
     sys::Result<deploy::CycleResult> retry(const std::string& stack) override {
         calls.push_back("retry " + stack);
         if (!known(stack)) {

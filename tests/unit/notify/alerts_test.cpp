@@ -251,3 +251,29 @@ TEST_CASE("notify alerts: restore refuses what save does not write", "[notify][a
     }
     CHECK(alerts.restore("{\"deployments\": {}, \"polls\": {}}"));
 }
+
+TEST_CASE("notify alerts: a release waiting for approval is sent at once; its success resolves "
+          "nothing",
+          "[notify][alerts][approval]") {
+    Alerts alerts(thresholds(1h, 10min));
+    auto waits = outcome(Kind::Approval, k_start, 4);
+    waits.since = k_start;  // no waiting_after: an approver is wanted now
+    REQUIRE(kinds(alerts.deployment(waits)) == std::vector<Kind>{Kind::Approval});
+    waits.at = k_start + 5min;
+    CHECK(alerts.deployment(waits).empty());  // the same wait, within the repeat interval
+    waits.at = k_start + 61min;
+    CHECK(kinds(alerts.deployment(waits)) == std::vector<Kind>{Kind::Approval});  // a reminder
+    // Approved and deployed: the success is the news, no "approval resolved".
+    CHECK(kinds(alerts.deployment(outcome(Kind::Succeeded, k_start + 62min, 4))) ==
+          std::vector<Kind>{Kind::Succeeded});
+    // A failure after an approval is a problem of its own, resolved by the next success.
+    REQUIRE(kinds(alerts.deployment(outcome(Kind::Approval, k_start + 70min, 5, "bbbb"))) ==
+            std::vector<Kind>{Kind::Approval});
+    CHECK(kinds(alerts.deployment(outcome(Kind::RolledBack, k_start + 71min, 5, "bbbb"))) ==
+          std::vector<Kind>{Kind::RolledBack});
+    CHECK(kinds(alerts.deployment(outcome(Kind::Succeeded, k_start + 80min, 6, "cccc"))) ==
+          std::vector<Kind>{Kind::Succeeded, Kind::Resolved});
+    CHECK(notify::parse_kind("approval") == Kind::Approval);
+    CHECK(notify::summary(outcome(Kind::Approval, k_start, 7)) ==
+          "shop: aaaa waits for approval (deployment 7): reason 7");
+}

@@ -25,7 +25,7 @@ Notification rolled_back() {
 
 TEST_CASE("notify kind: every name parses back to its kind, nothing else parses",
           "[notify][notification]") {
-    REQUIRE(notify::all_kinds().size() == 8);
+    REQUIRE(notify::all_kinds().size() == 9);
     for (Kind k : notify::all_kinds()) {
         CHECK(notify::parse_kind(notify::to_string(k)) == k);
     }
@@ -46,6 +46,7 @@ TEST_CASE("notify kind: problems are the kinds a later success resolves",
     CHECK_FALSE(notify::is_problem(Kind::Succeeded));
     CHECK_FALSE(notify::is_problem(Kind::Started));
     CHECK_FALSE(notify::is_problem(Kind::Resolved));
+    CHECK_FALSE(notify::is_problem(Kind::Approval));  // a request, not a failure
 }
 
 TEST_CASE("notify summary: names the stack, the release, the deployment and the reason",

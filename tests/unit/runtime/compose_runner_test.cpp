@@ -11,6 +11,7 @@
 #include "agent/sys/http.h"
 #include "tests/unit/runtime/test_support.h"
 
+using namespace std::chrono_literals;
 using namespace agentd;
 using namespace agentd::runtime;
 using namespace agentd::runtime::testing;
@@ -140,7 +141,7 @@ TEST_CASE("compose: v1 command line has project, directory, files, override and 
     CHECK(pins["services"]["web"]["image"].as<std::string>() == "w@sha256:1");
 
     // Detection happens once.
-    REQUIRE(compose.run_once(project, {{"web", "w@sha256:1"}}, "migrate").ok());
+    REQUIRE(compose.run_once(project, {{"web", "w@sha256:1"}}, "migrate", 1min).ok());
     REQUIRE(runner.specs.size() == 3);
     CHECK(joined(runner.specs[2].argv).ends_with("/state/pins.yaml run --rm -T migrate"));
 }
@@ -229,7 +230,7 @@ TEST_CASE("compose: names that could become options are rejected", "[runtime][co
     ComposeRunner compose(runner);
     CHECK(compose.up({.name = "-x", .dir = dir.path()}, {}).error().kind ==
           sys::Error::Kind::InvalidInput);
-    CHECK(compose.run_once({.name = "shop", .dir = dir.path()}, {}, "--rm").error().kind ==
+    CHECK(compose.run_once({.name = "shop", .dir = dir.path()}, {}, "--rm", 1min).error().kind ==
           sys::Error::Kind::InvalidInput);
     CHECK(runner.specs.empty());
 }
@@ -515,7 +516,7 @@ TEST_CASE("compose: up runs the pinned image and run_once reports the exit",
     restart: unless-stopped
   job:
     image: agentd-runtime-test/absent:never
-    command: ["sh", "-c", "exit ${JOB_EXIT:-0}"]
+    command: ["sh", "-c", "echo job says hello; sleep ${JOB_SLEEP:-0}; exit ${JOB_EXIT:-0}"]
     restart: "no"
     profiles: [hooks]
 )");
@@ -536,13 +537,39 @@ TEST_CASE("compose: up runs the pinned image and run_once reports the exit",
     CHECK(containers[0].image == image);
     CHECK(containers[0].restart_policy == "unless-stopped");
 
-    REQUIRE(live.compose.run_once(live.project, pins, "job").ok());
+    // A service with a profile: listed by config with it, never started by up, run by run.
+    const auto services = live.compose.services(live.project).value();
+    REQUIRE(services.size() == 2);
+    CHECK(services[0].name == "job");
+    CHECK(services[0].profiles == std::vector<std::string>{"hooks"});
+    CHECK(services[1].profiles.empty());
+    const auto ran = live.compose.run_once(live.project, pins, "job", 1min);
+    REQUIRE(ran.ok());
+    CHECK(ran->find("job says hello") != std::string::npos);  // its output, for the events
     live.project.env = {{"JOB_EXIT", "4"}};
-    auto failed = live.compose.run_once(live.project, pins, "job");
+    auto failed = live.compose.run_once(live.project, pins, "job", 1min);
     REQUIRE_FALSE(failed.ok());
     CHECK(failed.error().kind == sys::Error::Kind::Failed);
     CHECK(failed.error().message.find("exit 4") != std::string::npos);
-    // --rm: no one-off container is left behind.
+    CHECK(failed.error().message.find("job says hello") != std::string::npos);
+    live.project.env = {{"JOB_SLEEP", "60"}};
+    auto slow = live.compose.run_once(live.project, pins, "job", 2s);
+    REQUIRE_FALSE(slow.ok());
+    CHECK(slow.error().message == "timed out after 2s");
+    // Killed at its timeout, compose leaves the one-off container: the Engine removes it.
+    int one_offs = 0;
+    const auto after_timeout = engine.project_containers(live.project.name).value();
+    for (const auto& c : after_timeout) {
+        if (c.one_off) {
+            ++one_offs;
+            CHECK(c.service == "job");
+            REQUIRE(engine.remove_container(c.id).ok());
+            CHECK(engine.remove_container(c.id).ok());  // already gone: fine
+        }
+    }
+    CHECK(one_offs <= 1);
+    CHECK(engine.remove_container("../x").error().kind == sys::Error::Kind::InvalidInput);
+    // --rm, or removed above: no one-off container is left behind.
     containers = engine.project_containers(live.project.name).value();
     CHECK(containers.size() == 1);
 }
