@@ -47,7 +47,7 @@ start_agentd
 
 say "release 1 is verified and pulled, then waits for approval with nothing applied"
 sync_expect 0
-assert_contains "$CTL_OUT" "waiting" "sync's outcome"
+assert_contains "$CTL_OUT" "waits for approval" "sync's outcome (waiting, or noop if agentd's first poll made it wait)"
 waiting=$(latest_deployment)
 id1=$(json_get "$waiting" .id)
 assert_json "$waiting" .status waiting "release 1 before approval"
