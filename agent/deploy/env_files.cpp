@@ -56,7 +56,7 @@ sys::Result<std::string> read_stored(const EnvFile& file, const std::filesystem:
             if (status.type() == std::filesystem::file_type::symlink) {
                 return problem(file, fmt::format("{} is a symlink, which env files may not "
                                                  "follow",
-                                                 std::filesystem::relative(at, dir).string()));
+                                                 at.lexically_relative(dir).string()));
             }
         }
     }
