@@ -163,3 +163,20 @@ TEST_CASE("env files: the cache fingerprint holds digests of host files, never v
     write(r.dir / "repo.env.age", "anything");
     CHECK(deploy::env_files_fingerprint(r.stack, r.dir) == second);
 }
+
+TEST_CASE("env files: age_identity_file may be a systemd credential", "[deploy]") {
+    Release r;
+    r.encrypt(r.dir / "secrets.env.age", "SECRET=from-credential\n", r.recipient);
+    r.stack.env_files = {"secrets.env.age"};
+    r.stack.age_identity_file = "agent.key";  // a name: looked up in $CREDENTIALS_DIRECTORY
+    ::setenv("CREDENTIALS_DIRECTORY", r.key.parent_path().c_str(), 1);
+    const auto values = deploy::read_env_files(r.stack, r.dir);
+    ::unsetenv("CREDENTIALS_DIRECTORY");
+    REQUIRE(values);
+    CHECK(values->at("SECRET") == "from-credential");
+
+    const auto unset = deploy::read_env_files(r.stack, r.dir);
+    REQUIRE_FALSE(unset);
+    CHECK(unset.error().kind == sys::Error::Kind::Failed);
+    CHECK(unset.error().message.find("age_identity_file") != std::string::npos);
+}
