@@ -26,10 +26,8 @@ namespace agentd::config {
 
 namespace {
 
-constexpr std::string_view k_top_keys[] = {"state_dir",     "api",
-                                           "defaults",      "registries",
-                                           "notifications", "age_identity_file",
-                                           "stacks"};
+constexpr std::string_view k_top_keys[] = {
+    "state_dir", "api", "defaults", "registries", "notifications", "age_identity_file", "stacks"};
 constexpr std::string_view k_api_keys[] = {"socket", "listen", "cert_file", "key_file",
                                            "webhook_secret_file"};
 

@@ -20,13 +20,13 @@ namespace agentd::config {
 namespace {
 
 // The keys valid at each place; "did you mean" picks from the same lists.
-constexpr std::string_view k_defaults_keys[] = {"compose_files", "env_file",   "env_files",
-                                                "poll_interval", "image_wait", "health",
+constexpr std::string_view k_defaults_keys[] = {"compose_files", "env_file",    "env_files",
+                                                "poll_interval", "image_wait",  "health",
                                                 "on_failure",    "no_downgrade"};
 constexpr std::string_view k_stack_keys[] = {
-    "name",       "git",          "dir",          "compose_files", "env_file",
-    "env_files",  "poll_interval", "image_wait",  "health",        "on_failure",
-    "images",     "no_downgrade", "verify"};
+    "name",      "git",           "dir",        "compose_files", "env_file",
+    "env_files", "poll_interval", "image_wait", "health",        "on_failure",
+    "images",    "no_downgrade",  "verify"};
 constexpr std::string_view k_policy_keys[] = {"semver", "regex", "order"};
 constexpr std::string_view k_image_keys[] = {"semver", "regex", "order", "verify"};
 constexpr std::string_view k_verify_keys[] = {"cosign"};

@@ -25,9 +25,9 @@ constexpr std::string_view k_armor_header = "-----BEGIN AGE ENCRYPTED FILE-----"
 constexpr std::string_view k_armor_footer = "-----END AGE ENCRYPTED FILE-----";
 constexpr std::string_view k_secret_key_hrp = "age-secret-key-";
 constexpr std::string_view k_recipient_hrp = "age";
-constexpr std::size_t k_stanza_columns = 64;        // base64 characters per stanza body line
-constexpr std::size_t k_armor_columns = 64;         // base64 characters per armor line
-constexpr std::size_t k_armor_line_bytes = 48;      // bytes a full armor line holds
+constexpr std::size_t k_stanza_columns = 64;          // base64 characters per stanza body line
+constexpr std::size_t k_armor_columns = 64;           // base64 characters per armor line
+constexpr std::size_t k_armor_line_bytes = 48;        // bytes a full armor line holds
 constexpr std::size_t k_max_armor_whitespace = 1024;  // around the armor, as age allows
 constexpr std::size_t k_file_key_size = 16;
 constexpr std::size_t k_nonce_size = 16;
@@ -57,11 +57,16 @@ bool is_space(char c) {
 // --- base64, canonical only --------------------------------------------------------------
 
 int base64_value(char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
     return -1;
 }
 
@@ -138,8 +143,10 @@ std::vector<std::uint8_t> bech32_hrp_expand(std::string_view hrp) {
 /// The data of a bech32 string with human-readable part `hrp`; nullopt when the case is mixed,
 /// a character or the checksum is wrong, or the padding is not zero.
 std::optional<std::string> bech32_decode(std::string_view text, std::string_view hrp) {
-    const bool has_lower = std::any_of(text.begin(), text.end(), [](char c) { return c >= 'a' && c <= 'z'; });
-    const bool has_upper = std::any_of(text.begin(), text.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+    const bool has_lower =
+        std::any_of(text.begin(), text.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+    const bool has_upper =
+        std::any_of(text.begin(), text.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
     if (has_lower && has_upper) {
         return std::nullopt;
     }
@@ -388,8 +395,9 @@ Result<Header> parse_header(std::string_view file) {
             }
             const auto mac = decode_base64(line->substr(4), false);
             if (!mac || mac->size() != 32) {
-                return header_error("the MAC on the \"---\" line is not 32 bytes of canonical "
-                                    "base64");
+                return header_error(
+                    "the MAC on the \"---\" line is not 32 bytes of canonical "
+                    "base64");
             }
             header.mac = *mac;
             header.mac_input =
@@ -462,8 +470,9 @@ Result<std::string> unwrap_file_key(const Header& header,
             }
         }
     }
-    return Error::invalid("no identity matches: the file is not encrypted to any recipient of "
-                          "the identity file");
+    return Error::invalid(
+        "no identity matches: the file is not encrypted to any recipient of "
+        "the identity file");
 }
 
 Result<SecretBytes> decrypt_payload(std::string_view payload, std::string_view file_key) {

@@ -308,9 +308,8 @@ stacks:
     const Stack& shop = c.stacks[0];
     CHECK(shop.age_identity_file == "agent.key");
     // env_file first, then env_files (the stack's own list replaces the default one).
-    CHECK(shop.all_env_files() ==
-          std::vector<std::filesystem::path>{"/etc/agentd/shop.env", "shop.env",
-                                             "secrets/shop.env.age"});
+    CHECK(shop.all_env_files() == std::vector<std::filesystem::path>{
+                                      "/etc/agentd/shop.env", "shop.env", "secrets/shop.env.age"});
     CHECK(c.stacks[1].all_env_files() ==
           std::vector<std::filesystem::path>{"common.env", "/etc/agentd/host.env.age"});
 }

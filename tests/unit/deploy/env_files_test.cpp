@@ -127,8 +127,7 @@ TEST_CASE("env files: missing, escaping through a symlink, or not KEY=VALUE refu
     CHECK(bad.error().message == "env file bad.env: line 2: expected KEY=VALUE");
 }
 
-TEST_CASE("env files: a missing or invalid identity file is a host failure, retried",
-          "[deploy]") {
+TEST_CASE("env files: a missing or invalid identity file is a host failure, retried", "[deploy]") {
     Release r;
     r.encrypt(r.dir / "secrets.env.age", "SECRET=1\n", r.recipient);
     r.stack.env_files = {"secrets.env.age"};

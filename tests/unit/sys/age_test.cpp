@@ -67,11 +67,16 @@ std::string file_of(const Vector& v) {
 /// The CCTV outcome name of an error of agentd's reader.
 std::string outcome_of(const sys::Error& error) {
     const std::string& m = error.message;
-    if (m.starts_with("armor: ")) return "armor failure";
-    if (m.starts_with("header: ")) return "header failure";
-    if (m.starts_with("header MAC: ")) return "HMAC failure";
-    if (m.starts_with("payload: ")) return "payload failure";
-    if (m.starts_with("no identity matches")) return "no match";
+    if (m.starts_with("armor: "))
+        return "armor failure";
+    if (m.starts_with("header: "))
+        return "header failure";
+    if (m.starts_with("header MAC: "))
+        return "HMAC failure";
+    if (m.starts_with("payload: "))
+        return "payload failure";
+    if (m.starts_with("no identity matches"))
+        return "no match";
     return "unexpected error: " + m;
 }
 
@@ -136,8 +141,9 @@ TEST_CASE("age: an armored vector decrypts through age_decrypt_any, a binary one
 }
 
 TEST_CASE("age: identity files hold comments, blank lines and several keys") {
-    const std::string text = std::string("# created: 2026-01-01T00:00:00Z\n"
-                                         "# public key: age1...\n\n") +
+    const std::string text = std::string(
+                                 "# created: 2026-01-01T00:00:00Z\n"
+                                 "# public key: age1...\n\n") +
                              k_cctv_identity + "\r\n  \n" + k_cctv_identity + "\n";
     const auto parsed = sys::parse_age_identities(text);
     REQUIRE(parsed);
@@ -203,10 +209,10 @@ TEST_CASE("age: files made by Debian's age decrypt; another key's are no match")
 
     // Two recipients: either identity decrypts; the identity file may hold the other key first.
     const std::string other_recipient = run({"age-keygen", "-y", other_file.string()}).out;
-    const auto both = run({"age", "-r", recipient, "-r",
-                           other_recipient.substr(0, other_recipient.find('\n'))},
-                          "SECRET=1\n")
-                          .out;
+    const auto both =
+        run({"age", "-r", recipient, "-r", other_recipient.substr(0, other_recipient.find('\n'))},
+            "SECRET=1\n")
+            .out;
     auto decrypted = sys::age_decrypt_any(both, identities(*sys::read_file(other_file)));
     REQUIRE(decrypted);
     CHECK(decrypted->view() == "SECRET=1\n");
