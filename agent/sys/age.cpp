@@ -518,28 +518,6 @@ Result<SecretBytes> decrypt_payload(std::string_view payload, std::string_view f
 
 }  // namespace
 
-SecretBytes::SecretBytes(SecretBytes&& other) noexcept : m_bytes(std::move(other.m_bytes)) {
-    other.wipe();
-}
-
-SecretBytes& SecretBytes::operator=(SecretBytes&& other) noexcept {
-    if (this != &other) {
-        wipe();
-        m_bytes = std::move(other.m_bytes);
-        other.wipe();
-    }
-    return *this;
-}
-
-SecretBytes::~SecretBytes() {
-    wipe();
-}
-
-void SecretBytes::wipe() {
-    cleanse(m_bytes);
-    m_bytes.clear();
-}
-
 AgeIdentity::~AgeIdentity() {
     OPENSSL_cleanse(m_secret.data(), m_secret.size());
 }

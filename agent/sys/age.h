@@ -14,28 +14,9 @@
 #include <vector>
 
 #include "agent/sys/result.h"
+#include "agent/sys/secret_bytes.h"
 
 namespace agentd::sys {
-
-/// Bytes that are wiped (OPENSSL_cleanse) when destroyed or assigned over. Move-only, so that
-/// a secret is not copied by accident; `view()` lends it.
-class SecretBytes {
-public:
-    SecretBytes() = default;
-    explicit SecretBytes(std::string bytes) : m_bytes(std::move(bytes)) {}
-    SecretBytes(SecretBytes&& other) noexcept;
-    SecretBytes& operator=(SecretBytes&& other) noexcept;
-    SecretBytes(const SecretBytes&) = delete;
-    SecretBytes& operator=(const SecretBytes&) = delete;
-    ~SecretBytes();
-
-    std::string_view view() const { return m_bytes; }
-    std::size_t size() const { return m_bytes.size(); }
-
-private:
-    void wipe();
-    std::string m_bytes;
-};
 
 /// An X25519 identity ("AGE-SECRET-KEY-1..."): its secret scalar, wiped when destroyed, and
 /// the recipient it decrypts for.
