@@ -26,8 +26,8 @@ namespace agentd::config {
 
 namespace {
 
-constexpr std::string_view k_top_keys[] = {"state_dir",  "api",           "defaults",
-                                           "registries", "notifications", "stacks"};
+constexpr std::string_view k_top_keys[] = {
+    "state_dir", "api", "defaults", "registries", "notifications", "age_identity_file", "stacks"};
 constexpr std::string_view k_api_keys[] = {"socket", "listen", "cert_file", "key_file",
                                            "webhook_secret_file"};
 
@@ -169,9 +169,21 @@ Config read_document(Reader& reader, const YAML::Node& document, const std::stri
     if (const auto e = top.get("api")) {
         config.api = read_api(reader, *e);
     }
+    // Read before the stacks: a stack with an ".age" env file needs it.
+    if (const auto e = top.get("age_identity_file")) {
+        if (const auto text = reader.non_empty(*e, "a path")) {
+            if (!text->starts_with('/') && !is_relative_inside(*text)) {
+                reader.report(*e, fmt::format("expected an absolute path, or a name in "
+                                              "$CREDENTIALS_DIRECTORY without \"..\", got \"{}\"",
+                                              *text));
+            } else {
+                config.age_identity_file = *text;
+            }
+        }
+    }
     StackFields defaults;
     if (const auto e = top.get("defaults")) {
-        defaults = read_defaults(reader, *e);
+        defaults = read_defaults(reader, *e, config.age_identity_file);
     }
     if (const auto e = top.get("registries")) {
         config.registries = read_registries(reader, *e);
@@ -180,7 +192,7 @@ Config read_document(Reader& reader, const YAML::Node& document, const std::stri
         config.notifications = read_notifications(reader, *e);
     }
     if (const auto e = top.get("stacks")) {
-        config.stacks = read_stacks(reader, *e, defaults);
+        config.stacks = read_stacks(reader, *e, defaults, config.age_identity_file);
     }
     return config;
 }
@@ -308,6 +320,15 @@ const ImageVerify* Stack::verify_for(const std::string& service) const {
         return &it->second;
     }
     return verify ? &*verify : nullptr;
+}
+
+std::vector<std::filesystem::path> Stack::all_env_files() const {
+    std::vector<std::filesystem::path> files;
+    if (env_file) {
+        files.push_back(*env_file);
+    }
+    files.insert(files.end(), env_files.begin(), env_files.end());
+    return files;
 }
 
 const Stack* Config::find_stack(const std::string& name) const {

@@ -136,7 +136,16 @@ struct Stack {
     std::optional<GitSource> git;  ///< exactly one of git and dir is set
     std::optional<std::filesystem::path> dir;
     std::vector<std::string> compose_files;  ///< empty: compose's defaults
+    /// `env_file` then `env_files`, in that order (a later file's value wins): each an absolute
+    /// host path, or a path relative to the stack's directory in the release (git.path in the
+    /// checkout, or dir). A name ending in ".age" is an age-encrypted file.
     std::optional<std::filesystem::path> env_file;
+    std::vector<std::filesystem::path> env_files;
+    /// The top-level age_identity_file, copied to every stack: what decrypts its ".age" env
+    /// files (an absolute path, or a name in $CREDENTIALS_DIRECTORY); empty when not set.
+    std::filesystem::path age_identity_file;
+    /// env_file and env_files in the order they are read.
+    std::vector<std::filesystem::path> all_env_files() const;
     sys::Duration poll_interval = std::chrono::seconds(60);
     sys::Duration image_wait = std::chrono::minutes(30);
     Health health;
@@ -206,6 +215,9 @@ struct Config {
     Api api;
     std::vector<Registry> registries;
     std::vector<Notification> notifications;
+    /// age_identity_file: the age identities (X25519 secret keys) that decrypt ".age" env
+    /// files; a relative name resolves in $CREDENTIALS_DIRECTORY. Empty when not set.
+    std::filesystem::path age_identity_file;
     std::vector<Stack> stacks;  ///< defaults already applied
 
     const Stack* find_stack(const std::string& name) const;

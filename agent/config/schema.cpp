@@ -20,13 +20,13 @@ namespace agentd::config {
 namespace {
 
 // The keys valid at each place; "did you mean" picks from the same lists.
-constexpr std::string_view k_defaults_keys[] = {"compose_files", "env_file",   "poll_interval",
-                                                "image_wait",    "health",     "on_failure",
-                                                "approval",      "no_downgrade"};
+constexpr std::string_view k_defaults_keys[] = {
+    "compose_files", "env_file",   "env_files", "poll_interval", "image_wait",
+    "health",        "on_failure", "approval",  "no_downgrade"};
 constexpr std::string_view k_stack_keys[] = {
-    "name",       "git",        "dir",      "compose_files", "env_file",
-    "poll_interval", "image_wait", "health", "on_failure",    "approval",
-    "images",     "no_downgrade", "verify", "hooks"};
+    "name",          "git",        "dir",    "compose_files", "env_file",     "env_files",
+    "poll_interval", "image_wait", "health", "on_failure",    "approval",     "images",
+    "no_downgrade",  "verify",     "hooks"};
 constexpr std::string_view k_policy_keys[] = {"semver", "regex", "order"};
 constexpr std::string_view k_image_keys[] = {"semver", "regex", "order", "verify"};
 constexpr std::string_view k_verify_keys[] = {"cosign"};
@@ -137,16 +137,47 @@ std::optional<Value> read_choice(Reader& reader, const Entry& entry, std::string
     return std::nullopt;
 }
 
+/// One env file: an absolute host path, or a path relative to the stack's directory without
+/// "..". One ending in ".age" needs the top-level age_identity_file.
+std::optional<std::filesystem::path> read_env_file(Reader& reader, const Entry& entry,
+                                                   const std::filesystem::path& age_identity) {
+    const auto text = reader.non_empty(entry, "a path");
+    if (!text) {
+        return std::nullopt;
+    }
+    if (!text->starts_with('/') && !is_relative_inside(*text)) {
+        reader.report(entry, fmt::format("expected an absolute path, or a path relative to the "
+                                         "stack's directory without \"..\", got \"{}\"",
+                                         *text));
+        return std::nullopt;
+    }
+    if (text->ends_with(".age") && age_identity.empty()) {
+        reader.report(entry, fmt::format("\"{}\" is age-encrypted: set the top-level "
+                                         "age_identity_file (the key that decrypts it)",
+                                         *text));
+        return std::nullopt;
+    }
+    return std::filesystem::path(*text);
+}
+
 // The keys a stack shares with defaults, from either mapping.
-StackFields read_stack_fields(Reader& reader, const MapReader& map) {
+StackFields read_stack_fields(Reader& reader, const MapReader& map,
+                              const std::filesystem::path& age_identity) {
     StackFields fields;
     if (const auto e = map.get("compose_files")) {
         fields.compose_files = read_compose_files(reader, *e);
     }
     if (const auto e = map.get("env_file")) {
-        if (const auto path = reader.absolute_path(*e)) {
-            fields.env_file = *path;
+        fields.env_file = read_env_file(reader, *e, age_identity);
+    }
+    if (const auto e = map.get("env_files")) {
+        std::vector<std::filesystem::path> files;
+        for (const Entry& item : reader.list(*e)) {
+            if (auto file = read_env_file(reader, item, age_identity)) {
+                files.push_back(std::move(*file));
+            }
         }
+        fields.env_files = std::move(files);
     }
     if (const auto e = map.get("poll_interval")) {
         fields.poll_interval = reader.duration(*e);
@@ -177,6 +208,9 @@ void apply(const StackFields& fields, Stack& stack) {
     }
     if (fields.env_file) {
         stack.env_file = *fields.env_file;
+    }
+    if (fields.env_files) {
+        stack.env_files = *fields.env_files;
     }
     stack.poll_interval = fields.poll_interval.value_or(stack.poll_interval);
     stack.image_wait = fields.image_wait.value_or(stack.image_wait);
@@ -598,7 +632,8 @@ Hooks read_hooks(Reader& reader, const Entry& entry) {
     return hooks;
 }
 
-Stack read_stack(Reader& reader, const Entry& entry, const StackFields& defaults) {
+Stack read_stack(Reader& reader, const Entry& entry, const StackFields& defaults,
+                 const std::filesystem::path& age_identity) {
     if (entry.value.IsNull()) {
         reader.report(entry, "expected a map, got nothing");  // an empty "-" item
         return {};
@@ -677,7 +712,8 @@ Stack read_stack(Reader& reader, const Entry& entry, const StackFields& defaults
     if (const auto e = map.get("hooks")) {
         stack.hooks = read_hooks(reader, *e);
     }
-    const StackFields own = read_stack_fields(reader, map);
+    const StackFields own = read_stack_fields(reader, map, age_identity);
+    stack.age_identity_file = age_identity;
     apply(defaults, stack);
     apply(own, stack);
     check_stable_within_timeout(reader, stack.health, own);
@@ -739,20 +775,22 @@ Registry read_registry(Reader& reader, const Entry& entry) {
 
 }  // namespace
 
-StackFields read_defaults(Reader& reader, const Entry& entry) {
+StackFields read_defaults(Reader& reader, const Entry& entry,
+                          const std::filesystem::path& age_identity_file) {
     const MapReader map(reader, entry, k_defaults_keys, k_defaults_refused);
-    StackFields fields = read_stack_fields(reader, map);
+    StackFields fields = read_stack_fields(reader, map, age_identity_file);
     Stack builtin;
     apply(fields, builtin);
     check_stable_within_timeout(reader, builtin.health, fields);
     return fields;
 }
 
-std::vector<Stack> read_stacks(Reader& reader, const Entry& entry, const StackFields& defaults) {
+std::vector<Stack> read_stacks(Reader& reader, const Entry& entry, const StackFields& defaults,
+                               const std::filesystem::path& age_identity_file) {
     std::vector<Stack> stacks;
     std::vector<int> lines;  // where each stack's name was written, for duplicates
     for (const Entry& item : reader.list(entry)) {
-        Stack stack = read_stack(reader, item, defaults);
+        Stack stack = read_stack(reader, item, defaults, age_identity_file);
         const YAML::Node name = item.value.IsMap() ? item.value["name"] : YAML::Node();
         const int line = name.IsDefined() ? name.Mark().line + 1 : 0;
         for (std::size_t i = 0; i < stacks.size() && !stack.name.empty(); ++i) {

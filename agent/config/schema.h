@@ -15,6 +15,7 @@ namespace agentd::config {
 struct StackFields {
     std::optional<std::vector<std::string>> compose_files;
     std::optional<std::filesystem::path> env_file;
+    std::optional<std::vector<std::filesystem::path>> env_files;
     std::optional<sys::Duration> poll_interval;
     std::optional<sys::Duration> image_wait;
     std::optional<sys::Duration> health_timeout;
@@ -28,10 +29,13 @@ struct StackFields {
     std::optional<Entry> stable_entry;
 };
 
-/// `defaults:` (its entry path is "defaults").
-StackFields read_defaults(Reader& reader, const Entry& entry);
+/// `defaults:` (its entry path is "defaults"). `age_identity_file` is the top-level key's value
+/// (empty when unset): an ".age" env file without one is reported.
+StackFields read_defaults(Reader& reader, const Entry& entry,
+                          const std::filesystem::path& age_identity_file);
 /// `stacks:` with `defaults` applied; names are checked for uniqueness.
-std::vector<Stack> read_stacks(Reader& reader, const Entry& entry, const StackFields& defaults);
+std::vector<Stack> read_stacks(Reader& reader, const Entry& entry, const StackFields& defaults,
+                               const std::filesystem::path& age_identity_file);
 /// `registries:`; hosts are checked for uniqueness.
 std::vector<Registry> read_registries(Reader& reader, const Entry& entry);
 

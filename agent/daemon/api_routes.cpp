@@ -148,6 +148,26 @@ ApiReply get_deployment(ApiBackend& backend, std::string_view id_text) {
     return {200, model::to_json(*result, true)};
 }
 
+/// `key` of a request body: a deployment id (a positive integer), or with `required` false
+/// also null or absent (nullopt). Anything else is a 400 naming the key.
+sys::Result<std::optional<std::int64_t>> deployment_id(const json& args, const char* key,
+                                                       bool required) {
+    const json value = args.value(key, json(nullptr));
+    if (value.is_number_integer() && value.get<std::int64_t>() > 0) {
+        return std::optional<std::int64_t>(value.get<std::int64_t>());
+    }
+    if (value.is_null() && !required) {
+        return std::optional<std::int64_t>();
+    }
+    return sys::Error::invalid(fmt::format("{}: expected a deployment id{}", key,
+                                           required ? "" : " or null"));
+}
+
+/// The answer of a command that ran a cycle (rollback, pin, approve, retry).
+ApiReply cycle_reply(const sys::Result<deploy::CycleResult>& result) {
+    return result ? ApiReply{200, to_json(*result)} : error_reply(result.error());
+}
+
 ApiReply post_stack(ApiBackend& backend, const std::string& stack, std::string_view action,
                     const ApiRequest& r) {
     if (!config::valid_stack_name(stack)) {
@@ -176,50 +196,21 @@ ApiReply post_stack(ApiBackend& backend, const std::string& stack, std::string_v
         return cycle ? ApiReply{200, to_json(*cycle)} : ApiReply{202, json{{"queued", true}}};
     }
     if (action == "rollback") {
-        std::optional<std::int64_t> to;
-        const json to_value = args.value("to", json(nullptr));
-        if (to_value.is_number_integer() && to_value.get<std::int64_t>() > 0) {
-            to = to_value.get<std::int64_t>();
-        } else if (!to_value.is_null()) {
-            return error_reply(sys::Error::invalid("to: expected a deployment id or null"));
-        }
-        auto result = backend.rollback(stack, to);
-        if (!result) {
-            return error_reply(result.error());
-        }
-        return {200, to_json(*result)};
+        const auto to = deployment_id(args, "to", false);
+        return to ? cycle_reply(backend.rollback(stack, *to)) : error_reply(to.error());
     }
     if (action == "pin") {
-        const json deployment = args.value("deployment", json(nullptr));
-        if (!deployment.is_number_integer() || deployment.get<std::int64_t>() <= 0) {
-            return error_reply(sys::Error::invalid("deployment: expected a deployment id"));
-        }
-        auto result = backend.pin(stack, deployment.get<std::int64_t>());
-        if (!result) {
-            return error_reply(result.error());
-        }
-        return {200, to_json(*result)};
+        const auto deployment = deployment_id(args, "deployment", true);
+        return deployment ? cycle_reply(backend.pin(stack, **deployment))
+                          : error_reply(deployment.error());
     }
     if (action == "approve") {
-        std::optional<std::int64_t> which;
-        const json deployment = args.value("deployment", json(nullptr));
-        if (deployment.is_number_integer() && deployment.get<std::int64_t>() > 0) {
-            which = deployment.get<std::int64_t>();
-        } else if (!deployment.is_null()) {
-            return error_reply(sys::Error::invalid("deployment: expected a deployment id or null"));
-        }
-        auto result = backend.approve(stack, which);
-        if (!result) {
-            return error_reply(result.error());
-        }
-        return {200, to_json(*result)};
+        const auto deployment = deployment_id(args, "deployment", false);
+        return deployment ? cycle_reply(backend.approve(stack, *deployment))
+                          : error_reply(deployment.error());
     }
     if (action == "retry") {
-        auto result = backend.retry(stack);
-        if (!result) {
-            return error_reply(result.error());
-        }
-        return {200, to_json(*result)};
+        return cycle_reply(backend.retry(stack));
     }
     auto result =
         action == "unpin" ? backend.unpin(stack) : backend.set_paused(stack, action == "pause");

@@ -44,7 +44,10 @@ sys::Result<Observation> Reconciler::observe(const config::Stack& stack) {
         if (services.error().kind != sys::Error::Kind::InvalidInput) {
             return services.error();  // compose could not say (killed, timed out): ask again
         }
-        o.refused = sys::Error::invalid("compose: " + services.error().message);
+        // An env file of the release (missing, not decryptable) names itself; the rest is
+        // compose's verdict on the files.
+        const auto& why = services.error().message;
+        o.refused = sys::Error::invalid(why.starts_with("env file ") ? why : "compose: " + why);
         return o;
     }
     o.services = std::move(*services);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "agent/deploy/env_files.h"
 #include "agent/deploy/release_diff.h"
 #include "agent/deploy/release_text.h"
 #include "agent/deploy/services_cache.h"
@@ -896,11 +897,9 @@ sys::Result<std::vector<runtime::ComposeService>> Reconciler::services_at(
     const config::Stack& stack, const std::string& revision, const std::string& tag) {
     const auto preview = m_state_dir / "preview" / stack.name;
     const auto dir = stack.git ? preview / stack.git->path : *stack.dir;
-    auto project = this->project(stack, dir, revision, tag);
-    if (!project) {
-        return project.error();
-    }
-    const auto key = services_key(stack, *project, revision, tag);
+    // The key says nothing of the env files' values (secrets): the revision fixes the
+    // repository's, a digest of the stored bytes the host's.
+    const auto key = services_key(stack, dir, revision, tag);
     ServicesCache cache(meta_dir(stack) / "services.json");
     if (auto known = cache.find(key)) {
         return *known;
@@ -911,6 +910,13 @@ sys::Result<std::vector<runtime::ComposeService>> Reconciler::services_at(
                                                   : checked.error();
         }
     }
+    // The env files are read from the revision's checkout (their problems are a verdict on it:
+    // remembered like compose's, with a message that names the file, never a value).
+    auto project = this->project(stack, dir, revision, tag);
+    if (!project) {
+        cache.remember(key, project.error());
+        return project.error();
+    }
     auto services = m_s.compose.services(*project);
     cache.remember(key, services);
     if (services && stack.git) {
@@ -919,18 +925,15 @@ sys::Result<std::vector<runtime::ComposeService>> Reconciler::services_at(
     return services;
 }
 
-std::string Reconciler::services_key(const config::Stack& stack,
-                                     const runtime::ComposeProject& project,
+std::string Reconciler::services_key(const config::Stack& stack, const std::filesystem::path& dir,
                                      const std::string& revision, const std::string& tag) const {
     std::string key_text = revision + "\n" + tag + "\n";
-    for (const auto& [name, value] : project.env) {
-        key_text += name + "=" + value + "\n";
-    }
-    for (const auto& file : project.files) {
+    key_text += env_files_fingerprint(stack, dir);
+    for (const auto& file : stack.compose_files) {
         key_text += file + "\n";
     }
     if (!stack.git) {
-        key_text += directory_fingerprint(project.dir);  // files on the host have no revision
+        key_text += directory_fingerprint(dir);  // files on the host have no revision
     }
     return sys::sha256_hex(key_text);
 }
@@ -944,21 +947,11 @@ sys::Result<runtime::ComposeProject> Reconciler::project(const config::Stack& st
     p.dir = dir;
     p.files = stack.compose_files;
     p.override_file = meta_dir(stack) / "override.yaml";
-    if (stack.env_file) {
-        auto text = sys::read_file(*stack.env_file);
-        if (!text) {
-            return sys::Error::failed("env_file " + stack.env_file->string() + ": " +
-                                      text.error().message);
-        }
-        auto values = sys::parse_env_file(*text);
-        if (!values) {
-            return sys::Error::failed("env_file " + stack.env_file->string() + ": " +
-                                      values.error().message);
-        }
-        for (auto& [name, value] : *values) {
-            p.env[name] = value;
-        }
+    auto values = read_env_files(stack, dir);
+    if (!values) {
+        return values.error();
     }
+    p.env = std::move(*values);
     p.env["AGENTD_COMMIT"] = revision;
     p.env["AGENTD_TAG"] = tag;
     p.env["AGENTD_VERSION"] = !tag.empty() && tag[0] == 'v' ? tag.substr(1) : tag;

@@ -205,8 +205,9 @@ private:
                                                  const std::string& revision,
                                                  const std::string& tag);
     void record_poll(const config::Stack& stack, const PollRecord& poll);
-    /// The key of the services cache for the project of `revision`.
-    std::string services_key(const config::Stack& stack, const runtime::ComposeProject& project,
+    /// The key of the services cache for the project of `revision` in `dir`: never derived
+    /// from env values (env_files_fingerprint), so it can be computed before the checkout.
+    std::string services_key(const config::Stack& stack, const std::filesystem::path& dir,
                              const std::string& revision, const std::string& tag) const;
 
     // What a revision changes among the stack's inputs (reconciler_inputs.cpp).

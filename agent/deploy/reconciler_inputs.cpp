@@ -22,12 +22,8 @@ std::optional<StackInputs> Reconciler::inputs_at(const config::Stack& stack,
         return std::nullopt;
     }
     const auto preview = m_state_dir / "preview" / stack.name;
-    auto project = this->project(stack, preview / stack.git->path, revision, tag);
-    if (!project) {
-        return std::nullopt;
-    }
     ServicesCache cache(meta_dir(stack) / "services.json");
-    return cache.inputs(services_key(stack, *project, revision, tag));
+    return cache.inputs(services_key(stack, preview / stack.git->path, revision, tag));
 }
 
 StackInputs Reconciler::collect_preview_inputs(

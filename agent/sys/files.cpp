@@ -130,12 +130,15 @@ std::string sha256_hex(std::string_view data) {
     return out;
 }
 
-Result<std::vector<std::pair<std::string, std::string>>> parse_env_file(const std::string& text) {
+Result<std::vector<std::pair<std::string, std::string>>> parse_env_file(std::string_view text) {
     std::vector<std::pair<std::string, std::string>> out;
-    std::istringstream in(text);
-    std::string line;
     int number = 0;
-    while (std::getline(in, line)) {
+    // Line by line over the caller's buffer, not a stream's copy of it: the text may be a
+    // decrypted secret, which only the caller's SecretBytes wipes.
+    while (!text.empty()) {
+        const auto end = text.find('\n');
+        std::string line(text.substr(0, end));
+        text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
         ++number;
         if (!line.empty() && line.back() == '\r') {
             line.pop_back();

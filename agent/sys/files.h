@@ -23,6 +23,6 @@ Result<void> write_file_atomic(const std::filesystem::path& path, const std::str
 /// Lower-case hex SHA-256 of `data`.
 std::string sha256_hex(std::string_view data);
 /// Parses KEY=VALUE lines (comments, blank lines, optional quotes, "export ") as compose does.
-Result<std::vector<std::pair<std::string, std::string>>> parse_env_file(const std::string& text);
+Result<std::vector<std::pair<std::string, std::string>>> parse_env_file(std::string_view text);
 
 }  // namespace agentd::sys

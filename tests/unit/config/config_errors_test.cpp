@@ -200,8 +200,9 @@ TEST_CASE("config: host paths must be absolute, compose files relative", "[confi
           "agent.yaml:1:12: state_dir: expected an absolute path, got \"var/lib/agentd\"");
     CHECK(error_of("stacks:\n  - name: a\n    dir: srv/a\n") ==
           "agent.yaml:3:10: stacks[0].dir: expected an absolute path, got \"srv/a\"");
-    CHECK(error_of(stack_with("    env_file: shop.env\n")) ==
-          "agent.yaml:4:15: stacks[0].env_file: expected an absolute path, got \"shop.env\"");
+    CHECK(error_of(stack_with("    env_file: ../shop.env\n")) ==
+          "agent.yaml:4:15: stacks[0].env_file: expected an absolute path, or a path relative "
+          "to the stack's directory without \"..\", got \"../shop.env\"");
     CHECK(error_of(stack_with("    compose_files: [compose.yaml, ../x.yaml]\n")) ==
           "agent.yaml:4:35: stacks[0].compose_files[1]: expected a path relative to the stack's "
           "directory without \"..\", got \"../x.yaml\"");
@@ -235,7 +236,7 @@ TEST_CASE("config: a value of the wrong type names the expected type", "[config]
     CHECK(error_of("api: /run/api.sock\n") ==
           "agent.yaml:1:6: api: expected a map, got \"/run/api.sock\"");
     CHECK(error_of(stack_with("    env_file:\n")) ==
-          "agent.yaml:4:5: stacks[0].env_file: expected an absolute path, got nothing");
+          "agent.yaml:4:5: stacks[0].env_file: expected a path, got nothing");
     CHECK(error_of(registry_with("localhost", "    insecure_http: maybe\n")) ==
           "agent.yaml:3:20: registries[0].insecure_http: expected true or false, got \"maybe\"");
 }
@@ -392,7 +393,7 @@ TEST_CASE("config: odd documents are issues, never crashes", "[config]") {
 TEST_CASE("config: a one-letter key is not taken for a typo", "[config]") {
     CHECK(error_of("a: 1\n") ==
           "agent.yaml:1:1: a: unknown key (valid here: state_dir, api, defaults, registries, "
-          "notifications, stacks)");
+          "notifications, age_identity_file, stacks)");
 }
 
 TEST_CASE("config: tag policies are checked when the file is read", "[config]") {
@@ -471,4 +472,21 @@ TEST_CASE("config: TLS on the listener needs both files and a listener", "[confi
           "agent.yaml:2:14: api.cert_file: TLS is for api.listen, which is not set");
     CHECK(error_of("api:\n  listen: 127.0.0.1:9465\n  cert_file: a.crt\n  key_file: /a.key\n")
               .find("api.cert_file") != std::string::npos);
+}
+
+TEST_CASE("config: an age-encrypted env file needs age_identity_file", "[config]") {
+    CHECK(error_of(stack_with("    env_files: [shop.env, secrets.env.age]\n")) ==
+          "agent.yaml:4:27: stacks[0].env_files[1]: \"secrets.env.age\" is age-encrypted: set "
+          "the top-level age_identity_file (the key that decrypts it)");
+    CHECK(error_of("defaults:\n  env_file: /etc/agentd/all.env.age\n") ==
+          "agent.yaml:2:13: defaults.env_file: \"/etc/agentd/all.env.age\" is age-encrypted: "
+          "set the top-level age_identity_file (the key that decrypts it)");
+    CHECK(error_of(stack_with("    env_files: [a.env, /x/../b.env, ../c.env]\n")) ==
+          "agent.yaml:4:37: stacks[0].env_files[2]: expected an absolute path, or a path "
+          "relative to the stack's directory without \"..\", got \"../c.env\"");
+    CHECK(error_of(stack_with("    env_files: secrets.env.age\n")) ==
+          "agent.yaml:4:16: stacks[0].env_files: expected a list, got \"secrets.env.age\"");
+    CHECK(error_of("age_identity_file: ../agent.key\n") ==
+          "agent.yaml:1:20: age_identity_file: expected an absolute path, or a name in "
+          "$CREDENTIALS_DIRECTORY without \"..\", got \"../agent.key\"");
 }

@@ -315,3 +315,27 @@ TEST_CASE("config: api.listen and its TLS files", "[config]") {
     CHECK_FALSE(parse_listen("1.2.3.4:", why));
     CHECK_FALSE(parse_listen("1.2.3.4:+80", why));
 }
+
+TEST_CASE("config: env_files and age_identity_file, from a stack or defaults", "[config]") {
+    const Config c = parse_config(R"(age_identity_file: agent.key
+defaults:
+  env_files: [common.env, /etc/agentd/host.env.age]
+stacks:
+  - name: shop
+    dir: /srv/shop
+    env_file: /etc/agentd/shop.env
+    env_files: [shop.env, secrets/shop.env.age]
+  - name: blog
+    dir: /srv/blog
+)",
+                                  "agent.yaml");
+    CHECK(c.age_identity_file == "agent.key");
+    REQUIRE(c.stacks.size() == 2);
+    const Stack& shop = c.stacks[0];
+    CHECK(shop.age_identity_file == "agent.key");
+    // env_file first, then env_files (the stack's own list replaces the default one).
+    CHECK(shop.all_env_files() == std::vector<std::filesystem::path>{
+                                      "/etc/agentd/shop.env", "shop.env", "secrets/shop.env.age"});
+    CHECK(c.stacks[1].all_env_files() ==
+          std::vector<std::filesystem::path>{"common.env", "/etc/agentd/host.env.age"});
+}

@@ -24,10 +24,6 @@ struct Fixture : testing::PipelineFixture {
         compose.declared = {{"web", k_web + ":latest", false, "always"}};
         stack.approval = config::Approval::Manual;
     }
-    void release(char revision, char image) {
-        git.head = std::string(40, revision);
-        registry.digests["acme/web:latest"] = digest(image);
-    }
     deploy::CycleResult approve(std::optional<std::int64_t> which = std::nullopt) {
         return reconciler.approve(stack, which);
     }

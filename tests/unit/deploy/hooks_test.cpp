@@ -33,10 +33,6 @@ struct Fixture : testing::PipelineFixture {
         stack.hooks.post_deploy = {{"smoke", 30s}};
         stack.hooks.on_rollback = {{"restore", 60s}};
     }
-    void release(char revision, char image) {
-        git.head = std::string(40, revision);
-        registry.digests["acme/web:latest"] = digest(image);
-    }
     std::filesystem::path preview() const { return dir / "preview" / "shop" / "shop"; }
     std::filesystem::path working_tree() const { return dir / "stacks" / "shop" / "shop"; }
     bool checked_out_in_working_tree(char revision) const {

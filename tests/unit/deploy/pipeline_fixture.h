@@ -105,6 +105,11 @@ struct PipelineFixture {
     PipelineFixture(const PipelineFixture&) = delete;
     PipelineFixture& operator=(const PipelineFixture&) = delete;
 
+    /// A new release: the branch head is `revision` 40 times, acme/web:latest has digest(image).
+    void release(char revision, char image) {
+        git.head = std::string(40, revision);
+        registry.digests["acme/web:latest"] = digest(image);
+    }
     deploy::CycleResult poll() { return reconciler.reconcile(stack, model::Trigger::Poll); }
     model::Deployment get(std::int64_t id) { return *store.deployment(id, true); }
 

@@ -27,10 +27,6 @@ struct Fixture : testing::PipelineFixture {
         compose.declared = {{"web", k_web + ":latest", false, "always"},
                             {"worker", k_web + ":latest", false, "always"}};
     }
-    void release(char revision, char image) {
-        git.head = std::string(40, revision);
-        registry.digests["acme/web:latest"] = digest(image);
-    }
 };
 
 }  // namespace
