@@ -219,7 +219,10 @@ CODE_LISTS = {"top": ("top", ""), "api": ("top", "api."), "stack": ("stack", "")
               "probe": ("stack", "health.http[]."), "registry": ("registry", ""),
               "policy": ("policy", ""), "image": ("policy", ""),
               "verify": ("stack", "verify."), "cosign": ("stack", "verify.cosign."),
-              "notification": ("notification", "")}
+              "notification": ("notification", ""), "hooks": ("stack", "hooks."),
+              # One list of keys for the items of the three kinds of hooks.
+              "hook": ("stack", ("hooks.pre_deploy[].", "hooks.post_deploy[].",
+                                 "hooks.on_rollback[]."))}
 
 
 def code_keys(sources):
@@ -232,9 +235,10 @@ def code_keys(sources):
         for name, body in re.findall(r"std::string_view k_(\w+)_keys\[\]\s*=\s*\{([^}]*)\}", text):
             if name not in CODE_LISTS:
                 raise SystemExit(f"{source}: unknown key list k_{name}_keys: add it to CODE_LISTS")
-            section, prefix = CODE_LISTS[name]
+            section, prefixes = CODE_LISTS[name]
             found.add(name)
-            sections[section] |= {prefix + k for k in re.findall(r'"([^"]+)"', body)}
+            for prefix in (prefixes if isinstance(prefixes, tuple) else (prefixes,)):
+                sections[section] |= {prefix + k for k in re.findall(r'"([^"]+)"', body)}
     missing = set(CODE_LISTS) - found
     if missing:
         raise SystemExit(f"key lists not found in the sources: {sorted(missing)}")
