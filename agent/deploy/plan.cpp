@@ -54,7 +54,9 @@ Plan plan(const config::Stack& stack, const Observation& o, const Known& known,
     }
     const bool manual = stack.approval == config::Approval::Manual;
     if (manual && latest && model::waits_for_approval(*latest) && latest->release == p.release) {
-        // Verified and pulled already: nothing to do until `agentctl approve`.
+        // Verified and pulled already: it goes on waiting until `agentctl approve`.
+        p.kind = Plan::Kind::Wait;
+        p.waiting = latest->id;
         p.why = fmt::format("{} waits for approval (`agentctl approve {} {}`)",
                             release_name(p.release), stack.name, latest->id);
         return p;

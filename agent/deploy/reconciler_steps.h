@@ -54,8 +54,10 @@ struct Known {
 /// What plan decided.
 struct Plan {
     enum class Kind {
-        Noop,    ///< what runs is the release, or it is known bad, or it waits for approval
-        Wait,    ///< the release's images are not all pushed yet: record a waiting deployment
+        Noop,    ///< what runs is the release, or the release is known bad
+        /// The release's images are not all pushed yet, or (verified and pulled) it waits for
+        /// approval: record a waiting deployment, or keep the one there is (`waiting`).
+        Wait,
         GiveUp,  ///< the release waited longer than image_wait: reject the waiting deployment
         Deploy,  ///< verify, then deploy `release`
     };

@@ -49,7 +49,8 @@ TEST_CASE("approval: a candidate is verified and pulled, then waits; approve dep
 
     // Later polls leave it waiting: nothing pulled, recorded or applied again.
     const auto again = f.poll();
-    CHECK(again.outcome == deploy::Outcome::Noop);
+    CHECK(again.outcome == deploy::Outcome::Waiting);
+    CHECK(again.deployment == w.deployment);
     CHECK(f.store.all().size() == 1);
     CHECK(f.engine.pulls.size() == 1);
     CHECK(f.candidate() == "aaaaaaaaaaaa waits for approval (`agentctl approve shop 1`)");
