@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/daemon/event_stream.h"
+#include "agent/deploy/approval.h"
 #include "agent/sys/log_context.h"
 
 namespace agentd::daemon {
@@ -217,27 +218,17 @@ sys::Result<deploy::CycleResult> DaemonBackend::approve(const std::string& stack
         // Refused here with 409 (agentctl's exit code 1); the worker checks again when the job
         // runs, since a poll may replace the candidate meanwhile.
         std::lock_guard lock(m_store_mutex);
-        const auto state = m_store->stack_state(stack);
         const auto latest = m_store->latest(stack);
-        if (state.paused || state.pinned) {
-            return sys::Error::conflict(fmt::format(
-                "stack {} is {}: `agentctl {} {}` first", stack, state.paused ? "paused" : "pinned",
-                state.paused ? "resume" : "unpin", stack));
-        }
-        if (!latest || !model::waits_for_approval(*latest)) {
-            return sys::Error::conflict(
-                fmt::format("no release of stack {} waits for approval", stack));
-        }
-        if (deployment && *deployment != latest->id) {
+        if (deployment && (!latest || *deployment != latest->id)) {
             const auto asked = m_store->deployment(*deployment, false);
             if (!asked || asked->stack != stack) {
                 return sys::Error::not_found(
                     fmt::format("stack {} has no deployment {}", stack, *deployment));
             }
-            return sys::Error::conflict(fmt::format(
-                "deployment {} is {}: a newer candidate, deployment {}, waits for approval now; "
-                "approve it with `agentctl approve {} {}`",
-                *deployment, model::status_text(*asked), latest->id, stack, latest->id));
+        }
+        if (auto refused =
+                deploy::approval_refused(stack, m_store->stack_state(stack), latest, deployment)) {
+            return *refused;
         }
     }
     const sys::LogScope scope(stack);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "agent/deploy/approval.h"
 #include "agent/deploy/env_files.h"
 #include "agent/deploy/release_diff.h"
 #include "agent/deploy/release_text.h"
@@ -260,28 +261,10 @@ CycleResult Reconciler::pin(const config::Stack& stack, std::int64_t to) {
 }
 
 CycleResult Reconciler::approve(const config::Stack& stack, std::optional<std::int64_t> which) {
-    const auto state = m_s.store.stack_state(stack.name);
-    const auto refuse = [](std::string why) {
-        return CycleResult{Outcome::Failed, {}, std::move(why)};
-    };
-    if (state.paused) {
-        return refuse(fmt::format("stack {} is paused: `agentctl resume {}` first", stack.name,
-                                  stack.name));
-    }
-    if (state.pinned) {
-        return refuse(fmt::format("stack {} is pinned at deployment {}: `agentctl unpin {}` first",
-                                  stack.name, *state.pinned, stack.name));
-    }
     auto waiting = m_s.store.latest(stack.name);
-    if (!waiting || !model::waits_for_approval(*waiting)) {
-        return refuse(fmt::format("no release of stack {} waits for approval", stack.name));
-    }
-    if (which && *which != waiting->id) {
-        // Exactly the release the approver saw, or nothing: a newer candidate replaced it.
-        return refuse(fmt::format("deployment {} no longer waits for approval: deployment {} ({}) "
-                                  "does now; approve it with `agentctl approve {} {}`",
-                                  *which, waiting->id, release_name(waiting->release), stack.name,
-                                  waiting->id));
+    if (auto refused =
+            approval_refused(stack.name, m_s.store.stack_state(stack.name), waiting, which)) {
+        return {Outcome::Failed, {}, refused->message};
     }
     model::Deployment d = std::move(*waiting);
     d.trigger = model::Trigger::Manual;
@@ -424,8 +407,8 @@ Verdict Reconciler::verify_hooks(const config::Stack& stack, const Observation& 
     // a long-lived service too: the compose idiom is a profile (`profiles: [hooks]`). A service
     // compose's config did not list (v2 leaves out those of profiles not enabled) is left to
     // `compose run`, which says when it does not exist.
-    for (const auto* hooks : {&stack.hooks.pre_deploy, &stack.hooks.post_deploy,
-                              &stack.hooks.on_rollback}) {
+    for (const auto* hooks :
+         {&stack.hooks.pre_deploy, &stack.hooks.post_deploy, &stack.hooks.on_rollback}) {
         for (const auto& hook : *hooks) {
             for (const auto& service : observation.services) {
                 if (service.name == hook.service && service.profiles.empty()) {
@@ -600,8 +583,8 @@ std::optional<std::string> Reconciler::pre_deploy(const config::Stack& stack,
     return run_hooks(stack, d, "pre_deploy", stack.hooks.pre_deploy, dir, d.release);
 }
 
-std::optional<std::string> Reconciler::run_hooks(const config::Stack& stack,
-                                                 model::Deployment& d, const std::string& phase,
+std::optional<std::string> Reconciler::run_hooks(const config::Stack& stack, model::Deployment& d,
+                                                 const std::string& phase,
                                                  const std::vector<config::Hook>& hooks,
                                                  const std::filesystem::path& dir,
                                                  const model::Release& release) {
@@ -641,9 +624,9 @@ void Reconciler::remove_left_behind(const config::Stack& stack, model::Deploymen
         if (c.one_off && c.service == service) {
             const auto removed = m_s.engine.remove_container(c.id);
             event(d, phase,
-                  removed ? fmt::format("removed hook container {}", c.name)
-                          : fmt::format("hook container {} left: {}", c.name,
-                                        removed.error().message));
+                  removed
+                      ? fmt::format("removed hook container {}", c.name)
+                      : fmt::format("hook container {} left: {}", c.name, removed.error().message));
         }
     }
 }
@@ -759,8 +742,8 @@ CycleResult Reconciler::restore(const config::Stack& stack, model::Deployment& d
         if (auto failed = run_hooks(stack, d, "on_rollback", stack.hooks.on_rollback,
                                     project_dir(stack), previous->release)) {
             return finish(d, model::Status::Failed,
-                          fmt::format("{}; rolled back to deployment {}, but {}", why,
-                                      previous->id, *failed));
+                          fmt::format("{}; rolled back to deployment {}, but {}", why, previous->id,
+                                      *failed));
         }
     }
     return finish(d, model::Status::RolledBack, why);

@@ -101,7 +101,7 @@ assert_runs web "web v1"
 say "approving release 2 now is refused and names release 3; nothing is deployed"
 containers=$(container_ids)
 ctl_expect 1 approve "$STACK" "$id2"
-assert_contains "$CTL_ERR" "deployment $id3, waits for approval now" "approve of the replaced release"
+assert_contains "$CTL_ERR" "deployment $id2 no longer waits for approval: deployment $id3" "approve of the replaced release"
 assert_contains "$CTL_ERR" "agentctl approve $STACK $id3" "approve of the replaced release"
 assert_eq "$containers" "$(container_ids)" "containers after the refused approval"
 ctl_expect 2 approve "$STACK" 99999
