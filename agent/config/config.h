@@ -14,6 +14,7 @@
 #include "agent/notify/notification.h"
 #include "agent/notify/payload.h"
 #include "agent/policy/tag_policy.h"
+#include "agent/policy/window.h"
 #include "agent/sigstore/keyless.h"
 #include "agent/sys/clock.h"
 #include "agent/sys/public_key.h"
@@ -151,6 +152,12 @@ struct Stack {
     Health health;
     OnFailure on_failure = OnFailure::Rollback;
     Approval approval = Approval::Auto;
+    /// `min_age:` a new release deploys by itself only once its newest part (a changed image's
+    /// `created`, or the revision's commit time) is this old; zero: at once.
+    sys::Duration min_age{0};
+    /// `window:` when the stack may deploy by itself; nullopt: at any time. An admin's
+    /// `agentctl sync` or `approve` deploys outside it.
+    std::optional<policy::Window> window;
     Hooks hooks;
     std::map<std::string, TagPolicySpec> images;  ///< service -> tag policy
     std::optional<ImageVerify> verify;  ///< every image of the stack (`verify:`)

@@ -21,12 +21,12 @@ namespace {
 
 // The keys valid at each place; "did you mean" picks from the same lists.
 constexpr std::string_view k_defaults_keys[] = {
-    "compose_files", "env_file",   "env_files", "poll_interval", "image_wait",
-    "health",        "on_failure", "approval",  "no_downgrade"};
+    "compose_files", "env_file", "env_files",    "poll_interval", "image_wait", "health",
+    "on_failure",    "approval", "no_downgrade", "min_age",       "window"};
 constexpr std::string_view k_stack_keys[] = {
     "name",          "git",        "dir",    "compose_files", "env_file",     "env_files",
     "poll_interval", "image_wait", "health", "on_failure",    "approval",     "images",
-    "no_downgrade",  "verify",     "hooks"};
+    "no_downgrade",  "verify",     "hooks",  "min_age",       "window"};
 constexpr std::string_view k_policy_keys[] = {"semver", "regex", "order"};
 constexpr std::string_view k_image_keys[] = {"semver", "regex", "order", "verify"};
 constexpr std::string_view k_verify_keys[] = {"cosign"};
@@ -34,6 +34,7 @@ constexpr std::string_view k_cosign_keys[] = {"key", "identity", "issuer", "trus
 constexpr std::string_view k_health_keys[] = {"timeout", "stable", "http"};
 constexpr std::string_view k_hooks_keys[] = {"pre_deploy", "post_deploy", "on_rollback"};
 constexpr std::string_view k_hook_keys[] = {"service", "timeout"};
+constexpr std::string_view k_window_keys[] = {"days", "from", "to", "tz"};
 constexpr std::string_view k_probe_keys[] = {"url", "status"};
 constexpr std::string_view k_git_keys[] = {"url",  "path",        "branch",
                                            "tags", "credentials", "verify"};
@@ -45,15 +46,12 @@ constexpr std::string_view k_registry_keys[] = {"host", "username", "password_fi
 
 constexpr std::string_view k_not_yet = k_not_supported_yet;
 constexpr RefusedKey k_stack_refused[] = {
-    {"min_age", k_not_yet},
-    {"window", k_not_yet},
     {"drift", k_not_yet},
 };
 constexpr std::string_view k_per_stack = "is set per stack and cannot be a default";
 constexpr RefusedKey k_defaults_refused[] = {
     {"name", k_per_stack}, {"git", k_per_stack},    {"dir", k_per_stack},  {"images", k_per_stack},
-    {"verify", k_not_yet}, {"min_age", k_not_yet},  {"window", k_not_yet}, {"drift", k_not_yet},
-    {"hooks", k_per_stack},
+    {"verify", k_not_yet}, {"drift", k_not_yet},   {"hooks", k_per_stack},
 };
 
 constexpr const char* k_default_git_username = "x-access-token";
@@ -160,6 +158,68 @@ std::optional<std::filesystem::path> read_env_file(Reader& reader, const Entry& 
     return std::filesystem::path(*text);
 }
 
+/// `window: {days: [sat, sun], from: "02:00", to: "04:00", tz: UTC}`: days default to every
+/// day and tz to UTC; each part's problem is reported at that part.
+std::optional<policy::Window> read_window(Reader& reader, const Entry& entry) {
+    const MapReader map(reader, entry, k_window_keys);
+    if (!map.is_map()) {
+        return std::nullopt;
+    }
+    std::vector<std::string> days;
+    const auto days_entry = map.get("days");
+    if (days_entry) {
+        for (const Entry& item : reader.list(*days_entry)) {
+            const auto day = reader.string(item, "a day (mon..sun)");
+            if (day && !policy::parse_weekday(*day)) {
+                reader.report(item, fmt::format("expected mon, tue, wed, thu, fri, sat or sun, "
+                                                "got \"{}\"",
+                                                *day));
+                return std::nullopt;
+            }
+            if (day) {
+                days.push_back(*day);
+            }
+        }
+    }
+    std::string parts[2];
+    const char* names[2] = {"from", "to"};
+    for (int i = 0; i < 2; ++i) {
+        const auto part = map.get(names[i]);
+        if (!part) {
+            reader.report(entry, fmt::format("missing required key \"{}\"", names[i]));
+            return std::nullopt;
+        }
+        const auto text = reader.string(*part, "a time HH:MM");
+        if (!text) {
+            return std::nullopt;
+        }
+        if (!policy::parse_time_of_day(*text)) {
+            reader.report(*part, fmt::format("expected a time HH:MM (00:00-23:59), got \"{}\"",
+                                             *text));
+            return std::nullopt;
+        }
+        parts[i] = *text;
+    }
+    std::string zone = "UTC";
+    const auto tz = map.get("tz");
+    if (tz) {
+        const auto text = reader.non_empty(*tz, "a time zone name");
+        if (!text) {
+            return std::nullopt;
+        }
+        zone = *text;
+    }
+    auto window = policy::Window::make(days, parts[0], parts[1], zone);
+    if (!window) {
+        // The part named first in the message: "tz: unknown ...", "to: ... never be open".
+        const std::string& message = window.error().message;
+        const Entry at = message.starts_with("tz:") && tz ? *tz : *map.get("to");
+        reader.report(at, message.substr(message.find(": ") + 2));
+        return std::nullopt;
+    }
+    return *window;
+}
+
 // The keys a stack shares with defaults, from either mapping.
 StackFields read_stack_fields(Reader& reader, const MapReader& map,
                               const std::filesystem::path& age_identity) {
@@ -199,6 +259,12 @@ StackFields read_stack_fields(Reader& reader, const MapReader& map,
     if (const auto e = map.get("no_downgrade")) {
         fields.no_downgrade = reader.boolean(*e);
     }
+    if (const auto e = map.get("min_age")) {
+        fields.min_age = reader.duration(*e, /*allow_zero=*/true);
+    }
+    if (const auto e = map.get("window")) {
+        fields.window = read_window(reader, *e);
+    }
     return fields;
 }
 
@@ -222,6 +288,10 @@ void apply(const StackFields& fields, Stack& stack) {
     stack.on_failure = fields.on_failure.value_or(stack.on_failure);
     stack.approval = fields.approval.value_or(stack.approval);
     stack.no_downgrade = fields.no_downgrade.value_or(stack.no_downgrade);
+    stack.min_age = fields.min_age.value_or(stack.min_age);
+    if (fields.window) {
+        stack.window = fields.window;
+    }
 }
 
 bool valid_service_name(const std::string& name) {

@@ -23,6 +23,8 @@ struct StackFields {
     std::optional<std::vector<HttpProbe>> health_http;
     std::optional<OnFailure> on_failure;
     std::optional<Approval> approval;
+    std::optional<sys::Duration> min_age;
+    std::optional<policy::Window> window;
     std::optional<bool> no_downgrade;
     // Where health.timeout and health.stable were written, for "stable must be shorter".
     std::optional<Entry> timeout_entry;

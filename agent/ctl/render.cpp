@@ -45,14 +45,16 @@ std::string last_poll(const json& poll, sys::TimePoint now) {
 }
 
 /// " (since 2m ago, rejected in 28m if still missing)" for a stack whose candidate waits for
-/// its images, " (since 2m ago)" for one waiting for approval; empty otherwise.
+/// its images, " (since 2m ago)" for one waiting for the window, min_age or approval (its
+/// candidate line says until when); empty otherwise.
 std::string waiting(const json& stack, sys::TimePoint now) {
     const json w = stack.value("waiting", json(nullptr));
     if (!w.is_object()) {
         return "";
     }
     sys::TimePoint until;
-    if (!sys::parse_rfc3339(text(w, "until"), until)) {
+    const std::string reason = text(w, "reason");
+    if ((!reason.empty() && reason != "images") || !sys::parse_rfc3339(text(w, "until"), until)) {
         const std::string since = text(w, "since");
         return since.empty() ? "" : fmt::format(" (since {})", relative_time(now, since));
     }

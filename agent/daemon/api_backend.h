@@ -26,12 +26,15 @@ namespace agentd::daemon {
 /// "unknown stack \"x\"" (NotFound).
 sys::Error unknown_stack(const std::string& name);
 
-/// A release waiting for its images or for approval (a `waiting` deployment).
+/// A release waiting (a `waiting` deployment) for its images, the deployment window, min_age
+/// or approval.
 struct WaitingRelease {
     std::int64_t deployment = 0;
-    std::string reason;    ///< what it waits for: "images" or "approval" (model::k_waits_for_*)
+    /// What it waits for: "images", "window", "min_age" or "approval" (model::k_waits_for_*).
+    std::string reason;
     sys::TimePoint since;  ///< when the wait began
-    /// For images: since + the stack's image_wait, rejected after it if still missing.
+    /// For images: since + the stack's image_wait, rejected after it if still missing. For
+    /// window: when the window opens next. None for min_age and approval.
     std::optional<sys::TimePoint> until;
 };
 

@@ -219,7 +219,7 @@ deploy::CycleResult Daemon::run_job(CycleRunner& runner, const config::Config& c
                     runner.recover(*stack, "the previous cycle failed");
                 }
                 m_notifier.notify(fmt::format("STATUS=stack {}: polling", stack->name));
-                result = runner.reconcile(*stack, job.trigger);
+                result = runner.reconcile(*stack, job.trigger, job.urgency);
                 break;
         }
         m_unrecorded.clear(stack->name);

@@ -38,6 +38,25 @@ bool DaemonBackend::known(const std::string& stack) const {
     return m_config.get()->find_stack(stack) != nullptr;
 }
 
+namespace {
+
+/// What the waiting deployment `d` of `stack` waits for, and until when.
+WaitingRelease waiting_release(const config::Stack& stack, const model::Deployment& d,
+                               const model::StackState& state) {
+    // Waiting deployments recorded before reasons were told apart waited for their images.
+    WaitingRelease w{d.id, d.reason.empty() ? model::k_waits_for_images : d.reason, d.started_at,
+                     std::nullopt};
+    if (w.reason == model::k_waits_for_images) {
+        w.until = d.started_at + stack.image_wait;  // rejected then, if still missing
+    } else if (w.reason == model::k_waits_for_window && stack.window) {
+        // The first opening after the poll that found the window closed.
+        w.until = stack.window->next_open(state.last_poll.at.value_or(d.started_at));
+    }
+    return w;
+}
+
+}  // namespace
+
 sys::Result<std::vector<StackStatus>> DaemonBackend::status(
     const std::optional<std::string>& stack) {
     if (stack && !known(*stack)) {
@@ -61,11 +80,7 @@ sys::Result<std::vector<StackStatus>> DaemonBackend::status(
         const auto latest = m_store->latest(s.name);
         status.state = stack_state_name(status.stack_state, status.current, latest);
         if (latest && latest->status == model::Status::Waiting) {
-            const bool approval = model::waits_for_approval(*latest);
-            status.waiting = WaitingRelease{
-                latest->id, approval ? model::k_waits_for_approval : model::k_waits_for_images,
-                latest->started_at,
-                approval ? std::nullopt : std::optional(latest->started_at + s.image_wait)};
+            status.waiting = waiting_release(s, *latest, status.stack_state);
         }
         out.push_back(std::move(status));
     }
@@ -112,7 +127,8 @@ sys::Result<std::optional<deploy::CycleResult>> DaemonBackend::sync(const std::s
     }
     const sys::LogScope scope(stack);
     spdlog::info("stack {}: sync requested{}", stack, wait ? " (waiting)" : "");
-    Job job{Job::Kind::Cycle, stack, model::Trigger::Manual, std::nullopt, nullptr, request};
+    Job job{Job::Kind::Cycle, stack, model::Trigger::Manual, std::nullopt, nullptr, request,
+            deploy::Urgency::Now};
     if (!wait) {
         if (!m_queue.push(std::move(job))) {
             return sys::Error::conflict("agentd is stopping");

@@ -199,6 +199,10 @@ void NotificationCenter::cycle_ended(const std::string& stack, const deploy::Cyc
                 if (!d->reason.empty()) {
                     n.reason = d->reason;
                 }
+                if (*kind == notify::Kind::Waiting && (d->reason == model::k_waits_for_window ||
+                                                      d->reason == model::k_waits_for_min_age)) {
+                    return;  // held back as configured: nothing is wrong
+                }
                 if (*kind == notify::Kind::Waiting) {
                     n.since = d->started_at;
                     if (model::waits_for_approval(*d)) {

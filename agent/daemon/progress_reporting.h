@@ -91,6 +91,11 @@ public:
         Pulse::Step step(m_pulse, "git compare " + from + ".." + to, k_git_step_allowance);
         return m_inner.changed_paths(source, from, to, paths);
     }
+    sys::Result<sys::TimePoint> commit_time(const config::GitSource& source,
+                                            const std::string& revision) override {
+        Pulse::Step step(m_pulse, "git read commit " + revision, k_git_step_allowance);
+        return m_inner.commit_time(source, revision);
+    }
 
 private:
     sources::GitSource& m_inner;

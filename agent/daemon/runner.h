@@ -24,7 +24,8 @@ namespace agentd::daemon {
 class CycleRunner {
 public:
     virtual ~CycleRunner() = default;
-    virtual deploy::CycleResult reconcile(const config::Stack& stack, model::Trigger trigger) = 0;
+    virtual deploy::CycleResult reconcile(const config::Stack& stack, model::Trigger trigger,
+                                          deploy::Urgency urgency) = 0;
     virtual deploy::CycleResult rollback(const config::Stack& stack,
                                          std::optional<std::int64_t> to) = 0;
     /// Reconciler::pin.

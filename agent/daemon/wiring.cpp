@@ -114,8 +114,9 @@ public:
                   m_publisher ? static_cast<deploy::CycleObserver*>(m_publisher.get()) : metrics},
               config.state_dir, stop) {}
 
-    deploy::CycleResult reconcile(const config::Stack& stack, model::Trigger trigger) override {
-        return m_reconciler.reconcile(stack, trigger);
+    deploy::CycleResult reconcile(const config::Stack& stack, model::Trigger trigger,
+                                  deploy::Urgency urgency) override {
+        return m_reconciler.reconcile(stack, trigger, urgency);
     }
     deploy::CycleResult rollback(const config::Stack& stack,
                                  std::optional<std::int64_t> to) override {

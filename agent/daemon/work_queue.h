@@ -35,6 +35,9 @@ struct Job {
     /// The waiting requester's id for this job (`sync --wait`'s), named in the cycle's end line
     /// of the live progress so that it knows its own end; "" when none was given.
     std::string request;
+    /// Cycle: an admin asked to deploy now (`agentctl sync`), outside the deployment window
+    /// or before min_age if need be.
+    deploy::Urgency urgency = deploy::Urgency::Scheduled;
 };
 
 class WorkQueue {

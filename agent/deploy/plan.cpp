@@ -56,6 +56,7 @@ Plan plan(const config::Stack& stack, const Observation& o, const Known& known,
     if (manual && latest && model::waits_for_approval(*latest) && latest->release == p.release) {
         // Verified and pulled already: it goes on waiting until `agentctl approve`.
         p.kind = Plan::Kind::Wait;
+        p.reason = model::k_waits_for_approval;
         p.waiting = latest->id;
         p.why = fmt::format("{} waits for approval (`agentctl approve {} {}`)",
                             release_name(p.release), stack.name, latest->id);
@@ -70,12 +71,45 @@ Plan plan(const config::Stack& stack, const Observation& o, const Known& known,
             return p;
         }
         p.kind = Plan::Kind::Wait;
+        p.reason = model::k_waits_for_images;
         // Recorded as the stack's candidate: says which release waits for which image tags.
         p.why = fmt::format("{} waits for images: {}", release_name(p.release), p.missing);
         return p;
     }
     p.kind = Plan::Kind::Deploy;
     p.approval = manual;
+    return p;
+}
+
+Plan schedule(const config::Stack& stack, Plan p, const Known& known,
+              std::optional<sys::TimePoint> released_at, sys::TimePoint now) {
+    if (p.kind != Plan::Kind::Deploy || p.approval) {
+        return p;
+    }
+    const auto in = [&](sys::TimePoint then) {
+        return sys::format_duration(std::chrono::ceil<std::chrono::seconds>(then - now));
+    };
+    if (stack.min_age > sys::Duration::zero()) {
+        const bool seen_before = p.waiting && known.latest && known.latest->id == *p.waiting;
+        const auto born = released_at.value_or(seen_before ? known.latest->started_at : now);
+        if (now < born + stack.min_age) {
+            p.kind = Plan::Kind::Wait;
+            p.reason = model::k_waits_for_min_age;
+            p.until = born + stack.min_age;
+            p.why = fmt::format("{} waits until it is {} old (in {}{})", release_name(p.release),
+                                sys::format_duration(stack.min_age), in(*p.until),
+                                released_at ? "" : "; its age counts from when it was first seen");
+            return p;
+        }
+    }
+    if (stack.window && !stack.window->contains(now)) {
+        p.kind = Plan::Kind::Wait;
+        p.reason = model::k_waits_for_window;
+        p.until = stack.window->next_open(now);
+        p.why = fmt::format("{} waits for the deployment window {} (opens in {}, {})",
+                            release_name(p.release), stack.window->describe(), in(*p.until),
+                            stack.window->local_text(*p.until));
+    }
     return p;
 }
 

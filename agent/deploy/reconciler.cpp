@@ -90,9 +90,11 @@ Reconciler::Reconciler(Services services, std::filesystem::path state_dir,
     : m_s(std::move(services)),
       m_observer(m_s.observer != nullptr ? *m_s.observer : m_no_observer),
       m_state_dir(std::move(state_dir)),
-      m_stop(stop) {}
+      m_stop(stop),
+      m_image_ages(m_s.registry) {}
 
-CycleResult Reconciler::reconcile(const config::Stack& stack, model::Trigger trigger) {
+CycleResult Reconciler::reconcile(const config::Stack& stack, model::Trigger trigger,
+                                  Urgency urgency) {
     const auto state = m_s.store.stack_state(stack.name);
     if (state.paused) {
         return {Outcome::Paused, {}, state.pinned ? "paused and pinned" : "paused"};
@@ -100,14 +102,15 @@ CycleResult Reconciler::reconcile(const config::Stack& stack, model::Trigger tri
     // A pinned stack still observes, so that status shows what it would deploy, but it
     // deploys nothing (not even a waiting or rejected record) until `agentctl unpin`.
     PollRecord poll{"", state.candidate};
-    auto result = cycle(stack, trigger, poll, state.pinned);
+    auto result = cycle(stack, trigger, urgency, poll, state.pinned);
     // 8. record: the poll's outcome, once, whatever the cycle did.
     record_poll(stack, poll);
     return result;
 }
 
 // One cycle, as SPEC section 1 tells it.
-CycleResult Reconciler::cycle(const config::Stack& stack, model::Trigger trigger, PollRecord& poll,
+CycleResult Reconciler::cycle(const config::Stack& stack, model::Trigger trigger,
+                              Urgency urgency, PollRecord& poll,
                               std::optional<std::int64_t> pinned) {
     // 1. observe: the branch head (or newest allowed tag), its services, a digest per image.
     const auto observe_start = m_s.clock.now();
@@ -123,10 +126,14 @@ CycleResult Reconciler::cycle(const config::Stack& stack, model::Trigger trigger
     // For `agentctl diff`: what the next deployment would be, as this poll saw it.
     remember_observed(observed_release_file(m_state_dir, stack.name), observed->release());
     // 2. plan: what should run, and whether that is already the case.
-    Plan next = plan(stack, *observed, known(stack, *observed), m_s.clock.now());
+    const Known what_is_known = known(stack, *observed);
+    Plan next = plan(stack, *observed, what_is_known, m_s.clock.now());
     if (pinned) {
         next = hold(std::move(next), *pinned);
     }
+    // A new release deploys by itself only inside the deployment window, once min_age old.
+    std::vector<Note> notes;
+    next = timed(stack, std::move(next), *observed, what_is_known, urgency, notes);
     poll.candidate = next.why;
     switch (next.kind) {
         case Plan::Kind::Noop:
@@ -154,6 +161,9 @@ CycleResult Reconciler::cycle(const config::Stack& stack, model::Trigger trigger
         return not_current_note(stack, next.release,
                                 reject(stack, next.release, verdict->why, trigger), poll);
     }
+    for (const auto& signed_by : verdict->verified) {
+        notes.push_back({"verify", signed_by});
+    }
     // 4-7. pull, apply, gate, promote or roll back; every transition recorded first.
     model::Deployment d;
     if (next.waiting) {
@@ -164,15 +174,35 @@ CycleResult Reconciler::cycle(const config::Stack& stack, model::Trigger trigger
     d.trigger = trigger;
     if (next.approval) {
         // approval: manual: pulled now, applied by `agentctl approve`.
-        auto result = await_approval(stack, std::move(d), verdict->verified);
+        auto result = await_approval(stack, std::move(d), notes);
         if (result.outcome == Outcome::Waiting) {
             poll.candidate = result.message;
             return result;
         }
         return not_current_note(stack, next.release, std::move(result), poll);
     }
-    return not_current_note(stack, next.release, deploy(stack, std::move(d), verdict->verified),
-                            poll);
+    return not_current_note(stack, next.release, deploy(stack, std::move(d), notes), poll);
+}
+
+Plan Reconciler::timed(const config::Stack& stack, Plan next, const Observation& observation,
+                       const Known& known, Urgency urgency, std::vector<Note>& notes) {
+    if (next.kind != Plan::Kind::Deploy || (stack.min_age == sys::Duration::zero() && !stack.window)) {
+        return next;
+    }
+    // The release's age is read (the commit, image configs by digest, once each) only when a
+    // new release is about to deploy: a poll that finds nothing new asks nothing more.
+    const auto released = stack.min_age > sys::Duration::zero()
+                              ? released_at(stack, observation,
+                                            known.current ? &known.current->release : nullptr,
+                                            m_s.git, m_image_ages)
+                              : std::nullopt;
+    Plan held = schedule(stack, next, known, released, m_s.clock.now());
+    if (held.kind == Plan::Kind::Deploy || urgency == Urgency::Scheduled) {
+        return held;
+    }
+    notes.push_back({held.reason, held.why + "; deployed now because an admin asked "
+                                             "(`agentctl sync`)"});
+    return next;
 }
 
 CycleResult Reconciler::not_current_note(const config::Stack& stack, const model::Release& release,
@@ -270,6 +300,13 @@ CycleResult Reconciler::approve(const config::Stack& stack, std::optional<std::i
     d.trigger = model::Trigger::Manual;
     d.reason.clear();
     event(d, "approval", "approved with `agentctl approve`");
+    if (const auto now = m_s.clock.now(); stack.window && !stack.window->contains(now)) {
+        event(d, model::k_waits_for_window,
+              fmt::format("outside the deployment window {} (it opens {}): deployed now because "
+                          "an admin asked (`agentctl approve`)",
+                          stack.window->describe(),
+                          stack.window->local_text(stack.window->next_open(now))));
+    }
     const auto release = release_name(d.release);
     auto result = deploy(stack, std::move(d));
     if (result.outcome == Outcome::Succeeded) {
@@ -453,7 +490,7 @@ sys::Result<Verdict> Reconciler::verify_images(const config::Stack& stack,
 }
 
 CycleResult Reconciler::deploy(const config::Stack& stack, model::Deployment d,
-                               const std::vector<std::string>& verified) {
+                               const std::vector<Note>& notes) {
     const auto current = m_s.store.current(stack.name);
     d.previous = current ? std::optional(current->id) : std::nullopt;
     d.status = model::Status::InProgress;
@@ -470,8 +507,8 @@ CycleResult Reconciler::deploy(const config::Stack& stack, model::Deployment d,
     event(d, "plan",
           "deploying " + describe(d.release) +
               (current ? fmt::format(" (replacing deployment {})", current->id) : ""));
-    for (const auto& note : verified) {
-        event(d, "verify", note);
+    for (const auto& note : notes) {
+        event(d, note.phase, note.text);
     }
     // 4. pull every image by digest; nothing runs differently yet. A failed pull is transient:
     // the release is not marked bad and the next poll tries it again.
@@ -769,6 +806,15 @@ CycleResult Reconciler::reject(const config::Stack& stack, const model::Release&
 
 CycleResult Reconciler::wait(const config::Stack& stack, const Plan& p, model::Trigger trigger) {
     if (p.waiting) {
+        // It waits on, maybe for something else now (its images arrived, the window closed).
+        auto d = m_s.store.deployment(*p.waiting, false);
+        if (d && (d->reason != p.reason || d->release != p.release)) {
+            d->reason = p.reason;
+            d->release = p.release;
+            m_s.store.update_deployment(*d);
+            event(*d, "plan", p.why);
+            spdlog::info("stack {}: {}", stack.name, p.why);
+        }
         return {Outcome::Waiting, p.waiting, p.why};
     }
     model::Deployment d;
@@ -776,7 +822,7 @@ CycleResult Reconciler::wait(const config::Stack& stack, const Plan& p, model::T
     d.release = p.release;
     d.trigger = trigger;
     d.status = model::Status::Waiting;
-    d.reason = model::k_waits_for_images;
+    d.reason = p.reason;
     d.started_at = m_s.clock.now();
     d.phase = "plan";
     d.id = create(d);
@@ -786,7 +832,7 @@ CycleResult Reconciler::wait(const config::Stack& stack, const Plan& p, model::T
 }
 
 CycleResult Reconciler::await_approval(const config::Stack& stack, model::Deployment d,
-                                       const std::vector<std::string>& verified) {
+                                       const std::vector<Note>& notes) {
     const auto current = m_s.store.current(stack.name);
     d.previous = current ? std::optional(current->id) : std::nullopt;
     d.status = model::Status::Waiting;
@@ -800,8 +846,8 @@ CycleResult Reconciler::await_approval(const config::Stack& stack, model::Deploy
     }
     const sys::LogScope scope(stack.name, d.id);
     event(d, "plan", describe(d.release) + ": approval is manual; pulled, then held for approval");
-    for (const auto& note : verified) {
-        event(d, "verify", note);
+    for (const auto& note : notes) {
+        event(d, note.phase, note.text);
     }
     // Pulled now, so that an approved release starts without waiting for the registry.
     if (auto pulled = pull(stack, d); !pulled) {

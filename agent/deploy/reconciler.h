@@ -15,6 +15,7 @@
 #include "agent/deploy/health_gate.h"
 #include "agent/deploy/inputs.h"
 #include "agent/deploy/reconciler_steps.h"
+#include "agent/deploy/release_age.h"
 #include "agent/model/deployment.h"
 #include "agent/runtime/compose.h"
 #include "agent/runtime/engine.h"
@@ -64,6 +65,18 @@ std::string to_string(Outcome o);
 std::string runnable(const std::string& image);
 std::map<std::string, std::string> runnable(const std::map<std::string, std::string>& images);
 
+/// Whether an admin asked for this cycle to deploy now (`agentctl sync`): a release that the
+/// deployment window or min_age holds back is then deployed, and its events say so. Polls,
+/// webhooks, and the cycles that resume, unpin and retry queue keep to the schedule.
+enum class Urgency { Scheduled, Now };
+
+/// An event recorded when a deployment starts: what verify found signed ("verify"), that an
+/// admin deployed outside the window ("window", "min_age").
+struct Note {
+    std::string phase;
+    std::string text;
+};
+
 struct CycleResult {
     Outcome outcome = Outcome::Noop;
     std::optional<std::int64_t> deployment;  ///< the deployment the cycle created, if any
@@ -78,7 +91,8 @@ public:
 
     /// One cycle for one stack (a poll, a webhook, `agentctl sync`, `agentctl retry`). A
     /// paused stack is left alone; a pinned one is observed and planned, never deployed.
-    CycleResult reconcile(const config::Stack& stack, model::Trigger trigger);
+    CycleResult reconcile(const config::Stack& stack, model::Trigger trigger,
+                          Urgency urgency = Urgency::Scheduled);
     /// Restores deployment `to` (default: the succeeded one before the current), gated.
     /// The caller pins the stack on success.
     CycleResult rollback(const config::Stack& stack, std::optional<std::int64_t> to);
@@ -110,8 +124,8 @@ private:
         std::string revision;   ///< the revision the poll saw
     };
     /// `pinned`: the deployment the stack is held at; the cycle then observes and plans only.
-    CycleResult cycle(const config::Stack& stack, model::Trigger trigger, PollRecord& poll,
-                      std::optional<std::int64_t> pinned);
+    CycleResult cycle(const config::Stack& stack, model::Trigger trigger, Urgency urgency,
+                      PollRecord& poll, std::optional<std::int64_t> pinned);
     /// After a release was deployed or rejected and did not become current: what status shows
     /// until the next poll (marked bad, or tried again), rather than nothing pending.
     CycleResult not_current_note(const config::Stack& stack, const model::Release& release,
@@ -127,14 +141,18 @@ private:
                                     const std::optional<model::Deployment>& current,
                                     Observation& o);
     Known known(const config::Stack& stack, const Observation& observation);
+    /// schedule() of a planned Deploy, reading the release's age when min_age asks for it.
+    /// An admin's Urgency::Now keeps it a Deploy, with a note saying what it overrode.
+    Plan timed(const config::Stack& stack, Plan next, const Observation& observation,
+               const Known& known, Urgency urgency, std::vector<Note>& notes);
     sys::Result<Verdict> verify(const config::Stack& stack, const Observation& observation);
     sys::Result<Verdict> verify_git(const config::Stack& stack, const Observation& observation);
     sys::Result<Verdict> verify_images(const config::Stack& stack, const Observation& observation);
     /// Hook services must have a compose profile, so that `up` does not start them too.
     Verdict verify_hooks(const config::Stack& stack, const Observation& observation);
-    /// `verified`: what verify found signed, recorded as "verify" events of the deployment.
+    /// `notes`: recorded as events of the deployment first (what verify found signed).
     CycleResult deploy(const config::Stack& stack, model::Deployment d,
-                       const std::vector<std::string>& verified = {});
+                       const std::vector<Note>& notes = {});
     sys::Result<void> pull(const config::Stack& stack, model::Deployment& d);
     /// Checks `release` out, brings it up and gates it; used by deploy, rollback and recovery.
     /// `replaces`: the release whose files the containers have now (none: nothing applied
@@ -181,7 +199,7 @@ private:
     CycleResult wait(const config::Stack& stack, const Plan& plan, model::Trigger trigger);
     /// approval: manual: records `d` as waiting for approval once its images are pulled.
     CycleResult await_approval(const config::Stack& stack, model::Deployment d,
-                               const std::vector<std::string>& verified);
+                               const std::vector<Note>& notes);
     CycleResult give_up(const config::Stack& stack, const Plan& plan);
     /// Ends `d` with `status`: its outcome and "record" event in one write of the store.
     CycleResult finish(model::Deployment& d, model::Status status, const std::string& reason);
@@ -248,6 +266,7 @@ private:
     CycleObserver& m_observer;  // m_s.observer, or m_no_observer
     std::filesystem::path m_state_dir;
     const std::atomic<bool>& m_stop;
+    ImageAges m_image_ages;  // for min_age
 };
 
 }  // namespace agentd::deploy

@@ -55,8 +55,9 @@ struct Known {
 struct Plan {
     enum class Kind {
         Noop,    ///< what runs is the release, or the release is known bad
-        /// The release's images are not all pushed yet, or (verified and pulled) it waits for
-        /// approval: record a waiting deployment, or keep the one there is (`waiting`).
+        /// The release waits (`reason`): for its images, the deployment window, min_age, or
+        /// (verified and pulled) approval. Records a waiting deployment, or keeps the one
+        /// there is (`waiting`).
         Wait,
         GiveUp,  ///< the release waited longer than image_wait: reject the waiting deployment
         Deploy,  ///< verify, then deploy `release`
@@ -73,12 +74,22 @@ struct Plan {
     std::optional<std::int64_t> waiting;
     /// For Deploy (`approval: manual`): verify and pull the release, then record it as waiting
     /// for `agentctl approve` instead of applying it.
-    bool approval = false;
+    bool approval = false;    /// For Wait: what it waits for (model::k_waits_for_*), and when that ends if known (the
+    /// window opens, the release is min_age old).
+    std::string reason;
+    std::optional<sys::TimePoint> until;
 };
 
 /// Pure: what to do with `observation`, given what runs and what is known to be bad.
 Plan plan(const config::Stack& stack, const Observation& observation, const Known& known,
           sys::TimePoint now);
+
+/// Pure: a Deploy that the stack's timing holds back becomes a Wait: until the release is
+/// min_age old (`released_at`, nullopt when unknown: counted from when agentd first saw it, the
+/// start of its waiting deployment) and then until the deployment window is open. Other plans,
+/// and a Deploy for approval (the approver decides when), are returned as they are.
+Plan schedule(const config::Stack& stack, Plan p, const Known& known,
+              std::optional<sys::TimePoint> released_at, sys::TimePoint now);
 
 /// Pure: `p` for a stack pinned at deployment `pinned`: whatever it would do (deploy, wait,
 /// give up) becomes a Noop whose `why` names the release held back, for status; a Noop is kept.

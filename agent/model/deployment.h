@@ -55,8 +55,11 @@ struct Deployment {
 };
 
 /// The reason of a `waiting` deployment: what it waits for. A release waits for its images
-/// (not all pushed yet) or, verified and pulled, for `agentctl approve` (approval: manual).
+/// (not all pushed yet); for the stack's deployment window to open; until it is min_age old;
+/// or, verified and pulled, for `agentctl approve` (approval: manual).
 inline constexpr const char* k_waits_for_images = "images";
+inline constexpr const char* k_waits_for_window = "window";
+inline constexpr const char* k_waits_for_min_age = "min_age";
 inline constexpr const char* k_waits_for_approval = "approval";
 /// `d` is verified and pulled and waits for `agentctl approve`.
 bool waits_for_approval(const Deployment& d);

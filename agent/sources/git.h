@@ -43,6 +43,10 @@ public:
     virtual sys::Result<std::set<std::string>> changed_paths(
         const config::GitSource& source, const std::string& from, const std::string& to,
         const std::vector<std::string>& paths) = 0;
+    /// The committer time of `revision` (already fetched), for min_age. NotFound when the
+    /// mirror lacks it; InvalidInput unless it is 40 hex digits.
+    virtual sys::Result<sys::TimePoint> commit_time(const config::GitSource& source,
+                                                    const std::string& revision) = 0;
 };
 
 }  // namespace agentd::sources

@@ -1,4 +1,5 @@
-// LibGit2Source::history and ::patch: what `agentctl diff` reads from a stack's mirror.
+// LibGit2Source::history and ::patch, what `agentctl diff` reads from a stack's mirror, and
+// ::commit_time, what min_age reads.
 
 #include <fmt/format.h>
 
@@ -25,16 +26,25 @@ sys::Result<void> check_revisions(const std::string& from, const std::string& to
     return {};
 }
 
-/// The mirror of `source`, opened for reading.
-sys::Result<RepoPtr> open_for_reading(const std::filesystem::path& mirror,
-                                      const std::string& shown_url) {
+/// A stack's mirror, opened for reading under its shared lock.
+struct ReadableMirror {
+    MirrorLock lock;
+    RepoPtr repo;
+};
+
+sys::Result<ReadableMirror> open_for_reading(const std::filesystem::path& mirror,
+                                             const std::string& shown_url) {
+    auto lock = MirrorLock::acquire(mirror, MirrorLock::Mode::Shared);
+    if (!lock) {
+        return lock.error();
+    }
     git_repository* raw = nullptr;
     if (git_repository_open_ext(&raw, mirror.c_str(),
                                 GIT_REPOSITORY_OPEN_NO_SEARCH | GIT_REPOSITORY_OPEN_BARE,
                                 nullptr) != 0) {
         return sys::Error::not_found(fmt::format("{} was never fetched", shown_url));
     }
-    return RepoPtr(raw);
+    return ReadableMirror{std::move(*lock), RepoPtr(raw)};
 }
 
 sys::Result<CommitPtr> lookup(git_repository* repo, const std::string& revision,
@@ -80,25 +90,21 @@ sys::Result<std::vector<GitCommit>> LibGit2Source::history(const config::GitSour
         return checked.error();
     }
     const std::string shown_url = redact_url(source.url);
-    const auto mirror = mirror_path(source.url);
-    auto lock = MirrorLock::acquire(mirror, MirrorLock::Mode::Shared);
-    if (!lock) {
-        return lock.error();
+    auto mirror = open_for_reading(mirror_path(source.url), shown_url);
+    if (!mirror) {
+        return mirror.error();
     }
-    auto repo = open_for_reading(mirror, shown_url);
-    if (!repo) {
-        return repo.error();
-    }
+    git_repository* repo = mirror->repo.get();
     // Both must be there: a walk hiding a commit the mirror lacks would list everything.
     for (const auto* revision : {&from, &to}) {
         if (!revision->empty()) {
-            if (auto found = lookup(repo->get(), *revision, shown_url); !found) {
+            if (auto found = lookup(repo, *revision, shown_url); !found) {
                 return found.error();
             }
         }
     }
     git_revwalk* raw_walk = nullptr;
-    if (git_revwalk_new(&raw_walk, repo->get()) != 0) {
+    if (git_revwalk_new(&raw_walk, repo) != 0) {
         return sys::Error::failed(fmt::format("history of {}: {}", shown_url, libgit2_error()));
     }
     RevwalkPtr walk(raw_walk);
@@ -121,7 +127,7 @@ sys::Result<std::vector<GitCommit>> LibGit2Source::history(const config::GitSour
             break;
         }
         git_commit* raw = nullptr;
-        if (git_commit_lookup(&raw, repo->get(), &oid) != 0) {
+        if (git_commit_lookup(&raw, repo, &oid) != 0) {
             return sys::Error::failed(fmt::format("history of {}: {}", shown_url, libgit2_error()));
         }
         CommitPtr commit(raw);
@@ -141,20 +147,16 @@ sys::Result<std::string> LibGit2Source::patch(const config::GitSource& source,
         return sys::Error::invalid(fmt::format("path {:?}: must stay inside the repository", path));
     }
     const std::string shown_url = redact_url(source.url);
-    const auto mirror = mirror_path(source.url);
-    auto lock = MirrorLock::acquire(mirror, MirrorLock::Mode::Shared);
-    if (!lock) {
-        return lock.error();
+    auto mirror = open_for_reading(mirror_path(source.url), shown_url);
+    if (!mirror) {
+        return mirror.error();
     }
-    auto repo = open_for_reading(mirror, shown_url);
-    if (!repo) {
-        return repo.error();
-    }
-    auto before = tree_of(repo->get(), from, shown_url);
+    git_repository* repo = mirror->repo.get();
+    auto before = tree_of(repo, from, shown_url);
     if (!before) {
         return before.error();
     }
-    auto after = tree_of(repo->get(), to, shown_url);
+    auto after = tree_of(repo, to, shown_url);
     if (!after) {
         return after.error();
     }
@@ -171,7 +173,7 @@ sys::Result<std::string> LibGit2Source::patch(const config::GitSource& source,
         options.flags |= GIT_DIFF_DISABLE_PATHSPEC_MATCH;
     }
     git_diff* raw_diff = nullptr;
-    if (git_diff_tree_to_tree(&raw_diff, repo->get(), before->get(), after->get(), &options) != 0) {
+    if (git_diff_tree_to_tree(&raw_diff, repo, before->get(), after->get(), &options) != 0) {
         return sys::Error::failed(fmt::format("diff of {}: {}", shown_url, libgit2_error()));
     }
     DiffPtr diff(raw_diff);
@@ -180,6 +182,23 @@ sys::Result<std::string> LibGit2Source::patch(const config::GitSource& source,
         return sys::Error::failed(fmt::format("diff of {}: {}", shown_url, libgit2_error()));
     }
     return text.str();
+}
+
+sys::Result<sys::TimePoint> LibGit2Source::commit_time(const config::GitSource& source,
+                                                       const std::string& revision) {
+    if (auto checked = check_revisions("", revision); !checked) {
+        return checked.error();
+    }
+    const std::string shown_url = redact_url(source.url);
+    auto mirror = open_for_reading(mirror_path(source.url), shown_url);
+    if (!mirror) {
+        return mirror.error();
+    }
+    auto commit = lookup(mirror->repo.get(), revision, shown_url);
+    if (!commit) {
+        return commit.error();
+    }
+    return sys::TimePoint(std::chrono::seconds(git_commit_time(commit->get())));
 }
 
 }  // namespace agentd::sources

@@ -60,6 +60,9 @@ public:
     sys::Result<std::set<std::string>> changed_paths(
         const config::GitSource& source, const std::string& from, const std::string& to,
         const std::vector<std::string>& paths) override;
+    /// Reads the commit from the mirror under its shared lock.
+    sys::Result<sys::TimePoint> commit_time(const config::GitSource& source,
+                                            const std::string& revision) override;
 
     // What `agentctl diff` shows (git_history.cpp); both read the mirror only, under its
     // shared lock. `from` empty: from the beginning (nothing deployed yet).

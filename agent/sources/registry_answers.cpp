@@ -163,4 +163,64 @@ sys::Result<TokenAnswer> parse_token_answer(std::string_view body) {
     return answer;
 }
 
+sys::Result<ManifestStep> parse_manifest_step(std::string_view body, std::string_view os,
+                                              std::string_view architecture) {
+    auto parsed = parse_json(body);
+    if (!parsed) {
+        return parsed.error();
+    }
+    const nlohmann::json& json = *parsed;
+    if (!json.is_object()) {
+        return sys::Error::failed("expected a manifest (a JSON object)");
+    }
+    const auto string_at = [](const nlohmann::json& object, const char* key) {
+        const auto it = object.find(key);
+        return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    if (const auto manifests = json.find("manifests");
+        manifests != json.end() && manifests->is_array()) {
+        for (const auto& descriptor : *manifests) {
+            const auto platform = descriptor.is_object() ? descriptor.find("platform")
+                                                         : nlohmann::json::const_iterator();
+            if (!descriptor.is_object() || platform == descriptor.end() ||
+                !platform->is_object()) {
+                continue;
+            }
+            const auto digest = string_at(descriptor, "digest");
+            if (string_at(*platform, "os") == os &&
+                string_at(*platform, "architecture") == architecture && valid_digest(digest)) {
+                return ManifestStep{true, digest};
+            }
+        }
+        return sys::Error::failed(
+            fmt::format("the image index has no manifest for {}/{}", os, architecture));
+    }
+    if (const auto config = json.find("config"); config != json.end() && config->is_object()) {
+        const auto digest = string_at(*config, "digest");
+        if (valid_digest(digest)) {
+            return ManifestStep{false, digest};
+        }
+        return sys::Error::failed("the manifest's config has no valid digest");
+    }
+    return sys::Error::failed("neither an image manifest (no \"config\") nor an index");
+}
+
+std::optional<sys::TimePoint> parse_image_created(std::string_view config) {
+    const auto json = nlohmann::json::parse(config, nullptr, false);
+    if (!json.is_object()) {
+        return std::nullopt;
+    }
+    const auto created = json.find("created");
+    sys::TimePoint t;
+    if (created == json.end() || !created->is_string() ||
+        !sys::parse_rfc3339(created->get<std::string>(), t)) {
+        return std::nullopt;
+    }
+    constexpr auto k_year_2000 = std::chrono::seconds(946684800);
+    if (t < sys::TimePoint(k_year_2000)) {
+        return std::nullopt;
+    }
+    return t;
+}
+
 }  // namespace agentd::sources

@@ -39,4 +39,20 @@ sys::Result<TokenAnswer> parse_token_answer(std::string_view body);
 /// descriptors.
 sys::Result<std::vector<Referrer>> parse_referrers_index(std::string_view body);
 
+/// The next step from an image's manifest towards its config, for an image's `created` time:
+/// for an image index or Docker manifest list, the digest of the manifest for `os` and
+/// `architecture` (`index` true); for an image manifest, the digest of its config blob.
+/// Failed, saying what is wrong, for anything else or an index without that platform.
+struct ManifestStep {
+    bool index = false;
+    std::string digest;
+};
+sys::Result<ManifestStep> parse_manifest_step(std::string_view body, std::string_view os,
+                                              std::string_view architecture);
+
+/// An image config blob's `created` (RFC 3339); nullopt when it has none, it does not parse,
+/// or it is before 2000-01-01: reproducible builds write the Unix epoch there, which says
+/// nothing of when the image was made.
+std::optional<sys::TimePoint> parse_image_created(std::string_view config);
+
 }  // namespace agentd::sources

@@ -54,6 +54,16 @@ public:
     sys::Result<std::vector<sources::GitTag>> tags(const config::GitSource&) override {
         return tag_list;
     }
+    /// `commit_times` by revision; NotFound for one not in it.
+    sys::Result<sys::TimePoint> commit_time(const config::GitSource&,
+                                            const std::string& revision) override {
+        ++commit_time_reads;
+        const auto it = commit_times.find(revision);
+        if (it == commit_times.end()) {
+            return sys::Error::not_found("revision " + revision + " not in the fake mirror");
+        }
+        return it->second;
+    }
     /// A path changed when a changed file is it, lies below it, or it is the root ("").
     sys::Result<std::set<std::string>> changed_paths(
         const config::GitSource&, const std::string& from, const std::string& to,
@@ -99,6 +109,8 @@ public:
     std::string fail;
     int fetches = 0;
     std::vector<std::pair<std::string, std::filesystem::path>> checkouts;
+    std::map<std::string, sys::TimePoint> commit_times;
+    int commit_time_reads = 0;
 };
 
 /// Verifies every digest unless told otherwise; records each call.

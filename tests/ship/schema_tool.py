@@ -220,6 +220,7 @@ CODE_LISTS = {"top": ("top", ""), "api": ("top", "api."), "stack": ("stack", "")
               "policy": ("policy", ""), "image": ("policy", ""),
               "verify": ("stack", "verify."), "cosign": ("stack", "verify.cosign."),
               "notification": ("notification", ""), "hooks": ("stack", "hooks."),
+              "window": ("stack", "window."),
               # One list of keys for the items of the three kinds of hooks.
               "hook": ("stack", ("hooks.pre_deploy[].", "hooks.post_deploy[].",
                                  "hooks.on_rollback[]."))}

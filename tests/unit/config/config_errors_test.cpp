@@ -43,6 +43,26 @@ TEST_CASE("config: SPEC keys this version does not support are refused by name",
           "agent.yaml:4:5: stacks[0].drift: not supported by this version of agentd");
 }
 
+TEST_CASE("config: window and min_age errors name the part and what was expected",
+          "[config][timing]") {
+    CHECK(error_of(stack_with("    window: {from: \"02:00\", to: \"04:00\", tz: Mars/Base}\n")) ==
+          "agent.yaml:4:46: stacks[0].window.tz: unknown time zone \"Mars/Base\" (expected a "
+          "name of the system's tz database, /usr/share/zoneinfo, such as UTC or Europe/Berlin)");
+    CHECK(error_of(stack_with("    window: {from: \"02:00\", to: \"02:00\"}\n")) ==
+          "agent.yaml:4:33: stacks[0].window.to: the window opens and closes at 02:00: it "
+          "would never be open");
+    CHECK(error_of(stack_with("    window: {from: \"2:00\", to: \"04:00\"}\n")) ==
+          "agent.yaml:4:20: stacks[0].window.from: expected a time HH:MM (00:00-23:59), got "
+          "\"2:00\"");
+    CHECK(error_of(stack_with("    window: {days: [sat, Sun], from: \"02:00\", to: \"04:00\"}\n")) ==
+          "agent.yaml:4:26: stacks[0].window.days[1]: expected mon, tue, wed, thu, fri, sat or "
+          "sun, got \"Sun\"");
+    CHECK(error_of(stack_with("    window: {from: \"02:00\"}\n")) ==
+          "agent.yaml:4:13: stacks[0].window: missing required key \"to\"");
+    CHECK(error_of(stack_with("    min_age: soon\n")).starts_with(
+        "agent.yaml:4:14: stacks[0].min_age: "));
+}
+
 TEST_CASE("config: api.webhook_secret_file needs api.listen and a usable path", "[config]") {
     CHECK(error_of("api:\n  webhook_secret_file: /etc/agentd/webhook.secret\n") ==
           "agent.yaml:2:24: api.webhook_secret_file: webhooks are served on api.listen, which "

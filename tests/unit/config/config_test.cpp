@@ -163,6 +163,29 @@ stacks:
     CHECK(c.stacks[1].hooks == Hooks{});
 }
 
+TEST_CASE("config: min_age and window from defaults or the stack", "[config][timing]") {
+    const Config c = parse_config(R"(defaults:
+  min_age: 1h
+  window: {days: [sat, sun], from: "02:00", to: "04:00", tz: Europe/Berlin}
+stacks:
+  - name: a
+    dir: /srv/a
+  - name: b
+    dir: /srv/b
+    min_age: 0s
+    window: {from: "22:00", to: "02:00"}
+)",
+                                  "f");
+    REQUIRE(c.stacks.size() == 2);
+    CHECK(c.stacks[0].min_age == 1h);
+    REQUIRE(c.stacks[0].window);
+    CHECK(c.stacks[0].window->describe() == "sat,sun 02:00-04:00 Europe/Berlin");
+    CHECK(c.stacks[1].min_age == 0s);
+    REQUIRE(c.stacks[1].window);
+    CHECK(c.stacks[1].window->describe() == "daily 22:00-02:00 UTC");  // days and tz defaulted
+    CHECK_FALSE(parse_config("stacks: [{name: c, dir: /srv/c}]\n", "f").stacks[0].window);
+}
+
 TEST_CASE("config: defaults merge into stacks, health per field", "[config]") {
     const Config c = parse_config(R"(defaults:
   poll_interval: 5m

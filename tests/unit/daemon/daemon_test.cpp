@@ -55,8 +55,10 @@ public:
     FakeRunner(Recorder& r, FakeStore& s, daemon::Pulse pulse, std::optional<sys::Duration> hang,
                const std::atomic<bool>& release)
         : FakeRunner(r, s, pulse, hang, &release) {}
-    deploy::CycleResult reconcile(const config::Stack& stack, model::Trigger t) override {
-        m_r.add("reconcile " + stack.name + " " + model::to_string(t));
+    deploy::CycleResult reconcile(const config::Stack& stack, model::Trigger t,
+                                  deploy::Urgency urgency) override {
+        m_r.add("reconcile " + stack.name + " " + model::to_string(t) +
+                (urgency == deploy::Urgency::Now ? " now" : ""));
         // As git or the registry would: a record that does not name the stack.
         spdlog::debug("fake runner: reconciling");
         if (stack.name == "stuck" && m_hang) {
@@ -339,6 +341,9 @@ TEST_CASE("daemon: serves the API, pins on rollback and stops on SIGTERM", "[dae
     auto sync = call(socket, "POST", "/v1/stacks/shop/sync", R"({"wait":true})");
     REQUIRE(sync.ok());
     REQUIRE(nlohmann::json::parse(sync->body)["outcome"] == "noop");
+    // An admin's sync deploys now, outside the deployment window if need be.
+    const auto synced = wiring.recorder.snapshot();
+    CHECK(std::count(synced.begin(), synced.end(), "reconcile shop manual now") == 1);
 
     auto rollback = call(socket, "POST", "/v1/stacks/shop/rollback", "{}");
     REQUIRE(rollback.ok());
@@ -427,7 +432,16 @@ TEST_CASE("daemon: pin, unpin and retry reach the worker and the store", "[daemo
     CHECK(wiring.store.is_bad("blog", "release-key"));  // another stack's are kept
     CHECK(call(socket, "POST", "/v1/stacks/nope/retry")->status == 404);
 
-    const auto calls = wiring.recorder.snapshot();
+    // unpin's cycle keeps to the deployment window: only an explicit sync overrides it.
+    const auto unpin_deadline = std::chrono::steady_clock::now() + 10s;
+    auto calls = wiring.recorder.snapshot();
+    while (std::count(calls.begin(), calls.end(), "reconcile shop manual") == 0 &&
+           std::chrono::steady_clock::now() < unpin_deadline) {
+        std::this_thread::sleep_for(10ms);
+        calls = wiring.recorder.snapshot();
+    }
+    CHECK(std::count(calls.begin(), calls.end(), "reconcile shop manual") == 1);
+    CHECK(std::count(calls.begin(), calls.end(), "reconcile shop manual now") == 0);
     CHECK(std::count(calls.begin(), calls.end(), "pin shop " + std::to_string(good_id)) == 1);
     CHECK(std::count(calls.begin(), calls.end(), "reconcile shop retry") == 1);
     pthread_kill(server.native_handle(), SIGTERM);

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -14,13 +15,15 @@
 
 namespace agentd::testing {
 
-/// Runs git with `args`; the test fails when it does.
-inline std::string run_git(const std::vector<std::string>& args) {
+/// Runs git with `args` (and `env` added to its environment); the test fails when it does.
+inline std::string run_git(const std::vector<std::string>& args,
+                           const std::map<std::string, std::string>& env = {}) {
     agentd::sys::PosixProcessRunner runner;
     agentd::sys::ProcessSpec spec;
     spec.argv = {"git", "-c", "user.name=Test", "-c", "user.email=test@example.com"};
     spec.argv.insert(spec.argv.end(), args.begin(), args.end());
     spec.env = {{"GIT_CONFIG_NOSYSTEM", "1"}, {"HOME", "/nonexistent"}};
+    spec.env.insert(env.begin(), env.end());
     auto result = runner.run(spec);
     REQUIRE(result.ok());
     INFO(fmt::format("git {}: {}", fmt::join(args, " "), result->err));

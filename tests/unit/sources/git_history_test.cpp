@@ -1,5 +1,6 @@
-// LibGit2Source::history and ::patch (what `agentctl diff` shows) against real repositories
-// made by git itself, fetched into agentd's mirror as a stack's would be.
+// LibGit2Source::history and ::patch (what `agentctl diff` shows) and ::commit_time (what
+// min_age reads) against real repositories made by git itself, fetched into agentd's mirror as
+// a stack's would be.
 
 #include <catch2/catch.hpp>
 
@@ -104,4 +105,26 @@ TEST_CASE("git patch: a unified diff limited to the stack's directory", "[source
     REQUIRE(none.ok());
     CHECK(none->empty());
     CHECK_FALSE(git.patch(repo.source(), one, two, "../x").ok());
+}
+
+TEST_CASE("git commit_time: the committer time of a fetched revision", "[sources][git][timing]") {
+    Repo repo;
+    std::ofstream(repo.work / "compose.yaml") << "services: {}\n";
+    agentd::testing::run_git({"-C", repo.work.string(), "add", "-A"});
+    // Author and committer times differ: min_age counts from when it was committed.
+    agentd::testing::run_git(
+        {"-C", repo.work.string(), "commit", "-q", "-m", "release 1"},
+        {{"GIT_AUTHOR_DATE", "2026-01-02T03:04:05Z"}, {"GIT_COMMITTER_DATE", "2026-11-30T12:00:00Z"}});
+    const auto revision = agentd::testing::run_git({"-C", repo.work.string(), "rev-parse", "HEAD"});
+    LibGit2Source git(repo.tmp.path() / "state");
+    REQUIRE(git.fetch(repo.source()).ok());
+    const auto at = git.commit_time(repo.source(), revision);
+    REQUIRE(at.ok());
+    CHECK(agentd::sys::format_rfc3339(*at) == "2026-11-30T12:00:00Z");
+    const auto missing = git.commit_time(repo.source(), std::string(40, 'b'));
+    REQUIRE_FALSE(missing.ok());
+    CHECK(missing.error().kind == agentd::sys::Error::Kind::NotFound);
+    const auto bad = git.commit_time(repo.source(), "HEAD");
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().kind == agentd::sys::Error::Kind::InvalidInput);
 }

@@ -87,3 +87,62 @@ TEST_CASE("registry answers: a token answer without a token or with a bad expire
     REQUIRE_FALSE(answer);
     CHECK(answer.error().message == "with a non-numeric expires_in");
 }
+
+TEST_CASE("registry answers: a manifest read towards its config, for min_age",
+          "[registry][timing]") {
+    const std::string amd64 = "sha256:" + std::string(64, 'a');
+    const std::string arm64 = "sha256:" + std::string(64, 'b');
+    const std::string attestation = "sha256:" + std::string(64, 'c');
+    const std::string config = "sha256:" + std::string(64, 'd');
+    // An OCI index as buildx pushes it: platforms, then an attestation manifest whose platform
+    // is unknown/unknown.
+    const std::string index = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json",
+      "manifests":[
+        {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" + arm64 +
+                              R"(","size":1,"platform":{"architecture":"arm64","os":"linux","variant":"v8"}},
+        {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" + amd64 +
+                              R"(","size":1,"platform":{"architecture":"amd64","os":"linux"}},
+        {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" + attestation +
+                              R"(","size":1,"platform":{"architecture":"unknown","os":"unknown"}}]})";
+    auto step = parse_manifest_step(index, "linux", "amd64");
+    REQUIRE(step.ok());
+    CHECK(step->index);
+    CHECK(step->digest == amd64);
+    step = parse_manifest_step(index, "linux", "arm64");
+    REQUIRE(step.ok());
+    CHECK(step->digest == arm64);
+    const auto none = parse_manifest_step(index, "linux", "s390x");
+    REQUIRE_FALSE(none.ok());
+    CHECK(none.error().message == "the image index has no manifest for linux/s390x");
+
+    // A Docker schema 2 image manifest: its config blob.
+    const std::string manifest =
+        R"({"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",
+            "config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":7023,
+            "digest":")" + config + R"("},"layers":[]})";
+    step = parse_manifest_step(manifest, "linux", "amd64");
+    REQUIRE(step.ok());
+    CHECK_FALSE(step->index);
+    CHECK(step->digest == config);
+
+    for (const char* bad : {"[]", "{}", R"({"config":{"digest":"sha256:nope"}})", "not json"}) {
+        CAPTURE(bad);
+        const auto refused = parse_manifest_step(bad, "linux", "amd64");
+        REQUIRE_FALSE(refused.ok());
+        CHECK_FALSE(refused.error().message.empty());
+    }
+}
+
+TEST_CASE("registry answers: an image config's created time", "[registry][timing]") {
+    const auto created = parse_image_created(
+        R"({"architecture":"amd64","created":"2026-11-30T09:15:02.123456789Z","os":"linux"})");
+    REQUIRE(created);
+    CHECK(agentd::sys::format_rfc3339(*created) == "2026-11-30T09:15:02Z");
+    // Reproducible builds (ko, Nix, Bazel) write the epoch: no age at all.
+    CHECK_FALSE(parse_image_created(R"({"created":"1970-01-01T00:00:00Z"})"));
+    CHECK_FALSE(parse_image_created(R"({"created":"1980-01-01T00:00:01Z"})"));
+    CHECK_FALSE(parse_image_created(R"({"os":"linux"})"));
+    CHECK_FALSE(parse_image_created(R"({"created":12})"));
+    CHECK_FALSE(parse_image_created(R"({"created":"yesterday"})"));
+    CHECK_FALSE(parse_image_created("[]"));
+}
