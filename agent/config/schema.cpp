@@ -165,56 +165,62 @@ std::optional<policy::Window> read_window(Reader& reader, const Entry& entry) {
     if (!map.is_map()) {
         return std::nullopt;
     }
+    bool ok = true;  // every part is read, so that each problem is reported
     std::vector<std::string> days;
-    const auto days_entry = map.get("days");
-    if (days_entry) {
+    if (const auto days_entry = map.get("days")) {
         for (const Entry& item : reader.list(*days_entry)) {
             const auto day = reader.string(item, "a day (mon..sun)");
             if (day && !policy::parse_weekday(*day)) {
                 reader.report(item, fmt::format("expected mon, tue, wed, thu, fri, sat or sun, "
                                                 "got \"{}\"",
                                                 *day));
-                return std::nullopt;
             }
+            ok = ok && day && policy::parse_weekday(*day);
             if (day) {
                 days.push_back(*day);
             }
         }
     }
-    std::string parts[2];
+    std::string times[2];
     const char* names[2] = {"from", "to"};
     for (int i = 0; i < 2; ++i) {
         const auto part = map.get(names[i]);
         if (!part) {
             reader.report(entry, fmt::format("missing required key \"{}\"", names[i]));
-            return std::nullopt;
+            ok = false;
+            continue;
         }
         const auto text = reader.string(*part, "a time HH:MM");
-        if (!text) {
-            return std::nullopt;
-        }
-        if (!policy::parse_time_of_day(*text)) {
+        if (text && !policy::parse_time_of_day(*text)) {
             reader.report(*part, fmt::format("expected a time HH:MM (00:00-23:59), got \"{}\"",
                                              *text));
-            return std::nullopt;
         }
-        parts[i] = *text;
+        ok = ok && text && policy::parse_time_of_day(*text);
+        times[i] = text.value_or("");
     }
     std::string zone = "UTC";
     const auto tz = map.get("tz");
     if (tz) {
         const auto text = reader.non_empty(*tz, "a time zone name");
-        if (!text) {
-            return std::nullopt;
-        }
-        zone = *text;
+        ok = ok && text;
+        zone = text.value_or("");
     }
-    auto window = policy::Window::make(days, parts[0], parts[1], zone);
+    if (tz && !zone.empty()) {
+        // Looked up alone, so that an unknown zone is reported with the other parts' problems.
+        if (auto known = policy::Window::make({}, "00:00", "01:00", zone); !known) {
+            const std::string& message = known.error().message;
+            reader.report(*tz, message.substr(message.find(": ") + 2));
+            ok = false;
+        }
+    }
+    if (!ok) {
+        return std::nullopt;
+    }
+    auto window = policy::Window::make(days, times[0], times[1], zone);
     if (!window) {
-        // The part named first in the message: "tz: unknown ...", "to: ... never be open".
+        // All parts are valid alone: `to` equals `from`.
         const std::string& message = window.error().message;
-        const Entry at = message.starts_with("tz:") && tz ? *tz : *map.get("to");
-        reader.report(at, message.substr(message.find(": ") + 2));
+        reader.report(*map.get("to"), message.substr(message.find(": ") + 2));
         return std::nullopt;
     }
     return *window;

@@ -34,7 +34,8 @@ assert_json "$d1" .trigger poll "release 1"
 assert_runs web "web v1"
 
 say "after $to UTC the window is closed: release 2 waits for it"
-wait_for "the window to close at $to UTC" 150 test "$(date -u +%s)" -ge "$closes"
+window_closed() { (($(date -u +%s) >= closes)); }
+wait_for "the window to close at $to UTC" 150 window_closed
 rev2=$(commit_compose "$(compose_stack "$(image_ref web:2)")" "release 2")
 wait_for "release 2 waiting for the window" 30 newest_is waiting
 waiting=$(latest_deployment)
@@ -54,8 +55,8 @@ assert_contains "$CTL_OUT" "waits for the deployment window" "status (table)"
     fail "release 2's image was pulled while it waits for the window"
 assert_runs web "web v1"
 count=$(history_count)
-wait_for "another poll" 20 test "$(json_get "$(stack_status)" .last_poll.at)" != \
-    "$(json_get "$status" .last_poll.at)"
+polled_since() { [[ "$(json_get "$(stack_status)" .last_poll.at)" != "$1" ]]; }
+wait_for "another poll" 20 polled_since "$(json_get "$status" .last_poll.at)"
 assert_eq "$count" "$(history_count)" "history length: polls leave the waiting release as it is"
 
 say "agentctl sync deploys release 2 now, and says it overrode the window"
