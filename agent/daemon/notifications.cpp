@@ -200,7 +200,7 @@ void NotificationCenter::cycle_ended(const std::string& stack, const deploy::Cyc
                     n.reason = d->reason;
                 }
                 if (*kind == notify::Kind::Waiting && (d->reason == model::k_waits_for_window ||
-                                                      d->reason == model::k_waits_for_min_age)) {
+                                                       d->reason == model::k_waits_for_min_age)) {
                     return;  // held back as configured: nothing is wrong
                 }
                 if (*kind == notify::Kind::Waiting) {

@@ -109,9 +109,8 @@ CycleResult Reconciler::reconcile(const config::Stack& stack, model::Trigger tri
 }
 
 // One cycle, as SPEC section 1 tells it.
-CycleResult Reconciler::cycle(const config::Stack& stack, model::Trigger trigger,
-                              Urgency urgency, PollRecord& poll,
-                              std::optional<std::int64_t> pinned) {
+CycleResult Reconciler::cycle(const config::Stack& stack, model::Trigger trigger, Urgency urgency,
+                              PollRecord& poll, std::optional<std::int64_t> pinned) {
     // 1. observe: the branch head (or newest allowed tag), its services, a digest per image.
     const auto observe_start = m_s.clock.now();
     auto observed = observe(stack);
@@ -186,16 +185,17 @@ CycleResult Reconciler::cycle(const config::Stack& stack, model::Trigger trigger
 
 Plan Reconciler::timed(const config::Stack& stack, Plan next, const Observation& observation,
                        const Known& known, Urgency urgency, std::vector<Note>& notes) {
-    if (next.kind != Plan::Kind::Deploy || (stack.min_age == sys::Duration::zero() && !stack.window)) {
+    if (next.kind != Plan::Kind::Deploy ||
+        (stack.min_age == sys::Duration::zero() && !stack.window)) {
         return next;
     }
     // The release's age is read (the commit, image configs by digest, once each) only when a
     // new release is about to deploy: a poll that finds nothing new asks nothing more.
-    const auto released = stack.min_age > sys::Duration::zero()
-                              ? released_at(stack, observation,
-                                            known.current ? &known.current->release : nullptr,
-                                            m_s.git, m_image_ages)
-                              : std::nullopt;
+    const auto released =
+        stack.min_age > sys::Duration::zero()
+            ? released_at(stack, observation, known.current ? &known.current->release : nullptr,
+                          m_s.git, m_image_ages)
+            : std::nullopt;
     Plan held = schedule(stack, next, known, released, m_s.clock.now());
     if (held.kind == Plan::Kind::Deploy || urgency == Urgency::Scheduled) {
         return held;

@@ -74,7 +74,8 @@ struct Plan {
     std::optional<std::int64_t> waiting;
     /// For Deploy (`approval: manual`): verify and pull the release, then record it as waiting
     /// for `agentctl approve` instead of applying it.
-    bool approval = false;    /// For Wait: what it waits for (model::k_waits_for_*), and when that ends if known (the
+    bool approval = false;
+    /// For Wait: what it waits for (model::k_waits_for_*), and when that ends if known (the
     /// window opens, the release is min_age old).
     std::string reason;
     std::optional<sys::TimePoint> until;

@@ -182,8 +182,7 @@ sys::Result<ManifestStep> parse_manifest_step(std::string_view body, std::string
         for (const auto& descriptor : *manifests) {
             const auto platform = descriptor.is_object() ? descriptor.find("platform")
                                                          : nlohmann::json::const_iterator();
-            if (!descriptor.is_object() || platform == descriptor.end() ||
-                !platform->is_object()) {
+            if (!descriptor.is_object() || platform == descriptor.end() || !platform->is_object()) {
                 continue;
             }
             const auto digest = string_at(descriptor, "digest");

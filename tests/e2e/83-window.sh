@@ -16,11 +16,12 @@ push_images_wait
 docker rmi "$(image_ref web:2)" >/dev/null  # release 2 must not be pulled while it waits
 rev1=$(commit_compose "$(compose_stack "$(image_ref web:1)")" "release 1")
 
-# A window of every day that opened this minute and closes one or two minutes later: at least
-# 30 seconds left for release 1's first poll. It may cross midnight (then it closes tomorrow).
+# A window of every day that opened this minute and closes two or three minutes later: at
+# least 90 seconds left for release 1's first poll on a loaded machine. It may cross midnight
+# (then it closes tomorrow).
 now=$(date -u +%s)
 opens=$((now - now % 60))
-closes=$((opens + ($((now % 60)) < 30 ? 60 : 120)))
+closes=$((opens + ($((now % 60)) < 30 ? 120 : 180)))
 from=$(date -u -d "@$opens" +%H:%M)
 to=$(date -u -d "@$closes" +%H:%M)
 E2E_POLL_INTERVAL=1s E2E_HEALTH_STABLE=1s write_config "    window: {from: \"$from\", to: \"$to\", tz: UTC}"
@@ -35,7 +36,7 @@ assert_runs web "web v1"
 
 say "after $to UTC the window is closed: release 2 waits for it"
 window_closed() { (($(date -u +%s) >= closes)); }
-wait_for "the window to close at $to UTC" 150 window_closed
+wait_for "the window to close at $to UTC" 200 window_closed
 rev2=$(commit_compose "$(compose_stack "$(image_ref web:2)")" "release 2")
 wait_for "release 2 waiting for the window" 30 newest_is waiting
 waiting=$(latest_deployment)

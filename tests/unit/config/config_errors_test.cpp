@@ -54,13 +54,14 @@ TEST_CASE("config: window and min_age errors name the part and what was expected
     CHECK(error_of(stack_with("    window: {from: \"2:00\", to: \"04:00\"}\n")) ==
           "agent.yaml:4:20: stacks[0].window.from: expected a time HH:MM (00:00-23:59), got "
           "\"2:00\"");
-    CHECK(error_of(stack_with("    window: {days: [sat, Sun], from: \"02:00\", to: \"04:00\"}\n")) ==
-          "agent.yaml:4:26: stacks[0].window.days[1]: expected mon, tue, wed, thu, fri, sat or "
-          "sun, got \"Sun\"");
+    CHECK(
+        error_of(stack_with("    window: {days: [sat, Sun], from: \"02:00\", to: \"04:00\"}\n")) ==
+        "agent.yaml:4:26: stacks[0].window.days[1]: expected mon, tue, wed, thu, fri, sat or "
+        "sun, got \"Sun\"");
     CHECK(error_of(stack_with("    window: {from: \"02:00\"}\n")) ==
           "agent.yaml:4:13: stacks[0].window: missing required key \"to\"");
-    CHECK(error_of(stack_with("    min_age: soon\n")).starts_with(
-        "agent.yaml:4:14: stacks[0].min_age: "));
+    CHECK(error_of(stack_with("    min_age: soon\n"))
+              .starts_with("agent.yaml:4:14: stacks[0].min_age: "));
 }
 
 TEST_CASE("config: api.webhook_secret_file needs api.listen and a usable path", "[config]") {

@@ -112,9 +112,9 @@ TEST_CASE("git commit_time: the committer time of a fetched revision", "[sources
     std::ofstream(repo.work / "compose.yaml") << "services: {}\n";
     agentd::testing::run_git({"-C", repo.work.string(), "add", "-A"});
     // Author and committer times differ: min_age counts from when it was committed.
-    agentd::testing::run_git(
-        {"-C", repo.work.string(), "commit", "-q", "-m", "release 1"},
-        {{"GIT_AUTHOR_DATE", "2026-01-02T03:04:05Z"}, {"GIT_COMMITTER_DATE", "2026-11-30T12:00:00Z"}});
+    agentd::testing::run_git({"-C", repo.work.string(), "commit", "-q", "-m", "release 1"},
+                             {{"GIT_AUTHOR_DATE", "2026-01-02T03:04:05Z"},
+                              {"GIT_COMMITTER_DATE", "2026-11-30T12:00:00Z"}});
     const auto revision = agentd::testing::run_git({"-C", repo.work.string(), "rev-parse", "HEAD"});
     LibGit2Source git(repo.tmp.path() / "state");
     REQUIRE(git.fetch(repo.source()).ok());
