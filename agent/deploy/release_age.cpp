@@ -18,6 +18,7 @@ constexpr std::string_view k_architecture = "arm";
 constexpr std::string_view k_architecture = "amd64";
 #endif
 constexpr std::size_t k_max_config_size = 4u << 20;
+constexpr std::size_t k_max_remembered = 4096;
 
 }  // namespace
 
@@ -28,6 +29,9 @@ std::optional<sys::TimePoint> ImageAges::created(const std::string& pin) {
     }
     if (const auto known = m_by_digest.find(ref->digest); known != m_by_digest.end()) {
         return known->second;
+    }
+    if (m_by_digest.size() >= k_max_remembered) {
+        m_by_digest.clear();  // a long-lived agentd sees new digests for ever
     }
     const std::string image_digest = ref->digest;
     // The pinned manifest, then (for an index) the platform's, then its config blob.
