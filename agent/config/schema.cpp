@@ -207,7 +207,7 @@ std::optional<policy::Window> read_window(Reader& reader, const Entry& entry) {
     }
     if (tz && !zone.empty()) {
         // Looked up alone, so that an unknown zone is reported with the other parts' problems.
-        if (auto known = policy::Window::make({}, "00:00", "01:00", zone); !known) {
+        if (auto known = policy::find_zone(zone); !known) {
             const std::string& message = known.error().message;
             reader.report(*tz, message.substr(message.find(": ") + 2));
             ok = false;

@@ -92,12 +92,11 @@ Plan schedule(const config::Stack& stack, Plan p, const Known& known,
     if (stack.min_age > sys::Duration::zero()) {
         const bool seen_before = p.waiting && known.latest && known.latest->id == *p.waiting;
         const auto born = released_at.value_or(seen_before ? known.latest->started_at : now);
-        if (now < born + stack.min_age) {
+        if (const auto old_enough = born + stack.min_age; now < old_enough) {
             p.kind = Plan::Kind::Wait;
             p.reason = model::k_waits_for_min_age;
-            p.until = born + stack.min_age;
             p.why = fmt::format("{} waits until it is {} old (in {}{})", release_name(p.release),
-                                sys::format_duration(stack.min_age), in(*p.until),
+                                sys::format_duration(stack.min_age), in(old_enough),
                                 released_at ? "" : "; its age counts from when it was first seen");
             return p;
         }
@@ -105,10 +104,10 @@ Plan schedule(const config::Stack& stack, Plan p, const Known& known,
     if (stack.window && !stack.window->contains(now)) {
         p.kind = Plan::Kind::Wait;
         p.reason = model::k_waits_for_window;
-        p.until = stack.window->next_open(now);
+        const auto opens = stack.window->next_open(now);
         p.why = fmt::format("{} waits for the deployment window {} (opens in {}, {})",
-                            release_name(p.release), stack.window->describe(), in(*p.until),
-                            stack.window->local_text(*p.until));
+                            release_name(p.release), stack.window->describe(), in(opens),
+                            stack.window->local_text(opens));
     }
     return p;
 }

@@ -75,10 +75,8 @@ struct Plan {
     /// For Deploy (`approval: manual`): verify and pull the release, then record it as waiting
     /// for `agentctl approve` instead of applying it.
     bool approval = false;
-    /// For Wait: what it waits for (model::k_waits_for_*), and when that ends if known (the
-    /// window opens, the release is min_age old).
+    /// For Wait: what it waits for (model::k_waits_for_*).
     std::string reason;
-    std::optional<sys::TimePoint> until;
 };
 
 /// Pure: what to do with `observation`, given what runs and what is known to be bad.

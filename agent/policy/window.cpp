@@ -44,6 +44,17 @@ std::optional<std::chrono::minutes> parse_time_of_day(std::string_view text) {
     return std::chrono::minutes(hours * 60 + minutes);
 }
 
+sys::Result<const date::time_zone*> find_zone(const std::string& name) {
+    try {
+        return date::locate_zone(name);
+    } catch (const std::exception&) {
+        return sys::Error::invalid(fmt::format(
+            "tz: unknown time zone \"{}\" (expected a name of the system's tz database, "
+            "/usr/share/zoneinfo, such as UTC or Europe/Berlin)",
+            name));
+    }
+}
+
 sys::Result<Window> Window::make(const std::vector<std::string>& days, std::string_view from,
                                  std::string_view to, const std::string& zone_name) {
     Window w;
@@ -72,14 +83,11 @@ sys::Result<Window> Window::make(const std::vector<std::string>& days, std::stri
     }
     w.from = *opens;
     w.to = *closes;
-    try {
-        w.zone = date::locate_zone(zone_name);
-    } catch (const std::exception&) {
-        return sys::Error::invalid(fmt::format(
-            "tz: unknown time zone \"{}\" (expected a name of the system's tz database, "
-            "/usr/share/zoneinfo, such as UTC or Europe/Berlin)",
-            zone_name));
+    auto zone = find_zone(zone_name);
+    if (!zone) {
+        return zone.error();
     }
+    w.zone = *zone;
     w.zone_name = zone_name;
     return w;
 }

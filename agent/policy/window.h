@@ -24,6 +24,10 @@ std::optional<unsigned> parse_weekday(std::string_view text);
 /// "HH:MM" (00:00-23:59) as minutes after local midnight.
 std::optional<std::chrono::minutes> parse_time_of_day(std::string_view text);
 
+/// The zone `name` of the system's tz database; InvalidInput "tz: unknown time zone ..." when
+/// it has none.
+sys::Result<const date::time_zone*> find_zone(const std::string& name);
+
 /// A weekly window in a time zone. It opens on each of `days` at `from` local time and closes
 /// at `to`, the same day or, when `to` is not after `from` (22:00-02:00), the next day: the day
 /// named is the day it opens. A local time that does not exist (a spring-forward gap) is the

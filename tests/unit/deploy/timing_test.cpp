@@ -79,7 +79,6 @@ TEST_CASE("schedule: a Deploy waits for the window and for min_age; others pass 
     auto p = deploy::schedule(stack, deploy_plan(), known, std::nullopt, now);
     CHECK(p.kind == deploy::Plan::Kind::Wait);
     CHECK(p.reason == "window");
-    CHECK(p.until == now + 46min + 40s);
     CHECK(p.why ==
           "aaaaaaaaaaaa waits for the deployment window mon 15:00-16:00 UTC (opens in "
           "46m40s, Mon 15:00 UTC)");
@@ -98,7 +97,6 @@ TEST_CASE("schedule: a Deploy waits for the window and for min_age; others pass 
     p = deploy::schedule(stack, deploy_plan(), known, now - 20min, now);
     CHECK(p.kind == deploy::Plan::Kind::Wait);
     CHECK(p.reason == "min_age");
-    CHECK(p.until == now + 40min);
     CHECK(p.why == "aaaaaaaaaaaa waits until it is 1h old (in 40m)");
     CHECK(deploy::schedule(stack, deploy_plan(), known, now - 1h, now).kind ==
           deploy::Plan::Kind::Deploy);
