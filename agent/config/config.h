@@ -131,6 +131,9 @@ enum class OnFailure { Rollback, Stop };
 /// `approval:` auto deploys a verified candidate at once; manual pulls it, then waits for
 /// `agentctl approve`.
 enum class Approval { Auto, Manual };
+/// `drift:` what a poll does when the containers differ from the current release: warn
+/// reports it (status, notifications); heal also re-applies the release through the gate.
+enum class Drift { Warn, Heal };
 
 struct Stack {
     std::string name;
@@ -158,6 +161,10 @@ struct Stack {
     /// `window:` when the stack may deploy by itself; nullopt: at any time. An admin's
     /// `agentctl sync` or `approve` deploys outside it.
     std::optional<policy::Window> window;
+    Drift drift = Drift::Warn;
+    /// `keep_releases:` the images of this many newest releases that passed the gate are kept
+    /// locally (rollback needs no registry); older ones agentd pulled are removed.
+    int keep_releases = 3;
     Hooks hooks;
     std::map<std::string, TagPolicySpec> images;  ///< service -> tag policy
     std::optional<ImageVerify> verify;  ///< every image of the stack (`verify:`)

@@ -21,12 +21,14 @@ namespace {
 
 // The keys valid at each place; "did you mean" picks from the same lists.
 constexpr std::string_view k_defaults_keys[] = {
-    "compose_files", "env_file", "env_files",    "poll_interval", "image_wait", "health",
-    "on_failure",    "approval", "no_downgrade", "min_age",       "window"};
+    "compose_files", "env_file",     "env_files", "poll_interval", "image_wait",
+    "health",        "on_failure",   "approval",  "no_downgrade",  "min_age",
+    "window",        "keep_releases", "drift"};
 constexpr std::string_view k_stack_keys[] = {
     "name",          "git",        "dir",    "compose_files", "env_file",     "env_files",
     "poll_interval", "image_wait", "health", "on_failure",    "approval",     "images",
-    "no_downgrade",  "verify",     "hooks",  "min_age",       "window"};
+    "no_downgrade",  "verify",     "hooks",  "min_age",       "window",       "keep_releases",
+    "drift"};
 constexpr std::string_view k_policy_keys[] = {"semver", "regex", "order"};
 constexpr std::string_view k_image_keys[] = {"semver", "regex", "order", "verify"};
 constexpr std::string_view k_verify_keys[] = {"cosign"};
@@ -45,13 +47,10 @@ constexpr std::string_view k_registry_keys[] = {"host", "username", "password_fi
                                                 "insecure_http"};
 
 constexpr std::string_view k_not_yet = k_not_supported_yet;
-constexpr RefusedKey k_stack_refused[] = {
-    {"drift", k_not_yet},
-};
 constexpr std::string_view k_per_stack = "is set per stack and cannot be a default";
 constexpr RefusedKey k_defaults_refused[] = {
     {"name", k_per_stack}, {"git", k_per_stack},    {"dir", k_per_stack},  {"images", k_per_stack},
-    {"verify", k_not_yet}, {"drift", k_not_yet},   {"hooks", k_per_stack},
+    {"verify", k_not_yet}, {"hooks", k_per_stack},
 };
 
 constexpr const char* k_default_git_username = "x-access-token";
@@ -271,6 +270,12 @@ StackFields read_stack_fields(Reader& reader, const MapReader& map,
     if (const auto e = map.get("window")) {
         fields.window = read_window(reader, *e);
     }
+    if (const auto e = map.get("drift")) {
+        fields.drift = read_choice(reader, *e, "warn", Drift::Warn, "heal", Drift::Heal);
+    }
+    if (const auto e = map.get("keep_releases")) {
+        fields.keep_releases = reader.integer(*e, 1, 100, "a number of releases from 1 to 100");
+    }
     return fields;
 }
 
@@ -298,6 +303,8 @@ void apply(const StackFields& fields, Stack& stack) {
     if (fields.window) {
         stack.window = fields.window;
     }
+    stack.drift = fields.drift.value_or(stack.drift);
+    stack.keep_releases = fields.keep_releases.value_or(stack.keep_releases);
 }
 
 bool valid_service_name(const std::string& name) {
@@ -714,7 +721,7 @@ Stack read_stack(Reader& reader, const Entry& entry, const StackFields& defaults
         reader.report(entry, "expected a map, got nothing");  // an empty "-" item
         return {};
     }
-    const MapReader map(reader, entry, k_stack_keys, k_stack_refused);
+    const MapReader map(reader, entry, k_stack_keys);
     Stack stack;
     if (!map.is_map()) {
         return stack;

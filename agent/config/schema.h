@@ -26,6 +26,8 @@ struct StackFields {
     std::optional<sys::Duration> min_age;
     std::optional<policy::Window> window;
     std::optional<bool> no_downgrade;
+    std::optional<Drift> drift;
+    std::optional<int> keep_releases;
     // Where health.timeout and health.stable were written, for "stable must be shorter".
     std::optional<Entry> timeout_entry;
     std::optional<Entry> stable_entry;

@@ -84,12 +84,20 @@ std::string notes(const json& stack, sys::TimePoint now) {
     if (stack.contains("pinned") && stack["pinned"].is_number_integer()) {
         parts.push_back(fmt::format("PINNED at {}", stack["pinned"].get<std::int64_t>()));
     }
+    if (const std::string drift = text(stack, "drift"); !drift.empty()) {
+        parts.push_back("DRIFT: " + one_line(drift, k_candidate_width));
+    }
     const std::string candidate = text(stack, "candidate");
     if (!candidate.empty()) {
         // The last column: room for which release waits for which image.
         parts.push_back("next: " + one_line(candidate, k_candidate_width) + waiting(stack, now));
     } else if (const auto seen = unchanged_revision(stack); !seen.empty()) {
         parts.push_back(fmt::format("seen {}: no change to this stack", short_revision(seen)));
+    }
+    // Image retention: how many kept releases a rollback restores without a registry.
+    if (const json releases = stack.value("releases", json(nullptr)); releases.is_object()) {
+        parts.push_back(fmt::format("{} of {} kept releases restorable offline",
+                                    releases.value("offline", 0), releases.value("kept", 0)));
     }
     std::string out;
     for (const auto& p : parts) {

@@ -41,7 +41,8 @@ struct WaitingRelease {
 /// One stack as `status` shows it.
 struct StackStatus {
     std::string name;
-    /// "running" (current succeeded), "deploying" (a deployment in progress), "paused",
+    /// "running" (current succeeded), "drifted" (running, but the last poll found the
+    /// containers differ from it), "deploying" (a deployment in progress), "paused",
     /// "failed" (latest failed or rolled back and nothing succeeded), "new" (nothing yet).
     std::string state;
     model::StackState stack_state;

@@ -374,7 +374,7 @@ std::string stack_state_name(const model::StackState& state,
         return "paused";
     }
     if (current) {
-        return "running";
+        return state.last_poll.drift.empty() ? "running" : "drifted";
     }
     if (latest &&
         (latest->status == model::Status::Failed || latest->status == model::Status::RolledBack ||
@@ -399,6 +399,11 @@ json to_json(const StackStatus& s) {
           {"error", or_null(st.last_poll.error)},
           {"revision", or_null(st.last_poll.revision)}}},
         {"candidate", or_null(st.candidate)},
+        {"drift", or_null(st.last_poll.drift)},
+        {"releases",
+         st.kept_releases ? json{{"kept", *st.kept_releases},
+                                 {"offline", st.offline_releases.value_or(0)}}
+                          : json(nullptr)},
         {"waiting",
          s.waiting ? json{{"deployment", s.waiting->deployment},
                           {"reason", s.waiting->reason},

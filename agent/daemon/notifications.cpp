@@ -181,6 +181,21 @@ void NotificationCenter::cycle_ended(const std::string& stack, const deploy::Cyc
         }
         // Anything else means the poll itself worked.
         dispatch([&](notify::Alerts& a) { return a.poll_ok(stack, now); });
+        if (result.drift) {
+            // The poll compared the containers with the current release.
+            notify::Notification n;
+            n.stack = stack;
+            n.kind = notify::Kind::Drifted;
+            n.at = now;
+            n.reason = *result.drift;
+            if (const auto current = store.current(stack)) {
+                n.deployment = current->id;
+                n.revision = current->release.revision;
+                n.tag = current->release.tag;
+                n.images = current->release.images;
+            }
+            dispatch([&](notify::Alerts& a) { return a.drift(n, !result.drift->empty()); });
+        }
         const auto kind = kind_of(result.outcome);
         if (!kind) {
             return;

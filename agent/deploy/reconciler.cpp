@@ -136,13 +136,18 @@ CycleResult Reconciler::cycle(const config::Stack& stack, model::Trigger trigger
     poll.candidate = next.why;
     switch (next.kind) {
         case Plan::Kind::Noop:
-            return {Outcome::Noop,
-                    {},
-                    !next.why.empty()    ? next.why
-                    : !next.note.empty() ? next.note
-                                         : "up to date"};
-        case Plan::Kind::Wait:
-            return wait(stack, next, trigger);
+            // Nothing new to deploy: the containers should still be the current release's.
+            return keep_current(stack, what_is_known, urgency, poll,
+                                {Outcome::Noop,
+                                 {},
+                                 !next.why.empty()    ? next.why
+                                 : !next.note.empty() ? next.note
+                                                      : "up to date"});
+        case Plan::Kind::Wait: {
+            auto waiting = wait(stack, next, trigger);
+            waiting.drift = look_for_drift(stack, what_is_known, poll);  // reported, not healed
+            return waiting;
+        }
         case Plan::Kind::GiveUp:
             return give_up(stack, next);
         case Plan::Kind::Deploy:
@@ -669,9 +674,9 @@ void Reconciler::remove_left_behind(const config::Stack& stack, model::Deploymen
 }
 
 bool Reconciler::runs_hooks(const model::Deployment& d) {
-    // A restore (`agentctl rollback`, `pin`) brings back a release that ran before: its
-    // migrations ran then, and a rollback never runs hooks of the release it leaves.
-    return d.trigger != model::Trigger::Rollback;
+    // A restore (`agentctl rollback`, `pin`) or a heal (drift) brings back a release that ran
+    // before: its migrations ran then, and a rollback never runs hooks of the release it leaves.
+    return d.trigger != model::Trigger::Rollback && d.trigger != model::Trigger::Drift;
 }
 
 bool Reconciler::applied_yet(const model::Deployment& d) {
@@ -729,17 +734,29 @@ CycleResult Reconciler::promote(const config::Stack& stack, model::Deployment& d
         {m_s.clock.now(), "promote", fmt::format("superseded by deployment {}", d.id)});
     m_observer.recorded(d, recorded);
     m_observer.finished(d);
+    // What drift compares with from now on, then the images no kept release needs.
+    remember_config_hashes(stack, d);
+    retain(stack, d);
     return {Outcome::Succeeded, d.id, "deployed"};
 }
 
 CycleResult Reconciler::roll_back(const config::Stack& stack, model::Deployment& d,
                                   const Applied& failure) {
     spdlog::warn("stack {}: deployment {} failed: {}", stack.name, d.id, failure.why);
-    if (failure.verdict()) {
+    // A heal (drift) re-applies the current release: it passed the gate before, so it is not
+    // marked bad, and there is nothing earlier to restore.
+    const auto previous = d.previous ? m_s.store.deployment(*d.previous, false) : std::nullopt;
+    const bool reapplied = previous && previous->release == d.release;
+    if (failure.verdict() && !reapplied) {
         m_s.store.mark_bad(stack.name, d.release.key(), failure.why);
     }
     // A transient failure is not a verdict: the release is tried again at the next poll.
     d.reason = failure.verdict() ? failure.why : failure.why + " (transient: retried)";
+    if (reapplied) {
+        event(d, d.phase, d.reason);
+        return finish(d, model::Status::Failed,
+                      d.reason + " (it re-applied the current release: nothing earlier to restore)");
+    }
     if (stack.on_failure == config::OnFailure::Stop) {
         event(d, d.phase, d.reason);
         return finish(d, model::Status::Failed, d.reason + " (on_failure: stop, left running)");
@@ -998,12 +1015,14 @@ sys::Result<bool> Reconciler::ensure_image(const model::Deployment& d, const std
     if (auto pulled = m_s.engine.pull(reference, credentials, progress); !pulled) {
         return pulled.error();
     }
+    m_s.store.remember_pull(d.stack, reference);  // image retention may remove it later
     return true;
 }
 
 void Reconciler::record_poll(const config::Stack& stack, const PollRecord& poll) {
     model::LastPoll last;
     last.revision = poll.revision;
+    last.drift = poll.drift;
     last.at = m_s.clock.now();
     last.result = poll.error.empty() ? "ok" : "error";
     last.error = poll.error;

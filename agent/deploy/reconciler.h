@@ -81,6 +81,9 @@ struct CycleResult {
     Outcome outcome = Outcome::Noop;
     std::optional<std::int64_t> deployment;  ///< the deployment the cycle created, if any
     std::string message;                     ///< one line for logs and agentctl
+    /// How the containers differ from the current release ("" when they match), when the cycle
+    /// compared them; nullopt when it did not (nothing runs yet, a deployment took its place).
+    std::optional<std::string> drift;
 };
 
 class Reconciler {
@@ -122,6 +125,7 @@ private:
         std::string error;      ///< empty: the poll succeeded
         std::string candidate;  ///< what the stack waits for or why it stays, for status
         std::string revision;   ///< the revision the poll saw
+        std::string drift;      ///< how the containers differ from the current release
     };
     /// `pinned`: the deployment the stack is held at; the cycle then observes and plans only.
     CycleResult cycle(const config::Stack& stack, model::Trigger trigger, Urgency urgency,
@@ -192,6 +196,26 @@ private:
     /// restore the previous release (unless on_failure: stop).
     CycleResult roll_back(const config::Stack& stack, model::Deployment& d, const Applied& failure);
     CycleResult restore(const config::Stack& stack, model::Deployment& d);
+
+    // Upkeep of what runs (reconciler_upkeep.cpp).
+    /// Nothing new to deploy (`noop`): compares the containers with the current release and,
+    /// with `drift: heal`, re-applies it through the gate when they differ.
+    CycleResult keep_current(const config::Stack& stack, const Known& known, Urgency urgency,
+                             PollRecord& poll, CycleResult noop);
+    /// How the containers differ from the current release, from one listing ("" when they
+    /// match), also written to `poll`; nullopt when not compared (nothing deployed yet, a later
+    /// deployment was applied and left running, the engine did not answer).
+    std::optional<std::string> look_for_drift(const config::Stack& stack, const Known& known,
+                                              PollRecord& poll);
+    /// The containers are the current release's: no deployment after it is under way or was
+    /// applied and left (on_failure: stop, a failed rollback).
+    bool runs_current(const config::Stack& stack, const model::Deployment& current);
+    /// Records compose's configuration hash of each service of promoted deployment `d`.
+    void remember_config_hashes(const config::Stack& stack, const model::Deployment& d);
+    /// Image retention after `d` was promoted: removes the images agentd pulled for the stack
+    /// that no kept release (keep_releases) names, and counts the kept releases that can be
+    /// restored without a registry.
+    void retain(const config::Stack& stack, model::Deployment& d);
 
     // Outcomes that create or end a deployment without deploying.
     CycleResult reject(const config::Stack& stack, const model::Release& release,

@@ -18,12 +18,13 @@ constexpr std::array<std::pair<Status, const char*>, 7> k_statuses{{
     {Status::Rejected, "rejected"},
 }};
 
-constexpr std::array<std::pair<Trigger, const char*>, 5> k_triggers{{
+constexpr std::array<std::pair<Trigger, const char*>, 6> k_triggers{{
     {Trigger::Poll, "poll"},
     {Trigger::Webhook, "webhook"},
     {Trigger::Manual, "manual"},
     {Trigger::Rollback, "rollback"},
     {Trigger::Retry, "retry"},
+    {Trigger::Drift, "drift"},
 }};
 
 template <class E, std::size_t N>

@@ -13,7 +13,9 @@
 namespace agentd::model {
 
 enum class Status { Waiting, InProgress, Succeeded, Superseded, RolledBack, Failed, Rejected };
-enum class Trigger { Poll, Webhook, Manual, Rollback, Retry };
+/// What started a deployment. Drift: a poll found the containers differ from the current
+/// release, and `drift: heal` re-applies it.
+enum class Trigger { Poll, Webhook, Manual, Rollback, Retry, Drift };
 
 /// "waiting", "in_progress", ... as in SPEC section 5.
 std::string to_string(Status s);
@@ -78,6 +80,9 @@ struct LastPoll {
     /// from the current release's and nothing is pending, the commits in between changed
     /// nothing the stack reads: it saw them and stays on its release.
     std::string revision;
+    /// How the stack's containers differ from the current release ("" when they match or were
+    /// not compared): "web: no container; worker: runs busybox:1, not ...".
+    std::string drift;
 };
 
 struct StackState {
@@ -86,6 +91,11 @@ struct StackState {
     std::optional<std::int64_t> pinned;  ///< deployment id the stack is held at
     LastPoll last_poll;
     std::string candidate;  ///< what the next cycle would deploy or waits for; empty if none
+    /// Of the releases kept for rollback (keep_releases), how many have every image on the host,
+    /// as of the last deployment that passed the gate; nullopt before the first one.
+    std::optional<int> offline_releases;
+    /// How many releases are kept (keep_releases) when offline_releases was counted.
+    std::optional<int> kept_releases;
 };
 
 }  // namespace agentd::model

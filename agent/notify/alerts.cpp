@@ -86,9 +86,24 @@ std::vector<Notification> Alerts::poll_ok(const std::string& stack, sys::TimePoi
     return out;
 }
 
+std::vector<Notification> Alerts::drift(Notification n, bool drifted) {
+    if (drifted) {
+        Track& track = m_drifts[n.stack];  // before `n` is moved from
+        return problem(track, std::move(n));
+    }
+    auto it = m_drifts.find(n.stack);
+    if (it == m_drifts.end()) {
+        return {};
+    }
+    std::vector<Notification> out = resolve(it->second, std::move(n), false);
+    m_drifts.erase(it);
+    return out;
+}
+
 void Alerts::forget(const std::string& stack) {
     m_deployments.erase(stack);
     m_polls.erase(stack);
+    m_drifts.erase(stack);
 }
 
 std::vector<Notification> Alerts::problem(Track& track, Notification n) {
@@ -163,7 +178,9 @@ std::string Alerts::save() const {
         }
         return out;
     };
-    const json saved{{"deployments", tracks(m_deployments)}, {"polls", tracks(m_polls)}};
+    const json saved{{"deployments", tracks(m_deployments)},
+                     {"polls", tracks(m_polls)},
+                     {"drifts", tracks(m_drifts)}};
     return saved.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -201,8 +218,12 @@ bool Alerts::restore(const std::string& saved) {
         const json j = json::parse(saved);
         auto deployments = tracks(j.at("deployments"));
         auto polls = tracks(j.at("polls"));
+        // Saved before drift was watched: nothing to remember of it.
+        auto drifts =
+            j.contains("drifts") ? tracks(j.at("drifts")) : std::map<std::string, Track>{};
         m_deployments = std::move(deployments);
         m_polls = std::move(polls);
+        m_drifts = std::move(drifts);
         return true;
     } catch (const std::exception&) {
         return false;

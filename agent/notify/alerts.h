@@ -12,7 +12,7 @@
 //   have failed without a success for `poll_failing_after`.
 // - The next success (a promotion for a deployment's problem, a poll that worked for failing
 //   polls) is sent as Resolved, once, when the problem was sent; a promotion is sent as well.
-// Deployment problems and poll problems of a stack are tracked apart: a poll that works does
+// Deployment problems, poll problems and drift of a stack are tracked apart: a poll that works does
 // not resolve a rolled-back release. save() and restore() carry the state across a restart
 // (the daemon keeps it in state.db), so an ongoing problem is not sent again and its end is
 // still reported.
@@ -46,6 +46,11 @@ public:
     /// A poll of `stack` worked at `at`. Returns what to send now.
     std::vector<Notification> poll_ok(const std::string& stack, sys::TimePoint at);
 
+    /// A poll compared `stack`'s containers with its current release (`n`: kind Drifted, the
+    /// release, the differences as reason; at `n.at`). A drift is a problem sent at once (then
+    /// repeated like the others); a poll that finds none (`drifted` false) resolves it.
+    std::vector<Notification> drift(Notification n, bool drifted);
+
     /// Forgets a stack (removed from the configuration).
     void forget(const std::string& stack);
 
@@ -75,6 +80,7 @@ private:
     Thresholds m_thresholds;
     std::map<std::string, Track> m_deployments;  // by stack
     std::map<std::string, Track> m_polls;        // by stack
+    std::map<std::string, Track> m_drifts;       // by stack
 };
 
 }  // namespace agentd::notify

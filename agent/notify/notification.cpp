@@ -7,7 +7,7 @@ namespace agentd::notify {
 
 namespace {
 
-constexpr std::array<std::pair<Kind, const char*>, 9> k_names{{
+constexpr std::array<std::pair<Kind, const char*>, 10> k_names{{
     {Kind::Succeeded, "succeeded"},
     {Kind::RolledBack, "rolled_back"},
     {Kind::Rejected, "rejected"},
@@ -15,6 +15,7 @@ constexpr std::array<std::pair<Kind, const char*>, 9> k_names{{
     {Kind::Waiting, "waiting"},
     {Kind::Approval, "approval"},
     {Kind::PollFailing, "poll_failing"},
+    {Kind::Drifted, "drifted"},
     {Kind::Started, "started"},
     {Kind::Resolved, "resolved"},
 }};
@@ -36,6 +37,8 @@ std::string verb(Kind kind) {
             return "waits for approval";
         case Kind::PollFailing:
             return "polls failing";
+        case Kind::Drifted:
+            return "drifted from its release";
         case Kind::Started:
             return "started";
         case Kind::Resolved:
@@ -86,7 +89,7 @@ const std::vector<Kind>& all_kinds() {
 
 bool is_problem(Kind kind) {
     return kind == Kind::RolledBack || kind == Kind::Rejected || kind == Kind::Failed ||
-           kind == Kind::Waiting || kind == Kind::PollFailing;
+           kind == Kind::Waiting || kind == Kind::PollFailing || kind == Kind::Drifted;
 }
 
 std::string title(const Notification& n) {

@@ -22,6 +22,7 @@ enum class Kind {
     Waiting,      ///< a release has waited for its images longer than the threshold
     Approval,     ///< a verified, pulled release waits for `agentctl approve` (approval: manual)
     PollFailing,  ///< polls have failed for longer than the threshold
+    Drifted,      ///< the containers differ from the current release (removed, replaced by hand)
     Started,      ///< agentd started
     Resolved,     ///< a problem notified before is over (a success, a poll that worked)
 };
@@ -31,7 +32,7 @@ std::string to_string(Kind kind);
 std::optional<Kind> parse_kind(const std::string& text);
 /// Every kind, in the order above.
 const std::vector<Kind>& all_kinds();
-/// Rolled back, rejected, failed, waiting, poll failing: a problem a later success resolves.
+/// Rolled back, rejected, failed, waiting, poll failing, drifted: a problem a later success resolves.
 bool is_problem(Kind kind);
 
 struct Notification {

@@ -91,6 +91,7 @@ int ntfy_priority(Kind kind) {
         case Kind::Rejected:
         case Kind::Failed:
         case Kind::PollFailing:
+        case Kind::Drifted:
             return 4;
         case Kind::Started:
             return 2;
@@ -115,6 +116,7 @@ std::string ntfy_tags(Kind kind) {
         case Kind::Approval:
             return "raised_hand";
         case Kind::PollFailing:
+        case Kind::Drifted:
             return "warning";
         case Kind::Started:
             return "rocket";

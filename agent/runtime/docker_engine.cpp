@@ -330,8 +330,7 @@ sys::Result<void> DockerEngine::remove_container(const std::string& id) {
     return {};
 }
 
-sys::Result<std::vector<ContainerState>> DockerEngine::project_containers(
-    const std::string& project) {
+sys::Result<json> DockerEngine::listing(const std::string& project) {
     if (project.empty()) {
         return sys::Error::invalid("list containers: empty project name");
     }
@@ -345,13 +344,82 @@ sys::Result<std::vector<ContainerState>> DockerEngine::project_containers(
         return sys::Error::failed(
             fmt::format("list containers of {}: {}", project, engine_message(*list)));
     }
-    const auto entries = json::parse(list->body, nullptr, false);
+    auto entries = json::parse(list->body, nullptr, false);
     if (!entries.is_array()) {
         return sys::Error::failed(
             fmt::format("list containers of {}: the engine answered malformed JSON", project));
     }
+    return entries;
+}
+
+sys::Result<std::vector<ContainerSummary>> DockerEngine::list_containers(
+    const std::string& project) {
+    const auto entries = listing(project);
+    if (!entries) {
+        return entries.error();
+    }
+    std::vector<ContainerSummary> out;
+    for (const auto& entry : *entries) {
+        ContainerSummary c;
+        c.id = string_at(entry, json::json_pointer("/Id"));
+        const auto names = entry.find("Names");
+        if (names != entry.end() && names->is_array() && !names->empty() &&
+            names->front().is_string()) {
+            c.name = names->front().get<std::string>();
+        }
+        if (!c.name.empty() && c.name.front() == '/') {
+            c.name.erase(0, 1);
+        }
+        c.image = string_at(entry, json::json_pointer("/Image"));
+        c.state = string_at(entry, json::json_pointer("/State"));
+        c.service = string_at(entry, json::json_pointer("/Labels/com.docker.compose.service"));
+        c.config_hash =
+            string_at(entry, json::json_pointer("/Labels/com.docker.compose.config-hash"));
+        c.one_off = string_at(entry, json::json_pointer("/Labels/com.docker.compose.oneoff")) ==
+                    "True";
+        // The listing says the exit status only in its text: "Exited (137) 5 seconds ago".
+        const auto status = string_at(entry, json::json_pointer("/Status"));
+        if (c.state == "exited") {
+            std::sscanf(status.c_str(), "Exited (%d)", &c.exit_code);
+        }
+        out.push_back(std::move(c));
+    }
+    std::sort(out.begin(), out.end(), [](const ContainerSummary& a, const ContainerSummary& b) {
+        return std::tie(a.service, a.name) < std::tie(b.service, b.name);
+    });
+    return out;
+}
+
+sys::Result<ImageRemoval> DockerEngine::remove_image(const std::string& reference) {
+    if (!valid_reference(reference)) {
+        return sys::Error::invalid(fmt::format("image: invalid reference \"{}\"", reference));
+    }
+    auto response = call("DELETE", fmt::format("/images/{}", reference));
+    if (!response) {
+        return sys::Error::failed(
+            fmt::format("remove image {}: {}", reference, response.error().message));
+    }
+    switch (response->status) {
+        case 200:
+            return ImageRemoval::Removed;
+        case 404:
+            return ImageRemoval::Gone;
+        case 409:
+            return ImageRemoval::InUse;
+        default:
+            return sys::Error::failed(
+                fmt::format("remove image {}: {}", reference, engine_message(*response)));
+    }
+}
+
+sys::Result<std::vector<ContainerState>> DockerEngine::project_containers(
+    const std::string& project) {
+    const auto entries = listing(project);
+    if (!entries) {
+        return entries.error();
+    }
     std::vector<ContainerState> out;
-    for (const auto& entry : entries) {
+    for (const auto& entry : *entries) {
         const std::string id = string_at(entry, json::json_pointer("/Id"));
         if (id.empty() || !std::all_of(id.begin(), id.end(),
                                        [](unsigned char c) { return std::isxdigit(c) != 0; })) {

@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "agent/runtime/engine.h"
 #include "agent/sys/http.h"
 
@@ -27,6 +29,9 @@ public:
     /// out.
     sys::Result<std::vector<ContainerState>> project_containers(
         const std::string& project) override;
+    sys::Result<std::vector<ContainerSummary>> list_containers(const std::string& project) override;
+    /// DELETE /images/REFERENCE without force: 409 (a container uses it) is InUse.
+    sys::Result<ImageRemoval> remove_image(const std::string& reference) override;
     /// GET /events for the project's kill and stop events, on a connection of its own
     /// (DockerEventWatch); an error when the engine does not answer within a few seconds.
     sys::Result<std::unique_ptr<EngineWatch>> watch(const std::string& project) override;
@@ -37,6 +42,8 @@ public:
     sys::Result<std::string> api_version();
 
 private:
+    /// GET /containers/json for `project`'s containers: a JSON array.
+    sys::Result<nlohmann::json> listing(const std::string& project);
     sys::Result<sys::HttpResponse> call(const std::string& method, const std::string& path,
                                         sys::HttpRequest extra = {});
 

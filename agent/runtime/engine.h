@@ -30,6 +30,26 @@ struct ContainerState {
     sys::TimePoint started_at;
 };
 
+/// One container of a compose project as the engine's listing shows it, without an inspect:
+/// what a poll compares with the current release (drift).
+struct ContainerSummary {
+    std::string id;
+    std::string name;
+    std::string service;      ///< com.docker.compose.service label ("" when absent)
+    std::string image;        ///< the image as the container was created from ("name@sha256:...")
+    std::string state;        ///< created, running, restarting, exited, paused, dead
+    std::string config_hash;  ///< com.docker.compose.config-hash label ("" when absent)
+    bool one_off = false;     ///< com.docker.compose.oneoff=True (compose run)
+    int exit_code = 0;        ///< for an exited container: its status, as the listing says it
+};
+
+/// How removing an image reference ended.
+enum class ImageRemoval {
+    Removed,  ///< the reference is gone (and the image with it, unless another name has it)
+    Gone,     ///< there was no such image
+    InUse,    ///< a container (running or not) uses it: kept
+};
+
 struct RegistryCredentials {
     std::string username;
     std::string password;
@@ -77,6 +97,13 @@ public:
     /// All containers (running or not) labelled com.docker.compose.project=project, inspected.
     virtual sys::Result<std::vector<ContainerState>> project_containers(
         const std::string& project) = 0;
+    /// The containers labelled com.docker.compose.project=project, from one listing (no
+    /// inspect), sorted by service and name.
+    virtual sys::Result<std::vector<ContainerSummary>> list_containers(
+        const std::string& project) = 0;
+    /// Removes the image reference `reference` ("name@sha256:..."), never forcing: an image a
+    /// container uses is kept (InUse), one another tag or digest names stays under that name.
+    virtual sys::Result<ImageRemoval> remove_image(const std::string& reference) = 0;
     /// Removes container `id` (a full id), stopping it first if it runs; one already gone is
     /// no error. For a hook's one-off container left behind by a `compose run` that was killed.
     virtual sys::Result<void> remove_container(const std::string& id) = 0;

@@ -97,6 +97,20 @@ CREATE TABLE alert_memory (
     updated_at INTEGER NOT NULL
 );
 )sql"},
+    // Drift (how the containers differ from the current release, as the last poll found) and
+    // image retention: the images agentd pulled (the only ones it may remove), and how many
+    // kept releases can be restored without a registry.
+    Migration{5, R"sql(
+ALTER TABLE stacks ADD COLUMN last_poll_drift TEXT NOT NULL DEFAULT '';
+ALTER TABLE stacks ADD COLUMN kept_releases INTEGER;
+ALTER TABLE stacks ADD COLUMN offline_releases INTEGER;
+CREATE TABLE pulled_images (
+    stack     TEXT    NOT NULL,
+    reference TEXT    NOT NULL,
+    pulled_at INTEGER NOT NULL,
+    PRIMARY KEY (stack, reference)
+);
+)sql"},
 };
 
 std::int64_t now_ms() {

@@ -44,22 +44,30 @@ inline constexpr const char* k_latest_of_stack = "SELECT " AGENTD_DEPLOYMENT_COL
 
 inline constexpr const char* k_stack_state =
     "SELECT paused, pinned, last_poll_at, last_poll_result, last_poll_error, candidate, "
-    "last_poll_revision FROM stacks WHERE name = ?";
+    "last_poll_revision, last_poll_drift, kept_releases, offline_releases FROM stacks "
+    "WHERE name = ?";
 inline constexpr const char* k_save_stack_state =
     "INSERT INTO stacks (name, paused, pinned, last_poll_at, last_poll_result, last_poll_error, "
-    "candidate, last_poll_revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE "
+    "candidate, last_poll_revision, last_poll_drift, kept_releases, offline_releases) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE "
     "SET paused = excluded.paused, pinned = excluded.pinned, "
     "last_poll_at = excluded.last_poll_at, last_poll_result = excluded.last_poll_result, "
     "last_poll_error = excluded.last_poll_error, candidate = excluded.candidate, "
-    "last_poll_revision = excluded.last_poll_revision";
+    "last_poll_revision = excluded.last_poll_revision, last_poll_drift = excluded.last_poll_drift, "
+    "kept_releases = excluded.kept_releases, offline_releases = excluded.offline_releases";
 // The two writers of a stack's row touch only their own columns: the pipeline records polls
 // while an admin may pause the stack at the same moment.
 inline constexpr const char* k_record_poll =
     "INSERT INTO stacks (name, paused, last_poll_at, last_poll_result, last_poll_error, "
-    "candidate, last_poll_revision) VALUES (?, 0, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE "
+    "candidate, last_poll_revision, last_poll_drift) VALUES (?, 0, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (name) DO UPDATE "
     "SET last_poll_at = excluded.last_poll_at, last_poll_result = excluded.last_poll_result, "
     "last_poll_error = excluded.last_poll_error, candidate = excluded.candidate, "
-    "last_poll_revision = excluded.last_poll_revision";
+    "last_poll_revision = excluded.last_poll_revision, last_poll_drift = excluded.last_poll_drift";
+inline constexpr const char* k_record_retention =
+    "INSERT INTO stacks (name, paused, kept_releases, offline_releases) VALUES (?, 0, ?, ?) "
+    "ON CONFLICT (name) DO UPDATE SET kept_releases = excluded.kept_releases, "
+    "offline_releases = excluded.offline_releases";
 inline constexpr const char* k_set_control =
     "INSERT INTO stacks (name, paused, pinned) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
     "paused = excluded.paused, pinned = excluded.pinned";
@@ -70,5 +78,12 @@ inline constexpr const char* k_mark_bad =
 inline constexpr const char* k_is_bad =
     "SELECT 1 FROM bad_releases WHERE stack = ? AND release_key = ?";
 inline constexpr const char* k_clear_bad = "DELETE FROM bad_releases WHERE stack = ?";
+
+inline constexpr const char* k_remember_pull =
+    "INSERT INTO pulled_images (stack, reference, pulled_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (stack, reference) DO NOTHING";
+inline constexpr const char* k_pulled_images =
+    "SELECT stack, reference FROM pulled_images ORDER BY pulled_at, rowid";
+inline constexpr const char* k_forget_pull = "DELETE FROM pulled_images WHERE reference = ?";
 
 }  // namespace agentd::state::sql

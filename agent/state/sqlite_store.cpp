@@ -267,6 +267,13 @@ model::StackState SqliteStore::stack_state(const std::string& stack) {
             s.last_poll.error = stmt.text(4);
             s.candidate = stmt.text(5);
             s.last_poll.revision = stmt.text(6);
+            s.last_poll.drift = stmt.text(7);
+            const auto kept = stmt.optional_int64(8);
+            const auto offline = stmt.optional_int64(9);
+            if (kept && offline) {
+                s.kept_releases = static_cast<int>(*kept);
+                s.offline_releases = static_cast<int>(*offline);
+            }
         }
     }
     tx.commit();
@@ -284,6 +291,12 @@ void SqliteStore::save_stack_state(const model::StackState& s) {
         .bind(6, s.last_poll.error)
         .bind(7, s.candidate)
         .bind(8, s.last_poll.revision)
+        .bind(9, s.last_poll.drift)
+        .bind_optional(10, s.kept_releases ? std::optional<std::int64_t>(*s.kept_releases)
+                                           : std::nullopt)
+        .bind_optional(11, s.offline_releases
+                               ? std::optional<std::int64_t>(*s.offline_releases)
+                               : std::nullopt)
         .run();
     tx.commit();
 }
@@ -298,7 +311,47 @@ void SqliteStore::record_poll(const std::string& stack, const model::LastPoll& p
         .bind(4, poll.error)
         .bind(5, candidate)
         .bind(6, poll.revision)
+        .bind(7, poll.drift)
         .run();
+    tx.commit();
+}
+
+void SqliteStore::record_retention(const std::string& stack, int kept, int offline) {
+    Transaction tx(m_connection.statements(), Transaction::Mode::Write);
+    m_connection.statements().get(sql::k_record_retention)
+        .bind(1, stack)
+        .bind(2, std::int64_t{kept})
+        .bind(3, std::int64_t{offline})
+        .run();
+    tx.commit();
+}
+
+void SqliteStore::remember_pull(const std::string& stack, const std::string& reference) {
+    Transaction tx(m_connection.statements(), Transaction::Mode::Write);
+    m_connection.statements().get(sql::k_remember_pull)
+        .bind(1, stack)
+        .bind(2, reference)
+        .bind(3, to_ms(std::chrono::system_clock::now()))
+        .run();
+    tx.commit();
+}
+
+std::vector<PulledImage> SqliteStore::pulled_images() {
+    Transaction tx(m_connection.statements(), Transaction::Mode::Read);
+    std::vector<PulledImage> out;
+    {
+        auto stmt = m_connection.statements().get(sql::k_pulled_images);
+        while (stmt.step()) {
+            out.push_back({stmt.text(0), stmt.text(1)});
+        }
+    }
+    tx.commit();
+    return out;
+}
+
+void SqliteStore::forget_pull(const std::string& reference) {
+    Transaction tx(m_connection.statements(), Transaction::Mode::Write);
+    m_connection.statements().get(sql::k_forget_pull).bind(1, reference).run();
     tx.commit();
 }
 

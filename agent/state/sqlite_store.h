@@ -52,6 +52,10 @@ public:
                   const std::string& reason) override;
     bool is_bad(const std::string& stack, const std::string& release_key) override;
     void clear_bad(const std::string& stack) override;
+    void remember_pull(const std::string& stack, const std::string& reference) override;
+    std::vector<PulledImage> pulled_images() override;
+    void forget_pull(const std::string& reference) override;
+    void record_retention(const std::string& stack, int kept, int offline) override;
 
 private:
     // The statements of the methods above, inside the caller's transaction.

@@ -12,6 +12,12 @@
 
 namespace agentd::state {
 
+/// An image agentd pulled for a stack (image retention removes only these).
+struct PulledImage {
+    std::string stack;
+    std::string reference;  ///< "name@sha256:...", as pulled
+};
+
 /// Every method is a committed transaction. Failures to read or write the database throw
 /// StoreError: the store is local, and a daemon that cannot record must not deploy.
 class Store {
@@ -59,6 +65,16 @@ public:
                           const std::string& reason) = 0;
     virtual bool is_bad(const std::string& stack, const std::string& release_key) = 0;
     virtual void clear_bad(const std::string& stack) = 0;
+
+    /// Image retention: agentd pulled `reference` ("name@sha256:...") for `stack`.
+    virtual void remember_pull(const std::string& stack, const std::string& reference) = 0;
+    /// Every image agentd pulled and has not removed, oldest first.
+    virtual std::vector<PulledImage> pulled_images() = 0;
+    /// `reference` is no longer on the host (removed, or gone): forgotten for every stack.
+    virtual void forget_pull(const std::string& reference) = 0;
+    /// Writes only the retention columns of the stack's state: of the `kept` releases kept for
+    /// rollback, `offline` have every image on the host.
+    virtual void record_retention(const std::string& stack, int kept, int offline) = 0;
 };
 
 /// The store's failure (a full disk, a locked or damaged file), thrown: every method is one

@@ -7,30 +7,8 @@
 source "$(dirname "$0")/lib.sh"
 e2e_begin "notifications reach their receivers through the outbox, across a restart"
 
-RECEIVER_PIDS=()
-# receiver NAME [ARGS...]: starts tests/e2e/notify_receiver.py logging to $T/NAME.log; prints
-# nothing, sets the port in $T/NAME.port.
-receiver() {
-    local name=$1
-    shift
-    rm -f "$T/$name.port"
-    /usr/bin/python3 "$E2E_ROOT/tests/e2e/notify_receiver.py" --log "$T/$name.log" \
-        --port-file "$T/$name.port" "$@" </dev/null >>"$T/$name.out" 2>&1 &
-    RECEIVER_PIDS+=($!)
-    wait_for "receiver $name listening" 20 test -s "$T/$name.port"
-}
-on_exit() {
-    local rc=$? pid
-    for pid in "${RECEIVER_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    (exit "$rc")
-    e2e_cleanup
-}
-trap on_exit EXIT
+trap e2e_cleanup EXIT
 
-# received NAME: the bodies NAME got, one JSON line each (the generic format's objects).
-received() {
-    if [[ -f "$T/$1.log" ]]; then jq -c '.body | fromjson' "$T/$1.log"; fi
-}
 # got NAME EVENT: NAME got a generic notification of EVENT.
 got() { received "$1" | jq -s -e --arg e "$2" 'any(.[]; .event == $e)' >/dev/null; }
 # ntfy_got NAME TITLE: NAME got an ntfy message titled TITLE.

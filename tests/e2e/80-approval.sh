@@ -7,22 +7,11 @@
 source "$(dirname "$0")/lib.sh"
 e2e_begin "manual approval: waits pulled, approve deploys it, a newer candidate is reported"
 
-RECEIVER_PID=""
-on_exit() {
-    local rc=$?
-    [[ -z "$RECEIVER_PID" ]] || kill "$RECEIVER_PID" 2>/dev/null || true
-    (exit "$rc")
-    e2e_cleanup
-}
-trap on_exit EXIT
-/usr/bin/python3 "$E2E_ROOT/tests/e2e/notify_receiver.py" --log "$T/notes.log" \
-    --port-file "$T/notes.port" </dev/null >>"$T/notes.out" 2>&1 &
-RECEIVER_PID=$!
-wait_for "the notification receiver listening" 20 test -s "$T/notes.port"
+trap e2e_cleanup EXIT
+receiver notes
 # noted EVENT DEPLOYMENT: the receiver got a generic notification of EVENT about DEPLOYMENT.
 noted() {
-    [[ -f "$T/notes.log" ]] &&
-        jq -c '.body | fromjson' "$T/notes.log" |
+    received notes |
         jq -s -e --arg e "$1" --argjson d "$2" 'any(.[]; .event == $e and .deployment == $d)' \
             >/dev/null
 }

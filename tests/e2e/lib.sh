@@ -104,6 +104,8 @@ e2e_cleanup() {
     trap - ERR
     set +e
     stop_agentd >/dev/null 2>&1
+    local pid
+    for pid in "${E2E_RECEIVER_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
     local project
     for project in "${E2E_EXTRA_PROJECTS[@]}"; do
         local extra=()
@@ -316,6 +318,27 @@ pushed_digest() { cat "$(pushed_file "$1")"; }
 
 # image_ref NAME:TAG: the reference a compose file uses for push_image's image.
 image_ref() { echo "$AGENTD_TEST_REGISTRY/$STACK/$1"; }
+
+# ---------------------------------------------------------------------------------------------
+# Notification receivers
+
+# receiver NAME [ARGS...]: starts tests/e2e/notify_receiver.py (stopped by e2e_cleanup) logging
+# each request to $T/NAME.log; its port is in $T/NAME.port once it listens.
+E2E_RECEIVER_PIDS=()
+receiver() {
+    local name=$1
+    shift
+    rm -f "$T/$name.port"
+    /usr/bin/python3 "$E2E_ROOT/tests/e2e/notify_receiver.py" --log "$T/$name.log" \
+        --port-file "$T/$name.port" "$@" </dev/null >>"$T/$name.out" 2>&1 &
+    E2E_RECEIVER_PIDS+=($!)
+    wait_for "receiver $name listening" 20 test -s "$T/$name.port"
+}
+
+# received NAME: the bodies NAME got, one JSON line each (the generic format's objects).
+received() {
+    if [[ -f "$T/$1.log" ]]; then jq -c '.body | fromjson' "$T/$1.log"; fi
+}
 
 # ---------------------------------------------------------------------------------------------
 # Configuration and daemon

@@ -345,6 +345,43 @@ public:
         out.insert(out.end(), extra_containers.begin(), extra_containers.end());
         return out;
     }
+    /// The running services (config hash "hash-SERVICE" unless `config_hashes` says other),
+    /// then `extra_containers`; `listed` counts the calls.
+    sys::Result<std::vector<runtime::ContainerSummary>> list_containers(
+        const std::string& project) override {
+        ++listed;
+        std::vector<runtime::ContainerSummary> out;
+        for (const auto& [service, image] : running) {
+            if (gone.count(service) > 0) {
+                continue;
+            }
+            runtime::ContainerSummary c;
+            c.id = service + "@" + image;
+            c.name = project + "_" + service + "_1";
+            c.service = service;
+            c.image = image;
+            c.state = stopped_by_engine ? "exited" : "running";
+            c.config_hash = config_hashes.count(service) ? config_hashes[service] : "hash-" + service;
+            out.push_back(c);
+        }
+        for (const auto& e : extra_containers) {
+            out.push_back({e.id, e.name, e.service, e.image, e.state, "", e.one_off, e.exit_code});
+        }
+        return out;
+    }
+    std::vector<std::string> removed_images;  ///< remove_image's references that were removed
+    std::set<std::string> in_use;             ///< references remove_image finds in use
+    sys::Result<runtime::ImageRemoval> remove_image(const std::string& reference) override {
+        ++calls;
+        if (in_use.count(reference) > 0) {
+            return runtime::ImageRemoval::InUse;
+        }
+        if (local.erase(reference) == 0) {
+            return runtime::ImageRemoval::Gone;
+        }
+        removed_images.push_back(reference);
+        return runtime::ImageRemoval::Removed;
+    }
     sys::Result<std::unique_ptr<runtime::EngineWatch>> watch(const std::string&) override {
         ++watches;
         if (down > 0) {
@@ -370,6 +407,8 @@ public:
     }
     void run(const std::map<std::string, std::string>& pins) {
         stopped_by_engine = false;
+        gone.clear();
+        config_hashes.clear();
         for (const auto& [service, image] : pins) {
             if (running[service] != image) {
                 started_at[service] = samples;
@@ -383,6 +422,10 @@ public:
     /// Listed as they are after the running services (e.g. a hook's one-off container).
     std::vector<runtime::ContainerState> extra_containers;
     std::map<std::string, int> started_at;
+    /// Drift made by hand: services whose container was removed, config hashes changed.
+    std::set<std::string> gone;
+    std::map<std::string, std::string> config_hashes;
+    int listed = 0;
     std::set<std::string> local;
     std::vector<std::string> pulls;
     bool pull_fails = false;
@@ -427,7 +470,14 @@ public:
             up_killed = !up_killed_once;
             return sys::Error::failed("up: killed by a signal");
         }
-        m_engine.run(pins);
+        // As compose: services with a profile (hooks) are left to `run`.
+        auto started = pins;
+        for (const auto& s : declared) {
+            if (!s.profiles.empty()) {
+                started.erase(s.name);
+            }
+        }
+        m_engine.run(started);
         return {};
     }
     sys::Result<std::string> run_once(const runtime::ComposeProject& project,
@@ -602,6 +652,30 @@ public:
         std::lock_guard lock(m_mutex);
         std::erase_if(m_bad, [&](const auto& k) { return k.rfind(stack + "/", 0) == 0; });
     }
+    void remember_pull(const std::string& stack, const std::string& reference) override {
+        std::lock_guard lock(m_mutex);
+        for (const auto& p : m_pulled) {
+            if (p.stack == stack && p.reference == reference) {
+                return;
+            }
+        }
+        m_pulled.push_back({stack, reference});
+    }
+    std::vector<state::PulledImage> pulled_images() override {
+        std::lock_guard lock(m_mutex);
+        return m_pulled;
+    }
+    void forget_pull(const std::string& reference) override {
+        std::lock_guard lock(m_mutex);
+        std::erase_if(m_pulled, [&](const auto& p) { return p.reference == reference; });
+    }
+    void record_retention(const std::string& stack, int kept, int offline) override {
+        std::lock_guard lock(m_mutex);
+        auto s = stack_state(stack);
+        s.kept_releases = kept;
+        s.offline_releases = offline;
+        m_states[stack] = s;
+    }
     std::vector<model::Deployment> all() {
         std::lock_guard lock(m_mutex);
         return m_deployments;
@@ -621,6 +695,7 @@ private:
     std::vector<model::Deployment> m_deployments;
     std::map<std::string, model::StackState> m_states;
     std::set<std::string> m_bad;
+    std::vector<state::PulledImage> m_pulled;
 };
 
 /// A second handle on one store (the daemon opens a store per thread).
@@ -665,6 +740,14 @@ public:
     }
     bool is_bad(const std::string& a, const std::string& b) override { return m_s.is_bad(a, b); }
     void clear_bad(const std::string& s) override { m_s.clear_bad(s); }
+    void remember_pull(const std::string& s, const std::string& r) override {
+        m_s.remember_pull(s, r);
+    }
+    std::vector<state::PulledImage> pulled_images() override { return m_s.pulled_images(); }
+    void forget_pull(const std::string& r) override { m_s.forget_pull(r); }
+    void record_retention(const std::string& s, int kept, int offline) override {
+        m_s.record_retention(s, kept, offline);
+    }
 
 private:
     state::Store& m_s;

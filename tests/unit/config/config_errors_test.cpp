@@ -39,8 +39,19 @@ TEST_CASE("config: an unknown key without a close one lists the valid keys", "[c
 }
 
 TEST_CASE("config: SPEC keys this version does not support are refused by name", "[config]") {
-    CHECK(error_of(stack_with("    drift: heal\n")) ==
-          "agent.yaml:4:5: stacks[0].drift: not supported by this version of agentd");
+    CHECK(error_of("defaults:\n  verify: {cosign: {key: /k.pub}}\n") ==
+          "agent.yaml:2:3: defaults.verify: not supported by this version of agentd");
+}
+
+TEST_CASE("config: drift and keep_releases errors say what is expected", "[config]") {
+    CHECK(error_of(stack_with("    drift: fix\n")) ==
+          "agent.yaml:4:12: stacks[0].drift: expected warn or heal, got \"fix\"");
+    CHECK(error_of(stack_with("    keep_releases: 0\n")) ==
+          "agent.yaml:4:20: stacks[0].keep_releases: expected a number of releases from 1 to "
+          "100, got \"0\"");
+    CHECK(error_of("defaults: {keep_releases: many}\n") ==
+          "agent.yaml:1:27: defaults.keep_releases: expected a number of releases from 1 to 100, "
+          "got \"many\"");
 }
 
 TEST_CASE("config: window and min_age errors name the part and what was expected",

@@ -56,7 +56,8 @@ TEST_CASE("config notifications: mistakes are named, URLs never shown", "[config
           "got \"teams\"");
     CHECK(error_of("notifications:\n  - {url: https://a/b, events: [failed, deployed]}\n") ==
           "agent.yaml:2:41: notifications[0].events[1]: expected one of succeeded, rolled_back, "
-          "rejected, failed, waiting, approval, poll_failing, started, resolved, got \"deployed\"");
+          "rejected, failed, waiting, approval, poll_failing, drifted, started, resolved, got "
+          "\"deployed\"");
     const std::string bad_url = error_of("notifications:\n  - url: ftp://host/SECRETTOKEN\n");
     CHECK(bad_url.find("expected an http:// or https:// URL") != std::string::npos);
     CHECK(bad_url.find("SECRETTOKEN") == std::string::npos);

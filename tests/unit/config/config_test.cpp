@@ -186,6 +186,29 @@ stacks:
     CHECK_FALSE(parse_config("stacks: [{name: c, dir: /srv/c}]\n", "f").stacks[0].window);
 }
 
+TEST_CASE("config: drift and keep_releases from defaults or the stack", "[config]") {
+    const Config c = parse_config(R"(defaults:
+  drift: heal
+  keep_releases: 5
+stacks:
+  - name: a
+    dir: /srv/a
+  - name: b
+    dir: /srv/b
+    drift: warn
+    keep_releases: 1
+)",
+                                  "f");
+    REQUIRE(c.stacks.size() == 2);
+    CHECK(c.stacks[0].drift == Drift::Heal);
+    CHECK(c.stacks[0].keep_releases == 5);
+    CHECK(c.stacks[1].drift == Drift::Warn);
+    CHECK(c.stacks[1].keep_releases == 1);
+    const auto plain = parse_config("stacks: [{name: c, dir: /srv/c}]\n", "f").stacks[0];
+    CHECK(plain.drift == Drift::Warn);
+    CHECK(plain.keep_releases == 3);
+}
+
 TEST_CASE("config: defaults merge into stacks, health per field", "[config]") {
     const Config c = parse_config(R"(defaults:
   poll_interval: 5m

@@ -53,12 +53,15 @@ TEST_CASE("reconciler: a poll that finds nothing new starts nothing", "[deploy]"
     REQUIRE(f.poll().outcome == deploy::Outcome::Succeeded);
     const int configs = f.compose.configs;
     const int engine_calls = f.engine.calls;
+    const int listed = f.engine.listed;
     const auto deployments = f.store.all().size();
     const auto r = f.poll();
     CHECK(r.outcome == deploy::Outcome::Noop);
     CHECK(f.compose.configs == configs);  // compose config cached per revision
     CHECK(f.compose.ups.size() == 1);
-    CHECK(f.engine.calls == engine_calls);  // no Engine API call at all
+    // No pull, inspect or removal: only the one container listing that drift compares.
+    CHECK(f.engine.calls == engine_calls);
+    CHECK(f.engine.listed == listed + 1);
     CHECK(f.store.all().size() == deployments);
     CHECK(f.git.fetches == 2);
 }

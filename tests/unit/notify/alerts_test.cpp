@@ -277,3 +277,31 @@ TEST_CASE("notify alerts: a release waiting for approval is sent at once; its su
     CHECK(notify::summary(outcome(Kind::Approval, k_start, 7)) ==
           "shop: aaaa waits for approval (deployment 7): reason 7");
 }
+
+TEST_CASE("notify alerts: drift is sent once while it goes on, then resolved", "[notify][alerts]") {
+    Alerts alerts(thresholds(1h));
+    const auto drift = [](sys::TimePoint at, const std::string& why) {
+        Notification n = outcome(Kind::Drifted, at, 1);
+        n.reason = why;
+        return n;
+    };
+    // no drift, none before: nothing to say
+    CHECK(alerts.drift(drift(k_start, ""), false).empty());
+    auto sent = alerts.drift(drift(k_start, "web: no container"), true);
+    REQUIRE(kinds(sent) == std::vector<Kind>{Kind::Drifted});
+    CHECK(sent[0].reason == "web: no container");
+    // found by every poll (also in other words): not sent again within the repeat interval
+    CHECK(alerts.drift(drift(k_start + 1min, "web: container x is exited (137)"), true).empty());
+    // a promotion does not resolve it: drift is tracked apart
+    CHECK(kinds(alerts.deployment(outcome(Kind::Succeeded, k_start + 2min, 2))) ==
+          std::vector<Kind>{Kind::Succeeded});
+    // carried across a restart
+    Alerts after(thresholds(1h));
+    REQUIRE(after.restore(alerts.save()));
+    CHECK(after.drift(drift(k_start + 3min, "web: no container"), true).empty());
+    auto resolved = after.drift(drift(k_start + 4min, ""), false);
+    REQUIRE(kinds(resolved) == std::vector<Kind>{Kind::Resolved});
+    CHECK(resolved[0].resolves == Kind::Drifted);
+    CHECK(resolved[0].since == k_start);
+    CHECK(after.drift(drift(k_start + 5min, ""), false).empty());
+}
