@@ -102,6 +102,7 @@ CycleResult Reconciler::reconcile(const config::Stack& stack, model::Trigger tri
     // A pinned stack still observes, so that status shows what it would deploy, but it
     // deploys nothing (not even a waiting or rejected record) until `agentctl unpin`.
     PollRecord poll{"", state.candidate};
+    poll.drift_before = state.last_poll.drift;
     auto result = cycle(stack, trigger, urgency, poll, state.pinned);
     // 8. record: the poll's outcome, once, whatever the cycle did.
     record_poll(stack, poll);

@@ -126,6 +126,7 @@ private:
         std::string candidate;  ///< what the stack waits for or why it stays, for status
         std::string revision;   ///< the revision the poll saw
         std::string drift;      ///< how the containers differ from the current release
+        std::string drift_before;  ///< what the previous poll found (logged when it changes)
     };
     /// `pinned`: the deployment the stack is held at; the cycle then observes and plans only.
     CycleResult cycle(const config::Stack& stack, model::Trigger trigger, Urgency urgency,

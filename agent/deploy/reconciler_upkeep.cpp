@@ -100,10 +100,15 @@ std::optional<std::string> Reconciler::look_for_drift(const config::Stack& stack
         hashes.remember(current.id, *containers);
     }
     poll.drift = fmt::format("{}", fmt::join(found, "; "));
-    if (!found.empty()) {
+    if (poll.drift != poll.drift_before) {  // logged when it begins, changes or ends
         const sys::LogScope scope(stack.name);
-        spdlog::warn("stack {}: drifted from deployment {}: {}", stack.name, current.id,
-                     poll.drift);
+        if (!found.empty()) {
+            spdlog::warn("stack {}: drifted from deployment {}: {}", stack.name, current.id,
+                         poll.drift);
+        } else {
+            spdlog::info("stack {}: the containers match deployment {} again", stack.name,
+                         current.id);
+        }
     }
     return poll.drift;
 }

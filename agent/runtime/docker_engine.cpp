@@ -394,6 +394,37 @@ sys::Result<ImageRemoval> DockerEngine::remove_image(const std::string& referenc
     if (!valid_reference(reference)) {
         return sys::Error::invalid(fmt::format("image: invalid reference \"{}\"", reference));
     }
+    // The engine untags a reference even when a container uses its image (only the image's
+    // last name is protected), so the containers are asked first: those created from the
+    // image, by its id.
+    auto image = call("GET", fmt::format("/images/{}/json", reference));
+    if (!image) {
+        return sys::Error::failed(
+            fmt::format("inspect image {}: {}", reference, image.error().message));
+    }
+    if (image->status == 404) {
+        return ImageRemoval::Gone;
+    }
+    const auto id = image->status == 200
+                        ? string_at(json::parse(image->body, nullptr, false), json::json_pointer("/Id"))
+                        : std::string();
+    if (id.empty()) {
+        return sys::Error::failed(fmt::format("inspect image {}: {}", reference,
+                                              image->status == 200 ? "no image id in the answer"
+                                                                   : engine_message(*image)));
+    }
+    const json filters = {{"ancestor", {id}}};
+    auto users = call("GET", "/containers/json?all=1&limit=1&filters=" +
+                                 sys::url_encode(filters.dump()));
+    if (!users || users->status != 200) {
+        return sys::Error::failed(fmt::format(
+            "list containers of image {}: {}", reference,
+            users ? engine_message(*users) : users.error().message));
+    }
+    const auto listed = json::parse(users->body, nullptr, false);
+    if (!listed.is_array() || !listed.empty()) {
+        return ImageRemoval::InUse;  // or an answer that cannot say it is unused
+    }
     auto response = call("DELETE", fmt::format("/images/{}", reference));
     if (!response) {
         return sys::Error::failed(

@@ -30,7 +30,8 @@ public:
     sys::Result<std::vector<ContainerState>> project_containers(
         const std::string& project) override;
     sys::Result<std::vector<ContainerSummary>> list_containers(const std::string& project) override;
-    /// DELETE /images/REFERENCE without force: 409 (a container uses it) is InUse.
+    /// Inspects the image, lists the containers created from it (ancestor=ID), then DELETE
+    /// /images/REFERENCE without force when there are none (a 409 is InUse too).
     sys::Result<ImageRemoval> remove_image(const std::string& reference) override;
     /// GET /events for the project's kill and stop events, on a connection of its own
     /// (DockerEventWatch); an error when the engine does not answer within a few seconds.

@@ -102,7 +102,8 @@ public:
     virtual sys::Result<std::vector<ContainerSummary>> list_containers(
         const std::string& project) = 0;
     /// Removes the image reference `reference` ("name@sha256:..."), never forcing: an image a
-    /// container uses is kept (InUse), one another tag or digest names stays under that name.
+    /// container (running or not) was created from is kept (InUse); one that another tag or
+    /// digest names stays under that name.
     virtual sys::Result<ImageRemoval> remove_image(const std::string& reference) = 0;
     /// Removes container `id` (a full id), stopping it first if it runs; one already gone is
     /// no error. For a hook's one-off container left behind by a `compose run` that was killed.

@@ -10,6 +10,7 @@ source "$(dirname "$0")/registries.sh"
 e2e_begin "image retention: keep_releases, offline rollback, hand-pulled images untouched"
 registries_begin
 
+make_git_repo
 start_registry open http
 own=$REG_ADDR
 digests=()

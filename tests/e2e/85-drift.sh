@@ -2,8 +2,8 @@
 # Drift: a container removed by hand is reported by the next poll (status `drifted`, a
 # `drifted` notification) and, with the default `drift: warn`, left as it is; with `drift:
 # heal` the current release is re-applied through the gate as a deployment with trigger
-# `drift`, and a container replaced by hand (another image, compose's labels copied) is healed
-# the same way. Each heal resolves the notification.
+# `drift`, and a container replaced by hand (compose up of an edited file) is healed the same
+# way. Each heal resolves the notification.
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
 e2e_begin "drift: a container removed or replaced by hand is reported, then healed"
@@ -79,15 +79,12 @@ wait_for "status running" 30 state_is running
 assert_json "$(stack_status)" .drift null "status after the heal"
 wait_for "the resolved notification" 30 noted resolved
 
-say "a container replaced by hand with another image is healed"
-ctl pause "$STACK" >/dev/null  # no poll between the removal and the replacement
-mapfile -t web_ids < <(container_ids web)
-name=$(docker inspect -f '{{.Name}}' "${web_ids[0]}")
-name=${name#/}
-docker rm -f "${web_ids[@]}" >/dev/null
-docker run -d --name "$name" --label "com.docker.compose.project=$STACK" \
-    --label com.docker.compose.service=web --label com.docker.compose.oneoff=False \
-    --label com.docker.compose.container-number=1 "$(image_ref other:1)" >/dev/null
+say "a container replaced by hand (compose up of an edited file: another image) is healed"
+ctl pause "$STACK" >/dev/null  # no poll while the container is replaced
+mkdir -p "$T/by-hand"
+compose_stack "$(image_ref other:1)" >"$T/by-hand/compose.yaml"
+docker-compose -p "$STACK" -f "$T/by-hand/compose.yaml" up -d >/dev/null 2>&1 ||
+    fail "compose up of the edited file failed"
 assert_eq "not the release" "$(service_version web)" "the replacement serves"
 ctl resume "$STACK" >/dev/null
 wait_for "a second heal" 60 healed_after "$heal_id"

@@ -89,6 +89,25 @@ TEST_CASE("render: status says which release waits for approval, and since when"
     CHECK(out.substr(out.size() - notes.size()) == notes);
 }
 
+TEST_CASE("render: status shows drift and how many kept releases restore offline",
+          "[ctl][drift][retention]") {
+    daemon::StackStatus shop;
+    shop.name = "shop";
+    shop.state = "drifted";
+    shop.current = k_sample;
+    shop.stack_state.last_poll = {k_sample.started_at + 100s, "ok", "", "", "web: no container"};
+    shop.stack_state.kept_releases = 3;
+    shop.stack_state.offline_releases = 2;
+    const json entry = daemon::to_json(shop);
+    CHECK(entry["state"] == "drifted");
+    CHECK(entry["drift"] == "web: no container");
+    CHECK(entry["releases"] == json::parse(R"({"kept": 3, "offline": 2})"));
+    const std::string notes = "DRIFT: web: no container, 2 of 3 kept releases restorable offline\n";
+    const std::string out = ctl::render_status(json{{"stacks", {entry}}},
+                                               k_sample.started_at + 160s);
+    CHECK(out.substr(out.size() - notes.size()) == notes);
+}
+
 TEST_CASE("render: status says when the last poll saw a revision that changed nothing here",
           "[ctl]") {
     daemon::StackStatus blog;

@@ -35,6 +35,8 @@ TEST_CASE("api routes: status lists every stack with the stable fields", "[daemo
     REQUIRE(s["last_poll"]["at"].is_null());
     REQUIRE(s["last_poll"]["revision"].is_null());
     REQUIRE(s["candidate"].is_null());
+    REQUIRE(s["drift"].is_null());
+    REQUIRE(s["releases"].is_null());  // counted at the first promotion
 }
 
 TEST_CASE("api routes: unknown stack is a 404 naming it", "[daemon]") {
@@ -266,6 +268,9 @@ TEST_CASE("api routes: stack state names", "[daemon]") {
     REQUIRE(daemon::stack_state_name(st, std::nullopt, std::nullopt) == "new");
     REQUIRE(daemon::stack_state_name(st, ok, ok) == "running");
     REQUIRE(daemon::stack_state_name(st, std::nullopt, failed) == "failed");
+    REQUIRE(daemon::stack_state_name(st, ok, running) == "deploying");
+    st.last_poll.drift = "web: no container";
+    REQUIRE(daemon::stack_state_name(st, ok, ok) == "drifted");
     REQUIRE(daemon::stack_state_name(st, ok, running) == "deploying");
     st.paused = true;
     REQUIRE(daemon::stack_state_name(st, ok, ok) == "paused");

@@ -498,3 +498,79 @@ TEST_CASE("engine: pull reports the stream's progress per image, and the end as 
     REQUIRE(seen.size() == 1);
     CHECK_FALSE(seen.back().done);
 }
+
+TEST_CASE("engine: list_containers reads the listing alone, without an inspect",
+          "[runtime][engine][drift]") {
+    auto http = engine_with_version("1.41");
+    http.add("/containers/json", 200, R"([
+      {"Id":"bbbb","Names":["/shop_web_1"],"Image":"web@sha256:22","State":"running",
+       "Status":"Up 2 minutes","Labels":{"com.docker.compose.service":"web",
+       "com.docker.compose.config-hash":"abc"}},
+      {"Id":"aaaa","Names":["/shop_migrate_run_1"],"Image":"m:1","State":"exited",
+       "Status":"Exited (137) 5 seconds ago","Labels":{"com.docker.compose.service":"migrate",
+       "com.docker.compose.oneoff":"True"}},
+      {"Id":"cccc","Names":"not a list","Image":7,"State":"created","Labels":null}])");
+    DockerEngine engine(http);
+    auto r = engine.list_containers("shop");
+    REQUIRE(r.ok());
+    CHECK(http.requests.size() == 2);  // the version, then the one listing
+    REQUIRE(r->size() == 3);
+    const auto& odd = (*r)[0];  // no service label: sorted first, fields of the wrong type absent
+    CHECK(odd.id == "cccc");
+    CHECK(odd.name.empty());
+    CHECK(odd.image.empty());
+    CHECK(odd.state == "created");
+    const auto& migrate = (*r)[1];
+    CHECK(migrate.one_off);
+    CHECK(migrate.exit_code == 137);
+    const auto& web = (*r)[2];
+    CHECK(web.name == "shop_web_1");
+    CHECK(web.service == "web");
+    CHECK(web.image == "web@sha256:22");
+    CHECK(web.state == "running");
+    CHECK(web.config_hash == "abc");
+    CHECK_FALSE(web.one_off);
+}
+
+TEST_CASE("engine: remove_image removes a reference, never one in use, never forced",
+          "[runtime][engine][integration][docker][registry][retention]") {
+    const auto registry = test_registry();
+    const auto image = ensure_test_image();
+    const auto repo = registry + "/" + unique_name("agentd-runtime-retain");
+    const auto tagged = repo + ":1";
+    const auto hand = unique_name("agentd-runtime-hand") + ":1";
+    const auto user = unique_name("agentdrt-user");
+    Cleanup cleanup([&] {
+        run({"docker", "rm", "-f", user});
+        const auto refs = run({"docker", "image", "ls", "--digests", "--format",
+                               "{{.Repository}}@{{.Digest}}", repo});
+        run({"docker", "rmi", tagged, hand});
+        std::istringstream lines(refs.out);
+        for (std::string ref; std::getline(lines, ref);) {
+            run({"docker", "rmi", ref});
+        }
+    });
+    // An image of its own: containers of other tests use the shared test image.
+    run_ok({"docker", "build", "-q", "-t", tagged, "-"},
+           "FROM " + image + "\nLABEL agentd.test=\"" + repo + "\"\n");
+    run_ok({"docker", "push", tagged});
+    const auto pinned =
+        run_ok({"docker", "image", "inspect", "--format", "{{index .RepoDigests 0}}", tagged});
+    run_ok({"docker", "rmi", tagged});
+    sys::CurlHttpClient http;
+    DockerEngine engine(http);
+    REQUIRE(engine.pull(pinned, std::nullopt, {}).ok());
+
+    // a container (even a stopped one) uses it: kept
+    run_ok({"docker", "create", "--name", user, pinned});
+    CHECK(engine.remove_image(pinned).value() == ImageRemoval::InUse);
+    CHECK(engine.has_image(pinned).value());
+    run_ok({"docker", "rm", user});
+    // another name for the same image (a hand-made tag) keeps the image under that name
+    run_ok({"docker", "tag", pinned, hand});
+    CHECK(engine.remove_image(pinned).value() == ImageRemoval::Removed);
+    CHECK_FALSE(engine.has_image(pinned).value());
+    CHECK(engine.has_image(hand).value());
+    CHECK(engine.remove_image(pinned).value() == ImageRemoval::Gone);
+    CHECK_FALSE(engine.remove_image("bad ref").ok());
+}

@@ -387,6 +387,53 @@ TEST_CASE("sqlite store: stack state defaults and round-trips", "[state]") {
     CHECK_FALSE(store.stack_state("api").paused);
 }
 
+TEST_CASE("sqlite store: drift and retention columns are written by their own writers",
+          "[state][drift][retention]") {
+    testing::TempDir tmp;
+    SqliteStore store(tmp.path() / "state.db");
+    CHECK_FALSE(store.stack_state("web").kept_releases);
+    CHECK_FALSE(store.stack_state("web").offline_releases);
+    store.record_poll("web", {at_ms(1'763'800'000'000), "ok", "", "", "web: no container"}, "");
+    store.record_retention("web", 3, 2);
+    store.set_control("web", true, std::nullopt);
+    auto s = store.stack_state("web");
+    CHECK(s.last_poll.drift == "web: no container");
+    CHECK(s.kept_releases == 3);
+    CHECK(s.offline_releases == 2);
+    CHECK(s.paused);
+    // the next poll's record keeps retention's columns, and clears the drift it did not find
+    store.record_poll("web", {at_ms(1'763'800'060'000), "ok", "", "", ""}, "");
+    s = store.stack_state("web");
+    CHECK(s.last_poll.drift.empty());
+    CHECK(s.offline_releases == 2);
+    // save_stack_state writes them all
+    s.kept_releases = 1;
+    s.offline_releases = 0;
+    store.save_stack_state(s);
+    CHECK(store.stack_state("web").offline_releases == 0);
+}
+
+TEST_CASE("sqlite store: the images agentd pulled are remembered per stack, forgotten at once",
+          "[state][retention]") {
+    testing::TempDir tmp;
+    SqliteStore store(tmp.path() / "state.db");
+    const std::string a = "127.0.0.1:5000/web@sha256:" + std::string(64, 'a');
+    const std::string b = "127.0.0.1:5000/web@sha256:" + std::string(64, 'b');
+    store.remember_pull("web", a);
+    store.remember_pull("web", a);  // pulled again: one row
+    store.remember_pull("api", a);
+    store.remember_pull("web", b);
+    auto pulled = store.pulled_images();
+    REQUIRE(pulled.size() == 3);
+    CHECK(pulled[0].stack == "web");
+    CHECK(pulled[0].reference == a);
+    CHECK(pulled[2].reference == b);
+    store.forget_pull(a);  // gone from the host: for every stack
+    pulled = store.pulled_images();
+    REQUIRE(pulled.size() == 1);
+    CHECK(pulled[0].reference == b);
+}
+
 TEST_CASE("sqlite store: bad releases are marked per stack and cleared", "[state]") {
     testing::TempDir tmp;
     SqliteStore store(tmp.path() / "state.db");
