@@ -528,18 +528,11 @@ def cmd_mkrepos(directory, spec_file):
     print(json.dumps(revisions))
 
 
-def services_cache_key(revision, tag, env):
-    """The key under which agentd caches a revision's services (Reconciler::services_at in
-    agent/deploy/reconciler.cpp, for a git stack with compose's default file names)."""
-    text = f"{revision}\n{tag}\n"
-    for name in sorted(env):
-        text += f"{name}={env[name]}\n"
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def agentd_env(revision, tag=""):
-    version = tag[1:] if tag.startswith("v") else tag
-    return {"AGENTD_COMMIT": revision, "AGENTD_TAG": tag, "AGENTD_VERSION": version}
+def services_cache_key(revision, tag):
+    """The key under which agentd caches a revision's services (Reconciler::services_key in
+    agent/deploy/reconciler.cpp, for a git stack without env files and with compose's default
+    file names)."""
+    return hashlib.sha256(f"{revision}\n{tag}\n".encode()).hexdigest()
 
 
 def migrations_sql(migrations_cpp):
@@ -599,26 +592,40 @@ def cmd_seed(db_path, migrations_cpp, state_dir, spec_file):
             write_services_cache(state_dir, current)
 
 
-# ServicesCache::k_format (agent/deploy/services_cache.h).
-SERVICES_CACHE_FORMAT = 2
+def services_cache_format():
+    """ServicesCache::k_format, read from agent/deploy/services_cache.h: agentd ignores a cache
+    file of another format (and would run `compose config` for every seeded stack)."""
+    header = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "agent", "deploy",
+                          "services_cache.h")
+    with open(header) as f:
+        match = re.search(r"k_format\s*=\s*(\d+)", f.read())
+    if not match:
+        sys.exit(f"bench: no k_format in {header}")
+    return int(match.group(1))
 
 
 def cache_path(state_dir, stack):
     return os.path.join(state_dir, "meta", stack, "services.json")
 
 
-def write_services_cache(state_dir, current):
+def services_cache_text(current):
+    """The services cache of a seeded stack, as agentd writes it after its first `compose
+    config` (without the inputs, which only a new revision needs)."""
     services = []
     for name, image in sorted(current["images"].items()):
         tagged = image.split("@", 1)[0]  # the compose file names the image by tag
         services.append({"name": name, "image": tagged, "build": False,
-                         "restart": current.get("restart", "")})
-    entry = {"key": services_cache_key(current["revision"], "", agentd_env(current["revision"])),
+                         "restart": current.get("restart", ""), "profiles": []})
+    entry = {"key": services_cache_key(current["revision"], ""),
              "services": services}
+    return json.dumps({"format": services_cache_format(), "entries": [entry]})
+
+
+def write_services_cache(state_dir, current):
     path = cache_path(state_dir, current["stack"])
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
-        json.dump({"format": SERVICES_CACHE_FORMAT, "entries": [entry]}, f)
+        f.write(services_cache_text(current))
 
 
 def cmd_check_seeded(db_path, state_dir, spec_file):
@@ -640,9 +647,10 @@ def cmd_check_seeded(db_path, state_dir, spec_file):
         if poll != ("ok", ""):
             problems.append(f"{stack}: last poll {poll}")
         with open(cache_path(state_dir, stack)) as f:
-            if len(json.load(f).get("entries", [])) != 1:
-                problems.append(f"{stack}: agentd added to the services cache (the seeded key "
-                                "did not match: see services_cache_key)")
+            if f.read() != services_cache_text(current):
+                problems.append(f"{stack}: agentd rewrote the services cache (it ran `compose "
+                                "config`: the seeded key or format did not match, see "
+                                "services_cache_key and services_cache_format)")
     if problems:
         sys.exit("bench: the seeded state was not taken as is:\n  " + "\n  ".join(problems[:10]))
     print(json.dumps({"stacks": len(spec["current"])}))

@@ -23,6 +23,8 @@ constexpr const char* k_release_info = "agentd_release_info";
 constexpr const char* k_last_success = "agentd_last_successful_deploy_timestamp_seconds";
 constexpr const char* k_last_poll = "agentd_last_poll_timestamp_seconds";
 constexpr const char* k_stack_paused = "agentd_stack_paused";
+constexpr const char* k_stack_drifted = "agentd_stack_drifted";
+constexpr const char* k_offline_releases = "agentd_releases_restorable_offline";
 
 template <typename Rep, typename Period>
 double seconds(std::chrono::duration<Rep, Period> d) {
@@ -100,6 +102,16 @@ AgentdMetrics::AgentdMetrics(sys::TimePoint started) {
                        {}});
     m_metrics.declare(
         {k_stack_paused, "1 when a stack is paused or pinned, else 0.", T::Gauge, {"stack"}, {}});
+    m_metrics.declare({k_stack_drifted,
+                       "1 when the last poll found a stack's containers differ from its release.",
+                       T::Gauge,
+                       {"stack"},
+                       {}});
+    m_metrics.declare({k_offline_releases,
+                       "Of the releases kept for rollback, how many have every image on the host.",
+                       T::Gauge,
+                       {"stack"},
+                       {}});
     m_metrics.set(k_build_info, {sys::k_version}, 1);
     m_metrics.set(k_start_time, {}, unix_seconds(started));
 }
@@ -156,6 +168,12 @@ std::string AgentdMetrics::render(const std::vector<StackStatus>& stacks) const 
         }
         const bool held = s.stack_state.paused || s.stack_state.pinned.has_value();
         computed.push_back({k_stack_paused, {s.name}, held ? 1.0 : 0.0});
+        computed.push_back(
+            {k_stack_drifted, {s.name}, s.stack_state.last_poll.drift.empty() ? 0.0 : 1.0});
+        if (s.stack_state.offline_releases) {
+            computed.push_back(
+                {k_offline_releases, {s.name}, static_cast<double>(*s.stack_state.offline_releases)});
+        }
     }
     return m_metrics.render(computed);
 }

@@ -291,7 +291,7 @@ sys::Result<void> DockerEngine::pull(const std::string& reference,
     return {};
 }
 
-sys::Result<bool> DockerEngine::has_image(const std::string& reference) {
+sys::Result<std::string> DockerEngine::image_id(const std::string& reference) {
     if (!valid_reference(reference)) {
         return sys::Error::invalid(fmt::format("image: invalid reference \"{}\"", reference));
     }
@@ -301,13 +301,26 @@ sys::Result<bool> DockerEngine::has_image(const std::string& reference) {
             fmt::format("inspect image {}: {}", reference, response.error().message));
     }
     if (response->status == 404) {
-        return false;
+        return std::string();
     }
     if (response->status != 200) {
         return sys::Error::failed(
             fmt::format("inspect image {}: {}", reference, engine_message(*response)));
     }
-    return true;
+    auto id = string_at(json::parse(response->body, nullptr, false), json::json_pointer("/Id"));
+    if (id.empty()) {
+        return sys::Error::failed(
+            fmt::format("inspect image {}: the engine's answer has no image id", reference));
+    }
+    return id;
+}
+
+sys::Result<bool> DockerEngine::has_image(const std::string& reference) {
+    auto id = image_id(reference);
+    if (!id) {
+        return id.error();
+    }
+    return !id->empty();
 }
 
 sys::Result<void> DockerEngine::remove_container(const std::string& id) {
@@ -391,29 +404,17 @@ sys::Result<std::vector<ContainerSummary>> DockerEngine::list_containers(
 }
 
 sys::Result<ImageRemoval> DockerEngine::remove_image(const std::string& reference) {
-    if (!valid_reference(reference)) {
-        return sys::Error::invalid(fmt::format("image: invalid reference \"{}\"", reference));
-    }
     // The engine untags a reference even when a container uses its image (only the image's
     // last name is protected), so the containers are asked first: those created from the
     // image, by its id.
-    auto image = call("GET", fmt::format("/images/{}/json", reference));
-    if (!image) {
-        return sys::Error::failed(
-            fmt::format("inspect image {}: {}", reference, image.error().message));
+    const auto id = image_id(reference);
+    if (!id) {
+        return id.error();
     }
-    if (image->status == 404) {
+    if (id->empty()) {
         return ImageRemoval::Gone;
     }
-    const auto id = image->status == 200
-                        ? string_at(json::parse(image->body, nullptr, false), json::json_pointer("/Id"))
-                        : std::string();
-    if (id.empty()) {
-        return sys::Error::failed(fmt::format("inspect image {}: {}", reference,
-                                              image->status == 200 ? "no image id in the answer"
-                                                                   : engine_message(*image)));
-    }
-    const json filters = {{"ancestor", {id}}};
+    const json filters = {{"ancestor", {*id}}};
     auto users = call("GET", "/containers/json?all=1&limit=1&filters=" +
                                  sys::url_encode(filters.dump()));
     if (!users || users->status != 200) {

@@ -43,6 +43,8 @@ public:
     sys::Result<std::string> api_version();
 
 private:
+    /// GET /images/REFERENCE/json's image id; "" when there is no such image.
+    sys::Result<std::string> image_id(const std::string& reference);
     /// GET /containers/json for `project`'s containers: a JSON array.
     sys::Result<nlohmann::json> listing(const std::string& project);
     sys::Result<sys::HttpResponse> call(const std::string& method, const std::string& path,

@@ -87,10 +87,17 @@ TEST_CASE("agentd metrics: the release each stack runs, read when scraped", "[da
     shop.name = "shop";
     shop.current = deployment(1, model::Status::Succeeded, 42s);
     shop.stack_state.last_poll.at = k_t0 + 100s;
+    shop.stack_state.last_poll.drift = "web: no container";
+    shop.stack_state.kept_releases = 3;
+    shop.stack_state.offline_releases = 2;
     StackStatus blog;
     blog.name = "blog";
     blog.stack_state.paused = true;
     const auto text = m.render({shop, blog});
+    CHECK(has_line(text, "agentd_stack_drifted{stack=\"shop\"} 1"));
+    CHECK(has_line(text, "agentd_stack_drifted{stack=\"blog\"} 0"));
+    CHECK(has_line(text, "agentd_releases_restorable_offline{stack=\"shop\"} 2"));
+    CHECK(text.find("agentd_releases_restorable_offline{stack=\"blog\"") == std::string::npos);
     CHECK(has_line(text, "agentd_release_info{stack=\"shop\",revision=\"" + std::string(40, 'a') +
                              "\",tag=\"v1.2.0\"} 1"));
     CHECK(has_line(text,
