@@ -582,12 +582,7 @@ TEST_CASE("compose: up runs a service pinned to a registry digest",
     const auto tagged = repo + ":1";
     // Declared before the project, so it runs after `down` removed the containers.
     Cleanup images([&] {
-        const auto refs = run({"docker", "image", "ls", "--digests", "--format",
-                               "{{.Repository}}@{{.Digest}}", repo});
-        std::istringstream lines(refs.out);
-        for (std::string ref; std::getline(lines, ref);) {
-            run({"docker", "rmi", ref});
-        }
+        remove_digests_of(repo);
     });
     LiveProject live;
     run_ok({"docker", "tag", image, tagged});

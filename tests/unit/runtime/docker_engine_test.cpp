@@ -347,13 +347,8 @@ TEST_CASE("engine: pull by digest from a registry, and a missing digest fails cl
     const auto repo = registry + "/" + unique_name("agentd-runtime-pull");
     const auto tagged = repo + ":1";
     Cleanup cleanup([&] {
-        const auto refs = run({"docker", "image", "ls", "--digests", "--format",
-                               "{{.Repository}}@{{.Digest}}", repo});
         run({"docker", "rmi", tagged});
-        std::istringstream lines(refs.out);
-        for (std::string ref; std::getline(lines, ref);) {
-            run({"docker", "rmi", ref});
-        }
+        remove_digests_of(repo);
     });
     run_ok({"docker", "tag", image, tagged});
     run_ok({"docker", "push", tagged});
@@ -390,13 +385,8 @@ TEST_CASE("engine: pulling a multi-platform index digest runs the host's platfor
     const auto host_tag = repo + ":host";
     const auto other_tag = repo + ":other";
     Cleanup cleanup([&] {
-        const auto refs = run({"docker", "image", "ls", "--digests", "--format",
-                               "{{.Repository}}@{{.Digest}}", repo});
         run({"docker", "rmi", host_tag, other_tag});
-        std::istringstream lines(refs.out);
-        for (std::string ref; std::getline(lines, ref);) {
-            run({"docker", "rmi", ref});
-        }
+        remove_digests_of(repo);
     });
     run_ok({"docker", "tag", base, host_tag});
     const auto container = run_ok({"docker", "create", base});
@@ -542,13 +532,8 @@ TEST_CASE("engine: remove_image removes a reference, never one in use, never for
     const auto user = unique_name("agentdrt-user");
     Cleanup cleanup([&] {
         run({"docker", "rm", "-f", user});
-        const auto refs = run({"docker", "image", "ls", "--digests", "--format",
-                               "{{.Repository}}@{{.Digest}}", repo});
         run({"docker", "rmi", tagged, hand});
-        std::istringstream lines(refs.out);
-        for (std::string ref; std::getline(lines, ref);) {
-            run({"docker", "rmi", ref});
-        }
+        remove_digests_of(repo);
     });
     // An image of its own: containers of other tests use the shared test image.
     run_ok({"docker", "build", "-q", "-t", tagged, "-"},

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -69,6 +70,17 @@ inline std::string test_registry() {
         FAIL("AGENTD_TEST_REGISTRY is not set (host:port of the test registry)");
     }
     return address;
+}
+
+/// Removes every local image of repository `repo` by digest (`docker rmi REPO@DIGEST`), as a
+/// test that pushed and pulled it leaves them.
+inline void remove_digests_of(const std::string& repo) {
+    const auto refs = run({"docker", "image", "ls", "--digests", "--format",
+                           "{{.Repository}}@{{.Digest}}", repo});
+    std::istringstream lines(refs.out);
+    for (std::string ref; std::getline(lines, ref);) {
+        run({"docker", "rmi", ref});
+    }
 }
 
 /// A name unique to this test process, for containers, projects and repositories.
