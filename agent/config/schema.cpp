@@ -21,14 +21,14 @@ namespace {
 
 // The keys valid at each place; "did you mean" picks from the same lists.
 constexpr std::string_view k_defaults_keys[] = {
-    "compose_files", "env_file",     "env_files", "poll_interval", "image_wait",
-    "health",        "on_failure",   "approval",  "no_downgrade",  "min_age",
+    "compose_files", "env_file",      "env_files", "poll_interval", "image_wait",
+    "health",        "on_failure",    "approval",  "no_downgrade",  "min_age",
     "window",        "keep_releases", "drift"};
 constexpr std::string_view k_stack_keys[] = {
-    "name",          "git",        "dir",    "compose_files", "env_file",     "env_files",
-    "poll_interval", "image_wait", "health", "on_failure",    "approval",     "images",
-    "no_downgrade",  "verify",     "hooks",  "min_age",       "window",       "keep_releases",
-    "drift"};
+    "name",      "git",           "dir",           "compose_files", "env_file",
+    "env_files", "poll_interval", "image_wait",    "health",        "on_failure",
+    "approval",  "images",        "no_downgrade",  "verify",        "hooks",
+    "min_age",   "window",        "keep_releases", "drift"};
 constexpr std::string_view k_policy_keys[] = {"semver", "regex", "order"};
 constexpr std::string_view k_image_keys[] = {"semver", "regex", "order", "verify"};
 constexpr std::string_view k_verify_keys[] = {"cosign"};
@@ -49,8 +49,8 @@ constexpr std::string_view k_registry_keys[] = {"host", "username", "password_fi
 constexpr std::string_view k_not_yet = k_not_supported_yet;
 constexpr std::string_view k_per_stack = "is set per stack and cannot be a default";
 constexpr RefusedKey k_defaults_refused[] = {
-    {"name", k_per_stack}, {"git", k_per_stack},    {"dir", k_per_stack},  {"images", k_per_stack},
-    {"verify", k_not_yet}, {"hooks", k_per_stack},
+    {"name", k_per_stack},   {"git", k_per_stack},  {"dir", k_per_stack},
+    {"images", k_per_stack}, {"verify", k_not_yet}, {"hooks", k_per_stack},
 };
 
 constexpr const char* k_default_git_username = "x-access-token";

@@ -171,8 +171,9 @@ std::string AgentdMetrics::render(const std::vector<StackStatus>& stacks) const 
         computed.push_back(
             {k_stack_drifted, {s.name}, s.stack_state.last_poll.drift.empty() ? 0.0 : 1.0});
         if (s.stack_state.offline_releases) {
-            computed.push_back(
-                {k_offline_releases, {s.name}, static_cast<double>(*s.stack_state.offline_releases)});
+            computed.push_back({k_offline_releases,
+                                {s.name},
+                                static_cast<double>(*s.stack_state.offline_releases)});
         }
     }
     return m_metrics.render(computed);

@@ -400,10 +400,9 @@ json to_json(const StackStatus& s) {
           {"revision", or_null(st.last_poll.revision)}}},
         {"candidate", or_null(st.candidate)},
         {"drift", or_null(st.last_poll.drift)},
-        {"releases",
-         st.kept_releases ? json{{"kept", *st.kept_releases},
-                                 {"offline", st.offline_releases.value_or(0)}}
-                          : json(nullptr)},
+        {"releases", st.kept_releases ? json{{"kept", *st.kept_releases},
+                                             {"offline", st.offline_releases.value_or(0)}}
+                                      : json(nullptr)},
         {"waiting",
          s.waiting ? json{{"deployment", s.waiting->deployment},
                           {"reason", s.waiting->reason},

@@ -50,7 +50,8 @@ std::vector<std::string> find_drift(const std::vector<ExpectedService>& expected
                 out.push_back(fmt::format(
                     "{}: container {} has another compose configuration than the release's",
                     service.name, c.name));
-            } else if (stopped(c) && !(service.may_exit && c.state == "exited" && c.exit_code == 0)) {
+            } else if (stopped(c) &&
+                       !(service.may_exit && c.state == "exited" && c.exit_code == 0)) {
                 out.push_back(fmt::format(
                     "{}: container {} is {}{}", service.name, c.name, c.state,
                     c.state == "exited" ? fmt::format(" ({})", c.exit_code) : std::string()));
@@ -62,9 +63,9 @@ std::vector<std::string> find_drift(const std::vector<ExpectedService>& expected
     }
     for (const auto& c : containers) {
         if (!c.one_off && names.count(c.service) == 0) {
-            out.push_back(fmt::format("container {} ({}) is not part of the release", c.name,
-                                      c.service.empty() ? "no service label"
-                                                        : "service " + c.service));
+            out.push_back(
+                fmt::format("container {} ({}) is not part of the release", c.name,
+                            c.service.empty() ? "no service label" : "service " + c.service));
         }
     }
     return out;

@@ -755,8 +755,9 @@ CycleResult Reconciler::roll_back(const config::Stack& stack, model::Deployment&
     d.reason = failure.verdict() ? failure.why : failure.why + " (transient: retried)";
     if (reapplied) {
         event(d, d.phase, d.reason);
-        return finish(d, model::Status::Failed,
-                      d.reason + " (it re-applied the current release: nothing earlier to restore)");
+        return finish(
+            d, model::Status::Failed,
+            d.reason + " (it re-applied the current release: nothing earlier to restore)");
     }
     if (stack.on_failure == config::OnFailure::Stop) {
         event(d, d.phase, d.reason);

@@ -125,8 +125,8 @@ bool Reconciler::runs_current(const config::Stack& stack, const model::Deploymen
         if (d.trigger == model::Trigger::Drift && d.release == current.release) {
             continue;  // a heal that failed re-applied the current release itself
         }
-        if (d.status == model::Status::Failed && d.phase != "plan" && d.phase != "pull" &&
-            d.phase != "pre_deploy" && d.phase != "verify") {
+        if (d.status == model::Status::Failed &&
+            (applied_yet(d) || d.phase == "rollback" || d.phase == "on_rollback")) {
             return false;  // applied, then left (on_failure: stop) or not restored
         }
     }
@@ -145,10 +145,8 @@ void Reconciler::remember_config_hashes(const config::Stack& stack, const model:
 
 void Reconciler::retain(const config::Stack& stack, model::Deployment& d) {
     const auto own = m_s.store.history(stack.name, k_retention_history);
-    auto all = own;
-    const auto everyone = m_s.store.history("", k_retention_history);
-    all.insert(all.end(), everyone.begin(), everyone.end());
-    const auto keep = kept_images(all, stack.name, stack.keep_releases);
+    const auto keep = kept_images(own, m_s.store.history("", k_retention_history), stack.name,
+                                  stack.keep_releases);
     std::vector<std::string> removed;
     for (const auto& pulled : m_s.store.pulled_images()) {
         if (pulled.stack != stack.name || keep.count(pulled.reference) > 0) {

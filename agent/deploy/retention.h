@@ -16,9 +16,11 @@ namespace agentd::deploy {
 std::vector<model::Release> kept_releases(const std::vector<model::Deployment>& history, int keep);
 
 /// The images ("name@sha256:...", as pulled) that retention keeps for `stack`: those of its
-/// kept releases, and those of every deployment in `all` (every stack's, newest first) that may
-/// run again: another stack's that passed the gate, any stack's waiting or in progress.
-std::set<std::string> kept_images(const std::vector<model::Deployment>& all,
+/// kept releases (from `own`, the stack's deployments newest first), and those of every
+/// deployment in `all` (every stack's) that may run again: another stack's that passed the
+/// gate, any stack's waiting or in progress.
+std::set<std::string> kept_images(const std::vector<model::Deployment>& own,
+                                  const std::vector<model::Deployment>& all,
                                   const std::string& stack, int keep);
 
 }  // namespace agentd::deploy

@@ -32,7 +32,8 @@ std::string to_string(Kind kind);
 std::optional<Kind> parse_kind(const std::string& text);
 /// Every kind, in the order above.
 const std::vector<Kind>& all_kinds();
-/// Rolled back, rejected, failed, waiting, poll failing, drifted: a problem a later success resolves.
+/// Rolled back, rejected, failed, waiting, poll failing, drifted: a problem a later success
+/// resolves.
 bool is_problem(Kind kind);
 
 struct Notification {

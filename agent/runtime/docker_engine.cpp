@@ -388,8 +388,8 @@ sys::Result<std::vector<ContainerSummary>> DockerEngine::list_containers(
         c.service = string_at(entry, json::json_pointer("/Labels/com.docker.compose.service"));
         c.config_hash =
             string_at(entry, json::json_pointer("/Labels/com.docker.compose.config-hash"));
-        c.one_off = string_at(entry, json::json_pointer("/Labels/com.docker.compose.oneoff")) ==
-                    "True";
+        c.one_off =
+            string_at(entry, json::json_pointer("/Labels/com.docker.compose.oneoff")) == "True";
         // The listing says the exit status only in its text: "Exited (137) 5 seconds ago".
         const auto status = string_at(entry, json::json_pointer("/Status"));
         if (c.state == "exited") {
@@ -415,12 +415,12 @@ sys::Result<ImageRemoval> DockerEngine::remove_image(const std::string& referenc
         return ImageRemoval::Gone;
     }
     const json filters = {{"ancestor", {*id}}};
-    auto users = call("GET", "/containers/json?all=1&limit=1&filters=" +
-                                 sys::url_encode(filters.dump()));
+    auto users =
+        call("GET", "/containers/json?all=1&limit=1&filters=" + sys::url_encode(filters.dump()));
     if (!users || users->status != 200) {
-        return sys::Error::failed(fmt::format(
-            "list containers of image {}: {}", reference,
-            users ? engine_message(*users) : users.error().message));
+        return sys::Error::failed(
+            fmt::format("list containers of image {}: {}", reference,
+                        users ? engine_message(*users) : users.error().message));
     }
     const auto listed = json::parse(users->body, nullptr, false);
     if (!listed.is_array() || !listed.empty()) {

@@ -282,7 +282,8 @@ model::StackState SqliteStore::stack_state(const std::string& stack) {
 
 void SqliteStore::save_stack_state(const model::StackState& s) {
     Transaction tx(m_connection.statements(), Transaction::Mode::Write);
-    m_connection.statements().get(sql::k_save_stack_state)
+    m_connection.statements()
+        .get(sql::k_save_stack_state)
         .bind(1, s.stack)
         .bind(2, std::int64_t{s.paused ? 1 : 0})
         .bind_optional(3, s.pinned)
@@ -292,11 +293,10 @@ void SqliteStore::save_stack_state(const model::StackState& s) {
         .bind(7, s.candidate)
         .bind(8, s.last_poll.revision)
         .bind(9, s.last_poll.drift)
-        .bind_optional(10, s.kept_releases ? std::optional<std::int64_t>(*s.kept_releases)
-                                           : std::nullopt)
-        .bind_optional(11, s.offline_releases
-                               ? std::optional<std::int64_t>(*s.offline_releases)
-                               : std::nullopt)
+        .bind_optional(
+            10, s.kept_releases ? std::optional<std::int64_t>(*s.kept_releases) : std::nullopt)
+        .bind_optional(11, s.offline_releases ? std::optional<std::int64_t>(*s.offline_releases)
+                                              : std::nullopt)
         .run();
     tx.commit();
 }
@@ -304,7 +304,8 @@ void SqliteStore::save_stack_state(const model::StackState& s) {
 void SqliteStore::record_poll(const std::string& stack, const model::LastPoll& poll,
                               const std::string& candidate) {
     Transaction tx(m_connection.statements(), Transaction::Mode::Write);
-    m_connection.statements().get(sql::k_record_poll)
+    m_connection.statements()
+        .get(sql::k_record_poll)
         .bind(1, stack)
         .bind_optional(2, to_ms(poll.at))
         .bind(3, poll.result)
@@ -318,7 +319,8 @@ void SqliteStore::record_poll(const std::string& stack, const model::LastPoll& p
 
 void SqliteStore::record_retention(const std::string& stack, int kept, int offline) {
     Transaction tx(m_connection.statements(), Transaction::Mode::Write);
-    m_connection.statements().get(sql::k_record_retention)
+    m_connection.statements()
+        .get(sql::k_record_retention)
         .bind(1, stack)
         .bind(2, std::int64_t{kept})
         .bind(3, std::int64_t{offline})
@@ -328,7 +330,8 @@ void SqliteStore::record_retention(const std::string& stack, int kept, int offli
 
 void SqliteStore::remember_pull(const std::string& stack, const std::string& reference) {
     Transaction tx(m_connection.statements(), Transaction::Mode::Write);
-    m_connection.statements().get(sql::k_remember_pull)
+    m_connection.statements()
+        .get(sql::k_remember_pull)
         .bind(1, stack)
         .bind(2, reference)
         .bind(3, to_ms(std::chrono::system_clock::now()))

@@ -361,7 +361,8 @@ public:
             c.service = service;
             c.image = image;
             c.state = stopped_by_engine ? "exited" : "running";
-            c.config_hash = config_hashes.count(service) ? config_hashes[service] : "hash-" + service;
+            c.config_hash =
+                config_hashes.count(service) ? config_hashes[service] : "hash-" + service;
             out.push_back(c);
         }
         for (const auto& e : extra_containers) {

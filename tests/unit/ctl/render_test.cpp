@@ -103,8 +103,8 @@ TEST_CASE("render: status shows drift and how many kept releases restore offline
     CHECK(entry["drift"] == "web: no container");
     CHECK(entry["releases"] == json::parse(R"({"kept": 3, "offline": 2})"));
     const std::string notes = "DRIFT: web: no container, 2 of 3 kept releases restorable offline\n";
-    const std::string out = ctl::render_status(json{{"stacks", {entry}}},
-                                               k_sample.started_at + 160s);
+    const std::string out =
+        ctl::render_status(json{{"stacks", {entry}}}, k_sample.started_at + 160s);
     CHECK(out.substr(out.size() - notes.size()) == notes);
 }
 

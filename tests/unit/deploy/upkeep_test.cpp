@@ -122,8 +122,7 @@ TEST_CASE("drift: config hashes are remembered per deployment", "[drift]") {
     std::filesystem::remove_all(file.parent_path());
 }
 
-TEST_CASE("retention: the newest different releases that passed the gate are kept",
-          "[retention]") {
+TEST_CASE("retention: the newest different releases that passed the gate are kept", "[retention]") {
     // newest first, as the store's history
     const std::vector<model::Deployment> history{
         deployment(6, "shop", Status::Succeeded, '5'),
@@ -144,7 +143,7 @@ TEST_CASE("retention: the newest different releases that passed the gate are kep
     all.push_back(deployment(7, "blog", Status::Superseded, '1'));  // another stack ran it
     all.push_back(deployment(8, "blog", Status::Failed, '9'));
     all.push_back(deployment(9, "shop", Status::Waiting, '8'));  // pulled, waits for approval
-    const auto images = deploy::kept_images(all, "shop", 2);
+    const auto images = deploy::kept_images(history, all, "shop", 2);
     CHECK(images == std::set<std::string>{k_web + "@" + digest('5'), k_web + "@" + digest('3'),
                                           k_web + "@" + digest('1'), k_web + "@" + digest('8')});
 }
@@ -188,8 +187,7 @@ TEST_CASE("drift: a configuration changed by hand is found by its config hash", 
           "web: container shop_web_1 has another compose configuration than the release's");
 }
 
-TEST_CASE("drift: heal re-applies the current release through the gate, without hooks",
-          "[drift]") {
+TEST_CASE("drift: heal re-applies the current release through the gate, without hooks", "[drift]") {
     Fixture f;
     f.stack.drift = config::Drift::Heal;
     f.stack.hooks.pre_deploy = {{"migrate", 90s}};
@@ -250,8 +248,7 @@ TEST_CASE("drift: not compared while a failed release is left running", "[drift]
     CHECK_FALSE(r.drift.has_value());
 }
 
-TEST_CASE("retention: images agentd pulled that no kept release names are removed",
-          "[retention]") {
+TEST_CASE("retention: images agentd pulled that no kept release names are removed", "[retention]") {
     Fixture f;
     f.stack.keep_releases = 2;
     // on the host before agentd: never removed, even once no release uses it

@@ -581,9 +581,7 @@ TEST_CASE("compose: up runs a service pinned to a registry digest",
     const auto repo = registry + "/" + unique_name("agentd-runtime-compose");
     const auto tagged = repo + ":1";
     // Declared before the project, so it runs after `down` removed the containers.
-    Cleanup images([&] {
-        remove_digests_of(repo);
-    });
+    Cleanup images([&] { remove_digests_of(repo); });
     LiveProject live;
     run_ok({"docker", "tag", image, tagged});
     run_ok({"docker", "push", tagged});

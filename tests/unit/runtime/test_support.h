@@ -75,8 +75,8 @@ inline std::string test_registry() {
 /// Removes every local image of repository `repo` by digest (`docker rmi REPO@DIGEST`), as a
 /// test that pushed and pulled it leaves them.
 inline void remove_digests_of(const std::string& repo) {
-    const auto refs = run({"docker", "image", "ls", "--digests", "--format",
-                           "{{.Repository}}@{{.Digest}}", repo});
+    const auto refs = run(
+        {"docker", "image", "ls", "--digests", "--format", "{{.Repository}}@{{.Digest}}", repo});
     std::istringstream lines(refs.out);
     for (std::string ref; std::getline(lines, ref);) {
         run({"docker", "rmi", ref});
