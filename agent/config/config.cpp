@@ -315,6 +315,11 @@ sys::Result<CosignKeyless> CosignKeyless::make(std::string_view identity, std::s
     return out;
 }
 
+bool BlueGreen::is_slot_service(const std::string& service) const {
+    return std::any_of(services.begin(), services.end(),
+                       [&](const SlotService& s) { return s.name == service; });
+}
+
 const ImageVerify* Stack::verify_for(const std::string& service) const {
     if (const auto it = image_verify.find(service); it != image_verify.end()) {
         return &it->second;

@@ -134,6 +134,40 @@ enum class Approval { Auto, Manual };
 /// `drift:` what a poll does when the containers differ from the current release: warn
 /// reports it (status, notifications); heal also re-applies the release through the gate.
 enum class Drift { Warn, Heal };
+/// `strategy:` how a release replaces the running one: recreate (compose up in place) or
+/// blue_green (the slot services in the idle one of two compose projects, then a proxy switch).
+enum class Strategy { Recreate, BlueGreen };
+
+/// A service deployed in slots, and the container port the proxy sends its traffic to.
+struct SlotService {
+    std::string name;
+    int port = 80;
+    bool operator==(const SlotService&) const = default;
+};
+
+/// `blue_green.proxy`: nginx on the host, told about the active slot through an upstream file
+/// agentd owns (included by the admin's nginx configuration in its http block).
+struct ProxyConfig {
+    std::filesystem::path upstream_file;
+    std::vector<std::string> test = {"nginx", "-t"};
+    std::vector<std::string> reload = {"nginx", "-s", "reload"};
+    /// The master's pid file: a reload took when the master has a worker it did not have.
+    std::filesystem::path pid_file = "/run/nginx.pid";
+    bool operator==(const ProxyConfig&) const = default;
+};
+
+/// `blue_green:` (with `strategy: blue_green`).
+struct BlueGreen {
+    std::vector<SlotService> services;
+    ProxyConfig proxy;
+    /// The old slot keeps running this long after a switch: a rollback inside it is a switch.
+    sys::Duration keep_old_for = std::chrono::minutes(10);
+    /// At least this long between a switch and stopping the slot it left (requests in flight).
+    sys::Duration drain = std::chrono::seconds(5);
+    /// After the switch, the health gate through the proxy (health.http as written) this long.
+    sys::Duration soak = std::chrono::seconds(10);
+    bool is_slot_service(const std::string& service) const;
+};
 
 struct Stack {
     std::string name;
@@ -162,6 +196,8 @@ struct Stack {
     /// `agentctl sync` or `approve` deploys outside it.
     std::optional<policy::Window> window;
     Drift drift = Drift::Warn;
+    Strategy strategy = Strategy::Recreate;
+    std::optional<BlueGreen> blue_green;  ///< set exactly when strategy is blue_green
     /// `keep_releases:` the images of this many newest releases that passed the gate are kept
     /// locally (rollback needs no registry); older ones agentd pulled are removed.
     int keep_releases = 3;

@@ -5,6 +5,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -25,10 +26,14 @@ constexpr std::string_view k_defaults_keys[] = {
     "health",        "on_failure",    "approval",  "no_downgrade",  "min_age",
     "window",        "keep_releases", "drift"};
 constexpr std::string_view k_stack_keys[] = {
-    "name",      "git",           "dir",           "compose_files", "env_file",
-    "env_files", "poll_interval", "image_wait",    "health",        "on_failure",
-    "approval",  "images",        "no_downgrade",  "verify",        "hooks",
-    "min_age",   "window",        "keep_releases", "drift"};
+    "name",          "git",        "dir",       "compose_files", "env_file", "env_files",
+    "poll_interval", "image_wait", "health",    "on_failure",    "approval", "images",
+    "no_downgrade",  "verify",     "hooks",     "min_age",       "window",   "keep_releases",
+    "drift",         "strategy",   "blue_green"};
+constexpr std::string_view k_blue_green_keys[] = {"services", "proxy", "keep_old_for", "drain",
+                                                  "soak"};
+constexpr std::string_view k_proxy_keys[] = {"nginx", "upstream_file", "test", "reload",
+                                             "pid_file"};
 constexpr std::string_view k_policy_keys[] = {"semver", "regex", "order"};
 constexpr std::string_view k_image_keys[] = {"semver", "regex", "order", "verify"};
 constexpr std::string_view k_verify_keys[] = {"cosign"};
@@ -49,8 +54,9 @@ constexpr std::string_view k_registry_keys[] = {"host", "username", "password_fi
 constexpr std::string_view k_not_yet = k_not_supported_yet;
 constexpr std::string_view k_per_stack = "is set per stack and cannot be a default";
 constexpr RefusedKey k_defaults_refused[] = {
-    {"name", k_per_stack},   {"git", k_per_stack},  {"dir", k_per_stack},
-    {"images", k_per_stack}, {"verify", k_not_yet}, {"hooks", k_per_stack},
+    {"name", k_per_stack},     {"git", k_per_stack},        {"dir", k_per_stack},
+    {"images", k_per_stack},   {"verify", k_not_yet},       {"hooks", k_per_stack},
+    {"strategy", k_per_stack}, {"blue_green", k_per_stack},
 };
 
 constexpr const char* k_default_git_username = "x-access-token";
@@ -715,6 +721,158 @@ Hooks read_hooks(Reader& reader, const Entry& entry) {
     return hooks;
 }
 
+// A command as an argument vector: a non-empty list of non-empty strings (never a shell line).
+std::optional<std::vector<std::string>> read_argv(Reader& reader, const Entry& entry) {
+    if (!entry.value.IsSequence() || entry.value.size() == 0) {
+        reader.report(entry, "expected a command as a list of arguments, e.g. [nginx, -t]");
+        return std::nullopt;
+    }
+    std::vector<std::string> argv;
+    for (const Entry& item : reader.list(entry)) {
+        if (auto arg = reader.non_empty(item, "an argument")) {
+            argv.push_back(std::move(*arg));
+        }
+    }
+    return argv.size() == entry.value.size() ? std::optional(argv) : std::nullopt;
+}
+
+// `proxy: {nginx: host, upstream_file, test, reload, pid_file}`.
+ProxyConfig read_proxy(Reader& reader, const Entry& entry) {
+    ProxyConfig proxy;
+    const MapReader map(reader, entry, k_proxy_keys);
+    if (!map.is_map()) {
+        return proxy;
+    }
+    if (const auto e = map.get("nginx")) {
+        const auto where = reader.string(*e, "host");
+        if (where && *where != "host") {
+            reader.report(*e,
+                          fmt::format("expected host (nginx on this host), got \"{}\"", *where));
+        }
+    } else {
+        reader.report(entry, "missing required key \"nginx\" (nginx: host)");
+    }
+    if (const auto e = map.get("upstream_file")) {
+        if (const auto path = reader.absolute_path(*e)) {
+            proxy.upstream_file = *path;
+        }
+    } else {
+        reader.report(entry,
+                      "missing required key \"upstream_file\" (the file agentd writes, "
+                      "included by nginx's http block)");
+    }
+    if (const auto e = map.get("test")) {
+        proxy.test = read_argv(reader, *e).value_or(proxy.test);
+    }
+    if (const auto e = map.get("reload")) {
+        proxy.reload = read_argv(reader, *e).value_or(proxy.reload);
+    }
+    if (const auto e = map.get("pid_file")) {
+        if (const auto path = reader.absolute_path(*e)) {
+            proxy.pid_file = *path;
+        }
+    }
+    return proxy;
+}
+
+// `services: [web, "api:8080"]`: a compose service, and the container port the proxy uses
+// (80 when not given).
+std::optional<SlotService> read_slot_service(Reader& reader, const Entry& entry) {
+    const auto text = reader.non_empty(entry, "a service name, or NAME:PORT");
+    if (!text) {
+        return std::nullopt;
+    }
+    SlotService service;
+    const auto colon = text->find(':');
+    service.name = text->substr(0, colon);
+    // The name is part of nginx's upstream name, which has no ".".
+    if (!valid_service_name(service.name) || service.name.find('.') != std::string::npos) {
+        reader.report(entry, fmt::format("\"{}\" is not a slot service name (letters, "
+                                         "digits, _ and -)",
+                                         service.name));
+        return std::nullopt;
+    }
+    if (colon != std::string::npos) {
+        const auto port = text->substr(colon + 1);
+        int value = 0;
+        const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+        if (ec != std::errc{} || end != port.data() + port.size() || value < 1 || value > 65535) {
+            reader.report(entry, fmt::format("\"{}\": the port must be a number from 1 to "
+                                             "65535",
+                                             *text));
+            return std::nullopt;
+        }
+        service.port = value;
+    }
+    return service;
+}
+
+// `blue_green: {services, proxy, keep_old_for, drain, soak}`.
+BlueGreen read_blue_green(Reader& reader, const Entry& entry) {
+    BlueGreen blue_green;
+    const MapReader map(reader, entry, k_blue_green_keys);
+    if (!map.is_map()) {
+        return blue_green;
+    }
+    if (const auto e = map.get("services")) {
+        for (const Entry& item : reader.list(*e)) {
+            if (auto service = read_slot_service(reader, item)) {
+                if (blue_green.is_slot_service(service->name)) {
+                    reader.report(item, fmt::format("service {} is listed twice", service->name));
+                } else {
+                    blue_green.services.push_back(std::move(*service));
+                }
+            }
+        }
+        if (e->value.IsSequence() && e->value.size() == 0) {
+            reader.report(*e, "needs at least one service to deploy in slots");
+        }
+    } else {
+        reader.report(entry,
+                      "missing required key \"services\" (the services deployed in "
+                      "blue and green slots)");
+    }
+    if (const auto e = map.get("proxy")) {
+        blue_green.proxy = read_proxy(reader, *e);
+    } else {
+        reader.report(entry, "missing required key \"proxy\"");
+    }
+    if (const auto e = map.get("keep_old_for")) {
+        blue_green.keep_old_for =
+            reader.duration(*e, /*allow_zero=*/true).value_or(blue_green.keep_old_for);
+    }
+    if (const auto e = map.get("drain")) {
+        blue_green.drain = reader.duration(*e, /*allow_zero=*/true).value_or(blue_green.drain);
+    }
+    if (const auto e = map.get("soak")) {
+        blue_green.soak = reader.duration(*e).value_or(blue_green.soak);
+    }
+    return blue_green;
+}
+
+// `strategy: recreate|blue_green` with its `blue_green:` settings, which go together.
+void read_strategy(Reader& reader, const MapReader& map, Stack& stack) {
+    const auto strategy = map.get("strategy");
+    if (strategy) {
+        stack.strategy = read_choice(reader, *strategy, "recreate", Strategy::Recreate,
+                                     "blue_green", Strategy::BlueGreen)
+                             .value_or(stack.strategy);
+    }
+    const auto settings = map.get("blue_green");
+    if (stack.strategy == Strategy::BlueGreen && !settings && strategy) {
+        reader.report(*strategy, "strategy blue_green needs blue_green: {services, proxy}");
+    }
+    if (settings) {
+        if (stack.strategy != Strategy::BlueGreen) {
+            reader.report(*settings, "blue_green is read only with strategy: blue_green");
+        }
+        stack.blue_green = read_blue_green(reader, *settings);
+    }
+    if (stack.strategy != Strategy::BlueGreen) {
+        stack.blue_green.reset();
+    }
+}
+
 Stack read_stack(Reader& reader, const Entry& entry, const StackFields& defaults,
                  const std::filesystem::path& age_identity) {
     if (entry.value.IsNull()) {
@@ -795,6 +953,7 @@ Stack read_stack(Reader& reader, const Entry& entry, const StackFields& defaults
     if (const auto e = map.get("hooks")) {
         stack.hooks = read_hooks(reader, *e);
     }
+    read_strategy(reader, map, stack);
     const StackFields own = read_stack_fields(reader, map, age_identity);
     stack.age_identity_file = age_identity;
     apply(defaults, stack);

@@ -76,6 +76,26 @@ std::string unchanged_revision(const json& stack) {
     return seen;
 }
 
+/// "slot green serves 12; blue holds 11 until 14:05 (running, rollback switches back)".
+std::string slot_note(const json& slots, sys::TimePoint now) {
+    auto note = fmt::format("slot {} serves {}", text(slots, "active"),
+                            slots.value("active_deployment", std::int64_t{0}));
+    const json idle = slots.value("idle_deployment", json(nullptr));
+    if (!idle.is_number_integer()) {
+        return note;
+    }
+    note += fmt::format("; {} holds {}", text(slots, "idle"), idle.get<std::int64_t>());
+    sys::TimePoint until;
+    if (const auto stops = text(slots, "idle_stops_at");
+        !stops.empty() && sys::parse_rfc3339(stops, until)) {
+        note += until > now ? fmt::format(" (running, stops {})", relative_time(now, until))
+                            : " (running, stops at the next poll)";
+    } else {
+        note += " (stopped)";
+    }
+    return note;
+}
+
 std::string notes(const json& stack, sys::TimePoint now) {
     std::vector<std::string> parts;
     if (stack.value("paused", false)) {
@@ -93,6 +113,10 @@ std::string notes(const json& stack, sys::TimePoint now) {
         parts.push_back("next: " + one_line(candidate, k_candidate_width) + waiting(stack, now));
     } else if (const auto seen = unchanged_revision(stack); !seen.empty()) {
         parts.push_back(fmt::format("seen {}: no change to this stack", short_revision(seen)));
+    }
+    // Blue-green: which slot serves, and whether a rollback is a switch back.
+    if (const json slots = stack.value("slots", json(nullptr)); slots.is_object()) {
+        parts.push_back(slot_note(slots, now));
     }
     // Image retention: how many kept releases a rollback restores without a registry.
     if (const json releases = stack.value("releases", json(nullptr)); releases.is_object()) {

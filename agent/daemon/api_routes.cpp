@@ -403,6 +403,17 @@ json to_json(const StackStatus& s) {
         {"releases", st.kept_releases ? json{{"kept", *st.kept_releases},
                                              {"offline", st.offline_releases.value_or(0)}}
                                       : json(nullptr)},
+        {"slots",
+         st.slots
+             ? json{{"active", st.slots->active},
+                    {"active_deployment", st.slots->active_deployment},
+                    {"idle", model::other_slot(st.slots->active)},
+                    {"idle_deployment",
+                     st.slots->idle_deployment ? json(*st.slots->idle_deployment) : json(nullptr)},
+                    {"idle_stops_at", st.slots->idle_stops_at
+                                          ? json(sys::format_rfc3339(*st.slots->idle_stops_at))
+                                          : json(nullptr)}}
+             : json(nullptr)},
         {"waiting",
          s.waiting ? json{{"deployment", s.waiting->deployment},
                           {"reason", s.waiting->reason},

@@ -12,6 +12,7 @@
 #include "agent/deploy/reconciler.h"
 #include "agent/runtime/compose_runner.h"
 #include "agent/runtime/docker_engine.h"
+#include "agent/runtime/proxy.h"
 #include "agent/sources/docker_config.h"
 #include "agent/sources/git_source.h"
 #include "agent/sources/registry_client.h"
@@ -106,12 +107,14 @@ public:
                           : nullptr),
           m_engine(m_docker_http),
           m_compose(m_processes),
+          m_proxy(m_processes),
           m_reconciler(
               deploy::Services{
                   m_git, m_signatures, m_registry, m_engine, m_compose, m_store, m_clock,
                   m_probe_http, m_verifier,
                   [this](const std::string& host) { return pull_credentials(host); },
-                  m_publisher ? static_cast<deploy::CycleObserver*>(m_publisher.get()) : metrics},
+                  m_publisher ? static_cast<deploy::CycleObserver*>(m_publisher.get()) : metrics,
+                  &m_proxy},
               config.state_dir, stop) {}
 
     deploy::CycleResult reconcile(const config::Stack& stack, model::Trigger trigger,
@@ -171,6 +174,7 @@ private:
     std::unique_ptr<ProgressPublisher> m_publisher;
     runtime::DockerEngine m_engine;
     runtime::ComposeRunner m_compose;
+    runtime::NginxProxy m_proxy;
     /// Verified digests are cached for the worker's life; a reload makes a new worker, so
     /// changed key files are read again.
     trust::RegistryImageVerifier m_verifier{m_registry};

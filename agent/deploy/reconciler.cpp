@@ -1,9 +1,12 @@
 #include "agent/deploy/reconciler.h"
 
+#include "agent/deploy/blue_green.h"
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "agent/deploy/approval.h"
+#include "agent/deploy/blue_green.h"
 #include "agent/deploy/env_files.h"
 #include "agent/deploy/release_diff.h"
 #include "agent/deploy/release_text.h"
@@ -95,6 +98,9 @@ Reconciler::Reconciler(Services services, std::filesystem::path state_dir,
 
 CycleResult Reconciler::reconcile(const config::Stack& stack, model::Trigger trigger,
                                   Urgency urgency) {
+    // keep_old_for belongs to the release that switched (a rollback pauses the stack, and its
+    // old slot still stops on time).
+    stop_idle_slot(stack);
     const auto state = m_s.store.stack_state(stack.name);
     if (state.paused) {
         return {Outcome::Paused, {}, state.pinned ? "paused and pinned" : "paused"};
@@ -331,6 +337,10 @@ void Reconciler::recover(const config::Stack& stack, std::string_view cause) {
             restore(stack, d);
             continue;
         }
+        if (blue_green(stack)) {
+            recover_slot(stack, d, cause);
+            continue;
+        }
         if (runs_hooks(d) && !stack.hooks.pre_deploy.empty() && !applied_yet(d)) {
             // Its pre-deploy hooks may not all have run: nothing was applied, so the release
             // is tried again, hooks first, by the next poll.
@@ -392,6 +402,9 @@ sys::Result<Verdict> Reconciler::verify(const config::Stack& stack,
     }
     if (auto hooks = verify_hooks(stack, observation); !hooks.accepted) {
         return hooks;
+    }
+    if (auto slots = verify_slots(stack, observation); !slots.accepted) {
+        return slots;
     }
     auto images = verify_images(stack, observation);
     if (!images || !images->accepted) {
@@ -534,6 +547,9 @@ CycleResult Reconciler::deploy(const config::Stack& stack, model::Deployment d,
             return finish(d, model::Status::Rejected, *failed);
         }
     }
+    if (blue_green(stack)) {
+        return deploy_slot(stack, d);
+    }
     // 6-7. apply (check out, `compose up` with the digests pinned, building and recreating the
     // services whose build or bind-mounted inputs changed), gate, then post-deploy hooks.
     const auto running = running_release(stack, d.id);
@@ -586,7 +602,10 @@ Applied Reconciler::apply_and_gate(const config::Stack& stack, model::Deployment
                           sys::format_duration(stack.health.timeout),
                           sys::format_duration(stack.health.stable)));
     }
-    const auto result = gate(stack, d, *target);
+    return judged(gate(stack, d, *target));
+}
+
+Applied Reconciler::judged(const GateResult& result) {
     switch (result.verdict) {
         case GateResult::Verdict::Passed:
             return {Applied::Kind::Healthy, ""};
@@ -635,6 +654,15 @@ std::optional<std::string> Reconciler::run_hooks(const config::Stack& stack, mod
     if (!project) {
         return fmt::format("{}: {}", phase, project.error().message);
     }
+    if (blue_green(stack)) {
+        // Beside the shared services (the database a migration changes), on their network.
+        if (auto made = m_s.engine.ensure_network(slot_network(stack.name)); !made) {
+            return fmt::format("{}: {}", phase, made.error().message);
+        }
+        project->name = shared_project(stack.name);
+        project->network = slot_network(stack.name);
+        project->override_file = meta_dir(stack) / "override-hooks.yaml";
+    }
     const auto pins = runnable(release.images);
     for (const auto& hook : hooks) {
         enter(d, phase,
@@ -658,7 +686,8 @@ std::optional<std::string> Reconciler::run_hooks(const config::Stack& stack, mod
 void Reconciler::remove_left_behind(const config::Stack& stack, model::Deployment& d,
                                     const std::string& phase, const std::string& service) {
     // A compose killed at the hook's timeout leaves its one-off container running.
-    const auto containers = m_s.engine.project_containers(stack.name);
+    const auto containers =
+        m_s.engine.project_containers(blue_green(stack) ? shared_project(stack.name) : stack.name);
     if (!containers) {
         event(d, phase, "hook containers not checked: " + containers.error().message);
         return;

@@ -19,6 +19,7 @@
 #include "agent/model/deployment.h"
 #include "agent/runtime/compose.h"
 #include "agent/runtime/engine.h"
+#include "agent/runtime/proxy.h"
 #include "agent/sources/git.h"
 #include "agent/sources/registry.h"
 #include "agent/state/store.h"
@@ -44,6 +45,8 @@ struct Services {
     std::function<std::optional<runtime::RegistryCredentials>(const std::string& host)> credentials;
     /// Told of polls, gates and finished deployments (metrics); null: nobody watches.
     CycleObserver* observer = nullptr;
+    /// The proxy blue-green stacks switch (strategy: blue_green); null: none wired.
+    runtime::Proxy* proxy = nullptr;
 };
 
 enum class Outcome {
@@ -190,6 +193,8 @@ private:
     static bool applied_yet(const model::Deployment& d);
     sys::Result<GateTarget> apply(const config::Stack& stack, const model::Release& release,
                                   const runtime::UpOptions& options);
+    /// A gate's result as the pipeline judges it.
+    static Applied judged(const GateResult& result);
     GateResult gate(const config::Stack& stack, const model::Deployment& d,
                     const GateTarget& target);
     CycleResult promote(const config::Stack& stack, model::Deployment& d);
@@ -197,6 +202,38 @@ private:
     /// restore the previous release (unless on_failure: stop).
     CycleResult roll_back(const config::Stack& stack, model::Deployment& d, const Applied& failure);
     CycleResult restore(const config::Stack& stack, model::Deployment& d);
+
+    // Blue-green releases (reconciler_blue_green.cpp).
+    static bool blue_green(const config::Stack& stack);
+    std::filesystem::path slot_dir(const config::Stack& stack, const std::string& slot) const;
+    /// Refuses slot services two slots cannot both run (container_name, ports, host network).
+    Verdict verify_slots(const config::Stack& stack, const Observation& observation);
+    /// Steps 6-8 of deploy() for a blue-green stack: apply to the idle slot, gate it, switch,
+    /// soak through the proxy, then promote or switch back.
+    CycleResult deploy_slot(const config::Stack& stack, model::Deployment& d);
+    sys::Result<std::vector<runtime::ContainerSummary>> apply_slot(const config::Stack& stack,
+                                                                   model::Deployment& d,
+                                                                   const model::Release& release,
+                                                                   const std::string& slot);
+    sys::Result<runtime::Switched> switch_to(
+        const config::Stack& stack, model::Deployment& d, const std::string& slot,
+        const std::vector<runtime::ContainerSummary>& containers);
+    sys::Result<runtime::Switched> switch_to_deployment(
+        const config::Stack& stack, model::Deployment& d, const std::string& slot,
+        std::int64_t deployment, const std::vector<runtime::ContainerSummary>& containers);
+    /// The soak after a switch to `serving`; on failure traffic goes back to `before`.
+    CycleResult soak(const config::Stack& stack, model::Deployment& d, const model::Slots& serving,
+                     const std::optional<model::Slots>& before);
+    /// A rollback to what the idle slot still runs: the switch alone; nullopt when it cannot.
+    std::optional<CycleResult> switch_back(const config::Stack& stack, model::Deployment& d,
+                                           const model::Slots& slots);
+    CycleResult slot_failed(const config::Stack& stack, model::Deployment& d,
+                            const std::string& slot, const Applied& failure);
+    void stop_slot(const config::Stack& stack, const std::string& slot);
+    /// Stops the idle slot once keep_old_for is over (every cycle looks).
+    void stop_idle_slot(const config::Stack& stack);
+    /// recover() of a blue-green deployment, against what the proxy's file says.
+    void recover_slot(const config::Stack& stack, model::Deployment& d, std::string_view cause);
 
     // Upkeep of what runs (reconciler_upkeep.cpp).
     /// Nothing new to deploy (`noop`): compares the containers with the current release and,

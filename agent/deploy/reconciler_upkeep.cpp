@@ -62,6 +62,9 @@ std::optional<std::string> Reconciler::look_for_drift(const config::Stack& stack
     if (!known.current || !runs_current(stack, *known.current)) {
         return std::nullopt;
     }
+    if (blue_green(stack)) {
+        return std::nullopt;  // its containers are in two projects and a shared one: not yet
+    }
     const auto& current = *known.current;
     // The services `up` started (cached per revision: no process on a poll).
     const auto services = services_at(stack, current.release.revision, current.release.tag);

@@ -48,6 +48,9 @@ json to_json(const runtime::ComposeService& s) {
             {"build", s.build},
             {"restart", s.restart},
             {"profiles", s.profiles},
+            {"container_name", s.container_name},
+            {"publishes_ports", s.publishes_ports},
+            {"network_mode", s.network_mode},
             {"build_context", s.build_context},
             {"build_dockerfile", s.build_dockerfile},
             {"build_contexts", s.build_contexts},
@@ -63,6 +66,9 @@ runtime::ComposeService service_from(const json& j) {
     s.build = j.value("build", false);
     s.restart = j.value("restart", "");
     s.profiles = strings(j, "profiles");
+    s.container_name = j.value("container_name", "");
+    s.publishes_ports = j.value("publishes_ports", false);
+    s.network_mode = j.value("network_mode", "");
     s.build_context = j.value("build_context", "");
     s.build_dockerfile = j.value("build_dockerfile", "");
     s.build_contexts = strings(j, "build_contexts");

@@ -33,7 +33,8 @@ public:
     static constexpr std::size_t k_entries = 8;
     /// Written into the file; a file of another format (older agentd) is ignored as a whole,
     /// since its services lack the fields newer code reads.
-    static constexpr int k_format = 3;  // 3: services' profiles
+    static constexpr int k_format =
+        4;  // 3: services' profiles; 4: container_name, ports, network_mode
 
 private:
     std::filesystem::path m_file;

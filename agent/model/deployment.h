@@ -85,6 +85,22 @@ struct LastPoll {
     std::string drift;
 };
 
+/// A blue-green stack's slots: which one serves, and what the other one holds.
+struct Slots {
+    std::string active;  ///< "blue" or "green"
+    std::int64_t active_deployment = 0;
+    /// The deployment whose release the other slot holds (running, or stopped), if any.
+    std::optional<std::int64_t> idle_deployment;
+    /// While the other slot still runs: when it is stopped (the switch + keep_old_for).
+    std::optional<sys::TimePoint> idle_stops_at;
+    bool operator==(const Slots&) const = default;
+};
+
+/// "green" for "blue" and the other way round.
+inline std::string other_slot(const std::string& slot) {
+    return slot == "blue" ? "green" : "blue";
+}
+
 struct StackState {
     std::string stack;
     bool paused = false;
@@ -96,6 +112,8 @@ struct StackState {
     std::optional<int> offline_releases;
     /// How many releases are kept (keep_releases) when offline_releases was counted.
     std::optional<int> kept_releases;
+    /// Blue-green stacks after their first switch; nullopt otherwise.
+    std::optional<Slots> slots;
 };
 
 }  // namespace agentd::model

@@ -18,6 +18,13 @@ struct ComposeProject {
     std::vector<std::string> files;          ///< relative to dir; empty: compose's default
     std::map<std::string, std::string> env;  ///< env_file values + AGENTD_* variables
     std::filesystem::path override_file;     ///< where the digest pins are written
+    /// Blue-green: the project runs only these services (`up --no-deps`); empty: all of them.
+    std::vector<std::string> only;
+    /// Blue-green: the external network that is every service's default network, shared by
+    /// the stack's projects (written to the override file); empty: compose's own.
+    std::string network;
+    /// Blue-green: service -> its alias on `network` (`web-blue`).
+    std::map<std::string, std::string> aliases;
 };
 
 /// A service as compose's own normalised `config` output describes it. Paths are as compose
@@ -31,6 +38,10 @@ struct ComposeService {
     /// one), only by `run`; the idiom for hook services. Compose v1's `config` lists such
     /// services with their profiles; v2's leaves out those of profiles not enabled.
     std::vector<std::string> profiles;
+    // What two copies of the service (blue-green slots) could not both have.
+    std::string container_name;    ///< `container_name:`, "" when unset
+    bool publishes_ports = false;  ///< `ports:` publishes a host port
+    std::string network_mode;      ///< `network_mode:` ("host", "service:db", ...), "" when unset
 
     // What the service reads from files, for deciding what a new revision changes.
     std::string build_context;     ///< build.context when it is a path ("" for URLs or no build)

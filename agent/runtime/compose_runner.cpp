@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -201,15 +202,39 @@ sys::Result<std::vector<std::filesystem::path>> compose_files(const ComposeProje
     return out;
 }
 
-std::string override_yaml(const std::map<std::string, std::string>& pins) {
+std::string override_yaml(const std::map<std::string, std::string>& pins,
+                          const ComposeProject& project) {
     // No `version:` key: compose 1.27+ merges an unversioned file with versioned ones (checked
     // with 1.29 against "2.4", "3.8" and unversioned main files), and v2 ignores the key.
     YAML::Emitter out;
     out << YAML::Comment("Written by agentd: pins every service image to its digest.");
-    out << YAML::BeginMap << YAML::Key << "services" << YAML::Value << YAML::BeginMap;
+    out << YAML::BeginMap;
+    if (!project.network.empty()) {
+        out << YAML::Key << "networks" << YAML::Value << YAML::BeginMap << YAML::Key << "default"
+            << YAML::Value << YAML::BeginMap << YAML::Key << "external" << YAML::Value << true
+            << YAML::Key << "name" << YAML::Value << project.network << YAML::EndMap
+            << YAML::EndMap;
+    }
+    std::set<std::string> services;
     for (const auto& [service, image] : pins) {
-        out << YAML::Key << service << YAML::Value << YAML::BeginMap << YAML::Key << "image"
-            << YAML::Value << image << YAML::EndMap;
+        services.insert(service);
+    }
+    for (const auto& [service, alias] : project.aliases) {
+        services.insert(service);
+    }
+    out << YAML::Key << "services" << YAML::Value << YAML::BeginMap;
+    for (const auto& service : services) {
+        out << YAML::Key << service << YAML::Value << YAML::BeginMap;
+        if (const auto pin = pins.find(service); pin != pins.end()) {
+            out << YAML::Key << "image" << YAML::Value << pin->second;
+        }
+        if (const auto alias = project.aliases.find(service); alias != project.aliases.end()) {
+            out << YAML::Key << "networks" << YAML::Value << YAML::BeginMap << YAML::Key
+                << "default" << YAML::Value << YAML::BeginMap << YAML::Key << "aliases"
+                << YAML::Value << YAML::Flow << YAML::BeginSeq << alias->second << YAML::EndSeq
+                << YAML::EndMap << YAML::EndMap;
+        }
+        out << YAML::EndMap;
     }
     out << YAML::EndMap << YAML::EndMap;
     return std::string(out.c_str()) + "\n";
@@ -243,6 +268,17 @@ sys::Result<std::vector<ComposeService>> parse_compose_config(const std::string&
                         if (const auto name = scalar(profile); !name.empty()) {
                             s.profiles.push_back(name);
                         }
+                    }
+                }
+                s.container_name = scalar(body["container_name"]);
+                s.network_mode = scalar(body["network_mode"]);
+                if (const auto ports = body["ports"]; ports && ports.IsSequence()) {
+                    // "8080:80/tcp" or {published: 8080, target: 80}; a bare "80" lets the
+                    // engine choose the host port, which two copies can both do.
+                    for (const auto& port : ports) {
+                        s.publishes_ports = s.publishes_ports ||
+                                            scalar(port).find(':') != std::string::npos ||
+                                            (port.IsMap() && port["published"]);
                     }
                 }
                 read_inputs(root, body, s);
@@ -309,7 +345,7 @@ sys::Result<sys::ProcessResult> ComposeRunner::compose(
     for (const auto& file : *files) {
         argv.insert(argv.end(), {"-f", file.string()});
     }
-    if (pins != nullptr && !pins->empty()) {
+    if (pins != nullptr && (!pins->empty() || !project.network.empty())) {
         if (project.override_file.empty()) {
             return sys::Error::invalid(
                 fmt::format("compose {}: no override file set", project.name));
@@ -327,7 +363,7 @@ sys::Result<sys::ProcessResult> ComposeRunner::compose(
             return sys::Error::failed(fmt::format("compose {}: {}: {}", project.name,
                                                   path.parent_path().string(), ec.message()));
         }
-        if (auto written = sys::write_file_atomic(path, override_yaml(*pins)); !written) {
+        if (auto written = sys::write_file_atomic(path, override_yaml(*pins, project)); !written) {
             return sys::Error::failed(
                 fmt::format("compose {}: {}", project.name, written.error().message));
         }
@@ -381,7 +417,20 @@ sys::Result<void> ComposeRunner::up(const ComposeProject& project,
         args.insert(args.end(), options.rebuild.begin(), options.rebuild.end());
         steps.emplace_back("build", std::move(args));
     }
-    steps.emplace_back("up", std::vector<std::string>{"up", "-d", "--remove-orphans"});
+    for (const auto& service : project.only) {
+        if (!valid_service_name(service)) {
+            return sys::Error::invalid(
+                fmt::format("compose up {}: invalid service name \"{}\"", project.name, service));
+        }
+    }
+    std::vector<std::string> up{"up", "-d", "--remove-orphans"};
+    if (!project.only.empty()) {
+        // A blue-green project: its own services only, not what they depend on (the shared
+        // project runs that).
+        up.push_back("--no-deps");
+        up.insert(up.end(), project.only.begin(), project.only.end());
+    }
+    steps.emplace_back("up", std::move(up));
     if (!options.recreate.empty()) {
         std::vector<std::string> args{"up", "-d", "--no-deps", "--force-recreate"};
         args.insert(args.end(), options.recreate.begin(), options.recreate.end());

@@ -55,8 +55,10 @@ private:
 /// compose picks them. InvalidInput when a file is missing.
 sys::Result<std::vector<std::filesystem::path>> compose_files(const ComposeProject& project);
 
-/// The override document: `services: {SERVICE: {image: REF}}` for each pin.
-std::string override_yaml(const std::map<std::string, std::string>& pins);
+/// The override document: `services: {SERVICE: {image: REF}}` for each pin; with
+/// project.network, that external network as `default` and each of project.aliases on it.
+std::string override_yaml(const std::map<std::string, std::string>& pins,
+                          const ComposeProject& project = {});
 
 /// Services of compose's normalised `config` output; InvalidInput when it is not such YAML.
 sys::Result<std::vector<ComposeService>> parse_compose_config(const std::string& yaml);

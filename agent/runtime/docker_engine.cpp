@@ -323,12 +323,71 @@ sys::Result<bool> DockerEngine::has_image(const std::string& reference) {
     return !id->empty();
 }
 
+namespace {
+
+bool valid_container_id(const std::string& id) {
+    return id.size() == 64 && std::all_of(id.begin(), id.end(), [](char c) {
+               return std::isdigit(static_cast<unsigned char>(c)) || (c >= 'a' && c <= 'f');
+           });
+}
+
+}  // namespace
+
+sys::Result<void> DockerEngine::stop_container(const std::string& id, sys::Duration grace) {
+    if (!valid_container_id(id)) {
+        return sys::Error::invalid(fmt::format("container: invalid id \"{}\"", id));
+    }
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(grace).count();
+    sys::HttpRequest request;
+    request.timeout = grace + std::chrono::seconds(30);
+    auto response = call("POST", fmt::format("/containers/{}/stop?t={}", id, seconds), request);
+    if (!response) {
+        return sys::Error::failed(
+            fmt::format("stop container {}: {}", id.substr(0, 12), response.error().message));
+    }
+    // 304: already stopped; 404: gone.
+    if (response->status != 204 && response->status != 304 && response->status != 404) {
+        return sys::Error::failed(
+            fmt::format("stop container {}: {}", id.substr(0, 12), engine_message(*response)));
+    }
+    return {};
+}
+
+sys::Result<void> DockerEngine::ensure_network(const std::string& name) {
+    if (name.empty() || name.size() > 128 || !std::all_of(name.begin(), name.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+        })) {
+        return sys::Error::invalid(fmt::format("network: invalid name \"{}\"", name));
+    }
+    auto found = call("GET", "/networks/" + name);
+    if (!found) {
+        return sys::Error::failed(fmt::format("network {}: {}", name, found.error().message));
+    }
+    if (found->status == 200) {
+        return {};
+    }
+    sys::HttpRequest request;
+    request.headers.emplace_back("Content-Type", "application/json");
+    request.body = json{{"Name", name},
+                        {"Driver", "bridge"},
+                        {"CheckDuplicate", true},
+                        {"Labels", {{"io.agentd.network", "blue-green"}}}}
+                       .dump();
+    auto created = call("POST", "/networks/create", request);
+    if (!created) {
+        return sys::Error::failed(
+            fmt::format("create network {}: {}", name, created.error().message));
+    }
+    // 409: created meanwhile by someone else, which is as good.
+    if (created->status != 201 && created->status != 409) {
+        return sys::Error::failed(
+            fmt::format("create network {}: {}", name, engine_message(*created)));
+    }
+    return {};
+}
+
 sys::Result<void> DockerEngine::remove_container(const std::string& id) {
-    const bool valid = id.size() == 64 && std::all_of(id.begin(), id.end(), [](char c) {
-                           return std::isdigit(static_cast<unsigned char>(c)) ||
-                                  (c >= 'a' && c <= 'f');
-                       });
-    if (!valid) {
+    if (!valid_container_id(id)) {
         return sys::Error::invalid(fmt::format("container: invalid id \"{}\"", id));
     }
     auto response = call("DELETE", fmt::format("/containers/{}?force=true", id));
@@ -394,6 +453,18 @@ sys::Result<std::vector<ContainerSummary>> DockerEngine::list_containers(
         const auto status = string_at(entry, json::json_pointer("/Status"));
         if (c.state == "exited") {
             std::sscanf(status.c_str(), "Exited (%d)", &c.exit_code);
+        }
+        const auto networks = entry.find("NetworkSettings");
+        if (networks != entry.end() && networks->is_object()) {
+            const auto list = networks->find("Networks");
+            if (list != networks->end() && list->is_object()) {
+                for (const auto& [network, settings] : list->items()) {
+                    const auto ip = string_at(settings, json::json_pointer("/IPAddress"));
+                    if (!ip.empty()) {
+                        c.addresses[network] = ip;
+                    }
+                }
+            }
         }
         out.push_back(std::move(c));
     }

@@ -25,6 +25,8 @@ public:
                            const PullObserver& progress) override;
     sys::Result<bool> has_image(const std::string& reference) override;
     sys::Result<void> remove_container(const std::string& id) override;
+    sys::Result<void> stop_container(const std::string& id, sys::Duration grace) override;
+    sys::Result<void> ensure_network(const std::string& name) override;
     /// Sorted by service, then container name. Containers removed while being listed are left
     /// out.
     sys::Result<std::vector<ContainerState>> project_containers(

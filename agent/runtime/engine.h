@@ -1,6 +1,7 @@
 #pragma once
 // The Docker Engine, as far as agentd needs it.
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,6 +42,7 @@ struct ContainerSummary {
     std::string config_hash;  ///< com.docker.compose.config-hash label ("" when absent)
     bool one_off = false;     ///< com.docker.compose.oneoff=True (compose run)
     int exit_code = 0;        ///< for an exited container: its status, as the listing says it
+    std::map<std::string, std::string> addresses;  ///< network name -> the container's IPv4
 };
 
 /// How removing an image reference ended.
@@ -108,6 +110,12 @@ public:
     /// Removes container `id` (a full id), stopping it first if it runs; one already gone is
     /// no error. For a hook's one-off container left behind by a `compose run` that was killed.
     virtual sys::Result<void> remove_container(const std::string& id) = 0;
+    /// Stops container `id` (SIGTERM, then SIGKILL after `grace`); one stopped or gone is no
+    /// error. For the slot a blue-green switch left.
+    virtual sys::Result<void> stop_container(const std::string& id, sys::Duration grace) = 0;
+    /// Creates the bridge network `name` (labelled as agentd's) unless it exists: the network
+    /// a blue-green stack's projects share.
+    virtual sys::Result<void> ensure_network(const std::string& name) = 0;
     /// Opens the event stream of `project`'s containers. Returns once the engine has accepted
     /// it, so that every event after the return is seen; an error when the engine does not
     /// answer (or does not accept new connections: it is shutting down).

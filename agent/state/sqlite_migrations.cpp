@@ -111,6 +111,14 @@ CREATE TABLE pulled_images (
     PRIMARY KEY (stack, reference)
 );
 )sql"},
+    // Blue-green: the slot serving (the proxy's upstream file is the truth after a crash), and
+    // what the other slot holds and when it stops.
+    Migration{6, R"sql(
+ALTER TABLE stacks ADD COLUMN active_slot TEXT;
+ALTER TABLE stacks ADD COLUMN active_deployment INTEGER;
+ALTER TABLE stacks ADD COLUMN idle_deployment INTEGER;
+ALTER TABLE stacks ADD COLUMN idle_stops_at INTEGER;
+)sql"},
 };
 
 std::int64_t now_ms() {

@@ -44,8 +44,8 @@ inline constexpr const char* k_latest_of_stack = "SELECT " AGENTD_DEPLOYMENT_COL
 
 inline constexpr const char* k_stack_state =
     "SELECT paused, pinned, last_poll_at, last_poll_result, last_poll_error, candidate, "
-    "last_poll_revision, last_poll_drift, kept_releases, offline_releases FROM stacks "
-    "WHERE name = ?";
+    "last_poll_revision, last_poll_drift, kept_releases, offline_releases, active_slot, "
+    "active_deployment, idle_deployment, idle_stops_at FROM stacks WHERE name = ?";
 inline constexpr const char* k_save_stack_state =
     "INSERT INTO stacks (name, paused, pinned, last_poll_at, last_poll_result, last_poll_error, "
     "candidate, last_poll_revision, last_poll_drift, kept_releases, offline_releases) "
@@ -68,6 +68,11 @@ inline constexpr const char* k_record_retention =
     "INSERT INTO stacks (name, paused, kept_releases, offline_releases) VALUES (?, 0, ?, ?) "
     "ON CONFLICT (name) DO UPDATE SET kept_releases = excluded.kept_releases, "
     "offline_releases = excluded.offline_releases";
+inline constexpr const char* k_record_slots =
+    "INSERT INTO stacks (name, paused, active_slot, active_deployment, idle_deployment, "
+    "idle_stops_at) VALUES (?, 0, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+    "active_slot = excluded.active_slot, active_deployment = excluded.active_deployment, "
+    "idle_deployment = excluded.idle_deployment, idle_stops_at = excluded.idle_stops_at";
 inline constexpr const char* k_set_control =
     "INSERT INTO stacks (name, paused, pinned) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
     "paused = excluded.paused, pinned = excluded.pinned";

@@ -274,6 +274,14 @@ model::StackState SqliteStore::stack_state(const std::string& stack) {
                 s.kept_releases = static_cast<int>(*kept);
                 s.offline_releases = static_cast<int>(*offline);
             }
+            if (auto active = stmt.text(10); !active.empty()) {
+                model::Slots slots;
+                slots.active = std::move(active);
+                slots.active_deployment = stmt.optional_int64(11).value_or(0);
+                slots.idle_deployment = stmt.optional_int64(12);
+                slots.idle_stops_at = from_ms(stmt.optional_int64(13));
+                s.slots = slots;
+            }
         }
     }
     tx.commit();
@@ -313,6 +321,19 @@ void SqliteStore::record_poll(const std::string& stack, const model::LastPoll& p
         .bind(5, candidate)
         .bind(6, poll.revision)
         .bind(7, poll.drift)
+        .run();
+    tx.commit();
+}
+
+void SqliteStore::record_slots(const std::string& stack, const model::Slots& slots) {
+    Transaction tx(m_connection.statements(), Transaction::Mode::Write);
+    m_connection.statements()
+        .get(sql::k_record_slots)
+        .bind(1, stack)
+        .bind(2, slots.active)
+        .bind(3, slots.active_deployment)
+        .bind_optional(4, slots.idle_deployment)
+        .bind_optional(5, to_ms(slots.idle_stops_at))
         .run();
     tx.commit();
 }

@@ -56,6 +56,7 @@ public:
     std::vector<PulledImage> pulled_images() override;
     void forget_pull(const std::string& reference) override;
     void record_retention(const std::string& stack, int kept, int offline) override;
+    void record_slots(const std::string& stack, const model::Slots& slots) override;
 
 private:
     // The statements of the methods above, inside the caller's transaction.

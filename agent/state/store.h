@@ -75,6 +75,8 @@ public:
     /// Writes only the retention columns of the stack's state: of the `kept` releases kept for
     /// rollback, `offline` have every image on the host.
     virtual void record_retention(const std::string& stack, int kept, int offline) = 0;
+    /// Writes only the blue-green columns of the stack's state.
+    virtual void record_slots(const std::string& stack, const model::Slots& slots) = 0;
 };
 
 /// The store's failure (a full disk, a locked or damaged file), thrown: every method is one

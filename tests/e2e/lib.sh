@@ -120,6 +120,8 @@ e2e_cleanup() {
         ((${#ids[@]} == 0)) || docker rm -f "${ids[@]}" >/dev/null 2>&1
         mapfile -t ids < <(docker network ls -q --filter "label=com.docker.compose.project=$STACK")
         ((${#ids[@]} == 0)) || docker network rm "${ids[@]}" >/dev/null 2>&1
+        # A blue-green stack's shared network (agentd creates it, not compose).
+        docker network rm "agentd-$STACK" >/dev/null 2>&1
         mapfile -t ids < <(docker volume ls -q --filter "label=com.docker.compose.project=$STACK")
         ((${#ids[@]} == 0)) || docker volume rm "${ids[@]}" >/dev/null 2>&1
         mapfile -t ids < <(docker images -q "$AGENTD_TEST_REGISTRY/$STACK/*" | sort -u)

@@ -300,6 +300,18 @@ public:
                       [&](const runtime::ContainerState& c) { return c.id == id; });
         return {};
     }
+    std::vector<std::string> stopped;  ///< stop_container's ids
+    sys::Result<void> stop_container(const std::string& id, sys::Duration) override {
+        ++calls;
+        stopped.push_back(id);
+        return {};
+    }
+    std::vector<std::string> networks;  ///< ensure_network's names
+    sys::Result<void> ensure_network(const std::string& name) override {
+        ++calls;
+        networks.push_back(name);
+        return {};
+    }
     sys::Result<std::vector<runtime::ContainerState>> project_containers(
         const std::string& project) override {
         ++calls;
@@ -366,7 +378,8 @@ public:
             out.push_back(c);
         }
         for (const auto& e : extra_containers) {
-            out.push_back({e.id, e.name, e.service, e.image, e.state, "", e.one_off, e.exit_code});
+            out.push_back(
+                {e.id, e.name, e.service, e.image, e.state, "", e.one_off, e.exit_code, {}});
         }
         return out;
     }
@@ -677,6 +690,12 @@ public:
         s.offline_releases = offline;
         m_states[stack] = s;
     }
+    void record_slots(const std::string& stack, const model::Slots& slots) override {
+        std::lock_guard lock(m_mutex);
+        auto s = stack_state(stack);
+        s.slots = slots;
+        m_states[stack] = s;
+    }
     std::vector<model::Deployment> all() {
         std::lock_guard lock(m_mutex);
         return m_deployments;
@@ -748,6 +767,9 @@ public:
     void forget_pull(const std::string& r) override { m_s.forget_pull(r); }
     void record_retention(const std::string& s, int kept, int offline) override {
         m_s.record_retention(s, kept, offline);
+    }
+    void record_slots(const std::string& s, const model::Slots& slots) override {
+        m_s.record_slots(s, slots);
     }
 
 private:

@@ -221,6 +221,8 @@ CODE_LISTS = {"top": ("top", ""), "api": ("top", "api."), "stack": ("stack", "")
               "verify": ("stack", "verify."), "cosign": ("stack", "verify.cosign."),
               "notification": ("notification", ""), "hooks": ("stack", "hooks."),
               "window": ("stack", "window."),
+              "blue_green": ("stack", "blue_green."),
+              "proxy": ("stack", "blue_green.proxy."),
               # One list of keys for the items of the three kinds of hooks.
               "hook": ("stack", ("hooks.pre_deploy[].", "hooks.post_deploy[].",
                                  "hooks.on_rollback[]."))}

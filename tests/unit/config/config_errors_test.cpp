@@ -54,6 +54,47 @@ TEST_CASE("config: drift and keep_releases errors say what is expected", "[confi
           "got \"many\"");
 }
 
+TEST_CASE("config: blue_green errors say what is missing or wrong", "[config][blue_green]") {
+    const std::string proxy = "proxy: {nginx: host, upstream_file: /etc/nginx/a.conf}";
+    CHECK(error_of(stack_with("    strategy: blue_green\n")) ==
+          "agent.yaml:4:15: stacks[0].strategy: strategy blue_green needs blue_green: "
+          "{services, proxy}");
+    CHECK(error_of(stack_with("    strategy: canary\n")) ==
+          "agent.yaml:4:15: stacks[0].strategy: expected recreate or blue_green, got \"canary\"");
+    CHECK(error_of(stack_with("    blue_green: {services: [web], " + proxy + "}\n")) ==
+          "agent.yaml:4:17: stacks[0].blue_green: blue_green is read only with strategy: "
+          "blue_green");
+    const auto with = [&](const std::string& settings) {
+        return error_of(
+            stack_with("    strategy: blue_green\n    blue_green: {" + settings + "}\n"));
+    };
+    CHECK(with(proxy) ==
+          "agent.yaml:5:17: stacks[0].blue_green: missing required key \"services\" (the "
+          "services deployed in blue and green slots)");
+    CHECK(with("services: [], " + proxy) ==
+          "agent.yaml:5:28: stacks[0].blue_green.services: needs at least one service to deploy "
+          "in slots");
+    CHECK(with("services: [\"web:0\"], " + proxy) ==
+          "agent.yaml:5:29: stacks[0].blue_green.services[0]: \"web:0\": the port must be a "
+          "number from 1 to 65535");
+    CHECK(with("services: [web, web], " + proxy) ==
+          "agent.yaml:5:34: stacks[0].blue_green.services[1]: service web is listed twice");
+    CHECK(with("services: [web]") ==
+          "agent.yaml:5:17: stacks[0].blue_green: missing required key \"proxy\"");
+    CHECK(with("services: [web], proxy: {nginx: host}") ==
+          "agent.yaml:5:42: stacks[0].blue_green.proxy: missing required key \"upstream_file\" "
+          "(the file agentd writes, included by nginx's http block)");
+    CHECK(with("services: [web], proxy: {nginx: docker, upstream_file: /a}") ==
+          "agent.yaml:5:50: stacks[0].blue_green.proxy.nginx: expected host (nginx on this "
+          "host), got \"docker\"");
+    CHECK(with("services: [web], proxy: {nginx: host, upstream_file: /a, reload: \"nginx -s "
+               "reload\"}") ==
+          "agent.yaml:5:83: stacks[0].blue_green.proxy.reload: expected a command as a list of "
+          "arguments, e.g. [nginx, -t]");
+    CHECK(error_of("defaults: {strategy: blue_green}\n") ==
+          "agent.yaml:1:12: defaults.strategy: is set per stack and cannot be a default");
+}
+
 TEST_CASE("config: window and min_age errors name the part and what was expected",
           "[config][timing]") {
     CHECK(error_of(stack_with("    window: {from: \"02:00\", to: \"04:00\", tz: Mars/Base}\n")) ==

@@ -209,6 +209,56 @@ stacks:
     CHECK(plain.keep_releases == 3);
 }
 
+TEST_CASE("config: strategy blue_green with its settings", "[config][blue_green]") {
+    const Config c = parse_config(R"(stacks:
+  - name: shop
+    dir: /srv/shop
+    strategy: blue_green
+    blue_green:
+      services: [web, "api:8080"]
+      keep_old_for: 0s
+      drain: 2s
+      proxy:
+        nginx: host
+        upstream_file: /etc/nginx/agentd/shop.conf
+        reload: [systemctl, reload, nginx]
+  - name: blog
+    dir: /srv/blog
+    blue_green:
+      services: [web]
+      soak: 30s
+      proxy: {nginx: host, upstream_file: /etc/nginx/agentd/blog.conf, pid_file: /run/n.pid,
+              test: [/usr/sbin/nginx, -t, -q]}
+    strategy: blue_green
+  - name: plain
+    dir: /srv/plain
+)",
+                                  "f");
+    REQUIRE(c.stacks.size() == 3);
+    const auto& shop = c.stacks[0];
+    CHECK(shop.strategy == Strategy::BlueGreen);
+    REQUIRE(shop.blue_green);
+    CHECK(shop.blue_green->services == std::vector<SlotService>{{"web", 80}, {"api", 8080}});
+    CHECK(shop.blue_green->keep_old_for == std::chrono::seconds(0));
+    CHECK(shop.blue_green->drain == std::chrono::seconds(2));
+    CHECK(shop.blue_green->soak == std::chrono::seconds(10));
+    CHECK(shop.blue_green->proxy.upstream_file == "/etc/nginx/agentd/shop.conf");
+    CHECK(shop.blue_green->proxy.test == std::vector<std::string>{"nginx", "-t"});
+    CHECK(shop.blue_green->proxy.reload ==
+          std::vector<std::string>{"systemctl", "reload", "nginx"});
+    CHECK(shop.blue_green->proxy.pid_file == "/run/nginx.pid");
+    CHECK(shop.blue_green->is_slot_service("api"));
+    CHECK_FALSE(shop.blue_green->is_slot_service("db"));
+    const auto& blog = c.stacks[1];  // key order does not matter
+    REQUIRE(blog.blue_green);
+    CHECK(blog.blue_green->soak == std::chrono::seconds(30));
+    CHECK(blog.blue_green->keep_old_for == std::chrono::minutes(10));
+    CHECK(blog.blue_green->proxy.test == std::vector<std::string>{"/usr/sbin/nginx", "-t", "-q"});
+    CHECK(blog.blue_green->proxy.pid_file == "/run/n.pid");
+    CHECK(c.stacks[2].strategy == Strategy::Recreate);
+    CHECK_FALSE(c.stacks[2].blue_green);
+}
+
 TEST_CASE("config: defaults merge into stacks, health per field", "[config]") {
     const Config c = parse_config(R"(defaults:
   poll_interval: 5m

@@ -108,6 +108,39 @@ TEST_CASE("render: status shows drift and how many kept releases restore offline
     CHECK(out.substr(out.size() - notes.size()) == notes);
 }
 
+TEST_CASE("render: status shows which slot serves and what the other one holds",
+          "[ctl][blue_green]") {
+    daemon::StackStatus shop;
+    shop.name = "shop";
+    shop.state = "running";
+    shop.current = k_sample;
+    shop.stack_state.slots = model::Slots{"green", 12, 11, k_sample.started_at + 700s};
+    json entry = daemon::to_json(shop);
+    const json expected{{"active", "green"},
+                        {"active_deployment", 12},
+                        {"idle", "blue"},
+                        {"idle_deployment", 11},
+                        {"idle_stops_at", sys::format_rfc3339(k_sample.started_at + 700s)}};
+    CHECK(entry["slots"] == expected);
+    auto out = ctl::render_status(json{{"stacks", {entry}}}, k_sample.started_at + 160s);
+    CHECK(out.find("slot green serves 12; blue holds 11 (running, stops in 9m)") !=
+          std::string::npos);
+    // stopped once keep_old_for was over
+    shop.stack_state.slots->idle_stops_at.reset();
+    out = ctl::render_status(json{{"stacks", {daemon::to_json(shop)}}}, k_sample.started_at + 160s);
+    CHECK(out.find("slot green serves 12; blue holds 11 (stopped)") != std::string::npos);
+    // the first release: nothing idle
+    shop.stack_state.slots = model::Slots{"blue", 1, std::nullopt, std::nullopt};
+    entry = daemon::to_json(shop);
+    CHECK(entry["slots"]["idle_deployment"].is_null());
+    out = ctl::render_status(json{{"stacks", {entry}}}, k_sample.started_at + 160s);
+    CHECK(out.find("slot blue serves 1") != std::string::npos);
+    CHECK(out.find("holds") == std::string::npos);
+    // a recreate stack
+    shop.stack_state.slots.reset();
+    CHECK(daemon::to_json(shop)["slots"].is_null());
+}
+
 TEST_CASE("render: status says when the last poll saw a revision that changed nothing here",
           "[ctl]") {
     daemon::StackStatus blog;

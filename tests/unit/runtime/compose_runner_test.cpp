@@ -59,6 +59,60 @@ TEST_CASE("compose: override pins each service image", "[runtime][compose]") {
     CHECK(doc["services"]["db"]["image"].as<std::string>() == "pg@sha256:bb");
 }
 
+TEST_CASE("compose: a blue-green project's override joins the shared network with aliases",
+          "[runtime][compose][blue_green]") {
+    ComposeProject project;
+    project.network = "agentd-shop";
+    project.aliases = {{"web", "web-green"}};
+    const auto doc = YAML::Load(override_yaml({{"web", "r.example/web@sha256:aa"}}, project));
+    CHECK(doc["networks"]["default"]["external"].as<bool>());
+    CHECK(doc["networks"]["default"]["name"].as<std::string>() == "agentd-shop");
+    CHECK(doc["services"]["web"]["image"].as<std::string>() == "r.example/web@sha256:aa");
+    REQUIRE(doc["services"]["web"]["networks"]["default"]["aliases"].size() == 1);
+    CHECK(doc["services"]["web"]["networks"]["default"]["aliases"][0].as<std::string>() ==
+          "web-green");
+    // A service with an alias but no pin (built locally) still gets its alias.
+    const auto unpinned = YAML::Load(override_yaml({}, project));
+    CHECK_FALSE(unpinned["services"]["web"]["image"]);
+    CHECK(unpinned["services"]["web"]["networks"]["default"]["aliases"][0].as<std::string>() ==
+          "web-green");
+}
+
+TEST_CASE("compose: config output says what two copies of a service could not share",
+          "[runtime][compose][blue_green]") {
+    auto r = parse_compose_config(R"(services:
+  a:
+    image: busybox:1
+    container_name: fixed
+  b:
+    image: busybox:1
+    ports:
+    - 127.0.0.1:8080:80/tcp
+  c:
+    image: busybox:1
+    ports:
+    - published: 8081
+      target: 80
+  d:
+    image: busybox:1
+    ports:
+    - 80/tcp
+    network_mode: host
+  e:
+    image: busybox:1
+)");
+    REQUIRE(r.ok());
+    REQUIRE(r->size() == 5);
+    CHECK((*r)[0].container_name == "fixed");
+    CHECK((*r)[1].publishes_ports);
+    CHECK((*r)[2].publishes_ports);
+    CHECK_FALSE((*r)[3].publishes_ports);  // the engine picks the host port: no clash
+    CHECK((*r)[3].network_mode == "host");
+    CHECK((*r)[4].container_name.empty());
+    CHECK_FALSE((*r)[4].publishes_ports);
+    CHECK((*r)[4].network_mode.empty());
+}
+
 TEST_CASE("compose: config output parses into services", "[runtime][compose]") {
     auto r = parse_compose_config(R"(services:
   builder:

@@ -489,6 +489,49 @@ TEST_CASE("engine: pull reports the stream's progress per image, and the end as 
     CHECK_FALSE(seen.back().done);
 }
 
+TEST_CASE("engine: a blue-green network, a container's address on it, and stopping it",
+          "[runtime][engine][integration][docker][blue_green]") {
+    const auto image = ensure_test_image();
+    const auto project = unique_name("agentdbg");
+    const auto network = "agentd-" + project;
+    const auto web = project + "-web";
+    Cleanup cleanup([&] {
+        run({"docker", "rm", "-f", web});
+        run({"docker", "network", "rm", network});
+    });
+    sys::CurlHttpClient http;
+    DockerEngine engine(http);
+    REQUIRE(engine.ensure_network(network).ok());
+    REQUIRE(engine.ensure_network(network).ok());  // there already: fine
+    const auto labels = run_ok({"docker", "network", "inspect", "-f",
+                                "{{.Driver}} {{index .Labels \"io.agentd.network\"}}", network});
+    CHECK(labels.find("bridge blue-green") != std::string::npos);
+    CHECK(engine.ensure_network("bad name;rm").error().kind == sys::Error::Kind::InvalidInput);
+
+    run_ok({"docker", "run", "-d", "--name", web, "--network", network, "--label",
+            "com.docker.compose.project=" + project, "--label", "com.docker.compose.service=web",
+            image, "sleep", "300"});
+    auto listed = engine.list_containers(project);
+    REQUIRE(listed.ok());
+    REQUIRE(listed->size() == 1);
+    const auto c = listed->front();
+    REQUIRE(c.addresses.count(network) == 1);
+    auto ip = run_ok({"docker", "inspect", "-f",
+                      "{{(index .NetworkSettings.Networks \"" + network + "\").IPAddress}}", web});
+    ip.erase(ip.find_last_not_of(" \n") + 1);
+    CHECK(c.addresses.at(network) == ip);
+
+    REQUIRE(engine.stop_container(c.id, std::chrono::seconds(1)).ok());
+    listed = engine.list_containers(project);
+    REQUIRE(listed.ok());
+    CHECK(listed->front().state == "exited");
+    CHECK(engine.stop_container(c.id, std::chrono::seconds(1)).ok());  // stopped: fine
+    run({"docker", "rm", "-f", web});
+    CHECK(engine.stop_container(c.id, std::chrono::seconds(1)).ok());  // gone: fine
+    CHECK(engine.stop_container("nope", std::chrono::seconds(1)).error().kind ==
+          sys::Error::Kind::InvalidInput);
+}
+
 TEST_CASE("engine: list_containers reads the listing alone, without an inspect",
           "[runtime][engine][drift]") {
     auto http = engine_with_version("1.41");

@@ -387,6 +387,23 @@ TEST_CASE("sqlite store: stack state defaults and round-trips", "[state]") {
     CHECK_FALSE(store.stack_state("api").paused);
 }
 
+TEST_CASE("sqlite store: a blue-green stack's slots", "[state][blue_green]") {
+    testing::TempDir tmp;
+    SqliteStore store(tmp.path() / "state.db");
+    CHECK_FALSE(store.stack_state("web").slots);
+    const model::Slots slots{"green", 12, 11, at_ms(1'763'800'600'000)};
+    store.record_slots("web", slots);
+    store.record_retention("web", 3, 2);
+    store.record_poll("web", {at_ms(1'763'800'000'000), "ok", "", "", ""}, "");
+    store.set_control("web", true, std::nullopt);
+    CHECK(store.stack_state("web").slots == slots);
+    // the idle slot stopped
+    store.record_slots("web", {"green", 12, 11, std::nullopt});
+    CHECK_FALSE(store.stack_state("web").slots->idle_stops_at);
+    CHECK(store.stack_state("web").slots->idle_deployment == 11);
+    CHECK_FALSE(store.stack_state("api").slots);
+}
+
 TEST_CASE("sqlite store: drift and retention columns are written by their own writers",
           "[state][drift][retention]") {
     testing::TempDir tmp;

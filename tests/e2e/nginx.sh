@@ -1,0 +1,169 @@
+#!/bin/bash
+# Helpers for the blue-green scenarios: Debian's nginx on the host as the proxy, and a load loop
+# through it. Source after lib.sh and call after e2e_begin:
+#
+#   source "$(dirname "$0")/nginx.sh"
+#   nginx_start                 # NGINX_PORT, NGINX_CONF, NGINX_UPSTREAMS, NGINX_PID_FILE
+#   blue_green_yaml             # the stack's strategy and blue_green keys for write_config
+#   load_start main /version    # requests through nginx until load_stop
+#   load_stop main; load_failures main   # the requests that did not answer 200
+#
+# nginx is stopped when the scenario exits.
+
+NGINX_DIR=""
+NGINX_PORT=""
+NGINX_CONF=""
+NGINX_UPSTREAMS=""
+NGINX_PID_FILE=""
+E2E_LOADS=()
+
+# nginx_start: nginx (its own master, not the system's) on a free loopback port, sending / to
+# the upstream ${STACK}_web that agentd writes into $NGINX_UPSTREAMS. Before the first switch
+# the file holds a placeholder in agentd's format that points at a closed port.
+nginx_start() {
+    command -v nginx >/dev/null || fail "nginx is not installed (scripts/setup installs it)"
+    NGINX_DIR=$T/nginx
+    NGINX_PORT=$(closed_port)
+    NGINX_CONF=$NGINX_DIR/nginx.conf
+    NGINX_UPSTREAMS=$NGINX_DIR/upstreams.conf
+    NGINX_PID_FILE=$NGINX_DIR/nginx.pid
+    mkdir -p "$NGINX_DIR/temp"
+    cat >"$NGINX_UPSTREAMS" <<CONF
+# agentd: stack=$STACK slot=blue deployment=0
+upstream ${STACK}_web {
+    server 127.0.0.1:$(closed_port);
+}
+CONF
+    cat >"$NGINX_CONF" <<CONF
+daemon on;
+worker_processes 1;
+pid $NGINX_PID_FILE;
+error_log $NGINX_DIR/error.log;
+events { worker_connections 256; }
+http {
+    access_log off;
+    client_body_temp_path $NGINX_DIR/temp/body;
+    proxy_temp_path $NGINX_DIR/temp/proxy;
+    fastcgi_temp_path $NGINX_DIR/temp/fastcgi;
+    uwsgi_temp_path $NGINX_DIR/temp/uwsgi;
+    scgi_temp_path $NGINX_DIR/temp/scgi;
+    include $NGINX_UPSTREAMS;
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        location / { proxy_pass http://${STACK}_web; }
+    }
+}
+CONF
+    nginx -c "$NGINX_CONF" -p "$NGINX_DIR" || fail "nginx did not start: $(tail -n 5 "$NGINX_DIR/error.log")"
+    trap nginx_on_exit EXIT
+}
+
+nginx_stop() {
+    [[ -n "$NGINX_PID_FILE" && -s "$NGINX_PID_FILE" ]] || return 0
+    kill -QUIT "$(cat "$NGINX_PID_FILE")" 2>/dev/null || true
+    local end=$((SECONDS + 10))
+    while [[ -s "$NGINX_PID_FILE" ]] && kill -0 "$(cat "$NGINX_PID_FILE")" 2>/dev/null; do
+        ((SECONDS < end)) || { kill -KILL "$(cat "$NGINX_PID_FILE")" 2>/dev/null; break; }
+        sleep 0.1
+    done
+}
+
+nginx_on_exit() {
+    local rc=$?
+    local name
+    for name in "${E2E_LOADS[@]}"; do touch "$T/load.$name.stop" 2>/dev/null; done
+    nginx_stop
+    (exit "$rc")
+    e2e_cleanup
+}
+
+# blue_green_yaml [KEEP_OLD_FOR]: the stack keys of a blue-green stack proxied by this nginx.
+blue_green_yaml() {
+    cat <<YAML
+    strategy: blue_green
+    blue_green:
+      services: [web]
+      keep_old_for: ${1:-10m}
+      drain: 1s
+      soak: 4s
+      proxy:
+        nginx: host
+        upstream_file: $NGINX_UPSTREAMS
+        test: [nginx, -c, $NGINX_CONF, -p, $NGINX_DIR, -t]
+        reload: [nginx, -c, $NGINX_CONF, -p, $NGINX_DIR, -s, reload]
+        pid_file: $NGINX_PID_FILE
+YAML
+}
+
+# proxied: what nginx serves at /version now ("" when it does not answer 200).
+proxied() { curl -fsS --max-time 5 "http://127.0.0.1:$NGINX_PORT/version" 2>/dev/null || true; }
+proxies() { [[ "$(proxied)" == "$1" ]]; }
+
+# load_start NAME PATH: requests through nginx, one after another, until load_stop NAME (at
+# most 10 minutes); each request is a line of $T/load.NAME: START_MS END_MS STATUS BODY.
+load_start() {
+    local name=$1 path=$2
+    rm -f "$T/load.$name" "$T/load.$name.stop"
+    /usr/bin/python3 "$E2E_ROOT/tests/e2e/load_loop.py" "$NGINX_PORT" "$path" "$T/load.$name" \
+        "$T/load.$name.stop" 600 </dev/null >"$T/load.$name.log" 2>&1 &
+    echo $! >"$T/load.$name.pid"
+    E2E_LOADS+=("$name")
+    local end=$((SECONDS + 20))
+    until [[ -s "$T/load.$name" ]]; do
+        ((SECONDS < end)) || fail "the load loop $name sent nothing: $(cat "$T/load.$name.log")"
+        sleep 0.1
+    done
+}
+
+load_stop() {
+    local name=$1
+    touch "$T/load.$name.stop"
+    local pid
+    pid=$(cat "$T/load.$name.pid")
+    local end=$((SECONDS + 20))
+    while kill -0 "$pid" 2>/dev/null; do
+        ((SECONDS < end)) || fail "the load loop $name did not stop"
+        sleep 0.1
+    done
+}
+
+# load_failures NAME: the requests that did not answer 200, one line each.
+load_failures() { awk '$3 != 200' "$T/load.$1"; }
+load_count() { wc -l <"$T/load.$1"; }
+
+# assert_no_failed_requests NAME WHAT: every request of the load loop answered 200.
+assert_no_failed_requests() {
+    local failed
+    failed=$(load_failures "$1")
+    [[ -z "$failed" ]] || fail "$2: $(wc -l <<<"$failed") of $(load_count "$1") requests failed, e.g.: $(head -n 3 <<<"$failed")"
+    say "$2: all $(load_count "$1") requests answered 200"
+}
+
+# assert_switch_timeline NAME DEPLOYMENT V0 V1 [V2]: in load loop NAME, nginx served V0 to every
+# request that ended before DEPLOYMENT began its first switch, V1 to every one that started
+# after that switch was recorded (and ended before the next one began), V2 after the second.
+# A switch begins with a `switch` event ("traffic to slot", "traffic back to slot", "slot X
+# still runs") and is recorded by "traffic on slot". Each window must hold requests.
+assert_switch_timeline() {
+    local name=$1 d=$2
+    shift 2
+    local versions=("$@") begins=() dones=() at message
+    while IFS='|' read -r at message; do
+        if [[ "$message" == "traffic on slot"* ]]; then dones+=("$at"); else begins+=("$at"); fi
+    done < <(sqlite3 -readonly "$(state_db)" "SELECT at, message FROM events WHERE deployment_id = $d AND phase = 'switch' AND message NOT LIKE 'the proxy still%' ORDER BY id;")
+    ((${#begins[@]} == ${#versions[@]} - 1 && ${#dones[@]} == ${#versions[@]} - 1)) ||
+        fail "deployment $d: ${#begins[@]} switches begun and ${#dones[@]} recorded, expected $((${#versions[@]} - 1))"
+    local i from to count wrong
+    for i in "${!versions[@]}"; do
+        from=0
+        to=99999999999999
+        ((i == 0)) || from=${dones[i - 1]}
+        ((i == ${#versions[@]} - 1)) || to=${begins[i]}
+        count=$(awk -v a="$from" -v b="$to" '$1 > a && $2 < b' "$T/load.$name" | wc -l)
+        ((count > 0)) || fail "deployment $d: no request between its switches ($from to $to)"
+        wrong=$(awk -v a="$from" -v b="$to" -v v="${versions[i]}" \
+            '$1 > a && $2 < b && substr($0, index($0, $4)) != v' "$T/load.$name" | head -n 3)
+        [[ -z "$wrong" ]] || fail "deployment $d: nginx served other than '${versions[i]}' between its switches: $wrong"
+        say "deployment $d: $count requests served '${versions[i]}' in their window"
+    done
+}

@@ -1,0 +1,148 @@
+// Blue-green's pure parts: project and network names, what verify refuses, the probes of a
+// slot's own gate and the proxy's routes to a slot.
+
+#include <catch2/catch.hpp>
+
+#include "agent/deploy/blue_green.h"
+#include "agent/model/deployment.h"
+
+using namespace agentd;
+
+namespace {
+
+config::BlueGreen web_and_api() {
+    config::BlueGreen bg;
+    bg.services = {{"web", 80}, {"api", 8080}};
+    return bg;
+}
+
+runtime::ComposeService service(const std::string& name) {
+    runtime::ComposeService s;
+    s.name = name;
+    s.image = "example/" + name;
+    return s;
+}
+
+runtime::ContainerSummary container(const std::string& service, const std::string& ip,
+                                    const std::string& state = "running") {
+    runtime::ContainerSummary c;
+    c.id = "id-" + service + ip;
+    c.service = service;
+    c.state = state;
+    if (!ip.empty()) {
+        c.addresses["agentd-shop"] = ip;
+    }
+    c.addresses["bridge"] = "10.9.9.9";  // another network's address is never used
+    return c;
+}
+
+}  // namespace
+
+TEST_CASE("blue-green: project and network names", "[blue_green]") {
+    CHECK(deploy::slot_project("shop", "blue") == "shop-blue");
+    CHECK(deploy::slot_project("shop", "green") == "shop-green");
+    CHECK(deploy::shared_project("shop") == "shop-shared");
+    CHECK(deploy::slot_network("shop") == "agentd-shop");
+    CHECK(model::other_slot("blue") == "green");
+    CHECK(model::other_slot("green") == "blue");
+}
+
+TEST_CASE("blue-green: verify refuses what two slots cannot share", "[blue_green]") {
+    const auto bg = web_and_api();
+    std::vector<runtime::ComposeService> services{service("web"), service("api"), service("db")};
+    CHECK_FALSE(deploy::refuse_slots(bg, services));
+
+    SECTION("a shared service may have all of it") {
+        services[2].container_name = "db";
+        services[2].publishes_ports = true;
+        services[2].network_mode = "host";
+        CHECK_FALSE(deploy::refuse_slots(bg, services));
+    }
+    SECTION("container_name") {
+        services[0].container_name = "shop-web";
+        const auto why = deploy::refuse_slots(bg, services);
+        REQUIRE(why);
+        CHECK(*why ==
+              "blue_green: service web sets container_name \"shop-web\", which its blue and green "
+              "copies cannot both have; remove it (the proxy is how traffic reaches a slot)");
+    }
+    SECTION("a published port") {
+        services[1].publishes_ports = true;
+        const auto why = deploy::refuse_slots(bg, services);
+        REQUIRE(why);
+        CHECK_THAT(*why, Catch::Contains("service api publishes a host port"));
+    }
+    SECTION("host networking, or another container's") {
+        for (const std::string mode : {"host", "service:db", "container:abc"}) {
+            services[0].network_mode = mode;
+            const auto why = deploy::refuse_slots(bg, services);
+            REQUIRE(why);
+            CHECK_THAT(*why, Catch::Contains("uses network_mode \"" + mode + "\""));
+        }
+        services[0].network_mode = "bridge";
+        CHECK_FALSE(deploy::refuse_slots(bg, services));
+    }
+    SECTION("a slot service the compose file does not have") {
+        services.erase(services.begin());
+        const auto why = deploy::refuse_slots(bg, services);
+        REQUIRE(why);
+        CHECK(*why == "blue_green: service web is not in the compose file");
+    }
+}
+
+TEST_CASE("blue-green: the shared project's services", "[blue_green]") {
+    std::vector<runtime::ComposeService> services{service("api"), service("db"), service("migrate"),
+                                                  service("web"), service("worker")};
+    services[2].profiles = {"hooks"};  // run by hooks, never by up
+    CHECK(deploy::shared_services(web_and_api(), services) ==
+          std::vector<std::string>{"db", "worker"});
+}
+
+TEST_CASE("blue-green: a slot's own gate asks each container, not the proxy", "[blue_green]") {
+    const std::vector<config::HttpProbe> probes{{"http://127.0.0.1:8080/healthz?deep=1", 204},
+                                                {"http://proxy.example", 0}};
+    const std::vector<runtime::ContainerSummary> slot{
+        container("web", "172.18.0.5"), container("web", "172.18.0.6"),
+        container("api", "172.18.0.7"), container("api", ""),  // not on the network (yet)
+        container("db", "172.18.0.9")};
+    const auto out = deploy::slot_probes(web_and_api(), probes, slot, "agentd-shop");
+    std::vector<std::string> urls;
+    for (const auto& p : out) {
+        urls.push_back(p.url + " " + std::to_string(p.status));
+    }
+    CHECK(urls == std::vector<std::string>{
+                      "http://172.18.0.5:80/healthz?deep=1 204",
+                      "http://172.18.0.6:80/healthz?deep=1 204",
+                      "http://172.18.0.7:8080/healthz?deep=1 204",
+                      "http://172.18.0.5:80/ 0",
+                      "http://172.18.0.6:80/ 0",
+                      "http://172.18.0.7:8080/ 0",
+                  });
+    CHECK(deploy::slot_probes(web_and_api(), {}, slot, "agentd-shop").empty());
+}
+
+TEST_CASE("blue-green: the proxy's routes to a slot", "[blue_green]") {
+    const std::vector<runtime::ContainerSummary> slot{
+        container("web", "172.18.0.5"), container("web", "172.18.0.6", "exited"),
+        container("api", "172.18.0.7"), container("worker", "172.18.0.8")};
+    const auto routes =
+        deploy::slot_routes("shop", web_and_api(), "green", 12, slot, "agentd-shop");
+    REQUIRE(routes);
+    CHECK(routes->stack == "shop");
+    CHECK(routes->slot == "green");
+    CHECK(routes->deployment == 12);
+    CHECK(routes->upstreams ==
+          std::map<std::string, std::vector<std::string>>{{"shop_api", {"172.18.0.7:8080"}},
+                                                          {"shop_web", {"172.18.0.5:80"}}});
+    CHECK(runtime::check_routes(*routes));
+
+    SECTION("a slot service without a running container on the network is an error") {
+        const std::vector<runtime::ContainerSummary> broken{
+            container("web", "172.18.0.5"), container("api", "172.18.0.7", "restarting")};
+        const auto none =
+            deploy::slot_routes("shop", web_and_api(), "blue", 3, broken, "agentd-shop");
+        REQUIRE_FALSE(none);
+        CHECK(none.error().message ==
+              "slot blue: service api has no running container on network agentd-shop");
+    }
+}
