@@ -19,48 +19,6 @@ constexpr auto k_config_timeout = std::chrono::minutes(2);
 // up may create many containers and run long healthcheck-free starts (run_once: the hook's
 // own timeout).
 constexpr auto k_up_timeout = std::chrono::minutes(30);
-constexpr std::size_t k_error_lines = 10;
-constexpr std::size_t k_error_chars = 2000;
-
-/// The last lines of compose's stderr, trimmed: where it says what went wrong.
-std::string tail_of(const std::string& text) {
-    std::vector<std::string> lines;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) {
-        while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) {
-            line.pop_back();
-        }
-        if (!line.empty()) {
-            lines.push_back(line);
-        }
-    }
-    const auto first = lines.size() > k_error_lines ? lines.size() - k_error_lines : 0;
-    std::string out;
-    for (auto i = first; i < lines.size(); ++i) {
-        out += (out.empty() ? "" : "\n") + lines[i];
-    }
-    if (out.size() > k_error_chars) {
-        out = "..." + out.substr(out.size() - k_error_chars);
-    }
-    return out;
-}
-
-/// True when the program ended by itself with an exit status (not killed, not timed out).
-bool exited(const sys::ProcessResult& r) {
-    return !r.timed_out && r.exit_code >= 0;
-}
-
-std::string describe_exit(const sys::ProcessResult& r) {
-    if (r.timed_out) {
-        return "timed out";
-    }
-    if (r.exit_code < 0) {
-        return "killed by a signal";
-    }
-    const auto err = tail_of(r.err);
-    const auto detail = err.empty() ? tail_of(r.out) : err;
-    return fmt::format("exit {}{}{}", r.exit_code, detail.empty() ? "" : ": ", detail);
-}
 
 /// Compose project names: what compose itself accepts, and never an option.
 bool valid_project_name(const std::string& name) {
@@ -384,12 +342,12 @@ sys::Result<std::vector<ComposeService>> ComposeRunner::services(const ComposePr
     if (!config->success()) {
         // Only compose's own refusal is a verdict on the files; a run that was killed (timeout,
         // signal, out of memory) said nothing about them and is asked again at the next poll.
-        if (!exited(*config)) {
+        if (!sys::exited(*config)) {
             return sys::Error::failed(
-                fmt::format("compose config {}: {}", project.name, describe_exit(*config)));
+                fmt::format("compose config {}: {}", project.name, sys::describe_exit(*config)));
         }
         return sys::Error::invalid(
-            fmt::format("compose config {}: {}", project.name, tail_of(config->err)));
+            fmt::format("compose config {}: {}", project.name, sys::output_tail(config->err)));
     }
     auto parsed = parse_compose_config(config->out);
     if (!parsed) {
@@ -444,9 +402,10 @@ sys::Result<void> ComposeRunner::up(const ComposeProject& project,
         if (!r->success()) {
             // compose refused the release (exit status): a verdict; killed or timed out:
             // transient.
-            auto message = fmt::format("compose {} {}: {}", what, project.name, describe_exit(*r));
-            return exited(*r) ? sys::Error::invalid(std::move(message))
-                              : sys::Error::failed(std::move(message));
+            auto message =
+                fmt::format("compose {} {}: {}", what, project.name, sys::describe_exit(*r));
+            return sys::exited(*r) ? sys::Error::invalid(std::move(message))
+                                   : sys::Error::failed(std::move(message));
         }
     }
     return {};
@@ -471,7 +430,7 @@ sys::Result<std::string> ComposeRunner::run_once(const ComposeProject& project,
     }
     // The hook's own output is on stdout and stderr, compose's on stderr: the last lines of
     // both say what happened.
-    const auto output = tail_of(r->out + "\n" + r->err);
+    const auto output = sys::output_tail(r->out + "\n" + r->err);
     if (r->exit_code < 0) {
         return sys::Error::failed("killed by a signal");
     }

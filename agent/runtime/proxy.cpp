@@ -22,8 +22,6 @@ constexpr auto k_command_timeout = std::chrono::seconds(30);
 constexpr auto k_poll_interval = std::chrono::milliseconds(20);
 constexpr auto k_file_mode =
     fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read;
-constexpr std::size_t k_error_lines = 10;
-constexpr std::size_t k_error_chars = 2000;
 constexpr std::string_view k_header_prefix = "# agentd:";
 constexpr std::string_view k_header_form = "`# agentd: stack=S slot=blue|green deployment=N`";
 
@@ -324,47 +322,6 @@ sys::Result<int> read_master(const fs::path& pid_file) {
     return *pid;
 }
 
-// ---- commands
-
-/// The last lines of a program's stderr, trimmed: where nginx says what went wrong.
-std::string tail_of(const std::string& text) {
-    std::vector<std::string_view> lines;
-    std::string_view rest = text;
-    while (!rest.empty()) {
-        const auto end = rest.find('\n');
-        if (const auto line = trimmed(rest.substr(0, end)); !line.empty()) {
-            lines.push_back(line);
-        }
-        rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
-    }
-    const auto first = lines.size() > k_error_lines ? lines.size() - k_error_lines : 0;
-    std::string out;
-    for (auto i = first; i < lines.size(); ++i) {
-        out += (out.empty() ? "" : "\n") + std::string(lines[i]);
-    }
-    if (out.size() > k_error_chars) {
-        out = "..." + out.substr(out.size() - k_error_chars);
-    }
-    return out;
-}
-
-/// True when the program ended by itself with an exit status (not killed, not timed out).
-bool exited(const sys::ProcessResult& r) {
-    return !r.timed_out && r.exit_code >= 0;
-}
-
-std::string describe_exit(const sys::ProcessResult& r) {
-    if (r.timed_out) {
-        return "timed out";
-    }
-    if (r.exit_code < 0) {
-        return "killed by a signal";
-    }
-    const auto err = tail_of(r.err);
-    const auto detail = err.empty() ? tail_of(r.out) : err;
-    return fmt::format("exit {}{}{}", r.exit_code, detail.empty() ? "" : ": ", detail);
-}
-
 // ---- the file as it was
 
 struct PreviousFile {
@@ -555,13 +512,13 @@ sys::Result<Switched> NginxProxy::route(const config::ProxyConfig& config,
         return undo(
             sys::Error::failed(fmt::format("nginx -t could not run: {}", tested.error().message)));
     }
-    if (!exited(*tested)) {
-        return undo(sys::Error::failed(fmt::format("nginx -t {}", describe_exit(*tested))));
+    if (!sys::exited(*tested)) {
+        return undo(sys::Error::failed(fmt::format("nginx -t {}", sys::describe_exit(*tested))));
     }
     if (tested->exit_code != 0) {
-        auto said = tail_of(tested->err);
+        auto said = sys::output_tail(tested->err);
         if (said.empty()) {
-            said = tail_of(tested->out);
+            said = sys::output_tail(tested->out);
         }
         return undo(sys::Error::invalid(
             fmt::format("nginx -t refused the upstreams: {}",
@@ -597,7 +554,7 @@ sys::Result<void> NginxProxy::reload(const config::ProxyConfig& config, int mast
     }
     sent = true;
     if (!result->success()) {
-        return sys::Error::failed(fmt::format("nginx reload {}", describe_exit(*result)));
+        return sys::Error::failed(fmt::format("nginx reload {}", sys::describe_exit(*result)));
     }
     // took: a worker the master did not have, and none of the old ones still accepting
     const auto deadline = std::chrono::steady_clock::now() + m_reload_deadline;

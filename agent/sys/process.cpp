@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -424,6 +425,52 @@ Result<ProcessResult> PosixProcessRunner::run(const ProcessSpec& spec) {
         result.exit_code = WEXITSTATUS(status);
     }
     return result;
+}
+
+std::string output_tail(const std::string& text) {
+    constexpr std::size_t k_lines = 10;
+    constexpr std::size_t k_chars = 2000;
+    std::vector<std::string> lines;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        auto end = text.find('\n', start);
+        if (end == std::string::npos) {
+            end = text.size();
+        }
+        auto line = text.substr(start, end - start);
+        while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) {
+            line.pop_back();
+        }
+        if (!line.empty()) {
+            lines.push_back(line);
+        }
+        start = end + 1;
+    }
+    const auto first = lines.size() > k_lines ? lines.size() - k_lines : 0;
+    std::string out;
+    for (auto i = first; i < lines.size(); ++i) {
+        out += (out.empty() ? "" : "\n") + lines[i];
+    }
+    if (out.size() > k_chars) {
+        out = "..." + out.substr(out.size() - k_chars);
+    }
+    return out;
+}
+
+bool exited(const ProcessResult& r) {
+    return !r.timed_out && r.exit_code >= 0;
+}
+
+std::string describe_exit(const ProcessResult& r) {
+    if (r.timed_out) {
+        return "timed out";
+    }
+    if (r.exit_code < 0) {
+        return "killed by a signal";
+    }
+    const auto err = output_tail(r.err);
+    const auto detail = err.empty() ? output_tail(r.out) : err;
+    return fmt::format("exit {}{}{}", r.exit_code, detail.empty() ? "" : ": ", detail);
 }
 
 }  // namespace agentd::sys

@@ -30,6 +30,14 @@ struct ProcessResult {
     bool success() const { return exit_code == 0 && !timed_out; }
 };
 
+/// The last 10 non-empty lines of a program's output (trailing spaces trimmed), at most 2000
+/// characters: where a tool (compose, nginx) says what went wrong.
+std::string output_tail(const std::string& text);
+/// True when the program ended by itself with an exit status (not killed, not timed out).
+bool exited(const ProcessResult& r);
+/// "timed out", "killed by a signal", or "exit N: <stderr's tail, else stdout's>".
+std::string describe_exit(const ProcessResult& r);
+
 class ProcessRunner {
 public:
     virtual ~ProcessRunner() = default;
