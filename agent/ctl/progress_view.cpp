@@ -21,7 +21,7 @@ std::string printable(std::string text) {
     return text;
 }
 
-std::string text(const json& line, const char* name) {
+std::string field_text(const json& line, const char* name) {
     const auto it = line.find(name);
     return it != line.end() && it->is_string() ? printable(it->get<std::string>()) : "";
 }
@@ -33,9 +33,9 @@ std::int64_t number(const json& line, const char* name) {
 
 /// "12:04:05 shop #7": the line's time of day (UTC, as "at" says) and whose it is.
 std::string prefix(const json& line) {
-    const std::string at = text(line, "at");
+    const std::string at = field_text(line, "at");
     std::string out = at.size() >= 19 ? at.substr(11, 8) + " " : "";
-    out += text(line, "stack");
+    out += field_text(line, "stack");
     if (line.contains("deployment") && line["deployment"].is_number_integer()) {
         out += fmt::format(" #{}", line["deployment"].get<std::int64_t>());
     }
@@ -54,8 +54,8 @@ std::string containers(const json& line) {
             continue;
         }
         out += out.empty() ? "" : ", ";
-        out += text(c, "service") + " " + text(c, "state");
-        const std::string health = text(c, "health");
+        out += field_text(c, "service") + " " + field_text(c, "state");
+        const std::string health = field_text(c, "health");
         if (!health.empty()) {
             out += " " + health;
         }
@@ -109,10 +109,10 @@ std::string ProgressView::show(const json& event) {
     if (!event.is_object()) {
         return "";
     }
-    const std::string type = text(event, "type");
+    const std::string type = field_text(event, "type");
     if (type == "phase") {
-        return line(
-            fmt::format("{} {}: {}", prefix(event), text(event, "phase"), text(event, "message")));
+        return line(fmt::format("{} {}: {}", prefix(event), field_text(event, "phase"),
+                                field_text(event, "message")));
     }
     if (type == "pull") {
         const auto current = number(event, "current");
@@ -121,7 +121,7 @@ std::string ProgressView::show(const json& event) {
         const auto percent = total > 0 ? current * 100 / total : (done ? 100 : 0);
         const std::string shown = fmt::format(
             "{} {} {} {}% ({} of {}, {}/{} layers)", prefix(event), done ? "pulled" : "pulling",
-            text(event, "image"), percent, format_bytes(current), format_bytes(total),
+            field_text(event, "image"), percent, format_bytes(current), format_bytes(total),
             number(event, "layers_done"), number(event, "layers"));
         if (!m_terminal) {
             return done ? line(shown) : "";
@@ -144,8 +144,8 @@ std::string ProgressView::show(const json& event) {
         return line(shown);
     }
     if (type == "end") {
-        const std::string message = text(event, "message");
-        return line(fmt::format("{} cycle ended: {}{}", prefix(event), text(event, "status"),
+        const std::string message = field_text(event, "message");
+        return line(fmt::format("{} cycle ended: {}{}", prefix(event), field_text(event, "status"),
                                 message.empty() ? "" : ": " + message));
     }
     if (type == "dropped") {

@@ -602,7 +602,7 @@ Applied Reconciler::apply_and_gate(const config::Stack& stack, model::Deployment
                           sys::format_duration(stack.health.timeout),
                           sys::format_duration(stack.health.stable)));
     }
-    return judged(gate(stack, d, *target));
+    return judged(gate(stack.health, d, *target));
 }
 
 Applied Reconciler::judged(const GateResult& result) {
@@ -743,13 +743,13 @@ sys::Result<GateTarget> Reconciler::apply(const config::Stack& stack, const mode
     return target;
 }
 
-GateResult Reconciler::gate(const config::Stack& stack, const model::Deployment& d,
+GateResult Reconciler::gate(const config::Health& health, const model::Deployment& d,
                             const GateTarget& target) {
     HealthGate gate(m_s.engine, m_s.http, m_s.clock, m_stop);
     gate.on_sample([&](const GateSample& sample) { m_observer.gate_sample(d, sample); });
     const auto start = m_s.clock.now();
-    auto result = gate.run(target, stack.health);
-    m_observer.gated(stack.name, result,
+    auto result = gate.run(target, health);
+    m_observer.gated(d.stack, result,
                      std::chrono::duration_cast<sys::Duration>(m_s.clock.now() - start));
     return result;
 }

@@ -195,7 +195,9 @@ private:
                                   const runtime::UpOptions& options);
     /// A gate's result as the pipeline judges it.
     static Applied judged(const GateResult& result);
-    GateResult gate(const config::Stack& stack, const model::Deployment& d,
+    /// Runs the health gate on `target` with `health` (the stack's, or the slot's and the soak's
+    /// variants of it for blue-green).
+    GateResult gate(const config::Health& health, const model::Deployment& d,
                     const GateTarget& target);
     CycleResult promote(const config::Stack& stack, model::Deployment& d);
     /// The candidate failed: remember it as bad when the failure is a verdict on it, then
@@ -215,12 +217,13 @@ private:
                                                                    model::Deployment& d,
                                                                    const model::Release& release,
                                                                    const std::string& slot);
-    sys::Result<runtime::Switched> switch_to(
-        const config::Stack& stack, model::Deployment& d, const std::string& slot,
-        const std::vector<runtime::ContainerSummary>& containers);
-    sys::Result<runtime::Switched> switch_to_deployment(
-        const config::Stack& stack, model::Deployment& d, const std::string& slot,
-        std::int64_t deployment, const std::vector<runtime::ContainerSummary>& containers);
+    /// Step 8's switch of `d` to `slot`: phase "switch", and what failed, as events.
+    sys::Result<runtime::Switched> switch_to(const config::Stack& stack, model::Deployment& d,
+                                             const std::string& slot);
+    /// Points the proxy at `slot`'s containers as they are listed now, the upstream file naming
+    /// `deployment`; records "traffic on slot" in `d` when the proxy took it.
+    sys::Result<runtime::Switched> route_to(const config::Stack& stack, model::Deployment& d,
+                                            const std::string& slot, std::int64_t deployment);
     /// The soak after a switch to `serving`; on failure traffic goes back to `before`.
     CycleResult soak(const config::Stack& stack, model::Deployment& d, const model::Slots& serving,
                      const std::optional<model::Slots>& before);

@@ -99,15 +99,15 @@ CycleResult Reconciler::deploy_slot(const config::Stack& stack, model::Deploymen
           fmt::format("slot {}: waiting up to {} for {} stable", slot,
                       sys::format_duration(stack.health.timeout),
                       sys::format_duration(stack.health.stable)));
-    config::Stack own = stack;
-    own.health.http = slot_probes(bg, stack.health.http, *applied, slot_network(stack.name));
+    config::Health own = stack.health;
+    own.http = slot_probes(bg, stack.health.http, *applied, slot_network(stack.name));
     const GateTarget target{slot_project(stack.name, slot), services,
                             pins_of(runnable(d.release.images), services)};
     if (const auto gated = judged(gate(own, d, target)); !gated.healthy()) {
         return slot_failed(stack, d, slot, gated);
     }
     // 8. switch the traffic, then soak through the proxy.
-    auto switched = switch_to(stack, d, slot, *applied);
+    auto switched = switch_to(stack, d, slot);
     if (!switched) {
         return slot_failed(stack, d, slot, {Applied::Kind::Failed, switched.error().message});
     }
@@ -175,27 +175,16 @@ sys::Result<std::vector<runtime::ContainerSummary>> Reconciler::apply_slot(
     return m_s.engine.list_containers(p.name);
 }
 
-sys::Result<runtime::Switched> Reconciler::switch_to(
-    const config::Stack& stack, model::Deployment& d, const std::string& slot,
-    const std::vector<runtime::ContainerSummary>& containers) {
-    if (m_s.proxy == nullptr) {
-        return sys::Error::failed("switch: no proxy is wired");
-    }
-    auto routes = slot_routes(stack.name, *stack.blue_green, slot, d.id, containers,
-                              slot_network(stack.name));
-    if (!routes) {
-        return sys::Error{routes.error().kind, "switch: " + routes.error().message};
-    }
+sys::Result<runtime::Switched> Reconciler::switch_to(const config::Stack& stack,
+                                                     model::Deployment& d,
+                                                     const std::string& slot) {
     enter(d, "switch", fmt::format("traffic to slot {}", slot));
-    auto switched = m_s.proxy->route(stack.blue_green->proxy, *routes);
+    auto switched = route_to(stack, d, slot, d.id);
     if (!switched) {
         event(d, "switch",
               "the proxy still sends traffic where it did: " + switched.error().message);
         return sys::Error{switched.error().kind, "switch: " + switched.error().message};
     }
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(switched->took).count();
-    event(d, "switch", fmt::format("traffic on slot {} (the proxy reloaded in {} ms)", slot, ms));
-    spdlog::info("stack {}: deployment {}: traffic on slot {} ({} ms)", stack.name, d.id, slot, ms);
     return switched;
 }
 
@@ -206,9 +195,9 @@ CycleResult Reconciler::soak(const config::Stack& stack, model::Deployment& d,
     enter(d, "soak",
           fmt::format("slot {} through the proxy for {}", serving.active,
                       sys::format_duration(bg.soak)));
-    config::Stack soaking = stack;
-    soaking.health.stable = bg.soak;
-    soaking.health.timeout = bg.soak + bg.soak / 2 + std::chrono::seconds(1);
+    config::Health soaking = stack.health;
+    soaking.stable = bg.soak;
+    soaking.timeout = bg.soak + bg.soak / 2 + std::chrono::seconds(1);
     const auto services = slot_service_names(bg);
     const GateTarget target{slot_project(stack.name, serving.active), services,
                             pins_of(runnable(d.release.images), services)};
@@ -231,10 +220,7 @@ CycleResult Reconciler::soak(const config::Stack& stack, model::Deployment& d,
     }
     // Switch back: the old slot still runs (keep_old_for starts at the switch).
     event(d, "switch", fmt::format("traffic back to slot {}", before->active));
-    const auto old = m_s.engine.list_containers(slot_project(stack.name, before->active));
-    auto restored =
-        old ? switch_to_deployment(stack, d, before->active, before->active_deployment, *old)
-            : sys::Result<runtime::Switched>(old.error());
+    const auto restored = route_to(stack, d, before->active, before->active_deployment);
     if (!restored) {
         return finish(d, model::Status::Failed,
                       fmt::format("{}; switching back to slot {} failed: {}", d.reason,
@@ -251,20 +237,31 @@ CycleResult Reconciler::soak(const config::Stack& stack, model::Deployment& d,
     return finish(d, model::Status::RolledBack, d.reason);
 }
 
-sys::Result<runtime::Switched> Reconciler::switch_to_deployment(
-    const config::Stack& stack, model::Deployment& d, const std::string& slot,
-    std::int64_t deployment, const std::vector<runtime::ContainerSummary>& containers) {
-    auto routes = slot_routes(stack.name, *stack.blue_green, slot, deployment, containers,
+sys::Result<runtime::Switched> Reconciler::route_to(const config::Stack& stack,
+                                                    model::Deployment& d, const std::string& slot,
+                                                    std::int64_t deployment) {
+    if (m_s.proxy == nullptr) {
+        return sys::Error::failed("no proxy is wired");
+    }
+    // Listed now, not when the slot came up: a container restarted during the gate has a new
+    // address.
+    const auto containers = m_s.engine.list_containers(slot_project(stack.name, slot));
+    if (!containers) {
+        return containers.error();
+    }
+    auto routes = slot_routes(stack.name, *stack.blue_green, slot, deployment, *containers,
                               slot_network(stack.name));
     if (!routes) {
         return routes.error();
     }
     auto switched = m_s.proxy->route(stack.blue_green->proxy, *routes);
     if (switched) {
+        const auto ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(switched->took).count();
         event(d, "switch",
-              fmt::format(
-                  "traffic on slot {} (the proxy reloaded in {} ms)", slot,
-                  std::chrono::duration_cast<std::chrono::milliseconds>(switched->took).count()));
+              fmt::format("traffic on slot {} (the proxy reloaded in {} ms)", slot, ms));
+        spdlog::info("stack {}: deployment {}: traffic on slot {} ({} ms)", stack.name, d.id, slot,
+                     ms);
     }
     return switched;
 }
@@ -272,15 +269,11 @@ sys::Result<runtime::Switched> Reconciler::switch_to_deployment(
 std::optional<CycleResult> Reconciler::switch_back(const config::Stack& stack, model::Deployment& d,
                                                    const model::Slots& slots) {
     const auto idle = model::other_slot(slots.active);
-    const auto containers = m_s.engine.list_containers(slot_project(stack.name, idle));
-    if (!containers) {
-        return std::nullopt;
-    }
     enter(d, "switch",
           fmt::format("slot {} still runs deployment {}'s release: switching back, no container "
                       "started",
                       idle, *slots.idle_deployment));
-    auto switched = switch_to_deployment(stack, d, idle, d.id, *containers);
+    auto switched = route_to(stack, d, idle, d.id);
     if (!switched) {
         event(d, "switch",
               fmt::format("switching back failed ({}); deploying to slot {} again",

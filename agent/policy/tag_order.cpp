@@ -9,14 +9,6 @@
 namespace agentd::policy {
 namespace {
 
-bool is_digit(char c) {
-    return c >= '0' && c <= '9';
-}
-
-int sign_of(int c) {
-    return c < 0 ? -1 : (c > 0 ? 1 : 0);
-}
-
 /// Compares two digit runs as numbers of any length: without leading zeros the longer is larger.
 int compare_digits(std::string_view a, std::string_view b) {
     const auto strip = [](std::string_view s) {

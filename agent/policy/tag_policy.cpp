@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "agent/policy/version.h"
+
 namespace agentd::policy {
 
 namespace {
@@ -22,7 +24,6 @@ std::optional<Decimal> parse_decimal(std::string_view s) {
         d.negative = true;
         s.remove_prefix(1);
     }
-    const auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
     const std::size_t dot = s.find('.');
     std::string_view integer = s.substr(0, dot);
     std::string_view fraction = dot == std::string_view::npos ? "" : s.substr(dot + 1);
@@ -43,10 +44,6 @@ std::optional<Decimal> parse_decimal(std::string_view s) {
         d.negative = false;  // -0 is 0
     }
     return d;
-}
-
-int sign_of(int c) {
-    return c < 0 ? -1 : (c > 0 ? 1 : 0);
 }
 
 // A candidate tag and what it is ranked by.

@@ -14,6 +14,16 @@
 
 namespace agentd::policy {
 
+/// '0' to '9' only, whatever the locale: the digits of versions and tags.
+constexpr bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+
+/// -1, 0 or 1: the sign of a three-way comparison's result (std::string::compare's, say).
+constexpr int sign_of(int c) {
+    return c < 0 ? -1 : (c > 0 ? 1 : 0);
+}
+
 class Version {
 public:
     Version() = default;

@@ -24,8 +24,8 @@ compose="services:
     healthcheck:
       test: [\"CMD\", \"wget\", \"-q\", \"-O\", \"/dev/null\", \"http://127.0.0.1/health\"]
       interval: 1s
-      timeout: 2s
-      retries: 2
+      timeout: 5s
+      retries: 3
   db:
     image: $(image_ref db:1)
     restart: always"

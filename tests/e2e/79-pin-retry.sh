@@ -21,8 +21,8 @@ services:
     healthcheck:
       test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1/gate/health"]
       interval: 1s
-      timeout: 2s
-      retries: 2
+      timeout: 5s
+      retries: 3
 YAML
 }
 

@@ -31,7 +31,7 @@ rev1=$(commit_compose "$(release "$(image_ref web:1)")" "release 1")
 # write_config's health block ends its text: the probe continues it.
 E2E_HEALTH_TIMEOUT=30s E2E_HEALTH_STABLE=2s write_config "      http:
         - url: http://127.0.0.1:$NGINX_PORT/health
-$(blue_green_yaml 45s)"
+$(blue_green_yaml 20s)"
 start_agentd
 sync_expect 0
 d1=$(json_get "$(latest_deployment)" .id)
@@ -61,7 +61,7 @@ assert_json "$status" .slots.idle_deployment "$d1" "status: the idle slot holds 
 ctl status "$STACK" >/dev/null
 assert_contains "$CTL_OUT" "slot green serves" "status (table)"
 [[ -n "$(docker ps -q --filter "label=com.docker.compose.project=$STACK-blue")" ]] ||
-    fail "the old slot was stopped at once (keep_old_for is 45s)"
+    fail "the old slot was stopped at once (keep_old_for is 20s)"
 
 say "automatic rollback: release 3 passes its slot's gate, then fails the soak"
 load_start soak /version
@@ -109,7 +109,7 @@ assert_eq "$starts_before" "$(docker ps -aq --filter "label=com.docker.compose.p
 assert_json_false() { jq -e "$2" <<<"$1" >/dev/null && fail "$3" || true; }
 assert_json_false "$(show_json "$d5")" 'any(.events[]; .phase == "apply")' "the instant rollback applied nothing"
 
-say "keep_old_for (45s) over: the idle slot is stopped by the next cycle"
+say "keep_old_for (20s) over: the idle slot is stopped by the next cycle"
 blue_stopped() {
     ctl_run sync "$STACK" --wait >/dev/null
     [[ -z "$(docker ps -q --filter "label=com.docker.compose.project=$STACK-blue")" ]]

@@ -99,6 +99,13 @@ e2e_begin() {
     say "stack $STACK, directory $T"
 }
 
+# stack_containers STACK: the ids of every container of compose project STACK or STACK-*.
+stack_containers() {
+    docker ps -a --filter label=com.docker.compose.project \
+        --format '{{.ID}} {{.Label "com.docker.compose.project"}}' |
+        awk -v stack="$1" '$2 == stack || index($2, stack "-") == 1 { print $1 }'
+}
+
 e2e_cleanup() {
     local rc=$?
     trap - ERR
@@ -116,7 +123,10 @@ e2e_cleanup() {
     done
     if [[ -n "$STACK" ]]; then
         local ids=()
-        mapfile -t ids < <(docker ps -aq --filter "label=com.docker.compose.project=$STACK")
+        # The stack's project and those named after it (a blue-green stack's STACK-blue,
+        # STACK-green and STACK-shared): a container left running with a healthcheck costs CPU
+        # for the rest of the run.
+        mapfile -t ids < <(stack_containers "$STACK")
         ((${#ids[@]} == 0)) || docker rm -f "${ids[@]}" >/dev/null 2>&1
         mapfile -t ids < <(docker network ls -q --filter "label=com.docker.compose.project=$STACK")
         ((${#ids[@]} == 0)) || docker network rm "${ids[@]}" >/dev/null 2>&1
@@ -260,8 +270,8 @@ YAML
     healthcheck:
       test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1/health"]
       interval: 1s
-      timeout: 2s
-      retries: 2
+      timeout: 5s
+      retries: 3
 YAML
     if [[ -n "$worker" ]]; then
         cat <<YAML

@@ -4,6 +4,8 @@
 
 #include "agent/config/checks.h"
 
+namespace unit_config_checks_test {
+
 using namespace agentd::config;
 
 TEST_CASE("checks: branch names follow git check-ref-format", "[config]") {
@@ -39,3 +41,5 @@ TEST_CASE("checks: registry hosts are host[:port] only", "[config]") {
     CHECK(registry_host_problem("ghcr.io/acme"));
     CHECK(registry_host_problem("user@ghcr.io"));
 }
+
+}  // namespace unit_config_checks_test

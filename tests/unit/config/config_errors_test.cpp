@@ -8,6 +8,8 @@
 #include "agent/config/config.h"
 #include "tests/unit/config/config_yaml.h"
 
+namespace unit_config_config_errors_test {
+
 using namespace agentd::config;
 using namespace agentd::testing;
 
@@ -563,3 +565,5 @@ TEST_CASE("config: an age-encrypted env file needs age_identity_file", "[config]
           "agent.yaml:1:20: age_identity_file: expected an absolute path, or a name in "
           "$CREDENTIALS_DIRECTORY without \"..\", got \"../agent.key\"");
 }
+
+}  // namespace unit_config_config_errors_test

@@ -5,6 +5,8 @@
 #include "agent/config/config.h"
 #include "tests/unit/config/config_yaml.h"
 
+namespace unit_config_config_notifications_test {
+
 using namespace agentd::config;
 using namespace agentd::testing;
 using namespace std::chrono_literals;
@@ -66,3 +68,5 @@ TEST_CASE("config notifications: mistakes are named, URLs never shown", "[config
     CHECK(error_of("notifications:\n  - {url: https://a/b, repeat_interval: 0s}\n")
               .find("notifications[0].repeat_interval") != std::string::npos);
 }
+
+}  // namespace unit_config_config_notifications_test

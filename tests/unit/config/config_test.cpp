@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 
+namespace unit_config_config_test {
+
 using namespace agentd;
 using namespace agentd::config;
 using namespace std::chrono_literals;
@@ -435,3 +437,5 @@ stacks:
     CHECK(c.stacks[1].all_env_files() ==
           std::vector<std::filesystem::path>{"common.env", "/etc/agentd/host.env.age"});
 }
+
+}  // namespace unit_config_config_test

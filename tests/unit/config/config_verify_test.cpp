@@ -12,6 +12,8 @@
 #include "tests/unit/sigstore/sigstore_vectors.h"
 #include "tests/unit/temp_dir.h"
 
+namespace unit_config_config_verify_test {
+
 using namespace agentd;
 using namespace agentd::config;
 
@@ -192,3 +194,5 @@ TEST_CASE("config: bad keyless policies are errors with their place", "[config][
                                garbage.string())),
                Catch::Contains(garbage.string() + " is not a Sigstore trusted root: "));
 }
+
+}  // namespace unit_config_config_verify_test

@@ -4,6 +4,8 @@
 
 #include "agent/config/config.h"
 
+namespace unit_config_duration_test {
+
 using namespace agentd;
 using namespace agentd::config;
 using namespace std::chrono_literals;
@@ -46,3 +48,5 @@ TEST_CASE("duration: valid and invalid texts", "[config]") {
         }
     }
 }
+
+}  // namespace unit_config_duration_test

@@ -4,6 +4,8 @@
 
 #include "agent/config/suggest.h"
 
+namespace unit_config_suggest_test {
+
 using namespace agentd::config;
 
 TEST_CASE("suggest: edit distance counts swaps as one edit", "[config]") {
@@ -26,3 +28,5 @@ TEST_CASE("suggest: closest key within two edits, else a prefix, else nothing", 
     CHECK_FALSE(suggest("colour", keys));
     CHECK_FALSE(suggest("po", keys));  // too short to be a meaningful prefix
 }
+
+}  // namespace unit_config_suggest_test

@@ -12,6 +12,8 @@
 #include "tests/unit/daemon/fake_clock.h"
 #include "tests/unit/openssl_signer.h"
 
+namespace unit_ctl_commands_test {
+
 using namespace agentd;
 namespace fs = std::filesystem;
 
@@ -489,3 +491,5 @@ TEST_CASE("agentctl: sync STACK --wait --json streams the cycle's lines, then it
           "shop #8 cycle ended: rolled_back: web: unhealthy\n"
           "shop: rolled_back, deployment 8: web: unhealthy\n");
 }
+
+}  // namespace unit_ctl_commands_test

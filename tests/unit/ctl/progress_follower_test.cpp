@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace unit_ctl_progress_follower_test {
+
 using namespace agentd;
 using namespace std::chrono_literals;
 using nlohmann::json;
@@ -87,3 +89,5 @@ TEST_CASE("progress follower: request ids are random per follower", "[ctl]") {
     CHECK(a.request().size() == 16);
     CHECK(a.request() != b.request());
 }
+
+}  // namespace unit_ctl_progress_follower_test

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace unit_ctl_progress_view_test {
+
 using namespace agentd;
 using nlohmann::json;
 
@@ -89,3 +91,5 @@ TEST_CASE("progress view: without a terminal only a pull's end is written", "[ct
     CHECK(ctl::format_bytes(300292) == "300.3 kB");
     CHECK(ctl::format_bytes(2500000000) == "2.5 GB");
 }
+
+}  // namespace unit_ctl_progress_view_test

@@ -6,6 +6,8 @@
 #include "agent/model/json.h"
 #include "tests/unit/daemon/fake_backend.h"
 
+namespace unit_ctl_render_test {
+
 using namespace agentd;
 using namespace std::chrono_literals;
 using nlohmann::json;
@@ -258,3 +260,5 @@ TEST_CASE("render: verify names the image, digest, verdict and what verified it 
     // A message without the pinned prefix is shown whole.
     CHECK(out.find("why:           no\n") != std::string::npos);
 }
+
+}  // namespace unit_ctl_render_test

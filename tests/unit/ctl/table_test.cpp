@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace unit_ctl_table_test {
+
 using namespace agentd;
 using namespace std::chrono_literals;
 
@@ -40,3 +42,5 @@ TEST_CASE("table: durations, revisions, images and long text are shortened", "[c
     REQUIRE(ctl::one_line("a\nb", 10) == "a b");
     REQUIRE(ctl::one_line("abcdefghijkl", 8) == "abcde...");
 }
+
+}  // namespace unit_ctl_table_test

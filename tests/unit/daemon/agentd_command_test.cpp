@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+namespace unit_daemon_agentd_command_test {
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -38,3 +40,5 @@ TEST_CASE("agentd: --check-config exits 0 on a valid file and 2 on errors", "[da
     REQUIRE_FALSE(fs::exists(dir / "state.db"));
     fs::remove_all(dir);
 }
+
+}  // namespace unit_daemon_agentd_command_test

@@ -8,6 +8,8 @@
 #include "agent/sys/version.h"
 #include "tests/fakes/fakes.h"
 
+namespace unit_daemon_agentd_metrics_test {
+
 using namespace agentd;
 using namespace agentd::daemon;
 using namespace std::chrono_literals;
@@ -128,3 +130,5 @@ TEST_CASE("agentd metrics: registry requests by host and status code", "[daemon]
     CHECK(url_host("https://r.example:443/v2/?x=1") == "r.example:443");
     CHECK(url_host("not a url").empty());
 }
+
+}  // namespace unit_daemon_agentd_metrics_test

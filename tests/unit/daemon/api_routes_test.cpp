@@ -6,6 +6,8 @@
 #include "tests/unit/openssl_signer.h"
 #include "tests/unit/temp_dir.h"
 
+namespace unit_daemon_api_routes_test {
+
 using namespace agentd;
 using daemon::ApiRequest;
 using daemon::handle_request;
@@ -448,3 +450,5 @@ TEST_CASE("api routes: GET /v1/events streams the backend's lines as JSON lines"
     CHECK(unknown.body["error"] == "unknown stack \"nope\"");
     CHECK(handle_request(backend, {"POST", "/v1/events", {}, "", {}, ""}).status == 405);
 }
+
+}  // namespace unit_daemon_api_routes_test

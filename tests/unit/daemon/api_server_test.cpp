@@ -28,6 +28,8 @@
 #include "tests/unit/daemon/fake_backend.h"
 #include "tests/unit/temp_dir.h"
 
+namespace unit_daemon_api_server_test {
+
 using namespace agentd;
 namespace fs = std::filesystem;
 
@@ -562,3 +564,5 @@ TEST_CASE("api server: stopping does not wait for a client following a stream",
     CHECK(eventually([&] { return ended.load(); }));
     client.join();
 }
+
+}  // namespace unit_daemon_api_server_test

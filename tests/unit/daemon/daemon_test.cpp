@@ -23,6 +23,8 @@
 #include "tests/unit/openssl_signer.h"
 #include "tests/unit/temp_dir.h"
 
+namespace unit_daemon_daemon_test {
+
 using namespace agentd;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -864,3 +866,5 @@ TEST_CASE("daemon: an api.listen address in use stops the start", "[daemon]") {
     CHECK_FALSE(notifier.sent_starting_with("READY=1"));
     CHECK_FALSE(fs::exists(config.api.socket));  // the socket API was stopped again
 }
+
+}  // namespace unit_daemon_daemon_test

@@ -5,6 +5,8 @@
 #include "agent/daemon/progress_reporting.h"
 #include "tests/unit/daemon/fake_clock.h"
 
+namespace unit_daemon_liveness_test {
+
 using namespace agentd;
 using namespace std::chrono_literals;
 using daemon::BusyWorker;
@@ -154,3 +156,5 @@ TEST_CASE("liveness: a git signature check is reported with the git allowance", 
                                                   "git verify commit " + std::string(40, 'b')});
     CHECK(liveness.busy()[0].step == "between steps");
 }
+
+}  // namespace unit_daemon_liveness_test

@@ -7,6 +7,8 @@
 #include <limits>
 #include <stdexcept>
 
+namespace unit_daemon_metrics_test {
+
 using namespace agentd::daemon;
 
 TEST_CASE("metrics: counters and gauges render with HELP, TYPE and escaped labels", "[daemon]") {
@@ -80,3 +82,5 @@ TEST_CASE("metrics: sample values as Prometheus spells them", "[daemon]") {
     CHECK(format_sample_value(-std::numeric_limits<double>::infinity()) == "-Inf");
     CHECK(format_sample_value(std::nan("")) == "NaN");
 }
+
+}  // namespace unit_daemon_metrics_test

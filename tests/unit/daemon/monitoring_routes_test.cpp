@@ -6,6 +6,8 @@
 
 #include "agent/sys/version.h"
 
+namespace unit_daemon_monitoring_routes_test {
+
 using namespace agentd;
 using namespace agentd::daemon;
 using namespace std::chrono_literals;
@@ -85,3 +87,5 @@ TEST_CASE("monitoring routes: no control route, nor any other path, is reachable
     CHECK(call(b, "POST", "/metrics").status == 405);
     CHECK(call(b, "DELETE", "/healthz").status == 405);
 }
+
+}  // namespace unit_daemon_monitoring_routes_test

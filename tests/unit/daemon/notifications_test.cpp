@@ -12,6 +12,8 @@
 #include "tests/unit/log_capture.h"
 #include "tests/unit/temp_dir.h"
 
+namespace unit_daemon_notifications_test {
+
 using namespace agentd;
 using namespace std::chrono_literals;
 using daemon::NotificationCenter;
@@ -321,3 +323,5 @@ TEST_CASE("notifications: a malformed alert memory in state.db starts afresh",
     REQUIRE(saved);
     CHECK(nlohmann::json::parse(*saved)["deployments"].contains("shop"));
 }
+
+}  // namespace unit_daemon_notifications_test

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <filesystem>
 
+namespace unit_daemon_notifier_test {
+
 using namespace agentd;
 namespace fs = std::filesystem;
 
@@ -40,3 +42,5 @@ TEST_CASE("notifier: sends the state to NOTIFY_SOCKET and reads the watchdog int
     ::close(fd);
     fs::remove(path);
 }
+
+}  // namespace unit_daemon_notifier_test

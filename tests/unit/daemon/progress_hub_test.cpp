@@ -9,6 +9,8 @@
 #include "agent/daemon/progress_publisher.h"
 #include "tests/unit/daemon/fake_clock.h"
 
+namespace unit_daemon_progress_hub_test {
+
 using namespace agentd;
 using daemon::ProgressHub;
 using nlohmann::json;
@@ -195,3 +197,5 @@ TEST_CASE("progress publisher: phases, pulls (at most every 200ms per image), ga
     CHECK(noop["deployment"].is_null());
     CHECK_FALSE(noop.contains("request"));
 }
+
+}  // namespace unit_daemon_progress_hub_test

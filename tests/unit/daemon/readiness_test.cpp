@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace unit_daemon_readiness_test {
+
 using namespace agentd;
 using namespace agentd::daemon;
 using namespace std::chrono_literals;
@@ -107,3 +109,5 @@ TEST_CASE("readiness: the store or the engine failing is an error, 503", "[daemo
     CHECK(r.status == "error");
     CHECK(r.checks[0].detail == "database disk image is malformed");
 }
+
+}  // namespace unit_daemon_readiness_test

@@ -4,6 +4,8 @@
 
 #include "tests/unit/daemon/fake_clock.h"
 
+namespace unit_daemon_scheduler_test {
+
 using namespace agentd;
 using namespace std::chrono_literals;
 using daemon::Scheduler;
@@ -82,3 +84,5 @@ TEST_CASE("scheduler: set_stacks keeps due times, caps them and forgets removed 
     REQUIRE(s.due() == std::vector<std::string>{"c"});
     REQUIRE(s.next_due(std::set<std::string>{"c"}) == clock.t + 60s);
 }
+
+}  // namespace unit_daemon_scheduler_test

@@ -5,6 +5,8 @@
 #include <string>
 #include <thread>
 
+namespace unit_daemon_shared_config_test {
+
 using namespace agentd;
 
 namespace {
@@ -52,3 +54,5 @@ TEST_CASE("shared config: a snapshot taken during reloads is never torn", "[daem
     CHECK(torn == 0);
     CHECK(shared.snapshot().generation == 20000);
 }
+
+}  // namespace unit_daemon_shared_config_test

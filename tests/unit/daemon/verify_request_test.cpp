@@ -7,6 +7,8 @@
 #include "tests/unit/sigstore/sigstore_vectors.h"
 #include "tests/unit/temp_dir.h"
 
+namespace unit_daemon_verify_request_test {
+
 using namespace agentd;
 using daemon::parse_verify_request;
 using daemon::verify_policy;
@@ -162,3 +164,5 @@ TEST_CASE("verify request: keyless builds the policy agent.yaml would", "[daemon
     CHECK(policy.error().kind == sys::Error::Kind::InvalidInput);
     CHECK(starts_with(policy.error().message, "identity: "));
 }
+
+}  // namespace unit_daemon_verify_request_test

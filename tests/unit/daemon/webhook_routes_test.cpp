@@ -7,6 +7,8 @@
 #include "agent/sys/digest.h"
 #include "agent/webhook/signature.h"
 
+namespace unit_daemon_webhook_routes_test {
+
 using namespace agentd;
 using namespace agentd::daemon;
 using namespace std::chrono_literals;
@@ -202,3 +204,5 @@ TEST_CASE("webhook routes: Gitea and GitLab deliveries are checked their own way
     CHECK(routes.handle(gitlab).status == 202);
     CHECK(b.triggered == std::vector<std::string>{"shop", "shop"});
 }
+
+}  // namespace unit_daemon_webhook_routes_test

@@ -5,6 +5,8 @@
 
 #include "tests/unit/daemon/fake_clock.h"
 
+namespace unit_daemon_work_queue_test {
+
 using namespace agentd;
 using namespace std::chrono_literals;
 using daemon::Job;
@@ -91,3 +93,5 @@ TEST_CASE("work queue: stop wakes workers and answers waiting requesters", "[dae
     REQUIRE(answer.get().outcome == deploy::Outcome::Interrupted);
     REQUIRE_FALSE(q.push(cycle("a")));
 }
+
+}  // namespace unit_daemon_work_queue_test

@@ -9,6 +9,8 @@
 #include "tests/fakes/fakes.h"
 #include "tests/unit/deploy/pipeline_fixture.h"
 
+namespace unit_deploy_approval_test {
+
 using namespace agentd;
 using namespace std::chrono_literals;
 using model::Status;
@@ -208,3 +210,5 @@ TEST_CASE("approval: passed_gate tells a promoted release from a replaced wait",
     CHECK_FALSE(model::passed_gate(d));
     CHECK(model::status_text(d) == "rolled_back");
 }
+
+}  // namespace unit_deploy_approval_test

@@ -6,6 +6,8 @@
 #include "agent/deploy/blue_green.h"
 #include "agent/model/deployment.h"
 
+namespace unit_deploy_blue_green_test {
+
 using namespace agentd;
 
 namespace {
@@ -146,3 +148,5 @@ TEST_CASE("blue-green: the proxy's routes to a slot", "[blue_green]") {
               "slot blue: service api has no running container on network agentd-shop");
     }
 }
+
+}  // namespace unit_deploy_blue_green_test

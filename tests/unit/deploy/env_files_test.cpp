@@ -7,6 +7,8 @@
 #include "agent/sys/process.h"
 #include "tests/unit/temp_dir.h"
 
+namespace unit_deploy_env_files_test {
+
 using namespace agentd;
 
 namespace {
@@ -179,3 +181,5 @@ TEST_CASE("env files: age_identity_file may be a systemd credential", "[deploy]"
     CHECK(unset.error().kind == sys::Error::Kind::Failed);
     CHECK(unset.error().message.find("age_identity_file") != std::string::npos);
 }
+
+}  // namespace unit_deploy_env_files_test

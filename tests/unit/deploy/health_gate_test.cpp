@@ -4,6 +4,8 @@
 
 #include "tests/fakes/fakes.h"
 
+namespace unit_deploy_health_gate_test {
+
 using namespace agentd;
 using namespace std::chrono_literals;
 
@@ -296,3 +298,5 @@ TEST_CASE("health gate: a container exiting on its own still fails it", "[deploy
     CHECK(result.summary() == "web: exited with code 0");
     CHECK(f.engine.reads.back() == deploy::HealthGate::k_event_grace);
 }
+
+}  // namespace unit_deploy_health_gate_test

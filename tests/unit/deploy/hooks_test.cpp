@@ -9,6 +9,8 @@
 #include "tests/fakes/fakes.h"
 #include "tests/unit/deploy/pipeline_fixture.h"
 
+namespace unit_deploy_hooks_test {
+
 using namespace agentd;
 using namespace std::chrono_literals;
 using model::Status;
@@ -218,3 +220,5 @@ TEST_CASE("hooks: a deployment interrupted during on_rollback is restored again,
     CHECK(f.engine.running.at("web") == k_web + "@" + digest('1'));
     CHECK(f.compose.runs.back() == "restore");
 }
+
+}  // namespace unit_deploy_hooks_test

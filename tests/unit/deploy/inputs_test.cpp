@@ -7,6 +7,8 @@
 #include "agent/runtime/compose_runner.h"
 #include "tests/unit/temp_dir.h"
 
+namespace unit_deploy_inputs_test {
+
 using namespace agentd;
 using deploy::StackInputs;
 using Paths = std::set<std::string>;
@@ -372,3 +374,5 @@ TEST_CASE("inputs: git is asked once, about every input", "[deploy][inputs]") {
         inputs, [](const auto&) -> sys::Result<Paths> { return sys::Error::not_found("gone"); });
     CHECK(failed.error().is_not_found());
 }
+
+}  // namespace unit_deploy_inputs_test

@@ -2,6 +2,8 @@
 
 #include "agent/deploy/reconciler_steps.h"
 
+namespace unit_deploy_plan_test {
+
 using namespace agentd;
 using namespace std::chrono_literals;
 using deploy::Plan;
@@ -170,3 +172,5 @@ TEST_CASE("plan: a pinned stack that runs its release has nothing held", "[deplo
     CHECK(p.kind == Plan::Kind::Noop);
     CHECK(p.why.empty());
 }
+
+}  // namespace unit_deploy_plan_test

@@ -10,6 +10,8 @@
 #include "tests/fakes/fakes.h"
 #include "tests/unit/deploy/pipeline_fixture.h"
 
+namespace unit_deploy_reconciler_inputs_test {
+
 using namespace agentd;
 using namespace std::chrono_literals;
 using fakes::Behaviour;
@@ -209,3 +211,5 @@ TEST_CASE(
     CHECK(f.compose.up_options.back().rebuild == Names{"app"});
     CHECK(f.compose.up_options.back().recreate.empty());  // proxy has c's nginx.conf already
 }
+
+}  // namespace unit_deploy_reconciler_inputs_test

@@ -11,6 +11,8 @@
 #include "tests/unit/deploy/pipeline_fixture.h"
 #include "tests/unit/log_capture.h"
 
+namespace unit_deploy_reconciler_test {
+
 using namespace agentd;
 using namespace std::chrono_literals;
 using fakes::Behaviour;
@@ -799,3 +801,5 @@ TEST_CASE(
     CHECK(progress[record - 1].find(" good ") != std::string::npos);
     CHECK(progress[record - 1].find(" 0 containers") == std::string::npos);
 }
+
+}  // namespace unit_deploy_reconciler_test

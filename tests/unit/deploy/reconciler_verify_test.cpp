@@ -9,6 +9,8 @@
 #include "tests/fakes/fakes.h"
 #include "tests/unit/deploy/pipeline_fixture.h"
 
+namespace unit_deploy_reconciler_verify_test {
+
 using namespace agentd;
 using model::Status;
 
@@ -110,3 +112,5 @@ TEST_CASE("reconciler verify: a service's own policy replaces the stack's; none,
     REQUIRE(plain.poll().outcome == deploy::Outcome::Succeeded);
     CHECK(plain.verifier.calls.empty());
 }
+
+}  // namespace unit_deploy_reconciler_verify_test

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace unit_deploy_release_diff_test {
+
 using namespace agentd;
 using deploy::ImageVersion;
 
@@ -73,3 +75,5 @@ TEST_CASE("release diff: the same images are no change; a digest-only image has 
     CHECK(added["added"][0]["tag"].is_null());
     CHECK(added["added"][0]["digest"] == k_digest1);
 }
+
+}  // namespace unit_deploy_release_diff_test

@@ -5,6 +5,8 @@
 
 #include "agent/sys/files.h"
 
+namespace unit_deploy_services_cache_test {
+
 using namespace agentd;
 
 namespace {
@@ -97,3 +99,5 @@ TEST_CASE("services cache: a cache written by an older agentd is ignored", "[dep
     CHECK(cache.find("k2").has_value());
     CHECK_FALSE(cache.find("k1").has_value());
 }
+
+}  // namespace unit_deploy_services_cache_test

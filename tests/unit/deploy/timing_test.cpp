@@ -10,6 +10,8 @@
 #include "tests/fakes/fakes.h"
 #include "tests/unit/deploy/pipeline_fixture.h"
 
+namespace unit_deploy_timing_test {
+
 using namespace agentd;
 using namespace std::chrono_literals;
 using model::Status;
@@ -242,3 +244,5 @@ TEST_CASE("min_age: only what differs from what runs counts; unknown ages count 
     REQUIRE(r.outcome == deploy::Outcome::Succeeded);
     CHECK(r.deployment == w.deployment);
 }
+
+}  // namespace unit_deploy_timing_test

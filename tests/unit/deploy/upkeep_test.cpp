@@ -9,6 +9,8 @@
 #include "tests/fakes/fakes.h"
 #include "tests/unit/deploy/pipeline_fixture.h"
 
+namespace unit_deploy_upkeep_test {
+
 using namespace agentd;
 using namespace std::chrono_literals;
 using fakes::Behaviour;
@@ -289,3 +291,5 @@ TEST_CASE("retention: an image a container uses is kept and tried again later", 
     // a rollback now needs the registry for every earlier release
     CHECK(f.store.stack_state("shop").offline_releases == 1);
 }
+
+}  // namespace unit_deploy_upkeep_test

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace unit_model_json_test {
+
 using namespace agentd;
 
 TEST_CASE("model: deployment JSON has the SPEC fields and round-trips", "[model]") {
@@ -53,3 +55,5 @@ TEST_CASE("model: status names and release keys", "[model]") {
     b.images["web"] = "r@sha256:2";
     CHECK(a.key() != b.key());
 }
+
+}  // namespace unit_model_json_test

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace unit_notify_alerts_test {
+
 using namespace agentd;
 using namespace std::chrono_literals;
 using notify::Alerts;
@@ -305,3 +307,5 @@ TEST_CASE("notify alerts: drift is sent once while it goes on, then resolved", "
     CHECK(resolved[0].since == k_start);
     CHECK(after.drift(drift(k_start + 5min, ""), false).empty());
 }
+
+}  // namespace unit_notify_alerts_test

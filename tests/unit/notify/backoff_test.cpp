@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace unit_notify_backoff_test {
+
 using namespace agentd;
 using namespace std::chrono_literals;
 using notify::Delivery;
@@ -77,3 +79,5 @@ TEST_CASE("notify redact: no spelling of a receiver's URL survives in an error",
     // A URL without a path has nothing secret but its host: left as is apart from the URL.
     CHECK(notify::redact_url("x http://127.0.0.1:9 y", "http://127.0.0.1:9") == "x <url> y");
 }
+
+}  // namespace unit_notify_backoff_test

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace unit_notify_filter_test {
+
 using namespace agentd;
 using notify::EventFilter;
 using notify::Kind;
@@ -47,3 +49,5 @@ TEST_CASE("notify filter: who was told of a problem hears it is resolved", "[not
         CHECK_FALSE(none.wants(of(k, Kind::Failed)));
     }
 }
+
+}  // namespace unit_notify_filter_test

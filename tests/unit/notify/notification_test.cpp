@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace unit_notify_notification_test {
+
 using namespace agentd;
 using notify::Kind;
 using notify::Notification;
@@ -92,3 +94,5 @@ TEST_CASE("notify title: carries no value from outside", "[notify][notification]
     CHECK(notify::title(started) == "agentd started");
     CHECK(notify::summary(started) == "agentd started");
 }
+
+}  // namespace unit_notify_notification_test

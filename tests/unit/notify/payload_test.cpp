@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+namespace unit_notify_payload_test {
+
 using namespace agentd;
 using nlohmann::json;
 using notify::Format;
@@ -185,3 +187,5 @@ TEST_CASE("notify payload: truncation never cuts a UTF-8 sequence", "[notify][pa
                                  5) == "a\xE2\x80\xA6");
     CHECK(notify::truncate_bytes("abcdef", 2).empty());
 }
+
+}  // namespace unit_notify_payload_test

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+namespace unit_policy_constraint_test {
+
 using agentd::policy::Constraint;
 using agentd::policy::Version;
 
@@ -383,3 +385,5 @@ TEST_CASE("constraint: the structure of a parsed range", "[policy]") {
     CHECK(c->groups()[2].names_prerelease);
     CHECK(c->text() == ">= 1.2.3, < 2.0 || 3 - 4 || ~1.2.3-rc.1");
 }
+
+}  // namespace unit_policy_constraint_test

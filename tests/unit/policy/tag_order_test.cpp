@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace unit_policy_tag_order_test {
+
 using namespace agentd::policy;
 using Tags = std::vector<std::string>;
 
@@ -28,3 +30,5 @@ TEST_CASE("tag order: duplicates are listed once", "[policy]") {
     CHECK(listing_order({"b", "a", "b", "1.0.0", "1.0.0"}) == Tags{"1.0.0", "a", "b"});
     CHECK(listing_order({}).empty());
 }
+
+}  // namespace unit_policy_tag_order_test

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+namespace unit_policy_tag_policy_test {
+
 using agentd::policy::compare_decimal;
 using agentd::policy::Direction;
 using agentd::policy::is_artifact_tag;
@@ -295,3 +297,5 @@ TEST_CASE("tag policy: describe names the rule for logs", "[policy]") {
     CHECK(regex("x", RegexOrder::Alphabetical, Direction::Descending).describe() ==
           "regex \"x\" alphabetical desc");
 }
+
+}  // namespace unit_policy_tag_policy_test

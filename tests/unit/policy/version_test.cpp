@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+namespace unit_policy_version_test {
+
 using agentd::policy::Version;
 
 namespace {
@@ -203,3 +205,5 @@ TEST_CASE("version: errors say what is wrong", "[policy]") {
     CHECK(Version::parse("18446744073709551616.0.0").error().message.find("64 bits") !=
           std::string::npos);
 }
+
+}  // namespace unit_policy_version_test

@@ -5,6 +5,8 @@
 
 #include "agent/policy/window.h"
 
+namespace unit_policy_window_test {
+
 using namespace agentd;
 using namespace std::chrono_literals;
 
@@ -108,3 +110,5 @@ TEST_CASE("window: daylight saving changes lengthen or shorten the night's openi
     const auto twice = window({"sun"}, "02:30", "05:00", "Europe/Berlin");
     CHECK(twice.next_open(utc("2026-10-24T12:00:00Z")) == utc("2026-10-25T00:30:00Z"));
 }
+
+}  // namespace unit_policy_window_test

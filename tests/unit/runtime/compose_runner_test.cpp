@@ -11,6 +11,8 @@
 #include "agent/sys/http.h"
 #include "tests/unit/runtime/test_support.h"
 
+namespace unit_runtime_compose_runner_test {
+
 using namespace std::chrono_literals;
 using namespace agentd;
 using namespace agentd::runtime;
@@ -737,3 +739,5 @@ TEST_CASE(
     CHECK(cat("app", "/v.txt") == "app 2");
     (void)image;
 }
+
+}  // namespace unit_runtime_compose_runner_test

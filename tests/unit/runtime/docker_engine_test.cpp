@@ -11,6 +11,8 @@
 #include "agent/sys/url.h"
 #include "tests/unit/runtime/test_support.h"
 
+namespace unit_runtime_docker_engine_test {
+
 using namespace agentd;
 using namespace agentd::runtime;
 
@@ -602,3 +604,5 @@ TEST_CASE("engine: remove_image removes a reference, never one in use, never for
     CHECK(engine.remove_image(pinned).value() == ImageRemoval::Gone);
     CHECK_FALSE(engine.remove_image("bad ref").ok());
 }
+
+}  // namespace unit_runtime_docker_engine_test

@@ -16,6 +16,8 @@
 #include "agent/sys/url.h"
 #include "tests/unit/runtime/test_support.h"
 
+namespace unit_runtime_docker_events_test {
+
 using namespace agentd;
 using namespace agentd::runtime;
 using namespace agentd::runtime::testing;
@@ -176,3 +178,5 @@ TEST_CASE("engine events: the real engine reports who stopped a project's contai
     CHECK(seen[1].signal == "15");
     CHECK_FALSE((*watch)->read(0ms).ended);
 }
+
+}  // namespace unit_runtime_docker_events_test

@@ -16,6 +16,8 @@
 #include "agent/sys/http.h"
 #include "tests/unit/runtime/test_support.h"
 
+namespace unit_runtime_proxy_test {
+
 using namespace std::chrono_literals;
 using namespace agentd;
 using namespace agentd::runtime;
@@ -667,3 +669,5 @@ TEST_CASE("proxy: a reload the master cannot take fails, and nginx gets the old 
     REQUIRE(proxy.route(config, routes_to("green", {nginx.green()})).ok());
     CHECK(nginx.get() == "green\n");
 }
+
+}  // namespace unit_runtime_proxy_test

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+namespace unit_runtime_pull_progress_test {
+
 using namespace agentd::runtime;
 
 namespace {
@@ -95,3 +97,5 @@ TEST_CASE("pull progress: layers already present count as done without bytes", "
     CHECK_FALSE(tracker.take(
         R"({"status":"Downloading","progressDetail":{"current":40,"total":40},"id":"b2"})"));
 }
+
+}  // namespace unit_runtime_pull_progress_test

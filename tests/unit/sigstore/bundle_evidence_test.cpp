@@ -23,6 +23,8 @@
 #include "agent/sigstore/trusted_root.h"
 #include "tests/unit/sigstore/sigstore_cases.h"
 
+namespace unit_sigstore_bundle_evidence_test {
+
 using namespace agentd;
 using Json = nlohmann::json;
 
@@ -160,3 +162,5 @@ TEST_CASE("bundle evidence: DSSE content, a root in the chain, a public key bund
     REQUIRE_FALSE(keyed.ok());
     CHECK_THAT(keyed.error().message, Catch::Contains("not keyless"));
 }
+
+}  // namespace unit_sigstore_bundle_evidence_test

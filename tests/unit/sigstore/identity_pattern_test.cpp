@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace unit_sigstore_identity_pattern_test {
+
 using namespace agentd;
 using sigstore::IdentityPattern;
 
@@ -82,3 +84,5 @@ TEST_CASE("identity pattern: bad patterns are InvalidInput", "[trust][identity]"
                Catch::Contains("identity pattern \"regex:https://(acme\"") &&
                    Catch::Contains("missing closing parenthesis"));
 }
+
+}  // namespace unit_sigstore_identity_pattern_test

@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace unit_sigstore_in_toto_test {
+
 using namespace agentd;
 
 namespace {
@@ -114,3 +116,5 @@ TEST_CASE("in-toto: one subject's sha256 must be the image digest", "[trust][sig
     // Nothing matches an expected digest that is not sha256 (even an empty subject digest).
     CHECK(sigstore::check_subject_digest(parse(R"([{"digest":{"sha256":""}}])"), "md5:"));
 }
+
+}  // namespace unit_sigstore_in_toto_test

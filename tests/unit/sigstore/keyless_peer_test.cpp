@@ -15,6 +15,8 @@
 #include "tests/unit/config/source_root.h"
 #include "tests/unit/sigstore/sigstore_vectors.h"
 
+namespace unit_sigstore_keyless_peer_test {
+
 using namespace agentd;
 using sigstore::IdentityPattern;
 
@@ -272,3 +274,5 @@ TEST_CASE("keyless peer: sigstore-conformance's bundles are judged as the suite 
         CHECK_THAT(result.error().message, Catch::Contains(expected));
     }
 }
+
+}  // namespace unit_sigstore_keyless_peer_test

@@ -11,6 +11,8 @@
 #include "agent/sigstore/trusted_root.h"
 #include "tests/unit/sigstore/sigstore_forge.h"
 
+namespace unit_sigstore_keyless_test {
+
 using namespace agentd;
 using namespace agentd::testing::forge;
 using sigstore::IdentityPattern;
@@ -418,3 +420,5 @@ TEST_CASE("keyless: cosign's legacy layer annotations become evidence that verif
     CHECK(refused.error().kind == sys::Error::Kind::InvalidInput);
     CHECK_THAT(refused.error().message, Catch::Contains(expected));
 }
+
+}  // namespace unit_sigstore_keyless_test

@@ -10,6 +10,8 @@
 #include "agent/sigstore/rekor_body.h"
 #include "tests/unit/sigstore/sigstore_forge.h"
 
+namespace unit_sigstore_rekor_entry_test {
+
 using namespace agentd;
 using namespace agentd::testing::forge;
 
@@ -193,3 +195,5 @@ TEST_CASE("rekor body: hashedrekord and dsse parse; other kinds and bad fields f
     CHECK(bad.error().kind == sys::Error::Kind::InvalidInput);
     CHECK_THAT(bad.error().message, Catch::Contains(expected));
 }
+
+}  // namespace unit_sigstore_rekor_entry_test

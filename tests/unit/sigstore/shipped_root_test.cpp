@@ -22,6 +22,8 @@
 #include "tests/unit/config/source_root.h"
 #include "tests/unit/sigstore/sigstore_vectors.h"
 
+namespace unit_sigstore_shipped_root_test {
+
 using namespace agentd;
 
 namespace {
@@ -137,3 +139,5 @@ TEST_CASE("shipped trusted root: public-good signatures verify against it",
         CHECK(verified->inclusion_proof);
     }
 }
+
+}  // namespace unit_sigstore_shipped_root_test

@@ -28,6 +28,8 @@
 #include "tests/unit/config/source_root.h"
 #include "tests/unit/sigstore/sigstore_cases.h"
 
+namespace unit_sigstore_sigstore_bundle_test {
+
 using namespace agentd;
 using sigstore::parse_sigstore_bundle;
 using Json = nlohmann::json;
@@ -564,3 +566,5 @@ TEST_CASE("sigstore bundle: the bundles @sigstore/sign made parse to what was si
     CHECK(dsse_cases >= 10);
     CHECK(message_cases == 2);
 }
+
+}  // namespace unit_sigstore_sigstore_bundle_test

@@ -5,6 +5,8 @@
 #include "tests/unit/sigstore/sigstore_forge.h"
 #include "tests/unit/sigstore/sigstore_vectors.h"
 
+namespace unit_sigstore_trusted_root_test {
+
 using namespace agentd;
 using namespace agentd::testing::forge;
 
@@ -94,3 +96,5 @@ TEST_CASE("trusted root: more than 64 logs are refused", "[trust][trusted_root]"
     REQUIRE_FALSE(root.ok());
     CHECK_THAT(root.error().message, Catch::Contains("ctlogs has 65 entries; at most 64"));
 }
+
+}  // namespace unit_sigstore_trusted_root_test

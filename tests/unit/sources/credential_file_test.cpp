@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+namespace unit_sources_credential_file_test {
+
 using agentd::sources::read_credential_file;
 using agentd::sources::resolve_credential_file;
 namespace fs = std::filesystem;
@@ -51,3 +53,5 @@ TEST_CASE("credential files: trailing whitespace is trimmed, errors name key and
     CHECK(missing.error().message ==
           "git.credentials.password_file " + (dir.path / "absent").string() + ": no such file");
 }
+
+}  // namespace unit_sources_credential_file_test

@@ -14,6 +14,8 @@
 #include "agent/sys/files.h"
 #include "tests/unit/temp_dir.h"
 
+namespace unit_sources_docker_config_test {
+
 using namespace agentd;
 using sources::DockerCredentials;
 using sources::RegistryCredentials;
@@ -349,3 +351,5 @@ TEST_CASE("docker config: a helper's complaint is one printable, capped line wit
           "exec: docker-credential-desktop-helper: not found in /usr/local/bin");
     CHECK(helper_complaint("error 404 from 127.0.0.1:5000") == "error 404 from 127.0.0.1:5000");
 }
+
+}  // namespace unit_sources_docker_config_test

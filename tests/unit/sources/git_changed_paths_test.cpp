@@ -12,6 +12,8 @@
 #include "agent/sys/process.h"
 #include "tests/unit/temp_dir.h"
 
+namespace unit_sources_git_changed_paths_test {
+
 namespace fs = std::filesystem;
 using agentd::sources::LibGit2Source;
 using Paths = std::set<std::string>;
@@ -138,3 +140,5 @@ TEST_CASE("git changed_paths: unknown revisions are NotFound, malformed input In
     CHECK(git.changed_paths(repo.source(), first, first, {"/etc/passwd"}).error().kind ==
           agentd::sys::Error::Kind::InvalidInput);
 }
+
+}  // namespace unit_sources_git_changed_paths_test

@@ -11,6 +11,8 @@
 #include "tests/unit/sources/git_cli.h"
 #include "tests/unit/temp_dir.h"
 
+namespace unit_sources_git_history_test {
+
 namespace fs = std::filesystem;
 using agentd::sources::LibGit2Source;
 using agentd::testing::run_git;
@@ -128,3 +130,5 @@ TEST_CASE("git commit_time: the committer time of a fetched revision", "[sources
     REQUIRE_FALSE(bad.ok());
     CHECK(bad.error().kind == agentd::sys::Error::Kind::InvalidInput);
 }
+
+}  // namespace unit_sources_git_history_test

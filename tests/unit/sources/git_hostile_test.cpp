@@ -10,6 +10,8 @@
 #include "tests/unit/sources/git_cli.h"
 #include "tests/unit/temp_dir.h"
 
+namespace unit_sources_git_hostile_test {
+
 namespace fs = std::filesystem;
 using agentd::config::GitSource;
 using agentd::sources::LibGit2Source;
@@ -119,3 +121,5 @@ TEST_CASE("git tags: a tag deleted on the remote leaves the mirror although othe
     REQUIRE(tags->size() == 1);
     CHECK((*tags)[0].name == "v1.0.0");
 }
+
+}  // namespace unit_sources_git_hostile_test

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+namespace unit_sources_git_remote_test {
+
 using agentd::sources::GitTransport;
 using agentd::sources::parse_remote_url;
 using agentd::sources::redact_url;
@@ -144,3 +146,5 @@ TEST_CASE("git credentials: relative files resolve in $CREDENTIALS_DIRECTORY", "
     CHECK(unset.error().message.find("tok-4711") == std::string::npos);
     std::filesystem::remove_all(dir);
 }
+
+}  // namespace unit_sources_git_remote_test

@@ -25,6 +25,8 @@
 #include "agent/sys/files.h"
 #include "tests/unit/temp_dir.h"
 
+namespace unit_sources_git_source_test {
+
 namespace fs = std::filesystem;
 using agentd::config::GitSource;
 using agentd::sources::GitTag;
@@ -662,3 +664,5 @@ TEST_CASE("git: repeated fetches do not grow the heap", "[sources][git]") {
     // The leak made this about 30 x 2 x (entries in the mirror's config) x 20 KB, over 2 MB.
     CHECK(in_use() < before + 512 * 1024);
 }
+
+}  // namespace unit_sources_git_source_test

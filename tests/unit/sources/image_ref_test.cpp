@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace unit_sources_image_ref_test {
+
 using agentd::sources::ImageRef;
 using agentd::sys::Error;
 
@@ -211,3 +213,5 @@ TEST_CASE("image_ref: digest, tag and repository validators", "[sources][image_r
     CHECK_FALSE(valid_repository("A"));
     CHECK_FALSE(valid_repository("a/../b"));
 }
+
+}  // namespace unit_sources_image_ref_test

@@ -6,6 +6,8 @@
 #include <catch2/catch.hpp>
 #include <string>
 
+namespace unit_sources_known_hosts_test {
+
 using agentd::sources::check_known_host;
 using agentd::sources::HostKeyStatus;
 
@@ -97,3 +99,5 @@ TEST_CASE("known_hosts: malformed lines are skipped", "[sources][git]") {
                       line("git.example.com", key);
     CHECK(check_known_host(text, "git.example.com", 22, key) == HostKeyStatus::Match);
 }
+
+}  // namespace unit_sources_known_hosts_test

@@ -24,6 +24,8 @@
 #include "tests/unit/sources/git_cli.h"
 #include "tests/unit/temp_dir.h"
 
+namespace unit_sources_mirror_lock_test {
+
 namespace fs = std::filesystem;
 using agentd::config::GitSource;
 using agentd::sources::LibGit2Source;
@@ -270,3 +272,5 @@ TEST_CASE("git: two instances and two processes fetching one mirror at once all 
     CHECK(tags->size() == 6);
     run_git({"--git-dir", a.mirror_path(source.url).string(), "fsck", "--no-dangling"});
 }
+
+}  // namespace unit_sources_mirror_lock_test

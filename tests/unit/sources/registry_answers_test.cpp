@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace unit_sources_registry_answers_test {
+
 using namespace agentd::sources;
 
 TEST_CASE("registry answers: a tag page lists its tags; null or missing tags is none",
@@ -146,3 +148,5 @@ TEST_CASE("registry answers: an image config's created time", "[registry][timing
     CHECK_FALSE(parse_image_created(R"({"created":"yesterday"})"));
     CHECK_FALSE(parse_image_created("[]"));
 }
+
+}  // namespace unit_sources_registry_answers_test

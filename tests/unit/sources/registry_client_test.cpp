@@ -32,6 +32,8 @@
 #include "tests/unit/sources/registry_push.h"
 #include "tests/unit/temp_dir.h"
 
+namespace unit_sources_registry_client_test {
+
 using namespace agentd;
 using sources::ImageRef;
 using sources::RegistryClient;
@@ -1436,3 +1438,5 @@ TEST_CASE("registry: get_manifest and get_blob read what was pushed, bounded and
     REQUIRE_FALSE(no_tag.ok());
     CHECK(no_tag.error().is_not_found());
 }
+
+}  // namespace unit_sources_registry_client_test

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace unit_sources_registry_headers_test {
+
 TEST_CASE("registry: WWW-Authenticate parsing handles quotes, commas and several challenges",
           "[sources][registry]") {
     using agentd::sources::parse_www_authenticate;
@@ -52,3 +54,5 @@ TEST_CASE("registry: Basic credentials are encoded", "[sources][registry]") {
     CHECK(basic_authorization("u", "p\xff") == "Basic dTpw/w==");
     CHECK(ascii_lower("WWW-Authenticate") == "www-authenticate");
 }
+
+}  // namespace unit_sources_registry_headers_test

@@ -13,6 +13,8 @@
 #include "agent/sys/quote.h"
 #include "tests/unit/log_capture.h"
 
+namespace unit_sources_registry_hostile_test {
+
 using namespace agentd;
 using sources::ImageRef;
 using sources::RegistryClient;
@@ -191,3 +193,5 @@ TEST_CASE("registry: a hostile Docker-Content-Digest is named escaped", "[source
     CHECK(digest.error().message.find('\n') == std::string::npos);
     CHECK_THAT(digest.error().message, Catch::Contains(R"("sha256:x\nlevel=info forged")"));
 }
+
+}  // namespace unit_sources_registry_hostile_test

@@ -28,6 +28,8 @@
 #include "tests/unit/sigstore/sigstore_cases.h"
 #include "tests/unit/sources/registry_push.h"
 
+namespace unit_sources_registry_referrers_test {
+
 using namespace agentd;
 using sources::ImageRef;
 using sources::RegistryClient;
@@ -500,3 +502,5 @@ TEST_CASE("referrers: registry 2.8 lists the bundle @sigstore/oci attached, by t
     REQUIRE(unsigned_image.ok());
     CHECK(unsigned_image->empty());
 }
+
+}  // namespace unit_sources_registry_referrers_test

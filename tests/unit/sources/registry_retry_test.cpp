@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace unit_sources_registry_retry_test {
+
 using namespace agentd;
 using namespace std::chrono_literals;
 using sources::RetryPolicy;
@@ -64,3 +66,5 @@ TEST_CASE("retry: backoff doubles from the base up to the cap, with jitter in th
     // Far attempts neither overflow nor pass the cap.
     CHECK(sources::backoff_delay(policy, 1000, random) <= sys::Duration(10s));
 }
+
+}  // namespace unit_sources_registry_retry_test

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace unit_sources_token_cache_test {
+
 using namespace agentd;
 using sources::TokenCache;
 
@@ -39,3 +41,5 @@ TEST_CASE("token cache: drop forgets only the refused token, not a newer one",
     cache.drop("ghcr.io", "repository:acme/web:pull", "new");
     CHECK_FALSE(cache.find("ghcr.io", "repository:acme/web:pull", k_now));
 }
+
+}  // namespace unit_sources_token_cache_test

@@ -7,7 +7,7 @@
 #include "agent/state/sqlite_store.h"
 #include "tests/unit/temp_dir.h"
 
-namespace agentd::state {
+namespace agentd::state::unit_state_sqlite_outbox_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -175,9 +175,9 @@ TEST_CASE("sqlite outbox: the due query uses its index", "[state][outbox]") {
     CHECK(plan.find("TEMP B-TREE") == std::string::npos);
 }
 
-}  // namespace agentd::state
+}  // namespace agentd::state::unit_state_sqlite_outbox_test
 
-namespace agentd::state {
+namespace agentd::state::unit_state_sqlite_outbox_test {
 
 TEST_CASE("sqlite outbox: at a start every undelivered row is due at once", "[state][outbox]") {
     testing::TempDir tmp;
@@ -197,4 +197,4 @@ TEST_CASE("sqlite outbox: at a start every undelivered row is due at once", "[st
     CHECK_FALSE(outbox.item(c)->next_attempt_at);
 }
 
-}  // namespace agentd::state
+}  // namespace agentd::state::unit_state_sqlite_outbox_test

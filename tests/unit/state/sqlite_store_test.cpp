@@ -13,7 +13,7 @@
 #include "agent/state/sqlite_queries.h"
 #include "tests/unit/temp_dir.h"
 
-namespace agentd::state {
+namespace agentd::state::unit_state_sqlite_store_test {
 namespace {
 
 using model::Deployment;
@@ -564,4 +564,4 @@ TEST_CASE("sqlite store: a recorded poll and an admin's pause do not overwrite e
     CHECK_FALSE(store.stack_state("api").paused);
 }
 
-}  // namespace agentd::state
+}  // namespace agentd::state::unit_state_sqlite_store_test

@@ -9,7 +9,7 @@
 
 #include "tests/unit/temp_dir.h"
 
-namespace agentd::state {
+namespace agentd::state::unit_state_state_lock_test {
 namespace {
 
 std::string read_all(const std::filesystem::path& p) {
@@ -69,4 +69,4 @@ TEST_CASE("state lock: a state_dir that is a file is an error, not a lock", "[st
     CHECK(lock.error().message.find("not a directory") != std::string::npos);
 }
 
-}  // namespace agentd::state
+}  // namespace agentd::state::unit_state_state_lock_test

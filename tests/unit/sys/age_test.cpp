@@ -12,6 +12,8 @@
 #include "agent/sys/process.h"
 #include "tests/unit/temp_dir.h"
 
+namespace unit_sys_age_test {
+
 using namespace agentd;
 
 namespace {
@@ -234,3 +236,5 @@ TEST_CASE("age: SecretBytes moves its bytes and leaves nothing behind") {
     CHECK(b.view() == "short-secret");
     CHECK(a.view().empty());  // NOLINT(bugprone-use-after-move): moved-from is defined empty
 }
+
+}  // namespace unit_sys_age_test

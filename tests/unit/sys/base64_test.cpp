@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace unit_sys_base64_test {
+
 using namespace agentd;
 
 TEST_CASE("base64: RFC 4648 test vectors both ways", "[sys]") {
@@ -40,3 +42,5 @@ TEST_CASE("base64: padding only at the end", "[sys]") {
     CHECK_FALSE(sys::base64_decode("Y=Q=").has_value());
     CHECK_FALSE(sys::base64_decode("a!b=").has_value());
 }
+
+}  // namespace unit_sys_base64_test

@@ -10,6 +10,8 @@
 
 #include "agent/sys/clock.h"
 
+namespace unit_sys_files_test {
+
 using namespace agentd;
 using namespace std::chrono_literals;
 
@@ -158,3 +160,5 @@ TEST_CASE("clock: RFC 3339 round trip and durations", "[sys]") {
     CHECK(sys::format_duration(1500ms) == "1500ms");
     CHECK(sys::format_duration(0ms) == "0ms");
 }
+
+}  // namespace unit_sys_files_test

@@ -19,6 +19,8 @@
 #include <string>
 #include <thread>
 
+namespace unit_sys_http_test {
+
 using namespace agentd::sys;
 
 namespace {
@@ -398,3 +400,5 @@ TEST_CASE("http: Docker socket answers GET /_ping with an API version",
     REQUIRE(r->header("api-version"));
     CHECK_FALSE(r->header("api-version")->empty());
 }
+
+}  // namespace unit_sys_http_test

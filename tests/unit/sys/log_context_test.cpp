@@ -4,6 +4,8 @@
 
 #include <thread>
 
+namespace unit_sys_log_context_test {
+
 using namespace agentd::sys;
 
 TEST_CASE("log context: scopes nest and restore the context before them", "[sys][log]") {
@@ -34,3 +36,5 @@ TEST_CASE("log context: each thread has its own", "[sys][log]") {
     CHECK(seen.empty());
     CHECK(current_log_context().stack == "shop");
 }
+
+}  // namespace unit_sys_log_context_test

@@ -22,6 +22,8 @@
 
 #include "agent/sys/log_context.h"
 
+namespace unit_sys_log_test {
+
 using namespace agentd::sys;
 
 namespace {
@@ -335,3 +337,5 @@ TEST_CASE("log: when journald refuses entries, journal records go to stderr with
           "<7>stack shop: polling\n<6>stack shop: deployed\n<4>stack shop: slow\n"
           "<3>reload: two problems:\n<3>first\n<3>second\n");
 }
+
+}  // namespace unit_sys_log_test

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+namespace unit_sys_memory_test {
+
 // ASan and TSan replace glibc's malloc with allocators of their own, which malloc_trim does not
 // reach: the test has nothing to measure there, so sanitizer builds leave it out.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -56,3 +58,5 @@ TEST_CASE("memory: freed heap pages go back to the kernel", "[sys]") {
     CHECK(before - after > 8 * 1024);
 }
 #endif
+
+}  // namespace unit_sys_memory_test

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace unit_sys_net_test {
+
 using namespace agentd;
 
 TEST_CASE("net: authorities split into host and port", "[sys][net]") {
@@ -96,3 +98,5 @@ TEST_CASE("net: loopback authorities carry an optional port", "[sys][net]") {
         CHECK_FALSE(sys::is_loopback_authority(authority));
     }
 }
+
+}  // namespace unit_sys_net_test

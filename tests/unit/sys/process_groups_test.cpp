@@ -10,6 +10,8 @@
 #include <fstream>
 #include <thread>
 
+namespace unit_sys_process_groups_test {
+
 using namespace agentd::sys;
 
 namespace {
@@ -171,3 +173,5 @@ TEST_CASE("process groups: add records the running child, remove forgets it", "[
     groups.remove(leader.pid);
     CHECK(std::filesystem::is_empty(records.dir));
 }
+
+}  // namespace unit_sys_process_groups_test

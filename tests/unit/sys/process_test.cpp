@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+namespace unit_sys_process_test {
+
 using namespace agentd::sys;
 
 namespace {
@@ -287,3 +289,5 @@ TEST_CASE("process: a program that exec cannot start is an error, not a child", 
     CHECK(result.error().is_not_found());
     std::filesystem::remove_all(dir);
 }
+
+}  // namespace unit_sys_process_test

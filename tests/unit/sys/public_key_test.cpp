@@ -8,6 +8,8 @@
 #include "tests/unit/openssl_signer.h"
 #include "tests/unit/temp_dir.h"
 
+namespace unit_sys_public_key_test {
+
 using namespace agentd;
 using sys::PublicKey;
 using testing::OpensslKey;
@@ -137,3 +139,5 @@ TEST_CASE("digest: SHA-2 digests and hex round trips", "[sys][public_key]") {
     CHECK(sys::hash_named("sha384") == sys::Hash::Sha384);
     CHECK_FALSE(sys::hash_named("SHA256"));
 }
+
+}  // namespace unit_sys_public_key_test

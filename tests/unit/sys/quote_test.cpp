@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace unit_sys_quote_test {
+
 using namespace agentd;
 
 TEST_CASE("quote: printable names are shown in quotes as they are", "[sys][quote]") {
@@ -29,3 +31,5 @@ TEST_CASE("quote: long names are cut and their length said", "[sys][quote]") {
     // Escapes never grow a shown name past four bytes per input byte.
     CHECK(sys::quoted(std::string(10240, '\n')).size() < 4 * sys::k_quoted_max + 32);
 }
+
+}  // namespace unit_sys_quote_test

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+namespace unit_sys_service_manager_test {
+
 using namespace agentd::sys;
 namespace fs = std::filesystem;
 
@@ -184,3 +186,5 @@ TEST_CASE("service manager: each state the daemon sends arrives as one datagram,
     ::close(socket);
     fs::remove(path);
 }
+
+}  // namespace unit_sys_service_manager_test

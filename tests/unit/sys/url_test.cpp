@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace unit_sys_url_test {
+
 using namespace agentd;
 
 TEST_CASE("url: the RFC 3986 unreserved characters pass, everything else is encoded",
@@ -24,3 +26,5 @@ TEST_CASE("url: control and non-ASCII bytes are encoded byte by byte, upper-case
     CHECK(sys::url_encode("\xc3\xa9") == "%C3%A9");  // "é" in UTF-8
     CHECK(sys::url_encode("\xff") == "%FF");
 }
+
+}  // namespace unit_sys_url_test

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace unit_trust_cosign_test {
+
 using namespace agentd;
 using sources::ImageRef;
 
@@ -162,3 +164,5 @@ TEST_CASE("cosign: Docker Hub's names in docker-reference are one registry", "[t
         *trust::parse_simple_signing(payload("index.docker.io/acme/nginx", k_digest)), image,
         k_digest));
 }
+
+}  // namespace unit_trust_cosign_test

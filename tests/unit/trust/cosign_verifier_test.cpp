@@ -13,6 +13,8 @@
 #include "tests/unit/openssl_signer.h"
 #include "tests/unit/sources/registry_push.h"
 
+namespace unit_trust_cosign_verifier_test {
+
 using namespace agentd;
 using sources::ImageRef;
 using sys::PublicKey;
@@ -318,3 +320,5 @@ TEST_CASE("cosign verify: signatures pushed in cosign's layout to a real registr
     REQUIRE_FALSE(down.ok());
     CHECK(down.error().kind != sys::Error::Kind::InvalidInput);
 }
+
+}  // namespace unit_trust_cosign_verifier_test

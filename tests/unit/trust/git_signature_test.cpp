@@ -18,6 +18,8 @@
 #include "agent/trust/git_verifier.h"
 #include "tests/unit/temp_dir.h"
 
+namespace unit_trust_git_signature_test {
+
 namespace fs = std::filesystem;
 using agentd::config::GitSource;
 using agentd::config::GitVerify;
@@ -439,3 +441,5 @@ TEST_CASE("git signature: a signature by a key revoked in the keyring is rejecte
     CHECK(head.error().kind == Error::Kind::InvalidInput);
     CHECK_THAT(head.error().message, Catch::Contains("OpenPGP signature by revoked key"));
 }
+
+}  // namespace unit_trust_git_signature_test

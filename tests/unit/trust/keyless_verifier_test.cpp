@@ -20,6 +20,8 @@
 #include "tests/unit/openssl_signer.h"
 #include "tests/unit/sigstore/sigstore_cases.h"
 
+namespace unit_trust_keyless_verifier_test {
+
 using namespace agentd;
 using Json = nlohmann::json;
 using sources::ImageRef;
@@ -253,3 +255,5 @@ TEST_CASE("keyless verify: the bundle @sigstore/oci attached in the real registr
     CHECK(other.error().kind == sys::Error::Kind::InvalidInput);
     CHECK_THAT(other.error().message, Catch::Contains("the certificate's identity is"));
 }
+
+}  // namespace unit_trust_keyless_verifier_test

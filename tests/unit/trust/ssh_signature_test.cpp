@@ -12,6 +12,8 @@
 #include "agent/trust/private_temp_dir.h"
 #include "tests/unit/temp_dir.h"
 
+namespace unit_trust_ssh_signature_test {
+
 using namespace agentd;
 
 namespace {
@@ -121,3 +123,5 @@ TEST_CASE("ssh signature: ssh-keygen missing, killed or timed out is transient",
     CHECK(r.error().kind == sys::Error::Kind::Failed);
     CHECK(f.runner.calls.empty());
 }
+
+}  // namespace unit_trust_ssh_signature_test

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace unit_webhook_event_test {
+
 using namespace agentd;
 using webhook::EventKind;
 using webhook::Headers;
@@ -408,3 +410,5 @@ TEST_CASE("webhook event: the log line names the delivery and quotes what the bo
     CHECK(webhook::summary(odd) ==
           "gitlab Push Hook delivery - ref \"refs/heads/caf\\xc3\\xa9\\\"x\" deleted");
 }
+
+}  // namespace unit_webhook_event_test

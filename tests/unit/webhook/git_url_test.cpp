@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace unit_webhook_git_url_test {
+
 using namespace agentd;
 using webhook::git_url_key;
 using webhook::same_repository;
@@ -101,3 +103,5 @@ TEST_CASE("webhook git url: what names no repository has no key", "[webhook][git
     CHECK_FALSE(same_repository("", ""));
     CHECK_FALSE(same_repository("deploy", "deploy"));
 }
+
+}  // namespace unit_webhook_git_url_test

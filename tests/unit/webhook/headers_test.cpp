@@ -4,6 +4,8 @@
 
 #include "agent/webhook/provider.h"
 
+namespace unit_webhook_headers_test {
+
 using namespace agentd;
 using webhook::Headers;
 
@@ -40,3 +42,5 @@ TEST_CASE("webhook headers: the first of several names present is used", "[webho
     CHECK(name3.empty());
     CHECK(value3 == nullptr);
 }
+
+}  // namespace unit_webhook_headers_test

@@ -4,6 +4,8 @@
 
 #include "agent/sources/image_ref.h"
 
+namespace unit_webhook_match_test {
+
 using namespace agentd;
 using webhook::Event;
 using webhook::EventKind;
@@ -210,3 +212,5 @@ TEST_CASE("webhook match: a target from a configured stack and the images it run
     REQUIRE(dir.images.size() == 1);
     CHECK(webhook::match(package({"docker.io/library/redis"}), {dir}) == Strings{"local"});
 }
+
+}  // namespace unit_webhook_match_test

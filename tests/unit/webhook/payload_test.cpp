@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace unit_webhook_payload_test {
+
 using namespace agentd;
 
 namespace {
@@ -109,3 +111,5 @@ TEST_CASE("webhook payload: strings with control characters are refused, UTF-8 i
           "caf\xc3\xa9/br\xc3\xbc"
           "cke");
 }
+
+}  // namespace unit_webhook_payload_test

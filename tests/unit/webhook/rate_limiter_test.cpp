@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace unit_webhook_rate_limiter_test {
+
 using namespace agentd;
 using namespace std::chrono_literals;
 using webhook::RateLimiter;
@@ -110,3 +112,5 @@ TEST_CASE("webhook rate limiter: many sources cannot grow the table", "[webhook]
     }
     CHECK(limiter.sources() == 100);
 }
+
+}  // namespace unit_webhook_rate_limiter_test

@@ -5,6 +5,8 @@
 #include "agent/sys/digest.h"
 #include "agent/sys/process.h"
 
+namespace unit_webhook_signature_test {
+
 using namespace agentd;
 using webhook::Headers;
 using webhook::Provider;
@@ -227,3 +229,5 @@ TEST_CASE("webhook signature: GitLab's token must be the secret, and errors neve
     REQUIRE_FALSE(missing.ok());
     CHECK(missing.error().message == "X-Gitlab-Token is missing");
 }
+
+}  // namespace unit_webhook_signature_test

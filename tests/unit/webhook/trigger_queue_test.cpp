@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace unit_webhook_trigger_queue_test {
+
 using namespace agentd;
 using webhook::TriggerQueue;
 using Offer = TriggerQueue::Offer;
@@ -59,3 +61,5 @@ TEST_CASE("webhook trigger queue: a full queue refuses new stacks and keeps the 
     CHECK(none.offer("a") == Offer::Full);
     CHECK_FALSE(none.take());
 }
+
+}  // namespace unit_webhook_trigger_queue_test
