@@ -145,13 +145,25 @@ struct SlotService {
     bool operator==(const SlotService&) const = default;
 };
 
-/// `blue_green.proxy`: nginx on the host, told about the active slot through an upstream file
-/// agentd owns (included by the admin's nginx configuration in its http block).
+/// `blue_green.proxy.nginx`: where nginx runs. host: a process of this host, driven by its own
+/// commands; service: a service of the stack's shared compose project, whose container
+/// bind-mounts the upstream file's directory and is reloaded by SIGHUP through the Engine API.
+enum class NginxKind { Host, Service };
+
+/// `blue_green.proxy`: nginx, told about the active slot through an upstream file agentd owns
+/// (included by the admin's nginx configuration in its http block).
 struct ProxyConfig {
+    NginxKind nginx = NginxKind::Host;
+    /// With nginx: service, the compose service nginx is (of the shared project).
+    std::string service = "nginx";
+    /// A host path, also with nginx: service (the container sees it through a bind mount).
     std::filesystem::path upstream_file;
+    /// Run on the host, or with nginx: service inside the container.
     std::vector<std::string> test = {"nginx", "-t"};
+    /// nginx: host only (a service is sent SIGHUP).
     std::vector<std::string> reload = {"nginx", "-s", "reload"};
-    /// The master's pid file: a reload took when the master has a worker it did not have.
+    /// nginx: host only: the master's pid file (a service's master is its container's main
+    /// process). A reload took when the master has a worker it did not have.
     std::filesystem::path pid_file = "/run/nginx.pid";
     bool operator==(const ProxyConfig&) const = default;
 };

@@ -32,8 +32,8 @@ constexpr std::string_view k_stack_keys[] = {
     "drift",         "strategy",   "blue_green"};
 constexpr std::string_view k_blue_green_keys[] = {"services", "proxy", "keep_old_for", "drain",
                                                   "soak"};
-constexpr std::string_view k_proxy_keys[] = {"nginx", "upstream_file", "test", "reload",
-                                             "pid_file"};
+constexpr std::string_view k_proxy_keys[] = {"nginx", "service", "upstream_file",
+                                             "test",  "reload",  "pid_file"};
 constexpr std::string_view k_policy_keys[] = {"semver", "regex", "order"};
 constexpr std::string_view k_image_keys[] = {"semver", "regex", "order", "verify"};
 constexpr std::string_view k_verify_keys[] = {"cosign"};
@@ -736,7 +736,8 @@ std::optional<std::vector<std::string>> read_argv(Reader& reader, const Entry& e
     return argv.size() == entry.value.size() ? std::optional(argv) : std::nullopt;
 }
 
-// `proxy: {nginx: host, upstream_file, test, reload, pid_file}`.
+// `proxy: {nginx: host, upstream_file, test, reload, pid_file}` or
+// `proxy: {nginx: service, service, upstream_file, test}`.
 ProxyConfig read_proxy(Reader& reader, const Entry& entry) {
     ProxyConfig proxy;
     const MapReader map(reader, entry, k_proxy_keys);
@@ -744,13 +745,25 @@ ProxyConfig read_proxy(Reader& reader, const Entry& entry) {
         return proxy;
     }
     if (const auto e = map.get("nginx")) {
-        const auto where = reader.string(*e, "host");
-        if (where && *where != "host") {
-            reader.report(*e,
-                          fmt::format("expected host (nginx on this host), got \"{}\"", *where));
-        }
+        proxy.nginx =
+            read_choice(reader, *e, "host", NginxKind::Host, "service", NginxKind::Service)
+                .value_or(proxy.nginx);
     } else {
-        reader.report(entry, "missing required key \"nginx\" (nginx: host)");
+        reader.report(entry, "missing required key \"nginx\" (nginx: host or nginx: service)");
+    }
+    if (const auto e = map.get("service")) {
+        const auto name = reader.non_empty(*e, "a compose service name");
+        if (proxy.nginx != NginxKind::Service) {
+            reader.report(*e,
+                          "service is read only with nginx: service (nginx as a service of "
+                          "the shared compose project)");
+        } else if (name && !valid_service_name(*name)) {
+            reader.report(*e, fmt::format("\"{}\" is not a compose service name (letters, "
+                                          "digits, ._-)",
+                                          *name));
+        } else if (name) {
+            proxy.service = *name;
+        }
     }
     if (const auto e = map.get("upstream_file")) {
         if (const auto path = reader.absolute_path(*e)) {
@@ -764,11 +777,23 @@ ProxyConfig read_proxy(Reader& reader, const Entry& entry) {
     if (const auto e = map.get("test")) {
         proxy.test = read_argv(reader, *e).value_or(proxy.test);
     }
+    // A service's master is its container's main process, reloaded by SIGHUP through the
+    // Engine API: no command or pid file of the host's is involved.
     if (const auto e = map.get("reload")) {
-        proxy.reload = read_argv(reader, *e).value_or(proxy.reload);
+        if (proxy.nginx == NginxKind::Service) {
+            reader.report(*e,
+                          "reload is read only with nginx: host (with nginx: service agentd "
+                          "sends the container SIGHUP through the Engine API)");
+        } else {
+            proxy.reload = read_argv(reader, *e).value_or(proxy.reload);
+        }
     }
     if (const auto e = map.get("pid_file")) {
-        if (const auto path = reader.absolute_path(*e)) {
+        if (proxy.nginx == NginxKind::Service) {
+            reader.report(*e,
+                          "pid_file is read only with nginx: host (with nginx: service the "
+                          "master is the container's main process)");
+        } else if (const auto path = reader.absolute_path(*e)) {
             proxy.pid_file = *path;
         }
     }
@@ -834,6 +859,12 @@ BlueGreen read_blue_green(Reader& reader, const Entry& entry) {
     }
     if (const auto e = map.get("proxy")) {
         blue_green.proxy = read_proxy(reader, *e);
+        if (blue_green.proxy.nginx == NginxKind::Service &&
+            blue_green.is_slot_service(blue_green.proxy.service)) {
+            reader.report(*e, fmt::format("the proxy's service {} is a slot service: nginx runs "
+                                          "once, in the shared project",
+                                          blue_green.proxy.service));
+        }
     } else {
         reader.report(entry, "missing required key \"proxy\"");
     }

@@ -107,7 +107,7 @@ public:
                           : nullptr),
           m_engine(m_docker_http),
           m_compose(m_processes),
-          m_proxy(m_processes),
+          m_proxy(m_processes, m_engine),
           m_reconciler(
               deploy::Services{
                   m_git, m_signatures, m_registry, m_engine, m_compose, m_store, m_clock,

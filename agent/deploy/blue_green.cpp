@@ -1,6 +1,7 @@
 #include "agent/deploy/blue_green.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -44,6 +45,75 @@ std::optional<std::string> refuse_slots(const config::BlueGreen& blue_green,
         }
     }
     return std::nullopt;
+}
+
+namespace {
+
+/// `path` without "." and ".." parts and without a trailing separator.
+std::filesystem::path normal(const std::string& path) {
+    auto p = std::filesystem::path(path).lexically_normal();
+    if (!p.has_filename() && p.has_parent_path() && p != p.root_path()) {
+        p = p.parent_path();
+    }
+    return p;
+}
+
+/// Whether `dir` is `above` or inside it (by their parts: "/srv/ng" is not above "/srv/nginx").
+bool within(const std::filesystem::path& dir, const std::filesystem::path& above) {
+    return std::mismatch(above.begin(), above.end(), dir.begin(), dir.end()).first == above.end();
+}
+
+}  // namespace
+
+std::optional<std::string> refuse_proxy(const config::BlueGreen& blue_green,
+                                        const std::vector<runtime::ComposeService>& services) {
+    const auto& proxy = blue_green.proxy;
+    if (proxy.nginx != config::NginxKind::Service) {
+        return std::nullopt;
+    }
+    const auto found = std::find_if(services.begin(), services.end(),
+                                    [&](const auto& s) { return s.name == proxy.service; });
+    if (found == services.end()) {
+        return fmt::format("blue_green.proxy: service {} (nginx) is not in the compose file",
+                           proxy.service);
+    }
+    if (blue_green.is_slot_service(proxy.service)) {
+        return fmt::format(
+            "blue_green.proxy: service {} (nginx) is a slot service; nginx runs once, in the "
+            "shared project",
+            proxy.service);
+    }
+    if (!found->profiles.empty()) {
+        return fmt::format(
+            "blue_green.proxy: service {} (nginx) has a profile, so compose up does not start it",
+            proxy.service);
+    }
+    const auto file = normal(proxy.upstream_file.string());
+    const auto dir = file.parent_path();
+    bool mounts_file = false;
+    for (const auto& source : found->bind_sources) {
+        const auto path = normal(source);
+        if (!path.is_absolute()) {
+            continue;
+        }
+        if (path == file) {
+            mounts_file = true;
+        } else if (within(dir, path)) {
+            return std::nullopt;
+        }
+    }
+    if (mounts_file) {
+        return fmt::format(
+            "blue_green.proxy: service {} (nginx) bind-mounts the upstream file {} itself; agentd "
+            "replaces that file by a rename at each switch, and a mount of a single file keeps "
+            "showing the container the file it was started with: bind-mount its directory {} "
+            "instead",
+            proxy.service, file.string(), dir.string());
+    }
+    return fmt::format(
+        "blue_green.proxy: service {} (nginx) does not bind-mount the upstream file's directory "
+        "{} (or one above it), so nginx cannot read the file agentd writes there",
+        proxy.service, dir.string());
 }
 
 std::vector<std::string> shared_services(const config::BlueGreen& blue_green,

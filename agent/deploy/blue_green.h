@@ -27,6 +27,15 @@ std::string slot_network(const std::string& stack);
 std::optional<std::string> refuse_slots(const config::BlueGreen& blue_green,
                                         const std::vector<runtime::ComposeService>& services);
 
+/// Why the proxy blue_green.proxy names cannot work with `services`; nullopt when it can, and
+/// always with nginx: host. With nginx: service, the service must be in the compose files, not
+/// be a slot service, have no profile (up would not start it) and bind-mount the upstream
+/// file's directory, or one above it: a bind mount of the file itself is refused, because
+/// agentd replaces the file by a rename, which such a mount never shows the container (it
+/// keeps the file it was started with).
+std::optional<std::string> refuse_proxy(const config::BlueGreen& blue_green,
+                                        const std::vector<runtime::ComposeService>& services);
+
 /// The services of `services` that are not slot services and `up` starts (no profile).
 std::vector<std::string> shared_services(const config::BlueGreen& blue_green,
                                          const std::vector<runtime::ComposeService>& services);

@@ -62,6 +62,9 @@ Verdict Reconciler::verify_slots(const config::Stack& stack, const Observation& 
     if (auto refused = refuse_slots(*stack.blue_green, observation.services)) {
         return Verdict::reject(*refused);
     }
+    if (auto refused = refuse_proxy(*stack.blue_green, observation.services)) {
+        return Verdict::reject(*refused);
+    }
     return Verdict::accept();
 }
 
@@ -140,6 +143,9 @@ sys::Result<std::vector<runtime::ContainerSummary>> Reconciler::apply_slot(
         return services.error();
     }
     if (auto refused = refuse_slots(bg, *services)) {
+        return sys::Error::invalid(*refused);
+    }
+    if (auto refused = refuse_proxy(bg, *services)) {
         return sys::Error::invalid(*refused);
     }
     auto base = project(stack, dir, release.revision, release.tag);
@@ -254,7 +260,9 @@ sys::Result<runtime::Switched> Reconciler::route_to(const config::Stack& stack,
     if (!routes) {
         return routes.error();
     }
-    auto switched = m_s.proxy->route(stack.blue_green->proxy, *routes);
+    // nginx: service runs in the shared project, beside the stack's other shared services.
+    auto switched = m_s.proxy->route(stack.blue_green->proxy,
+                                     runtime::ProxySite{shared_project(stack.name)}, *routes);
     if (switched) {
         const auto ms =
             std::chrono::duration_cast<std::chrono::milliseconds>(switched->took).count();

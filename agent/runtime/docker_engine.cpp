@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <cstdio>
+#include <thread>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -400,6 +402,192 @@ sys::Result<void> DockerEngine::remove_container(const std::string& id) {
                                               engine_message(*response)));
     }
     return {};
+}
+
+namespace {
+
+constexpr std::size_t k_exec_output_limit = 64 * 1024;
+constexpr auto k_exec_exit_wait = std::chrono::seconds(5);
+
+/// "HUP", "SIGHUP", "1": what goes into kill's query string.
+bool valid_signal(const std::string& signal) {
+    return !signal.empty() && signal.size() <= 16 &&
+           std::all_of(signal.begin(), signal.end(),
+                       [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); });
+}
+
+/// The output of an attached exec without a TTY: frames of an 8-byte header (the stream: 1
+/// stdout, 2 stderr; three zero bytes; the payload's size, big-endian) and the payload. Fed
+/// chunk by chunk; keeps the payloads of both streams, in order, up to the limit.
+class ExecOutput {
+public:
+    void take(std::string_view chunk) {
+        while (!chunk.empty()) {
+            if (m_remaining == 0) {
+                const auto n = std::min(chunk.size(), 8 - m_header.size());
+                m_header.append(chunk.substr(0, n));
+                chunk.remove_prefix(n);
+                if (m_header.size() == 8) {
+                    m_remaining = 0;
+                    for (std::size_t i = 4; i < 8; ++i) {
+                        m_remaining = (m_remaining << 8) | static_cast<unsigned char>(m_header[i]);
+                    }
+                    m_header.clear();
+                }
+                continue;
+            }
+            const auto n =
+                static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), m_remaining));
+            if (m_output.size() < k_exec_output_limit) {
+                m_output.append(
+                    chunk.substr(0, std::min(n, k_exec_output_limit - m_output.size())));
+            }
+            m_remaining -= n;
+            chunk.remove_prefix(n);
+        }
+    }
+    std::string take_output() { return std::move(m_output); }
+
+private:
+    std::string m_header;           // of the frame being read, until it has its 8 bytes
+    std::uint64_t m_remaining = 0;  // payload bytes of the current frame still to come
+    std::string m_output;
+};
+
+}  // namespace
+
+sys::Result<ExecResult> DockerEngine::exec(const std::string& id,
+                                           const std::vector<std::string>& argv,
+                                           sys::Duration timeout) {
+    if (!valid_container_id(id)) {
+        return sys::Error::invalid(fmt::format("container: invalid id \"{}\"", id));
+    }
+    if (argv.empty() || argv.front().empty()) {
+        return sys::Error::invalid(
+            fmt::format("exec in container {}: no command", id.substr(0, 12)));
+    }
+    const auto what = fmt::format("exec {} in container {}", argv.front(), id.substr(0, 12));
+    sys::HttpRequest create;
+    create.headers.emplace_back("Content-Type", "application/json");
+    create.body = json{
+        {"AttachStdin", false},
+        {"AttachStdout", true},
+        {"AttachStderr", true},
+        {"Tty", false},
+        {"Cmd", argv}}.dump();
+    auto created = call("POST", fmt::format("/containers/{}/exec", id), create);
+    if (!created) {
+        return sys::Error::failed(fmt::format("{}: {}", what, created.error().message));
+    }
+    if (created->status == 404) {
+        return sys::Error::not_found(fmt::format("{}: {}", what, engine_message(*created)));
+    }
+    if (created->status != 201) {
+        return sys::Error::failed(fmt::format("{}: {}", what, engine_message(*created)));
+    }
+    const auto exec_id =
+        string_at(json::parse(created->body, nullptr, false), json::json_pointer("/Id"));
+    if (!valid_container_id(exec_id)) {  // an exec id has a container id's form
+        return sys::Error::failed(fmt::format("{}: the engine answered no usable exec id", what));
+    }
+    // Attached: the answer's body is the command's output until it ends.
+    ExecOutput output;
+    std::string raw;  // the body of an answer other than 200
+    sys::HttpRequest start;
+    start.headers.emplace_back("Content-Type", "application/json");
+    start.body = json{{"Detach", false}, {"Tty", false}}.dump();
+    start.timeout = timeout;
+    start.on_body = [&](std::string_view chunk) {
+        if (raw.size() < 4096) {
+            raw.append(chunk.substr(0, 4096 - raw.size()));
+        }
+        output.take(chunk);
+        return true;
+    };
+    auto started = call("POST", fmt::format("/exec/{}/start", exec_id), start);
+    if (!started) {
+        return sys::Error::failed(fmt::format("{}: {} (within {})", what, started.error().message,
+                                              sys::format_duration(timeout)));
+    }
+    if (started->status != 200) {
+        sys::HttpResponse answer = *started;
+        answer.body = raw;
+        return sys::Error::failed(fmt::format("{}: {}", what, engine_message(answer)));
+    }
+    // The stream ends when the command has; the engine records its exit code right after.
+    const auto deadline = std::chrono::steady_clock::now() + k_exec_exit_wait;
+    while (true) {
+        auto inspected = call("GET", fmt::format("/exec/{}/json", exec_id));
+        if (!inspected) {
+            return sys::Error::failed(fmt::format("{}: {}", what, inspected.error().message));
+        }
+        if (inspected->status != 200) {
+            return sys::Error::failed(fmt::format("{}: {}", what, engine_message(*inspected)));
+        }
+        const auto doc = json::parse(inspected->body, nullptr, false);
+        const json::json_pointer running("/Running");
+        const json::json_pointer code("/ExitCode");
+        const bool still =
+            doc.contains(running) && doc[running].is_boolean() && doc[running].get<bool>();
+        if (!still && doc.contains(code) && doc[code].is_number_integer()) {
+            return ExecResult{.exit_code = doc[code].get<int>(), .output = output.take_output()};
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            return sys::Error::failed(
+                fmt::format("{}: the engine reported no exit code after its output ended", what));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
+sys::Result<void> DockerEngine::signal(const std::string& id, const std::string& signal) {
+    if (!valid_container_id(id)) {
+        return sys::Error::invalid(fmt::format("container: invalid id \"{}\"", id));
+    }
+    if (!valid_signal(signal)) {
+        return sys::Error::invalid(fmt::format("signal: invalid name \"{}\"", signal));
+    }
+    auto response = call("POST", fmt::format("/containers/{}/kill?signal={}", id, signal));
+    if (!response) {
+        return sys::Error::failed(fmt::format("signal {} to container {}: {}", signal,
+                                              id.substr(0, 12), response.error().message));
+    }
+    if (response->status == 404) {
+        return sys::Error::not_found(fmt::format("signal {} to container {}: {}", signal,
+                                                 id.substr(0, 12), engine_message(*response)));
+    }
+    if (response->status != 204) {
+        return sys::Error::failed(fmt::format("signal {} to container {}: {}", signal,
+                                              id.substr(0, 12), engine_message(*response)));
+    }
+    return {};
+}
+
+sys::Result<int> DockerEngine::main_pid(const std::string& id) {
+    if (!valid_container_id(id)) {
+        return sys::Error::invalid(fmt::format("container: invalid id \"{}\"", id));
+    }
+    auto response = call("GET", fmt::format("/containers/{}/json", id));
+    if (!response) {
+        return sys::Error::failed(
+            fmt::format("inspect container {}: {}", id.substr(0, 12), response.error().message));
+    }
+    if (response->status == 404) {
+        return sys::Error::not_found(
+            fmt::format("inspect container {}: {}", id.substr(0, 12), engine_message(*response)));
+    }
+    if (response->status != 200) {
+        return sys::Error::failed(
+            fmt::format("inspect container {}: {}", id.substr(0, 12), engine_message(*response)));
+    }
+    const auto doc = json::parse(response->body, nullptr, false);
+    const auto pid = int_at(doc, json::json_pointer("/State/Pid"));
+    const auto state = string_at(doc, json::json_pointer("/State/Status"));
+    if (state != "running" || pid <= 0) {
+        return sys::Error::failed(fmt::format("container {} does not run (state {})",
+                                              id.substr(0, 12), state.empty() ? "unknown" : state));
+    }
+    return pid;
 }
 
 sys::Result<json> DockerEngine::listing(const std::string& project) {

@@ -27,6 +27,15 @@ public:
     sys::Result<void> remove_container(const std::string& id) override;
     sys::Result<void> stop_container(const std::string& id, sys::Duration grace) override;
     sys::Result<void> ensure_network(const std::string& name) override;
+    /// POST /containers/ID/exec, then POST /exec/EXEC/start attached (the answer is the
+    /// output, multiplexed in frames of an 8-byte header each), then GET /exec/EXEC/json for
+    /// the exit code.
+    sys::Result<ExecResult> exec(const std::string& id, const std::vector<std::string>& argv,
+                                 sys::Duration timeout) override;
+    /// POST /containers/ID/kill?signal=SIGNAL.
+    sys::Result<void> signal(const std::string& id, const std::string& signal) override;
+    /// GET /containers/ID/json's State.Pid.
+    sys::Result<int> main_pid(const std::string& id) override;
     /// Sorted by service, then container name. Containers removed while being listed are left
     /// out.
     sys::Result<std::vector<ContainerState>> project_containers(

@@ -67,6 +67,13 @@ struct ContainerEvent {
     std::string signal;    ///< for "kill": the signal's number, "15"
 };
 
+/// How a command run in a container ended (Engine::exec).
+struct ExecResult {
+    int exit_code = 0;
+    /// What it wrote to stdout and stderr, interleaved as it came; at most the first 64 KiB.
+    std::string output;
+};
+
 /// What the stream said since the last look.
 struct EngineEvents {
     std::vector<ContainerEvent> events;
@@ -113,6 +120,20 @@ public:
     /// Stops container `id` (SIGTERM, then SIGKILL after `grace`); one stopped or gone is no
     /// error. For the slot a blue-green switch left.
     virtual sys::Result<void> stop_container(const std::string& id, sys::Duration grace) = 0;
+    /// Runs `argv` (no shell) in the running container `id` (a full id) as the container's
+    /// user, and waits up to `timeout` for it to end. The exit code is the command's own, or
+    /// 126/127 when the engine could not start it (the output says why). NotFound for a
+    /// container that is gone; Failed when it does not run, and for a command that outlives
+    /// `timeout` (the engine cannot stop it: it runs on). For nginx -t in an nginx container.
+    virtual sys::Result<ExecResult> exec(const std::string& id,
+                                         const std::vector<std::string>& argv,
+                                         sys::Duration timeout) = 0;
+    /// Sends `signal` ("HUP", "SIGHUP" or a number) to the main process of the running
+    /// container `id`. NotFound for a container that is gone; Failed when it does not run.
+    virtual sys::Result<void> signal(const std::string& id, const std::string& signal) = 0;
+    /// The host pid of the main process (PID 1 inside) of the running container `id`.
+    /// NotFound for a container that is gone; Failed when it does not run.
+    virtual sys::Result<int> main_pid(const std::string& id) = 0;
     /// Creates the bridge network `name` (labelled as agentd's) unless it exists: the network
     /// a blue-green stack's projects share.
     virtual sys::Result<void> ensure_network(const std::string& name) = 0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -296,6 +297,23 @@ std::map<int, std::string> children_of(int parent) {
     return children;
 }
 
+/// `pid`, checked to run and to be an nginx master; `named_by` says where the pid came from
+/// ("nginx's pid file /run/nginx.pid", "the main process of nginx's container 0123abcd").
+sys::Result<int> check_master(int pid, const std::string& named_by) {
+    if (!running(pid)) {
+        return sys::Error::failed(fmt::format(
+            "{} names process {}, which does not run: is nginx running?", named_by, pid));
+    }
+    const auto title = title_of(pid);
+    if (title.find("master process") == std::string::npos) {
+        return sys::Error::failed(
+            fmt::format("{} names process {} ({}), which is not an nginx "
+                        "master",
+                        named_by, pid, sys::quoted(title)));
+    }
+    return pid;
+}
+
 /// The master named by the pid file, checked to be an nginx master.
 sys::Result<int> read_master(const fs::path& pid_file) {
     auto text = sys::read_file(pid_file);
@@ -308,18 +326,175 @@ sys::Result<int> read_master(const fs::path& pid_file) {
         return sys::Error::failed(fmt::format("nginx's pid file {} holds no pid but {}",
                                               pid_file.string(), sys::quoted(*text)));
     }
-    if (!running(*pid)) {
-        return sys::Error::failed(fmt::format(
-            "nginx's pid file {} names process {}, which does not run: is nginx running?",
-            pid_file.string(), *pid));
+    return check_master(*pid, fmt::format("nginx's pid file {}", pid_file.string()));
+}
+
+// ---- what differs between the kinds
+
+/// nginx as the route sees it: how its configuration is tested, where its master is and how
+/// it is asked to reload. route() does the rest the same way for both kinds.
+class NginxControl {
+public:
+    virtual ~NginxControl() = default;
+    /// Runs config.test: how it ended, as a process's result (exit code and output).
+    virtual sys::Result<sys::ProcessResult> test() = 0;
+    /// The master's host pid, checked to run and to be an nginx master.
+    virtual sys::Result<int> master() = 0;
+    /// Asks the master to reload; `sent` is set once the request may have reached it (whatever
+    /// happened then).
+    virtual sys::Result<void> send_reload(bool& sent) = 0;
+};
+
+/// nginx on the host: config.test and config.reload are commands, config.pid_file names the
+/// master.
+class HostNginx final : public NginxControl {
+public:
+    HostNginx(sys::ProcessRunner& runner, const config::ProxyConfig& config)
+        : m_runner(runner), m_config(config) {}
+
+    sys::Result<sys::ProcessResult> test() override {
+        return m_runner.run({.argv = m_config.test, .timeout = k_command_timeout});
     }
-    const auto title = title_of(*pid);
-    if (title.find("master process") == std::string::npos) {
+    sys::Result<int> master() override { return read_master(m_config.pid_file); }
+    sys::Result<void> send_reload(bool& sent) override {
+        auto result = m_runner.run({.argv = m_config.reload, .timeout = k_command_timeout});
+        if (!result) {
+            return sys::Error::failed(
+                fmt::format("nginx reload could not run: {}", result.error().message));
+        }
+        sent = true;
+        if (!result->success()) {
+            return sys::Error::failed(fmt::format("nginx reload {}", sys::describe_exit(*result)));
+        }
+        return {};
+    }
+
+private:
+    sys::ProcessRunner& m_runner;
+    const config::ProxyConfig& m_config;
+};
+
+/// nginx as a compose service: config.test runs inside its container, the reload is SIGHUP
+/// to the container's main process, which is the master.
+class ServiceNginx final : public NginxControl {
+public:
+    ServiceNginx(Engine& engine, const config::ProxyConfig& config, std::string container)
+        : m_engine(engine), m_config(config), m_container(std::move(container)) {}
+
+    sys::Result<sys::ProcessResult> test() override {
+        auto ran = m_engine.exec(m_container, m_config.test, k_command_timeout);
+        if (!ran) {
+            return ran.error();
+        }
+        // 126/127: the engine could not start the command (not found, not executable).
+        if (ran->exit_code == 126 || ran->exit_code == 127) {
+            return sys::Error::failed(fmt::format("in container {} of service {}: {}", short_id(),
+                                                  m_config.service, sys::output_tail(ran->output)));
+        }
+        return sys::ProcessResult{.exit_code = ran->exit_code, .out = std::move(ran->output)};
+    }
+    sys::Result<int> master() override {
+        auto pid = m_engine.main_pid(m_container);
+        if (!pid) {
+            return pid.error();
+        }
+        const auto named_by = fmt::format("the main process of nginx's container {} (service {})",
+                                          short_id(), m_config.service);
+        if (!fs::exists(fmt::format("/proc/{}", *pid))) {
+            return sys::Error::failed(fmt::format(
+                "{} is host process {}, which /proc does not show: agentd must run in the "
+                "host's pid namespace, and see other users' processes",
+                named_by, *pid));
+        }
+        return check_master(*pid, named_by);
+    }
+    sys::Result<void> send_reload(bool& sent) override {
+        sent = true;  // a request that failed half way may still have been delivered
+        if (auto signalled = m_engine.signal(m_container, "HUP"); !signalled) {
+            return sys::Error::failed(
+                fmt::format("nginx reload (SIGHUP): {}", signalled.error().message));
+        }
+        return {};
+    }
+
+private:
+    std::string short_id() const { return m_container.substr(0, 12); }
+
+    Engine& m_engine;
+    const config::ProxyConfig& m_config;
+    std::string m_container;
+};
+
+/// The id of the one running container of config.service in `project`.
+sys::Result<std::string> service_container(Engine& engine, const config::ProxyConfig& config,
+                                           const std::string& project) {
+    if (project.empty()) {
+        return sys::Error::invalid("nginx: service needs the project it runs in");
+    }
+    auto containers = engine.list_containers(project);
+    if (!containers) {
         return sys::Error::failed(
-            fmt::format("nginx's pid file {} names process {} ({}), which is not an nginx master",
-                        pid_file.string(), *pid, sys::quoted(title)));
+            fmt::format("the proxy's service {}: {}", config.service, containers.error().message));
     }
-    return *pid;
+    std::vector<std::string> running;
+    for (const auto& c : *containers) {
+        if (c.service == config.service && !c.one_off && c.state == "running") {
+            running.push_back(c.id);
+        }
+    }
+    if (running.empty()) {
+        return sys::Error::failed(
+            fmt::format("the proxy's service {} has no running container in project {}: is it up?",
+                        config.service, project));
+    }
+    if (running.size() > 1) {
+        return sys::Error::failed(fmt::format(
+            "the proxy's service {} has {} running containers in project {}: agentd reloads "
+            "one nginx (do not scale it)",
+            config.service, running.size(), project));
+    }
+    return running.front();
+}
+
+/// Sends the reload and waits until `master` took it: a worker the master did not have, and
+/// none of the old ones still accepting; `sent` as NginxControl::send_reload.
+sys::Result<void> reload(NginxControl& nginx, int master, sys::Duration deadline_after,
+                         bool& sent) {
+    const auto before = children_of(master);
+    if (auto sent_ok = nginx.send_reload(sent); !sent_ok) {
+        return sent_ok;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + deadline_after;
+    while (true) {
+        if (!running(master)) {
+            return sys::Error::failed(
+                fmt::format("the nginx master (pid {}) ended during the reload", master));
+        }
+        bool started = false;
+        bool old_accepting = false;
+        for (const auto& [pid, title] : children_of(master)) {
+            if (!accepting_worker(title)) {
+                continue;
+            }
+            if (before.contains(pid)) {
+                old_accepting = true;
+            } else {
+                started = true;
+            }
+        }
+        if (started && !old_accepting) {
+            return {};
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            return sys::Error::failed(fmt::format(
+                "nginx did not take the reload within {}: {}", sys::format_duration(deadline_after),
+                started ? "its old workers still accept connections"
+                        : fmt::format("the master (pid {}) started no new worker (its error log "
+                                      "says why)",
+                                      master)));
+        }
+        std::this_thread::sleep_for(k_poll_interval);
+    }
 }
 
 // ---- the file as it was
@@ -449,8 +624,8 @@ sys::Result<ProxyRoutes> parse_upstreams(std::string_view text) {
     return routes;
 }
 
-NginxProxy::NginxProxy(sys::ProcessRunner& runner, sys::Duration reload_deadline)
-    : m_runner(runner), m_reload_deadline(reload_deadline) {}
+NginxProxy::NginxProxy(sys::ProcessRunner& runner, Engine& engine, sys::Duration reload_deadline)
+    : m_runner(runner), m_engine(engine), m_reload_deadline(reload_deadline) {}
 
 sys::Result<std::optional<ProxyRoutes>> NginxProxy::current(const config::ProxyConfig& config) {
     auto text = sys::read_file(config.upstream_file);
@@ -468,7 +643,7 @@ sys::Result<std::optional<ProxyRoutes>> NginxProxy::current(const config::ProxyC
     return std::optional<ProxyRoutes>(std::move(routes).value());
 }
 
-sys::Result<Switched> NginxProxy::route(const config::ProxyConfig& config,
+sys::Result<Switched> NginxProxy::route(const config::ProxyConfig& config, const ProxySite& site,
                                         const ProxyRoutes& routes) {
     const std::lock_guard lock(m_mutex);
     const auto started = std::chrono::steady_clock::now();
@@ -476,8 +651,20 @@ sys::Result<Switched> NginxProxy::route(const config::ProxyConfig& config,
     if (auto checked = check_routes(routes); !checked) {
         return checked.error();
     }
-    if (config.upstream_file.empty() || config.test.empty() || config.reload.empty()) {
+    if (config.upstream_file.empty() || config.test.empty() ||
+        (config.nginx == config::NginxKind::Host && config.reload.empty())) {
         return sys::Error::invalid("the proxy needs an upstream file, a test and a reload command");
+    }
+    // find: which nginx, before anything is written
+    std::unique_ptr<NginxControl> nginx;
+    if (config.nginx == config::NginxKind::Service) {
+        auto container = service_container(m_engine, config, site.project);
+        if (!container) {
+            return container.error();
+        }
+        nginx = std::make_unique<ServiceNginx>(m_engine, config, std::move(container).value());
+    } else {
+        nginx = std::make_unique<HostNginx>(m_runner, config);
     }
     // remember: the file as it is, put back on any failure below
     auto previous = read_previous(config.upstream_file);
@@ -493,7 +680,7 @@ sys::Result<Switched> NginxProxy::route(const config::ProxyConfig& config,
         }
         if (signalled) {
             bool sent = false;
-            if (auto again = reload(config, *signalled, sent); !again) {
+            if (auto again = reload(*nginx, *signalled, m_reload_deadline, sent); !again) {
                 error.message +=
                     "; reloading with the previous upstreams failed too: " + again.error().message;
             }
@@ -507,7 +694,7 @@ sys::Result<Switched> NginxProxy::route(const config::ProxyConfig& config,
         return written.error();
     }
     // test: nginx reads the whole configuration with the new file
-    auto tested = run(config.test);
+    auto tested = nginx->test();
     if (!tested) {
         return undo(
             sys::Error::failed(fmt::format("nginx -t could not run: {}", tested.error().message)));
@@ -525,12 +712,12 @@ sys::Result<Switched> NginxProxy::route(const config::ProxyConfig& config,
                         said.empty() ? fmt::format("exit {}", tested->exit_code) : said)));
     }
     // reload: the master loads it and replaces its workers
-    const auto master = read_master(config.pid_file);
+    const auto master = nginx->master();
     if (!master) {
         return undo(master.error());
     }
     bool sent = false;
-    auto reloaded = reload(config, *master, sent);
+    auto reloaded = reload(*nginx, *master, m_reload_deadline, sent);
     if (sent) {
         signalled = *master;
     }
@@ -539,56 +726,6 @@ sys::Result<Switched> NginxProxy::route(const config::ProxyConfig& config,
     }
     return Switched{.took = std::chrono::duration_cast<sys::Duration>(
                         std::chrono::steady_clock::now() - started)};
-}
-
-sys::Result<sys::ProcessResult> NginxProxy::run(const std::vector<std::string>& argv) {
-    return m_runner.run({.argv = argv, .timeout = k_command_timeout});
-}
-
-sys::Result<void> NginxProxy::reload(const config::ProxyConfig& config, int master, bool& sent) {
-    const auto before = children_of(master);
-    auto result = run(config.reload);
-    if (!result) {
-        return sys::Error::failed(
-            fmt::format("nginx reload could not run: {}", result.error().message));
-    }
-    sent = true;
-    if (!result->success()) {
-        return sys::Error::failed(fmt::format("nginx reload {}", sys::describe_exit(*result)));
-    }
-    // took: a worker the master did not have, and none of the old ones still accepting
-    const auto deadline = std::chrono::steady_clock::now() + m_reload_deadline;
-    while (true) {
-        if (!running(master)) {
-            return sys::Error::failed(
-                fmt::format("the nginx master (pid {}) ended during the reload", master));
-        }
-        bool started = false;
-        bool old_accepting = false;
-        for (const auto& [pid, title] : children_of(master)) {
-            if (!accepting_worker(title)) {
-                continue;
-            }
-            if (before.contains(pid)) {
-                old_accepting = true;
-            } else {
-                started = true;
-            }
-        }
-        if (started && !old_accepting) {
-            return {};
-        }
-        if (std::chrono::steady_clock::now() >= deadline) {
-            return sys::Error::failed(fmt::format(
-                "nginx did not take the reload within {}: {}",
-                sys::format_duration(m_reload_deadline),
-                started ? "its old workers still accept connections"
-                        : fmt::format("the master (pid {}) started no new worker (its error log "
-                                      "says why)",
-                                      master)));
-        }
-        std::this_thread::sleep_for(k_poll_interval);
-    }
 }
 
 }  // namespace agentd::runtime

@@ -1,7 +1,8 @@
 #pragma once
-// The host proxy of blue-green deployments: nginx on the host, told which slot gets the
-// traffic through an upstream file agentd owns (blue_green.proxy.upstream_file, included by the
-// admin's nginx configuration in its http block).
+// The proxy of blue-green deployments: nginx on the host or as a service of the stack's shared
+// compose project, told which slot gets the traffic through an upstream file agentd owns
+// (blue_green.proxy.upstream_file, included by the admin's nginx configuration in its http
+// block).
 
 #include <chrono>
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "agent/config/config.h"
+#include "agent/runtime/engine.h"
 #include "agent/sys/clock.h"
 #include "agent/sys/process.h"
 #include "agent/sys/result.h"
@@ -54,33 +56,50 @@ struct Switched {
     sys::Duration took{};
 };
 
+/// Where the proxy runs, as far as agent.yaml does not say it: told by the layer that knows the
+/// stack's compose projects.
+struct ProxySite {
+    /// With nginx: service, the compose project the service runs in (the stack's shared one).
+    std::string project;
+};
+
 class Proxy {
 public:
     virtual ~Proxy() = default;
     /// The routes in config.upstream_file; nullopt when the file does not exist. InvalidInput
     /// (naming the file and line) when it is not a file route() writes.
     virtual sys::Result<std::optional<ProxyRoutes>> current(const config::ProxyConfig& config) = 0;
-    /// Writes the routes atomically (mode 0644), runs config.test, then config.reload, then
-    /// waits until new connections use the new upstreams. On any failure the previous file is
-    /// put back (or the file removed when there was none), and when the reload had been sent it
-    /// is reloaded again with the old file. InvalidInput when check_routes refuses the routes
-    /// (nothing written) or "nginx -t refused the upstreams: <its last stderr lines>"; Failed
-    /// for a test that could not run, and a reload that failed or did not take.
-    virtual sys::Result<Switched> route(const config::ProxyConfig& config,
+    /// Writes the routes atomically (mode 0644), tests nginx's configuration with them, has
+    /// the master reload, then waits until new connections use the new upstreams. On any
+    /// failure the previous file is put back (or the file removed when there was none), and
+    /// when the reload had been sent it is reloaded again with the old file. InvalidInput when
+    /// check_routes refuses the routes (nothing written) or "nginx -t refused the upstreams:
+    /// <its last lines>"; Failed for a test that could not run, a master that cannot be found,
+    /// and a reload that failed or did not take.
+    virtual sys::Result<Switched> route(const config::ProxyConfig& config, const ProxySite& site,
                                         const ProxyRoutes& routes) = 0;
 };
 
-/// nginx through its own commands (argv only) and /proc.
+/// nginx, on the host or as a compose service, and /proc.
 ///
-/// `nginx -s reload` only signals the master (SIGHUP) and exits 0 whether or not the master
-/// then manages to load its configuration, so a reload is confirmed in /proc: the master named
-/// by config.pid_file (its title must say "master process") has a worker process it did not
-/// have before the reload, and none of the workers it had before still accepts connections
-/// (each has exited or is titled "worker process is shutting down"). The second half matters:
-/// the master starts the new workers, sleeps 100 ms, and only then tells the old ones to stop,
-/// and until they do the old workers accept new connections with the old upstreams. A master
-/// that cannot load its configuration (a listen address in use, say) keeps its old workers,
-/// and the reload is reported as not taken after `reload_deadline`. Polled every 20 ms.
+/// The two kinds differ in three things only: with nginx: host, config.test and config.reload
+/// run as commands on the host (argv only) and the master is named by config.pid_file; with
+/// nginx: service, the service's one running container in `site.project` is found first
+/// (before anything is written), config.test runs inside it (Engine::exec), the reload is
+/// SIGHUP to its main process (Engine::signal) and that process is the master
+/// (Engine::main_pid: a host pid, since agentd runs in the host's pid namespace). The rest,
+/// the file, its restore and the confirmation, is one code path.
+///
+/// A reload is confirmed in /proc, since neither `nginx -s reload` (it only signals the master
+/// and exits 0 whether or not the master then manages to load its configuration) nor a signal
+/// says whether it took: the master (its title must say "master process") has a worker process
+/// it did not have before the reload, and none of the workers it had before still accepts
+/// connections (each has exited or is titled "worker process is shutting down"). The second
+/// half matters: the master starts the new workers, sleeps 100 ms, and only then tells the old
+/// ones to stop, and until they do the old workers accept new connections with the old
+/// upstreams. A master that cannot load its configuration (a listen address in use, say) keeps
+/// its old workers, and the reload is reported as not taken after `reload_deadline`. Polled
+/// every 20 ms.
 ///
 /// The master reloads the configuration file it was started with: config.test must test that
 /// file (the same -c and -p as the master), a `-c` given to the reload only says where the pid
@@ -92,21 +111,16 @@ public:
 /// master's files from one thread: this class routes one at a time.
 class NginxProxy final : public Proxy {
 public:
-    explicit NginxProxy(sys::ProcessRunner& runner,
-                        sys::Duration reload_deadline = std::chrono::seconds(10));
+    NginxProxy(sys::ProcessRunner& runner, Engine& engine,
+               sys::Duration reload_deadline = std::chrono::seconds(10));
 
     sys::Result<std::optional<ProxyRoutes>> current(const config::ProxyConfig& config) override;
-    sys::Result<Switched> route(const config::ProxyConfig& config,
+    sys::Result<Switched> route(const config::ProxyConfig& config, const ProxySite& site,
                                 const ProxyRoutes& routes) override;
 
 private:
-    /// Runs config.test or config.reload with the commands' timeout.
-    sys::Result<sys::ProcessResult> run(const std::vector<std::string>& argv);
-    /// Runs config.reload and waits until `master` took it; `sent` is set once the command
-    /// ran (whatever it then did, the master may have been signalled).
-    sys::Result<void> reload(const config::ProxyConfig& config, int master, bool& sent);
-
     sys::ProcessRunner& m_runner;
+    Engine& m_engine;
     sys::Duration m_reload_deadline;
     /// One route at a time: stacks (worker threads) may share one nginx master.
     std::mutex m_mutex;

@@ -1,21 +1,43 @@
 #!/bin/bash
-# Helpers for the blue-green scenarios: Debian's nginx on the host as the proxy, and a load loop
-# through it. Source after lib.sh and call after e2e_begin:
+# Helpers for the blue-green scenarios: nginx as the proxy, on the host (Debian's) or as the
+# `nginx` service of the stack's compose file (an image made from the host's nginx package,
+# tests/images/build), and a load loop through it. Source after lib.sh and call after e2e_begin:
 #
 #   source "$(dirname "$0")/nginx.sh"
-#   nginx_start                 # NGINX_PORT, NGINX_CONF, NGINX_UPSTREAMS, NGINX_PID_FILE
+#   nginx_start                 # on the host: NGINX_PORT, NGINX_CONF, NGINX_UPSTREAMS,
+#                               # NGINX_PID_FILE
 #   blue_green_yaml             # the stack's strategy and blue_green keys for write_config
+# or
+#   nginx_service_setup         # as a service: NGINX_PORT, NGINX_CONF (in NGINX_CONF_DIR),
+#                               # NGINX_UPSTREAMS (in NGINX_UPSTREAM_DIR)
+#   nginx_service_yaml IMAGE    # the service's text for the compose file
+#   blue_green_service_yaml     # the stack's strategy and blue_green keys for write_config
+# then
 #   load_start main /version    # requests through nginx until load_stop
 #   load_stop main; load_failures main   # the requests that did not answer 200
 #
-# nginx is stopped when the scenario exits.
+# nginx on the host is stopped when the scenario exits (the service goes with the stack's
+# containers).
 
 NGINX_DIR=""
 NGINX_PORT=""
 NGINX_CONF=""
 NGINX_UPSTREAMS=""
 NGINX_PID_FILE=""
+NGINX_CONF_DIR=""
+NGINX_UPSTREAM_DIR=""
 E2E_LOADS=()
+
+# nginx_placeholder FILE: the upstream file before the first switch, in agentd's format, pointing
+# at a closed port (nginx answers 502 until the first switch).
+nginx_placeholder() {
+    cat >"$1" <<CONF
+# agentd: stack=$STACK slot=blue deployment=0
+upstream ${STACK}_web {
+    server 127.0.0.1:$(closed_port);
+}
+CONF
+}
 
 # nginx_start: nginx (its own master, not the system's) on a free loopback port, sending / to
 # the upstream ${STACK}_web that agentd writes into $NGINX_UPSTREAMS. Before the first switch
@@ -28,12 +50,7 @@ nginx_start() {
     NGINX_UPSTREAMS=$NGINX_DIR/upstreams.conf
     NGINX_PID_FILE=$NGINX_DIR/nginx.pid
     mkdir -p "$NGINX_DIR/temp"
-    cat >"$NGINX_UPSTREAMS" <<CONF
-# agentd: stack=$STACK slot=blue deployment=0
-upstream ${STACK}_web {
-    server 127.0.0.1:$(closed_port);
-}
-CONF
+    nginx_placeholder "$NGINX_UPSTREAMS"
     cat >"$NGINX_CONF" <<CONF
 daemon on;
 worker_processes 1;
@@ -75,6 +92,64 @@ nginx_on_exit() {
     nginx_stop
     (exit "$rc")
     e2e_cleanup
+}
+
+# nginx_service_setup: the host directories of nginx as the `nginx` service of the stack's
+# compose file (on the shared project), which publishes its port 80 on 127.0.0.1:$NGINX_PORT:
+# $NGINX_CONF_DIR (bind-mounted at /etc/nginx/conf.d, which the image's nginx.conf includes in
+# its http block) holds $NGINX_CONF, the site: the upstream file's include and / to upstream
+# ${STACK}_web; $NGINX_UPSTREAM_DIR (bind-mounted at /etc/nginx/agentd: a directory, since agentd
+# replaces the file by a rename) holds $NGINX_UPSTREAMS, the placeholder.
+nginx_service_setup() {
+    NGINX_DIR=$T/nginx
+    NGINX_PORT=$(closed_port)
+    NGINX_CONF_DIR=$NGINX_DIR/conf.d
+    NGINX_CONF=$NGINX_CONF_DIR/site.conf
+    NGINX_UPSTREAM_DIR=$NGINX_DIR/agentd
+    NGINX_UPSTREAMS=$NGINX_UPSTREAM_DIR/upstreams.conf
+    mkdir -p "$NGINX_CONF_DIR" "$NGINX_UPSTREAM_DIR"
+    nginx_placeholder "$NGINX_UPSTREAMS"
+    cat >"$NGINX_CONF" <<CONF
+include /etc/nginx/agentd/upstreams.conf;
+server {
+    listen 80;
+    location / { proxy_pass http://${STACK}_web; }
+}
+CONF
+    trap nginx_on_exit EXIT
+}
+
+# nginx_service_yaml IMAGE [UPSTREAM_MOUNT]: the `nginx` service (restart: always, its port
+# published on $NGINX_PORT, the two directories bind-mounted read-only), to append to a compose
+# file's services. UPSTREAM_MOUNT replaces the upstream directory's volume line.
+nginx_service_yaml() {
+    local upstreams=${2:-$NGINX_UPSTREAM_DIR:/etc/nginx/agentd:ro}
+    cat <<YAML
+  nginx:
+    image: $1
+    restart: always
+    ports: ["127.0.0.1:$NGINX_PORT:80"]
+    volumes:
+      - $NGINX_CONF_DIR:/etc/nginx/conf.d:ro
+      - $upstreams
+YAML
+}
+
+# blue_green_service_yaml [KEEP_OLD_FOR]: the stack keys of a blue-green stack proxied by the
+# nginx service (nginx -t run inside its container, SIGHUP through the Engine API).
+blue_green_service_yaml() {
+    cat <<YAML
+    strategy: blue_green
+    blue_green:
+      services: [web]
+      keep_old_for: ${1:-10m}
+      drain: 1s
+      soak: 4s
+      proxy:
+        nginx: service
+        service: nginx
+        upstream_file: $NGINX_UPSTREAMS
+YAML
 }
 
 # blue_green_yaml [KEEP_OLD_FOR]: the stack keys of a blue-green stack proxied by this nginx.

@@ -2,6 +2,7 @@
 // Recording fakes of every side-effect interface deploy/ uses (unit tests only).
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -305,6 +306,44 @@ public:
         ++calls;
         stopped.push_back(id);
         return {};
+    }
+    /// exec's calls; each is answered with the next of `exec_answers` (exit 0 when none is
+    /// left).
+    struct Exec {
+        std::string id;
+        std::vector<std::string> argv;
+        sys::Duration timeout{};
+    };
+    std::vector<Exec> execs;
+    std::vector<sys::Result<runtime::ExecResult>> exec_answers;
+    sys::Result<runtime::ExecResult> exec(const std::string& id,
+                                          const std::vector<std::string>& argv,
+                                          sys::Duration timeout) override {
+        ++calls;
+        execs.push_back({id, argv, timeout});
+        if (exec_answers.empty()) {
+            return runtime::ExecResult{};
+        }
+        auto answer = exec_answers.front();
+        exec_answers.erase(exec_answers.begin());
+        return answer;
+    }
+    std::vector<std::pair<std::string, std::string>> signals;  ///< signal's (id, signal)
+    /// What signal() does besides recording (e.g. signals a real process); nothing when empty.
+    std::function<sys::Result<void>(const std::string& id, const std::string& signal)> on_signal;
+    sys::Result<void> signal(const std::string& id, const std::string& signal) override {
+        ++calls;
+        signals.emplace_back(id, signal);
+        return on_signal ? on_signal(id, signal) : sys::Result<void>();
+    }
+    std::map<std::string, int> pids;  ///< main_pid's answers by id; NotFound for others
+    sys::Result<int> main_pid(const std::string& id) override {
+        ++calls;
+        const auto found = pids.find(id);
+        if (found == pids.end()) {
+            return sys::Error::not_found("no such container: " + id);
+        }
+        return found->second;
     }
     std::vector<std::string> networks;  ///< ensure_network's names
     sys::Result<void> ensure_network(const std::string& name) override {

@@ -87,14 +87,42 @@ TEST_CASE("config: blue_green errors say what is missing or wrong", "[config][bl
           "agent.yaml:5:42: stacks[0].blue_green.proxy: missing required key \"upstream_file\" "
           "(the file agentd writes, included by nginx's http block)");
     CHECK(with("services: [web], proxy: {nginx: docker, upstream_file: /a}") ==
-          "agent.yaml:5:50: stacks[0].blue_green.proxy.nginx: expected host (nginx on this "
-          "host), got \"docker\"");
+          "agent.yaml:5:50: stacks[0].blue_green.proxy.nginx: expected host or service, got "
+          "\"docker\"");
     CHECK(with("services: [web], proxy: {nginx: host, upstream_file: /a, reload: \"nginx -s "
                "reload\"}") ==
           "agent.yaml:5:83: stacks[0].blue_green.proxy.reload: expected a command as a list of "
           "arguments, e.g. [nginx, -t]");
     CHECK(error_of("defaults: {strategy: blue_green}\n") ==
           "agent.yaml:1:12: defaults.strategy: is set per stack and cannot be a default");
+}
+
+TEST_CASE("config: nginx as a service refuses the host's keys, naming them",
+          "[config][blue_green]") {
+    const auto with = [&](const std::string& proxy) {
+        return error_of(
+            stack_with("    strategy: blue_green\n    blue_green: {services: [web], "
+                       "proxy: {" +
+                       proxy + "}}\n"));
+    };
+    CHECK(with("nginx: service, upstream_file: /a, reload: [nginx, -s, reload]") ==
+          "agent.yaml:5:86: stacks[0].blue_green.proxy.reload: reload is read only with nginx: "
+          "host (with nginx: service agentd sends the container SIGHUP through the Engine API)");
+    CHECK(with("nginx: service, upstream_file: /a, pid_file: /run/nginx.pid") ==
+          "agent.yaml:5:88: stacks[0].blue_green.proxy.pid_file: pid_file is read only with "
+          "nginx: host (with nginx: service the master is the container's main process)");
+    CHECK(with("nginx: host, service: proxy, upstream_file: /a") ==
+          "agent.yaml:5:65: stacks[0].blue_green.proxy.service: service is read only with "
+          "nginx: service (nginx as a service of the shared compose project)");
+    CHECK(with("nginx: service, service: \"my proxy\", upstream_file: /a") ==
+          "agent.yaml:5:68: stacks[0].blue_green.proxy.service: \"my proxy\" is not a compose "
+          "service name (letters, digits, ._-)");
+    CHECK(with("nginx: service, service: web, upstream_file: /a") ==
+          "agent.yaml:5:42: stacks[0].blue_green.proxy: the proxy's service web is a slot "
+          "service: nginx runs once, in the shared project");
+    CHECK(with("upstream_file: /a") ==
+          "agent.yaml:5:42: stacks[0].blue_green.proxy: missing required key \"nginx\" (nginx: "
+          "host or nginx: service)");
 }
 
 TEST_CASE("config: window and min_age errors name the part and what was expected",

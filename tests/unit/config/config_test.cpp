@@ -234,9 +234,20 @@ TEST_CASE("config: strategy blue_green with its settings", "[config][blue_green]
     strategy: blue_green
   - name: plain
     dir: /srv/plain
+  - name: cms
+    dir: /srv/cms
+    strategy: blue_green
+    blue_green:
+      services: [web]
+      proxy: {nginx: service, service: front, upstream_file: /srv/nginx/agentd/cms.conf,
+              test: [nginx, -t, -q]}
+  - name: wiki
+    dir: /srv/wiki
+    strategy: blue_green
+    blue_green: {services: [web], proxy: {nginx: service, upstream_file: /srv/n/wiki.conf}}
 )",
                                   "f");
-    REQUIRE(c.stacks.size() == 3);
+    REQUIRE(c.stacks.size() == 5);
     const auto& shop = c.stacks[0];
     CHECK(shop.strategy == Strategy::BlueGreen);
     REQUIRE(shop.blue_green);
@@ -259,6 +270,18 @@ TEST_CASE("config: strategy blue_green with its settings", "[config][blue_green]
     CHECK(blog.blue_green->proxy.pid_file == "/run/n.pid");
     CHECK(c.stacks[2].strategy == Strategy::Recreate);
     CHECK_FALSE(c.stacks[2].blue_green);
+    CHECK(shop.blue_green->proxy.nginx == NginxKind::Host);
+    const auto& cms = c.stacks[3];
+    REQUIRE(cms.blue_green);
+    CHECK(cms.blue_green->proxy.nginx == NginxKind::Service);
+    CHECK(cms.blue_green->proxy.service == "front");
+    CHECK(cms.blue_green->proxy.upstream_file == "/srv/nginx/agentd/cms.conf");
+    CHECK(cms.blue_green->proxy.test == std::vector<std::string>{"nginx", "-t", "-q"});
+    const auto& wiki = c.stacks[4];  // the service's default name, the test run inside it
+    REQUIRE(wiki.blue_green);
+    CHECK(wiki.blue_green->proxy.nginx == NginxKind::Service);
+    CHECK(wiki.blue_green->proxy.service == "nginx");
+    CHECK(wiki.blue_green->proxy.test == std::vector<std::string>{"nginx", "-t"});
 }
 
 TEST_CASE("config: defaults merge into stacks, health per field", "[config]") {

@@ -100,6 +100,72 @@ TEST_CASE("blue-green: the shared project's services", "[blue_green]") {
           std::vector<std::string>{"db", "worker"});
 }
 
+TEST_CASE("blue-green: verify refuses an nginx service that cannot see the upstream file",
+          "[blue_green]") {
+    auto bg = web_and_api();
+    bg.proxy.upstream_file = "/srv/nginx/agentd/shop.conf";
+    std::vector<runtime::ComposeService> services{service("web"), service("api"), service("nginx")};
+    auto& nginx = services[2];
+    nginx.bind_sources = {"/srv/nginx/conf.d", "/srv/nginx/agentd"};
+    CHECK_FALSE(deploy::refuse_proxy(bg, services));  // nginx: host checks nothing here
+    services.pop_back();
+    CHECK_FALSE(deploy::refuse_proxy(bg, services));
+    services.push_back(service("nginx"));
+    bg.proxy.nginx = config::NginxKind::Service;
+    auto& proxy = services[2];
+    proxy.bind_sources = {"/srv/nginx/conf.d", "/srv/nginx/agentd"};
+    CHECK_FALSE(deploy::refuse_proxy(bg, services));
+
+    SECTION("a mount of a directory above it, however written") {
+        for (const std::string source : {"/srv/nginx", "/srv/nginx/", "/srv", "/",
+                                         "/srv/./nginx/agentd/", "/srv/x/../nginx/agentd"}) {
+            INFO(source);
+            proxy.bind_sources = {source};
+            CHECK_FALSE(deploy::refuse_proxy(bg, services));
+        }
+    }
+    SECTION("the file itself: a rename never reaches the container") {
+        proxy.bind_sources = {"/srv/nginx/conf.d", "/srv/nginx/agentd/shop.conf"};
+        const auto why = deploy::refuse_proxy(bg, services);
+        REQUIRE(why);
+        CHECK(*why ==
+              "blue_green.proxy: service nginx (nginx) bind-mounts the upstream file "
+              "/srv/nginx/agentd/shop.conf itself; agentd replaces that file by a rename at each "
+              "switch, and a mount of a single file keeps showing the container the file it was "
+              "started with: bind-mount its directory /srv/nginx/agentd instead");
+    }
+    SECTION("no mount of its directory") {
+        for (const std::string source :
+             {"/srv/nginx/agentd/sub", "/srv/nginx/agent", "/srv/ngin", "relative/agentd"}) {
+            INFO(source);
+            proxy.bind_sources = {"/srv/nginx/conf.d", source};
+            const auto why = deploy::refuse_proxy(bg, services);
+            REQUIRE(why);
+            CHECK(*why ==
+                  "blue_green.proxy: service nginx (nginx) does not bind-mount the upstream "
+                  "file's directory /srv/nginx/agentd (or one above it), so nginx cannot read "
+                  "the file agentd writes there");
+        }
+    }
+    SECTION("another service's name") {
+        bg.proxy.service = "front";
+        CHECK(deploy::refuse_proxy(bg, services) ==
+              "blue_green.proxy: service front (nginx) is not in the compose file");
+    }
+    SECTION("a slot service") {
+        bg.proxy.service = "web";
+        services[0].bind_sources = {"/srv/nginx/agentd"};
+        CHECK_THAT(deploy::refuse_proxy(bg, services).value_or(""),
+                   Catch::Contains("service web (nginx) is a slot service"));
+    }
+    SECTION("a profile") {
+        proxy.profiles = {"edge"};
+        CHECK(deploy::refuse_proxy(bg, services) ==
+              "blue_green.proxy: service nginx (nginx) has a profile, so compose up does not "
+              "start it");
+    }
+}
+
 TEST_CASE("blue-green: a slot's own gate asks each container, not the proxy", "[blue_green]") {
     const std::vector<config::HttpProbe> probes{{"http://127.0.0.1:8080/healthz?deep=1", 204},
                                                 {"http://proxy.example", 0}};

@@ -3,10 +3,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdint>
 #include <sstream>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "agent/sys/files.h"
 #include "agent/sys/http.h"
 #include "agent/sys/url.h"
 #include "tests/unit/runtime/test_support.h"
@@ -603,6 +606,149 @@ TEST_CASE("engine: remove_image removes a reference, never one in use, never for
     CHECK(engine.has_image(hand).value());
     CHECK(engine.remove_image(pinned).value() == ImageRemoval::Gone);
     CHECK_FALSE(engine.remove_image("bad ref").ok());
+}
+
+namespace {
+
+/// One frame of an attached exec's output: stream (1 stdout, 2 stderr), 0 0 0, size (big
+/// endian), payload.
+std::string frame(char stream, const std::string& payload) {
+    std::string out{stream, '\0', '\0', '\0'};
+    const auto size = static_cast<std::uint32_t>(payload.size());
+    for (int shift = 24; shift >= 0; shift -= 8) {
+        out.push_back(static_cast<char>((size >> shift) & 0xff));
+    }
+    return out + payload;
+}
+
+const std::string k_container(64, 'c');
+const std::string k_exec(64, 'e');
+
+}  // namespace
+
+TEST_CASE("engine: exec reads the output out of its frames, then the exit code",
+          "[runtime][engine][proxy]") {
+    auto http = engine_with_version("1.41");
+    http.add("/containers/" + k_container + "/exec", 201, R"({"Id":")" + k_exec + R"("})");
+    // A frame larger than a chunk, one of 0 bytes, and a stderr frame between stdout ones: the
+    // fake hands the body over 7 bytes at a time.
+    const std::string long_line(300, 'x');
+    http.add("/exec/" + k_exec + "/start", 200,
+             frame(2, "nginx: [emerg] unknown directive\n") + frame(1, "") +
+                 frame(1, long_line + "\n") + frame(2, "test failed\n"));
+    http.add("/exec/" + k_exec + "/json", 200, R"({"Running":false,"ExitCode":1,"Pid":4242})");
+    DockerEngine engine(http);
+    const auto ran = engine.exec(k_container, {"nginx", "-t"}, std::chrono::seconds(30));
+    REQUIRE(ran.ok());
+    CHECK(ran->exit_code == 1);
+    CHECK(ran->output == "nginx: [emerg] unknown directive\n" + long_line + "\ntest failed\n");
+    REQUIRE(http.requests.size() == 4);
+    CHECK(http.requests[1].method == "POST");
+    const auto create = nlohmann::json::parse(http.requests[1].body);
+    CHECK(create["Cmd"] == nlohmann::json::array({"nginx", "-t"}));
+    CHECK(create["AttachStdout"] == true);
+    CHECK(create["AttachStderr"] == true);
+    CHECK(create["Tty"] == false);
+    CHECK(nlohmann::json::parse(http.requests[2].body) ==
+          nlohmann::json{{"Detach", false}, {"Tty", false}});
+    CHECK(http.requests[2].timeout == std::chrono::seconds(30));
+}
+
+TEST_CASE("engine: exec, signal and main_pid refuse ids and names that are not one",
+          "[runtime][engine][proxy]") {
+    auto http = engine_with_version("1.41");
+    DockerEngine engine(http);
+    for (const std::string id :
+         std::vector<std::string>{"", "abc", std::string(64, 'C'), std::string(63, 'c') + "/",
+                                  std::string(64, 'c') + "/../x"}) {
+        INFO(id);
+        CHECK(engine.exec(id, {"true"}, std::chrono::seconds(1)).error().kind ==
+              sys::Error::Kind::InvalidInput);
+        CHECK(engine.signal(id, "HUP").error().kind == sys::Error::Kind::InvalidInput);
+        CHECK(engine.main_pid(id).error().kind == sys::Error::Kind::InvalidInput);
+    }
+    for (const std::string signal : {"", "hup", "HUP&x=1", "SIG HUP", "SIGHUPSIGHUPSIGHUP"}) {
+        INFO(signal);
+        CHECK(engine.signal(k_container, signal).error().kind == sys::Error::Kind::InvalidInput);
+    }
+    CHECK(engine.exec(k_container, {}, std::chrono::seconds(1)).error().kind ==
+          sys::Error::Kind::InvalidInput);
+    CHECK(http.requests.empty());
+
+    // An exec id that is not one is never put in a URL.
+    http.add("/exec", 201, R"({"Id":"../../containers/x"})");
+    const auto odd = engine.exec(k_container, {"true"}, std::chrono::seconds(1));
+    REQUIRE_FALSE(odd.ok());
+    CHECK_THAT(odd.error().message, Catch::Contains("no usable exec id"));
+}
+
+TEST_CASE("engine: exec, signal and main_pid in a real container",
+          "[runtime][engine][proxy][integration][docker]") {
+    const auto image = ensure_test_image();
+    const auto name = unique_name("agentdexec");
+    Cleanup cleanup([&] { run({"docker", "rm", "-f", name}); });
+    // PID 1 writes "hup" to /hup for every SIGHUP.
+    const auto id = run_ok({"docker", "run", "-d", "--name", name, image, "sh", "-c",
+                            "trap 'echo hup >>/hup' HUP; while true; do sleep 0.1; done"});
+    REQUIRE(id.size() == 64);
+    sys::CurlHttpClient http;
+    DockerEngine engine(http);
+
+    const auto echoed = engine.exec(id, {"echo", "hello", "there"}, std::chrono::seconds(30));
+    REQUIRE(echoed.ok());
+    CHECK(echoed->exit_code == 0);
+    CHECK(echoed->output == "hello there\n");
+    const auto both =
+        engine.exec(id, {"sh", "-c", "echo out; echo err >&2; exit 3"}, std::chrono::seconds(30));
+    REQUIRE(both.ok());
+    CHECK(both->exit_code == 3);
+    CHECK_THAT(both->output, Catch::Contains("out\n") && Catch::Contains("err\n"));
+    const auto absent = engine.exec(id, {"/no/such/program"}, std::chrono::seconds(30));
+    REQUIRE(absent.ok());
+    CHECK((absent->exit_code == 126 || absent->exit_code == 127));
+    CHECK_THAT(absent->output, Catch::Contains("no such file or directory"));
+    const auto slow = engine.exec(id, {"sleep", "5"}, std::chrono::seconds(1));
+    REQUIRE_FALSE(slow.ok());
+    CHECK(slow.error().kind == sys::Error::Kind::Failed);
+
+    // The main process, as the host sees it.
+    const auto pid = engine.main_pid(id);
+    REQUIRE(pid.ok());
+    CHECK(*pid == std::stoi(run_ok({"docker", "inspect", "-f", "{{.State.Pid}}", id})));
+    const auto cmdline = sys::read_file(fmt::format("/proc/{}/cmdline", *pid));
+    REQUIRE(cmdline.ok());
+    CHECK_THAT(*cmdline, Catch::StartsWith(std::string("sh\0-c\0", 6)));
+
+    REQUIRE(engine.signal(id, "HUP").ok());
+    REQUIRE(eventually(
+        [&] {
+            const auto log = engine.exec(id, {"cat", "/hup"}, std::chrono::seconds(10));
+            return log.ok() && log->output == "hup\n";
+        },
+        std::chrono::seconds(20)));
+    REQUIRE(engine.signal(id, "SIGHUP").ok());
+    REQUIRE(eventually(
+        [&] {
+            const auto log = engine.exec(id, {"cat", "/hup"}, std::chrono::seconds(10));
+            return log.ok() && log->output == "hup\nhup\n";
+        },
+        std::chrono::seconds(20)));
+
+    // Stopped: nothing runs to exec in, signal or name.
+    run_ok({"docker", "stop", "-t", "0", id});
+    CHECK(engine.exec(id, {"true"}, std::chrono::seconds(5)).error().kind ==
+          sys::Error::Kind::Failed);
+    CHECK(engine.signal(id, "HUP").error().kind == sys::Error::Kind::Failed);
+    const auto stopped = engine.main_pid(id);
+    REQUIRE_FALSE(stopped.ok());
+    CHECK(stopped.error().kind == sys::Error::Kind::Failed);
+    CHECK_THAT(stopped.error().message, Catch::Contains("does not run (state exited)"));
+    // Gone.
+    run_ok({"docker", "rm", "-f", id});
+    CHECK(engine.exec(id, {"true"}, std::chrono::seconds(5)).error().kind ==
+          sys::Error::Kind::NotFound);
+    CHECK(engine.signal(id, "HUP").error().kind == sys::Error::Kind::NotFound);
+    CHECK(engine.main_pid(id).error().kind == sys::Error::Kind::NotFound);
 }
 
 }  // namespace unit_runtime_docker_engine_test

@@ -12,8 +12,11 @@
 
 #include <fmt/format.h>
 
+#include "agent/runtime/docker_engine.h"
 #include "agent/sys/files.h"
 #include "agent/sys/http.h"
+#include "tests/fakes/fakes.h"
+#include "tests/unit/config/source_root.h"
 #include "tests/unit/runtime/test_support.h"
 
 namespace unit_runtime_proxy_test {
@@ -242,6 +245,30 @@ private:
     MasterStopper m_stopper;  // after m_dir: stops nginx before its directory goes
 };
 
+// ---- nginx as a compose service
+
+constexpr const char* k_nginx_id =
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+const ProxySite k_site{.project = "shop-shared"};
+
+/// Adds a container of service nginx to the fake engine's listing (of any project).
+void add_nginx(fakes::FakeEngine& engine, const std::string& id = k_nginx_id,
+               const std::string& state = "running") {
+    runtime::ContainerState c;
+    c.id = id;
+    c.name = "shop-shared_nginx_" + std::to_string(engine.extra_containers.size() + 1);
+    c.service = "nginx";
+    c.state = state;
+    engine.extra_containers.push_back(c);
+}
+
+config::ProxyConfig service_config(const fs::path& upstream_file) {
+    return {.nginx = config::NginxKind::Service,
+            .service = "nginx",
+            .upstream_file = upstream_file,
+            .test = {"nginx", "-t"}};
+}
+
 /// A process of the test's own with no children (`sleep`), killed at scope exit.
 class Sleeper {
 public:
@@ -457,10 +484,11 @@ TEST_CASE("proxy: check_routes refuses what could change nginx's configuration",
 TEST_CASE("proxy: refused routes are never written and start no command", "[runtime][proxy]") {
     TempDir dir;
     FakeRunner runner;
-    NginxProxy proxy(runner);
+    fakes::FakeEngine engine;
+    NginxProxy proxy(runner, engine);
     const config::ProxyConfig config{.upstream_file = dir.path() / "upstreams.conf",
                                      .pid_file = dir.path() / "nginx.pid"};
-    const auto routed = proxy.route(config, routes_to("green", {"evil;include /x:80"}));
+    const auto routed = proxy.route(config, {}, routes_to("green", {"evil;include /x:80"}));
     REQUIRE_FALSE(routed.ok());
     CHECK(routed.error().kind == sys::Error::Kind::InvalidInput);
     CHECK_FALSE(fs::exists(config.upstream_file));
@@ -470,7 +498,8 @@ TEST_CASE("proxy: refused routes are never written and start no command", "[runt
 TEST_CASE("proxy: a failed test puts the previous file back, its mode too", "[runtime][proxy]") {
     TempDir dir;
     FakeRunner runner;
-    NginxProxy proxy(runner);
+    fakes::FakeEngine engine;
+    NginxProxy proxy(runner, engine);
     const config::ProxyConfig config{.upstream_file = dir.path() / "upstreams.conf",
                                      .test = {"nginx", "-t"},
                                      .reload = {"nginx", "-s", "reload"},
@@ -481,7 +510,7 @@ TEST_CASE("proxy: a failed test puts the previous file back, its mode too", "[ru
                        .err = "nginx: [emerg] first\nnginx: [emerg] duplicate upstream\n"
                               "nginx: configuration file /etc/nginx/nginx.conf test failed\n"}};
 
-    const auto routed = proxy.route(config, routes_to("green", {"127.0.0.1:81"}));
+    const auto routed = proxy.route(config, {}, routes_to("green", {"127.0.0.1:81"}));
     REQUIRE_FALSE(routed.ok());
     CHECK(routed.error().kind == sys::Error::Kind::InvalidInput);
     CHECK(routed.error().message ==
@@ -497,14 +526,14 @@ TEST_CASE("proxy: a failed test puts the previous file back, its mode too", "[ru
     SECTION("no file before: none after") {
         fs::remove(config.upstream_file);
         runner.answers = {{.exit_code = 1, .err = "nginx: [emerg] no\n"}};
-        const auto again = proxy.route(config, routes_to("green", {"127.0.0.1:81"}));
+        const auto again = proxy.route(config, {}, routes_to("green", {"127.0.0.1:81"}));
         REQUIRE_FALSE(again.ok());
         CHECK(again.error().message == "nginx -t refused the upstreams: nginx: [emerg] no");
         CHECK_FALSE(fs::exists(config.upstream_file));
     }
     SECTION("a test that cannot run or is killed fails, not refuses") {
         runner.answers = {{.exit_code = -1, .timed_out = true}};
-        const auto again = proxy.route(config, routes_to("green", {"127.0.0.1:81"}));
+        const auto again = proxy.route(config, {}, routes_to("green", {"127.0.0.1:81"}));
         REQUIRE_FALSE(again.ok());
         CHECK(again.error().kind == sys::Error::Kind::Failed);
         CHECK(again.error().message == "nginx -t timed out");
@@ -516,14 +545,15 @@ TEST_CASE("proxy: without a running nginx master nothing is reloaded and the fil
           "[runtime][proxy]") {
     TempDir dir;
     FakeRunner runner;
-    NginxProxy proxy(runner);
+    fakes::FakeEngine engine;
+    NginxProxy proxy(runner, engine);
     const config::ProxyConfig config{.upstream_file = dir.path() / "upstreams.conf",
                                      .pid_file = dir.path() / "nginx.pid"};
     const auto before = render_upstreams(routes_to("blue", {"127.0.0.1:80"}));
     REQUIRE(sys::write_file_atomic(config.upstream_file, before, fs::perms(0644)).ok());
 
     SECTION("no pid file") {
-        const auto routed = proxy.route(config, routes_to("green", {"127.0.0.1:81"}));
+        const auto routed = proxy.route(config, {}, routes_to("green", {"127.0.0.1:81"}));
         REQUIRE_FALSE(routed.ok());
         CHECK(routed.error().kind == sys::Error::Kind::Failed);
         CHECK_THAT(routed.error().message, Catch::Contains("cannot read nginx's pid file"));
@@ -531,7 +561,7 @@ TEST_CASE("proxy: without a running nginx master nothing is reloaded and the fil
     SECTION("a pid file naming a process that is not an nginx master") {
         Sleeper sleeper;
         REQUIRE(sys::write_file_atomic(config.pid_file, fmt::format("{}\n", sleeper.pid())).ok());
-        const auto routed = proxy.route(config, routes_to("green", {"127.0.0.1:81"}));
+        const auto routed = proxy.route(config, {}, routes_to("green", {"127.0.0.1:81"}));
         REQUIRE_FALSE(routed.ok());
         CHECK(routed.error().kind == sys::Error::Kind::Failed);
         CHECK_THAT(routed.error().message, Catch::Contains("\"sleep 300\"") &&
@@ -545,7 +575,8 @@ TEST_CASE("proxy: without a running nginx master nothing is reloaded and the fil
 TEST_CASE("proxy: current reads the file route writes", "[runtime][proxy]") {
     TempDir dir;
     FakeRunner runner;
-    NginxProxy proxy(runner);
+    fakes::FakeEngine engine;
+    NginxProxy proxy(runner, engine);
     const config::ProxyConfig config{.upstream_file = dir.path() / "upstreams.conf"};
     const auto none = proxy.current(config);
     REQUIRE(none.ok());
@@ -565,13 +596,197 @@ TEST_CASE("proxy: current reads the file route writes", "[runtime][proxy]") {
                Catch::StartsWith(config.upstream_file.string() + ": line 1: expected the header"));
 }
 
+// ---- NginxProxy with nginx: service, through a fake engine
+
+TEST_CASE("proxy: nginx as a service: a refused test puts the file back byte for byte",
+          "[runtime][proxy]") {
+    TempDir dir;
+    FakeRunner runner;
+    fakes::FakeEngine engine;
+    add_nginx(engine);
+    NginxProxy proxy(runner, engine);
+    const auto config = service_config(dir.path() / "upstreams.conf");
+    const std::string before = "# hand-written\r\n\tnot even agentd's \xff\n";
+    REQUIRE(sys::write_file_atomic(config.upstream_file, before, fs::perms(0640)).ok());
+    engine.exec_answers = {ExecResult{
+        .exit_code = 1,
+        .output = "nginx: [emerg] duplicate upstream \"shop_web\" in /etc/nginx/agentd/u.conf:2\n"
+                  "nginx: configuration file /etc/nginx/nginx.conf test failed\n"}};
+
+    const auto routed = proxy.route(config, k_site, routes_to("green", {"172.18.0.5:80"}));
+    REQUIRE_FALSE(routed.ok());
+    CHECK(routed.error().kind == sys::Error::Kind::InvalidInput);
+    CHECK(routed.error().message ==
+          "nginx -t refused the upstreams: nginx: [emerg] duplicate upstream \"shop_web\" in "
+          "/etc/nginx/agentd/u.conf:2\n"
+          "nginx: configuration file /etc/nginx/nginx.conf test failed");
+    CHECK(file_text(config.upstream_file) == before);
+    CHECK(fs::status(config.upstream_file).permissions() == fs::perms(0640));
+    REQUIRE(engine.execs.size() == 1);  // inside the container, as written
+    CHECK(engine.execs[0].id == k_nginx_id);
+    CHECK(engine.execs[0].argv == config.test);
+    CHECK(engine.execs[0].timeout == 30s);
+    CHECK(engine.signals.empty());  // never reloaded
+    CHECK(runner.specs.empty());    // nothing runs on the host
+
+    SECTION("a test the engine cannot start fails, not refuses") {
+        engine.exec_answers = {ExecResult{
+            .exit_code = 126,
+            .output = "OCI runtime exec failed: exec failed: unable to start container process: "
+                      "exec: \"nginx\": executable file not found in $PATH: unknown\r\n"}};
+        const auto again = proxy.route(config, k_site, routes_to("green", {"172.18.0.5:80"}));
+        REQUIRE_FALSE(again.ok());
+        CHECK(again.error().kind == sys::Error::Kind::Failed);
+        CHECK_THAT(again.error().message,
+                   Catch::StartsWith("nginx -t could not run: in container 0123456789ab of "
+                                     "service nginx: OCI runtime exec failed") &&
+                       Catch::Contains("executable file not found"));
+        CHECK(file_text(config.upstream_file) == before);
+    }
+    SECTION("an engine that does not answer fails") {
+        engine.exec_answers = {
+            sys::Error::failed("exec nginx in container 0123456789ab: "
+                               "Timeout was reached (within 30s)")};
+        const auto again = proxy.route(config, k_site, routes_to("green", {"172.18.0.5:80"}));
+        REQUIRE_FALSE(again.ok());
+        CHECK(again.error().kind == sys::Error::Kind::Failed);
+        CHECK_THAT(again.error().message, Catch::StartsWith("nginx -t could not run: exec nginx"));
+        CHECK(file_text(config.upstream_file) == before);
+    }
+}
+
+TEST_CASE("proxy: nginx as a service: without its one running container nothing is written",
+          "[runtime][proxy]") {
+    TempDir dir;
+    FakeRunner runner;
+    fakes::FakeEngine engine;
+    NginxProxy proxy(runner, engine);
+    const auto config = service_config(dir.path() / "upstreams.conf");
+    const auto route = [&] {
+        return proxy.route(config, k_site, routes_to("green", {"172.18.0.5:80"}));
+    };
+
+    SECTION("none") {
+        add_nginx(engine, k_nginx_id, "exited");
+        const auto routed = route();
+        REQUIRE_FALSE(routed.ok());
+        CHECK(routed.error().kind == sys::Error::Kind::Failed);
+        CHECK(routed.error().message ==
+              "the proxy's service nginx has no running container in project shop-shared: is it "
+              "up?");
+    }
+    SECTION("two") {
+        add_nginx(engine);
+        add_nginx(engine, std::string(64, 'f'));
+        const auto routed = route();
+        REQUIRE_FALSE(routed.ok());
+        CHECK_THAT(routed.error().message,
+                   Catch::Contains("has 2 running containers in project shop-shared"));
+    }
+    SECTION("no project") {
+        add_nginx(engine);
+        const auto routed = proxy.route(config, {}, routes_to("green", {"172.18.0.5:80"}));
+        REQUIRE_FALSE(routed.ok());
+        CHECK(routed.error().kind == sys::Error::Kind::InvalidInput);
+    }
+    CHECK_FALSE(fs::exists(config.upstream_file));
+    CHECK(engine.execs.empty());
+    CHECK(engine.signals.empty());
+}
+
+TEST_CASE(
+    "proxy: nginx as a service: a main process that is not an nginx master is never "
+    "signalled",
+    "[runtime][proxy]") {
+    TempDir dir;
+    FakeRunner runner;
+    fakes::FakeEngine engine;
+    add_nginx(engine);
+    NginxProxy proxy(runner, engine);
+    const auto config = service_config(dir.path() / "upstreams.conf");
+    const auto before = render_upstreams(routes_to("blue", {"172.18.0.4:80"}));
+    REQUIRE(sys::write_file_atomic(config.upstream_file, before, fs::perms(0644)).ok());
+
+    SECTION("a process of another program") {
+        Sleeper sleeper;
+        engine.pids[k_nginx_id] = sleeper.pid();
+        const auto routed = proxy.route(config, k_site, routes_to("green", {"172.18.0.5:80"}));
+        REQUIRE_FALSE(routed.ok());
+        CHECK(routed.error().kind == sys::Error::Kind::Failed);
+        CHECK(routed.error().message ==
+              fmt::format("the main process of nginx's container 0123456789ab (service nginx) "
+                          "names process {} (\"sleep 300\"), which is not an nginx master",
+                          sleeper.pid()));
+    }
+    SECTION("a container the engine no longer knows") {
+        const auto routed = proxy.route(config, k_site, routes_to("green", {"172.18.0.5:80"}));
+        REQUIRE_FALSE(routed.ok());
+        CHECK(routed.error().kind == sys::Error::Kind::NotFound);
+    }
+    CHECK(file_text(config.upstream_file) == before);
+    CHECK(engine.signals.empty());
+}
+
+TEST_CASE("proxy: nginx as a service: a SIGHUP that is not taken fails and restores the file",
+          "[runtime][proxy][nginx]") {
+    REQUIRE_NGINX_OR_SKIP();
+    // The test's own nginx stands for the container's: the fake engine names its master as
+    // the container's main process, and delivers SIGHUP to it, or loses it.
+    TestNginx nginx;
+    FakeRunner runner;
+    fakes::FakeEngine engine;
+    add_nginx(engine);
+    const auto master = pid_in(nginx.pid_file());
+    REQUIRE(master);
+    engine.pids[k_nginx_id] = *master;
+    NginxProxy proxy(runner, engine, 1s);
+    const auto config = service_config(nginx.upstream_file());
+    const auto before = file_text(config.upstream_file);
+
+    SECTION("lost: the master starts no worker") {
+        const auto routed = proxy.route(config, k_site, routes_to("green", {nginx.green()}));
+        REQUIRE_FALSE(routed.ok());
+        CHECK(routed.error().kind == sys::Error::Kind::Failed);
+        CHECK_THAT(routed.error().message,
+                   Catch::StartsWith(fmt::format("nginx did not take the reload within 1s: the "
+                                                 "master (pid {}) started no new worker",
+                                                 *master)) &&
+                       Catch::Contains("reloading with the previous upstreams failed too"));
+        CHECK(file_text(config.upstream_file) == before);
+        CHECK(nginx.get() == "blue\n");
+        // The reload, then the reload with the old file back.
+        CHECK(engine.signals == std::vector<std::pair<std::string, std::string>>{
+                                    {k_nginx_id, "HUP"}, {k_nginx_id, "HUP"}});
+    }
+    SECTION("delivered: the master takes it") {
+        engine.on_signal = [&](const std::string&, const std::string& signal) {
+            REQUIRE(signal == "HUP");
+            REQUIRE(::kill(*master, SIGHUP) == 0);
+            return sys::Result<void>();
+        };
+        for (int i = 0; i < 4; ++i) {
+            const auto slot = i % 2 == 0 ? "green" : "blue";
+            INFO("switch " << i << " to " << slot);
+            const auto routes =
+                routes_to(slot, {i % 2 == 0 ? nginx.green() : nginx.blue()}, 100 + i);
+            REQUIRE(proxy.route(config, k_site, routes).ok());
+            CHECK(nginx.get() == std::string(slot) + "\n");
+            CHECK(file_text(config.upstream_file) == render_upstreams(routes));
+        }
+        CHECK(engine.signals.size() == 4);
+        CHECK(engine.execs.size() == 4);
+    }
+    CHECK(runner.specs.empty());
+}
+
 // ---- against a real nginx
 
 TEST_CASE("proxy: route switches a real nginx between blue and green", "[runtime][proxy][nginx]") {
     REQUIRE_NGINX_OR_SKIP();
     TestNginx nginx;
     sys::PosixProcessRunner runner;
-    NginxProxy proxy(runner);
+    fakes::FakeEngine engine;
+    NginxProxy proxy(runner, engine);
     const auto config = nginx.config();
 
     // Each answer is asked for right after route returns, on a new connection: the old
@@ -579,7 +794,7 @@ TEST_CASE("proxy: route switches a real nginx between blue and green", "[runtime
     for (int i = 0; i < 6; ++i) {
         const auto slot = i % 2 == 0 ? "green" : "blue";
         const auto routes = routes_to(slot, {i % 2 == 0 ? nginx.green() : nginx.blue()}, 100 + i);
-        const auto switched = proxy.route(config, routes);
+        const auto switched = proxy.route(config, {}, routes);
         INFO("switch " << i << " to " << slot);
         REQUIRE(switched.ok());
         CHECK(nginx.get() == std::string(slot) + "\n");
@@ -597,14 +812,15 @@ TEST_CASE("proxy: upstreams nginx -t refuses leave the previous file and traffic
     REQUIRE_NGINX_OR_SKIP();
     TestNginx nginx;
     sys::PosixProcessRunner runner;
-    NginxProxy proxy(runner);
+    fakes::FakeEngine engine;
+    NginxProxy proxy(runner, engine);
     const auto config = nginx.config();
     const auto before = file_text(config.upstream_file);
 
     // nginx.conf defines upstream admin_only already: well-formed, and still refused.
     auto routes = routes_to("green", {nginx.green()});
     routes.upstreams["admin_only"] = {nginx.green()};
-    const auto routed = proxy.route(config, routes);
+    const auto routed = proxy.route(config, {}, routes);
     REQUIRE_FALSE(routed.ok());
     CHECK(routed.error().kind == sys::Error::Kind::InvalidInput);
     CHECK_THAT(routed.error().message, Catch::StartsWith("nginx -t refused the upstreams: ") &&
@@ -622,14 +838,15 @@ TEST_CASE("proxy: a pid file naming no nginx master fails the switch and restore
     REQUIRE_NGINX_OR_SKIP();
     TestNginx nginx;
     sys::PosixProcessRunner runner;
-    NginxProxy proxy(runner);
+    fakes::FakeEngine engine;
+    NginxProxy proxy(runner, engine);
     Sleeper sleeper;  // a process with no children
     auto config = nginx.config();
     config.pid_file = nginx.dir() / "other.pid";
     REQUIRE(sys::write_file_atomic(config.pid_file, fmt::format("{}\n", sleeper.pid())).ok());
     const auto before = file_text(config.upstream_file);
 
-    const auto routed = proxy.route(config, routes_to("green", {nginx.green()}));
+    const auto routed = proxy.route(config, {}, routes_to("green", {nginx.green()}));
     REQUIRE_FALSE(routed.ok());
     CHECK(routed.error().kind == sys::Error::Kind::Failed);
     CHECK_THAT(routed.error().message, Catch::Contains("not an nginx master"));
@@ -642,7 +859,8 @@ TEST_CASE("proxy: a reload the master cannot take fails, and nginx gets the old 
     REQUIRE_NGINX_OR_SKIP();
     TestNginx nginx;
     sys::PosixProcessRunner runner;
-    NginxProxy proxy(runner, 3s);
+    fakes::FakeEngine engine;
+    NginxProxy proxy(runner, engine, 3s);
     const auto config = nginx.config();
     const auto before = file_text(config.upstream_file);
 
@@ -653,7 +871,7 @@ TEST_CASE("proxy: a reload the master cannot take fails, and nginx gets the old 
         HeldPort held;
         nginx.write_conf(
             fmt::format("    server {{ listen 127.0.0.1:{}; return 204; }}\n", held.port()));
-        const auto routed = proxy.route(config, routes_to("green", {nginx.green()}));
+        const auto routed = proxy.route(config, {}, routes_to("green", {nginx.green()}));
         REQUIRE_FALSE(routed.ok());
         CHECK(routed.error().kind == sys::Error::Kind::Failed);
         CHECK_THAT(routed.error().message,
@@ -666,8 +884,139 @@ TEST_CASE("proxy: a reload the master cannot take fails, and nginx gets the old 
 
     // The master runs on, and takes the next switch once its configuration loads.
     nginx.write_conf("");
-    REQUIRE(proxy.route(config, routes_to("green", {nginx.green()})).ok());
+    REQUIRE(proxy.route(config, {}, routes_to("green", {nginx.green()})).ok());
     CHECK(nginx.get() == "green\n");
+}
+
+// ---- against nginx in a container of the real engine
+
+namespace {
+
+/// agentd-test/nginx:latest, made by tests/images/build from the host's nginx (once).
+std::string ensure_nginx_image() {
+    if (!run({"docker", "image", "inspect", "agentd-test/nginx:latest"}).success()) {
+        run_ok({fmt::format("{}/tests/images/build", AGENTD_SOURCE_ROOT), "nginx-base"});
+    }
+    return "agentd-test/nginx:latest";
+}
+
+/// nginx in a container labelled as service nginx of a compose project of its own: the
+/// image's nginx.conf includes conf.d/site.conf (a directory of the test's, bind-mounted),
+/// which includes the upstream file from another bind-mounted directory and answers "blue\n"
+/// and "green\n" on ports 8081 and 8082 of the container, and proxies port 80 to upstream
+/// app_web (first to blue).
+class ContainerNginx {
+public:
+    ContainerNginx()
+        : m_project(unique_name("agentdng")),
+          m_name(m_project + "-nginx"),
+          m_cleanup([name = m_name] {
+              run({"docker", "rm", "-f", name});
+          }) {
+        fs::create_directories(conf_dir());
+        fs::create_directories(upstream_dir());
+        write_site("");
+        REQUIRE(sys::write_file_atomic(upstream_file(),
+                                       render_upstreams(routes_to("blue", {blue()}, 11)),
+                                       fs::perms(0644))
+                    .ok());
+        m_id = run_ok({"docker", "run", "-d", "--name", m_name, "--label",
+                       "com.docker.compose.project=" + m_project, "--label",
+                       "com.docker.compose.service=nginx", "-v",
+                       conf_dir().string() + ":/etc/nginx/conf.d:ro", "-v",
+                       upstream_dir().string() + ":/etc/nginx/agentd:ro", ensure_nginx_image()});
+        m_address = run_ok({"docker", "inspect", "-f", "{{.NetworkSettings.IPAddress}}", m_id});
+        REQUIRE_FALSE(m_address.empty());
+        REQUIRE(eventually([&] { return get() == "blue\n"; }, 20s));
+    }
+
+    std::string project() const { return m_project; }
+    std::string id() const { return m_id; }
+    fs::path conf_dir() const { return m_dir.path() / "conf.d"; }
+    fs::path upstream_dir() const { return m_dir.path() / "agentd"; }
+    fs::path upstream_file() const { return upstream_dir() / "upstreams.conf"; }
+    /// The backends, as nginx in the container reaches them.
+    static std::string blue() { return "127.0.0.1:8081"; }
+    static std::string green() { return "127.0.0.1:8082"; }
+
+    /// The proxy's answer to GET / over a new connection; "" when there is none.
+    std::string get() const {
+        sys::CurlHttpClient client;
+        auto response =
+            client.send({.url = fmt::format("http://{}:80/", m_address), .timeout = 5s});
+        return response && response->status == 200 ? response->body : "";
+    }
+
+    /// Rewrites site.conf with `extra` at its end (read at the next test or reload).
+    void write_site(const std::string& extra) const {
+        const auto text = fmt::format(
+            R"(upstream admin_only {{ server 127.0.0.1:8081; }}
+include /etc/nginx/agentd/upstreams.conf;
+server {{ listen 8081; return 200 "blue\n"; }}
+server {{ listen 8082; return 200 "green\n"; }}
+server {{ listen 80; location / {{ proxy_pass http://app_web; }} }}
+{}
+)",
+            extra);
+        REQUIRE(sys::write_file_atomic(conf_dir() / "site.conf", text, fs::perms(0644)).ok());
+    }
+
+private:
+    TempDir m_dir;
+    std::string m_project;
+    std::string m_name;
+    Cleanup m_cleanup;  // after m_dir: the container goes before its directories
+    std::string m_id;
+    std::string m_address;
+};
+
+}  // namespace
+
+TEST_CASE("proxy: route switches nginx in a container, and restores what its test refuses",
+          "[runtime][proxy][nginx][integration][docker]") {
+    ContainerNginx nginx;
+    FakeRunner runner;  // nothing may run on the host
+    sys::CurlHttpClient http;
+    DockerEngine engine(http);
+    NginxProxy proxy(runner, engine);
+    const auto config = service_config(nginx.upstream_file());
+    const ProxySite site{.project = nginx.project()};
+
+    // Each answer is asked for right after route returns, on a new connection.
+    for (int i = 0; i < 4; ++i) {
+        const auto slot = i % 2 == 0 ? "green" : "blue";
+        INFO("switch " << i << " to " << slot);
+        const auto routes = routes_to(slot, {i % 2 == 0 ? nginx.green() : nginx.blue()}, 100 + i);
+        const auto switched = proxy.route(config, site, routes);
+        REQUIRE(switched.ok());
+        CHECK(nginx.get() == std::string(slot) + "\n");
+        CHECK(switched->took < 10s);
+        CHECK(proxy.current(config).value() == routes);
+    }
+    CHECK(runner.specs.empty());
+
+    // site.conf defines upstream admin_only already: nginx -t inside the container refuses.
+    const auto before = file_text(config.upstream_file);
+    auto twice = routes_to("green", {nginx.green()}, 200);
+    twice.upstreams["admin_only"] = {nginx.green()};
+    const auto refused = proxy.route(config, site, twice);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().kind == sys::Error::Kind::InvalidInput);
+    CHECK_THAT(refused.error().message, Catch::StartsWith("nginx -t refused the upstreams: ") &&
+                                            Catch::Contains("duplicate upstream \"admin_only\"") &&
+                                            Catch::Contains("test failed"));
+    CHECK(file_text(config.upstream_file) == before);
+    CHECK(nginx.get() == "blue\n");
+
+    // A test that is not there inside the container fails the switch, not the release.
+    auto missing = config;
+    missing.test = {"/usr/sbin/no-such-nginx", "-t"};
+    const auto absent = proxy.route(missing, site, routes_to("green", {nginx.green()}, 201));
+    REQUIRE_FALSE(absent.ok());
+    CHECK(absent.error().kind == sys::Error::Kind::Failed);
+    CHECK_THAT(absent.error().message, Catch::StartsWith("nginx -t could not run: in container"));
+    CHECK(file_text(config.upstream_file) == before);
+    CHECK(nginx.get() == "blue\n");
 }
 
 }  // namespace unit_runtime_proxy_test
