@@ -50,7 +50,7 @@ std::optional<std::string> refuse_slots(const config::BlueGreen& blue_green,
 namespace {
 
 /// `path` without "." and ".." parts and without a trailing separator.
-std::filesystem::path normal(const std::string& path) {
+std::filesystem::path normal_path(const std::string& path) {
     auto p = std::filesystem::path(path).lexically_normal();
     if (!p.has_filename() && p.has_parent_path() && p != p.root_path()) {
         p = p.parent_path();
@@ -59,7 +59,7 @@ std::filesystem::path normal(const std::string& path) {
 }
 
 /// Whether `dir` is `above` or inside it (by their parts: "/srv/ng" is not above "/srv/nginx").
-bool within(const std::filesystem::path& dir, const std::filesystem::path& above) {
+bool is_within(const std::filesystem::path& dir, const std::filesystem::path& above) {
     return std::mismatch(above.begin(), above.end(), dir.begin(), dir.end()).first == above.end();
 }
 
@@ -88,17 +88,17 @@ std::optional<std::string> refuse_proxy(const config::BlueGreen& blue_green,
             "blue_green.proxy: service {} (nginx) has a profile, so compose up does not start it",
             proxy.service);
     }
-    const auto file = normal(proxy.upstream_file.string());
+    const auto file = normal_path(proxy.upstream_file.string());
     const auto dir = file.parent_path();
     bool mounts_file = false;
     for (const auto& source : found->bind_sources) {
-        const auto path = normal(source);
+        const auto path = normal_path(source);
         if (!path.is_absolute()) {
             continue;
         }
         if (path == file) {
             mounts_file = true;
-        } else if (within(dir, path)) {
+        } else if (is_within(dir, path)) {
             return std::nullopt;
         }
     }

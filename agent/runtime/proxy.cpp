@@ -436,30 +436,30 @@ sys::Result<std::string> service_container(Engine& engine, const config::ProxyCo
         return sys::Error::failed(
             fmt::format("the proxy's service {}: {}", config.service, containers.error().message));
     }
-    std::vector<std::string> running;
+    std::vector<std::string> ids;
     for (const auto& c : *containers) {
         if (c.service == config.service && !c.one_off && c.state == "running") {
-            running.push_back(c.id);
+            ids.push_back(c.id);
         }
     }
-    if (running.empty()) {
+    if (ids.empty()) {
         return sys::Error::failed(
             fmt::format("the proxy's service {} has no running container in project {}: is it up?",
                         config.service, project));
     }
-    if (running.size() > 1) {
+    if (ids.size() > 1) {
         return sys::Error::failed(fmt::format(
             "the proxy's service {} has {} running containers in project {}: agentd reloads "
             "one nginx (do not scale it)",
-            config.service, running.size(), project));
+            config.service, ids.size(), project));
     }
-    return running.front();
+    return ids.front();
 }
 
 /// Sends the reload and waits until `master` took it: a worker the master did not have, and
 /// none of the old ones still accepting; `sent` as NginxControl::send_reload.
-sys::Result<void> reload(NginxControl& nginx, int master, sys::Duration deadline_after,
-                         bool& sent) {
+sys::Result<void> reload_and_confirm(NginxControl& nginx, int master, sys::Duration deadline_after,
+                                     bool& sent) {
     const auto before = children_of(master);
     if (auto sent_ok = nginx.send_reload(sent); !sent_ok) {
         return sent_ok;
@@ -680,7 +680,8 @@ sys::Result<Switched> NginxProxy::route(const config::ProxyConfig& config, const
         }
         if (signalled) {
             bool sent = false;
-            if (auto again = reload(*nginx, *signalled, m_reload_deadline, sent); !again) {
+            if (auto again = reload_and_confirm(*nginx, *signalled, m_reload_deadline, sent);
+                !again) {
                 error.message +=
                     "; reloading with the previous upstreams failed too: " + again.error().message;
             }
@@ -717,7 +718,7 @@ sys::Result<Switched> NginxProxy::route(const config::ProxyConfig& config, const
         return undo(master.error());
     }
     bool sent = false;
-    auto reloaded = reload(*nginx, *master, m_reload_deadline, sent);
+    auto reloaded = reload_and_confirm(*nginx, *master, m_reload_deadline, sent);
     if (sent) {
         signalled = *master;
     }
