@@ -47,6 +47,13 @@ one results file and the report can compute medians and spreads. Subcommands:
   baseline PROJECT STABLE_S N FROM TO     N times: `docker-compose up -d` of compose file FROM
                                           (untimed), then of TO, timed until every container
                                           runs (and is healthy) for STABLE_S without a break
+  bg-promote DB STACK TRIGGER...          runs TRIGGER (an agentctl command that deploys the
+                                          release just committed to blue-green STACK), waits
+                                          for that deployment: the slot's gate passed -> traffic
+                                          on the new slot, and nginx's share of it
+  bg-rollback SOCKET DB STACK             `agentctl rollback STACK` inside keep_old_for (a
+                                          switch back, no container started): its wall time,
+                                          the deployment's duration, nginx's share of it
 Helpers that print other JSON:
   fanout   REGISTRY SOURCE TAG TARGETS_FILE
                                           copies the image SOURCE:TAG in the registry to every
@@ -865,6 +872,122 @@ def cmd_rollback(sock, db_path, stack, registry_pid, registry):
              "registry_down_before_decision_s": (decided - stopped) / 1000}]
 
 
+# ---------------------------------------------------------------------------------------------
+# 7. Blue-green: the switch after the slot's gate, and a rollback inside keep_old_for
+
+
+RELOADED = re.compile(r"^traffic on slot (blue|green) \(the proxy reloaded in (\d+) ms\)$")
+
+
+def switch_events(events):
+    """The `switch` events of a blue-green deployment: [(at, message)]."""
+    return [(at, message) for at, phase, message in events if phase == "switch"]
+
+
+def traffic_on(events):
+    """(at, proxy milliseconds) of the deployment's one "traffic on slot X (the proxy reloaded
+    in N ms)" event: when traffic was on the new slot, and agentd's own measure of the proxy
+    step (upstream file written, `nginx -t`, `nginx -s reload`, until the master had a new
+    worker and none of its old ones accepted connections)."""
+    found = [(at, int(m.group(2))) for at, message in switch_events(events)
+             if (m := RELOADED.match(message))]
+    if len(found) != 1:
+        sys.exit(f"bench: expected one 'traffic on slot' event, found {len(found)}: {events}")
+    return found[0]
+
+
+def new_deployment(db, stack, after, deadline_s=300):
+    """The first deployment of STACK with an id above AFTER, once finished."""
+    end = time.monotonic() + deadline_s
+    while True:
+        row = db.execute("SELECT id, status FROM deployments WHERE stack = ? AND id > ? "
+                         "ORDER BY id LIMIT 1", (stack, after)).fetchone()
+        if row and row[1] not in ("in_progress", "waiting"):
+            return row[0]
+        if time.monotonic() > end:
+            sys.exit(f"bench: no finished deployment of {stack} after {after}: {row}")
+        time.sleep(0.01)
+
+
+def last_deployment_id(db):
+    return db.execute("SELECT COALESCE(MAX(id), 0) FROM deployments").fetchone()[0]
+
+
+def cmd_bg_promote(db_path, stack, *trigger):
+    """A promotion of a blue-green stack: TRIGGER (`agentctl sync STACK --wait`, or `agentctl
+    resume STACK` after a rollback, which polls at once) deploys the release just committed; it
+    starts in the idle slot, is gated there, switched and soaked. agentd records no event of
+    its own when the slot's gate passes: it enters the `switch` phase ("traffic to slot X") at
+    once, so that event's time is the gate's end. Gate passed -> traffic on the new slot, the
+    proxy's share (from the event's message) and the rest (agentd's own)."""
+    db = open_ro(db_path)
+    before = last_deployment_id(db)
+    run_checked(list(trigger))
+    deployment = new_deployment(db, stack, before)
+    (status, started, finished), events = deployment_row(db, deployment)
+    if status != "succeeded":
+        sys.exit(f"bench: blue-green promotion: deployment {deployment} is {status}: {events}")
+    gate = first_event(events, "gate")
+    begun = [at for at, message in switch_events(events) if message.startswith("traffic to slot")]
+    if len(begun) != 1:
+        sys.exit(f"bench: blue-green promotion: expected one 'traffic to slot' event: {events}")
+    on, proxy_ms = traffic_on(events)
+    soak = first_event(events, "soak")
+    switch = (on - begun[0]) / 1000
+    proxy = proxy_ms / 1000
+    # Whole milliseconds: rounding keeps the differences free of float noise.
+    return [{"switch_s": switch, "proxy_s": proxy, "beyond_proxy_s": round(switch - proxy, 3),
+             "gate_s": (begun[0] - gate) / 1000, "soak_s": (finished - soak) / 1000,
+             "duration_s": (finished - started) / 1000, "deployment": deployment}]
+
+
+def slot_containers(stack):
+    """{container id: start time} of both slot projects' containers, running or not."""
+    docker = Docker()
+    out = {}
+    for slot in ("blue", "green"):
+        filters = json.dumps({"label": [f"com.docker.compose.project={stack}-{slot}"]})
+        for entry in docker.get("/containers/json?all=1&filters=" + quote(filters, safe="")):
+            out[entry["Id"]] = docker.get(f"/containers/{entry['Id']}/json")["State"]["StartedAt"]
+    return out
+
+
+def cmd_bg_rollback(sock, db_path, stack):
+    """`agentctl rollback STACK` right after a promotion, inside keep_old_for: the idle slot
+    still runs the previous release, so the rollback only switches back (its event says "no
+    container started"; no container of either slot may be created or restarted). The
+    command's wall time, the rollback deployment's duration (started_at -> finished_at), the
+    proxy's share from its "traffic on slot" event and the duration beyond it."""
+    db = open_ro(db_path)
+    before = last_deployment_id(db)
+    containers = slot_containers(stack)
+    t0 = time.perf_counter()
+    run_checked([AGENTCTL, "--socket", sock, "rollback", stack])
+    wall = time.perf_counter() - t0
+    deployment = new_deployment(db, stack, before, 60)
+    (status, started, finished), events = deployment_row(db, deployment)
+    if status != "succeeded":
+        sys.exit(f"bench: blue-green rollback: deployment {deployment} is {status}: {events}")
+    if not any("no container started" in message for _, message in switch_events(events)):
+        sys.exit(f"bench: blue-green rollback: not a switch back (no 'no container started' "
+                 f"event; was the idle slot stopped?): {events}")
+    # Its plan and pull events come first, as for every deployment (the pull finds the images
+    # on the host); a switch back has no apply, gate or soak.
+    if any(phase in ("apply", "gate", "soak") for _, phase, _ in events):
+        sys.exit(f"bench: blue-green rollback: it did more than switch: {events}")
+    if slot_containers(stack) != containers:
+        sys.exit("bench: blue-green rollback: slot containers were created or restarted")
+    begun = [at for at, message in switch_events(events) if "no container started" in message]
+    on, proxy_ms = traffic_on(events)
+    duration = (finished - started) / 1000
+    return [{"wall_s": wall, "duration_s": duration, "proxy_s": proxy_ms / 1000,
+             "beyond_proxy_s": round(duration - proxy_ms / 1000, 3),
+             "switch_s": (on - begun[0]) / 1000,
+             "before_switch_s": (begun[0] - started) / 1000,
+             "after_switch_s": (finished - on) / 1000,
+             "deployment": deployment}]
+
+
 def good_sample(states):
     """The gate's criteria (SPEC section 4) on one look: every container running, healthy
     where it has a healthcheck. Restarts are checked against the first look."""
@@ -922,7 +1045,9 @@ def main():
         return
     commands = {"noop": cmd_noop, "cron": cmd_cron, "latency": cmd_latency, "rss": cmd_rss,
                 "spawns": cmd_spawns, "api": cmd_api, "scrape": cmd_scrape, "scale": cmd_scale, "startup": cmd_startup,
-                "deploy": cmd_deploy, "webhook": cmd_webhook, "rollback": cmd_rollback, "baseline": cmd_baseline}
+                "deploy": cmd_deploy, "webhook": cmd_webhook, "rollback": cmd_rollback,
+                "baseline": cmd_baseline, "bg-promote": cmd_bg_promote,
+                "bg-rollback": cmd_bg_rollback}
     if name not in commands:
         sys.exit(__doc__)
     samples = commands[name](*args)

@@ -583,6 +583,86 @@ class Report:
                     f"integrity_check {checks['PRAGMA integrity_check']['measured']}",
                     all(c["ok"] for c in lost))
 
+    def blue_green(self):
+        m = self.r["blue_green_meta"]
+        switch = {k: stat(self.r, "bg_switch", k)
+                  for k in ("switch_s", "proxy_s", "beyond_proxy_s", "gate_s", "soak_s",
+                            "duration_s")}
+        back = {k: stat(self.r, "bg_rollback", k)
+                for k in ("wall_s", "duration_s", "proxy_s", "beyond_proxy_s", "switch_s",
+                          "before_switch_s", "after_switch_s")}
+
+        def row(label, s):
+            return f"| {label} | {fmt_ms(s['median'])} | {fmt_ms(s['max'])} | {s['n']} |"
+
+        self.add("## 7. Blue-green switch and rollback", "")
+        if "--blue-green" in m["command"]:
+            self.add(
+                f"Section 7 was measured on its own, {m['date']}, with `{m['command']}` "
+                f"({m['version']}; load average {m['loadavg']} before, {m['loadavg_end']} "
+                "after); the other sections come from other runs.", "")
+        self.add(
+            "A stack whose one service `web` (busybox httpd with a Docker healthcheck every "
+            "second) runs in slots (`strategy: blue_green`, `blue_green: {services: [web], "
+            f"keep_old_for: {m['keep_old_for']}, drain: {m['drain']}, soak: {m['soak']}}}`, "
+            f"`health: {{stable: {m['stable']}, timeout: 60s}}`) behind Debian's nginx "
+            f"({m['nginx']}), which bench/run starts as a master of its own on a free "
+            "127.0.0.1 port, with its own configuration, pid file and upstream file "
+            "(`proxy.test` and `proxy.reload` are `nginx -c CONF -p DIR -t` and `-s reload`). "
+            "Each release changes web's command (the text it serves at /version), so each "
+            f"starts new containers. Samples: {m['reps']} promotions, each followed at once by "
+            "`agentctl rollback`; after each, bench/run checks that nginx serves the release "
+            "expected (its /version). Times come from the deployments' events (milliseconds "
+            "in state.db).", "",
+            "- Promotion: the release just committed starts in the idle slot, is gated there "
+            "(its containers only), switched to and soaked through nginx. agentd records no "
+            "event when the slot's gate passes: it enters the `switch` phase (\"traffic to "
+            "slot green\") at once, so that event's time is the end of the gate. Traffic is on "
+            "the new slot at the `switch` event \"traffic on slot green (the proxy reloaded in "
+            "N ms)\". N, agentd's own measure of the proxy step, covers writing the upstream "
+            "file, `nginx -t`, `nginx -s reload` and waiting until nginx's master has a new "
+            "worker and none of its old ones accepts connections (read in /proc); the rest "
+            "is agentd's (listing the slot's containers for their addresses, recording the "
+            "events). The first promotion is triggered by `agentctl sync --wait`, the next "
+            "ones by `agentctl resume` (a rollback pauses the stack; resume polls at once).",
+            "- Rollback inside keep_old_for: `agentctl rollback STACK` right after the "
+            "promotion. The idle slot still runs the previous release, so the rollback is "
+            "a switch back: bench.py checks that its events say \"no container started\", "
+            "that it has no apply, gate or soak event, and that no container of either "
+            "slot was created or restarted. Measured: the command's wall time (process start "
+            "to exit; it waits for the outcome), the rollback deployment's duration "
+            "(`started_at` to `finished_at`), nginx's share from its `switch` event as above, "
+            "and the duration beyond it.", "",
+            "| measure | median | max | n |", "|---|---:|---:|---:|",
+            row("promotion: gate passed to traffic on the new slot", switch["switch_s"]),
+            row("of which the proxy step (upstream file, `nginx -t`, reload until it took)",
+                switch["proxy_s"]),
+            row("of which agentd's own (the difference)", switch["beyond_proxy_s"]),
+            row(f"promotion: the slot's gate (stable {m['stable']})", switch["gate_s"]),
+            row("promotion: traffic on the new slot to promoted (soak)", switch["soak_s"]),
+            row("promotion: the deployment, start to finish", switch["duration_s"]),
+            row("rollback: `agentctl rollback` wall time", back["wall_s"]),
+            row("rollback: the deployment, start to finish", back["duration_s"]),
+            row("of which the start to the switch's first event", back["before_switch_s"]),
+            row("of which the switch (its first event to traffic on the slot)",
+                back["switch_s"]),
+            row("of which the proxy step (within the switch)", back["proxy_s"]),
+            row("of which traffic on the slot to promoted", back["after_switch_s"]),
+            row("rollback: the deployment beyond the proxy step", back["beyond_proxy_s"]),
+            "", "Differences are taken per sample, then summarised. Event times and N are whole "
+            "milliseconds, so a difference of a few milliseconds is at their resolution.", "")
+        self.target("blue-green: gate passed to traffic switched within 1 s beyond nginx's "
+                    "reload",
+                    f"{fmt_ms(switch['beyond_proxy_s']['median'])} (max "
+                    f"{fmt_ms(switch['beyond_proxy_s']['max'])}) beyond a reload of "
+                    f"{fmt_ms(switch['proxy_s']['median'])}",
+                    switch["beyond_proxy_s"]["max"] <= 1.0)
+        self.target("blue-green rollback inside keep_old_for within 1 s beyond nginx's reload",
+                    f"{fmt_ms(back['beyond_proxy_s']['median'])} (max "
+                    f"{fmt_ms(back['beyond_proxy_s']['max'])}) beyond a reload of "
+                    f"{fmt_ms(back['proxy_s']['median'])}",
+                    back["beyond_proxy_s"]["max"] <= 1.0)
+
     def render(self):
         self.header()
         body_start = len(self.lines)
@@ -593,6 +673,8 @@ class Report:
         self.idle_and_latency()
         if "soak" in self.r:
             self.soak()
+        if "bg_switch" in self.r:
+            self.blue_green()
         body = self.lines[body_start:]
         self.lines = self.lines[:body_start]
         note = ""
@@ -600,7 +682,8 @@ class Report:
             note = ("This is the tiny configuration (`bench/run --tiny`): too small and too "
                     "few samples to judge the targets.")
         self.add("## Targets", "", *([note, ""] if note else []),
-                 "| target (issues 5, 9 and 11) | measured | |", "|---|---|---|", *self.targets, "")
+                 "| target (issues 5, 9, 11 and 13) | measured | |", "|---|---|---|",
+                 *self.targets, "")
         self.add(*body)
         self.add("## Findings", "", self.findings.strip(), "")
         self.add(
