@@ -12,7 +12,6 @@ source "$(dirname "$0")/lib.sh"
 # shellcheck source=SCRIPTDIR/nginx.sh
 source "$(dirname "$0")/nginx.sh"
 e2e_begin "blue-green: zero failed requests through nginx in promotions and rollbacks"
-E2E_EXTRA_PROJECTS+=("$STACK-blue" "$STACK-green" "$STACK-shared")
 nginx_start
 
 make_git_repo

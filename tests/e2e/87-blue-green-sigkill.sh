@@ -10,7 +10,6 @@ source "$(dirname "$0")/lib.sh"
 # shellcheck source=SCRIPTDIR/nginx.sh
 source "$(dirname "$0")/nginx.sh"
 e2e_begin "blue-green: SIGKILL in the slot's gate and in the soak; the restart settles it"
-E2E_EXTRA_PROJECTS+=("$STACK-blue" "$STACK-green" "$STACK-shared")
 nginx_start
 
 make_git_repo
