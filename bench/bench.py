@@ -916,10 +916,9 @@ def last_deployment_id(db):
 def cmd_bg_promote(db_path, stack, *trigger):
     """A promotion of a blue-green stack: TRIGGER (`agentctl sync STACK --wait`, or `agentctl
     resume STACK` after a rollback, which polls at once) deploys the release just committed; it
-    starts in the idle slot, is gated there, switched and soaked. agentd records no event of
-    its own when the slot's gate passes: it enters the `switch` phase ("traffic to slot X") at
-    once, so that event's time is the gate's end. Gate passed -> traffic on the new slot, the
-    proxy's share (from the event's message) and the rest (agentd's own)."""
+    starts in the idle slot, is gated there ("slot X passed its gate" ends the gate), switched
+    and soaked. Gate passed -> traffic on the new slot, the proxy's share (from the event's
+    message) and the rest (agentd's own)."""
     db = open_ro(db_path)
     before = last_deployment_id(db)
     run_checked(list(trigger))
@@ -928,9 +927,10 @@ def cmd_bg_promote(db_path, stack, *trigger):
     if status != "succeeded":
         sys.exit(f"bench: blue-green promotion: deployment {deployment} is {status}: {events}")
     gate = first_event(events, "gate")
-    begun = [at for at, message in switch_events(events) if message.startswith("traffic to slot")]
+    begun = [at for at, phase, message in events
+             if phase == "gate" and message.endswith("passed its gate")]
     if len(begun) != 1:
-        sys.exit(f"bench: blue-green promotion: expected one 'traffic to slot' event: {events}")
+        sys.exit(f"bench: blue-green promotion: expected one 'passed its gate' event: {events}")
     on, proxy_ms = traffic_on(events)
     soak = first_event(events, "soak")
     switch = (on - begun[0]) / 1000

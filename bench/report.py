@@ -615,9 +615,8 @@ class Report:
             "expected (its /version). Times come from the deployments' events (milliseconds "
             "in state.db).", "",
             "- Promotion: the release just committed starts in the idle slot, is gated there "
-            "(its containers only), switched to and soaked through nginx. agentd records no "
-            "event when the slot's gate passes: it enters the `switch` phase (\"traffic to "
-            "slot green\") at once, so that event's time is the end of the gate. Traffic is on "
+            "(its containers only), switched to and soaked through nginx. The `gate` event "
+            "\"slot green passed its gate\" ends the gate. Traffic is on "
             "the new slot at the `switch` event \"traffic on slot green (the proxy reloaded in "
             "N ms)\". N, agentd's own measure of the proxy step, covers writing the upstream "
             "file, `nginx -t`, `nginx -s reload` and waiting until nginx's master has a new "

@@ -1,6 +1,7 @@
 #include "agent/deploy/health_gate.h"
 
 #include <algorithm>
+#include <memory>
 
 #include <fmt/format.h>
 
@@ -135,6 +136,14 @@ GateResult HealthGate::run(const GateTarget& target, const config::Health& healt
     if (!watch) {
         return inconclusive(target, deadline, watch.error().message, 0);
     }
+    std::vector<std::unique_ptr<runtime::EngineWatch>> more_watches;
+    for (const auto& project : target.also) {
+        auto more = m_engine.watch(project);
+        if (!more) {
+            return inconclusive(target, deadline, more.error().message, 0);
+        }
+        more_watches.push_back(std::move(*more));
+    }
     while (true) {
         if (m_stop.load()) {
             result.verdict = GateResult::Verdict::Interrupted;
@@ -143,8 +152,12 @@ GateResult HealthGate::run(const GateTarget& target, const config::Health& healt
         std::vector<runtime::ContainerState> seen;
         const auto verdict = sample(target, health, baseline, seen);
         ++result.samples;
-        const auto events =
-            (*watch)->read(verdict.fatal.empty() ? sys::Duration::zero() : k_event_grace);
+        auto events = (*watch)->read(verdict.fatal.empty() ? sys::Duration::zero() : k_event_grace);
+        for (const auto& more : more_watches) {
+            auto also = more->read(sys::Duration::zero());
+            events.events.insert(events.events.end(), also.events.begin(), also.events.end());
+            events.ended = events.ended || also.ended;
+        }
         if (auto why = engine_interruption(target, events)) {
             return inconclusive(target, deadline, *why, result.samples);
         }
@@ -238,6 +251,17 @@ SampleVerdict HealthGate::sample(const GateTarget& target, const config::Health&
                                  std::vector<runtime::ContainerState>& seen) {
     SampleVerdict verdict;
     auto containers = m_engine.project_containers(target.project);
+    for (const auto& project : target.also) {
+        if (!containers) {
+            break;
+        }
+        auto more = m_engine.project_containers(project);
+        if (!more) {
+            containers = more.error();
+            break;
+        }
+        containers->insert(containers->end(), more->begin(), more->end());
+    }
     if (!containers) {
         verdict.pending["docker"] = containers.error().message;
         return verdict;

@@ -32,6 +32,9 @@ struct GateTarget {
     std::string project;
     std::vector<std::string> services;
     std::map<std::string, std::string> pins;  ///< service -> ref@digest it must run
+    /// More compose projects whose containers are judged with the project's (a blue-green
+    /// stack's shared services beside its slot).
+    std::vector<std::string> also;
 };
 
 /// Judges one sample of containers. `baseline_restarts` holds each container's restart count

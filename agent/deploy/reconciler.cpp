@@ -332,13 +332,13 @@ void Reconciler::recover(const config::Stack& stack, std::string_view cause) {
         const sys::LogScope scope(stack.name, d.id);
         spdlog::info("stack {}: deployment {} was interrupted in {}; finishing it", stack.name,
                      d.id, d.phase);
+        if (blue_green(stack)) {
+            recover_slot(stack, d, cause);
+            continue;
+        }
         if (d.phase == "rollback" || d.phase == "on_rollback") {
             event(d, "recover", fmt::format("{} during the rollback; restoring again", cause));
             restore(stack, d);
-            continue;
-        }
-        if (blue_green(stack)) {
-            recover_slot(stack, d, cause);
             continue;
         }
         if (runs_hooks(d) && !stack.hooks.pre_deploy.empty() && !applied_yet(d)) {
@@ -529,6 +529,13 @@ CycleResult Reconciler::deploy(const config::Stack& stack, model::Deployment d,
     for (const auto& note : notes) {
         event(d, note.phase, note.text);
     }
+    // A blue-green stack whose idle slot still runs this release (a rollback inside
+    // keep_old_for) only switches back: nothing to pull, no hook, no container started.
+    if (blue_green(stack)) {
+        if (auto back = switch_back(stack, d)) {
+            return *back;
+        }
+    }
     // 4. pull every image by digest; nothing runs differently yet. A failed pull is transient:
     // the release is not marked bad and the next poll tries it again.
     if (auto pulled = pull(stack, d); !pulled) {
@@ -642,19 +649,23 @@ std::optional<std::string> Reconciler::pre_deploy(const config::Stack& stack,
         }
         dir = preview / stack.git->path;
     }
-    return run_hooks(stack, d, "pre_deploy", stack.hooks.pre_deploy, dir, d.release);
+    return run_hooks(stack, d, "pre_deploy", stack.hooks.pre_deploy, dir, d.release,
+                     blue_green(stack) ? next_slot(stack) : std::string());
 }
 
 std::optional<std::string> Reconciler::run_hooks(const config::Stack& stack, model::Deployment& d,
                                                  const std::string& phase,
                                                  const std::vector<config::Hook>& hooks,
                                                  const std::filesystem::path& dir,
-                                                 const model::Release& release) {
+                                                 const model::Release& release,
+                                                 const std::string& slot) {
     auto project = this->project(stack, dir, release.revision, release.tag);
     if (!project) {
         return fmt::format("{}: {}", phase, project.error().message);
     }
     if (blue_green(stack)) {
+        // A smoke test finds the slot's services as <service>-${AGENTD_SLOT}.
+        project->env["AGENTD_SLOT"] = slot;
         // Beside the shared services (the database a migration changes), on their network.
         if (auto made = m_s.engine.ensure_network(slot_network(stack.name)); !made) {
             return fmt::format("{}: {}", phase, made.error().message);
@@ -775,8 +786,7 @@ CycleResult Reconciler::roll_back(const config::Stack& stack, model::Deployment&
     spdlog::warn("stack {}: deployment {} failed: {}", stack.name, d.id, failure.why);
     // A heal (drift) re-applies the current release: it passed the gate before, so it is not
     // marked bad, and there is nothing earlier to restore.
-    const auto previous = d.previous ? m_s.store.deployment(*d.previous, false) : std::nullopt;
-    const bool reapplied = previous && previous->release == d.release;
+    const bool reapplied = reapplies_previous(d);
     if (failure.verdict() && !reapplied) {
         m_s.store.mark_bad(stack.name, d.release.key(), failure.why);
     }
@@ -793,6 +803,11 @@ CycleResult Reconciler::roll_back(const config::Stack& stack, model::Deployment&
         return finish(d, model::Status::Failed, d.reason + " (on_failure: stop, left running)");
     }
     return restore(stack, d);
+}
+
+bool Reconciler::reapplies_previous(const model::Deployment& d) {
+    const auto previous = d.previous ? m_s.store.deployment(*d.previous, false) : std::nullopt;
+    return previous && previous->release == d.release;
 }
 
 CycleResult Reconciler::restore(const config::Stack& stack, model::Deployment& d) {

@@ -179,11 +179,14 @@ private:
     std::optional<std::string> pre_deploy(const config::Stack& stack, model::Deployment& d);
     /// Runs `hooks` in order (`compose run --rm`, `release`'s images pinned, the project in
     /// `dir`), each in phase `phase` with its output as an event; the first failure, if any.
+    /// For a blue-green stack `slot` is what ${AGENTD_SLOT} says in the compose files (the slot
+    /// the hooks are about).
     std::optional<std::string> run_hooks(const config::Stack& stack, model::Deployment& d,
                                          const std::string& phase,
                                          const std::vector<config::Hook>& hooks,
                                          const std::filesystem::path& dir,
-                                         const model::Release& release);
+                                         const model::Release& release,
+                                         const std::string& slot = {});
     /// Removes the one-off containers of hook `service` that a failed run left behind.
     void remove_left_behind(const config::Stack& stack, model::Deployment& d,
                             const std::string& phase, const std::string& service);
@@ -204,19 +207,32 @@ private:
     /// restore the previous release (unless on_failure: stop).
     CycleResult roll_back(const config::Stack& stack, model::Deployment& d, const Applied& failure);
     CycleResult restore(const config::Stack& stack, model::Deployment& d);
+    /// `d` re-applies the release of the deployment it replaces (a heal of drift): a failure
+    /// is not a verdict on that release, and there is nothing earlier to restore.
+    bool reapplies_previous(const model::Deployment& d);
 
     // Blue-green releases (reconciler_blue_green.cpp).
     static bool blue_green(const config::Stack& stack);
     std::filesystem::path slot_dir(const config::Stack& stack, const std::string& slot) const;
+    /// The slot a new release goes to: the idle one ("blue" before the first).
+    std::string next_slot(const config::Stack& stack);
     /// Refuses slot services two slots cannot both run (container_name, ports, host network).
     Verdict verify_slots(const config::Stack& stack, const Observation& observation);
     /// Steps 6-8 of deploy() for a blue-green stack: apply to the idle slot, gate it, switch,
     /// soak through the proxy, then promote or switch back.
     CycleResult deploy_slot(const config::Stack& stack, model::Deployment& d);
-    sys::Result<std::vector<runtime::ContainerSummary>> apply_slot(const config::Stack& stack,
-                                                                   model::Deployment& d,
-                                                                   const model::Release& release,
-                                                                   const std::string& slot);
+    sys::Result<SlotUp> apply_slot(const config::Stack& stack, model::Deployment& d,
+                                   const model::Release& release, const std::string& slot);
+    /// `compose up` of `shared` (release's services outside the slots) in the shared
+    /// project, from the files in `dir`.
+    sys::Result<void> up_shared(const config::Stack& stack, const runtime::ComposeProject& base,
+                                const model::Release& release,
+                                const std::vector<std::string>& shared);
+    /// The shared services back to the release of deployment `serving`, from `slot`'s files
+    /// (a rollback); the failure, if any.
+    std::optional<std::string> restore_shared(const config::Stack& stack, model::Deployment& d,
+                                              const std::string& slot,
+                                              const model::Deployment& serving);
     /// Step 8's switch of `d` to `slot`: phase "switch", and what failed, as events.
     sys::Result<runtime::Switched> switch_to(const config::Stack& stack, model::Deployment& d,
                                              const std::string& slot);
@@ -227,11 +243,20 @@ private:
     /// The soak after a switch to `serving`; on failure traffic goes back to `before`.
     CycleResult soak(const config::Stack& stack, model::Deployment& d, const model::Slots& serving,
                      const std::optional<model::Slots>& before);
-    /// A rollback to what the idle slot still runs: the switch alone; nullopt when it cannot.
-    std::optional<CycleResult> switch_back(const config::Stack& stack, model::Deployment& d,
-                                           const model::Slots& slots);
+    /// A deployment of what the idle slot still runs (a rollback inside keep_old_for): the
+    /// switch alone, nothing pulled or started; nullopt when there is no such slot or the
+    /// switch failed.
+    std::optional<CycleResult> switch_back(const config::Stack& stack, model::Deployment& d);
     CycleResult slot_failed(const config::Stack& stack, model::Deployment& d,
                             const std::string& slot, const Applied& failure);
+    /// The end of a blue-green rollback, traffic on `slot` which runs deployment `serving`:
+    /// the on_rollback hooks on that release, then rolled_back (failed when a hook failed).
+    CycleResult slot_rolled_back(const config::Stack& stack, model::Deployment& d,
+                                 const std::string& slot, std::int64_t serving);
+    /// The containers of the current release: the stack's project, or for a blue-green stack
+    /// the shared project's and the active slot's.
+    sys::Result<std::vector<runtime::ContainerSummary>> serving_containers(
+        const config::Stack& stack);
     void stop_slot(const config::Stack& stack, const std::string& slot);
     /// Stops the idle slot once keep_old_for is over (every cycle looks).
     void stop_idle_slot(const config::Stack& stack);

@@ -68,19 +68,14 @@ Verdict Reconciler::verify_slots(const config::Stack& stack, const Observation& 
     return Verdict::accept();
 }
 
+std::string Reconciler::next_slot(const config::Stack& stack) {
+    const auto slots = m_s.store.stack_state(stack.name).slots;
+    return slots ? model::other_slot(slots->active) : "blue";
+}
+
 CycleResult Reconciler::deploy_slot(const config::Stack& stack, model::Deployment& d) {
     const auto slots = m_s.store.stack_state(stack.name).slots;
-    // The other slot still runs this very release: a rollback to it is a switch, no container
-    // is started.
-    if (slots && slots->idle_deployment && slots->idle_stops_at) {
-        const auto idle = m_s.store.deployment(*slots->idle_deployment, false);
-        if (idle && idle->release == d.release) {
-            if (auto back = switch_back(stack, d, *slots)) {
-                return *back;
-            }
-        }
-    }
-    const std::string slot = slots ? model::other_slot(slots->active) : "blue";
+    const std::string slot = next_slot(stack);
     if (slots && slots->idle_deployment) {
         // From here on the idle slot no longer holds what it held.
         m_s.store.record_slots(stack.name, {slots->active, slots->active_deployment, {}, {}});
@@ -102,12 +97,27 @@ CycleResult Reconciler::deploy_slot(const config::Stack& stack, model::Deploymen
           fmt::format("slot {}: waiting up to {} for {} stable", slot,
                       sys::format_duration(stack.health.timeout),
                       sys::format_duration(stack.health.stable)));
+    // The shared services it started are gated with it: traffic moves only when both are well.
     config::Health own = stack.health;
-    own.http = slot_probes(bg, stack.health.http, *applied, slot_network(stack.name));
-    const GateTarget target{slot_project(stack.name, slot), services,
-                            pins_of(runnable(d.release.images), services)};
+    own.http = slot_probes(bg, stack.health.http, applied->containers, slot_network(stack.name));
+    auto gated_services = services;
+    gated_services.insert(gated_services.end(), applied->shared.begin(), applied->shared.end());
+    GateTarget target{slot_project(stack.name, slot), gated_services,
+                      pins_of(runnable(d.release.images), gated_services)};
+    if (!applied->shared.empty()) {
+        target.also.push_back(shared_project(stack.name));
+    }
     if (const auto gated = judged(gate(own, d, target)); !gated.healthy()) {
         return slot_failed(stack, d, slot, gated);
+    }
+    event(d, "gate", fmt::format("slot {} passed its gate", slot));
+    // Post-deploy hooks (smoke tests) against the new slot, before any traffic reaches it: a
+    // failing one is a failed gate.
+    if (runs_hooks(d) && !stack.hooks.post_deploy.empty()) {
+        if (auto failed = run_hooks(stack, d, "post_deploy", stack.hooks.post_deploy,
+                                    slot_dir(stack, slot), d.release, slot)) {
+            return slot_failed(stack, d, slot, {Applied::Kind::Unhealthy, *failed});
+        }
     }
     // 8. switch the traffic, then soak through the proxy.
     auto switched = switch_to(stack, d, slot);
@@ -123,9 +133,8 @@ CycleResult Reconciler::deploy_slot(const config::Stack& stack, model::Deploymen
     return soak(stack, d, now_serving, slots);
 }
 
-sys::Result<std::vector<runtime::ContainerSummary>> Reconciler::apply_slot(
-    const config::Stack& stack, model::Deployment& d, const model::Release& release,
-    const std::string& slot) {
+sys::Result<SlotUp> Reconciler::apply_slot(const config::Stack& stack, model::Deployment& d,
+                                           const model::Release& release, const std::string& slot) {
     const auto& bg = *stack.blue_green;
     const auto network = slot_network(stack.name);
     if (auto made = m_s.engine.ensure_network(network); !made) {
@@ -154,17 +163,13 @@ sys::Result<std::vector<runtime::ContainerSummary>> Reconciler::apply_slot(
     }
     const auto pins = runnable(release.images);
     // The shared services (databases, queues, workers): one project, recreated in place.
-    const auto shared = shared_services(bg, *services);
-    if (!shared.empty()) {
-        auto p = *base;
-        p.name = shared_project(stack.name);
-        p.only = shared;
-        p.network = network;
-        p.override_file = meta_dir(stack) / "override-shared.yaml";
-        if (auto up = m_s.compose.up(p, pins_of(pins, shared)); !up) {
-            return sys::Error{up.error().kind, "compose up (shared): " + up.error().message};
+    SlotUp out;
+    out.shared = shared_services(bg, *services);
+    if (!out.shared.empty()) {
+        if (auto up = up_shared(stack, *base, release, out.shared); !up) {
+            return up.error();
         }
-        event(d, d.phase, fmt::format("shared services up: {}", service_list(shared)));
+        event(d, d.phase, fmt::format("shared services up: {}", service_list(out.shared)));
     }
     auto p = *base;
     p.name = slot_project(stack.name, slot);
@@ -178,7 +183,52 @@ sys::Result<std::vector<runtime::ContainerSummary>> Reconciler::apply_slot(
         return sys::Error{up.error().kind,
                           fmt::format("compose up (slot {}): {}", slot, up.error().message)};
     }
-    return m_s.engine.list_containers(p.name);
+    auto containers = m_s.engine.list_containers(p.name);
+    if (!containers) {
+        return containers.error();
+    }
+    out.containers = std::move(*containers);
+    return out;
+}
+
+sys::Result<void> Reconciler::up_shared(const config::Stack& stack,
+                                        const runtime::ComposeProject& base,
+                                        const model::Release& release,
+                                        const std::vector<std::string>& shared) {
+    auto p = base;
+    p.name = shared_project(stack.name);
+    p.only = shared;
+    p.network = slot_network(stack.name);
+    p.override_file = meta_dir(stack) / "override-shared.yaml";
+    if (auto up = m_s.compose.up(p, pins_of(runnable(release.images), shared)); !up) {
+        return sys::Error{up.error().kind, "compose up (shared): " + up.error().message};
+    }
+    return {};
+}
+
+std::optional<std::string> Reconciler::restore_shared(const config::Stack& stack,
+                                                      model::Deployment& d, const std::string& slot,
+                                                      const model::Deployment& serving_deployment) {
+    const auto& serving = serving_deployment.release;
+    auto services = services_at(stack, serving.revision, serving.tag);
+    if (!services) {
+        return "shared services not restored: " + services.error().message;
+    }
+    const auto shared = shared_services(*stack.blue_green, *services);
+    if (shared.empty()) {
+        return std::nullopt;
+    }
+    auto base = project(stack, slot_dir(stack, slot), serving.revision, serving.tag);
+    if (!base) {
+        return "shared services not restored: " + base.error().message;
+    }
+    if (auto up = up_shared(stack, *base, serving, shared); !up) {
+        return "shared services not restored: " + up.error().message;
+    }
+    event(d, "rollback",
+          fmt::format("shared services back to deployment {}'s release: {}", serving_deployment.id,
+                      service_list(shared)));
+    return std::nullopt;
 }
 
 sys::Result<runtime::Switched> Reconciler::switch_to(const config::Stack& stack,
@@ -216,7 +266,7 @@ CycleResult Reconciler::soak(const config::Stack& stack, model::Deployment& d,
     }
     const auto why = "soak: " + soaked.why;
     spdlog::warn("stack {}: deployment {} failed: {}", stack.name, d.id, why);
-    if (soaked.verdict()) {
+    if (soaked.verdict() && !reapplies_previous(d)) {
         m_s.store.mark_bad(stack.name, d.release.key(), why);
     }
     d.reason = soaked.verdict() ? why : why + " (transient: retried)";
@@ -240,7 +290,7 @@ CycleResult Reconciler::soak(const config::Stack& stack, model::Deployment& d,
           fmt::format("traffic back on slot {} (deployment {}); slot {} stops after {}",
                       before->active, before->active_deployment, serving.active,
                       sys::format_duration(bg.drain)));
-    return finish(d, model::Status::RolledBack, d.reason);
+    return slot_rolled_back(stack, d, before->active, before->active_deployment);
 }
 
 sys::Result<runtime::Switched> Reconciler::route_to(const config::Stack& stack,
@@ -274,8 +324,17 @@ sys::Result<runtime::Switched> Reconciler::route_to(const config::Stack& stack,
     return switched;
 }
 
-std::optional<CycleResult> Reconciler::switch_back(const config::Stack& stack, model::Deployment& d,
-                                                   const model::Slots& slots) {
+std::optional<CycleResult> Reconciler::switch_back(const config::Stack& stack,
+                                                   model::Deployment& d) {
+    const auto state = m_s.store.stack_state(stack.name).slots;
+    if (!state || !state->idle_deployment || !state->idle_stops_at) {
+        return std::nullopt;  // the idle slot holds nothing, or it was stopped
+    }
+    const auto held = m_s.store.deployment(*state->idle_deployment, false);
+    if (!held || held->release != d.release) {
+        return std::nullopt;
+    }
+    const auto& slots = *state;
     const auto idle = model::other_slot(slots.active);
     enter(d, "switch",
           fmt::format("slot {} still runs deployment {}'s release: switching back, no container "
@@ -302,7 +361,7 @@ CycleResult Reconciler::slot_failed(const config::Stack& stack, model::Deploymen
     if (failure.kind == Applied::Kind::Interrupted) {
         return {Outcome::Interrupted, d.id, failure.why};
     }
-    if (failure.verdict()) {
+    if (failure.verdict() && !reapplies_previous(d)) {
         m_s.store.mark_bad(stack.name, d.release.key(), failure.why);
     }
     d.reason = failure.verdict() ? failure.why : failure.why + " (transient: retried)";
@@ -315,7 +374,43 @@ CycleResult Reconciler::slot_failed(const config::Stack& stack, model::Deploymen
     event(d, "rollback",
           fmt::format("{}; traffic stayed on slot {} (deployment {}); slot {} stopped", d.reason,
                       slots->active, slots->active_deployment, slot));
+    return slot_rolled_back(stack, d, slots->active, slots->active_deployment);
+}
+
+CycleResult Reconciler::slot_rolled_back(const config::Stack& stack, model::Deployment& d,
+                                         const std::string& slot, std::int64_t serving) {
+    const auto restored = m_s.store.deployment(serving, false);
+    auto failed = restored ? restore_shared(stack, d, slot, *restored)
+                           : std::optional(fmt::format("no deployment {}", serving));
+    if (!failed && !stack.hooks.on_rollback.empty()) {
+        // E.g. restore the backup a pre-deploy hook made, on the serving release's files.
+        failed = run_hooks(stack, d, "on_rollback", stack.hooks.on_rollback, slot_dir(stack, slot),
+                           restored->release, slot);
+    }
+    if (failed) {
+        return finish(d, model::Status::Failed,
+                      fmt::format("{}; traffic is on slot {} (deployment {}), but {}", d.reason,
+                                  slot, serving, *failed));
+    }
     return finish(d, model::Status::RolledBack, d.reason);
+}
+
+sys::Result<std::vector<runtime::ContainerSummary>> Reconciler::serving_containers(
+    const config::Stack& stack) {
+    if (!blue_green(stack)) {
+        return m_s.engine.list_containers(stack.name);
+    }
+    auto out = m_s.engine.list_containers(shared_project(stack.name));
+    const auto slots = m_s.store.stack_state(stack.name).slots;
+    if (!out || !slots) {
+        return out;
+    }
+    auto slot = m_s.engine.list_containers(slot_project(stack.name, slots->active));
+    if (!slot) {
+        return slot.error();
+    }
+    out->insert(out->end(), slot->begin(), slot->end());
+    return out;
 }
 
 void Reconciler::stop_slot(const config::Stack& stack, const std::string& slot) {
@@ -355,6 +450,15 @@ void Reconciler::recover_slot(const config::Stack& stack, model::Deployment& d,
                               std::string_view cause) {
     // The proxy's file is the truth: whether the switch happened decides what is finished.
     const auto before = m_s.store.stack_state(stack.name).slots;
+    if (d.phase == "on_rollback") {
+        // Traffic went back before the hooks began: what is left is the hooks' work.
+        event(d, "recover", fmt::format("{} during the on_rollback hooks", cause));
+        finish(d, model::Status::Failed,
+               fmt::format("{}; interrupted during the on_rollback hooks (traffic is on slot {})",
+                           d.reason.empty() ? std::string("rolled back") : d.reason,
+                           before ? before->active : std::string("?")));
+        return;
+    }
     const auto routes = m_s.proxy != nullptr ? m_s.proxy->current(stack.blue_green->proxy)
                                              : sys::Result<std::optional<runtime::ProxyRoutes>>(
                                                    sys::Error::failed("no proxy is wired"));
@@ -389,7 +493,7 @@ void Reconciler::recover_slot(const config::Stack& stack, model::Deployment& d,
     event(d, "recover",
           fmt::format("{} during {}, before the switch: traffic stayed {}", cause, d.phase,
                       before ? "on slot " + before->active : std::string("where it was")));
-    if (before && (d.phase == "apply" || d.phase == "gate" || d.phase == "switch")) {
+    if (before && (applied_yet(d) || d.phase == "switch")) {
         stop_slot(stack, model::other_slot(before->active));  // what it held is gone already
     }
     finish(d, model::Status::Failed,

@@ -17,6 +17,7 @@
 #include "agent/config/config.h"
 #include "agent/model/deployment.h"
 #include "agent/runtime/compose.h"
+#include "agent/runtime/engine.h"
 #include "agent/sys/clock.h"
 #include "agent/sys/result.h"
 
@@ -121,6 +122,12 @@ struct Applied {
     bool healthy() const { return kind == Kind::Healthy; }
     /// The failure says something about the release (mark it bad), not about the moment.
     bool verdict() const { return kind == Kind::Unhealthy || kind == Kind::Refused; }
+};
+
+/// What a blue-green apply started.
+struct SlotUp {
+    std::vector<runtime::ContainerSummary> containers;  ///< the slot's
+    std::vector<std::string> shared;                    ///< the shared services (may be none)
 };
 
 }  // namespace agentd::deploy

@@ -62,16 +62,13 @@ std::optional<std::string> Reconciler::look_for_drift(const config::Stack& stack
     if (!known.current || !runs_current(stack, *known.current)) {
         return std::nullopt;
     }
-    if (blue_green(stack)) {
-        return std::nullopt;  // its containers are in two projects and a shared one: not yet
-    }
     const auto& current = *known.current;
     // The services `up` started (cached per revision: no process on a poll).
     const auto services = services_at(stack, current.release.revision, current.release.tag);
     if (!services) {
         return std::nullopt;
     }
-    const auto containers = m_s.engine.list_containers(stack.name);
+    const auto containers = serving_containers(stack);
     if (!containers) {
         spdlog::warn("stack {}: drift not checked: {}", stack.name, containers.error().message);
         return std::nullopt;
@@ -137,7 +134,7 @@ bool Reconciler::runs_current(const config::Stack& stack, const model::Deploymen
 }
 
 void Reconciler::remember_config_hashes(const config::Stack& stack, const model::Deployment& d) {
-    const auto containers = m_s.engine.list_containers(stack.name);
+    const auto containers = serving_containers(stack);
     if (!containers) {
         spdlog::warn("stack {}: deployment {}: container configuration not recorded for drift: {}",
                      stack.name, d.id, containers.error().message);

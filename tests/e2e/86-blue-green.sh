@@ -52,6 +52,9 @@ wait_for "requests after the switch" 10 proxies "web v2"
 load_stop promote
 assert_no_failed_requests promote "promotion"
 assert_switch_timeline promote "$d2" "web v1" "web v2"
+assert_json_true "$(show_json "$d2")" \
+    'any(.events[]; .phase == "gate" and .message == "slot green passed its gate")' \
+    "release 2: the end of the slot's gate"
 assert_contains "$(head -n 1 "$NGINX_UPSTREAMS")" "slot=green deployment=$d2" "the upstream file"
 status=$(stack_status)
 assert_json "$status" .slots.active green "status: active slot"
@@ -106,7 +109,8 @@ assert_json_true "$(show_json "$d5")" \
 assert_eq "$starts_before" "$(docker ps -aq --filter "label=com.docker.compose.project=$STACK-green" | sort)" \
     "the instant rollback created no container"
 assert_json_false() { jq -e "$2" <<<"$1" >/dev/null && fail "$3" || true; }
-assert_json_false "$(show_json "$d5")" 'any(.events[]; .phase == "apply")' "the instant rollback applied nothing"
+assert_json_false "$(show_json "$d5")" 'any(.events[]; .phase == "apply" or .phase == "pull")' \
+    "the instant rollback pulled and applied nothing"
 
 say "keep_old_for (20s) over: the idle slot is stopped by the next cycle"
 blue_stopped() {

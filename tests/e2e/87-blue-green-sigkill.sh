@@ -2,8 +2,11 @@
 # SIGKILL agentd during a blue-green release, at each phase that matters, then start it again:
 # killed in the slot's gate (up, not switched), the deployment ends failed (transient) and
 # traffic never left the old slot, and the next cycle deploys the release again; killed in the
-# soak (switched), the restart soaks again and the release succeeds. Each time exactly one slot
-# serves, and state.db, the proxy's upstream file and `agentctl status` agree on which.
+# soak (switched), the restart soaks again and the release succeeds; killed between the switch
+# and its record in state.db (the kill in the soak, with state.db put back as it was before the
+# switch), the restart takes the upstream file as the truth, records the switch and soaks again.
+# Each time exactly one slot serves, and state.db, the proxy's upstream file and `agentctl
+# status` agree on which.
 # (Killed in the slot's gate, the restart's first cycle tries the release again.)
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -16,6 +19,7 @@ make_git_repo
 push_image_async web web:1 "web v1"
 push_image_async web web:2 "web v2"
 push_image_async web web:3 "web v3"
+push_image_async web web:4 "web v4"
 push_images_wait
 commit_compose "$(compose_stack "$(image_ref web:1)")" "release 1" >/dev/null
 # A long stable window and soak keep each phase open long enough to kill agentd inside it.
@@ -74,4 +78,24 @@ agree blue "web v3"
 assert_json "$(stack_status)" .slots.idle_deployment \
     "$(sqlite3 -readonly "$(state_db)" "SELECT id FROM deployments WHERE stack = '$STACK' AND status = 'superseded' ORDER BY id DESC LIMIT 1;")" \
     "status: green holds release 2"
+d3=$interrupted
+
+say "release 4; SIGKILL after the switch, state.db as if the switch had not been recorded"
+commit_compose "$(compose_stack "$(image_ref web:4)")" "release 4" >/dev/null
+ctl sync "$STACK" >/dev/null
+wait_for "release 4 in the soak" 60 in_phase soak
+interrupted=$(json_get "$(latest_deployment)" .id)
+kill_agentd
+assert_contains "$(head -n 1 "$NGINX_UPSTREAMS")" "slot=green deployment=$interrupted" "switched before the kill"
+# What state.db holds between the switch and its record: blue serves release 3, green nothing.
+sqlite3 "$(state_db)" "UPDATE stacks SET active_slot = 'blue', active_deployment = $d3, idle_deployment = NULL, idle_stops_at = NULL WHERE name = '$STACK';"
+start_agentd
+wait_for "the interrupted deployment to end" 90 newest_finished
+assert_eq "$interrupted" "$(json_get "$(latest_deployment)" .id)" "the interrupted deployment"
+assert_json "$(latest_deployment)" .status succeeded "killed before the switch was recorded"
+assert_json_true "$(show_json "$interrupted")" \
+    'any(.events[]; .phase == "recover" and (.message | contains("traffic switched to slot green")))' \
+    "its events"
+agree green "web v4"
+assert_json "$(stack_status)" .slots.idle_deployment "$d3" "status: blue holds release 3"
 e2e_pass
