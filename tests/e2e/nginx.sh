@@ -90,6 +90,9 @@ nginx_on_exit() {
     local name
     for name in "${E2E_LOADS[@]}"; do touch "$T/load.$name.stop" 2>/dev/null; done
     nginx_stop
+    # e2e_cleanup reads the scenario's status from $?; without `set +e` a failing status would
+    # end the trap here, and agentd and the containers would outlive the scenario.
+    set +e
     (exit "$rc")
     e2e_cleanup
 }
