@@ -138,17 +138,24 @@ nginx_service_yaml() {
 YAML
 }
 
-# blue_green_service_yaml [KEEP_OLD_FOR]: the stack keys of a blue-green stack proxied by the
-# nginx service (nginx -t run inside its container, SIGHUP through the Engine API).
-blue_green_service_yaml() {
+# blue_green_head_yaml KEEP_OLD_FOR: the keys every blue-green stack here has, up to `proxy:`.
+blue_green_head_yaml() {
     cat <<YAML
     strategy: blue_green
     blue_green:
       services: [web]
-      keep_old_for: ${1:-10m}
+      keep_old_for: $1
       drain: 1s
       soak: 4s
       proxy:
+YAML
+}
+
+# blue_green_service_yaml [KEEP_OLD_FOR]: the stack keys of a blue-green stack proxied by the
+# nginx service (nginx -t run inside its container, SIGHUP through the Engine API).
+blue_green_service_yaml() {
+    blue_green_head_yaml "${1:-10m}"
+    cat <<YAML
         nginx: service
         service: nginx
         upstream_file: $NGINX_UPSTREAMS
@@ -157,14 +164,8 @@ YAML
 
 # blue_green_yaml [KEEP_OLD_FOR]: the stack keys of a blue-green stack proxied by this nginx.
 blue_green_yaml() {
+    blue_green_head_yaml "${1:-10m}"
     cat <<YAML
-    strategy: blue_green
-    blue_green:
-      services: [web]
-      keep_old_for: ${1:-10m}
-      drain: 1s
-      soak: 4s
-      proxy:
         nginx: host
         upstream_file: $NGINX_UPSTREAMS
         test: [nginx, -c, $NGINX_CONF, -p, $NGINX_DIR, -t]
