@@ -17,6 +17,7 @@
 #include <yaml-cpp/eventhandler.h>
 
 #include "agent/config/checks.h"
+#include "agent/config/fleet.h"
 #include "agent/config/notifications.h"
 #include "agent/config/schema.h"
 #include "agent/config/yaml_reader.h"
@@ -26,8 +27,9 @@ namespace agentd::config {
 
 namespace {
 
-constexpr std::string_view k_top_keys[] = {
-    "state_dir", "api", "defaults", "registries", "notifications", "age_identity_file", "stacks"};
+constexpr std::string_view k_top_keys[] = {"state_dir",  "api",           "defaults",
+                                           "registries", "notifications", "age_identity_file",
+                                           "fleet",      "stacks"};
 constexpr std::string_view k_api_keys[] = {"socket", "listen", "cert_file", "key_file",
                                            "webhook_secret_file"};
 
@@ -191,8 +193,19 @@ Config read_document(Reader& reader, const YAML::Node& document, const std::stri
     if (const auto e = top.get("notifications")) {
         config.notifications = read_notifications(reader, *e);
     }
+    if (const auto e = top.get("fleet")) {
+        config.fleet = read_fleet(reader, *e);
+    }
     if (const auto e = top.get("stacks")) {
         config.stacks = read_stacks(reader, *e, defaults, config.age_identity_file);
+        for (std::size_t i = 0; i < config.stacks.size() && !config.fleet; ++i) {
+            if (config.stacks[i].rollout) {
+                const auto rollout = e->value[i]["rollout"];
+                reader.report(rollout.Mark(), fmt::format("stacks[{}].rollout", i),
+                              "a rollout is for hosts that coordinate through etcd: it needs "
+                              "`fleet:` at the top level");
+            }
+        }
     }
     return config;
 }

@@ -181,6 +181,15 @@ struct BlueGreen {
     bool is_slot_service(const std::string& service) const;
 };
 
+/// `rollout:` of a stack, with `fleet:`: the canary wave. Hosts whose fleet.labels include
+/// every label of `canary` start a release first; the others once `after` hosts are done with
+/// it (passed the gate and the soak).
+struct Rollout {
+    std::map<std::string, std::string> canary;
+    int after = 1;
+    bool operator==(const Rollout&) const = default;
+};
+
 struct Stack {
     std::string name;
     std::optional<GitSource> git;  ///< exactly one of git and dir is set
@@ -221,6 +230,7 @@ struct Stack {
     /// What `service`'s image must prove: its own policy, else the stack's; nullptr: nothing.
     const ImageVerify* verify_for(const std::string& service) const;
     bool no_downgrade = true;  ///< never select a lower version than the one running
+    std::optional<Rollout> rollout;  ///< with `fleet:`; none: every host starts at once (in slots)
 };
 
 struct Registry {
@@ -271,12 +281,36 @@ struct Api {
     bool operator==(const Api&) const = default;
 };
 
+/// `fleet.etcd`: how to reach the etcd cluster that coordinates the fleet.
+struct EtcdClient {
+    std::vector<std::string> endpoints;  ///< http(s)://host:port; plain http only on loopback
+    std::filesystem::path ca_file;
+    std::filesystem::path cert_file;
+    std::filesystem::path key_file;
+    std::string username;
+    std::filesystem::path password_file;  ///< relative names resolve in $CREDENTIALS_DIRECTORY
+    bool operator==(const EtcdClient&) const = default;
+};
+
+/// `fleet:`: hosts that follow the same stacks take turns through etcd (docs/fleet.md).
+struct Fleet {
+    EtcdClient etcd;
+    std::string host;  ///< this host's name in the fleet; "": the system's host name
+    std::string group = "default";
+    std::map<std::string, std::string> labels;
+    int max_updating = 1;   ///< hosts of the group updating one stack at a time
+    sys::Duration soak{0};  ///< healthy this long after the gate before the slot is freed
+    sys::Duration lease_ttl = std::chrono::seconds(15);  ///< a dead host's slot frees after this
+    bool operator==(const Fleet&) const = default;
+};
+
 struct Config {
     std::filesystem::path source;  ///< the file it was read from
     std::filesystem::path state_dir = "/var/lib/agentd";
     Api api;
     std::vector<Registry> registries;
     std::vector<Notification> notifications;
+    std::optional<Fleet> fleet;
     /// age_identity_file: the age identities (X25519 secret keys) that decrypt ".age" env
     /// files; a relative name resolves in $CREDENTIALS_DIRECTORY. Empty when not set.
     std::filesystem::path age_identity_file;

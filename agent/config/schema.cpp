@@ -11,10 +11,11 @@
 #include <fmt/format.h>
 
 #include "agent/config/checks.h"
+#include "agent/config/fleet.h"
 #include "agent/policy/tag_policy.h"
 #include "agent/sigstore/trusted_root.h"
-#include "agent/sys/version.h"
 #include "agent/sys/net.h"
+#include "agent/sys/version.h"
 
 namespace agentd::config {
 
@@ -26,10 +27,10 @@ constexpr std::string_view k_defaults_keys[] = {
     "health",        "on_failure",    "approval",  "no_downgrade",  "min_age",
     "window",        "keep_releases", "drift"};
 constexpr std::string_view k_stack_keys[] = {
-    "name",          "git",        "dir",       "compose_files", "env_file", "env_files",
-    "poll_interval", "image_wait", "health",    "on_failure",    "approval", "images",
-    "no_downgrade",  "verify",     "hooks",     "min_age",       "window",   "keep_releases",
-    "drift",         "strategy",   "blue_green"};
+    "name",          "git",        "dir",        "compose_files", "env_file", "env_files",
+    "poll_interval", "image_wait", "health",     "on_failure",    "approval", "images",
+    "no_downgrade",  "verify",     "hooks",      "min_age",       "window",   "keep_releases",
+    "drift",         "strategy",   "blue_green", "rollout"};
 constexpr std::string_view k_blue_green_keys[] = {"services", "proxy", "keep_old_for", "drain",
                                                   "soak"};
 constexpr std::string_view k_proxy_keys[] = {"nginx", "service", "upstream_file",
@@ -56,7 +57,7 @@ constexpr std::string_view k_per_stack = "is set per stack and cannot be a defau
 constexpr RefusedKey k_defaults_refused[] = {
     {"name", k_per_stack},     {"git", k_per_stack},        {"dir", k_per_stack},
     {"images", k_per_stack},   {"verify", k_not_yet},       {"hooks", k_per_stack},
-    {"strategy", k_per_stack}, {"blue_green", k_per_stack},
+    {"strategy", k_per_stack}, {"blue_green", k_per_stack}, {"rollout", k_per_stack},
 };
 
 constexpr const char* k_default_git_username = "x-access-token";
@@ -983,6 +984,9 @@ Stack read_stack(Reader& reader, const Entry& entry, const StackFields& defaults
     }
     if (const auto e = map.get("hooks")) {
         stack.hooks = read_hooks(reader, *e);
+    }
+    if (const auto e = map.get("rollout")) {
+        stack.rollout = read_rollout(reader, *e);
     }
     read_strategy(reader, map, stack);
     const StackFields own = read_stack_fields(reader, map, age_identity);

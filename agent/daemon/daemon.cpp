@@ -312,10 +312,12 @@ sys::Result<int> Daemon::reload() {
     }
     const auto current = m_config.get();
     // The state directory and the listeners are in use; changing them needs a restart.
-    if (next.state_dir != current->state_dir || next.api != current->api) {
-        spdlog::warn("reload: state_dir and api changes take effect at the next start");
+    if (next.state_dir != current->state_dir || next.api != current->api ||
+        next.fleet != current->fleet) {
+        spdlog::warn("reload: state_dir, api and fleet changes take effect at the next start");
         next.state_dir = current->state_dir;
         next.api = current->api;
+        next.fleet = current->fleet;
     }
     if (m_notifications != nullptr) {
         auto targets = resolve_targets(next.notifications);
@@ -468,6 +470,17 @@ int Daemon::serve() {
         spdlog::error("{}", monitoring.error().message);
         return 1;
     }
+    // With `fleet:`, the workers take their turns through etcd; a stack whose turn may have come
+    // (its keys changed) is polled now.
+    if (auto joined = m_wiring.start_fleet(
+            *config,
+            [this](const std::string& stack) {
+                m_queue.push(Job{Job::Kind::Cycle, stack, model::Trigger::Poll, std::nullopt, {}});
+            });
+        !joined) {
+        spdlog::error("{}", joined.error().message);
+        return 1;
+    }
     // Recovery first: a stack's queued job runs before its first poll.
     for (const auto& stack : config->stacks) {
         m_queue.push(Job{Job::Kind::Recover, stack.name, model::Trigger::Poll, std::nullopt, {}});
@@ -499,6 +512,7 @@ int Daemon::serve() {
     for (auto& t : workers_to_join) {
         t.join();
     }
+    m_wiring.stop_fleet();
     if (*monitoring) {
         (*monitoring)->stop();
     }

@@ -62,6 +62,16 @@ public:
     /// sends no notifications.
     virtual std::unique_ptr<state::Outbox> open_outbox(const config::Config&) { return nullptr; }
     virtual std::unique_ptr<sys::HttpClient> make_notification_client() { return nullptr; }
+    /// With `fleet:`: joins the fleet (etcd) for the daemon's life; the runners made after it
+    /// take their turns through it, and `wake` is told of a stack whose turn may have come.
+    /// An error (the password file cannot be read) stops agentd from starting. The default
+    /// (tests that do not test it): no fleet.
+    virtual sys::Result<void> start_fleet(const config::Config&,
+                                          std::function<void(const std::string&)> /*wake*/) {
+        return {};
+    }
+    /// Leaves the fleet: this host's rollout slots are freed at once.
+    virtual void stop_fleet() {}
 };
 
 }  // namespace agentd::daemon

@@ -1,5 +1,7 @@
 #include "agent/daemon/wiring.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <memory>
 #include <mutex>
@@ -7,12 +9,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include "agent/config/fleet.h"
 #include "agent/daemon/progress_publisher.h"
 #include "agent/daemon/progress_reporting.h"
 #include "agent/deploy/reconciler.h"
+#include "agent/fleet/etcd_gateway.h"
+#include "agent/fleet/session.h"
 #include "agent/runtime/compose_runner.h"
 #include "agent/runtime/docker_engine.h"
 #include "agent/runtime/proxy.h"
+#include "agent/sources/credential_file.h"
 #include "agent/sources/docker_config.h"
 #include "agent/sources/git_source.h"
 #include "agent/sources/registry_client.h"
@@ -89,7 +95,7 @@ public:
     StackWorker(const config::Config& config, const std::atomic<bool>& stop,
                 std::shared_ptr<sources::TokenCache> tokens,
                 std::shared_ptr<sys::ProcessGroups> groups, Pulse pulse, AgentdMetrics* metrics,
-                ProgressHub* progress)
+                ProgressHub* progress, fleet::Coordinator* fleet)
         : m_config(config),
           m_docker_http(m_real_docker_http, pulse),
           m_probe_http(m_real_probe_http, pulse),
@@ -114,7 +120,7 @@ public:
                   m_probe_http, m_verifier,
                   [this](const std::string& host) { return pull_credentials(host); },
                   m_publisher ? static_cast<deploy::CycleObserver*>(m_publisher.get()) : metrics,
-                  &m_proxy},
+                  &m_proxy, fleet},
               config.state_dir, stop) {}
 
     deploy::CycleResult reconcile(const config::Stack& stack, model::Trigger trigger,
@@ -181,6 +187,54 @@ private:
     deploy::Reconciler m_reconciler;
 };
 
+/// `fleet:` as the session takes it: this host's name (the system's unless set), and per stack
+/// whether this host is in its canary wave.
+sys::Result<fleet::FleetSettings> fleet_settings(const config::Config& config) {
+    const auto& f = *config.fleet;
+    fleet::FleetSettings settings;
+    settings.group = f.group;
+    settings.host = f.host;
+    if (settings.host.empty()) {
+        char name[256] = {};
+        if (::gethostname(name, sizeof name - 1) != 0 || !config::is_fleet_name(name)) {
+            return sys::Error::invalid(
+                "fleet: this machine's host name cannot name it in etcd (1-128 of letters, digits, "
+                "._-): set fleet.host");
+        }
+        settings.host = name;
+    }
+    settings.max_updating = f.max_updating;
+    settings.soak = f.soak;
+    settings.lease_ttl = f.lease_ttl;
+    for (const auto& stack : config.stacks) {
+        fleet::RolloutRules rules;
+        if (stack.rollout) {
+            rules.canary = config::matches(stack.rollout->canary, f.labels);
+            rules.after_done = stack.rollout->after;
+        }
+        settings.rules[stack.name] = rules;
+    }
+    return settings;
+}
+
+sys::Result<fleet::EtcdEndpoints> etcd_endpoints(const config::EtcdClient& etcd) {
+    fleet::EtcdEndpoints endpoints;
+    endpoints.urls = etcd.endpoints;
+    endpoints.ca_file = etcd.ca_file.string();
+    endpoints.cert_file = etcd.cert_file.string();
+    endpoints.key_file = etcd.key_file.string();
+    endpoints.username = etcd.username;
+    if (!etcd.password_file.empty()) {
+        auto password =
+            sources::read_credential_file(etcd.password_file, "fleet.etcd.password_file");
+        if (!password) {
+            return password.error();
+        }
+        endpoints.password = std::move(*password);
+    }
+    return endpoints;
+}
+
 class RealWiring final : public Wiring {
 public:
     RealWiring(std::shared_ptr<sys::ProcessGroups> groups, AgentdMetrics* metrics,
@@ -199,7 +253,35 @@ public:
     std::unique_ptr<CycleRunner> make_runner(const config::Config& config,
                                              const std::atomic<bool>& stop, Pulse pulse) override {
         return std::make_unique<StackWorker>(config, stop, token_cache(config), m_groups, pulse,
-                                             m_metrics, m_progress);
+                                             m_metrics, m_progress, m_fleet.get());
+    }
+    sys::Result<void> start_fleet(const config::Config& config,
+                                  std::function<void(const std::string&)> wake) override {
+        if (!config.fleet) {
+            return {};
+        }
+        auto settings = fleet_settings(config);
+        if (!settings) {
+            return settings.error();
+        }
+        auto endpoints = etcd_endpoints(config.fleet->etcd);
+        if (!endpoints) {
+            return endpoints.error();
+        }
+        m_fleet = std::make_unique<fleet::FleetSession>(
+            std::move(*settings),
+            [endpoints = std::move(*endpoints)] {
+                return std::make_unique<fleet::EtcdGateway>(
+                    endpoints, std::make_unique<sys::CurlHttpClient>());
+            },
+            m_clock, std::move(wake));
+        m_fleet->start();
+        return {};
+    }
+    void stop_fleet() override {
+        if (m_fleet) {
+            m_fleet->stop();
+        }
     }
     std::unique_ptr<sources::Registry> make_registry(const config::Config& config) override {
         return std::make_unique<OwnedRegistry>(config, token_cache(config), m_groups, Pulse(),
@@ -226,6 +308,8 @@ private:
     std::shared_ptr<sys::ProcessGroups> m_groups;
     AgentdMetrics* m_metrics;
     ProgressHub* m_progress;
+    sys::SystemClock m_clock;
+    std::unique_ptr<fleet::FleetSession> m_fleet;  // with `fleet:`, for the daemon's life
     std::mutex m_mutex;
     std::shared_ptr<sources::TokenCache> m_tokens;
     std::vector<config::Registry> m_token_registries;

@@ -192,6 +192,17 @@ CycleResult Reconciler::cycle(const config::Stack& stack, model::Trigger trigger
         }
         return not_current_note(stack, next.release, std::move(result), poll);
     }
+    // With `fleet:`, the release starts only in this host's turn (a rollout slot free, the
+    // release not halted, its canary wave done); until then it waits, verified and pulled.
+    if (m_s.fleet != nullptr) {
+        if (auto held = wait_for_turn(stack, d, notes)) {
+            poll.candidate = held->message;
+            return *held;
+        }
+        auto result = deploy(with_soak(stack, m_s.fleet->soak()), std::move(d), notes);
+        end_turn(stack, next.release, result);
+        return not_current_note(stack, next.release, std::move(result), poll);
+    }
     return not_current_note(stack, next.release, deploy(stack, std::move(d), notes), poll);
 }
 

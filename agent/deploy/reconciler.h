@@ -16,6 +16,7 @@
 #include "agent/deploy/inputs.h"
 #include "agent/deploy/reconciler_steps.h"
 #include "agent/deploy/release_age.h"
+#include "agent/fleet/coordinator.h"
 #include "agent/model/deployment.h"
 #include "agent/runtime/compose.h"
 #include "agent/runtime/engine.h"
@@ -47,6 +48,8 @@ struct Services {
     CycleObserver* observer = nullptr;
     /// The proxy blue-green stacks switch (strategy: blue_green); null: none wired.
     runtime::Proxy* proxy = nullptr;
+    /// With `fleet:`: this host's turns to deploy, through etcd; null: no fleet.
+    fleet::Coordinator* fleet = nullptr;
 };
 
 enum class Outcome {
@@ -203,6 +206,13 @@ private:
     GateResult gate(const config::Health& health, const model::Deployment& d,
                     const GateTarget& target);
     CycleResult promote(const config::Stack& stack, model::Deployment& d);
+    /// With `fleet:`: nullopt when this host may start d's release now, else d recorded as
+    /// waiting for its turn (verified and pulled).
+    std::optional<CycleResult> wait_for_turn(const config::Stack& stack, model::Deployment& d,
+                                             const std::vector<Note>& notes);
+    /// The end of a fleet turn: done, a halt of a bad release, or the slot given back.
+    void end_turn(const config::Stack& stack, const model::Release& release,
+                  const CycleResult& result);
     /// The candidate failed: remember it as bad when the failure is a verdict on it, then
     /// restore the previous release (unless on_failure: stop).
     CycleResult roll_back(const config::Stack& stack, model::Deployment& d, const Applied& failure);

@@ -95,6 +95,10 @@ Plan schedule(const config::Stack& stack, Plan p, const Known& known,
 /// give up) becomes a Noop whose `why` names the release held back, for status; a Noop is kept.
 Plan hold(Plan p, std::int64_t pinned);
 
+/// Pure: `stack` with its health gate lengthened by fleet.soak: healthy for the stable window
+/// and the soak before the release passes (and the host's fleet turn ends).
+config::Stack with_soak(const config::Stack& stack, sys::Duration soak);
+
 /// verify's answer on a planned release. A failure to verify (a transient error) is not a
 /// Verdict but the error of verify's Result: a poll error, retried.
 struct Verdict {

@@ -58,11 +58,14 @@ struct Deployment {
 
 /// The reason of a `waiting` deployment: what it waits for. A release waits for its images
 /// (not all pushed yet); for the stack's deployment window to open; until it is min_age old;
-/// or, verified and pulled, for `agentctl approve` (approval: manual).
+/// or, verified and pulled, for `agentctl approve` (approval: manual) or its fleet turn.
 inline constexpr const char* k_waits_for_images = "images";
 inline constexpr const char* k_waits_for_window = "window";
 inline constexpr const char* k_waits_for_min_age = "min_age";
 inline constexpr const char* k_waits_for_approval = "approval";
+/// With `fleet:`: verified and pulled, for this host's turn (a free rollout slot, the release
+/// not halted, its canary wave done).
+inline constexpr const char* k_waits_for_fleet = "fleet";
 /// `d` is verified and pulled and waits for `agentctl approve`.
 bool waits_for_approval(const Deployment& d);
 /// `d`'s release passed the health gate: it succeeded (and may since be superseded). A

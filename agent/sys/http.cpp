@@ -150,6 +150,10 @@ Result<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
     if (!request.ca_file.empty()) {
         curl_easy_setopt(curl, CURLOPT_CAINFO, request.ca_file.c_str());
     }
+    if (!request.cert_file.empty()) {
+        curl_easy_setopt(curl, CURLOPT_SSLCERT, request.cert_file.c_str());
+        curl_easy_setopt(curl, CURLOPT_SSLKEY, request.key_file.c_str());
+    }
     if (!request.unix_socket.empty()) {
         curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, request.unix_socket.c_str());
     }

@@ -20,6 +20,8 @@ struct HttpRequest {
     std::string body;
     std::string unix_socket;  ///< non-empty: connect to this AF_UNIX socket instead of TCP
     std::string ca_file;      ///< extra CA bundle for TLS verification
+    std::string cert_file;    ///< client certificate (PEM) for mutual TLS
+    std::string key_file;     ///< its private key (PEM)
     Duration timeout = std::chrono::seconds(30);  ///< zero: none (a stream followed until it ends)
     /// A collected body larger than this many bytes is an error (0: the client's own bound).
     std::size_t max_body = 0;

@@ -222,6 +222,8 @@ CODE_LISTS = {"top": ("top", ""), "api": ("top", "api."), "stack": ("stack", "")
               "notification": ("notification", ""), "hooks": ("stack", "hooks."),
               "window": ("stack", "window."),
               "blue_green": ("stack", "blue_green."),
+              "fleet": ("top", "fleet."), "etcd": ("top", "fleet.etcd."),
+              "rollout": ("stack", "rollout."),
               "proxy": ("stack", "blue_green.proxy."),
               # One list of keys for the items of the three kinds of hooks.
               "hook": ("stack", ("hooks.pre_deploy[].", "hooks.post_deploy[].",

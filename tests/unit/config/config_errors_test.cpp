@@ -496,7 +496,7 @@ TEST_CASE("config: odd documents are issues, never crashes", "[config]") {
 TEST_CASE("config: a one-letter key is not taken for a typo", "[config]") {
     CHECK(error_of("a: 1\n") ==
           "agent.yaml:1:1: a: unknown key (valid here: state_dir, api, defaults, registries, "
-          "notifications, age_identity_file, stacks)");
+          "notifications, age_identity_file, fleet, stacks)");
 }
 
 TEST_CASE("config: tag policies are checked when the file is read", "[config]") {

@@ -1,0 +1,327 @@
+#include "agent/fleet/session.h"
+
+#include <algorithm>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+namespace agentd::fleet {
+
+using sys::Error;
+using sys::Result;
+
+namespace {
+
+constexpr auto k_watch_backoff_min = std::chrono::seconds(1);
+constexpr auto k_watch_backoff_max = std::chrono::seconds(30);
+
+// The stack a key under "/agentd/<group>/" belongs to: the path segment after the group.
+std::string stack_of(const std::string& key, const std::string& group_prefix) {
+    if (!key.starts_with(group_prefix))
+        return {};
+    const auto rest = key.substr(group_prefix.size());
+    return rest.substr(0, rest.find('/'));
+}
+
+}  // namespace
+
+FleetSession::FleetSession(FleetSettings settings, EtcdFactory etcd, sys::Clock& clock, Wake wake)
+    : m_settings(std::move(settings)),
+      m_factory(std::move(etcd)),
+      m_clock(clock),
+      m_wake(std::move(wake)),
+      m_etcd(m_factory()) {}
+
+FleetSession::~FleetSession() {
+    stop();
+}
+
+void FleetSession::start() {
+    const std::lock_guard lock(m_mutex);
+    if (m_keeper.joinable() || m_stopping)
+        return;
+    m_keeper = std::thread([this] { keep_alive_loop(); });
+    m_watcher = std::thread([this] { watch_loop(); });
+}
+
+void FleetSession::stop() {
+    {
+        const std::lock_guard lock(m_mutex);
+        if (m_stopping)
+            return;
+        m_stopping = true;
+    }
+    m_changed.notify_all();
+    if (m_keeper.joinable())
+        m_keeper.join();
+    if (m_watcher.joinable())
+        m_watcher.join();
+    const std::lock_guard lock(m_mutex);
+    if (!flush({})) {
+        spdlog::warn("fleet: etcd did not take the end of {} turn(s) before agentd stopped",
+                     m_pending.size());
+    }
+    if (m_lease != 0) {
+        // Frees this host's slots now rather than after the lease's TTL.
+        if (auto revoked = m_etcd->revoke_lease(m_lease); !revoked) {
+            spdlog::warn(
+                "fleet: could not end this host's etcd lease (its slots free within {}s): {}",
+                std::chrono::duration_cast<std::chrono::seconds>(m_settings.lease_ttl).count(),
+                revoked.error().message);
+        }
+        m_lease = 0;
+    }
+}
+
+bool FleetSession::pause(sys::Duration d) {
+    std::unique_lock lock(m_mutex);
+    return !m_changed.wait_for(lock, d, [this] { return m_stopping; });
+}
+
+RolloutRules FleetSession::rules(const std::string& stack) const {
+    const auto it = m_settings.rules.find(stack);
+    auto rules = it == m_settings.rules.end() ? RolloutRules{} : it->second;
+    rules.max_updating = m_settings.max_updating;
+    return rules;
+}
+
+Result<std::int64_t> FleetSession::lease() {
+    if (m_lease != 0)
+        return m_lease;
+    auto granted = m_etcd->grant_lease(m_settings.lease_ttl);
+    if (!granted)
+        return granted.error();
+    m_lease = *granted;
+    spdlog::info("fleet: host {} joined group {} (etcd lease {:x})", m_settings.host,
+                 m_settings.group, m_lease);
+    return m_lease;
+}
+
+Result<StackView> FleetSession::view(const std::string& stack) {
+    auto listing = m_etcd->list(keys(stack).root());
+    if (!listing)
+        return listing.error();
+    auto view = read_stack_view(listing->kvs, keys(stack));
+    for (const auto& key : view.malformed) {
+        spdlog::warn("stack {}: fleet: ignoring etcd key {}: its value is not agentd's", stack,
+                     key);
+    }
+    return view;
+}
+
+Turn FleetSession::turn(const std::string& stack, const std::string& release) {
+    const auto stack_keys = keys(stack);
+    const auto stack_rules = rules(stack);
+    const std::lock_guard lock(m_mutex);
+    const auto decide = [&]() -> Turn {
+        for (int attempt = 0; attempt < 2; ++attempt) {
+            auto now = view(stack);
+            if (!now)
+                return {Turn::Kind::Wait, now.error().message};
+            auto turn = rollout_turn(*now, m_settings.host, release, stack_rules);
+            const auto mine =
+                std::find_if(now->queue.begin(), now->queue.end(),
+                             [&](const SlotHolder& h) { return h.host == m_settings.host; });
+            // Queued under a lease that is not this session's (an earlier run of agentd): bind the
+            // key to ours, keeping its place, or it goes when that lease runs out.
+            const bool stale = mine != now->queue.end() && (m_lease == 0 || mine->lease != m_lease);
+            if (turn.kind != Turn::Kind::Enqueue && !stale)
+                return turn;
+            if (turn.kind == Turn::Kind::Wait)
+                return turn;  // halted or waiting for the wave
+            auto lease_id = lease();
+            if (!lease_id)
+                return {Turn::Kind::Wait, lease_id.error().message};
+            const auto since = sys::format_rfc3339(m_clock.now());
+            auto put =
+                m_etcd->txn({{},
+                             {Write::put(stack_keys.slot(m_settings.host),
+                                         slot_value(m_settings.host, release, since), *lease_id)},
+                             {}});
+            if (!put && put.error().is_not_found()) {
+                m_lease = 0;  // the lease expired meanwhile: a new one, once
+                continue;
+            }
+            if (!put)
+                return {Turn::Kind::Wait, put.error().message};
+        }
+        auto now = view(stack);
+        if (!now)
+            return {Turn::Kind::Wait, now.error().message};
+        auto turn = rollout_turn(*now, m_settings.host, release, stack_rules);
+        if (turn.kind == Turn::Kind::Enqueue)
+            turn = {Turn::Kind::Wait, "this host's place in the queue was lost"};
+        return turn;
+    };
+    // The end of this stack's last turn first: written after a new turn began, it would delete
+    // the new turn's key.
+    auto turn = flush(stack)
+                    ? decide()
+                    : Turn{Turn::Kind::Wait, "etcd has not taken the end of the last turn yet"};
+    if (turn.kind == Turn::Kind::Go) {
+        m_waiting.erase(stack);
+    } else {
+        m_waiting.insert(stack);
+    }
+    return turn;
+}
+
+Result<void> FleetSession::done(const std::string& stack, const std::string& release) {
+    return end({Ending::Kind::Done, stack, release, {}});
+}
+
+Result<void> FleetSession::halt(const std::string& stack, const std::string& release,
+                                const std::string& reason) {
+    return end({Ending::Kind::Halt, stack, release, reason});
+}
+
+Result<void> FleetSession::leave(const std::string& stack) {
+    return end({Ending::Kind::Leave, stack, {}, {}});
+}
+
+Result<void> FleetSession::end(Ending ending) {
+    const std::lock_guard lock(m_mutex);
+    m_waiting.erase(ending.stack);
+    m_pending.erase(ending.stack);  // a newer end replaces one not written yet
+    auto written = write(ending);
+    if (!written)
+        m_pending[ending.stack] = std::move(ending);
+    return written;
+}
+
+Result<void> FleetSession::write(const Ending& ending) {
+    const auto stack_keys = keys(ending.stack);
+    const auto slot = stack_keys.slot(m_settings.host);
+    const auto now = sys::format_rfc3339(m_clock.now());
+    Txn txn;
+    switch (ending.kind) {
+        case Ending::Kind::Done: {
+            auto view_now = view(ending.stack);
+            if (!view_now)
+                return view_now.error();
+            txn.then = {Write::erase(slot),
+                        Write::put(stack_keys.done(ending.release, m_settings.host),
+                                   done_value(m_settings.host, now))};
+            // A release that passed here supersedes a halted one: the halt has done its work.
+            if (view_now->halt && view_now->halt->release != ending.release) {
+                txn.then.push_back(Write::erase(stack_keys.halt()));
+            }
+            break;
+        }
+        case Ending::Kind::Halt: {
+            // The first failure's halt stands: a second host failing the release changes nothing.
+            const Halt halt{ending.release, m_settings.host, ending.reason, now};
+            txn.when = {{stack_keys.halt(), Compare::Op::Equal, 0}};
+            txn.then = {Write::put(stack_keys.halt(), halt_value(halt)), Write::erase(slot)};
+            txn.otherwise = {Write::erase(slot)};
+            break;
+        }
+        case Ending::Kind::Leave:
+            txn.then = {Write::erase(slot)};
+            break;
+    }
+    auto written = m_etcd->txn(txn);
+    if (!written)
+        return written.error();
+    return {};
+}
+
+bool FleetSession::flush(const std::string& stack) {
+    for (auto it = m_pending.begin(); it != m_pending.end();) {
+        if (!stack.empty() && it->first != stack) {
+            ++it;
+            continue;
+        }
+        if (!write(it->second))
+            return false;
+        it = m_pending.erase(it);
+    }
+    return true;
+}
+
+void FleetSession::keep_alive_loop() {
+    auto etcd = m_factory();
+    bool warned = false;
+    while (pause(m_settings.lease_ttl / 3)) {
+        std::int64_t lease = 0;
+        {
+            const std::lock_guard lock(m_mutex);
+            (void)flush({});
+            lease = m_lease;
+        }
+        if (lease == 0)
+            continue;
+        auto left = etcd->keep_alive(lease);
+        if (left) {
+            if (warned)
+                spdlog::info("fleet: etcd answers again; lease kept");
+            warned = false;
+            continue;
+        }
+        if (left.error().is_not_found()) {
+            // etcd let it expire (it was unreachable for longer than the TTL): this host's places
+            // in the queues are gone; the next turn joins again.
+            spdlog::warn("fleet: this host's etcd lease expired; its rollout slots are released");
+            const std::lock_guard lock(m_mutex);
+            if (m_lease == lease)
+                m_lease = 0;
+        } else if (!warned) {
+            spdlog::warn("fleet: cannot keep the etcd lease alive: {}", left.error().message);
+            warned = true;
+        }
+    }
+}
+
+void FleetSession::watch_loop() {
+    auto etcd = m_factory();
+    const auto prefix = "/agentd/" + m_settings.group + "/";
+    std::int64_t from = 0;
+    sys::Duration backoff = k_watch_backoff_min;
+    const auto wake = [&](const std::set<std::string>& stacks) {
+        std::vector<std::string> woken;
+        {
+            const std::lock_guard lock(m_mutex);
+            for (const auto& stack : stacks) {
+                if (m_waiting.contains(stack))
+                    woken.push_back(stack);
+            }
+        }
+        for (const auto& stack : woken) m_wake(stack);
+    };
+    for (;;) {
+        const auto ended = etcd->watch(
+            prefix, from,
+            [&](const WatchBatch& batch) {
+                backoff = k_watch_backoff_min;
+                std::set<std::string> touched;
+                for (const auto& event : batch.events) {
+                    touched.insert(stack_of(event.kv.key, prefix));
+                    from = std::max(from, event.kv.mod_revision + 1);
+                }
+                from = std::max(from, batch.revision + 1);
+                if (!touched.empty())
+                    wake(touched);
+                return true;
+            },
+            [this] {
+                const std::lock_guard lock(m_mutex);
+                return m_stopping;
+            });
+        if (!ended && ended.error().kind == Error::Kind::Conflict) {
+            from = 0;  // history compacted: start from now, and let every waiting stack look again
+            std::set<std::string> all;
+            {
+                const std::lock_guard lock(m_mutex);
+                all = m_waiting;
+            }
+            wake(all);
+        } else if (!ended) {
+            spdlog::debug("fleet: etcd watch: {}", ended.error().message);
+        }
+        if (!pause(backoff))
+            return;
+        backoff = std::min<sys::Duration>(backoff * 2, k_watch_backoff_max);
+    }
+}
+
+}  // namespace agentd::fleet

@@ -1,0 +1,220 @@
+#include "agent/fleet/etcd_gateway.h"
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "tests/unit/fleet/etcd_cluster.h"
+
+namespace unit_fleet_etcd_gateway_test {
+
+using namespace agentd::fleet;
+using agentd::sys::CurlHttpClient;
+using agentd::sys::Error;
+using agentd::testing::EtcdCluster;
+using namespace std::chrono_literals;
+
+EtcdGateway gateway(std::vector<std::string> urls) {
+    EtcdEndpoints endpoints;
+    endpoints.urls = std::move(urls);
+    endpoints.timeout = 3s;
+    return EtcdGateway(std::move(endpoints), std::make_unique<CurlHttpClient>());
+}
+
+// Polls until check() holds, for 15 s.
+template <class Check>
+bool eventually(Check check) {
+    const auto deadline = std::chrono::steady_clock::now() + 15s;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (check())
+            return true;
+        std::this_thread::sleep_for(50ms);
+    }
+    return check();
+}
+
+TEST_CASE("etcd gateway: keys, transactions, leases and watches on a real 3-member cluster",
+          "[integration][etcd][fleet]") {
+    EtcdCluster cluster(3);
+    auto etcd = gateway(cluster.client_urls());
+
+    // A transaction that creates a key only when it does not exist: the first wins.
+    Txn create;
+    create.when.push_back({"/t/slots/a", Compare::Op::Equal, 0});
+    create.then.push_back(Write::put("/t/slots/a", "first"));
+    create.otherwise.push_back(Write::put("/t/lost", "a existed"));
+    const auto first = etcd.txn(create);
+    REQUIRE(first);
+    CHECK(first->succeeded);
+    const auto second = etcd.txn(create);
+    REQUIRE(second);
+    CHECK_FALSE(second->succeeded);
+    CHECK(second->revision > first->revision);
+
+    // A listing is every key under the prefix, and only those ("/t/slotsX" is outside "/t/slots/").
+    REQUIRE(etcd.txn(
+        {{}, {Write::put("/t/slots/b", "second"), Write::put("/t/slotsX", "outside")}, {}}));
+    const auto listing = etcd.list("/t/slots/");
+    REQUIRE(listing);
+    REQUIRE(listing->kvs.size() == 2);
+    CHECK(listing->kvs[0].key == "/t/slots/a");
+    CHECK(listing->kvs[0].value == "first");
+    CHECK(listing->kvs[1].key == "/t/slots/b");
+    CHECK(listing->kvs[0].create_revision < listing->kvs[1].create_revision);
+    CHECK(listing->revision >= listing->kvs[1].mod_revision);
+    // Writing a key again keeps its create_revision: its place in a queue.
+    REQUIRE(etcd.txn({{}, {Write::put("/t/slots/a", "again")}, {}}));
+    const auto rewritten = etcd.list("/t/slots/a");
+    REQUIRE(rewritten);
+    CHECK(rewritten->kvs.at(0).create_revision == listing->kvs[0].create_revision);
+    CHECK(rewritten->kvs.at(0).value == "again");
+
+    // A key bound to a lease lives while it is kept alive, and goes when the lease is revoked.
+    const auto lease = etcd.grant_lease(10s);
+    REQUIRE(lease);
+    REQUIRE(etcd.txn({{}, {Write::put("/t/leased", "x", *lease)}, {}}));
+    const auto left = etcd.keep_alive(*lease);
+    REQUIRE(left);
+    CHECK(*left > 5s);
+    CHECK(etcd.list("/t/leased")->kvs.at(0).lease == *lease);
+    REQUIRE(etcd.revoke_lease(*lease));
+    CHECK(etcd.list("/t/leased")->kvs.empty());
+    const auto gone = etcd.keep_alive(*lease);
+    REQUIRE_FALSE(gone);
+    CHECK(gone.error().kind == Error::Kind::NotFound);
+    CHECK(etcd.revoke_lease(*lease));  // revoking twice is not an error
+    // A put bound to a lease that is gone is refused.
+    const auto refused = etcd.txn({{}, {Write::put("/t/leased", "x", *lease)}, {}});
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().kind == Error::Kind::NotFound);
+
+    // DeletePrefix removes every key under the prefix.
+    REQUIRE(etcd.txn({{}, {Write::erase_prefix("/t/slots/")}, {}}));
+    CHECK(etcd.list("/t/slots/")->kvs.empty());
+    CHECK(etcd.list("/t/slotsX")->kvs.size() == 1);
+}
+
+TEST_CASE("etcd gateway: a lease that is not kept alive ends, and its keys with it",
+          "[integration][etcd][fleet]") {
+    EtcdCluster cluster(1);
+    auto etcd = gateway(cluster.client_urls());
+    const auto lease = etcd.grant_lease(1s);
+    REQUIRE(lease);
+    REQUIRE(etcd.txn({{}, {Write::put("/t/slots/dead-host", "x", *lease)}, {}}));
+    CHECK(eventually([&] { return etcd.list("/t/slots/")->kvs.empty(); }));
+    CHECK(etcd.keep_alive(*lease).error().kind == Error::Kind::NotFound);
+}
+
+TEST_CASE("etcd gateway: a watch sees puts and deletions from a revision on, and stops when told",
+          "[integration][etcd][fleet]") {
+    EtcdCluster cluster(1);
+    auto etcd = gateway(cluster.client_urls());
+    auto writer = gateway(cluster.client_urls());
+    REQUIRE(etcd.txn({{}, {Write::put("/w/before", "1")}, {}}));
+    const auto listing = etcd.list("/w/");
+    REQUIRE(listing);
+
+    std::vector<WatchEvent> seen;
+    std::atomic<bool> watching = false;
+    std::thread watcher([&] {
+        const auto ended =
+            etcd.watch("/w/", listing->revision + 1,
+                       [&](const WatchBatch& batch) {
+                           watching = true;
+                           seen.insert(seen.end(), batch.events.begin(), batch.events.end());
+                           return seen.size() < 3;
+                       },
+                       {});
+        CHECK(ended);
+    });
+    REQUIRE(writer.txn({{}, {Write::put("/w/a", "1")}, {}}));
+    REQUIRE(writer.txn({{}, {Write::put("/elsewhere", "1")}, {}}));
+    REQUIRE(writer.txn({{}, {Write::put("/w/b", "2")}, {}}));
+    REQUIRE(writer.txn({{}, {Write::erase("/w/a")}, {}}));
+    watcher.join();
+    REQUIRE(seen.size() == 3);
+    CHECK(seen[0].kv.key == "/w/a");
+    CHECK(seen[0].kind == WatchEvent::Kind::Put);
+    CHECK(seen[1].kv.key == "/w/b");
+    CHECK(seen[1].kv.value == "2");
+    CHECK(seen[2].kv.key == "/w/a");
+    CHECK(seen[2].kind == WatchEvent::Kind::Delete);
+
+    // From an old revision, the history is replayed; `cancelled` ends a quiet watch.
+    std::vector<std::string> replayed;
+    std::atomic<bool> cancel = false;
+    std::thread quiet([&] {
+        const auto ended = etcd.watch(
+            "/w/", 1,
+            [&](const WatchBatch& batch) {
+                for (const auto& event : batch.events) replayed.push_back(event.kv.key);
+                cancel = replayed.size() >= 4;
+                return true;
+            },
+            [&] { return cancel.load(); });
+        CHECK(ended);
+    });
+    quiet.join();
+    CHECK(replayed == std::vector<std::string>{"/w/before", "/w/a", "/w/b", "/w/a"});
+}
+
+TEST_CASE("etcd gateway: a watch from a compacted revision is a Conflict",
+          "[integration][etcd][fleet]") {
+    EtcdCluster cluster(1);
+    auto etcd = gateway(cluster.client_urls());
+    REQUIRE(etcd.txn({{}, {Write::put("/c/a", "1")}, {}}));
+    REQUIRE(etcd.txn({{}, {Write::put("/c/a", "2")}, {}}));
+    const auto now = etcd.list("/c/");
+    REQUIRE(now);
+    CurlHttpClient http;
+    agentd::sys::HttpRequest compact;
+    compact.method = "POST";
+    compact.url = cluster.client_urls()[0] + "/v3/kv/compaction";
+    compact.body = R"({"revision":")" + std::to_string(now->revision) + R"("})";
+    REQUIRE(http.send(compact)->status == 200);
+    const auto ended = etcd.watch("/c/", 1, [](const WatchBatch&) { return true; }, {});
+    REQUIRE_FALSE(ended);
+    CHECK(ended.error().kind == Error::Kind::Conflict);
+}
+
+TEST_CASE("etcd gateway: members that are down are skipped; none up is Unavailable, naming them",
+          "[integration][etcd][fleet]") {
+    EtcdCluster cluster(3);
+    const auto urls = cluster.client_urls();
+    auto etcd = gateway(urls);
+    REQUIRE(etcd.txn({{}, {Write::put("/f/a", "1")}, {}}));
+    // The member this client used goes away: the next one answers, with the same data.
+    cluster.stop(0);
+    const auto listing = etcd.list("/f/");
+    REQUIRE(listing);
+    CHECK(listing->kvs.size() == 1);
+    REQUIRE(etcd.txn({{}, {Write::put("/f/b", "2")}, {}}));
+
+    // Without a quorum, a write fails as Unavailable (reads may still be served).
+    cluster.stop(1);
+    const auto no_quorum = etcd.txn({{}, {Write::put("/f/c", "3")}, {}});
+    REQUIRE_FALSE(no_quorum);
+
+    cluster.stop(2);
+    const auto none = etcd.list("/f/");
+    REQUIRE_FALSE(none);
+    CHECK(none.error().kind == Error::Kind::Unavailable);
+    for (const auto& url : urls) CHECK(none.error().message.find(url) != std::string::npos);
+
+    // Members back: the same client goes on.
+    for (std::size_t i = 0; i < cluster.size(); ++i) cluster.start(i);
+    cluster.wait_until_serving();
+    CHECK(eventually([&] {
+        const auto again = etcd.list("/f/");
+        return again && again->kvs.size() == 2;
+    }));
+}
+
+TEST_CASE("etcd gateway: no endpoint configured is an error, not a crash", "[fleet][etcd]") {
+    auto etcd = gateway({});
+    CHECK(etcd.list("/x/").error().kind == Error::Kind::InvalidInput);
+    CHECK(etcd.watch("/x/", 0, [](const WatchBatch&) { return true; }, {}).error().kind ==
+          Error::Kind::InvalidInput);
+}
+
+}  // namespace unit_fleet_etcd_gateway_test
