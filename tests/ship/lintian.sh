@@ -35,16 +35,16 @@ else
     fail "building changed the tree or its parent: $(git -C "$ship_root" status --porcelain | xargs)"
 fi
 
-# The .changes names the .deb and the .buildinfo: lintian checks all three. It exits 1 for an
-# error tag, 2 when it could not check.
+# The .changes names the .deb and the .buildinfo: lintian checks all three. It exits non-zero
+# for an error tag, and when it could not check.
 lintian --tag-display-limit 0 --display-level '>=warning' --show-overrides "${changes[@]}" \
     >"$ship_tmp/lintian.out" 2>"$ship_tmp/lintian.err"
 status=$?
-if ((status > 1)); then
-    fail "lintian could not check the package (exit $status): $(tail -5 "$ship_tmp/lintian.err")"
-elif grep -q '^[EW]: ' "$ship_tmp/lintian.out"; then
+if grep -q '^[EW]: ' "$ship_tmp/lintian.out"; then
     fail "lintian reports errors or warnings:"
     grep '^[EW]: ' "$ship_tmp/lintian.out" | sed 's/^/    /'
+elif ((status != 0)); then
+    fail "lintian could not check the package (exit $status): $(tail -5 "$ship_tmp/lintian.err")"
 else
     pass "lintian reports no error and no warning"
 fi
