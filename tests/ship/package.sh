@@ -1,13 +1,14 @@
 #!/bin/bash
-# packaging/build-deb: the .deb builds from the tree (meson, prefix /usr, its own build
-# directory), installs with dpkg, puts every file where Debian and systemd look, validates its
-# example configuration with the installed agentd, keeps the admin's configuration (conffile)
-# on upgrade and remove, and leaves nothing behind after purge.
+# debian/ (dpkg-buildpackage -b with debhelper, through packaging/build-deb): the .deb builds
+# from the tree, installs with dpkg, puts every file where Debian and systemd look (completion
+# for bash, zsh and fish included), validates its example configuration with the installed
+# agentd, keeps the admin's configuration (conffile) on upgrade and remove, and leaves nothing
+# behind after purge.
 #
 # Installs and purges the package "agentd" on this machine: it refuses to run when agentd is
 # installed already or /var/lib/agentd exists, so that it never destroys a real installation.
-# The build directory is $AGENTD_DEB_BUILD_DIR (default: build-deb/ in the tree, kept between
-# runs).
+# The test build ($AGENTD_BUILD_DIR) is packaged; $AGENTD_DEB_BUILD_DIR names another one
+# (configured with --prefix=/usr --sysconfdir=/etc, as scripts/build does).
 source "$(dirname "$0")/lib.sh"
 
 if [[ $(id -u) -ne 0 ]]; then
@@ -20,13 +21,15 @@ if dpkg-query -W agentd >/dev/null 2>&1 || [[ -e /var/lib/agentd ]]; then
 fi
 
 # The test build (prefix /usr, scripts/build) is reused: a second build would double the time.
-build_dir=${AGENTD_DEB_BUILD_DIR:-${AGENTD_BUILD_DIR:-$ship_root/build-deb}}
-if ! deb=$("$ship_root/packaging/build-deb" --build-dir "$build_dir" --output "$ship_tmp" \
+build_dir=${AGENTD_DEB_BUILD_DIR:-$ship_build}
+# No agentd-dbgsym package: nothing here looks at it, and making it takes half a minute.
+if ! deb=$(DEB_BUILD_OPTIONS="noautodbgsym ${DEB_BUILD_OPTIONS:-}" \
+    "$ship_root/packaging/build-deb" --build-dir "$build_dir" --output "$ship_tmp" \
     2>"$ship_tmp/build.err" | tail -1) || [[ ! -f $deb ]]; then
     fail "packaging/build-deb failed: $(tail -5 "$ship_tmp/build.err")"
     finish
 fi
-pass "build-deb built $(basename "$deb")"
+pass "dpkg-buildpackage -b built $(basename "$deb")"
 trap 'dpkg -P agentd >/dev/null 2>&1; rm -rf "$ship_tmp"' EXIT
 
 control=$(dpkg-deb -f "$deb")
@@ -47,8 +50,10 @@ check "dpkg -i installs it" dpkg -i "$deb"
 files=(/usr/sbin/agentd /usr/bin/agentctl /lib/systemd/system/agentd.service
     /lib/systemd/system/agentd.socket /etc/agentd/agent.yaml /usr/share/man/man8/agentd.8.gz
     /usr/share/man/man1/agentctl.1.gz /usr/share/man/man5/agent.yaml.5.gz
-    /usr/share/bash-completion/completions/agentctl /usr/share/agentd/agent.schema.json
-    /usr/share/agentd/sigstore/trusted_root.json /usr/share/doc/agentd/copyright)
+    /usr/share/bash-completion/completions/agentctl /usr/share/zsh/vendor-completions/_agentctl
+    /usr/share/fish/vendor_completions.d/agentctl.fish /usr/share/agentd/agent.schema.json
+    /usr/share/agentd/sigstore/trusted_root.json /usr/share/doc/agentd/copyright
+    /usr/share/doc/agentd/changelog.gz)
 for file in "${files[@]}"; do
     if [[ -f $file ]] && dpkg -S "$file" 2>/dev/null | grep -q '^agentd:'; then
         pass "installed $file"
