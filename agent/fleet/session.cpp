@@ -295,7 +295,10 @@ void FleetSession::watch_loop() {
                 backoff = k_watch_backoff_min;
                 std::set<std::string> touched;
                 for (const auto& event : batch.events) {
-                    touched.insert(stack_of(event.kv.key, prefix));
+                    const auto stack = stack_of(event.kv.key, prefix);
+                    // This host's own key moving is no news to it.
+                    if (event.kv.key != keys(stack).slot(m_settings.host))
+                        touched.insert(stack);
                     from = std::max(from, event.kv.mod_revision + 1);
                 }
                 from = std::max(from, batch.revision + 1);

@@ -78,7 +78,8 @@ struct PipelineFixture {
     deploy::Reconciler reconciler;
     config::Stack stack;
 
-    PipelineFixture()
+    /// `fleet`: the coordinator of a host in a fleet (null: no `fleet:`).
+    explicit PipelineFixture(fleet::Coordinator* fleet = nullptr)
         : dir(std::filesystem::temp_directory_path() /
               ("agentd-pipeline-" + std::to_string(::getpid()) + "-" +
                std::to_string(counter()++))),
@@ -92,7 +93,9 @@ struct PipelineFixture {
                                       http,
                                       verifier,
                                       {},
-                                      &observer},
+                                      &observer,
+                                      nullptr,
+                                      fleet},
                      dir, stop) {
         std::filesystem::create_directories(dir);
         stack.name = "shop";
