@@ -7,6 +7,7 @@
 
 #include "agent/sources/image_ref.h"
 #include "agent/sys/quote.h"
+#include "agent/webhook/git_url.h"
 #include "agent/webhook/payload.h"
 #include "agent/webhook/text.h"
 
@@ -15,7 +16,6 @@ namespace agentd::webhook {
 namespace {
 
 constexpr std::size_t k_max_event_name = 64;
-constexpr std::size_t k_max_url = 2048;
 constexpr std::size_t k_max_ref = 1024;
 constexpr std::size_t k_max_name = 256;
 

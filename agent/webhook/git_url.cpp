@@ -8,7 +8,6 @@ namespace agentd::webhook {
 
 namespace {
 
-constexpr std::size_t k_max_url = 2048;
 constexpr std::array<std::string_view, 7> k_schemes = {"https",   "http", "ssh", "git+ssh",
                                                        "ssh+git", "git",  "file"};
 

@@ -14,11 +14,15 @@
 // and, for the others, can only make two repositories differing in case share a key: their
 // stacks get an extra poll, which is harmless, where a missed push would not be.
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace agentd::webhook {
+
+/// The longest URL a delivery may name (a repository's, a package's); longer ones are refused.
+inline constexpr std::size_t k_max_url = 2048;
 
 /// The key of `url` as above. scp-like URLs ("[user@]host:path", a ':' before any '/') and
 /// absolute local paths are keyed as git reads them. nullopt for what names no repository: an

@@ -1,0 +1,112 @@
+#!/bin/bash
+# fleet: with `fleet:`, agentd takes its turn through a real etcd (Debian's etcd, one member on
+# loopback ports). A release deploys in a free slot and ends done; while another host holds the
+# only slot, the next release waits (status `waiting`, reason "fleet"), pulled, with nothing
+# applied, and the watch deploys it as soon as that host's lease ends, without a poll; a release
+# that fails the gate is rolled back here first, then halted for the fleet in etcd; a newer
+# release passes and clears the halt.
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "$0")/lib.sh"
+e2e_begin "fleet: turns through etcd, a waiting release woken by the watch, a bad release halted"
+
+ETCD_PID=""
+fleet_cleanup() {
+    local rc=$?
+    trap - ERR
+    set +e
+    e2e_cleanup_etcd
+    (exit "$rc")
+    e2e_cleanup
+}
+e2e_cleanup_etcd() {
+    [[ -n "$ETCD_PID" ]] || return 0
+    kill -9 "$ETCD_PID" 2>/dev/null
+    wait "$ETCD_PID" 2>/dev/null
+}
+trap fleet_cleanup EXIT
+
+client_port=$(closed_port)
+peer_port=$(closed_port)
+ETCD_URL=http://127.0.0.1:$client_port
+etcd --name e2e --data-dir "$T/etcd" --logger zap --log-outputs stderr \
+    --listen-client-urls "$ETCD_URL" --advertise-client-urls "$ETCD_URL" \
+    --listen-peer-urls "http://127.0.0.1:$peer_port" \
+    --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
+    --initial-cluster "e2e=http://127.0.0.1:$peer_port" </dev/null >"$T/etcd.log" 2>&1 &
+ETCD_PID=$!
+etcdctl_() { ETCDCTL_API=3 etcdctl --endpoints="$ETCD_URL" "$@"; }
+wait_for "etcd answering" 30 etcdctl_ endpoint health
+keys=/agentd/e2e/$STACK
+
+make_git_repo
+push_image_async web web:1 "web v1"
+push_image_async web web:2 "web v2"
+push_image_async unhealthy web:3 "web v3 unhealthy"
+push_image_async web web:4 "web v4"
+push_images_wait
+commit_compose "$(compose_stack "$(image_ref web:1)")" "release 1" >/dev/null
+E2E_HEALTH_STABLE=1s write_config
+cat >>"$CONFIG" <<YAML
+fleet:
+  etcd: {endpoints: ["$ETCD_URL"]}
+  host: e2e-host
+  group: e2e
+  max_updating: 1
+  lease_ttl: 5s
+YAML
+start_agentd
+
+say "release 1 deploys in this host's turn, which ends with its done mark"
+sync_expect 0
+assert_runs web "web v1"
+id1=$(json_get "$(latest_deployment)" .id)
+assert_json "$(show_json "$id1")" .status succeeded "release 1"
+assert_match "$(etcdctl_ get --prefix --keys-only "$keys/done/")" "^$keys/done/[0-9a-f]{16}/e2e-host$" \
+    "the done mark of release 1"
+assert_eq "" "$(etcdctl_ get --prefix --keys-only "$keys/slots/")" "slots after release 1"
+
+say "another host holds the only slot: release 2 waits, pulled, with nothing applied"
+lease=$(etcdctl_ lease grant 120 | awk '{print $2}')
+etcdctl_ put --lease="$lease" "$keys/slots/other-host" \
+    '{"host":"other-host","release":"0123456789abcdef","since":"2026-12-05T10:00:00Z"}' >/dev/null
+commit_compose "$(compose_stack "$(image_ref web:2)")" "release 2" >/dev/null
+sync_expect 0
+waiting=$(latest_deployment)
+id2=$(json_get "$waiting" .id)
+assert_json "$waiting" .status waiting "release 2 while the slot is taken"
+assert_json "$waiting" .reason fleet "release 2 while the slot is taken"
+status=$(stack_status)
+assert_json "$status" .waiting.reason fleet "status: waiting"
+assert_contains "$(json_get "$status" .candidate)" \
+    "waits for its turn in the fleet: waiting for a fleet slot: 1 of 1 updating (other-host)" \
+    "status: candidate"
+assert_runs web "web v1"
+docker image inspect "$(image_ref web:2)" >/dev/null || fail "release 2's image is not on the host"
+assert_match "$(etcdctl_ get --print-value-only "$keys/slots/e2e-host")" '"release":"[0-9a-f]{16}"' \
+    "this host's place in the queue"
+
+say "the other host's lease ends: the watch wakes the stack and release 2 deploys, no poll needed"
+etcdctl_ lease revoke "$lease" >/dev/null
+deployed() { [[ "$(deployment_status "$1")" == succeeded ]]; }
+wait_for "release 2 deployed" 60 deployed "$id2"
+assert_runs web "web v2"
+
+say "release 3 fails the gate: rolled back here first, then halted for the whole fleet"
+commit_compose "$(compose_stack "$(image_ref web:3)")" "release 3" >/dev/null
+sync_expect 1
+bad=$(latest_deployment)
+assert_json "$bad" .status rolled_back "release 3"
+assert_runs web "web v2"
+halt=$(etcdctl_ get --print-value-only "$keys/halt")
+assert_json "$halt" .host e2e-host "the halt"
+assert_contains "$(json_get "$halt" .reason)" unhealthy "the halt's reason"
+assert_match "$(json_get "$halt" .release)" '^[0-9a-f]{16}$' "the halted release"
+assert_eq "" "$(etcdctl_ get --prefix --keys-only "$keys/slots/")" "slots after the halt"
+
+say "release 4 passes and clears the halt"
+commit_compose "$(compose_stack "$(image_ref web:4)")" "release 4" >/dev/null
+sync_expect 0
+assert_runs web "web v4"
+assert_eq "" "$(etcdctl_ get --keys-only "$keys/halt")" "the halt after release 4"
+
+e2e_pass
