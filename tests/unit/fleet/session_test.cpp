@@ -6,26 +6,16 @@
 
 #include "agent/fleet/etcd_gateway.h"
 #include "tests/unit/fleet/etcd_cluster.h"
+#include "tests/unit/runtime/test_support.h"
 
 namespace unit_fleet_session_test {
 
 using namespace agentd::fleet;
+using agentd::runtime::testing::eventually;
 using agentd::sys::CurlHttpClient;
 using agentd::sys::SystemClock;
 using agentd::testing::EtcdCluster;
 using namespace std::chrono_literals;
-
-// Polls until check() holds, for 20 s.
-template <class Check>
-bool eventually(Check check) {
-    const auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (check())
-            return true;
-        std::this_thread::sleep_for(50ms);
-    }
-    return check();
-}
 
 /// One host of the fleet: a session on the cluster, and the stacks it was woken for.
 struct Host {
