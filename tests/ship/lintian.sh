@@ -13,7 +13,10 @@ fi
 # The test build (prefix /usr, scripts/build) is packaged, as in package.sh: no second compile.
 build_dir=${AGENTD_DEB_BUILD_DIR:-$ship_build}
 status_before=$(git -C "$ship_root" status --porcelain 2>/dev/null)
-parent_before=$(ls -A "$ship_root/..")
+# What dpkg-buildpackage writes next to a tree it builds in (agentd_*.deb, .changes, ...): only
+# those names, since other programs may write in a parent such as /tmp meanwhile.
+package_files() { find "$ship_root/.." -maxdepth 1 -name 'agentd[_-]*' -printf '%f\n' | sort; }
+parent_before=$(package_files)
 # No agentd-dbgsym package: nothing here looks at it, and making it takes half a minute.
 if ! deb=$(DEB_BUILD_OPTIONS="noautodbgsym ${DEB_BUILD_OPTIONS:-}" \
     "$ship_root/packaging/build-deb" --build-dir "$build_dir" --output "$ship_tmp/out" \
@@ -29,10 +32,11 @@ else
     fail "no .changes or .buildinfo in: $(cd "$ship_tmp/out" && echo *)"
 fi
 if [[ $(git -C "$ship_root" status --porcelain 2>/dev/null) == "$status_before" &&
-    $(ls -A "$ship_root/..") == "$parent_before" ]]; then
+    $(package_files) == "$parent_before" ]]; then
     pass "the source tree and its parent directory are unchanged"
 else
-    fail "building changed the tree or its parent: $(git -C "$ship_root" status --porcelain | xargs)"
+    fail "building changed the tree or its parent: $(git -C "$ship_root" status --porcelain | xargs)" \
+        "$(comm -13 <(echo "$parent_before") <(package_files) | xargs)"
 fi
 
 # The .changes names the .deb and the .buildinfo: lintian checks all three. It exits non-zero
