@@ -19,6 +19,7 @@
 #include "agent/sys/http.h"
 #include "tests/fakes/fakes.h"
 #include "tests/unit/daemon/fake_clock.h"
+#include "tests/unit/free_port.h"
 #include "tests/unit/log_capture.h"
 #include "tests/unit/openssl_signer.h"
 #include "tests/unit/temp_dir.h"
@@ -26,6 +27,7 @@
 namespace unit_daemon_daemon_test {
 
 using namespace agentd;
+using agentd::testing::free_port;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 using FakeStore = fakes::MemoryStore;
@@ -735,19 +737,6 @@ TEST_CASE(
 }
 
 namespace {
-
-/// A loopback TCP port nothing listens on right now (bound to port 0, then closed).
-int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof a;
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &length) == 0);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
 
 sys::Result<sys::HttpResponse> tcp(int port, const std::string& method, const std::string& path) {
     sys::CurlHttpClient http;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "agent/sys/http.h"
+#include "tests/unit/free_port.h"
 #include "tests/unit/temp_dir.h"
 
 extern char** environ;
@@ -29,7 +30,8 @@ class EtcdCluster {
 public:
     explicit EtcdCluster(int members) {
         for (int i = 0; i < members; ++i) {
-            m_members.push_back({"m" + std::to_string(i), free_port(), free_port(), -1});
+            m_members.push_back({"m" + std::to_string(i), static_cast<std::uint16_t>(free_port()),
+                                 static_cast<std::uint16_t>(free_port()), -1});
         }
         for (std::size_t i = 0; i < m_members.size(); ++i) start(i);
         wait_until_serving();
@@ -137,23 +139,6 @@ private:
     }
     static std::string peer_url(const Member& m) {
         return "http://127.0.0.1:" + std::to_string(m.peer_port);
-    }
-
-    // A port the kernel had free a moment ago (bound and released; etcd binds it right after).
-    static std::uint16_t free_port() {
-        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t length = sizeof address;
-        if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-            ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-            if (fd >= 0)
-                ::close(fd);
-            throw std::runtime_error("no free loopback port");
-        }
-        ::close(fd);
-        return ntohs(address.sin_port);
     }
 
     TempDir m_dir;

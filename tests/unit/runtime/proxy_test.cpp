@@ -17,6 +17,7 @@
 #include "agent/sys/http.h"
 #include "tests/fakes/fakes.h"
 #include "tests/unit/config/source_root.h"
+#include "tests/unit/free_port.h"
 #include "tests/unit/runtime/test_support.h"
 
 namespace unit_runtime_proxy_test {
@@ -25,6 +26,7 @@ using namespace std::chrono_literals;
 using namespace agentd;
 using namespace agentd::runtime;
 using namespace agentd::runtime::testing;
+using agentd::testing::free_port;
 
 namespace fs = std::filesystem;
 
@@ -77,19 +79,6 @@ bool nginx_installed() {
             return;                                                            \
         }                                                                      \
     } while (false)
-
-int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(fd >= 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-    socklen_t length = sizeof address;
-    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-    ::close(fd);
-    return ntohs(address.sin_port);
-}
 
 /// A listening socket on a free loopback port, held until destroyed.
 class HeldPort {
