@@ -63,13 +63,24 @@ assert_store_kept() {
 GIT_PORT=""
 GIT_DAEMON_PID=""
 
-# git_daemon_start: (re)starts the daemon, on the same port as before if there was one.
+# git_daemon_start: (re)starts the daemon, on the same port as before if there was one. A first
+# start whose port was taken meanwhile (the daemon exits at once) tries another port.
 git_daemon_start() {
-    [[ -n "$GIT_PORT" ]] || GIT_PORT=$(closed_port)
-    git daemon --reuseaddr --export-all --listen=127.0.0.1 --port="$GIT_PORT" \
-        --base-path="$T/git" "$T/git" </dev/null >>"$T/git-daemon.log" 2>&1 &
-    GIT_DAEMON_PID=$!
-    wait_for "git daemon on port $GIT_PORT" 20 git ls-remote "$(git_daemon_url)"
+    local fixed_port=$GIT_PORT end
+    for _ in 1 2 3 4 5; do
+        [[ -n "$fixed_port" ]] || GIT_PORT=$(closed_port)
+        git daemon --reuseaddr --export-all --listen=127.0.0.1 --port="$GIT_PORT" \
+            --base-path="$T/git" "$T/git" </dev/null >>"$T/git-daemon.log" 2>&1 &
+        GIT_DAEMON_PID=$!
+        end=$((SECONDS + 20))
+        while kill -0 "$GIT_DAEMON_PID" 2>/dev/null && ((SECONDS < end)); do
+            git ls-remote "$(git_daemon_url)" >/dev/null 2>&1 && return 0
+            sleep 0.25
+        done
+        git_daemon_stop
+        [[ -z "$fixed_port" ]] || break
+    done
+    fail "git daemon did not answer on port $GIT_PORT: $(tail -n 5 "$T/git-daemon.log")"
 }
 
 git_daemon_stop() {
