@@ -3,7 +3,7 @@
 # `agentctl --json history`), asked through the same agentctl binary and socket as the command
 # line being completed; when agentd does not answer, they are simply not offered.
 
-_agentctl_commands="status history show sync watch diff rollback pin unpin approve retry pause resume reload config policy tags verify"
+_agentctl_commands="status history show sync watch diff rollback pin unpin approve retry pause resume reload config policy tags verify fleet"
 
 # Runs the agentctl being completed with the --socket of the command line, if any.
 _agentctl_query() {
@@ -117,6 +117,16 @@ _agentctl() {
     case $command in
         policy)
             ((args == 0)) && COMPREPLY=($(compgen -W "test" -- "$cur"))
+            ;;
+        fleet)
+            # fleet status [STACK], fleet unhalt STACK, fleet release HOST STACK.
+            local sub=${COMP_WORDS[command_at + 1]}
+            if ((args == 0)); then
+                COMPREPLY=($(compgen -W "status unhalt release" -- "$cur"))
+            elif [[ ($args -eq 1 && ($sub == status || $sub == unhalt)) ||
+                ($args -eq 2 && $sub == release) ]]; then
+                COMPREPLY=($(compgen -W "$(_agentctl_stacks)" -- "$cur"))
+            fi
             ;;
         status | history | sync | watch | diff | rollback | unpin | retry | pause | resume)
             ((args == 0)) && COMPREPLY=($(compgen -W "$(_agentctl_stacks)" -- "$cur"))

@@ -52,6 +52,13 @@ function __agentctl_at
     test $args = $n
 end
 
+# __agentctl_fleet_at N SUBCOMMAND...: `fleet SUBCOMMAND` followed by N - 1 arguments.
+function __agentctl_fleet_at
+    set -l words (__agentctl_words)
+    contains -- "$words[2]" $argv[2..-1]; or return 1
+    __agentctl_at $argv[1] fleet
+end
+
 # Runs the agentctl being completed with the --socket of the command line, if any.
 function __agentctl_query
     set -l tokens (commandline -opc)
@@ -116,6 +123,7 @@ complete -c agentctl -n __agentctl_needs_command -a config -d 'configuration fil
 complete -c agentctl -n __agentctl_needs_command -a policy -d 'tag policies'
 complete -c agentctl -n __agentctl_needs_command -a tags -d "an image's tags in its registry and the one a policy selects"
 complete -c agentctl -n __agentctl_needs_command -a verify -d "check an image's cosign signatures as agentd's verify step does"
+complete -c agentctl -n __agentctl_needs_command -a fleet -d "the fleet's rollouts, coordinated through etcd"
 
 # Every command's --help.
 complete -c agentctl -n 'not __agentctl_needs_command' -s h -l help -d 'print help and exit'
@@ -139,6 +147,12 @@ set -l policy_at '__agentctl_at 0 tags; or __agentctl_at 1 tags; or __agentctl_a
 complete -c agentctl -n $policy_at -l semver -x -d 'a semver range'
 complete -c agentctl -n $policy_at -l regex -x -d 'a regular expression with an optional named group'
 complete -c agentctl -n $policy_at -l order -x -a 'alphabetical numerical' -d 'for --regex: the order'
+
+# fleet status [STACK], fleet unhalt STACK, fleet release HOST STACK.
+complete -c agentctl -n '__agentctl_at 0 fleet' -a status -d 'hosts updating and queued, halts, hosts done'
+complete -c agentctl -n '__agentctl_at 0 fleet' -a unhalt -d "clear a stack's halt"
+complete -c agentctl -n '__agentctl_at 0 fleet' -a release -d "free a dead host's slot now"
+complete -c agentctl -n '__agentctl_fleet_at 1 status unhalt; or __agentctl_fleet_at 2 release' -a '(__agentctl_stacks)' -d stack
 
 # verify IMAGE with a key or a keyless identity.
 set -l verify_at '__agentctl_at 0 verify; or __agentctl_at 1 verify'

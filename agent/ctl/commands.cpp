@@ -57,6 +57,7 @@ struct Args {
     std::string identity;
     std::string issuer;
     std::string trusted_root;
+    std::string host;
 };
 
 /// One invocation: the API client and the output conventions shared by every command.
@@ -355,6 +356,43 @@ int cmd_reload(Session& s) {
     return s.exit_code;
 }
 
+/// The fleet's rollout state as etcd has it now (asks agentd, which asks etcd).
+int cmd_fleet_status(Session& s, const Args& a) {
+    const auto path =
+        a.stack.empty() ? std::string("/v1/fleet") : "/v1/fleet?stack=" + sys::url_encode(a.stack);
+    if (auto doc = s.request("GET", path)) {
+        s.print(*doc, [&](const json& d) { return render_fleet(d, s.now()); });
+    }
+    return s.exit_code;
+}
+
+std::string fleet_path(const std::string& stack, const std::string& action) {
+    return fmt::format("/v1/fleet/stacks/{}/{}", sys::url_encode(stack), action);
+}
+
+int cmd_fleet_unhalt(Session& s, const Args& a) {
+    if (auto doc = s.request("POST", fleet_path(a.stack, "unhalt"))) {
+        s.print(*doc, [&](const json& d) {
+            const auto halt = d.value("halt", json::object());
+            return fmt::format(
+                "{}: halt cleared (release {} had failed on {}); hosts start it in their turn\n",
+                a.stack, fleet_release_label(halt), halt.value("host", "?"));
+        });
+    }
+    return s.exit_code;
+}
+
+int cmd_fleet_release(Session& s, const Args& a) {
+    if (auto doc = s.request("POST", fleet_path(a.stack, "release"), json{{"host", a.host}})) {
+        s.print(*doc, [&](const json& d) {
+            const auto held = d.value("released", json::object());
+            return fmt::format("{}: {}'s place freed (it was queued for release {})\n", a.stack,
+                               a.host, fleet_release_label(held));
+        });
+    }
+    return s.exit_code;
+}
+
 /// Offline: the daemon is not asked.
 int cmd_config_check(CtlContext& c, const Args& a) {
     try {
@@ -622,6 +660,19 @@ int run_agentctl(const std::vector<std::string>& args, CtlContext& context) {
     verify->add_option("--trusted-root", a.trusted_root,
                        "keyless: a Sigstore trusted_root.json (default: the public-good one "
                        "agentd ships)");
+    auto* fleet =
+        app.add_subcommand("fleet", "the fleet's rollouts, coordinated through etcd (fleet:)");
+    fleet->require_subcommand(1);
+    auto* fleet_status = fleet->add_subcommand(
+        "status", "per stack: hosts updating and queued, a halt and its reason, hosts done");
+    fleet_status->add_option("STACK", a.stack, "only this stack");
+    auto* fleet_unhalt = fleet->add_subcommand(
+        "unhalt", "clear a stack's halt: hosts start the halted release again in their turn");
+    fleet_unhalt->add_option("STACK", a.stack, "the stack")->required();
+    auto* fleet_release = fleet->add_subcommand(
+        "release", "free a dead host's slot (or place in the queue) now, before its lease ends");
+    fleet_release->add_option("HOST", a.host, "the host's name in the fleet")->required();
+    fleet_release->add_option("STACK", a.stack, "the stack")->required();
 
     std::vector<std::string> argv_storage{"agentctl"};
     argv_storage.insert(argv_storage.end(), args.begin(), args.end());
@@ -690,6 +741,15 @@ int run_agentctl(const std::vector<std::string>& args, CtlContext& context) {
     }
     if (*reload) {
         return cmd_reload(session);
+    }
+    if (*fleet_status) {
+        return cmd_fleet_status(session, a);
+    }
+    if (*fleet_unhalt) {
+        return cmd_fleet_unhalt(session, a);
+    }
+    if (*fleet_release) {
+        return cmd_fleet_release(session, a);
     }
     context.err << app.help();
     return k_exit_usage;

@@ -356,4 +356,79 @@ std::string render_diff(const json& doc) {
     return out;
 }
 
+namespace {
+
+constexpr std::size_t k_fleet_hosts_shown = 5;
+
+std::string host_names(const json& hosts) {
+    std::string out;
+    std::size_t shown = 0;
+    for (const auto& host : hosts) {
+        if (shown == k_fleet_hosts_shown) {
+            return out + fmt::format(", ... ({} more)", hosts.size() - shown);
+        }
+        out += (out.empty() ? "" : ", ") + (host.is_string() ? host.get<std::string>() : "?");
+        ++shown;
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string fleet_release_label(const json& j) {
+    return text(j, "name", text(j, "release", "?"));
+}
+
+std::string render_fleet(const json& doc, sys::TimePoint now) {
+    const int max_updating = doc.value("max_updating", 1);
+    std::string out = fmt::format("fleet group {}: this host is {}, at most {} updating\n",
+                                  text(doc, "group", "?"), text(doc, "host", "?"), max_updating);
+    const auto stacks = doc.value("stacks", json::array());
+    if (stacks.empty()) {
+        out += "no stack has rollout keys in etcd yet\n";
+    }
+    const auto holders = [&](const json& list, const char* state) {
+        std::string rows;
+        for (const auto& h : list) {
+            rows += fmt::format("  {:<9} {}  release {}  since {}\n", state, text(h, "host", "?"),
+                                fleet_release_label(h), relative_time(now, text(h, "since")));
+        }
+        return rows;
+    };
+    for (const auto& stack : stacks) {
+        const auto updating = stack.value("updating", json::array());
+        const auto queued = stack.value("queued", json::array());
+        out += fmt::format("\n{}: {} of {} updating, {} queued\n", text(stack, "stack", "?"),
+                           updating.size(), max_updating, queued.size());
+        if (const auto& halt = stack.value("halt", json()); halt.is_object()) {
+            out += fmt::format("  HALTED    release {} failed on {} {}{}{}\n",
+                               fleet_release_label(halt), text(halt, "host", "?"),
+                               relative_time(now, text(halt, "time")),
+                               text(halt, "reason").empty() ? "" : ": ",
+                               one_line(text(halt, "reason"), k_candidate_width));
+            out += fmt::format(
+                "            no host starts it until `agentctl fleet unhalt {}` "
+                "or a newer release passes\n",
+                text(stack, "stack", "?"));
+        }
+        out += holders(updating, "updating");
+        out += holders(queued, "queued");
+        for (const auto& done : stack.value("done", json::array())) {
+            const auto hosts = done.value("hosts", json::array());
+            out +=
+                fmt::format("  done      release {} on {} host{}: {}\n", fleet_release_label(done),
+                            hosts.size(), hosts.size() == 1 ? "" : "s", host_names(hosts));
+        }
+        for (const auto& key : stack.value("malformed", json::array())) {
+            out += fmt::format("  ignored   {} (its value is not agentd's)\n",
+                               key.is_string() ? key.get<std::string>() : "?");
+        }
+    }
+    for (const auto& key : doc.value("malformed", json::array())) {
+        out += fmt::format("ignored {} (not a stack's key)\n",
+                           key.is_string() ? key.get<std::string>() : "?");
+    }
+    return out;
+}
+
 }  // namespace agentd::ctl

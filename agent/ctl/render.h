@@ -31,6 +31,12 @@ std::string render_verify(const nlohmann::json& doc);
 /// range with each commit's subject, the services whose image changes (tag and digest, old ->
 /// new), added and removed, then the compose file diff; or "STACK: nothing to deploy".
 std::string render_diff(const nlohmann::json& doc);
+/// The fleet's rollout state (`fleet status`, GET /v1/fleet): a header naming the group, this
+/// host and max_updating, then per stack its halt, the hosts updating and queued (release,
+/// since when) and the hosts done with each release.
+std::string render_fleet(const nlohmann::json& doc, sys::TimePoint now);
+/// A fleet release ({"release", "name"}): its name when agentd knows it, else its key.
+std::string fleet_release_label(const nlohmann::json& j);
 /// "v2.3.1 (0123456789ab)", "0123456789ab", or "-" for a deployment's release.
 std::string release_label(const nlohmann::json& deployment);
 

@@ -1,5 +1,6 @@
 #include "agent/daemon/agentd_metrics.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "agent/sys/version.h"
@@ -25,6 +26,13 @@ constexpr const char* k_last_poll = "agentd_last_poll_timestamp_seconds";
 constexpr const char* k_stack_paused = "agentd_stack_paused";
 constexpr const char* k_stack_drifted = "agentd_stack_drifted";
 constexpr const char* k_offline_releases = "agentd_releases_restorable_offline";
+constexpr const char* k_fleet_watching = "agentd_fleet_watching";
+constexpr const char* k_fleet_lease = "agentd_fleet_lease";
+constexpr const char* k_fleet_updating = "agentd_fleet_updating";
+constexpr const char* k_fleet_queued = "agentd_fleet_queued";
+constexpr const char* k_fleet_halted = "agentd_fleet_halted";
+constexpr const char* k_fleet_waiting = "agentd_fleet_waiting";
+constexpr const char* k_etcd_requests = "agentd_fleet_etcd_requests_total";
 
 template <typename Rep, typename Period>
 double seconds(std::chrono::duration<Rep, Period> d) {
@@ -112,6 +120,40 @@ AgentdMetrics::AgentdMetrics(sys::TimePoint started) {
                        T::Gauge,
                        {"stack"},
                        {}});
+    m_metrics.declare({k_fleet_watching,
+                       "With fleet: 1 while agentd follows its group's keys in etcd (0: etcd "
+                       "cannot be reached).",
+                       T::Gauge,
+                       {},
+                       {}});
+    m_metrics.declare(
+        {k_fleet_lease, "With fleet: 1 while this host holds its etcd lease.", T::Gauge, {}, {}});
+    m_metrics.declare({k_fleet_updating,
+                       "With fleet: hosts of the group holding a rollout slot of the stack.",
+                       T::Gauge,
+                       {"stack"},
+                       {}});
+    m_metrics.declare({k_fleet_queued,
+                       "With fleet: hosts of the group queued for a rollout slot of the stack.",
+                       T::Gauge,
+                       {"stack"},
+                       {}});
+    m_metrics.declare({k_fleet_halted,
+                       "With fleet: 1 while a release of the stack is halted for the group.",
+                       T::Gauge,
+                       {"stack"},
+                       {}});
+    m_metrics.declare({k_fleet_waiting,
+                       "With fleet: 1 while this host's release of the stack waits for its turn.",
+                       T::Gauge,
+                       {"stack"},
+                       {}});
+    m_metrics.declare({k_etcd_requests,
+                       "With fleet: HTTP requests to etcd's gateway, per call (kv/range, kv/txn, "
+                       "lease/keepalive, watch...) and status code (\"error\": no answer).",
+                       T::Counter,
+                       {"call", "code"},
+                       {}});
     m_metrics.set(k_build_info, {sys::k_version}, 1);
     m_metrics.set(k_start_time, {}, unix_seconds(started));
 }
@@ -128,6 +170,11 @@ void AgentdMetrics::polled(const std::string& stack, deploy::Outcome outcome) {
 void AgentdMetrics::registry_request(const std::string& host, long status) {
     m_metrics.add(k_registry_requests,
                   {host, status > 0 ? std::to_string(status) : std::string("error")});
+}
+
+void AgentdMetrics::etcd_request(const std::string& call, long status) {
+    m_metrics.add(k_etcd_requests,
+                  {call, status > 0 ? std::to_string(status) : std::string("error")});
 }
 
 void AgentdMetrics::observed(const std::string& stack, sys::Duration took, bool) {
@@ -151,7 +198,8 @@ void AgentdMetrics::finished(const model::Deployment& d) {
     }
 }
 
-std::string AgentdMetrics::render(const std::vector<StackStatus>& stacks) const {
+std::string AgentdMetrics::render(const std::vector<StackStatus>& stacks,
+                                  const std::optional<fleet::FleetSeen>& fleet) const {
     std::vector<Sample> computed;
     computed.reserve(stacks.size() * 4);
     for (const auto& s : stacks) {
@@ -176,6 +224,25 @@ std::string AgentdMetrics::render(const std::vector<StackStatus>& stacks) const 
                                 static_cast<double>(*s.stack_state.offline_releases)});
         }
     }
+    if (fleet) {
+        computed.push_back({k_fleet_watching, {}, fleet->watching ? 1.0 : 0.0});
+        computed.push_back({k_fleet_lease, {}, fleet->lease ? 1.0 : 0.0});
+        const auto max_updating = static_cast<std::size_t>(std::max(fleet->group.max_updating, 0));
+        for (const auto& [stack, view] : fleet->group.stacks) {
+            if (stack.empty()) {
+                continue;
+            }
+            const auto updating = std::min(view.queue.size(), max_updating);
+            computed.push_back({k_fleet_updating, {stack}, static_cast<double>(updating)});
+            computed.push_back(
+                {k_fleet_queued, {stack}, static_cast<double>(view.queue.size() - updating)});
+            computed.push_back({k_fleet_halted, {stack}, view.halt ? 1.0 : 0.0});
+        }
+        for (const auto& s : stacks) {
+            computed.push_back(
+                {k_fleet_waiting, {s.name}, fleet->waiting.contains(s.name) ? 1.0 : 0.0});
+        }
+    }
     return m_metrics.render(computed);
 }
 
@@ -190,6 +257,18 @@ std::string url_host(std::string_view url) {
         rest = rest.substr(at + 1);  // never a user name or password in a label
     }
     return std::string(rest);
+}
+
+sys::Result<sys::HttpResponse> MeteredEtcdHttp::send(const sys::HttpRequest& request) {
+    auto response = m_inner->send(request);
+    if (m_metrics != nullptr) {
+        // "https://10.0.0.1:2379/v3/kv/range" -> "kv/range": a bounded set of calls.
+        const auto v3 = request.url.find("/v3/");
+        m_metrics->etcd_request(
+            v3 == std::string::npos ? std::string("other") : request.url.substr(v3 + 4),
+            response ? response->status : 0);
+    }
+    return response;
 }
 
 sys::Result<sys::HttpResponse> MeteredHttpClient::send(const sys::HttpRequest& request) {

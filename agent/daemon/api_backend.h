@@ -3,6 +3,7 @@
 // writes answers; tests give it a fake backend.
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 #include "agent/config/config.h"
 #include "agent/deploy/reconciler.h"
 #include "agent/deploy/release_diff.h"
+#include "agent/fleet/admin.h"
 #include "agent/model/deployment.h"
 #include "agent/sources/git_source.h"
 #include "agent/sources/image_ref.h"
@@ -150,6 +152,11 @@ public:
     /// now on (daemon/progress_publisher.h); the stream ends when agentd stops.
     virtual sys::Result<std::unique_ptr<ApiStream>> events(
         const std::optional<std::string>& stack) = 0;
+    /// The fleet (`agentctl fleet`): null without `fleet:` in the configuration.
+    virtual fleet::Admin* fleet() = 0;
+    /// The names ("v2.4.0 (0123456789ab)") of `stack`'s recent releases by their key in the
+    /// fleet (model::Release::key), as far as this host's store knows them.
+    virtual std::map<std::string, std::string> release_names(const std::string& stack) = 0;
 };
 
 }  // namespace agentd::daemon

@@ -5,11 +5,13 @@
 #include <charconv>
 #include <optional>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "agent/config/config.h"
+#include "agent/config/fleet.h"
 #include "agent/daemon/verify_request.h"
 #include "agent/model/json.h"
 #include "agent/policy/tag_order.h"
@@ -459,6 +461,136 @@ json to_json(const deploy::CycleResult& r) {
                 {"message", r.message}};
 }
 
+namespace {
+
+/// The release's name where this host knows it, else null.
+json name_of(const std::string& release, const ReleaseNames& names) {
+    const auto it = names.find(release);
+    return it == names.end() ? json(nullptr) : json(it->second);
+}
+
+json to_json(const fleet::SlotHolder& h, const ReleaseNames& names) {
+    return json{{"host", h.host},
+                {"release", h.release},
+                {"name", name_of(h.release, names)},
+                {"since", h.since.empty() ? json(nullptr) : json(h.since)},
+                {"lease", fmt::format("{:x}", h.lease)}};
+}
+
+json to_json(const fleet::Halt& h, const ReleaseNames& names) {
+    return json{{"release", h.release},
+                {"name", name_of(h.release, names)},
+                {"host", h.host},
+                {"reason", h.reason},
+                {"time", h.time.empty() ? json(nullptr) : json(h.time)}};
+}
+
+}  // namespace
+
+json to_json(const fleet::GroupView& g, const std::map<std::string, ReleaseNames>& names) {
+    static const ReleaseNames none;
+    json stacks = json::array();
+    json unowned = json::array();
+    for (const auto& [name, view] : g.stacks) {
+        if (name.empty()) {
+            unowned = view.malformed;
+            continue;
+        }
+        const auto it = names.find(name);
+        const auto& known = it == names.end() ? none : it->second;
+        json updating = json::array();
+        json queued = json::array();
+        for (std::size_t i = 0; i < view.queue.size(); ++i) {
+            (std::cmp_less(i, g.max_updating) ? updating : queued)
+                .push_back(to_json(view.queue[i], known));
+        }
+        json done = json::array();
+        for (const auto& [release, hosts] : view.done) {
+            done.push_back(
+                json{{"release", release}, {"name", name_of(release, known)}, {"hosts", hosts}});
+        }
+        stacks.push_back(json{{"stack", name},
+                              {"updating", updating},
+                              {"queued", queued},
+                              {"halt", view.halt ? to_json(*view.halt, known) : json(nullptr)},
+                              {"done", done},
+                              {"malformed", view.malformed}});
+    }
+    return json{{"group", g.group},       {"host", g.host},   {"max_updating", g.max_updating},
+                {"revision", g.revision}, {"stacks", stacks}, {"malformed", unowned}};
+}
+
+namespace {
+
+/// /v1/fleet[?stack=NAME] (GET), /v1/fleet/stacks/NAME/unhalt and .../release {"host"} (POST).
+ApiReply fleet_request(ApiBackend& backend, const ApiRequest& r,
+                       const std::vector<std::string_view>& parts) {
+    fleet::Admin* admin = backend.fleet();
+    const bool get = r.method == "GET" || r.method == "HEAD";
+    const bool status = parts.size() == 2;
+    const bool action = parts.size() == 5 && parts[2] == "stacks" &&
+                        (parts[4] == "unhalt" || parts[4] == "release");
+    if (!status && !action) {
+        return {404, json{{"error", fmt::format("no such endpoint: {}", r.path)}}};
+    }
+    if (status != get) {
+        return method_not_allowed(status ? "GET" : "POST");
+    }
+    if (admin == nullptr) {
+        return error_reply(sys::Error::conflict(
+            "this agentd is not in a fleet (its configuration has no fleet: section)"));
+    }
+    const auto name_error = [](const char* what, std::string_view name) {
+        return error_reply(sys::Error::invalid(fmt::format(
+            "{} \"{}\": expected 1 to 128 letters, digits, '.', '_' or '-'", what, name)));
+    };
+    if (status) {
+        const auto stack = query_value(r, "stack");
+        if (stack && !config::is_fleet_name(*stack)) {
+            return name_error("stack", *stack);
+        }
+        auto group = admin->look(stack);
+        if (!group) {
+            return error_reply(group.error());
+        }
+        std::map<std::string, ReleaseNames> names;
+        for (const auto& [name, view] : group->stacks) {
+            if (!name.empty()) {
+                names[name] = backend.release_names(name);
+            }
+        }
+        return {200, daemon::to_json(*group, names)};
+    }
+    const std::string stack(parts[3]);
+    if (!config::is_fleet_name(stack)) {
+        return name_error("stack", stack);
+    }
+    auto body = body_object(r);
+    if (!body) {
+        return error_reply(body.error());
+    }
+    if (parts[4] == "unhalt") {
+        auto halt = admin->unhalt(stack);
+        return halt ? ApiReply{200, json{{"stack", stack},
+                                         {"halt", to_json(*halt, backend.release_names(stack))}}}
+                    : error_reply(halt.error());
+    }
+    const json host = body->value("host", json());
+    if (!host.is_string()) {
+        return error_reply(sys::Error::invalid("host: expected the host's name in the fleet"));
+    }
+    if (!config::is_fleet_name(host.get<std::string>())) {
+        return name_error("host", host.get<std::string>());
+    }
+    auto released = admin->release(stack, host.get<std::string>());
+    return released
+               ? ApiReply{200, json{{"stack", stack},
+                                    {"released", to_json(*released, backend.release_names(stack))}}}
+               : error_reply(released.error());
+}
+
+}  // namespace
+
 /// GET /v1/events[?stack=NAME]: live progress as JSON lines (application/x-ndjson).
 ApiReply get_events(ApiBackend& backend, const ApiRequest& r) {
     std::optional<std::string> stack;
@@ -504,6 +636,9 @@ ApiReply handle_request(ApiBackend& backend, const ApiRequest& request) {
         }
         if (parts.size() == 2 && parts[1] == "reload") {
             return post ? post_reload(backend) : method_not_allowed("POST");
+        }
+        if (parts[1] == "fleet") {
+            return fleet_request(backend, request, parts);
         }
         if (parts.size() == 4 && parts[1] == "stacks" && parts[3] == "diff") {
             return get ? get_diff(backend, std::string(parts[2])) : method_not_allowed("GET");

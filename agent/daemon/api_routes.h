@@ -34,6 +34,9 @@ struct ApiReply {
     std::shared_ptr<ApiStream> stream;
 };
 
+/// A stack's release names by their fleet key (ApiBackend::release_names).
+using ReleaseNames = std::map<std::string, std::string>;
+
 /// Routes `request` to `backend`. Malformed input is a 400, an unknown path a 404, a known
 /// path with the wrong method a 405; the backend's errors keep their status.
 ApiReply handle_request(ApiBackend& backend, const ApiRequest& request);
@@ -45,6 +48,11 @@ nlohmann::json to_json(const StackStatus& s);
 ///  "tag"},"commits":[{"id","subject"}],"commits_truncated","compose_diff","services":
 ///  {"changed","added","removed"}} (deploy::to_json(ServiceChanges)); see agentctl(1).
 nlohmann::json to_json(const StackDiff& d);
+/// {"group","host","max_updating","revision","stacks":[{"stack","updating":[HOLDER],"queued":
+///  [HOLDER],"halt":{"release","name","host","reason","time"} or null,"done":[{"release","name",
+///  "hosts"}],"malformed":[KEY]}],"malformed":[KEY]}, HOLDER {"host","release","name","since",
+///  "lease"}; "name" from `names` (per stack), null where unknown. See agentctl(1).
+nlohmann::json to_json(const fleet::GroupView& g, const std::map<std::string, ReleaseNames>& names);
 /// {"outcome","deployment","message"}.
 nlohmann::json to_json(const deploy::CycleResult& r);
 

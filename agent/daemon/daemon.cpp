@@ -453,11 +453,22 @@ int Daemon::serve() {
         spdlog::error("notification outbox in {}: {}", config->state_dir.string(), e.what());
         return 1;
     }
+    // With `fleet:`, the workers take their turns through etcd; a stack whose turn may have come
+    // (its keys changed) is polled now.
+    if (auto joined = m_wiring.start_fleet(
+            *config,
+            [this](const std::string& stack) {
+                m_queue.push(Job{Job::Kind::Cycle, stack, model::Trigger::Poll, std::nullopt, {}});
+            });
+        !joined) {
+        spdlog::error("{}", joined.error().message);
+        return 1;
+    }
     DaemonBackend backend(
         m_config, std::move(store), m_queue, [this] { return reload(); },
         [this](const config::Config& c) { return m_wiring.make_registry(c); },
         [this](sources::Registry& r) { return m_wiring.make_image_verifier(r); }, &m_unrecorded,
-        &m_progress);
+        &m_progress, m_wiring.fleet_admin());
     ApiServer api(backend);
     if (auto started = api.start(config->api.socket); !started) {
         spdlog::error("{}", started.error().message);
@@ -468,17 +479,6 @@ int Daemon::serve() {
     auto monitoring = start_monitoring(*config, backend, tcp_routes);
     if (!monitoring) {
         spdlog::error("{}", monitoring.error().message);
-        return 1;
-    }
-    // With `fleet:`, the workers take their turns through etcd; a stack whose turn may have come
-    // (its keys changed) is polled now.
-    if (auto joined = m_wiring.start_fleet(
-            *config,
-            [this](const std::string& stack) {
-                m_queue.push(Job{Job::Kind::Cycle, stack, model::Trigger::Poll, std::nullopt, {}});
-            });
-        !joined) {
-        spdlog::error("{}", joined.error().message);
         return 1;
     }
     // Recovery first: a stack's queued job runs before its first poll.

@@ -5,6 +5,7 @@
 
 #include "agent/daemon/event_stream.h"
 #include "agent/deploy/approval.h"
+#include "agent/deploy/release_text.h"
 #include "agent/sys/log_context.h"
 
 namespace agentd::daemon {
@@ -12,7 +13,7 @@ namespace agentd::daemon {
 DaemonBackend::DaemonBackend(SharedConfig& config, std::unique_ptr<state::Store> store,
                              WorkQueue& queue, ReloadFunction reload, RegistryFactory make_registry,
                              VerifierFactory make_verifier, const UnrecordedErrors* unrecorded,
-                             ProgressHub* progress)
+                             ProgressHub* progress, fleet::Admin* fleet)
     : m_config(config),
       m_store(std::move(store)),
       m_queue(queue),
@@ -20,7 +21,8 @@ DaemonBackend::DaemonBackend(SharedConfig& config, std::unique_ptr<state::Store>
       m_make_registry(std::move(make_registry)),
       m_make_verifier(std::move(make_verifier)),
       m_unrecorded(unrecorded),
-      m_progress(progress) {}
+      m_progress(progress),
+      m_fleet(fleet) {}
 
 sys::Result<std::unique_ptr<ApiStream>> DaemonBackend::events(
     const std::optional<std::string>& stack) {
@@ -94,6 +96,19 @@ sys::Result<std::vector<model::Deployment>> DaemonBackend::history(
     }
     std::lock_guard lock(m_store_mutex);
     return m_store->history(stack.value_or(""), limit);
+}
+
+std::map<std::string, std::string> DaemonBackend::release_names(const std::string& stack) {
+    constexpr int k_recent = 100;
+    std::vector<model::Deployment> recent;
+    {
+        std::lock_guard lock(m_store_mutex);
+        recent = m_store->history(stack, k_recent);
+    }
+    std::map<std::string, std::string> names;
+    for (const auto& d : recent)
+        names.try_emplace(d.release.key(), deploy::release_name(d.release));
+    return names;
 }
 
 sys::Result<model::Deployment> DaemonBackend::show(std::int64_t id) {

@@ -34,7 +34,7 @@ public:
     DaemonBackend(SharedConfig& config, std::unique_ptr<state::Store> store, WorkQueue& queue,
                   ReloadFunction reload, RegistryFactory make_registry,
                   VerifierFactory make_verifier, const UnrecordedErrors* unrecorded = nullptr,
-                  ProgressHub* progress = nullptr);
+                  ProgressHub* progress = nullptr, fleet::Admin* fleet = nullptr);
 
     sys::Result<std::vector<StackStatus>> status(const std::optional<std::string>& stack) override;
     sys::Result<std::vector<model::Deployment>> history(const std::optional<std::string>& stack,
@@ -58,6 +58,8 @@ public:
                                       const config::ImageVerify& policy) override;
     sys::Result<std::unique_ptr<ApiStream>> events(
         const std::optional<std::string>& stack) override;
+    fleet::Admin* fleet() override { return m_fleet; }
+    std::map<std::string, std::string> release_names(const std::string& stack) override;
 
 private:
     bool known(const std::string& stack) const;
@@ -73,6 +75,7 @@ private:
     VerifierFactory m_make_verifier;
     const UnrecordedErrors* m_unrecorded;
     ProgressHub* m_progress;
+    fleet::Admin* m_fleet;
 };
 
 }  // namespace agentd::daemon

@@ -63,7 +63,11 @@ std::string DaemonMonitoring::metrics() {
         // The counters are still worth scraping; readyz says what is wrong with the store.
         spdlog::warn("metrics: state store: {}", e.what());
     }
-    return m_metrics.render(stacks);
+    std::optional<fleet::FleetSeen> fleet;
+    if (auto* admin = m_api.fleet()) {
+        fleet = admin->seen();
+    }
+    return m_metrics.render(stacks, fleet);
 }
 
 }  // namespace agentd::daemon

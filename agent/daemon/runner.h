@@ -12,6 +12,7 @@
 #include "agent/config/config.h"
 #include "agent/daemon/liveness.h"
 #include "agent/deploy/reconciler.h"
+#include "agent/fleet/admin.h"
 #include "agent/sources/registry.h"
 #include "agent/state/outbox.h"
 #include "agent/state/store.h"
@@ -72,6 +73,8 @@ public:
     }
     /// Leaves the fleet: this host's rollout slots are freed at once.
     virtual void stop_fleet() {}
+    /// What `agentctl fleet` asks, once start_fleet joined a fleet; null before or without.
+    virtual fleet::Admin* fleet_admin() { return nullptr; }
 };
 
 }  // namespace agentd::daemon

@@ -270,9 +270,10 @@ public:
         }
         m_fleet = std::make_unique<fleet::FleetSession>(
             std::move(*settings),
-            [endpoints = std::move(*endpoints)] {
+            [endpoints = std::move(*endpoints), metrics = m_metrics] {
                 return std::make_unique<fleet::EtcdGateway>(
-                    endpoints, std::make_unique<sys::CurlHttpClient>());
+                    endpoints, std::make_unique<MeteredEtcdHttp>(
+                                   std::make_unique<sys::CurlHttpClient>(), metrics));
             },
             m_clock, std::move(wake));
         m_fleet->start();
@@ -283,6 +284,7 @@ public:
             m_fleet->stop();
         }
     }
+    fleet::Admin* fleet_admin() override { return m_fleet.get(); }
     std::unique_ptr<sources::Registry> make_registry(const config::Config& config) override {
         return std::make_unique<OwnedRegistry>(config, token_cache(config), m_groups, Pulse(),
                                                m_metrics);

@@ -33,8 +33,12 @@ std::string host_list(const std::vector<SlotHolder>& holders) {
 
 }  // namespace
 
+std::string group_root(std::string_view group) {
+    return fmt::format("/agentd/{}/", group);
+}
+
 std::string StackKeys::root() const {
-    return "/agentd/" + group + "/" + stack + "/";
+    return group_root(group) + stack + "/";
 }
 
 std::string StackKeys::slots() const {
@@ -95,6 +99,28 @@ StackView read_stack_view(const std::vector<KeyValue>& kvs, const StackKeys& key
     });
     for (auto& [release, hosts] : view.done) std::sort(hosts.begin(), hosts.end());
     return view;
+}
+
+std::map<std::string, StackView> read_group_view(const std::vector<KeyValue>& kvs,
+                                                 const std::string& group) {
+    const auto root = group_root(group);
+    std::map<std::string, std::vector<KeyValue>> by_stack;
+    for (const auto& kv : kvs) {
+        if (!kv.key.starts_with(root))
+            continue;
+        const auto rest = std::string_view(kv.key).substr(root.size());
+        const auto stack = rest.substr(0, rest.find('/'));
+        by_stack[config::is_fleet_name(stack) ? std::string(stack) : std::string()].push_back(kv);
+    }
+    std::map<std::string, StackView> views;
+    for (const auto& [stack, stack_kvs] : by_stack) {
+        if (stack.empty()) {
+            for (const auto& kv : stack_kvs) views[stack].malformed.push_back(kv.key);
+            continue;
+        }
+        views[stack] = read_stack_view(stack_kvs, StackKeys{group, stack});
+    }
+    return views;
 }
 
 std::string slot_value(std::string_view host, std::string_view release, std::string_view since) {

@@ -63,6 +63,14 @@ struct StackView {
 /// Reads the keys under keys.root() (others are ignored).
 StackView read_stack_view(const std::vector<KeyValue>& kvs, const StackKeys& keys);
 
+/// "/agentd/<group>/": where every stack of the group keeps its keys.
+std::string group_root(std::string_view group);
+
+/// Every stack with keys under group_root(group), by name; a key whose stack part is not a
+/// fleet name is listed in `malformed` of the stack "" (it is nobody's).
+std::map<std::string, StackView> read_group_view(const std::vector<KeyValue>& kvs,
+                                                 const std::string& group);
+
 std::string slot_value(std::string_view host, std::string_view release, std::string_view since);
 std::string halt_value(const Halt& halt);
 std::string done_value(std::string_view host, std::string_view time);

@@ -1,8 +1,10 @@
 #include "agent/fleet/session.h"
 
 #include <algorithm>
+#include <iterator>
 #include <vector>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 namespace agentd::fleet {
@@ -239,6 +241,90 @@ bool FleetSession::flush(const std::string& stack) {
     return true;
 }
 
+Result<GroupView> FleetSession::look(const std::optional<std::string>& stack) {
+    auto listing = m_factory()->list(stack ? keys(*stack).root() : group_root(m_settings.group));
+    if (!listing)
+        return listing.error();
+    GroupView group{m_settings.group, m_settings.host, m_settings.max_updating, listing->revision,
+                    read_group_view(listing->kvs, m_settings.group)};
+    if (stack)
+        group.stacks.try_emplace(*stack);
+    return group;
+}
+
+namespace {
+
+// The key exactly (a prefix listing of ".../slots/h1" also finds ".../slots/h10").
+std::optional<KeyValue> find_key(const Listing& listing, const std::string& key) {
+    for (const auto& kv : listing.kvs) {
+        if (kv.key == key)
+            return kv;
+    }
+    return std::nullopt;
+}
+
+// Deletes `kv` unless it was deleted or replaced since it was read (a new key of the same name
+// has another create_revision): false then.
+Result<bool> erase_if_unchanged(Etcd& etcd, const KeyValue& kv) {
+    auto erased =
+        etcd.txn({{{kv.key, Compare::Op::Equal, kv.create_revision}}, {Write::erase(kv.key)}, {}});
+    if (!erased)
+        return erased.error();
+    return erased->succeeded;
+}
+
+}  // namespace
+
+Result<Halt> FleetSession::unhalt(const std::string& stack) {
+    const auto key = keys(stack).halt();
+    auto etcd = m_factory();
+    auto listing = etcd->list(key);
+    if (!listing)
+        return listing.error();
+    const auto kv = find_key(*listing, key);
+    const auto view = read_stack_view(listing->kvs, keys(stack));
+    if (!kv) {
+        return Error::conflict(
+            fmt::format("fleet: stack {} is not halted in group {}", stack, m_settings.group));
+    }
+    auto erased = erase_if_unchanged(*etcd, *kv);
+    if (!erased)
+        return erased.error();
+    if (!*erased) {
+        return Error::conflict(
+            fmt::format("fleet: the halt of stack {} changed meanwhile; look again", stack));
+    }
+    spdlog::info("fleet: stack {}: halt cleared by an admin", stack);
+    // A value agentd did not write still names no release: say what was cleared anyway.
+    return view.halt.value_or(Halt{{}, {}, "not written by agentd", {}, kv->mod_revision});
+}
+
+Result<SlotHolder> FleetSession::release(const std::string& stack, const std::string& host) {
+    const auto key = keys(stack).slot(host);
+    auto etcd = m_factory();
+    auto listing = etcd->list(key);
+    if (!listing)
+        return listing.error();
+    const auto kv = find_key(*listing, key);
+    if (!kv) {
+        return Error::not_found(
+            fmt::format("fleet: host {} holds no slot and is not queued for stack {} in group {}",
+                        host, stack, m_settings.group));
+    }
+    auto erased = erase_if_unchanged(*etcd, *kv);
+    if (!erased)
+        return erased.error();
+    if (!*erased) {
+        return Error::conflict(
+            fmt::format("fleet: host {} left the queue of stack {} meanwhile", host, stack));
+    }
+    spdlog::info("fleet: stack {}: host {}'s place in the queue freed by an admin", stack, host);
+    const auto view = read_stack_view({*kv}, keys(stack));
+    if (!view.queue.empty())
+        return view.queue.front();
+    return SlotHolder{host, {}, {}, kv->create_revision, kv->lease};
+}
+
 void FleetSession::keep_alive_loop() {
     auto etcd = m_factory();
     bool warned = false;
@@ -272,54 +358,94 @@ void FleetSession::keep_alive_loop() {
     }
 }
 
+FleetSeen FleetSession::seen() {
+    const std::lock_guard lock(m_mutex);
+    std::vector<KeyValue> kvs;
+    kvs.reserve(m_seen.size());
+    for (const auto& [key, kv] : m_seen) kvs.push_back(kv);
+    return {GroupView{m_settings.group, m_settings.host, m_settings.max_updating, m_seen_revision,
+                      read_group_view(kvs, m_settings.group)},
+            m_watching, m_lease != 0, m_waiting};
+}
+
+void FleetSession::wake_waiting(const std::set<std::string>& stacks) {
+    std::vector<std::string> woken;
+    {
+        const std::lock_guard lock(m_mutex);
+        std::set_intersection(stacks.begin(), stacks.end(), m_waiting.begin(), m_waiting.end(),
+                              std::back_inserter(woken));
+    }
+    for (const auto& stack : woken) m_wake(stack);
+}
+
+bool FleetSession::relist(Etcd& etcd, std::int64_t& from) {
+    auto listing = etcd.list(group_root(m_settings.group));
+    std::set<std::string> waiting;
+    {
+        const std::lock_guard lock(m_mutex);
+        m_watching = listing.ok();
+        if (!listing)
+            return false;
+        m_seen.clear();
+        for (auto& kv : listing->kvs) m_seen[kv.key] = std::move(kv);
+        m_seen_revision = listing->revision;
+        waiting = m_waiting;
+    }
+    from = listing->revision + 1;
+    // A change may have been missed while not watching: every waiting stack looks again.
+    wake_waiting(waiting);
+    return true;
+}
+
+std::set<std::string> FleetSession::follow(const WatchBatch& batch, std::int64_t& from) {
+    const auto prefix = group_root(m_settings.group);
+    std::set<std::string> touched;
+    const std::lock_guard lock(m_mutex);
+    m_watching = true;
+    for (const auto& event : batch.events) {
+        if (event.kind == WatchEvent::Kind::Put) {
+            m_seen[event.kv.key] = event.kv;
+        } else {
+            m_seen.erase(event.kv.key);
+        }
+        const auto stack = stack_of(event.kv.key, prefix);
+        // This host's own key moving is no news to it.
+        if (event.kv.key != keys(stack).slot(m_settings.host))
+            touched.insert(stack);
+        from = std::max(from, event.kv.mod_revision + 1);
+    }
+    from = std::max(from, batch.revision + 1);
+    m_seen_revision = std::max(m_seen_revision, batch.revision);
+    return touched;
+}
+
 void FleetSession::watch_loop() {
     auto etcd = m_factory();
-    const auto prefix = "/agentd/" + m_settings.group + "/";
-    std::int64_t from = 0;
+    std::int64_t from = 0;  // 0: list the group first, then watch from the listing on
     sys::Duration backoff = k_watch_backoff_min;
-    const auto wake = [&](const std::set<std::string>& stacks) {
-        std::vector<std::string> woken;
-        {
-            const std::lock_guard lock(m_mutex);
-            for (const auto& stack : stacks) {
-                if (m_waiting.contains(stack))
-                    woken.push_back(stack);
-            }
-        }
-        for (const auto& stack : woken) m_wake(stack);
-    };
     for (;;) {
-        const auto ended = etcd->watch(
-            prefix, from,
-            [&](const WatchBatch& batch) {
-                backoff = k_watch_backoff_min;
-                std::set<std::string> touched;
-                for (const auto& event : batch.events) {
-                    const auto stack = stack_of(event.kv.key, prefix);
-                    // This host's own key moving is no news to it.
-                    if (event.kv.key != keys(stack).slot(m_settings.host))
-                        touched.insert(stack);
-                    from = std::max(from, event.kv.mod_revision + 1);
-                }
-                from = std::max(from, batch.revision + 1);
-                if (!touched.empty())
-                    wake(touched);
-                return true;
-            },
-            [this] {
-                const std::lock_guard lock(m_mutex);
-                return m_stopping;
-            });
-        if (!ended && ended.error().kind == Error::Kind::Conflict) {
-            from = 0;  // history compacted: start from now, and let every waiting stack look again
-            std::set<std::string> all;
+        if (from != 0 || relist(*etcd, from)) {
+            const auto ended = etcd->watch(
+                group_root(m_settings.group), from,
+                [&](const WatchBatch& batch) {
+                    backoff = k_watch_backoff_min;
+                    if (auto touched = follow(batch, from); !touched.empty())
+                        wake_waiting(touched);
+                    return true;
+                },
+                [this] {
+                    const std::lock_guard lock(m_mutex);
+                    return m_stopping;
+                });
             {
                 const std::lock_guard lock(m_mutex);
-                all = m_waiting;
+                m_watching = false;
             }
-            wake(all);
-        } else if (!ended) {
-            spdlog::debug("fleet: etcd watch: {}", ended.error().message);
+            if (!ended && ended.error().kind == Error::Kind::Conflict) {
+                from = 0;  // history compacted: list again
+            } else if (!ended) {
+                spdlog::debug("fleet: etcd watch: {}", ended.error().message);
+            }
         }
         if (!pause(backoff))
             return;

@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "agent/fleet/admin.h"
 #include "agent/fleet/coordinator.h"
 #include "agent/fleet/etcd.h"
 #include "agent/sys/clock.h"
@@ -30,7 +31,7 @@ struct FleetSettings {
     std::map<std::string, RolloutRules> rules;
 };
 
-class FleetSession final : public Coordinator {
+class FleetSession final : public Coordinator, public Admin {
 public:
     /// Makes a client of the cluster; each thread of the session has its own.
     using EtcdFactory = std::function<std::unique_ptr<Etcd>()>;
@@ -53,6 +54,12 @@ public:
     sys::Result<void> halt(const std::string& stack, const std::string& release,
                            const std::string& reason) override;
     sys::Result<void> leave(const std::string& stack) override;
+
+    /// Each with a client of its own: an admin's request never waits for a turn.
+    FleetSeen seen() override;
+    sys::Result<GroupView> look(const std::optional<std::string>& stack) override;
+    sys::Result<Halt> unhalt(const std::string& stack) override;
+    sys::Result<SlotHolder> release(const std::string& stack, const std::string& host) override;
 
     const FleetSettings& settings() const { return m_settings; }
 
@@ -79,6 +86,14 @@ private:
     sys::Result<StackView> view(const std::string& stack);
     void keep_alive_loop();
     void watch_loop();
+    /// Lists the group into what is seen and sets `from` to watch on from it; false when etcd
+    /// did not answer.
+    bool relist(Etcd& etcd, std::int64_t& from);
+    /// Applies a watch's batch to what is seen and advances `from`; returns the stacks whose
+    /// keys it changed (this host's own slot key aside).
+    std::set<std::string> follow(const WatchBatch& batch, std::int64_t& from);
+    /// Pushes a cycle of each of `stacks` that waits for its turn.
+    void wake_waiting(const std::set<std::string>& stacks);
     /// Waits for `d` or until stopped; false when stopped.
     bool pause(sys::Duration d);
 
@@ -94,6 +109,9 @@ private:
     bool m_stopping = false;
     std::set<std::string> m_waiting;          // stacks whose last turn was Wait
     std::map<std::string, Ending> m_pending;  // stack -> its turn's end, not written yet
+    std::map<std::string, KeyValue> m_seen;   // the group's keys, as the watcher follows them
+    std::int64_t m_seen_revision = 0;
+    bool m_watching = false;
 
     std::thread m_keeper;
     std::thread m_watcher;

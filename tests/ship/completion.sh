@@ -42,7 +42,7 @@ fi
 nothing=$ship_tmp/unreachable-agentctl
 printf '#!/bin/sh\necho "agentd is not reachable" >&2\nexit 3\n' >"$nothing"
 chmod +x "$nothing"
-expect "approve config diff history pause pin policy reload resume retry rollback show status sync tags unpin verify watch" "$nothing" ""
+expect "approve config diff fleet history pause pin policy reload resume retry rollback show status sync tags unpin verify watch" "$nothing" ""
 expect "show status sync" "$nothing" s
 expect "tags" "$nothing" t
 expect "--help --order --regex --semver" "$nothing" tags ghcr.io/acme/web --
@@ -109,6 +109,11 @@ expect "shop shop-admin tools_2" "$fake" retry ""
 expect "" "$fake" retry shop ""
 expect "shop shop-admin" "$fake" diff s
 expect "" "$fake" diff shop ""
+expect "release status unhalt" "$fake" fleet ""
+expect "shop shop-admin tools_2" "$fake" fleet unhalt ""
+expect "" "$fake" fleet unhalt shop ""
+expect "" "$fake" fleet release ""
+expect "shop shop-admin tools_2" "$fake" fleet release web-1 ""
 rm -f "$ship_tmp/calls"
 complete_words "$fake" --socket /srv/a.sock resume "" >/dev/null
 if grep -qx -- '--socket /srv/a.sock --json status' "$ship_tmp/calls" 2>/dev/null; then
@@ -253,6 +258,10 @@ else
     fish_expect "38 39 41" "$fake show "
     fish_expect "40 41" "$fake pin shop "
     fish_expect "40 41" "$fake rollback shop --to "
+    fish_expect "release status unhalt" "$fake fleet "
+    fish_expect "shop shop-admin tools_2" "$fake fleet status "
+    fish_expect "" "$fake fleet release "
+    fish_expect "shop shop-admin tools_2" "$fake fleet release web-1 "
     rm -f "$ship_tmp/calls"
     fish_complete "$fake --socket /srv/a.sock resume " >/dev/null
     if grep -qx -- '--socket /srv/a.sock --json status' "$ship_tmp/calls" 2>/dev/null; then

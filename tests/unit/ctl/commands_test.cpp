@@ -245,6 +245,65 @@ TEST_CASE("agentctl: diff shows commits, images and the compose diff, or nothing
     REQUIRE(s.run({"diff"}) == 2);
 }
 
+TEST_CASE("agentctl: fleet status, unhalt and release", "[ctl][fleet]") {
+    Sandbox s;
+    s.serve();
+    // Without fleet: agentd says so, exit 1.
+    CHECK(s.run({"fleet", "status"}) == 1);
+    CHECK(s.err.str() ==
+          "agentctl: this agentd is not in a fleet (its configuration has no fleet: section)\n");
+
+    s.backend.fleet_admin = std::make_unique<daemon::testing::FakeBackend::FakeAdmin>();
+    auto& group = s.backend.fleet_admin->group;
+    group = {"prod", "web-1", 2, 42, {}};
+    auto& shop = group.stacks["shop"];
+    shop.queue = {{"web-1", "r2", "2026-12-05T10:00:00Z", 10, 0x1f},
+                  {"web-2", "r2", "2026-12-05T10:04:00Z", 11, 0x2a},
+                  {"web-3", "r2", "2026-12-05T10:04:30Z", 12, 0x2b}};
+    shop.halt =
+        fleet::Halt{"r1", "web-9", "health gate failed: web unhealthy", "2026-12-05T09:05:00Z", 9};
+    shop.done["r0"] = {"web-1", "web-2", "web-3", "web-4", "web-5", "web-6", "web-7"};
+    shop.done["r1"] = {"web-8"};
+    group.stacks["tools"];
+    s.backend.names["shop"] = {{"r1", "v1.0.0 (0123456789ab)"}};
+    REQUIRE(sys::parse_rfc3339("2026-12-05T10:05:00Z", s.clock.t));
+
+    CHECK(s.run({"fleet", "status"}) == 0);
+    CHECK(s.out.str() ==
+          "fleet group prod: this host is web-1, at most 2 updating\n"
+          "\n"
+          "shop: 2 of 2 updating, 1 queued\n"
+          "  HALTED    release v1.0.0 (0123456789ab) failed on web-9 1h ago: health gate failed: "
+          "web unhealthy\n"
+          "            no host starts it until `agentctl fleet unhalt shop` or a newer release "
+          "passes\n"
+          "  updating  web-1  release r2  since 5m ago\n"
+          "  updating  web-2  release r2  since 1m ago\n"
+          "  queued    web-3  release r2  since 30s ago\n"
+          "  done      release r0 on 7 hosts: web-1, web-2, web-3, web-4, web-5, ... (2 more)\n"
+          "  done      release v1.0.0 (0123456789ab) on 1 host: web-8\n"
+          "\n"
+          "tools: 0 of 2 updating, 0 queued\n");
+    CHECK(s.run({"--json", "fleet", "status", "tools"}) == 0);
+    const auto doc = nlohmann::json::parse(s.out.str());
+    CHECK(doc["stacks"].size() == 1);
+    CHECK(doc["stacks"][0]["stack"] == "tools");
+
+    CHECK(s.run({"fleet", "unhalt", "shop"}) == 0);
+    CHECK(s.out.str() ==
+          "shop: halt cleared (release v1.0.0 (0123456789ab) had failed on web-9); hosts start it "
+          "in their turn\n");
+    CHECK(s.run({"fleet", "unhalt", "shop"}) == 1);
+    CHECK(s.err.str() == "agentctl: fleet: stack shop is not halted\n");
+
+    CHECK(s.run({"fleet", "release", "web-2", "shop"}) == 0);
+    CHECK(s.out.str() == "shop: web-2's place freed (it was queued for release r2)\n");
+    CHECK(s.backend.fleet_admin->calls.back() == "release shop web-2");
+    CHECK(s.run({"fleet", "release", "web-2", "shop"}) == 2);
+    CHECK(s.run({"fleet", "release", "web-2"}) == 2);  // usage: STACK is required
+    CHECK(s.run({"fleet"}) == 2);
+}
+
 TEST_CASE("agentctl: policy test shows matches and the winner offline", "[ctl]") {
     Sandbox s;  // no server: the daemon is not asked
     REQUIRE(s.run({"policy", "test", "--semver", "^1", "v1.0.0", "v1.2.0", "v2.0.0-rc.1", "1.1.9",

@@ -131,4 +131,50 @@ TEST_CASE("agentd metrics: registry requests by host and status code", "[daemon]
     CHECK(url_host("not a url").empty());
 }
 
+TEST_CASE("agentd metrics: the fleet as this host's watch sees it, and its etcd requests",
+          "[daemon][fleet]") {
+    AgentdMetrics m(k_t0);
+    StackStatus shop;
+    shop.name = "shop";
+    StackStatus blog;
+    blog.name = "blog";
+    // Without fleet: no fleet sample.
+    CHECK(m.render({shop}).find("\nagentd_fleet_") == std::string::npos);
+
+    fleet::FleetSeen seen;
+    seen.group = {"prod", "web-1", 2, 42, {}};
+    auto& view = seen.group.stacks["shop"];
+    view.queue = {{"web-1", "r2", "", 1, 0}, {"web-2", "r2", "", 2, 0}, {"web-3", "r2", "", 3, 0}};
+    view.halt = fleet::Halt{"r1", "web-9", "unhealthy", "", 0};
+    seen.group.stacks["tools"];  // another host's stack: no slot taken
+    seen.group.stacks[""].malformed = {"/agentd/prod/"};
+    seen.watching = true;
+    seen.lease = false;
+    seen.waiting = {"shop"};
+    const auto text = m.render({shop, blog}, seen);
+    CHECK(has_line(text, "agentd_fleet_watching 1"));
+    CHECK(has_line(text, "agentd_fleet_lease 0"));
+    CHECK(has_line(text, "agentd_fleet_updating{stack=\"shop\"} 2"));
+    CHECK(has_line(text, "agentd_fleet_queued{stack=\"shop\"} 1"));
+    CHECK(has_line(text, "agentd_fleet_halted{stack=\"shop\"} 1"));
+    CHECK(has_line(text, "agentd_fleet_updating{stack=\"tools\"} 0"));
+    CHECK(has_line(text, "agentd_fleet_halted{stack=\"tools\"} 0"));
+    CHECK(has_line(text, "agentd_fleet_waiting{stack=\"shop\"} 1"));
+    CHECK(has_line(text, "agentd_fleet_waiting{stack=\"blog\"} 0"));
+    CHECK(text.find("stack=\"\"") == std::string::npos);
+
+    auto inner = std::make_unique<fakes::FakeHttp>();
+    auto* answers = inner.get();
+    MeteredEtcdHttp etcd(std::move(inner), &m);
+    (void)etcd.send({.url = "https://10.0.0.1:2379/v3/lease/keepalive"});
+    (void)etcd.send({.url = "https://10.0.0.1:2379/v3/lease/keepalive"});
+    answers->refuse = true;
+    (void)etcd.send({.url = "https://10.0.0.2:2379/v3/kv/range"});
+    const auto counted = m.render({});
+    CHECK(has_line(counted,
+                   "agentd_fleet_etcd_requests_total{call=\"lease/keepalive\",code=\"200\"} 2"));
+    CHECK(
+        has_line(counted, "agentd_fleet_etcd_requests_total{call=\"kv/range\",code=\"error\"} 1"));
+}
+
 }  // namespace unit_daemon_agentd_metrics_test

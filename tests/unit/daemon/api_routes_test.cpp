@@ -451,4 +451,103 @@ TEST_CASE("api routes: GET /v1/events streams the backend's lines as JSON lines"
     CHECK(handle_request(backend, {"POST", "/v1/events", {}, "", {}, ""}).status == 405);
 }
 
+namespace {
+
+/// A fleet of group "prod" seen from host a: a holding shop's slot, c queued, shop halted.
+FakeBackend fleet_backend() {
+    FakeBackend b;
+    b.fleet_admin = std::make_unique<FakeBackend::FakeAdmin>();
+    auto& group = b.fleet_admin->group;
+    group = {"prod", "a", 1, 42, {}};
+    auto& shop = group.stacks["shop"];
+    shop.queue = {{"a", "r2", "2026-12-05T10:00:00Z", 10, 0x1f},
+                  {"c", "r2", "2026-12-05T10:01:00Z", 11, 0x2a}};
+    shop.halt = fleet::Halt{"r1", "b", "health gate failed", "2026-12-05T09:00:00Z", 9};
+    shop.done["r0"] = {"a", "b"};
+    group.stacks[""].malformed = {"/agentd/prod/"};
+    b.names["shop"] = {{"r1", "v1.0.0 (0123456789ab)"}};
+    return b;
+}
+
+}  // namespace
+
+TEST_CASE("api routes: GET /v1/fleet shows who updates, who waits, the halt and done hosts",
+          "[daemon][fleet]") {
+    auto b = fleet_backend();
+    auto r = handle_request(b, req("GET", "/v1/fleet"));
+    REQUIRE(r.status == 200);
+    CHECK(r.body["group"] == "prod");
+    CHECK(r.body["host"] == "a");
+    CHECK(r.body["max_updating"] == 1);
+    CHECK(r.body["revision"] == 42);
+    CHECK(r.body["malformed"] == nlohmann::json{"/agentd/prod/"});
+    REQUIRE(r.body["stacks"].size() == 1);
+    const auto& shop = r.body["stacks"][0];
+    CHECK(shop["stack"] == "shop");
+    CHECK(shop["updating"] == nlohmann::json::parse(
+                                  R"([{"host":"a","release":"r2","name":null,
+                                       "since":"2026-12-05T10:00:00Z","lease":"1f"}])"));
+    REQUIRE(shop["queued"].size() == 1);
+    CHECK(shop["queued"][0]["host"] == "c");
+    CHECK(shop["halt"] == nlohmann::json::parse(R"j({"release":"r1",
+        "name":"v1.0.0 (0123456789ab)","host":"b",
+        "reason":"health gate failed","time":"2026-12-05T09:00:00Z"})j"));
+    CHECK(shop["done"] ==
+          nlohmann::json::parse(R"([{"release":"r0","name":null,"hosts":["a","b"]}])"));
+    // One stack; a name that cannot be a key is refused before etcd is asked.
+    auto one = handle_request(b, {"GET", "/v1/fleet", {{"stack", "shop"}}, "", {}, ""});
+    CHECK(one.status == 200);
+    CHECK(b.fleet_admin->calls.back() == "look shop");
+    auto bad = handle_request(b, {"GET", "/v1/fleet", {{"stack", "a/b"}}, "", {}, ""});
+    CHECK(bad.status == 400);
+    CHECK(bad.body["error"] == "stack \"a/b\": expected 1 to 128 letters, digits, '.', '_' or '-'");
+    CHECK(b.fleet_admin->calls.size() == 2);
+    CHECK(handle_request(b, req("POST", "/v1/fleet")).status == 405);
+}
+
+TEST_CASE("api routes: fleet unhalt and release change etcd through the fleet", "[daemon][fleet]") {
+    auto b = fleet_backend();
+    auto cleared = handle_request(b, req("POST", "/v1/fleet/stacks/shop/unhalt"));
+    REQUIRE(cleared.status == 200);
+    CHECK(cleared.body["stack"] == "shop");
+    CHECK(cleared.body["halt"]["release"] == "r1");
+    CHECK_FALSE(b.fleet_admin->group.stacks["shop"].halt);
+    auto again = handle_request(b, req("POST", "/v1/fleet/stacks/shop/unhalt"));
+    CHECK(again.status == 409);
+    CHECK(again.body["error"] == "fleet: stack shop is not halted");
+
+    auto freed = handle_request(b, req("POST", "/v1/fleet/stacks/shop/release", R"({"host":"c"})"));
+    REQUIRE(freed.status == 200);
+    CHECK(freed.body["released"]["host"] == "c");
+    CHECK(b.fleet_admin->group.stacks["shop"].queue.size() == 1);
+    CHECK(
+        handle_request(b, req("POST", "/v1/fleet/stacks/shop/release", R"({"host":"c"})")).status ==
+        404);
+    // Bad input never reaches etcd.
+    const auto calls = b.fleet_admin->calls.size();
+    CHECK(handle_request(b, req("POST", "/v1/fleet/stacks/shop/release")).body["error"] ==
+          "host: expected the host's name in the fleet");
+    CHECK(handle_request(b, req("POST", "/v1/fleet/stacks/shop/release", R"({"host":"../x"})"))
+              .status == 400);
+    CHECK(handle_request(b, req("POST", "/v1/fleet/stacks/sh%op/unhalt")).status == 400);
+    CHECK(handle_request(b, req("POST", "/v1/fleet/stacks/shop/release", "[1]")).status == 400);
+    CHECK(b.fleet_admin->calls.size() == calls);
+    CHECK(handle_request(b, req("GET", "/v1/fleet/stacks/shop/unhalt")).status == 405);
+    CHECK(handle_request(b, req("POST", "/v1/fleet/stacks/shop/nothing")).status == 404);
+    // etcd unreachable: 502 with its message.
+    b.fleet_admin->error = sys::Error::unavailable("etcd: no endpoint answers");
+    auto down = handle_request(b, req("GET", "/v1/fleet"));
+    CHECK(down.status == 502);
+    CHECK(down.body["error"] == "etcd: no endpoint answers");
+}
+
+TEST_CASE("api routes: without fleet: the fleet routes say so", "[daemon][fleet]") {
+    FakeBackend b;
+    auto r = handle_request(b, req("GET", "/v1/fleet"));
+    CHECK(r.status == 409);
+    CHECK(r.body["error"] ==
+          "this agentd is not in a fleet (its configuration has no fleet: section)");
+    CHECK(handle_request(b, req("POST", "/v1/fleet/stacks/shop/unhalt")).status == 409);
+}
+
 }  // namespace unit_daemon_api_routes_test

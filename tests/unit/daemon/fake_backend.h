@@ -1,7 +1,12 @@
 #pragma once
 // An ApiBackend that answers from fields the test sets and records what it was asked.
 
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "agent/daemon/api_backend.h"
@@ -208,6 +213,61 @@ public:
         }
         return std::unique_ptr<ApiStream>(std::make_unique<LinesStream>(event_lines));
     }
+
+    /// The fleet's answers: `group` as etcd would have it; unhalt and release edit it.
+    class FakeAdmin final : public fleet::Admin {
+    public:
+        fleet::GroupView group;
+        std::optional<sys::Error> error;  ///< every call fails with it (etcd unreachable)
+        std::vector<std::string> calls;
+
+        /// What seen() answers besides `group`.
+        bool watching = true;
+        std::set<std::string> waiting;
+        fleet::FleetSeen seen() override { return {group, watching, true, waiting}; }
+        sys::Result<fleet::GroupView> look(const std::optional<std::string>& stack) override {
+            calls.push_back("look " + stack.value_or("*"));
+            if (error)
+                return *error;
+            auto out = group;
+            if (stack) {
+                std::erase_if(out.stacks, [&](const auto& s) { return s.first != *stack; });
+                out.stacks.try_emplace(*stack);
+            }
+            return out;
+        }
+        sys::Result<fleet::Halt> unhalt(const std::string& stack) override {
+            calls.push_back("unhalt " + stack);
+            if (error)
+                return *error;
+            auto& halt = group.stacks[stack].halt;
+            if (!halt)
+                return sys::Error::conflict("fleet: stack " + stack + " is not halted");
+            return std::exchange(halt, std::nullopt).value();
+        }
+        sys::Result<fleet::SlotHolder> release(const std::string& stack,
+                                               const std::string& host) override {
+            calls.push_back("release " + stack + " " + host);
+            if (error)
+                return *error;
+            auto& queue = group.stacks[stack].queue;
+            const auto it = std::find_if(queue.begin(), queue.end(),
+                                         [&](const auto& h) { return h.host == host; });
+            if (it == queue.end())
+                return sys::Error::not_found("fleet: host " + host + " is not queued");
+            auto held = *it;
+            queue.erase(it);
+            return held;
+        }
+    };
+    /// Per stack: release names by fleet key.
+    std::map<std::string, std::map<std::string, std::string>> names;
+    std::map<std::string, std::string> release_names(const std::string& stack) override {
+        return names[stack];
+    }
+    /// Null: no `fleet:` in the configuration.
+    std::unique_ptr<FakeAdmin> fleet_admin;
+    fleet::Admin* fleet() override { return fleet_admin.get(); }
 };
 
 inline model::Deployment sample_deployment(std::int64_t id, const std::string& stack) {

@@ -6,15 +6,18 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -22,13 +25,24 @@
 #include "tests/unit/free_port.h"
 #include "tests/unit/temp_dir.h"
 
-extern char** environ;
-
 namespace agentd::testing {
+
+/// TLS for the members' client URLs: their certificate, and with client_ca the client
+/// certificates they accept (--client-cert-auth). `client_cert` and `client_key` are what the
+/// cluster's own readiness check presents.
+struct EtcdTls {
+    std::string ca_file;
+    std::string cert_file;
+    std::string key_file;
+    bool client_cert_auth = false;
+    std::string client_cert;
+    std::string client_key;
+};
 
 class EtcdCluster {
 public:
-    explicit EtcdCluster(int members) {
+    explicit EtcdCluster(int members, std::optional<EtcdTls> tls = std::nullopt)
+        : m_tls(std::move(tls)) {
         for (int i = 0; i < members; ++i) {
             m_members.push_back({"m" + std::to_string(i), static_cast<std::uint16_t>(free_port()),
                                  static_cast<std::uint16_t>(free_port()), -1});
@@ -82,23 +96,56 @@ public:
             "--heartbeat-interval=50",
             "--election-timeout=500",
         };
+        if (m_tls) {
+            args.push_back("--cert-file=" + m_tls->cert_file);
+            args.push_back("--key-file=" + m_tls->key_file);
+            if (m_tls->client_cert_auth) {
+                args.push_back("--client-cert-auth");
+                args.push_back("--trusted-ca-file=" + m_tls->ca_file);
+            }
+        }
         std::vector<char*> argv;
         for (auto& arg : args) argv.push_back(arg.data());
         argv.push_back(nullptr);
         // Its log goes to a file of its own (kept with the data, removed with it).
         const auto log = (m_dir.path() / (m.name + ".log")).string();
-        posix_spawn_file_actions_t files;
-        ::posix_spawn_file_actions_init(&files);
-        ::posix_spawn_file_actions_addopen(&files, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                           0600);
-        ::posix_spawn_file_actions_adddup2(&files, 1, 2);
-        pid_t pid = -1;
-        const int spawned = ::posix_spawnp(&pid, "etcd", &files, nullptr, argv.data(), environ);
-        ::posix_spawn_file_actions_destroy(&files);
-        if (spawned != 0) {
-            throw std::runtime_error("cannot start etcd (apt-get install etcd-server)");
+        const auto program = etcd_program();
+        const pid_t parent = ::getpid();
+        const pid_t pid = ::fork();
+        if (pid < 0) {
+            throw std::runtime_error("cannot fork to start etcd");
+        }
+        if (pid == 0) {
+            // The member dies with the test process, even when an aborted test never runs the
+            // destructor (a failed REQUIRE in a thread, a crash), instead of lingering.
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (::getppid() != parent) {
+                ::_exit(127);
+            }
+            const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+            if (fd < 0 || ::dup2(fd, 1) < 0 || ::dup2(fd, 2) < 0) {
+                ::_exit(127);
+            }
+            ::execv(program.c_str(), argv.data());
+            ::_exit(127);
         }
         m.pid = pid;
+    }
+
+    /// etcd's path on $PATH, found before forking (the child only execs).
+    static std::string etcd_program() {
+        const char* path = std::getenv("PATH");
+        std::string_view dirs = path != nullptr ? path : "/usr/bin:/bin";
+        while (!dirs.empty()) {
+            const auto colon = dirs.find(':');
+            const auto dir = dirs.substr(0, colon);
+            dirs = colon == std::string_view::npos ? std::string_view{} : dirs.substr(colon + 1);
+            const auto candidate = std::string(dir.empty() ? "." : dir) + "/etcd";
+            if (::access(candidate.c_str(), X_OK) == 0) {
+                return candidate;
+            }
+        }
+        throw std::runtime_error("cannot start etcd: not on PATH (apt-get install etcd-server)");
     }
 
     /// Polls every running member until each answers a read (a quorum is up), for 30 s.
@@ -114,7 +161,16 @@ public:
                 request.url = client_url(member) + "/v3/kv/range";
                 request.body = R"({"key":"AA=="})";
                 request.timeout = std::chrono::seconds(2);
+                if (m_tls) {
+                    request.ca_file = m_tls->ca_file;
+                    request.cert_file = m_tls->client_cert;
+                    request.key_file = m_tls->client_key;
+                }
                 auto response = http.send(request);
+                // With etcd's authentication on, an anonymous read is refused: it serves.
+                if (response && response->status == 400 &&
+                    response->body.find("user name is empty") != std::string::npos)
+                    break;
                 if (response && response->status == 200)
                     break;
                 if (std::chrono::steady_clock::now() > deadline) {
@@ -134,13 +190,15 @@ private:
         pid_t pid;
     };
 
-    static std::string client_url(const Member& m) {
-        return "http://127.0.0.1:" + std::to_string(m.client_port);
+    std::string client_url(const Member& m) const {
+        return (m_tls ? "https" : "http") + std::string("://127.0.0.1:") +
+               std::to_string(m.client_port);
     }
     static std::string peer_url(const Member& m) {
         return "http://127.0.0.1:" + std::to_string(m.peer_port);
     }
 
+    std::optional<EtcdTls> m_tls;
     TempDir m_dir;
     std::vector<Member> m_members;
 };

@@ -2,9 +2,12 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <thread>
 
+#include "agent/sys/process.h"
 #include "tests/unit/fleet/etcd_cluster.h"
+#include "tests/unit/openssl_signer.h"
 #include "tests/unit/runtime/test_support.h"
 
 namespace unit_fleet_etcd_gateway_test {
@@ -204,6 +207,147 @@ TEST_CASE("etcd gateway: members that are down are skipped; none up is Unavailab
         return again && again->kvs.size() >= 2 && again->kvs[0].key == "/f/a" &&
                again->kvs[1].key == "/f/b";
     }));
+}
+
+/// A CA, a certificate for the members (127.0.0.1; it also serves as their gateway's client
+/// certificate, so it allows both uses) and one for agentd, made by the openssl tool.
+struct TestPki {
+    agentd::testing::TempDir dir;
+    std::string path(const std::string& name) const { return (dir.path() / name).string(); }
+
+    TestPki() {
+        agentd::testing::run_openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt",
+                                      "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                                      path("ca.key"), "-out", path("ca.pem"), "-subj",
+                                      "/CN=agentd test CA", "-days", "2"});
+        issue("member", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n");
+        issue("agentd", "extendedKeyUsage=clientAuth\n");
+    }
+    void issue(const std::string& name, const std::string& extensions) const {
+        agentd::testing::run_openssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                                      "-nodes", "-keyout", path(name + ".key"), "-out",
+                                      path(name + ".csr"), "-subj", "/CN=" + name});
+        std::ofstream(path(name + ".ext")) << extensions;
+        agentd::testing::run_openssl({"x509", "-req", "-in", path(name + ".csr"), "-CA",
+                                      path("ca.pem"), "-CAkey", path("ca.key"), "-CAcreateserial",
+                                      "-out", path(name + ".pem"), "-days", "2", "-extfile",
+                                      path(name + ".ext")});
+    }
+    agentd::testing::EtcdTls members() const {
+        return {path("ca.pem"), path("member.pem"), path("member.key"),
+                true,           path("agentd.pem"), path("agentd.key")};
+    }
+};
+
+TEST_CASE("etcd gateway: TLS with client certificates, as fleet.etcd.ca_file/cert_file/key_file",
+          "[integration][etcd][fleet]") {
+    const TestPki pki;
+    EtcdCluster cluster(1, pki.members());
+    REQUIRE(cluster.client_urls().front().starts_with("https://"));
+    EtcdEndpoints endpoints;
+    endpoints.urls = cluster.client_urls();
+    endpoints.timeout = 3s;
+    endpoints.ca_file = pki.path("ca.pem");
+    endpoints.cert_file = pki.path("agentd.pem");
+    endpoints.key_file = pki.path("agentd.key");
+    EtcdGateway etcd(endpoints, std::make_unique<CurlHttpClient>());
+    REQUIRE(etcd.txn({{}, {Write::put("/tls/a", "1")}, {}}));
+    const auto listing = etcd.list("/tls/");
+    REQUIRE(listing);
+    CHECK(listing->kvs.size() == 1);
+    std::atomic<int> seen = 0;
+    std::thread writer([&] {
+        EtcdGateway second(endpoints, std::make_unique<CurlHttpClient>());
+        (void)eventually([&] {
+            (void)second.txn({{}, {Write::put("/tls/b", "2")}, {}});
+            return seen.load() > 0;
+        });
+    });
+    const auto watched = etcd.watch("/tls/", listing->revision + 1,
+                                    [&](const WatchBatch& batch) {
+                                        seen += static_cast<int>(batch.events.size());
+                                        return seen.load() == 0;
+                                    },
+                                    {});
+    writer.join();
+    CHECK(watched);
+    CHECK(seen.load() > 0);
+
+    // Without the client certificate the members refuse the connection; without the CA the
+    // members' certificate is not trusted. Both are errors naming the endpoint.
+    auto no_cert = endpoints;
+    no_cert.cert_file.clear();
+    no_cert.key_file.clear();
+    const auto refused = EtcdGateway(no_cert, std::make_unique<CurlHttpClient>()).list("/tls/");
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().message.find(endpoints.urls.front()) != std::string::npos);
+    auto no_ca = endpoints;
+    no_ca.ca_file.clear();
+    CHECK_FALSE(EtcdGateway(no_ca, std::make_unique<CurlHttpClient>()).list("/tls/"));
+}
+
+TEST_CASE("etcd gateway: etcd's users, as fleet.etcd.username/password_file",
+          "[integration][etcd][fleet]") {
+    EtcdCluster cluster(1);
+    const auto url = cluster.client_urls().front();
+    // As docs/fleet.md sets it up: a root user, and agentd's user with read-write on /agentd/.
+    const auto etcdctl = [&](std::vector<std::string> args) {
+        agentd::sys::PosixProcessRunner runner;
+        agentd::sys::ProcessSpec spec;
+        spec.argv = {"etcdctl", "--endpoints=" + url};
+        spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+        spec.env["ETCDCTL_API"] = "3";
+        auto result = runner.run(spec);
+        REQUIRE(result.ok());
+        INFO(result->out + result->err);
+        REQUIRE(result->success());
+    };
+    etcdctl({"user", "add", "root", "--new-user-password=root-secret"});
+    etcdctl({"role", "add", "agentd"});
+    etcdctl({"role", "grant-permission", "agentd", "--prefix=true", "readwrite", "/agentd/"});
+    etcdctl({"user", "add", "agentd", "--new-user-password=agentd-secret"});
+    etcdctl({"user", "grant-role", "agentd", "agentd"});
+    etcdctl({"auth", "enable"});
+
+    EtcdEndpoints endpoints;
+    endpoints.urls = {url};
+    endpoints.timeout = 3s;
+    endpoints.username = "agentd";
+    endpoints.password = "agentd-secret";
+    EtcdGateway etcd(endpoints, std::make_unique<CurlHttpClient>());
+    REQUIRE(etcd.txn({{}, {Write::put("/agentd/g/a", "1")}, {}}));
+    const auto listing = etcd.list("/agentd/g/");
+    REQUIRE(listing);
+    CHECK(listing->kvs.size() == 1);
+    const auto lease = etcd.grant_lease(10s);
+    REQUIRE(lease);
+    CHECK(etcd.keep_alive(*lease));
+    // A watch with a token of its own.
+    EtcdGateway watcher(endpoints, std::make_unique<CurlHttpClient>());
+    int seen = 0;
+    REQUIRE(watcher.watch("/agentd/g/", 1,
+                          [&](const WatchBatch& batch) {
+                              seen += static_cast<int>(batch.events.size());
+                              return seen == 0;
+                          },
+                          {}));
+    CHECK(seen == 1);
+
+    // Outside its prefix, agentd's user may do nothing; a wrong password is refused with etcd's
+    // reason; so is no user at all.
+    const auto outside = etcd.list("/other/");
+    REQUIRE_FALSE(outside);
+    CHECK(outside.error().message == "etcd: etcdserver: permission denied");
+    auto wrong = endpoints;
+    wrong.password = "guess";
+    const auto refused = EtcdGateway(wrong, std::make_unique<CurlHttpClient>()).list("/agentd/");
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().message ==
+          "etcd: etcdserver: authentication failed, invalid user ID or password");
+    CHECK(refused.error().message.find("guess") == std::string::npos);
+    auto anonymous = endpoints;
+    anonymous.username.clear();
+    CHECK_FALSE(EtcdGateway(anonymous, std::make_unique<CurlHttpClient>()).list("/agentd/"));
 }
 
 TEST_CASE("etcd gateway: no endpoint configured is an error, not a crash", "[fleet][etcd]") {

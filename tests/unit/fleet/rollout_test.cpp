@@ -62,6 +62,26 @@ TEST_CASE("rollout: the view orders the queue by creation, not by name, and read
     CHECK(view.malformed == std::vector<std::string>{keys.slot("broken"), keys.slot("other")});
 }
 
+TEST_CASE("rollout: the group view splits the group's keys by stack", "[fleet]") {
+    const StackKeys tools{"prod", "tools"};
+    const std::vector<KeyValue> kvs = {
+        slot("web-1", "r1", 5),
+        {tools.slot("web-2"), slot_value("web-2", "t1", ""), 6, 6, 1, 7},
+        {"/agentd/prod/bad name/slots/x", "{}", 8, 8, 1, 0},
+        {"/agentd/prod/", "{}", 9, 9, 1, 0},
+        {"/agentd/staging/shop/halt", "{}", 10, 10, 1, 0},  // another group: not listed
+    };
+    CHECK(group_root("prod") == "/agentd/prod/");
+    const auto views = read_group_view(kvs, "prod");
+    REQUIRE(views.size() == 3);
+    REQUIRE(views.at("shop").queue.size() == 1);
+    CHECK(views.at("shop").queue[0].host == "web-1");
+    REQUIRE(views.at("tools").queue.size() == 1);
+    CHECK(views.at("tools").queue[0].release == "t1");
+    CHECK(views.at("").malformed ==
+          std::vector<std::string>{"/agentd/prod/bad name/slots/x", "/agentd/prod/"});
+}
+
 TEST_CASE("rollout: the max_updating oldest keys hold the slots; the others wait their turn",
           "[fleet]") {
     const auto view = read_stack_view(

@@ -104,6 +104,84 @@ TEST_CASE("fleet session: a failed release halts it for every host until a newer
     CHECK(view.queue.empty());
 }
 
+TEST_CASE("fleet session: an admin sees the group, clears a halt and frees a dead host's slot",
+          "[integration][etcd][fleet]") {
+    EtcdCluster cluster(1);
+    Host a(cluster, "a", 1), b(cluster, "b", 1), c(cluster, "c", 1), admin(cluster, "admin", 1);
+    c.session.start();
+    REQUIRE(a.session.turn("shop", "bad").kind == Turn::Kind::Go);
+    REQUIRE(a.session.halt("shop", "bad", "health gate failed"));
+    REQUIRE(a.session.turn("tools", "t1").kind == Turn::Kind::Go);
+    REQUIRE(a.session.done("tools", "t1"));
+    REQUIRE(b.session.turn("tools", "t2").kind == Turn::Kind::Go);
+    REQUIRE(c.session.turn("tools", "t2").kind == Turn::Kind::Wait);
+
+    // What c's watch sees, without asking etcd: the same, and that c waits on tools.
+    CHECK(eventually([&] {
+        const auto seen = c.session.seen();
+        const auto tools = seen.group.stacks.find("tools");
+        return seen.watching && seen.lease && seen.waiting == std::set<std::string>{"tools"} &&
+               tools != seen.group.stacks.end() && tools->second.queue.size() == 2 &&
+               seen.group.stacks.contains("shop") && seen.group.stacks.at("shop").halt;
+    }));
+    CHECK_FALSE(admin.session.seen().watching);  // never started: nothing seen
+
+    auto group = admin.session.look(std::nullopt);
+    REQUIRE(group);
+    CHECK(group->group == "prod");
+    CHECK(group->host == "admin");
+    CHECK(group->revision > 0);
+    REQUIRE(group->stacks.size() == 2);
+    CHECK(group->stacks.at("shop").halt->reason == "health gate failed");
+    CHECK(group->stacks.at("shop").queue.empty());
+    const auto& tools = group->stacks.at("tools");
+    REQUIRE(tools.queue.size() == 2);
+    CHECK(tools.queue[0].host == "b");
+    CHECK(tools.queue[0].release == "t2");
+    CHECK_FALSE(tools.queue[0].since.empty());
+    CHECK(tools.queue[1].host == "c");
+    CHECK(tools.done.at("t1") == std::vector<std::string>{"a"});
+    // One stack only; a stack without keys is listed, empty.
+    auto one = admin.session.look("tools");
+    REQUIRE(one);
+    CHECK(one->stacks.size() == 1);
+    auto none = admin.session.look("blog");
+    REQUIRE(none);
+    CHECK(none->stacks.at("blog").queue.empty());
+
+    // Unhalt: the halted release may start again; a second unhalt has nothing to clear.
+    auto cleared = admin.session.unhalt("shop");
+    REQUIRE(cleared);
+    CHECK(cleared->release == "bad");
+    CHECK(cleared->host == "a");
+    CHECK(b.session.turn("shop", "bad").kind == Turn::Kind::Go);
+    auto again = admin.session.unhalt("shop");
+    REQUIRE_FALSE(again);
+    CHECK(again.error().kind == agentd::sys::Error::Kind::Conflict);
+    CHECK(again.error().message == "fleet: stack shop is not halted in group prod");
+
+    // b "died" holding tools' slot: freeing it lets c go, woken by the watch, long before any
+    // lease could run out (15s). Only b's key goes, not b2's (a listing of ".../b" finds both).
+    Host b2(cluster, "b2", 1);
+    REQUIRE(b2.session.turn("tools", "t2").kind == Turn::Kind::Wait);
+    auto freed = admin.session.release("tools", "b");
+    REQUIRE(freed);
+    CHECK(freed->host == "b");
+    CHECK(freed->release == "t2");
+    CHECK(eventually([&] { return c.was_woken("tools"); }));
+    CHECK(c.session.turn("tools", "t2").kind == Turn::Kind::Go);
+    CHECK(eventually([&] { return c.session.seen().waiting.empty(); }));
+    const auto after = admin.session.look("tools");
+    REQUIRE(after);
+    REQUIRE(after->stacks.at("tools").queue.size() == 2);
+    CHECK(after->stacks.at("tools").queue[1].host == "b2");
+    auto unknown = admin.session.release("tools", "b");
+    REQUIRE_FALSE(unknown);
+    CHECK(unknown.error().is_not_found());
+    CHECK(unknown.error().message ==
+          "fleet: host b holds no slot and is not queued for stack tools in group prod");
+}
+
 TEST_CASE("fleet session: hosts outside the canary wave wait for the canaries' done marks",
           "[integration][etcd][fleet]") {
     EtcdCluster cluster(1);
