@@ -396,7 +396,7 @@ json to_json(const StackStatus& s) {
         {"pinned", st.pinned ? json(*st.pinned) : json(nullptr)},
         {"current", s.current ? model::to_json(*s.current) : json(nullptr)},
         {"last_poll",
-         {{"at", st.last_poll.at ? json(sys::format_rfc3339(*st.last_poll.at)) : json(nullptr)},
+         {{"at", st.last_poll.at ? json(sys::format_rfc3339_ms(*st.last_poll.at)) : json(nullptr)},
           {"result", or_null(st.last_poll.result)},
           {"error", or_null(st.last_poll.error)},
           {"revision", or_null(st.last_poll.revision)}}},
@@ -413,16 +413,16 @@ json to_json(const StackStatus& s) {
                     {"idle_deployment",
                      st.slots->idle_deployment ? json(*st.slots->idle_deployment) : json(nullptr)},
                     {"idle_stops_at", st.slots->idle_stops_at
-                                          ? json(sys::format_rfc3339(*st.slots->idle_stops_at))
+                                          ? json(sys::format_rfc3339_ms(*st.slots->idle_stops_at))
                                           : json(nullptr)}}
              : json(nullptr)},
-        {"waiting",
-         s.waiting ? json{{"deployment", s.waiting->deployment},
-                          {"reason", s.waiting->reason},
-                          {"since", sys::format_rfc3339(s.waiting->since)},
-                          {"until", s.waiting->until ? json(sys::format_rfc3339(*s.waiting->until))
-                                                     : json(nullptr)}}
-                   : json(nullptr)},
+        {"waiting", s.waiting ? json{{"deployment", s.waiting->deployment},
+                                     {"reason", s.waiting->reason},
+                                     {"since", sys::format_rfc3339_ms(s.waiting->since)},
+                                     {"until", s.waiting->until
+                                                   ? json(sys::format_rfc3339_ms(*s.waiting->until))
+                                                   : json(nullptr)}}
+                              : json(nullptr)},
     };
 }
 

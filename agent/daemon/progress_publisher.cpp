@@ -7,7 +7,7 @@ using nlohmann::json;
 
 json line(const std::string& stack, std::optional<std::int64_t> deployment, const char* type,
           sys::TimePoint at) {
-    return {{"at", sys::format_rfc3339(at)},
+    return {{"at", sys::format_rfc3339_ms(at)},
             {"stack", stack},
             {"deployment", deployment ? json(*deployment) : json(nullptr)},
             {"type", type}};

@@ -134,7 +134,7 @@ Turn FleetSession::turn(const std::string& stack, const std::string& release) {
             auto lease_id = lease();
             if (!lease_id)
                 return {Turn::Kind::Wait, lease_id.error().message};
-            const auto since = sys::format_rfc3339(m_clock.now());
+            const auto since = sys::format_rfc3339_ms(m_clock.now());
             auto put =
                 m_etcd->txn({{},
                              {Write::put(stack_keys.slot(m_settings.host),
@@ -194,7 +194,7 @@ Result<void> FleetSession::end(Ending ending) {
 Result<void> FleetSession::write(const Ending& ending) {
     const auto stack_keys = keys(ending.stack);
     const auto slot = stack_keys.slot(m_settings.host);
-    const auto now = sys::format_rfc3339(m_clock.now());
+    const auto now = sys::format_rfc3339_ms(m_clock.now());
     Txn txn;
     switch (ending.kind) {
         case Ending::Kind::Done: {

@@ -4,7 +4,7 @@ namespace agentd::model {
 namespace {
 
 nlohmann::json time_or_null(const std::optional<sys::TimePoint>& t) {
-    return t ? nlohmann::json(sys::format_rfc3339(*t)) : nlohmann::json(nullptr);
+    return t ? nlohmann::json(sys::format_rfc3339_ms(*t)) : nlohmann::json(nullptr);
 }
 
 sys::TimePoint time_from(const nlohmann::json& j) {
@@ -27,7 +27,7 @@ nlohmann::json to_json(const Deployment& d, bool with_events) {
         {"tag", d.release.tag.empty() ? nlohmann::json(nullptr) : nlohmann::json(d.release.tag)},
         {"images", d.release.images},
         {"trigger", to_string(d.trigger)},
-        {"started_at", sys::format_rfc3339(d.started_at)},
+        {"started_at", sys::format_rfc3339_ms(d.started_at)},
         {"finished_at", time_or_null(d.finished_at)},
         {"reason", d.reason},
         {"phase", d.phase},
@@ -37,7 +37,7 @@ nlohmann::json to_json(const Deployment& d, bool with_events) {
         auto events = nlohmann::json::array();
         for (const auto& e : d.events) {
             events.push_back(
-                {{"at", sys::format_rfc3339(e.at)}, {"phase", e.phase}, {"message", e.message}});
+                {{"at", sys::format_rfc3339_ms(e.at)}, {"phase", e.phase}, {"message", e.message}});
         }
         j["events"] = std::move(events);
     }

@@ -24,6 +24,18 @@ std::string format_rfc3339(TimePoint t) {
     return buf;
 }
 
+std::string format_rfc3339_ms(TimePoint t) {
+    const auto since_epoch = t.time_since_epoch();
+    auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch).count() % 1000;
+    auto whole = std::chrono::floor<std::chrono::seconds>(t);
+    if (millis < 0) {
+        millis += 1000;  // before 1970: the second below, plus a positive fraction
+    }
+    auto text = format_rfc3339(whole);
+    text.insert(text.size() - 1, fmt::format(".{:03}", millis));
+    return text;
+}
+
 bool parse_rfc3339(const std::string& text, TimePoint& out) {
     std::tm tm{};
     const char* rest = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);

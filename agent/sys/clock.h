@@ -26,7 +26,11 @@ public:
 
 /// RFC 3339 UTC with seconds, e.g. "2026-11-22T07:32:23Z".
 std::string format_rfc3339(TimePoint t);
-/// Parses what format_rfc3339 writes (and fractional seconds); false on anything else.
+/// RFC 3339 UTC with milliseconds, e.g. "2026-11-22T07:32:23.041Z": the times of the API and
+/// of the fleet's keys, precise enough to read a deployment's phase durations.
+std::string format_rfc3339_ms(TimePoint t);
+/// Parses what format_rfc3339 and format_rfc3339_ms write (any fractional seconds, read to the
+/// millisecond); false on anything else.
 bool parse_rfc3339(const std::string& text, TimePoint& out);
 /// "1h30m", "45s", "500ms".
 std::string format_duration(Duration d);

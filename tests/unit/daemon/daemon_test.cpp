@@ -781,7 +781,7 @@ TEST_CASE("daemon: each cycle's end is published as live progress of its stack",
     CHECK(ends[0]["type"] == "end");
     CHECK(ends[0]["stack"] == "blog");
     CHECK(ends[0]["status"] == "poll_error");
-    CHECK(ends[0]["at"] == sys::format_rfc3339(clock.now()));
+    CHECK(ends[0]["at"] == sys::format_rfc3339_ms(clock.now()));
     const auto every = all->take(sys::Duration::zero()).events;
     REQUIRE(every.size() == 2);
     CHECK(every[0]["stack"] == "shop");

@@ -164,7 +164,7 @@ TEST_CASE("progress publisher: phases, pulls (at most every 200ms per image), ga
     CHECK(phase["deployment"] == 7);
     CHECK(phase["phase"] == "pull");
     CHECK(phase["message"] == "1 image(s)");
-    CHECK(phase["at"] == sys::format_rfc3339(clock.t - std::chrono::milliseconds(250)));
+    CHECK(phase["at"] == sys::format_rfc3339_ms(clock.t - std::chrono::milliseconds(250)));
     std::vector<std::int64_t> currents;
     for (std::size_t i = 1; i <= 4; ++i) {
         CHECK(batch.events[i]["type"] == "pull");

@@ -28,7 +28,7 @@ TEST_CASE("model: deployment JSON has the SPEC fields and round-trips", "[model]
     CHECK(j["trigger"] == "webhook");
     CHECK(j["tag"].is_null());
     CHECK(j["finished_at"].is_null());
-    CHECK(j["started_at"] == "2026-11-22T07:00:00Z");
+    CHECK(j["started_at"] == "2026-11-22T07:00:00.000Z");
     CHECK(j["events"][0]["phase"] == "gate");
     CHECK_FALSE(model::to_json(d).contains("events"));
 
@@ -38,6 +38,12 @@ TEST_CASE("model: deployment JSON has the SPEC fields and round-trips", "[model]
     CHECK(back.release == d.release);
     CHECK(back.previous == 6);
     CHECK(back.events.size() == 1);
+    CHECK(back.started_at == d.started_at);
+    // Milliseconds, as the store keeps them (users read phase durations from them).
+    d.events[0].at = d.started_at + std::chrono::milliseconds(1234);
+    const auto precise = model::to_json(d, true);
+    CHECK(precise["events"][0]["at"] == "2026-11-22T07:00:01.234Z");
+    CHECK(model::deployment_from_json(precise).events[0].at == d.events[0].at);
 }
 
 TEST_CASE("model: status names and release keys", "[model]") {

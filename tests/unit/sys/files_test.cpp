@@ -148,6 +148,16 @@ TEST_CASE("clock: RFC 3339 round trip and durations", "[sys]") {
     sys::TimePoint frac;
     REQUIRE(sys::parse_rfc3339("2026-11-22T07:32:23.250Z", frac));
     CHECK(frac - t == 250ms);
+    // The API's times: always three digits, truncated (not rounded) to the millisecond, and read
+    // back to the same instant.
+    CHECK(sys::format_rfc3339_ms(frac) == "2026-11-22T07:32:23.250Z");
+    CHECK(sys::format_rfc3339_ms(t) == "2026-11-22T07:32:23.000Z");
+    CHECK(sys::format_rfc3339_ms(t + 7ms + 999us) == "2026-11-22T07:32:23.007Z");
+    CHECK(sys::format_rfc3339_ms(t + 59s + 999ms) == "2026-11-22T07:33:22.999Z");
+    sys::TimePoint back;
+    REQUIRE(sys::parse_rfc3339(sys::format_rfc3339_ms(t + 41ms), back));
+    CHECK(back - t == 41ms);
+    CHECK(sys::format_rfc3339_ms(sys::TimePoint{} - 1ms) == "1969-12-31T23:59:59.999Z");
     CHECK_FALSE(sys::parse_rfc3339("2026-11-22 07:32:23", t));
     CHECK_FALSE(sys::parse_rfc3339("2026-11-22T07:32:23+01:00", t));
     // Found by tests/fuzz/registry_json (a token's issued_at): years a TimePoint cannot hold
