@@ -27,6 +27,11 @@ bool valid_stack_name(const std::string& name) {
                        [&](char c) { return lower_or_digit(c) || c == '_' || c == '-'; });
 }
 
+bool valid_project_prefix(const std::string& prefix) {
+    // A stack name's alphabet, so that prefix + name is still a compose project name.
+    return prefix.empty() || (prefix.size() <= 31 && valid_stack_name(prefix));
+}
+
 std::optional<std::string> branch_name_problem(std::string_view name) {
     if (name.empty()) {
         return "it is empty";

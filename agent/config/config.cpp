@@ -27,9 +27,9 @@ namespace agentd::config {
 
 namespace {
 
-constexpr std::string_view k_top_keys[] = {"state_dir",  "api",           "defaults",
-                                           "registries", "notifications", "age_identity_file",
-                                           "fleet",      "stacks"};
+constexpr std::string_view k_top_keys[] = {"state_dir",         "api",        "project_prefix",
+                                           "defaults",          "registries", "notifications",
+                                           "age_identity_file", "fleet",      "stacks"};
 constexpr std::string_view k_api_keys[] = {"socket", "listen", "cert_file", "key_file",
                                            "webhook_secret_file"};
 
@@ -183,6 +183,19 @@ Config read_document(Reader& reader, const YAML::Node& document, const std::stri
             }
         }
     }
+    const auto prefix = top.get("project_prefix");
+    if (prefix) {
+        if (const auto text = reader.string(*prefix, "a project name prefix")) {
+            if (valid_project_prefix(*text)) {
+                config.project_prefix = *text;
+            } else {
+                reader.report(*prefix, fmt::format("\"{}\" is not a valid project prefix: use at "
+                                                   "most 31 lower-case letters, digits, \"_\" "
+                                                   "and \"-\", starting with a letter or digit",
+                                                   *text));
+            }
+        }
+    }
     StackFields defaults;
     if (const auto e = top.get("defaults")) {
         defaults = read_defaults(reader, *e, config.age_identity_file);
@@ -198,6 +211,17 @@ Config read_document(Reader& reader, const YAML::Node& document, const std::stri
     }
     if (const auto e = top.get("stacks")) {
         config.stacks = read_stacks(reader, *e, defaults, config.age_identity_file);
+        for (auto& stack : config.stacks) {
+            stack.project_prefix = config.project_prefix;
+            if (prefix && stack.project().size() > k_max_project_name) {
+                reader.report(*prefix,
+                              fmt::format("with stack \"{}\", the compose project \"{}\" has {} "
+                                          "characters, more than {}: shorten the prefix or the "
+                                          "stack's name",
+                                          stack.name, stack.project(), stack.project().size(),
+                                          k_max_project_name));
+            }
+        }
         for (std::size_t i = 0; i < config.stacks.size() && !config.fleet; ++i) {
             if (config.stacks[i].rollout) {
                 const auto rollout = e->value[i]["rollout"];

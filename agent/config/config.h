@@ -203,6 +203,13 @@ struct Stack {
     /// The top-level age_identity_file, copied to every stack: what decrypts its ".age" env
     /// files (an absolute path, or a name in $CREDENTIALS_DIRECTORY); empty when not set.
     std::filesystem::path age_identity_file;
+    /// The top-level project_prefix, copied to every stack ("" when not set).
+    std::string project_prefix;
+    /// The name of the stack's compose project: project_prefix + name. The one derivation of
+    /// every docker and compose name of the stack (blue-green: its slots' and shared projects
+    /// and its network are derived from it); state_dir paths, store keys, the API and logs use
+    /// `name`.
+    std::string project() const { return project_prefix + name; }
     /// env_file and env_files in the order they are read.
     std::vector<std::filesystem::path> all_env_files() const;
     sys::Duration poll_interval = std::chrono::seconds(60);
@@ -314,6 +321,10 @@ struct Config {
     /// age_identity_file: the age identities (X25519 secret keys) that decrypt ".age" env
     /// files; a relative name resolves in $CREDENTIALS_DIRECTORY. Empty when not set.
     std::filesystem::path age_identity_file;
+    /// project_prefix: put before every stack's name to make its compose project's name, so
+    /// that several agentd on one Docker engine can follow stacks of the same name. Empty when
+    /// not set. Every stack's Stack::project_prefix holds a copy.
+    std::string project_prefix;
     std::vector<Stack> stacks;  ///< defaults already applied
 
     const Stack* find_stack(const std::string& name) const;
@@ -350,5 +361,9 @@ Config load_config(const std::filesystem::path& path);
 std::optional<sys::Duration> parse_duration(const std::string& text);
 /// Stack names: [a-z0-9][a-z0-9_-]{0,62}.
 bool valid_stack_name(const std::string& name);
+/// project_prefix: empty, or [a-z0-9][a-z0-9_-]{0,30}.
+bool valid_project_prefix(const std::string& prefix);
+/// The longest compose project name agentd makes (prefix and stack name together).
+inline constexpr std::size_t k_max_project_name = 63;
 
 }  // namespace agentd::config

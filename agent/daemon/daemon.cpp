@@ -312,12 +312,19 @@ sys::Result<int> Daemon::reload() {
     }
     const auto current = m_config.get();
     // The state directory and the listeners are in use; changing them needs a restart.
+    // project_prefix too: the stacks' containers run in projects of the current prefix.
     if (next.state_dir != current->state_dir || next.api != current->api ||
-        next.fleet != current->fleet) {
-        spdlog::warn("reload: state_dir, api and fleet changes take effect at the next start");
+        next.fleet != current->fleet || next.project_prefix != current->project_prefix) {
+        spdlog::warn(
+            "reload: state_dir, api, fleet and project_prefix changes take effect at "
+            "the next start");
         next.state_dir = current->state_dir;
         next.api = current->api;
         next.fleet = current->fleet;
+        next.project_prefix = current->project_prefix;
+        for (auto& stack : next.stacks) {
+            stack.project_prefix = next.project_prefix;
+        }
     }
     if (m_notifications != nullptr) {
         auto targets = resolve_targets(next.notifications);

@@ -7,16 +7,16 @@
 
 namespace agentd::deploy {
 
-std::string slot_project(const std::string& stack, const std::string& slot) {
-    return stack + "-" + slot;
+std::string slot_project(const std::string& project, const std::string& slot) {
+    return project + "-" + slot;
 }
 
-std::string shared_project(const std::string& stack) {
-    return stack + "-shared";
+std::string shared_project(const std::string& project) {
+    return project + "-shared";
 }
 
-std::string slot_network(const std::string& stack) {
-    return "agentd-" + stack;
+std::string slot_network(const std::string& project) {
+    return "agentd-" + project;
 }
 
 std::optional<std::string> refuse_slots(const config::BlueGreen& blue_green,

@@ -14,12 +14,15 @@
 
 namespace agentd::deploy {
 
-/// `<stack>-blue`, `<stack>-green`: the compose project of a slot.
-std::string slot_project(const std::string& stack, const std::string& slot);
-/// `<stack>-shared`: the compose project of every service that is not deployed in slots.
-std::string shared_project(const std::string& stack);
-/// `agentd-<stack>`: the network all of the stack's projects share.
-std::string slot_network(const std::string& stack);
+// `project` is the stack's compose project name, config::Stack::project() (project_prefix and
+// the stack's name), from which every docker name of the stack is derived.
+
+/// `<project>-blue`, `<project>-green`: the compose project of a slot.
+std::string slot_project(const std::string& project, const std::string& slot);
+/// `<project>-shared`: the compose project of every service that is not deployed in slots.
+std::string shared_project(const std::string& project);
+/// `agentd-<project>`: the network all of the stack's projects share.
+std::string slot_network(const std::string& project);
 
 /// Why `services` cannot be deployed in two slots at once: a slot service that compose does
 /// not know, or that has a container_name, publishes a host port or uses another network

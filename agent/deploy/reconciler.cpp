@@ -678,11 +678,11 @@ std::optional<std::string> Reconciler::run_hooks(const config::Stack& stack, mod
         // A smoke test finds the slot's services as <service>-${AGENTD_SLOT}.
         project->env["AGENTD_SLOT"] = slot;
         // Beside the shared services (the database a migration changes), on their network.
-        if (auto made = m_s.engine.ensure_network(slot_network(stack.name)); !made) {
+        if (auto made = m_s.engine.ensure_network(slot_network(stack.project())); !made) {
             return fmt::format("{}: {}", phase, made.error().message);
         }
-        project->name = shared_project(stack.name);
-        project->network = slot_network(stack.name);
+        project->name = shared_project(stack.project());
+        project->network = slot_network(stack.project());
         project->override_file = meta_dir(stack) / "override-hooks.yaml";
     }
     const auto pins = runnable(release.images);
@@ -708,8 +708,8 @@ std::optional<std::string> Reconciler::run_hooks(const config::Stack& stack, mod
 void Reconciler::remove_left_behind(const config::Stack& stack, model::Deployment& d,
                                     const std::string& phase, const std::string& service) {
     // A compose killed at the hook's timeout leaves its one-off container running.
-    const auto containers =
-        m_s.engine.project_containers(blue_green(stack) ? shared_project(stack.name) : stack.name);
+    const auto containers = m_s.engine.project_containers(
+        blue_green(stack) ? shared_project(stack.project()) : stack.project());
     if (!containers) {
         event(d, phase, "hook containers not checked: " + containers.error().message);
         return;
@@ -752,7 +752,7 @@ sys::Result<GateTarget> Reconciler::apply(const config::Stack& stack, const mode
         return sys::Error{up.error().kind, "compose up: " + up.error().message};
     }
     GateTarget target;
-    target.project = stack.name;
+    target.project = stack.project();
     target.pins = pins;
     auto services = services_at(stack, release.revision, release.tag);
     if (services) {
@@ -1046,7 +1046,7 @@ sys::Result<runtime::ComposeProject> Reconciler::project(const config::Stack& st
                                                          const std::string& revision,
                                                          const std::string& tag) {
     runtime::ComposeProject p;
-    p.name = stack.name;
+    p.name = stack.project();
     p.dir = dir;
     p.files = stack.compose_files;
     p.override_file = meta_dir(stack) / "override.yaml";

@@ -99,13 +99,14 @@ CycleResult Reconciler::deploy_slot(const config::Stack& stack, model::Deploymen
                       sys::format_duration(stack.health.stable)));
     // The shared services it started are gated with it: traffic moves only when both are well.
     config::Health own = stack.health;
-    own.http = slot_probes(bg, stack.health.http, applied->containers, slot_network(stack.name));
+    own.http =
+        slot_probes(bg, stack.health.http, applied->containers, slot_network(stack.project()));
     auto gated_services = services;
     gated_services.insert(gated_services.end(), applied->shared.begin(), applied->shared.end());
-    GateTarget target{slot_project(stack.name, slot), gated_services,
+    GateTarget target{slot_project(stack.project(), slot), gated_services,
                       pins_of(runnable(d.release.images), gated_services)};
     if (!applied->shared.empty()) {
-        target.also.push_back(shared_project(stack.name));
+        target.also.push_back(shared_project(stack.project()));
     }
     if (const auto gated = judged(gate(own, d, target)); !gated.healthy()) {
         return slot_failed(stack, d, slot, gated);
@@ -136,7 +137,7 @@ CycleResult Reconciler::deploy_slot(const config::Stack& stack, model::Deploymen
 sys::Result<SlotUp> Reconciler::apply_slot(const config::Stack& stack, model::Deployment& d,
                                            const model::Release& release, const std::string& slot) {
     const auto& bg = *stack.blue_green;
-    const auto network = slot_network(stack.name);
+    const auto network = slot_network(stack.project());
     if (auto made = m_s.engine.ensure_network(network); !made) {
         return made.error();
     }
@@ -172,7 +173,7 @@ sys::Result<SlotUp> Reconciler::apply_slot(const config::Stack& stack, model::De
         event(d, d.phase, fmt::format("shared services up: {}", service_list(out.shared)));
     }
     auto p = *base;
-    p.name = slot_project(stack.name, slot);
+    p.name = slot_project(stack.project(), slot);
     p.only = slot_service_names(bg);
     p.network = network;
     p.override_file = meta_dir(stack) / ("override-" + slot + ".yaml");
@@ -196,9 +197,9 @@ sys::Result<void> Reconciler::up_shared(const config::Stack& stack,
                                         const model::Release& release,
                                         const std::vector<std::string>& shared) {
     auto p = base;
-    p.name = shared_project(stack.name);
+    p.name = shared_project(stack.project());
     p.only = shared;
-    p.network = slot_network(stack.name);
+    p.network = slot_network(stack.project());
     p.override_file = meta_dir(stack) / "override-shared.yaml";
     if (auto up = m_s.compose.up(p, pins_of(runnable(release.images), shared)); !up) {
         return sys::Error{up.error().kind, "compose up (shared): " + up.error().message};
@@ -255,7 +256,7 @@ CycleResult Reconciler::soak(const config::Stack& stack, model::Deployment& d,
     soaking.stable = bg.soak;
     soaking.timeout = bg.soak + bg.soak / 2 + std::chrono::seconds(1);
     const auto services = slot_service_names(bg);
-    const GateTarget target{slot_project(stack.name, serving.active), services,
+    const GateTarget target{slot_project(stack.project(), serving.active), services,
                             pins_of(runnable(d.release.images), services)};
     const auto soaked = judged(gate(soaking, d, target));
     if (soaked.kind == Applied::Kind::Interrupted) {
@@ -301,18 +302,18 @@ sys::Result<runtime::Switched> Reconciler::route_to(const config::Stack& stack,
     }
     // Listed now, not when the slot came up: a container restarted during the gate has a new
     // address.
-    const auto containers = m_s.engine.list_containers(slot_project(stack.name, slot));
+    const auto containers = m_s.engine.list_containers(slot_project(stack.project(), slot));
     if (!containers) {
         return containers.error();
     }
     auto routes = slot_routes(stack.name, *stack.blue_green, slot, deployment, *containers,
-                              slot_network(stack.name));
+                              slot_network(stack.project()));
     if (!routes) {
         return routes.error();
     }
     // nginx: service runs in the shared project, beside the stack's other shared services.
     auto switched = m_s.proxy->route(stack.blue_green->proxy,
-                                     runtime::ProxySite{shared_project(stack.name)}, *routes);
+                                     runtime::ProxySite{shared_project(stack.project())}, *routes);
     if (switched) {
         const auto ms =
             std::chrono::duration_cast<std::chrono::milliseconds>(switched->took).count();
@@ -398,14 +399,14 @@ CycleResult Reconciler::slot_rolled_back(const config::Stack& stack, model::Depl
 sys::Result<std::vector<runtime::ContainerSummary>> Reconciler::serving_containers(
     const config::Stack& stack) {
     if (!blue_green(stack)) {
-        return m_s.engine.list_containers(stack.name);
+        return m_s.engine.list_containers(stack.project());
     }
-    auto out = m_s.engine.list_containers(shared_project(stack.name));
+    auto out = m_s.engine.list_containers(shared_project(stack.project()));
     const auto slots = m_s.store.stack_state(stack.name).slots;
     if (!out || !slots) {
         return out;
     }
-    auto slot = m_s.engine.list_containers(slot_project(stack.name, slots->active));
+    auto slot = m_s.engine.list_containers(slot_project(stack.project(), slots->active));
     if (!slot) {
         return slot.error();
     }
@@ -414,7 +415,7 @@ sys::Result<std::vector<runtime::ContainerSummary>> Reconciler::serving_containe
 }
 
 void Reconciler::stop_slot(const config::Stack& stack, const std::string& slot) {
-    const auto containers = m_s.engine.list_containers(slot_project(stack.name, slot));
+    const auto containers = m_s.engine.list_containers(slot_project(stack.project(), slot));
     if (!containers) {
         spdlog::warn("stack {}: slot {} not stopped: {}", stack.name, slot,
                      containers.error().message);

@@ -13,7 +13,7 @@
 namespace agentd::runtime {
 
 struct ComposeProject {
-    std::string name;                        ///< project name (= stack name)
+    std::string name;                        ///< project name (config::Stack::project())
     std::filesystem::path dir;               ///< project directory
     std::vector<std::string> files;          ///< relative to dir; empty: compose's default
     std::map<std::string, std::string> env;  ///< env_file values + AGENTD_* variables

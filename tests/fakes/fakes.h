@@ -355,6 +355,7 @@ public:
         const std::string& project) override {
         ++calls;
         ++samples;
+        projects.insert(project);
         if (restart_at_sample == samples) {
             restart_engine(project);
         }
@@ -401,6 +402,7 @@ public:
     sys::Result<std::vector<runtime::ContainerSummary>> list_containers(
         const std::string& project) override {
         ++listed;
+        projects.insert(project);
         std::vector<runtime::ContainerSummary> out;
         for (const auto& [service, image] : running) {
             if (gone.count(service) > 0) {
@@ -435,8 +437,9 @@ public:
         removed_images.push_back(reference);
         return runtime::ImageRemoval::Removed;
     }
-    sys::Result<std::unique_ptr<runtime::EngineWatch>> watch(const std::string&) override {
+    sys::Result<std::unique_ptr<runtime::EngineWatch>> watch(const std::string& project) override {
         ++watches;
+        projects.insert(project);
         if (down > 0) {
             --down;
             return sys::Error::failed("connect: no such file or directory");
@@ -478,6 +481,8 @@ public:
     /// Drift made by hand: services whose container was removed, config hashes changed.
     std::set<std::string> gone;
     std::map<std::string, std::string> config_hashes;
+    /// Every project named to project_containers, list_containers and watch.
+    std::set<std::string> projects;
     int listed = 0;
     std::set<std::string> local;
     std::vector<std::string> pulls;
@@ -500,6 +505,7 @@ public:
     sys::Result<std::vector<runtime::ComposeService>> services(
         const runtime::ComposeProject& project) override {
         ++configs;
+        projects.insert(project.name);
         last_env = project.env;
         if (!invalid.empty()) {
             return sys::Error::invalid(invalid);
@@ -514,6 +520,7 @@ public:
                          const runtime::UpOptions& options = {}) override {
         ups.push_back(pins);
         up_options.push_back(options);
+        projects.insert(project.name);
         last_env = project.env;
         last_override = project.override_file;
         if (up_fails) {
@@ -539,6 +546,7 @@ public:
                                       sys::Duration timeout) override {
         runs.push_back(service);
         run_pins.push_back(pins);
+        projects.insert(project.name);
         run_dirs.push_back(project.dir);
         run_timeouts.push_back(timeout);
         if (const auto fails = run_fails.find(service); fails != run_fails.end()) {
@@ -547,6 +555,7 @@ public:
         return "output of " + service;
     }
     std::vector<runtime::ComposeService> declared;
+    std::set<std::string> projects;  ///< every project's name services, up and run_once had
     std::vector<std::string> runs;  ///< run_once's services, in order
     std::vector<std::map<std::string, std::string>> run_pins;
     std::vector<std::filesystem::path> run_dirs;

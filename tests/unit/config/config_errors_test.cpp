@@ -256,6 +256,34 @@ TEST_CASE("config: stack names are checked and unique", "[config]") {
           "agent.yaml:2:5: stacks[0]: missing required key \"name\"");
 }
 
+TEST_CASE("config: project_prefix is checked, and with each stack's name", "[config]") {
+    CHECK(error_of("project_prefix: Host-A\n" + stack_with("")) ==
+          "agent.yaml:1:17: project_prefix: \"Host-A\" is not a valid project prefix: use at "
+          "most 31 lower-case letters, digits, \"_\" and \"-\", starting with a letter or digit");
+    CHECK(error_of("project_prefix: -a\n" + stack_with("")).find("not a valid project prefix") !=
+          std::string::npos);
+    CHECK(error_of("project_prefix: a.b\n" + stack_with("")).find("not a valid project prefix") !=
+          std::string::npos);
+    const std::string long_prefix(32, 'a');
+    CHECK(error_of("project_prefix: " + long_prefix + "\n" + stack_with(""))
+              .find("not a valid project prefix") != std::string::npos);
+    CHECK(error_of("project_prefix: [a]\n" + stack_with(""))
+              .starts_with("agent.yaml:1:17: project_prefix: expected a project name prefix"));
+    // 31 + 32 characters make 63, the longest project name; one more is refused, naming the
+    // stack and the project.
+    const std::string prefix(31, 'p');
+    const std::string fits(32, 's');
+    CHECK_NOTHROW(parse_config(
+        "project_prefix: " + prefix + "\nstacks:\n  - name: " + fits + "\n    dir: /srv/a\n",
+        "agent.yaml"));
+    CHECK(error_of("project_prefix: " + prefix + "\nstacks:\n  - name: " + fits +
+                   "x\n    dir: /srv/a\n") ==
+          "agent.yaml:1:17: project_prefix: with stack \"" + fits + "x\", the compose project \"" +
+              prefix + fits +
+              "x\" has 64 characters, more than 63: shorten the prefix or the "
+              "stack's name");
+}
+
 TEST_CASE("config: a stack has exactly one of git and dir", "[config]") {
     CHECK(error_of(git_with("    dir: /srv/shop\n")) ==
           "agent.yaml:5:10: stacks[0].dir: set either git or dir, not both");
@@ -495,8 +523,8 @@ TEST_CASE("config: odd documents are issues, never crashes", "[config]") {
 
 TEST_CASE("config: a one-letter key is not taken for a typo", "[config]") {
     CHECK(error_of("a: 1\n") ==
-          "agent.yaml:1:1: a: unknown key (valid here: state_dir, api, defaults, registries, "
-          "notifications, age_identity_file, fleet, stacks)");
+          "agent.yaml:1:1: a: unknown key (valid here: state_dir, api, project_prefix, defaults, "
+          "registries, notifications, age_identity_file, fleet, stacks)");
 }
 
 TEST_CASE("config: tag policies are checked when the file is read", "[config]") {

@@ -15,6 +15,31 @@ using namespace agentd;
 using namespace agentd::config;
 using namespace std::chrono_literals;
 
+TEST_CASE("config: project_prefix goes before every stack's name in its project", "[config]") {
+    const Config prefixed = parse_config(R"(project_prefix: agent07-
+stacks:
+  - name: shop
+    dir: /srv/shop
+  - name: blog
+    dir: /srv/blog
+)",
+                                         "agent.yaml");
+    CHECK(prefixed.project_prefix == "agent07-");
+    REQUIRE(prefixed.stacks.size() == 2);
+    CHECK(prefixed.stacks[0].name == "shop");  // the stack's own name is unchanged
+    CHECK(prefixed.stacks[0].project() == "agent07-shop");
+    CHECK(prefixed.stacks[1].project() == "agent07-blog");
+
+    const Config plain = parse_config("stacks:\n  - name: shop\n    dir: /srv/shop\n", "a.yaml");
+    CHECK(plain.project_prefix.empty());
+    CHECK(plain.stacks[0].project() == "shop");
+    // An empty value is the default, not an error.
+    CHECK(parse_config("project_prefix: \"\"\nstacks:\n  - name: shop\n    dir: /srv/shop\n",
+                       "a.yaml")
+              .stacks[0]
+              .project() == "shop");
+}
+
 TEST_CASE("config: a full file reads to the values written", "[config]") {
     const Config c = parse_config(R"(state_dir: /srv/agentd
 api:

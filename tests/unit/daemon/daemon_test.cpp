@@ -38,6 +38,7 @@ struct Recorder {
     std::mutex mutex;
     std::vector<std::string> calls;
     std::map<std::string, deploy::Outcome> outcomes;
+    std::vector<std::string> projects;  ///< the compose project of each reconciled stack
     /// Stacks whose cycle throws this StoreError (as the store does on a full disk).
     std::map<std::string, std::string> throws;
     void add(std::string c) {
@@ -63,6 +64,10 @@ public:
                                   deploy::Urgency urgency) override {
         m_r.add("reconcile " + stack.name + " " + model::to_string(t) +
                 (urgency == deploy::Urgency::Now ? " now" : ""));
+        {
+            std::lock_guard lock(m_r.mutex);
+            m_r.projects.push_back(stack.project());
+        }
         // As git or the registry would: a record that does not name the stack.
         spdlog::debug("fake runner: reconciling");
         if (stack.name == "stuck" && m_hang) {
@@ -316,6 +321,24 @@ TEST_CASE("daemon: reload keeps the old configuration when the new file is bad",
     // --once runs the three stacks of the last good file.
     REQUIRE(d.run_once() == 0);
     REQUIRE(wiring.recorder.snapshot().size() == 6);
+}
+
+TEST_CASE("daemon: a reload keeps project_prefix, which changes at the next start", "[daemon]") {
+    TempDir dir;
+    FakeWiring wiring;
+    RecordingNotifier notifier;
+    daemon::testing::FakeClock clock;
+    const auto file = dir.path() / "agent.yaml";
+    const auto config =
+        config::parse_config("project_prefix: a1-\n" + config_yaml(dir.path(), {"shop"}), "a.yaml");
+    daemon::Daemon d(config, file, wiring, notifier, clock);
+    std::ofstream(file) << "project_prefix: b2-\n" << config_yaml(dir.path(), {"shop", "blog"});
+    testing::LogCapture logs;
+    REQUIRE(*d.reload() == 2);
+    CHECK(logs.containing("project_prefix changes take effect at the next start").size() == 1);
+    // The stacks of the new file, the new one too, keep the projects of the prefix in use.
+    REQUIRE(d.run_once() == 0);
+    CHECK(wiring.recorder.projects == std::vector<std::string>{"a1-shop", "a1-blog"});
 }
 
 TEST_CASE("daemon: serves the API, pins on rollback and stops on SIGTERM", "[daemon]") {

@@ -49,6 +49,17 @@ TEST_CASE("blue-green: project and network names", "[blue_green]") {
     CHECK(model::other_slot("green") == "blue");
 }
 
+TEST_CASE("blue-green: names derive from the project, project_prefix and the stack's name",
+          "[blue_green]") {
+    config::Stack stack;
+    stack.name = "shop";
+    stack.project_prefix = "a1-";
+    CHECK(deploy::slot_project(stack.project(), "blue") == "a1-shop-blue");
+    CHECK(deploy::slot_project(stack.project(), "green") == "a1-shop-green");
+    CHECK(deploy::shared_project(stack.project()) == "a1-shop-shared");
+    CHECK(deploy::slot_network(stack.project()) == "agentd-a1-shop");
+}
+
 TEST_CASE("blue-green: verify refuses what two slots cannot share", "[blue_green]") {
     const auto bg = web_and_api();
     std::vector<runtime::ComposeService> services{service("web"), service("api"), service("db")};

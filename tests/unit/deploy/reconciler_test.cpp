@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -66,6 +68,25 @@ TEST_CASE("reconciler: a poll that finds nothing new starts nothing", "[deploy]"
     CHECK(f.engine.listed == listed + 1);
     CHECK(f.store.all().size() == deployments);
     CHECK(f.git.fetches == 2);
+}
+
+TEST_CASE("reconciler: compose and the engine are given the prefixed project, the rest the name",
+          "[deploy]") {
+    Fixture f;
+    f.stack.project_prefix = "agent07-";
+    f.stack.hooks.pre_deploy = {{"migrate", 90s}};
+    const auto r = f.poll();  // config, hook, up, gate
+    REQUIRE(r.outcome == deploy::Outcome::Succeeded);
+    REQUIRE(f.poll().outcome == deploy::Outcome::Noop);  // drift looks at the containers
+    CHECK(f.compose.runs == std::vector<std::string>{"migrate"});
+    CHECK(f.compose.projects == std::set<std::string>{"agent07-shop"});
+    CHECK(f.engine.projects == std::set<std::string>{"agent07-shop"});
+    CHECK(f.engine.watches > 0);
+    CHECK(f.engine.listed > 0);
+    // The store, the deployment and the state directory keep the stack's own name.
+    CHECK(f.get(*r.deployment).stack == "shop");
+    CHECK(f.store.stack_state("shop").last_poll.result == "ok");
+    CHECK(std::filesystem::exists(f.dir / "meta" / "shop"));
 }
 
 TEST_CASE("reconciler: a new commit is promoted and the old one superseded", "[deploy]") {
