@@ -211,15 +211,24 @@ Config read_document(Reader& reader, const YAML::Node& document, const std::stri
     }
     if (const auto e = top.get("stacks")) {
         config.stacks = read_stacks(reader, *e, defaults, config.age_identity_file);
-        for (auto& stack : config.stacks) {
+        for (std::size_t i = 0; i < config.stacks.size(); ++i) {
+            auto& stack = config.stacks[i];
             stack.project_prefix = config.project_prefix;
-            if (prefix && stack.project().size() > k_max_project_name) {
-                reader.report(*prefix,
-                              fmt::format("with stack \"{}\", the compose project \"{}\" has {} "
-                                          "characters, more than {}: shorten the prefix or the "
-                                          "stack's name",
-                                          stack.name, stack.project(), stack.project().size(),
-                                          k_max_project_name));
+            // A blue-green stack's projects are <project>-blue, -green and -shared.
+            const auto longest = stack.project() + (stack.blue_green ? "-shared" : "");
+            if (longest.size() <= k_max_project_name) {
+                continue;
+            }
+            const auto message = fmt::format(
+                "with stack \"{}\", the compose project \"{}\" has {} characters, more than "
+                "{}: shorten {}the stack's name",
+                stack.name, longest, longest.size(), k_max_project_name,
+                prefix ? "the prefix or " : "");
+            if (prefix) {
+                reader.report(*prefix, message);
+            } else {
+                reader.report(e->value[i]["name"].Mark(), fmt::format("stacks[{}].name", i),
+                              message);
             }
         }
         for (std::size_t i = 0; i < config.stacks.size() && !config.fleet; ++i) {

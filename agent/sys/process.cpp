@@ -169,13 +169,16 @@ bool install_fd(int fd, int target) {
     return ::dup2(fd, target) == target;
 }
 
+/// In the child: tells the parent errno through `report`, and exits.
+[[noreturn]] void child_failed(int report) {
+    const int error = errno;
+    (void)!::write(report, &error, sizeof error);
+    ::_exit(127);
+}
+
 /// In the child, after fork: never returns. Reports errno through `report` when exec fails.
 [[noreturn]] void become_child(const ChildSetup& setup, pid_t parent, int report) {
-    const auto fail = [report]() {
-        const int error = errno;
-        (void)!::write(report, &error, sizeof error);
-        ::_exit(127);
-    };
+    const auto fail = [report]() { child_failed(report); };
     // Its own process group, so that a timeout kills what it started too, and the next agentd
     // can find what it left (sys/process_groups.h).
     if (::setpgid(0, 0) != 0) {
@@ -218,7 +221,7 @@ bool install_fd(int fd, int target) {
         fail();
     }
     ::execve(setup.program, setup.argv, setup.envp);
-    fail();
+    child_failed(report);
 }
 
 /// fork + exec with the setup above. posix_spawn cannot set PR_SET_PDEATHSIG in the child, so

@@ -282,6 +282,21 @@ TEST_CASE("config: project_prefix is checked, and with each stack's name", "[con
               prefix + fits +
               "x\" has 64 characters, more than 63: shorten the prefix or the "
               "stack's name");
+    // A blue-green stack's longest project is <project>-shared: 7 characters more, with a
+    // prefix or without.
+    const std::string bg =
+        "    strategy: blue_green\n    blue_green: {services: [web], proxy: "
+        "{nginx: host, upstream_file: /etc/nginx/a.conf}}\n";
+    const std::string name56(56, 'b');
+    CHECK_NOTHROW(
+        parse_config("stacks:\n  - name: " + name56 + "\n    dir: /srv/a\n" + bg, "agent.yaml"));
+    CHECK(error_of("stacks:\n  - name: " + name56 + "c\n    dir: /srv/a\n" + bg) ==
+          "agent.yaml:2:11: stacks[0].name: with stack \"" + name56 +
+              "c\", the compose project \"" + name56 +
+              "c-shared\" has 64 characters, more than 63: shorten the stack's name");
+    CHECK(error_of("project_prefix: p\nstacks:\n  - name: " + name56 + "\n    dir: /srv/a\n" + bg)
+              .starts_with("agent.yaml:1:17: project_prefix: with stack \"" + name56 +
+                           "\", the compose project \"p" + name56 + "-shared\" has 64"));
 }
 
 TEST_CASE("config: a stack has exactly one of git and dir", "[config]") {

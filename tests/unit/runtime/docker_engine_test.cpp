@@ -658,7 +658,7 @@ TEST_CASE("engine: exec, signal and main_pid refuse ids and names that are not o
           "[runtime][engine][proxy]") {
     auto http = engine_with_version("1.41");
     DockerEngine engine(http);
-    for (const std::string id :
+    for (const std::string& id :
          std::vector<std::string>{"", "abc", std::string(64, 'C'), std::string(63, 'c') + "/",
                                   std::string(64, 'c') + "/../x"}) {
         INFO(id);
