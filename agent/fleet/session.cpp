@@ -252,77 +252,55 @@ Result<GroupView> FleetSession::look(const std::optional<std::string>& stack) {
     return group;
 }
 
-namespace {
-
-// The key exactly (a prefix listing of ".../slots/h1" also finds ".../slots/h10").
-std::optional<KeyValue> find_key(const Listing& listing, const std::string& key) {
-    for (const auto& kv : listing.kvs) {
-        if (kv.key == key)
-            return kv;
-    }
-    return std::nullopt;
-}
-
-// Deletes `kv` unless it was deleted or replaced since it was read (a new key of the same name
-// has another create_revision): false then.
-Result<bool> erase_if_unchanged(Etcd& etcd, const KeyValue& kv) {
-    auto erased =
-        etcd.txn({{{kv.key, Compare::Op::Equal, kv.create_revision}}, {Write::erase(kv.key)}, {}});
-    if (!erased)
-        return erased.error();
-    return erased->succeeded;
-}
-
-}  // namespace
-
-Result<Halt> FleetSession::unhalt(const std::string& stack) {
-    const auto key = keys(stack).halt();
+Result<KeyValue> FleetSession::erase(const std::string& key, Error absent, Error changed) {
     auto etcd = m_factory();
     auto listing = etcd->list(key);
     if (!listing)
         return listing.error();
-    const auto kv = find_key(*listing, key);
-    const auto view = read_stack_view(listing->kvs, keys(stack));
-    if (!kv) {
-        return Error::conflict(
-            fmt::format("fleet: stack {} is not halted in group {}", stack, m_settings.group));
-    }
-    auto erased = erase_if_unchanged(*etcd, *kv);
+    // The key exactly: a listing of ".../slots/h1" also finds ".../slots/h10".
+    const auto kv = std::find_if(listing->kvs.begin(), listing->kvs.end(),
+                                 [&](const KeyValue& found) { return found.key == key; });
+    if (kv == listing->kvs.end())
+        return absent;
+    // Only the key as read: one deleted and created again since has another create_revision.
+    auto erased = etcd->txn(
+        {{{kv->key, Compare::Op::Equal, kv->create_revision}}, {Write::erase(kv->key)}, {}});
     if (!erased)
         return erased.error();
-    if (!*erased) {
-        return Error::conflict(
-            fmt::format("fleet: the halt of stack {} changed meanwhile; look again", stack));
-    }
+    if (!erased->succeeded)
+        return changed;
+    return *kv;
+}
+
+Result<Halt> FleetSession::unhalt(const std::string& stack) {
+    auto erased = erase(keys(stack).halt(),
+                        Error::conflict(fmt::format("fleet: stack {} is not halted in group {}",
+                                                    stack, m_settings.group)),
+                        Error::conflict(fmt::format(
+                            "fleet: the halt of stack {} changed meanwhile; look again", stack)));
+    if (!erased)
+        return erased.error();
     spdlog::info("fleet: stack {}: halt cleared by an admin", stack);
-    // A value agentd did not write still names no release: say what was cleared anyway.
-    return view.halt.value_or(Halt{{}, {}, "not written by agentd", {}, kv->mod_revision});
+    const auto view = read_stack_view({*erased}, keys(stack));
+    // A value agentd did not write names no release: say what was cleared anyway.
+    return view.halt.value_or(Halt{{}, {}, "not written by agentd", {}, erased->mod_revision});
 }
 
 Result<SlotHolder> FleetSession::release(const std::string& stack, const std::string& host) {
-    const auto key = keys(stack).slot(host);
-    auto etcd = m_factory();
-    auto listing = etcd->list(key);
-    if (!listing)
-        return listing.error();
-    const auto kv = find_key(*listing, key);
-    if (!kv) {
-        return Error::not_found(
-            fmt::format("fleet: host {} holds no slot and is not queued for stack {} in group {}",
-                        host, stack, m_settings.group));
-    }
-    auto erased = erase_if_unchanged(*etcd, *kv);
+    auto erased =
+        erase(keys(stack).slot(host),
+              Error::not_found(fmt::format(
+                  "fleet: host {} holds no slot and is not queued for stack {} in group {}", host,
+                  stack, m_settings.group)),
+              Error::conflict(
+                  fmt::format("fleet: host {} left the queue of stack {} meanwhile", host, stack)));
     if (!erased)
         return erased.error();
-    if (!*erased) {
-        return Error::conflict(
-            fmt::format("fleet: host {} left the queue of stack {} meanwhile", host, stack));
-    }
     spdlog::info("fleet: stack {}: host {}'s place in the queue freed by an admin", stack, host);
-    const auto view = read_stack_view({*kv}, keys(stack));
+    const auto view = read_stack_view({*erased}, keys(stack));
     if (!view.queue.empty())
         return view.queue.front();
-    return SlotHolder{host, {}, {}, kv->create_revision, kv->lease};
+    return SlotHolder{host, {}, {}, erased->create_revision, erased->lease};
 }
 
 void FleetSession::keep_alive_loop() {

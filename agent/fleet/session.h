@@ -79,6 +79,9 @@ private:
     /// false when one is still pending.
     bool flush(const std::string& stack);
 
+    /// Deletes `key` as it is now and returns it; `absent` when there is none, `changed` when
+    /// it was replaced between the read and the deletion. With a client of its own.
+    sys::Result<KeyValue> erase(const std::string& key, sys::Error absent, sys::Error changed);
     StackKeys keys(const std::string& stack) const { return {m_settings.group, stack}; }
     RolloutRules rules(const std::string& stack) const;
     /// The lease, granted when there is none (the first turn, or the last one expired).
