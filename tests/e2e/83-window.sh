@@ -46,7 +46,7 @@ assert_json "$waiting" .reason window "release 2"
 status=$(stack_status)
 assert_json "$status" .waiting.deployment "$id2" "status: waiting"
 assert_json "$status" .waiting.reason window "status: waiting"
-assert_json "$status" .waiting.until "$(date -u -d "@$((opens + 86400))" +%Y-%m-%dT%H:%M:%SZ)" \
+assert_json "$status" .waiting.until "$(date -u -d "@$((opens + 86400))" +%Y-%m-%dT%H:%M:%S.000Z)" \
     "status: waiting until the window opens tomorrow"
 assert_contains "$(json_get "$status" .candidate)" \
     "waits for the deployment window daily $from-$to UTC (opens in " "status: candidate"
