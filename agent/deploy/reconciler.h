@@ -206,11 +206,14 @@ private:
     GateResult gate(const config::Health& health, const model::Deployment& d,
                     const GateTarget& target);
     CycleResult promote(const config::Stack& stack, model::Deployment& d);
-    /// With `fleet:`: nullopt when this host may start d's release now, else d recorded as
-    /// waiting for its turn (verified and pulled).
+    /// With `fleet:`: nullopt when this host may start d's release now (the slot it holds is
+    /// added to `notes`, recorded when the deployment starts), else d recorded as waiting for
+    /// its turn (verified and pulled).
     std::optional<CycleResult> wait_for_turn(const config::Stack& stack, model::Deployment& d,
-                                             const std::vector<Note>& notes);
-    /// The end of a fleet turn: done, a halt of a bad release, or the slot given back.
+                                             std::vector<Note>& notes);
+    /// The end of a fleet turn: done, a halt of a bad release, or the slot given back; recorded
+    /// in the deployment's events before etcd is told (so that a turn's events never outlast
+    /// the slot).
     void end_turn(const config::Stack& stack, const model::Release& release,
                   const CycleResult& result);
     /// The candidate failed: remember it as bad when the failure is a verdict on it, then

@@ -22,9 +22,10 @@ config::Stack with_soak(const config::Stack& stack, sys::Duration soak) {
 
 std::optional<CycleResult> Reconciler::wait_for_turn(const config::Stack& stack,
                                                      model::Deployment& d,
-                                                     const std::vector<Note>& notes) {
+                                                     std::vector<Note>& notes) {
     const auto turn = m_s.fleet->turn(stack.name, d.release.key());
     if (turn.kind == fleet::Turn::Kind::Go) {
+        notes.push_back({"fleet", turn.reason.empty() ? "holds a fleet slot" : turn.reason});
         return std::nullopt;
     }
     const auto why =
@@ -62,32 +63,35 @@ std::optional<CycleResult> Reconciler::wait_for_turn(const config::Stack& stack,
 
 void Reconciler::end_turn(const config::Stack& stack, const model::Release& release,
                           const CycleResult& result) {
-    const auto key = release.key();
-    sys::Result<void> ended;
-    const char* what = "";
-    switch (result.outcome) {
-        case Outcome::Succeeded:
-            what = "mark the release done";
-            ended = m_s.fleet->done(stack.name, key);
-            break;
-        case Outcome::Interrupted:
-        case Outcome::Waiting:
-            return;  // an interrupted deployment ends at the next start; the lease frees its slot
-        default:
-            // A release judged bad here is halted for the whole fleet; a failure that is not a
-            // verdict (a pull) gives the slot back, and the release is tried again.
-            if (m_s.store.is_bad(stack.name, key)) {
-                what = "halt the release";
-                ended = m_s.fleet->halt(stack.name, key, result.message);
-            } else {
-                what = "give the rollout slot back";
-                ended = m_s.fleet->leave(stack.name);
-            }
-            break;
+    if (result.outcome == Outcome::Interrupted || result.outcome == Outcome::Waiting) {
+        return;  // an interrupted deployment ends at the next start; the lease frees its slot
     }
+    const auto key = release.key();
+    // A release judged bad here is halted for the whole fleet; a failure that is not a verdict
+    // (a pull) gives the slot back, and the release is tried again.
+    const bool done = result.outcome == Outcome::Succeeded;
+    const bool bad = !done && m_s.store.is_bad(stack.name, key);
+    const char* what = done  ? "mark the release done"
+                       : bad ? "halt the release"
+                             : "give the rollout slot back";
+    auto d = result.deployment ? m_s.store.deployment(*result.deployment, false) : std::nullopt;
+    if (d) {
+        event(*d, "fleet",
+              done  ? "turn over: the release is done on this host; its slot is free"
+              : bad ? "turn over: the release is halted for the fleet; its slot is free"
+                    : "turn over without a verdict: its slot is free, the release is tried again");
+    }
+    const auto ended = done  ? m_s.fleet->done(stack.name, key)
+                       : bad ? m_s.fleet->halt(stack.name, key, result.message)
+                             : m_s.fleet->leave(stack.name);
     if (!ended) {
         spdlog::warn("stack {}: fleet: could not {} ({}); retried in the background", stack.name,
                      what, ended.error().message);
+        if (d) {
+            event(*d, "fleet",
+                  fmt::format("etcd has not taken it yet ({}); retried in the background",
+                              ended.error().message));
+        }
     }
 }
 

@@ -152,9 +152,15 @@ Turn rollout_turn(const StackView& view, std::string_view host, std::string_view
                      [&](const SlotHolder& holder) { return holder.host == host; });
     const bool queued = position != view.queue.end();
     const auto index = queued ? static_cast<int>(position - view.queue.begin()) : -1;
+    const auto go = [&] {
+        const auto holders = slot_holders(view, rules.max_updating);
+        return Turn{Turn::Kind::Go,
+                    fmt::format("holds a fleet slot: {} of {} updating ({})", holders.size(),
+                                rules.max_updating, host_list(holders))};
+    };
     // A host that holds a slot already goes on (its deployment started before any halt).
     if (queued && index < rules.max_updating && position->release == release)
-        return {Turn::Kind::Go, {}};
+        return go();
     if (view.halt && view.halt->release == release) {
         return {Turn::Kind::Wait,
                 fmt::format("fleet halted: release {} failed on {}{}{}", release, view.halt->host,
@@ -173,7 +179,7 @@ Turn rollout_turn(const StackView& view, std::string_view host, std::string_view
     if (!queued || position->release != release)
         return {Turn::Kind::Enqueue, {}};
     if (index < rules.max_updating)
-        return {Turn::Kind::Go, {}};
+        return go();
     return {Turn::Kind::Wait,
             fmt::format("waiting for a fleet slot: {} of {} updating ({}); {} ahead in the queue",
                         rules.max_updating, rules.max_updating,

@@ -86,7 +86,7 @@ struct RolloutRules {
 /// Whether this host may go on with release now.
 struct Turn {
     enum class Kind {
-        Go,       ///< it holds a slot
+        Go,       ///< it holds a slot (`reason` says which hosts hold the others)
         Enqueue,  ///< nothing stops it, but it has no key in the queue yet: create it, then ask
                   ///< again
         Wait,     ///< halted, a wave not ready, or no free slot: `reason` says which

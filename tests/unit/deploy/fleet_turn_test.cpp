@@ -86,13 +86,20 @@ TEST_CASE("fleet turn: a release waits for its turn verified and pulled, then de
     CHECK(f.store.all().size() == 1);
     CHECK(f.engine.pulls.size() == 1);
 
-    // Its turn: that deployment is deployed, and the turn ends done.
-    f.fleet.next = {fleet::Turn::Kind::Go, {}};
+    // Its turn: that deployment is deployed, and the turn ends done; its events show when the
+    // turn began and ended.
+    f.fleet.next = {fleet::Turn::Kind::Go, "holds a fleet slot: 1 of 1 updating (web-1)"};
     const auto r = f.poll();
     REQUIRE(r.outcome == deploy::Outcome::Succeeded);
     CHECK(r.deployment == w.deployment);
-    CHECK(f.get(*r.deployment).status == Status::Succeeded);
+    d = f.get(*r.deployment);
+    CHECK(d.status == Status::Succeeded);
     CHECK(f.fleet.calls.back() == "done shop " + d.release.key());
+    CHECK(has_event(d, "fleet", "holds a fleet slot: 1 of 1 updating (web-1)"));
+    REQUIRE(!d.events.empty());
+    CHECK(d.events.back().phase == "fleet");
+    CHECK(d.events.back().message ==
+          "turn over: the release is done on this host; its slot is free");
     // Up to date: no turn is asked for.
     const auto calls = f.fleet.calls.size();
     CHECK(f.poll().outcome == deploy::Outcome::Noop);
@@ -113,6 +120,8 @@ TEST_CASE("fleet turn: a release that fails the gate is rolled back first, then 
     CHECK(f.fleet.calls[2] == "turn shop " + bad);
     CHECK(f.fleet.calls[3].starts_with("halt shop " + bad + ": "));
     CHECK(f.fleet.calls[3].find("unhealthy") != std::string::npos);
+    CHECK(has_event(f.get(*r.deployment), "fleet",
+                    "turn over: the release is halted for the fleet; its slot is free"));
 }
 
 TEST_CASE("fleet turn: a failed pull gives the slot back, and the release is tried again",

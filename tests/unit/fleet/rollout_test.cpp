@@ -87,7 +87,9 @@ TEST_CASE("rollout: the max_updating oldest keys hold the slots; the others wait
     const auto view = read_stack_view(
         {slot("h1", "r1", 5), slot("h2", "r1", 6), slot("h3", "r1", 7), slot("h4", "r1", 8)}, keys);
     const RolloutRules rules{2, true, 0};
-    CHECK(rollout_turn(view, "h1", "r1", rules).kind == Turn::Kind::Go);
+    const auto first = rollout_turn(view, "h1", "r1", rules);
+    CHECK(first.kind == Turn::Kind::Go);
+    CHECK(first.reason == "holds a fleet slot: 2 of 2 updating (h1, h2)");
     CHECK(rollout_turn(view, "h2", "r1", rules).kind == Turn::Kind::Go);
     const auto third = rollout_turn(view, "h3", "r1", rules);
     CHECK(third.kind == Turn::Kind::Wait);
