@@ -523,6 +523,9 @@ CycleResult Reconciler::deploy(const config::Stack& stack, model::Deployment d,
                                const std::vector<Note>& notes) {
     const auto current = m_s.store.current(stack.name);
     d.previous = current ? std::optional(current->id) : std::nullopt;
+    if (d.status == model::Status::Waiting) {
+        d.reason.clear();  // what it waited for (its images, its turn) is over
+    }
     d.status = model::Status::InProgress;
     d.started_at = m_s.clock.now();
     if (d.id == 0) {

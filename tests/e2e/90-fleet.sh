@@ -10,33 +10,8 @@
 source "$(dirname "$0")/lib.sh"
 e2e_begin "fleet: turns through etcd, a waiting release woken by the watch, a bad release halted, agentctl fleet"
 
-ETCD_PID=""
-fleet_cleanup() {
-    local rc=$?
-    trap - ERR
-    set +e
-    e2e_cleanup_etcd
-    (exit "$rc")
-    e2e_cleanup
-}
-e2e_cleanup_etcd() {
-    [[ -n "$ETCD_PID" ]] || return 0
-    kill -9 "$ETCD_PID" 2>/dev/null
-    wait "$ETCD_PID" 2>/dev/null
-}
-trap fleet_cleanup EXIT
-
-client_port=$(closed_port)
-peer_port=$(closed_port)
-ETCD_URL=http://127.0.0.1:$client_port
-etcd --name e2e --data-dir "$T/etcd" --logger zap --log-outputs stderr \
-    --listen-client-urls "$ETCD_URL" --advertise-client-urls "$ETCD_URL" \
-    --listen-peer-urls "http://127.0.0.1:$peer_port" \
-    --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
-    --initial-cluster "e2e=http://127.0.0.1:$peer_port" </dev/null >"$T/etcd.log" 2>&1 &
-ETCD_PID=$!
-etcdctl_() { ETCDCTL_API=3 etcdctl --endpoints="$ETCD_URL" "$@"; }
-wait_for "etcd answering" 30 etcdctl_ endpoint health
+etcd_cluster 1
+ETCD_URL=${ETCD_ENDPOINTS[0]}
 keys=/agentd/e2e/$STACK
 
 make_git_repo

@@ -113,6 +113,9 @@ e2e_cleanup() {
     stop_agentd >/dev/null 2>&1
     local pid
     for pid in "${E2E_RECEIVER_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+    for pid in "${ETCD_PIDS[@]}"; do
+        [[ -z "$pid" ]] || { kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
+    done
     local project
     for project in "${E2E_EXTRA_PROJECTS[@]}"; do
         local extra=()
@@ -330,6 +333,48 @@ pushed_digest() { cat "$(pushed_file "$1")"; }
 
 # image_ref NAME:TAG: the reference a compose file uses for push_image's image.
 image_ref() { echo "$AGENTD_TEST_REGISTRY/$STACK/$1"; }
+
+# ---------------------------------------------------------------------------------------------
+# etcd (Debian's etcd-server) for the fleet's scenarios
+
+ETCD_PIDS=()       # one per member; a member killed by etcd_kill_member is ""
+ETCD_ENDPOINTS=()  # their client URLs
+
+# etcd_cluster N: starts an N-member etcd cluster on loopback ports (data and logs in $T,
+# stopped by e2e_cleanup) and waits until every member answers.
+etcd_cluster() {
+    local n=$1 i port peers=() cluster="" used=" "
+    for ((i = 0; i < 2 * n; i++)); do
+        port=$(closed_port)
+        [[ "$used" != *" $port "* ]] || { i=$((i - 1)); continue; }
+        used+="$port "
+        if ((i < n)); then ETCD_ENDPOINTS+=("http://127.0.0.1:$port"); else peers+=("http://127.0.0.1:$port"); fi
+    done
+    for ((i = 0; i < n; i++)); do cluster+="${cluster:+,}m$i=${peers[i]}"; done
+    for ((i = 0; i < n; i++)); do
+        etcd --name "m$i" --data-dir "$T/etcd-$i" --logger zap --log-outputs stderr \
+            --listen-client-urls "${ETCD_ENDPOINTS[i]}" --advertise-client-urls "${ETCD_ENDPOINTS[i]}" \
+            --listen-peer-urls "${peers[i]}" --initial-advertise-peer-urls "${peers[i]}" \
+            --initial-cluster "$cluster" --initial-cluster-state new \
+            </dev/null >"$T/etcd-$i.log" 2>&1 &
+        ETCD_PIDS+=($!)
+    done
+    wait_for "etcd answering" 60 etcdctl_ endpoint health
+}
+
+# etcdctl_ ARGS...: etcdctl (v3) against the cluster's members.
+etcdctl_() {
+    local IFS=,
+    ETCDCTL_API=3 etcdctl --endpoints="${ETCD_ENDPOINTS[*]}" "$@"
+}
+
+# etcd_kill_member I: SIGKILL of member I (0-based).
+etcd_kill_member() {
+    say "SIGKILL etcd member $1 (${ETCD_ENDPOINTS[$1]})"
+    kill -9 "${ETCD_PIDS[$1]}"
+    wait "${ETCD_PIDS[$1]}" 2>/dev/null || true
+    ETCD_PIDS[$1]=""
+}
 
 # ---------------------------------------------------------------------------------------------
 # Notification receivers

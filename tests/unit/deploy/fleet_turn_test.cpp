@@ -94,6 +94,7 @@ TEST_CASE("fleet turn: a release waits for its turn verified and pulled, then de
     CHECK(r.deployment == w.deployment);
     d = f.get(*r.deployment);
     CHECK(d.status == Status::Succeeded);
+    CHECK(d.reason.empty());  // not "fleet": it waits no more
     CHECK(f.fleet.calls.back() == "done shop " + d.release.key());
     CHECK(has_event(d, "fleet", "holds a fleet slot: 1 of 1 updating (web-1)"));
     REQUIRE(!d.events.empty());
