@@ -662,6 +662,59 @@ class Report:
                     f"{fmt_ms(back['proxy_s']['median'])}",
                     back["beyond_proxy_s"]["max"] <= 1.0)
 
+    def fleet(self):
+        m = self.r["fleet_meta"]
+        rollouts = sorted(self.r["fleet_rollout"]["samples"], key=lambda s: s["max_updating"])
+        idle = self.r["fleet_idle"]
+        quiet = idle["samples"][0]
+        hosts = rollouts[0]["hosts"]
+        self.add("## 8. Fleet: one release rolled out through etcd", "")
+        if "--fleet" in m["command"]:
+            self.add(
+                f"Section 8 was measured on its own, {m['date']}, with `{m['command']}` "
+                f"({m['version']}; load average {m['loadavg']} before, {m['loadavg_end']} "
+                "after); the other sections come from other runs.", "")
+        self.add(
+            f"bench/fleet.py runs {hosts} agentd on this machine (each its own state_dir, "
+            "socket, `project_prefix` and `fleet.host`; one stack of one service, busybox "
+            "httpd without a healthcheck, `health: {stable: 2s}`, `fleet.soak: 2s`) against "
+            f"a 3-member etcd cluster ({m['etcd'] or 'Debian etcd'}) on loopback ports. For "
+            "each N the hosts restart with `max_updating: N` (a group of their own) and one "
+            "release (a new environment for the same image: each host recreates its "
+            "container) is committed and `agentctl sync` sent to every host at once. From "
+            "each host's deployment events: its turn, from \"holds a fleet slot\" to \"turn "
+            "over\"; the rollout is the first turn's start to the last one's end. All hosts "
+            "share this machine's two cores and one Docker engine, so turns that run at "
+            "once slow each other down: the ideal rollout at N is the sum of the turns / N "
+            "only on hosts of their own.", "",
+            "| max_updating | rollout | sum of the hosts' turns | rollout / sum | ideal 1/N "
+            "| mean turn | most turns at once |",
+            "|---:|---:|---:|---:|---:|---:|---:|")
+        for r in rollouts:
+            self.add(f"| {r['max_updating']} | {fmt_s(r['rollout_s'])} | "
+                     f"{fmt_s(r['own_sum_s'])} | {r['ratio']:.2f} | "
+                     f"{1 / r['max_updating']:.2f} | {fmt_s(r['own_mean_s'])} | "
+                     f"{r['most_at_once']} |")
+        calls = ", ".join(f"`{k}` {v:.0f}" for k, v in sorted(idle["calls"].items())) or "none"
+        self.add(
+            "", f"Idle: every host up to date and polling every {idle['poll_interval_s']} s, "
+            f"{quiet['seconds']:.0f} s long, agentd_fleet_etcd_requests_total of each host's "
+            "/metrics before and after (the one long watch of each host is counted when "
+            "it ends, so an unbroken watch counts 0):", "",
+            "| measure | value |", "|---|---:|",
+            f"| polls per host | {quiet['polls_per_host']:.1f} |",
+            f"| etcd requests per host per poll, beyond the lease keep-alive | "
+            f"{quiet['other_requests_per_host_per_poll']:.2f} |",
+            f"| lease keep-alives per host per minute | "
+            f"{quiet['keepalive_per_host_per_minute']:.1f} |",
+            f"| requests by call, all hosts | {calls} |", "")
+        self.target("fleet: no etcd request per idle poll beyond the lease keep-alive",
+                    f"{quiet['other_requests_per_host_per_poll']:.2f} per host per poll",
+                    quiet["other_requests_per_host_per_poll"] == 0)
+        self.target(f"fleet: {hosts} hosts never more than max_updating turns at once",
+                    ", ".join(f"N={r['max_updating']}: {r['most_at_once']}" for r in rollouts),
+                    all(r["most_at_once"] <= r["max_updating"] for r in rollouts))
+
     def render(self):
         self.header()
         body_start = len(self.lines)
@@ -674,6 +727,8 @@ class Report:
             self.soak()
         if "bg_switch" in self.r:
             self.blue_green()
+        if "fleet_rollout" in self.r:
+            self.fleet()
         body = self.lines[body_start:]
         self.lines = self.lines[:body_start]
         note = ""
@@ -681,7 +736,7 @@ class Report:
             note = ("This is the tiny configuration (`bench/run --tiny`): too small and too "
                     "few samples to judge the targets.")
         self.add("## Targets", "", *([note, ""] if note else []),
-                 "| target (issues 5, 9, 11 and 13) | measured | |", "|---|---|---|",
+                 "| target (issues 5, 9, 11, 13 and 14) | measured | |", "|---|---|---|",
                  *self.targets, "")
         self.add(*body)
         self.add("## Findings", "", self.findings.strip(), "")

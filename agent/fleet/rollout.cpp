@@ -1,6 +1,7 @@
 #include "agent/fleet/rollout.h"
 
 #include <algorithm>
+#include <functional>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -91,7 +92,10 @@ StackView read_stack_view(const std::vector<KeyValue>& kvs, const StackKeys& key
                 view.malformed.push_back(kv.key);
                 continue;
             }
-            view.done[std::string(rest.substr(0, slash))].emplace_back(rest.substr(slash + 1));
+            const std::string release(rest.substr(0, slash));
+            const std::string host(rest.substr(slash + 1));
+            view.done[release].push_back(host);
+            view.done_at[host][release] = kv.mod_revision;
         }
     }
     std::sort(view.queue.begin(), view.queue.end(), [](const SlotHolder& a, const SlotHolder& b) {
@@ -143,6 +147,23 @@ std::vector<SlotHolder> slot_holders(const StackView& view, int max_updating) {
     const auto count = std::min<std::size_t>(view.queue.size(),
                                              static_cast<std::size_t>(std::max(max_updating, 0)));
     return {view.queue.begin(), view.queue.begin() + static_cast<std::ptrdiff_t>(count)};
+}
+
+std::vector<std::string> stale_done_marks(const StackView& view, std::string_view host,
+                                          std::string_view release) {
+    const auto mine = view.done_at.find(std::string(host));
+    if (mine == view.done_at.end())
+        return {};
+    std::vector<std::pair<std::int64_t, std::string>> older;  // (revision, release)
+    for (const auto& [done_release, revision] : mine->second) {
+        if (done_release != release)
+            older.emplace_back(revision, done_release);
+    }
+    std::sort(older.begin(), older.end(), std::greater<>());
+    std::vector<std::string> stale;
+    for (std::size_t i = k_done_marks_kept - 1; i < older.size(); ++i)
+        stale.push_back(older[i].second);
+    return stale;
 }
 
 Turn rollout_turn(const StackView& view, std::string_view host, std::string_view release,

@@ -9,7 +9,8 @@
 //                            lease running out.
 //   halt                     a release failed on a host: no host starts that release (no lease:
 //                            it stays until an admin or a newer release clears it)
-//   done/<release>/<host>    the release passed the gate and the soak on that host
+//   done/<release>/<host>    the release passed the gate and the soak on that host (a host keeps
+//                            its marks of its last k_done_marks_kept releases)
 
 #include <cstdint>
 #include <map>
@@ -57,6 +58,8 @@ struct StackView {
     std::vector<SlotHolder> queue;  ///< by create_revision: the first max_updating hold slots
     std::optional<Halt> halt;
     std::map<std::string, std::vector<std::string>> done;  ///< release -> hosts, sorted
+    /// When each done mark was written (its mod_revision): host -> release -> revision.
+    std::map<std::string, std::map<std::string, std::int64_t>> done_at;
     std::vector<std::string> malformed;                    ///< keys whose value could not be read
 };
 
@@ -97,6 +100,16 @@ struct Turn {
 
 Turn rollout_turn(const StackView& view, std::string_view host, std::string_view release,
                   const RolloutRules& rules);
+
+/// How many of its own done marks a host keeps per stack: the release it just finished and the
+/// one before; older ones are deleted with the new mark, so the done marks stay bounded (at most
+/// this many per host) however many releases the fleet goes through.
+inline constexpr std::size_t k_done_marks_kept = 2;
+
+/// The releases whose done marks `host` deletes as it marks `release` done: all of its own but
+/// the newest k_done_marks_kept - 1 other ones.
+std::vector<std::string> stale_done_marks(const StackView& view, std::string_view host,
+                                          std::string_view release);
 
 /// The hosts that hold a slot now: the first max_updating of the queue.
 std::vector<SlotHolder> slot_holders(const StackView& view, int max_updating);

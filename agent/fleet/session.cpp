@@ -204,6 +204,9 @@ Result<void> FleetSession::write(const Ending& ending) {
             txn.then = {Write::erase(slot),
                         Write::put(stack_keys.done(ending.release, m_settings.host),
                                    done_value(m_settings.host, now))};
+            // This host's marks of older releases go, but the last one's (k_done_marks_kept).
+            for (const auto& stale : stale_done_marks(*view_now, m_settings.host, ending.release))
+                txn.then.push_back(Write::erase(stack_keys.done(stale, m_settings.host)));
             // A release that passed here supersedes a halted one: the halt has done its work.
             if (view_now->halt && view_now->halt->release != ending.release) {
                 txn.then.push_back(Write::erase(stack_keys.halt()));

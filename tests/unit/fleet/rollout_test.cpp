@@ -62,6 +62,24 @@ TEST_CASE("rollout: the view orders the queue by creation, not by name, and read
     CHECK(view.malformed == std::vector<std::string>{keys.slot("broken"), keys.slot("other")});
 }
 
+TEST_CASE("rollout: a host keeps its done marks of the last two releases, whatever their names",
+          "[fleet]") {
+    // web-1 finished r9 (oldest), then a1, then m5; web-2's marks are its own business.
+    const auto view = read_stack_view(
+        {done("r9", "web-1", 5), done("a1", "web-1", 9), done("m5", "web-1", 14),
+         done("r9", "web-2", 6), done("a1", "web-2", 10)},
+        keys);
+    CHECK(view.done_at.at("web-1").at("m5") == 14);
+    // Marking z0 done: m5 (the one before) stays, a1 and r9 go.
+    auto stale = stale_done_marks(view, "web-1", "z0");
+    std::sort(stale.begin(), stale.end());
+    CHECK(stale == std::vector<std::string>{"a1", "r9"});
+    // Marking m5 done again (a retried end): a1 is the one before, r9 goes.
+    CHECK(stale_done_marks(view, "web-1", "m5") == std::vector<std::string>{"r9"});
+    CHECK(stale_done_marks(view, "web-2", "z0") == std::vector<std::string>{"r9"});
+    CHECK(stale_done_marks(view, "web-3", "z0").empty());
+}
+
 TEST_CASE("rollout: the group view splits the group's keys by stack", "[fleet]") {
     const StackKeys tools{"prod", "tools"};
     const std::vector<KeyValue> kvs = {

@@ -197,6 +197,30 @@ TEST_CASE("fleet session: hosts outside the canary wave wait for the canaries' d
     CHECK(rest.session.turn("shop", "r1").kind == Turn::Kind::Go);
 }
 
+TEST_CASE("fleet session: a host's done marks stay bounded: its last two releases",
+          "[integration][etcd][fleet]") {
+    EtcdCluster cluster(1);
+    Host a(cluster, "a", 1), b(cluster, "b", 1);
+    for (const auto* release : {"r1", "r2"}) {
+        REQUIRE(b.session.turn("shop", release).kind == Turn::Kind::Go);
+        REQUIRE(b.session.done("shop", release));
+    }
+    for (const auto* release : {"r1", "r2", "r3", "r4"}) {
+        REQUIRE(a.session.turn("shop", release).kind == Turn::Kind::Go);
+        REQUIRE(a.session.done("shop", release));
+    }
+    auto etcd = reader(cluster);
+    auto marks = etcd.list("/agentd/prod/shop/done/");
+    REQUIRE(marks);
+    std::vector<std::string> keys;
+    for (const auto& kv : marks->kvs) keys.push_back(kv.key);
+    std::sort(keys.begin(), keys.end());
+    CHECK(keys == std::vector<std::string>{"/agentd/prod/shop/done/r1/b",
+                                           "/agentd/prod/shop/done/r2/b",
+                                           "/agentd/prod/shop/done/r3/a",
+                                           "/agentd/prod/shop/done/r4/a"});
+}
+
 TEST_CASE("fleet session: a host that dies loses its slot when its lease runs out",
           "[integration][etcd][fleet]") {
     EtcdCluster cluster(3);
