@@ -37,15 +37,17 @@ actl() {
     timeout "$E2E_CTL_TIMEOUT" "$AGENTCTL" --socket "$T/$host.sock" "$@"
 }
 
-# The web service only, without a Docker healthcheck: 20 containers probed every second would
-# cost this machine's two cores more than the agents do. The gate waits for it to run stably;
-# the crash variant never does.
+# The web service only, without a Docker healthcheck (20 containers probed every second would
+# cost this machine's two cores more than the agents do) and without a network (20 projects'
+# networks, with those of the scenarios running beside this one, would use up the engine's
+# address pools). The gate waits for it to run stably; the crash variant never does.
 fleet_stack() {
     cat <<YAML
 services:
   web:
     image: $(image_ref "$1")
     restart: always
+    network_mode: none
 YAML
 }
 

@@ -106,6 +106,13 @@ stack_containers() {
         awk -v stack="$1" '$2 == stack || index($2, stack "-") == 1 { print $1 }'
 }
 
+# stack_networks STACK: the ids of the networks of compose project STACK or STACK-*.
+stack_networks() {
+    docker network ls --filter label=com.docker.compose.project \
+        --format '{{.ID}} {{.Label "com.docker.compose.project"}}' |
+        awk -v stack="$1" '$2 == stack || index($2, stack "-") == 1 { print $1 }'
+}
+
 e2e_cleanup() {
     local rc=$?
     trap - ERR
@@ -131,7 +138,7 @@ e2e_cleanup() {
         # for the rest of the run.
         mapfile -t ids < <(stack_containers "$STACK")
         ((${#ids[@]} == 0)) || docker rm -f "${ids[@]}" >/dev/null 2>&1
-        mapfile -t ids < <(docker network ls -q --filter "label=com.docker.compose.project=$STACK")
+        mapfile -t ids < <(stack_networks "$STACK")
         ((${#ids[@]} == 0)) || docker network rm "${ids[@]}" >/dev/null 2>&1
         # A blue-green stack's shared network (agentd creates it, not compose).
         docker network rm "agentd-$STACK" >/dev/null 2>&1
