@@ -3,8 +3,11 @@
 #include <git2.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string_view>
 
@@ -50,6 +53,79 @@ sys::Result<void> append_line_once(const fs::path& file, const std::string& line
     return sys::write_file_atomic(file, text + line + "\n",
                                   fs::perms::owner_read | fs::perms::owner_write |
                                       fs::perms::group_read | fs::perms::others_read);
+}
+
+/// One check of the remote's refs (its advertisement) per repository, however many stacks
+/// follow it: a fetch() or tags() that waited for the mirror while another caller's check began
+/// (after it asked) and succeeded takes that check's answer instead of asking the remote again:
+/// what it would have got, as fresh. Kept per mirror for the whole process, as the workers each
+/// have a LibGit2Source of their own.
+class RefCheckBook {
+public:
+    /// A caller asks: the number of the last check begun so far; it waits until done_waiting().
+    std::uint64_t ask(const fs::path& mirror) {
+        const std::lock_guard lock(m_mutex);
+        auto& checks = m_checks[mirror.string()];
+        ++checks.waiting;
+        return checks.started;
+    }
+    void done_waiting(const fs::path& mirror) {
+        const std::lock_guard lock(m_mutex);
+        --m_checks[mirror.string()].waiting;
+    }
+    int waiting(const fs::path& mirror) {
+        const std::lock_guard lock(m_mutex);
+        const auto it = m_checks.find(mirror.string());
+        return it == m_checks.end() ? 0 : it->second.waiting;
+    }
+    /// The answer of a check begun after `asked` that succeeded: `ref`'s commit as the remote
+    /// advertised it; nullopt without such a check, or when the remote had no `ref`.
+    std::optional<std::string> answered_since(const fs::path& mirror, std::uint64_t asked,
+                                              const std::string& ref) {
+        const std::lock_guard lock(m_mutex);
+        const auto& checks = m_checks[mirror.string()];
+        if (checks.fresh <= asked) {
+            return std::nullopt;
+        }
+        const auto it = checks.heads.find(ref);
+        return it == checks.heads.end() ? std::nullopt : std::optional(it->second);
+    }
+    /// Whether a tags check (deleted tags pruned too) begun after `asked` succeeded.
+    bool pruned_since(const fs::path& mirror, std::uint64_t asked) {
+        const std::lock_guard lock(m_mutex);
+        const auto& checks = m_checks[mirror.string()];
+        return checks.fresh > asked && checks.fresh_pruned;
+    }
+    /// A check begins (under the mirror's lock): its number.
+    std::uint64_t begin(const fs::path& mirror) {
+        const std::lock_guard lock(m_mutex);
+        return ++m_checks[mirror.string()].started;
+    }
+    /// Check `check` succeeded; the remote advertised `heads` (ref -> commit).
+    void succeeded(const fs::path& mirror, std::uint64_t check,
+                   std::map<std::string, std::string> heads, bool pruned) {
+        const std::lock_guard lock(m_mutex);
+        auto& checks = m_checks[mirror.string()];
+        checks.fresh = check;
+        checks.fresh_pruned = pruned;
+        checks.heads = std::move(heads);
+    }
+
+private:
+    struct Checks {
+        std::uint64_t started = 0;  ///< checks begun, ever; each is numbered by this count
+        std::uint64_t fresh = 0;    ///< the number of the last check that succeeded (0: none)
+        bool fresh_pruned = false;  ///< it was a tags check: deleted tags are gone too
+        std::map<std::string, std::string> heads;  ///< what it was told: ref -> commit
+        int waiting = 0;                           ///< callers waiting for the mirror's lock
+    };
+    std::mutex m_mutex;
+    std::map<std::string, Checks> m_checks;  ///< by mirror path
+};
+
+RefCheckBook& ref_checks() {
+    static RefCheckBook book;
+    return book;
 }
 
 /// Opens the bare mirror, creating it on first use.
@@ -288,6 +364,13 @@ sys::Result<std::vector<const git_remote_head*>> remote_heads(Connection& connec
     return std::vector<const git_remote_head*>(heads, heads + count);
 }
 
+/// What the remote advertised: ref name -> commit id.
+std::map<std::string, std::string> advertised(const std::vector<const git_remote_head*>& heads) {
+    std::map<std::string, std::string> told;
+    for (const auto* head : heads) told.emplace(head->name, git_oid_tostr_s(&head->oid));
+    return told;
+}
+
 /// The refspecs that fetch the remote's tags, and in `taken` the names they fetch. A remote
 /// may advertise names agentd refuses (valid_tag_name: "..", control characters, 10 KB, a
 /// leading '-'): the glob would store them, or make libgit2 fail the whole fetch on a name it
@@ -459,6 +542,10 @@ std::filesystem::path LibGit2Source::mirror_path(const std::string& url) const {
     return m_state_dir / "git" / sys::sha256_hex(url).substr(0, 16);
 }
 
+int LibGit2Source::waiting(const std::string& url) const {
+    return ref_checks().waiting(mirror_path(url));
+}
+
 sys::Result<std::string> LibGit2Source::fetch(const config::GitSource& source) {
     auto remote_url = check_source(source);
     if (!remote_url) {
@@ -471,7 +558,9 @@ sys::Result<std::string> LibGit2Source::fetch(const config::GitSource& source) {
     }
     const std::string ref = "refs/heads/" + source.branch;
     const auto mirror = mirror_path(source.url);
+    const auto asked = ref_checks().ask(mirror);
     auto lock = MirrorLock::acquire(mirror, MirrorLock::Mode::Exclusive);
+    ref_checks().done_waiting(mirror);
     if (!lock) {
         return lock.error();
     }
@@ -480,6 +569,18 @@ sys::Result<std::string> LibGit2Source::fetch(const config::GitSource& source) {
     if (!repo) {
         return repo.error();
     }
+    // Another stack of this repository checked the remote while this call waited: its answer
+    // is this one's, when it brought the branch to the mirror.
+    if (const auto answered = ref_checks().answered_since(mirror, asked, ref)) {
+        git_oid oid;
+        if (git_reference_name_to_id(&oid, repo->get(), ref.c_str()) == 0 &&
+            *answered == git_oid_tostr_s(&oid)) {
+            spdlog::debug("git: {} {}: answered by a check that began while this one waited",
+                          shown_url, source.branch);
+            return *answered;
+        }
+    }
+    const auto check = ref_checks().begin(mirror);
     auto connection = connect(repo->get(), source, *remote_url, shown_url);
     if (!connection) {
         return connection.error();
@@ -499,6 +600,7 @@ sys::Result<std::string> LibGit2Source::fetch(const config::GitSource& source) {
     std::set<std::string> tags;
     auto specs = tag_refspecs(*heads, shown_url, tags);
     specs.push_back(fmt::format("+{0}:{0}", ref));
+    auto told = advertised(*heads);  // before the download disconnects (heads die with it)
     if (auto r = download(*connection, specs, shown_url); !r) {
         return r.error();
     }
@@ -507,15 +609,20 @@ sys::Result<std::string> LibGit2Source::fetch(const config::GitSource& source) {
         return sys::Error::failed(
             fmt::format("fetch {}: {} missing after fetch: {}", shown_url, ref, libgit2_error()));
     }
+    ref_checks().succeeded(mirror, check, std::move(told), false);
     return std::string(git_oid_tostr_s(&oid));
 }
 
 sys::Result<void> LibGit2Source::fetch_tags(const config::GitSource& source) {
-    auto lock = MirrorLock::acquire(mirror_path(source.url), MirrorLock::Mode::Exclusive);
+    const auto mirror = mirror_path(source.url);
+    const auto asked = ref_checks().ask(mirror);
+    auto lock = MirrorLock::acquire(mirror, MirrorLock::Mode::Exclusive);
+    ref_checks().done_waiting(mirror);
     if (!lock) {
         return lock.error();
     }
-    return fetch_tags_locked(source);
+    return ref_checks().pruned_since(mirror, asked) ? sys::Result<void>{}
+                                                    : fetch_tags_locked(source);
 }
 
 sys::Result<void> LibGit2Source::fetch_tags_locked(const config::GitSource& source) {
@@ -529,6 +636,7 @@ sys::Result<void> LibGit2Source::fetch_tags_locked(const config::GitSource& sour
     if (!repo) {
         return repo.error();
     }
+    const auto check = ref_checks().begin(mirror);
     auto connection = connect(repo->get(), source, *remote_url, shown_url);
     if (!connection) {
         return connection.error();
@@ -539,21 +647,31 @@ sys::Result<void> LibGit2Source::fetch_tags_locked(const config::GitSource& sour
     }
     std::set<std::string> tags;
     const auto specs = tag_refspecs(*heads, shown_url, tags);
+    auto told = advertised(*heads);
     if (auto r = download(*connection, specs, shown_url); !r) {
         return r.error();
     }
     // update_tips never deletes: tags gone from the remote (or refused now) go here.
-    return prune_tags(repo->get(), tags, shown_url);
+    if (auto pruned = prune_tags(repo->get(), tags, shown_url); !pruned) {
+        return pruned.error();
+    }
+    ref_checks().succeeded(mirror, check, std::move(told), true);
+    return {};
 }
 
 sys::Result<std::vector<GitTag>> LibGit2Source::tags(const config::GitSource& source) {
     // One hold for fetch and listing: the tags listed are the ones this fetch brought.
     const auto mirror = mirror_path(source.url);
+    const auto asked = ref_checks().ask(mirror);
     auto lock = MirrorLock::acquire(mirror, MirrorLock::Mode::Exclusive);
+    ref_checks().done_waiting(mirror);
     if (!lock) {
         return lock.error();
     }
-    if (auto fetched = fetch_tags_locked(source); !fetched) {
+    if (ref_checks().pruned_since(mirror, asked)) {
+        spdlog::debug("git: {}: tags answered by a check that began while this one waited",
+                      redact_url(source.url));
+    } else if (auto fetched = fetch_tags_locked(source); !fetched) {
         return fetched.error();
     }
     return mirrored_tags(mirror, redact_url(source.url));

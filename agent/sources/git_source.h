@@ -39,6 +39,9 @@ public:
     /// InvalidInput for an empty or malformed URL or branch name; NotFound when the remote has
     /// no such branch; Unauthorized when credentials are missing or refused; Failed otherwise
     /// (unreachable, unknown SSH host key, unreadable credential files), with libgit2's message.
+    /// One check of the remote per repository: a call that waited for the mirror while another
+    /// call (any instance in this process) checked the remote, having begun after this one
+    /// was made, takes that check's answer when it brought the branch, without asking again.
     sys::Result<std::string> fetch(const config::GitSource& source) override;
     /// InvalidInput unless `revision` is 40 lower-case hex digits; NotFound when the mirror does
     /// not hold the revision or source.path is not a directory in it. Nothing in `workdir`
@@ -52,7 +55,8 @@ public:
     /// Afterwards every tagged commit can be checked out.
     sys::Result<void> fetch_tags(const config::GitSource& source);
     /// fetch_tags(), then the mirror's tags that point to commits (annotated ones peeled),
-    /// sorted by name. Tags of trees or blobs, and invalid names, are skipped.
+    /// sorted by name. Like fetch(), it takes the answer of another tags check that began
+    /// while it waited for the mirror. Tags of trees or blobs, and invalid names, are skipped.
     sys::Result<std::vector<GitTag>> tags(const config::GitSource& source) override;
 
     /// Compares tree entries of the two commits in the mirror (git_tree_entry_bypath), so the
@@ -79,6 +83,10 @@ public:
 
     /// The bare mirror used for `url`.
     std::filesystem::path mirror_path(const std::string& url) const;
+
+    /// How many fetch() and tags() calls (of any instance in this process) wait for `url`'s
+    /// mirror now.
+    int waiting(const std::string& url) const;
 
 private:
     /// fetch_tags() with the mirror's lock already held.
