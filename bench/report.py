@@ -583,6 +583,14 @@ class Report:
                     f"integrity_check {checks['PRAGMA integrity_check']['measured']}",
                     all(c["ok"] for c in lost))
 
+    def measured_alone(self, section, flag, m):
+        """Says so when section `section` came from `bench/run FLAG` (its own run)."""
+        if flag in m["command"]:
+            self.add(
+                f"Section {section} was measured on its own, {m['date']}, with "
+                f"`{m['command']}` ({m['version']}; load average {m['loadavg']} before, "
+                f"{m['loadavg_end']} after); the other sections come from other runs.", "")
+
     def blue_green(self):
         m = self.r["blue_green_meta"]
         switch = {k: stat(self.r, "bg_switch", k)
@@ -596,11 +604,7 @@ class Report:
             return f"| {label} | {fmt_ms(s['median'])} | {fmt_ms(s['max'])} | {s['n']} |"
 
         self.add("## 7. Blue-green switch and rollback", "")
-        if "--blue-green" in m["command"]:
-            self.add(
-                f"Section 7 was measured on its own, {m['date']}, with `{m['command']}` "
-                f"({m['version']}; load average {m['loadavg']} before, {m['loadavg_end']} "
-                "after); the other sections come from other runs.", "")
+        self.measured_alone(7, "--blue-green", m)
         self.add(
             "A stack whose one service `web` (busybox httpd with a Docker healthcheck every "
             "second) runs in slots (`strategy: blue_green`, `blue_green: {services: [web], "
@@ -669,11 +673,7 @@ class Report:
         quiet = idle["samples"][0]
         hosts = rollouts[0]["hosts"]
         self.add("## 8. Fleet: one release rolled out through etcd", "")
-        if "--fleet" in m["command"]:
-            self.add(
-                f"Section 8 was measured on its own, {m['date']}, with `{m['command']}` "
-                f"({m['version']}; load average {m['loadavg']} before, {m['loadavg_end']} "
-                "after); the other sections come from other runs.", "")
+        self.measured_alone(8, "--fleet", m)
         self.add(
             f"bench/fleet.py runs {hosts} agentd on this machine (each its own state_dir, "
             "socket, `project_prefix` and `fleet.host`; one stack of one service, busybox "
