@@ -156,10 +156,10 @@ stacks:
         self.process = subprocess.Popen([self.agentd, "--config", self.config],
                                         stdin=subprocess.DEVNULL, stdout=log, stderr=log)
 
-    def stop(self):
+    def wait_stopped(self):
+        """After a SIGTERM: waits for agentd to exit (SIGKILL after 60 s)."""
         if self.process is None:
             return
-        self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=60)
         except subprocess.TimeoutExpired:
@@ -212,11 +212,12 @@ def start_all(hosts):
 
 
 def stop_all(hosts):
+    """SIGTERM to every agentd at once, then waits for each."""
     for h in hosts:
         if h.process is not None:
             h.process.send_signal(signal.SIGTERM)
     for h in hosts:
-        h.stop()
+        h.wait_stopped()
 
 
 def roll_out(hosts, repo):
