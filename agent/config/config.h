@@ -240,12 +240,21 @@ struct Stack {
     std::optional<Rollout> rollout;  ///< with `fleet:`; none: every host starts at once (in slots)
 };
 
+/// Requests agentd keeps in flight to one registry when its entry does not say: a 100-image
+/// stack's poll takes about 4 round trips, and stays far below the 100 concurrent requests
+/// GitHub's API allows one client (registries count requests, and each image costs one at
+/// any concurrency). Over HTTP/2 they are streams of one connection.
+constexpr std::size_t k_default_concurrent_requests = 32;
+/// The most registries[].max_concurrent_requests may say.
+constexpr std::size_t k_max_concurrent_requests = 256;
+
 struct Registry {
     std::string host;  ///< "ghcr.io", "127.0.0.1:5000"
     std::string username;
     std::filesystem::path password_file;  ///< relative names resolve in $CREDENTIALS_DIRECTORY
     std::filesystem::path ca_file;
     bool insecure_http = false;  ///< plain HTTP; allowed only for loopback hosts
+    std::size_t max_concurrent_requests = k_default_concurrent_requests;
 
     bool operator==(const Registry&) const = default;
 };

@@ -49,8 +49,8 @@ constexpr std::string_view k_git_keys[] = {"url",  "path",        "branch",
 constexpr std::string_view k_git_verify_keys[] = {"mode", "allowed_signers", "gpg_keyring"};
 constexpr std::string_view k_credentials_keys[] = {"username", "password_file", "ssh_key_file",
                                                    "known_hosts_file"};
-constexpr std::string_view k_registry_keys[] = {"host", "username", "password_file", "ca_file",
-                                                "insecure_http"};
+constexpr std::string_view k_registry_keys[] = {
+    "host", "username", "password_file", "ca_file", "insecure_http", "max_concurrent_requests"};
 
 constexpr std::string_view k_not_yet = k_not_supported_yet;
 constexpr std::string_view k_per_stack = "is set per stack and cannot be a default";
@@ -1039,6 +1039,12 @@ Registry read_registry(Reader& reader, const Entry& entry) {
                                 "images readable and changeable on the network; use HTTPS "
                                 "(with ca_file for a private CA)",
                                 registry.host));
+        }
+    }
+    if (const auto e = map.get("max_concurrent_requests")) {
+        if (const auto n = reader.integer(*e, 1, static_cast<int>(k_max_concurrent_requests),
+                                          "a number of requests from 1 to 256")) {
+            registry.max_concurrent_requests = static_cast<std::size_t>(*n);
         }
     }
     const bool has_user = map.has("username");

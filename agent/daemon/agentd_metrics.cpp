@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "agent/sys/url.h"
 #include "agent/sys/version.h"
 
 namespace agentd::daemon {
@@ -246,19 +247,6 @@ std::string AgentdMetrics::render(const std::vector<StackStatus>& stacks,
     return m_metrics.render(computed);
 }
 
-std::string url_host(std::string_view url) {
-    const auto scheme = url.find("://");
-    if (scheme == std::string_view::npos) {
-        return "";
-    }
-    auto rest = url.substr(scheme + 3);
-    rest = rest.substr(0, rest.find_first_of("/?#"));
-    if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
-        rest = rest.substr(at + 1);  // never a user name or password in a label
-    }
-    return std::string(rest);
-}
-
 sys::Result<sys::HttpResponse> MeteredEtcdHttp::send(const sys::HttpRequest& request) {
     auto response = m_inner->send(request);
     if (m_metrics != nullptr) {
@@ -274,9 +262,21 @@ sys::Result<sys::HttpResponse> MeteredEtcdHttp::send(const sys::HttpRequest& req
 sys::Result<sys::HttpResponse> MeteredHttpClient::send(const sys::HttpRequest& request) {
     auto response = m_inner.send(request);
     if (m_metrics != nullptr) {
-        m_metrics->registry_request(url_host(request.url), response ? response->status : 0);
+        m_metrics->registry_request(sys::url_host(request.url), response ? response->status : 0);
     }
     return response;
+}
+
+std::vector<sys::Result<sys::HttpResponse>> MeteredHttpClient::send_all(
+    const std::vector<sys::HttpRequest>& requests, const sys::HostLimit& limit) {
+    auto responses = m_inner.send_all(requests, limit);
+    if (m_metrics != nullptr) {
+        for (std::size_t i = 0; i < requests.size() && i < responses.size(); ++i) {
+            m_metrics->registry_request(sys::url_host(requests[i].url),
+                                        responses[i] ? responses[i]->status : 0);
+        }
+    }
+    return responses;
 }
 
 }  // namespace agentd::daemon

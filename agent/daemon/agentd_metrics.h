@@ -49,9 +49,6 @@ private:
     Metrics m_metrics;
 };
 
-/// The host[:port] of an http(s) URL ("" when it has none).
-std::string url_host(std::string_view url);
-
 /// Counts the requests of an etcd client by gateway call and status code (decorator).
 class MeteredEtcdHttp final : public sys::HttpClient {
 public:
@@ -70,6 +67,8 @@ public:
     MeteredHttpClient(sys::HttpClient& inner, AgentdMetrics* metrics)
         : m_inner(inner), m_metrics(metrics) {}
     sys::Result<sys::HttpResponse> send(const sys::HttpRequest& request) override;
+    std::vector<sys::Result<sys::HttpResponse>> send_all(
+        const std::vector<sys::HttpRequest>& requests, const sys::HostLimit& limit) override;
 
 private:
     sys::HttpClient& m_inner;

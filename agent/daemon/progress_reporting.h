@@ -6,6 +6,9 @@
 // deploy/ knows nothing of the watchdog.
 
 #include <string>
+#include <vector>
+
+#include <fmt/format.h>
 
 #include "agent/daemon/liveness.h"
 #include "agent/sources/git.h"
@@ -47,6 +50,24 @@ public:
     sys::Result<sys::HttpResponse> send(const sys::HttpRequest& request) override {
         Pulse::Step step(m_pulse, describe_request(request), request.timeout);
         return m_inner.send(request);
+    }
+    std::vector<sys::Result<sys::HttpResponse>> send_all(
+        const std::vector<sys::HttpRequest>& requests, const sys::HostLimit& limit) override {
+        if (requests.empty()) {
+            return {};
+        }
+        // As long as the requests could take one after another.
+        sys::Duration allowed{};
+        for (const auto& request : requests) {
+            allowed += request.timeout;
+        }
+        Pulse::Step step(m_pulse,
+                         requests.size() == 1
+                             ? describe_request(requests.front())
+                             : fmt::format("{} and {} more requests",
+                                           describe_request(requests.front()), requests.size() - 1),
+                         allowed);
+        return m_inner.send_all(requests, limit);
     }
 
 private:

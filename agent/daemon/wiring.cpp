@@ -58,6 +58,10 @@ public:
     sys::Result<std::string> resolve_digest(const sources::ImageRef& ref) override {
         return m_registry.resolve_digest(ref);
     }
+    std::vector<sys::Result<std::string>> resolve_digests(
+        const std::vector<sources::ImageRef>& refs) override {
+        return m_registry.resolve_digests(refs);
+    }
     sys::Result<std::vector<std::string>> list_tags(const sources::ImageRef& ref) override {
         return m_registry.list_tags(ref);
     }

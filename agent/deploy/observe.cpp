@@ -60,15 +60,39 @@ sys::Result<Observation> Reconciler::observe(const config::Stack& stack) {
                 "images.{}: the compose files have no service \"{}\"", service, service));
         }
     }
+    // Each image's tag (as written, or chosen by its policy), then every tag's digest at once:
+    // the registry client asks for them together.
+    std::vector<const runtime::ComposeService*> asked;
+    std::vector<sources::ImageRef> refs;
     for (const auto& service : o.services) {
         if (service.image.empty() || service.build) {
             continue;  // built on this host from the checkout: not tracked
         }
-        if (auto resolved = observe_image(stack, service, current, o); !resolved) {
-            return resolved.error();
+        auto ref = image_to_resolve(stack, service, current, o);
+        if (!ref) {
+            return ref.error();
         }
         if (o.refused) {
             return o;
+        }
+        if (*ref) {
+            asked.push_back(&service);
+            refs.push_back(std::move(**ref));
+        }
+    }
+    auto digests = m_s.registry.resolve_digests(refs);
+    for (std::size_t i = 0; i < refs.size(); ++i) {
+        const auto& service = *asked[i];
+        const auto& ref = refs[i];
+        auto& digest = digests[i];
+        if (digest) {
+            o.pins[service.name] = ref.familiar_name() + ":" + ref.tag + "@" + *digest;
+        } else if (digest.error().is_not_found()) {
+            // The tag does not exist yet: the release waits for CI.
+            o.missing.push_back(fmt::format("{}: {}", service.name, digest.error().message));
+        } else {
+            return sys::Error{digest.error().kind, fmt::format("registry: {}: {}", service.image,
+                                                               digest.error().message)};
         }
     }
     return o;
@@ -117,22 +141,20 @@ sys::Result<void> Reconciler::observe_revision(const config::Stack& stack,
     return {};
 }
 
-/// One service's image: its tag (as written, or chosen by the stack's policy for it) resolved
-/// to a digest. A tag that does not exist yet is `missing` (the release waits for CI); an
-/// invalid reference makes the release `refused`.
-sys::Result<void> Reconciler::observe_image(const config::Stack& stack,
-                                            const runtime::ComposeService& service,
-                                            const std::optional<model::Deployment>& current,
-                                            Observation& o) {
+/// One service's image: its tag, as written or chosen by the stack's policy for it. An invalid
+/// reference makes the release `refused`.
+sys::Result<std::optional<sources::ImageRef>> Reconciler::image_to_resolve(
+    const config::Stack& stack, const runtime::ComposeService& service,
+    const std::optional<model::Deployment>& current, Observation& o) {
     auto ref = sources::ImageRef::parse(service.image);
     if (!ref) {
         o.refused = sys::Error::invalid(
             fmt::format("compose: service {}: {}", service.name, ref.error().message));
-        return {};
+        return std::optional<sources::ImageRef>{};
     }
     if (!ref->digest.empty()) {
         o.pins[service.name] = service.image;  // written with its digest already
-        return {};
+        return std::optional<sources::ImageRef>{};
     }
     if (const auto spec = stack.images.find(service.name); spec != stack.images.end()) {
         auto policy = compiled(spec->second);
@@ -157,16 +179,7 @@ sys::Result<void> Reconciler::observe_image(const config::Stack& stack,
         }
         ref->tag = *selection.selected;
     }
-    auto digest = m_s.registry.resolve_digest(*ref);
-    if (digest) {
-        o.pins[service.name] = ref->familiar_name() + ":" + ref->tag + "@" + *digest;
-    } else if (digest.error().is_not_found()) {
-        o.missing.push_back(fmt::format("{}: {}", service.name, digest.error().message));
-    } else {
-        return sys::Error{digest.error().kind,
-                          fmt::format("registry: {}: {}", service.image, digest.error().message)};
-    }
-    return {};
+    return std::optional(std::move(*ref));
 }
 
 }  // namespace agentd::deploy

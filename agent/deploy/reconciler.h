@@ -147,10 +147,10 @@ private:
     sys::Result<void> observe_revision(const config::Stack& stack,
                                        const std::optional<model::Deployment>& current,
                                        Observation& o);
-    sys::Result<void> observe_image(const config::Stack& stack,
-                                    const runtime::ComposeService& service,
-                                    const std::optional<model::Deployment>& current,
-                                    Observation& o);
+    /// The reference whose digest `service` should run (nullopt: pinned already, or refused).
+    sys::Result<std::optional<sources::ImageRef>> image_to_resolve(
+        const config::Stack& stack, const runtime::ComposeService& service,
+        const std::optional<model::Deployment>& current, Observation& o);
     Known known(const config::Stack& stack, const Observation& observation);
     /// schedule() of a planned Deploy, reading the release's age when min_age asks for it.
     /// An admin's Urgency::Now keeps it a Deploy, with a note saying what it overrode.

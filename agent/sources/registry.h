@@ -37,6 +37,16 @@ public:
     /// Docker-Content-Digest checked). NotFound when the tag does not exist; Unauthorized when
     /// credentials are refused; Failed when the registry is unreachable or answers 5xx.
     virtual sys::Result<std::string> resolve_digest(const ImageRef& ref) = 0;
+    /// resolve_digest of each reference, in their order; a client may ask for several at once.
+    virtual std::vector<sys::Result<std::string>> resolve_digests(
+        const std::vector<ImageRef>& refs) {
+        std::vector<sys::Result<std::string>> digests;
+        digests.reserve(refs.size());
+        for (const auto& ref : refs) {
+            digests.push_back(resolve_digest(ref));
+        }
+        return digests;
+    }
     /// Every tag of the repository (all pages).
     virtual sys::Result<std::vector<std::string>> list_tags(const ImageRef& ref) = 0;
     /// The manifest ref's digest (or, without one, its tag) names, fetched with the full Accept

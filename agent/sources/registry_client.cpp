@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -58,6 +59,11 @@ std::vector<std::string> all_headers(const sys::HttpResponse& response, std::str
         }
     }
     return out;
+}
+
+/// The token scope of a pull of ref's repository.
+std::string scope_of(const ImageRef& ref) {
+    return fmt::format("repository:{}:pull", ref.repository);
 }
 
 void set_authorization(sys::HttpRequest& request, std::string value) {
@@ -227,7 +233,7 @@ sys::Result<RegistryClient::Token> RegistryClient::fetch_token(
     if (service != challenge.params.end()) {
         url += fmt::format("service={}&", sys::url_encode(service->second));
     }
-    url += "scope=" + sys::url_encode(fmt::format("repository:{}:pull", ref.repository));
+    url += "scope=" + sys::url_encode(scope_of(ref));
 
     sys::HttpRequest request;
     request.url = url;
@@ -278,49 +284,46 @@ sys::Result<RegistryClient::Token> RegistryClient::fetch_token(
     return token;
 }
 
-sys::Result<sys::HttpResponse> RegistryClient::send_authorized(const ImageRef& ref,
-                                                               sys::HttpRequest request) {
-    const std::string scope = fmt::format("repository:{}:pull", ref.repository);
+sys::Result<void> RegistryClient::authorize(const ImageRef& ref, sys::HttpRequest& request,
+                                            Attempt& attempt) {
     if (const config::Registry* entry = find_entry(ref); entry != nullptr) {
         request.ca_file = entry->ca_file.string();
     }
-    const auto send = [&]() -> sys::Result<sys::HttpResponse> {
-        auto response = send_retrying(request, ref.registry);
-        if (!response) {
-            return sys::Error::failed(
-                fmt::format("registry {}: {}", ref.registry, response.error().message));
-        }
-        return response;
-    };
-
     // Known schemes are answered up front, so a cached token costs one request, not two.
-    bool sent_basic = false;
-    const std::optional<std::string> cached = m_tokens->find(ref.registry, scope, m_clock.now());
-    if (cached) {
-        set_authorization(request, "Bearer " + *cached);
+    attempt.token = m_tokens->find(ref.registry, scope_of(ref), m_clock.now());
+    if (attempt.token) {
+        set_authorization(request, "Bearer " + *attempt.token);
+        return {};
     }
-    if (!cached && m_basic_registries.count(ref.registry) != 0) {
+    if (m_basic_registries.count(ref.registry) != 0) {
         auto creds = credentials(ref);
         if (!creds) {
             return creds.error();
         }
         if (*creds) {
             set_authorization(request, basic_authorization((*creds)->username, (*creds)->password));
-            sent_basic = true;
+            attempt.sent_basic = true;
         }
     }
+    return {};
+}
 
-    auto response = send();
-    if (!response || response->status != 401 || sent_basic) {
-        return response;
+sys::Result<bool> RegistryClient::answer_challenge(const ImageRef& ref,
+                                                   const sys::HttpResponse& response,
+                                                   sys::HttpRequest& request, Attempt& attempt) {
+    const std::string scope = scope_of(ref);
+    if (attempt.token) {
+        m_tokens->drop(ref.registry, scope, *attempt.token);  // revoked or expired early
     }
-    if (cached) {
-        m_tokens->drop(ref.registry, scope, *cached);  // revoked or expired early: start afresh
+    // Another request of the batch may have answered the same challenge already.
+    if (auto token = m_tokens->find(ref.registry, scope, m_clock.now());
+        token && token != attempt.token) {
+        set_authorization(request, "Bearer " + *token);
+        return true;
     }
-
     std::optional<AuthChallenge> bearer;
     std::optional<AuthChallenge> basic;
-    for (const auto& header : all_headers(*response, "www-authenticate")) {
+    for (const auto& header : all_headers(response, "www-authenticate")) {
         for (auto& challenge : parse_www_authenticate(header)) {
             if (challenge.scheme == "bearer" && !bearer) {
                 bearer = std::move(challenge);
@@ -340,7 +343,9 @@ sys::Result<sys::HttpResponse> RegistryClient::send_authorized(const ImageRef& r
         }
         set_authorization(request, "Bearer " + token->value);
         m_tokens->store(ref.registry, scope, std::move(*token));
-    } else if (basic) {
+        return true;
+    }
+    if (basic) {
         if (!*creds) {
             return sys::Error::unauthorized(
                 fmt::format("registry {} requires credentials for {} and none are configured",
@@ -348,10 +353,145 @@ sys::Result<sys::HttpResponse> RegistryClient::send_authorized(const ImageRef& r
         }
         m_basic_registries.insert(ref.registry);
         set_authorization(request, basic_authorization((*creds)->username, (*creds)->password));
-    } else {
-        return response;  // no challenge we can answer: the caller reports the 401
+        return true;
     }
-    return send();
+    return false;  // no challenge we can answer: the caller reports the 401
+}
+
+sys::Result<sys::HttpResponse> RegistryClient::send_authorized(const ImageRef& ref,
+                                                               sys::HttpRequest request) {
+    std::vector<sys::HttpRequest> requests;
+    requests.push_back(std::move(request));
+    return std::move(send_authorized_all({&ref}, std::move(requests)).front());
+}
+
+std::vector<sys::Result<sys::HttpResponse>> RegistryClient::send_authorized_all(
+    const std::vector<const ImageRef*>& refs, std::vector<sys::HttpRequest> requests) {
+    const std::size_t n = requests.size();
+    std::vector<std::optional<sys::Result<sys::HttpResponse>>> results(n);
+    std::vector<Attempt> attempts(n);
+    std::map<std::string, std::size_t> limits;  // by URL host
+    std::vector<std::size_t> pending;
+    for (std::size_t i = 0; i < n; ++i) {
+        const config::Registry* entry = find_entry(*refs[i]);
+        limits[sys::url_host(requests[i].url)] = entry != nullptr
+                                                     ? entry->max_concurrent_requests
+                                                     : config::k_default_concurrent_requests;
+        if (auto ok = authorize(*refs[i], requests[i], attempts[i]); !ok) {
+            results[i] = ok.error();
+        } else {
+            pending.push_back(i);
+        }
+    }
+    const sys::HostLimit limit = [&limits](std::string_view host) {
+        const auto found = limits.find(std::string(host));
+        return found != limits.end() ? found->second : std::size_t{1};
+    };
+
+    // Rounds: every request whose registry is not waiting goes out together; a registry that
+    // answered 429 or a transient 5xx waits before its requests are asked again, the others
+    // go on. A 401 is answered (token or Basic) once per request and asked again.
+    std::map<std::string, sys::TimePoint> not_before;  // by registry
+    std::map<std::string, int> retry_round;            // by registry
+    while (!pending.empty()) {
+        const sys::TimePoint now = m_clock.now();
+        std::vector<std::size_t> batch;
+        std::vector<std::size_t> held;
+        std::optional<sys::TimePoint> earliest;
+        for (const std::size_t i : pending) {
+            const auto wait = not_before.find(refs[i]->registry);
+            if (wait == not_before.end() || wait->second <= now) {
+                batch.push_back(i);
+            } else {
+                held.push_back(i);
+                earliest = earliest ? std::min(*earliest, wait->second) : wait->second;
+            }
+        }
+        if (batch.empty()) {
+            m_clock.sleep_for(std::chrono::ceil<sys::Duration>(*earliest - now));
+            continue;
+        }
+        std::vector<sys::HttpRequest> round;
+        round.reserve(batch.size());
+        for (const std::size_t i : batch) {
+            round.push_back(requests[i]);
+        }
+        auto responses = m_http.send_all(round, limit);
+        struct Backoff {
+            sys::Duration delay{};
+            long status = 0;
+            std::size_t requests = 0;
+        };
+        std::map<std::string, Backoff> backoffs;  // by registry
+        for (std::size_t k = 0; k < batch.size(); ++k) {
+            const std::size_t i = batch[k];
+            const ImageRef& ref = *refs[i];
+            auto& response = responses[k];
+            Attempt& attempt = attempts[i];
+            if (!response) {
+                results[i] = sys::Error::failed(
+                    fmt::format("registry {}: {}", ref.registry, response.error().message));
+                continue;
+            }
+            if (response->status == 401 && !attempt.challenged && !attempt.sent_basic) {
+                attempt.challenged = true;
+                auto answered = answer_challenge(ref, *response, requests[i], attempt);
+                if (!answered) {
+                    results[i] = answered.error();
+                } else if (!*answered) {
+                    results[i] = std::move(response);
+                } else {
+                    held.push_back(i);
+                }
+                continue;
+            }
+            if (retryable_status(response->status) && attempt.retries < m_retry.retries) {
+                if (const auto delay =
+                        retry_delay(*response, retry_round[ref.registry], ref.registry)) {
+                    ++attempt.retries;
+                    auto& backoff = backoffs[ref.registry];
+                    backoff.delay = std::max(backoff.delay, *delay);
+                    backoff.status = response->status;
+                    ++backoff.requests;
+                    held.push_back(i);
+                    continue;
+                }
+            }
+            results[i] = std::move(response);
+        }
+        for (const auto& [registry, backoff] : backoffs) {
+            spdlog::warn("registry {}: HTTP {} to {} request{}, retry {} of {} in {}", registry,
+                         backoff.status, backoff.requests, backoff.requests == 1 ? "" : "s",
+                         retry_round[registry] + 1, m_retry.retries,
+                         sys::format_duration(backoff.delay));
+            ++retry_round[registry];
+            not_before[registry] = m_clock.now() + backoff.delay;
+        }
+        std::sort(held.begin(), held.end());
+        pending = std::move(held);
+    }
+    std::vector<sys::Result<sys::HttpResponse>> out;
+    out.reserve(n);
+    for (auto& result : results) {
+        out.push_back(std::move(*result));
+    }
+    return out;
+}
+
+std::optional<sys::Duration> RegistryClient::retry_delay(const sys::HttpResponse& response,
+                                                         int attempt, const std::string& registry) {
+    sys::Duration delay = backoff_delay(m_retry, attempt, m_random);
+    if (response.status == 429 || response.status == 503) {
+        if (const auto after = retry_after(response, m_clock.now())) {
+            if (*after > m_retry.max_retry_after) {
+                spdlog::warn("registry {}: HTTP {} asks to retry after {}; not waiting", registry,
+                             response.status, sys::format_duration(*after));
+                return std::nullopt;
+            }
+            delay = *after;
+        }
+    }
+    return delay;
 }
 
 sys::Result<sys::HttpResponse> RegistryClient::send_retrying(const sys::HttpRequest& request,
@@ -361,25 +501,18 @@ sys::Result<sys::HttpResponse> RegistryClient::send_retrying(const sys::HttpRequ
         if (!response || !retryable_status(response->status) || attempt >= m_retry.retries) {
             return response;
         }
-        sys::Duration delay = backoff_delay(m_retry, attempt, m_random);
-        if (response->status == 429 || response->status == 503) {
-            if (const auto after = retry_after(*response, m_clock.now())) {
-                if (*after > m_retry.max_retry_after) {
-                    spdlog::warn("registry {}: HTTP {} asks to retry after {}; not waiting",
-                                 registry, response->status, sys::format_duration(*after));
-                    return response;
-                }
-                delay = *after;
-            }
+        const auto delay = retry_delay(*response, attempt, registry);
+        if (!delay) {
+            return response;
         }
         spdlog::warn("registry {}: HTTP {}, retry {} of {} in {}", registry, response->status,
-                     attempt + 1, m_retry.retries, sys::format_duration(delay));
-        m_clock.sleep_for(delay);
+                     attempt + 1, m_retry.retries, sys::format_duration(*delay));
+        m_clock.sleep_for(*delay);
     }
 }
 
-sys::Result<sys::HttpResponse> RegistryClient::request_manifest(const ImageRef& ref,
-                                                                const std::string& method) {
+sys::HttpRequest RegistryClient::manifest_request(const ImageRef& ref,
+                                                  const std::string& method) const {
     sys::HttpRequest request;
     request.method = method;
     request.url = fmt::format("{}/v2/{}/manifests/{}", base_url(ref), ref.repository,
@@ -388,7 +521,12 @@ sys::Result<sys::HttpResponse> RegistryClient::request_manifest(const ImageRef& 
     if (method == "GET") {
         request.max_body = k_max_manifest_size;
     }
-    return send_authorized(ref, std::move(request));
+    return request;
+}
+
+sys::Result<sys::HttpResponse> RegistryClient::request_manifest(const ImageRef& ref,
+                                                                const std::string& method) {
+    return send_authorized(ref, manifest_request(ref, method));
 }
 
 namespace {
@@ -421,6 +559,38 @@ sys::Result<std::string> manifest_name(const ImageRef& ref) {
 }  // namespace
 
 sys::Result<std::string> RegistryClient::resolve_digest(const ImageRef& ref) {
+    return std::move(resolve_digests({ref}).front());
+}
+
+std::vector<sys::Result<std::string>> RegistryClient::resolve_digests(
+    const std::vector<ImageRef>& refs) {
+    std::vector<std::optional<sys::Result<std::string>>> digests(refs.size());
+    std::vector<const ImageRef*> asked;
+    std::vector<sys::HttpRequest> heads;
+    std::vector<std::size_t> places;
+    for (std::size_t i = 0; i < refs.size(); ++i) {
+        if (auto named = manifest_name(refs[i]); !named) {
+            digests[i] = named.error();
+            continue;
+        }
+        asked.push_back(&refs[i]);
+        heads.push_back(manifest_request(refs[i], "HEAD"));
+        places.push_back(i);
+    }
+    auto answers = send_authorized_all(asked, std::move(heads));
+    for (std::size_t k = 0; k < places.size(); ++k) {
+        digests[places[k]] = digest_of(refs[places[k]], answers[k]);
+    }
+    std::vector<sys::Result<std::string>> out;
+    out.reserve(refs.size());
+    for (auto& digest : digests) {
+        out.push_back(std::move(*digest));
+    }
+    return out;
+}
+
+sys::Result<std::string> RegistryClient::digest_of(const ImageRef& ref,
+                                                   const sys::Result<sys::HttpResponse>& head) {
     auto named = manifest_name(ref);
     if (!named) {
         return named.error();
@@ -437,7 +607,6 @@ sys::Result<std::string> RegistryClient::resolve_digest(const ImageRef& ref) {
         return digest;
     };
 
-    auto head = request_manifest(ref, "HEAD");
     if (!head) {
         return head.error();
     }

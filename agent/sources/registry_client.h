@@ -31,6 +31,11 @@ public:
                    sys::Clock& clock);
 
     sys::Result<std::string> resolve_digest(const ImageRef& ref) override;
+    /// Their HEAD requests go out together: at most the registry's max_concurrent_requests in
+    /// flight to one registry; one that answers 429 or a transient 5xx is asked again after
+    /// its backoff while the others go on.
+    std::vector<sys::Result<std::string>> resolve_digests(
+        const std::vector<ImageRef>& refs) override;
     sys::Result<std::vector<std::string>> list_tags(const ImageRef& ref) override;
     sys::Result<Manifest> get_manifest(const ImageRef& ref) override;
     sys::Result<std::string> get_blob(const ImageRef& ref, const std::string& digest,
@@ -61,9 +66,37 @@ private:
 
     const config::Registry* find_entry(const ImageRef& ref) const;
     std::string base_url(const ImageRef& ref) const;
+    /// How far one request of send_authorized_all has come.
+    struct Attempt {
+        std::optional<std::string> token;  ///< the cached Bearer token sent (a secret)
+        bool sent_basic = false;           ///< Basic credentials sent up front
+        bool challenged = false;           ///< a 401 was answered already
+        int retries = 0;                   ///< 429 and 5xx answers asked again
+    };
+
     /// Sends `request` for `ref`'s repository, answering one 401 challenge (Basic or Bearer)
     /// and retrying once. The response may still be 401/403: callers map statuses.
     sys::Result<sys::HttpResponse> send_authorized(const ImageRef& ref, sys::HttpRequest request);
+    /// send_authorized of each request (for the repository of the ref at the same place),
+    /// several in flight at once (HttpClient::send_all); 429 and transient 5xx answers are
+    /// asked again after a backoff that holds back only that registry's requests.
+    std::vector<sys::Result<sys::HttpResponse>> send_authorized_all(
+        const std::vector<const ImageRef*>& refs, std::vector<sys::HttpRequest> requests);
+    /// Sets the TLS files and the Authorization we know `ref`'s registry wants up front.
+    sys::Result<void> authorize(const ImageRef& ref, sys::HttpRequest& request, Attempt& attempt);
+    /// Answers `response`'s 401 challenge into `request`'s Authorization; false when it has
+    /// none we can answer.
+    sys::Result<bool> answer_challenge(const ImageRef& ref, const sys::HttpResponse& response,
+                                       sys::HttpRequest& request, Attempt& attempt);
+    /// How long to wait before asking again after `response` (429 or transient 5xx) on retry
+    /// round `attempt`: Retry-After, else the backoff. nullopt: do not ask again (Retry-After
+    /// longer than the policy allows).
+    std::optional<sys::Duration> retry_delay(const sys::HttpResponse& response, int attempt,
+                                             const std::string& registry);
+    /// The digest a manifest HEAD answered for `ref` (a GET when the answer has none).
+    sys::Result<std::string> digest_of(const ImageRef& ref,
+                                       const sys::Result<sys::HttpResponse>& head);
+    sys::HttpRequest manifest_request(const ImageRef& ref, const std::string& method) const;
     sys::Result<Token> fetch_token(const ImageRef& ref, const AuthChallenge& challenge,
                                    const std::optional<Credentials>& creds);
     /// One request with retries of 429 and transient 5xx answers (Retry-After honoured for 429

@@ -41,18 +41,32 @@ struct HttpResponse {
     std::optional<std::string> header(std::string_view name) const;
 };
 
+/// How many requests of one send_all may be in flight to `host` at a time ("host[:port]" of
+/// the URL, or the unix socket's path); at least 1.
+using HostLimit = std::function<std::size_t(std::string_view host)>;
+
+/// The host a request goes to, as HostLimit names it.
+std::string request_host(const HttpRequest& request);
+
 class HttpClient {
 public:
     virtual ~HttpClient() = default;
     /// Performs the request. An error means no HTTP answer (connection, TLS, timeout);
     /// any HTTP status, 4xx and 5xx included, is a response.
     virtual Result<HttpResponse> send(const HttpRequest& request) = 0;
+    /// Performs every request, several at a time where the client can (never more than
+    /// `limit(host)` in flight to one host), and returns their results in the order of
+    /// `requests`, each as send would. This default sends them one after another.
+    virtual std::vector<Result<HttpResponse>> send_all(const std::vector<HttpRequest>& requests,
+                                                       const HostLimit& limit);
 };
 
-/// libcurl, one easy handle reused across requests (connections are kept alive), so one client
-/// per thread. TLS peer and host verification are always on; redirects are followed (at most
-/// 5, http and https only; curl drops Authorization when the host changes). A collected body
-/// larger than 64 MiB is an error: stream big bodies with on_body.
+/// libcurl's multi interface: one connection cache for every request of the client
+/// (connections are kept alive, HTTP/2 streams multiplexed on one connection where the server
+/// speaks it), and send_all's requests run concurrently; one client per thread. TLS peer and
+/// host verification are always on; redirects are followed (at most 5, http and https only;
+/// curl drops Authorization when the host changes). A collected body larger than 64 MiB is an
+/// error: stream big bodies with on_body.
 class CurlHttpClient final : public HttpClient {
 public:
     CurlHttpClient();
@@ -60,9 +74,12 @@ public:
     CurlHttpClient(const CurlHttpClient&) = delete;
     CurlHttpClient& operator=(const CurlHttpClient&) = delete;
     Result<HttpResponse> send(const HttpRequest& request) override;
+    std::vector<Result<HttpResponse>> send_all(const std::vector<HttpRequest>& requests,
+                                               const HostLimit& limit) override;
 
 private:
-    void* m_curl;  // CURL*, reused so connections are kept alive
+    void* m_multi;              // CURLM*, whose connection cache outlives each call
+    std::vector<void*> m_idle;  // CURL* handles of finished transfers, reused
 };
 
 }  // namespace agentd::sys

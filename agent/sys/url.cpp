@@ -22,4 +22,17 @@ std::string url_encode(std::string_view text) {
     return out;
 }
 
+std::string url_host(std::string_view url) {
+    const auto scheme = url.find("://");
+    if (scheme == std::string_view::npos) {
+        return "";
+    }
+    auto rest = url.substr(scheme + 3);
+    rest = rest.substr(0, rest.find_first_of("/?#"));
+    if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
+        rest = rest.substr(at + 1);  // never a user name or password in a label
+    }
+    return std::string(rest);
+}
+
 }  // namespace agentd::sys

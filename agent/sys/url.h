@@ -12,4 +12,7 @@ namespace agentd::sys {
 /// segment ('/', '&', '=', '+', '%', space and non-ASCII bytes are all encoded).
 std::string url_encode(std::string_view text);
 
+/// The "host[:port]" of a URL with a scheme ("" when it has none), without any user info.
+std::string url_host(std::string_view url);
+
 }  // namespace agentd::sys

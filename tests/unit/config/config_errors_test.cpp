@@ -400,6 +400,12 @@ TEST_CASE("config: registries are checked", "[config]") {
           "agent.yaml:2:5: registries[0]: missing required key \"host\"");
     CHECK(error_of(registry_with("ghcr.io", "    username: bot\n")) ==
           "agent.yaml:2:5: registries[0]: username needs password_file");
+    CHECK(error_of(registry_with("ghcr.io", "    max_concurrent_requests: 0\n")) ==
+          "agent.yaml:3:30: registries[0].max_concurrent_requests: expected a number of "
+          "requests from 1 to 256, got \"0\"");
+    CHECK(error_of(registry_with("ghcr.io", "    max_concurrent_requests: many\n")) ==
+          "agent.yaml:3:30: registries[0].max_concurrent_requests: expected a number of "
+          "requests from 1 to 256, got \"many\"");
 }
 
 TEST_CASE("config: insecure_http is allowed only for loopback hosts", "[config]") {

@@ -57,6 +57,7 @@ registries:
     ca_file: /etc/ssl/ca.pem
   - host: 127.0.0.1:5000
     insecure_http: true
+    max_concurrent_requests: 4
 stacks:
   - name: shop
     git:
@@ -95,6 +96,8 @@ stacks:
     CHECK_FALSE(c.registries[0].insecure_http);
     CHECK(c.registries[1].host == "127.0.0.1:5000");
     CHECK(c.registries[1].insecure_http);
+    CHECK(c.registries[0].max_concurrent_requests == config::k_default_concurrent_requests);
+    CHECK(c.registries[1].max_concurrent_requests == 4);
 
     REQUIRE(c.stacks.size() == 2);
     const Stack& shop = c.stacks[0];

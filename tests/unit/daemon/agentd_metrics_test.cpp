@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "agent/sys/url.h"
 #include "agent/sys/version.h"
 #include "tests/fakes/fakes.h"
 
@@ -127,8 +128,8 @@ TEST_CASE("agentd metrics: registry requests by host and status code", "[daemon]
     CHECK(
         has_line(text, "agentd_registry_requests_total{host=\"127.0.0.1:5000\",code=\"error\"} 1"));
     CHECK(text.find("secret") == std::string::npos);
-    CHECK(url_host("https://r.example:443/v2/?x=1") == "r.example:443");
-    CHECK(url_host("not a url").empty());
+    CHECK(sys::url_host("https://r.example:443/v2/?x=1") == "r.example:443");
+    CHECK(sys::url_host("not a url").empty());
 }
 
 TEST_CASE("agentd metrics: the fleet as this host's watch sees it, and its etcd requests",

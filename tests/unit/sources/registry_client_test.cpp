@@ -1399,6 +1399,17 @@ TEST_CASE("registry: Bearer token auth against a real registry and token service
     const auto queries = tokens.queries();
     REQUIRE(queries.size() == 2);  // the anonymous attempt and the authenticated one
     CHECK(queries[1] == "service=agentd-test scope=repository:agentd-it/bearer:pull");
+
+    // Asked together, five requests of one scope all meet the challenge at once; one token
+    // answers all of them.
+    RegistryClient fresh(http, {entry});
+    const auto digests = fresh.resolve_digests(std::vector<ImageRef>(5, image(name)));
+    REQUIRE(digests.size() == 5);
+    for (const auto& d : digests) {
+        REQUIRE(d.ok());
+        CHECK(*d == pushed.digest);
+    }
+    CHECK(tokens.queries().size() == 3);
 }
 
 TEST_CASE("registry: get_manifest and get_blob read what was pushed, bounded and checked",
