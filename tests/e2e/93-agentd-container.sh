@@ -1,13 +1,14 @@
 #!/bin/bash
-# e2e: timeout 1200
+# e2e: timeout 900
 # agentd as a container (packaging/container/Dockerfile, docs/container.md): the users' image,
 # built here FROM a Debian 12 base made by mmdebstrap (Docker Hub is not reachable), with the
 # .deb of the tested build. Run as examples/agentd-in-compose runs it (the Docker socket, the
 # state directory at the same path as on the host, the configuration file read-only), it deploys
 # and promotes a release whose compose file bind-mounts a file of the repository by a relative
 # path, rejects an unhealthy one and restores the good release exactly; it answers agentctl
-# inside the container, becomes healthy by the image's HEALTHCHECK, logs to `docker logs`, and
-# `docker stop` ends it cleanly (exit 0) long before the stop timeout.
+# inside the container, becomes healthy by the image's HEALTHCHECK, logs to `docker logs`,
+# reloads on `docker kill -s HUP`, and `docker stop` ends it cleanly (exit 0) long before the
+# stop timeout.
 #
 # The base image is tagged by a hash of what makes it (mmdebstrap's arguments) and kept between
 # runs (making it takes minutes); the agentd image and container are removed at the end.
@@ -28,35 +29,38 @@ readonly mirrors=(
 readonly debootstrap_args=(--variant=minbase --dpkgopt='path-exclude=/usr/share/doc/*'
     --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/man/*'
     --dpkgopt='path-exclude=/usr/share/locale/*' bookworm)
-base=agentd-e2e/debian-bookworm-slim:$(printf '%s\n' "${debootstrap_args[@]}" "${mirrors[@]}" |
-    sha256sum | cut -c1-16)
-readonly base
-image=agentd-e2e/agentd:$STACK
-readonly image
+# What the official image sets.
+readonly import_changes=(--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+    --change 'CMD ["bash"]')
+debian_base=agentd-e2e/debian-bookworm-slim:$(printf '%s\n' "${debootstrap_args[@]}" "${mirrors[@]}" \
+    "${import_changes[@]}" | sha256sum | cut -c1-16)
+readonly debian_base
+agentd_image=agentd-e2e/agentd:$STACK
+readonly agentd_image
 # The container carries a compose project label named after the stack, so that the harness's
 # cleanup (and the runner's, after a scenario it had to kill) removes it with the stack's own.
-container=$STACK-agentd
-readonly container
+agentd_container=$STACK-agentd
+readonly agentd_container
 LOGS_PID=""
 
 on_exit() {
     local rc=$?
     set +e
-    docker rm -f "$container" >/dev/null 2>&1
+    docker rm -f "$agentd_container" >/dev/null 2>&1
     [[ -z "$LOGS_PID" ]] || wait "$LOGS_PID" 2>/dev/null
-    docker rmi -f "$image" >/dev/null 2>&1
+    docker rmi -f "$agentd_image" >/dev/null 2>&1
     (exit "$rc")
     e2e_cleanup
 }
 trap on_exit EXIT
 
-if docker image inspect "$base" >/dev/null 2>&1; then
-    say "base image $base (made by an earlier run)"
+if docker image inspect "$debian_base" >/dev/null 2>&1; then
+    say "base image $debian_base (made by an earlier run)"
 else
-    say "making the base image $base with mmdebstrap"
+    say "making the base image $debian_base with mmdebstrap"
     mmdebstrap --quiet "${debootstrap_args[@]}" "$T/base.tar" "${mirrors[@]}" \
         >"$T/mmdebstrap.log" 2>&1 || fail "mmdebstrap failed: $(tail -5 "$T/mmdebstrap.log")"
-    docker import "$T/base.tar" "$base" >/dev/null
+    docker import "${import_changes[@]}" "$T/base.tar" "$debian_base" >/dev/null
     rm -f "$T/base.tar"
 fi
 
@@ -67,11 +71,11 @@ deb=$(DEB_BUILD_OPTIONS="noautodbgsym ${DEB_BUILD_OPTIONS:-}" \
     2>"$T/build-deb.log" | tail -n 1) || fail "packaging/build-deb failed: $(tail -5 "$T/build-deb.log")"
 [[ -f "$deb" ]] || fail "packaging/build-deb made no .deb: $(tail -5 "$T/build-deb.log")"
 cp "$E2E_ROOT/packaging/container/Dockerfile" "$T/image/"
-say "docker build of packaging/container/Dockerfile FROM $base with $(basename "$deb")"
-docker build -q --build-arg "BASE=$base" -t "$image" "$T/image" >"$T/docker-build.log" 2>&1 ||
+say "docker build of packaging/container/Dockerfile FROM $debian_base with $(basename "$deb")"
+docker build -q --build-arg "BASE=$debian_base" -t "$agentd_image" "$T/image" >"$T/docker-build.log" 2>&1 ||
     fail "docker build failed: $(tail -20 "$T/docker-build.log")"
 assert_eq '["CMD","agentctl","status"]' \
-    "$(docker image inspect -f '{{json .Config.Healthcheck.Test}}' "$image")" "the image's HEALTHCHECK"
+    "$(docker image inspect -f '{{json .Config.Healthcheck.Test}}' "$agentd_image")" "the image's HEALTHCHECK"
 
 make_git_repo
 web1=$(push_image web web:1 "web v1")
@@ -84,18 +88,22 @@ with_motd() {
 commit_file "$STACK_PATH/motd.txt" "motd of release 1" "motd" >/dev/null
 rev1=$(commit_compose "$(compose_stack "$(image_ref web:1)" "$(image_ref worker:1)" | with_motd)" "release 1")
 write_config
-say "starting agentd in container $container"
+say "starting agentd in container $agentd_container"
 # The state directory, the socket and the repository live in $T: mounted at the same path, so
 # agentctl on this side reaches the socket too. --network host: the registry listens on loopback.
-docker run -d --name "$container" --label "com.docker.compose.project=$container" \
+docker run -d --name "$agentd_container" --label "com.docker.compose.project=$agentd_container" \
     --network host -v /var/run/docker.sock:/var/run/docker.sock -v "$T:$T" \
     -v "$CONFIG:/etc/agentd/agent.yaml:ro" -e "AGENTD_SOCKET=$SOCKET" \
-    --health-interval 1s --health-start-period 30s --stop-timeout 120 "$image" >/dev/null
-docker logs -f "$container" >>"$AGENTD_LOG" 2>&1 &
+    --health-interval 1s --health-start-period 30s --stop-timeout 120 "$agentd_image" >/dev/null
+docker logs -f "$agentd_container" >>"$AGENTD_LOG" 2>&1 &
 LOGS_PID=$!
-running() { [[ "$(docker inspect -f '{{.State.Running}}' "$container")" == true ]]; }
-wait_for "agentd in the container to answer on $SOCKET" 60 agentd_answers
-running || fail "the container stopped"
+running() { [[ "$(docker inspect -f '{{.State.Running}}' "$agentd_container" 2>&1)" == true ]]; }
+end=$((SECONDS + 60))
+until agentd_answers; do
+    running || fail "the container stopped: $(docker inspect -f '{{.State.Status}}, exit {{.State.ExitCode}}' "$agentd_container")"
+    ((SECONDS < end)) || fail "agentd in the container did not answer on $SOCKET within 60s"
+    sleep 0.25
+done
 
 say "release 1"
 sync_expect 0
@@ -140,21 +148,27 @@ assert_runs_digest web "$(image_ref web)" "$web2"
 assert_eq "running healthy" "$(service_state web)" "web after the rollback"
 
 say "agentctl inside the container, the image's healthcheck, docker logs"
-out=$(docker exec "$container" agentctl status) || fail "docker exec agentctl status failed: $out"
+out=$(docker exec "$agentd_container" agentctl status) || fail "docker exec agentctl status failed: $out"
 assert_contains "$out" "$STACK" "agentctl status in the container"
-healthy() { [[ "$(docker inspect -f '{{.State.Health.Status}}' "$container")" == healthy ]]; }
+healthy() { [[ "$(docker inspect -f '{{.State.Health.Status}}' "$agentd_container")" == healthy ]]; }
 wait_for "the container's health to be healthy" 60 healthy
-logs=$(docker logs "$container" 2>&1)
+logs=$(docker logs "$agentd_container" 2>&1)
 assert_contains "$logs" "agentd: ready" "docker logs"
 assert_contains "$logs" "$STACK" "docker logs name the stack"
 
+say "docker kill -s HUP: tini passes the signal on, agentd reloads agent.yaml"
+docker kill -s HUP "$agentd_container" >/dev/null
+reloaded() { docker logs "$agentd_container" 2>&1 | grep -q "SIGHUP: reloading"; }
+wait_for "agentd to log the reload" 30 reloaded
+agentd_answers || fail "agentd does not answer after the reload"
+
 say "docker stop"
 started=$SECONDS
-docker stop "$container" >/dev/null
+docker stop "$agentd_container" >/dev/null
 took=$((SECONDS - started))
-assert_eq "0" "$(docker inspect -f '{{.State.ExitCode}}' "$container")" "agentd's exit status after docker stop"
+assert_eq "0" "$(docker inspect -f '{{.State.ExitCode}}' "$agentd_container")" "agentd's exit status after docker stop"
 ((took < 60)) || fail "docker stop took ${took}s (the stop timeout is 120s)"
-assert_contains "$(docker logs "$container" 2>&1)" "agentd: stopped" "docker logs after docker stop"
+assert_contains "$(docker logs "$agentd_container" 2>&1)" "agentd: stopped" "docker logs after docker stop"
 assert_runs web "web v2"
 say "docker stop took ${took}s"
 
