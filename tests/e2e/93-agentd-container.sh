@@ -72,7 +72,7 @@ deb=$(DEB_BUILD_OPTIONS="noautodbgsym ${DEB_BUILD_OPTIONS:-}" \
 [[ -f "$deb" ]] || fail "packaging/build-deb made no .deb: $(tail -5 "$T/build-deb.log")"
 cp "$E2E_ROOT/packaging/container/Dockerfile" "$T/image/"
 say "docker build of packaging/container/Dockerfile FROM $debian_base with $(basename "$deb")"
-docker build -q --build-arg "BASE=$debian_base" -t "$agentd_image" "$T/image" >"$T/docker-build.log" 2>&1 ||
+docker build -q --force-rm --build-arg "BASE=$debian_base" -t "$agentd_image" "$T/image" >"$T/docker-build.log" 2>&1 ||
     fail "docker build failed: $(tail -20 "$T/docker-build.log")"
 assert_eq '["CMD","agentctl","status"]' \
     "$(docker image inspect -f '{{json .Config.Healthcheck.Test}}' "$agentd_image")" "the image's HEALTHCHECK"
