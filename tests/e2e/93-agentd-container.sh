@@ -77,6 +77,11 @@ docker build -q --force-rm --build-arg "BASE=$debian_base" -t "$agentd_image" "$
 assert_eq '["CMD","agentctl","status"]' \
     "$(docker image inspect -f '{{json .Config.Healthcheck.Test}}' "$agentd_image")" "the image's HEALTHCHECK"
 
+# The users' compose file of the same setup is one compose v1 reads (compose v2 reads more).
+example=$E2E_ROOT/examples/agentd-in-compose/compose.yaml
+docker-compose -f "$example" config -q 2>"$T/example.err" ||
+    fail "docker-compose does not accept $example: $(cat "$T/example.err")"
+
 make_git_repo
 web1=$(push_image web web:1 "web v1")
 push_image worker worker:1 "worker v1" >/dev/null
