@@ -722,7 +722,6 @@ class Report:
                         if k.startswith(f"rtt{rtts[0]}_noop_")})
         self.add("## 9. Round-trip time: the no-op poll and the scale cycle at 0, 20 and 80 ms",
                  "")
-        m = dict(m, loadavg=m.get("loadavg", "?"))
         self.measured_alone(9, "--latency", m)
         self.add(
             "Sections 1 and 2 talk to the registry and to git over loopback, where a request "
@@ -757,10 +756,10 @@ class Report:
                     f"{fmt_ms(stat(self.r, cron, 'wall_s')['median'])} | "
                     f"{stat(self.r, cron, 'requests')['median']:.0f} |")
         scale_rows = [r for r in rtts if f"rtt{r}_scale" in self.r]
-        stacks = self.meta["scale"]["stacks"] if "scale" in self.meta else "?"
+        stacks, images = m["scale"]["stacks"], m["scale"]["images"]
         self.add(
-            "", f"Scale: the {stacks}-stack cycle of section 2 (every stack its own git "
-            "repository, through the same proxies):", "",
+            "", f"Scale: {stacks} stacks of {images} images as in section 2 (every stack its "
+            "own git repository, through the same proxies):", "",
             "| RTT | start-up cycle | full poll cycle | agentd CPU / cycle | registry requests "
             "/ cycle |", "|---:|---:|---:|---:|---:|")
         for rtt in scale_rows:

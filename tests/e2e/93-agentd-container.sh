@@ -45,6 +45,7 @@ LOGS_PID=""
 
 on_exit() {
     local rc=$?
+    trap - ERR
     set +e
     docker rm -f "$agentd_container" >/dev/null 2>&1
     [[ -z "$LOGS_PID" ]] || wait "$LOGS_PID" 2>/dev/null
