@@ -27,7 +27,8 @@ check() {
 # prints nothing (it checks that ExecStart's program exists and that the Documentation= man pages
 # open with man: MANPATH names where they are when they are not installed).
 verify_unit() {
-    local dir=$1 unit=$2 manpath=${3:-} output rc
+    local dir=$1 unit=$2 manpath=${3:-} output rc shown=$1/$2
+    [[ $dir == "$ship_tmp"/* ]] && shown=$unit
     output=$(cd "$dir" && if [[ -n $manpath ]]; then
         MANPATH=$manpath systemd-analyze verify "./$unit" 2>&1
     else
@@ -35,9 +36,9 @@ verify_unit() {
     fi)
     rc=$?
     if [[ $rc -eq 0 && -z $output ]]; then
-        pass "systemd-analyze verify $dir/$unit: clean"
+        pass "systemd-analyze verify $shown: clean"
     else
-        fail "systemd-analyze verify $dir/$unit (exit $rc)"
+        fail "systemd-analyze verify $shown (exit $rc)"
         printf '%s\n' "$output" | sed 's/^/    /'
     fi
 }

@@ -241,6 +241,15 @@ apt_get install "install $old_version" install "$old_deb" || finish
 expect_no_call "install $old_version" 'deb-systemd-helper enable ' "installing does not enable agentd"
 expect_call "install $old_version" 'deb-systemd-helper update-state agentd.service' \
     "deb-systemd-helper learns the units, so that purge can remove what they leave"
+expect_call "install $old_version" 'deb-systemd-invoke start agentd\.service agentd\.socket' \
+    "postinst asks to start the units: deb-systemd-invoke starts only enabled ones"
+# deb-systemd-invoke asks `systemctl is-enabled`, which reads the unit files without systemd.
+enabled_state() { systemctl --root=/ is-enabled agentd.service agentd.socket 2>&1 | paste -sd ' '; }
+if [[ $(enabled_state) == "disabled disabled" ]]; then
+    pass "agentd.service and agentd.socket are disabled after install: nothing starts them"
+else
+    fail "systemctl is-enabled agentd.service agentd.socket after install: $(enabled_state)"
+fi
 check "postinst: the group agentd exists" getent group agentd
 [[ -f $config ]] || die "the previous release installed no $config"
 
@@ -301,9 +310,16 @@ if grep -q "Configuration file '$config'" "$ship_tmp/upgrade to $new_version.out
 else
     pass "the example agent.yaml did not change: no conffile question"
 fi
-expect_no_call "upgrade to $new_version" 'deb-systemd-invoke stop' \
-    "the old prerm does not stop agentd (--no-stop-on-upgrade)"
+expect_no_call "upgrade to $new_version" 'deb-systemd-invoke (stop|restart|try-restart)' \
+    "the upgrade neither stops nor restarts agentd (--no-stop-on-upgrade)"
+expect_call "upgrade to $new_version" 'deb-systemd-invoke start agentd\.service agentd\.socket' \
+    "postinst's start leaves a running agentd running and starts only enabled units"
 expect_no_call "upgrade to $new_version" 'deb-systemd-helper enable ' "the upgrade does not enable agentd"
+if [[ $(enabled_state) == "disabled disabled" ]]; then
+    pass "agentd.service and agentd.socket are still disabled after the upgrade"
+else
+    fail "systemctl is-enabled agentd.service agentd.socket after the upgrade: $(enabled_state)"
+fi
 echo "    upgrade asked systemd: $(calls "upgrade to $new_version" | paste -sd ';')"
 
 # The units as installed, with the installed agentd and man pages.
@@ -348,7 +364,7 @@ stop_agentd
 # Remove, purge
 
 apt_get remove remove agentd || finish
-expect_call remove 'deb-systemd-invoke stop .*agentd\.service' "removing stops agentd"
+expect_call remove 'deb-systemd-invoke stop agentd\.service agentd\.socket' "prerm stops agentd"
 if [[ ! -e /usr/sbin/agentd && ! -e /usr/bin/agentctl && ! -e /lib/systemd/system/agentd.service ]]; then
     pass "apt-get remove removed the programs and units"
 else
@@ -367,7 +383,7 @@ else
 fi
 
 apt_get purge purge agentd || finish
-expect_call purge 'deb-systemd-helper purge .*agentd\.service' "purge forgets the units' enable state"
+expect_call purge 'deb-systemd-helper purge agentd\.service agentd\.socket' "purge forgets the units' enable state"
 if [[ ! -e /etc/agentd && ! -e /var/lib/agentd ]] && ! dpkg-query -W agentd >/dev/null 2>&1; then
     pass "apt-get purge removed /etc/agentd, /var/lib/agentd and the package's record"
 else
