@@ -15,7 +15,7 @@
 # systemd is not PID 1 here, so agentd is started by hand as agentd.service would run it (root,
 # group agentd, HOME and state in /var/lib/agentd, the API socket in /run/agentd), and what the
 # maintainer scripts ask of systemd is recorded: deb-systemd-helper, deb-systemd-invoke and
-# systemctl are wrapped by logging scripts first in the PATH dpkg passes on, and
+# systemctl are wrapped by logging scripts first in the PATH apt-get gives dpkg (DPkg::Path), and
 # /run/systemd/system (the maintainer scripts' "systemd is running" test) exists during each
 # dpkg run. deb-systemd-helper then runs for real (its state under /var/lib/systemd must be gone
 # after purge); deb-systemd-invoke and systemctl only log.
@@ -124,7 +124,9 @@ apt_get() {
     if [[ ! -e /run/systemd/system ]]; then
         mkdir /run/systemd/system && fake_systemd_dir=1
     fi
-    PATH=$ship_tmp/bin:$PATH DEBIAN_FRONTEND=noninteractive apt-get -y -q \
+    # apt-get runs dpkg with PATH=DPkg::Path (default /usr/sbin:/usr/bin:/sbin:/bin), not its own.
+    DEBIAN_FRONTEND=noninteractive apt-get -y -q \
+        -o "DPkg::Path=$ship_tmp/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
         -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@" \
         </dev/null >"$ship_tmp/$phase.out" 2>&1 || rc=$?
     if ((fake_systemd_dir)); then
