@@ -307,10 +307,17 @@ else
     fail "/usr/sbin/agentd --version: $(/usr/sbin/agentd --version 2>&1)"
 fi
 check "the upgrade kept the admin's $config byte for byte" cmp "$config" "$ship_tmp/agent.yaml.admin"
-if grep -q "Configuration file '$config'" "$ship_tmp/upgrade to $new_version.out"; then
-    pass "dpkg saw a new example agent.yaml and kept the admin's (--force-confold)"
+example() { dpkg-deb --fsys-tarfile "$1" | tar -xO ./etc/agentd/agent.yaml; }
+if cmp -s <(example "$old_deb") <(example "$new_deb"); then
+    if [[ -z $(find /etc/agentd -name 'agent.yaml.dpkg-*') ]]; then
+        pass "the example agent.yaml is the same in both packages: no conffile question, no .dpkg-* file"
+    else
+        fail "unchanged example, yet the upgrade left $(find /etc/agentd -name 'agent.yaml.dpkg-*')"
+    fi
+elif cmp -s /etc/agentd/agent.yaml.dpkg-dist <(example "$new_deb"); then
+    pass "the new example agent.yaml waits in agent.yaml.dpkg-dist (--force-confold kept the admin's)"
 else
-    pass "the example agent.yaml did not change: no conffile question"
+    fail "the example changed but /etc/agentd/agent.yaml.dpkg-dist is not the new one"
 fi
 expect_no_call "upgrade to $new_version" 'deb-systemd-invoke (stop|restart|try-restart)' \
     "the upgrade neither stops nor restarts agentd (--no-stop-on-upgrade)"
