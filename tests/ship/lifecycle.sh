@@ -239,7 +239,7 @@ release() {
 # ---------------------------------------------------------------------------------------------
 # Install the previous release, configure, deploy
 
-apt_get install "install $old_version" install "$old_deb" || finish
+apt_get "install $old_version" install "$old_deb" || finish
 expect_no_call "install $old_version" 'deb-systemd-helper enable ' "installing does not enable agentd"
 expect_call "install $old_version" 'deb-systemd-helper update-state agentd.service' \
     "deb-systemd-helper learns the units, so that purge can remove what they leave"
@@ -295,7 +295,7 @@ inode_before=$(stat -c %i "$state_db")
 # ---------------------------------------------------------------------------------------------
 # Upgrade to this tree's package
 
-apt_get upgrade "upgrade to $new_version" install "$new_deb" || finish
+apt_get "upgrade to $new_version" install "$new_deb" || finish
 if [[ $(dpkg-query -W -f='${Version}' agentd) == "$new_version" ]]; then
     pass "agentd $new_version is installed"
 else
