@@ -23,6 +23,25 @@ check() {
         printf '%s\n' "$output" | sed 's/^/    /' | head -40
     fi
 }
+# verify_unit DIR UNIT [MANPATH]: PASS when `systemd-analyze verify` of DIR/UNIT exits 0 and
+# prints nothing (it checks that ExecStart's program exists and that the Documentation= man pages
+# open with man: MANPATH names where they are when they are not installed).
+verify_unit() {
+    local dir=$1 unit=$2 manpath=${3:-} output rc shown=$1/$2
+    [[ $dir == "$ship_tmp"/* ]] && shown=$unit
+    output=$(cd "$dir" && if [[ -n $manpath ]]; then
+        MANPATH=$manpath systemd-analyze verify "./$unit" 2>&1
+    else
+        systemd-analyze verify "./$unit" 2>&1
+    fi)
+    rc=$?
+    if [[ $rc -eq 0 && -z $output ]]; then
+        pass "systemd-analyze verify $shown: clean"
+    else
+        fail "systemd-analyze verify $shown (exit $rc)"
+        printf '%s\n' "$output" | sed 's/^/    /'
+    fi
+}
 finish() {
     exit $((ship_failures > 0 ? 1 : 0))
 }

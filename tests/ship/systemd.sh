@@ -28,14 +28,7 @@ else
 fi
 
 for unit in agentd.service agentd.socket; do
-    output=$(cd "$units" && MANPATH=$ship_tmp/man systemd-analyze verify "./$unit" 2>&1)
-    rc=$?
-    if [[ $rc -eq 0 && -z $output ]]; then
-        pass "systemd-analyze verify $unit: clean"
-    else
-        fail "systemd-analyze verify $unit (exit $rc)"
-        printf '%s\n' "$output" | sed 's/^/    /'
-    fi
+    verify_unit "$units" "$unit" "$ship_tmp/man"
 done
 
 # The check is meaningful: a unit without the sandbox scores far above the limit.
