@@ -56,17 +56,12 @@ public:
         if (requests.empty()) {
             return {};
         }
-        // As long as the requests could take one after another.
-        sys::Duration allowed{};
-        for (const auto& request : requests) {
-            allowed += request.timeout;
-        }
         Pulse::Step step(m_pulse,
                          requests.size() == 1
                              ? describe_request(requests.front())
                              : fmt::format("{} and {} more requests",
                                            describe_request(requests.front()), requests.size() - 1),
-                         allowed);
+                         sys::longest_send_all(requests, limit));
         return m_inner.send_all(requests, limit);
     }
 

@@ -124,6 +124,28 @@ std::string request_host(const HttpRequest& request) {
     return request.unix_socket.empty() ? url_host(request.url) : request.unix_socket;
 }
 
+Duration longest_send_all(const std::vector<HttpRequest>& requests, const HostLimit& limit) {
+    std::map<std::string, std::vector<Duration>> by_host;
+    for (const auto& request : requests) {
+        if (request.timeout == Duration::zero()) {
+            return Duration::zero();
+        }
+        by_host[request_host(request)].push_back(request.timeout);
+    }
+    Duration longest{};
+    for (auto& [host, timeouts] : by_host) {
+        const std::size_t wave = std::max<std::size_t>(1, limit ? limit(host) : 1);
+        // Longest first: a wave takes as long as its longest request.
+        std::sort(timeouts.begin(), timeouts.end(), std::greater<>());
+        Duration total{};
+        for (std::size_t i = 0; i < timeouts.size(); i += wave) {
+            total += timeouts[i];
+        }
+        longest = std::max(longest, total);
+    }
+    return longest;
+}
+
 std::vector<Result<HttpResponse>> HttpClient::send_all(const std::vector<HttpRequest>& requests,
                                                        const HostLimit&) {
     std::vector<Result<HttpResponse>> results;

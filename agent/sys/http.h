@@ -48,6 +48,11 @@ using HostLimit = std::function<std::size_t(std::string_view host)>;
 /// The host a request goes to, as HostLimit names it.
 std::string request_host(const HttpRequest& request);
 
+/// The longest send_all of `requests` may take: each host's requests in waves of limit(host),
+/// each wave as long as its longest timeout, the hosts side by side. Zero when a request has
+/// no timeout.
+Duration longest_send_all(const std::vector<HttpRequest>& requests, const HostLimit& limit);
+
 class HttpClient {
 public:
     virtual ~HttpClient() = default;

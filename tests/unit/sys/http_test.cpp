@@ -401,4 +401,23 @@ TEST_CASE("http: Docker socket answers GET /_ping with an API version",
     CHECK_FALSE(r->header("api-version")->empty());
 }
 
+TEST_CASE("http: the longest a send_all may take: waves per host, hosts side by side", "[sys]") {
+    using namespace std::chrono_literals;
+    const auto at = [](std::string url, Duration timeout) {
+        HttpRequest request;
+        request.url = std::move(url);
+        request.timeout = timeout;
+        return request;
+    };
+    const HostLimit two = [](std::string_view) { return std::size_t{2}; };
+    // a: 30s, 10s | 5s (two waves: 35s); b: 20s (one wave). The hosts run side by side.
+    const std::vector<HttpRequest> requests{at("http://a/1", 10s), at("http://b:5000/x", 20s),
+                                            at("http://a/2", 30s), at("http://a/3", 5s)};
+    CHECK(longest_send_all(requests, two) == 35s);
+    CHECK(longest_send_all(requests, [](std::string_view) { return std::size_t{1}; }) == 45s);
+    CHECK(longest_send_all({}, two) == Duration::zero());
+    CHECK(longest_send_all({at("http://a/1", 10s), at("http://a/2", Duration::zero())}, two) ==
+          Duration::zero());
+}
+
 }  // namespace unit_sys_http_test
