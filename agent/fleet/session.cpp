@@ -39,23 +39,26 @@ FleetSession::~FleetSession() {
 }
 
 void FleetSession::start() {
-    const std::lock_guard lock(m_mutex);
+    const std::lock_guard lock(m_stop_mutex);
     if (m_keeper.joinable() || m_stopping)
         return;
     m_keeper = std::thread([this] { keep_alive_loop(); });
+    m_retrier = std::thread([this] { retry_loop(); });
     m_watcher = std::thread([this] { watch_loop(); });
 }
 
 void FleetSession::stop() {
     {
-        const std::lock_guard lock(m_mutex);
+        const std::lock_guard lock(m_stop_mutex);
         if (m_stopping)
             return;
         m_stopping = true;
     }
-    m_changed.notify_all();
+    m_stopped.notify_all();
     if (m_keeper.joinable())
         m_keeper.join();
+    if (m_retrier.joinable())
+        m_retrier.join();
     if (m_watcher.joinable())
         m_watcher.join();
     const std::lock_guard lock(m_mutex);
@@ -63,9 +66,9 @@ void FleetSession::stop() {
         spdlog::warn("fleet: etcd did not take the end of {} turn(s) before agentd stopped",
                      m_pending.size());
     }
-    if (m_lease != 0) {
+    if (const std::int64_t lease = m_lease; lease != 0) {
         // Frees this host's slots now rather than after the lease's TTL.
-        if (auto revoked = m_etcd->revoke_lease(m_lease); !revoked) {
+        if (auto revoked = m_etcd->revoke_lease(lease); !revoked) {
             spdlog::warn(
                 "fleet: could not end this host's etcd lease (its slots free within {}s): {}",
                 std::chrono::duration_cast<std::chrono::seconds>(m_settings.lease_ttl).count(),
@@ -76,8 +79,8 @@ void FleetSession::stop() {
 }
 
 bool FleetSession::pause(sys::Duration d) {
-    std::unique_lock lock(m_mutex);
-    return !m_changed.wait_for(lock, d, [this] { return m_stopping; });
+    std::unique_lock lock(m_stop_mutex);
+    return !m_stopped.wait_for(lock, d, [this] { return m_stopping; });
 }
 
 RolloutRules FleetSession::rules(const std::string& stack) const {
@@ -88,15 +91,15 @@ RolloutRules FleetSession::rules(const std::string& stack) const {
 }
 
 Result<std::int64_t> FleetSession::lease() {
-    if (m_lease != 0)
-        return m_lease;
+    if (const std::int64_t lease = m_lease; lease != 0)
+        return lease;
     auto granted = m_etcd->grant_lease(m_settings.lease_ttl);
     if (!granted)
         return granted.error();
     m_lease = *granted;
     spdlog::info("fleet: host {} joined group {} (etcd lease {:x})", m_settings.host,
-                 m_settings.group, m_lease);
-    return m_lease;
+                 m_settings.group, *granted);
+    return *granted;
 }
 
 Result<StackView> FleetSession::view(const std::string& stack) {
@@ -126,7 +129,8 @@ Turn FleetSession::turn(const std::string& stack, const std::string& release) {
                              [&](const SlotHolder& h) { return h.host == m_settings.host; });
             // Queued under a lease that is not this session's (an earlier run of agentd): bind the
             // key to ours, keeping its place, or it goes when that lease runs out.
-            const bool stale = mine != now->queue.end() && (m_lease == 0 || mine->lease != m_lease);
+            const std::int64_t held = m_lease;
+            const bool stale = mine != now->queue.end() && (held == 0 || mine->lease != held);
             if (turn.kind != Turn::Kind::Enqueue && !stale)
                 return turn;
             if (turn.kind == Turn::Kind::Wait)
@@ -310,12 +314,7 @@ void FleetSession::keep_alive_loop() {
     auto etcd = m_factory();
     bool warned = false;
     while (pause(m_settings.lease_ttl / 3)) {
-        std::int64_t lease = 0;
-        {
-            const std::lock_guard lock(m_mutex);
-            (void)flush({});
-            lease = m_lease;
-        }
+        std::int64_t lease = m_lease;
         if (lease == 0)
             continue;
         auto left = etcd->keep_alive(lease);
@@ -329,13 +328,18 @@ void FleetSession::keep_alive_loop() {
             // etcd let it expire (it was unreachable for longer than the TTL): this host's places
             // in the queues are gone; the next turn joins again.
             spdlog::warn("fleet: this host's etcd lease expired; its rollout slots are released");
-            const std::lock_guard lock(m_mutex);
-            if (m_lease == lease)
-                m_lease = 0;
+            m_lease.compare_exchange_strong(lease, 0);
         } else if (!warned) {
             spdlog::warn("fleet: cannot keep the etcd lease alive: {}", left.error().message);
             warned = true;
         }
+    }
+}
+
+void FleetSession::retry_loop() {
+    while (pause(m_settings.lease_ttl / 3)) {
+        const std::lock_guard lock(m_mutex);
+        (void)flush({});
     }
 }
 
@@ -415,7 +419,7 @@ void FleetSession::watch_loop() {
                     return true;
                 },
                 [this] {
-                    const std::lock_guard lock(m_mutex);
+                    const std::lock_guard lock(m_stop_mutex);
                     return m_stopping;
                 });
             {

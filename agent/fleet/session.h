@@ -3,7 +3,12 @@
 // slots are bound to it: a host that dies frees them when the lease runs out), answers the
 // pipeline's turns from a fresh read of the stack's keys, and watches the group's keys so that
 // a stack waiting for its turn is woken when something changed, instead of polling etcd.
+// Three threads of its own, each with its own etcd client: the keeper keeps the lease alive and
+// never waits for anything else (a pipeline's call stuck on an etcd without a leader must not
+// cost the host its slots), the retrier writes again the ends of turns etcd did not take, and
+// the watcher follows the group's keys.
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -43,9 +48,9 @@ public:
     FleetSession(const FleetSession&) = delete;
     FleetSession& operator=(const FleetSession&) = delete;
 
-    /// Starts keeping the lease alive and watching. Nothing is asked of etcd before.
+    /// Starts keeping the lease alive, retrying and watching. Nothing is asked of etcd before.
     void start();
-    /// Stops both threads and revokes the lease (its slots are free at once).
+    /// Stops the threads and revokes the lease (its slots are free at once).
     void stop();
 
     sys::Duration soak() const override { return m_settings.soak; }
@@ -88,6 +93,7 @@ private:
     sys::Result<std::int64_t> lease();
     sys::Result<StackView> view(const std::string& stack);
     void keep_alive_loop();
+    void retry_loop();
     void watch_loop();
     /// Lists the group into what is seen and sets `from` to watch on from it; false when etcd
     /// did not answer.
@@ -105,11 +111,15 @@ private:
     sys::Clock& m_clock;
     Wake m_wake;
 
-    std::mutex m_mutex;  // guards everything below
-    std::condition_variable m_changed;
-    std::unique_ptr<Etcd> m_etcd;  // the pipeline's calls, one at a time
-    std::int64_t m_lease = 0;
+    /// 0 when there is none. Changed under m_mutex; the keeper reads it without the lock.
+    std::atomic<std::int64_t> m_lease = 0;
+
+    std::mutex m_stop_mutex;  // guards m_stopping: the threads' pauses never wait for m_mutex
+    std::condition_variable m_stopped;
     bool m_stopping = false;
+
+    std::mutex m_mutex;            // guards everything below
+    std::unique_ptr<Etcd> m_etcd;  // the pipeline's calls and the retrier's, one at a time
     std::set<std::string> m_waiting;          // stacks whose last turn was Wait
     std::map<std::string, Ending> m_pending;  // stack -> its turn's end, not written yet
     std::map<std::string, KeyValue> m_seen;   // the group's keys, as the watcher follows them
@@ -117,6 +127,7 @@ private:
     bool m_watching = false;
 
     std::thread m_keeper;
+    std::thread m_retrier;
     std::thread m_watcher;
 };
 

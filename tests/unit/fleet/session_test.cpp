@@ -1,5 +1,6 @@
 #include "agent/fleet/session.h"
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <mutex>
 #include <thread>
@@ -17,23 +18,65 @@ using agentd::sys::SystemClock;
 using agentd::testing::EtcdCluster;
 using namespace std::chrono_literals;
 
-/// One host of the fleet: a session on the cluster, and the stacks it was woken for.
+/// An etcd whose transactions take `stall` (as on a cluster electing a leader), once armed;
+/// the rest is the real cluster's.
+class StallingEtcd final : public Etcd {
+public:
+    StallingEtcd(std::unique_ptr<Etcd> etcd, std::atomic<bool>& armed, agentd::sys::Duration stall)
+        : m_etcd(std::move(etcd)), m_armed(armed), m_stall(stall) {}
+    agentd::sys::Result<Listing> list(const std::string& prefix) override {
+        return m_etcd->list(prefix);
+    }
+    agentd::sys::Result<TxnResult> txn(const Txn& txn) override {
+        if (m_armed)
+            std::this_thread::sleep_for(m_stall);
+        return m_etcd->txn(txn);
+    }
+    agentd::sys::Result<std::int64_t> grant_lease(agentd::sys::Duration ttl) override {
+        return m_etcd->grant_lease(ttl);
+    }
+    agentd::sys::Result<agentd::sys::Duration> keep_alive(std::int64_t lease) override {
+        return m_etcd->keep_alive(lease);
+    }
+    agentd::sys::Result<void> revoke_lease(std::int64_t lease) override {
+        return m_etcd->revoke_lease(lease);
+    }
+    agentd::sys::Result<void> watch(const std::string& prefix, std::int64_t from,
+                                    const std::function<bool(const WatchBatch&)>& on_batch,
+                                    const std::function<bool()>& cancelled) override {
+        return m_etcd->watch(prefix, from, on_batch, cancelled);
+    }
+
+private:
+    std::unique_ptr<Etcd> m_etcd;
+    std::atomic<bool>& m_armed;
+    agentd::sys::Duration m_stall;
+};
+
+/// One host of the fleet: a session on the cluster, and the stacks it was woken for. With
+/// `stall`, the pipeline's etcd client (the first the session makes) stalls its transactions
+/// while `stalling` is set.
 struct Host {
     SystemClock clock;
     std::mutex mutex;
     std::vector<std::string> woken;
+    std::atomic<bool> stalling = false;
     FleetSession session;
 
     Host(const EtcdCluster& cluster, const std::string& name, int max_updating,
-         std::map<std::string, RolloutRules> rules = {}, agentd::sys::Duration ttl = 15s)
+         std::map<std::string, RolloutRules> rules = {}, agentd::sys::Duration ttl = 15s,
+         agentd::sys::Duration stall = 0s)
         : session(
               FleetSettings{"prod", name, max_updating, 0s, ttl, std::move(rules)},
-              [urls = cluster.client_urls()] {
+              [this, urls = cluster.client_urls(), stall, first = true]() mutable {
                   EtcdEndpoints endpoints;
                   endpoints.urls = urls;
                   endpoints.timeout = 2s;
-                  return std::make_unique<EtcdGateway>(endpoints,
-                                                       std::make_unique<CurlHttpClient>());
+                  std::unique_ptr<Etcd> etcd =
+                      std::make_unique<EtcdGateway>(endpoints, std::make_unique<CurlHttpClient>());
+                  if (std::exchange(first, false) && stall > 0s)
+                      etcd = std::make_unique<StallingEtcd>(std::move(etcd), stalling, stall);
+                  return etcd;
               },
               clock,
               [this](const std::string& stack) {
@@ -234,6 +277,36 @@ TEST_CASE("fleet session: a host that dies loses its slot when its lease runs ou
         CHECK(
             eventually([&] { return survivor.session.turn("shop", "r1").kind == Turn::Kind::Go; }));
     }
+}
+
+TEST_CASE("fleet session: a pipeline's etcd call that hangs for 3 TTLs does not cost the lease",
+          "[integration][etcd][fleet]") {
+    EtcdCluster cluster(1);
+    Host a(cluster, "a", 1, {}, 2s, 6s);
+    a.session.start();
+    REQUIRE(a.session.turn("shop", "r1").kind == Turn::Kind::Go);
+    auto etcd = reader(cluster);
+    const auto slot = StackKeys{"prod", "shop"}.slot("a");
+    const auto before = etcd.list(slot);
+    REQUIRE(before);
+    REQUIRE(before->kvs.size() == 1);
+    // The done mark's transaction hangs (holding the session's lock) for 6s, 3 times the TTL:
+    // the keeper goes on renewing the lease, so the slot is still there when it goes through,
+    // and it goes with the done mark in one revision.
+    a.stalling = true;
+    REQUIRE(a.session.done("shop", "r1"));
+    const auto after = etcd.list("/agentd/prod/shop/");
+    REQUIRE(after);
+    const auto view = read_stack_view(after->kvs, {"prod", "shop"});
+    CHECK(view.queue.empty());
+    REQUIRE(view.done.count("r1") == 1);
+    const auto mark = std::find_if(after->kvs.begin(), after->kvs.end(), [](const KeyValue& kv) {
+        return kv.key == StackKeys{"prod", "shop"}.done("r1", "a");
+    });
+    REQUIRE(mark != after->kvs.end());
+    // A slot that expired meanwhile would have been deleted by a revision of its own, and the
+    // done mark's transaction would have been the first change after it.
+    CHECK(mark->mod_revision == before->revision + 1);
 }
 
 TEST_CASE("fleet session: one member down changes nothing; etcd down means wait, and ends are kept",
