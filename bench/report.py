@@ -720,7 +720,8 @@ class Report:
         rtts = m["rtts"]
         sizes = sorted({int(k.rsplit("_", 1)[1]) for k in self.r
                         if k.startswith(f"rtt{rtts[0]}_noop_")})
-        self.add("## 9. Round-trip time: the no-op poll and the scale cycle at 0, 20 and 80 ms",
+        self.add("## 9. Round-trip time: the no-op poll, the scale cycle and the reaction at 0, "
+                 "20 and 80 ms",
                  "")
         self.measured_alone(9, "--latency", m)
         self.add(
@@ -768,6 +769,22 @@ class Report:
                      f"{fmt_ms(stat(self.r, f'rtt{rtt}_scale', 'wall_s')['median'])} | "
                      f"{fmt_ms(stat(self.r, f'rtt{rtt}_scale', 'cpu_s')['median'])} | "
                      f"{stat(self.r, f'rtt{rtt}_scale', 'requests')['median']:.0f} |")
+        reaction_rows = [r for r in rtts if f"rtt{r}_reaction_git" in self.r]
+        if reaction_rows:
+            self.add(
+                "", "Reaction as in section 3 (a web and worker stack deployed through the same "
+                "proxies: observe, pull and the gate's wait; the git push changes both services' "
+                "environment, the image push a new `web:latest`), medians of `agentctl sync "
+                "--wait` to the promoted release:", "",
+                "| RTT | git push | observe | image push | observe | pull |",
+                "|---:|---:|---:|---:|---:|---:|")
+            for rtt in reaction_rows:
+                git, image = f"rtt{rtt}_reaction_git", f"rtt{rtt}_reaction_image"
+                self.add(f"| {rtt} ms | {fmt_stat(stat(self.r, git, 'wall_s'), fmt_ms)} | "
+                         f"{fmt_ms(stat(self.r, git, 'observe_s')['median'])} | "
+                         f"{fmt_stat(stat(self.r, image, 'wall_s'), fmt_ms)} | "
+                         f"{fmt_ms(stat(self.r, image, 'observe_s')['median'])} | "
+                         f"{fmt_ms(stat(self.r, image, 'pull_s')['median'])} |")
         self.add("")
         if 20 in rtts and f"rtt20_noop_{sizes[-1]}" in self.r and sizes[-1] == 100:
             wall = stat(self.r, "rtt20_noop_100", "wall_s")["median"]

@@ -31,8 +31,11 @@ constexpr webhook::RateLimiter::Limits k_webhook_rate_limit{
 
 // One worker per stack, up to this many. Cycles of one stack never run in parallel, so a
 // worker more than there are stacks would only hold its own HTTP clients, SQLite connection
-// and malloc arena (about 1 MB) while idle.
-constexpr std::size_t k_max_workers = 4;
+// and malloc arena (about 1 MB) while idle. A poll spends most of its time waiting for git and
+// registries (3 round trips or more), so many stacks poll at once; their deployments are bounded
+// apart (k_max_deploying in wiring.cpp), as Argo CD bounds its status and operation processors
+// apart.
+constexpr std::size_t k_max_workers = 16;
 
 sigset_t handled_signals() {
     sigset_t set;

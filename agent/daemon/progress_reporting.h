@@ -11,10 +11,12 @@
 #include <fmt/format.h>
 
 #include "agent/daemon/liveness.h"
+#include "agent/deploy/reconciler.h"
 #include "agent/sources/git.h"
 #include "agent/sys/clock.h"
 #include "agent/sys/http.h"
 #include "agent/sys/process.h"
+#include "agent/sys/semaphore.h"
 #include "agent/trust/git_verifier.h"
 
 namespace agentd::daemon {
@@ -81,6 +83,27 @@ public:
 
 private:
     sys::Clock& m_inner;
+    Pulse m_pulse;
+};
+
+/// The host's bound on deployments at once, as one worker sees it. Its wait is a step the
+/// watchdog never calls stuck: it lasts as long as other workers' deployments, whose own steps
+/// are watched.
+class ReportingDeployLimit final : public deploy::DeployLimit {
+public:
+    ReportingDeployLimit(sys::Semaphore& places, const std::atomic<bool>& stop, Pulse pulse)
+        : m_places(places), m_stop(stop), m_pulse(pulse) {}
+    std::size_t most() const override { return m_places.count(); }
+    bool try_acquire() override { return m_places.try_acquire(); }
+    bool acquire() override {
+        Pulse::Step step(m_pulse, "waiting for a deployment's turn", std::chrono::hours(24 * 365));
+        return m_places.acquire(m_stop);
+    }
+    void release() override { m_places.release(); }
+
+private:
+    sys::Semaphore& m_places;
+    const std::atomic<bool>& m_stop;
     Pulse m_pulse;
 };
 

@@ -34,6 +34,11 @@
 namespace agentd::daemon {
 namespace {
 
+// Deployments (pull, apply, gate) at once on this host, whatever the number of workers polling:
+// like Flux's --concurrent, a release reaching many stacks at once does not start as many
+// compose runs and pulls on the host's cores and disk together.
+constexpr std::size_t k_max_deploying = 4;
+
 std::filesystem::path db_path(const config::Config& config) {
     return config.state_dir / "state.db";
 }
@@ -99,7 +104,7 @@ public:
     StackWorker(const config::Config& config, const std::atomic<bool>& stop,
                 std::shared_ptr<sources::TokenCache> tokens,
                 std::shared_ptr<sys::ProcessGroups> groups, Pulse pulse, AgentdMetrics* metrics,
-                ProgressHub* progress, fleet::Coordinator* fleet)
+                ProgressHub* progress, fleet::Coordinator* fleet, sys::Semaphore& deploy_places)
         : m_config(config),
           m_docker_http(m_real_docker_http, pulse),
           m_probe_http(m_real_probe_http, pulse),
@@ -118,13 +123,14 @@ public:
           m_engine(m_docker_http),
           m_compose(m_processes),
           m_proxy(m_processes, m_engine),
+          m_deploy_limit(deploy_places, stop, pulse),
           m_reconciler(
               deploy::Services{
                   m_git, m_signatures, m_registry, m_engine, m_compose, m_store, m_clock,
                   m_probe_http, m_verifier,
                   [this](const std::string& host) { return pull_credentials(host); },
                   m_publisher ? static_cast<deploy::CycleObserver*>(m_publisher.get()) : metrics,
-                  &m_proxy, fleet},
+                  &m_proxy, fleet, &m_deploy_limit},
               config.state_dir, stop) {}
 
     deploy::CycleResult reconcile(const config::Stack& stack, model::Trigger trigger,
@@ -185,6 +191,7 @@ private:
     runtime::DockerEngine m_engine;
     runtime::ComposeRunner m_compose;
     runtime::NginxProxy m_proxy;
+    ReportingDeployLimit m_deploy_limit;
     /// Verified digests are cached for the worker's life; a reload makes a new worker, so
     /// changed key files are read again.
     trust::RegistryImageVerifier m_verifier{m_registry};
@@ -257,7 +264,7 @@ public:
     std::unique_ptr<CycleRunner> make_runner(const config::Config& config,
                                              const std::atomic<bool>& stop, Pulse pulse) override {
         return std::make_unique<StackWorker>(config, stop, token_cache(config), m_groups, pulse,
-                                             m_metrics, m_progress, m_fleet.get());
+                                             m_metrics, m_progress, m_fleet.get(), m_deploy_places);
     }
     sys::Result<void> start_fleet(const config::Config& config,
                                   std::function<void(const std::string&)> wake) override {
@@ -316,6 +323,7 @@ private:
     ProgressHub* m_progress;
     sys::SystemClock m_clock;
     std::unique_ptr<fleet::FleetSession> m_fleet;  // with `fleet:`, for the daemon's life
+    sys::Semaphore m_deploy_places{k_max_deploying};  // shared by the workers' runners
     std::mutex m_mutex;
     std::shared_ptr<sources::TokenCache> m_tokens;
     std::vector<config::Registry> m_token_registries;

@@ -543,6 +543,12 @@ CycleResult Reconciler::deploy(const config::Stack& stack, model::Deployment d,
     for (const auto& note : notes) {
         event(d, note.phase, note.text);
     }
+    // At most so many deployments at once on this host; the other stacks' polls go on.
+    const auto room = make_room(d);
+    if (!room) {
+        return {Outcome::Interrupted, d.id,
+                "stopped while waiting for its turn on this host; finished at the next start"};
+    }
     // A blue-green stack whose idle slot still runs this release (a rollback inside
     // keep_old_for) only switches back: nothing to pull, no hook, no container started.
     if (blue_green(stack)) {
@@ -583,6 +589,21 @@ CycleResult Reconciler::deploy(const config::Stack& stack, model::Deployment d,
         return promote(stack, d);
     }
     return roll_back(stack, d, applied);
+}
+
+std::optional<Reconciler::Room> Reconciler::make_room(model::Deployment& d) {
+    DeployLimit* limit = m_s.deploy_limit;
+    if (limit == nullptr || limit->try_acquire()) {
+        return std::optional<Room>(std::in_place, limit);
+    }
+    event(
+        d, "plan",
+        fmt::format("waits for its turn on this host: {} other deployments run (the most at once)",
+                    limit->most()));
+    if (!limit->acquire()) {
+        return std::nullopt;
+    }
+    return std::optional<Room>(std::in_place, limit);
 }
 
 sys::Result<void> Reconciler::pull(const config::Stack&, model::Deployment& d) {

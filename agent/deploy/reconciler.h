@@ -32,6 +32,20 @@
 namespace agentd::deploy {
 
 /// Every side effect the pipeline has, each behind its interface (fakes in tests/).
+/// How many deployments run side by side on this host: the workers poll many stacks at once,
+/// but pull, apply and gate at most so many (the daemon's, shared by its workers).
+class DeployLimit {
+public:
+    virtual ~DeployLimit() = default;
+    /// How many deployments may run at once.
+    virtual std::size_t most() const = 0;
+    /// Takes a place if one is free now.
+    virtual bool try_acquire() = 0;
+    /// Takes a place, waiting for one; false when agentd stops first.
+    virtual bool acquire() = 0;
+    virtual void release() = 0;
+};
+
 struct Services {
     sources::GitSource& git;
     trust::GitVerifier& git_verifier;  ///< git.verify: signatures of tags and commits
@@ -50,6 +64,8 @@ struct Services {
     runtime::Proxy* proxy = nullptr;
     /// With `fleet:`: this host's turns to deploy, through etcd; null: no fleet.
     fleet::Coordinator* fleet = nullptr;
+    /// Held by every deployment from its first pull to its verdict; null: no bound.
+    DeployLimit* deploy_limit = nullptr;
 };
 
 enum class Outcome {
@@ -164,6 +180,24 @@ private:
     /// `notes`: recorded as events of the deployment first (what verify found signed).
     CycleResult deploy(const config::Stack& stack, model::Deployment d,
                        const std::vector<Note>& notes = {});
+    /// A place under Services::deploy_limit, given back when it goes out of scope.
+    class Room {
+    public:
+        explicit Room(DeployLimit* limit) : m_limit(limit) {}
+        ~Room() {
+            if (m_limit != nullptr) {
+                m_limit->release();
+            }
+        }
+        Room(const Room&) = delete;
+        Room& operator=(const Room&) = delete;
+
+    private:
+        DeployLimit* m_limit;
+    };
+    /// A place for `d` under the deploy limit, waited for when none is free (an event says so);
+    /// nullopt when agentd stops first.
+    std::optional<Room> make_room(model::Deployment& d);
     sys::Result<void> pull(const config::Stack& stack, model::Deployment& d);
     /// Checks `release` out, brings it up and gates it; used by deploy, rollback and recovery.
     /// `replaces`: the release whose files the containers have now (none: nothing applied

@@ -13,7 +13,8 @@ namespace agentd::sigstore {
 
 namespace {
 
-constexpr std::size_t k_max_tlog_entries = 8;
+// Log entries of one signature checked for a valid one; more are ignored.
+constexpr std::size_t k_tlog_entries_checked = 8;
 
 bool signature_verifies(const sys::PublicKey& key, const SignedContent& content,
                         std::string_view signature) {
@@ -92,7 +93,7 @@ sys::Result<KeylessVerified> verify_keyless(const TrustedRoot& root, const Keyle
     KeylessVerified out;
     bool timed = false;
     std::size_t known = 0;
-    for (std::size_t i = 0; i < evidence.tlog_entries.size() && i < k_max_tlog_entries; ++i) {
+    for (std::size_t i = 0; i < evidence.tlog_entries.size() && i < k_tlog_entries_checked; ++i) {
         const auto& entry = evidence.tlog_entries[i];
         const auto* log = root.find_tlog(entry.log_id);
         if (log == nullptr) {

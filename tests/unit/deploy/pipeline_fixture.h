@@ -78,8 +78,10 @@ struct PipelineFixture {
     deploy::Reconciler reconciler;
     config::Stack stack;
 
-    /// `fleet`: the coordinator of a host in a fleet (null: no `fleet:`).
-    explicit PipelineFixture(fleet::Coordinator* fleet = nullptr)
+    /// `fleet`: the coordinator of a host in a fleet (null: no `fleet:`); `limit`: the host's
+    /// bound on deployments at once (null: none).
+    explicit PipelineFixture(fleet::Coordinator* fleet = nullptr,
+                             deploy::DeployLimit* limit = nullptr)
         : dir(std::filesystem::temp_directory_path() /
               ("agentd-pipeline-" + std::to_string(::getpid()) + "-" +
                std::to_string(counter()++))),
@@ -95,7 +97,8 @@ struct PipelineFixture {
                                       {},
                                       &observer,
                                       nullptr,
-                                      fleet},
+                                      fleet,
+                                      limit},
                      dir, stop) {
         std::filesystem::create_directories(dir);
         stack.name = "shop";
