@@ -52,6 +52,14 @@ def fmt_mib(kb):
     return f"{kb / 1024:.1f} MiB"
 
 
+def workers_said(startup):
+    """" (N workers, ...)" from a start-up result that recorded agentd's worker count (bench/run
+    reads it from agentd's log since issue 15 changed it); "" for older results."""
+    if "workers" not in startup:
+        return ""
+    return f" ({startup['workers']} workers for this many stacks, as agentd's log said at start)"
+
+
 def fmt_stat(s, unit_fn):
     if s["n"] == 1:
         return f"{unit_fn(s['median'])} (n=1)"
@@ -301,9 +309,9 @@ class Report:
             "on the API socket from one process, taking "
             f"{fmt_ms(trig['median'])} of the cycle to send), until every stack's last poll "
             "time in state.db is newer than the first trigger (read from state.db directly, so "
-            "watching costs agentd nothing). agentd runs cycles on its worker pool (4 workers "
-            "for this many stacks). CPU is agentd's threads' (schedstat), API handling "
-            "included.", "",
+            "watching costs agentd nothing). agentd runs cycles on its worker pool"
+            f"{workers_said(self.r['scale_startup'])}. CPU is agentd's threads' (schedstat), "
+            "API handling included.", "",
             "| measure | value |", "|---|---:|",
             f"| start-up cycle, wall | {fmt_s(start['wall_s'])} (n=1) |",
             f"| start-up: agentd CPU from exec to the last poll (ticks) | "
@@ -758,9 +766,10 @@ class Report:
                     f"{stat(self.r, cron, 'requests')['median']:.0f} |")
         scale_rows = [r for r in rtts if f"rtt{r}_scale" in self.r]
         stacks, images = m["scale"]["stacks"], m["scale"]["images"]
+        workers = workers_said(self.r[f"rtt{scale_rows[0]}_scale_startup"]) if scale_rows else ""
         self.add(
             "", f"Scale: {stacks} stacks of {images} images as in section 2 (every stack its "
-            "own git repository, through the same proxies):", "",
+            f"own git repository, through the same proxies){workers}:", "",
             "| RTT | start-up cycle | full poll cycle | agentd CPU / cycle | registry requests "
             "/ cycle |", "|---:|---:|---:|---:|---:|")
         for rtt in scale_rows:

@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 #include <nlohmann/json.hpp>
 
+#include "agent/state/epoch_ms.h"
 #include "agent/state/sqlite_connection.h"
 #include "agent/state/sqlite_statement.h"
 #include "agent/state/store.h"
@@ -49,17 +50,6 @@ constexpr const char* k_remember =
     "ON CONFLICT (target) DO UPDATE SET memory = excluded.memory, updated_at = excluded.updated_at";
 
 #undef AGENTD_OUTBOX_COLUMNS
-
-std::int64_t to_ms(sys::TimePoint t) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
-std::optional<sys::TimePoint> from_ms(const std::optional<std::int64_t>& ms) {
-    if (!ms) {
-        return std::nullopt;
-    }
-    return sys::TimePoint(std::chrono::milliseconds(*ms));
-}
 
 std::string headers_to_json(const std::vector<std::pair<std::string, std::string>>& headers) {
     return nlohmann::json(headers).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

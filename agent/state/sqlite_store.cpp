@@ -7,34 +7,13 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "agent/state/epoch_ms.h"
 #include "agent/state/sqlite_connection.h"
 #include "agent/state/sqlite_queries.h"
 #include "agent/state/sqlite_statement.h"
 
 namespace agentd::state {
 namespace {
-
-std::int64_t to_ms(sys::TimePoint t) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
-sys::TimePoint from_ms(std::int64_t ms) {
-    return sys::TimePoint(std::chrono::milliseconds(ms));
-}
-
-std::optional<std::int64_t> to_ms(const std::optional<sys::TimePoint>& t) {
-    if (!t) {
-        return std::nullopt;
-    }
-    return to_ms(*t);
-}
-
-std::optional<sys::TimePoint> from_ms(const std::optional<std::int64_t>& ms) {
-    if (!ms) {
-        return std::nullopt;
-    }
-    return from_ms(*ms);
-}
 
 std::string images_to_json(const std::map<std::string, std::string>& images) {
     return nlohmann::json(images).dump();
