@@ -52,12 +52,14 @@ def fmt_mib(kb):
     return f"{kb / 1024:.1f} MiB"
 
 
-def workers_said(startup):
-    """" (N workers, ...)" from a start-up result that recorded agentd's worker count (bench/run
-    reads it from agentd's log since issue 15 changed it); "" for older results."""
+def workers_said(startup, before=" (", after=")"):
+    """"N workers ..." between before and after, from a start-up result that recorded agentd's
+    worker count (bench/run reads it from agentd's log since issue 15 changed it); "" for older
+    results."""
     if "workers" not in startup:
         return ""
-    return f" ({startup['workers']} workers for this many stacks, as agentd's log said at start)"
+    return (f"{before}{startup['workers']} workers for this many stacks, as agentd's log said "
+            f"at start{after}")
 
 
 def fmt_stat(s, unit_fn):
@@ -766,10 +768,11 @@ class Report:
                     f"{stat(self.r, cron, 'requests')['median']:.0f} |")
         scale_rows = [r for r in rtts if f"rtt{r}_scale" in self.r]
         stacks, images = m["scale"]["stacks"], m["scale"]["images"]
-        workers = workers_said(self.r[f"rtt{scale_rows[0]}_scale_startup"]) if scale_rows else ""
+        workers = (workers_said(self.r[f"rtt{scale_rows[0]}_scale_startup"], "; ", "")
+                   if scale_rows else "")
         self.add(
             "", f"Scale: {stacks} stacks of {images} images as in section 2 (every stack its "
-            f"own git repository, through the same proxies){workers}:", "",
+            f"own git repository, through the same proxies{workers}):", "",
             "| RTT | start-up cycle | full poll cycle | agentd CPU / cycle | registry requests "
             "/ cycle |", "|---:|---:|---:|---:|---:|")
         for rtt in scale_rows:
