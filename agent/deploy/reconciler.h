@@ -31,7 +31,6 @@
 
 namespace agentd::deploy {
 
-/// Every side effect the pipeline has, each behind its interface (fakes in tests/).
 /// How many deployments run side by side on this host: the workers poll many stacks at once,
 /// but pull, apply and gate at most so many (the daemon's, shared by its workers).
 class DeployLimit {
@@ -46,6 +45,7 @@ public:
     virtual void release() = 0;
 };
 
+/// Every side effect the pipeline has, each behind its interface (fakes in tests/).
 struct Services {
     sources::GitSource& git;
     trust::GitVerifier& git_verifier;  ///< git.verify: signatures of tags and commits

@@ -61,6 +61,7 @@ struct Host {
     std::mutex mutex;
     std::vector<std::string> woken;
     std::atomic<bool> stalling = false;
+    std::atomic<int> clients = 0;  // made by the session's factory, from several threads
     FleetSession session;
 
     Host(const EtcdCluster& cluster, const std::string& name, int max_updating,
@@ -68,13 +69,13 @@ struct Host {
          agentd::sys::Duration stall = 0s)
         : session(
               FleetSettings{"prod", name, max_updating, 0s, ttl, std::move(rules)},
-              [this, urls = cluster.client_urls(), stall, first = true]() mutable {
+              [this, urls = cluster.client_urls(), stall] {
                   EtcdEndpoints endpoints;
                   endpoints.urls = urls;
                   endpoints.timeout = 2s;
                   std::unique_ptr<Etcd> etcd =
                       std::make_unique<EtcdGateway>(endpoints, std::make_unique<CurlHttpClient>());
-                  if (std::exchange(first, false) && stall > 0s)
+                  if (clients++ == 0 && stall > 0s)
                       etcd = std::make_unique<StallingEtcd>(std::move(etcd), stalling, stall);
                   return etcd;
               },
