@@ -13,6 +13,7 @@ after editing the findings:
 """
 
 import json
+import re
 import os
 import statistics
 import sys
@@ -766,6 +767,7 @@ class Report:
                     f"{stat(self.r, noop, 'requests')['median']:.0f} | {git} | {up} | "
                     f"{fmt_ms(stat(self.r, cron, 'wall_s')['median'])} | "
                     f"{stat(self.r, cron, 'requests')['median']:.0f} |")
+        self.h2_rows(rtts)
         scale_rows = [r for r in rtts if f"rtt{r}_scale" in self.r]
         stacks, images = m["scale"]["stacks"], m["scale"]["images"]
         workers = (workers_said(self.r[f"rtt{scale_rows[0]}_scale_startup"], "; ", "")
@@ -819,6 +821,32 @@ class Report:
                             f"{per_poll:.1f} connections, "
                             f"{self.r[noop]['git_bytes_up'] / n:.0f} bytes sent",
                             per_poll <= 1.0)
+
+    def h2_rows(self, rtts):
+        """The no-op poll with the registry behind TLS and HTTP/2, beside the clear-text row."""
+        rows = sorted((rtt, int(k.split("_")[4]), int(k.split("_")[2])) for rtt in rtts
+                      for k in self.r if re.fullmatch(rf"rtt{rtt}_h2_\d+_noop_\d+", k))
+        if not rows:
+            return
+        self.add(
+            "", "The no-op poll again with the registry behind TLS 1.3 and HTTP/2 (an nginx of "
+            "the run's own in front of docker-registry, as ghcr.io serves; the delay proxy "
+            "between agentd and nginx): libcurl multiplexes the requests in flight as streams "
+            "of one connection, where over clear-text HTTP/1.1 each needs a connection of its "
+            "own. At `max_concurrent_requests` 32 (the default) and 100:", "",
+            "| RTT | images | in flight | agentd wall / poll | agentd CPU / poll | registry "
+            "requests / poll | clear-text HTTP/1.1, 32 in flight: wall / CPU |",
+            "|---:|---:|---:|---:|---:|---:|---:|")
+        for rtt, size, in_flight in rows:
+            h2 = f"rtt{rtt}_h2_{in_flight}_noop_{size}"
+            plain = f"rtt{rtt}_noop_{size}"
+            same = (f"{fmt_ms(stat(self.r, plain, 'wall_s')['median'])} / "
+                    f"{fmt_ms(stat(self.r, plain, 'cpu_s')['median'])}"
+                    if plain in self.r else "n/a")
+            self.add(f"| {rtt} ms | {size} | {in_flight} | "
+                     f"{fmt_ms(stat(self.r, h2, 'wall_s')['median'])} | "
+                     f"{fmt_ms(stat(self.r, h2, 'cpu_s')['median'])} | "
+                     f"{stat(self.r, h2, 'requests')['median']:.0f} | {same} |")
 
     def render(self):
         self.header()

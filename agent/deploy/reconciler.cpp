@@ -685,7 +685,8 @@ std::optional<std::string> Reconciler::pre_deploy(const config::Stack& stack,
         dir = preview / stack.git->path;
     }
     return run_hooks(stack, d, "pre_deploy", stack.hooks.pre_deploy, dir, d.release,
-                     blue_green(stack) ? next_slot(stack) : std::string());
+                     blue_green(stack) ? model::next_slot(m_s.store.stack_state(stack.name).slots)
+                                       : std::string());
 }
 
 std::optional<std::string> Reconciler::run_hooks(const config::Stack& stack, model::Deployment& d,

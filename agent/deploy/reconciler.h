@@ -261,8 +261,6 @@ private:
     // Blue-green releases (reconciler_blue_green.cpp).
     static bool blue_green(const config::Stack& stack);
     std::filesystem::path slot_dir(const config::Stack& stack, const std::string& slot) const;
-    /// The slot a new release goes to: the idle one ("blue" before the first).
-    std::string next_slot(const config::Stack& stack);
     /// Refuses slot services two slots cannot both run (container_name, ports, host network).
     Verdict verify_slots(const config::Stack& stack, const Observation& observation);
     /// Steps 6-8 of deploy() for a blue-green stack: apply to the idle slot, gate it, switch,

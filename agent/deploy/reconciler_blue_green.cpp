@@ -68,14 +68,9 @@ Verdict Reconciler::verify_slots(const config::Stack& stack, const Observation& 
     return Verdict::accept();
 }
 
-std::string Reconciler::next_slot(const config::Stack& stack) {
-    const auto slots = m_s.store.stack_state(stack.name).slots;
-    return slots ? model::other_slot(slots->active) : "blue";
-}
-
 CycleResult Reconciler::deploy_slot(const config::Stack& stack, model::Deployment& d) {
     const auto slots = m_s.store.stack_state(stack.name).slots;
-    const std::string slot = next_slot(stack);
+    const std::string slot = model::next_slot(slots);
     if (slots && slots->idle_deployment) {
         // From here on the idle slot no longer holds what it held.
         m_s.store.record_slots(stack.name, {slots->active, slots->active_deployment, {}, {}});

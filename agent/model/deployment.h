@@ -104,6 +104,11 @@ inline std::string other_slot(const std::string& slot) {
     return slot == "blue" ? "green" : "blue";
 }
 
+/// The slot a blue-green stack's next release goes to: the idle one ("blue" before the first).
+inline std::string next_slot(const std::optional<Slots>& slots) {
+    return slots ? other_slot(slots->active) : "blue";
+}
+
 struct StackState {
     std::string stack;
     bool paused = false;

@@ -65,47 +65,8 @@ assert_switch_timeline promote "$d2" "web v1" "web v2"
 assert_contains "$(head -n 1 "$NGINX_UPSTREAMS")" "slot=green deployment=$d2" "the upstream file"
 assert_json "$(stack_status)" .slots.active green "status: active slot"
 
-say "automatic rollback: release 3 passes its slot's gate, then fails the soak"
-load_start soak /version
-# Its /health goes away 7 s after the start: after the slot's own gate, during the soak. Web's
-# command only (the first service): nginx's must stay as it is.
-commit_compose "$(release "$(image_ref web:3)" | sed '0,/restart: always/s|restart: always|restart: always\n    command: ["/bin/sh", "-c", "trap \\"exit 0\\" TERM INT; httpd -f -p 80 -h /www \& sleep 7; rm /www/health; wait"]|')" "release 3" >/dev/null
-sync_expect 1
-d3=$(json_get "$(latest_deployment)" .id)
-assert_json "$(latest_deployment)" .status rolled_back "release 3"
-assert_contains "$(json_get "$(latest_deployment)" .reason)" "soak" "release 3: why"
-load_stop soak
-assert_no_failed_requests soak "automatic rollback"
-assert_switch_timeline soak "$d3" "web v2" "web v3" "web v2"
-assert_eq "web v2" "$(proxied)" "nginx serves release 2 again"
-assert_contains "$(head -n 1 "$NGINX_UPSTREAMS")" "slot=green deployment=$d2" "the upstream file"
-
-say "rollback to release 1, whose slot was replaced: blue starts it again"
-load_start rollback /version
-ctl_expect 0 rollback "$STACK"
-d4=$(json_get "$(latest_deployment)" .id)
-assert_json "$(latest_deployment)" .status succeeded "rollback to release 1"
-assert_json "$(latest_deployment)" .revision "$rev1" "rollback to release 1"
-wait_for "release 1 served" 10 proxies "web v1"
-load_stop rollback
-assert_no_failed_requests rollback "rollback (a new start)"
-assert_switch_timeline rollback "$d4" "web v2" "web v1"
-
-say "rollback inside keep_old_for: a switch back to green, no container started"
-starts_before=$(docker ps -aq --filter "label=com.docker.compose.project=$STACK-green" | sort)
-load_start instant /version
-ctl_expect 0 rollback "$STACK"
-d5=$(json_get "$(latest_deployment)" .id)
-assert_json "$(latest_deployment)" .status succeeded "rollback to release 2"
-wait_for "release 2 served" 10 proxies "web v2"
-load_stop instant
-assert_no_failed_requests instant "rollback (a switch)"
-assert_switch_timeline instant "$d5" "web v1" "web v2"
-assert_json_true "$(show_json "$d5")" \
-    'any(.events[]; .phase == "switch" and (.message | contains("no container started")))' \
-    "the instant rollback says so"
-assert_eq "$starts_before" "$(docker ps -aq --filter "label=com.docker.compose.project=$STACK-green" | sort)" \
-    "the instant rollback created no container"
+blue_green_rollbacks "$rev1" "$d2"
+d5=$D5
 
 assert_eq "$nginx_id" "$(nginx_container)" "nginx's container after four switches"
 assert_eq "$nginx_started" "$(docker inspect -f '{{.State.StartedAt}} {{.RestartCount}}' "$nginx_id")" \

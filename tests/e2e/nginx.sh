@@ -246,3 +246,62 @@ assert_switch_timeline() {
         say "deployment $d: $count requests served '${versions[i]}' in their window"
     done
 }
+
+# blue_green_rollbacks REV1 D2: three rounds under load, each without a failed request, from
+# release 1 (REV1) on blue and release 2 (deployment D2) serving "web v2" from green, with
+# keep_old_for long enough for all three: release 3 passes its slot's gate and fails the soak
+# (traffic back on green); `agentctl rollback` to release 1, whose slot was replaced (blue starts
+# it again); `agentctl rollback` inside keep_old_for (a switch back to green, nothing pulled,
+# applied or started). The scenario's `release IMAGE` prints a release's compose file, web its
+# first service. Sets D5, the last deployment; leaves the stack paused (by the rollbacks).
+blue_green_rollbacks() {
+    local rev1=$1 d2=$2 d3 d4
+    say "automatic rollback: release 3 passes its slot's gate, then fails the soak"
+    load_start soak /version
+    # Its /health goes away 7 s after the start: after the slot's own gate, during the soak. Web's
+    # command only (the first service).
+    commit_compose "$(release "$(image_ref web:3)" | sed '0,/restart: always/s|restart: always|restart: always\n    command: ["/bin/sh", "-c", "trap \\"exit 0\\" TERM INT; httpd -f -p 80 -h /www \& sleep 7; rm /www/health; wait"]|')" "release 3" >/dev/null
+    sync_expect 1
+    d3=$(json_get "$(latest_deployment)" .id)
+    assert_json "$(latest_deployment)" .status rolled_back "release 3"
+    assert_contains "$(json_get "$(latest_deployment)" .reason)" "soak" "release 3: why"
+    load_stop soak
+    assert_no_failed_requests soak "automatic rollback"
+    assert_switch_timeline soak "$d3" "web v2" "web v3" "web v2"
+    assert_json_true "$(show_json "$d3")" \
+        'any(.events[]; .phase == "rollback" and (.message | contains("traffic back on slot green")))' \
+        "release 3: switched back"
+    assert_eq "web v2" "$(proxied)" "nginx serves release 2 again"
+    assert_contains "$(head -n 1 "$NGINX_UPSTREAMS")" "slot=green deployment=$d2" "the upstream file"
+
+    say "rollback to release 1, whose slot was replaced: blue starts it again"
+    load_start rollback /version
+    ctl_expect 0 rollback "$STACK"
+    d4=$(json_get "$(latest_deployment)" .id)
+    assert_json "$(latest_deployment)" .status succeeded "rollback to release 1"
+    assert_json "$(latest_deployment)" .revision "$rev1" "rollback to release 1"
+    wait_for "release 1 served" 10 proxies "web v1"
+    load_stop rollback
+    assert_no_failed_requests rollback "rollback (a new start)"
+    assert_switch_timeline rollback "$d4" "web v2" "web v1"
+
+    say "rollback inside keep_old_for: a switch back to green, no container started"
+    local starts_before
+    starts_before=$(docker ps -aq --filter "label=com.docker.compose.project=$STACK-green" | sort)
+    load_start instant /version
+    ctl_expect 0 rollback "$STACK"
+    D5=$(json_get "$(latest_deployment)" .id)
+    assert_json "$(latest_deployment)" .status succeeded "rollback to release 2"
+    wait_for "release 2 served" 10 proxies "web v2"
+    load_stop instant
+    assert_no_failed_requests instant "rollback (a switch)"
+    assert_switch_timeline instant "$D5" "web v1" "web v2"
+    assert_json_true "$(show_json "$D5")" \
+        'any(.events[]; .phase == "switch" and (.message | contains("no container started")))' \
+        "the instant rollback says so"
+    assert_eq "$starts_before" \
+        "$(docker ps -aq --filter "label=com.docker.compose.project=$STACK-green" | sort)" \
+        "the instant rollback created no container"
+    ! jq -e 'any(.events[]; .phase == "apply" or .phase == "pull")' <<<"$(show_json "$D5")" \
+        >/dev/null || fail "the instant rollback pulled or applied"
+}
