@@ -93,5 +93,6 @@ print(most)
 PY
 )
 assert_eq "$most" "$at_once" "deployments between pull and verdict at one moment"
+say "$waited deployments waited for their turn; at most $at_once were between pull and verdict at once"
 
 e2e_pass
