@@ -59,8 +59,10 @@ Helpers that print other JSON:
                                           copies the image SOURCE:TAG in the registry to every
                                           repository named in TARGETS_FILE (blob mounts and a
                                           manifest PUT): {"digest": ...}
-  mkrepos  DIR SPEC_JSON                  one bare git repository per stack, each with one
-                                          commit of stack/compose.yaml: {stack: revision}
+  mkrepos  DIR SPEC_JSON [PER_REPO]       one bare git repository per stack, each with one
+                                          commit of stack/compose.yaml: {stack: revision};
+                                          with PER_REPO: PER_REPO stacks a repository
+                                          (shared000.git, ...), STACK/compose.yaml each
   seed     DB MIGRATIONS_CPP STATE_DIR SPEC_JSON
                                           a state.db in agentd's schema with finished
                                           deployments, and services caches (see cmd_seed)
@@ -503,24 +505,39 @@ def git_env():
     return env
 
 
-def cmd_mkrepos(directory, spec_file):
+def cmd_mkrepos(directory, spec_file, per_repo=None):
     """SPEC_JSON: {stack: compose text}. Writes DIR/STACK.git (bare, branch main, one commit of
     stack/compose.yaml) with `git fast-import`: two processes a repository instead of a clone,
-    a commit and a push."""
+    a commit and a push. With PER_REPO, the stacks in turn share repositories of PER_REPO
+    stacks, DIR/sharedNNN.git, each stack's file at STACK/compose.yaml (the usual layout of a
+    deploy repository)."""
     with open(spec_file) as f:
         spec = json.load(f)
+    stacks = list(spec.items())
+    if per_repo is None:
+        repos = [(f"{stack}.git", [(stack, "stack", compose)]) for stack, compose in stacks]
+    else:
+        k = int(per_repo)
+        repos = [(f"shared{i // k:03d}.git",
+                  [(stack, stack, compose) for stack, compose in stacks[i:i + k]])
+                 for i in range(0, len(stacks), k)]
     revisions = {}
-    for stack, compose in spec.items():
-        repo = os.path.join(directory, f"{stack}.git")
+    for name, members in repos:
+        repo = os.path.join(directory, name)
         run_checked(["git", "init", "-q", "--bare", "-b", "main", repo])
-        data = compose.encode()
-        message = f"stack {stack}".encode()
-        stream = (b"blob\nmark :1\ndata %d\n%s\n" % (len(data), data) +
-                  b"commit refs/heads/main\nmark :2\n"
-                  b"committer bench <bench@example.invalid> 1790000000 +0000\n"
-                  b"data %d\n%s\n" % (len(message), message) +
-                  b"M 100644 :1 stack/compose.yaml\n\n")
-        marks = os.path.join(directory, f"{stack}.marks")
+        stream = b""
+        for mark, (_, _, compose) in enumerate(members, start=1):
+            data = compose.encode()
+            stream += b"blob\nmark :%d\ndata %d\n%s\n" % (mark, len(data), data)
+        message = f"stacks {', '.join(stack for stack, _, _ in members)}".encode()
+        commit_mark = len(members) + 1
+        stream += (b"commit refs/heads/main\nmark :%d\n" % commit_mark +
+                   b"committer bench <bench@example.invalid> 1790000000 +0000\n"
+                   b"data %d\n%s\n" % (len(message), message))
+        for mark, (_, path, _) in enumerate(members, start=1):
+            stream += b"M 100644 :%d %s/compose.yaml\n" % (mark, path.encode())
+        stream += b"\n"
+        marks = os.path.abspath(os.path.join(directory, f"{name}.marks"))
         result = subprocess.run(["git", "-C", repo, "fast-import", "--quiet",
                                  f"--export-marks={marks}"], input=stream,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=git_env())
@@ -529,8 +546,9 @@ def cmd_mkrepos(directory, spec_file):
         with open(marks) as f:
             for line in f:
                 mark, sha = line.split()
-                if mark == ":2":
-                    revisions[stack] = sha
+                if mark == f":{commit_mark}":
+                    for stack, _, _ in members:
+                        revisions[stack] = sha
         os.unlink(marks)
     print(json.dumps(revisions))
 

@@ -768,21 +768,31 @@ class Report:
                     f"{fmt_ms(stat(self.r, cron, 'wall_s')['median'])} | "
                     f"{stat(self.r, cron, 'requests')['median']:.0f} |")
         self.h2_rows(rtts)
-        scale_rows = [r for r in rtts if f"rtt{r}_scale" in self.r]
+        scale_rows = [(r, layout) for r in rtts for layout in ("", "shared_")
+                      if f"rtt{r}_{layout}scale" in self.r]
         stacks, images = m["scale"]["stacks"], m["scale"]["images"]
-        workers = (workers_said(self.r[f"rtt{scale_rows[0]}_scale_startup"], "; ", "")
+        workers = (workers_said(self.r[f"rtt{scale_rows[0][0]}_scale_startup"])
                    if scale_rows else "")
         self.add(
-            "", f"Scale: {stacks} stacks of {images} images as in section 2 (every stack its "
-            f"own git repository, through the same proxies{workers}):", "",
-            "| RTT | start-up cycle | full poll cycle | agentd CPU / cycle | registry requests "
-            "/ cycle |", "|---:|---:|---:|---:|---:|")
-        for rtt in scale_rows:
-            start = self.r[f"rtt{rtt}_scale_startup"]["samples"][0]
-            self.add(f"| {rtt} ms | {fmt_s(start['wall_s'])} | "
-                     f"{fmt_ms(stat(self.r, f'rtt{rtt}_scale', 'wall_s')['median'])} | "
-                     f"{fmt_ms(stat(self.r, f'rtt{rtt}_scale', 'cpu_s')['median'])} | "
-                     f"{stat(self.r, f'rtt{rtt}_scale', 'requests')['median']:.0f} |")
+            "", f"Scale: {stacks} stacks of {images} images as in section 2, through the same "
+            f"proxies{workers}. Every stack its own git repository, then the usual layout of a "
+            "deploy repository, many stacks in one (a directory each), where one check of a "
+            "repository's refs answers every stack whose poll asked for it meanwhile "
+            "(git connections counted at the proxy):", "",
+            "| RTT | stacks / repository | start-up cycle | full poll cycle | agentd CPU / "
+            "cycle | registry requests / cycle | git connections / cycle |",
+            "|---:|---:|---:|---:|---:|---:|---:|")
+        for rtt, layout in scale_rows:
+            name = f"rtt{rtt}_{layout}scale"
+            start = self.r[f"{name}_startup"]["samples"][0]
+            cycles = len(self.r[name]["samples"])
+            git = ("n/a" if rtt == 0 or "git_connections" not in self.r[name]
+                   else f"{self.r[name]['git_connections'] / cycles:.0f}")
+            self.add(f"| {rtt} ms | {self.r[name].get('stacks_per_repository', 1)} | "
+                     f"{fmt_s(start['wall_s'])} | "
+                     f"{fmt_ms(stat(self.r, name, 'wall_s')['median'])} | "
+                     f"{fmt_ms(stat(self.r, name, 'cpu_s')['median'])} | "
+                     f"{stat(self.r, name, 'requests')['median']:.0f} | {git} |")
         reaction_rows = [r for r in rtts if f"rtt{r}_reaction_git" in self.r]
         if reaction_rows:
             self.add(
@@ -811,6 +821,12 @@ class Report:
         if 20 in rtts and "rtt20_scale" in self.r and stacks == 200:
             wall = stat(self.r, "rtt20_scale", "wall_s")["median"]
             self.target("rtt 20 ms: the 200 x 5 cycle within 2 s", fmt_s(wall), wall <= 2.0)
+        if 20 in rtts and "rtt20_shared_scale" in self.r and stacks == 200:
+            name = "rtt20_shared_scale"
+            wall = stat(self.r, name, "wall_s")["median"]
+            self.target(f"rtt 20 ms: the 200 x 5 cycle within 2 s, "
+                        f"{self.r[name]['stacks_per_repository']} stacks a repository",
+                        fmt_s(wall), wall <= 2.0)
         if 0 in rtts and 20 in rtts and f"rtt0_noop_{sizes[-1]}" in self.r:
             base = stat(self.r, f"rtt0_noop_{sizes[-1]}", "cpu_s")["median"]
             far = stat(self.r, f"rtt20_noop_{sizes[-1]}", "cpu_s")["median"]
