@@ -81,10 +81,10 @@ void log_result(const std::string& stack, const deploy::CycleResult& r) {
     }
 }
 
-std::vector<std::pair<std::string, sys::Duration>> intervals(const config::Config& config) {
-    std::vector<std::pair<std::string, sys::Duration>> out;
+std::vector<ScheduledStack> intervals(const config::Config& config) {
+    std::vector<ScheduledStack> out;
     for (const auto& s : config.stacks) {
-        out.emplace_back(s.name, s.poll_interval);
+        out.push_back({s.name, s.poll_interval, s.git ? s.git->url : ""});
     }
     return out;
 }
@@ -222,7 +222,7 @@ deploy::CycleResult Daemon::run_job(CycleRunner& runner, const config::Config& c
                     runner.recover(*stack, "the previous cycle failed");
                 }
                 m_notifier.notify(fmt::format("STATUS=stack {}: polling", stack->name));
-                result = runner.reconcile(*stack, job.trigger, job.urgency);
+                result = runner.reconcile(*stack, job.trigger, job.urgency, job.asked);
                 break;
         }
         m_unrecorded.clear(stack->name);

@@ -110,19 +110,21 @@ private:
 class ReportingGitSource final : public sources::GitSource {
 public:
     ReportingGitSource(sources::GitSource& inner, Pulse pulse) : m_inner(inner), m_pulse(pulse) {}
-    sys::Result<std::string> fetch(const config::GitSource& source) override {
+    sys::Result<std::string> fetch(const config::GitSource& source,
+                                   sources::AskedAt asked) override {
         // Not the URL: it may carry credentials.
         Pulse::Step step(m_pulse, "git fetch", k_git_step_allowance);
-        return m_inner.fetch(source);
+        return m_inner.fetch(source, asked);
     }
     sys::Result<void> checkout(const config::GitSource& source, const std::string& revision,
                                const std::filesystem::path& workdir) override {
         Pulse::Step step(m_pulse, "git checkout " + revision, k_git_step_allowance);
         return m_inner.checkout(source, revision, workdir);
     }
-    sys::Result<std::vector<sources::GitTag>> tags(const config::GitSource& source) override {
+    sys::Result<std::vector<sources::GitTag>> tags(const config::GitSource& source,
+                                                   sources::AskedAt asked) override {
         Pulse::Step step(m_pulse, "git fetch tags", k_git_step_allowance);
-        return m_inner.tags(source);
+        return m_inner.tags(source, asked);
     }
     sys::Result<std::set<std::string>> changed_paths(
         const config::GitSource& source, const std::string& from, const std::string& to,

@@ -25,8 +25,9 @@ namespace agentd::daemon {
 class CycleRunner {
 public:
     virtual ~CycleRunner() = default;
+    /// Reconciler::reconcile.
     virtual deploy::CycleResult reconcile(const config::Stack& stack, model::Trigger trigger,
-                                          deploy::Urgency urgency) = 0;
+                                          deploy::Urgency urgency, sources::AskedAt asked) = 0;
     virtual deploy::CycleResult rollback(const config::Stack& stack,
                                          std::optional<std::int64_t> to) = 0;
     /// Reconciler::pin.

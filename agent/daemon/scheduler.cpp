@@ -9,19 +9,28 @@ namespace agentd::daemon {
 Scheduler::Scheduler(sys::Clock& clock, RandomSource random)
     : m_clock(clock), m_random(std::move(random)) {}
 
-void Scheduler::set_stacks(const std::vector<std::pair<std::string, sys::Duration>>& stacks) {
+void Scheduler::set_stacks(const std::vector<ScheduledStack>& stacks) {
     const auto now = m_clock.now();
     std::map<std::string, Entry> next;
-    for (const auto& [name, interval] : stacks) {
-        auto it = m_entries.find(name);
+    std::map<std::string, Round> rounds;
+    for (const auto& stack : stacks) {
+        const auto round = stack.repository.empty()
+                               ? std::string()
+                               : stack.repository + "\n" + std::to_string(stack.interval.count());
+        if (!round.empty()) {
+            rounds[round] = m_rounds[round];
+        }
+        auto it = m_entries.find(stack.name);
         if (it == m_entries.end()) {
-            next[name] = Entry{interval, now};
+            next[stack.name] = Entry{stack.interval, now, round};
             continue;
         }
         // A shortened interval takes effect now instead of after the old, longer wait.
-        next[name] = Entry{interval, std::min(it->second.due, now + interval)};
+        next[stack.name] =
+            Entry{stack.interval, std::min(it->second.due, now + stack.interval), round};
     }
     m_entries = std::move(next);
+    m_rounds = std::move(rounds);
 }
 
 std::vector<std::string> Scheduler::due() const {
@@ -41,12 +50,36 @@ std::vector<std::string> Scheduler::due() const {
     return names;
 }
 
+Scheduler::Steady Scheduler::taken(const std::string& stack, Steady now) {
+    const auto it = m_entries.find(stack);
+    if (it == m_entries.end() || it->second.round.empty()) {
+        return now;
+    }
+    auto& round = m_rounds[it->second.round];
+    if (!round.asked || round.current != it->second.due) {
+        round.current = it->second.due;
+        round.asked = now;
+    }
+    return *round.asked;
+}
+
 void Scheduler::cycle_done(const std::string& stack) {
     auto it = m_entries.find(stack);
     if (it == m_entries.end()) {
         return;
     }
-    it->second.due = m_clock.now() + it->second.interval + jitter(it->second.interval);
+    auto& entry = it->second;
+    const auto now = m_clock.now();
+    if (entry.round.empty()) {
+        entry.due = now + entry.interval + jitter(entry.interval);
+        return;
+    }
+    // The first cycle of the round to end sets the next round's time; the others join it.
+    auto& round = m_rounds[entry.round];
+    if (round.next <= now) {
+        round.next = now + entry.interval + jitter(entry.interval);
+    }
+    entry.due = round.next;
 }
 
 std::optional<sys::TimePoint> Scheduler::next_due(const std::set<std::string>& skip) const {

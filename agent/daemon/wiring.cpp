@@ -134,8 +134,8 @@ public:
               config.state_dir, stop) {}
 
     deploy::CycleResult reconcile(const config::Stack& stack, model::Trigger trigger,
-                                  deploy::Urgency urgency) override {
-        return m_reconciler.reconcile(stack, trigger, urgency);
+                                  deploy::Urgency urgency, sources::AskedAt asked) override {
+        return m_reconciler.reconcile(stack, trigger, urgency, asked);
     }
     deploy::CycleResult rollback(const config::Stack& stack,
                                  std::optional<std::int64_t> to) override {

@@ -14,7 +14,7 @@ constexpr auto k_max_wait = std::chrono::seconds(30);
 WorkQueue::WorkQueue(sys::Clock& clock, Scheduler::RandomSource random)
     : m_clock(clock), m_scheduler(clock, std::move(random)) {}
 
-void WorkQueue::set_stacks(const std::vector<std::pair<std::string, sys::Duration>>& stacks) {
+void WorkQueue::set_stacks(const std::vector<ScheduledStack>& stacks) {
     {
         std::lock_guard lock(m_mutex);
         m_scheduler.set_stacks(stacks);
@@ -28,12 +28,17 @@ bool WorkQueue::push(Job job) {
         if (m_stopping) {
             return false;
         }
-        const bool merge = job.kind == Job::Kind::Cycle && !job.reply &&
-                           std::any_of(m_pending.begin(), m_pending.end(), [&](const Job& j) {
-                               return j.kind == Job::Kind::Cycle && j.stack == job.stack;
-                           });
-        if (!merge) {
+        const auto pending =
+            job.kind == Job::Kind::Cycle && !job.reply
+                ? std::find_if(m_pending.begin(), m_pending.end(),
+                               [&](const Job& j) {
+                                   return j.kind == Job::Kind::Cycle && j.stack == job.stack;
+                               })
+                : m_pending.end();
+        if (pending == m_pending.end()) {
             m_pending.push_back(std::move(job));
+        } else {
+            pending->asked = std::max(pending->asked, job.asked);
         }
     }
     m_wake.notify_all();
@@ -55,7 +60,9 @@ std::optional<Job> WorkQueue::take_locked() {
                                         [&](const Job& j) { return j.stack == stack; });
         if (m_busy.count(stack) == 0 && !queued) {
             m_busy.insert(stack);
-            return Job{Job::Kind::Cycle, stack, model::Trigger::Poll, std::nullopt, nullptr};
+            Job job{Job::Kind::Cycle, stack, model::Trigger::Poll, std::nullopt, nullptr};
+            job.asked = m_scheduler.taken(stack, job.asked);
+            return job;
         }
     }
     return std::nullopt;

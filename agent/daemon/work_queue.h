@@ -3,6 +3,7 @@
 // Scheduler), triggers from the API (sync, rollback) and recovery at start. At most one job
 // per stack runs at a time; triggered jobs go before due polls.
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -18,6 +19,7 @@
 #include "agent/daemon/scheduler.h"
 #include "agent/deploy/reconciler.h"
 #include "agent/model/deployment.h"
+#include "agent/sources/git.h"
 
 namespace agentd::daemon {
 
@@ -38,6 +40,9 @@ struct Job {
     /// Cycle: an admin asked to deploy now (`agentctl sync`), outside the deployment window
     /// or before min_age if need be.
     deploy::Urgency urgency = deploy::Urgency::Scheduled;
+    /// When it was asked for (a due poll: its round's start; otherwise its making): a git check
+    /// begun since answers its poll (GitSource::fetch).
+    sources::AskedAt asked = std::chrono::steady_clock::now();
 };
 
 class WorkQueue {
@@ -45,9 +50,10 @@ public:
     WorkQueue(sys::Clock& clock, Scheduler::RandomSource random);
 
     /// The stacks to poll and their intervals (see Scheduler::set_stacks).
-    void set_stacks(const std::vector<std::pair<std::string, sys::Duration>>& stacks);
+    void set_stacks(const std::vector<ScheduledStack>& stacks);
     /// Queues a triggered job. False when the queue is stopping (the job is dropped). A
-    /// `Cycle` job without a reply for a stack that already has one pending is merged into it.
+    /// `Cycle` job without a reply for a stack that already has one pending is merged into it
+    /// (which then asks git for a check as fresh as the newer one's).
     bool push(Job job);
     /// Blocks until a job may run, and marks its stack busy; nullopt once stop() was called.
     std::optional<Job> next();

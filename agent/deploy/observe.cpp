@@ -31,11 +31,11 @@ std::optional<std::string> tag_of(const std::string& image) {
 
 }  // namespace
 
-sys::Result<Observation> Reconciler::observe(const config::Stack& stack) {
+sys::Result<Observation> Reconciler::observe(const config::Stack& stack, sources::AskedAt asked) {
     Observation o;
     const auto current = m_s.store.current(stack.name);
     if (stack.git) {
-        if (auto found = observe_revision(stack, current, o); !found) {
+        if (auto found = observe_revision(stack, current, asked, o); !found) {
             return found.error();
         }
     }
@@ -62,7 +62,7 @@ sys::Result<Observation> Reconciler::observe(const config::Stack& stack) {
     }
     // Each image's tag (as written, or chosen by its policy), then every tag's digest at once:
     // the registry client asks for them together.
-    std::vector<const runtime::ComposeService*> asked;
+    std::vector<const runtime::ComposeService*> resolving;
     std::vector<sources::ImageRef> refs;
     for (const auto& service : o.services) {
         if (service.image.empty() || service.build) {
@@ -76,13 +76,13 @@ sys::Result<Observation> Reconciler::observe(const config::Stack& stack) {
             return o;
         }
         if (*ref) {
-            asked.push_back(&service);
+            resolving.push_back(&service);
             refs.push_back(std::move(**ref));
         }
     }
     auto digests = m_s.registry.resolve_digests(refs);
     for (std::size_t i = 0; i < refs.size(); ++i) {
-        const auto& service = *asked[i];
+        const auto& service = *resolving[i];
         const auto& ref = refs[i];
         auto& digest = digests[i];
         if (digest) {
@@ -101,16 +101,16 @@ sys::Result<Observation> Reconciler::observe(const config::Stack& stack) {
 /// The branch head, or the newest git tag the stack's tag policy allows.
 sys::Result<void> Reconciler::observe_revision(const config::Stack& stack,
                                                const std::optional<model::Deployment>& current,
-                                               Observation& o) {
+                                               sources::AskedAt asked, Observation& o) {
     if (!stack.git->tags) {
-        auto head = m_s.git.fetch(*stack.git);
+        auto head = m_s.git.fetch(*stack.git, asked);
         if (!head) {
             return sys::Error{head.error().kind, "git: " + head.error().message};
         }
         o.revision = *head;
         return {};
     }
-    auto tags = m_s.git.tags(*stack.git);
+    auto tags = m_s.git.tags(*stack.git, asked);
     if (!tags) {
         return sys::Error{tags.error().kind, "git: " + tags.error().message};
     }

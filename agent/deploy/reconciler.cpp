@@ -97,7 +97,7 @@ Reconciler::Reconciler(Services services, std::filesystem::path state_dir,
       m_image_ages(m_s.registry) {}
 
 CycleResult Reconciler::reconcile(const config::Stack& stack, model::Trigger trigger,
-                                  Urgency urgency) {
+                                  Urgency urgency, sources::AskedAt asked) {
     // keep_old_for belongs to the release that switched (a rollback pauses the stack, and its
     // old slot still stops on time).
     stop_idle_slot(stack);
@@ -109,7 +109,7 @@ CycleResult Reconciler::reconcile(const config::Stack& stack, model::Trigger tri
     // deploys nothing (not even a waiting or rejected record) until `agentctl unpin`.
     PollRecord poll{"", state.candidate};
     poll.drift_before = state.last_poll.drift;
-    auto result = cycle(stack, trigger, urgency, poll, state.pinned);
+    auto result = cycle(stack, trigger, urgency, asked, poll, state.pinned);
     // 8. record: the poll's outcome, once, whatever the cycle did.
     record_poll(stack, poll);
     return result;
@@ -117,10 +117,11 @@ CycleResult Reconciler::reconcile(const config::Stack& stack, model::Trigger tri
 
 // One cycle, as SPEC section 1 tells it.
 CycleResult Reconciler::cycle(const config::Stack& stack, model::Trigger trigger, Urgency urgency,
-                              PollRecord& poll, std::optional<std::int64_t> pinned) {
+                              sources::AskedAt asked, PollRecord& poll,
+                              std::optional<std::int64_t> pinned) {
     // 1. observe: the branch head (or newest allowed tag), its services, a digest per image.
     const auto observe_start = m_s.clock.now();
-    auto observed = observe(stack);
+    auto observed = observe(stack, asked);
     m_observer.observed(stack.name,
                         std::chrono::duration_cast<sys::Duration>(m_s.clock.now() - observe_start),
                         observed.ok());

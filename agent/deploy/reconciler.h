@@ -116,8 +116,10 @@ public:
 
     /// One cycle for one stack (a poll, a webhook, `agentctl sync`, `agentctl retry`). A
     /// paused stack is left alone; a pinned one is observed and planned, never deployed.
+    /// `asked`: when the cycle was asked for (GitSource::fetch takes a check begun since).
     CycleResult reconcile(const config::Stack& stack, model::Trigger trigger,
-                          Urgency urgency = Urgency::Scheduled);
+                          Urgency urgency = Urgency::Scheduled,
+                          sources::AskedAt asked = std::chrono::steady_clock::now());
     /// Restores deployment `to` (default: the succeeded one before the current), gated.
     /// The caller pins the stack on success.
     CycleResult rollback(const config::Stack& stack, std::optional<std::int64_t> to);
@@ -152,17 +154,17 @@ private:
     };
     /// `pinned`: the deployment the stack is held at; the cycle then observes and plans only.
     CycleResult cycle(const config::Stack& stack, model::Trigger trigger, Urgency urgency,
-                      PollRecord& poll, std::optional<std::int64_t> pinned);
+                      sources::AskedAt asked, PollRecord& poll, std::optional<std::int64_t> pinned);
     /// After a release was deployed or rejected and did not become current: what status shows
     /// until the next poll (marked bad, or tried again), rather than nothing pending.
     CycleResult not_current_note(const config::Stack& stack, const model::Release& release,
                                  CycleResult result, PollRecord& poll);
 
     // The steps, in pipeline order.
-    sys::Result<Observation> observe(const config::Stack& stack);
+    sys::Result<Observation> observe(const config::Stack& stack, sources::AskedAt asked);
     sys::Result<void> observe_revision(const config::Stack& stack,
                                        const std::optional<model::Deployment>& current,
-                                       Observation& o);
+                                       sources::AskedAt asked, Observation& o);
     /// The reference whose digest `service` should run (nullopt: pinned already, or refused).
     sys::Result<std::optional<sources::ImageRef>> image_to_resolve(
         const config::Stack& stack, const runtime::ComposeService& service,

@@ -3,6 +3,7 @@
 #include <git2.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -56,18 +57,18 @@ sys::Result<void> append_line_once(const fs::path& file, const std::string& line
 }
 
 /// One check of the remote's refs (its advertisement) per repository, however many stacks
-/// follow it: a fetch() or tags() that waited for the mirror while another caller's check began
-/// (after it asked) and succeeded takes that check's answer instead of asking the remote again:
-/// what it would have got, as fresh. Kept per mirror for the whole process, as the workers each
-/// have a LibGit2Source of their own.
+/// follow it: a fetch() or tags() asked at or before the start of another caller's check that
+/// succeeded takes that check's answer instead of asking the remote again: what it would have
+/// got, as fresh as what triggered it. Kept per mirror for the whole process, as the workers
+/// each have a LibGit2Source of their own.
 class RefCheckBook {
 public:
-    /// A caller asks: the number of the last check begun so far; it waits until done_waiting().
-    std::uint64_t ask(const fs::path& mirror) {
+    using Clock = std::chrono::steady_clock;
+
+    /// A caller waits for the mirror's lock until done_waiting().
+    void wait(const fs::path& mirror) {
         const std::lock_guard lock(m_mutex);
-        auto& checks = m_checks[mirror.string()];
-        ++checks.waiting;
-        return checks.started;
+        ++m_checks[mirror.string()].waiting;
     }
     void done_waiting(const fs::path& mirror) {
         const std::lock_guard lock(m_mutex);
@@ -78,43 +79,39 @@ public:
         const auto it = m_checks.find(mirror.string());
         return it == m_checks.end() ? 0 : it->second.waiting;
     }
-    /// The answer of a check begun after `asked` that succeeded: `ref`'s commit as the remote
-    /// advertised it; nullopt without such a check, or when the remote had no `ref`.
-    std::optional<std::string> answered_since(const fs::path& mirror, std::uint64_t asked,
+    /// The answer of a check begun at or after `asked` that succeeded: `ref`'s commit as the
+    /// remote advertised it; nullopt without such a check, or when the remote had no `ref`.
+    std::optional<std::string> answered_since(const fs::path& mirror, Clock::time_point asked,
                                               const std::string& ref) {
         const std::lock_guard lock(m_mutex);
         const auto& checks = m_checks[mirror.string()];
-        if (checks.fresh <= asked) {
+        if (!checks.fresh || *checks.fresh < asked) {
             return std::nullopt;
         }
         const auto it = checks.heads.find(ref);
         return it == checks.heads.end() ? std::nullopt : std::optional(it->second);
     }
-    /// Whether a tags check (deleted tags pruned too) begun after `asked` succeeded.
-    bool pruned_since(const fs::path& mirror, std::uint64_t asked) {
+    /// Whether a tags check (deleted tags pruned too) begun at or after `asked` succeeded.
+    bool pruned_since(const fs::path& mirror, Clock::time_point asked) {
         const std::lock_guard lock(m_mutex);
         const auto& checks = m_checks[mirror.string()];
-        return checks.fresh > asked && checks.fresh_pruned;
+        return checks.fresh && *checks.fresh >= asked && checks.fresh_pruned;
     }
-    /// A check begins (under the mirror's lock): its number.
-    std::uint64_t begin(const fs::path& mirror) {
-        const std::lock_guard lock(m_mutex);
-        return ++m_checks[mirror.string()].started;
-    }
-    /// Check `check` succeeded; the remote advertised `heads` (ref -> commit).
-    void succeeded(const fs::path& mirror, std::uint64_t check,
+    /// A check begins (under the mirror's lock): when.
+    static Clock::time_point begin() { return Clock::now(); }
+    /// The check begun at `began` succeeded; the remote advertised `heads` (ref -> commit).
+    void succeeded(const fs::path& mirror, Clock::time_point began,
                    std::map<std::string, std::string> heads, bool pruned) {
         const std::lock_guard lock(m_mutex);
         auto& checks = m_checks[mirror.string()];
-        checks.fresh = check;
+        checks.fresh = began;
         checks.fresh_pruned = pruned;
         checks.heads = std::move(heads);
     }
 
 private:
     struct Checks {
-        std::uint64_t started = 0;  ///< checks begun, ever; each is numbered by this count
-        std::uint64_t fresh = 0;    ///< the number of the last check that succeeded (0: none)
+        std::optional<Clock::time_point> fresh;  ///< when the last check that succeeded began
         bool fresh_pruned = false;  ///< it was a tags check: deleted tags are gone too
         std::map<std::string, std::string> heads;  ///< what it was told: ref -> commit
         int waiting = 0;                           ///< callers waiting for the mirror's lock
@@ -126,6 +123,14 @@ private:
 RefCheckBook& ref_checks() {
     static RefCheckBook book;
     return book;
+}
+
+/// The mirror's lock for a check of the remote (exclusive), counted as waiting until held.
+auto lock_to_check(const fs::path& mirror) {
+    ref_checks().wait(mirror);
+    auto lock = MirrorLock::acquire(mirror, MirrorLock::Mode::Exclusive);
+    ref_checks().done_waiting(mirror);
+    return lock;
 }
 
 /// Opens the bare mirror, creating it on first use.
@@ -546,7 +551,7 @@ int LibGit2Source::waiting(const std::string& url) const {
     return ref_checks().waiting(mirror_path(url));
 }
 
-sys::Result<std::string> LibGit2Source::fetch(const config::GitSource& source) {
+sys::Result<std::string> LibGit2Source::fetch(const config::GitSource& source, AskedAt asked) {
     auto remote_url = check_source(source);
     if (!remote_url) {
         return remote_url.error();
@@ -558,9 +563,7 @@ sys::Result<std::string> LibGit2Source::fetch(const config::GitSource& source) {
     }
     const std::string ref = "refs/heads/" + source.branch;
     const auto mirror = mirror_path(source.url);
-    const auto asked = ref_checks().ask(mirror);
-    auto lock = MirrorLock::acquire(mirror, MirrorLock::Mode::Exclusive);
-    ref_checks().done_waiting(mirror);
+    auto lock = lock_to_check(mirror);
     if (!lock) {
         return lock.error();
     }
@@ -569,18 +572,18 @@ sys::Result<std::string> LibGit2Source::fetch(const config::GitSource& source) {
     if (!repo) {
         return repo.error();
     }
-    // Another stack of this repository checked the remote while this call waited: its answer
-    // is this one's, when it brought the branch to the mirror.
+    // Another stack of this repository checked the remote since this poll was asked for: its
+    // answer is this one's, when it brought the branch to the mirror.
     if (const auto answered = ref_checks().answered_since(mirror, asked, ref)) {
         git_oid oid;
         if (git_reference_name_to_id(&oid, repo->get(), ref.c_str()) == 0 &&
             *answered == git_oid_tostr_s(&oid)) {
-            spdlog::debug("git: {} {}: answered by a check that began while this one waited",
+            spdlog::debug("git: {} {}: answered by a check begun since the poll was asked for",
                           shown_url, source.branch);
             return *answered;
         }
     }
-    const auto check = ref_checks().begin(mirror);
+    const auto check = RefCheckBook::begin();
     auto connection = connect(repo->get(), source, *remote_url, shown_url);
     if (!connection) {
         return connection.error();
@@ -613,18 +616,6 @@ sys::Result<std::string> LibGit2Source::fetch(const config::GitSource& source) {
     return std::string(git_oid_tostr_s(&oid));
 }
 
-sys::Result<void> LibGit2Source::fetch_tags(const config::GitSource& source) {
-    const auto mirror = mirror_path(source.url);
-    const auto asked = ref_checks().ask(mirror);
-    auto lock = MirrorLock::acquire(mirror, MirrorLock::Mode::Exclusive);
-    ref_checks().done_waiting(mirror);
-    if (!lock) {
-        return lock.error();
-    }
-    return ref_checks().pruned_since(mirror, asked) ? sys::Result<void>{}
-                                                    : fetch_tags_locked(source);
-}
-
 sys::Result<void> LibGit2Source::fetch_tags_locked(const config::GitSource& source) {
     auto remote_url = check_source(source);
     if (!remote_url) {
@@ -636,7 +627,7 @@ sys::Result<void> LibGit2Source::fetch_tags_locked(const config::GitSource& sour
     if (!repo) {
         return repo.error();
     }
-    const auto check = ref_checks().begin(mirror);
+    const auto check = RefCheckBook::begin();
     auto connection = connect(repo->get(), source, *remote_url, shown_url);
     if (!connection) {
         return connection.error();
@@ -659,17 +650,16 @@ sys::Result<void> LibGit2Source::fetch_tags_locked(const config::GitSource& sour
     return {};
 }
 
-sys::Result<std::vector<GitTag>> LibGit2Source::tags(const config::GitSource& source) {
+sys::Result<std::vector<GitTag>> LibGit2Source::tags(const config::GitSource& source,
+                                                     AskedAt asked) {
     // One hold for fetch and listing: the tags listed are the ones this fetch brought.
     const auto mirror = mirror_path(source.url);
-    const auto asked = ref_checks().ask(mirror);
-    auto lock = MirrorLock::acquire(mirror, MirrorLock::Mode::Exclusive);
-    ref_checks().done_waiting(mirror);
+    auto lock = lock_to_check(mirror);
     if (!lock) {
         return lock.error();
     }
     if (ref_checks().pruned_since(mirror, asked)) {
-        spdlog::debug("git: {}: tags answered by a check that began while this one waited",
+        spdlog::debug("git: {}: tags answered by a check begun since the poll was asked for",
                       redact_url(source.url));
     } else if (auto fetched = fetch_tags_locked(source); !fetched) {
         return fetched.error();

@@ -4,7 +4,7 @@
 // Layout under state_dir:
 //   git/<first 16 hex of sha256(url)>/   bare mirror; refs/heads/<branch> and refs/tags/* are
 //                                        force-updated from the remote on every fetch; only
-//                                        fetch_tags()/tags() delete tags the remote deleted
+//                                        tags() deletes tags the remote deleted
 //   git/<first 16 hex of sha256(url)>.lock  its MirrorLock (mirror_lock.h): fetches exclude
 //                                        each other and checkouts across threads, instances
 //                                        and processes
@@ -39,10 +39,11 @@ public:
     /// InvalidInput for an empty or malformed URL or branch name; NotFound when the remote has
     /// no such branch; Unauthorized when credentials are missing or refused; Failed otherwise
     /// (unreachable, unknown SSH host key, unreadable credential files), with libgit2's message.
-    /// One check of the remote per repository: a call that waited for the mirror while another
-    /// call (any instance in this process) checked the remote, having begun after this one
-    /// was made, takes that check's answer when it brought the branch, without asking again.
-    sys::Result<std::string> fetch(const config::GitSource& source) override;
+    /// One check of the remote per repository: a call takes the answer of the last check that
+    /// succeeded (any instance in this process) when that check began at or after `asked` and
+    /// brought the branch, without asking again.
+    sys::Result<std::string> fetch(const config::GitSource& source, AskedAt asked) override;
+    using GitSource::fetch;
     /// InvalidInput unless `revision` is 40 lower-case hex digits; NotFound when the mirror does
     /// not hold the revision or source.path is not a directory in it. Nothing in `workdir`
     /// changes on any error found before the checkout itself starts.
@@ -50,14 +51,14 @@ public:
     sys::Result<void> checkout(const config::GitSource& source, const std::string& revision,
                                const std::filesystem::path& workdir) override;
 
-    /// Fetches only refs/tags/* (no branch needed, so it serves stacks that follow releases)
-    /// and prunes mirrored tags the remote no longer has. Errors as fetch(), minus NotFound.
-    /// Afterwards every tagged commit can be checked out.
-    sys::Result<void> fetch_tags(const config::GitSource& source);
-    /// fetch_tags(), then the mirror's tags that point to commits (annotated ones peeled),
-    /// sorted by name. Like fetch(), it takes the answer of another tags check that began
-    /// while it waited for the mirror. Tags of trees or blobs, and invalid names, are skipped.
-    sys::Result<std::vector<GitTag>> tags(const config::GitSource& source) override;
+    /// Fetches only refs/tags/* (no branch needed, so it serves stacks that follow releases),
+    /// prunes mirrored tags the remote no longer has, and lists the mirror's tags that point to
+    /// commits (annotated ones peeled), sorted by name. Errors as fetch(), minus NotFound.
+    /// Afterwards every tagged commit can be checked out. Like fetch(), it takes the answer of
+    /// a tags check begun at or after `asked`. Tags of trees or blobs, and invalid names, are
+    /// skipped.
+    sys::Result<std::vector<GitTag>> tags(const config::GitSource& source, AskedAt asked) override;
+    using GitSource::tags;
 
     /// Compares tree entries of the two commits in the mirror (git_tree_entry_bypath), so the
     /// answer costs a few object reads per path whatever the size of the change.
@@ -89,7 +90,7 @@ public:
     int waiting(const std::string& url) const;
 
 private:
-    /// fetch_tags() with the mirror's lock already held.
+    /// Fetches the tags and prunes deleted ones, with the mirror's lock already held.
     sys::Result<void> fetch_tags_locked(const config::GitSource& source);
 
     std::filesystem::path m_state_dir;

@@ -40,8 +40,9 @@ private:
 /// A remote whose branch head the test sets; records fetches and checkouts.
 class FakeGit final : public sources::GitSource {
 public:
-    sys::Result<std::string> fetch(const config::GitSource&) override {
+    sys::Result<std::string> fetch(const config::GitSource&, sources::AskedAt asked) override {
         ++fetches;
+        last_asked = asked;
         if (!fail.empty()) {
             return sys::Error::failed(fail);
         }
@@ -52,7 +53,9 @@ public:
         checkouts.push_back({revision, workdir});
         return {};
     }
-    sys::Result<std::vector<sources::GitTag>> tags(const config::GitSource&) override {
+    sys::Result<std::vector<sources::GitTag>> tags(const config::GitSource&,
+                                                   sources::AskedAt asked) override {
+        last_asked = asked;
         return tag_list;
     }
     /// `commit_times` by revision; NotFound for one not in it.
@@ -109,6 +112,8 @@ public:
     std::string head = std::string(40, 'a');
     std::string fail;
     int fetches = 0;
+    /// What the last fetch() or tags() was told the poll was asked at.
+    std::optional<sources::AskedAt> last_asked;
     std::vector<std::pair<std::string, std::filesystem::path>> checkouts;
     std::map<std::string, sys::TimePoint> commit_times;
     int commit_time_reads = 0;

@@ -61,7 +61,7 @@ public:
                const std::atomic<bool>& release)
         : FakeRunner(r, s, pulse, hang, &release) {}
     deploy::CycleResult reconcile(const config::Stack& stack, model::Trigger t,
-                                  deploy::Urgency urgency) override {
+                                  deploy::Urgency urgency, sources::AskedAt) override {
         m_r.add("reconcile " + stack.name + " " + model::to_string(t) +
                 (urgency == deploy::Urgency::Now ? " now" : ""));
         {

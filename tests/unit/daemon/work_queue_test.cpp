@@ -94,4 +94,34 @@ TEST_CASE("work queue: stop wakes workers and answers waiting requesters", "[dae
     REQUIRE_FALSE(q.push(cycle("a")));
 }
 
+TEST_CASE("work queue: due polls of one round are asked for when the round began", "[daemon]") {
+    FakeClock clock;
+    WorkQueue q(clock, [] { return 0.0; });
+    q.set_stacks({{"a", 60s, "https://git.example/deploy.git"},
+                  {"b", 60s, "https://git.example/deploy.git"},
+                  {"c", 60s}});
+    auto a = q.next();
+    REQUIRE(a);
+    auto b = q.next();
+    auto c = q.next();
+    REQUIRE(b);
+    REQUIRE(c);
+    CHECK(b->asked == a->asked);
+    CHECK(c->asked > a->asked);
+}
+
+TEST_CASE("work queue: a merged trigger keeps the newer time it was asked for", "[daemon]") {
+    FakeClock clock;
+    WorkQueue q(clock, [] { return 0.0; });
+    auto older = cycle("a");
+    auto newer = cycle("a");
+    older.asked = newer.asked - 5s;
+    REQUIRE(q.push(older));
+    REQUIRE(q.push(newer));
+    REQUIRE(q.pending() == 1);
+    auto taken = q.try_next();
+    REQUIRE(taken);
+    CHECK(taken->asked == newer.asked);
+}
+
 }  // namespace unit_daemon_work_queue_test

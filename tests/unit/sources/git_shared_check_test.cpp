@@ -209,4 +209,49 @@ TEST_CASE(
     }
 }
 
+TEST_CASE(
+    "git: the polls of one round take the answer of a check begun since the round was asked "
+    "for, even after it ended",
+    "[sources][git][integration]") {
+    Fixture f;
+    const auto first_release = f.remote.release(1);
+    agentd::testing::run_git(
+        {"--git-dir", f.remote.dir().string(), "branch", "staging", first_release});
+    const auto round = std::chrono::steady_clock::now();
+    const auto a = f.git.fetch(f.source, round);
+    REQUIRE(a);
+    CHECK(*a == first_release);
+    REQUIRE(f.daemon.checks() == 1);
+    // The remote moves on; another stack of the round polls after the check ended: the
+    // round's answer is its answer, with no second check.
+    const auto second_release = f.remote.release(2);
+    const auto b = f.git.fetch(f.source, round);
+    REQUIRE(b);
+    CHECK(*b == first_release);
+    CHECK(f.daemon.checks() == 1);
+    // A branch that check did not bring to the mirror is checked for, round or not.
+    auto staging = f.source;
+    staging.branch = "staging";
+    const auto c = f.git.fetch(staging, round);
+    REQUIRE(c);
+    CHECK(*c == first_release);
+    CHECK(f.daemon.checks() == 2);
+    // A poll asked for after the last check began checks again, and sees the new release.
+    const auto d = f.git.fetch(f.source);
+    REQUIRE(d);
+    CHECK(*d == second_release);
+    CHECK(f.daemon.checks() == 3);
+    // Tag lists likewise: one tags check for the round, none for a poll of it after that.
+    const auto tags_round = std::chrono::steady_clock::now();
+    f.remote.release(3, "v3.0.0");
+    REQUIRE(f.git.tags(f.source, tags_round));
+    CHECK(f.daemon.checks() == 4);
+    f.remote.release(4, "v4.0.0");
+    const auto listed = f.git.tags(f.source, tags_round);
+    REQUIRE(listed);
+    REQUIRE(listed->size() == 1);
+    CHECK(listed->front().name == "v3.0.0");
+    CHECK(f.daemon.checks() == 4);
+}
+
 }  // namespace unit_sources_git_shared_check_test
