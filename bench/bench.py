@@ -28,6 +28,11 @@ one results file and the report can compute medians and spreads. Subcommands:
                                           (one name a line), each triggered through the API;
                                           a cycle ends when every stack's last poll in state.db
                                           is newer than the trigger
+  rounds   ADDRESS DB STACKS_FILE N STATS_FILE PER_REPO
+                                          N scheduled poll rounds once the one under way
+                                          ended: polls (agentd_polls_total on ADDRESS) and git
+                                          connections (the delay proxy's STATS_FILE), per
+                                          repository (PER_REPO stacks each) and round
   startup  PID DB STACKS_FILE SINCE_MS    waits for the first poll of every stack after agentd
                                           started at SINCE_MS (the start-up cycle): wall time
                                           and agentd's CPU since it started
@@ -751,6 +756,47 @@ def cmd_scale(pid, sock, db_path, stacks_file, n, access_log, registry_pid):
     return samples
 
 
+def metric_total(address, name):
+    """The sum of every series of the counter NAME on agentd's /metrics."""
+    host, _, port = address.rpartition(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=60)
+    conn.request("GET", "/metrics")
+    response = conn.getresponse()
+    body = response.read().decode()
+    conn.close()
+    if response.status != 200:
+        sys.exit(f"bench: GET /metrics: {response.status} {body[:200]!r}")
+    return sum(float(line.rsplit(" ", 1)[1]) for line in body.splitlines()
+               if line.startswith((name + "{", name + " ")))
+
+
+def proxy_connections(stats_file):
+    """The connections the delay proxy accepted so far (delay_proxy.py --stats)."""
+    with open(stats_file) as f:
+        return json.load(f)["connections"]
+
+
+def cmd_rounds(address, db_path, stacks_file, rounds, stats_file, per_repo):
+    """Scheduled polls: once the round under way has ended, ROUNDS more rounds (each ended
+    when every stack polled since the previous one ended), with the git connections the delay
+    proxy counted (STATS_FILE) and the polls agentd counted (agentd_polls_total) meanwhile."""
+    stacks = read_lines(stacks_file)
+    db = open_ro(db_path)
+    wait_polled(db, stacks, now_ms())
+    polls0 = metric_total(address, "agentd_polls_total")
+    conns0 = proxy_connections(stats_file)
+    t0 = time.perf_counter()
+    for _ in range(int(rounds)):
+        wait_polled(db, stacks, now_ms())
+    wall = time.perf_counter() - t0
+    polls = metric_total(address, "agentd_polls_total") - polls0
+    conns = proxy_connections(stats_file) - conns0
+    repositories = -(-len(stacks) // int(per_repo))
+    return [{"rounds": int(rounds), "wall_s": wall, "polls": int(polls), "git_connections": conns,
+            "stacks": len(stacks), "repositories": repositories,
+            "git_connections_per_repository_round": conns / repositories / int(rounds)}]
+
+
 # ---------------------------------------------------------------------------------------------
 # 3. Reaction and 4. rollback
 
@@ -1062,8 +1108,9 @@ def main():
         helpers[name](*args)
         return
     commands = {"noop": cmd_noop, "cron": cmd_cron, "latency": cmd_latency, "rss": cmd_rss,
-                "spawns": cmd_spawns, "api": cmd_api, "scrape": cmd_scrape, "scale": cmd_scale, "startup": cmd_startup,
-                "deploy": cmd_deploy, "webhook": cmd_webhook, "rollback": cmd_rollback,
+                "spawns": cmd_spawns, "api": cmd_api, "scrape": cmd_scrape, "scale": cmd_scale,
+                "rounds": cmd_rounds, "startup": cmd_startup, "deploy": cmd_deploy,
+                "webhook": cmd_webhook, "rollback": cmd_rollback,
                 "baseline": cmd_baseline, "bg-promote": cmd_bg_promote,
                 "bg-rollback": cmd_bg_rollback}
     if name not in commands:
