@@ -1,5 +1,7 @@
 #include "agent/daemon/webhook_routes.h"
 
+#include <chrono>
+
 #include <spdlog/spdlog.h>
 
 #include "agent/webhook/event.h"
@@ -26,6 +28,7 @@ bool WebhookRoutes::handles(const std::string& path) {
 }
 
 ApiReply WebhookRoutes::handle(const ApiRequest& request) {
+    const auto arrived = std::chrono::steady_clock::now();
     const auto provider = webhook::provider_named(request.path.substr(k_prefix.size()));
     if (!provider) {
         return error(404, "not found");
@@ -84,7 +87,7 @@ ApiReply WebhookRoutes::handle(const ApiRequest& request) {
     }
     nlohmann::json stacks = nlohmann::json::array();
     for (const auto& stack : matched) {
-        if (m_backend.trigger(stack)) {
+        if (m_backend.trigger(stack, arrived)) {
             stacks.push_back(stack);
         }
     }

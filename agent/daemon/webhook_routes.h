@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "agent/daemon/api_routes.h"
+#include "agent/sources/git.h"
 #include "agent/sys/clock.h"
 #include "agent/sys/result.h"
 #include "agent/webhook/match.h"
@@ -32,8 +33,10 @@ public:
     virtual sys::Result<std::string> secret() = 0;
     /// Every configured stack as the matcher sees it (configuration plus current images).
     virtual sys::Result<std::vector<webhook::Target>> targets() = 0;
-    /// Queues a webhook-triggered cycle of `stack`; false when agentd is stopping.
-    virtual bool trigger(const std::string& stack) = 0;
+    /// Queues a webhook-triggered cycle of `stack`; false when agentd is stopping. `arrived`:
+    /// when the delivery came, the same for every stack it names (their polls then share one
+    /// git check begun since).
+    virtual bool trigger(const std::string& stack, sources::AskedAt arrived) = 0;
     /// The time the rate limiter counts with.
     virtual sys::TimePoint now() = 0;
 };

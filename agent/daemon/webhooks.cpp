@@ -38,8 +38,10 @@ sys::Result<std::vector<webhook::Target>> DaemonWebhooks::targets() {
     return targets;
 }
 
-bool DaemonWebhooks::trigger(const std::string& stack) {
-    return m_queue.push(Job{Job::Kind::Cycle, stack, model::Trigger::Webhook, std::nullopt, {}});
+bool DaemonWebhooks::trigger(const std::string& stack, sources::AskedAt arrived) {
+    Job job{Job::Kind::Cycle, stack, model::Trigger::Webhook, std::nullopt, {}};
+    job.asked = arrived;
+    return m_queue.push(std::move(job));
 }
 
 sys::TimePoint DaemonWebhooks::now() {

@@ -23,7 +23,7 @@ public:
 
     sys::Result<std::string> secret() override;
     sys::Result<std::vector<webhook::Target>> targets() override;
-    bool trigger(const std::string& stack) override;
+    bool trigger(const std::string& stack, sources::AskedAt arrived) override;
     sys::TimePoint now() override;
 
 private:

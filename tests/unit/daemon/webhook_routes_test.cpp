@@ -20,6 +20,7 @@ constexpr const char* k_secret = "It's a Secret to Everybody";
 struct FakeWebhooks final : WebhookBackend {
     std::vector<webhook::Target> stacks;
     std::vector<std::string> triggered;
+    std::vector<sources::AskedAt> arrivals;  ///< each trigger's, in order
     sys::TimePoint time{std::chrono::seconds(1700000000)};
     bool secret_readable = true;
     sys::Result<std::string> secret() override {
@@ -29,8 +30,9 @@ struct FakeWebhooks final : WebhookBackend {
         return std::string(k_secret);
     }
     sys::Result<std::vector<webhook::Target>> targets() override { return stacks; }
-    bool trigger(const std::string& stack) override {
+    bool trigger(const std::string& stack, sources::AskedAt arrived) override {
         triggered.push_back(stack);
+        arrivals.push_back(arrived);
         return true;
     }
     sys::TimePoint now() override { return time; }
@@ -77,6 +79,25 @@ TEST_CASE("webhook routes: a signed push for a configured stack queues its cycle
     CHECK(r.body["stacks"] == nlohmann::json::array({"shop"}));
     CHECK(r.body["delivery"] == "72d3162e-cc78-11e3-81ab-4c9367dc0958");
     CHECK(b.triggered == std::vector<std::string>{"shop"});
+}
+
+TEST_CASE(
+    "webhook routes: the stacks a push names are queued as arrived together, each delivery at "
+    "its own time",
+    "[daemon][webhook]") {
+    FakeWebhooks b;
+    auto blog = shop();
+    blog.stack = "blog";
+    b.stacks = {shop(), blog};
+    WebhookRoutes routes(b, {});
+    REQUIRE(routes.handle(github("push", push_body("refs/heads/main"))).status == 202);
+    REQUIRE(routes.handle(github("push", push_body("refs/heads/main"))).status == 202);
+    REQUIRE(b.triggered == std::vector<std::string>{"shop", "blog", "shop", "blog"});
+    // One time for the stacks of a delivery: their polls share one check of the repository
+    // begun since; a later delivery is later.
+    CHECK(b.arrivals[0] == b.arrivals[1]);
+    CHECK(b.arrivals[2] == b.arrivals[3]);
+    CHECK(b.arrivals[2] > b.arrivals[1]);
 }
 
 TEST_CASE("webhook routes: an event for nothing configured is 202 ignored and queues nothing",
