@@ -97,8 +97,6 @@ public:
         const auto& checks = m_checks[mirror.string()];
         return checks.fresh && *checks.fresh >= asked && checks.fresh_pruned;
     }
-    /// A check begins (under the mirror's lock): when.
-    static Clock::time_point begin() { return Clock::now(); }
     /// The check begun at `began` succeeded; the remote advertised `heads` (ref -> commit).
     void succeeded(const fs::path& mirror, Clock::time_point began,
                    std::map<std::string, std::string> heads, bool pruned) {
@@ -532,6 +530,46 @@ sys::Result<std::vector<GitTag>> mirrored_tags(const fs::path& mirror,
     return tags;
 }
 
+/// What one check of the remote did.
+struct Checked {
+    std::chrono::steady_clock::time_point began;
+    std::map<std::string, std::string> told;  ///< the advertisement: ref -> commit
+    std::set<std::string> tags;               ///< the tags fetched
+};
+
+/// One check of the remote: its advertisement, then a download of its tags and, unless
+/// `branch_ref` is empty, of that branch (NotFound when the remote does not have it).
+sys::Result<Checked> check_remote(git_repository* repo, const config::GitSource& source,
+                                  const RemoteUrl& remote_url, const std::string& shown_url,
+                                  const std::string& branch_ref) {
+    Checked checked{std::chrono::steady_clock::now(), {}, {}};
+    auto connection = connect(repo, source, remote_url, shown_url);
+    if (!connection) {
+        return connection.error();
+    }
+    auto heads = remote_heads(*connection, shown_url);
+    if (!heads) {
+        return heads.error();
+    }
+    auto specs = tag_refspecs(*heads, shown_url, checked.tags);
+    if (!branch_ref.empty()) {
+        // A refspec naming a missing branch is silently skipped by libgit2: ask first.
+        const bool found =
+            std::any_of(heads->begin(), heads->end(),
+                        [&](const git_remote_head* head) { return branch_ref == head->name; });
+        if (!found) {
+            return sys::Error::not_found(
+                fmt::format("branch {} not found in {}", source.branch, shown_url));
+        }
+        specs.push_back(fmt::format("+{0}:{0}", branch_ref));
+    }
+    checked.told = advertised(*heads);  // before the download disconnects (heads die with it)
+    if (auto r = download(*connection, specs, shown_url); !r) {
+        return r.error();
+    }
+    return checked;
+}
+
 }  // namespace
 
 bool valid_revision(const std::string& revision) {
@@ -583,36 +621,16 @@ sys::Result<std::string> LibGit2Source::fetch(const config::GitSource& source, A
             return *answered;
         }
     }
-    const auto check = RefCheckBook::begin();
-    auto connection = connect(repo->get(), source, *remote_url, shown_url);
-    if (!connection) {
-        return connection.error();
-    }
-    // A refspec naming a missing branch is silently skipped by libgit2; ask the remote first.
-    auto heads = remote_heads(*connection, shown_url);
-    if (!heads) {
-        return heads.error();
-    }
-    const bool found = std::any_of(heads->begin(), heads->end(),
-                                   [&](const git_remote_head* head) { return ref == head->name; });
-    if (!found) {
-        return sys::Error::not_found(
-            fmt::format("branch {} not found in {}", source.branch, shown_url));
-    }
-
-    std::set<std::string> tags;
-    auto specs = tag_refspecs(*heads, shown_url, tags);
-    specs.push_back(fmt::format("+{0}:{0}", ref));
-    auto told = advertised(*heads);  // before the download disconnects (heads die with it)
-    if (auto r = download(*connection, specs, shown_url); !r) {
-        return r.error();
+    auto checked = check_remote(repo->get(), source, *remote_url, shown_url, ref);
+    if (!checked) {
+        return checked.error();
     }
     git_oid oid;
     if (git_reference_name_to_id(&oid, repo->get(), ref.c_str()) != 0) {
         return sys::Error::failed(
             fmt::format("fetch {}: {} missing after fetch: {}", shown_url, ref, libgit2_error()));
     }
-    ref_checks().succeeded(mirror, check, std::move(told), false);
+    ref_checks().succeeded(mirror, checked->began, std::move(checked->told), false);
     return std::string(git_oid_tostr_s(&oid));
 }
 
@@ -627,26 +645,15 @@ sys::Result<void> LibGit2Source::fetch_tags_locked(const config::GitSource& sour
     if (!repo) {
         return repo.error();
     }
-    const auto check = RefCheckBook::begin();
-    auto connection = connect(repo->get(), source, *remote_url, shown_url);
-    if (!connection) {
-        return connection.error();
-    }
-    auto heads = remote_heads(*connection, shown_url);
-    if (!heads) {
-        return heads.error();
-    }
-    std::set<std::string> tags;
-    const auto specs = tag_refspecs(*heads, shown_url, tags);
-    auto told = advertised(*heads);
-    if (auto r = download(*connection, specs, shown_url); !r) {
-        return r.error();
+    auto checked = check_remote(repo->get(), source, *remote_url, shown_url, "");
+    if (!checked) {
+        return checked.error();
     }
     // update_tips never deletes: tags gone from the remote (or refused now) go here.
-    if (auto pruned = prune_tags(repo->get(), tags, shown_url); !pruned) {
+    if (auto pruned = prune_tags(repo->get(), checked->tags, shown_url); !pruned) {
         return pruned.error();
     }
-    ref_checks().succeeded(mirror, check, std::move(told), true);
+    ref_checks().succeeded(mirror, checked->began, std::move(checked->told), true);
     return {};
 }
 
