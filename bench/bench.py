@@ -791,10 +791,14 @@ def cmd_rounds(address, db_path, stacks_file, rounds, stats_file, per_repo):
     wall = time.perf_counter() - t0
     polls = metric_total(address, "agentd_polls_total") - polls0
     conns = proxy_connections(stats_file) - conns0
-    repositories = -(-len(stacks) // int(per_repo))
+    # A repository's rounds do not keep in step with the others' (each draws its jitter), so
+    # the window holds whole rounds of every stack but maybe one round more of some
+    # repositories: polls / PER_REPO is the repository rounds it holds.
+    repository_rounds = polls / int(per_repo)
     return [{"rounds": int(rounds), "wall_s": wall, "polls": int(polls), "git_connections": conns,
-            "stacks": len(stacks), "repositories": repositories,
-            "git_connections_per_repository_round": conns / repositories / int(rounds)}]
+             "stacks": len(stacks), "repositories": -(-len(stacks) // int(per_repo)),
+             "repository_rounds": repository_rounds,
+             "git_connections_per_repository_round": conns / repository_rounds}]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -64,12 +64,15 @@ GIT_PORT=""
 GIT_DAEMON_PID=""
 
 # git_daemon_start: (re)starts the daemon, on the same port as before if there was one. A first
-# start whose port was taken meanwhile (the daemon exits at once) tries another port.
+# start whose port was taken meanwhile (the daemon exits at once) tries another port. With
+# GIT_ACCESS_HOOK, the daemon runs that program before each service it serves (git daemon
+# --access-hook): a check of the remote's refs is one upload-pack.
 git_daemon_start() {
     local fixed_port=$GIT_PORT end
     for _ in 1 2 3 4 5; do
         [[ -n "$fixed_port" ]] || GIT_PORT=$(closed_port)
         git daemon --reuseaddr --export-all --listen=127.0.0.1 --port="$GIT_PORT" \
+            ${GIT_ACCESS_HOOK:+"--access-hook=$GIT_ACCESS_HOOK"} \
             --base-path="$T/git" "$T/git" </dev/null >>"$T/git-daemon.log" 2>&1 &
         GIT_DAEMON_PID=$!
         end=$((SECONDS + 20))
